@@ -1,0 +1,230 @@
+import { Agent, request } from 'undici'
+import { VERSION, ACTION_NAME } from './version.js'
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+
+export interface HttpRequest {
+  method: Method
+  url: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface HttpResponse {
+  status: number
+  headers: Record<string, string>
+  text: string
+}
+
+/** Sends one request, once. Rejects with NetworkError when no response arrived. */
+export type Transport = (req: HttpRequest, timeoutMs: number) => Promise<HttpResponse>
+
+/** The clock and sleep, injectable so tests run in virtual time. */
+export interface Clock {
+  now(): number
+  sleep(ms: number): Promise<void>
+  random(): number
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random()
+}
+
+export const USER_AGENT = `${ACTION_NAME}/${VERSION}`
+
+/**
+ * No response arrived. `sent` tells whether the request may have reached the server: false
+ * only when the connection itself could not be made, so the request certainly did nothing.
+ */
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'reset' | 'refused' | 'other',
+    readonly sent: boolean
+  ) {
+    super(message)
+    this.name = 'NetworkError'
+  }
+}
+
+export class DeadlineError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DeadlineError'
+  }
+}
+
+/** The step's overall deadline: every wait and every request timeout is capped by it. */
+export class Deadline {
+  readonly at: number
+  constructor(
+    private readonly clock: Clock,
+    readonly totalMs: number
+  ) {
+    this.at = clock.now() + totalMs
+  }
+  remaining(): number {
+    return Math.max(0, this.at - this.clock.now())
+  }
+  /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
+  requestTimeout(): number {
+    return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)))
+  }
+}
+
+/**
+ * The undici transport: one keep-alive Agent for all hosts, no redirect following (an
+ * Authorization header must never travel to another host), a per-request timeout that covers
+ * headers and body.
+ */
+export function undiciTransport(): { transport: Transport; close: () => Promise<void> } {
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 })
+  const transport: Transport = async (req, timeoutMs) => {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), timeoutMs)
+    try {
+      const res = await request(req.url, {
+        method: req.method,
+        headers: { 'user-agent': USER_AGENT, ...req.headers },
+        body: req.body,
+        dispatcher: agent,
+        signal: controller.signal,
+        maxRedirections: 0
+      })
+      const text = await res.body.text()
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
+      }
+      return { status: res.statusCode, headers, text }
+    } catch (e) {
+      throw toNetworkError(e, controller.signal.aborted, timeoutMs)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return { transport, close: () => agent.close() }
+}
+
+function toNetworkError(e: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
+  if (timedOut) return new NetworkError(`no response within ${timeoutMs} ms`, 'timeout', true)
+  const err = e as { code?: string; message?: string; cause?: { code?: string } }
+  const code = err.code ?? err.cause?.code ?? ''
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new NetworkError(`could not connect (${code})`, 'refused', false)
+  if (
+    /ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
+    /other side closed/i.test(err.message ?? '')
+  )
+    return new NetworkError(
+      `connection reset before a response (${code || 'socket closed'})`,
+      'reset',
+      true
+    )
+  if (/TIMEOUT/.test(code))
+    return new NetworkError(`no response in time (${code})`, 'timeout', true)
+  return new NetworkError(
+    `request failed (${code || err.message || 'unknown error'})`,
+    'other',
+    true
+  )
+}
+
+/** Statuses worth retrying: rate limiting and gateway trouble. */
+export const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
+
+/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (!value) return undefined
+  const v = value.trim()
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  const at = Date.parse(v)
+  if (Number.isNaN(at)) return undefined
+  return Math.max(0, at - now)
+}
+
+/** Full-jitter exponential backoff: random in [0, min(cap, base * 2^(attempt-1))). */
+export function backoffMs(attempt: number, random: number, baseMs = 500, capMs = 10_000): number {
+  return Math.floor(random * Math.min(capMs, baseMs * 2 ** (attempt - 1)))
+}
+
+/** What happened on one attempt, and whether and how long to wait before the next. */
+export type Attempt =
+  { kind: 'response'; res: HttpResponse } | { kind: 'network'; error: NetworkError }
+
+export interface RetryContext {
+  clock: Clock
+  deadline: Deadline
+  maxAttempts: number
+  log: (line: string) => void
+}
+
+/** The reason a retryable attempt failed, for the one-line retry log. */
+export function describeAttempt(a: Attempt): string {
+  return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message
+}
+
+/**
+ * Waits before attempt `next`, honouring Retry-After and never past the deadline.
+ * Returns false when no time is left for another attempt.
+ */
+export async function waitBeforeRetry(
+  ctx: RetryContext,
+  label: string,
+  attempt: number,
+  why: Attempt
+): Promise<boolean> {
+  const hinted =
+    why.kind === 'response'
+      ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
+      : undefined
+  const wait = hinted ?? backoffMs(attempt, ctx.clock.random())
+  // A wait that would leave no time for the request itself is pointless.
+  if (wait + 250 >= ctx.deadline.remaining()) return false
+  ctx.log(
+    `${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); retrying in ${(wait / 1000).toFixed(1)} s`
+  )
+  await ctx.clock.sleep(wait)
+  return true
+}
+
+/** Sends one request, returning network failures as a value instead of throwing. */
+export async function attempt(
+  transport: Transport,
+  req: HttpRequest,
+  deadline: Deadline
+): Promise<Attempt> {
+  const timeout = deadline.requestTimeout()
+  if (timeout <= 0) throw new DeadlineError('the step ran out of time (timeout-seconds)')
+  try {
+    return { kind: 'response', res: await transport(req, timeout) }
+  } catch (e) {
+    if (e instanceof NetworkError) return { kind: 'network', error: e }
+    throw e
+  }
+}
+
+/** True when a failed attempt is worth another try of an idempotent request. */
+export function isRetryable(a: Attempt): boolean {
+  return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status)
+}
+
+/**
+ * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
+ * retries. Returns the last attempt: a response (any status) or a network failure, which the
+ * caller turns into an error.
+ */
+export async function sendWithRetries(
+  transport: Transport,
+  req: HttpRequest,
+  ctx: RetryContext,
+  label: string
+): Promise<Attempt & { attempts: number }> {
+  for (let n = 1; ; n++) {
+    const a = await attempt(transport, req, ctx.deadline)
+    if (!isRetryable(a) || n >= ctx.maxAttempts) return { ...a, attempts: n }
+    if (!(await waitBeforeRetry(ctx, label, n, a))) return { ...a, attempts: n }
+  }
+}

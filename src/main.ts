@@ -1,0 +1,297 @@
+import * as core from '@actions/core'
+import { context } from '@actions/github'
+import {
+  buildAuth,
+  buildCreateBody,
+  parsePostgresUrl,
+  POSTGRES_SPEC_ID,
+  type CreateBody
+} from './connection.js'
+import { ActionError, ApiError } from './errors.js'
+import { FlowService } from './flow-service.js'
+import {
+  Deadline,
+  DeadlineError,
+  systemClock,
+  undiciTransport,
+  type Clock,
+  type RetryContext,
+  type Transport
+} from './http.js'
+import { fetchToken, givenToken, imsTokenSource, type TokenSource } from './ims.js'
+import {
+  INPUT_NAMES,
+  InputError,
+  parseInputs,
+  SECRET_INPUTS,
+  type RawInputs,
+  type Settings
+} from './inputs.js'
+import { Masker } from './masking.js'
+import { decide, describePlan, operationOf, patchOps, type Plan } from './plan.js'
+import { defaultDescription, runContext, runUrl, type GithubContextLike } from './provenance.js'
+import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
+
+/** The parts of @actions/core the step uses; tests pass a recorder instead. */
+export type CoreLike = Pick<
+  typeof core,
+  'getInput' | 'setSecret' | 'setOutput' | 'setFailed' | 'info' | 'warning' | 'error' | 'debug'
+> & { summary: SummaryLike }
+
+/** The step's I/O edges. Everything else is plain logic. */
+export interface Deps {
+  core: CoreLike
+  /** Sends HTTP; defaults to undici with one keep-alive agent. */
+  transport?: Transport
+  clock: Clock
+  env: NodeJS.ProcessEnv
+  github: GithubContextLike
+}
+
+/** Reads every input; secret ones are masked the moment they are read, before validation. */
+function readInputs(c: CoreLike, masker: Masker): RawInputs {
+  const raw = {} as RawInputs
+  for (const name of INPUT_NAMES) {
+    // A password may legitimately start or end with spaces; only a pasted newline is dropped.
+    raw[name] =
+      name === 'password'
+        ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+        : c.getInput(name)
+  }
+  for (const name of SECRET_INPUTS) masker.add(raw[name])
+  return raw
+}
+
+/** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
+function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined): void {
+  const creds = s.credentials
+  if (creds?.source === 'postgres-url') masker.add(creds.parts.password)
+  if (creds?.parts) masker.add(creds.parts.password)
+  if (body) {
+    const p = body.auth.params
+    masker.add(p.password)
+    masker.add(p.connectionString)
+    // The auth block as it travels inside the JSON request body.
+    masker.add(JSON.stringify(p))
+  }
+}
+
+/** The desired connection payload, or none when deleting. */
+function desiredBody(s: Settings, deps: Deps): CreateBody | undefined {
+  if (s.state === 'absent') return undefined
+  const description = s.description ?? defaultDescription(runContext(deps.github, deps.env))
+  return buildCreateBody(s.connectionName, description, buildAuth(s))
+}
+
+/** Applies a plan; returns the outputs' view of what happened. */
+async function apply(
+  plan: Plan,
+  flow: FlowService,
+  log: (l: string) => void
+): Promise<Pick<Result, 'operation' | 'connectionId' | 'etag'>> {
+  switch (plan.kind) {
+    case 'create': {
+      const r = await flow.create(plan.body)
+      const etag = r.etag ?? (await flow.get(r.id)).etag ?? ''
+      return { operation: 'created', connectionId: r.id, etag }
+    }
+    case 'update': {
+      const { existing, ops } = plan
+      const etag = existing.etag ?? (await flow.get(existing.id)).etag
+      if (!etag)
+        throw new ActionError('updating the connection failed: Flow Service gave no etag for it')
+      try {
+        const r = await flow.update(existing.id, etag, ops)
+        return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 412) throw e
+        // Someone changed it between our read and our write: re-read, then try once more.
+        log(
+          'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
+        )
+        const fresh = await flow.get(existing.id)
+        const r = await flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, plan.body))
+        return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
+      }
+    }
+    case 'reuse':
+      return {
+        operation: 'unchanged',
+        connectionId: plan.existing.id,
+        etag: plan.existing.etag ?? ''
+      }
+    case 'delete': {
+      const deleted = await flow.delete(plan.existing.id)
+      return deleted
+        ? { operation: 'deleted', connectionId: plan.existing.id, etag: '' }
+        : { operation: 'absent', connectionId: '', etag: '' }
+    }
+    case 'absent':
+      return { operation: 'absent', connectionId: '', etag: '' }
+  }
+}
+
+/** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
+export async function run(overrides: Partial<Deps> = {}): Promise<void> {
+  const deps: Deps = {
+    core,
+    clock: systemClock,
+    env: process.env,
+    github: context,
+    ...overrides
+  }
+  const c = deps.core
+  const masker = new Masker(c)
+  const say = (line: string) => c.info(masker.redact(line))
+  let closeTransport: (() => Promise<void>) | undefined
+  let deadline: Deadline | undefined
+  try {
+    // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
+    const raw = readInputs(c, masker)
+    const settings = parseInputs(raw)
+    const body = desiredBody(settings, deps)
+    maskDerived(settings, masker, body)
+    if (settings.credentials?.source === 'postgres-url') {
+      const { ignored } = parsePostgresUrl(raw['postgres-url'])
+      if (ignored.length)
+        c.warning(
+          `postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`
+        )
+    }
+
+    // 2. HTTP and token.
+    let transport = deps.transport
+    if (!transport) {
+      const t = undiciTransport()
+      transport = t.transport
+      closeTransport = t.close
+    }
+    deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
+    const retry: RetryContext = {
+      clock: deps.clock,
+      deadline,
+      maxAttempts: settings.maxAttempts,
+      log: say
+    }
+    const traced = tracing(transport, c, masker)
+    const tokens: TokenSource = settings.accessToken
+      ? givenToken(settings.accessToken)
+      : imsTokenSource(() =>
+          fetchToken(
+            traced,
+            retry,
+            {
+              imsUrl: settings.imsUrl,
+              clientId: settings.clientId,
+              clientSecret: settings.clientSecret ?? '',
+              scopes: settings.scopes
+            },
+            (token) => masker.add(token)
+          )
+        )
+    const flow = new FlowService({
+      platformUrl: settings.platformUrl,
+      clientId: settings.clientId,
+      imsOrgId: settings.imsOrgId,
+      sandboxName: settings.sandboxName,
+      tokens,
+      transport: traced,
+      retry
+    })
+
+    // 3. Plan: find the connection by name, decide.
+    say(
+      `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
+    )
+    const found = await flow.findByName(settings.connectionName)
+    const plan = decide(settings, found, body)
+    const operation = operationOf(plan, settings.dryRun)
+    const ctx = runContext(deps.github, deps.env)
+    const result: Result = {
+      operation,
+      connectionId: 'existing' in plan ? plan.existing.id : '',
+      etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
+      connectionName: settings.connectionName,
+      sandboxName: settings.sandboxName,
+      dryRun: settings.dryRun,
+      runUrl: runUrl(ctx)
+    }
+
+    // 4. Apply (or, in a dry run, show what would be sent).
+    if (settings.dryRun) {
+      say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`)
+      for (const line of describePlan(plan, flow.base)) say(line)
+    } else {
+      Object.assign(result, await apply(plan, flow, say))
+      if (result.operation === 'deleted' && found.length) result.connectionId = found[0]?.id ?? ''
+    }
+    say(`${result.operation}: connection ${result.connectionId || '(none)'}`)
+    if (result.connectionId && masker.catches(result.connectionId))
+      c.warning(
+        'the connection id contains a secret value, so the runner will mask it in job outputs'
+      )
+
+    // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
+    setOutputs(c, result)
+    let testError: ActionError | undefined
+    if (settings.testConnection && settings.state === 'present' && !settings.dryRun) {
+      try {
+        const { tables } = await flow.explore(result.connectionId)
+        result.test = { ok: true, tables }
+        say(`Connection test passed: Flow Service sees ${tables} table(s)`)
+      } catch (e) {
+        testError = e instanceof ActionError ? e : new ActionError(String(e))
+        result.test = { ok: false, error: masker.redact(testError.message) }
+      }
+    }
+    await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)))
+    if (testError) throw testError
+  } catch (e) {
+    const outOfTime = deadline !== undefined && deadline.remaining() < 1000
+    fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e)
+  } finally {
+    await closeTransport?.().catch(() => undefined)
+  }
+}
+
+/** One clear ::error per problem, secrets redacted, exit code 1. */
+function fail(c: CoreLike, masker: Masker, e: unknown): void {
+  if (e instanceof InputError) {
+    const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`)
+    for (const line of lines.slice(0, -1)) c.error(masker.redact(line))
+    c.setFailed(masker.redact(`${lines.at(-1) ?? 'invalid input'} (nothing was sent to Adobe)`))
+    return
+  }
+  if (e instanceof DeadlineError) {
+    c.setFailed(
+      masker.redact(`${e.message}; raise timeout-seconds or check the network path to Adobe`)
+    )
+    return
+  }
+  const message = e instanceof Error ? e.message : String(e)
+  c.setFailed(masker.redact(message.length > 1000 ? `${message.slice(0, 999)}…` : message))
+}
+
+function withDeadlineNote(e: unknown): unknown {
+  if (!(e instanceof Error)) return e
+  return new DeadlineError(`${e.message} (the step's timeout-seconds ran out)`)
+}
+
+/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
+function tracing(transport: Transport, c: CoreLike, masker: Masker): Transport {
+  return async (req, timeoutMs) => {
+    try {
+      const res = await transport(req, timeoutMs)
+      const id = res.headers['x-request-id']
+      c.debug(
+        masker.redact(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`)
+      )
+      return res
+    } catch (e) {
+      c.debug(masker.redact(`${req.method} ${req.url} -> ${(e as Error).message}`))
+      throw e
+    }
+  }
+}
+
+export { POSTGRES_SPEC_ID }

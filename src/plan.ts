@@ -1,0 +1,121 @@
+import { redactAuth, type ConnectionAuth, type CreateBody } from './connection.js'
+import { ActionError } from './errors.js'
+import type { ConnectionItem, PatchOp } from './flow-service.js'
+import { duplicatesError } from './flow-service.js'
+import type { Settings } from './inputs.js'
+
+/** What the step did (or, in a dry run, would do); the `operation` output. */
+export type Operation =
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'deleted'
+  | 'absent'
+  | 'would-create'
+  | 'would-update'
+  | 'would-delete'
+
+export type Plan =
+  | { kind: 'create'; body: CreateBody }
+  | { kind: 'update'; existing: ConnectionItem; ops: PatchOp[]; body: CreateBody }
+  | { kind: 'reuse'; existing: ConnectionItem }
+  | { kind: 'delete'; existing: ConnectionItem }
+  | { kind: 'absent' }
+
+/**
+ * Decides what to do from the settings and the connections found by name. Pure.
+ * `body` is the create body (absent when state is absent).
+ */
+export function decide(s: Settings, found: ConnectionItem[], body: CreateBody | undefined): Plan {
+  if (found.length > 1) throw duplicatesError(s.connectionName, found)
+  const [existing] = found
+  if (s.state === 'absent') return existing ? { kind: 'delete', existing } : { kind: 'absent' }
+  if (!body) throw new ActionError('internal: no connection payload to apply')
+  if (!existing) return { kind: 'create', body }
+  switch (s.ifExists) {
+    case 'fail':
+      throw new ActionError(
+        `a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`
+      )
+    case 'reuse':
+      return { kind: 'reuse', existing }
+    case 'update': {
+      const specName = existing.auth?.specName
+      if (specName && specName !== body.auth.specName)
+        throw new ActionError(
+          `the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
+            'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again'
+        )
+      return { kind: 'update', existing, ops: patchOps(existing, body), body }
+    }
+  }
+}
+
+/**
+ * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
+ * compared: the credentials are always replaced, the description only when it changed.
+ */
+export function patchOps(existing: ConnectionItem, body: CreateBody): PatchOp[] {
+  const ops: PatchOp[] = [{ op: 'replace', path: '/auth/params', value: body.auth.params }]
+  if (body.description !== undefined && body.description !== existing.description)
+    ops.push({
+      op: existing.description === undefined ? 'add' : 'replace',
+      path: '/description',
+      value: body.description
+    })
+  return ops
+}
+
+/** The operation a plan reports, live or as a dry run. */
+export function operationOf(plan: Plan, dryRun: boolean): Operation {
+  switch (plan.kind) {
+    case 'create':
+      return dryRun ? 'would-create' : 'created'
+    case 'update':
+      return dryRun ? 'would-update' : 'updated'
+    case 'reuse':
+      return 'unchanged'
+    case 'delete':
+      return dryRun ? 'would-delete' : 'deleted'
+    case 'absent':
+      return 'absent'
+  }
+}
+
+/**
+ * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
+ * structure (never by searching strings), so nothing secret can slip through.
+ */
+export function describePlan(plan: Plan, base: string): string[] {
+  const redactOps = (ops: PatchOp[]) =>
+    ops.map((o) =>
+      o.path === '/auth/params'
+        ? {
+            ...o,
+            value: redactAuth({
+              specName: plan.kind === 'update' ? plan.body.auth.specName : 'Basic Authentication',
+              params: o.value as ConnectionAuth['params']
+            }).params
+          }
+        : o
+    )
+  switch (plan.kind) {
+    case 'create':
+      return [
+        `POST ${base}/connections`,
+        JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
+      ]
+    case 'update':
+      return [
+        `PATCH ${base}/connections/${plan.existing.id}`,
+        `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
+        JSON.stringify(redactOps(plan.ops), null, 2)
+      ]
+    case 'delete':
+      return [`DELETE ${base}/connections/${plan.existing.id}`]
+    case 'reuse':
+      return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`]
+    case 'absent':
+      return ['no request: no connection with this name exists']
+  }
+}

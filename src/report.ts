@@ -1,0 +1,89 @@
+import { POSTGRES_SPEC_ID } from './connection.js'
+import type { Operation } from './plan.js'
+
+export interface TestResult {
+  ok: boolean
+  tables?: number
+  error?: string
+}
+
+/** What the step did: the outputs, and what the job summary shows. */
+export interface Result {
+  operation: Operation
+  connectionId: string
+  etag: string
+  connectionName: string
+  sandboxName: string
+  dryRun: boolean
+  test?: TestResult
+  runUrl?: string
+}
+
+export interface OutputSink {
+  setOutput(name: string, value: string): void
+}
+
+/** The four step outputs. The id is never a secret, so job outputs can carry it on. */
+export function setOutputs(core: OutputSink, r: Result): void {
+  core.setOutput('connection-id', r.connectionId)
+  core.setOutput('etag', r.etag)
+  core.setOutput('operation', r.operation)
+  core.setOutput('connection-spec-id', POSTGRES_SPEC_ID)
+}
+
+/** The slice of core.summary used here, so tests can pass a recorder. */
+export interface SummaryLike {
+  addHeading(text: string, level?: number): SummaryLike
+  addTable(rows: Array<Array<string | { data: string; header?: boolean }>>): SummaryLike
+  addLink(text: string, href: string): SummaryLike
+  addRaw(text: string, addEOL?: boolean): SummaryLike
+  write(): Promise<unknown>
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
+  )
+
+function testText(t: TestResult | undefined): string {
+  if (!t) return 'not requested'
+  if (t.ok) return `passed: Flow Service sees ${t.tables ?? 0} table(s)`
+  return `failed: ${t.error ?? 'unknown error'}`
+}
+
+/** Job summary rows; every value is escaped, none is secret. */
+export function summaryRows(r: Result): Array<[string, string]> {
+  return [
+    ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
+    ['Connection name', r.connectionName],
+    ['Connection id', r.connectionId || '—'],
+    ['Sandbox', r.sandboxName],
+    ['Connection spec id', POSTGRES_SPEC_ID],
+    ['Connection test', testText(r.test)]
+  ]
+}
+
+/**
+ * Writes the job summary. A summary is a convenience: failing to write one (no
+ * GITHUB_STEP_SUMMARY, a full disk) is reported as a warning and never fails the step.
+ */
+export async function writeSummary(
+  summary: SummaryLike,
+  r: Result,
+  warn: (message: string) => void
+): Promise<void> {
+  try {
+    let s = summary.addHeading('AEP PostgreSQL connection', 3).addTable([
+      [
+        { data: 'Field', header: true },
+        { data: 'Value', header: true }
+      ],
+      ...summaryRows(r).map(([k, v]) => [k, escapeHtml(v)])
+    ])
+    if (r.runUrl) s = s.addLink('Workflow run', r.runUrl)
+    await s.write()
+  } catch (e) {
+    warn(`could not write the job summary: ${(e as Error).message}`)
+  }
+}
