@@ -1,0 +1,161 @@
+/** Local simulator of Adobe IMS and the AEP Flow Service base-connection API (see server.js). */
+
+export declare const POSTGRES_SPEC_ID: '74a1c565-4e59-48d7-9d67-7c03b8a13137'
+export declare const FLOW_BASE_PATH: '/data/foundation/flowservice'
+export declare const IMS_TOKEN_PATH: '/ims/token/v3'
+
+/** Masks the Password=/PWD= value of an ODBC-style connection string (brace-quoted values too). */
+export declare function maskConnectionString(connectionString: string): string
+
+export interface SimulatorOptions {
+  /** default '127.0.0.1' */
+  host?: string
+  /** default 0 (ephemeral) */
+  port?: number
+  /** extra delay before every response, default 0 */
+  latencyMs?: number
+  /** GET /connections default page size, default 20 */
+  pageSize?: number
+  /** default 'SIMORG@AdobeOrg' */
+  orgId?: string
+  /** default 'sim-client-id' */
+  clientId?: string
+  /** default 'sim-client-secret' */
+  clientSecret?: string
+  /** default ['prod', 'dev', 'stage'] */
+  sandboxes?: string[]
+  /** expires_in for IMS tokens, default 86399 */
+  tokenTtlSeconds?: number
+  /**
+   * When set, every token IMS issues from then on becomes invalid after this many Flow Service
+   * requests (simulates expiry mid-run). Applies to tokens issued after it is set.
+   */
+  tokenUses?: number
+}
+
+export interface RecordedRequest {
+  seq: number
+  service: 'ims' | 'flow' | 'other'
+  method: string
+  /** path + query exactly as received */
+  url: string
+  /** path without query */
+  path: string
+  /** lower-case names */
+  headers: Record<string, string>
+  /** raw body text */
+  body: string
+  /** status sent (0 if the socket was reset or the client left before a response) */
+  status: number
+  /** which TCP connection (1-based counter) carried it */
+  socket: number
+}
+
+export interface ConnectionAuth {
+  specName: string
+  params: Record<string, unknown>
+}
+
+export interface ConnectionSpecRef {
+  id: string
+  version: string
+}
+
+export interface StoredConnection {
+  id: string
+  name: string
+  description?: string
+  sandboxName: string
+  imsOrgId: string
+  /** full, unmasked (test oracle) */
+  auth: ConnectionAuth
+  connectionSpec: ConnectionSpecRef
+  /** quoted, e.g. '"1700e582-0000-0200-0000-5e3c85180000"' */
+  etag: string
+  state: string
+  createdAt: number
+  updatedAt: number
+  /** when true DELETE fails with FLOW-1418-400 */
+  inUse: boolean
+  /** what explore?objectType=root lists */
+  tables: string[]
+}
+
+export type FaultAction =
+  | {
+      type: 'status'
+      status: number
+      headers?: Record<string, string>
+      body?: string
+      contentType?: string
+    }
+  /** destroy the socket before handling (nothing is performed) */
+  | { type: 'reset' }
+  /** perform the request fully, then destroy the socket without responding */
+  | { type: 'commit-then-reset' }
+  /** wait ms, then handle normally (the request is still performed if the client gave up) */
+  | { type: 'delay'; ms: number }
+  /** respond 200 application/json with a truncated JSON body, without performing anything */
+  | { type: 'invalid-json' }
+  /** change the target connection's etag first (as if someone else PATCHed it), then handle */
+  | { type: 'concurrent-update' }
+
+export interface Fault {
+  /** path is matched against the path without query; a string must match exactly */
+  match: { method?: string; path?: string | RegExp; service?: 'ims' | 'flow' }
+  /** default 1; Infinity allowed */
+  times?: number
+  action: FaultAction
+}
+
+export interface SimulatorStats {
+  requests: number
+  tcpConnections: number
+  /** POST/PATCH/DELETE to Flow Service that passed all checks and changed state */
+  mutations: number
+}
+
+export interface SeedConnection {
+  name: string
+  description?: string
+  auth?: ConnectionAuth
+  connectionSpec?: ConnectionSpecRef
+  inUse?: boolean
+  tables?: string[]
+}
+
+export interface Simulator {
+  /** 'http://127.0.0.1:PORT' */
+  url: string
+  /** url + '/data/foundation/flowservice' */
+  flowBase: string
+  orgId: string
+  clientId: string
+  clientSecret: string
+  sandboxes: string[]
+  /** live list, in arrival order */
+  requests: RecordedRequest[]
+  stats(): SimulatorStats
+  /** a valid bearer token (as if obtained elsewhere), optionally limited to N uses */
+  issueToken(opts?: { uses?: number }): string
+  /** every token issued so far becomes invalid (401 401013) */
+  expireTokens(): void
+  configure(opts: Partial<Pick<SimulatorOptions, 'latencyMs' | 'pageSize' | 'tokenUses'>>): void
+  /**
+   * Defaults: PostgreSQL spec 74a1c565-4e59-48d7-9d67-7c03b8a13137 v1.0, a connection-string
+   * auth, tables ['public.customers', 'public.orders']. Throws on an unknown sandbox.
+   */
+  seedConnection(sandbox: string, c: SeedConnection): StoredConnection
+  /** deep copies, creation order (all sandboxes when none given) */
+  connections(sandbox?: string): StoredConnection[]
+  setInUse(id: string, inUse: boolean): void
+  /** faults are checked in order; a matching one with times left is consumed */
+  inject(fault: Fault): void
+  clearFaults(): void
+  /** clears connections, requests, faults, stats, tokens (clientId/secret stay valid) */
+  reset(): void
+  /** closes server and all sockets */
+  close(): Promise<void>
+}
+
+export declare function startSimulator(options?: SimulatorOptions): Promise<Simulator>

@@ -1,0 +1,902 @@
+// Local simulator of Adobe IMS (OAuth server-to-server token endpoint) and the AEP Flow Service
+// base-connection API. Behaviour follows /work/shared/reference/flow-service.md; anything the docs
+// leave open is flagged in comments. It is a test double: no Adobe account or network is involved.
+/* global structuredClone -- Node >= 17 global; not in the shared ESLint globals list */
+import http from 'node:http'
+import { randomUUID, randomBytes } from 'node:crypto'
+
+export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
+export const FLOW_BASE_PATH = '/data/foundation/flowservice'
+export const IMS_TOKEN_PATH = '/ims/token/v3'
+const AUTH_SPECS = ['Connection String Based Authentication', 'Basic Authentication']
+const FILTER_FIELDS = ['name', 'id', 'description', 'connectionSpec.id', 'state']
+const TRUNCATED_JSON = '{"items":[{"id":"5f0c'
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  latencyMs: 0,
+  pageSize: 20,
+  orgId: 'SIMORG@AdobeOrg',
+  clientId: 'sim-client-id',
+  clientSecret: 'sim-client-secret',
+  sandboxes: ['prod', 'dev', 'stage'],
+  tokenTtlSeconds: 86399,
+  tokenUses: undefined
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Cosmos-DB style etag as Flow Service returns it, quotes included. */
+function newEtag() {
+  const ts = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0')
+  return `"${randomBytes(4).toString('hex')}-0000-0200-0000-${ts}0000"`
+}
+
+const unquote = (s) => (s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s)
+
+/**
+ * Replace the value of Password=/PWD= in an ODBC-style connection string with ***.
+ * Values may be brace-quoted (Password={a;b}}c}) where '}}' is an escaped '}'.
+ */
+export function maskConnectionString(cs) {
+  let out = ''
+  let i = 0
+  while (i < cs.length) {
+    const eq = cs.indexOf('=', i)
+    const semi = cs.indexOf(';', i)
+    if (eq === -1 || (semi !== -1 && semi < eq)) {
+      // A segment without '=': copy it through unchanged.
+      const end = semi === -1 ? cs.length : semi + 1
+      out += cs.slice(i, end)
+      i = end
+      continue
+    }
+    const key = cs.slice(i, eq)
+    let j = eq + 1
+    if (cs[j] === '{') {
+      j++
+      while (j < cs.length) {
+        if (cs[j] === '}') {
+          if (cs[j + 1] === '}') {
+            j += 2
+            continue
+          }
+          j++
+          break
+        }
+        j++
+      }
+      // Anything after the closing brace up to ';' belongs to the same segment.
+      const semiAfter = cs.indexOf(';', j)
+      j = semiAfter === -1 ? cs.length : semiAfter
+    } else {
+      const semiAfter = cs.indexOf(';', j)
+      j = semiAfter === -1 ? cs.length : semiAfter
+    }
+    const value = cs.slice(eq + 1, j)
+    const secret = /^\s*(password|pwd)\s*$/i.test(key)
+    out += key + '=' + (secret ? '***' : value)
+    if (j < cs.length) {
+      out += ';'
+      j++
+    }
+    i = j
+  }
+  return out
+}
+
+function maskParams(params) {
+  const out = {}
+  for (const [k, v] of Object.entries(params ?? {})) {
+    if (k === 'connectionString' && typeof v === 'string') out[k] = maskConnectionString(v)
+    else if (/pass|secret|token|pwd/i.test(k)) out[k] = '***'
+    else out[k] = v
+  }
+  return out
+}
+
+/** Validation of auth params per auth spec; returns an error message or null. */
+function authParamsProblem(auth) {
+  const params = auth.params
+  if (!params || typeof params !== 'object' || Array.isArray(params)) {
+    return 'auth.params must be an object'
+  }
+  if (auth.specName === 'Connection String Based Authentication') {
+    if (typeof params.connectionString !== 'string' || params.connectionString === '') {
+      return 'auth.params.connectionString is required and must be a string'
+    }
+  } else {
+    for (const k of ['server', 'database', 'username', 'password']) {
+      if (typeof params[k] !== 'string' || params[k] === '') {
+        return `auth.params.${k} is required and must be a string`
+      }
+    }
+    if (
+      params.port !== undefined &&
+      typeof params.port !== 'string' &&
+      typeof params.port !== 'number'
+    ) {
+      return 'auth.params.port must be a string or a number'
+    }
+  }
+  return null
+}
+
+function flatHeaders(raw) {
+  const out = {}
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
+  }
+  return out
+}
+
+function serviceOf(path) {
+  if (path === FLOW_BASE_PATH || path.startsWith(FLOW_BASE_PATH + '/')) return 'flow'
+  if (path === '/ims' || path.startsWith('/ims/')) return 'ims'
+  return 'other'
+}
+
+/** Splits a filter value list on commas that are not inside double quotes, then strips quotes. */
+function splitValues(raw) {
+  const parts = []
+  let cur = ''
+  let inQuotes = false
+  for (const ch of raw) {
+    if (ch === '"') inQuotes = !inQuotes
+    if (ch === ',' && !inQuotes) {
+      parts.push(cur)
+      cur = ''
+    } else cur += ch
+  }
+  parts.push(cur)
+  return parts.map(unquote)
+}
+
+function fieldValue(conn, field) {
+  if (field === 'connectionSpec.id') return conn.connectionSpec.id
+  return conn[field]
+}
+
+export async function startSimulator(options = {}) {
+  const opts = { ...DEFAULTS, ...stripUndefined(options) }
+  const config = { latencyMs: opts.latencyMs, pageSize: opts.pageSize, tokenUses: opts.tokenUses }
+  const sandboxes = [...opts.sandboxes]
+  const sandboxIds = new Map(sandboxes.map((s) => [s, randomUUID()]))
+
+  /** sandbox -> connections in creation order */
+  let store = new Map(sandboxes.map((s) => [s, []]))
+  /** id -> creation sequence, used as the paging cursor (stable under deletes). */
+  const createdSeq = new Map()
+  let createCounter = 0
+  /** token -> { valid, usesLeft } */
+  const tokens = new Map()
+  const requests = []
+  let faults = []
+  let mutations = 0
+  let socketCounter = 0
+  let socketsAtReset = 0
+  const socketIds = new WeakMap()
+  let seq = 0
+
+  const findConn = (sandbox, id) => (store.get(sandbox) ?? []).find((c) => c.id === id)
+
+  function mintToken(uses) {
+    const token = 'sim-' + randomBytes(32).toString('base64url')
+    tokens.set(token, { valid: true, usesLeft: uses })
+    return token
+  }
+
+  function makeConnection(sandbox, c) {
+    const now = Date.now()
+    const conn = {
+      id: randomUUID(),
+      name: c.name,
+      ...(c.description !== undefined ? { description: c.description } : {}),
+      sandboxName: sandbox,
+      imsOrgId: opts.orgId,
+      auth: structuredClone(c.auth),
+      connectionSpec: { ...c.connectionSpec },
+      etag: newEtag(),
+      state: 'enabled',
+      createdAt: now,
+      updatedAt: now,
+      inUse: c.inUse ?? false,
+      tables: [...(c.tables ?? ['public.customers', 'public.orders'])]
+    }
+    createdSeq.set(conn.id, ++createCounter)
+    store.get(sandbox).push(conn)
+    return conn
+  }
+
+  /** The wire representation of a connection: secrets masked, version === etag. */
+  function toItem(conn) {
+    return {
+      id: conn.id,
+      createdAt: conn.createdAt,
+      updatedAt: conn.updatedAt,
+      createdBy: `${opts.clientId}@AdobeID`,
+      updatedBy: `${opts.clientId}@AdobeID`,
+      createdClient: opts.clientId,
+      updatedClient: opts.clientId,
+      sandboxId: sandboxIds.get(conn.sandboxName),
+      sandboxName: conn.sandboxName,
+      imsOrgId: conn.imsOrgId,
+      name: conn.name,
+      ...(conn.description !== undefined ? { description: conn.description } : {}),
+      connectionSpec: { ...conn.connectionSpec },
+      state: conn.state,
+      auth: { specName: conn.auth.specName, params: maskParams(conn.auth.params) },
+      version: conn.etag,
+      etag: conn.etag
+    }
+  }
+
+  // ---- response helpers: handlers return { status, headers, body } and never write directly,
+  // so faults like commit-then-reset can run a handler and then drop its response.
+  const json = (status, obj, headers = {}) => ({
+    status,
+    headers: { 'content-type': 'application/json;charset=utf-8', ...headers },
+    body: JSON.stringify(obj)
+  })
+  const gatewayError = (status, code, message) => json(status, { error_code: code, message })
+  function flowError(ctx, status, code, title, detail, extraReport = {}) {
+    return json(status, {
+      type: `https://ns.adobe.com/aep/errors/FLOW-${code}-${status}`,
+      title,
+      status,
+      report: { 'detailed-message': detail, 'request-id': ctx.requestId, ...extraReport },
+      errorMessage: detail,
+      errorDetails: detail
+    })
+  }
+  const badRequest = (detail) =>
+    json(400, { type: '/placeholder/type/uri', status: 400, title: 'BadRequestError', detail })
+  const notFound = (ctx, id) =>
+    flowError(ctx, 404, 1101, 'Resource not found', `Resource with id=[${id}] does not exist`, {
+      id,
+      type: 'connections'
+    })
+
+  // ---- IMS ----
+  function handleIms(ctx) {
+    if (ctx.path !== IMS_TOKEN_PATH) {
+      return json(404, { error: 'not_found', error_description: 'Not found' })
+    }
+    if (ctx.method !== 'POST') {
+      return json(405, { error: 'method_not_allowed', error_description: 'Use POST' })
+    }
+    // Body params win; query params are accepted as a fallback, as IMS documents.
+    const params = new URLSearchParams(ctx.query)
+    const ct = ctx.headers['content-type'] ?? ''
+    if (ct.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+      for (const [k, v] of new URLSearchParams(ctx.body)) params.set(k, v)
+    }
+    const grant = params.get('grant_type')
+    if (grant !== 'client_credentials') {
+      return json(400, {
+        error: 'unsupported_grant_type',
+        error_description: grant
+          ? `unsupported grant_type ${grant}`
+          : 'missing grant_type parameter'
+      })
+    }
+    const clientId = params.get('client_id')
+    if (!clientId) {
+      return json(400, {
+        error: 'invalid_client',
+        error_description: 'missing client_id parameter'
+      })
+    }
+    if (clientId !== opts.clientId) {
+      return json(400, {
+        error: 'invalid_client',
+        error_description: 'invalid client_id parameter'
+      })
+    }
+    if (params.get('client_secret') !== opts.clientSecret) {
+      return json(401, { error: 'invalid_client', error_description: 'invalid client secret' })
+    }
+    if (!params.get('scope')) {
+      return json(400, { error: 'invalid_scope', error_description: 'scope parameter is required' })
+    }
+    return json(200, {
+      access_token: mintToken(config.tokenUses),
+      token_type: 'bearer',
+      expires_in: opts.tokenTtlSeconds
+    })
+  }
+
+  // ---- Flow Service ----
+  function gatewayCheck(ctx) {
+    const h = ctx.headers
+    if (!h.authorization) return gatewayError(403, '403010', 'Oauth token is missing.')
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h.authorization)
+    const tok = m ? tokens.get(m[1]) : undefined
+    if (!tok || !tok.valid || (tok.usesLeft !== undefined && tok.usesLeft <= 0)) {
+      return gatewayError(401, '401013', 'Oauth token is not valid')
+    }
+    if (tok.usesLeft !== undefined) tok.usesLeft--
+    if (!h['x-api-key']) return gatewayError(403, '403000', 'Api Key is required')
+    if (h['x-api-key'] !== opts.clientId) return gatewayError(403, '403003', 'Api Key is invalid')
+    if (!h['x-gw-ims-org-id']) return gatewayError(400, '400003', 'Missing header')
+    if (h['x-gw-ims-org-id'] !== opts.orgId)
+      return gatewayError(403, '403025', 'Profile is not valid')
+    return null
+  }
+
+  function handleFlow(ctx) {
+    const gw = gatewayCheck(ctx)
+    if (gw) return gw
+    const sandbox = ctx.headers['x-sandbox-name']
+    if (!sandbox) {
+      return flowError(ctx, 400, 2105, 'Bad request', 'Header is missing: x-sandbox-name')
+    }
+    if (!store.has(sandbox)) {
+      return flowError(
+        ctx,
+        404,
+        2100,
+        'Sandbox not found',
+        `Sandbox with name=[${sandbox}] not found`
+      )
+    }
+    if (ctx.method === 'POST' || ctx.method === 'PATCH') {
+      const ct = (ctx.headers['content-type'] ?? '').toLowerCase()
+      if (!ct.startsWith('application/json'))
+        return badRequest('A valid content-type must be specified')
+    }
+    const rest = ctx.path.slice(FLOW_BASE_PATH.length)
+    ctx.sandbox = sandbox
+    let m
+    if (rest === '/connections') {
+      if (ctx.method === 'GET') return listConnections(ctx)
+      if (ctx.method === 'POST') return createConnection(ctx)
+      return methodNotAllowed(ctx)
+    }
+    // S1 declares PATCH/DELETE with a trailing slash; tolerate it.
+    if ((m = /^\/connections\/([^/]+)\/?$/.exec(rest))) {
+      const id = decodeURIComponent(m[1])
+      if (ctx.method === 'GET') return getConnection(ctx, id)
+      if (ctx.method === 'PATCH') return patchConnection(ctx, id)
+      if (ctx.method === 'DELETE') return deleteConnection(ctx, id)
+      return methodNotAllowed(ctx)
+    }
+    if ((m = /^\/connections\/([^/]+)\/(explore|test)$/.exec(rest))) {
+      if (ctx.method !== 'GET') return methodNotAllowed(ctx)
+      const id = decodeURIComponent(m[1])
+      return m[2] === 'explore' ? explore(ctx, id) : testConnection(ctx, id)
+    }
+    return flowError(ctx, 404, 1101, 'Resource not found', `No resource at ${ctx.path}`)
+  }
+
+  const methodNotAllowed = (ctx) =>
+    flowError(
+      ctx,
+      405,
+      1100,
+      'Method not allowed',
+      `Method ${ctx.method} not allowed on ${ctx.path}`
+    )
+
+  function parseJsonBody(ctx) {
+    if (ctx.body.trim() === '') {
+      return { error: flowError(ctx, 400, 1405, 'Bad request', 'Request body is empty') }
+    }
+    try {
+      return { value: JSON.parse(ctx.body) }
+    } catch (e) {
+      // Undocumented; a deserialisation failure is reported by the same layer as a bad content-type.
+      return { error: badRequest(`JSON parse error: ${e.message}`) }
+    }
+  }
+
+  function createConnection(ctx) {
+    const parsed = parseJsonBody(ctx)
+    if (parsed.error) return parsed.error
+    const b = parsed.value
+    const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
+    if (!b || typeof b !== 'object' || Array.isArray(b))
+      return invalid('Request body must be an object')
+    const specId = b.connectionSpec?.id
+    const specVersion = b.connectionSpec?.version ?? '1.0'
+    if (specId !== POSTGRES_SPEC_ID || specVersion !== '1.0') {
+      return flowError(
+        ctx,
+        400,
+        1413,
+        'Bad request',
+        `Invalid connection spec id=[${specId}] version=[${specVersion}]`
+      )
+    }
+    if (typeof b.name !== 'string' || b.name.trim() === '') return invalid('name is required')
+    if (b.description !== undefined && typeof b.description !== 'string') {
+      return invalid('description must be a string')
+    }
+    if (!b.auth || typeof b.auth !== 'object' || !AUTH_SPECS.includes(b.auth.specName)) {
+      return flowError(
+        ctx,
+        400,
+        1415,
+        'Bad request',
+        `The auth spec '${b.auth?.specName}' could not be found for the connection spec ID ${specId}`
+      )
+    }
+    const problem = authParamsProblem(b.auth)
+    if (problem) return invalid(problem)
+    const conn = makeConnection(ctx.sandbox, {
+      name: b.name,
+      description: b.description,
+      auth: { specName: b.auth.specName, params: b.auth.params },
+      connectionSpec: { id: specId, version: specVersion }
+    })
+    mutations++
+    return json(
+      201,
+      { id: conn.id, etag: conn.etag },
+      { location: `${sim.url}${FLOW_BASE_PATH}/connections/${conn.id}` }
+    )
+  }
+
+  function parseFilters(ctx, props) {
+    const filters = []
+    for (const p of props) {
+      const m = /^([A-Za-z0-9_.[\]]+)\s*(==|!=|>=|<=|~|>|<|=)?(.*)$/s.exec(p)
+      if (!m || m[2] !== '==') {
+        const op = m?.[2] ?? ''
+        return {
+          error: flowError(ctx, 400, 1450, 'Bad request', `Invalid operator '${op}' in ${p}`)
+        }
+      }
+      if (!FILTER_FIELDS.includes(m[1])) {
+        return { error: flowError(ctx, 400, 1449, 'Bad request', `Invalid field ${m[1]}`) }
+      }
+      if (m[3] === '') {
+        return { error: flowError(ctx, 400, 1453, 'Bad request', `Invalid query value ${p}`) }
+      }
+      filters.push({ field: m[1], values: splitValues(m[3]) })
+    }
+    return { filters }
+  }
+
+  function listConnections(ctx) {
+    const q = new URLSearchParams(ctx.query)
+    let props = q.getAll('property')
+    let limitRaw = q.get('limit')
+    let after = 0
+    const ct = q.get('continuationToken')
+    if (ct !== null) {
+      // The token carries the filters and page size, so the next-page href works on its own.
+      try {
+        const t = JSON.parse(Buffer.from(ct, 'base64url').toString('utf8'))
+        if (!Array.isArray(t.p) || typeof t.a !== 'number' || typeof t.l !== 'number')
+          throw new Error()
+        props = t.p
+        after = t.a
+        limitRaw = String(t.l)
+      } catch {
+        return flowError(ctx, 400, 1453, 'Bad request', 'Invalid continuationToken')
+      }
+    }
+    const count = q.get('count')
+    if (count === 'true' && q.has('limit')) {
+      return flowError(ctx, 400, 1401, 'Bad request', 'limit and count cannot be used together')
+    }
+    let limit = config.pageSize
+    if (limitRaw !== null) {
+      limit = Number(limitRaw)
+      if (!Number.isInteger(limit) || limit < 1) {
+        return flowError(ctx, 400, 1453, 'Bad request', `Invalid query value limit=${limitRaw}`)
+      }
+    }
+    const parsed = parseFilters(ctx, props)
+    if (parsed.error) return parsed.error
+    const matching = store
+      .get(ctx.sandbox)
+      .filter((c) => parsed.filters.every((f) => f.values.includes(fieldValue(c, f.field))))
+    if (count === 'true') return json(200, { count: matching.length })
+    const remaining = matching.filter((c) => createdSeq.get(c.id) > after)
+    const page = remaining.slice(0, limit)
+    const body = { items: page.map(toItem) }
+    if (remaining.length > limit) {
+      const last = page[page.length - 1]
+      const token = Buffer.from(
+        JSON.stringify({ p: props, a: createdSeq.get(last.id), l: limit })
+      ).toString('base64url')
+      body._links = { next: { href: `/connections?continuationToken=${token}` } }
+    }
+    return json(200, body)
+  }
+
+  function getConnection(ctx, id) {
+    const conn = findConn(ctx.sandbox, id)
+    if (!conn) return notFound(ctx, id)
+    return json(200, { items: [toItem(conn)] })
+  }
+
+  function patchConnection(ctx, id) {
+    const ifMatch = ctx.headers['if-match']
+    if (!ifMatch) return flowError(ctx, 400, 1403, 'Bad request', 'Header is missing: If-Match')
+    const parsed = parseJsonBody(ctx)
+    if (parsed.error) return parsed.error
+    const conn = findConn(ctx.sandbox, id)
+    if (!conn) return notFound(ctx, id)
+    if (unquote(ifMatch.trim()) !== unquote(conn.etag)) {
+      return flowError(
+        ctx,
+        412,
+        1404,
+        'Version not matching',
+        `Supplied version=[${ifMatch}] does not match the current version on entity=[${conn.etag}]`
+      )
+    }
+    const ops = parsed.value
+    const invalid = (detail) => flowError(ctx, 400, 1455, 'Bad request', detail)
+    if (!Array.isArray(ops)) return invalid('Patch document must be a JSON array')
+    // Apply to a copy so a failing operation leaves the entity untouched.
+    const draft = structuredClone(conn)
+    for (const op of ops) {
+      if (
+        !op ||
+        typeof op !== 'object' ||
+        typeof op.op !== 'string' ||
+        typeof op.path !== 'string'
+      ) {
+        return invalid('Each patch operation needs op and path')
+      }
+      const kind = op.op.toLowerCase()
+      if (!['add', 'replace', 'remove'].includes(kind)) {
+        return flowError(ctx, 400, 1434, 'Bad request', `Unsupported operation '${op.op}'`)
+      }
+      const path = op.path
+      if (path === '/connectionSpec' || path.startsWith('/connectionSpec/')) {
+        return flowError(ctx, 400, 1414, 'Bad request', 'Connection spec cannot be updated')
+      }
+      const needsValue = kind !== 'remove'
+      if (needsValue && op.value === undefined) return invalid(`Missing value for ${path}`)
+      if (path === '/name') {
+        if (!needsValue) return invalid('Missing field "name" cannot be removed')
+        if (typeof op.value !== 'string' || op.value.trim() === '')
+          return invalid('name must be a string')
+        draft.name = op.value
+      } else if (path === '/description') {
+        if (!needsValue) {
+          if (draft.description === undefined) return invalid('Missing field "description"')
+          delete draft.description
+        } else {
+          if (typeof op.value !== 'string') return invalid('description must be a string')
+          // Lenient: replace of an absent description behaves like add (undocumented either way).
+          draft.description = op.value
+        }
+      } else if (path === '/auth/params') {
+        if (!needsValue) return invalid('Missing field "params" cannot be removed')
+        if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) {
+          return invalid('auth.params must be an object')
+        }
+        draft.auth.params = structuredClone(op.value)
+      } else if (path.startsWith('/auth/params/') && path.length > '/auth/params/'.length) {
+        const key = path.slice('/auth/params/'.length).replace(/~1/g, '/').replace(/~0/g, '~')
+        if (key.includes('/')) return invalid(`Unsupported path ${path}`)
+        if (!needsValue) {
+          if (!(key in draft.auth.params)) return invalid(`Missing field "${key}"`)
+          delete draft.auth.params[key]
+        } else {
+          draft.auth.params[key] = structuredClone(op.value)
+        }
+      } else {
+        return invalid(`Unsupported path ${path}`)
+      }
+    }
+    const problem = authParamsProblem(draft.auth)
+    if (problem) return invalid(problem)
+    conn.name = draft.name
+    if (draft.description === undefined) delete conn.description
+    else conn.description = draft.description
+    conn.auth = draft.auth
+    conn.etag = newEtag()
+    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+    mutations++
+    return json(200, { id: conn.id, etag: conn.etag })
+  }
+
+  function deleteConnection(ctx, id) {
+    const list = store.get(ctx.sandbox)
+    const idx = list.findIndex((c) => c.id === id)
+    if (idx === -1) return notFound(ctx, id)
+    if (list[idx].inUse) {
+      return flowError(
+        ctx,
+        400,
+        1418,
+        'Bad request',
+        `Connection with id=[${id}] is used by one or more flows; ensure that corresponding flows are deleted`
+      )
+    }
+    list.splice(idx, 1)
+    mutations++
+    return { status: 204, headers: {}, body: '' }
+  }
+
+  function explore(ctx, id) {
+    const conn = findConn(ctx.sandbox, id)
+    if (!conn) return notFound(ctx, id)
+    const q = new URLSearchParams(ctx.query)
+    const type = (q.get('objectType') ?? '').toLowerCase()
+    if (type === 'root') {
+      return json(
+        200,
+        conn.tables.map((t) => ({
+          type: 'table',
+          name: t.includes('.') ? t.slice(t.lastIndexOf('.') + 1) : t,
+          path: t,
+          canPreview: true,
+          canFetchSchema: true
+        }))
+      )
+    }
+    if (type === 'table') {
+      const object = q.get('object')
+      if (!object || !conn.tables.includes(object)) {
+        return flowError(ctx, 404, 1101, 'Resource not found', `Table ${object} not found`)
+      }
+      return json(200, {
+        format: 'flat',
+        schema: {
+          columns: [
+            { name: 'id', type: 'integer', xdm: { type: 'integer' } },
+            { name: 'name', type: 'string', xdm: { type: 'string' } }
+          ]
+        }
+      })
+    }
+    return flowError(ctx, 400, 1400, 'Bad request', `Invalid objectType=[${q.get('objectType')}]`)
+  }
+
+  function testConnection(ctx, id) {
+    const conn = findConn(ctx.sandbox, id)
+    if (!conn) return notFound(ctx, id)
+    return json(200, { result: true })
+  }
+
+  // ---- faults ----
+  function takeFault(rec) {
+    for (const f of faults) {
+      if (!(f.remaining > 0)) continue
+      const m = f.match ?? {}
+      if (m.method && m.method.toUpperCase() !== rec.method) continue
+      if (m.service && m.service !== rec.service) continue
+      if (m.path !== undefined) {
+        if (m.path instanceof RegExp) {
+          m.path.lastIndex = 0
+          if (!m.path.test(rec.path)) continue
+        } else if (m.path !== rec.path) continue
+      }
+      f.remaining--
+      return f.action
+    }
+    return null
+  }
+
+  function faultStatusResponse(ctx, action) {
+    const status = action.status
+    let body = action.body
+    if (body === undefined) {
+      body =
+        ctx.service === 'ims'
+          ? JSON.stringify({ error: 'server_error', error_description: http.STATUS_CODES[status] })
+          : JSON.stringify({
+              type: `https://ns.adobe.com/aep/errors/FLOW-9000-${status}`,
+              title: http.STATUS_CODES[status] ?? 'Error',
+              status,
+              report: { 'detailed-message': 'Injected fault', 'request-id': ctx.requestId },
+              errorMessage: 'Injected fault',
+              errorDetails: 'Injected fault'
+            })
+    }
+    return {
+      status,
+      headers: {
+        'content-type': action.contentType ?? 'application/json',
+        ...(action.headers ?? {})
+      },
+      body
+    }
+  }
+
+  function concurrentUpdate(ctx) {
+    const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
+    if (!m) return
+    const id = decodeURIComponent(m[1])
+    const preferred = ctx.headers['x-sandbox-name']
+    const conn =
+      findConn(preferred, id) ?? [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
+    if (!conn) return
+    conn.etag = newEtag()
+    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+  }
+
+  // ---- server ----
+  function route(ctx) {
+    if (ctx.service === 'ims') return handleIms(ctx)
+    if (ctx.service === 'flow') return handleFlow(ctx)
+    return json(404, { error_code: '404000', message: 'Not found' })
+  }
+
+  async function send(req, res, rec, resp) {
+    if (config.latencyMs > 0) await sleep(config.latencyMs)
+    if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
+    rec.status = resp.status
+    res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
+    res.end(resp.body)
+  }
+
+  async function handle(req, res) {
+    const chunks = []
+    for await (const c of req) chunks.push(c)
+    const url = req.url ?? '/'
+    const qIdx = url.indexOf('?')
+    const path = qIdx === -1 ? url : url.slice(0, qIdx)
+    const query = qIdx === -1 ? '' : url.slice(qIdx + 1)
+    const headers = flatHeaders(req.headers)
+    const rec = {
+      seq: ++seq,
+      service: serviceOf(path),
+      method: (req.method ?? 'GET').toUpperCase(),
+      url,
+      path,
+      headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      status: 0,
+      socket: socketIds.get(req.socket) ?? 0
+    }
+    requests.push(rec)
+    // requestId is kept off the recorded object (not part of RecordedRequest).
+    Object.defineProperty(rec, 'requestId', { value: randomUUID(), enumerable: false })
+    const ctx = {
+      method: rec.method,
+      path,
+      query,
+      headers,
+      body: rec.body,
+      service: rec.service,
+      requestId: rec.requestId
+    }
+
+    const fault = takeFault(rec)
+    if (fault) {
+      switch (fault.type) {
+        case 'reset':
+          req.socket.destroy()
+          return
+        case 'commit-then-reset':
+          route(ctx)
+          req.socket.destroy()
+          return
+        case 'status':
+          return send(req, res, rec, faultStatusResponse(ctx, fault))
+        case 'invalid-json':
+          return send(req, res, rec, {
+            status: 200,
+            headers: { 'content-type': 'application/json;charset=utf-8' },
+            body: TRUNCATED_JSON
+          })
+        case 'delay':
+          await sleep(fault.ms)
+          break
+        case 'concurrent-update':
+          concurrentUpdate(ctx)
+          break
+        default:
+          throw new Error(`unknown fault type ${fault.type}`)
+      }
+    }
+    return send(req, res, rec, route(ctx))
+  }
+
+  const server = http.createServer({ keepAlive: true }, (req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': randomUUID() })
+        res.end(JSON.stringify({ error_code: '500000', message: String(err?.message ?? err) }))
+      }
+    })
+  })
+  server.on('connection', (socket) => {
+    socketIds.set(socket, ++socketCounter)
+  })
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const addr = server.address()
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  const url = `http://${hostForUrl}:${addr.port}`
+
+  const sim = {
+    url,
+    flowBase: url + FLOW_BASE_PATH,
+    orgId: opts.orgId,
+    clientId: opts.clientId,
+    clientSecret: opts.clientSecret,
+    sandboxes: [...sandboxes],
+    requests,
+    stats() {
+      return {
+        requests: requests.length,
+        tcpConnections: socketCounter - socketsAtReset,
+        mutations
+      }
+    },
+    issueToken(o = {}) {
+      return mintToken(o.uses)
+    },
+    expireTokens() {
+      for (const t of tokens.values()) t.valid = false
+    },
+    configure(o) {
+      for (const k of ['latencyMs', 'pageSize', 'tokenUses']) {
+        if (k in o) config[k] = o[k]
+      }
+    },
+    seedConnection(sandbox, c) {
+      if (!store.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
+      const conn = makeConnection(sandbox, {
+        name: c.name,
+        description: c.description,
+        auth: c.auth ?? {
+          specName: 'Connection String Based Authentication',
+          params: {
+            connectionString:
+              'Server=seed.example.com;Database=seed;Port=5432;UID=seed_user;Password=seed-pass'
+          }
+        },
+        connectionSpec: c.connectionSpec ?? { id: POSTGRES_SPEC_ID, version: '1.0' },
+        inUse: c.inUse,
+        tables: c.tables
+      })
+      return structuredClone(conn)
+    },
+    connections(sandbox) {
+      const lists = sandbox === undefined ? [...store.values()] : [store.get(sandbox) ?? []]
+      return structuredClone(lists.flat())
+    },
+    setInUse(id, inUse) {
+      const conn = [...store.values()].flat().find((c) => c.id === id)
+      if (!conn) throw new Error(`unknown connection ${id}`)
+      conn.inUse = inUse
+    },
+    inject(fault) {
+      faults.push({ ...fault, remaining: fault.times ?? 1 })
+    },
+    clearFaults() {
+      faults = []
+    },
+    reset() {
+      store = new Map(sandboxes.map((s) => [s, []]))
+      createdSeq.clear()
+      requests.length = 0
+      seq = 0
+      faults = []
+      mutations = 0
+      socketsAtReset = socketCounter
+      tokens.clear()
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    }
+  }
+  return sim
+}
+
+function stripUndefined(o) {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+}
