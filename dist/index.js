@@ -47386,14 +47386,13 @@ class FlowService {
         return this.base + (href.startsWith('/') ? href : `/${href}`);
     }
     /**
-     * Every PostgreSQL connection with exactly this name in the sandbox. Flow Service filters
-     * by name (comma means OR there, so a name may over-match); exact name and spec are
-     * checked here.
+     * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
+     * Flow Service's filter narrows the list; exact name and spec are checked here.
      */
     async findByName(name) {
         const label = 'listing connections by name';
         const found = [];
-        let url = `${this.base}/connections?property=name==${encodeURIComponent(name)}`;
+        let url = `${this.base}/connections?property=${lookupFilter(name)}`;
         const seen = new Set();
         for (let page = 0; url && page < MAX_PAGES; page++) {
             seen.add(url);
@@ -47512,6 +47511,16 @@ class FlowService {
         const items = Array.isArray(body) ? body : [];
         return { tables: items.filter((i) => i?.type === 'table').length };
     }
+}
+/**
+ * The list filter for a name. Flow Service reads a comma in a filter value as an OR list and
+ * strips surrounding double quotes, so such names (and names with edge spaces) are looked up
+ * among all PostgreSQL connections instead; the exact name is matched client-side either way.
+ */
+function lookupFilter(name) {
+    return /[,"]|^\s|\s$/.test(name)
+        ? `connectionSpec.id==${POSTGRES_SPEC_ID}`
+        : `name==${encodeURIComponent(name)}`;
 }
 function duplicatesError(name, items) {
     return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
@@ -48050,15 +48059,6 @@ function operationOf(plan, dryRun) {
  * structure (never by searching strings), so nothing secret can slip through.
  */
 function describePlan(plan, base) {
-    const redactOps = (ops) => ops.map((o) => o.path === '/auth/params'
-        ? {
-            ...o,
-            value: redactAuth({
-                specName: plan.kind === 'update' ? plan.body.auth.specName : 'Basic Authentication',
-                params: o.value
-            }).params
-        }
-        : o);
     switch (plan.kind) {
         case 'create':
             return [
@@ -48069,7 +48069,7 @@ function describePlan(plan, base) {
             return [
                 `PATCH ${base}/connections/${plan.existing.id}`,
                 `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
-                JSON.stringify(redactOps(plan.ops), null, 2)
+                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
             ];
         case 'delete':
             return [`DELETE ${base}/connections/${plan.existing.id}`];
@@ -48214,11 +48214,8 @@ function readInputs(c, masker) {
 }
 /** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
 function maskDerived(s, masker, body) {
-    const creds = s.credentials;
-    if (creds?.source === 'postgres-url')
-        masker.add(creds.parts.password);
-    if (creds?.parts)
-        masker.add(creds.parts.password);
+    // The password inside a postgres-url or connection string, once decoded or split out.
+    masker.add(s.credentials?.parts?.password);
     if (body) {
         const p = body.auth.params;
         masker.add(p.password);
@@ -48277,6 +48274,44 @@ async function apply(plan, flow, log) {
             return { operation: 'absent', connectionId: '', etag: '' };
     }
 }
+/** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
+function connect(settings, deps, masker, say) {
+    let transport = deps.transport;
+    let close;
+    if (!transport) {
+        const t = undiciTransport();
+        transport = t.transport;
+        close = t.close;
+    }
+    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
+    const retry = {
+        clock: deps.clock,
+        deadline,
+        maxAttempts: settings.maxAttempts,
+        log: say
+    };
+    const traced = tracing(transport, deps.core, masker);
+    const tokens = settings.accessToken
+        ? givenToken(settings.accessToken)
+        : imsTokenSource(() => fetchToken(traced, retry, {
+            imsUrl: settings.imsUrl,
+            clientId: settings.clientId,
+            clientSecret: settings.clientSecret ?? '',
+            scopes: settings.scopes
+        }, 
+        // Masked before anything else can print it.
+        (token) => masker.add(token)));
+    const flow = new FlowService({
+        platformUrl: settings.platformUrl,
+        clientId: settings.clientId,
+        imsOrgId: settings.imsOrgId,
+        sandboxName: settings.sandboxName,
+        tokens,
+        transport: traced,
+        retry
+    });
+    return { flow, deadline, close };
+}
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
     const deps = {
@@ -48303,37 +48338,10 @@ async function run(overrides = {}) {
                 c.warning(`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`);
         }
         // 2. HTTP and token.
-        let transport = deps.transport;
-        if (!transport) {
-            const t = undiciTransport();
-            transport = t.transport;
-            closeTransport = t.close;
-        }
-        deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
-        const retry = {
-            clock: deps.clock,
-            deadline,
-            maxAttempts: settings.maxAttempts,
-            log: say
-        };
-        const traced = tracing(transport, c, masker);
-        const tokens = settings.accessToken
-            ? givenToken(settings.accessToken)
-            : imsTokenSource(() => fetchToken(traced, retry, {
-                imsUrl: settings.imsUrl,
-                clientId: settings.clientId,
-                clientSecret: settings.clientSecret ?? '',
-                scopes: settings.scopes
-            }, (token) => masker.add(token)));
-        const flow = new FlowService({
-            platformUrl: settings.platformUrl,
-            clientId: settings.clientId,
-            imsOrgId: settings.imsOrgId,
-            sandboxName: settings.sandboxName,
-            tokens,
-            transport: traced,
-            retry
-        });
+        const conn = connect(settings, deps, masker, say);
+        closeTransport = conn.close;
+        deadline = conn.deadline;
+        const flow = conn.flow;
         // 3. Plan: find the connection by name, decide.
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
         const found = await flow.findByName(settings.connectionName);
@@ -48357,8 +48365,6 @@ async function run(overrides = {}) {
         }
         else {
             Object.assign(result, await apply(plan, flow, say));
-            if (result.operation === 'deleted' && found.length)
-                result.connectionId = found[0]?.id ?? '';
         }
         say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
         if (result.connectionId && masker.catches(result.connectionId))

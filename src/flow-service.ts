@@ -148,15 +148,13 @@ export class FlowService {
   }
 
   /**
-   * Every PostgreSQL connection with exactly this name in the sandbox. Flow Service filters
-   * by name (comma means OR there, so a name may over-match); exact name and spec are
-   * checked here.
+   * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
+   * Flow Service's filter narrows the list; exact name and spec are checked here.
    */
   async findByName(name: string): Promise<ConnectionItem[]> {
     const label = 'listing connections by name'
     const found: ConnectionItem[] = []
-    let url: string | undefined =
-      `${this.base}/connections?property=name==${encodeURIComponent(name)}`
+    let url: string | undefined = `${this.base}/connections?property=${lookupFilter(name)}`
     const seen = new Set<string>()
     for (let page = 0; url && page < MAX_PAGES; page++) {
       seen.add(url)
@@ -286,6 +284,17 @@ export class FlowService {
     const items = Array.isArray(body) ? body : []
     return { tables: items.filter((i) => (i as { type?: unknown })?.type === 'table').length }
   }
+}
+
+/**
+ * The list filter for a name. Flow Service reads a comma in a filter value as an OR list and
+ * strips surrounding double quotes, so such names (and names with edge spaces) are looked up
+ * among all PostgreSQL connections instead; the exact name is matched client-side either way.
+ */
+export function lookupFilter(name: string): string {
+  return /[,"]|^\s|\s$/.test(name)
+    ? `connectionSpec.id==${POSTGRES_SPEC_ID}`
+    : `name==${encodeURIComponent(name)}`
 }
 
 export function duplicatesError(name: string, items: ConnectionItem[]): ActionError {

@@ -64,9 +64,8 @@ function readInputs(c: CoreLike, masker: Masker): RawInputs {
 
 /** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
 function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined): void {
-  const creds = s.credentials
-  if (creds?.source === 'postgres-url') masker.add(creds.parts.password)
-  if (creds?.parts) masker.add(creds.parts.password)
+  // The password inside a postgres-url or connection string, once decoded or split out.
+  masker.add(s.credentials?.parts?.password)
   if (body) {
     const p = body.auth.params
     masker.add(p.password)
@@ -131,6 +130,56 @@ async function apply(
   }
 }
 
+/** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
+function connect(
+  settings: Settings,
+  deps: Deps,
+  masker: Masker,
+  say: (line: string) => void
+): { flow: FlowService; deadline: Deadline; close?: () => Promise<void> } {
+  let transport = deps.transport
+  let close: (() => Promise<void>) | undefined
+  if (!transport) {
+    const t = undiciTransport()
+    transport = t.transport
+    close = t.close
+  }
+  const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
+  const retry: RetryContext = {
+    clock: deps.clock,
+    deadline,
+    maxAttempts: settings.maxAttempts,
+    log: say
+  }
+  const traced = tracing(transport, deps.core, masker)
+  const tokens: TokenSource = settings.accessToken
+    ? givenToken(settings.accessToken)
+    : imsTokenSource(() =>
+        fetchToken(
+          traced,
+          retry,
+          {
+            imsUrl: settings.imsUrl,
+            clientId: settings.clientId,
+            clientSecret: settings.clientSecret ?? '',
+            scopes: settings.scopes
+          },
+          // Masked before anything else can print it.
+          (token) => masker.add(token)
+        )
+      )
+  const flow = new FlowService({
+    platformUrl: settings.platformUrl,
+    clientId: settings.clientId,
+    imsOrgId: settings.imsOrgId,
+    sandboxName: settings.sandboxName,
+    tokens,
+    transport: traced,
+    retry
+  })
+  return { flow, deadline, close }
+}
+
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   const deps: Deps = {
@@ -160,44 +209,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     }
 
     // 2. HTTP and token.
-    let transport = deps.transport
-    if (!transport) {
-      const t = undiciTransport()
-      transport = t.transport
-      closeTransport = t.close
-    }
-    deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
-    const retry: RetryContext = {
-      clock: deps.clock,
-      deadline,
-      maxAttempts: settings.maxAttempts,
-      log: say
-    }
-    const traced = tracing(transport, c, masker)
-    const tokens: TokenSource = settings.accessToken
-      ? givenToken(settings.accessToken)
-      : imsTokenSource(() =>
-          fetchToken(
-            traced,
-            retry,
-            {
-              imsUrl: settings.imsUrl,
-              clientId: settings.clientId,
-              clientSecret: settings.clientSecret ?? '',
-              scopes: settings.scopes
-            },
-            (token) => masker.add(token)
-          )
-        )
-    const flow = new FlowService({
-      platformUrl: settings.platformUrl,
-      clientId: settings.clientId,
-      imsOrgId: settings.imsOrgId,
-      sandboxName: settings.sandboxName,
-      tokens,
-      transport: traced,
-      retry
-    })
+    const conn = connect(settings, deps, masker, say)
+    closeTransport = conn.close
+    deadline = conn.deadline
+    const flow = conn.flow
 
     // 3. Plan: find the connection by name, decide.
     say(
@@ -223,7 +238,6 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       for (const line of describePlan(plan, flow.base)) say(line)
     } else {
       Object.assign(result, await apply(plan, flow, say))
-      if (result.operation === 'deleted' && found.length) result.connectionId = found[0]?.id ?? ''
     }
     say(`${result.operation}: connection ${result.connectionId || '(none)'}`)
     if (result.connectionId && masker.catches(result.connectionId))

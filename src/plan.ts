@@ -1,4 +1,4 @@
-import { redactAuth, type ConnectionAuth, type CreateBody } from './connection.js'
+import { redactAuth, type CreateBody } from './connection.js'
 import { ActionError } from './errors.js'
 import type { ConnectionItem, PatchOp } from './flow-service.js'
 import { duplicatesError } from './flow-service.js'
@@ -87,18 +87,6 @@ export function operationOf(plan: Plan, dryRun: boolean): Operation {
  * structure (never by searching strings), so nothing secret can slip through.
  */
 export function describePlan(plan: Plan, base: string): string[] {
-  const redactOps = (ops: PatchOp[]) =>
-    ops.map((o) =>
-      o.path === '/auth/params'
-        ? {
-            ...o,
-            value: redactAuth({
-              specName: plan.kind === 'update' ? plan.body.auth.specName : 'Basic Authentication',
-              params: o.value as ConnectionAuth['params']
-            }).params
-          }
-        : o
-    )
   switch (plan.kind) {
     case 'create':
       return [
@@ -109,7 +97,13 @@ export function describePlan(plan: Plan, base: string): string[] {
       return [
         `PATCH ${base}/connections/${plan.existing.id}`,
         `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
-        JSON.stringify(redactOps(plan.ops), null, 2)
+        JSON.stringify(
+          plan.ops.map((o) =>
+            o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o
+          ),
+          null,
+          2
+        )
       ]
     case 'delete':
       return [`DELETE ${base}/connections/${plan.existing.id}`]
