@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'node_modules/', 'bench/results/']),
+  globalIgnores(['dist/', 'coverage/', 'node_modules/', 'bench/results/', '.tmp/']),
   {
     files: ['**/*.{js,ts}'],
     extends: [js.configs.recommended, tseslint.configs.recommended],

@@ -49,6 +49,11 @@ export function splitConnectionString(cs: string): Map<string, string> {
   const out = new Map<string, string>()
   let i = 0
   while (i < cs.length) {
+    // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
+    if (cs[i] === ';' || /\s/.test(cs[i] as string)) {
+      i++
+      continue
+    }
     const eq = cs.indexOf('=', i)
     if (eq < 0) {
       if (cs.slice(i).trim())
@@ -148,6 +153,9 @@ export function parsePostgresUrl(uri: string): {
 } {
   const scheme = /^(postgresql|postgres):\/\//i.exec(uri)
   if (!scheme) throw new Error('postgres-url must start with postgresql:// or postgres://')
+  const authority = uri.slice(scheme[0].length).split(/[/?#]/)[0] ?? ''
+  if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
+    throw new Error('postgres-url names several hosts; Flow Service takes exactly one')
   let url: URL
   try {
     url = new URL(uri)
@@ -227,8 +235,9 @@ export function buildAuth(s: Settings): ConnectionAuth {
   }
   let connectionString: string
   if (creds.source === 'connection-string') {
-    connectionString = creds.connectionString
-    const keys = splitKeysLoosely(connectionString)
+    // A trailing ';' would otherwise leave an empty segment before the appended keywords.
+    connectionString = creds.connectionString.replace(/;+\s*$/, '')
+    const keys = splitConnectionStringLoosely(connectionString)
     if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
       connectionString += `;EncryptionMethod=${ssl.encryptionMethod}`
     if (ssl.validateServerCertificate !== undefined && !keys.has('validateservercertificate'))
@@ -239,12 +248,12 @@ export function buildAuth(s: Settings): ConnectionAuth {
   return { specName: SPEC_NAMES['connection-string'], params: { connectionString } }
 }
 
-/** Keywords present in a connection string; tolerant of strings it cannot fully parse. */
-function splitKeysLoosely(cs: string): Set<string> {
+/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
+export function splitConnectionStringLoosely(cs: string): Map<string, string> {
   try {
-    return new Set(splitConnectionString(cs).keys())
+    return splitConnectionString(cs)
   } catch {
-    return new Set()
+    return new Map()
   }
 }
 

@@ -97,6 +97,8 @@ export function hintFor(
   tokenGiven: boolean
 ): string | undefined {
   const c = code ?? ''
+  // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
+  if (c === 'invalid_client') return 'check client-id and client-secret'
   if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
     return tokenGiven
       ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
@@ -115,7 +117,6 @@ export function hintFor(
     return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)'
   if (c.startsWith('2100') || c.startsWith('2101'))
     return 'sandbox-name does not name a sandbox of this org'
-  if (c === 'invalid_client') return 'check client-id and client-secret'
   if (c === 'invalid_scope')
     return 'check scopes against the scopes granted to the credential in the Developer Console'
   if (status === 429)

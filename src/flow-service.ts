@@ -143,7 +143,7 @@ export class FlowService {
         throw new ActionError('listing connections failed: the next page points to another host')
       return href
     }
-    if (href.startsWith(FLOW_BASE_PATH)) return origin + href
+    if (href.startsWith(FLOW_BASE_PATH)) return this.o.platformUrl + href
     return this.base + (href.startsWith('/') ? href : `/${href}`)
   }
 
@@ -191,10 +191,18 @@ export class FlowService {
     const { retry, transport } = this.o
     let renewed = false
     for (let n = 1; ; n++) {
+      // An abandoned POST may still be performed later, and a second POST would then make a
+      // duplicate: give it all the time left, keeping one request timeout for the lookup after.
+      const { deadline } = retry
+      const postTimeout = Math.max(
+        deadline.requestTimeout(),
+        deadline.remaining() - deadline.requestTimeout()
+      )
       const a = await attempt(
         transport,
         await this.request('POST', `${this.base}/connections`, body),
-        retry.deadline
+        deadline,
+        postTimeout
       )
       if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
         const parsed = IdEtagSchema.safeParse(this.json(label, a))
@@ -216,8 +224,14 @@ export class FlowService {
         (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500)
       if (!notPerformed && !ambiguous) this.fail(label, a)
       if (ambiguous) {
-        const canWait = n < retry.maxAttempts && (await waitBeforeRetry(retry, label, n, a))
-        retry.log(`${label}: the outcome is unknown; looking the name up before trying again`)
+        // A timed-out POST may still be in flight: sending another could create a second one,
+        // so after a timeout the name is only looked up (after a pause that lets it land).
+        const timedOut = a.kind === 'network' && a.error.reason === 'timeout'
+        const next = timedOut
+          ? 'looking the name up'
+          : 'looking the name up, then sending it again if it is not there,'
+        const canWait =
+          (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next))
         const existing = await this.findByName(body.name)
         if (existing.length > 1) throw duplicatesError(body.name, existing)
         const [found] = existing
@@ -225,7 +239,11 @@ export class FlowService {
           retry.log(`${label}: the connection exists (id ${found.id}); adopting it`)
           return { id: found.id, etag: found.etag, adopted: true }
         }
-        if (!canWait) this.fail(label, a)
+        if (timedOut)
+          throw new ActionError(
+            `${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`
+          )
+        if (!canWait || n >= retry.maxAttempts) this.fail(label, a)
       } else if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a))) {
         this.fail(label, a)
       }

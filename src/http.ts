@@ -80,7 +80,9 @@ export class Deadline {
  * headers and body.
  */
 export function undiciTransport(): { transport: Transport; close: () => Promise<void> } {
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 })
+  // One connection per origin: the step's requests are sequential, and with more allowed undici
+  // opens a second socket when a request follows the previous response within the same tick.
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 })
   const transport: Transport = async (req, timeoutMs) => {
     const controller = new AbortController()
     const timer = setTimeout(() => controller.abort(), timeoutMs)
@@ -139,7 +141,7 @@ export const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (!value) return undefined
   const v = value.trim()
-  if (/^\d+$/.test(v)) return Number(v) * 1000
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000)
   const at = Date.parse(v)
   if (Number.isNaN(at)) return undefined
   return Math.max(0, at - now)
@@ -174,7 +176,8 @@ export async function waitBeforeRetry(
   ctx: RetryContext,
   label: string,
   attempt: number,
-  why: Attempt
+  why: Attempt,
+  next = 'retrying'
 ): Promise<boolean> {
   const hinted =
     why.kind === 'response'
@@ -184,7 +187,7 @@ export async function waitBeforeRetry(
   // A wait that would leave no time for the request itself is pointless.
   if (wait + 250 >= ctx.deadline.remaining()) return false
   ctx.log(
-    `${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); retrying in ${(wait / 1000).toFixed(1)} s`
+    `${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`
   )
   await ctx.clock.sleep(wait)
   return true
@@ -194,9 +197,10 @@ export async function waitBeforeRetry(
 export async function attempt(
   transport: Transport,
   req: HttpRequest,
-  deadline: Deadline
+  deadline: Deadline,
+  timeoutMs = deadline.requestTimeout()
 ): Promise<Attempt> {
-  const timeout = deadline.requestTimeout()
+  const timeout = Math.min(timeoutMs, deadline.remaining())
   if (timeout <= 0) throw new DeadlineError('the step ran out of time (timeout-seconds)')
   try {
     return { kind: 'response', res: await transport(req, timeout) }

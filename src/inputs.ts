@@ -184,7 +184,7 @@ const FieldsSchema = z.object({
   'validate-server-certificate': z.union([z.literal(''), bool('validate-server-certificate')]),
   'ssl-mode': z.string().transform((v, ctx) => {
     if (!v) return undefined
-    const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(' ', '-'))
+    const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'))
     if (!mode) {
       ctx.addIssue({ code: 'custom', message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}` })
       return z.NEVER

@@ -1,8 +1,8 @@
 import * as core from '@actions/core'
-import { context } from '@actions/github'
 import {
   buildAuth,
   buildCreateBody,
+  splitConnectionStringLoosely,
   parsePostgresUrl,
   POSTGRES_SPEC_ID,
   type CreateBody
@@ -29,7 +29,13 @@ import {
 } from './inputs.js'
 import { Masker } from './masking.js'
 import { decide, describePlan, operationOf, patchOps, type Plan } from './plan.js'
-import { defaultDescription, runContext, runUrl, type GithubContextLike } from './provenance.js'
+import {
+  defaultDescription,
+  githubContext,
+  runContext,
+  runUrl,
+  type GithubContextLike
+} from './provenance.js'
 import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
 
 /** The parts of @actions/core the step uses; tests pass a recorder instead. */
@@ -66,6 +72,11 @@ function readInputs(c: CoreLike, masker: Masker): RawInputs {
 function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined): void {
   // The password inside a postgres-url or connection string, once decoded or split out.
   masker.add(s.credentials?.parts?.password)
+  if (s.credentials?.source === 'connection-string') {
+    const kv = splitConnectionStringLoosely(s.credentials.connectionString)
+    masker.add(kv.get('password'))
+    masker.add(kv.get('pwd'))
+  }
   if (body) {
     const p = body.auth.params
     masker.add(p.password)
@@ -136,7 +147,7 @@ function connect(
   deps: Deps,
   masker: Masker,
   say: (line: string) => void
-): { flow: FlowService; deadline: Deadline; close?: () => Promise<void> } {
+): { flow: FlowService; tokens: TokenSource; deadline: Deadline; close?: () => Promise<void> } {
   let transport = deps.transport
   let close: (() => Promise<void>) | undefined
   if (!transport) {
@@ -177,7 +188,7 @@ function connect(
     transport: traced,
     retry
   })
-  return { flow, deadline, close }
+  return { flow, tokens, deadline, close }
 }
 
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
@@ -186,7 +197,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     core,
     clock: systemClock,
     env: process.env,
-    github: context,
+    github: githubContext(),
     ...overrides
   }
   const c = deps.core
@@ -200,13 +211,6 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const settings = parseInputs(raw)
     const body = desiredBody(settings, deps)
     maskDerived(settings, masker, body)
-    if (settings.credentials?.source === 'postgres-url') {
-      const { ignored } = parsePostgresUrl(raw['postgres-url'])
-      if (ignored.length)
-        c.warning(
-          `postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`
-        )
-    }
 
     // 2. HTTP and token.
     const conn = connect(settings, deps, masker, say)
@@ -214,7 +218,16 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     deadline = conn.deadline
     const flow = conn.flow
 
-    // 3. Plan: find the connection by name, decide.
+    // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
+    // registered) first, so every ::add-mask:: precedes the step's first log line.
+    await conn.tokens.token()
+    if (settings.credentials?.source === 'postgres-url') {
+      const { ignored } = parsePostgresUrl(raw['postgres-url'])
+      if (ignored.length)
+        c.warning(
+          `postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`
+        )
+    }
     say(
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )

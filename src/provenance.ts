@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { EOL } from 'node:os'
+
 /** The parts of the workflow run that say where a connection comes from. */
 export interface RunContext {
   repository?: string
@@ -17,6 +20,32 @@ export interface GithubContextLike {
   serverUrl: string
   ref?: string
   payload: { [key: string]: unknown }
+}
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use.
+ */
+export function githubContext(env: NodeJS.ProcessEnv = process.env): GithubContextLike {
+  let payload: { [key: string]: unknown } | undefined
+  return {
+    workflow: env.GITHUB_WORKFLOW,
+    runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+    runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+    serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+    ref: env.GITHUB_REF,
+    get payload() {
+      if (payload) return payload
+      payload = {}
+      const file = env.GITHUB_EVENT_PATH
+      if (file) {
+        if (existsSync(file)) payload = JSON.parse(readFileSync(file, 'utf8')) as typeof payload
+        else process.stdout.write(`GITHUB_EVENT_PATH ${file} does not exist${EOL}`)
+      }
+      return payload
+    }
+  }
 }
 
 /**
