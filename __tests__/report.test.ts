@@ -1,0 +1,159 @@
+import { describe, it, expect } from '@jest/globals'
+import { POSTGRES_SPEC_ID } from '../src/connection.js'
+import {
+  setOutputs,
+  summaryRows,
+  writeSummary,
+  type Result,
+  type SummaryLike
+} from '../src/report.js'
+
+type Cell = string | { data: string; header?: boolean }
+
+/** Records every call, like core.summary but in memory. */
+class RecordingSummary implements SummaryLike {
+  readonly calls: Array<[string, ...unknown[]]> = []
+  written = 0
+  constructor(private readonly failWith?: Error) {}
+  addHeading(text: string, level?: number): SummaryLike {
+    this.calls.push(['heading', text, level])
+    return this
+  }
+  addTable(rows: Cell[][]): SummaryLike {
+    this.calls.push(['table', rows])
+    return this
+  }
+  addLink(text: string, href: string): SummaryLike {
+    this.calls.push(['link', text, href])
+    return this
+  }
+  addRaw(text: string): SummaryLike {
+    this.calls.push(['raw', text])
+    return this
+  }
+  async write(): Promise<unknown> {
+    if (this.failWith) throw this.failWith
+    this.written++
+    return this
+  }
+  table(): Cell[][] {
+    const t = this.calls.find((c) => c[0] === 'table')
+    return (t?.[1] ?? []) as Cell[][]
+  }
+}
+
+const result: Result = {
+  operation: 'created',
+  connectionId: 'f1e2d3c4-0000-1111-2222-333344445555',
+  etag: '"etag-1"',
+  connectionName: 'orders-db',
+  sandboxName: 'prod',
+  dryRun: false,
+  runUrl: 'https://github.com/o/r/actions/runs/1'
+}
+
+describe('setOutputs', () => {
+  it('sets the four outputs', () => {
+    const out: Array<[string, string]> = []
+    setOutputs({ setOutput: (n, v) => out.push([n, v]) }, result)
+    expect(out).toEqual([
+      ['connection-id', 'f1e2d3c4-0000-1111-2222-333344445555'],
+      ['etag', '"etag-1"'],
+      ['operation', 'created'],
+      ['connection-spec-id', '74a1c565-4e59-48d7-9d67-7c03b8a13137']
+    ])
+  })
+})
+
+describe('summaryRows', () => {
+  it('lists what the step did', () => {
+    expect(summaryRows(result)).toEqual([
+      ['Operation', 'created'],
+      ['Connection name', 'orders-db'],
+      ['Connection id', 'f1e2d3c4-0000-1111-2222-333344445555'],
+      ['Sandbox', 'prod'],
+      ['Connection spec id', POSTGRES_SPEC_ID],
+      ['Connection test', 'not requested']
+    ])
+  })
+
+  it('marks a dry run and an empty id', () => {
+    const rows = summaryRows({
+      ...result,
+      operation: 'would-create',
+      dryRun: true,
+      connectionId: ''
+    })
+    expect(rows[0]).toEqual(['Operation', 'would-create (dry run)'])
+    expect(rows[2]).toEqual(['Connection id', '—'])
+  })
+
+  it.each([
+    [{ ok: true, tables: 3 }, 'passed: Flow Service sees 3 table(s)'],
+    [{ ok: true }, 'passed: Flow Service sees 0 table(s)'],
+    [{ ok: false, error: 'HTTP 400 timeout' }, 'failed: HTTP 400 timeout'],
+    [{ ok: false }, 'failed: unknown error']
+  ])('test result %j', (test, text) => {
+    expect(summaryRows({ ...result, test })[5]).toEqual(['Connection test', text])
+  })
+})
+
+describe('writeSummary', () => {
+  it('writes a heading, an escaped table and the run link', async () => {
+    const s = new RecordingSummary()
+    const warnings: string[] = []
+    await writeSummary(s, { ...result, connectionName: `<b>"x" & 'y'</b>` }, (m) =>
+      warnings.push(m)
+    )
+    expect(s.calls[0]).toEqual(['heading', 'AEP PostgreSQL connection', 3])
+    expect(s.table()).toEqual([
+      [
+        { data: 'Field', header: true },
+        { data: 'Value', header: true }
+      ],
+      ['Operation', 'created'],
+      ['Connection name', '&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;'],
+      ['Connection id', 'f1e2d3c4-0000-1111-2222-333344445555'],
+      ['Sandbox', 'prod'],
+      ['Connection spec id', POSTGRES_SPEC_ID],
+      ['Connection test', 'not requested']
+    ])
+    expect(s.calls[2]).toEqual(['link', 'Workflow run', 'https://github.com/o/r/actions/runs/1'])
+    expect(s.written).toBe(1)
+    expect(warnings).toEqual([])
+  })
+
+  it('escapes a test error too', async () => {
+    const s = new RecordingSummary()
+    await writeSummary(s, { ...result, test: { ok: false, error: '<script>' } }, () => undefined)
+    expect(s.table().at(-1)).toEqual(['Connection test', 'failed: &lt;script&gt;'])
+  })
+
+  it('has no link without a run URL', async () => {
+    const s = new RecordingSummary()
+    await writeSummary(s, { ...result, runUrl: undefined }, () => undefined)
+    expect(s.calls.map((c) => c[0])).toEqual(['heading', 'table'])
+    expect(s.written).toBe(1)
+  })
+
+  it('a failing write only warns', async () => {
+    const s = new RecordingSummary(
+      new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY')
+    )
+    const warnings: string[] = []
+    await expect(writeSummary(s, result, (m) => warnings.push(m))).resolves.toBeUndefined()
+    expect(warnings).toEqual([
+      'could not write the job summary: Unable to find environment variable for $GITHUB_STEP_SUMMARY'
+    ])
+  })
+
+  it('a throwing builder only warns', async () => {
+    const s = new RecordingSummary()
+    s.addHeading = () => {
+      throw new Error('boom')
+    }
+    const warnings: string[] = []
+    await writeSummary(s, result, (m) => warnings.push(m))
+    expect(warnings).toEqual(['could not write the job summary: boom'])
+  })
+})
