@@ -1,0 +1,247 @@
+// Checks the repository's metadata: action.yml against a JSON schema, the workflows with
+// actionlint, and the README's input/output tables against action.yml (both ways).
+import { describe, it, expect } from '@jest/globals'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Ajv } from 'ajv'
+import { parse } from 'yaml'
+import {
+  isSecretInput,
+  parseReadmeTables,
+  splitRow,
+  tableDrift,
+  type ActionMetadata
+} from '../scripts/readme-tables.js'
+import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/inputs.js'
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
+
+const actionYml = read('action.yml')
+const action = parse(actionYml) as ActionMetadata & {
+  runs: { using: string; main: string }
+  inputs: Record<string, { description: string; required?: boolean; default?: unknown }>
+  outputs: Record<string, { description: string }>
+}
+const readme = read('README.md')
+const clone = <T>(v: T): T => structuredClone(v)
+
+function validator() {
+  const schema = JSON.parse(read('schemas/github-action.schema.json')) as object
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
+  return ajv.compile(schema)
+}
+
+describe('action.yml', () => {
+  const validate = validator()
+
+  it('is valid against schemas/github-action.schema.json', () => {
+    const ok = validate(action)
+    expect(validate.errors ?? []).toEqual([])
+    expect(ok).toBe(true)
+  })
+
+  it('runs dist/index.js on node24, and the bundle exists', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+    expect(existsSync(path.join(root, action.runs.main))).toBe(true)
+  })
+
+  it('gives every default as a string, the way the runner passes it', () => {
+    for (const [name, meta] of Object.entries(action.inputs))
+      if (meta.default !== undefined) expect([name, typeof meta.default]).toEqual([name, 'string'])
+  })
+
+  it('is mirrored by the input names, defaults and secrets in src/inputs.ts', () => {
+    expect(Object.keys(action.inputs)).toEqual([...INPUT_NAMES])
+    const defaults = Object.fromEntries(
+      Object.entries(action.inputs)
+        .filter(([, m]) => m.default !== undefined)
+        .map(([n, m]) => [n, String(m.default)])
+    )
+    expect(defaults).toEqual(DEFAULTS)
+    const secret = Object.keys(action.inputs).filter((n) => isSecretInput(action.inputs[n]))
+    expect(secret.sort()).toEqual([...SECRET_INPUTS].sort())
+  })
+
+  it('is checked by a schema that rejects what the runner would reject', () => {
+    const unknownRuntime = clone(action)
+    unknownRuntime.runs.using = 'node22'
+    expect(validate(unknownRuntime)).toBe(false)
+
+    const noDescription = clone(action)
+    delete (noDescription.inputs['client-id'] as { description?: string }).description
+    expect(validate(noDescription)).toBe(false)
+
+    const unknownKey = clone(action) as unknown as { inputs: Record<string, object> }
+    unknownKey.inputs['client-id'] = { description: 'x', requried: true }
+    expect(validate(unknownKey)).toBe(false)
+
+    const badColor = clone(action) as unknown as { branding: { color: string } }
+    badColor.branding.color = 'pink'
+    expect(validate(badColor)).toBe(false)
+
+    const noMain = clone(action) as unknown as { runs: Record<string, string> }
+    delete noMain.runs.main
+    expect(validate(noMain)).toBe(false)
+  })
+})
+
+type LintResult = {
+  files: string[]
+  findings: Array<{ file: string; line: number; column: number; kind: string; message: string }>
+}
+
+/** Runs scripts/actionlint.js (actionlint compiled to WebAssembly) and parses its JSON. */
+function actionlint(...files: string[]): { code: number | null; result: LintResult } {
+  const r = spawnSync(process.execPath, ['scripts/actionlint.js', '--json', ...files], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000
+  })
+  if (!r.stdout.trim()) throw new Error(`actionlint printed nothing: ${r.stderr}`)
+  return { code: r.status, result: JSON.parse(r.stdout) as LintResult }
+}
+
+const workflowFiles = readdirSync(path.join(root, '.github', 'workflows')).filter((f) =>
+  /\.ya?ml$/.test(f)
+)
+
+describe('workflows', () => {
+  it('pass actionlint: .github/workflows and the complete workflows in the README', () => {
+    const { code, result } = actionlint()
+    const report = result.findings.map(
+      (f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`
+    )
+    expect(report).toEqual([])
+    expect(code).toBe(0)
+    for (const f of workflowFiles) expect(result.files).toContain(`.github/workflows/${f}:1`)
+    // The README's copyable workflows are linted too (at least the five documented scenarios).
+    expect(result.files.filter((f) => f.startsWith('README.md:')).length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('actionlint reports a broken workflow (the linter really runs)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionlint-'))
+    try {
+      const file = path.join(dir, 'broken.yml')
+      writeFileSync(
+        file,
+        'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope( }}\n'
+      )
+      const { code, result } = actionlint(file)
+      expect(code).toBe(1)
+      expect(result.findings).toEqual([expect.objectContaining({ line: 6, kind: 'expression' })])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it.each(['ci.yml', 'check-dist.yml', 'action-smoke.yml'])(
+    '%s: read-only token, pinned major versions, Node 24',
+    (name) => {
+      const wf = parse(read(`.github/workflows/${name}`)) as {
+        permissions: unknown
+        jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>
+      }
+      expect(wf.permissions).toEqual({ contents: 'read' })
+      const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
+      for (const s of steps.filter((s) => s.uses && !s.uses.startsWith('./')))
+        expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/)
+      const setupNode = steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
+      expect(setupNode?.with?.['node-version']).toBe(24)
+    }
+  )
+
+  it('action-smoke.yml runs the local action against the simulator twice', () => {
+    const wf = parse(read('.github/workflows/action-smoke.yml')) as {
+      jobs: { smoke: { steps: Array<{ id?: string; uses?: string; run?: string }> } }
+    }
+    const steps = wf.jobs.smoke.steps
+    expect(steps.some((s) => s.run?.includes('simulator/cli.js --port 8787 --ready-file'))).toBe(
+      true
+    )
+    expect(steps.filter((s) => s.uses === './').map((s) => s.id)).toEqual(
+      expect.arrayContaining(['create', 'update'])
+    )
+  })
+})
+
+describe('README tables', () => {
+  it('match action.yml both ways (names, required, defaults, secrets)', () => {
+    expect(tableDrift(action, readme)).toEqual([])
+    const tables = parseReadmeTables(readme)
+    expect(tables.inputs?.map((r) => r.name)).toEqual(Object.keys(action.inputs))
+    expect(tables.outputs?.map((r) => r.name)).toEqual(Object.keys(action.outputs))
+  })
+
+  it('drift check fails when an input is added to action.yml but not to the README', () => {
+    const changed = clone(action)
+    changed.inputs['proxy-url'] = { description: 'An HTTPS proxy.', required: false }
+    expect(tableDrift(changed, readme)).toEqual([
+      'input proxy-url is in action.yml but not in the README inputs table'
+    ])
+  })
+
+  it('drift check fails on a changed default, required flag or secret marking', () => {
+    const changed = clone(action)
+    changed.inputs['timeout-seconds']!.default = '300'
+    changed.inputs['sandbox-name']!.required = false
+    changed.inputs['username']!.description = 'Secret. The database user.'
+    expect(tableDrift(changed, readme)).toEqual([
+      'input sandbox-name: README says required "yes", action.yml says "no"',
+      'input username: is secret in action.yml but the README does not mark it (secret)',
+      'input timeout-seconds: README default "120", action.yml default "300"'
+    ])
+  })
+
+  it('drift check fails when the README has rows action.yml lacks, or misses an output', () => {
+    const changed = clone(action)
+    delete changed.inputs['max-attempts']
+    changed.outputs['dataflow-id'] = { description: 'x' }
+    delete changed.outputs['etag']
+    expect(tableDrift(changed, readme)).toEqual([
+      'input max-attempts is in the README inputs table but not in action.yml',
+      'output dataflow-id is in action.yml but not in the README outputs table',
+      'output etag is in the README outputs table but not in action.yml'
+    ])
+  })
+
+  it('drift check reports missing tables', () => {
+    expect(tableDrift(action, '# README\n')).toEqual([
+      'README has no inputs table (inputs-table markers missing)',
+      'README has no outputs table (outputs-table markers missing)'
+    ])
+  })
+
+  it('reads escaped pipes inside cells', () => {
+    expect(splitRow('| `a` | no | — | x \\| y |')).toEqual(['`a`', 'no', '—', 'x | y'])
+  })
+})
+
+describe('README', () => {
+  it('starts with the two commands a new user runs, and says the simulator is not Adobe', () => {
+    const top = readme.slice(0, 1500)
+    expect(top).toContain('npm ci && npm start')
+    expect(top).toContain('npm ci && npm test')
+    expect(top).toMatch(/simulator of Flow Service and Adobe IMS/i)
+    expect(top).toMatch(/No Adobe account is\s+used/)
+  })
+
+  it('has the sections users and maintainers look for', () => {
+    for (const heading of [
+      '## Usage',
+      '### Inputs',
+      '### Outputs',
+      '## Idempotency',
+      '## Secrets and logs',
+      '## Workflows you can copy',
+      '## Development',
+      '## Releasing',
+      '## Performance'
+    ])
+      expect(readme).toContain(`\n${heading}\n`)
+    expect(readme).toContain('Run npm run bench to reproduce.')
+  })
+})
