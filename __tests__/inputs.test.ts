@@ -411,6 +411,22 @@ describe('parseInputs: errors name the input and never echo secrets', () => {
     expectProblem({ ...base, 'ssl-mode': 'Require' }, 'ssl-mode', /only to auth-type basic/)
   })
 
+  it('encryption-method given twice: as an input and inside the connection-string', () => {
+    const cs = `${CONNECTION_STRING};EncryptionMethod=1;ValidateServerCertificate=1`
+    expectProblem(
+      { ...base, 'connection-string': cs, 'encryption-method': 'disabled' },
+      'encryption-method',
+      /conflicts with EncryptionMethod in connection-string/
+    )
+    expectProblem(
+      { ...base, 'connection-string': cs, 'validate-server-certificate': 'false' },
+      'validate-server-certificate',
+      /conflicts with ValidateServerCertificate/
+    )
+    // Either place alone is fine.
+    expect(parseInputs({ ...base, 'connection-string': cs }).encryptionMethod).toBeUndefined()
+  })
+
   it('encryption-method with basic auth', () => {
     expectProblem(
       { ...base, 'auth-type': 'basic', 'encryption-method': 'enabled' },

@@ -42034,6 +42034,14 @@ function crossFieldProblems(raw) {
             add('postgres-url', e.message);
         }
     }
+    if (sources.length === 1 && sources[0] === 'connection-string') {
+        // The same setting twice, with perhaps different values: make the user pick one place.
+        const keys = splitConnectionStringLoosely(raw['connection-string']);
+        if (raw['encryption-method'] && keys.has('encryptionmethod'))
+            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
+        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
+            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
+    }
     if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
         try {
             parseConnectionString(raw['connection-string']);
@@ -42596,7 +42604,9 @@ async function run(overrides = {}) {
         // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
         setOutputs(c, result);
         let testError;
-        if (settings.testConnection && settings.state === 'present' && !settings.dryRun) {
+        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun))
+            say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
+        else if (settings.testConnection) {
             try {
                 const { tables } = await flow.explore(result.connectionId);
                 result.test = { ok: true, tables };

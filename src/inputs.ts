@@ -1,5 +1,10 @@
 import { z } from 'zod'
-import { parsePostgresUrl, parseConnectionString, type DbParts } from './connection.js'
+import {
+  parsePostgresUrl,
+  parseConnectionString,
+  splitConnectionStringLoosely,
+  type DbParts
+} from './connection.js'
 
 /** Every input action.yml declares, in the order the README lists them. */
 export const INPUT_NAMES = [
@@ -327,6 +332,20 @@ function crossFieldProblems(raw: RawInputs): InputProblem[] {
     } catch (e) {
       add('postgres-url', (e as Error).message)
     }
+  }
+  if (sources.length === 1 && sources[0] === 'connection-string') {
+    // The same setting twice, with perhaps different values: make the user pick one place.
+    const keys = splitConnectionStringLoosely(raw['connection-string'])
+    if (raw['encryption-method'] && keys.has('encryptionmethod'))
+      add(
+        'encryption-method',
+        'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place'
+      )
+    if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
+      add(
+        'validate-server-certificate',
+        'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place'
+      )
   }
   if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
     try {

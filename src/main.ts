@@ -261,7 +261,9 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
     setOutputs(c, result)
     let testError: ActionError | undefined
-    if (settings.testConnection && settings.state === 'present' && !settings.dryRun) {
+    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun))
+      say('test-connection is skipped: there is nothing to test in a dry run or with state absent')
+    else if (settings.testConnection) {
       try {
         const { tables } = await flow.explore(result.connectionId)
         result.test = { ok: true, tables }
