@@ -242,6 +242,6 @@ describe('README', () => {
       '## Performance'
     ])
       expect(readme).toContain(`\n${heading}\n`)
-    expect(readme).toContain('Run npm run bench to reproduce.')
+    expect(readme).toContain('npm run bench')
   })
 })
