@@ -6,6 +6,7 @@ import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/glo
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { actionInputs, runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectMasksFirst, expectNoLeaks, flowTokens, simulatorSecrets } from './support/leaks.js'
+import { adobeInputs } from './support/sim-inputs.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 const MYSQL_SPEC_ID = '26d738e0-8963-47ea-aadf-c60de735468a'
@@ -34,12 +35,7 @@ describe('The action, end to end', () => {
 
   /** Inputs for the simulator, access-token auth, sandbox prod; `extra` wins. */
   const inputs = (extra: Record<string, string>): Record<string, string> => ({
-    'client-id': sim.clientId,
-    'access-token': token,
-    'ims-org-id': sim.orgId,
-    'sandbox-name': 'prod',
-    'platform-url': sim.url,
-    'ims-url': sim.url,
+    ...adobeInputs(sim, 'prod', { 'access-token': token }),
     ...extra
   })
 

@@ -8,6 +8,7 @@ import { describe, it, expect } from '@jest/globals'
 import { startSimulator, type Simulator, type Fault } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectNoLeaks, simulatorSecrets } from './support/leaks.js'
+import { adobeInputs } from './support/sim-inputs.js'
 
 const SANDBOX = 'prod'
 const LIST_PATH = '/data/foundation/flowservice/connections'
@@ -31,12 +32,7 @@ function inputs(
   extra: Record<string, string> = {}
 ): Record<string, string> {
   return {
-    'client-id': sim.clientId,
-    'client-secret': CLIENT_SECRET,
-    'ims-org-id': sim.orgId,
-    'sandbox-name': SANDBOX,
-    'platform-url': sim.url,
-    'ims-url': sim.url,
+    ...adobeInputs(sim, SANDBOX, { 'client-secret': CLIENT_SECRET }),
     'connection-name': name,
     server: 'db.fault.example.com',
     database: 'analytics',

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
+import { adobeInputs } from './support/sim-inputs.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 const FLOW = '/data/foundation/flowservice'
@@ -44,12 +45,7 @@ describe('Environment promotion', () => {
   })
 
   const inputs = (extra: Record<string, string>): Record<string, string> => ({
-    'client-id': sim.clientId,
-    'access-token': token,
-    'ims-org-id': sim.orgId,
-    'sandbox-name': 'stage',
-    'platform-url': sim.url,
-    'ims-url': sim.url,
+    ...adobeInputs(sim, 'stage', { 'access-token': token }),
     ...extra
   })
   const parts = {

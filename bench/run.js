@@ -9,12 +9,12 @@
 //                          [--node20 PATH] [--node24 PATH] [--nodes 20,24] [--no-rss] [--entry FILE]
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { POSTGRES_SPEC_ID, startSimulator } from '../simulator/server.js'
-import { actionInputs, inputEnvName, parseOutputFile } from '../simulator/run-action.js'
+import { parseOutputFile, runnerEnv } from '../simulator/run-action.js'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const floorScript = path.join(repoRoot, 'bench', 'node-floor.js')
@@ -128,25 +128,9 @@ function timed(bin, args, env) {
 
 const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' })
 
-/** The runner's contract, as simulator/run-action.js builds it: INPUT_* with defaults, files. */
-const declaredInputs = actionInputs()
+/** The runner's contract, exactly as simulator/run-action.js builds it. */
 async function actionEnv(inputs) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-action-'))
-  const files = {
-    GITHUB_OUTPUT: path.join(dir, 'output'),
-    GITHUB_STEP_SUMMARY: path.join(dir, 'step_summary'),
-    GITHUB_STATE: path.join(dir, 'state'),
-    GITHUB_ENV: path.join(dir, 'env'),
-    GITHUB_PATH: path.join(dir, 'path')
-  }
-  for (const f of Object.values(files)) await writeFile(f, '')
-  await mkdir(path.join(dir, 'runner-temp'))
-  const env = { ...baseEnv(), GITHUB_ACTIONS: 'true', RUNNER_TEMP: path.join(dir, 'runner-temp') }
-  Object.assign(env, files)
-  for (const input of declaredInputs) {
-    const given = inputs[input.name]
-    env[inputEnvName(input.name)] = given !== undefined ? given : (input.default ?? '')
-  }
+  const { env, dir, files } = await runnerEnv({ inputs })
   return { env, dir, outputFile: files.GITHUB_OUTPUT }
 }
 

@@ -59,3 +59,10 @@ export declare function inputEnvName(name: string): string
 /** Parses a GITHUB_OUTPUT file (name=value and name<<DELIM heredoc forms). */
 export declare function parseOutputFile(text: string): Record<string, string>
 export declare function runAction(opts: RunActionOptions): Promise<ActionRun>
+
+/** The runner's env and files for a run, without running anything; remove `dir` when done. */
+export declare function runnerEnv(opts: {
+  inputs: Record<string, string>
+  env?: Record<string, string>
+  actionYml?: string
+}): Promise<{ env: Record<string, string>; dir: string; files: Record<string, string> }>

@@ -88,7 +88,12 @@ async function readPeakRssKb(pid) {
   }
 }
 
-export async function runAction(opts) {
+/**
+ * The runner's side of the contract, without running anything: a temp dir with the GITHUB_*
+ * files, and a clean env with INPUT_* for every declared input (given value or its default).
+ * The caller removes `dir` when done.
+ */
+export async function runnerEnv(opts) {
   const actionYml = opts.actionYml ?? defaultActionYml
   const declared = actionInputs(actionYml)
   const declaredNames = new Set(declared.map((i) => i.name))
@@ -98,34 +103,37 @@ export async function runAction(opts) {
       `Inputs not declared in ${path.relative(repoRoot, actionYml) || actionYml}: ${unknown.join(', ')}`
     )
   }
-
   const dir = await mkdtemp(path.join(tmpdir(), 'run-action-'))
+  const files = {
+    GITHUB_OUTPUT: path.join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: path.join(dir, 'step_summary'),
+    GITHUB_STATE: path.join(dir, 'state'),
+    GITHUB_ENV: path.join(dir, 'env'),
+    GITHUB_PATH: path.join(dir, 'path')
+  }
+  for (const f of Object.values(files)) await writeFile(f, '')
+  const runnerTemp = path.join(dir, 'runner-temp')
+  await mkdir(runnerTemp)
+
+  // A clean env: nothing inherited but PATH and HOME, so parent INPUT_*/GITHUB_* cannot leak in.
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? dir,
+    GITHUB_ACTIONS: 'true',
+    RUNNER_TEMP: runnerTemp,
+    ...files
+  }
+  for (const input of declared) {
+    const given = opts.inputs?.[input.name]
+    env[inputEnvName(input.name)] = given !== undefined ? given : (input.default ?? '')
+  }
+  Object.assign(env, opts.env ?? {})
+  return { env, dir, files }
+}
+
+export async function runAction(opts) {
+  const { env, dir, files } = await runnerEnv(opts)
   try {
-    const files = {
-      GITHUB_OUTPUT: path.join(dir, 'output'),
-      GITHUB_STEP_SUMMARY: path.join(dir, 'step_summary'),
-      GITHUB_STATE: path.join(dir, 'state'),
-      GITHUB_ENV: path.join(dir, 'env'),
-      GITHUB_PATH: path.join(dir, 'path')
-    }
-    for (const f of Object.values(files)) await writeFile(f, '')
-    const runnerTemp = path.join(dir, 'runner-temp')
-    await mkdir(runnerTemp)
-
-    // A clean env: nothing inherited but PATH and HOME, so parent INPUT_*/GITHUB_* cannot leak in.
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? dir,
-      GITHUB_ACTIONS: 'true',
-      RUNNER_TEMP: runnerTemp,
-      ...files
-    }
-    for (const input of declared) {
-      const given = opts.inputs?.[input.name]
-      env[inputEnvName(input.name)] = given !== undefined ? given : (input.default ?? '')
-    }
-    Object.assign(env, opts.env ?? {})
-
     const node = opts.node ?? process.execPath
     const entry = opts.entry ?? defaultEntry
     const started = performance.now()
