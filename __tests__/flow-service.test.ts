@@ -491,10 +491,12 @@ describe('FlowService.get / update / delete / explore', () => {
         { type: 'table', name: 'a' },
         { type: 'table', name: 'b' },
         { type: 'view', name: 'c' },
+        { name: 'd' },
         null
       ])
     ])
-    expect(await flow.explore('id-1')).toEqual({ tables: 2 })
+    // Tables and untyped items count; views and non-objects do not.
+    expect(await flow.explore('id-1')).toEqual({ tables: 3 })
     expect(calls()).toEqual([`GET ${BASE}/connections/id-1/explore?objectType=root`])
   })
 

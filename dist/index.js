@@ -41705,7 +41705,15 @@ class FlowService {
             this.fail(label, a);
         const body = this.json(label, a);
         const items = Array.isArray(body) ? body : [];
-        return { tables: items.filter((i) => i?.type === 'table').length };
+        // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
+        return {
+            tables: items.filter((i) => {
+                if (!i || typeof i !== 'object')
+                    return false;
+                const type = i.type;
+                return type === 'table' || type === undefined;
+            }).length
+        };
     }
 }
 /**

@@ -300,7 +300,14 @@ export class FlowService {
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
     const body = this.json(label, a)
     const items = Array.isArray(body) ? body : []
-    return { tables: items.filter((i) => (i as { type?: unknown })?.type === 'table').length }
+    // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
+    return {
+      tables: items.filter((i) => {
+        if (!i || typeof i !== 'object') return false
+        const type = (i as { type?: unknown }).type
+        return type === 'table' || type === undefined
+      }).length
+    }
   }
 }
 
