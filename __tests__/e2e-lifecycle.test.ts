@@ -412,5 +412,16 @@ describe('Environment promotion', () => {
       expect(run.outputs.operation).toBe('created')
       expect(stored()).toHaveLength(1)
     })
+
+    it('no GITHUB_STEP_SUMMARY (a local run): exit 0, no summary warning', async () => {
+      const run = await act(
+        inputs({ 'connection-name': 'local-no-summary', 'connection-string': CS }),
+        { GITHUB_STEP_SUMMARY: '' }
+      )
+      expect(run.code).toBe(0)
+      expect(run.lines.filter((l) => l.startsWith('::warning'))).toEqual([])
+      expect(run.summary).toBe('')
+      expect(run.outputs.operation).toBe('created')
+    })
   })
 })

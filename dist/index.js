@@ -42637,7 +42637,11 @@ async function run(overrides = {}) {
                 result.test = { ok: false, error: masker.redact(testError.message) };
             }
         }
-        await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)));
+        // Outside a runner (local runs) there is no summary file: nothing to warn about.
+        if (deps.env.GITHUB_STEP_SUMMARY)
+            await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)));
+        else
+            c.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
         if (testError)
             throw testError;
     }

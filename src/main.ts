@@ -273,7 +273,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
         result.test = { ok: false, error: masker.redact(testError.message) }
       }
     }
-    await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)))
+    // Outside a runner (local runs) there is no summary file: nothing to warn about.
+    if (deps.env.GITHUB_STEP_SUMMARY)
+      await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)))
+    else c.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
     if (testError) throw testError
   } catch (e) {
     const outOfTime = deadline !== undefined && deadline.remaining() < 1000
