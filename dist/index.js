@@ -28392,8 +28392,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: POSTGRES_SPEC_ID
-
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
 var platform_namespaceObject = {};
 __nccwpck_require__.r(platform_namespaceObject);
@@ -42117,8 +42115,8 @@ function toSettings(f, raw) {
         };
     }
     else if (source === 'postgres-url') {
-        const { parts, ssl } = parsePostgresUrl(f['postgres-url']);
-        settings.credentials = { source, parts };
+        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
+        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
         // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
         if (settings.authType === 'basic')
             settings.sslMode ??= ssl.sslMode;
@@ -42475,10 +42473,10 @@ function maskDerived(s, masker, body) {
     }
 }
 /** The desired connection payload, or none when deleting. */
-function desiredBody(s, deps) {
+function desiredBody(s, ctx) {
     if (s.state === 'absent')
         return undefined;
-    const description = s.description ?? defaultDescription(runContext(deps.github, deps.env));
+    const description = s.description ?? defaultDescription(ctx);
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
 /** Applies a plan; returns the outputs' view of what happened. */
@@ -42580,7 +42578,8 @@ async function run(overrides = {}) {
         // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
         const raw = readInputs(c, masker);
         const settings = parseInputs(raw);
-        const body = desiredBody(settings, deps);
+        const ctx = runContext(deps.github, deps.env);
+        const body = desiredBody(settings, ctx);
         maskDerived(settings, masker, body);
         // 2. HTTP and token.
         const conn = connect(settings, deps, masker, say);
@@ -42590,16 +42589,12 @@ async function run(overrides = {}) {
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
-        if (settings.credentials?.source === 'postgres-url') {
-            const { ignored } = parsePostgresUrl(raw['postgres-url']);
-            if (ignored.length)
-                c.warning(`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`);
-        }
+        if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
+            c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
         const found = await flow.findByName(settings.connectionName);
         const plan = decide(settings, found, body);
         const operation = operationOf(plan, settings.dryRun);
-        const ctx = runContext(deps.github, deps.env);
         const result = {
             operation,
             connectionId: 'existing' in plan ? plan.existing.id : '',
@@ -42689,7 +42684,6 @@ function tracing(transport, c, masker) {
         }
     };
 }
-
 
 
 /***/ }),

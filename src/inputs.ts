@@ -208,7 +208,9 @@ type Fields = z.output<typeof FieldsSchema>
 /** How the database credentials are given; decides the payload. */
 export type Credentials =
   | { source: 'connection-string'; connectionString: string; parts?: DbParts }
-  | { source: 'postgres-url' | 'parts'; parts: DbParts }
+  | { source: 'parts'; parts: DbParts }
+  /** ignoredParams: URL query parameters with no Flow Service equivalent (names only). */
+  | { source: 'postgres-url'; parts: DbParts; ignoredParams?: string[] }
 
 /** The validated, normalised settings the rest of the action works from. */
 export interface Settings {
@@ -411,8 +413,8 @@ function toSettings(f: Fields, raw: RawInputs): Settings {
       parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
     }
   } else if (source === 'postgres-url') {
-    const { parts, ssl } = parsePostgresUrl(f['postgres-url'])
-    settings.credentials = { source, parts }
+    const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url'])
+    settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) }
     // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
     if (settings.authType === 'basic') settings.sslMode ??= ssl.sslMode
     else {

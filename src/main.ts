@@ -3,8 +3,6 @@ import {
   buildAuth,
   buildCreateBody,
   splitConnectionStringLoosely,
-  parsePostgresUrl,
-  POSTGRES_SPEC_ID,
   type CreateBody
 } from './connection.js'
 import { ActionError, ApiError } from './errors.js'
@@ -34,7 +32,8 @@ import {
   githubContext,
   runContext,
   runUrl,
-  type GithubContextLike
+  type GithubContextLike,
+  type RunContext
 } from './provenance.js'
 import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
 
@@ -87,9 +86,9 @@ function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined):
 }
 
 /** The desired connection payload, or none when deleting. */
-function desiredBody(s: Settings, deps: Deps): CreateBody | undefined {
+function desiredBody(s: Settings, ctx: RunContext): CreateBody | undefined {
   if (s.state === 'absent') return undefined
-  const description = s.description ?? defaultDescription(runContext(deps.github, deps.env))
+  const description = s.description ?? defaultDescription(ctx)
   return buildCreateBody(s.connectionName, description, buildAuth(s))
 }
 
@@ -209,7 +208,8 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
     const raw = readInputs(c, masker)
     const settings = parseInputs(raw)
-    const body = desiredBody(settings, deps)
+    const ctx = runContext(deps.github, deps.env)
+    const body = desiredBody(settings, ctx)
     maskDerived(settings, masker, body)
 
     // 2. HTTP and token.
@@ -221,20 +221,16 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
     // registered) first, so every ::add-mask:: precedes the step's first log line.
     await conn.tokens.token()
-    if (settings.credentials?.source === 'postgres-url') {
-      const { ignored } = parsePostgresUrl(raw['postgres-url'])
-      if (ignored.length)
-        c.warning(
-          `postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`
-        )
-    }
+    if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
+      c.warning(
+        `postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`
+      )
     say(
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )
     const found = await flow.findByName(settings.connectionName)
     const plan = decide(settings, found, body)
     const operation = operationOf(plan, settings.dryRun)
-    const ctx = runContext(deps.github, deps.env)
     const result: Result = {
       operation,
       connectionId: 'existing' in plan ? plan.existing.id : '',
@@ -325,5 +321,3 @@ function tracing(transport: Transport, c: CoreLike, masker: Masker): Transport {
     }
   }
 }
-
-export { POSTGRES_SPEC_ID }
