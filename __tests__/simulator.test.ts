@@ -3,7 +3,9 @@ import http from 'node:http'
 import {
   startSimulator,
   maskConnectionString,
+  postgresConnectionSpec,
   POSTGRES_SPEC_ID,
+  STRICT_CONNECTION_STRING_PATTERN,
   type Simulator
 } from '../simulator/server.js'
 
@@ -382,7 +384,7 @@ describe('GET /connections', () => {
     await call('POST', '/connections', {
       body: createBody('basic', {
         specName: 'Basic Authentication',
-        params: { server: 's', port: 5432, database: 'd', username: 'u', password: SECRET }
+        params: { server: 's', port: '5432', database: 'd', username: 'u', password: SECRET }
       })
     })
     const r = await call('GET', '/connections')
@@ -394,7 +396,7 @@ describe('GET /connections', () => {
     )
     expect(basic.auth.params).toEqual({
       server: 's',
-      port: 5432,
+      port: '5432',
       database: 'd',
       username: 'u',
       password: '***'
@@ -539,6 +541,147 @@ describe('GET, PATCH, DELETE /connections/{id}', () => {
     expect((await call('GET', `/connections/${seeded.id}/test`)).json).toEqual({ result: true })
     expect((await call('GET', '/connections/nope/explore?objectType=root')).status).toBe(404)
     expect(sim.stats().mutations).toBe(0)
+  })
+})
+
+describe('connection spec and /test', () => {
+  const BASIC = 'Basic Authentication'
+  const basicParams = (extra: Record<string, unknown> = {}) => ({
+    server: 's',
+    port: '5432',
+    database: 'd',
+    username: 'u',
+    password: SECRET,
+    ...extra
+  })
+  const createBasic = (params: Record<string, unknown>) =>
+    call('POST', '/connections', { body: createBody('b', { specName: BASIC, params }) })
+
+  it('serves the PostgreSQL spec: both auth types, each a draft-07 schema, secrets format password', async () => {
+    const r = await call('GET', `/connectionSpecs/${POSTGRES_SPEC_ID}`)
+    expect(r.status).toBe(200)
+    const [spec] = r.json.items
+    expect(spec.id).toBe(POSTGRES_SPEC_ID)
+    expect(spec.authSpec.map((a: { name: string }) => a.name)).toEqual([CS_AUTH, BASIC])
+    const [cs, basic] = spec.authSpec
+    expect(cs.spec.$schema).toBe('http://json-schema.org/draft-07/schema#')
+    expect(cs.spec.properties.connectionString).toMatchObject({
+      type: 'string',
+      format: 'password'
+    })
+    expect(cs.spec.properties.connectionString.pattern).toBeUndefined()
+    expect(basic.spec.properties.port.type).toBe('string')
+    expect(basic.spec.properties.password.format).toBe('password')
+    expect(basic.spec.properties.sslMode.enum).toEqual([
+      'Disable',
+      'Allow',
+      'Prefer',
+      'Require',
+      'Verify-Ca',
+      'Verify-Full'
+    ])
+    expect(basic.spec.required).toEqual(['server', 'database', 'username', 'password'])
+    expect((await call('GET', '/connectionSpecs/nope')).json.type).toMatch(/FLOW-1101-404$/)
+    expect(
+      (
+        await call('GET', `/connectionSpecs/${POSTGRES_SPEC_ID}`, {
+          headers: { authorization: undefined }
+        })
+      ).status
+    ).toBe(403)
+  })
+
+  it('variants: port integer, sslMode with spaces, Require missing, a connection-string pattern, no schema', () => {
+    const v = postgresConnectionSpec({
+      portInteger: true,
+      sslModeSpaces: true,
+      withoutRequire: true
+    })
+    const basic = v.authSpec[1]?.spec as { properties: Record<string, Record<string, unknown>> }
+    expect(basic.properties.port?.type).toBe('integer')
+    expect(basic.properties.sslMode?.enum).toEqual([
+      'Disable',
+      'Allow',
+      'Prefer',
+      'Verify Ca',
+      'Verify Full'
+    ])
+    const p = postgresConnectionSpec({ connectionStringPattern: true })
+    const cs = p.authSpec[0]?.spec as { properties: Record<string, Record<string, unknown>> }
+    expect(cs.properties.connectionString?.pattern).toBe(STRICT_CONNECTION_STRING_PATTERN)
+    expect(postgresConnectionSpec({ withoutSchemaFor: [BASIC] }).authSpec[1]?.spec).toBeUndefined()
+  })
+
+  it('validates create params against the served spec: 400 naming the param, never its value', async () => {
+    expect((await createBasic(basicParams({ sslMode: 'Verify-Ca' }))).status).toBe(201)
+    sim.configure({ spec: { portInteger: true, sslModeSpaces: true } })
+    const bad = await createBasic(basicParams({ sslMode: 'Verify-Ca' }))
+    expect(bad.status).toBe(400)
+    expect(bad.json.type).toMatch(/FLOW-1400-400$/)
+    expect(bad.json.errorMessage).toContain('$.port: string found, integer expected')
+    expect(bad.json.errorMessage).toContain(
+      '$.sslMode: does not have a value in the enumeration [Disable, Allow, Prefer, Require, Verify Ca, Verify Full]'
+    )
+    expect(bad.text).not.toContain(SECRET)
+    expect((await createBasic(basicParams({ port: 5432, sslMode: 'Verify Ca' }))).status).toBe(201)
+    const noPw = await createBasic({ server: 's', port: 5432, database: 'd', username: 'u' })
+    expect(noPw.json.errorMessage).toContain('$.password: is missing but it is required')
+
+    sim.configure({ spec: { connectionStringPattern: true } })
+    const braced = await create('braced')
+    expect(braced.status).toBe(400)
+    expect(braced.json.errorMessage).toContain(
+      '$.connectionString: does not match the regex pattern'
+    )
+    expect(braced.text).not.toContain(SECRET)
+    const plain = await call('POST', '/connections', {
+      body: createBody('plain', {
+        specName: CS_AUTH,
+        params: {
+          connectionString: 'Server=h;Database=d;Port=5432;UID=u;Password=p;EncryptionMethod=1'
+        }
+      })
+    })
+    expect(plain.status).toBe(201)
+    expect(sim.connections('dev').map((c) => c.name)).toEqual(['b', 'b', 'plain'])
+  })
+
+  it('validates the params a PATCH leaves, and changes nothing when they fail', async () => {
+    const created = await createBasic(basicParams())
+    const id = created.json.id as string
+    sim.configure({ spec: { withoutRequire: true } })
+    const patch = (value: unknown, etag: string) =>
+      call('PATCH', `/connections/${id}`, {
+        body: [{ op: 'replace', path: '/auth/params', value }],
+        headers: { 'if-match': etag }
+      })
+    const bad = await patch(basicParams({ sslMode: 'Require' }), created.json.etag)
+    expect(bad.status).toBe(400)
+    expect(bad.json.errorMessage).toContain('$.sslMode: does not have a value in the enumeration')
+    expect(sim.connections('dev')[0]?.auth.params.sslMode).toBeUndefined()
+    expect((await patch(basicParams({ sslMode: 'Verify-Full' }), created.json.etag)).status).toBe(
+      200
+    )
+  })
+
+  it('reset returns to the documented spec; /test answers pass, fail or unsupported', async () => {
+    const seeded = sim.seedConnection('dev', { name: 't' })
+    const test = () => call('GET', `/connections/${seeded.id}/test`)
+    expect((await test()).json).toEqual({ result: true })
+    sim.configure({ connectionTest: 'fail' })
+    expect((await test()).json).toEqual({ result: false })
+    sim.configure({ connectionTest: 'unsupported', spec: { portInteger: true } })
+    const refused = await test()
+    expect(refused.status).toBe(400)
+    expect(refused.json.errorMessage).toMatch(/not supported/)
+    expect(sim.connectionSpec().authSpec[1]?.spec?.properties).toMatchObject({
+      port: { type: 'integer' }
+    })
+    sim.reset()
+    tok = sim.issueToken()
+    expect(sim.connectionSpec()).toEqual(postgresConnectionSpec())
+    const again = sim.seedConnection('dev', { name: 't2' })
+    expect((await call('GET', `/connections/${again.id}/test`)).json).toEqual({ result: true })
   })
 })
 

@@ -7,6 +7,48 @@ export declare const IMS_TOKEN_PATH: '/ims/token/v3'
 /** Masks the Password=/PWD= value of an ODBC-style connection string (brace-quoted values too). */
 export declare function maskConnectionString(connectionString: string): string
 
+/** A connection-string pattern that refuses brace-quoted values; the default of `connectionStringPattern: true`. */
+export declare const STRICT_CONNECTION_STRING_PATTERN: string
+
+/** How the served PostgreSQL connection spec departs from the default (which follows Adobe's docs). */
+export interface SpecVariant {
+  /** Basic auth `port` typed integer instead of string */
+  portInteger?: boolean
+  /** `sslMode` values spelled with a space (`Verify Ca`) instead of a hyphen */
+  sslModeSpaces?: boolean
+  /** `Require` missing from the `sslMode` values */
+  withoutRequire?: boolean
+  /** a `pattern` on `connectionString`: true for STRICT_CONNECTION_STRING_PATTERN, or the pattern */
+  connectionStringPattern?: boolean | string
+  /** auth types served without a `spec` (no schema) */
+  withoutSchemaFor?: string[]
+}
+
+export interface JsonSchemaObject {
+  [key: string]: unknown
+}
+
+export interface AuthSpecEntry {
+  name: string
+  type: string
+  spec?: JsonSchemaObject
+}
+
+export interface ConnectionSpecItem {
+  id: string
+  name: string
+  providerId: string
+  version: string
+  authSpec: AuthSpecEntry[]
+  attributes: Record<string, unknown>
+}
+
+/** The PostgreSQL connection spec item GET /connectionSpecs/{id} serves for a variant. */
+export declare function postgresConnectionSpec(variant?: SpecVariant): ConnectionSpecItem
+
+/** What GET /connections/{id}/test answers: result true, result false, or a 400 refusal. */
+export type ConnectionTestAnswer = 'pass' | 'fail' | 'unsupported'
+
 export interface SimulatorOptions {
   /** default '127.0.0.1' */
   host?: string
@@ -31,6 +73,13 @@ export interface SimulatorOptions {
    * requests (simulates expiry mid-run). Applies to tokens issued after it is set.
    */
   tokenUses?: number
+  /**
+   * The connection spec served and enforced on create and update (params validated against its
+   * JSON Schema; 400 naming the failing param). Default {}: the documented spec.
+   */
+  spec?: SpecVariant
+  /** GET /connections/{id}/test, default 'pass' */
+  connectionTest?: ConnectionTestAnswer
 }
 
 export interface RecordedRequest {
@@ -140,7 +189,14 @@ export interface Simulator {
   issueToken(opts?: { uses?: number }): string
   /** every token issued so far becomes invalid (401 401013) */
   expireTokens(): void
-  configure(opts: Partial<Pick<SimulatorOptions, 'latencyMs' | 'pageSize' | 'tokenUses'>>): void
+  /** spec and connectionTest also return to their start values on reset() */
+  configure(
+    opts: Partial<
+      Pick<SimulatorOptions, 'latencyMs' | 'pageSize' | 'tokenUses' | 'spec' | 'connectionTest'>
+    >
+  ): void
+  /** the connection spec item currently served */
+  connectionSpec(): ConnectionSpecItem
   /**
    * Defaults: PostgreSQL spec 74a1c565-4e59-48d7-9d67-7c03b8a13137 v1.0, a connection-string
    * auth, tables ['public.customers', 'public.orders']. Throws on an unknown sandbox.
@@ -152,10 +208,16 @@ export interface Simulator {
   /** faults are checked in order; a matching one with times left is consumed */
   inject(fault: Fault): void
   clearFaults(): void
-  /** clears connections, requests, faults, stats, tokens (clientId/secret stay valid) */
+  /**
+   * clears connections, requests, faults, stats, tokens (clientId/secret stay valid); spec and
+   * connectionTest return to their start values
+   */
   reset(): void
   /** closes server and all sockets */
   close(): Promise<void>
 }
 
 export declare function startSimulator(options?: SimulatorOptions): Promise<Simulator>
+
+/** The simulators started in this module instance and not yet closed (for test hooks). */
+export declare function liveSimulators(): Simulator[]

@@ -4,6 +4,7 @@
 /* global structuredClone -- Node >= 17 global; not in the shared ESLint globals list */
 import http from 'node:http'
 import { randomUUID, randomBytes } from 'node:crypto'
+import { Ajv } from 'ajv'
 
 export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
@@ -22,7 +23,9 @@ const DEFAULTS = {
   clientSecret: 'sim-client-secret',
   sandboxes: ['prod', 'dev', 'stage'],
   tokenTtlSeconds: 86399,
-  tokenUses: undefined
+  tokenUses: undefined,
+  spec: {},
+  connectionTest: 'pass'
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -98,31 +101,128 @@ function maskParams(params) {
   return out
 }
 
-/** Validation of auth params per auth spec; returns an error message or null. */
-function authParamsProblem(auth) {
+/** A connection string form that refuses brace-quoted values (the `pattern` variant's default). */
+export const STRICT_CONNECTION_STRING_PATTERN =
+  '^Server=[^;{}]+;Database=[^;{}]+;Port=[0-9]+;UID=[^;{}]+;Password=[^;{}]+(;(EncryptionMethod|ValidateServerCertificate)=[0-9])*$'
+
+const SSL_MODES = ['Disable', 'Allow', 'Prefer', 'Require', 'Verify-Ca', 'Verify-Full']
+
+/**
+ * The PostgreSQL connection spec as GET /connectionSpecs/{id} serves it, in the self-serve sources
+ * format Adobe documents (authSpec[i] = {name, type, spec: draft-07 JSON Schema of auth.params}).
+ * The real document is not public: the default follows the connector overview (sslMode spellings)
+ * and the API tutorial (port sent as a string). Variants stand for what a sandbox may serve instead.
+ */
+export function postgresConnectionSpec(variant = {}) {
+  let sslModes = [...SSL_MODES]
+  if (variant.withoutRequire) sslModes = sslModes.filter((m) => m !== 'Require')
+  if (variant.sslModeSpaces) sslModes = sslModes.map((m) => m.replace('-', ' '))
+  const connectionString = {
+    type: 'string',
+    description: 'connection string to connect to any PostgreSQL instance.',
+    format: 'password',
+    examples: ['Server={SERVER};Database={DATABASE};Port={PORT};UID={USERNAME};Password={PASSWORD}']
+  }
+  if (variant.connectionStringPattern)
+    connectionString.pattern =
+      variant.connectionStringPattern === true
+        ? STRICT_CONNECTION_STRING_PATTERN
+        : variant.connectionStringPattern
+  const authSpec = [
+    {
+      name: 'Connection String Based Authentication',
+      type: 'connectionStringAuth',
+      spec: {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        type: 'object',
+        description: 'defines auth params required for connecting to PostgreSQL',
+        properties: { connectionString },
+        required: ['connectionString']
+      }
+    },
+    {
+      name: 'Basic Authentication',
+      type: 'basicAuthentication',
+      spec: {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        type: 'object',
+        description: 'defines auth params required for connecting to PostgreSQL',
+        properties: {
+          server: { type: 'string', description: 'The server name or IP address' },
+          port: {
+            type: variant.portInteger ? 'integer' : 'string',
+            description: 'The port number of the PostgreSQL server'
+          },
+          database: { type: 'string', description: 'The name of the database' },
+          username: { type: 'string', description: 'User name for the database' },
+          password: { type: 'string', description: 'Password for the user', format: 'password' },
+          sslMode: {
+            type: 'string',
+            description: 'The SSL mode of the connection',
+            enum: sslModes
+          }
+        },
+        required: ['server', 'database', 'username', 'password']
+      }
+    }
+  ]
+  for (const a of authSpec) if ((variant.withoutSchemaFor ?? []).includes(a.name)) delete a.spec
+  return {
+    id: POSTGRES_SPEC_ID,
+    name: 'postgres-sql',
+    providerId: '0ed90a81-07f4-4586-8190-b40eccef1c5a',
+    version: '1.0',
+    authSpec,
+    attributes: { category: 'Database', isSource: true, connectorName: 'PostgreSQL' }
+  }
+}
+
+/** JSON Schema validators per schema text, compiled with a real validator (ajv). */
+const validators = new Map()
+function validatorFor(schema) {
+  const key = JSON.stringify(schema)
+  let fn = validators.get(key)
+  if (!fn) {
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false })
+    const { $schema: _ignored, ...rest } = schema
+    fn = ajv.compile(rest)
+    validators.set(key, fn)
+  }
+  return fn
+}
+
+/**
+ * Validates auth.params against the auth type's schema in a spec; returns an error message naming
+ * each failing param (never its value) in the style of a JSON Schema validator, or null.
+ * Flow Service's exact wording for this is not documented.
+ */
+function authParamsProblem(spec, auth) {
   const params = auth.params
   if (!params || typeof params !== 'object' || Array.isArray(params)) {
     return 'auth.params must be an object'
   }
-  if (auth.specName === 'Connection String Based Authentication') {
-    if (typeof params.connectionString !== 'string' || params.connectionString === '') {
-      return 'auth.params.connectionString is required and must be a string'
+  const schema = spec.authSpec.find((a) => a.name === auth.specName)?.spec
+  if (!schema) return null
+  const validate = validatorFor(schema)
+  if (validate(params)) return null
+  const messages = (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.slice(1)
+    switch (e.keyword) {
+      case 'required':
+        return `$.${e.params.missingProperty}: is missing but it is required`
+      case 'additionalProperties':
+        return `$.${e.params.additionalProperty}: is not defined in the schema and the schema does not allow additional properties`
+      case 'type':
+        return `$.${name}: ${Array.isArray(params[name]) ? 'array' : typeof params[name]} found, ${e.params.type} expected`
+      case 'enum':
+        return `$.${name}: does not have a value in the enumeration [${e.params.allowedValues.join(', ')}]`
+      case 'pattern':
+        return `$.${name}: does not match the regex pattern ${e.params.pattern}`
+      default:
+        return `$.${name}: ${e.message}`
     }
-  } else {
-    for (const k of ['server', 'database', 'username', 'password']) {
-      if (typeof params[k] !== 'string' || params[k] === '') {
-        return `auth.params.${k} is required and must be a string`
-      }
-    }
-    if (
-      params.port !== undefined &&
-      typeof params.port !== 'string' &&
-      typeof params.port !== 'number'
-    ) {
-      return 'auth.params.port must be a string or a number'
-    }
-  }
-  return null
+  })
+  return `Invalid auth params for auth spec '${auth.specName}': ${messages.join('; ')}`
 }
 
 function flatHeaders(raw) {
@@ -161,9 +261,22 @@ function fieldValue(conn, field) {
   return conn[field]
 }
 
+/** Simulators started and not yet closed, so test hooks can inspect every request they saw. */
+const live = new Set()
+export function liveSimulators() {
+  return [...live]
+}
+
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
-  const config = { latencyMs: opts.latencyMs, pageSize: opts.pageSize, tokenUses: opts.tokenUses }
+  const config = {
+    latencyMs: opts.latencyMs,
+    pageSize: opts.pageSize,
+    tokenUses: opts.tokenUses,
+    spec: opts.spec,
+    connectionTest: opts.connectionTest
+  }
+  const currentSpec = () => postgresConnectionSpec(config.spec)
   const sandboxes = [...opts.sandboxes]
   const sandboxIds = new Map(sandboxes.map((s) => [s, randomUUID()]))
 
@@ -365,6 +478,10 @@ export async function startSimulator(options = {}) {
       if (ctx.method === 'DELETE') return deleteConnection(ctx, id)
       return methodNotAllowed(ctx)
     }
+    if ((m = /^\/connectionSpecs\/([^/]+)$/.exec(rest))) {
+      if (ctx.method !== 'GET') return methodNotAllowed(ctx)
+      return getConnectionSpec(ctx, decodeURIComponent(m[1]))
+    }
     if ((m = /^\/connections\/([^/]+)\/(explore|test)$/.exec(rest))) {
       if (ctx.method !== 'GET') return methodNotAllowed(ctx)
       const id = decodeURIComponent(m[1])
@@ -425,7 +542,7 @@ export async function startSimulator(options = {}) {
         `The auth spec '${b.auth?.specName}' could not be found for the connection spec ID ${specId}`
       )
     }
-    const problem = authParamsProblem(b.auth)
+    const problem = authParamsProblem(currentSpec(), b.auth)
     if (problem) return invalid(problem)
     const conn = makeConnection(ctx.sandbox, {
       name: b.name,
@@ -590,7 +707,7 @@ export async function startSimulator(options = {}) {
         return invalid(`Unsupported path ${path}`)
       }
     }
-    const problem = authParamsProblem(draft.auth)
+    const problem = authParamsProblem(currentSpec(), draft.auth)
     if (problem) return invalid(problem)
     conn.name = draft.name
     if (draft.description === undefined) delete conn.description
@@ -655,10 +772,36 @@ export async function startSimulator(options = {}) {
     return flowError(ctx, 400, 1400, 'Bad request', `Invalid objectType=[${q.get('objectType')}]`)
   }
 
+  function getConnectionSpec(ctx, id) {
+    if (id !== POSTGRES_SPEC_ID)
+      return flowError(
+        ctx,
+        404,
+        1101,
+        'Resource not found',
+        `Resource with id=[${id}] does not exist`,
+        {
+          id,
+          type: 'connectionSpecs'
+        }
+      )
+    return json(200, { items: [currentSpec()] })
+  }
+
+  // GET /connections/{id}/test answers {"result": true|false} (Adobe's API description). Whether
+  // every connection spec supports it is not documented; 'unsupported' stands for a refusal.
   function testConnection(ctx, id) {
     const conn = findConn(ctx.sandbox, id)
     if (!conn) return notFound(ctx, id)
-    return json(200, { result: true })
+    if (config.connectionTest === 'unsupported')
+      return flowError(
+        ctx,
+        400,
+        1400,
+        'Invalid request',
+        `Test connection is not supported for connection spec ${conn.connectionSpec.id}`
+      )
+    return json(200, { result: config.connectionTest !== 'fail' })
   }
 
   // ---- faults ----
@@ -840,9 +983,12 @@ export async function startSimulator(options = {}) {
       for (const t of tokens.values()) t.valid = false
     },
     configure(o) {
-      for (const k of ['latencyMs', 'pageSize', 'tokenUses']) {
-        if (k in o) config[k] = o[k]
+      for (const k of ['latencyMs', 'pageSize', 'tokenUses', 'spec', 'connectionTest']) {
+        if (k in o) config[k] = o[k] ?? DEFAULTS[k]
       }
+    },
+    connectionSpec() {
+      return currentSpec()
     },
     seedConnection(sandbox, c) {
       if (!store.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
@@ -886,14 +1032,19 @@ export async function startSimulator(options = {}) {
       mutations = 0
       socketsAtReset = socketCounter
       tokens.clear()
+      // A variant spec or test answer set for one test must not leak into the next.
+      config.spec = opts.spec
+      config.connectionTest = opts.connectionTest
     },
     close() {
+      live.delete(sim)
       return new Promise((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
       })
     }
   }
+  live.add(sim)
   return sim
 }
 
