@@ -485,29 +485,97 @@ describe('FlowService.get / update / delete / explore', () => {
     expect(e.message).toBe('deleting the connection failed: HTTP 400 1416-400 Bad state')
   })
 
-  it('explore counts the tables at the root', async () => {
+  it('explore counts the tables at the root and returns their paths', async () => {
     const { flow, calls } = setup([
       res(200, [
-        { type: 'table', name: 'a' },
+        { type: 'table', name: 'a', path: 'public.a' },
         { type: 'table', name: 'b' },
-        { type: 'view', name: 'c' },
-        { name: 'd' },
-        null
+        { type: 'view', name: 'c', path: 'public.c' },
+        { name: 'd', path: 'sales.d' },
+        { type: 'table' }
       ])
     ])
-    // Tables and untyped items count; views and non-objects do not.
-    expect(await flow.explore('id-1')).toEqual({ tables: 3 })
+    // Tables and untyped items count; views do not. A path is `path`, else `name`.
+    expect(await flow.explore('id-1')).toEqual({
+      tables: 4,
+      paths: ['public.a', 'b', 'sales.d']
+    })
     expect(calls()).toEqual([`GET ${BASE}/connections/id-1/explore?objectType=root`])
   })
 
-  it('explore: a non-array body means no tables; a failure is an ApiError', async () => {
-    const s1 = setup([res(200, { items: [] })])
-    expect(await s1.flow.explore('id-1')).toEqual({ tables: 0 })
+  it.each([
+    ['an object', { items: [] }],
+    ['an array holding null', [{ type: 'table', name: 'a' }, null]],
+    ['an array of strings', ['public.a']],
+    ['an array of arrays', [[]]]
+  ])('explore: a 200 with %s fails clearly', async (_what, reply) => {
+    const { flow } = setup([res(200, reply)])
+    await expect(flow.explore('id-1')).rejects.toThrow(
+      "testing the connection failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached"
+    )
+  })
+
+  it('explore: an empty array is 0 tables; a failure is an ApiError', async () => {
+    const s1 = setup([res(200, [])])
+    expect(await s1.flow.explore('id-1')).toEqual({ tables: 0, paths: [] })
     const s2 = setup([
       res(400, { type: 'x/FLOW-1102-500', title: 'Cannot connect to the database' })
     ])
     await expect(s2.flow.explore('id-1')).rejects.toThrow(
       'testing the connection failed: HTTP 400 1102-500 Cannot connect to the database'
     )
+  })
+
+  it('test: GET /connections/{id}/test answers result true or false', async () => {
+    const { flow, calls } = setup([res(200, { result: true }), res(200, { result: false })])
+    expect(await flow.test('id 1')).toEqual({ result: true })
+    expect(await flow.test('id 1')).toEqual({ result: false })
+    expect(calls()).toEqual([
+      `GET ${BASE}/connections/id%201/test`,
+      `GET ${BASE}/connections/id%201/test`
+    ])
+  })
+
+  it.each([
+    [
+      400,
+      {
+        type: 'x/FLOW-1400-400',
+        title: 'Invalid request',
+        errorMessage: 'Test connection is not supported'
+      }
+    ],
+    [404, { type: 'x/FLOW-1101-404', title: 'Resource not found' }],
+    [405, { type: 'x/FLOW-1100-405', title: 'Method not allowed' }]
+  ])('test: a %i refusal is "unsupported", with Flow Service’s words', async (status, body) => {
+    const { flow } = setup([res(status, body)])
+    const r = await flow.test('id-1')
+    expect(r).toEqual({
+      unsupported: expect.stringContaining(
+        `testing the connection (GET /test) failed: HTTP ${status}`
+      )
+    })
+  })
+
+  it('test: a 200 without a true/false result is "unsupported"; 403 and 5xx fail', async () => {
+    const s1 = setup([res(200, { ok: 1 }), res(200, 'not json')])
+    expect(await s1.flow.test('id-1')).toEqual({
+      unsupported: 'testing the connection (GET /test): HTTP 200 without a true/false result'
+    })
+    expect(await s1.flow.test('id-1')).toMatchObject({ unsupported: expect.any(String) })
+    const s2 = setup([res(403, { error_code: '403003', message: 'Api Key is invalid' })])
+    await expect(s2.flow.test('id-1')).rejects.toThrow(/HTTP 403 403003/)
+    const s3 = setup([res(500, { title: 'boom' })])
+    await expect(s3.flow.test('id-1')).rejects.toThrow(/HTTP 500/)
+  })
+
+  it('connectionSpec: GET /connectionSpecs/{id}, the parsed reply; a failure is an ApiError', async () => {
+    const reply = { items: [{ id: POSTGRES_SPEC_ID, authSpec: [] }] }
+    const { flow, calls } = setup([res(200, reply), res(404, { title: 'Resource not found' })])
+    expect(await flow.connectionSpec()).toEqual(reply)
+    expect(calls()).toEqual([`GET ${BASE}/connectionSpecs/${POSTGRES_SPEC_ID}`])
+    const e = await caught(flow.connectionSpec())
+    expect(e).toBeInstanceOf(ApiError)
+    expect(e.message).toBe('reading the connection spec failed: HTTP 404 Resource not found')
   })
 })

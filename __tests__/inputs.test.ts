@@ -130,7 +130,8 @@ describe('parseInputs: valid sets', () => {
       dryRun: false,
       testConnection: false,
       timeoutSeconds: 120,
-      maxAttempts: 5
+      maxAttempts: 5,
+      validateSpec: false
     })
   })
 
@@ -268,8 +269,10 @@ describe('parseInputs: valid sets', () => {
       'test-connection': 'true',
       'timeout-seconds': '3600',
       'max-attempts': '20',
+      'validate-spec': 'TRUE',
       description: 'Managed by hand'
     })
+    expect(s.validateSpec).toBe(true)
     expect(s.ifExists).toBe('reuse')
     expect(s.dryRun).toBe(true)
     expect(s.testConnection).toBe(true)
@@ -398,7 +401,8 @@ describe('parseInputs: errors name the input and never echo secrets', () => {
     ['encryption-method', 'tls'],
     ['validate-server-certificate', 'yes'],
     ['dry-run', '1'],
-    ['test-connection', 'on']
+    ['test-connection', 'on'],
+    ['validate-spec', 'yes']
   ] as const)('%s %j is rejected', (name, value) => {
     expectProblem({ ...base, [name]: value }, name)
   })

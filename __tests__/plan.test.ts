@@ -41,6 +41,7 @@ function settings(s: Partial<Settings> = {}): Settings {
     testConnection: false,
     timeoutSeconds: 120,
     maxAttempts: 5,
+    validateSpec: false,
     ...s
   }
 }

@@ -205,7 +205,9 @@ export function parsePostgresUrl(uri: string): {
   }
 }
 
-export type AuthParams = Record<string, string>
+/** Strings as built; a number or boolean only where the live connection spec asks for one. */
+export type ParamValue = string | number | boolean
+export type AuthParams = Record<string, ParamValue>
 
 export interface ConnectionAuth {
   specName: (typeof SPEC_NAMES)[keyof typeof SPEC_NAMES]

@@ -38,6 +38,16 @@ const ListSchema = z.looseObject({
 
 const IdEtagSchema = z.looseObject({ id: z.string().min(1), etag: z.string().optional() })
 
+const ExploreSchema = z.array(
+  z.looseObject({
+    type: z.unknown().optional(),
+    path: z.unknown().optional(),
+    name: z.unknown().optional()
+  })
+)
+
+const TestSchema = z.looseObject({ result: z.boolean() })
+
 export type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown }
 
 export interface FlowServiceOptions {
@@ -289,8 +299,12 @@ export class FlowService {
     this.fail(label, a)
   }
 
-  /** Lists the root of the database as Flow Service sees it: the connectivity test. */
-  async explore(id: string): Promise<{ tables: number }> {
+  /**
+   * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
+   * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
+   * objects fails: it cannot show that Flow Service reached the database.
+   */
+  async explore(id: string): Promise<{ tables: number; paths: string[] }> {
     const label = 'testing the connection'
     const a = await this.send(
       label,
@@ -298,16 +312,57 @@ export class FlowService {
       `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`
     )
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-    const body = this.json(label, a)
-    const items = Array.isArray(body) ? body : []
+    const parsed = ExploreSchema.safeParse(this.json(label, a))
+    if (!parsed.success)
+      throw new ActionError(
+        `${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`
+      )
     // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-    return {
-      tables: items.filter((i) => {
-        if (!i || typeof i !== 'object') return false
-        const type = (i as { type?: unknown }).type
-        return type === 'table' || type === undefined
-      }).length
+    const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined)
+    const paths = tables
+      .map((i) => (typeof i.path === 'string' ? i.path : i.name))
+      .filter((p): p is string => typeof p === 'string')
+    return { tables: tables.length, paths }
+  }
+
+  /**
+   * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
+   * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
+   * authentication or rate limiting, or answers without a true/false result.
+   */
+  async test(id: string): Promise<{ result: boolean } | { unsupported: string }> {
+    const label = 'testing the connection (GET /test)'
+    const a = await this.send(
+      label,
+      'GET',
+      `${this.base}/connections/${encodeURIComponent(id)}/test`
+    )
+    if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
+      if ([401, 403, 407, 429].includes(a.res.status)) this.fail(label, a)
+      return { unsupported: apiError(label, a, this.o.tokens.given).message }
     }
+    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
+    let body: unknown
+    try {
+      body = JSON.parse(a.res.text)
+    } catch {
+      body = undefined
+    }
+    const parsed = TestSchema.safeParse(body)
+    if (!parsed.success) return { unsupported: `${label}: HTTP 200 without a true/false result` }
+    return { result: parsed.data.result }
+  }
+
+  /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
+  async connectionSpec(id: string = POSTGRES_SPEC_ID): Promise<unknown> {
+    const label = 'reading the connection spec'
+    const a = await this.send(
+      label,
+      'GET',
+      `${this.base}/connectionSpecs/${encodeURIComponent(id)}`
+    )
+    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
+    return this.json(label, a)
   }
 }
 

@@ -34,7 +34,8 @@ export const INPUT_NAMES = [
   'dry-run',
   'test-connection',
   'timeout-seconds',
-  'max-attempts'
+  'max-attempts',
+  'validate-spec'
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
@@ -59,7 +60,8 @@ export const DEFAULTS: Partial<Record<InputName, string>> = {
   'dry-run': 'false',
   'test-connection': 'false',
   'timeout-seconds': '120',
-  'max-attempts': '5'
+  'max-attempts': '5',
+  'validate-spec': 'false'
 }
 
 export const SSL_MODES = [
@@ -201,7 +203,8 @@ const FieldsSchema = z.object({
   'dry-run': bool('dry-run'),
   'test-connection': bool('test-connection'),
   'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-  'max-attempts': intIn('max-attempts', 1, 20)
+  'max-attempts': intIn('max-attempts', 1, 20),
+  'validate-spec': bool('validate-spec')
 })
 type Fields = z.output<typeof FieldsSchema>
 
@@ -235,6 +238,8 @@ export interface Settings {
   testConnection: boolean
   timeoutSeconds: number
   maxAttempts: number
+  /** Check the auth params against the live connection spec before every create or update. */
+  validateSpec: boolean
 }
 
 /** One problem with one input; never carries the input's value. */
@@ -400,7 +405,8 @@ function toSettings(f: Fields, raw: RawInputs): Settings {
     dryRun: f['dry-run'],
     testConnection: f['test-connection'],
     timeoutSeconds: f['timeout-seconds'],
-    maxAttempts: f['max-attempts']
+    maxAttempts: f['max-attempts'],
+    validateSpec: f['validate-spec']
   }
   if (f.state === 'absent') return settings
 

@@ -5,6 +5,8 @@ import {
   splitConnectionStringLoosely,
   type CreateBody
 } from './connection.js'
+import { SpecReferee } from './connection-spec.js'
+import { testConnection } from './connection-test.js'
 import { ActionError, ApiError } from './errors.js'
 import { FlowService } from './flow-service.js'
 import {
@@ -78,8 +80,8 @@ function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined):
   }
   if (body) {
     const p = body.auth.params
-    masker.add(p.password)
-    masker.add(p.connectionString)
+    for (const secret of [p.password, p.connectionString])
+      if (typeof secret === 'string') masker.add(secret)
     // The auth block as it travels inside the JSON request body.
     masker.add(JSON.stringify(p))
   }
@@ -96,11 +98,12 @@ function desiredBody(s: Settings, ctx: RunContext): CreateBody | undefined {
 async function apply(
   plan: Plan,
   flow: FlowService,
-  log: (l: string) => void
+  log: (l: string) => void,
+  referee: SpecReferee
 ): Promise<Pick<Result, 'operation' | 'connectionId' | 'etag'>> {
   switch (plan.kind) {
     case 'create': {
-      const r = await flow.create(plan.body)
+      const r = await referee.guard(plan.body, (b) => flow.create(b))
       const etag = r.etag ?? (await flow.get(r.id)).etag ?? ''
       return { operation: 'created', connectionId: r.id, etag }
     }
@@ -110,7 +113,9 @@ async function apply(
       if (!etag)
         throw new ActionError('updating the connection failed: Flow Service gave no etag for it')
       try {
-        const r = await flow.update(existing.id, etag, ops)
+        const r = await referee.guard(plan.body, (b) =>
+          flow.update(existing.id, etag, b === plan.body ? ops : patchOps(existing, b))
+        )
         return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
       } catch (e) {
         if (!(e instanceof ApiError) || e.status !== 412) throw e
@@ -119,7 +124,9 @@ async function apply(
           'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
         )
         const fresh = await flow.get(existing.id)
-        const r = await flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, plan.body))
+        const r = await referee.guard(plan.body, (b) =>
+          flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, b))
+        )
         return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
       }
     }
@@ -217,6 +224,12 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     closeTransport = conn.close
     deadline = conn.deadline
     const flow = conn.flow
+    // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
+    const referee = new SpecReferee({
+      readSpec: () => flow.connectionSpec(),
+      log: say,
+      warn: (m) => c.warning(masker.redact(m))
+    })
 
     // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
     // registered) first, so every ::add-mask:: precedes the step's first log line.
@@ -229,7 +242,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )
     const found = await flow.findByName(settings.connectionName)
-    const plan = decide(settings, found, body)
+    const plan = await referee.vetPlan(decide(settings, found, body), settings)
     const operation = operationOf(plan, settings.dryRun)
     const result: Result = {
       operation,
@@ -246,7 +259,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`)
       for (const line of describePlan(plan, flow.base)) say(line)
     } else {
-      Object.assign(result, await apply(plan, flow, say))
+      Object.assign(result, await apply(plan, flow, say, referee))
     }
     say(`${result.operation}: connection ${result.connectionId || '(none)'}`)
     if (result.connectionId && masker.catches(result.connectionId))
@@ -261,7 +274,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       say('test-connection is skipped: there is nothing to test in a dry run or with state absent')
     else if (settings.testConnection) {
       try {
-        const { tables } = await flow.explore(result.connectionId)
+        const { tables } = await testConnection(flow, result.connectionId, say)
         result.test = { ok: true, tables }
         say(`Connection test passed: Flow Service sees ${tables} table(s)`)
       } catch (e) {

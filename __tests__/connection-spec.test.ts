@@ -1,0 +1,401 @@
+/**
+ * The live connection spec as the referee: validation with a real JSON Schema validator (ajv) and
+ * reshaping, over the variant specs the simulator serves (the same documents, imported).
+ */
+import { describe, it, expect } from '@jest/globals'
+import {
+  authSchemaOf,
+  describeProblems,
+  isUnexplained400,
+  judgeParams,
+  reshapeValue,
+  SpecReferee,
+  usesBraceQuoting,
+  withBody,
+  type JsonSchema
+} from '../src/connection-spec.js'
+import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection.js'
+import { ActionError, ApiError } from '../src/errors.js'
+import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
+
+const CS_AUTH = 'Connection String Based Authentication'
+const BASIC = 'Basic Authentication'
+const PW = 'S3cr3t!pw'
+
+const reply = (variant: SpecVariant = {}) => ({ items: [postgresConnectionSpec(variant)] })
+function schemaOf(specName: string, variant: SpecVariant = {}): JsonSchema {
+  const found = authSchemaOf(reply(variant), specName)
+  if (!('schema' in found)) throw new Error(found.unavailable)
+  return found.schema
+}
+const basic = (extra: AuthParams = {}): AuthParams => ({
+  server: 'db.example.com',
+  port: '5433',
+  database: 'orders',
+  username: 'etl',
+  password: PW,
+  ...extra
+})
+
+describe('authSchemaOf', () => {
+  it('finds each auth type’s schema in the reply', () => {
+    expect(schemaOf(BASIC).properties).toHaveProperty('sslMode')
+    expect(schemaOf(CS_AUTH).properties).toHaveProperty('connectionString')
+  })
+  it('says why there is no schema: not a list, empty, unknown auth type, no spec', () => {
+    expect(authSchemaOf({ nope: 1 }, BASIC)).toEqual({
+      unavailable: 'the reply is not a connection spec list'
+    })
+    expect(authSchemaOf({ items: [] }, BASIC)).toEqual({
+      unavailable: 'the reply holds no connection spec'
+    })
+    expect(authSchemaOf(reply(), 'Account Key')).toEqual({
+      unavailable: `it has no auth type named "Account Key" (it lists: ${CS_AUTH}, ${BASIC})`
+    })
+    expect(authSchemaOf(reply({ withoutSchemaFor: [BASIC] }), BASIC)).toEqual({
+      unavailable: `it has no schema for "${BASIC}"`
+    })
+  })
+})
+
+describe('judgeParams over variant specs', () => {
+  it('documented spec: the params the action builds pass unchanged', async () => {
+    const v = await judgeParams(schemaOf(BASIC), basic({ sslMode: 'Verify-Ca' }))
+    expect(v).toEqual({ params: basic({ sslMode: 'Verify-Ca' }), changes: [], problems: [] })
+  })
+
+  it('port integer + sslMode with spaces: port becomes a number, Verify-Ca becomes "Verify Ca"', async () => {
+    const schema = schemaOf(BASIC, { portInteger: true, sslModeSpaces: true })
+    const v = await judgeParams(schema, basic({ sslMode: 'Verify-Ca' }))
+    expect(v.problems).toEqual([])
+    expect(v.params).toEqual(basic({ port: 5433, sslMode: 'Verify Ca' }))
+    expect(v.changes).toEqual([
+      { param: 'port', change: 'string -> integer' },
+      { param: 'sslMode', change: 'matched the allowed value "Verify Ca"' }
+    ])
+  })
+
+  it('Require missing: sslMode fails naming the allowed values; nothing reshaped', async () => {
+    const v = await judgeParams(
+      schemaOf(BASIC, { withoutRequire: true }),
+      basic({ sslMode: 'Require' })
+    )
+    expect(v.changes).toEqual([])
+    expect(v.problems).toEqual([
+      {
+        param: 'sslMode',
+        keyword: 'enum',
+        expected: 'must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full'
+      }
+    ])
+  })
+
+  it('a reshape that does not fix a param is undone; the others are kept', async () => {
+    const schema = schemaOf(BASIC, { portInteger: true, withoutRequire: true })
+    const v = await judgeParams(schema, basic({ sslMode: 'Require' }))
+    expect(v.params.port).toBe(5433)
+    expect(v.params.sslMode).toBe('Require')
+    expect(v.changes).toEqual([{ param: 'port', change: 'string -> integer' }])
+    expect(v.problems.map((p) => p.param)).toEqual(['sslMode'])
+  })
+
+  it('a port that is not a whole number is not reshaped and is reported by type', async () => {
+    const v = await judgeParams(schemaOf(BASIC, { portInteger: true }), basic({ port: '54x' }))
+    expect(v.problems).toEqual([{ param: 'port', keyword: 'type', expected: 'must be an integer' }])
+  })
+
+  it('connection-string pattern: a brace-quoted value fails naming the pattern and pointing to basic', async () => {
+    const schema = schemaOf(CS_AUTH, { connectionStringPattern: true })
+    const plain = 'Server=h;Database=d;Port=5432;UID=u;Password=p'
+    expect((await judgeParams(schema, { connectionString: plain })).problems).toEqual([])
+    const braced = { connectionString: `Server=h;Database=d;Port=5432;UID=u;Password={${PW};x}` }
+    const v = await judgeParams(schema, braced)
+    expect(v.problems).toHaveLength(1)
+    expect(v.problems[0]?.param).toBe('connectionString')
+    expect(v.problems[0]?.expected).toMatch(/^must match the pattern \^Server=/)
+    const text = describeProblems(v.problems, braced)
+    expect(text).toContain('needed brace quoting')
+    expect(text).toContain('auth-type: basic')
+    expect(text).not.toContain(PW)
+    const order = { connectionString: 'Database=d;Server=h;Port=5432;UID=u;Password=p' }
+    const v2 = await judgeParams(schema, order)
+    expect(describeProblems(v2.problems, order)).toMatch(/keywords and their order/)
+  })
+
+  it('problems never carry a value: required, additional, type, enum, limits', async () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        password: { type: 'string', format: 'password', maxLength: 4 },
+        mode: { enum: ['A', 'B'] }
+      },
+      required: ['password', 'host'],
+      additionalProperties: false
+    }
+    const v = await judgeParams(schema, { password: PW, mode: 'c', extra: 'x' })
+    expect(v.problems).toEqual([
+      {
+        param: 'host',
+        keyword: 'required',
+        expected: 'is required by the connection spec but is not sent'
+      },
+      {
+        param: 'extra',
+        keyword: 'additionalProperties',
+        expected: 'is not a param this auth type accepts'
+      },
+      { param: 'password', keyword: 'maxLength', expected: 'must NOT have more than 4 characters' },
+      { param: 'mode', keyword: 'enum', expected: 'must be one of: A, B' }
+    ])
+    expect(JSON.stringify(v.problems)).not.toContain(PW)
+  })
+
+  it('a schema naming another draft or carrying unknown keywords still compiles; a broken one is a SchemaError', async () => {
+    const odd: JsonSchema = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      uiHint: { order: 1 },
+      properties: { port: { type: 'integer', format: 'port-number' } }
+    }
+    expect((await judgeParams(odd, { port: '1' })).params).toEqual({ port: 1 })
+    await expect(
+      judgeParams({ type: 'object', properties: { a: { pattern: '(' } } }, { a: 'x' })
+    ).rejects.toMatchObject({ name: 'SchemaError' })
+  })
+})
+
+describe('reshapeValue: only where the schema leaves one reading', () => {
+  it.each([
+    ['integer from a numeric string', '5432', { type: 'integer' }, 5432],
+    ['number from a decimal string', '1.5', { type: 'number' }, 1.5],
+    ['boolean from "TRUE"', 'TRUE', { type: 'boolean' }, true],
+    ['boolean from "false"', 'false', { type: ['boolean', 'null'] }, false],
+    ['string from a boolean', true, { type: 'string' }, 'true'],
+    ['enum ignoring case', 'verify-full', { type: 'string', enum: ['Verify Full'] }, 'Verify Full'],
+    ['enum ignoring underscores', 'VERIFY_CA', { enum: ['verify-ca', 'prefer'] }, 'verify-ca'],
+    ['enum after a type change', 'TRUE', { type: 'boolean', enum: [true] }, true]
+  ])('%s', (_what, value, prop, expected) => {
+    expect(reshapeValue(value, prop)?.value).toEqual(expected)
+  })
+
+  it.each([
+    ['a string that may stay a string', '5432', { type: ['string', 'integer'] }],
+    ['a non-numeric string for an integer', '5432a', { type: 'integer' }],
+    ['a fraction for an integer', '1.5', { type: 'integer' }],
+    ['a yes for a boolean', 'yes', { type: 'boolean' }],
+    ['two loose enum matches', 'verify ca', { enum: ['Verify-Ca', 'Verify_Ca'] }],
+    ['no loose enum match', 'require', { enum: ['Disable', 'Allow'] }],
+    ['no type or enum at all', 'x', {}]
+  ])('not for %s', (_what, value, prop) => {
+    expect(reshapeValue(value, prop)).toBeUndefined()
+  })
+
+  it('a secret param’s allowed value is not repeated in the change', () => {
+    expect(reshapeValue('a', { enum: ['A'], format: 'password' })?.change).toBe(
+      'matched one allowed value'
+    )
+  })
+})
+
+describe('helpers', () => {
+  it('usesBraceQuoting spots Key={...} in a connection string only', () => {
+    expect(usesBraceQuoting({ connectionString: 'Server=h;Password={a;b}' })).toBe(true)
+    expect(usesBraceQuoting({ connectionString: 'Server=h;Password=a{b' })).toBe(false)
+    expect(usesBraceQuoting({ password: '{x}' })).toBe(false)
+  })
+
+  it('isUnexplained400: 400s without a known non-param cause', () => {
+    expect(isUnexplained400(new ApiError('x', 400, '1400-400'))).toBe(true)
+    expect(isUnexplained400(new ApiError('x', 400, '1455-400'))).toBe(true)
+    expect(isUnexplained400(new ApiError('x', 400))).toBe(true)
+    expect(isUnexplained400(new ApiError('x', 400, '1415-400'))).toBe(true)
+    expect(isUnexplained400(new ApiError('x', 400, '1403-400'))).toBe(false)
+    expect(isUnexplained400(new ApiError('x', 400, '1445-400'))).toBe(false)
+    expect(isUnexplained400(new ApiError('x', 400, '400003'))).toBe(false)
+    expect(isUnexplained400(new ApiError('x', 500))).toBe(false)
+    expect(isUnexplained400(new ActionError('x'))).toBe(false)
+  })
+
+  it('withBody recomputes the PATCH from the new params', () => {
+    const body = buildCreateBody('n', 'd', { specName: BASIC, params: basic() })
+    const existing = { id: 'c1', description: 'd', etag: '"e"' }
+    const plan = withBody(
+      { kind: 'update', existing, ops: [], body },
+      { ...body, auth: { specName: BASIC, params: basic({ port: 5433 }) } }
+    )
+    expect(plan.kind === 'update' && plan.ops).toEqual([
+      { op: 'replace', path: '/auth/params', value: basic({ port: 5433 }) }
+    ])
+  })
+})
+
+describe('SpecReferee', () => {
+  const body = (params: AuthParams = basic({ sslMode: 'Verify-Ca' })): CreateBody =>
+    buildCreateBody('orders', 'd', { specName: BASIC, params })
+
+  function referee(readSpec: () => Promise<unknown>) {
+    const log: string[] = []
+    const warnings: string[] = []
+    const r = new SpecReferee({
+      readSpec,
+      log: (l) => log.push(l),
+      warn: (w) => warnings.push(w)
+    })
+    return { r, log, warnings }
+  }
+  const serving =
+    (variant: SpecVariant = {}) =>
+    async () =>
+      reply(variant)
+  const refused400 = () =>
+    new ApiError(
+      'creating the connection failed: HTTP 400 1400-400 Invalid request',
+      400,
+      '1400-400'
+    )
+
+  it('vet: reads the spec once, returns the reshaped body and says what changed', async () => {
+    const { r, log } = referee(serving({ portInteger: true, sslModeSpaces: true }))
+    const vetted = await r.vet(body(), 'nothing was sent')
+    expect(vetted.auth.params).toEqual(basic({ port: 5433, sslMode: 'Verify Ca' }))
+    await r.vet(body(), 'nothing was sent')
+    expect(r.reads).toBe(1)
+    expect(log[0]).toBe(
+      `Reshaped to match Flow Service's live connection spec for "${BASIC}": port (string -> integer), sslMode (matched the allowed value "Verify Ca")`
+    )
+  })
+
+  it('vet: a mismatch throws naming the param and the allowed values, never the password', async () => {
+    const { r } = referee(serving({ withoutRequire: true }))
+    const e = await r
+      .vet(body(basic({ sslMode: 'Require' })), 'nothing was sent')
+      .catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(ActionError)
+    expect((e as Error).message).toBe(
+      `the auth params do not match Flow Service's live connection spec for "${BASIC}": sslMode must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full (nothing was sent)`
+    )
+  })
+
+  it.each([
+    [
+      'the spec cannot be read (403)',
+      async () => {
+        throw new ApiError('reading the connection spec failed: HTTP 403', 403)
+      },
+      /HTTP 403/
+    ],
+    ['no schema for the auth type', serving({ withoutSchemaFor: [BASIC] }), /has no schema/],
+    ['a reply that is not a spec', async () => ['x'], /not a connection spec list/],
+    [
+      'a schema that does not compile',
+      async () => ({
+        items: [
+          { id: 'x', authSpec: [{ name: BASIC, spec: { properties: { port: { pattern: '(' } } } }] }
+        ]
+      }),
+      /could not be compiled/
+    ]
+  ])(
+    'vet: unavailable referee (%s) is a warning and the body goes on unchanged',
+    async (_what, readSpec, why) => {
+      const { r, warnings } = referee(readSpec)
+      const b = body()
+      expect(await r.vet(b, 'nothing was sent')).toBe(b)
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatch(why)
+      expect(warnings[0]).toMatch(/going on without that check/)
+    }
+  )
+
+  it('vet: an error that is not an ActionError (the deadline) still ends the step', async () => {
+    const { r } = referee(async () => {
+      throw new Error('the step ran out of time')
+    })
+    await expect(r.vet(body(), 'x')).rejects.toThrow('the step ran out of time')
+  })
+
+  it('guard: the happy path sends once and reads no spec', async () => {
+    const reads: number[] = []
+    const { r } = referee(async () => reads.push(1))
+    const sent: CreateBody[] = []
+    expect(await r.guard(body(), async (b) => sent.push(b))).toBe(1)
+    expect(reads).toEqual([])
+    expect(r.reads).toBe(0)
+  })
+
+  it('guard: an unexplained 400 that reshaping fixes is sent once more with the reshaped params', async () => {
+    const { r, log } = referee(serving({ portInteger: true, sslModeSpaces: true }))
+    const sent: CreateBody[] = []
+    const result = await r.guard(body(), async (b) => {
+      sent.push(b)
+      if (sent.length === 1) throw refused400()
+      return 'created'
+    })
+    expect(result).toBe('created')
+    expect(sent.map((b) => b.auth.params.port)).toEqual(['5433', 5433])
+    expect(sent[1]?.auth.params.sslMode).toBe('Verify Ca')
+    expect(r.reads).toBe(1)
+    expect(log[0]).toMatch(
+      /refused the auth params \(HTTP 400\); reshaped .* port \(string -> integer\).*Sending once more$/
+    )
+  })
+
+  it('guard: a second 400 after the reshaped retry is not retried again', async () => {
+    const { r } = referee(serving({ portInteger: true }))
+    let sends = 0
+    await expect(
+      r.guard(body(), async () => {
+        sends++
+        throw refused400()
+      })
+    ).rejects.toThrow(/HTTP 400/)
+    expect(sends).toBe(2)
+  })
+
+  it('guard: a mismatch fails with the refusal and what the spec says', async () => {
+    const { r } = referee(serving({ withoutRequire: true }))
+    const e = await r
+      .guard(body(basic({ sslMode: 'Require' })), async () => {
+        throw refused400()
+      })
+      .catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(ApiError)
+    expect((e as ApiError).status).toBe(400)
+    expect((e as Error).message).toMatch(
+      /HTTP 400 1400-400 Invalid request\. Flow Service's live connection spec for "Basic Authentication" says: sslMode must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full$/
+    )
+  })
+
+  it('guard: params that match leave the refusal standing, saying so; an unreadable spec warns', async () => {
+    const ok = referee(serving())
+    await expect(
+      ok.r.guard(body(), async () => {
+        throw refused400()
+      })
+    ).rejects.toThrow(/the auth params match .* so the spec does not explain it/)
+    const down = referee(async () => {
+      throw new ApiError('reading the connection spec failed: HTTP 503', 503)
+    })
+    await expect(
+      down.r.guard(body(), async () => {
+        throw refused400()
+      })
+    ).rejects.toThrow('creating the connection failed: HTTP 400 1400-400 Invalid request')
+    expect(down.warnings[0]).toMatch(/HTTP 503/)
+  })
+
+  it('guard: explained 400s and other errors pass through without a spec read', async () => {
+    const { r } = referee(serving())
+    for (const e of [
+      new ApiError('x', 400, '1403-400'),
+      new ApiError('y', 412, '1404-412'),
+      new ActionError('z')
+    ])
+      await expect(
+        r.guard(body(), async () => {
+          throw e
+        })
+      ).rejects.toBe(e)
+    expect(r.reads).toBe(0)
+  })
+})

@@ -1,0 +1,72 @@
+import { describe, it, expect } from '@jest/globals'
+import { testConnection } from '../src/connection-test.js'
+import { ActionError } from '../src/errors.js'
+
+/** A FlowService stand-in: scripted /test answers, explore results, and the calls made. */
+function fakeFlow(
+  test: { result: boolean } | { unsupported: string } | Error,
+  explore: { tables: number; paths: string[] } | Error = {
+    tables: 2,
+    paths: ['public.a', 'public.b']
+  }
+) {
+  const calls: string[] = []
+  return {
+    calls,
+    flow: {
+      test: async (id: string) => {
+        calls.push(`test ${id}`)
+        if (test instanceof Error) throw test
+        return test
+      },
+      explore: async (id: string) => {
+        calls.push(`explore ${id}`)
+        if (explore instanceof Error) throw explore
+        return explore
+      }
+    }
+  }
+}
+
+describe('testConnection', () => {
+  it('/test true, then explore for the tables', async () => {
+    const { flow, calls } = fakeFlow({ result: true })
+    const log: string[] = []
+    expect(await testConnection(flow, 'c1', (l) => log.push(l))).toEqual({
+      tables: 2,
+      paths: ['public.a', 'public.b']
+    })
+    expect(calls).toEqual(['test c1', 'explore c1'])
+    expect(log).toEqual(['Flow Service connected to the database with the stored credentials'])
+  })
+
+  it('/test false fails saying Flow Service could not connect with the stored credentials; no explore', async () => {
+    const { flow, calls } = fakeFlow({ result: false })
+    const e = await testConnection(flow, 'c1', () => undefined).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(ActionError)
+    expect((e as Error).message).toMatch(
+      /^testing the connection failed: Flow Service could not connect to the database with the stored credentials \(GET \/connections\/c1\/test answered result false\)/
+    )
+    expect(calls).toEqual(['test c1'])
+  })
+
+  it('/test refused as unsupported: explore decides, and says why', async () => {
+    const ok = fakeFlow({ unsupported: 'HTTP 400 not supported' })
+    const log: string[] = []
+    expect((await testConnection(ok.flow, 'c1', (l) => log.push(l))).tables).toBe(2)
+    expect(ok.calls).toEqual(['test c1', 'explore c1'])
+    expect(log[0]).toMatch(
+      /did not answer for this connection \(HTTP 400 not supported\); listing the database root instead/
+    )
+    const bad = fakeFlow({ unsupported: 'HTTP 404' }, new ActionError('explore failed'))
+    await expect(testConnection(bad.flow, 'c1', () => undefined)).rejects.toThrow('explore failed')
+  })
+
+  it('explore failing after a passing /test still fails; a /test error is not swallowed', async () => {
+    const a = fakeFlow({ result: true }, new ActionError('testing the connection failed: HTTP 400'))
+    await expect(testConnection(a.flow, 'c1', () => undefined)).rejects.toThrow('HTTP 400')
+    const b = fakeFlow(new ActionError('HTTP 403'))
+    await expect(testConnection(b.flow, 'c1', () => undefined)).rejects.toThrow('HTTP 403')
+    expect(b.calls).toEqual(['test c1'])
+  })
+})
