@@ -8,5 +8,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/(?!.*simulator/).*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   clearMocks: true,
+  // Every request the action sends to the simulator is checked against Adobe's API description.
+  setupFilesAfterEnv: ['<rootDir>/__tests__/support/conformance-hook.ts'],
   testTimeout: 30000
 }
