@@ -119,6 +119,11 @@ const SETS: BadSet[] = [
     make: (n) => ({ ...base(n), 'test-connection': 'maybe' })
   },
   {
+    title: 'validate-spec wrong',
+    input: 'validate-spec',
+    make: (n) => ({ ...base(n), 'validate-spec': 'always' })
+  },
+  {
     title: 'encryption-method wrong',
     input: 'encryption-method',
     make: (n) => ({ ...base(n), 'encryption-method': 'tls' })
