@@ -1,3 +1,6 @@
-/** Sent in the User-Agent header; kept equal to package.json's version by a unit test. */
-export const ACTION_NAME = 'aep-postgresql-connection-action'
-export const VERSION = '1.0.0'
+// The version has one source, package.json; the bundler inlines it at build time.
+import pkg from '../package.json' with { type: 'json' }
+
+/** Sent in the User-Agent header as `<name>/<version>`. */
+export const ACTION_NAME: string = pkg.name
+export const VERSION: string = pkg.version
