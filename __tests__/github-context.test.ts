@@ -1,11 +1,14 @@
-import { describe, it, expect, afterAll } from '@jest/globals'
+import { describe, it, expect, afterAll, jest } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { githubContext } from '../src/provenance.js'
 
-// The action reads the run context itself so the bundle does not load Octokit; this checks it
-// stays field for field what @actions/github's `context` would give for the same environment.
+// The action reads the run context itself so the bundle does not load Octokit. These are the
+// rules of @actions/github 9.1.1's Context (lib/context.js): each field straight from its
+// GITHUB_* variable, ids through parseInt (NaN when unset), GITHUB_SERVER_URL defaulting to
+// https://github.com, the payload parsed from GITHUB_EVENT_PATH, and a missing event file
+// reported on stdout with an empty payload.
 const dir = mkdtempSync(path.join(tmpdir(), 'github-context-'))
 const eventPath = path.join(dir, 'event.json')
 writeFileSync(eventPath, JSON.stringify({ deployment: { environment: 'production' }, ref: 'x' }))
@@ -19,31 +22,40 @@ const env = {
   GITHUB_REF: 'refs/heads/release/2026-11',
   GITHUB_REPOSITORY: 'acme/warehouse'
 }
-Object.assign(process.env, env)
-// Imported only now: @actions/github builds its context from the environment at import time.
-const { context } = await import('@actions/github')
 
-afterAll(() => {
-  for (const key of Object.keys(env)) delete process.env[key]
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe('githubContext() mirrors @actions/github context', () => {
-  it('has the same workflow, run id, attempt, server URL, ref and payload', () => {
-    const ours = githubContext(process.env)
-    expect(ours.workflow).toBe(context.workflow)
-    expect(ours.runId).toBe(context.runId)
-    expect(ours.runAttempt).toBe(context.runAttempt)
-    expect(ours.serverUrl).toBe(context.serverUrl)
-    expect(ours.ref).toBe(context.ref)
-    expect(ours.payload).toEqual(context.payload)
-    // And the values are the real ones, not both empty.
+describe('githubContext() reads the run context as @actions/github does', () => {
+  it('has the workflow, run id, attempt, server URL, ref and payload', () => {
+    const ours = githubContext(env)
+    expect(ours.workflow).toBe('Deploy "AEP" <prod>')
     expect(ours.runId).toBe(987654321)
+    expect(ours.runAttempt).toBe(2)
+    expect(ours.serverUrl).toBe('https://github.example.com')
+    expect(ours.ref).toBe('refs/heads/release/2026-11')
     expect(ours.payload).toEqual({ deployment: { environment: 'production' }, ref: 'x' })
   })
 
-  it('defaults the server URL the same way when GITHUB_SERVER_URL is unset', () => {
+  it('parses ids with parseInt: NaN when unset, leading digits otherwise', () => {
+    expect(githubContext({}).runId).toBeNaN()
+    expect(githubContext({}).runAttempt).toBeNaN()
+    expect(githubContext({ GITHUB_RUN_ID: '42abc' }).runId).toBe(42)
+  })
+
+  it('defaults the server URL to https://github.com when GITHUB_SERVER_URL is unset', () => {
     const { GITHUB_SERVER_URL: _unset, ...rest } = env
     expect(githubContext(rest).serverUrl).toBe('https://github.com')
+  })
+
+  it('an unset or missing event file gives an empty payload; a missing one is reported', () => {
+    expect(githubContext({}).payload).toEqual({})
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      const missing = path.join(dir, 'nope.json')
+      expect(githubContext({ GITHUB_EVENT_PATH: missing }).payload).toEqual({})
+      expect(write).toHaveBeenCalledWith(`GITHUB_EVENT_PATH ${missing} does not exist\n`)
+    } finally {
+      write.mockRestore()
+    }
   })
 })
