@@ -1,0 +1,237 @@
+/**
+ * src/main.ts run in-process through its `Deps` seam: a recording core, the real undici
+ * transport, and the simulator on loopback. The end-to-end tests run the bundle in a child
+ * process; these run the source, so coverage sees main.ts and the transport.
+ */
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
+import { run, type Deps } from '../src/main.js'
+import { systemClock } from '../src/http.js'
+import { githubContext } from '../src/provenance.js'
+import { startSimulator, type Simulator } from '../simulator/server.js'
+import { fakeCore, type FakeCore } from './support/fake-core.js'
+import { adobeInputs } from './support/sim-inputs.js'
+import { FakeClock, res, scriptedTransport } from './unit-fakes.js'
+
+const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
+const PASSWORD = 'pw-Inproc;ess}7'
+
+describe('run() in-process through Deps', () => {
+  let sim: Simulator
+
+  beforeAll(async () => {
+    sim = await startSimulator()
+  })
+  afterAll(async () => {
+    await sim.close()
+  })
+  beforeEach(() => sim.reset())
+
+  const database = (password = PASSWORD) => ({
+    server: 'db.example.com',
+    database: 'orders',
+    username: 'etl',
+    password
+  })
+
+  /** Runs the step with the simulator's client credentials; `extra` wins. */
+  async function step(extra: Record<string, string>, deps: Partial<Deps> = {}): Promise<FakeCore> {
+    const core = fakeCore({
+      ...adobeInputs(sim, 'prod', { 'client-secret': sim.clientSecret }),
+      'connection-name': 'orders-db',
+      ...extra
+    })
+    const env = { GITHUB_STEP_SUMMARY: '/dev/null', GITHUB_REPOSITORY: 'acme/warehouse' }
+    await run({ core, clock: systemClock, env, github: githubContext(env), ...deps })
+    return core
+  }
+
+  /** Nothing secret in any line the step printed, the summary or the outputs. */
+  function expectNoSecrets(core: FakeCore, secrets: string[]) {
+    const printed = [
+      ...core.calls.filter((c) => c.kind !== 'setSecret').map((c) => c.text),
+      ...core.summaryText,
+      ...Object.values(core.outputs)
+    ].join('\n')
+    for (const s of secrets) expect(printed.includes(s)).toBe(false)
+  }
+
+  it('happy path: creates, tests, sets the outputs and writes a summary; a re-run updates', async () => {
+    const first = await step({ ...database(), 'test-connection': 'true' })
+    expect(first.failed()).toBeUndefined()
+    const [stored] = sim.connections('prod')
+    expect(sim.connections('prod')).toHaveLength(1)
+    expect(first.outputs).toEqual({
+      'connection-id': stored!.id,
+      etag: stored!.etag,
+      operation: 'created',
+      'connection-spec-id': SPEC_ID
+    })
+    expect(stored!.auth.params.connectionString).toBe(
+      'Server=db.example.com;Database=orders;Port=5432;UID=etl;Password={pw-Inproc;ess}}7}'
+    )
+    expect(first.lines('info')).toContain('Connection test passed: Flow Service sees 2 table(s)')
+    expect(first.summaryText).toEqual(
+      expect.arrayContaining([
+        'Operation | created',
+        `Connection id | ${stored!.id}`,
+        'Connection test | passed: Flow Service sees 2 table(s)'
+      ])
+    )
+    // Every secret was registered before the step said anything.
+    const firstInfo = first.calls.findIndex((c) => c.kind === 'info')
+    const lastMask = first.calls.map((c) => c.kind).lastIndexOf('setSecret')
+    expect(lastMask).toBeLessThan(firstInfo)
+    expect(first.secrets).toEqual(expect.arrayContaining([PASSWORD, sim.clientSecret]))
+    expectNoSecrets(first, [PASSWORD, sim.clientSecret])
+
+    const second = await step(database('pw-Rotated-2'))
+    expect(second.failed()).toBeUndefined()
+    expect(second.outputs.operation).toBe('updated')
+    expect(second.outputs['connection-id']).toBe(stored!.id)
+    expect(sim.connections('prod')).toHaveLength(1)
+    expect(sim.connections('prod')[0]!.auth.params.connectionString).toContain(
+      'Password=pw-Rotated-2'
+    )
+  })
+
+  it('an update that meets a concurrent change (412) re-reads and retries once', async () => {
+    const existing = sim.seedConnection('prod', { name: 'orders-db' })
+    sim.inject({ match: { method: 'PATCH' }, action: { type: 'concurrent-update' } })
+    const connectionString = `Server=db;Database=orders;UID=etl;PWD={${PASSWORD.replace('}', '}}')}}`
+    const core = await step({ 'connection-string': connectionString })
+    expect(core.failed()).toBeUndefined()
+    expect(core.outputs).toMatchObject({ operation: 'updated', 'connection-id': existing.id })
+    expect(core.lines('info')).toContain(
+      'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
+    )
+    expect(sim.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([
+      412, 200
+    ])
+    // The password inside a given connection string is masked on its own too.
+    expect(core.secrets).toEqual(expect.arrayContaining([connectionString, PASSWORD]))
+    expectNoSecrets(core, [PASSWORD, connectionString])
+  })
+
+  it('without GITHUB_STEP_SUMMARY (a local run) no summary is written and nothing warns', async () => {
+    const core = fakeCore({
+      ...adobeInputs(sim, 'prod', { 'client-secret': sim.clientSecret }),
+      'connection-name': 'orders-db',
+      ...database()
+    })
+    await run({ core, clock: systemClock, env: {}, github: githubContext({}) })
+    expect(core.outputs.operation).toBe('created')
+    expect(core.summaryText).toEqual([])
+    expect(core.lines('warning')).toEqual([])
+    expect(core.lines('debug')).toContain('GITHUB_STEP_SUMMARY is not set: no job summary written')
+  })
+
+  it('failure path: if-exists fail names the existing id, exit status set, nothing changed', async () => {
+    const existing = sim.seedConnection('prod', { name: 'orders-db' })
+    const core = await step({ ...database(), 'if-exists': 'fail' })
+    expect(core.failed()).toContain(existing.id)
+    expect(core.outputs).toEqual({})
+    expect(sim.stats().mutations).toBe(0)
+    expectNoSecrets(core, [PASSWORD, sim.clientSecret])
+  })
+
+  it('failure path: invalid inputs fail before any request, one error per problem', async () => {
+    const core = await step({ ...database(), 'if-exists': 'replace', 'timeout-seconds': '0' })
+    expect([...core.lines('error'), core.failed()]).toEqual([
+      expect.stringContaining("Invalid input 'if-exists'"),
+      expect.stringMatching(/^Invalid input 'timeout-seconds'.*\(nothing was sent to Adobe\)$/)
+    ])
+    expect(sim.requests).toEqual([])
+  })
+
+  it('failure path: a failed connection test fails the step after the outputs are set', async () => {
+    sim.inject({
+      match: { method: 'GET', path: /\/explore$/ },
+      action: {
+        type: 'status',
+        status: 400,
+        body: JSON.stringify({
+          code: 'FLOW-1234-400',
+          message: 'could not connect to the database'
+        })
+      }
+    })
+    const core = await step({ ...database(), 'test-connection': 'true' })
+    expect(core.outputs.operation).toBe('created')
+    expect(core.failed()).toContain('could not connect to the database')
+    expect(core.summaryText.join('\n')).toMatch(/Connection test \| failed: .*could not connect/)
+  })
+
+  it('dry run: read-only calls, the plan with secrets as ***, and would-create', async () => {
+    const core = await step({ ...database(), 'dry-run': 'true', 'test-connection': 'true' })
+    expect(core.failed()).toBeUndefined()
+    expect(core.outputs.operation).toBe('would-create')
+    expect(sim.stats().mutations).toBe(0)
+    expect(sim.requests.filter((r) => r.service === 'flow').map((r) => r.method)).toEqual(['GET'])
+    const said = core.lines('info').join('\n')
+    expect(said).toContain('POST')
+    expect(said).toContain('***')
+    expectNoSecrets(core, [PASSWORD, sim.clientSecret])
+  })
+
+  it('state absent: deletes the connection, then reports nothing left to delete', async () => {
+    const existing = sim.seedConnection('prod', { name: 'orders-db' })
+    const gone = await step({ state: 'absent' })
+    expect(gone.outputs).toMatchObject({ operation: 'deleted', 'connection-id': existing.id })
+    const again = await step({ state: 'absent' })
+    expect(again.outputs).toMatchObject({ operation: 'absent', 'connection-id': '' })
+    expect(sim.connections('prod')).toEqual([])
+  })
+
+  it('debug mode traces method, URL, status and request id, never a body', async () => {
+    const core = await step(database())
+    const debug = core.lines('debug')
+    expect(debug).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/ims\/token\/v3 -> 200/),
+        expect.stringMatching(/^POST .*\/connections -> 201 \(request id [\w-]+\)$/)
+      ])
+    )
+    expect(debug.join('\n')).not.toContain('connectionString')
+  })
+
+  it('a refused connection is retried, then fails saying it could not connect', async () => {
+    const closed = await startSimulator()
+    const url = closed.url
+    await closed.close()
+    const clock = new FakeClock()
+    const core = await step(
+      { ...database(), 'platform-url': url, 'ims-url': url, 'max-attempts': '2' },
+      { clock }
+    )
+    expect(core.failed()).toMatch(/could not connect \(ECONNREFUSED\)/)
+    expect(clock.sleeps).toHaveLength(1)
+  })
+
+  it('a reset connection and a stalled reply are told apart', async () => {
+    sim.inject({ match: { service: 'ims' }, times: 5, action: { type: 'reset' } })
+    const reset = await step({ ...database(), 'max-attempts': '1' })
+    expect(reset.failed()).toMatch(/connection reset before a response/)
+
+    sim.clearFaults()
+    sim.inject({ match: { service: 'ims' }, action: { type: 'delay', ms: 1500 } })
+    const stalled = await step({ ...database(), 'max-attempts': '1', 'timeout-seconds': '1' })
+    expect(stalled.failed()).toMatch(
+      /^IMS token request failed: no response within \d+ ms \(the step's timeout-seconds ran out\)/
+    )
+  })
+
+  it('takes the transport from Deps when one is given (no socket is opened)', async () => {
+    const transport = scriptedTransport([
+      res(200, { items: [] }),
+      res(201, { id: 'abc-123', etag: '"e1"' })
+    ])
+    const core = await step(
+      { ...database(), 'access-token': 'tok-given', 'client-secret': '' },
+      { transport, clock: new FakeClock() }
+    )
+    expect(core.failed()).toBeUndefined()
+    expect(core.outputs).toMatchObject({ operation: 'created', 'connection-id': 'abc-123' })
+    expect(transport.calls.map((c) => c.req.method)).toEqual(['GET', 'POST'])
+    expect(transport.calls[1]!.req.headers.authorization).toBe('Bearer tok-given')
+  })
+})
