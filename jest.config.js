@@ -10,5 +10,12 @@ export default {
   clearMocks: true,
   // Every request the action sends to the simulator is checked against Adobe's API description.
   setupFilesAfterEnv: ['<rootDir>/__tests__/support/conformance-hook.ts'],
-  testTimeout: 30000
+  testTimeout: 30000,
+  // With --coverage (npm run test:coverage, .ci/run, CI). The end-to-end tests run the bundle in
+  // child processes, which coverage does not see; src/index.ts is only the bundle's entry line.
+  collectCoverageFrom: ['src/**/*.ts', '!src/index.ts'],
+  coverageReporters: ['text', 'text-summary', 'json-summary'],
+  // Set below what the suite reaches (see CONTRIBUTING.md), so that a change that leaves new
+  // code untested fails, while ordinary changes keep some slack.
+  coverageThreshold: { global: { lines: 85, branches: 75 } }
 }
