@@ -138,21 +138,37 @@ describe('workflows', () => {
     }
   })
 
-  it.each(['ci.yml', 'check-dist.yml', 'action-smoke.yml'])(
-    '%s: read-only token, pinned major versions, Node 24',
+  it.each(['ci.yml', 'check-dist.yml', 'action-smoke.yml', 'release.yml', 'codeql.yml'])(
+    '%s: read-only token, pinned major versions, Node from .node-version',
     (name) => {
       const wf = parse(read(`.github/workflows/${name}`)) as {
         permissions: unknown
-        jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>
+        jobs: Record<
+          string,
+          {
+            permissions?: Record<string, string>
+            steps: Array<{ uses?: string; with?: Record<string, unknown> }>
+          }
+        >
       }
       expect(wf.permissions).toEqual({ contents: 'read' })
+      // A job may widen the token only for what it publishes.
+      for (const job of Object.values(wf.jobs))
+        for (const [scope, level] of Object.entries(job.permissions ?? {}))
+          if (level === 'write') expect(['contents', 'security-events']).toContain(scope)
       const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
       for (const s of steps.filter((s) => s.uses && !s.uses.startsWith('./')))
-        expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/)
+        expect(s.uses).toMatch(/^[\w.-]+\/[\w./-]+@v\d+$/)
       const setupNode = steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
-      expect(setupNode?.with?.['node-version']).toBe(24)
+      if (name !== 'codeql.yml')
+        expect(setupNode?.with?.['node-version-file']).toBe('.node-version')
     }
   )
+
+  it('.node-version names the runtime action.yml runs on (node24)', () => {
+    expect(read('.node-version').trim()).toBe('24')
+    expect(action.runs.using).toBe(`node${read('.node-version').trim()}`)
+  })
 
   it('action-smoke.yml runs the local action against the simulator twice', () => {
     const wf = parse(read('.github/workflows/action-smoke.yml')) as {
