@@ -237,27 +237,116 @@ describe('README tables', () => {
 })
 
 describe('README', () => {
-  it('starts with the two commands a new user runs, and says the simulator is not Adobe', () => {
-    const top = readme.slice(0, 1500)
-    expect(top).toContain('npm ci && npm start')
-    expect(top).toContain('npm ci && npm test')
-    expect(top).toMatch(/simulator of Flow Service and Adobe IMS/i)
-    expect(top).toMatch(/No Adobe account is\s+used/)
+  const lines = readme.split('\n')
+  const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1
+
+  it('opens with what it does and the step to copy, on the first screen', () => {
+    const firstYaml = lineOf('```yaml')
+    expect(firstYaml).toBeGreaterThan(0)
+    expect(firstYaml).toBeLessThan(15)
+    expect(lines.slice(firstYaml, firstYaml + 12).join('\n')).toMatch(
+      /uses: your-org\/aep-postgresql-connection-action@v1/
+    )
   })
 
-  it('has the sections users and maintainers look for', () => {
-    for (const heading of [
-      '## Usage',
-      '### Inputs',
-      '### Outputs',
-      '## Idempotency',
-      '## Secrets and logs',
+  it('keeps the two commands every evaluator runs near the top, and says the simulator is not Adobe', () => {
+    expect(lineOf('npm ci && npm start')).toBeLessThan(60)
+    expect(lineOf('npm ci && npm test')).toBeLessThan(75)
+    expect(readme).toMatch(/simulator of Flow Service and\s+Adobe IMS/i)
+    expect(readme).toMatch(/No Adobe account is used/)
+  })
+
+  it('has a table of contents and the sections users look for, in order', () => {
+    const headings = [
+      '## Contents',
+      '## Try it without an Adobe account; run the tests',
+      '## What you need from Adobe',
+      '## Inputs',
+      '## Outputs',
       '## Workflows you can copy',
-      '## Development',
-      '## Releasing',
-      '## Performance'
-    ])
-      expect(readme).toContain(`\n${heading}\n`)
-    expect(readme).toContain('npm run bench')
+      '### Chaining: pass the connection id to later jobs',
+      '### Promotion dev → stage → prod',
+      '### Preview connections per pull request',
+      '### Credential rotation',
+      '### Dry run on pull requests',
+      '### Self-hosted runners',
+      '## How it behaves',
+      '## Permissions',
+      '## Versions and pinning'
+    ]
+    const at = headings.map((h) => lines.indexOf(h))
+    expect(headings.filter((_, i) => at[i]! < 0)).toEqual([])
+    expect([...at].sort((a, b) => a - b)).toEqual(at)
+  })
+
+  it('leaves contributor material to CONTRIBUTING.md and docs/', () => {
+    for (const heading of ['## Development', '## Releasing', '## Performance'])
+      expect(lines).not.toContain(heading)
+    expect(readme).not.toContain('INPUT_')
+    // The id-is-never-masked note: in the outputs table, and where chaining explains why.
+    expect(readme.match(/never masked/gi)?.length).toBe(2)
+    expect(read('CONTRIBUTING.md')).toContain('## Releasing')
+    expect(read('docs/performance.md')).toContain('npm run bench')
+  })
+
+  it('chains jobs on connection-id being set, not on operation == created', () => {
+    expect(readme).toContain("if: needs.connection.outputs.connection-id != ''")
+    expect(readme).not.toMatch(/operation\s*==\s*'created'\n/)
+    expect(readme).not.toMatch(/if: .*operation == 'created'/)
+  })
+
+  it('shows pinning by major tag and by full commit SHA, and the permissions the action needs', () => {
+    expect(readme).toMatch(/aep-postgresql-connection-action@v1\b/)
+    expect(readme).toMatch(/aep-postgresql-connection-action@[0-9a-f]{40} # v\d+\.\d+\.\d+/)
+    expect(readme).toMatch(/uses no `GITHUB_TOKEN`/)
+  })
+
+  it('states the Node versions package.json engines allows', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } }
+    expect(pkg.engines.node).toBe('^20.19.0 || ^22.13.0 || >=24')
+    expect(readme).toContain('Node.js 20.19+, 22.13+ or 24+')
+  })
+})
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>()
+  const text = markdown.replace(/^```[\s\S]*?^```/gm, '')
+  for (const m of text.matchAll(/^#{1,6} (.+)$/gm))
+    out.add(
+      m[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-')
+    )
+  return out
+}
+
+describe('links between the documents', () => {
+  const docs = [
+    'README.md',
+    'CONTRIBUTING.md',
+    'CHANGELOG.md',
+    'SECURITY.md',
+    'docs/how-it-works.md',
+    'docs/performance.md'
+  ]
+  it.each(docs)('%s: every relative link and #anchor resolves', (doc) => {
+    const text = read(doc).replace(/^```[\s\S]*?^```/gm, '')
+    const broken: string[] = []
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1]!
+      if (/^[a-z]+:/.test(target)) continue
+      const [file, anchor] = target.split('#') as [string, string | undefined]
+      const rel = file ? path.join(path.dirname(doc), file) : doc
+      if (!existsSync(path.join(root, rel))) {
+        broken.push(target)
+        continue
+      }
+      if (anchor !== undefined && rel.endsWith('.md') && !anchors(read(rel)).has(anchor))
+        broken.push(target)
+    }
+    expect(broken).toEqual([])
   })
 })

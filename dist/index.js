@@ -31491,7 +31491,7 @@ function parseConnectionString(cs) {
         port: Number(port)
     };
 }
-/** libpq sslmode → the nearest Adobe settings for each auth type (see README). */
+/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
 const SSLMODE_MAP = {
     disable: { encryptionMethod: 0, sslMode: 'Disable' },
     allow: { encryptionMethod: 6, sslMode: 'Allow' },

@@ -124,7 +124,7 @@ export function parseConnectionString(cs: string): DbParts {
   }
 }
 
-/** libpq sslmode → the nearest Adobe settings for each auth type (see README). */
+/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
 const SSLMODE_MAP: Record<string, SslFromUrl> = {
   disable: { encryptionMethod: 0, sslMode: 'Disable' },
   allow: { encryptionMethod: 6, sslMode: 'Allow' },
