@@ -166,7 +166,13 @@ describe('run() in-process through Deps', () => {
     expect(core.failed()).toBeUndefined()
     expect(core.outputs.operation).toBe('would-create')
     expect(sim.stats().mutations).toBe(0)
-    expect(sim.requests.filter((r) => r.service === 'flow').map((r) => r.method)).toEqual(['GET'])
+    // Read-only: the lookup, and the connection spec the plan is checked against.
+    expect(
+      sim.requests.filter((r) => r.service === 'flow').map((r) => `${r.method} ${r.path}`)
+    ).toEqual([
+      'GET /data/foundation/flowservice/connections',
+      `GET /data/foundation/flowservice/connectionSpecs/${SPEC_ID}`
+    ])
     const said = core.lines('info').join('\n')
     expect(said).toContain('POST')
     expect(said).toContain('***')
