@@ -277,6 +277,8 @@ export async function startSimulator(options = {}) {
     connectionTest: opts.connectionTest
   }
   const currentSpec = () => postgresConnectionSpec(config.spec)
+  // Compile the served spec's validators now, not inside the first create a test times.
+  for (const a of currentSpec().authSpec) if (a.spec) validatorFor(a.spec)
   const sandboxes = [...opts.sandboxes]
   const sandboxIds = new Map(sandboxes.map((s) => [s, randomUUID()]))
 
