@@ -3,6 +3,7 @@ import http from 'node:http'
 import {
   startSimulator,
   maskConnectionString,
+  parseValueList,
   postgresConnectionSpec,
   POSTGRES_SPEC_ID,
   STRICT_CONNECTION_STRING_PATTERN,
@@ -848,5 +849,200 @@ describe('fault injection', () => {
     sim.inject({ match: { service: 'ims' }, action: { type: 'status', status: 502 } })
     expect((await imsToken(goodIms())).status).toBe(502)
     expect((await imsToken(goodIms())).status).toBe(200)
+  })
+})
+
+describe('filter values, paging readings, listing faults, states', () => {
+  const names = async (q: string) => {
+    const r = await call('GET', `/connections?${q}`)
+    return (r.json.items as Array<{ name: string }>).map((i) => i.name)
+  }
+  const property = (expr: string) => `property=${encodeURIComponent(expr)}`
+
+  it('parses value lists: quoted values keep commas and spaces, \\" escapes', () => {
+    expect(parseValueList('a,b')).toEqual(['a', 'b'])
+    expect(parseValueList('"a,b",c')).toEqual(['a,b', 'c'])
+    expect(parseValueList('" lead"')).toEqual([' lead'])
+    expect(parseValueList('"say \\"hi\\" \\\\ x"')).toEqual(['say "hi" \\ x'])
+    expect(parseValueList('"say \\"hi\\""', false)).toBeUndefined()
+    expect(parseValueList('"open')).toBeUndefined()
+    expect(parseValueList('"a"b')).toBeUndefined()
+    expect(parseValueList('plain "x"')).toEqual(['plain "x"'])
+  })
+
+  it('filters by quoted names with commas, edge spaces and escaped quotes', async () => {
+    for (const n of ['a,b', 'a', 'b', ' lead', 'say "hi"']) await create(n)
+    expect(await names(property('name=="a,b"'))).toEqual(['a,b'])
+    expect(await names(property('name==a,b'))).toEqual(['a', 'b'])
+    expect(await names(property('name==" lead"'))).toEqual([' lead'])
+    expect(await names(property('name=="say \\"hi\\""'))).toEqual(['say "hi"'])
+    const open = await call('GET', `/connections?${property('name=="a,b')}`)
+    expect(open.json.type).toMatch(/FLOW-1453-400$/)
+  })
+
+  it('quoteEscapes off: a backslash is literal, so an escaped quote is malformed', async () => {
+    await create('say "hi"')
+    sim.configure({ quoteEscapes: false })
+    try {
+      const r = await call('GET', `/connections?${property('name=="say \\"hi\\""')}`)
+      expect(r.json.type).toMatch(/FLOW-1453-400$/)
+      expect(await names(property('name=="x\\y"'))).toEqual([])
+    } finally {
+      sim.configure({ quoteEscapes: true })
+    }
+  })
+
+  it('tokenKeepsFilter off: a continuation link alone lists everything after the position', async () => {
+    sim.configure({ pageSize: 2, tokenKeepsFilter: false })
+    try {
+      for (const n of ['p', 'q', 'p', 'p', 'q']) await create(n)
+      const first = await call('GET', '/connections?property=name==p')
+      expect(first.json.items.map((i: { name: string }) => i.name)).toEqual(['p', 'p'])
+      const href: string = first.json._links.next.href
+      expect(await names(href.split('?')[1] ?? '')).toEqual(['p', 'q'])
+      expect(await names(`${href.split('?')[1]}&property=name==p`)).toEqual(['p'])
+    } finally {
+      sim.configure({ pageSize: 20, tokenKeepsFilter: true })
+    }
+  })
+
+  it('createdAt grows with each connection, and can be seeded', async () => {
+    const a = sim.seedConnection('dev', { name: 'x' })
+    const b = sim.seedConnection('dev', { name: 'x' })
+    const c = sim.seedConnection('dev', { name: 'x', createdAt: 1000 })
+    expect(b.createdAt).toBeGreaterThan(a.createdAt)
+    expect(c.createdAt).toBe(1000)
+    const listed = (await call('GET', '/connections')).json.items
+    expect(listed.map((i: { createdAt: number }) => i.createdAt)).toEqual([
+      a.createdAt,
+      b.createdAt,
+      1000
+    ])
+  })
+
+  it('pad-pages puts empty pages with next links in front of the real listing', async () => {
+    await create('n')
+    sim.inject({ match: { method: 'GET' }, action: { type: 'pad-pages', pages: 3 } })
+    let r = await call('GET', '/connections?property=name==n')
+    const pages = [r.json.items.length]
+    while (r.json._links?.next?.href) {
+      r = await call('GET', r.json._links.next.href)
+      pages.push(r.json.items.length)
+    }
+    expect(pages).toEqual([0, 0, 0, 1])
+  })
+
+  it('endless-pages never ends; cycle-pages links two pages to each other', async () => {
+    sim.inject({ match: { method: 'GET' }, action: { type: 'endless-pages' } })
+    let r = await call('GET', '/connections')
+    const hrefs = new Set<string>()
+    for (let i = 0; i < 5; i++) {
+      hrefs.add(r.json._links.next.href)
+      r = await call('GET', r.json._links.next.href)
+    }
+    expect(hrefs.size).toBe(5)
+    sim.inject({ match: { method: 'GET' }, action: { type: 'cycle-pages' } })
+    const a = (await call('GET', '/connections')).json._links.next.href
+    const b = (await call('GET', a)).json._links.next.href
+    const c = (await call('GET', b)).json._links.next.href
+    expect(c).toBe(a)
+    expect(b).not.toBe(a)
+  })
+
+  it('strip-spec lists items without connectionSpec; GET by id still has it', async () => {
+    const id = (await create('n')).json.id
+    sim.inject({ match: { method: 'GET' }, action: { type: 'strip-spec' } })
+    expect((await call('GET', '/connections')).json.items[0].connectionSpec).toBeUndefined()
+    expect((await call('GET', `/connections/${id}`)).json.items[0].connectionSpec.id).toBe(
+      POSTGRES_SPEC_ID
+    )
+  })
+
+  it('stale-list answers as of when it was injected', async () => {
+    await create('old')
+    sim.inject({ match: { method: 'GET' }, action: { type: 'stale-list' } })
+    await create('new')
+    expect(await names('')).toEqual(['old'])
+    expect(await names('')).toEqual(['old', 'new'])
+  })
+
+  it('barrier holds requests until all parties arrived', async () => {
+    sim.inject({
+      match: { method: 'GET' },
+      times: 2,
+      action: { type: 'barrier', parties: 2, timeoutMs: 5000 }
+    })
+    const order: string[] = []
+    const first = call('GET', '/connections').then(() => order.push('first'))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(order).toEqual([])
+    await create('meanwhile')
+    const second = call('GET', '/connections').then(() => order.push('second'))
+    await Promise.all([first, second])
+    expect(order.sort()).toEqual(['first', 'second'])
+  })
+
+  it('commit-then-status performs the request, then answers as told', async () => {
+    sim.inject({
+      match: { method: 'POST' },
+      action: { type: 'commit-then-status', status: 201, body: '{}' }
+    })
+    const r = await create('n')
+    expect(r.status).toBe(201)
+    expect(r.json).toEqual({})
+    expect(sim.connections('dev')).toHaveLength(1)
+  })
+
+  it('patchEnabled off: every PATCH gets 1445-400', async () => {
+    const c = sim.seedConnection('dev', { name: 'n' })
+    sim.configure({ patchEnabled: false })
+    try {
+      const r = await call('PATCH', `/connections/${c.id}`, {
+        body: [{ op: 'replace', path: '/description', value: 'x' }],
+        headers: { 'if-match': c.etag }
+      })
+      expect(r.status).toBe(400)
+      expect(r.json.type).toMatch(/FLOW-1445-400$/)
+      expect(r.json.report['detailed-message']).toBe('PATCH Connection Feature not enabled.')
+    } finally {
+      sim.configure({ patchEnabled: true })
+    }
+  })
+
+  it('state rules: 1457/1458 while delete-finalizing, 1416 in other busy states', async () => {
+    const going = sim.seedConnection('dev', { name: 'n', state: 'delete-finalizing' })
+    const busy = sim.seedConnection('dev', { name: 'm' })
+    sim.setState(busy.id, 'updating')
+    const patch = (c: { id: string; etag: string }) =>
+      call('PATCH', `/connections/${c.id}`, {
+        body: [{ op: 'replace', path: '/description', value: 'x' }],
+        headers: { 'if-match': c.etag }
+      })
+    expect((await patch(going)).json.type).toMatch(/FLOW-1457-400$/)
+    expect((await call('DELETE', `/connections/${going.id}`)).json.type).toMatch(/FLOW-1458-400$/)
+    expect((await patch(busy)).json.type).toMatch(/FLOW-1416-400$/)
+    expect((await call('DELETE', `/connections/${busy.id}`)).json.type).toMatch(/FLOW-1416-400$/)
+    const init = sim.seedConnection('dev', { name: 'i', state: 'initializing' })
+    expect((await patch(init)).status).toBe(200)
+  })
+
+  it('a seeded transition happens afterMs after the connection is first served', async () => {
+    const c = sim.seedConnection('dev', {
+      name: 'n',
+      state: 'initializing',
+      transition: { afterMs: 150, to: 'enabled' }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    const state = async () => (await call('GET', `/connections/${c.id}`)).json.items[0].state
+    expect(await state()).toBe('initializing')
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    expect(await state()).toBe('enabled')
+    const gone = sim.seedConnection('dev', {
+      name: 'g',
+      state: 'delete-finalizing',
+      transition: { afterMs: 0, to: 'removed' }
+    })
+    await call('GET', '/connections')
+    expect(sim.connections('dev').map((x) => x.id)).not.toContain(gone.id)
   })
 })

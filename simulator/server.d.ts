@@ -49,6 +49,12 @@ export declare function postgresConnectionSpec(variant?: SpecVariant): Connectio
 /** What GET /connections/{id}/test answers: result true, result false, or a 400 refusal. */
 export type ConnectionTestAnswer = 'pass' | 'fail' | 'unsupported'
 
+/**
+ * The value list of a filter: commas outside double quotes separate values; a quoted value is
+ * literal (with \" and \\ escapes when `escapes`, default true). undefined when malformed.
+ */
+export declare function parseValueList(raw: string, escapes?: boolean): string[] | undefined
+
 export interface SimulatorOptions {
   /** default '127.0.0.1' */
   host?: string
@@ -80,6 +86,15 @@ export interface SimulatorOptions {
   spec?: SpecVariant
   /** GET /connections/{id}/test, default 'pass' */
   connectionTest?: ConnectionTestAnswer
+  /** default true; false answers every PATCH with FLOW-1445-400 "PATCH Connection Feature not enabled" */
+  patchEnabled?: boolean
+  /**
+   * default true: a continuation token keeps the filters of the first request. false: only the
+   * page position is kept, and filters apply only when sent again as property params.
+   */
+  tokenKeepsFilter?: boolean
+  /** default true: \" and \\ are escapes inside a quoted filter value; false: taken literally */
+  quoteEscapes?: boolean
 }
 
 export interface RecordedRequest {
@@ -121,7 +136,12 @@ export interface StoredConnection {
   connectionSpec: ConnectionSpecRef
   /** quoted, e.g. '"1700e582-0000-0200-0000-5e3c85180000"' */
   etag: string
+  /**
+   * 'enabled' unless seeded otherwise. PATCH and DELETE accept enabled, disabled and
+   * initializing; delete-finalizing gives 1457 (update) or 1458 (delete), other states 1416.
+   */
   state: string
+  /** epoch ms; strictly increasing in creation order unless seeded */
   createdAt: number
   updatedAt: number
   /** when true DELETE fails with FLOW-1418-400 */
@@ -148,6 +168,31 @@ export type FaultAction =
   | { type: 'invalid-json' }
   /** change the target connection's etag first (as if someone else PATCHed it), then handle */
   | { type: 'concurrent-update' }
+  /** set the target connection's state first (back to the old one after revertAfterMs) */
+  | { type: 'concurrent-state'; state: string; revertAfterMs?: number }
+  /** perform the request fully, then answer with this status and body (e.g. 503, or 201 '{}') */
+  | {
+      type: 'commit-then-status'
+      status: number
+      headers?: Record<string, string>
+      body?: string
+      contentType?: string
+    }
+  /** a listing: `pages` empty pages, each with a next link, before the real listing */
+  | { type: 'pad-pages'; pages: number }
+  /** a listing: empty pages with next links that never end (each link is new) */
+  | { type: 'endless-pages' }
+  /** a listing: two empty pages whose next links point at each other */
+  | { type: 'cycle-pages' }
+  /** a listing whose items have no connectionSpec (GET by id still has it) */
+  | { type: 'strip-spec' }
+  /** a listing as of when the fault was injected: connections created since are missing */
+  | { type: 'stale-list' }
+  /**
+   * hold matching requests until `parties` of them arrived (or timeoutMs, default 10000), then
+   * handle them all: concurrent runs all see the same state (use times: parties)
+   */
+  | { type: 'barrier'; parties: number; timeoutMs?: number }
 
 export interface Fault {
   /** path is matched against the path without query; a string must match exactly */
@@ -166,6 +211,12 @@ export interface SimulatorStats {
 
 export interface SeedConnection {
   name: string
+  /** default: now, at least 1 ms after the previous connection */
+  createdAt?: number
+  /** default 'enabled' */
+  state?: string
+  /** a state change afterMs after it is first listed or read ('removed' takes it away) */
+  transition?: { afterMs: number; to: string }
   description?: string
   auth?: ConnectionAuth
   connectionSpec?: ConnectionSpecRef
@@ -189,10 +240,20 @@ export interface Simulator {
   issueToken(opts?: { uses?: number }): string
   /** every token issued so far becomes invalid (401 401013) */
   expireTokens(): void
-  /** spec and connectionTest also return to their start values on reset() */
+  /** spec, connectionTest, patchEnabled, tokenKeepsFilter and quoteEscapes also return to their start values on reset() */
   configure(
     opts: Partial<
-      Pick<SimulatorOptions, 'latencyMs' | 'pageSize' | 'tokenUses' | 'spec' | 'connectionTest'>
+      Pick<
+        SimulatorOptions,
+        | 'latencyMs'
+        | 'pageSize'
+        | 'tokenUses'
+        | 'spec'
+        | 'connectionTest'
+        | 'patchEnabled'
+        | 'tokenKeepsFilter'
+        | 'quoteEscapes'
+      >
     >
   ): void
   /** the connection spec item currently served */
@@ -205,6 +266,7 @@ export interface Simulator {
   /** deep copies, creation order (all sandboxes when none given) */
   connections(sandbox?: string): StoredConnection[]
   setInUse(id: string, inUse: boolean): void
+  setState(id: string, state: string): void
   /** faults are checked in order; a matching one with times left is consumed */
   inject(fault: Fault): void
   clearFaults(): void

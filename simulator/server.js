@@ -25,8 +25,22 @@ const DEFAULTS = {
   tokenTtlSeconds: 86399,
   tokenUses: undefined,
   spec: {},
-  connectionTest: 'pass'
+  connectionTest: 'pass',
+  patchEnabled: true,
+  tokenKeepsFilter: true,
+  quoteEscapes: true
 }
+/** Settings that configure() can change while the simulator runs. */
+const CONFIGURABLE = [
+  'latencyMs',
+  'pageSize',
+  'tokenUses',
+  'spec',
+  'connectionTest',
+  'patchEnabled',
+  'tokenKeepsFilter',
+  'quoteEscapes'
+]
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -240,20 +254,43 @@ function serviceOf(path) {
   return 'other'
 }
 
-/** Splits a filter value list on commas that are not inside double quotes, then strips quotes. */
-function splitValues(raw) {
-  const parts = []
-  let cur = ''
-  let inQuotes = false
-  for (const ch of raw) {
-    if (ch === '"') inQuotes = !inQuotes
-    if (ch === ',' && !inQuotes) {
-      parts.push(cur)
-      cur = ''
-    } else cur += ch
+/**
+ * Parses the value list of a filter (`a,b`, `"a,b"`, `"say \"hi\""`): values are separated by
+ * commas outside double quotes; a double-quoted value is taken literally, commas and spaces
+ * included, with `\"` and `\\` as escapes when `escapes` is on (Adobe documents quoting, as
+ * in `property=name=="CloudStorageToAEP"`, but not escaping: with `escapes` off a backslash is an
+ * ordinary character and the first `"` ends the value). A bare value is taken as it is.
+ * Returns undefined when a quoted value is not closed or is followed by something other than a comma.
+ */
+export function parseValueList(raw, escapes = true) {
+  const values = []
+  let i = 0
+  for (;;) {
+    if (raw[i] === '"') {
+      let value = ''
+      let j = i + 1
+      for (; j < raw.length; j++) {
+        const ch = raw[j]
+        if (escapes && ch === '\\' && j + 1 < raw.length) {
+          value += raw[++j]
+          continue
+        }
+        if (ch === '"') break
+        value += ch
+      }
+      if (j >= raw.length) return undefined
+      values.push(value)
+      i = j + 1
+      if (i === raw.length) return values
+      if (raw[i] !== ',') return undefined
+      i++
+    } else {
+      const comma = raw.indexOf(',', i)
+      values.push(raw.slice(i, comma === -1 ? raw.length : comma))
+      if (comma === -1) return values
+      i = comma + 1
+    }
   }
-  parts.push(cur)
-  return parts.map(unquote)
 }
 
 function fieldValue(conn, field) {
@@ -269,13 +306,7 @@ export function liveSimulators() {
 
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
-  const config = {
-    latencyMs: opts.latencyMs,
-    pageSize: opts.pageSize,
-    tokenUses: opts.tokenUses,
-    spec: opts.spec,
-    connectionTest: opts.connectionTest
-  }
+  const config = Object.fromEntries(CONFIGURABLE.map((k) => [k, opts[k]]))
   const currentSpec = () => postgresConnectionSpec(config.spec)
   // Compile the served spec's validators now, not inside the first create a test times.
   for (const a of currentSpec().authSpec) if (a.spec) validatorFor(a.spec)
@@ -287,6 +318,13 @@ export async function startSimulator(options = {}) {
   /** id -> creation sequence, used as the paging cursor (stable under deletes). */
   const createdSeq = new Map()
   let createCounter = 0
+  /** createdAt of the newest connection: each new one is at least 1 ms younger. */
+  let lastCreatedAt = 0
+  /**
+   * id -> { afterMs, to, at }: a state change ('removed' takes the connection away), due afterMs
+   * after the connection was first served (listed or read), so a slow client still sees it.
+   */
+  const transitions = new Map()
   /** token -> { valid, usesLeft } */
   const tokens = new Map()
   const requests = []
@@ -299,6 +337,25 @@ export async function startSimulator(options = {}) {
 
   const findConn = (sandbox, id) => (store.get(sandbox) ?? []).find((c) => c.id === id)
 
+  /** Applies the state changes that are due (seeded with `transition`). */
+  function applyTransitions() {
+    const now = Date.now()
+    for (const [id, t] of transitions) {
+      if (t.at === undefined || t.at > now) continue
+      transitions.delete(id)
+      for (const list of store.values()) {
+        const idx = list.findIndex((c) => c.id === id)
+        if (idx === -1) continue
+        if (t.to === 'removed') list.splice(idx, 1)
+        else {
+          list[idx].state = t.to
+          list[idx].etag = newEtag()
+          list[idx].updatedAt = Math.max(now, list[idx].updatedAt + 1)
+        }
+      }
+    }
+  }
+
   function mintToken(uses) {
     const token = 'sim-' + randomBytes(32).toString('base64url')
     tokens.set(token, { valid: true, usesLeft: uses })
@@ -306,7 +363,8 @@ export async function startSimulator(options = {}) {
   }
 
   function makeConnection(sandbox, c) {
-    const now = Date.now()
+    const now = c.createdAt ?? Math.max(Date.now(), lastCreatedAt + 1)
+    lastCreatedAt = Math.max(lastCreatedAt, now)
     const conn = {
       id: randomUUID(),
       name: c.name,
@@ -316,7 +374,7 @@ export async function startSimulator(options = {}) {
       auth: structuredClone(c.auth),
       connectionSpec: { ...c.connectionSpec },
       etag: newEtag(),
-      state: 'enabled',
+      state: c.state ?? 'enabled',
       createdAt: now,
       updatedAt: now,
       inUse: c.inUse ?? false,
@@ -329,6 +387,8 @@ export async function startSimulator(options = {}) {
 
   /** The wire representation of a connection: secrets masked, version === etag. */
   function toItem(conn) {
+    const t = transitions.get(conn.id)
+    if (t && t.at === undefined) t.at = Date.now() + t.afterMs
     return {
       id: conn.id,
       createdAt: conn.createdAt,
@@ -576,29 +636,46 @@ export async function startSimulator(options = {}) {
       if (m[3] === '') {
         return { error: flowError(ctx, 400, 1453, 'Bad request', `Invalid query value ${p}`) }
       }
-      filters.push({ field: m[1], values: splitValues(m[3]) })
+      const values = parseValueList(m[3], config.quoteEscapes)
+      if (!values) {
+        return { error: flowError(ctx, 400, 1453, 'Bad request', `Invalid query value ${p}`) }
+      }
+      filters.push({ field: m[1], values })
     }
     return { filters }
   }
 
+  const encodeToken = (t) => Buffer.from(JSON.stringify(t)).toString('base64url')
+  const pageLink = (t) => ({ next: { href: `/connections?continuationToken=${encodeToken(t)}` } })
+
+  /**
+   * GET /connections. `ctx.view` carries listing faults: `pad` (empty pages before the real
+   * ones; -1 for no end), `cycle` (two empty pages linking to each other), `stripSpec` (items
+   * without connectionSpec) and `onlyIds` (a stale reply: only the connections in the set).
+   */
   function listConnections(ctx) {
+    const view = ctx.view ?? {}
     const q = new URLSearchParams(ctx.query)
     let props = q.getAll('property')
     let limitRaw = q.get('limit')
     let after = 0
+    let paging
     const ct = q.get('continuationToken')
     if (ct !== null) {
-      // The token carries the filters and page size, so the next-page href works on its own.
+      let t
       try {
-        const t = JSON.parse(Buffer.from(ct, 'base64url').toString('utf8'))
+        t = JSON.parse(Buffer.from(ct, 'base64url').toString('utf8'))
         if (!Array.isArray(t.p) || typeof t.a !== 'number' || typeof t.l !== 'number')
           throw new Error()
-        props = t.p
-        after = t.a
-        limitRaw = String(t.l)
       } catch {
         return flowError(ctx, 400, 1453, 'Bad request', 'Invalid continuationToken')
       }
+      // The token keeps the position and the page size. Whether it keeps the filters too is not
+      // documented: with tokenKeepsFilter off, only filters sent again as property params apply.
+      props = config.tokenKeepsFilter ? [...new Set([...t.p, ...props])] : props
+      after = t.a
+      limitRaw = String(t.l)
+      paging = t.s
     }
     const count = q.get('count')
     if (count === 'true' && q.has('limit')) {
@@ -613,19 +690,36 @@ export async function startSimulator(options = {}) {
     }
     const parsed = parseFilters(ctx, props)
     if (parsed.error) return parsed.error
+    const base = { p: props, a: 0, l: limit }
+    // Listing faults: empty pages in front of the real listing, or a loop of empty pages.
+    if (view.pad !== undefined && paging === undefined) paging = { pad: view.pad, k: 0 }
+    if (view.cycle && paging === undefined) paging = { cycle: 'a' }
+    if (paging?.cycle) {
+      return json(200, {
+        items: [],
+        _links: pageLink({ ...base, s: { cycle: paging.cycle === 'a' ? 'b' : 'a' } })
+      })
+    }
+    if (paging && paging.pad !== 0) {
+      const left = paging.pad < 0 ? -1 : paging.pad - 1
+      return json(200, {
+        items: [],
+        _links: pageLink({ ...base, s: { pad: left, k: paging.k + 1 } })
+      })
+    }
     const matching = store
       .get(ctx.sandbox)
+      .filter((c) => !view.onlyIds || view.onlyIds.has(c.id))
       .filter((c) => parsed.filters.every((f) => f.values.includes(fieldValue(c, f.field))))
     if (count === 'true') return json(200, { count: matching.length })
     const remaining = matching.filter((c) => createdSeq.get(c.id) > after)
     const page = remaining.slice(0, limit)
-    const body = { items: page.map(toItem) }
+    const items = page.map(toItem)
+    if (view.stripSpec) for (const item of items) delete item.connectionSpec
+    const body = { items }
     if (remaining.length > limit) {
       const last = page[page.length - 1]
-      const token = Buffer.from(
-        JSON.stringify({ p: props, a: createdSeq.get(last.id), l: limit })
-      ).toString('base64url')
-      body._links = { next: { href: `/connections?continuationToken=${token}` } }
+      body._links = pageLink({ p: props, a: createdSeq.get(last.id), l: limit })
     }
     return json(200, body)
   }
@@ -637,12 +731,17 @@ export async function startSimulator(options = {}) {
   }
 
   function patchConnection(ctx, id) {
+    // An org-level switch in Flow Service's error catalogue (1445-400).
+    if (!config.patchEnabled)
+      return flowError(ctx, 400, 1445, 'Invalid request', 'PATCH Connection Feature not enabled.')
     const ifMatch = ctx.headers['if-match']
     if (!ifMatch) return flowError(ctx, 400, 1403, 'Bad request', 'Header is missing: If-Match')
     const parsed = parseJsonBody(ctx)
     if (parsed.error) return parsed.error
     const conn = findConn(ctx.sandbox, id)
     if (!conn) return notFound(ctx, id)
+    const refused = stateRefusal(ctx, conn, 'update')
+    if (refused) return refused
     if (unquote(ifMatch.trim()) !== unquote(conn.etag)) {
       return flowError(
         ctx,
@@ -721,10 +820,33 @@ export async function startSimulator(options = {}) {
     return json(200, { id: conn.id, etag: conn.etag })
   }
 
+  /** Flow Service's state rules for update and delete (1416, 1457, 1458 in its catalogue). */
+  function stateRefusal(ctx, conn, operation) {
+    if (conn.state === 'delete-finalizing')
+      return flowError(
+        ctx,
+        400,
+        operation === 'update' ? 1457 : 1458,
+        'Invalid request',
+        `Operation ${operation} cannot be applied in state delete-finalizing.`
+      )
+    if (!['enabled', 'disabled', 'initializing'].includes(conn.state))
+      return flowError(
+        ctx,
+        400,
+        1416,
+        'Invalid request',
+        'Delete or Update can only be applied on connection with enabled, disabled or initializing state.'
+      )
+    return null
+  }
+
   function deleteConnection(ctx, id) {
     const list = store.get(ctx.sandbox)
     const idx = list.findIndex((c) => c.id === id)
     if (idx === -1) return notFound(ctx, id)
+    const refused = stateRefusal(ctx, list[idx], 'delete')
+    if (refused) return refused
     if (list[idx].inUse) {
       return flowError(
         ctx,
@@ -820,9 +942,31 @@ export async function startSimulator(options = {}) {
         } else if (m.path !== rec.path) continue
       }
       f.remaining--
-      return f.action
+      return f
     }
     return null
+  }
+
+  /**
+   * Holds a request until `parties` requests have reached the same barrier fault (or until
+   * `timeoutMs`), then lets them all through together: concurrent runs all see the same state.
+   */
+  function awaitBarrier(entry) {
+    const { parties, timeoutMs = 10_000 } = entry.action
+    entry.waiting ??= []
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        entry.waiting = entry.waiting.filter((r) => r !== release)
+        resolve()
+      }, timeoutMs)
+      timer.unref()
+      const release = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      entry.waiting.push(release)
+      if (entry.waiting.length >= parties) for (const r of entry.waiting.splice(0)) r()
+    })
   }
 
   function faultStatusResponse(ctx, action) {
@@ -851,13 +995,31 @@ export async function startSimulator(options = {}) {
     }
   }
 
-  function concurrentUpdate(ctx) {
+  /** The connection a /connections/{id}... request targets, in any sandbox. */
+  function targetOf(ctx) {
     const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
-    if (!m) return
+    if (!m) return undefined
     const id = decodeURIComponent(m[1])
     const preferred = ctx.headers['x-sandbox-name']
-    const conn =
-      findConn(preferred, id) ?? [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
+    return findConn(preferred, id) ?? [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
+  }
+
+  /** Someone else moved the connection to another state first; it may move back later. */
+  function concurrentState(ctx, action) {
+    const conn = targetOf(ctx)
+    if (!conn) return
+    const before = conn.state
+    conn.state = action.state
+    if (action.revertAfterMs !== undefined)
+      transitions.set(conn.id, {
+        afterMs: action.revertAfterMs,
+        to: before,
+        at: Date.now() + action.revertAfterMs
+      })
+  }
+
+  function concurrentUpdate(ctx) {
+    const conn = targetOf(ctx)
     if (!conn) return
     conn.etag = newEtag()
     conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
@@ -910,7 +1072,9 @@ export async function startSimulator(options = {}) {
       requestId: rec.requestId
     }
 
-    const fault = takeFault(rec)
+    applyTransitions()
+    const entry = takeFault(rec)
+    const fault = entry?.action
     if (fault) {
       switch (fault.type) {
         case 'reset':
@@ -920,6 +1084,27 @@ export async function startSimulator(options = {}) {
           route(ctx)
           req.socket.destroy()
           return
+        case 'commit-then-status':
+          route(ctx)
+          return send(req, res, rec, faultStatusResponse(ctx, fault))
+        case 'pad-pages':
+          ctx.view = { pad: fault.pages }
+          break
+        case 'endless-pages':
+          ctx.view = { pad: -1 }
+          break
+        case 'cycle-pages':
+          ctx.view = { cycle: true }
+          break
+        case 'strip-spec':
+          ctx.view = { stripSpec: true }
+          break
+        case 'stale-list':
+          ctx.view = { onlyIds: entry.snapshot }
+          break
+        case 'barrier':
+          await awaitBarrier(entry)
+          break
         case 'status':
           return send(req, res, rec, faultStatusResponse(ctx, fault))
         case 'invalid-json':
@@ -933,6 +1118,9 @@ export async function startSimulator(options = {}) {
           break
         case 'concurrent-update':
           concurrentUpdate(ctx)
+          break
+        case 'concurrent-state':
+          concurrentState(ctx, fault)
           break
         default:
           throw new Error(`unknown fault type ${fault.type}`)
@@ -985,7 +1173,7 @@ export async function startSimulator(options = {}) {
       for (const t of tokens.values()) t.valid = false
     },
     configure(o) {
-      for (const k of ['latencyMs', 'pageSize', 'tokenUses', 'spec', 'connectionTest']) {
+      for (const k of CONFIGURABLE) {
         if (k in o) config[k] = o[k] ?? DEFAULTS[k]
       }
     },
@@ -995,6 +1183,8 @@ export async function startSimulator(options = {}) {
     seedConnection(sandbox, c) {
       if (!store.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
       const conn = makeConnection(sandbox, {
+        createdAt: c.createdAt,
+        state: c.state,
         name: c.name,
         description: c.description,
         auth: c.auth ?? {
@@ -1008,9 +1198,17 @@ export async function startSimulator(options = {}) {
         inUse: c.inUse,
         tables: c.tables
       })
+      if (c.transition)
+        transitions.set(conn.id, { afterMs: c.transition.afterMs, to: c.transition.to })
       return structuredClone(conn)
     },
+    setState(id, state) {
+      const conn = [...store.values()].flat().find((c) => c.id === id)
+      if (!conn) throw new Error(`unknown connection ${id}`)
+      conn.state = state
+    },
     connections(sandbox) {
+      applyTransitions()
       const lists = sandbox === undefined ? [...store.values()] : [store.get(sandbox) ?? []]
       return structuredClone(lists.flat())
     },
@@ -1020,7 +1218,11 @@ export async function startSimulator(options = {}) {
       conn.inUse = inUse
     },
     inject(fault) {
-      faults.push({ ...fault, remaining: fault.times ?? 1 })
+      const entry = { ...fault, remaining: fault.times ?? 1 }
+      // A stale listing answers as of now: connections created later are not in it.
+      if (fault.action.type === 'stale-list')
+        entry.snapshot = new Set([...store.values()].flat().map((c) => c.id))
+      faults.push(entry)
     },
     clearFaults() {
       faults = []
@@ -1028,6 +1230,7 @@ export async function startSimulator(options = {}) {
     reset() {
       store = new Map(sandboxes.map((s) => [s, []]))
       createdSeq.clear()
+      transitions.clear()
       requests.length = 0
       seq = 0
       faults = []
@@ -1037,6 +1240,7 @@ export async function startSimulator(options = {}) {
       // A variant spec or test answer set for one test must not leak into the next.
       config.spec = opts.spec
       config.connectionTest = opts.connectionTest
+      for (const k of ['patchEnabled', 'tokenKeepsFilter', 'quoteEscapes']) config[k] = opts[k]
     },
     close() {
       live.delete(sim)
