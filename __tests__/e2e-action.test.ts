@@ -86,7 +86,9 @@ describe('The action, end to end', () => {
     expect(sim.requests.filter((r) => r.service === 'ims')).toEqual([])
     expect(sim.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       `GET ${FLOW}/connections?property=name==Orders%20DB%20(prod)`,
-      `POST ${FLOW}/connections`
+      `POST ${FLOW}/connections`,
+      // After a create, one more lookup: another run may have created it at the same time.
+      `GET ${FLOW}/connections?property=name==Orders%20DB%20(prod)`
     ])
     const [lookup, create] = sim.requests
     expect(lookup?.headers).toMatchObject({
@@ -161,13 +163,13 @@ describe('The action, end to end', () => {
     expect(sim.requests[0]?.service).toBe('ims')
 
     const flow = flowRequests()
-    expect(flow.map((r) => r.method)).toEqual(['GET', 'POST'])
+    expect(flow.map((r) => r.method)).toEqual(['GET', 'POST', 'GET'])
     const tokens = flowTokens(sim)
     expect(tokens).toHaveLength(1)
     expect(tokens[0]).not.toBe(token)
     expect(tokens[0]).toMatch(/^sim-/)
     for (const r of flow) expect(r.headers.authorization).toBe(`Bearer ${tokens[0]}`)
-    expect(flow.map((r) => r.status)).toEqual([200, 201])
+    expect(flow.map((r) => r.status)).toEqual([200, 201, 200])
   })
 
   it('outputs: connection-id, etag (quoted), operation created, connection-spec-id; a summary', async () => {

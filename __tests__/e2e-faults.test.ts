@@ -119,7 +119,8 @@ describe('retryable failures on idempotent calls', () => {
         'POST /ims/token/v3 200',
         'GET list 429',
         'GET list 200',
-        'POST list 201'
+        'POST list 201',
+        'GET list 200'
       ])
       invariants(sim, r, name)
     })
@@ -135,7 +136,7 @@ describe('retryable failures on idempotent calls', () => {
       const r = await run(sim, name)
       expectCreated(sim, r, name)
       expect(r.lines.some((l) => /attempt 1 of 5 failed \(HTTP 503\)/.test(l))).toBe(true)
-      expect(flowReqs(sim, 'GET').map((q) => q.status)).toEqual([503, 200])
+      expect(flowReqs(sim, 'GET').map((q) => q.status)).toEqual([503, 200, 200])
       invariants(sim, r, name)
     })
   )
@@ -272,33 +273,44 @@ describe('the create (POST has no idempotency key)', () => {
         'GET list 200',
         'POST list 0',
         'GET list 200',
-        'POST list 201'
+        'POST list 201',
+        'GET list 200'
       ])
       expect(r.lines.some((l) => /looking the name up, then sending it again/.test(l))).toBe(true)
       invariants(sim, r, name)
     })
   )
 
-  it.concurrent('commit-then-reset on the POST: created but answer lost, so adopted', () =>
-    withSim(async (sim) => {
-      const name = 'fault-ctr-post'
-      inject(sim, {
-        match: { method: 'POST', path: LIST_PATH },
-        action: { type: 'commit-then-reset' }
+  it.concurrent(
+    'commit-then-reset on the POST: created but answer lost, so adopted and updated (if-exists)',
+    () =>
+      withSim(async (sim) => {
+        const name = 'fault-ctr-post'
+        inject(sim, {
+          match: { method: 'POST', path: LIST_PATH },
+          action: { type: 'commit-then-reset' }
+        })
+        const r = await run(sim, name)
+        expect(r.code).toBe(0)
+        const [stored] = named(sim, name)
+        // It may be this run's or another run's: if-exists (update) applies to it.
+        expect(r.outputs).toMatchObject({
+          'connection-id': stored?.id,
+          etag: stored?.etag,
+          operation: 'updated'
+        })
+        expect(flowReqs(sim, 'POST')).toHaveLength(1)
+        expect(trace(sim)).toEqual([
+          'POST /ims/token/v3 200',
+          'GET list 200',
+          'POST list 0',
+          'GET list 200',
+          'PATCH id 200'
+        ])
+        expect(r.lines.some((l) => /if-exists is update: updating it/.test(l))).toBe(true)
+        expect(sim.stats().mutations).toBe(2)
+        invariants(sim, r, name)
       })
-      const r = await run(sim, name)
-      expectCreated(sim, r, name)
-      expect(flowReqs(sim, 'POST')).toHaveLength(1)
-      expect(trace(sim)).toEqual([
-        'POST /ims/token/v3 200',
-        'GET list 200',
-        'POST list 0',
-        'GET list 200'
-      ])
-      expect(r.lines.some((l) => /adopting it/.test(l))).toBe(true)
-      expect(sim.stats().mutations).toBe(1)
-      invariants(sim, r, name)
-    })
   )
 
   it.concurrent.each([500, 502, 503, 504])(
@@ -317,7 +329,8 @@ describe('the create (POST has no idempotency key)', () => {
           'GET list 200',
           `POST list ${status}`,
           'GET list 200',
-          'POST list 201'
+          'POST list 201',
+          'GET list 200'
         ])
         invariants(sim, r, name)
       })
@@ -411,13 +424,16 @@ describe('tokens', () => {
       sim.configure({ tokenUses: 1 })
       const r = await run(sim, name)
       expectCreated(sim, r, name)
-      expect(imsReqs(sim)).toHaveLength(2)
+      expect(imsReqs(sim)).toHaveLength(3)
       expect(trace(sim)).toEqual([
         'POST /ims/token/v3 200',
         'GET list 200',
         'POST list 401',
         'POST /ims/token/v3 200',
-        'POST list 201'
+        'POST list 201',
+        'GET list 401',
+        'POST /ims/token/v3 200',
+        'GET list 200'
       ])
       expect(
         r.lines.some((l) => /token was rejected \(HTTP 401\); fetching a new one/.test(l))

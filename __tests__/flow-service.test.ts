@@ -1,7 +1,8 @@
 import { describe, it, expect } from '@jest/globals'
 import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
 import { ActionError, ApiError } from '../src/errors.js'
-import { FlowService, lookupFilter, type ConnectionItem } from '../src/flow-service.js'
+import { FlowService, MAX_PAGES, type ConnectionItem } from '../src/flow-service.js'
+import { IncompleteListingError, SPEC_FILTER } from '../src/listing.js'
 import { NetworkError } from '../src/http.js'
 import { givenToken, imsTokenSource, type TokenSource } from '../src/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
@@ -60,31 +61,82 @@ async function caught(p: Promise<unknown>): Promise<Error> {
 
 describe('FlowService.findByName', () => {
   it('builds the lookup URL with the name URL-encoded', async () => {
-    const name = 'orders db/1&x=y#é'
+    const name = 'orders db/1&x#é'
     const { flow, calls } = setup([list([])])
     await flow.findByName(name)
     expect(flow.base).toBe(BASE)
     expect(calls()).toEqual([`GET ${BASE}/connections?property=name==${encodeURIComponent(name)}`])
-    expect(calls()[0]).toContain('name==orders%20db%2F1%26x%3Dy%23%C3%A9')
+    expect(calls()[0]).toContain('name==orders%20db%2F1%26x%23%C3%A9')
   })
 
-  it.each(['a,b', 'say "hi"', ' lead', 'trail '])(
-    'lists name %j by connection spec and matches it exactly',
+  it.each(['a,b', ' lead', 'trail ', 'x=y'])(
+    'looks name %j up with a quoted filter, one page, and matches it exactly',
     async (name) => {
-      expect(lookupFilter(name)).toBe(`connectionSpec.id==${POSTGRES_SPEC_ID}`)
       const { flow, calls } = setup([
         list([item('1', name), item('2', 'a'), item('3', `${name}x`), item('4', name, OTHER_SPEC)])
       ])
       expect((await flow.findByName(name)).map((i) => i.id)).toEqual(['1'])
       expect(calls()).toEqual([
-        `GET ${BASE}/connections?property=connectionSpec.id==${POSTGRES_SPEC_ID}`
+        `GET ${BASE}/connections?property=name==${encodeURIComponent(`"${name}"`)}`
       ])
     }
   )
 
-  it('lookupFilter uses the name filter for plain names', () => {
-    expect(lookupFilter('orders-db')).toBe('name==orders-db')
-    expect(lookupFilter('in side')).toBe('name==in%20side')
+  it('a quoted name that finds nothing is taken as absent (no scan)', async () => {
+    const { flow, calls } = setup([list([])])
+    expect(await flow.findByName('a,b')).toEqual([])
+    expect(calls()).toHaveLength(1)
+  })
+
+  it('a name with a quote: escaped; a match is trusted, a miss is confirmed by a full scan', async () => {
+    const name = 'say "hi" \\ there'
+    const quoted = `GET ${BASE}/connections?property=name==${encodeURIComponent('"say \\"hi\\" \\\\ there"')}`
+    const hit = setup([list([item('1', name)])])
+    expect((await hit.flow.findByName(name)).map((i) => i.id)).toEqual(['1'])
+    expect(hit.calls()).toEqual([quoted])
+
+    const miss = setup([list([]), list([item('2', name), item('3', 'other')])])
+    expect((await miss.flow.findByName(name)).map((i) => i.id)).toEqual(['2'])
+    expect(miss.calls()).toEqual([quoted, `GET ${BASE}/connections?property=${SPEC_FILTER}`])
+    expect(miss.retry.lines).toEqual([
+      'listing connections by name: no match for a name with a quote or backslash (Flow Service does not document escaping); reading every PostgreSQL connection'
+    ])
+  })
+
+  it('a quoted filter refused with a 400: every PostgreSQL connection is read instead', async () => {
+    const { flow, calls, retry } = setup([
+      res(400, { type: 'https://ns.adobe.com/aep/errors/FLOW-1453-400', title: 'Bad request' }),
+      list([item('1', 'a,b')], '/connections?continuationToken=t2'),
+      list([item('2', 'a,b')])
+    ])
+    expect((await flow.findByName('a,b')).map((i) => i.id)).toEqual(['1', '2'])
+    expect(calls().slice(1)).toEqual([
+      `GET ${BASE}/connections?property=${SPEC_FILTER}`,
+      `GET ${BASE}/connections?continuationToken=t2`
+    ])
+    expect(retry.lines[0]).toMatch(/refused the quoted name filter \(HTTP 400 1453-400\)/)
+  })
+
+  it('a 400 on a plain name filter is an error, not a scan', async () => {
+    const { flow, calls } = setup([res(400, { title: 'Bad request' })])
+    await expect(flow.findByName('n')).rejects.toBeInstanceOf(ApiError)
+    expect(calls()).toHaveLength(1)
+  })
+
+  it('mustInclude: a quoted lookup without the connection just created falls back to a scan', async () => {
+    const { flow, calls } = setup([
+      list([item('old', 'a,b')]),
+      list([item('old', 'a,b'), item('new', 'a,b')])
+    ])
+    const found = await flow.findByName('a,b', { mustInclude: 'new' })
+    expect(found.map((i) => i.id)).toEqual(['old', 'new'])
+    expect(calls()[1]).toBe(`GET ${BASE}/connections?property=${SPEC_FILTER}`)
+    // A plain name is not scanned: a listing that lags behind is the caller's to handle.
+    const plain = setup([list([item('old', 'n')])])
+    expect((await plain.flow.findByName('n', { mustInclude: 'new' })).map((i) => i.id)).toEqual([
+      'old'
+    ])
+    expect(plain.calls()).toHaveLength(1)
   })
 
   it('sends the Adobe headers and no content-type without a body', async () => {
@@ -101,29 +153,49 @@ describe('FlowService.findByName', () => {
     expect(r?.body).toBeUndefined()
   })
 
-  it('keeps only exact name and PostgreSQL spec matches', async () => {
-    const { flow } = setup([
+  it('keeps only exact name and PostgreSQL spec matches; reads spec-less matches by id', async () => {
+    const { flow, calls } = setup([
       list([
         item('a', 'orders-db'),
         item('b', 'orders-db', OTHER_SPEC),
         item('c', 'orders-db-2'),
         item('d', 'Orders-DB'),
         { id: 'e', name: 'orders-db' },
+        { id: 'g', name: 'orders-db' },
+        { id: 'h', name: 'unrelated' },
         item('f', 'orders-db')
-      ])
+      ]),
+      res(200, { items: [item('e', 'orders-db')] }),
+      res(200, { items: [item('g', 'orders-db', OTHER_SPEC)] })
     ])
-    expect((await flow.findByName('orders-db')).map((i) => i.id)).toEqual(['a', 'f'])
+    expect((await flow.findByName('orders-db')).map((i) => i.id)).toEqual(['a', 'f', 'e'])
+    expect(calls().slice(1)).toEqual([`GET ${BASE}/connections/e`, `GET ${BASE}/connections/g`])
+  })
+
+  it('an item that stays unclassifiable when read by id fails the listing', async () => {
+    const { flow } = setup([
+      list([{ id: 'e', name: 'orders-db' }]),
+      res(200, { items: [{ id: 'e', name: 'orders-db' }] })
+    ])
+    const e = await caught(flow.findByName('orders-db'))
+    expect(e).toBeInstanceOf(IncompleteListingError)
+    expect(e.message).toBe(
+      'listing connections by name was incomplete: connection e is listed without a connection spec, and reading it by id does not tell either'
+    )
+    // Gone by the time it is read: not counted.
+    const gone = setup([list([{ id: 'e', name: 'orders-db' }]), res(404)])
+    expect(await gone.flow.findByName('orders-db')).toEqual([])
   })
 
   it('follows _links.next.href: base-relative, host-relative and absolute same-origin', async () => {
     const { flow, calls } = setup([
       list([item('1', 'n')], '/connections?continuationToken=aaa'),
       list([item('2', 'n')], '/data/foundation/flowservice/connections?continuationToken=bbb'),
-      list([item('3', 'x')], `${BASE}/connections?continuationToken=ccc`),
+      list([item('3', 'n')], `${BASE}/connections?continuationToken=ccc`),
       list([item('4', 'n')], 'connections?continuationToken=ddd'),
       list([item('5', 'n')])
     ])
-    expect((await flow.findByName('n')).map((i) => i.id)).toEqual(['1', '2', '4', '5'])
+    expect((await flow.findByName('n')).map((i) => i.id)).toEqual(['1', '2', '3', '4', '5'])
     expect(calls()).toEqual([
       `GET ${BASE}/connections?property=name==n`,
       `GET ${BASE}/connections?continuationToken=aaa`,
@@ -150,13 +222,68 @@ describe('FlowService.findByName', () => {
     await expect(s2.flow.findByName('n')).rejects.toThrow(/another host/)
   })
 
-  it('stops when a next link repeats a page already read', async () => {
+  it('fails when a next link repeats a page already read (a cycle)', async () => {
     const { flow, calls } = setup([
       list([item('1', 'n')], '/connections?continuationToken=same'),
       list([item('2', 'n')], '/connections?continuationToken=same')
     ])
-    expect((await flow.findByName('n')).map((i) => i.id)).toEqual(['1', '2'])
+    const e = await caught(flow.findByName('n'))
+    expect(e).toBeInstanceOf(IncompleteListingError)
+    expect(e.message).toBe(
+      'listing connections by name was incomplete: page 2 links back to a page already read'
+    )
     expect(calls()).toHaveLength(2)
+  })
+
+  it(`fails after ${MAX_PAGES} pages, without reading more`, async () => {
+    let k = 0
+    const { flow, calls } = setup(
+      Array.from(
+        { length: MAX_PAGES + 1 },
+        () => () => list([], `/connections?continuationToken=p${++k}`)
+      )
+    )
+    const e = await caught(flow.findByName('n'))
+    expect(e.message).toBe(
+      `listing connections by name was incomplete: Flow Service sent more than ${MAX_PAGES} pages`
+    )
+    expect(calls()).toHaveLength(MAX_PAGES)
+  })
+
+  it.each([{}, { data: [] }, { items: null }, { items: [{ name: 'no id' }] }])(
+    'a page of %j is malformed: the listing fails',
+    async (page) => {
+      const { flow } = setup([res(200, page)])
+      await expect(flow.findByName('n')).rejects.toThrow(
+        'listing connections by name was incomplete: page 1 is not a list of connections'
+      )
+    }
+  )
+
+  it('an empty next link, or none, ends the listing', async () => {
+    const { flow, calls } = setup([
+      res(200, { items: [item('1', 'n')], _links: { next: { href: '' } } })
+    ])
+    expect(await flow.findByName('n')).toHaveLength(1)
+    const s2 = setup([res(200, { items: [], _links: { next: null } })])
+    expect(await s2.flow.findByName('n')).toEqual([])
+    expect(calls()).toHaveLength(1)
+  })
+
+  it('a continuation link that drops the filter: the filter is sent with the next links', async () => {
+    const { flow, calls } = setup([
+      list([item('1', 'n')], '/connections?continuationToken=a'),
+      list([item('2', 'other'), item('3', 'n')], '/connections?continuationToken=b'),
+      list([item('4', 'n')], '/connections?continuationToken=c&property=x'),
+      list([item('5', 'n')])
+    ])
+    expect((await flow.findByName('n')).map((i) => i.id)).toEqual(['1', '3', '4', '5'])
+    expect(calls()).toEqual([
+      `GET ${BASE}/connections?property=name==n`,
+      `GET ${BASE}/connections?continuationToken=a`,
+      `GET ${BASE}/connections?continuationToken=b&property=name==n`,
+      `GET ${BASE}/connections?continuationToken=c&property=x`
+    ])
   })
 
   it('fails with the API error on a non-200', async () => {
@@ -177,7 +304,7 @@ describe('FlowService.findByName', () => {
     )
     const s2 = setup([res(200, { items: 'nope' })])
     await expect(s2.flow.findByName('n')).rejects.toThrow(
-      'listing connections by name failed: unexpected response shape'
+      'listing connections by name was incomplete: page 1 is not a list of connections'
     )
   })
 
@@ -227,7 +354,7 @@ describe('FlowService.findByName', () => {
 describe('FlowService.create', () => {
   it('POSTs the body with content-type and returns id and etag', async () => {
     const { flow, transport } = setup([res(201, { id: 'new-1', etag: ETAG })])
-    expect(await flow.create(body)).toEqual({ id: 'new-1', etag: ETAG, adopted: false })
+    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-1', etag: ETAG })
     const r = transport.calls[0]?.req
     expect(r?.method).toBe('POST')
     expect(r?.url).toBe(`${BASE}/connections`)
@@ -236,23 +363,20 @@ describe('FlowService.create', () => {
     expect(r?.body).toBe(JSON.stringify(body))
   })
 
-  it('a lost response, then the lookup finds it: adopted, no second POST', async () => {
+  it('a lost response, then the lookup finds it: returned as found, no second POST', async () => {
     const { flow, calls, retry } = setup([
       new NetworkError('connection reset before a response (ECONNRESET)', 'reset', true),
       list([item('found-1', 'orders-db')])
     ])
     expect(await flow.create(body)).toEqual({
-      id: 'found-1',
-      etag: '"etag-found-1"',
-      adopted: true
+      kind: 'found',
+      items: [item('found-1', 'orders-db')]
     })
     expect(calls()).toEqual([
       `POST ${BASE}/connections`,
       `GET ${BASE}/connections?property=name==orders-db`
     ])
-    expect(retry.lines).toContain(
-      'creating the connection: the connection exists (id found-1); adopting it'
-    )
+    expect(retry.lines).toContain('creating the connection: the name is listed (id found-1)')
   })
 
   it('a lost response (reset), the lookup finds nothing: POST again', async () => {
@@ -261,7 +385,7 @@ describe('FlowService.create', () => {
       list([]),
       res(201, { id: 'new-2', etag: ETAG })
     ])
-    expect(await flow.create(body)).toEqual({ id: 'new-2', etag: ETAG, adopted: false })
+    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-2', etag: ETAG })
     expect(calls()).toEqual([
       `POST ${BASE}/connections`,
       `GET ${BASE}/connections?property=name==orders-db`,
@@ -295,15 +419,32 @@ describe('FlowService.create', () => {
 
   it('a 5xx is ambiguous too: looked up before trying again', async () => {
     const { flow, calls } = setup([res(500), list([item('x', 'orders-db')])])
-    expect((await flow.create(body)).adopted).toBe(true)
+    expect((await flow.create(body)).kind).toBe('found')
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
   })
 
-  it('the lookup finding two connections fails listing both ids', async () => {
+  it('the lookup finding two connections returns both, for the caller to converge', async () => {
     const { flow } = setup([res(502), list([item('a1', 'orders-db'), item('a2', 'orders-db')])])
+    const r = await flow.create(body)
+    expect(r.kind === 'found' && r.items.map((i) => i.id)).toEqual(['a1', 'a2'])
+  })
+
+  it('connections being deleted do not count as found: POST again', async () => {
+    const { flow, calls } = setup([
+      res(503),
+      list([{ ...item('old', 'orders-db'), state: 'delete-finalizing' }]),
+      res(201, { id: 'n9', etag: ETAG })
+    ])
+    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'n9', etag: ETAG })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'POST'])
+  })
+
+  it('an incomplete listing after an ambiguous POST: fails saying it may have gone through', async () => {
+    const { flow, calls } = setup([res(503), res(200, {})])
     await expect(flow.create(body)).rejects.toThrow(
-      '2 PostgreSQL connections are named "orders-db" in this sandbox (ids a1, a2)'
+      'listing connections by name was incomplete: page 1 is not a list of connections (an "items" array of connections with ids). creating the connection may have gone through, so it was not sent again'
     )
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
   })
 
   it('a refused connection (not sent) is retried without a lookup', async () => {
@@ -311,7 +452,7 @@ describe('FlowService.create', () => {
       new NetworkError('could not connect (ECONNREFUSED)', 'refused', false),
       res(201, { id: 'n3' })
     ])
-    expect(await flow.create(body)).toEqual({ id: 'n3', etag: undefined, adopted: false })
+    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'n3' })
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'POST'])
   })
 
@@ -320,7 +461,7 @@ describe('FlowService.create', () => {
       res(429, '', { 'retry-after': '2' }),
       res(201, { id: 'n4', etag: ETAG })
     ])
-    expect((await flow.create(body)).id).toBe('n4')
+    expect(await flow.create(body)).toMatchObject({ kind: 'created', id: 'n4' })
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'POST'])
     expect(clock.sleeps).toEqual([2000])
   })
@@ -363,7 +504,7 @@ describe('FlowService.create', () => {
     const { flow, transport } = setup([res(401), res(201, { id: 'n5', etag: ETAG })], {
       tokens: tokens.source
     })
-    expect((await flow.create(body)).id).toBe('n5')
+    expect(await flow.create(body)).toMatchObject({ kind: 'created', id: 'n5' })
     expect(tokens.fetches()).toBe(2)
     expect(transport.calls.map((c) => c.req.headers.authorization)).toEqual([
       'Bearer tok-1',
@@ -392,11 +533,27 @@ describe('FlowService.create', () => {
     expect(calls()).toHaveLength(1)
   })
 
-  it('a 201 without an id is an error', async () => {
-    const { flow } = setup([res(201, { etag: ETAG })])
-    await expect(flow.create(body)).rejects.toThrow(
-      'creating the connection failed: the response held no id'
+  it.each([
+    ['no id', { etag: ETAG }],
+    ['an empty id', { id: '' }],
+    ['truncated JSON', '{"id":"5f'],
+    ['no body', '']
+  ])('a 201 with %s: performed, so looked up and found, never POSTed again', async (_, answer) => {
+    const { flow, calls, retry } = setup([res(201, answer), list([item('x1', 'orders-db')])])
+    expect(await flow.create(body)).toEqual({ kind: 'found', items: [item('x1', 'orders-db')] })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+    expect(retry.lines[0]).toBe(
+      'creating the connection: Flow Service accepted it (HTTP 201) but its answer held no usable id; looking the name up'
     )
+  })
+
+  it('a 201 without an id and the name not listed after 3 looks: fails, never POSTs again', async () => {
+    const { flow, calls, clock } = setup([res(201, {}), list([]), list([]), list([])])
+    await expect(flow.create(body)).rejects.toThrow(
+      'creating the connection failed: Flow Service accepted it (HTTP 201) but its answer held no usable id, and the connection is not listed yet; it was not sent again. Run the step again'
+    )
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'GET', 'GET'])
+    expect(clock.sleeps).toEqual([500, 1000])
   })
 })
 
@@ -424,9 +581,71 @@ describe('FlowService.get / update / delete / explore', () => {
   })
 
   it('update encodes the id into the path', async () => {
-    const { flow, calls } = setup([res(200, { id: 'a/b' })])
+    const { flow, calls } = setup([res(200, { id: 'a/b', etag: '"e"' })])
     await flow.update('a/b', ETAG, [])
     expect(calls()).toEqual([`PATCH ${BASE}/connections/a%2Fb`])
+  })
+
+  it.each([
+    ['truncated JSON', '{"id":"'],
+    ['no etag', { id: 'id-1' }],
+    ['no body', '']
+  ])(
+    'update: a 200 with %s was performed, so the connection is read for its etag',
+    async (_, answer) => {
+      const { flow, calls, retry } = setup([
+        res(200, answer),
+        res(200, { items: [{ ...item('id-1', 'n'), etag: '"fresh"' }] })
+      ])
+      expect(await flow.update('id-1', ETAG, [])).toEqual({ id: 'id-1', etag: '"fresh"' })
+      expect(calls()).toEqual([`PATCH ${BASE}/connections/id-1`, `GET ${BASE}/connections/id-1`])
+      expect(retry.lines).toEqual([
+        'updating the connection: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection'
+      ])
+    }
+  )
+
+  it('update: 1445-400 explains that PATCH is not enabled and names the choices', async () => {
+    const { flow } = setup([
+      res(400, {
+        type: 'https://ns.adobe.com/aep/errors/FLOW-1445-400',
+        title: 'Invalid request',
+        report: { 'detailed-message': 'PATCH Connection Feature not enabled.', 'request-id': 'r-5' }
+      })
+    ])
+    const e = await caught(flow.update('id-1', ETAG, []))
+    expect(e).toBeInstanceOf(ApiError)
+    expect((e as ApiError).code).toBe('1445-400')
+    expect(e.message).toBe(
+      'updating the connection failed: HTTP 400 1445-400 Invalid request: PATCH Connection Feature not enabled. (request id r-5) — ' +
+        'PATCH is not enabled for connections in this org, so the connection (id id-1) cannot be updated in place. ' +
+        'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
+    )
+  })
+
+  it('settle: waits while a connection is in progress, until it settles or goes', async () => {
+    const initializing = { ...item('id-1', 'n'), state: 'initializing' }
+    const { flow, clock, retry } = setup([
+      res(200, { items: [initializing] }),
+      res(200, { items: [{ ...initializing, state: 'enabled' }] })
+    ])
+    expect((await flow.settle(initializing))?.state).toBe('enabled')
+    expect(clock.sleeps).toEqual([500, 1000])
+    expect(retry.lines[0]).toBe(
+      'waiting for the connection: connection id-1 is "initializing"; checking again in 0.5 s'
+    )
+    const going = setup([res(200, { items: [{ ...initializing, state: 'delete-finalizing' }] })])
+    expect(await going.flow.settle(initializing)).toBeUndefined()
+    const gone = setup([res(404)])
+    expect(await gone.flow.settle(initializing)).toBeUndefined()
+    expect(await gone.flow.settle(item('id-2', 'n'))).toEqual(item('id-2', 'n'))
+  })
+
+  it('settle: fails clearly when the deadline leaves no time to wait', async () => {
+    const { flow } = setup([], { totalMs: 1200 })
+    await expect(flow.settle({ ...item('id-1', 'n'), state: 'initializing' })).rejects.toThrow(
+      'connection id-1 is "initializing" (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later'
+    )
   })
 
   it('update surfaces a 412 as an ApiError with status 412', async () => {

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5488);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(558);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5488:
+/***/ 558:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31387,7 +31387,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/connection.ts
 /** The fixed Flow Service connection spec of the PostgreSQL source. */
-const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+const connection_POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
 const POSTGRES_SPEC_VERSION = '1.0';
 const SPEC_NAMES = {
     'connection-string': 'Connection String Based Authentication',
@@ -31491,7 +31491,7 @@ function parseConnectionString(cs) {
         port: Number(port)
     };
 }
-/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
+/** libpq sslmode → the nearest Adobe settings for each auth type (see README). */
 const SSLMODE_MAP = {
     disable: { encryptionMethod: 0, sslMode: 'Disable' },
     allow: { encryptionMethod: 6, sslMode: 'Allow' },
@@ -31620,7 +31620,7 @@ function buildCreateBody(name, description, auth) {
         name,
         ...(description !== undefined ? { description } : {}),
         auth,
-        connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
+        connectionSpec: { id: connection_POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
     };
 }
 /** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
@@ -31630,6 +31630,129 @@ function redactAuth(auth) {
         if (key in params)
             params[key] = '***';
     return { specName: auth.specName, params };
+}
+
+;// CONCATENATED MODULE: ./src/errors.ts
+/** A failure the action reports as one line and exit code 1. */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+}
+/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
+class ApiError extends ActionError {
+    status;
+    code;
+    requestId;
+    constructor(message, status, code, requestId) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.requestId = requestId;
+        this.name = 'ApiError';
+    }
+}
+const MAX_DETAIL = 300;
+/** Squeezes text onto one short line. */
+function oneLine(text, max = MAX_DETAIL) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+function parseJson(text) {
+    try {
+        const v = JSON.parse(text);
+        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const str = (v) => (typeof v === 'string' && v ? v : undefined);
+/** Reads the error details out of a gateway, Flow Service or IMS error body. */
+function describeBody(res) {
+    const requestId = res.headers['x-request-id'];
+    const body = parseJson(res.text);
+    if (!body) {
+        const type = res.headers['content-type'] ?? 'unknown type';
+        const detail = /html/i.test(type) || /^\s*</.test(res.text)
+            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
+            : res.text.trim()
+                ? `a body that is not valid JSON (${type})`
+                : 'an empty body';
+        return { detail, requestId };
+    }
+    // Gateway: {"error_code","message"}
+    if (str(body.error_code))
+        return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId };
+    // IMS: {"error","error_description"}
+    if (str(body.error))
+        return {
+            code: str(body.error),
+            detail: oneLine(String(body.error_description ?? '')),
+            requestId
+        };
+    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
+    const report = (body.report && typeof body.report === 'object' ? body.report : {});
+    const type = str(body.type) ?? '';
+    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
+    const title = str(body.title);
+    const message = str(body.errorMessage) ??
+        str(report['detailed-message']) ??
+        str(body.detail) ??
+        str(body.message);
+    const detail = [title, message && message !== title ? message : undefined]
+        .filter(Boolean)
+        .join(': ');
+    return {
+        code,
+        detail: oneLine(detail || 'no details given'),
+        requestId: str(report['request-id']) ?? requestId
+    };
+}
+/** A hint for the failures users hit most, keyed by status and code. */
+function hintFor(status, code, tokenGiven) {
+    const c = code ?? '';
+    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
+    if (c === 'invalid_client')
+        return 'check client-id and client-secret';
+    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
+        return tokenGiven
+            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
+            : 'the token was rejected; check that the credential belongs to ims-org-id';
+    if (c === '403000' || c === '403003')
+        return 'client-id is sent as x-api-key; check it matches the credential';
+    if (c === '400003' ||
+        c === '403027' ||
+        c === '403025' ||
+        c.startsWith('2000') ||
+        c.startsWith('1100'))
+        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
+    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
+        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
+    if (c.startsWith('2100') || c.startsWith('2101'))
+        return 'sandbox-name does not name a sandbox of this org';
+    if (c === 'invalid_scope')
+        return 'check scopes against the scopes granted to the credential in the Developer Console';
+    if (status === 429)
+        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
+    return undefined;
+}
+/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
+function apiError(operation, a, tokenGiven = false) {
+    if (a.kind === 'network')
+        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
+    const { code, detail, requestId } = describeBody(a.res);
+    const hint = hintFor(a.res.status, code, tokenGiven);
+    const parts = [
+        `${operation} failed: HTTP ${a.res.status}`,
+        code ? `${code} ${detail}` : detail,
+        requestId ? `(request id ${requestId})` : undefined
+    ];
+    let msg = parts.filter(Boolean).join(' ');
+    if (hint)
+        msg += ` — ${hint}`;
+    return new ApiError(msg, a.res.status, code, requestId);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -34352,9 +34475,9 @@ const $ZodNumberFormat = /*@__PURE__*/ $constructor("$ZodNumberFormat", (inst, d
     $ZodCheckNumberFormat.init(inst, def);
     $ZodNumber.init(inst, def); // no format checks
 });
-const $ZodBoolean = /*@__PURE__*/ $constructor("$ZodBoolean", (inst, def) => {
+const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodBoolean", (inst, def) => {
     $ZodType.init(inst, def);
-    inst._zod.pattern = regexes_boolean;
+    inst._zod.pattern = regexes.boolean;
     inst._zod.parse = (payload, _ctx) => {
         if (def.coerce)
             try {
@@ -34372,7 +34495,7 @@ const $ZodBoolean = /*@__PURE__*/ $constructor("$ZodBoolean", (inst, def) => {
         });
         return payload;
     };
-});
+})));
 const $ZodBigInt = /*@__PURE__*/ $constructor("$ZodBigInt", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.pattern = bigint;
@@ -36762,7 +36885,7 @@ function _uint32(Class, params) {
 function _boolean(Class, params) {
     return new Class({
         type: "boolean",
-        ...normalizeParams(params),
+        ...util.normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -40304,13 +40427,13 @@ function int32(params) {
 function uint32(params) {
     return core._uint32(ZodNumberFormat, params);
 }
-const ZodBoolean = /*@__PURE__*/ $constructor("ZodBoolean", (inst, def) => {
-    $ZodBoolean.init(inst, def);
+const ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodBoolean", (inst, def) => {
+    core.$ZodBoolean.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
-});
+    inst._zod.processJSONSchema = (ctx, json, params) => processors.booleanProcessor(inst, ctx, json, params);
+})));
 function schemas_boolean(params) {
-    return _boolean(ZodBoolean, params);
+    return core._boolean(ZodBoolean, params);
 }
 const ZodBigInt = /*@__PURE__*/ $constructor("ZodBigInt", (inst, def) => {
     $ZodBigInt.init(inst, def);
@@ -41167,137 +41290,10 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/** A failure the action reports as one line and exit code 1. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-}
-/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
-class ApiError extends ActionError {
-    status;
-    code;
-    requestId;
-    constructor(message, status, code, requestId) {
-        super(message);
-        this.status = status;
-        this.code = code;
-        this.requestId = requestId;
-        this.name = 'ApiError';
-    }
-}
-const MAX_DETAIL = 300;
-/** Squeezes text onto one short line. */
-function oneLine(text, max = MAX_DETAIL) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-function parseJson(text) {
-    try {
-        const v = JSON.parse(text);
-        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/** Reads the error details out of a gateway, Flow Service or IMS error body. */
-function describeBody(res) {
-    const requestId = res.headers['x-request-id'];
-    const body = parseJson(res.text);
-    if (!body) {
-        const type = res.headers['content-type'] ?? 'unknown type';
-        const detail = /html/i.test(type) || /^\s*</.test(res.text)
-            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
-            : res.text.trim()
-                ? `a body that is not valid JSON (${type})`
-                : 'an empty body';
-        return { detail, requestId };
-    }
-    // Gateway: {"error_code","message"}
-    if (str(body.error_code))
-        return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId };
-    // IMS: {"error","error_description"}
-    if (str(body.error))
-        return {
-            code: str(body.error),
-            detail: oneLine(String(body.error_description ?? '')),
-            requestId
-        };
-    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
-    const report = (body.report && typeof body.report === 'object' ? body.report : {});
-    const type = str(body.type) ?? '';
-    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
-    const title = str(body.title);
-    const message = str(body.errorMessage) ??
-        str(report['detailed-message']) ??
-        str(body.detail) ??
-        str(body.message);
-    const detail = [title, message && message !== title ? message : undefined]
-        .filter(Boolean)
-        .join(': ');
-    return {
-        code,
-        detail: oneLine(detail || 'no details given'),
-        requestId: str(report['request-id']) ?? requestId
-    };
-}
-/** A hint for the failures users hit most, keyed by status and code. */
-function hintFor(status, code, tokenGiven) {
-    const c = code ?? '';
-    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
-    if (c === 'invalid_client')
-        return 'check client-id and client-secret';
-    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
-        return tokenGiven
-            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
-            : 'the token was rejected; check that the credential belongs to ims-org-id';
-    if (c === '403000' || c === '403003')
-        return 'client-id is sent as x-api-key; check it matches the credential';
-    if (c === '400003' ||
-        c === '403027' ||
-        c === '403025' ||
-        c.startsWith('2000') ||
-        c.startsWith('1100'))
-        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
-    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
-        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
-    if (c.startsWith('2100') || c.startsWith('2101'))
-        return 'sandbox-name does not name a sandbox of this org';
-    if (c === 'invalid_scope')
-        return 'check scopes against the scopes granted to the credential in the Developer Console';
-    if (status === 429)
-        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
-    return undefined;
-}
-/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
-function apiError(operation, a, tokenGiven = false) {
-    if (a.kind === 'network')
-        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
-    const { code, detail, requestId } = describeBody(a.res);
-    const hint = hintFor(a.res.status, code, tokenGiven);
-    const parts = [
-        `${operation} failed: HTTP ${a.res.status}`,
-        code ? `${code} ${detail}` : detail,
-        requestId ? `(request id ${requestId})` : undefined
-    ];
-    let msg = parts.filter(Boolean).join(' ');
-    if (hint)
-        msg += ` — ${hint}`;
-    return new ApiError(msg, a.res.status, code, requestId);
-}
-
-;// CONCATENATED MODULE: ./package.json
-const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
 ;// CONCATENATED MODULE: ./src/version.ts
-// The version has one source, package.json; the bundler inlines it at build time.
-
-/** Sent in the User-Agent header as `<name>/<version>`. */
-const ACTION_NAME = package_namespaceObject.UU;
-const VERSION = package_namespaceObject.rE;
+/** Sent in the User-Agent header; kept equal to package.json's version by a unit test. */
+const ACTION_NAME = 'aep-postgresql-connection-action';
+const VERSION = '1.0.0';
 
 ;// CONCATENATED MODULE: ./src/http.ts
 
@@ -41481,7 +41477,80 @@ async function sendWithRetries(transport, req, ctx, label) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/listing.ts
+
+
+/**
+ * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
+ * page or an item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends ActionError {
+    reason;
+    constructor(reason) {
+        super(`listing connections by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
+const SPEC_FILTER = `connectionSpec.id==${connection_POSTGRES_SPEC_ID}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/**
+ * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
+ * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
+ */
+function classify(item, name) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = item.connectionSpec?.id;
+    if (spec === undefined)
+        return 'unknown';
+    return spec === connection_POSTGRES_SPEC_ID ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name) {
+    if (property === SPEC_FILTER)
+        return item.connectionSpec?.id === undefined || item.connectionSpec.id === connection_POSTGRES_SPEC_ID;
+    return item.name === undefined || item.name === name;
+}
+/** Flow Service's states: on the way out (skipped), in progress (waited on), or settled. */
+const isDeleting = (state) => state !== undefined && /delet/i.test(state);
+const isInProgress = (state) => state !== undefined && !isDeleting(state) && /ing$/i.test(state);
+/** The connections a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+function createdAtOf(item) {
+    const t = typeof item.createdAt === 'string' ? Number(item.createdAt) : item.createdAt;
+    return t !== undefined && Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
+}
+/**
+ * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates)
+ * broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no connection to keep');
+    return rest.reduce((best, i) => {
+        const a = createdAtOf(i);
+        const b = createdAtOf(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+
 ;// CONCATENATED MODULE: ./src/flow-service.ts
+
 
 
 
@@ -41494,23 +41563,31 @@ const ConnectionItemSchema = looseObject({
     description: schemas_string().optional(),
     etag: schemas_string().optional(),
     state: schemas_string().optional(),
+    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+    createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
     connectionSpec: looseObject({ id: schemas_string().optional(), version: schemas_string().optional() })
         .optional(),
     auth: looseObject({ specName: schemas_string().optional() }).optional()
 });
-const ListSchema = looseObject({
-    items: array(ConnectionItemSchema).default([]),
-    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).optional() })
-        .optional()
+/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
+const PageSchema = looseObject({
+    items: array(ConnectionItemSchema),
+    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
+        .nullish()
 });
 const IdEtagSchema = looseObject({ id: schemas_string().min(1), etag: schemas_string().optional() });
-const ExploreSchema = array(looseObject({
-    type: unknown().optional(),
-    path: unknown().optional(),
-    name: unknown().optional()
-}));
-const TestSchema = looseObject({ result: schemas_boolean() });
-const MAX_PAGES = 100;
+/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
+function readIdEtag(text) {
+    try {
+        const parsed = IdEtagSchema.safeParse(JSON.parse(text));
+        return parsed.success ? parsed.data : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
+const MAX_PAGES = 1000;
 /** The Flow Service calls this action makes, each with retries, 401 renewal and clear errors. */
 class FlowService {
     o;
@@ -41565,61 +41642,162 @@ class FlowService {
             throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    /** Resolves a _links.next.href: relative to the Flow Service base path, or to the host. */
-    nextUrl(href) {
+    /**
+     * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
+     * `property`, the filter is added to a link that does not carry one.
+     */
+    nextUrl(href, property) {
         const origin = new URL(this.base).origin;
+        let url;
         if (/^https?:\/\//i.test(href)) {
             // Never send the token to another host.
             if (new URL(href).origin !== origin)
                 throw new ActionError('listing connections failed: the next page points to another host');
-            return href;
+            url = href;
         }
-        if (href.startsWith(FLOW_BASE_PATH))
-            return this.o.platformUrl + href;
-        return this.base + (href.startsWith('/') ? href : `/${href}`);
+        else if (href.startsWith(FLOW_BASE_PATH))
+            url = this.o.platformUrl + href;
+        else
+            url = this.base + (href.startsWith('/') ? href : `/${href}`);
+        if (property && !new URL(url).searchParams.has('property'))
+            url += `${url.includes('?') ? '&' : '?'}property=${property}`;
+        return url;
     }
     /**
-     * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
-     * Flow Service's filter narrows the list; exact name and spec are checked here.
+     * Every PostgreSQL connection with exactly this name in the sandbox, from a complete listing
+     * (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
+     * matched exactly here. Every PostgreSQL connection is read instead when Flow Service refuses
+     * a quoted filter, when an escaped name finds nothing, or when `mustInclude` (a connection
+     * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
      */
-    async findByName(name) {
+    async findByName(name, opts = {}) {
+        const log = (why) => this.o.retry.log(`listing connections by name: ${why}; reading every PostgreSQL connection`);
+        const filter = nameFilter(name);
+        let found;
+        try {
+            found = await this.listMatching(name, filter.property);
+        }
+        catch (e) {
+            if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
+                throw e;
+            log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
+        }
+        if (found && filter.kind === 'escaped' && found.length === 0)
+            log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
+        else if (found && filter.kind !== 'plain' && opts.mustInclude)
+            if (!found.some((i) => i.id === opts.mustInclude))
+                log('the name filter did not return the connection just created');
+            else
+                return found;
+        else if (found)
+            return found;
+        return this.listMatching(name, SPEC_FILTER);
+    }
+    /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
+    async listMatching(name, property) {
         const label = 'listing connections by name';
-        const found = [];
-        let url = `${this.base}/connections?property=${lookupFilter(name)}`;
+        const matches = [];
+        const unclassified = [];
         const seen = new Set();
-        for (let page = 0; url && page < MAX_PAGES; page++) {
+        let url = `${this.base}/connections?property=${property}`;
+        let resendFilter = false;
+        for (let page = 1; url; page++) {
+            if (seen.has(url))
+                throw new IncompleteListingError(`page ${page - 1} links back to a page already read`);
+            if (page > MAX_PAGES)
+                throw new IncompleteListingError(`Flow Service sent more than ${MAX_PAGES} pages`);
             seen.add(url);
             const a = await this.send(label, 'GET', url);
             if (a.kind !== 'response' || a.res.status !== 200)
                 this.fail(label, a);
-            const parsed = ListSchema.safeParse(this.json(label, a));
+            const parsed = PageSchema.safeParse(this.json(label, a));
             if (!parsed.success)
-                throw new ActionError(`${label} failed: unexpected response shape`);
-            for (const item of parsed.data.items)
-                if (item.name === name && item.connectionSpec?.id === POSTGRES_SPEC_ID)
-                    found.push(item);
+                throw new IncompleteListingError(`page ${page} is not a list of connections (an "items" array of connections with ids)`);
+            for (const item of parsed.data.items) {
+                const kind = classify(item, name);
+                if (kind === 'match')
+                    matches.push(item);
+                else if (kind === 'unknown')
+                    unclassified.push(item);
+            }
+            // Whether a continuation link keeps the filter is not documented: once a followed link
+            // shows items the filter excludes, the filter is sent again with the following links.
+            if (page > 1 &&
+                !new URL(url).searchParams.has('property') &&
+                parsed.data.items.some((i) => !passesFilter(i, property, name)))
+                resendFilter = true;
             const href = parsed.data._links?.next?.href;
-            url = href ? this.nextUrl(href) : undefined;
-            if (url && seen.has(url))
-                break;
+            url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined;
         }
-        return found;
+        // A listed item without a name, or with the name but no connection spec, is read by id.
+        for (const item of unclassified) {
+            const full = await this.getIfExists(item.id);
+            if (!full)
+                continue;
+            const kind = classify(full, name);
+            if (kind === 'unknown')
+                throw new IncompleteListingError(`connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`);
+            if (kind === 'match')
+                matches.push(full);
+        }
+        return matches;
     }
     async get(id) {
+        const r = await this.read(id);
+        if (!r.item)
+            this.fail('reading the connection', r.notFound);
+        return r.item;
+    }
+    /** Reads a connection by id; undefined when Flow Service answers 404. */
+    async getIfExists(id) {
+        return (await this.read(id)).item;
+    }
+    async read(id) {
         const label = 'reading the connection';
         const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`);
+        if (a.kind === 'response' && a.res.status === 404)
+            return { notFound: a };
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = ListSchema.safeParse(this.json(label, a));
+        const parsed = PageSchema.safeParse(this.json(label, a));
         const item = parsed.success ? parsed.data.items[0] : undefined;
         if (!item)
             throw new ActionError(`${label} failed: the response held no connection`);
-        return item;
+        return { item };
+    }
+    /**
+     * Waits while a connection is in a state Flow Service is still working on (e.g.
+     * initializing), reading it again with growing pauses within the step's deadline. Returns
+     * the settled connection, or undefined when it went away or started being deleted.
+     */
+    async settle(item) {
+        let current = item;
+        for (let n = 1; isInProgress(current.state); n++) {
+            const why = `connection ${current.id} is "${current.state}"`;
+            if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+                throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+            const next = await this.getIfExists(current.id);
+            if (!next || isDeleting(next.state))
+                return undefined;
+            current = next;
+        }
+        return current;
+    }
+    /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+    async pause(label, n, why, next) {
+        const { clock, deadline, log } = this.o.retry;
+        const wait = Math.min(5000, 500 * 2 ** (n - 1));
+        if (wait + 1000 >= deadline.remaining())
+            return false;
+        log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
+        await clock.sleep(wait);
+        return true;
     }
     /**
      * Creates the connection. POST has no idempotency key, so it is never retried blindly:
-     * after a lost response, a reset, a timeout or a 5xx, the name is looked up first, and a
-     * connection found there is adopted as the one this call created.
+     * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
+     * live connections found there are returned for the caller to adopt. A 2xx whose answer
+     * holds no usable id was performed: it is only looked up, never sent again.
      */
     async create(body) {
         const label = 'creating the connection';
@@ -41632,10 +41810,10 @@ class FlowService {
             const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
             const a = await attempt(transport, await this.request('POST', `${this.base}/connections`, body), deadline, postTimeout);
             if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
-                const parsed = IdEtagSchema.safeParse(this.json(label, a));
-                if (!parsed.success)
-                    throw new ActionError(`${label} failed: the response held no id`);
-                return { id: parsed.data.id, etag: parsed.data.etag, adopted: false };
+                const created = readIdEtag(a.res.text);
+                if (created)
+                    return { kind: 'created', ...created };
+                return this.findCommitted(body.name, label, a.res.status);
             }
             if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
                 retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
@@ -41658,13 +41836,10 @@ class FlowService {
                     ? 'looking the name up'
                     : 'looking the name up, then sending it again if it is not there,';
                 const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-                const existing = await this.findByName(body.name);
-                if (existing.length > 1)
-                    throw duplicatesError(body.name, existing);
-                const [found] = existing;
-                if (found) {
-                    retry.log(`${label}: the connection exists (id ${found.id}); adopting it`);
-                    return { id: found.id, etag: found.etag, adopted: true };
+                const found = await this.findLive(body.name, label);
+                if (found.length > 0) {
+                    retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
+                    return { kind: 'found', items: found };
                 }
                 if (timedOut)
                     throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
@@ -41676,19 +41851,53 @@ class FlowService {
             }
         }
     }
-    /** PATCH with If-Match exactly as the etag was received (quotes included). */
+    /** The live connections with the name, after a create that may have been performed. */
+    async findLive(name, label) {
+        try {
+            return alive(await this.findByName(name));
+        }
+        catch (e) {
+            if (!(e instanceof IncompleteListingError))
+                throw e;
+            throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
+        }
+    }
+    /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
+    async findCommitted(name, label, status) {
+        const said = `Flow Service accepted it (HTTP ${status}) but its answer held no usable id`;
+        this.o.retry.log(`${label}: ${said}; looking the name up`);
+        for (let n = 1;; n++) {
+            const found = await this.findLive(name, label);
+            if (found.length > 0)
+                return { kind: 'found', items: found };
+            if (n >= 3 || !(await this.pause(label, n, 'not listed yet', 'looking again')))
+                break;
+        }
+        throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
+    }
+    /**
+     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
+     * holds no usable etag was performed: the connection is read again for its etag.
+     */
     async update(id, etag, ops) {
         const label = 'updating the connection';
         const a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
             'if-match': etag
         });
+        if (a.kind === 'response' && a.res.status === 400) {
+            const e = apiError(label, a, this.o.tokens.given);
+            if (e.code === '1445-400')
+                throw new ApiError(`${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one', e.status, e.code, e.requestId);
+            throw e;
+        }
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = IdEtagSchema.safeParse(this.json(label, a));
-        return {
-            id: parsed.success ? parsed.data.id : id,
-            etag: parsed.success ? parsed.data.etag : undefined
-        };
+        const answer = readIdEtag(a.res.text);
+        if (answer?.etag)
+            return { id, etag: answer.etag };
+        this.o.retry.log(`${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`);
+        return { id, etag: (await this.get(id)).etag };
     }
     /** Deletes; returns false when the connection was already gone before this call. */
     async delete(id) {
@@ -41705,60 +41914,23 @@ class FlowService {
         }
         this.fail(label, a);
     }
-    /**
-     * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
-     * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
-     * objects fails: it cannot show that Flow Service reached the database.
-     */
+    /** Lists the root of the database as Flow Service sees it: the connectivity test. */
     async explore(id) {
         const label = 'testing the connection';
         const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = ExploreSchema.safeParse(this.json(label, a));
-        if (!parsed.success)
-            throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
+        const body = this.json(label, a);
+        const items = Array.isArray(body) ? body : [];
         // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-        const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
-        const paths = tables
-            .map((i) => (typeof i.path === 'string' ? i.path : i.name))
-            .filter((p) => typeof p === 'string');
-        return { tables: tables.length, paths };
-    }
-    /**
-     * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
-     * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
-     * authentication or rate limiting, or answers without a true/false result.
-     */
-    async test(id) {
-        const label = 'testing the connection (GET /test)';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/test`);
-        if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
-            if ([401, 403, 407, 429].includes(a.res.status))
-                this.fail(label, a);
-            return { unsupported: apiError(label, a, this.o.tokens.given).message };
-        }
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        let body;
-        try {
-            body = JSON.parse(a.res.text);
-        }
-        catch {
-            body = undefined;
-        }
-        const parsed = TestSchema.safeParse(body);
-        if (!parsed.success)
-            return { unsupported: `${label}: HTTP 200 without a true/false result` };
-        return { result: parsed.data.result };
-    }
-    /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = POSTGRES_SPEC_ID) {
-        const label = 'reading the connection spec';
-        const a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`);
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        return this.json(label, a);
+        return {
+            tables: items.filter((i) => {
+                if (!i || typeof i !== 'object')
+                    return false;
+                const type = i.type;
+                return type === 'table' || type === undefined;
+            }).length
+        };
     }
 }
 /**
@@ -41775,511 +41947,6 @@ function duplicatesError(name, items) {
     return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
         .map((i) => i.id)
         .join(', ')}); delete all but one, then run again`);
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-
-/**
- * Decides what to do from the settings and the connections found by name. Pure.
- * `body` is the create body (absent when state is absent).
- */
-function decide(s, found, body) {
-    if (found.length > 1)
-        throw duplicatesError(s.connectionName, found);
-    const [existing] = found;
-    if (s.state === 'absent')
-        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
-    if (!body)
-        throw new ActionError('internal: no connection payload to apply');
-    if (!existing)
-        return { kind: 'create', body };
-    switch (s.ifExists) {
-        case 'fail':
-            throw new ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
-        case 'reuse':
-            return { kind: 'reuse', existing };
-        case 'update': {
-            const specName = existing.auth?.specName;
-            if (specName && specName !== body.auth.specName)
-                throw new ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
-                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
-            return { kind: 'update', existing, ops: patchOps(existing, body), body };
-        }
-    }
-}
-/**
- * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed.
- */
-function patchOps(existing, body) {
-    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
-    if (body.description !== undefined && body.description !== existing.description)
-        ops.push({
-            op: existing.description === undefined ? 'add' : 'replace',
-            path: '/description',
-            value: body.description
-        });
-    return ops;
-}
-/** The operation a plan reports, live or as a dry run. */
-function operationOf(plan, dryRun) {
-    switch (plan.kind) {
-        case 'create':
-            return dryRun ? 'would-create' : 'created';
-        case 'update':
-            return dryRun ? 'would-update' : 'updated';
-        case 'reuse':
-            return 'unchanged';
-        case 'delete':
-            return dryRun ? 'would-delete' : 'deleted';
-        case 'absent':
-            return 'absent';
-    }
-}
-/**
- * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
- * structure (never by searching strings), so nothing secret can slip through.
- */
-function describePlan(plan, base) {
-    switch (plan.kind) {
-        case 'create':
-            return [
-                `POST ${base}/connections`,
-                JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
-            ];
-        case 'update':
-            return [
-                `PATCH ${base}/connections/${plan.existing.id}`,
-                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
-                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
-            ];
-        case 'delete':
-            return [`DELETE ${base}/connections/${plan.existing.id}`];
-        case 'reuse':
-            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
-        case 'absent':
-            return ['no request: no connection with this name exists'];
-    }
-}
-
-;// CONCATENATED MODULE: ./src/connection-spec.ts
-
-
-
-
-const SpecReplySchema = looseObject({
-    items: array(looseObject({
-        id: schemas_string().optional(),
-        name: schemas_string().optional(),
-        authSpec: array(looseObject({ name: schemas_string().optional(), spec: unknown().optional() }))
-            .optional()
-    }))
-});
-const PropertySchema = looseObject({
-    type: union([schemas_string(), array(schemas_string())]).optional(),
-    enum: array(unknown()).optional(),
-    format: schemas_string().optional()
-});
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
-function authSchemaOf(reply, specName) {
-    const parsed = SpecReplySchema.safeParse(reply);
-    if (!parsed.success)
-        return { unavailable: 'the reply is not a connection spec list' };
-    const items = parsed.data.items;
-    const spec = items.find((i) => i.id === POSTGRES_SPEC_ID) ?? items[0];
-    if (!spec)
-        return { unavailable: 'the reply holds no connection spec' };
-    const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
-    const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
-    if (!auth)
-        return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${names.join(', ') || 'none'})`
-        };
-    if (!isObject(auth.spec))
-        return { unavailable: `it has no schema for "${specName}"` };
-    return { schema: auth.spec };
-}
-/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
-class SchemaError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SchemaError';
-    }
-}
-/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
-const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
-let ajvModule;
-const loadAjv = () => (ajvModule ??= importAjv());
-async function compile(schema) {
-    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
-    // exports are not (the bundle's ESM interop drops them).
-    const { Ajv } = (await loadAjv()).default;
-    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
-    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
-    const ajv = new Ajv({
-        allErrors: true,
-        strict: false,
-        validateFormats: false,
-        validateSchema: false,
-        logger: false,
-        unicodeRegExp: false,
-        addUsedSchema: false
-    });
-    const { $schema: _ignored, ...rest } = schema;
-    let fn;
-    try {
-        fn = ajv.compile(rest);
-    }
-    catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${e.message})`);
-    }
-    return (params) => (fn(params) ? [] : (fn.errors ?? []));
-}
-const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
-const A_TYPE = {
-    integer: 'an integer',
-    number: 'a number',
-    string: 'a string',
-    boolean: 'a boolean (true or false)',
-    object: 'an object',
-    array: 'an array',
-    null: 'null'
-};
-/** The param an error is about, and the schema's expectation in words; no value ever. */
-function connection_spec_describe(e) {
-    const p = e.params;
-    switch (e.keyword) {
-        case 'required':
-            return {
-                param: String(p.missingProperty),
-                keyword: e.keyword,
-                expected: 'is required by the connection spec but is not sent'
-            };
-        case 'additionalProperties':
-            return {
-                param: String(p.additionalProperty),
-                keyword: e.keyword,
-                expected: 'is not a param this auth type accepts'
-            };
-        case 'type': {
-            const types = String(p.type).split(',');
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`
-            };
-        }
-        case 'enum':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must be one of: ${(Array.isArray(p.allowedValues) ? p.allowedValues : [])
-                    .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-                    .join(', ')}`
-            };
-        case 'pattern':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must match the pattern ${String(p.pattern)}`
-            };
-        default:
-            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: e.message ?? `fails the "${e.keyword}" rule`
-            };
-    }
-}
-function problemsOf(errors) {
-    const seen = new Set();
-    return errors
-        .map(connection_spec_describe)
-        .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
-}
-const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
-/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
-const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
-/**
- * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
- * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
- * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
- */
-function reshapeValue(value, prop) {
-    const types = typesOf(prop);
-    let v = value;
-    const changes = [];
-    if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-        const t = v.trim();
-        if (types.includes('integer') && /^[+-]?\d+$/.test(t) && Number.isSafeInteger(Number(t))) {
-            v = Number(t);
-            changes.push('string -> integer');
-        }
-        else if (types.includes('number') && t !== '' && Number.isFinite(Number(t))) {
-            v = Number(t);
-            changes.push('string -> number');
-        }
-        else if (types.includes('boolean') && /^(true|false)$/i.test(t)) {
-            v = t.toLowerCase() === 'true';
-            changes.push('string -> boolean');
-        }
-    }
-    else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
-        v = String(v);
-        changes.push('boolean -> string');
-    }
-    if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
-        const key = looseKey(v);
-        const matches = prop.enum.filter((e) => typeof e === 'string' && looseKey(e) === key);
-        const [only] = matches;
-        if (matches.length === 1 && only !== undefined) {
-            v = only;
-            // The allowed value comes from the schema; a secret param's is still not shown.
-            changes.push(prop.format === 'password'
-                ? 'matched one allowed value'
-                : `matched the allowed value "${only}"`);
-        }
-    }
-    return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
-}
-/**
- * Validates params against an auth type's schema with ajv; where a param fails and the schema
- * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
- * the expectation only. Throws SchemaError when the schema cannot be compiled.
- */
-async function judgeParams(schema, params) {
-    const validate = await compile(schema);
-    const first = validate(params);
-    if (first.length === 0)
-        return { params, changes: [], problems: [] };
-    const properties = isObject(schema.properties) ? schema.properties : {};
-    const failing = new Set(problemsOf(first).map((p) => p.param));
-    const reshaped = { ...params };
-    const tried = [];
-    for (const param of failing) {
-        const value = params[param];
-        const prop = PropertySchema.safeParse(properties[param]);
-        if (value === undefined || !prop.success)
-            continue;
-        const r = reshapeValue(value, prop.data);
-        if (!r)
-            continue;
-        reshaped[param] = r.value;
-        tried.push({ param, change: r.change });
-    }
-    if (tried.length === 0)
-        return { params, changes: [], problems: problemsOf(first) };
-    const problems = problemsOf(validate(reshaped));
-    const stillFailing = new Set(problems.map((p) => p.param));
-    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
-    const changes = tried.filter((c) => !stillFailing.has(c.param));
-    const out = { ...params };
-    for (const c of changes)
-        out[c.param] = reshaped[c.param];
-    return { params: out, changes, problems };
-}
-/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
-function usesBraceQuoting(params) {
-    const cs = params.connectionString;
-    return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
-}
-/** The problems as one clause: "sslMode must be one of: ...; port must be an integer". */
-function describeProblems(problems, params) {
-    let text = problems.map((p) => `${p.param} ${p.expected}`).join('; ');
-    if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
-        text += usesBraceQuoting(params)
-            ? '. A value in the connection string needed brace quoting ({...}), which this pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting'
-            : '. Check the keywords and their order against the pattern, or use auth-type: basic';
-    }
-    return text;
-}
-function describeChanges(changes) {
-    return changes.map((c) => `${c.param} (${c.change})`).join(', ');
-}
-/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
-const EXPLAINED_400 = new Set([
-    '1401',
-    '1403',
-    '1405',
-    '1413',
-    '1414',
-    '1416',
-    '1417',
-    '1418',
-    '1434',
-    '1445',
-    '1453',
-    '1457',
-    '2105',
-    '2110',
-    '2112',
-    '2113',
-    '2114',
-    '2115',
-    '400003'
-]);
-/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
-function isUnexplained400(e) {
-    if (!(e instanceof ApiError) || e.status !== 400)
-        return false;
-    const code = e.code?.split('-')[0];
-    return code === undefined || !EXPLAINED_400.has(code);
-}
-/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
-function withBody(plan, body) {
-    if (plan.kind === 'create')
-        return { ...plan, body };
-    if (plan.kind === 'update')
-        return { ...plan, body, ops: patchOps(plan.existing, body) };
-    return plan;
-}
-const withParams = (body, params) => ({
-    ...body,
-    auth: { ...body.auth, params }
-});
-/**
- * Consults the live connection spec at most once per run (the reply is kept), only when asked:
- * a dry run, validate-spec, or an unexplained 400 on a create or update.
- */
-class SpecReferee {
-    deps;
-    reply;
-    /** GET /connectionSpecs requests made (0 or 1). */
-    reads = 0;
-    constructor(deps) {
-        this.deps = deps;
-    }
-    read() {
-        this.reply ??= (async () => {
-            this.reads++;
-            try {
-                return { reply: await this.deps.readSpec() };
-            }
-            catch (e) {
-                if (e instanceof ActionError)
-                    return { error: e.message };
-                throw e;
-            }
-        })();
-        return this.reply;
-    }
-    /** The spec's ruling on a body; never throws for an unavailable referee. */
-    async rule(body) {
-        const r = await this.read();
-        if ('error' in r)
-            return { kind: 'unavailable', reason: r.error };
-        const found = authSchemaOf(r.reply, body.auth.specName);
-        if ('unavailable' in found)
-            return { kind: 'unavailable', reason: found.unavailable };
-        let verdict;
-        try {
-            verdict = await judgeParams(found.schema, body.auth.params);
-        }
-        catch (e) {
-            if (e instanceof SchemaError)
-                return { kind: 'unavailable', reason: e.message };
-            throw e;
-        }
-        if (verdict.problems.length > 0)
-            return {
-                kind: 'mismatch',
-                problems: verdict.problems,
-                text: describeProblems(verdict.problems, body.auth.params)
-            };
-        if (verdict.changes.length > 0)
-            return {
-                kind: 'reshaped',
-                body: withParams(body, verdict.params),
-                changes: verdict.changes
-            };
-        return { kind: 'match' };
-    }
-    unavailable(reason) {
-        this.deps.warn(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
-    }
-    /**
-     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
-     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
-     */
-    async vet(body, nothingSent) {
-        const ruling = await this.rule(body);
-        switch (ruling.kind) {
-            case 'unavailable':
-                this.unavailable(ruling.reason);
-                return body;
-            case 'match':
-                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"`);
-                return body;
-            case 'reshaped':
-                this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
-                return ruling.body;
-            case 'mismatch':
-                throw new ActionError(`the auth params do not match Flow Service's live connection spec for "${body.auth.specName}": ${ruling.text} (${nothingSent})`);
-        }
-    }
-    /**
-     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
-     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
-     */
-    async vetPlan(plan, s) {
-        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
-            return plan;
-        const nothingSent = s.dryRun ? 'dry run: nothing would be sent' : 'nothing was sent';
-        const body = await this.vet(plan.body, nothingSent);
-        return body === plan.body ? plan : withBody(plan, body);
-    }
-    /**
-     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
-     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
-     * the params; otherwise the original error stands, with what the spec said.
-     */
-    async guard(body, send) {
-        try {
-            return await send(body);
-        }
-        catch (e) {
-            if (!isUnexplained400(e))
-                throw e;
-            const ruling = await this.rule(body);
-            switch (ruling.kind) {
-                case 'unavailable':
-                    this.unavailable(ruling.reason);
-                    throw e;
-                case 'match':
-                    throw new ApiError(`${e.message} (the auth params match Flow Service's live connection spec, so the spec does not explain it)`, e.status, e.code, e.requestId);
-                case 'mismatch':
-                    throw new ApiError(`${e.message}. Flow Service's live connection spec for "${body.auth.specName}" says: ${ruling.text}`, e.status, e.code, e.requestId);
-                case 'reshaped':
-                    this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
-                    return await send(ruling.body);
-            }
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/connection-test.ts
-
-/**
- * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
- * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
- * runs after a passing /test too, for the tables, and its failure still fails.
- */
-async function testConnection(flow, id, log) {
-    const t = await flow.test(id);
-    if ('unsupported' in t) {
-        log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
-    }
-    else if (!t.result) {
-        throw new ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
-    }
-    else {
-        log('Flow Service connected to the database with the stored credentials');
-    }
-    return flow.explore(id);
 }
 
 ;// CONCATENATED MODULE: ./src/ims.ts
@@ -42371,8 +42038,7 @@ const INPUT_NAMES = [
     'dry-run',
     'test-connection',
     'timeout-seconds',
-    'max-attempts',
-    'validate-spec'
+    'max-attempts'
 ];
 /** Inputs whose values are secrets: masked before anything else happens. */
 const SECRET_INPUTS = [
@@ -42394,8 +42060,7 @@ const DEFAULTS = {
     'dry-run': 'false',
     'test-connection': 'false',
     'timeout-seconds': '120',
-    'max-attempts': '5',
-    'validate-spec': 'false'
+    'max-attempts': '5'
 };
 const SSL_MODES = [
     'Disable',
@@ -42519,8 +42184,7 @@ const FieldsSchema = object({
     'dry-run': bool('dry-run'),
     'test-connection': bool('test-connection'),
     'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20),
-    'validate-spec': bool('validate-spec')
+    'max-attempts': intIn('max-attempts', 1, 20)
 });
 class InputError extends Error {
     problems;
@@ -42656,8 +42320,7 @@ function toSettings(f, raw) {
         dryRun: f['dry-run'],
         testConnection: f['test-connection'],
         timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts'],
-        validateSpec: f['validate-spec']
+        maxAttempts: f['max-attempts']
     };
     if (f.state === 'absent')
         return settings;
@@ -42759,6 +42422,93 @@ class Masker {
     }
 }
 
+;// CONCATENATED MODULE: ./src/plan.ts
+
+
+
+/**
+ * Decides what to do from the settings and the connections found by name. Pure.
+ * `body` is the create body (absent when state is absent).
+ */
+function decide(s, found, body) {
+    if (found.length > 1)
+        throw duplicatesError(s.connectionName, found);
+    const [existing] = found;
+    if (s.state === 'absent')
+        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
+    if (!body)
+        throw new ActionError('internal: no connection payload to apply');
+    if (!existing)
+        return { kind: 'create', body };
+    switch (s.ifExists) {
+        case 'fail':
+            throw new ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
+        case 'reuse':
+            return { kind: 'reuse', existing };
+        case 'update': {
+            const specName = existing.auth?.specName;
+            if (specName && specName !== body.auth.specName)
+                throw new ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
+                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
+            return { kind: 'update', existing, ops: patchOps(existing, body), body };
+        }
+    }
+}
+/**
+ * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
+ * compared: the credentials are always replaced, the description only when it changed.
+ */
+function patchOps(existing, body) {
+    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
+    if (body.description !== undefined && body.description !== existing.description)
+        ops.push({
+            op: existing.description === undefined ? 'add' : 'replace',
+            path: '/description',
+            value: body.description
+        });
+    return ops;
+}
+/** The operation a plan reports, live or as a dry run. */
+function operationOf(plan, dryRun) {
+    switch (plan.kind) {
+        case 'create':
+            return dryRun ? 'would-create' : 'created';
+        case 'update':
+            return dryRun ? 'would-update' : 'updated';
+        case 'reuse':
+            return 'unchanged';
+        case 'delete':
+            return dryRun ? 'would-delete' : 'deleted';
+        case 'absent':
+            return 'absent';
+    }
+}
+/**
+ * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
+ * structure (never by searching strings), so nothing secret can slip through.
+ */
+function describePlan(plan, base) {
+    switch (plan.kind) {
+        case 'create':
+            return [
+                `POST ${base}/connections`,
+                JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
+            ];
+        case 'update':
+            return [
+                `PATCH ${base}/connections/${plan.existing.id}`,
+                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
+                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
+            ];
+        case 'delete':
+            return [`DELETE ${base}/connections/${plan.existing.id}`];
+        case 'reuse':
+            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
+        case 'absent':
+            return ['no request: no connection with this name exists'];
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -42848,6 +42598,249 @@ function defaultDescription(c) {
     return parts.join(', ');
 }
 
+;// CONCATENATED MODULE: ./src/reconcile.ts
+
+
+
+/**
+ * A failure once a connection with the name exists (this run's, or one it adopted): the step
+ * fails, and connection-id and etag still say which connection it is.
+ */
+class StoredConnectionError extends ActionError {
+    connectionId;
+    etag;
+    constructor(message, connectionId, etag) {
+        super(message);
+        this.connectionId = connectionId;
+        this.etag = etag;
+        this.name = 'StoredConnectionError';
+    }
+}
+/** A failure with no connection left to name in the outputs. */
+class NoConnectionError extends ActionError {
+}
+const ids = (items) => items.map((i) => i.id).join(', ');
+function stored(e, item) {
+    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
+        return e;
+    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+}
+/**
+ * The live connections with the name, from a complete listing: those being deleted are not
+ * counted, those Flow Service is still working on (e.g. initializing) are waited for.
+ */
+async function findLive(flow, name, log) {
+    let found;
+    try {
+        found = await flow.findByName(name);
+    }
+    catch (e) {
+        if (e instanceof IncompleteListingError)
+            throw new ActionError(`${e.message}; nothing was created or changed`);
+        throw e;
+    }
+    const live = [];
+    for (const item of found) {
+        if (isDeleting(item.state)) {
+            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
+            continue;
+        }
+        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
+        if (settled)
+            live.push(settled);
+        else
+            log(`connection ${item.id} went away while this run waited for it: not counted`);
+    }
+    return live;
+}
+/**
+ * Creates the connection so that exactly one with the name remains, even when other runs
+ * create it at the same time or an answer is lost. See README "Idempotency".
+ */
+async function createExactlyOne(r) {
+    const outcome = await r.flow.create(r.body);
+    if (outcome.kind === 'found')
+        return adopt(r, outcome.items);
+    try {
+        return await checkAfterCreate(r, outcome.id, outcome.etag);
+    }
+    catch (e) {
+        throw stored(e, outcome);
+    }
+}
+/**
+ * The lookup before the create found none, so any other live connection with the name now was
+ * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ */
+async function checkAfterCreate(r, ownId, ownEtag) {
+    const { flow, log } = r;
+    const name = r.body.name;
+    for (let round = 1;; round++) {
+        let listed;
+        try {
+            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
+        }
+        catch (e) {
+            if (!(e instanceof IncompleteListingError))
+                throw e;
+            r.warn(`${e.message}: whether another run created "${name}" at the same time could not be checked`);
+            return created(r, ownId, ownEtag);
+        }
+        const own = listed.find((i) => i.id === ownId);
+        if (own)
+            return converge(r, listed, own, ownEtag);
+        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
+        const mine = await flow.getIfExists(ownId);
+        if (!mine || isDeleting(mine.state)) {
+            if (listed.length === 0)
+                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
+            return applyIfExists(r, keeperOf(listed), 'race');
+        }
+        const why = `the connection just created (id ${ownId}) is not listed yet`;
+        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
+            r.warn(`${why}, so whether another run created "${name}" at the same time was not checked`);
+            return created(r, ownId, ownEtag ?? mine.etag);
+        }
+    }
+}
+async function converge(r, listed, own, ownEtag) {
+    const name = r.body.name;
+    const keeper = keeperOf(listed);
+    if (keeper.id === own.id) {
+        const others = listed.filter((i) => i.id !== own.id);
+        if (others.length > 0)
+            r.log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
+        return created(r, own.id, ownEtag ?? own.etag);
+    }
+    r.log(`another run created "${name}" at the same time (id ${keeper.id}, the oldest): deleting this run's (id ${own.id}) and using that one`);
+    try {
+        await r.flow.delete(own.id);
+    }
+    catch (e) {
+        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
+    }
+    return applyIfExists(r, keeper, 'race');
+}
+async function created(r, id, etag) {
+    return {
+        operation: 'created',
+        connectionId: id,
+        etag: etag ?? (await r.flow.get(id)).etag ?? ''
+    };
+}
+/**
+ * After an answer that was lost or unreadable, the connections found by name: this run's own
+ * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
+ * the same time) and if-exists applies to it as to any connection found.
+ */
+async function adopt(r, items) {
+    const keeper = keeperOf(items);
+    const others = items.filter((i) => i.id !== keeper.id);
+    if (others.length > 0) {
+        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
+        for (const other of others) {
+            try {
+                await r.flow.delete(other.id);
+            }
+            catch (e) {
+                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
+            }
+        }
+    }
+    return applyIfExists(r, keeper, 'lost');
+}
+/** if-exists applied to a connection this run did not see before its create. */
+async function applyIfExists(r, keeper, why) {
+    const { settings: s, flow, log } = r;
+    const found = why === 'race'
+        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
+        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
+    try {
+        switch (s.ifExists) {
+            case 'fail':
+                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
+            case 'reuse':
+                log(`${found}; if-exists is reuse: using it as it is`);
+                return {
+                    operation: 'unchanged',
+                    connectionId: keeper.id,
+                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
+                };
+            case 'update': {
+                log(`${found}; if-exists is update: updating it`);
+                const plan = decide(s, [keeper], r.body);
+                if (plan.kind !== 'update')
+                    throw new ActionError('internal: expected an update');
+                return await updateExisting(flow, keeper, r.body, log);
+            }
+        }
+    }
+    catch (e) {
+        throw stored(e, keeper);
+    }
+}
+/**
+ * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
+ * connection's current state (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(flow, existing, body, log) {
+    const id = existing.id;
+    const etag = existing.etag ?? (await flow.get(id)).etag;
+    if (!etag)
+        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
+    try {
+        const r = await flow.update(id, etag, patchOps(existing, body));
+        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        let fresh;
+        if (e.status === 412) {
+            log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
+            fresh = await flow.get(id);
+        }
+        else if (e.code === '1416-400' || e.code === '1417-400') {
+            log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+            fresh = await settled(flow, id);
+        }
+        else
+            throw e;
+        const r = await flow.update(id, fresh.etag ?? '', patchOps(fresh, body));
+        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+    }
+}
+/** Deletes a connection; one already being deleted (1458) counts as absent. */
+async function deleteExisting(flow, existing, log) {
+    const del = async () => (await flow.delete(existing.id))
+        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
+        : { operation: 'absent', connectionId: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', connectionId: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(flow, existing.id);
+        return del();
+    }
+}
+async function settled(flow, id) {
+    const current = await flow.get(id);
+    const fresh = isInProgress(current.state) ? await flow.settle(current) : current;
+    if (!fresh)
+        throw new ActionError(`connection ${id} went away or started being deleted while waiting`);
+    return fresh;
+}
+
 ;// CONCATENATED MODULE: ./src/report.ts
 
 /** The four step outputs. The id is never a secret, so job outputs can carry it on. */
@@ -42855,7 +42848,7 @@ function setOutputs(core, r) {
     core.setOutput('connection-id', r.connectionId);
     core.setOutput('etag', r.etag);
     core.setOutput('operation', r.operation);
-    core.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
+    core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 function testText(t) {
@@ -42872,7 +42865,7 @@ function summaryRows(r) {
         ['Connection name', r.connectionName],
         ['Connection id', r.connectionId || '—'],
         ['Sandbox', r.sandboxName],
-        ['Connection spec id', POSTGRES_SPEC_ID],
+        ['Connection spec id', connection_POSTGRES_SPEC_ID],
         ['Connection test', testText(r.test)]
     ];
 }
@@ -42911,7 +42904,6 @@ async function writeSummary(summary, r, warn) {
 
 
 
-
 /** Reads every input; secret ones are masked the moment they are read, before validation. */
 function readInputs(c, masker) {
     const raw = {};
@@ -42937,9 +42929,8 @@ function maskDerived(s, masker, body) {
     }
     if (body) {
         const p = body.auth.params;
-        for (const secret of [p.password, p.connectionString])
-            if (typeof secret === 'string')
-                masker.add(secret);
+        masker.add(p.password);
+        masker.add(p.connectionString);
         // The auth block as it travels inside the JSON request body.
         masker.add(JSON.stringify(p));
     }
@@ -42952,44 +42943,30 @@ function desiredBody(s, ctx) {
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
 /** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, flow, log, referee) {
+async function apply(plan, flow, settings, say, warn) {
+    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn });
     switch (plan.kind) {
-        case 'create': {
-            const r = await referee.guard(plan.body, (b) => flow.create(b));
-            const etag = r.etag ?? (await flow.get(r.id)).etag ?? '';
-            return { operation: 'created', connectionId: r.id, etag };
-        }
-        case 'update': {
-            const { existing, ops } = plan;
-            const etag = existing.etag ?? (await flow.get(existing.id)).etag;
-            if (!etag)
-                throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
+        case 'create':
+            return create(plan.body);
+        case 'update':
             try {
-                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, etag, b === plan.body ? ops : patchOps(existing, b)));
-                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
+                return await updateExisting(flow, plan.existing, plan.body, say);
             }
             catch (e) {
-                if (!(e instanceof ApiError) || e.status !== 412)
+                // Being deleted since the lookup: skipped, as the lookup skips those already going.
+                if (!(e instanceof ApiError) || e.code !== '1457-400')
                     throw e;
-                // Someone changed it between our read and our write: re-read, then try once more.
-                log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
-                const fresh = await flow.get(existing.id);
-                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, b)));
-                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
+                say(`connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`);
+                return create(plan.body);
             }
-        }
         case 'reuse':
             return {
                 operation: 'unchanged',
                 connectionId: plan.existing.id,
                 etag: plan.existing.etag ?? ''
             };
-        case 'delete': {
-            const deleted = await flow.delete(plan.existing.id);
-            return deleted
-                ? { operation: 'deleted', connectionId: plan.existing.id, etag: '' }
-                : { operation: 'absent', connectionId: '', etag: '' };
-        }
+        case 'delete':
+            return deleteExisting(flow, plan.existing, say);
         case 'absent':
             return { operation: 'absent', connectionId: '', etag: '' };
     }
@@ -43058,20 +43035,14 @@ async function run(overrides = {}) {
         closeTransport = conn.close;
         deadline = conn.deadline;
         const flow = conn.flow;
-        // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
-        const referee = new SpecReferee({
-            readSpec: () => flow.connectionSpec(),
-            log: say,
-            warn: (m) => c.warning(masker.redact(m))
-        });
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const found = await flow.findByName(settings.connectionName);
-        const plan = await referee.vetPlan(decide(settings, found, body), settings);
+        const found = await findLive(flow, settings.connectionName, say);
+        const plan = decide(settings, found, body);
         const operation = operationOf(plan, settings.dryRun);
         const result = {
             operation,
@@ -43089,7 +43060,7 @@ async function run(overrides = {}) {
                 say(line);
         }
         else {
-            Object.assign(result, await apply(plan, flow, say, referee));
+            Object.assign(result, await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m))));
         }
         say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
         if (result.connectionId && masker.catches(result.connectionId))
@@ -43101,7 +43072,7 @@ async function run(overrides = {}) {
             say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
         else if (settings.testConnection) {
             try {
-                const { tables } = await testConnection(flow, result.connectionId, say);
+                const { tables } = await flow.explore(result.connectionId);
                 result.test = { ok: true, tables };
                 say(`Connection test passed: Flow Service sees ${tables} table(s)`);
             }
@@ -43119,6 +43090,11 @@ async function run(overrides = {}) {
             throw testError;
     }
     catch (e) {
+        // The connection exists (this run's or one it adopted): say which, even though the step fails.
+        if (e instanceof StoredConnectionError) {
+            c.setOutput('connection-id', e.connectionId);
+            c.setOutput('etag', e.etag);
+        }
         const outOfTime = deadline !== undefined && deadline.remaining() < 1000;
         fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e);
     }
@@ -43394,9 +43370,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	return module.exports;
 /******/ }
 /******/ 
-/******/ // expose the modules object (__webpack_modules__)
-/******/ __nccwpck_require__.m = __webpack_modules__;
-/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -43512,28 +43485,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/ensure chunk */
-/******/ (() => {
-/******/ 	__nccwpck_require__.f = {};
-/******/ 	// This file contains only the entry chunk.
-/******/ 	// The chunk loading function for additional chunks
-/******/ 	__nccwpck_require__.e = (chunkId) => {
-/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
-/******/ 			__nccwpck_require__.f[key](chunkId, promises);
-/******/ 			return promises;
-/******/ 		}, []));
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/get javascript chunk filename */
-/******/ (() => {
-/******/ 	// This function allow to reference async chunks
-/******/ 	__nccwpck_require__.u = (chunkId) => {
-/******/ 		// return url for filenames based on template
-/******/ 		return "" + chunkId + ".index.js";
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -43548,69 +43499,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/import chunk loading */
-/******/ (() => {
-/******/ 	// no baseURI
-/******/ 	
-/******/ 	// object to store loaded and loading chunks
-/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
-/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
-/******/ 	var installedChunks = {
-/******/ 		792: 0
-/******/ 	};
-/******/ 	
-/******/ 	var installChunk = (data) => {
-/******/ 		var {ids, modules, runtime} = data;
-/******/ 		// add "modules" to the modules object,
-/******/ 		// then flag all "ids" as loaded and fire callback
-/******/ 		var moduleId, chunkId, i = 0;
-/******/ 		for(moduleId in modules) {
-/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
-/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
-/******/ 			}
-/******/ 		}
-/******/ 		if(runtime) runtime(__nccwpck_require__);
-/******/ 		for(;i < ids.length; i++) {
-/******/ 			chunkId = ids[i];
-/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
-/******/ 				installedChunks[chunkId][0]();
-/******/ 			}
-/******/ 			installedChunks[ids[i]] = 0;
-/******/ 		}
-/******/ 	
-/******/ 	}
-/******/ 	
-/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
-/******/ 			// import() chunk loading for javascript
-/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
-/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
-/******/ 	
-/******/ 				// a Promise means "currently loading".
-/******/ 				if(installedChunkData) {
-/******/ 					promises.push(installedChunkData[1]);
-/******/ 				} else {
-/******/ 					if(true) { // all chunks have JS
-/******/ 						// setup Promise in chunk cache
-/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
-/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
-/******/ 							throw e;
-/******/ 						});
-/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
-/******/ 						promises.push(installedChunkData[1] = promise);
-/******/ 					}
-/******/ 				}
-/******/ 			}
-/******/ 	};
-/******/ 	
-/******/ 	// no prefetching
-/******/ 	
-/******/ 	// no preloaded
-/******/ 	
-/******/ 	// no external install chunk
-/******/ 	
-/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

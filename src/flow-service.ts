@@ -12,6 +12,16 @@ import {
   type Transport
 } from './http.js'
 import type { TokenSource } from './ims.js'
+import {
+  alive,
+  classify,
+  IncompleteListingError,
+  isDeleting,
+  isInProgress,
+  nameFilter,
+  passesFilter,
+  SPEC_FILTER
+} from './listing.js'
 
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
 
@@ -22,6 +32,8 @@ export const ConnectionItemSchema = z.looseObject({
   description: z.string().optional(),
   etag: z.string().optional(),
   state: z.string().optional(),
+  // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+  createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
   connectionSpec: z
     .looseObject({ id: z.string().optional(), version: z.string().optional() })
     .optional(),
@@ -29,11 +41,12 @@ export const ConnectionItemSchema = z.looseObject({
 })
 export type ConnectionItem = z.infer<typeof ConnectionItemSchema>
 
-const ListSchema = z.looseObject({
-  items: z.array(ConnectionItemSchema).default([]),
+/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
+const PageSchema = z.looseObject({
+  items: z.array(ConnectionItemSchema),
   _links: z
-    .looseObject({ next: z.looseObject({ href: z.string().optional() }).optional() })
-    .optional()
+    .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
+    .nullish()
 })
 
 const IdEtagSchema = z.looseObject({ id: z.string().min(1), etag: z.string().optional() })
@@ -50,6 +63,24 @@ const TestSchema = z.looseObject({ result: z.boolean() })
 
 export type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown }
 
+/**
+ * What a create led to: the connection this run created (its id read from the answer), or,
+ * after an answer that was lost or unreadable, the live connections then found by name (this
+ * run's own among them, or another run's).
+ */
+export type CreateOutcome =
+  { kind: 'created'; id: string; etag?: string } | { kind: 'found'; items: ConnectionItem[] }
+
+/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
+function readIdEtag(text: string): { id: string; etag?: string } | undefined {
+  try {
+    const parsed = IdEtagSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export interface FlowServiceOptions {
   platformUrl: string
   clientId: string
@@ -60,7 +91,8 @@ export interface FlowServiceOptions {
   retry: RetryContext
 }
 
-const MAX_PAGES = 100
+/** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
+export const MAX_PAGES = 1000
 
 /** The Flow Service calls this action makes, each with retries, 401 renewal and clear errors. */
 export class FlowService {
@@ -144,59 +176,165 @@ export class FlowService {
     }
   }
 
-  /** Resolves a _links.next.href: relative to the Flow Service base path, or to the host. */
-  private nextUrl(href: string): string {
+  /**
+   * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
+   * `property`, the filter is added to a link that does not carry one.
+   */
+  private nextUrl(href: string, property?: string): string {
     const origin = new URL(this.base).origin
+    let url: string
     if (/^https?:\/\//i.test(href)) {
       // Never send the token to another host.
       if (new URL(href).origin !== origin)
         throw new ActionError('listing connections failed: the next page points to another host')
-      return href
-    }
-    if (href.startsWith(FLOW_BASE_PATH)) return this.o.platformUrl + href
-    return this.base + (href.startsWith('/') ? href : `/${href}`)
+      url = href
+    } else if (href.startsWith(FLOW_BASE_PATH)) url = this.o.platformUrl + href
+    else url = this.base + (href.startsWith('/') ? href : `/${href}`)
+    if (property && !new URL(url).searchParams.has('property'))
+      url += `${url.includes('?') ? '&' : '?'}property=${property}`
+    return url
   }
 
   /**
-   * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
-   * Flow Service's filter narrows the list; exact name and spec are checked here.
+   * Every PostgreSQL connection with exactly this name in the sandbox, from a complete listing
+   * (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
+   * matched exactly here. Every PostgreSQL connection is read instead when Flow Service refuses
+   * a quoted filter, when an escaped name finds nothing, or when `mustInclude` (a connection
+   * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
    */
-  async findByName(name: string): Promise<ConnectionItem[]> {
+  async findByName(name: string, opts: { mustInclude?: string } = {}): Promise<ConnectionItem[]> {
+    const log = (why: string) =>
+      this.o.retry.log(`listing connections by name: ${why}; reading every PostgreSQL connection`)
+    const filter = nameFilter(name)
+    let found: ConnectionItem[] | undefined
+    try {
+      found = await this.listMatching(name, filter.property)
+    } catch (e) {
+      if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400) throw e
+      log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`)
+    }
+    if (found && filter.kind === 'escaped' && found.length === 0)
+      log('no match for a name with a quote or backslash (Flow Service does not document escaping)')
+    else if (found && filter.kind !== 'plain' && opts.mustInclude)
+      if (!found.some((i) => i.id === opts.mustInclude))
+        log('the name filter did not return the connection just created')
+      else return found
+    else if (found) return found
+    return this.listMatching(name, SPEC_FILTER)
+  }
+
+  /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
+  private async listMatching(name: string, property: string): Promise<ConnectionItem[]> {
     const label = 'listing connections by name'
-    const found: ConnectionItem[] = []
-    let url: string | undefined = `${this.base}/connections?property=${lookupFilter(name)}`
+    const matches: ConnectionItem[] = []
+    const unclassified: ConnectionItem[] = []
     const seen = new Set<string>()
-    for (let page = 0; url && page < MAX_PAGES; page++) {
+    let url: string | undefined = `${this.base}/connections?property=${property}`
+    let resendFilter = false
+    for (let page = 1; url; page++) {
+      if (seen.has(url))
+        throw new IncompleteListingError(`page ${page - 1} links back to a page already read`)
+      if (page > MAX_PAGES)
+        throw new IncompleteListingError(`Flow Service sent more than ${MAX_PAGES} pages`)
       seen.add(url)
       const a = await this.send(label, 'GET', url)
       if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-      const parsed = ListSchema.safeParse(this.json(label, a))
-      if (!parsed.success) throw new ActionError(`${label} failed: unexpected response shape`)
-      for (const item of parsed.data.items)
-        if (item.name === name && item.connectionSpec?.id === POSTGRES_SPEC_ID) found.push(item)
+      const parsed = PageSchema.safeParse(this.json(label, a))
+      if (!parsed.success)
+        throw new IncompleteListingError(
+          `page ${page} is not a list of connections (an "items" array of connections with ids)`
+        )
+      for (const item of parsed.data.items) {
+        const kind = classify(item, name)
+        if (kind === 'match') matches.push(item)
+        else if (kind === 'unknown') unclassified.push(item)
+      }
+      // Whether a continuation link keeps the filter is not documented: once a followed link
+      // shows items the filter excludes, the filter is sent again with the following links.
+      if (
+        page > 1 &&
+        !new URL(url).searchParams.has('property') &&
+        parsed.data.items.some((i) => !passesFilter(i, property, name))
+      )
+        resendFilter = true
       const href = parsed.data._links?.next?.href
-      url = href ? this.nextUrl(href) : undefined
-      if (url && seen.has(url)) break
+      url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined
     }
-    return found
+    // A listed item without a name, or with the name but no connection spec, is read by id.
+    for (const item of unclassified) {
+      const full = await this.getIfExists(item.id)
+      if (!full) continue
+      const kind = classify(full, name)
+      if (kind === 'unknown')
+        throw new IncompleteListingError(
+          `connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`
+        )
+      if (kind === 'match') matches.push(full)
+    }
+    return matches
   }
 
   async get(id: string): Promise<ConnectionItem> {
+    const r = await this.read(id)
+    if (!r.item) this.fail('reading the connection', r.notFound)
+    return r.item
+  }
+
+  /** Reads a connection by id; undefined when Flow Service answers 404. */
+  async getIfExists(id: string): Promise<ConnectionItem | undefined> {
+    return (await this.read(id)).item
+  }
+
+  private async read(
+    id: string
+  ): Promise<{ item: ConnectionItem; notFound?: never } | { item?: never; notFound: Attempt }> {
     const label = 'reading the connection'
     const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`)
+    if (a.kind === 'response' && a.res.status === 404) return { notFound: a }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-    const parsed = ListSchema.safeParse(this.json(label, a))
+    const parsed = PageSchema.safeParse(this.json(label, a))
     const item = parsed.success ? parsed.data.items[0] : undefined
     if (!item) throw new ActionError(`${label} failed: the response held no connection`)
-    return item
+    return { item }
+  }
+
+  /**
+   * Waits while a connection is in a state Flow Service is still working on (e.g.
+   * initializing), reading it again with growing pauses within the step's deadline. Returns
+   * the settled connection, or undefined when it went away or started being deleted.
+   */
+  async settle(item: ConnectionItem): Promise<ConnectionItem | undefined> {
+    let current = item
+    for (let n = 1; isInProgress(current.state); n++) {
+      const why = `connection ${current.id} is "${current.state}"`
+      if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+        throw new ActionError(
+          `${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`
+        )
+      const next = await this.getIfExists(current.id)
+      if (!next || isDeleting(next.state)) return undefined
+      current = next
+    }
+    return current
+  }
+
+  /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+  async pause(label: string, n: number, why: string, next: string): Promise<boolean> {
+    const { clock, deadline, log } = this.o.retry
+    const wait = Math.min(5000, 500 * 2 ** (n - 1))
+    if (wait + 1000 >= deadline.remaining()) return false
+    log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`)
+    await clock.sleep(wait)
+    return true
   }
 
   /**
    * Creates the connection. POST has no idempotency key, so it is never retried blindly:
-   * after a lost response, a reset, a timeout or a 5xx, the name is looked up first, and a
-   * connection found there is adopted as the one this call created.
+   * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
+   * live connections found there are returned for the caller to adopt. A 2xx whose answer
+   * holds no usable id was performed: it is only looked up, never sent again.
    */
-  async create(body: CreateBody): Promise<{ id: string; etag?: string; adopted: boolean }> {
+  async create(body: CreateBody): Promise<CreateOutcome> {
     const label = 'creating the connection'
     const { retry, transport } = this.o
     let renewed = false
@@ -215,9 +353,9 @@ export class FlowService {
         postTimeout
       )
       if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
-        const parsed = IdEtagSchema.safeParse(this.json(label, a))
-        if (!parsed.success) throw new ActionError(`${label} failed: the response held no id`)
-        return { id: parsed.data.id, etag: parsed.data.etag, adopted: false }
+        const created = readIdEtag(a.res.text)
+        if (created) return { kind: 'created', ...created }
+        return this.findCommitted(body.name, label, a.res.status)
       }
       if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
         retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`)
@@ -242,12 +380,10 @@ export class FlowService {
           : 'looking the name up, then sending it again if it is not there,'
         const canWait =
           (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next))
-        const existing = await this.findByName(body.name)
-        if (existing.length > 1) throw duplicatesError(body.name, existing)
-        const [found] = existing
-        if (found) {
-          retry.log(`${label}: the connection exists (id ${found.id}); adopting it`)
-          return { id: found.id, etag: found.etag, adopted: true }
+        const found = await this.findLive(body.name, label)
+        if (found.length > 0) {
+          retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`)
+          return { kind: 'found', items: found }
         }
         if (timedOut)
           throw new ActionError(
@@ -260,7 +396,36 @@ export class FlowService {
     }
   }
 
-  /** PATCH with If-Match exactly as the etag was received (quotes included). */
+  /** The live connections with the name, after a create that may have been performed. */
+  private async findLive(name: string, label: string): Promise<ConnectionItem[]> {
+    try {
+      return alive(await this.findByName(name))
+    } catch (e) {
+      if (!(e instanceof IncompleteListingError)) throw e
+      throw new ActionError(
+        `${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`
+      )
+    }
+  }
+
+  /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
+  private async findCommitted(name: string, label: string, status: number): Promise<CreateOutcome> {
+    const said = `Flow Service accepted it (HTTP ${status}) but its answer held no usable id`
+    this.o.retry.log(`${label}: ${said}; looking the name up`)
+    for (let n = 1; ; n++) {
+      const found = await this.findLive(name, label)
+      if (found.length > 0) return { kind: 'found', items: found }
+      if (n >= 3 || !(await this.pause(label, n, 'not listed yet', 'looking again'))) break
+    }
+    throw new ActionError(
+      `${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`
+    )
+  }
+
+  /**
+   * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
+   * holds no usable etag was performed: the connection is read again for its etag.
+   */
   async update(id: string, etag: string, ops: PatchOp[]): Promise<{ id: string; etag?: string }> {
     const label = 'updating the connection'
     const a = await this.send(
@@ -272,12 +437,25 @@ export class FlowService {
         'if-match': etag
       }
     )
-    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-    const parsed = IdEtagSchema.safeParse(this.json(label, a))
-    return {
-      id: parsed.success ? parsed.data.id : id,
-      etag: parsed.success ? parsed.data.etag : undefined
+    if (a.kind === 'response' && a.res.status === 400) {
+      const e = apiError(label, a, this.o.tokens.given)
+      if (e.code === '1445-400')
+        throw new ApiError(
+          `${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+            'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one',
+          e.status,
+          e.code,
+          e.requestId
+        )
+      throw e
     }
+    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
+    const answer = readIdEtag(a.res.text)
+    if (answer?.etag) return { id, etag: answer.etag }
+    this.o.retry.log(
+      `${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`
+    )
+    return { id, etag: (await this.get(id)).etag }
   }
 
   /** Deletes; returns false when the connection was already gone before this call. */

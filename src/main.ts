@@ -28,7 +28,7 @@ import {
   type Settings
 } from './inputs.js'
 import { Masker } from './masking.js'
-import { decide, describePlan, operationOf, patchOps, type Plan } from './plan.js'
+import { decide, describePlan, operationOf, type Plan } from './plan.js'
 import {
   defaultDescription,
   githubContext,
@@ -37,6 +37,15 @@ import {
   type GithubContextLike,
   type RunContext
 } from './provenance.js'
+import {
+  createExactlyOne,
+  deleteExisting,
+  findLive,
+  StoredConnectionError,
+  updateExisting,
+  type Guard,
+  type Outcome
+} from './reconcile.js'
 import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
 
 /** The parts of @actions/core the step uses; tests pass a recorder instead. */
@@ -98,50 +107,36 @@ function desiredBody(s: Settings, ctx: RunContext): CreateBody | undefined {
 async function apply(
   plan: Plan,
   flow: FlowService,
-  log: (l: string) => void,
+  settings: Settings,
+  say: (l: string) => void,
+  warn: (l: string) => void,
   referee: SpecReferee
-): Promise<Pick<Result, 'operation' | 'connectionId' | 'etag'>> {
+): Promise<Outcome> {
+  const guard: Guard = (body, send) => referee.guard(body, send)
+  const create = (body: CreateBody) =>
+    createExactlyOne({ flow, settings, body, log: say, warn, guard })
   switch (plan.kind) {
-    case 'create': {
-      const r = await referee.guard(plan.body, (b) => flow.create(b))
-      const etag = r.etag ?? (await flow.get(r.id)).etag ?? ''
-      return { operation: 'created', connectionId: r.id, etag }
-    }
-    case 'update': {
-      const { existing, ops } = plan
-      const etag = existing.etag ?? (await flow.get(existing.id)).etag
-      if (!etag)
-        throw new ActionError('updating the connection failed: Flow Service gave no etag for it')
+    case 'create':
+      return create(plan.body)
+    case 'update':
       try {
-        const r = await referee.guard(plan.body, (b) =>
-          flow.update(existing.id, etag, b === plan.body ? ops : patchOps(existing, b))
-        )
-        return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
+        return await updateExisting(flow, plan.existing, plan.body, say, guard)
       } catch (e) {
-        if (!(e instanceof ApiError) || e.status !== 412) throw e
-        // Someone changed it between our read and our write: re-read, then try once more.
-        log(
-          'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
+        // Being deleted since the lookup: skipped, as the lookup skips those already going.
+        if (!(e instanceof ApiError) || e.code !== '1457-400') throw e
+        say(
+          `connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`
         )
-        const fresh = await flow.get(existing.id)
-        const r = await referee.guard(plan.body, (b) =>
-          flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, b))
-        )
-        return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' }
+        return create(plan.body)
       }
-    }
     case 'reuse':
       return {
         operation: 'unchanged',
         connectionId: plan.existing.id,
         etag: plan.existing.etag ?? ''
       }
-    case 'delete': {
-      const deleted = await flow.delete(plan.existing.id)
-      return deleted
-        ? { operation: 'deleted', connectionId: plan.existing.id, etag: '' }
-        : { operation: 'absent', connectionId: '', etag: '' }
-    }
+    case 'delete':
+      return deleteExisting(flow, plan.existing, say)
     case 'absent':
       return { operation: 'absent', connectionId: '', etag: '' }
   }
@@ -241,7 +236,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     say(
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )
-    const found = await flow.findByName(settings.connectionName)
+    const found = await findLive(flow, settings.connectionName, say)
     const plan = await referee.vetPlan(decide(settings, found, body), settings)
     const operation = operationOf(plan, settings.dryRun)
     const result: Result = {
@@ -259,7 +254,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`)
       for (const line of describePlan(plan, flow.base)) say(line)
     } else {
-      Object.assign(result, await apply(plan, flow, say, referee))
+      Object.assign(
+        result,
+        await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee)
+      )
     }
     say(`${result.operation}: connection ${result.connectionId || '(none)'}`)
     if (result.connectionId && masker.catches(result.connectionId))
@@ -288,6 +286,11 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     else c.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
     if (testError) throw testError
   } catch (e) {
+    // The connection exists (this run's or one it adopted): say which, even though the step fails.
+    if (e instanceof StoredConnectionError) {
+      c.setOutput('connection-id', e.connectionId)
+      c.setOutput('etag', e.etag)
+    }
     const outOfTime = deadline !== undefined && deadline.remaining() < 1000
     fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e)
   } finally {

@@ -1,0 +1,361 @@
+import { describe, it, expect } from '@jest/globals'
+import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
+import { ActionError } from '../src/errors.js'
+import { FlowService, type ConnectionItem } from '../src/flow-service.js'
+import { givenToken } from '../src/ims.js'
+import type { Settings } from '../src/inputs.js'
+import {
+  createExactlyOne,
+  deleteExisting,
+  findLive,
+  StoredConnectionError,
+  updateExisting
+} from '../src/reconcile.js'
+import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
+
+const ORIGIN = 'https://platform.example'
+const BASE = `${ORIGIN}/data/foundation/flowservice`
+const NAME = 'orders-db'
+const body = buildCreateBody(NAME, 'Managed by CI', {
+  specName: 'Connection String Based Authentication',
+  params: { connectionString: 'Server=H;Database=D;Port=5432;UID=U;Password=W' }
+})
+
+function item(id: string, createdAt: number, extra: Partial<ConnectionItem> = {}): ConnectionItem {
+  return {
+    id,
+    name: NAME,
+    etag: `"etag-${id}"`,
+    createdAt,
+    connectionSpec: { id: POSTGRES_SPEC_ID, version: '1.0' },
+    ...extra
+  }
+}
+const list = (...items: ConnectionItem[]) => res(200, { items })
+const one = (i: ConnectionItem) => res(200, { items: [i] })
+const flowError = (status: number, code: string) =>
+  res(status, { type: `https://ns.adobe.com/aep/errors/FLOW-${code}`, title: 'Invalid request' })
+
+function settings(ifExists: Settings['ifExists'] = 'update'): Settings {
+  return {
+    clientId: 'c',
+    scopes: 's',
+    imsOrgId: 'o@AdobeOrg',
+    sandboxName: 'dev',
+    platformUrl: ORIGIN,
+    imsUrl: 'https://ims.example',
+    connectionName: NAME,
+    authType: 'connection-string',
+    ifExists,
+    state: 'present',
+    dryRun: false,
+    testConnection: false,
+    validateSpec: false,
+    timeoutSeconds: 120,
+    maxAttempts: 5
+  }
+}
+
+function setup(steps: Step[], ifExists: Settings['ifExists'] = 'update') {
+  const clock = new FakeClock()
+  const retry = retryContext(clock)
+  const transport = scriptedTransport(steps, clock)
+  const flow = new FlowService({
+    platformUrl: ORIGIN,
+    clientId: 'c',
+    imsOrgId: 'o@AdobeOrg',
+    sandboxName: 'dev',
+    tokens: givenToken('tok'),
+    transport,
+    retry
+  })
+  const warnings: string[] = []
+  const r = {
+    flow,
+    settings: settings(ifExists),
+    body,
+    log: retry.log,
+    warn: (w: string) => warnings.push(w)
+  }
+  const calls = () => transport.calls.map((c) => `${c.req.method} ${c.req.url.replace(BASE, '')}`)
+  return { r, flow, retry, clock, warnings, calls, transport }
+}
+
+async function caught(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p
+  } catch (e) {
+    return e as Error
+  }
+  throw new Error('expected a rejection')
+}
+
+const LOOKUP = `GET /connections?property=name==${NAME}`
+
+describe('createExactlyOne after a 201', () => {
+  it('alone: one more lookup, created, etag from the POST answer', async () => {
+    const { r, calls } = setup([res(201, { id: 'mine', etag: '"e1"' }), list(item('mine', 5))])
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'created',
+      connectionId: 'mine',
+      etag: '"e1"'
+    })
+    expect(calls()).toEqual(['POST /connections', LOOKUP])
+  })
+
+  it('a race this run won (its own is the oldest): created, the others are left to their runs', async () => {
+    const { r, calls, retry } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      list(item('later', 9), item('mine', 5))
+    ])
+    expect((await createExactlyOne(r)).operation).toBe('created')
+    expect(calls()).toEqual(['POST /connections', LOOKUP])
+    expect(retry.lines).toContain(
+      'other runs created "orders-db" at the same time (id later); this run\'s is the oldest, so it is kept and they delete theirs'
+    )
+  })
+
+  it('a race this run lost: deletes its own, updates the oldest (if-exists update)', async () => {
+    const { r, calls, transport } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      list(item('mine', 5), item('first', 3)),
+      res(204),
+      res(200, { id: 'first', etag: '"e2"' })
+    ])
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'updated',
+      connectionId: 'first',
+      etag: '"e2"'
+    })
+    expect(calls()).toEqual([
+      'POST /connections',
+      LOOKUP,
+      'DELETE /connections/mine',
+      'PATCH /connections/first'
+    ])
+    expect(transport.calls[3]?.req.headers['if-match']).toBe('"etag-first"')
+  })
+
+  it('ties on createdAt are broken by id, the same way in every run', async () => {
+    const { r, calls } = setup(
+      [
+        res(201, { id: 'b-mine', etag: '"e1"' }),
+        list(item('b-mine', 5), item('a-other', 5)),
+        res(204)
+      ],
+      'reuse'
+    )
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'unchanged',
+      connectionId: 'a-other',
+      etag: '"etag-a-other"'
+    })
+    expect(calls()).toEqual(['POST /connections', LOOKUP, 'DELETE /connections/b-mine'])
+  })
+
+  it('a lost race with if-exists fail: fails naming the keeper, whose id is in the outputs', async () => {
+    const { r } = setup(
+      [res(201, { id: 'mine' }), list(item('mine', 5), item('first', 3)), res(204)],
+      'fail'
+    )
+    const e = await caught(createExactlyOne(r))
+    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e.message).toBe(
+      'another run created "orders-db" at the same time (id first); if-exists is fail, so it is not adopted (this run deleted its own copy)'
+    )
+    expect((e as StoredConnectionError).connectionId).toBe('first')
+  })
+
+  it('its own copy cannot be deleted: fails naming both, the keeper in the outputs', async () => {
+    const { r } = setup([
+      res(201, { id: 'mine' }),
+      list(item('mine', 5), item('first', 3)),
+      flowError(400, '1418-400')
+    ])
+    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    expect(e.message).toMatch(
+      /^another run created "orders-db" at the same time \(id first, kept\), and this run's copy \(id mine\) could not be deleted: deleting the connection failed: HTTP 400 1418-400 .*; delete it by hand$/
+    )
+    expect(e.connectionId).toBe('first')
+  })
+
+  it('its own is no longer listed and is gone (a racing run deleted it): adopts the keeper', async () => {
+    const { r, calls } = setup(
+      [res(201, { id: 'mine' }), list(item('first', 3)), res(404)],
+      'reuse'
+    )
+    expect((await createExactlyOne(r)).connectionId).toBe('first')
+    expect(calls()).toEqual(['POST /connections', LOOKUP, 'GET /connections/mine'])
+  })
+
+  it('its own is gone and nothing is listed: fails, with no id in the outputs', async () => {
+    const { r } = setup([res(201, { id: 'mine' }), list(), res(404)])
+    const e = await caught(createExactlyOne(r))
+    expect(e).toBeInstanceOf(ActionError)
+    expect(e).not.toBeInstanceOf(StoredConnectionError)
+    expect(e.message).toMatch(/the connection this run created \(id mine\) was deleted/)
+  })
+
+  it('the listing lags behind its own: looks again after a pause, then converges', async () => {
+    const { r, calls, clock } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      list(),
+      one(item('mine', 5)),
+      list(item('mine', 5))
+    ])
+    expect((await createExactlyOne(r)).operation).toBe('created')
+    expect(calls()).toEqual(['POST /connections', LOOKUP, 'GET /connections/mine', LOOKUP])
+    expect(clock.sleeps).toEqual([500])
+  })
+
+  it('the listing never shows its own: created, with a warning that the check was not done', async () => {
+    const mine = one(item('mine', 5))
+    const { r, warnings } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      ...[list(), mine, list(), mine, list(), mine]
+    ])
+    expect((await createExactlyOne(r)).connectionId).toBe('mine')
+    expect(warnings).toEqual([
+      'the connection just created (id mine) is not listed yet, so whether another run created "orders-db" at the same time was not checked'
+    ])
+  })
+
+  it('an incomplete listing after the create: created, with a warning', async () => {
+    const { r, warnings } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(200, {})])
+    expect((await createExactlyOne(r)).connectionId).toBe('mine')
+    expect(warnings[0]).toMatch(
+      /^listing connections by name was incomplete: page 1 .*: whether another run created "orders-db" at the same time could not be checked$/
+    )
+  })
+
+  it('a failure after the create still names this run’s connection in the outputs', async () => {
+    const { r } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(403, {})])
+    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e.connectionId).toBe('mine')
+    expect(e.etag).toBe('"e1"')
+  })
+})
+
+describe('createExactlyOne after an answer that was lost or unreadable', () => {
+  it('one found: if-exists update patches it', async () => {
+    const { r, calls } = setup([
+      res(201, '{"id":"'),
+      list(item('x', 3)),
+      res(200, { id: 'x', etag: '"e2"' })
+    ])
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'updated',
+      connectionId: 'x',
+      etag: '"e2"'
+    })
+    expect(calls()).toEqual(['POST /connections', LOOKUP, 'PATCH /connections/x'])
+  })
+
+  it('several found: keeps the oldest, deletes the others (copies made meanwhile)', async () => {
+    const { r, calls } = setup(
+      [res(503), list(item('b', 7), item('a', 3), item('c', 9)), res(204), res(404)],
+      'reuse'
+    )
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'unchanged',
+      connectionId: 'a',
+      etag: '"etag-a"'
+    })
+    expect(calls().slice(2)).toEqual(['DELETE /connections/b', 'DELETE /connections/c'])
+  })
+
+  it('if-exists fail: fails saying it may be this run’s or another’s; its id in the outputs', async () => {
+    const { r } = setup([res(502), list(item('x', 3))], 'fail')
+    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    expect(e.message).toBe(
+      "a connection named \"orders-db\" is listed (id x) after this run's create answer was lost or unreadable, so it may be this run's or another run's; if-exists is fail, so it is not adopted"
+    )
+    expect(e.connectionId).toBe('x')
+    expect(e.etag).toBe('"etag-x"')
+  })
+
+  it('if-exists update with another auth type: fails as for any found connection', async () => {
+    const other = item('x', 3, { auth: { specName: 'Basic Authentication' } })
+    const { r } = setup([res(503), list(other)])
+    const e = await caught(createExactlyOne(r))
+    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e.message).toMatch(/uses "Basic Authentication" but auth-type asks for/)
+  })
+})
+
+describe('updateExisting and deleteExisting', () => {
+  it('a PATCH refused in the current state (1416): waits for it to settle, retries once', async () => {
+    const existing = item('x', 3)
+    const { flow, calls, retry } = setup([
+      flowError(400, '1416-400'),
+      one({ ...existing, state: 'updating' }),
+      one({ ...existing, state: 'enabled', etag: '"fresh"' }),
+      res(200, { id: 'x', etag: '"e3"' })
+    ])
+    expect(await updateExisting(flow, existing, body, retry.log)).toEqual({
+      operation: 'updated',
+      connectionId: 'x',
+      etag: '"e3"'
+    })
+    expect(calls()).toEqual([
+      'PATCH /connections/x',
+      'GET /connections/x',
+      'GET /connections/x',
+      'PATCH /connections/x'
+    ])
+  })
+
+  it('a PATCH on a connection being deleted (1457) is left to the caller', async () => {
+    const { flow, retry } = setup([flowError(400, '1457-400')])
+    const e = await caught(updateExisting(flow, item('x', 3), body, retry.log))
+    expect((e as { code?: string }).code).toBe('1457-400')
+  })
+
+  it('a DELETE on a connection already being deleted (1458): absent', async () => {
+    const { flow, retry } = setup([flowError(400, '1458-400')])
+    expect(await deleteExisting(flow, item('x', 3), retry.log)).toEqual({
+      operation: 'absent',
+      connectionId: '',
+      etag: ''
+    })
+  })
+
+  it('a DELETE refused in the current state (1416): waits, retries once', async () => {
+    const { flow, retry, calls } = setup([
+      flowError(400, '1416-400'),
+      one(item('x', 3, { state: 'enabled' })),
+      res(204)
+    ])
+    expect((await deleteExisting(flow, item('x', 3), retry.log)).operation).toBe('deleted')
+    expect(calls()).toEqual([
+      'DELETE /connections/x',
+      'GET /connections/x',
+      'DELETE /connections/x'
+    ])
+  })
+})
+
+describe('findLive', () => {
+  it('skips connections being deleted and waits for those in progress', async () => {
+    const { flow, retry } = setup([
+      list(
+        item('going', 1, { state: 'delete-finalizing' }),
+        item('new', 2, { state: 'initializing' })
+      ),
+      one(item('new', 2, { state: 'enabled' }))
+    ])
+    const live = await findLive(flow, NAME, retry.log)
+    expect(live.map((i) => [i.id, i.state])).toEqual([['new', 'enabled']])
+    expect(retry.lines[0]).toBe(
+      'connection going is being deleted (state delete-finalizing): not counted'
+    )
+  })
+
+  it('an incomplete listing says nothing was created or changed', async () => {
+    const { flow, retry } = setup([res(200, { data: [] })])
+    await expect(findLive(flow, NAME, retry.log)).rejects.toThrow(
+      /^listing connections by name was incomplete: page 1 is not a list of connections .*; nothing was created or changed$/
+    )
+  })
+})
