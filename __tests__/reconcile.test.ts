@@ -228,8 +228,20 @@ describe('createExactlyOne after a 201', () => {
     )
   })
 
+  it('a failing check after the create: created, with a warning', async () => {
+    const { r, warnings } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(403, {})])
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'created',
+      connectionId: 'mine',
+      etag: '"e1"'
+    })
+    expect(warnings[0]).toMatch(
+      /^listing connections by name failed: HTTP 403 .*could not be checked$/
+    )
+  })
+
   it('a failure after the create still names this run’s connection in the outputs', async () => {
-    const { r } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(403, {})])
+    const { r } = setup([res(201, { id: 'mine', etag: '"e1"' }), list(), res(403, {})])
     const e = (await caught(createExactlyOne(r))) as StoredConnectionError
     expect(e).toBeInstanceOf(StoredConnectionError)
     expect(e.connectionId).toBe('mine')

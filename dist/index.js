@@ -42602,6 +42602,7 @@ function defaultDescription(c) {
 
 
 
+
 /**
  * A failure once a connection with the name exists (this run's, or one it adopted): the step
  * fails, and connection-id and etag still say which connection it is.
@@ -42681,7 +42682,8 @@ async function checkAfterCreate(r, ownId, ownEtag) {
             listed = alive(await flow.findByName(name, { mustInclude: ownId }));
         }
         catch (e) {
-            if (!(e instanceof IncompleteListingError))
+            // The create went through; only the safety net failed (a later run still sees duplicates).
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
                 throw e;
             r.warn(`${e.message}: whether another run created "${name}" at the same time could not be checked`);
             return created(r, ownId, ownEtag);

@@ -2,6 +2,7 @@ import type { CreateBody } from './connection.js'
 import { ActionError, ApiError } from './errors.js'
 import type { ConnectionItem, FlowService } from './flow-service.js'
 import type { Settings } from './inputs.js'
+import { DeadlineError } from './http.js'
 import { alive, IncompleteListingError, isDeleting, isInProgress, keeperOf } from './listing.js'
 import { decide, patchOps, type Operation } from './plan.js'
 
@@ -119,7 +120,8 @@ async function checkAfterCreate(r: Reconcile, ownId: string, ownEtag?: string): 
     try {
       listed = alive(await flow.findByName(name, { mustInclude: ownId }))
     } catch (e) {
-      if (!(e instanceof IncompleteListingError)) throw e
+      // The create went through; only the safety net failed (a later run still sees duplicates).
+      if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
       r.warn(
         `${e.message}: whether another run created "${name}" at the same time could not be checked`
       )
