@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(558);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9962);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 558:
+/***/ 9962:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31632,129 +31632,6 @@ function redactAuth(auth) {
     return { specName: auth.specName, params };
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/** A failure the action reports as one line and exit code 1. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-}
-/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
-class ApiError extends ActionError {
-    status;
-    code;
-    requestId;
-    constructor(message, status, code, requestId) {
-        super(message);
-        this.status = status;
-        this.code = code;
-        this.requestId = requestId;
-        this.name = 'ApiError';
-    }
-}
-const MAX_DETAIL = 300;
-/** Squeezes text onto one short line. */
-function oneLine(text, max = MAX_DETAIL) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-function parseJson(text) {
-    try {
-        const v = JSON.parse(text);
-        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/** Reads the error details out of a gateway, Flow Service or IMS error body. */
-function describeBody(res) {
-    const requestId = res.headers['x-request-id'];
-    const body = parseJson(res.text);
-    if (!body) {
-        const type = res.headers['content-type'] ?? 'unknown type';
-        const detail = /html/i.test(type) || /^\s*</.test(res.text)
-            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
-            : res.text.trim()
-                ? `a body that is not valid JSON (${type})`
-                : 'an empty body';
-        return { detail, requestId };
-    }
-    // Gateway: {"error_code","message"}
-    if (str(body.error_code))
-        return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId };
-    // IMS: {"error","error_description"}
-    if (str(body.error))
-        return {
-            code: str(body.error),
-            detail: oneLine(String(body.error_description ?? '')),
-            requestId
-        };
-    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
-    const report = (body.report && typeof body.report === 'object' ? body.report : {});
-    const type = str(body.type) ?? '';
-    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
-    const title = str(body.title);
-    const message = str(body.errorMessage) ??
-        str(report['detailed-message']) ??
-        str(body.detail) ??
-        str(body.message);
-    const detail = [title, message && message !== title ? message : undefined]
-        .filter(Boolean)
-        .join(': ');
-    return {
-        code,
-        detail: oneLine(detail || 'no details given'),
-        requestId: str(report['request-id']) ?? requestId
-    };
-}
-/** A hint for the failures users hit most, keyed by status and code. */
-function hintFor(status, code, tokenGiven) {
-    const c = code ?? '';
-    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
-    if (c === 'invalid_client')
-        return 'check client-id and client-secret';
-    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
-        return tokenGiven
-            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
-            : 'the token was rejected; check that the credential belongs to ims-org-id';
-    if (c === '403000' || c === '403003')
-        return 'client-id is sent as x-api-key; check it matches the credential';
-    if (c === '400003' ||
-        c === '403027' ||
-        c === '403025' ||
-        c.startsWith('2000') ||
-        c.startsWith('1100'))
-        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
-    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
-        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
-    if (c.startsWith('2100') || c.startsWith('2101'))
-        return 'sandbox-name does not name a sandbox of this org';
-    if (c === 'invalid_scope')
-        return 'check scopes against the scopes granted to the credential in the Developer Console';
-    if (status === 429)
-        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
-    return undefined;
-}
-/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
-function apiError(operation, a, tokenGiven = false) {
-    if (a.kind === 'network')
-        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
-    const { code, detail, requestId } = describeBody(a.res);
-    const hint = hintFor(a.res.status, code, tokenGiven);
-    const parts = [
-        `${operation} failed: HTTP ${a.res.status}`,
-        code ? `${code} ${detail}` : detail,
-        requestId ? `(request id ${requestId})` : undefined
-    ];
-    let msg = parts.filter(Boolean).join(' ');
-    if (hint)
-        msg += ` — ${hint}`;
-    return new ApiError(msg, a.res.status, code, requestId);
-}
-
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
@@ -34475,9 +34352,9 @@ const $ZodNumberFormat = /*@__PURE__*/ $constructor("$ZodNumberFormat", (inst, d
     $ZodCheckNumberFormat.init(inst, def);
     $ZodNumber.init(inst, def); // no format checks
 });
-const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodBoolean", (inst, def) => {
+const $ZodBoolean = /*@__PURE__*/ $constructor("$ZodBoolean", (inst, def) => {
     $ZodType.init(inst, def);
-    inst._zod.pattern = regexes.boolean;
+    inst._zod.pattern = regexes_boolean;
     inst._zod.parse = (payload, _ctx) => {
         if (def.coerce)
             try {
@@ -34495,7 +34372,7 @@ const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null &&
         });
         return payload;
     };
-})));
+});
 const $ZodBigInt = /*@__PURE__*/ $constructor("$ZodBigInt", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.pattern = bigint;
@@ -36885,7 +36762,7 @@ function _uint32(Class, params) {
 function _boolean(Class, params) {
     return new Class({
         type: "boolean",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -40427,13 +40304,13 @@ function int32(params) {
 function uint32(params) {
     return core._uint32(ZodNumberFormat, params);
 }
-const ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodBoolean", (inst, def) => {
-    core.$ZodBoolean.init(inst, def);
+const ZodBoolean = /*@__PURE__*/ $constructor("ZodBoolean", (inst, def) => {
+    $ZodBoolean.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.booleanProcessor(inst, ctx, json, params);
-})));
+    inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
+});
 function schemas_boolean(params) {
-    return core._boolean(ZodBoolean, params);
+    return _boolean(ZodBoolean, params);
 }
 const ZodBigInt = /*@__PURE__*/ $constructor("ZodBigInt", (inst, def) => {
     $ZodBigInt.init(inst, def);
@@ -41290,6 +41167,129 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/** A failure the action reports as one line and exit code 1. */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+}
+/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
+class ApiError extends ActionError {
+    status;
+    code;
+    requestId;
+    constructor(message, status, code, requestId) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.requestId = requestId;
+        this.name = 'ApiError';
+    }
+}
+const MAX_DETAIL = 300;
+/** Squeezes text onto one short line. */
+function oneLine(text, max = MAX_DETAIL) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+function parseJson(text) {
+    try {
+        const v = JSON.parse(text);
+        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const str = (v) => (typeof v === 'string' && v ? v : undefined);
+/** Reads the error details out of a gateway, Flow Service or IMS error body. */
+function describeBody(res) {
+    const requestId = res.headers['x-request-id'];
+    const body = parseJson(res.text);
+    if (!body) {
+        const type = res.headers['content-type'] ?? 'unknown type';
+        const detail = /html/i.test(type) || /^\s*</.test(res.text)
+            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
+            : res.text.trim()
+                ? `a body that is not valid JSON (${type})`
+                : 'an empty body';
+        return { detail, requestId };
+    }
+    // Gateway: {"error_code","message"}
+    if (str(body.error_code))
+        return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId };
+    // IMS: {"error","error_description"}
+    if (str(body.error))
+        return {
+            code: str(body.error),
+            detail: oneLine(String(body.error_description ?? '')),
+            requestId
+        };
+    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
+    const report = (body.report && typeof body.report === 'object' ? body.report : {});
+    const type = str(body.type) ?? '';
+    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
+    const title = str(body.title);
+    const message = str(body.errorMessage) ??
+        str(report['detailed-message']) ??
+        str(body.detail) ??
+        str(body.message);
+    const detail = [title, message && message !== title ? message : undefined]
+        .filter(Boolean)
+        .join(': ');
+    return {
+        code,
+        detail: oneLine(detail || 'no details given'),
+        requestId: str(report['request-id']) ?? requestId
+    };
+}
+/** A hint for the failures users hit most, keyed by status and code. */
+function hintFor(status, code, tokenGiven) {
+    const c = code ?? '';
+    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
+    if (c === 'invalid_client')
+        return 'check client-id and client-secret';
+    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
+        return tokenGiven
+            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
+            : 'the token was rejected; check that the credential belongs to ims-org-id';
+    if (c === '403000' || c === '403003')
+        return 'client-id is sent as x-api-key; check it matches the credential';
+    if (c === '400003' ||
+        c === '403027' ||
+        c === '403025' ||
+        c.startsWith('2000') ||
+        c.startsWith('1100'))
+        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
+    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
+        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
+    if (c.startsWith('2100') || c.startsWith('2101'))
+        return 'sandbox-name does not name a sandbox of this org';
+    if (c === 'invalid_scope')
+        return 'check scopes against the scopes granted to the credential in the Developer Console';
+    if (status === 429)
+        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
+    return undefined;
+}
+/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
+function apiError(operation, a, tokenGiven = false) {
+    if (a.kind === 'network')
+        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
+    const { code, detail, requestId } = describeBody(a.res);
+    const hint = hintFor(a.res.status, code, tokenGiven);
+    const parts = [
+        `${operation} failed: HTTP ${a.res.status}`,
+        code ? `${code} ${detail}` : detail,
+        requestId ? `(request id ${requestId})` : undefined
+    ];
+    let msg = parts.filter(Boolean).join(' ');
+    if (hint)
+        msg += ` — ${hint}`;
+    return new ApiError(msg, a.res.status, code, requestId);
+}
+
 ;// CONCATENATED MODULE: ./src/version.ts
 /** Sent in the User-Agent header; kept equal to package.json's version by a unit test. */
 const ACTION_NAME = 'aep-postgresql-connection-action';
@@ -41576,6 +41576,12 @@ const PageSchema = looseObject({
         .nullish()
 });
 const IdEtagSchema = looseObject({ id: schemas_string().min(1), etag: schemas_string().optional() });
+const ExploreSchema = array(looseObject({
+    type: unknown().optional(),
+    path: unknown().optional(),
+    name: unknown().optional()
+}));
+const TestSchema = looseObject({ result: schemas_boolean() });
 /** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text) {
     try {
@@ -41914,23 +41920,60 @@ class FlowService {
         }
         this.fail(label, a);
     }
-    /** Lists the root of the database as Flow Service sees it: the connectivity test. */
+    /**
+     * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
+     * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
+     * objects fails: it cannot show that Flow Service reached the database.
+     */
     async explore(id) {
         const label = 'testing the connection';
         const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const body = this.json(label, a);
-        const items = Array.isArray(body) ? body : [];
+        const parsed = ExploreSchema.safeParse(this.json(label, a));
+        if (!parsed.success)
+            throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
         // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-        return {
-            tables: items.filter((i) => {
-                if (!i || typeof i !== 'object')
-                    return false;
-                const type = i.type;
-                return type === 'table' || type === undefined;
-            }).length
-        };
+        const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
+        const paths = tables
+            .map((i) => (typeof i.path === 'string' ? i.path : i.name))
+            .filter((p) => typeof p === 'string');
+        return { tables: tables.length, paths };
+    }
+    /**
+     * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
+     * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
+     * authentication or rate limiting, or answers without a true/false result.
+     */
+    async test(id) {
+        const label = 'testing the connection (GET /test)';
+        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/test`);
+        if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
+            if ([401, 403, 407, 429].includes(a.res.status))
+                this.fail(label, a);
+            return { unsupported: apiError(label, a, this.o.tokens.given).message };
+        }
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        let body;
+        try {
+            body = JSON.parse(a.res.text);
+        }
+        catch {
+            body = undefined;
+        }
+        const parsed = TestSchema.safeParse(body);
+        if (!parsed.success)
+            return { unsupported: `${label}: HTTP 200 without a true/false result` };
+        return { result: parsed.data.result };
+    }
+    /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
+    async connectionSpec(id = connection_POSTGRES_SPEC_ID) {
+        const label = 'reading the connection spec';
+        const a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`);
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        return this.json(label, a);
     }
 }
 /**
@@ -41947,6 +41990,511 @@ function duplicatesError(name, items) {
     return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
         .map((i) => i.id)
         .join(', ')}); delete all but one, then run again`);
+}
+
+;// CONCATENATED MODULE: ./src/plan.ts
+
+
+
+/**
+ * Decides what to do from the settings and the connections found by name. Pure.
+ * `body` is the create body (absent when state is absent).
+ */
+function decide(s, found, body) {
+    if (found.length > 1)
+        throw duplicatesError(s.connectionName, found);
+    const [existing] = found;
+    if (s.state === 'absent')
+        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
+    if (!body)
+        throw new ActionError('internal: no connection payload to apply');
+    if (!existing)
+        return { kind: 'create', body };
+    switch (s.ifExists) {
+        case 'fail':
+            throw new ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
+        case 'reuse':
+            return { kind: 'reuse', existing };
+        case 'update': {
+            const specName = existing.auth?.specName;
+            if (specName && specName !== body.auth.specName)
+                throw new ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
+                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
+            return { kind: 'update', existing, ops: patchOps(existing, body), body };
+        }
+    }
+}
+/**
+ * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
+ * compared: the credentials are always replaced, the description only when it changed.
+ */
+function patchOps(existing, body) {
+    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
+    if (body.description !== undefined && body.description !== existing.description)
+        ops.push({
+            op: existing.description === undefined ? 'add' : 'replace',
+            path: '/description',
+            value: body.description
+        });
+    return ops;
+}
+/** The operation a plan reports, live or as a dry run. */
+function operationOf(plan, dryRun) {
+    switch (plan.kind) {
+        case 'create':
+            return dryRun ? 'would-create' : 'created';
+        case 'update':
+            return dryRun ? 'would-update' : 'updated';
+        case 'reuse':
+            return 'unchanged';
+        case 'delete':
+            return dryRun ? 'would-delete' : 'deleted';
+        case 'absent':
+            return 'absent';
+    }
+}
+/**
+ * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
+ * structure (never by searching strings), so nothing secret can slip through.
+ */
+function describePlan(plan, base) {
+    switch (plan.kind) {
+        case 'create':
+            return [
+                `POST ${base}/connections`,
+                JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
+            ];
+        case 'update':
+            return [
+                `PATCH ${base}/connections/${plan.existing.id}`,
+                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
+                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
+            ];
+        case 'delete':
+            return [`DELETE ${base}/connections/${plan.existing.id}`];
+        case 'reuse':
+            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
+        case 'absent':
+            return ['no request: no connection with this name exists'];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/connection-spec.ts
+
+
+
+
+const SpecReplySchema = looseObject({
+    items: array(looseObject({
+        id: schemas_string().optional(),
+        name: schemas_string().optional(),
+        authSpec: array(looseObject({ name: schemas_string().optional(), spec: unknown().optional() }))
+            .optional()
+    }))
+});
+const PropertySchema = looseObject({
+    type: union([schemas_string(), array(schemas_string())]).optional(),
+    enum: array(unknown()).optional(),
+    format: schemas_string().optional()
+});
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
+function authSchemaOf(reply, specName) {
+    const parsed = SpecReplySchema.safeParse(reply);
+    if (!parsed.success)
+        return { unavailable: 'the reply is not a connection spec list' };
+    const items = parsed.data.items;
+    const spec = items.find((i) => i.id === connection_POSTGRES_SPEC_ID) ?? items[0];
+    if (!spec)
+        return { unavailable: 'the reply holds no connection spec' };
+    const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
+    const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
+    if (!auth)
+        return {
+            unavailable: `it has no auth type named "${specName}" (it lists: ${names.join(', ') || 'none'})`
+        };
+    if (!isObject(auth.spec))
+        return { unavailable: `it has no schema for "${specName}"` };
+    return { schema: auth.spec };
+}
+/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
+class SchemaError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SchemaError';
+    }
+}
+/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
+const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
+let ajvModule;
+const loadAjv = () => (ajvModule ??= importAjv());
+async function compile(schema) {
+    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
+    // exports are not (the bundle's ESM interop drops them).
+    const { Ajv } = (await loadAjv()).default;
+    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
+    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
+    const ajv = new Ajv({
+        allErrors: true,
+        strict: false,
+        validateFormats: false,
+        validateSchema: false,
+        logger: false,
+        unicodeRegExp: false,
+        addUsedSchema: false
+    });
+    const { $schema: _ignored, ...rest } = schema;
+    let fn;
+    try {
+        fn = ajv.compile(rest);
+    }
+    catch (e) {
+        throw new SchemaError(`its schema could not be compiled (${e.message})`);
+    }
+    return (params) => (fn(params) ? [] : (fn.errors ?? []));
+}
+const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
+const A_TYPE = {
+    integer: 'an integer',
+    number: 'a number',
+    string: 'a string',
+    boolean: 'a boolean (true or false)',
+    object: 'an object',
+    array: 'an array',
+    null: 'null'
+};
+/** The param an error is about, and the schema's expectation in words; no value ever. */
+function connection_spec_describe(e) {
+    const p = e.params;
+    switch (e.keyword) {
+        case 'required':
+            return {
+                param: String(p.missingProperty),
+                keyword: e.keyword,
+                expected: 'is required by the connection spec but is not sent'
+            };
+        case 'additionalProperties':
+            return {
+                param: String(p.additionalProperty),
+                keyword: e.keyword,
+                expected: 'is not a param this auth type accepts'
+            };
+        case 'type': {
+            const types = String(p.type).split(',');
+            return {
+                param: pointerToName(e.instancePath) || '(params)',
+                keyword: e.keyword,
+                expected: `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`
+            };
+        }
+        case 'enum':
+            return {
+                param: pointerToName(e.instancePath),
+                keyword: e.keyword,
+                expected: `must be one of: ${(Array.isArray(p.allowedValues) ? p.allowedValues : [])
+                    .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+                    .join(', ')}`
+            };
+        case 'pattern':
+            return {
+                param: pointerToName(e.instancePath),
+                keyword: e.keyword,
+                expected: `must match the pattern ${String(p.pattern)}`
+            };
+        default:
+            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
+            return {
+                param: pointerToName(e.instancePath) || '(params)',
+                keyword: e.keyword,
+                expected: e.message ?? `fails the "${e.keyword}" rule`
+            };
+    }
+}
+function problemsOf(errors) {
+    const seen = new Set();
+    return errors
+        .map(connection_spec_describe)
+        .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
+}
+const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
+/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
+const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
+/**
+ * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
+ * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
+ * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
+ */
+function reshapeValue(value, prop) {
+    const types = typesOf(prop);
+    let v = value;
+    const changes = [];
+    if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
+        const t = v.trim();
+        if (types.includes('integer') && /^[+-]?\d+$/.test(t) && Number.isSafeInteger(Number(t))) {
+            v = Number(t);
+            changes.push('string -> integer');
+        }
+        else if (types.includes('number') && t !== '' && Number.isFinite(Number(t))) {
+            v = Number(t);
+            changes.push('string -> number');
+        }
+        else if (types.includes('boolean') && /^(true|false)$/i.test(t)) {
+            v = t.toLowerCase() === 'true';
+            changes.push('string -> boolean');
+        }
+    }
+    else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
+        v = String(v);
+        changes.push('boolean -> string');
+    }
+    if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
+        const key = looseKey(v);
+        const matches = prop.enum.filter((e) => typeof e === 'string' && looseKey(e) === key);
+        const [only] = matches;
+        if (matches.length === 1 && only !== undefined) {
+            v = only;
+            // The allowed value comes from the schema; a secret param's is still not shown.
+            changes.push(prop.format === 'password'
+                ? 'matched one allowed value'
+                : `matched the allowed value "${only}"`);
+        }
+    }
+    return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
+}
+/**
+ * Validates params against an auth type's schema with ajv; where a param fails and the schema
+ * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
+ * the expectation only. Throws SchemaError when the schema cannot be compiled.
+ */
+async function judgeParams(schema, params) {
+    const validate = await compile(schema);
+    const first = validate(params);
+    if (first.length === 0)
+        return { params, changes: [], problems: [] };
+    const properties = isObject(schema.properties) ? schema.properties : {};
+    const failing = new Set(problemsOf(first).map((p) => p.param));
+    const reshaped = { ...params };
+    const tried = [];
+    for (const param of failing) {
+        const value = params[param];
+        const prop = PropertySchema.safeParse(properties[param]);
+        if (value === undefined || !prop.success)
+            continue;
+        const r = reshapeValue(value, prop.data);
+        if (!r)
+            continue;
+        reshaped[param] = r.value;
+        tried.push({ param, change: r.change });
+    }
+    if (tried.length === 0)
+        return { params, changes: [], problems: problemsOf(first) };
+    const problems = problemsOf(validate(reshaped));
+    const stillFailing = new Set(problems.map((p) => p.param));
+    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
+    const changes = tried.filter((c) => !stillFailing.has(c.param));
+    const out = { ...params };
+    for (const c of changes)
+        out[c.param] = reshaped[c.param];
+    return { params: out, changes, problems };
+}
+/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
+function usesBraceQuoting(params) {
+    const cs = params.connectionString;
+    return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
+}
+/** The problems as one clause: "sslMode must be one of: ...; port must be an integer". */
+function describeProblems(problems, params) {
+    let text = problems.map((p) => `${p.param} ${p.expected}`).join('; ');
+    if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
+        text += usesBraceQuoting(params)
+            ? '. A value in the connection string needed brace quoting ({...}), which this pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting'
+            : '. Check the keywords and their order against the pattern, or use auth-type: basic';
+    }
+    return text;
+}
+function describeChanges(changes) {
+    return changes.map((c) => `${c.param} (${c.change})`).join(', ');
+}
+/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
+const EXPLAINED_400 = new Set([
+    '1401',
+    '1403',
+    '1405',
+    '1413',
+    '1414',
+    '1416',
+    '1417',
+    '1418',
+    '1434',
+    '1445',
+    '1453',
+    '1457',
+    '2105',
+    '2110',
+    '2112',
+    '2113',
+    '2114',
+    '2115',
+    '400003'
+]);
+/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
+function isUnexplained400(e) {
+    if (!(e instanceof ApiError) || e.status !== 400)
+        return false;
+    const code = e.code?.split('-')[0];
+    return code === undefined || !EXPLAINED_400.has(code);
+}
+/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
+function withBody(plan, body) {
+    if (plan.kind === 'create')
+        return { ...plan, body };
+    if (plan.kind === 'update')
+        return { ...plan, body, ops: patchOps(plan.existing, body) };
+    return plan;
+}
+const withParams = (body, params) => ({
+    ...body,
+    auth: { ...body.auth, params }
+});
+/**
+ * Consults the live connection spec at most once per run (the reply is kept), only when asked:
+ * a dry run, validate-spec, or an unexplained 400 on a create or update.
+ */
+class SpecReferee {
+    deps;
+    reply;
+    /** GET /connectionSpecs requests made (0 or 1). */
+    reads = 0;
+    constructor(deps) {
+        this.deps = deps;
+    }
+    read() {
+        this.reply ??= (async () => {
+            this.reads++;
+            try {
+                return { reply: await this.deps.readSpec() };
+            }
+            catch (e) {
+                if (e instanceof ActionError)
+                    return { error: e.message };
+                throw e;
+            }
+        })();
+        return this.reply;
+    }
+    /** The spec's ruling on a body; never throws for an unavailable referee. */
+    async rule(body) {
+        const r = await this.read();
+        if ('error' in r)
+            return { kind: 'unavailable', reason: r.error };
+        const found = authSchemaOf(r.reply, body.auth.specName);
+        if ('unavailable' in found)
+            return { kind: 'unavailable', reason: found.unavailable };
+        let verdict;
+        try {
+            verdict = await judgeParams(found.schema, body.auth.params);
+        }
+        catch (e) {
+            if (e instanceof SchemaError)
+                return { kind: 'unavailable', reason: e.message };
+            throw e;
+        }
+        if (verdict.problems.length > 0)
+            return {
+                kind: 'mismatch',
+                problems: verdict.problems,
+                text: describeProblems(verdict.problems, body.auth.params)
+            };
+        if (verdict.changes.length > 0)
+            return {
+                kind: 'reshaped',
+                body: withParams(body, verdict.params),
+                changes: verdict.changes
+            };
+        return { kind: 'match' };
+    }
+    unavailable(reason) {
+        this.deps.warn(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
+    }
+    /**
+     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
+     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
+     */
+    async vet(body, nothingSent) {
+        const ruling = await this.rule(body);
+        switch (ruling.kind) {
+            case 'unavailable':
+                this.unavailable(ruling.reason);
+                return body;
+            case 'match':
+                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"`);
+                return body;
+            case 'reshaped':
+                this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
+                return ruling.body;
+            case 'mismatch':
+                throw new ActionError(`the auth params do not match Flow Service's live connection spec for "${body.auth.specName}": ${ruling.text} (${nothingSent})`);
+        }
+    }
+    /**
+     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
+     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
+     */
+    async vetPlan(plan, s) {
+        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
+            return plan;
+        const nothingSent = s.dryRun ? 'dry run: nothing would be sent' : 'nothing was sent';
+        const body = await this.vet(plan.body, nothingSent);
+        return body === plan.body ? plan : withBody(plan, body);
+    }
+    /**
+     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
+     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
+     * the params; otherwise the original error stands, with what the spec said.
+     */
+    async guard(body, send) {
+        try {
+            return await send(body);
+        }
+        catch (e) {
+            if (!isUnexplained400(e))
+                throw e;
+            const ruling = await this.rule(body);
+            switch (ruling.kind) {
+                case 'unavailable':
+                    this.unavailable(ruling.reason);
+                    throw e;
+                case 'match':
+                    throw new ApiError(`${e.message} (the auth params match Flow Service's live connection spec, so the spec does not explain it)`, e.status, e.code, e.requestId);
+                case 'mismatch':
+                    throw new ApiError(`${e.message}. Flow Service's live connection spec for "${body.auth.specName}" says: ${ruling.text}`, e.status, e.code, e.requestId);
+                case 'reshaped':
+                    this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
+                    return await send(ruling.body);
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/connection-test.ts
+
+/**
+ * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
+ * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
+ * runs after a passing /test too, for the tables, and its failure still fails.
+ */
+async function testConnection(flow, id, log) {
+    const t = await flow.test(id);
+    if ('unsupported' in t) {
+        log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
+    }
+    else if (!t.result) {
+        throw new ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
+    }
+    else {
+        log('Flow Service connected to the database with the stored credentials');
+    }
+    return flow.explore(id);
 }
 
 ;// CONCATENATED MODULE: ./src/ims.ts
@@ -42038,7 +42586,8 @@ const INPUT_NAMES = [
     'dry-run',
     'test-connection',
     'timeout-seconds',
-    'max-attempts'
+    'max-attempts',
+    'validate-spec'
 ];
 /** Inputs whose values are secrets: masked before anything else happens. */
 const SECRET_INPUTS = [
@@ -42060,7 +42609,8 @@ const DEFAULTS = {
     'dry-run': 'false',
     'test-connection': 'false',
     'timeout-seconds': '120',
-    'max-attempts': '5'
+    'max-attempts': '5',
+    'validate-spec': 'false'
 };
 const SSL_MODES = [
     'Disable',
@@ -42184,7 +42734,8 @@ const FieldsSchema = object({
     'dry-run': bool('dry-run'),
     'test-connection': bool('test-connection'),
     'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20)
+    'max-attempts': intIn('max-attempts', 1, 20),
+    'validate-spec': bool('validate-spec')
 });
 class InputError extends Error {
     problems;
@@ -42320,7 +42871,8 @@ function toSettings(f, raw) {
         dryRun: f['dry-run'],
         testConnection: f['test-connection'],
         timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts']
+        maxAttempts: f['max-attempts'],
+        validateSpec: f['validate-spec']
     };
     if (f.state === 'absent')
         return settings;
@@ -42419,93 +42971,6 @@ class Masker {
             if (value.includes(form))
                 return true;
         return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-
-/**
- * Decides what to do from the settings and the connections found by name. Pure.
- * `body` is the create body (absent when state is absent).
- */
-function decide(s, found, body) {
-    if (found.length > 1)
-        throw duplicatesError(s.connectionName, found);
-    const [existing] = found;
-    if (s.state === 'absent')
-        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
-    if (!body)
-        throw new ActionError('internal: no connection payload to apply');
-    if (!existing)
-        return { kind: 'create', body };
-    switch (s.ifExists) {
-        case 'fail':
-            throw new ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
-        case 'reuse':
-            return { kind: 'reuse', existing };
-        case 'update': {
-            const specName = existing.auth?.specName;
-            if (specName && specName !== body.auth.specName)
-                throw new ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
-                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
-            return { kind: 'update', existing, ops: patchOps(existing, body), body };
-        }
-    }
-}
-/**
- * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed.
- */
-function patchOps(existing, body) {
-    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
-    if (body.description !== undefined && body.description !== existing.description)
-        ops.push({
-            op: existing.description === undefined ? 'add' : 'replace',
-            path: '/description',
-            value: body.description
-        });
-    return ops;
-}
-/** The operation a plan reports, live or as a dry run. */
-function operationOf(plan, dryRun) {
-    switch (plan.kind) {
-        case 'create':
-            return dryRun ? 'would-create' : 'created';
-        case 'update':
-            return dryRun ? 'would-update' : 'updated';
-        case 'reuse':
-            return 'unchanged';
-        case 'delete':
-            return dryRun ? 'would-delete' : 'deleted';
-        case 'absent':
-            return 'absent';
-    }
-}
-/**
- * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
- * structure (never by searching strings), so nothing secret can slip through.
- */
-function describePlan(plan, base) {
-    switch (plan.kind) {
-        case 'create':
-            return [
-                `POST ${base}/connections`,
-                JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
-            ];
-        case 'update':
-            return [
-                `PATCH ${base}/connections/${plan.existing.id}`,
-                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
-                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
-            ];
-        case 'delete':
-            return [`DELETE ${base}/connections/${plan.existing.id}`];
-        case 'reuse':
-            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
-        case 'absent':
-            return ['no request: no connection with this name exists'];
     }
 }
 
@@ -42617,6 +43082,7 @@ class StoredConnectionError extends ActionError {
         this.name = 'StoredConnectionError';
     }
 }
+const asIs = (body, send) => send(body);
 /** A failure with no connection left to name in the outputs. */
 class NoConnectionError extends ActionError {
 }
@@ -42658,8 +43124,14 @@ async function findLive(flow, name, log) {
  * Creates the connection so that exactly one with the name remains, even when other runs
  * create it at the same time or an answer is lost. See README "Idempotency".
  */
-async function createExactlyOne(r) {
-    const outcome = await r.flow.create(r.body);
+async function createExactlyOne(req) {
+    let sent = req.body;
+    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
+        sent = b;
+        return req.flow.create(b);
+    });
+    // Later updates (after adopting) carry the params the create was sent with.
+    const r = { ...req, body: sent };
     if (outcome.kind === 'found')
         return adopt(r, outcome.items);
     try {
@@ -42774,7 +43246,7 @@ async function applyIfExists(r, keeper, why) {
                 const plan = decide(s, [keeper], r.body);
                 if (plan.kind !== 'update')
                     throw new ActionError('internal: expected an update');
-                return await updateExisting(flow, keeper, r.body, log);
+                return await updateExisting(flow, keeper, r.body, log, r.guard);
             }
         }
     }
@@ -42786,14 +43258,17 @@ async function applyIfExists(r, keeper, why) {
  * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
  * connection's current state (1416, 1417) waits for the state to settle, then retries once.
  */
-async function updateExisting(flow, existing, body, log) {
+async function updateExisting(flow, existing, body, log, guard = asIs) {
     const id = existing.id;
     const etag = existing.etag ?? (await flow.get(id)).etag;
     if (!etag)
         throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
-    try {
-        const r = await flow.update(id, etag, patchOps(existing, body));
+    const patch = async (from, ifMatch) => {
+        const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
         return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+    };
+    try {
+        return await patch(existing, etag);
     }
     catch (e) {
         if (!(e instanceof ApiError))
@@ -42809,8 +43284,7 @@ async function updateExisting(flow, existing, body, log) {
         }
         else
             throw e;
-        const r = await flow.update(id, fresh.etag ?? '', patchOps(fresh, body));
-        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+        return patch(fresh, fresh.etag ?? '');
     }
 }
 /** Deletes a connection; one already being deleted (1458) counts as absent. */
@@ -42906,6 +43380,8 @@ async function writeSummary(summary, r, warn) {
 
 
 
+
+
 /** Reads every input; secret ones are masked the moment they are read, before validation. */
 function readInputs(c, masker) {
     const raw = {};
@@ -42931,8 +43407,9 @@ function maskDerived(s, masker, body) {
     }
     if (body) {
         const p = body.auth.params;
-        masker.add(p.password);
-        masker.add(p.connectionString);
+        for (const secret of [p.password, p.connectionString])
+            if (typeof secret === 'string')
+                masker.add(secret);
         // The auth block as it travels inside the JSON request body.
         masker.add(JSON.stringify(p));
     }
@@ -42945,14 +43422,15 @@ function desiredBody(s, ctx) {
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
 /** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, flow, settings, say, warn) {
-    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn });
+async function apply(plan, flow, settings, say, warn, referee) {
+    const guard = (body, send) => referee.guard(body, send);
+    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn, guard });
     switch (plan.kind) {
         case 'create':
             return create(plan.body);
         case 'update':
             try {
-                return await updateExisting(flow, plan.existing, plan.body, say);
+                return await updateExisting(flow, plan.existing, plan.body, say, guard);
             }
             catch (e) {
                 // Being deleted since the lookup: skipped, as the lookup skips those already going.
@@ -43037,6 +43515,12 @@ async function run(overrides = {}) {
         closeTransport = conn.close;
         deadline = conn.deadline;
         const flow = conn.flow;
+        // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
+        const referee = new SpecReferee({
+            readSpec: () => flow.connectionSpec(),
+            log: say,
+            warn: (m) => c.warning(masker.redact(m))
+        });
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
@@ -43044,7 +43528,7 @@ async function run(overrides = {}) {
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
         const found = await findLive(flow, settings.connectionName, say);
-        const plan = decide(settings, found, body);
+        const plan = await referee.vetPlan(decide(settings, found, body), settings);
         const operation = operationOf(plan, settings.dryRun);
         const result = {
             operation,
@@ -43062,7 +43546,7 @@ async function run(overrides = {}) {
                 say(line);
         }
         else {
-            Object.assign(result, await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m))));
+            Object.assign(result, await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee));
         }
         say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
         if (result.connectionId && masker.catches(result.connectionId))
@@ -43074,7 +43558,7 @@ async function run(overrides = {}) {
             say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
         else if (settings.testConnection) {
             try {
-                const { tables } = await flow.explore(result.connectionId);
+                const { tables } = await testConnection(flow, result.connectionId, say);
                 result.test = { ok: true, tables };
                 say(`Connection test passed: Flow Service sees ${tables} table(s)`);
             }
@@ -43372,6 +43856,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -43487,6 +43974,28 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -43501,6 +44010,69 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
