@@ -292,13 +292,14 @@ describe('a tour of every operation through dist/index.js', () => {
 
   it('list (paged), create, /test, explore, spec, PATCH (412, re-read, again), DELETE: all conform', async () => {
     const token = sim.issueToken()
-    // A name with a comma is looked up among all PostgreSQL connections: with a page size of 1
-    // and other connections there, the lookup follows continuation tokens.
+    // A name with a double quote that the escaped filter does not find is looked up among all
+    // PostgreSQL connections: with a page size of 1 and other connections there, the lookup
+    // follows continuation tokens.
     sim.seedConnection('dev', { name: 'other-1' })
     sim.seedConnection('dev', { name: 'other-2' })
     const base = {
       ...adobeInputs(sim, 'dev', { 'access-token': token }),
-      'connection-name': 'tour, eu',
+      'connection-name': 'tour "eu", west',
       'auth-type': 'basic',
       server: 'db.tour.example.com',
       database: 'tour',
