@@ -229,7 +229,11 @@ describe('run() in-process through Deps', () => {
   it('takes the transport from Deps when one is given (no socket is opened)', async () => {
     const transport = scriptedTransport([
       res(200, { items: [] }),
-      res(201, { id: 'abc-123', etag: '"e1"' })
+      res(201, { id: 'abc-123', etag: '"e1"' }),
+      // The lookup after a create: only this run's connection has the name.
+      res(200, {
+        items: [{ id: 'abc-123', name: 'orders-db', connectionSpec: { id: SPEC_ID }, createdAt: 1 }]
+      })
     ])
     const core = await step(
       { ...database(), 'access-token': 'tok-given', 'client-secret': '' },
@@ -237,7 +241,35 @@ describe('run() in-process through Deps', () => {
     )
     expect(core.failed()).toBeUndefined()
     expect(core.outputs).toMatchObject({ operation: 'created', 'connection-id': 'abc-123' })
-    expect(transport.calls.map((c) => c.req.method)).toEqual(['GET', 'POST'])
+    expect(transport.calls.map((c) => c.req.method)).toEqual(['GET', 'POST', 'GET'])
     expect(transport.calls[1]!.req.headers.authorization).toBe('Bearer tok-given')
+  })
+
+  it('a PATCH meeting a connection that started being deleted (1457): a new one is created', async () => {
+    const going = sim.seedConnection('prod', { name: 'orders-db' })
+    sim.inject({
+      match: { method: 'PATCH' },
+      action: { type: 'concurrent-state', state: 'delete-finalizing' }
+    })
+    const core = await step(database())
+    expect(core.failed()).toBeUndefined()
+    const live = sim.connections('prod').filter((c) => c.state !== 'delete-finalizing')
+    expect(live).toHaveLength(1)
+    expect(live[0]!.id).not.toBe(going.id)
+    expect(core.outputs).toMatchObject({ operation: 'created', 'connection-id': live[0]!.id })
+    expect(core.lines('info').join('\n')).toMatch(/started being deleted since the lookup \(1457\)/)
+  })
+
+  it('a failure after adopting a connection still sets connection-id and etag', async () => {
+    // Another job's connection appears between the (stale) lookup and a POST that fails with 503.
+    sim.inject({ match: { method: 'GET' }, action: { type: 'stale-list' } })
+    sim.inject({
+      match: { method: 'POST', service: 'flow' },
+      action: { type: 'status', status: 503, headers: { 'retry-after': '0' } }
+    })
+    const other = sim.seedConnection('prod', { name: 'orders-db' })
+    const core = await step({ ...database(), 'if-exists': 'fail' })
+    expect(core.failed()).toMatch(/if-exists is fail, so it is not adopted/)
+    expect(core.outputs).toEqual({ 'connection-id': other.id, etag: other.etag })
   })
 })
