@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9962);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9886);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9962:
+/***/ 9886:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31491,7 +31491,7 @@ function parseConnectionString(cs) {
         port: Number(port)
     };
 }
-/** libpq sslmode → the nearest Adobe settings for each auth type (see README). */
+/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
 const SSLMODE_MAP = {
     disable: { encryptionMethod: 0, sslMode: 'Disable' },
     allow: { encryptionMethod: 6, sslMode: 'Allow' },
@@ -41290,10 +41290,14 @@ function apiError(operation, a, tokenGiven = false) {
     return new ApiError(msg, a.res.status, code, requestId);
 }
 
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
 ;// CONCATENATED MODULE: ./src/version.ts
-/** Sent in the User-Agent header; kept equal to package.json's version by a unit test. */
-const ACTION_NAME = 'aep-postgresql-connection-action';
-const VERSION = '1.0.0';
+// The version has one source, package.json; the bundler inlines it at build time.
+
+/** Sent in the User-Agent header as `<name>/<version>`. */
+const ACTION_NAME = package_namespaceObject.UU;
+const VERSION = package_namespaceObject.rE;
 
 ;// CONCATENATED MODULE: ./src/http.ts
 
