@@ -850,6 +850,92 @@ describe('fault injection', () => {
     expect((await imsToken(goodIms())).status).toBe(502)
     expect((await imsToken(goodIms())).status).toBe(200)
   })
+
+  it('large-body sends exactly that many bytes of JSON, with or without Content-Length', async () => {
+    sim.inject({
+      match: { method: 'GET' },
+      action: { type: 'large-body', bytes: 200_000, status: 503 }
+    })
+    sim.inject({
+      match: { method: 'GET' },
+      action: { type: 'large-body', bytes: 100, chunked: true }
+    })
+    const sized = await call('GET', '/connections')
+    expect(sized.status).toBe(503)
+    expect(sized.headers.get('content-length')).toBe('200000')
+    expect(sized.text).toHaveLength(200_000)
+    expect(sized.json.items).toEqual([])
+    const chunked = await call('GET', '/connections')
+    expect(chunked.headers.get('content-length')).toBeNull()
+    expect(chunked.text).toHaveLength(100)
+    expect(sim.requests.map((r) => r.status)).toEqual([503, 200])
+  })
+
+  it('large-body stops generating when the client goes away, and can perform the request first', async () => {
+    sim.inject({
+      match: { method: 'POST' },
+      action: { type: 'large-body', bytes: 500 * 1024 * 1024, status: 201, perform: true }
+    })
+    const started = Date.now()
+    const res = await fetch(`${sim.flowBase}/connections`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tok}`,
+        'x-api-key': sim.clientId,
+        'x-gw-ims-org-id': sim.orgId,
+        'x-sandbox-name': 'dev',
+        'content-type': 'application/json'
+      },
+      body: JSON.stringify(createBody('big'))
+    })
+    const reader = res.body?.getReader()
+    await reader?.read()
+    await reader?.cancel()
+    expect(res.status).toBe(201)
+    expect(sim.connections('dev').map((c) => c.name)).toEqual(['big'])
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+})
+
+describe('https mode', () => {
+  it('serves the same API over TLS with the given key and certificate', async () => {
+    const { testCertificate } = await import('./support/tls.js')
+    const { rm } = await import('node:fs/promises')
+    const https = await import('node:https')
+    const cert = await testCertificate(['localhost'])
+    const tlsSim = await startSimulator({ tls: { key: cert.key, cert: cert.cert } })
+    try {
+      expect(tlsSim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const port = new URL(tlsSim.url).port
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port,
+            servername: 'localhost',
+            path: '/ims/token/v3',
+            method: 'POST',
+            ca: cert.ca,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' }
+          },
+          (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          }
+        )
+        req.on('error', reject)
+        req.end(
+          `grant_type=client_credentials&client_id=${tlsSim.clientId}&client_secret=${tlsSim.clientSecret}&scope=openid`
+        )
+      })
+      expect(status).toBe(200)
+      expect(tlsSim.requests.map((r) => r.socket)).toEqual([1])
+      expect(tlsSim.stats().tcpConnections).toBe(1)
+    } finally {
+      await tlsSim.close()
+      await rm(cert.dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('filter values, paging readings, listing faults, states', () => {

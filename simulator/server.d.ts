@@ -95,6 +95,8 @@ export interface SimulatorOptions {
   tokenKeepsFilter?: boolean
   /** default true: \" and \\ are escapes inside a quoted filter value; false: taken literally */
   quoteEscapes?: boolean
+  /** https mode: serve TLS with this key and certificate (PEM); url becomes https://... */
+  tls?: { key: string | Buffer; cert: string | Buffer }
 }
 
 export interface RecordedRequest {
@@ -193,6 +195,12 @@ export type FaultAction =
    * handle them all: concurrent runs all see the same state (use times: parties)
    */
   | { type: 'barrier'; parties: number; timeoutMs?: number }
+  /**
+   * reply with a body of exactly `bytes` bytes (JSON when complete), generated while it is sent;
+   * status default 200; Content-Length unless `chunked`; `perform` handles the request first
+   * (e.g. a create that happened, then an oversized reply)
+   */
+  | { type: 'large-body'; bytes: number; status?: number; chunked?: boolean; perform?: boolean }
 
 export interface Fault {
   /** path is matched against the path without query; a string must match exactly */
@@ -225,7 +233,7 @@ export interface SeedConnection {
 }
 
 export interface Simulator {
-  /** 'http://127.0.0.1:PORT' */
+  /** 'http://127.0.0.1:PORT' ('https://...' in https mode) */
   url: string
   /** url + '/data/foundation/flowservice' */
   flowBase: string

@@ -3,6 +3,7 @@
 // leave open is flagged in comments. It is a test double: no Adobe account or network is involved.
 /* global structuredClone -- Node >= 17 global; not in the shared ESLint globals list */
 import http from 'node:http'
+import https from 'node:https'
 import { randomUUID, randomBytes } from 'node:crypto'
 import { Ajv } from 'ajv'
 
@@ -1040,6 +1041,43 @@ export async function startSimulator(options = {}) {
     res.end(resp.body)
   }
 
+  /**
+   * A reply of exactly `bytes` bytes (valid JSON when complete), generated as it is sent so even
+   * a 500 MB one costs no memory here; stops when the client goes away.
+   */
+  async function sendLarge(res, rec, action) {
+    const status = action.status ?? 200
+    const head = Buffer.from('{"items":[],"padding":"')
+    const tail = Buffer.from('"}')
+    const fill = Buffer.alloc(64 * 1024, 'x')
+    const total = Math.max(action.bytes, head.length + tail.length)
+    rec.status = status
+    res.writeHead(status, {
+      'x-request-id': rec.requestId,
+      'content-type': 'application/json',
+      ...(action.chunked ? {} : { 'content-length': String(total) })
+    })
+    res.on('error', () => {})
+    let left = total - head.length - tail.length
+    res.write(head)
+    while (left > 0 && !res.destroyed) {
+      const n = Math.min(left, fill.length)
+      left -= n
+      const ok = res.write(n === fill.length ? fill : fill.subarray(0, n))
+      if (!ok && !res.destroyed)
+        await new Promise((resolve) => {
+          const done = () => {
+            res.off('drain', done)
+            res.off('close', done)
+            resolve()
+          }
+          res.on('drain', done)
+          res.on('close', done)
+        })
+    }
+    if (!res.destroyed) res.end(tail)
+  }
+
   async function handle(req, res) {
     const chunks = []
     for await (const c of req) chunks.push(c)
@@ -1107,6 +1145,9 @@ export async function startSimulator(options = {}) {
           break
         case 'status':
           return send(req, res, rec, faultStatusResponse(ctx, fault))
+        case 'large-body':
+          if (fault.perform) route(ctx)
+          return sendLarge(res, rec, fault)
         case 'invalid-json':
           return send(req, res, rec, {
             status: 200,
@@ -1129,15 +1170,19 @@ export async function startSimulator(options = {}) {
     return send(req, res, rec, route(ctx))
   }
 
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': randomUUID() })
         res.end(JSON.stringify({ error_code: '500000', message: String(err?.message ?? err) }))
       }
     })
-  })
-  server.on('connection', (socket) => {
+  }
+  // https mode (opts.tls = { key, cert }): the sockets requests arrive on are the TLS ones.
+  const server = opts.tls
+    ? https.createServer({ keepAlive: true, key: opts.tls.key, cert: opts.tls.cert }, onRequest)
+    : http.createServer({ keepAlive: true }, onRequest)
+  server.on(opts.tls ? 'secureConnection' : 'connection', (socket) => {
     socketIds.set(socket, ++socketCounter)
   })
   await new Promise((resolve, reject) => {
@@ -1149,7 +1194,7 @@ export async function startSimulator(options = {}) {
   })
   const addr = server.address()
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-  const url = `http://${hostForUrl}:${addr.port}`
+  const url = `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`
 
   const sim = {
     url,
