@@ -1,4 +1,3 @@
-import { Agent, request } from 'undici'
 import { VERSION, ACTION_NAME } from './version.js'
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -49,6 +48,17 @@ export class NetworkError extends Error {
   }
 }
 
+/**
+ * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
+ * wants credentials, an untrusted certificate): never retried.
+ */
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TransportError'
+  }
+}
+
 export class DeadlineError extends Error {
   constructor(message: string) {
     super(message)
@@ -72,77 +82,6 @@ export class Deadline {
   requestTimeout(): number {
     return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)))
   }
-}
-
-/**
- * The undici transport: one keep-alive Agent for all hosts, no redirect following (an
- * Authorization header must never travel to another host), a per-request timeout that covers
- * headers and body.
- */
-export function undiciTransport(): { transport: Transport; close: () => Promise<void> } {
-  // One connection per origin: the step's requests are sequential, and with more allowed undici
-  // opens a second socket when a request follows the previous response within the same tick.
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 })
-  const transport: Transport = async (req, timeoutMs) => {
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), timeoutMs)
-    try {
-      const res = await request(req.url, {
-        method: req.method,
-        headers: { 'user-agent': USER_AGENT, ...req.headers },
-        body: req.body,
-        dispatcher: agent,
-        signal: controller.signal,
-        maxRedirections: 0
-      })
-      const text = await res.body.text()
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
-      }
-      return { status: res.statusCode, headers, text }
-    } catch (e) {
-      throw toNetworkError(e, controller.signal.aborted, timeoutMs)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-  // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-  // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-  const close = async () => {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    try {
-      await agent.close()
-    } finally {
-      Error.stackTraceLimit = limit
-    }
-  }
-  return { transport, close }
-}
-
-function toNetworkError(e: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
-  if (timedOut) return new NetworkError(`no response within ${timeoutMs} ms`, 'timeout', true)
-  const err = e as { code?: string; message?: string; cause?: { code?: string } }
-  const code = err.code ?? err.cause?.code ?? ''
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new NetworkError(`could not connect (${code})`, 'refused', false)
-  if (
-    /ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
-    /other side closed/i.test(err.message ?? '')
-  )
-    return new NetworkError(
-      `connection reset before a response (${code || 'socket closed'})`,
-      'reset',
-      true
-    )
-  if (/TIMEOUT/.test(code))
-    return new NetworkError(`no response in time (${code})`, 'timeout', true)
-  return new NetworkError(
-    `request failed (${code || err.message || 'unknown error'})`,
-    'other',
-    true
-  )
 }
 
 /** Statuses worth retrying: rate limiting and gateway trouble. */
@@ -238,7 +177,9 @@ export async function sendWithRetries(
   label: string
 ): Promise<Attempt & { attempts: number }> {
   for (let n = 1; ; n++) {
-    const a = await attempt(transport, req, ctx.deadline)
+    const a = await attempt(transport, req, ctx.deadline).catch((e: unknown) => {
+      throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e
+    })
     if (!isRetryable(a) || n >= ctx.maxAttempts) return { ...a, attempts: n }
     if (!(await waitBeforeRetry(ctx, label, n, a))) return { ...a, attempts: n }
   }

@@ -13,7 +13,6 @@ import {
   Deadline,
   DeadlineError,
   systemClock,
-  undiciTransport,
   type Clock,
   type RetryContext,
   type Transport
@@ -29,6 +28,7 @@ import {
 } from './inputs.js'
 import { Masker } from './masking.js'
 import { decide, describePlan, operationOf, type Plan } from './plan.js'
+import { describeRoutes, proxyConfig, proxySecrets } from './proxy.js'
 import {
   defaultDescription,
   githubContext,
@@ -47,6 +47,7 @@ import {
   type Outcome
 } from './reconcile.js'
 import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
+import { undiciTransport } from './transport.js'
 
 /** The parts of @actions/core the step uses; tests pass a recorder instead. */
 export type CoreLike = Pick<
@@ -148,15 +149,28 @@ function connect(
   deps: Deps,
   masker: Masker,
   say: (line: string) => void
-): { flow: FlowService; tokens: TokenSource; deadline: Deadline; close?: () => Promise<void> } {
+): {
+  flow: FlowService
+  tokens: TokenSource
+  deadline: Deadline
+  routes: string[]
+  close?: () => Promise<void>
+} {
+  const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
+  // Which proxy each host goes through; a proxy variable that cannot be used fails here,
+  // before anything is sent.
+  const proxies = proxyConfig(deps.env)
+  const routes = describeRoutes(
+    settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl],
+    proxies
+  )
   let transport = deps.transport
   let close: (() => Promise<void>) | undefined
   if (!transport) {
-    const t = undiciTransport()
+    const t = undiciTransport({ proxies, timeLeft: () => deadline.remaining() })
     transport = t.transport
     close = t.close
   }
-  const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
   const retry: RetryContext = {
     clock: deps.clock,
     deadline,
@@ -189,7 +203,7 @@ function connect(
     transport: traced,
     retry
   })
-  return { flow, tokens, deadline, close }
+  return { flow, tokens, deadline, routes, close }
 }
 
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
@@ -207,7 +221,9 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   let closeTransport: (() => Promise<void>) | undefined
   let deadline: Deadline | undefined
   try {
-    // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
+    // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
+    // before this passes.
+    for (const secret of proxySecrets(deps.env)) masker.add(secret)
     const raw = readInputs(c, masker)
     const settings = parseInputs(raw)
     const ctx = runContext(deps.github, deps.env)
@@ -229,6 +245,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
     // registered) first, so every ::add-mask:: precedes the step's first log line.
     await conn.tokens.token()
+    for (const route of conn.routes) say(route)
     if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
       c.warning(
         `postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`
