@@ -9,6 +9,7 @@ import {
   NetworkError,
   retryAfterMs,
   sendWithRetries,
+  TransportError,
   USER_AGENT,
   type HttpRequest
 } from '../src/http.js'
@@ -210,6 +211,17 @@ describe('sendWithRetries', () => {
     const err = new NetworkError('reset', 'reset', true)
     const a = await sendWithRetries(scriptedTransport([err, err]), req, ctx, 'x')
     expect(a).toEqual({ kind: 'network', error: err, attempts: 2 })
+  })
+
+  it('never retries a TransportError, and names the call in it', async () => {
+    const clock = new FakeClock()
+    const ctx = retryContext(clock)
+    const t = scriptedTransport([new TransportError('the reply is too large'), res(200)])
+    const e = await sendWithRetries(t, req, ctx, 'listing').catch((err: unknown) => err)
+    expect(e).toBeInstanceOf(TransportError)
+    expect((e as Error).message).toBe('listing failed: the reply is too large')
+    expect(t.calls).toHaveLength(1)
+    expect(ctx.lines).toEqual([])
   })
 
   it('maxAttempts 1 never retries', async () => {

@@ -2,6 +2,7 @@
 import {
   Deadline,
   NetworkError,
+  TransportError,
   type Clock,
   type HttpRequest,
   type HttpResponse,
@@ -31,7 +32,8 @@ export class FakeClock implements Clock {
 export type Step =
   | HttpResponse
   | NetworkError
-  | ((req: HttpRequest, timeoutMs: number) => HttpResponse | NetworkError)
+  | TransportError
+  | ((req: HttpRequest, timeoutMs: number) => HttpResponse | NetworkError | TransportError)
 
 export interface Recorded {
   req: HttpRequest
@@ -51,7 +53,7 @@ export function scriptedTransport(
     const step = queue.shift()
     if (step === undefined) throw new Error(`unexpected request ${req.method} ${req.url}`)
     const r = typeof step === 'function' ? step(req, timeoutMs) : step
-    if (r instanceof NetworkError) throw r
+    if (r instanceof NetworkError || r instanceof TransportError) throw r
     return r
   }) as Transport & { calls: Recorded[]; remaining: () => number }
   t.calls = calls

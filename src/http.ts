@@ -15,7 +15,10 @@ export interface HttpResponse {
   text: string
 }
 
-/** Sends one request, once. Rejects with NetworkError when no response arrived. */
+/**
+ * Sends one request, once. Rejects with NetworkError when no response arrived, and with
+ * TransportError when one did but another attempt would only repeat the failure.
+ */
 export type Transport = (req: HttpRequest, timeoutMs: number) => Promise<HttpResponse>
 
 /** The clock and sleep, injectable so tests run in virtual time. */
