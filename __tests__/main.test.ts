@@ -9,6 +9,7 @@ import { systemClock } from '../src/http.js'
 import { githubContext } from '../src/provenance.js'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { fakeCore, type FakeCore } from './support/fake-core.js'
+import { startProxy } from './support/proxy.js'
 import { adobeInputs } from './support/sim-inputs.js'
 import { FakeClock, res, scriptedTransport } from './unit-fakes.js'
 
@@ -209,8 +210,41 @@ describe('run() in-process through Deps', () => {
       { ...database(), 'platform-url': url, 'ims-url': url, 'max-attempts': '2' },
       { clock }
     )
-    expect(core.failed()).toMatch(/could not connect \(ECONNREFUSED\)/)
+    expect(core.failed()).toMatch(/could not connect to 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
     expect(clock.sleeps).toHaveLength(1)
+  })
+
+  it('proxy credentials are masked before anything prints; a 407 names the proxy, not them', async () => {
+    const proxy = await startProxy({ hosts: {}, auth: 'refuse' })
+    try {
+      const proxyUrl = `http://svc:Pr0xy%40pw@127.0.0.1:${proxy.port}`
+      const env = { GITHUB_STEP_SUMMARY: '/dev/null', HTTPS_PROXY: proxyUrl }
+      const core = await step(
+        { ...database(), 'ims-url': 'https://ims.sim.test', 'platform-url': 'https://p.sim.test' },
+        { env, github: githubContext(env) }
+      )
+      expect(core.failed()).toBe(
+        `IMS token request failed: the proxy 127.0.0.1:${proxy.port} (HTTPS_PROXY) asked for credentials (HTTP 407 Proxy Authentication Required); it did not accept the user and password in HTTPS_PROXY`
+      )
+      expect(proxy.tunnels.map((t) => t.target)).toEqual(['ims.sim.test:443'])
+      expect(core.secrets).toEqual(expect.arrayContaining(['Pr0xy@pw', 'svc:Pr0xy@pw', proxyUrl]))
+      expect(core.calls[0]?.kind).toBe('setSecret')
+      expectNoSecrets(core, ['Pr0xy@pw', 'Pr0xy%40pw', proxyUrl])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('an unusable proxy variable fails before anything is sent', async () => {
+    const env = { HTTPS_PROXY: 'socks5://u:pw-9z@proxy.corp:1080' }
+    const core = await step(
+      { ...database(), 'ims-url': 'https://ims.sim.test', 'platform-url': 'https://p.sim.test' },
+      { env, github: githubContext(env) }
+    )
+    expect(core.failed()).toBe(
+      'HTTPS_PROXY names a socks5 proxy; only http:// and https:// proxies are supported'
+    )
+    expectNoSecrets(core, ['pw-9z'])
   })
 
   it('a reset connection and a stalled reply are told apart', async () => {
