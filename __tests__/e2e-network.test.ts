@@ -98,7 +98,13 @@ function expectCreated(sim: Simulator, r: ActionRun, name: string): void {
   expect(r.outputs.operation).toBe('created')
 }
 
-const CREATE_TRACE = ['POST /ims/token/v3 200', `GET ${LIST_PATH} 200`, `POST ${LIST_PATH} 201`]
+/** token, lookup, create, and the lookup after a create that checks for racing runs */
+const CREATE_TRACE = [
+  'POST /ims/token/v3 200',
+  `GET ${LIST_PATH} 200`,
+  `POST ${LIST_PATH} 201`,
+  `GET ${LIST_PATH} 200`
+]
 
 describe('through a forward proxy (https simulator on names only the proxy resolves)', () => {
   it('without a proxy the names do not resolve: the proxy is what makes them reachable', () =>
