@@ -249,6 +249,66 @@ describe('Environment promotion', () => {
       expect(run.summary).toContain('passed: Flow Service sees 2 table(s)')
     })
 
+    it('tables: the passed test lists the table paths as a JSON array a later job can read', async () => {
+      const run = await act(
+        inputs({ 'connection-name': 'listed', 'test-connection': 'true', 'connection-string': CS })
+      )
+      expect(run.code).toBe(0)
+      expect(run.outputs.tables).toBe('["public.customers","public.orders"]')
+      expect(JSON.parse(run.outputs.tables ?? '')).toEqual(stored()[0]?.tables)
+    })
+
+    it('tables: capped at 1000 paths with a warning that says how many were left out', async () => {
+      const many = Array.from({ length: 1003 }, (_, i) => `public.t${String(i).padStart(4, '0')}`)
+      sim.seedConnection('stage', { name: 'wide', tables: many })
+      const run = await act(
+        inputs({
+          'connection-name': 'wide',
+          'if-exists': 'reuse',
+          'test-connection': 'true',
+          'connection-string': CS
+        })
+      )
+      expect(run.code).toBe(0)
+      expect(run.lines).toContain('Connection test passed: Flow Service sees 1003 table(s)')
+      expect(JSON.parse(run.outputs.tables ?? '')).toEqual(many.slice(0, 1000))
+      expect(run.lines.filter((l) => l.startsWith('::warning::'))).toEqual([
+        '::warning::the tables output lists the first 1000 of the 1003 tables Flow Service sees; 3 are left out'
+      ])
+    })
+
+    it('tables: empty without test-connection, in a dry run, and when the test fails', async () => {
+      const plain = await act(inputs({ 'connection-name': 'untested', 'connection-string': CS }))
+      expect(plain.code).toBe(0)
+      expect(plain.outputs.tables).toBeUndefined()
+
+      const dry = await act(
+        inputs({
+          'connection-name': 'untested',
+          'dry-run': 'true',
+          'test-connection': 'true',
+          'connection-string': CS
+        })
+      )
+      expect(dry.code).toBe(0)
+      expect(dry.outputs.tables).toBeUndefined()
+
+      sim.inject({
+        match: { method: 'GET', service: 'flow', path: /\/explore$/ },
+        action: { type: 'status', status: 400, body: JSON.stringify({ message: 'unreachable' }) }
+      })
+      const failed = await act(
+        inputs({
+          'connection-name': 'untested',
+          'test-connection': 'true',
+          'connection-string': CS
+        })
+      )
+      expect(failed.code).toBe(1)
+      expect(failed.outputs.operation).toBe('updated')
+      expect(failed.outputs.tables).toBeUndefined()
+    })
+
     it('after update: the count shown is the connection’s own (3 tables)', async () => {
       const existing = sim.seedConnection('stage', {
         name: 'three-tables',

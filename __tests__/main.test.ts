@@ -65,7 +65,8 @@ describe('run() in-process through Deps', () => {
       'connection-id': stored!.id,
       etag: stored!.etag,
       operation: 'created',
-      'connection-spec-id': SPEC_ID
+      'connection-spec-id': SPEC_ID,
+      tables: '["public.customers","public.orders"]'
     })
     expect(stored!.auth.params.connectionString).toBe(
       'Server=db.example.com;Database=orders;Port=5432;UID=etl;Password={pw-Inproc;ess}}7}'

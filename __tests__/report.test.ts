@@ -1,7 +1,10 @@
 import { describe, it, expect } from '@jest/globals'
 import { POSTGRES_SPEC_ID } from '../src/connection.js'
 import {
+  MAX_TABLES_OUTPUT,
   setOutputs,
+  setTablesOutput,
+  tablesOutput,
   summaryRows,
   writeSummary,
   type Result,
@@ -155,5 +158,41 @@ describe('writeSummary', () => {
     const warnings: string[] = []
     await writeSummary(s, result, (m) => warnings.push(m))
     expect(warnings).toEqual(['could not write the job summary: boom'])
+  })
+})
+
+describe('the tables output', () => {
+  it('is a compact JSON array of the paths, in order', () => {
+    expect(tablesOutput(['public.a', 'sales."Odd, name"'])).toEqual({
+      value: '["public.a","sales.\\"Odd, name\\""]',
+      omitted: 0
+    })
+    expect(tablesOutput([])).toEqual({ value: '[]', omitted: 0 })
+  })
+
+  it('is cut at MAX_TABLES_OUTPUT (1000), saying how many were left out', () => {
+    expect(MAX_TABLES_OUTPUT).toBe(1000)
+    const paths = Array.from({ length: 1001 }, (_, i) => `public.t${i}`)
+    expect(tablesOutput(paths.slice(0, 1000)).omitted).toBe(0)
+    const cut = tablesOutput(paths)
+    expect(cut.omitted).toBe(1)
+    expect(JSON.parse(cut.value)).toEqual(paths.slice(0, 1000))
+  })
+
+  it('setTablesOutput sets it once and warns only when it cut the list', () => {
+    const set: Array<[string, string]> = []
+    const warnings: string[] = []
+    const sink = { setOutput: (n: string, v: string) => set.push([n, v]) }
+    setTablesOutput(sink, ['public.a'], (m) => warnings.push(m))
+    expect(set).toEqual([['tables', '["public.a"]']])
+    expect(warnings).toEqual([])
+    setTablesOutput(
+      sink,
+      Array.from({ length: 1200 }, (_, i) => `t${i}`),
+      (m) => warnings.push(m)
+    )
+    expect(warnings).toEqual([
+      'the tables output lists the first 1000 of the 1200 tables Flow Service sees; 200 are left out'
+    ])
   })
 })

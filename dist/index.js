@@ -43455,6 +43455,28 @@ function setOutputs(core, r) {
     core.setOutput('operation', r.operation);
     core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
 }
+/**
+ * At most this many table paths go into the `tables` output: enough for a later job to pick its
+ * tables, and far below the runner's 1 MB limit for a job's outputs.
+ */
+const MAX_TABLES_OUTPUT = 1000;
+/**
+ * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ */
+function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
+    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
+}
+/**
+ * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
+ * said in a warning, so a later job does not take it for the whole database.
+ */
+function setTablesOutput(core, paths, warn) {
+    const { value, omitted } = tablesOutput(paths);
+    if (omitted > 0)
+        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
+    core.setOutput('tables', value);
+}
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 function testText(t) {
     if (!t)
@@ -44022,9 +44044,10 @@ async function run(overrides = {}) {
             say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
         else if (settings.testConnection) {
             try {
-                const { tables } = await testConnection(flow, result.connectionId, say);
+                const { tables, paths } = await testConnection(flow, result.connectionId, say);
                 result.test = { ok: true, tables };
                 say(`Connection test passed: Flow Service sees ${tables} table(s)`);
+                setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)));
             }
             catch (e) {
                 testError = e instanceof ActionError ? e : new ActionError(String(e));

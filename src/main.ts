@@ -46,7 +46,13 @@ import {
   type Guard,
   type Outcome
 } from './reconcile.js'
-import { setOutputs, writeSummary, type Result, type SummaryLike } from './report.js'
+import {
+  setOutputs,
+  setTablesOutput,
+  writeSummary,
+  type Result,
+  type SummaryLike
+} from './report.js'
 import { undiciTransport } from './transport.js'
 
 /** The parts of @actions/core the step uses; tests pass a recorder instead. */
@@ -289,9 +295,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       say('test-connection is skipped: there is nothing to test in a dry run or with state absent')
     else if (settings.testConnection) {
       try {
-        const { tables } = await testConnection(flow, result.connectionId, say)
+        const { tables, paths } = await testConnection(flow, result.connectionId, say)
         result.test = { ok: true, tables }
         say(`Connection test passed: Flow Service sees ${tables} table(s)`)
+        setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)))
       } catch (e) {
         testError = e instanceof ActionError ? e : new ActionError(String(e))
         result.test = { ok: false, error: masker.redact(testError.message) }

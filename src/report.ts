@@ -31,6 +31,40 @@ export function setOutputs(core: OutputSink, r: Result): void {
   core.setOutput('connection-spec-id', POSTGRES_SPEC_ID)
 }
 
+/**
+ * At most this many table paths go into the `tables` output: enough for a later job to pick its
+ * tables, and far below the runner's 1 MB limit for a job's outputs.
+ */
+export const MAX_TABLES_OUTPUT = 1000
+
+/**
+ * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ */
+export function tablesOutput(
+  paths: readonly string[],
+  max = MAX_TABLES_OUTPUT
+): { value: string; omitted: number } {
+  return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) }
+}
+
+/**
+ * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
+ * said in a warning, so a later job does not take it for the whole database.
+ */
+export function setTablesOutput(
+  core: OutputSink,
+  paths: readonly string[],
+  warn: (message: string) => void
+): void {
+  const { value, omitted } = tablesOutput(paths)
+  if (omitted > 0)
+    warn(
+      `the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`
+    )
+  core.setOutput('tables', value)
+}
+
 /** The slice of core.summary used here, so tests can pass a recorder. */
 export interface SummaryLike {
   addHeading(text: string, level?: number): SummaryLike
