@@ -229,6 +229,19 @@ describe('Environment promotion', () => {
       )
       expectReadOnly(run)
       expect(flowRequests().some((r) => r.path.endsWith('/explore'))).toBe(false)
+      // The plan is one log group; the log and the job summary agree on the skipped test.
+      const open = run.lines.indexOf(
+        '::group::Dry run: would-create. The request that would be sent (secrets shown as ***)'
+      )
+      const close = run.lines.indexOf('::endgroup::')
+      expect(open).toBeGreaterThanOrEqual(0)
+      expect(run.lines[open + 1]).toBe(`POST ${sim.url}${FLOW}/connections`)
+      expect(run.lines.slice(open + 2, close).join('\n')).toMatch(/^\{\n[\s\S]*\n\}$/)
+      expect(run.lines.slice(close + 1).filter((l) => !l.startsWith('::'))).toEqual([
+        'would-create: no connection named "no-explore" exists yet (dry run: nothing was changed)',
+        'Connection test: skipped (dry run)'
+      ])
+      expect(run.summary).toMatch(/Connection test<\/td><td>skipped \(dry run\)/)
     })
   })
 

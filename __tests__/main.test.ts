@@ -41,8 +41,12 @@ describe('run() in-process through Deps', () => {
       'connection-name': 'orders-db',
       ...extra
     })
-    const env = { GITHUB_STEP_SUMMARY: '/dev/null', GITHUB_REPOSITORY: 'acme/warehouse' }
-    await run({ core, clock: systemClock, env, github: githubContext(env), ...deps })
+    const env = {
+      GITHUB_STEP_SUMMARY: '/dev/null',
+      GITHUB_REPOSITORY: 'acme/warehouse',
+      ...deps.env
+    }
+    await run({ core, clock: systemClock, github: githubContext(env), ...deps, env })
     return core
   }
 
@@ -72,6 +76,9 @@ describe('run() in-process through Deps', () => {
       'Server=db.example.com;Database=orders;Port=5432;UID=etl;Password={pw-Inproc;ess}}7}'
     )
     expect(first.lines('info')).toContain('Connection test passed: Flow Service sees 2 table(s)')
+    expect(first.lines('info')).toContain(`created: connection ${stored!.id}`)
+    // Outside debug mode the log is one line per decision, with no groups.
+    expect(first.lines('group')).toEqual([])
     expect(first.summaryText).toEqual(
       expect.arrayContaining([
         'Operation | created',
@@ -175,9 +182,29 @@ describe('run() in-process through Deps', () => {
       'GET /data/foundation/flowservice/connections',
       `GET /data/foundation/flowservice/connectionSpecs/${SPEC_ID}`
     ])
-    const said = core.lines('info').join('\n')
-    expect(said).toContain('POST')
-    expect(said).toContain('***')
+    // The plan is one collapsible group; the outcome and the skipped test are plain lines that
+    // agree with the summary.
+    const printed = core.calls.filter((c) => ['info', 'group', 'endgroup'].includes(c.kind))
+    const open = printed.findIndex((c) => c.kind === 'group')
+    const close = printed.findIndex((c) => c.kind === 'endgroup')
+    expect(printed[open]!.text).toBe(
+      'Dry run: would-create. The request that would be sent (secrets shown as ***)'
+    )
+    const plan = printed.slice(open + 1, close).map((c) => c.text)
+    expect(plan[0]).toMatch(
+      /^POST http:\/\/127\.0\.0\.1:\d+\/data\/foundation\/flowservice\/connections$/
+    )
+    expect(JSON.parse(plan[1]!).auth.params.connectionString).toBe('***')
+    expect(printed.slice(close + 1).map((c) => c.text)).toEqual([
+      'would-create: no connection named "orders-db" exists yet (dry run: nothing was changed)',
+      'Connection test: skipped (dry run)'
+    ])
+    expect(core.summaryText).toEqual(
+      expect.arrayContaining([
+        'Operation | would-create (dry run)',
+        'Connection test | skipped (dry run)'
+      ])
+    )
     expectNoSecrets(core, [PASSWORD, sim.clientSecret])
   })
 
@@ -185,13 +212,19 @@ describe('run() in-process through Deps', () => {
     const existing = sim.seedConnection('prod', { name: 'orders-db' })
     const gone = await step({ state: 'absent' })
     expect(gone.outputs).toMatchObject({ operation: 'deleted', 'connection-id': existing.id })
-    const again = await step({ state: 'absent' })
+    expect(gone.lines('info')).toContain(`deleted: connection ${existing.id}`)
+    const again = await step({ state: 'absent', 'test-connection': 'true' })
     expect(again.outputs).toMatchObject({ operation: 'absent', 'connection-id': '' })
+    expect(again.lines('info').slice(-2)).toEqual([
+      'absent: no connection named "orders-db" exists in sandbox prod; nothing to delete',
+      'Connection test: skipped (state absent)'
+    ])
+    expect(again.summaryText).toContain('Connection test | skipped (state absent)')
     expect(sim.connections('prod')).toEqual([])
   })
 
   it('debug mode traces method, URL, status and request id, never a body', async () => {
-    const core = await step(database())
+    const core = await step(database(), { env: { RUNNER_DEBUG: '1' } })
     const debug = core.lines('debug')
     expect(debug).toEqual(
       expect.arrayContaining([
@@ -200,6 +233,24 @@ describe('run() in-process through Deps', () => {
       ])
     )
     expect(debug.join('\n')).not.toContain('connectionString')
+    // Each phase's trace is folded into a group; the token request comes first, outside them.
+    const shape = core.calls
+      .filter((c) => ['info', 'debug', 'group', 'endgroup'].includes(c.kind))
+      .map((c) =>
+        c.kind === 'debug' ? `debug ${c.text.split(' ')[0]}` : `${c.kind} ${c.text}`.trim()
+      )
+      .filter((l) => l !== 'debug GITHUB_STEP_SUMMARY')
+    expect(shape).toEqual([
+      'debug POST',
+      'info Looking up PostgreSQL connection "orders-db" in sandbox prod',
+      'group Requests: looking up the connection',
+      'debug GET',
+      'endgroup',
+      'group Requests: creating the connection',
+      'debug POST',
+      'endgroup',
+      expect.stringMatching(/^info created: connection /)
+    ])
   })
 
   it('a refused connection is retried, then fails saying it could not connect', async () => {

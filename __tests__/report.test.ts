@@ -2,6 +2,8 @@ import { describe, it, expect } from '@jest/globals'
 import { POSTGRES_SPEC_ID } from '../src/connection.js'
 import {
   MAX_TABLES_OUTPUT,
+  outcomeLine,
+  testText,
   setOutputs,
   setTablesOutput,
   tablesOutput,
@@ -95,7 +97,9 @@ describe('summaryRows', () => {
     [{ ok: true, tables: 3 }, 'passed: Flow Service sees 3 table(s)'],
     [{ ok: true }, 'passed: Flow Service sees 0 table(s)'],
     [{ ok: false, error: 'HTTP 400 timeout' }, 'failed: HTTP 400 timeout'],
-    [{ ok: false }, 'failed: unknown error']
+    [{ ok: false }, 'failed: unknown error'],
+    [{ ok: true, skipped: 'dry run' as const }, 'skipped (dry run)'],
+    [{ ok: true, skipped: 'state absent' as const }, 'skipped (state absent)']
   ])('test result %j', (test, text) => {
     expect(summaryRows({ ...result, test })[5]).toEqual(['Connection test', text])
   })
@@ -194,5 +198,30 @@ describe('the tables output', () => {
     expect(warnings).toEqual([
       'the tables output lists the first 1000 of the 1200 tables Flow Service sees; 200 are left out'
     ])
+  })
+})
+
+describe('outcomeLine', () => {
+  it.each([
+    [{}, 'created: connection f1e2d3c4-0000-1111-2222-333344445555'],
+    [{ operation: 'updated' }, 'updated: connection f1e2d3c4-0000-1111-2222-333344445555'],
+    [
+      { operation: 'absent', connectionId: '' },
+      'absent: no connection named "orders-db" exists in sandbox prod; nothing to delete'
+    ],
+    [
+      { operation: 'would-create', connectionId: '', dryRun: true },
+      'would-create: no connection named "orders-db" exists yet (dry run: nothing was changed)'
+    ],
+    [
+      { operation: 'would-delete', dryRun: true },
+      'would-delete: connection f1e2d3c4-0000-1111-2222-333344445555 (dry run: nothing was changed)'
+    ]
+  ] as Array<[Partial<Result>, string]>)('%j', (change, line) => {
+    expect(outcomeLine({ ...result, ...change })).toBe(line)
+  })
+
+  it('says the test result the way the summary row does', () => {
+    expect(testText(undefined)).toBe(summaryRows(result)[5]![1])
   })
 })

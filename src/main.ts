@@ -47,8 +47,10 @@ import {
   type Outcome
 } from './reconcile.js'
 import {
+  outcomeLine,
   setOutputs,
   setTablesOutput,
+  testText,
   writeSummary,
   type Result,
   type SummaryLike
@@ -58,7 +60,16 @@ import { undiciTransport } from './transport.js'
 /** The parts of @actions/core the step uses; tests pass a recorder instead. */
 export type CoreLike = Pick<
   typeof core,
-  'getInput' | 'setSecret' | 'setOutput' | 'setFailed' | 'info' | 'warning' | 'error' | 'debug'
+  | 'getInput'
+  | 'setSecret'
+  | 'setOutput'
+  | 'setFailed'
+  | 'info'
+  | 'warning'
+  | 'error'
+  | 'debug'
+  | 'startGroup'
+  | 'endGroup'
 > & { summary: SummaryLike }
 
 /** The step's I/O edges. Everything else is plain logic. */
@@ -149,6 +160,16 @@ async function apply(
   }
 }
 
+/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
+const APPLYING: Record<Plan['kind'], string | undefined> = {
+  create: 'creating the connection',
+  update: 'updating the connection',
+  delete: 'deleting the connection',
+  // These send nothing.
+  reuse: undefined,
+  absent: undefined
+}
+
 /** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
 function connect(
   settings: Settings,
@@ -224,6 +245,26 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   const c = deps.core
   const masker = new Masker(c)
   const say = (line: string) => c.info(masker.redact(line))
+  /** A multi-line block, folded into one collapsible group of the log. */
+  const block = (title: string, lines: string[]) => {
+    c.startGroup(masker.redact(title))
+    try {
+      for (const line of lines) say(line)
+    } finally {
+      c.endGroup()
+    }
+  }
+  // In debug mode each request adds a trace line; a phase's trace is folded into a group.
+  const debug = deps.env.RUNNER_DEBUG === '1'
+  const traced = async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
+    if (!debug) return fn()
+    c.startGroup(masker.redact(`Requests: ${title}`))
+    try {
+      return await fn()
+    } finally {
+      c.endGroup()
+    }
+  }
   let closeTransport: (() => Promise<void>) | undefined
   let deadline: Deadline | undefined
   try {
@@ -259,8 +300,12 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     say(
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )
-    const found = await findLive(flow, settings.connectionName, say)
-    const plan = await referee.vetPlan(decide(settings, found, body), settings)
+    const plan = await traced('looking up the connection', async () =>
+      referee.vetPlan(
+        decide(settings, await findLive(flow, settings.connectionName, say), body),
+        settings
+      )
+    )
     const operation = operationOf(plan, settings.dryRun)
     const result: Result = {
       operation,
@@ -273,16 +318,18 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     }
 
     // 4. Apply (or, in a dry run, show what would be sent).
-    if (settings.dryRun) {
-      say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`)
-      for (const line of describePlan(plan, flow.base)) say(line)
-    } else {
-      Object.assign(
-        result,
-        await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee)
+    if (settings.dryRun)
+      block(
+        `Dry run: ${operation}. The request that would be sent (secrets shown as ***)`,
+        describePlan(plan, flow.base)
       )
+    else {
+      const applying = APPLYING[plan.kind]
+      const applyPlan = () =>
+        apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee)
+      Object.assign(result, await (applying ? traced(applying, applyPlan) : applyPlan()))
     }
-    say(`${result.operation}: connection ${result.connectionId || '(none)'}`)
+    say(outcomeLine(result))
     if (result.connectionId && masker.catches(result.connectionId))
       c.warning(
         'the connection id contains a secret value, so the runner will mask it in job outputs'
@@ -291,11 +338,14 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
     setOutputs(c, result)
     let testError: ActionError | undefined
-    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun))
-      say('test-connection is skipped: there is nothing to test in a dry run or with state absent')
-    else if (settings.testConnection) {
+    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+      result.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
+      say(`Connection test: ${testText(result.test)}`)
+    } else if (settings.testConnection) {
       try {
-        const { tables, paths } = await testConnection(flow, result.connectionId, say)
+        const { tables, paths } = await traced('testing the connection', () =>
+          testConnection(flow, result.connectionId, say)
+        )
         result.test = { ok: true, tables }
         say(`Connection test passed: Flow Service sees ${tables} table(s)`)
         setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)))

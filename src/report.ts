@@ -2,9 +2,12 @@ import { POSTGRES_SPEC_ID } from './connection.js'
 import type { Operation } from './plan.js'
 
 export interface TestResult {
+  /** false only when the test ran and failed */
   ok: boolean
   tables?: number
   error?: string
+  /** requested but not run: a dry run changes nothing, and a deleted connection has nothing to test */
+  skipped?: 'dry run' | 'state absent'
 }
 
 /** What the step did: the outputs, and what the job summary shows. */
@@ -80,10 +83,25 @@ const escapeHtml = (s: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
   )
 
-function testText(t: TestResult | undefined): string {
+/** The connection test's result in words; the log and the job summary both say it this way. */
+export function testText(t: TestResult | undefined): string {
   if (!t) return 'not requested'
+  if (t.skipped) return `skipped (${t.skipped})`
   if (t.ok) return `passed: Flow Service sees ${t.tables ?? 0} table(s)`
   return `failed: ${t.error ?? 'unknown error'}`
+}
+
+/**
+ * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
+ * for `absent` and `would-create`, in words, that there is none.
+ */
+export function outcomeLine(r: Result): string {
+  const dry = r.dryRun ? ' (dry run: nothing was changed)' : ''
+  if (r.operation === 'absent')
+    return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`
+  if (!r.connectionId)
+    return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`
+  return `${r.operation}: connection ${r.connectionId}${dry}`
 }
 
 /** Job summary rows; every value is escaped, none is secret. */

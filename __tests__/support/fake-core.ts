@@ -7,7 +7,7 @@ import type { CoreLike } from '../../src/main.js'
 import type { SummaryLike } from '../../src/report.js'
 
 export interface CoreCall {
-  kind: 'info' | 'warning' | 'error' | 'debug' | 'setFailed' | 'setSecret'
+  kind: 'info' | 'warning' | 'error' | 'debug' | 'setFailed' | 'setSecret' | 'group' | 'endgroup'
   text: string
 }
 
@@ -72,6 +72,8 @@ export function fakeCore(inputs: Record<string, string>): FakeCore {
     warning: record('warning'),
     error: record('error'),
     debug: (message: string) => record('debug')(message),
+    startGroup: (name: string) => record('group')(name),
+    endGroup: () => record('endgroup')(''),
     summary,
     calls,
     outputs,
