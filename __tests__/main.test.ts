@@ -248,6 +248,8 @@ describe('run() in-process through Deps', () => {
       'endgroup',
       'group Requests: creating the connection',
       'debug POST',
+      // The lookup after a create that makes sure this run's connection is the only one.
+      'debug GET',
       'endgroup',
       expect.stringMatching(/^info created: connection /)
     ])
