@@ -269,7 +269,7 @@ describe('README', () => {
       '### Preview connections per pull request',
       '### Credential rotation',
       '### Dry run on pull requests',
-      '### Self-hosted runners',
+      '### Self-hosted runners and proxies',
       '## How it behaves',
       '## Permissions',
       '## Versions and pinning'
