@@ -5,11 +5,14 @@
 import { describe, it, expect } from '@jest/globals'
 import {
   authSchemaOf,
+  clip,
   describeProblems,
+  enumList,
   isUnexplained400,
   judgeParams,
   reshapeValue,
   SpecReferee,
+  specText,
   usesBraceQuoting,
   withBody,
   type JsonSchema
@@ -18,6 +21,7 @@ import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connec
 import { ActionError, ApiError } from '../src/errors.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
 
+const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 const CS_AUTH = 'Connection String Based Authentication'
 const BASIC = 'Basic Authentication'
 const PW = 'S3cr3t!pw'
@@ -47,7 +51,7 @@ describe('authSchemaOf', () => {
       unavailable: 'the reply is not a connection spec list'
     })
     expect(authSchemaOf({ items: [] }, BASIC)).toEqual({
-      unavailable: 'the reply holds no connection spec'
+      unavailable: `the reply holds no PostgreSQL connection spec (id ${SPEC_ID})`
     })
     expect(authSchemaOf(reply(), 'Account Key')).toEqual({
       unavailable: `it has no auth type named "Account Key" (it lists: ${CS_AUTH}, ${BASIC})`
@@ -56,12 +60,34 @@ describe('authSchemaOf', () => {
       unavailable: `it has no schema for "${BASIC}"`
     })
   })
+  it('only the PostgreSQL spec referees: another connector’s spec, even first or alone, is not used', () => {
+    const other = { ...postgresConnectionSpec(), id: '0ed90a81-07f4-4586-8190-b40eccef1c5a' }
+    expect(authSchemaOf({ items: [other] }, BASIC)).toEqual({
+      unavailable: `the reply holds no PostgreSQL connection spec (id ${SPEC_ID})`
+    })
+    const both = authSchemaOf(
+      { items: [{ ...other, authSpec: [] }, postgresConnectionSpec({ portInteger: true })] },
+      BASIC
+    )
+    expect('schema' in both && both.schema.properties).toHaveProperty('port.type', 'integer')
+  })
+  it('auth type names from the spec are listed on one line', () => {
+    const odd = { ...postgresConnectionSpec(), authSpec: [{ name: 'A\n::warning::x\u2028B' }] }
+    expect(authSchemaOf({ items: [odd] }, BASIC)).toEqual({
+      unavailable: `it has no auth type named "${BASIC}" (it lists: A\\u000a::warning::x\\u2028B)`
+    })
+  })
 })
 
 describe('judgeParams over variant specs', () => {
   it('documented spec: the params the action builds pass unchanged', async () => {
     const v = await judgeParams(schemaOf(BASIC), basic({ sslMode: 'Verify-Ca' }))
-    expect(v).toEqual({ params: basic({ sslMode: 'Verify-Ca' }), changes: [], problems: [] })
+    expect(v).toEqual({
+      params: basic({ sslMode: 'Verify-Ca' }),
+      changes: [],
+      problems: [],
+      unchecked: []
+    })
   })
 
   it('port integer + sslMode with spaces: port becomes a number, Verify-Ca becomes "Verify Ca"', async () => {
@@ -168,12 +194,14 @@ describe('reshapeValue: only where the schema leaves one reading', () => {
   it.each([
     ['integer from a numeric string', '5432', { type: 'integer' }, 5432],
     ['number from a decimal string', '1.5', { type: 'number' }, 1.5],
-    ['boolean from "TRUE"', 'TRUE', { type: 'boolean' }, true],
+    ['boolean from "true"', 'true', { type: 'boolean' }, true],
     ['boolean from "false"', 'false', { type: ['boolean', 'null'] }, false],
+    ['a negative integer', '-12', { type: 'integer' }, -12],
+    ['zero', '0', { type: 'number' }, 0],
     ['string from a boolean', true, { type: 'string' }, 'true'],
     ['enum ignoring case', 'verify-full', { type: 'string', enum: ['Verify Full'] }, 'Verify Full'],
     ['enum ignoring underscores', 'VERIFY_CA', { enum: ['verify-ca', 'prefer'] }, 'verify-ca'],
-    ['enum after a type change', 'TRUE', { type: 'boolean', enum: [true] }, true]
+    ['enum after a type change', 'true', { type: 'boolean', enum: [true] }, true]
   ])('%s', (_what, value, prop, expected) => {
     expect(reshapeValue(value, prop)?.value).toEqual(expected)
   })
@@ -183,6 +211,27 @@ describe('reshapeValue: only where the schema leaves one reading', () => {
     ['a non-numeric string for an integer', '5432a', { type: 'integer' }],
     ['a fraction for an integer', '1.5', { type: 'integer' }],
     ['a yes for a boolean', 'yes', { type: 'boolean' }],
+    // Lossy or ambiguous readings: only a string that round-trips exactly is a number.
+    ['hexadecimal for a number', '0x1F', { type: 'number' }],
+    ['hexadecimal for an integer', '0x1F', { type: 'integer' }],
+    ['binary for a number', '0b101', { type: 'number' }],
+    ['octal for a number', '0o17', { type: 'number' }],
+    ['an exponent for a number', '1e3', { type: 'number' }],
+    ['an exponent for an integer', '1e3', { type: 'integer' }],
+    ['leading zeros for an integer', '007', { type: 'integer' }],
+    ['a plus sign for an integer', '+5', { type: 'integer' }],
+    ['padding for an integer', ' 5432 ', { type: 'integer' }],
+    ['padding for a number', '1.5 ', { type: 'number' }],
+    ['a trailing zero for a number', '1.50', { type: 'number' }],
+    ['"Infinity" for a number', 'Infinity', { type: 'number' }],
+    ['an empty string for a number', '', { type: 'number' }],
+    ['an unsafe integer', '9007199254740993', { type: 'integer' }],
+    ['"TRUE" for a boolean', 'TRUE', { type: 'boolean' }],
+    ['" true" for a boolean', ' true', { type: 'boolean' }],
+    ['an allowed value holding a line break', 'verify-ca', { enum: ['Verify\nCa'] }],
+    ['an allowed value holding a line separator', 'verify-ca', { enum: ['Verify\u2028Ca'] }],
+    ['an allowed value holding a control character', 'verify-ca', { enum: ['Verify\u0000Ca'] }],
+    ['an allowed value holding a zero-width space', 'verify-ca', { enum: ['Verify\u200bCa'] }],
     ['two loose enum matches', 'verify ca', { enum: ['Verify-Ca', 'Verify_Ca'] }],
     ['no loose enum match', 'require', { enum: ['Disable', 'Allow'] }],
     ['no type or enum at all', 'x', {}]
@@ -194,6 +243,130 @@ describe('reshapeValue: only where the schema leaves one reading', () => {
     expect(reshapeValue('a', { enum: ['A'], format: 'password' })?.change).toBe(
       'matched one allowed value'
     )
+  })
+})
+
+describe('judgeParams with patterns that cannot be evaluated safely', () => {
+  const catastrophic = '^(([^#])+)+#$'
+  const cs = 'Server=db.example.com;Database=orders;Port=5433;UID=etl;Password=pw-123456'
+
+  it('a catastrophic-backtracking pattern is skipped in bounded time, named by its param', async () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: { connectionString: { type: 'string', pattern: catastrophic } }
+    }
+    const started = Date.now()
+    const v = await judgeParams(schema, { connectionString: cs })
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(v.problems).toEqual([])
+    expect(v.unchecked).toEqual([
+      {
+        param: 'connectionString',
+        rule: 'pattern',
+        why: 'it took too long to evaluate (over 250 ms)'
+      }
+    ])
+  })
+
+  it('the other rules are still checked; a pattern too long is not evaluated at all', async () => {
+    const long = `^(${'a|'.repeat(600)}b)$`
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        connectionString: { type: 'string', pattern: catastrophic },
+        server: { type: 'string', pattern: long },
+        port: { type: 'integer' }
+      }
+    }
+    const v = await judgeParams(schema, { connectionString: cs, server: 'db', port: 'x' })
+    expect(v.problems).toEqual([{ param: 'port', keyword: 'type', expected: 'must be an integer' }])
+    expect(v.unchecked.map((u) => [u.param, u.why])).toEqual([
+      ['server', 'it is longer than 1000 characters'],
+      ['connectionString', 'it took too long to evaluate (over 250 ms)']
+    ])
+  })
+
+  it('sound patterns keep working, each judged by its own pattern', async () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        a: { type: 'string', pattern: '^a+$' },
+        b: { type: 'string', pattern: '^b+$' }
+      }
+    }
+    expect((await judgeParams(schema, { a: 'aaa', b: 'bbb' })).problems).toEqual([])
+    const v = await judgeParams(schema, { a: 'bbb', b: 'aaa' })
+    expect(v.problems.map((p) => p.expected)).toEqual([
+      'must match the pattern ^a+$',
+      'must match the pattern ^b+$'
+    ])
+    expect(v.unchecked).toEqual([])
+  })
+})
+
+describe('spec text in messages: one line, bounded', () => {
+  it('specText writes control, invisible and line-separator characters as \\uXXXX and breaks ##[', () => {
+    expect(specText('a\nb\r\u2028c\u2029d\u0085e\u200bf\u0007g')).toBe(
+      'a\\u000ab\\u000d\\u2028c\\u2029d\\u0085e\\u200bf\\u0007g'
+    )
+    expect(specText('##[error]x ::warning::y')).toBe('## [error]x ::warning::y')
+    expect(specText('Verify Ca')).toBe('Verify Ca')
+  })
+
+  it('clip cuts with an ellipsis, never inside a surrogate pair', () => {
+    expect(clip('abcdef', 6)).toBe('abcdef')
+    expect(clip('abcdef', 4)).toBe('abc…')
+    expect(clip('ab\u{1F600}cd', 4)).toBe('ab…')
+  })
+
+  it('enumList: flattened values, cut with a count when long', () => {
+    expect(enumList(['A', 'B\nC', 1, true])).toBe('A, B\\u000aC, 1, true')
+    const many = Array.from({ length: 500 }, (_, i) => `Mode${i}`)
+    const text = enumList(many)
+    expect(text.length).toBeLessThan(260)
+    expect(text).toMatch(/^Mode0, Mode1, .*, … \(500 values in all\)$/)
+    expect(enumList(['x'.repeat(5000)])).toBe(`${'x'.repeat(59)}…`)
+  })
+
+  it('describeProblems: the connection-string hint first, then the problems within the room given', () => {
+    const problems = Array.from({ length: 30 }, (_, i) => ({
+      param: `param${i}`,
+      keyword: 'required',
+      expected: 'is required by the connection spec but is not sent'
+    }))
+    const cs = { connectionString: 'Server=h;Password={a;b}' }
+    const withPattern = [
+      { param: 'connectionString', keyword: 'pattern', expected: `must match the pattern ^x` },
+      ...problems
+    ]
+    const text = describeProblems(withPattern, cs, 400)
+    expect(text.length).toBeLessThanOrEqual(400)
+    expect(text).toMatch(
+      /^a value in the connection string needed brace quoting .*auth-type: basic/
+    )
+    expect(text).toContain('connectionString must match the pattern ^x')
+    expect(text).toMatch(/; and \d+ more problems$/)
+    // However small the room, the first problem is named.
+    expect(describeProblems(problems, {}, 10)).toMatch(/^param0 is required/)
+    expect(describeProblems(problems.slice(0, 2), {})).toBe(
+      'param0 is required by the connection spec but is not sent; param1 is required by the connection spec but is not sent'
+    )
+  })
+
+  it('a long pattern and long enum are shortened in the problem itself', async () => {
+    const pattern = `^(${Array.from({ length: 100 }, (_, i) => `Opt${i}`).join('|')})$`
+    const schema: JsonSchema = {
+      type: 'object',
+      properties: {
+        a: { type: 'string', pattern },
+        b: { enum: Array.from({ length: 300 }, (_, i) => `Value${i}`) }
+      }
+    }
+    const v = await judgeParams(schema, { a: 'x', b: 'y' })
+    const [a, b] = v.problems
+    expect(a?.expected).toBe(`must match the pattern ${pattern.slice(0, 159)}…`)
+    expect(b?.expected).toMatch(/^must be one of: Value0, Value1, .*, … \(300 values in all\)$/)
+    expect(b?.expected.length).toBeLessThan(260)
   })
 })
 
@@ -272,7 +445,7 @@ describe('SpecReferee', () => {
       .catch((x: unknown) => x)
     expect(e).toBeInstanceOf(ActionError)
     expect((e as Error).message).toBe(
-      `the auth params do not match Flow Service's live connection spec for "${BASIC}": sslMode must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full (nothing was sent)`
+      `the auth params do not match Flow Service's live connection spec for "${BASIC}" (nothing was sent): sslMode must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full`
     )
   })
 
@@ -290,7 +463,10 @@ describe('SpecReferee', () => {
       'a schema that does not compile',
       async () => ({
         items: [
-          { id: 'x', authSpec: [{ name: BASIC, spec: { properties: { port: { pattern: '(' } } } }] }
+          {
+            id: SPEC_ID,
+            authSpec: [{ name: BASIC, spec: { properties: { port: { pattern: '(' } } } }]
+          }
         ]
       }),
       /could not be compiled/
@@ -382,6 +558,70 @@ describe('SpecReferee', () => {
       })
     ).rejects.toThrow('creating the connection failed: HTTP 400 1400-400 Invalid request')
     expect(down.warnings[0]).toMatch(/HTTP 503/)
+  })
+
+  it('the unavailable warning is given once per run, however often the spec is consulted', async () => {
+    const { r, warnings } = referee(async () => {
+      throw new ApiError('reading the connection spec failed: HTTP 404', 404)
+    })
+    await r.vet(body(), 'nothing was sent')
+    await expect(
+      r.guard(body(), async () => {
+        throw refused400()
+      })
+    ).rejects.toThrow(/HTTP 400/)
+    expect(r.reads).toBe(1)
+    expect(warnings).toHaveLength(1)
+  })
+
+  it('a pattern that cannot be evaluated: one warning naming the param, and the check goes on', async () => {
+    const spec = {
+      items: [
+        {
+          id: SPEC_ID,
+          authSpec: [
+            {
+              name: CS_AUTH,
+              spec: {
+                type: 'object',
+                properties: { connectionString: { type: 'string', pattern: '^(([^#])+)+#$' } }
+              }
+            }
+          ]
+        }
+      ]
+    }
+    const { r, warnings, log } = referee(async () => spec)
+    const b = buildCreateBody('orders', 'd', {
+      specName: CS_AUTH,
+      params: {
+        connectionString: 'Server=db.example.com;Database=orders;Port=5433;UID=u;Password=p'
+      }
+    })
+    expect(await r.vet(b, 'nothing was sent')).toBe(b)
+    expect(await r.vet(b, 'nothing was sent')).toBe(b)
+    expect(warnings).toEqual([
+      "could not check connectionString against the connection spec's pattern (it took too long to evaluate (over 250 ms)); going on without that rule"
+    ])
+    expect(log[0]).toMatch(/match .* \(apart from the rules it could not check\)$/)
+  })
+
+  it('guard: a mismatch after a long refusal still fits in 1000 characters, the verdict whole', async () => {
+    const { r } = referee(serving({ withoutRequire: true }))
+    const long = new ApiError(
+      `creating the connection failed: HTTP 400 1400-400 ${'x'.repeat(300)} (request id ${'r'.repeat(36)}) — ${'h'.repeat(150)}`,
+      400,
+      '1400-400'
+    )
+    const e = await r
+      .guard(body(basic({ sslMode: 'Require' })), async () => {
+        throw long
+      })
+      .catch((x: unknown) => x as Error)
+    expect(e.message.length).toBeLessThanOrEqual(1000)
+    expect(e.message).toMatch(
+      /says: sslMode must be one of: Disable, Allow, Prefer, Verify-Ca, Verify-Full$/
+    )
   })
 
   it('guard: explained 400s and other errors pass through without a spec read', async () => {

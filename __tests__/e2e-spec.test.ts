@@ -201,7 +201,7 @@ describe('The live connection spec as the referee, end to end', () => {
       )
       expect(run.code).toBe(1)
       expect(errors(run)).toEqual([
-        `::error::the auth params do not match Flow Service's live connection spec for "Basic Authentication": sslMode must be one of: ${ALLOWED_WITHOUT_REQUIRE} (dry run: nothing would be sent)`
+        `::error::the auth params do not match Flow Service's live connection spec for "Basic Authentication" (dry run: nothing would be sent): sslMode must be one of: ${ALLOWED_WITHOUT_REQUIRE}`
       ])
       expect(flow().every((r) => r.method === 'GET')).toBe(true)
     })
@@ -292,7 +292,7 @@ describe('The live connection spec as the referee, end to end', () => {
         `GET /connectionSpecs/${SPEC_ID} 200`
       ])
       expect(errors(run)[0]).toContain(
-        `sslMode must be one of: ${ALLOWED_WITHOUT_REQUIRE} (nothing was sent)`
+        `(nothing was sent): sslMode must be one of: ${ALLOWED_WITHOUT_REQUIRE}`
       )
     })
 

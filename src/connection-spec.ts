@@ -5,6 +5,7 @@ import {
   type CreateBody,
   type ParamValue
 } from './connection.js'
+import { boundedRegExps } from './bounded-regexp.js'
 import { ActionError, ApiError } from './errors.js'
 import { patchOps, type Plan } from './plan.js'
 
@@ -39,6 +40,32 @@ type Property = z.infer<typeof PropertySchema>
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** Control, invisible-format and line/paragraph-separator characters. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
+
+/**
+ * Text from the spec as printed: on one line, with control, invisible and line-separator
+ * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
+ * neither start a new log line nor be read as a workflow command.
+ */
+export function specText(text: string): string {
+  return text
+    .replace(
+      new RegExp(UNPRINTABLE.source, 'gu'),
+      (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
+    )
+    .replace(/##\[/g, '## [')
+}
+
+/** Cuts text to at most `max` characters, ending with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text
+  let end = max - 1
+  const last = text.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${text.slice(0, end)}…`
+}
+
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 export function authSchemaOf(
   reply: unknown,
@@ -46,14 +73,15 @@ export function authSchemaOf(
 ): { schema: JsonSchema } | { unavailable: string } {
   const parsed = SpecReplySchema.safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
-  const items = parsed.data.items
-  const spec = items.find((i) => i.id === POSTGRES_SPEC_ID) ?? items[0]
-  if (!spec) return { unavailable: 'the reply holds no connection spec' }
+  // Only PostgreSQL's own spec referees: another connector's would fail good params.
+  const spec = parsed.data.items.find((i) => i.id === POSTGRES_SPEC_ID)
+  if (!spec)
+    return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` }
   const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined)
   const auth = (spec.authSpec ?? []).find((a) => a.name === specName)
   if (!auth)
     return {
-      unavailable: `it has no auth type named "${specName}" (it lists: ${names.join(', ') || 'none'})`
+      unavailable: `it has no auth type named "${specName}" (it lists: ${clip(specText(names.join(', ')), 200) || 'none'})`
     }
   if (!isObject(auth.spec)) return { unavailable: `it has no schema for "${specName}"` }
   return { schema: auth.spec }
@@ -72,11 +100,20 @@ export interface ParamChange {
   change: string
 }
 
+/** A rule of the schema that could not be evaluated (a pattern too long or too slow). */
+export interface UncheckedRule {
+  param: string
+  rule: string
+  why: string
+}
+
 export interface Verdict {
   /** The params to send: reshaped where that fixed a problem. */
   params: AuthParams
   changes: ParamChange[]
   problems: ParamProblem[]
+  /** Rules skipped because they could not be evaluated safely; the rest was checked. */
+  unchecked: UncheckedRule[]
 }
 
 /** The schema could not be compiled: the referee is unavailable, not the params wrong. */
@@ -92,7 +129,11 @@ const importAjv = () => import('ajv')
 let ajvModule: ReturnType<typeof importAjv> | undefined
 const loadAjv = () => (ajvModule ??= importAjv())
 
-type Validate = (params: AuthParams) => ErrorLike[]
+interface Validator {
+  validate: (params: AuthParams) => ErrorLike[]
+  /** Patterns that could not be evaluated so far (pattern -> why), treated as matching. */
+  unchecked: Map<string, string>
+}
 interface ErrorLike {
   keyword: string
   instancePath: string
@@ -100,12 +141,14 @@ interface ErrorLike {
   message?: string
 }
 
-async function compile(schema: JsonSchema): Promise<Validate> {
+async function compile(schema: JsonSchema): Promise<Validator> {
   // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
   // exports are not (the bundle's ESM interop drops them).
   const { Ajv } = (await loadAjv()).default
   // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
   // strict about the params. $schema is dropped so a spec naming another draft still compiles.
+  // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
+  const regExps = boundedRegExps()
   const ajv = new Ajv({
     allErrors: true,
     strict: false,
@@ -113,16 +156,36 @@ async function compile(schema: JsonSchema): Promise<Validate> {
     validateSchema: false,
     logger: false,
     unicodeRegExp: false,
-    addUsedSchema: false
+    addUsedSchema: false,
+    code: { regExp: regExps.engine }
   })
   const { $schema: _ignored, ...rest } = schema
   let fn: ReturnType<typeof ajv.compile>
   try {
     fn = ajv.compile(rest)
   } catch (e) {
-    throw new SchemaError(`its schema could not be compiled (${(e as Error).message})`)
+    throw new SchemaError(
+      `its schema could not be compiled (${clip(specText((e as Error).message), 300)})`
+    )
   }
-  return (params) => (fn(params) ? [] : ((fn.errors ?? []) as ErrorLike[]))
+  return {
+    validate: (params) => (fn(params) ? [] : ((fn.errors ?? []) as ErrorLike[])),
+    unchecked: regExps.unchecked
+  }
+}
+
+/** The unchecked patterns, by the params whose schema carries them. */
+function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): UncheckedRule[] {
+  const properties = isObject(schema.properties) ? schema.properties : {}
+  const rules: UncheckedRule[] = []
+  for (const [pattern, why] of unchecked) {
+    const params = Object.entries(properties)
+      .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
+      .map(([name]) => name)
+    for (const param of params.length > 0 ? params : ['(a param)'])
+      rules.push({ param: clip(specText(param), 80), rule: 'pattern', why })
+  }
+  return rules
 }
 
 const pointerToName = (p: string): string =>
@@ -138,8 +201,31 @@ const A_TYPE: Record<string, string> = {
   null: 'null'
 }
 
+/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
+const MAX_PATTERN_SHOWN = 160
+/** Longest list of allowed values shown in a message. */
+const MAX_ENUM_SHOWN = 200
+
+/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
+export function enumList(values: unknown[]): string {
+  let out = ''
+  for (const v of values) {
+    const text = clip(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60)
+    if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
+      return `${out}, … (${values.length} values in all)`
+    out = out ? `${out}, ${text}` : text
+  }
+  return out
+}
+
 /** The param an error is about, and the schema's expectation in words; no value ever. */
 function describe(e: ErrorLike): ParamProblem {
+  const d = describeRaw(e)
+  // Param names may come from the spec too (required): printed like the rest of its text.
+  return { ...d, param: clip(specText(d.param), 80) }
+}
+
+function describeRaw(e: ErrorLike): ParamProblem {
   const p = e.params
   switch (e.keyword) {
     case 'required':
@@ -159,29 +245,27 @@ function describe(e: ErrorLike): ParamProblem {
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`
+        expected: `must be ${clip(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
       }
     }
     case 'enum':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must be one of: ${(Array.isArray(p.allowedValues) ? p.allowedValues : [])
-          .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-          .join(', ')}`
+        expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
       }
     case 'pattern':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must match the pattern ${String(p.pattern)}`
+        expected: `must match the pattern ${clip(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
       }
     default:
       // ajv's own words name limits (maxLength, minimum, ...) but never the value.
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: e.message ?? `fails the "${e.keyword}" rule`
+        expected: clip(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
       }
   }
 }
@@ -199,6 +283,9 @@ const typesOf = (prop: Property): string[] =>
 /** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
 const looseKey = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, '')
 
+/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
+const isPlainNumber = (s: string) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s
+
 /**
  * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
  * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
@@ -212,15 +299,15 @@ export function reshapeValue(
   let v = value
   const changes: string[] = []
   if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-    const t = v.trim()
-    if (types.includes('integer') && /^[+-]?\d+$/.test(t) && Number.isSafeInteger(Number(t))) {
-      v = Number(t)
+    // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
+    if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
+      v = Number(v)
       changes.push('string -> integer')
-    } else if (types.includes('number') && t !== '' && Number.isFinite(Number(t))) {
-      v = Number(t)
+    } else if (types.includes('number') && isPlainNumber(v)) {
+      v = Number(v)
       changes.push('string -> number')
-    } else if (types.includes('boolean') && /^(true|false)$/i.test(t)) {
-      v = t.toLowerCase() === 'true'
+    } else if (types.includes('boolean') && (v === 'true' || v === 'false')) {
+      v = v === 'true'
       changes.push('string -> boolean')
     }
   } else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
@@ -229,8 +316,10 @@ export function reshapeValue(
   }
   if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
     const key = looseKey(v)
+    // An allowed value holding control or line-separator characters never matches: it would
+    // be sent, and printed, as the spec wrote it.
     const matches = prop.enum.filter(
-      (e): e is string => typeof e === 'string' && looseKey(e) === key
+      (e): e is string => typeof e === 'string' && !UNPRINTABLE.test(e) && looseKey(e) === key
     )
     const [only] = matches
     if (matches.length === 1 && only !== undefined) {
@@ -239,7 +328,7 @@ export function reshapeValue(
       changes.push(
         prop.format === 'password'
           ? 'matched one allowed value'
-          : `matched the allowed value "${only}"`
+          : `matched the allowed value "${clip(specText(only), 60)}"`
       )
     }
   }
@@ -252,9 +341,10 @@ export function reshapeValue(
  * the expectation only. Throws SchemaError when the schema cannot be compiled.
  */
 export async function judgeParams(schema: JsonSchema, params: AuthParams): Promise<Verdict> {
-  const validate = await compile(schema)
+  const { validate, unchecked } = await compile(schema)
   const first = validate(params)
-  if (first.length === 0) return { params, changes: [], problems: [] }
+  const skipped = () => uncheckedRules(schema, unchecked)
+  if (first.length === 0) return { params, changes: [], problems: [], unchecked: skipped() }
   const properties = isObject(schema.properties) ? schema.properties : {}
   const failing = new Set(problemsOf(first).map((p) => p.param))
   const reshaped: AuthParams = { ...params }
@@ -268,14 +358,15 @@ export async function judgeParams(schema: JsonSchema, params: AuthParams): Promi
     reshaped[param] = r.value
     tried.push({ param, change: r.change })
   }
-  if (tried.length === 0) return { params, changes: [], problems: problemsOf(first) }
+  if (tried.length === 0)
+    return { params, changes: [], problems: problemsOf(first), unchecked: skipped() }
   const problems = problemsOf(validate(reshaped))
   const stillFailing = new Set(problems.map((p) => p.param))
   // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
   const changes = tried.filter((c) => !stillFailing.has(c.param))
   const out: AuthParams = { ...params }
   for (const c of changes) out[c.param] = reshaped[c.param] as ParamValue
-  return { params: out, changes, problems }
+  return { params: out, changes, problems, unchecked: skipped() }
 }
 
 /** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
@@ -284,13 +375,28 @@ export function usesBraceQuoting(params: AuthParams): boolean {
   return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs)
 }
 
-/** The problems as one clause: "sslMode must be one of: ...; port must be an integer". */
-export function describeProblems(problems: ParamProblem[], params: AuthParams): string {
-  let text = problems.map((p) => `${p.param} ${p.expected}`).join('; ')
+/**
+ * The problems as one clause within `max` characters: what to do first (a connection-string
+ * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
+ */
+export function describeProblems(problems: ParamProblem[], params: AuthParams, max = 600): string {
+  let hint = ''
   if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
-    text += usesBraceQuoting(params)
-      ? '. A value in the connection string needed brace quoting ({...}), which this pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting'
-      : '. Check the keywords and their order against the pattern, or use auth-type: basic'
+    hint = usesBraceQuoting(params)
+      ? 'a value in the connection string needed brace quoting ({...}), which the pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting. '
+      : 'check the keywords and their order against the pattern, or use auth-type: basic. '
+  }
+  let text = hint
+  for (const [i, p] of problems.entries()) {
+    const item = `${p.param} ${p.expected}`
+    const more = problems.length - i
+    // The first problem is always named; room is kept for "; and N more problems" after it.
+    const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0)
+    if (i > 0 && item.length > room) {
+      text += `; and ${more} more problem${more > 1 ? 's' : ''}`
+      break
+    }
+    text += `${i > 0 ? '; ' : ''}${i === 0 ? clip(item, Math.max(room, 80)) : item}`
   }
   return text
 }
@@ -332,9 +438,9 @@ export function isUnexplained400(e: unknown): e is ApiError {
 /** What the spec says about a planned body. */
 export type Ruling =
   | { kind: 'unavailable'; reason: string }
-  | { kind: 'match' }
+  | { kind: 'match'; unchecked: UncheckedRule[] }
   | { kind: 'reshaped'; body: CreateBody; changes: ParamChange[] }
-  | { kind: 'mismatch'; problems: ParamProblem[]; text: string }
+  | { kind: 'mismatch'; problems: ParamProblem[] }
 
 export interface RefereeDeps {
   /** GET /connectionSpecs/{id}; throws when it cannot be read. */
@@ -355,12 +461,19 @@ export const withParams = (body: CreateBody, params: AuthParams): CreateBody => 
   auth: { ...body.auth, params }
 })
 
+/** The step prints at most this much of its error (main.ts): the spec's verdict must fit in it. */
+const MESSAGE_ROOM = 1000
+/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
+const REFUSAL_ROOM = 600
+
 /**
  * Consults the live connection spec at most once per run (the reply is kept), only when asked:
  * a dry run, validate-spec, or an unexplained 400 on a create or update.
  */
 export class SpecReferee {
   private reply?: Promise<{ reply: unknown } | { error: string }>
+  /** Warnings already printed: a run consulting the spec twice says each thing once. */
+  private readonly warned = new Set<string>()
   /** GET /connectionSpecs requests made (0 or 1). */
   reads = 0
 
@@ -379,6 +492,12 @@ export class SpecReferee {
     return this.reply
   }
 
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return
+    this.warned.add(message)
+    this.deps.warn(message)
+  }
+
   /** The spec's ruling on a body; never throws for an unavailable referee. */
   async rule(body: CreateBody): Promise<Ruling> {
     const r = await this.read()
@@ -392,23 +511,23 @@ export class SpecReferee {
       if (e instanceof SchemaError) return { kind: 'unavailable', reason: e.message }
       throw e
     }
-    if (verdict.problems.length > 0)
-      return {
-        kind: 'mismatch',
-        problems: verdict.problems,
-        text: describeProblems(verdict.problems, body.auth.params)
-      }
+    // A rule that could not be evaluated is skipped, not failed: the rest still referees.
+    for (const u of verdict.unchecked)
+      this.warnOnce(
+        `could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`
+      )
+    if (verdict.problems.length > 0) return { kind: 'mismatch', problems: verdict.problems }
     if (verdict.changes.length > 0)
       return {
         kind: 'reshaped',
         body: withParams(body, verdict.params),
         changes: verdict.changes
       }
-    return { kind: 'match' }
+    return { kind: 'match', unchecked: verdict.unchecked }
   }
 
   private unavailable(reason: string): void {
-    this.deps.warn(
+    this.warnOnce(
       `could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`
     )
   }
@@ -425,7 +544,7 @@ export class SpecReferee {
         return body
       case 'match':
         this.deps.log(
-          `The auth params match Flow Service's live connection spec for "${body.auth.specName}"`
+          `The auth params match Flow Service's live connection spec for "${body.auth.specName}"${ruling.unchecked.length > 0 ? ' (apart from the rules it could not check)' : ''}`
         )
         return body
       case 'reshaped':
@@ -433,10 +552,13 @@ export class SpecReferee {
           `Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`
         )
         return ruling.body
-      case 'mismatch':
+      case 'mismatch': {
+        // What was (not) sent comes first, so no cut can take it away.
+        const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `
         throw new ActionError(
-          `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}": ${ruling.text} (${nothingSent})`
+          `${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`
         )
+      }
     }
   }
 
@@ -474,13 +596,16 @@ export class SpecReferee {
             e.code,
             e.requestId
           )
-        case 'mismatch':
+        case 'mismatch': {
+          const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `
+          const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length
           throw new ApiError(
-            `${e.message}. Flow Service's live connection spec for "${body.auth.specName}" says: ${ruling.text}`,
+            `${e.message}${note}${describeProblems(ruling.problems, body.auth.params, room)}`,
             e.status,
             e.code,
             e.requestId
           )
+        }
         case 'reshaped':
           this.deps.log(
             `Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`
