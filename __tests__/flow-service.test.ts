@@ -776,16 +776,91 @@ describe('FlowService.get / update / delete / explore', () => {
     })
   })
 
-  it('test: a 200 without a true/false result is "unsupported"; 403 and 5xx fail', async () => {
-    const s1 = setup([res(200, { ok: 1 }), res(200, 'not json')])
-    expect(await s1.flow.test('id-1')).toEqual({
-      unsupported: 'testing the connection (GET /test): HTTP 200 without a true/false result'
-    })
-    expect(await s1.flow.test('id-1')).toMatchObject({ unsupported: expect.any(String) })
+  it.each([
+    ['no result', { ok: 1 }, 'no "result" field'],
+    ['a string result', { result: 'false' }, '"result" is a string, not true or false'],
+    ['a null result', { result: null }, '"result" is null'],
+    ['a number result', { result: 0 }, '"result" is a number, not true or false'],
+    ['an object result', { result: {} }, '"result" is an object, not true or false'],
+    ['an array body', [true], 'the body is an array, not an object'],
+    ['a JSON string body', '"true"', 'the body is a string, not an object'],
+    ['a body that is not JSON', 'not json', 'a body that is not JSON, 8 characters']
+  ])('test: a 200 with %s breaks the contract and fails, saying so', async (_what, body, said) => {
+    const { flow } = setup([res(200, body)])
+    const e = await caught(flow.test('id-1'))
+    expect(e).toBeInstanceOf(ActionError)
+    expect(e.message).toBe(
+      `testing the connection failed: GET /connections/id-1/test answered HTTP 200 without the documented {"result": true|false} (${said}), so it does not show whether Flow Service could connect to the database`
+    )
+  })
+
+  it('test: the contract failure never echoes the body', async () => {
+    const { flow } = setup([res(200, { result: `secret-ish ${'y'.repeat(5000)}` })])
+    const e = await caught(flow.test('id-1'))
+    expect(e.message).not.toContain('secret-ish')
+    expect(e.message.length).toBeLessThan(400)
+  })
+
+  it('test: 403 and 5xx fail', async () => {
     const s2 = setup([res(403, { error_code: '403003', message: 'Api Key is invalid' })])
     await expect(s2.flow.test('id-1')).rejects.toThrow(/HTTP 403 403003/)
     const s3 = setup([res(500, { title: 'boom' })])
     await expect(s3.flow.test('id-1')).rejects.toThrow(/HTTP 500/)
+  })
+
+  it('connectionSpec: its own budget, a fifth of the time left (at most 20 s) and 2 attempts', async () => {
+    const timeout = new NetworkError('no response within 5000 ms', 'timeout', true)
+    const { flow, transport, retry, clock } = setup([timeout, timeout, res(201, { id: 'x' })])
+    const started = clock.now()
+    const e = await caught(flow.connectionSpec())
+    expect(e).toBeInstanceOf(ApiError)
+    expect(e.message).toBe('reading the connection spec failed: no response within 5000 ms')
+    expect(transport.calls.map((c) => c.timeoutMs)).toEqual([5000, 5000])
+    expect(clock.now() - started).toBeLessThanOrEqual(20_000)
+    expect(retry.deadline.remaining()).toBeGreaterThanOrEqual(100_000)
+    // The step's other calls keep their own timeouts.
+    await flow.create(body)
+    expect(transport.calls[2]?.timeoutMs).toBeGreaterThan(30_000)
+  })
+
+  it('connectionSpec: on a short deadline its share is small, and the rest of the step goes on', async () => {
+    const slow = new NetworkError('no response within 1000 ms', 'timeout', true)
+    const { flow, transport, retry } = setup([slow, slow], { totalMs: 12_000 })
+    const e = await caught(flow.connectionSpec())
+    expect(e.message).toMatch(/^reading the connection spec failed: no response within/)
+    expect(transport.calls.map((c) => c.timeoutMs)).toEqual([1000, 1000])
+    expect(retry.deadline.remaining()).toBeGreaterThan(9000)
+  })
+
+  it('connectionSpec: a 429 with a Retry-After longer than its budget is not waited for', async () => {
+    const { flow, transport, retry } = setup(
+      [res(429, { error_code: '429001', message: 'slow down' }, { 'retry-after': '60' })],
+      { maxAttempts: 5 }
+    )
+    const e = await caught(flow.connectionSpec())
+    expect(e.message).toMatch(/^reading the connection spec failed: HTTP 429/)
+    expect(transport.calls).toHaveLength(1)
+    expect(retry.deadline.remaining()).toBe(120_000)
+  })
+
+  it('connectionSpec: its budget spent (a 401 renewal) fails the read, not the step', async () => {
+    let n = 0
+    const tokens = imsTokenSource(async () => `tok-${++n}`)
+    const { flow, clock } = setup(
+      [
+        () => {
+          // The answer comes as the spec read's budget runs out.
+          clock.t += 2400
+          return res(401, { error_code: '401013', message: 'Oauth token is not valid' })
+        }
+      ],
+      { tokens, totalMs: 12_000 }
+    )
+    const e = await caught(flow.connectionSpec())
+    expect(e).toBeInstanceOf(ActionError)
+    expect(e.message).toBe(
+      "reading the connection spec failed: no answer within its share of the step's time (2.4 s)"
+    )
   })
 
   it('connectionSpec: GET /connectionSpecs/{id}, the parsed reply; a failure is an ApiError', async () => {

@@ -3,6 +3,8 @@ import { POSTGRES_SPEC_ID, type CreateBody } from './connection.js'
 import { ActionError, ApiError, apiError } from './errors.js'
 import {
   attempt,
+  Deadline,
+  DeadlineError,
   sendWithRetries,
   waitBeforeRetry,
   type Attempt,
@@ -94,6 +96,15 @@ export interface FlowServiceOptions {
 /** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
 export const MAX_PAGES = 1000
 
+/**
+ * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
+ * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
+ * referees must keep its time even when the spec endpoint hangs.
+ */
+export const SPEC_READ_SHARE = 0.2
+export const SPEC_READ_MAX_MS = 20_000
+export const SPEC_READ_ATTEMPTS = 2
+
 /** The Flow Service calls this action makes, each with retries, 401 renewal and clear errors. */
 export class FlowService {
   readonly base: string
@@ -137,12 +148,13 @@ export class FlowService {
     method: Method,
     url: string,
     body?: unknown,
-    extra?: Record<string, string>
+    extra?: Record<string, string>,
+    retry: RetryContext = this.o.retry
   ): Promise<Attempt & { attempts: number }> {
     let a = await sendWithRetries(
       this.o.transport,
       await this.request(method, url, body, extra),
-      this.o.retry,
+      retry,
       label
     )
     if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
@@ -151,7 +163,7 @@ export class FlowService {
       a = await sendWithRetries(
         this.o.transport,
         await this.request(method, url, body, extra),
-        this.o.retry,
+        retry,
         label
       )
     }
@@ -506,7 +518,7 @@ export class FlowService {
   /**
    * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
    * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
-   * authentication or rate limiting, or answers without a true/false result.
+   * authentication or rate limiting. A 200 without a true/false result fails.
    */
   async test(id: string): Promise<{ result: boolean } | { unsupported: string }> {
     const label = 'testing the connection (GET /test)'
@@ -520,28 +532,76 @@ export class FlowService {
       return { unsupported: apiError(label, a, this.o.tokens.given).message }
     }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-    let body: unknown
-    try {
-      body = JSON.parse(a.res.text)
-    } catch {
-      body = undefined
-    }
-    const parsed = TestSchema.safeParse(body)
-    if (!parsed.success) return { unsupported: `${label}: HTTP 200 without a true/false result` }
+    const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text))
+    // A 200 is the endpoint answering: one that breaks its contract says nothing about the
+    // database, so it fails the test rather than passing it on to explore.
+    if (!parsed.success)
+      throw new ActionError(
+        `testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`
+      )
     return { result: parsed.data.result }
   }
 
   /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
   async connectionSpec(id: string = POSTGRES_SPEC_ID): Promise<unknown> {
     const label = 'reading the connection spec'
-    const a = await this.send(
-      label,
-      'GET',
-      `${this.base}/connectionSpecs/${encodeURIComponent(id)}`
-    )
+    const parent = this.o.retry.deadline
+    const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE))
+    const retry: RetryContext = {
+      ...this.o.retry,
+      deadline: new Deadline(this.o.retry.clock, budgetMs),
+      maxAttempts: Math.min(SPEC_READ_ATTEMPTS, this.o.retry.maxAttempts)
+    }
+    let a: Attempt
+    try {
+      a = await this.send(
+        label,
+        'GET',
+        `${this.base}/connectionSpecs/${encodeURIComponent(id)}`,
+        undefined,
+        undefined,
+        retry
+      )
+    } catch (e) {
+      // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
+      if (e instanceof DeadlineError && parent.remaining() > 0)
+        throw new ActionError(
+          `${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`
+        )
+      throw e
+    }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
     return this.json(label, a)
   }
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
+const kindOf = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : /^[aeiou]/.test(typeof v)
+        ? `an ${typeof v}`
+        : `a ${typeof v}`
+
+/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
+function testShape(text: string): string {
+  const body = parseOrUndefined(text)
+  if (body === undefined) return `a body that is not JSON, ${text.length} characters`
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return `the body is ${kindOf(body)}, not an object`
+  if (!('result' in body)) return 'no "result" field'
+  const result: unknown = (body as { result: unknown }).result
+  return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`
 }
 
 /**
