@@ -313,8 +313,8 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 Object.assign(Dispatcher.prototype, api)
 
 __webpack_unused_export__ = Dispatcher
-module.exports.Kj = Client
-module.exports.bC = Pool
+__webpack_unused_export__ = Client
+__webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 module.exports.g6 = Agent
 module.exports.kT = ProxyAgent
@@ -332,7 +332,7 @@ __webpack_unused_export__ = {
   dns: __nccwpck_require__(379)
 }
 
-module.exports.gU = buildConnector
+__webpack_unused_export__ = buildConnector
 __webpack_unused_export__ = errors
 __webpack_unused_export__ = {
   parseHeaders: util.parseHeaders,
@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4642);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(968);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4642:
+/***/ 968:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31387,7 +31387,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/connection.ts
 /** The fixed Flow Service connection spec of the PostgreSQL source. */
-const connection_POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
 const POSTGRES_SPEC_VERSION = '1.0';
 const SPEC_NAMES = {
     'connection-string': 'Connection String Based Authentication',
@@ -31620,7 +31620,7 @@ function buildCreateBody(name, description, auth) {
         name,
         ...(description !== undefined ? { description } : {}),
         auth,
-        connectionSpec: { id: connection_POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
+        connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
     };
 }
 /** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
@@ -41167,6 +41167,76 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+;// CONCATENATED MODULE: ./src/bounded-regexp.ts
+
+/**
+ * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
+ * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
+ * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
+ * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
+ * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
+ * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
+ * as unchecked, so the caller can say so and carry on.
+ */
+/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
+const MAX_PATTERN_LENGTH = 1000;
+/** How long one pattern may run on one value; a sound pattern takes microseconds. */
+const PATTERN_TIME_MS = 250;
+let sandbox;
+/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
+function testWithin(re, s, timeMs) {
+    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
+    const { context, script } = sandbox;
+    context.re = re;
+    context.s = s;
+    try {
+        return script.runInContext(context, { timeout: timeMs }) === true;
+    }
+    catch (e) {
+        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+            return undefined;
+        throw e;
+    }
+    finally {
+        context.re = undefined;
+        context.s = undefined;
+    }
+}
+/**
+ * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
+ * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ */
+function boundedRegExps(limits = {}) {
+    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
+    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
+    const unchecked = new Map();
+    const engine = ((pattern, flags) => {
+        // ajv keys its compiled patterns by toString(): it must differ between patterns.
+        const key = `/${pattern}/${flags}`;
+        if (pattern.length > maxLength) {
+            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
+            return { test: () => true, toString: () => key };
+        }
+        const re = new RegExp(pattern, flags);
+        return {
+            test(s) {
+                if (unchecked.has(pattern))
+                    return true;
+                const matched = testWithin(re, s, timeMs);
+                if (matched !== undefined)
+                    return matched;
+                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
+                return true;
+            },
+            toString: () => key
+        };
+    });
+    engine.code = 'boundedRegExp';
+    return { engine, unchecked };
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
 /** A failure the action reports as one line and exit code 1. */
 class ActionError extends Error {
@@ -41301,6 +41371,7 @@ const VERSION = package_namespaceObject.rE;
 
 ;// CONCATENATED MODULE: ./src/http.ts
 
+
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -41319,16 +41390,6 @@ class NetworkError extends Error {
         this.reason = reason;
         this.sent = sent;
         this.name = 'NetworkError';
-    }
-}
-/**
- * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
- * wants credentials, an untrusted certificate): never retried.
- */
-class TransportError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TransportError';
     }
 }
 class DeadlineError extends Error {
@@ -41354,6 +41415,70 @@ class Deadline {
     requestTimeout() {
         return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
     }
+}
+/**
+ * The undici transport: one keep-alive Agent for all hosts, no redirect following (an
+ * Authorization header must never travel to another host), a per-request timeout that covers
+ * headers and body.
+ */
+function undiciTransport() {
+    // One connection per origin: the step's requests are sequential, and with more allowed undici
+    // opens a second socket when a request follows the previous response within the same tick.
+    const agent = new undici/* Agent */.g6({ keepAliveTimeout: 10_000, connections: 1 });
+    const transport = async (req, timeoutMs) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), timeoutMs);
+        try {
+            const res = await (0,undici/* request */.Em)(req.url, {
+                method: req.method,
+                headers: { 'user-agent': USER_AGENT, ...req.headers },
+                body: req.body,
+                dispatcher: agent,
+                signal: controller.signal,
+                maxRedirections: 0
+            });
+            const text = await res.body.text();
+            const headers = {};
+            for (const [k, v] of Object.entries(res.headers)) {
+                if (v !== undefined)
+                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+            }
+            return { status: res.statusCode, headers, text };
+        }
+        catch (e) {
+            throw toNetworkError(e, controller.signal.aborted, timeoutMs);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    };
+    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
+    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
+    const close = async () => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            await agent.close();
+        }
+        finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return { transport, close };
+}
+function toNetworkError(e, timedOut, timeoutMs) {
+    if (timedOut)
+        return new NetworkError(`no response within ${timeoutMs} ms`, 'timeout', true);
+    const err = e;
+    const code = err.code ?? err.cause?.code ?? '';
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return new NetworkError(`could not connect (${code})`, 'refused', false);
+    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
+        /other side closed/i.test(err.message ?? ''))
+        return new NetworkError(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
+    if (/TIMEOUT/.test(code))
+        return new NetworkError(`no response in time (${code})`, 'timeout', true);
+    return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
 }
 /** Statuses worth retrying: rate limiting and gateway trouble. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -41418,9 +41543,7 @@ function isRetryable(a) {
  */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
-            throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e;
-        });
+        const a = await attempt(transport, req, ctx.deadline);
         if (!isRetryable(a) || n >= ctx.maxAttempts)
             return { ...a, attempts: n };
         if (!(await waitBeforeRetry(ctx, label, n, a)))
@@ -41428,80 +41551,7 @@ async function sendWithRetries(transport, req, ctx, label) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/listing.ts
-
-
-/**
- * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
- * page or an item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends ActionError {
-    reason;
-    constructor(reason) {
-        super(`listing connections by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
-const SPEC_FILTER = `connectionSpec.id==${connection_POSTGRES_SPEC_ID}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/**
- * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
- * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
- */
-function classify(item, name) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = item.connectionSpec?.id;
-    if (spec === undefined)
-        return 'unknown';
-    return spec === connection_POSTGRES_SPEC_ID ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name) {
-    if (property === SPEC_FILTER)
-        return item.connectionSpec?.id === undefined || item.connectionSpec.id === connection_POSTGRES_SPEC_ID;
-    return item.name === undefined || item.name === name;
-}
-/** Flow Service's states: on the way out (skipped), in progress (waited on), or settled. */
-const isDeleting = (state) => state !== undefined && /delet/i.test(state);
-const isInProgress = (state) => state !== undefined && !isDeleting(state) && /ing$/i.test(state);
-/** The connections a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-function createdAtOf(item) {
-    const t = typeof item.createdAt === 'string' ? Number(item.createdAt) : item.createdAt;
-    return t !== undefined && Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
-}
-/**
- * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates)
- * broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no connection to keep');
-    return rest.reduce((best, i) => {
-        const a = createdAtOf(i);
-        const b = createdAtOf(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-
 ;// CONCATENATED MODULE: ./src/flow-service.ts
-
 
 
 
@@ -41514,17 +41564,14 @@ const ConnectionItemSchema = looseObject({
     description: schemas_string().optional(),
     etag: schemas_string().optional(),
     state: schemas_string().optional(),
-    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
-    createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
     connectionSpec: looseObject({ id: schemas_string().optional(), version: schemas_string().optional() })
         .optional(),
     auth: looseObject({ specName: schemas_string().optional() }).optional()
 });
-/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
-const PageSchema = looseObject({
-    items: array(ConnectionItemSchema),
-    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
-        .nullish()
+const ListSchema = looseObject({
+    items: array(ConnectionItemSchema).default([]),
+    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).optional() })
+        .optional()
 });
 const IdEtagSchema = looseObject({ id: schemas_string().min(1), etag: schemas_string().optional() });
 const ExploreSchema = array(looseObject({
@@ -41533,18 +41580,15 @@ const ExploreSchema = array(looseObject({
     name: unknown().optional()
 }));
 const TestSchema = looseObject({ result: schemas_boolean() });
-/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
-function readIdEtag(text) {
-    try {
-        const parsed = IdEtagSchema.safeParse(JSON.parse(text));
-        return parsed.success ? parsed.data : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
-const MAX_PAGES = 1000;
+const MAX_PAGES = 100;
+/**
+ * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
+ * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
+ * referees must keep its time even when the spec endpoint hangs.
+ */
+const SPEC_READ_SHARE = 0.2;
+const SPEC_READ_MAX_MS = 20_000;
+const SPEC_READ_ATTEMPTS = 2;
 /** The Flow Service calls this action makes, each with retries, 401 renewal and clear errors. */
 class FlowService {
     o;
@@ -41577,12 +41621,12 @@ class FlowService {
      * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
      * a new one once and tries again. Returns the final attempt for the caller to judge.
      */
-    async send(label, method, url, body, extra) {
-        let a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), this.o.retry, label);
+    async send(label, method, url, body, extra, retry = this.o.retry) {
+        let a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), retry, label);
         if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
             this.o.retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
             await this.o.tokens.refresh();
-            a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), this.o.retry, label);
+            a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), retry, label);
         }
         return a;
     }
@@ -41599,162 +41643,61 @@ class FlowService {
             throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    /**
-     * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
-     * `property`, the filter is added to a link that does not carry one.
-     */
-    nextUrl(href, property) {
+    /** Resolves a _links.next.href: relative to the Flow Service base path, or to the host. */
+    nextUrl(href) {
         const origin = new URL(this.base).origin;
-        let url;
         if (/^https?:\/\//i.test(href)) {
             // Never send the token to another host.
             if (new URL(href).origin !== origin)
                 throw new ActionError('listing connections failed: the next page points to another host');
-            url = href;
+            return href;
         }
-        else if (href.startsWith(FLOW_BASE_PATH))
-            url = this.o.platformUrl + href;
-        else
-            url = this.base + (href.startsWith('/') ? href : `/${href}`);
-        if (property && !new URL(url).searchParams.has('property'))
-            url += `${url.includes('?') ? '&' : '?'}property=${property}`;
-        return url;
+        if (href.startsWith(FLOW_BASE_PATH))
+            return this.o.platformUrl + href;
+        return this.base + (href.startsWith('/') ? href : `/${href}`);
     }
     /**
-     * Every PostgreSQL connection with exactly this name in the sandbox, from a complete listing
-     * (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
-     * matched exactly here. Every PostgreSQL connection is read instead when Flow Service refuses
-     * a quoted filter, when an escaped name finds nothing, or when `mustInclude` (a connection
-     * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
+     * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
+     * Flow Service's filter narrows the list; exact name and spec are checked here.
      */
-    async findByName(name, opts = {}) {
-        const log = (why) => this.o.retry.log(`listing connections by name: ${why}; reading every PostgreSQL connection`);
-        const filter = nameFilter(name);
-        let found;
-        try {
-            found = await this.listMatching(name, filter.property);
-        }
-        catch (e) {
-            if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
-                throw e;
-            log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
-        }
-        if (found && filter.kind === 'escaped' && found.length === 0)
-            log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
-        else if (found && filter.kind !== 'plain' && opts.mustInclude)
-            if (!found.some((i) => i.id === opts.mustInclude))
-                log('the name filter did not return the connection just created');
-            else
-                return found;
-        else if (found)
-            return found;
-        return this.listMatching(name, SPEC_FILTER);
-    }
-    /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
-    async listMatching(name, property) {
+    async findByName(name) {
         const label = 'listing connections by name';
-        const matches = [];
-        const unclassified = [];
+        const found = [];
+        let url = `${this.base}/connections?property=${lookupFilter(name)}`;
         const seen = new Set();
-        let url = `${this.base}/connections?property=${property}`;
-        let resendFilter = false;
-        for (let page = 1; url; page++) {
-            if (seen.has(url))
-                throw new IncompleteListingError(`page ${page - 1} links back to a page already read`);
-            if (page > MAX_PAGES)
-                throw new IncompleteListingError(`Flow Service sent more than ${MAX_PAGES} pages`);
+        for (let page = 0; url && page < MAX_PAGES; page++) {
             seen.add(url);
             const a = await this.send(label, 'GET', url);
             if (a.kind !== 'response' || a.res.status !== 200)
                 this.fail(label, a);
-            const parsed = PageSchema.safeParse(this.json(label, a));
+            const parsed = ListSchema.safeParse(this.json(label, a));
             if (!parsed.success)
-                throw new IncompleteListingError(`page ${page} is not a list of connections (an "items" array of connections with ids)`);
-            for (const item of parsed.data.items) {
-                const kind = classify(item, name);
-                if (kind === 'match')
-                    matches.push(item);
-                else if (kind === 'unknown')
-                    unclassified.push(item);
-            }
-            // Whether a continuation link keeps the filter is not documented: once a followed link
-            // shows items the filter excludes, the filter is sent again with the following links.
-            if (page > 1 &&
-                !new URL(url).searchParams.has('property') &&
-                parsed.data.items.some((i) => !passesFilter(i, property, name)))
-                resendFilter = true;
+                throw new ActionError(`${label} failed: unexpected response shape`);
+            for (const item of parsed.data.items)
+                if (item.name === name && item.connectionSpec?.id === POSTGRES_SPEC_ID)
+                    found.push(item);
             const href = parsed.data._links?.next?.href;
-            url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined;
+            url = href ? this.nextUrl(href) : undefined;
+            if (url && seen.has(url))
+                break;
         }
-        // A listed item without a name, or with the name but no connection spec, is read by id.
-        for (const item of unclassified) {
-            const full = await this.getIfExists(item.id);
-            if (!full)
-                continue;
-            const kind = classify(full, name);
-            if (kind === 'unknown')
-                throw new IncompleteListingError(`connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`);
-            if (kind === 'match')
-                matches.push(full);
-        }
-        return matches;
+        return found;
     }
     async get(id) {
-        const r = await this.read(id);
-        if (!r.item)
-            this.fail('reading the connection', r.notFound);
-        return r.item;
-    }
-    /** Reads a connection by id; undefined when Flow Service answers 404. */
-    async getIfExists(id) {
-        return (await this.read(id)).item;
-    }
-    async read(id) {
         const label = 'reading the connection';
         const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`);
-        if (a.kind === 'response' && a.res.status === 404)
-            return { notFound: a };
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = PageSchema.safeParse(this.json(label, a));
+        const parsed = ListSchema.safeParse(this.json(label, a));
         const item = parsed.success ? parsed.data.items[0] : undefined;
         if (!item)
             throw new ActionError(`${label} failed: the response held no connection`);
-        return { item };
-    }
-    /**
-     * Waits while a connection is in a state Flow Service is still working on (e.g.
-     * initializing), reading it again with growing pauses within the step's deadline. Returns
-     * the settled connection, or undefined when it went away or started being deleted.
-     */
-    async settle(item) {
-        let current = item;
-        for (let n = 1; isInProgress(current.state); n++) {
-            const why = `connection ${current.id} is "${current.state}"`;
-            if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
-                throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-            const next = await this.getIfExists(current.id);
-            if (!next || isDeleting(next.state))
-                return undefined;
-            current = next;
-        }
-        return current;
-    }
-    /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
-    async pause(label, n, why, next) {
-        const { clock, deadline, log } = this.o.retry;
-        const wait = Math.min(5000, 500 * 2 ** (n - 1));
-        if (wait + 1000 >= deadline.remaining())
-            return false;
-        log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
-        await clock.sleep(wait);
-        return true;
+        return item;
     }
     /**
      * Creates the connection. POST has no idempotency key, so it is never retried blindly:
-     * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
-     * live connections found there are returned for the caller to adopt. A 2xx whose answer
-     * holds no usable id was performed: it is only looked up, never sent again.
+     * after a lost response, a reset, a timeout or a 5xx, the name is looked up first, and a
+     * connection found there is adopted as the one this call created.
      */
     async create(body) {
         const label = 'creating the connection';
@@ -41767,10 +41710,10 @@ class FlowService {
             const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
             const a = await attempt(transport, await this.request('POST', `${this.base}/connections`, body), deadline, postTimeout);
             if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
-                const created = readIdEtag(a.res.text);
-                if (created)
-                    return { kind: 'created', ...created };
-                return this.findCommitted(body.name, label, a.res.status);
+                const parsed = IdEtagSchema.safeParse(this.json(label, a));
+                if (!parsed.success)
+                    throw new ActionError(`${label} failed: the response held no id`);
+                return { id: parsed.data.id, etag: parsed.data.etag, adopted: false };
             }
             if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
                 retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
@@ -41793,10 +41736,13 @@ class FlowService {
                     ? 'looking the name up'
                     : 'looking the name up, then sending it again if it is not there,';
                 const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-                const found = await this.findLive(body.name, label);
-                if (found.length > 0) {
-                    retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
-                    return { kind: 'found', items: found };
+                const existing = await this.findByName(body.name);
+                if (existing.length > 1)
+                    throw duplicatesError(body.name, existing);
+                const [found] = existing;
+                if (found) {
+                    retry.log(`${label}: the connection exists (id ${found.id}); adopting it`);
+                    return { id: found.id, etag: found.etag, adopted: true };
                 }
                 if (timedOut)
                     throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
@@ -41808,53 +41754,19 @@ class FlowService {
             }
         }
     }
-    /** The live connections with the name, after a create that may have been performed. */
-    async findLive(name, label) {
-        try {
-            return alive(await this.findByName(name));
-        }
-        catch (e) {
-            if (!(e instanceof IncompleteListingError))
-                throw e;
-            throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
-        }
-    }
-    /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
-    async findCommitted(name, label, status) {
-        const said = `Flow Service accepted it (HTTP ${status}) but its answer held no usable id`;
-        this.o.retry.log(`${label}: ${said}; looking the name up`);
-        for (let n = 1;; n++) {
-            const found = await this.findLive(name, label);
-            if (found.length > 0)
-                return { kind: 'found', items: found };
-            if (n >= 3 || !(await this.pause(label, n, 'not listed yet', 'looking again')))
-                break;
-        }
-        throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
-    }
-    /**
-     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the connection is read again for its etag.
-     */
+    /** PATCH with If-Match exactly as the etag was received (quotes included). */
     async update(id, etag, ops) {
         const label = 'updating the connection';
         const a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
             'if-match': etag
         });
-        if (a.kind === 'response' && a.res.status === 400) {
-            const e = apiError(label, a, this.o.tokens.given);
-            if (e.code === '1445-400')
-                throw new ApiError(`${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one', e.status, e.code, e.requestId);
-            throw e;
-        }
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const answer = readIdEtag(a.res.text);
-        if (answer?.etag)
-            return { id, etag: answer.etag };
-        this.o.retry.log(`${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`);
-        return { id, etag: (await this.get(id)).etag };
+        const parsed = IdEtagSchema.safeParse(this.json(label, a));
+        return {
+            id: parsed.success ? parsed.data.id : id,
+            etag: parsed.success ? parsed.data.etag : undefined
+        };
     }
     /** Deletes; returns false when the connection was already gone before this call. */
     async delete(id) {
@@ -41894,7 +41806,7 @@ class FlowService {
     /**
      * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
      * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
-     * authentication or rate limiting, or answers without a true/false result.
+     * authentication or rate limiting. A 200 without a true/false result fails.
      */
     async test(id) {
         const label = 'testing the connection (GET /test)';
@@ -41906,26 +41818,65 @@ class FlowService {
         }
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        let body;
-        try {
-            body = JSON.parse(a.res.text);
-        }
-        catch {
-            body = undefined;
-        }
-        const parsed = TestSchema.safeParse(body);
+        const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
+        // A 200 is the endpoint answering: one that breaks its contract says nothing about the
+        // database, so it fails the test rather than passing it on to explore.
         if (!parsed.success)
-            return { unsupported: `${label}: HTTP 200 without a true/false result` };
+            throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
         return { result: parsed.data.result };
     }
     /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = connection_POSTGRES_SPEC_ID) {
+    async connectionSpec(id = POSTGRES_SPEC_ID) {
         const label = 'reading the connection spec';
-        const a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`);
+        const parent = this.o.retry.deadline;
+        const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
+        const retry = {
+            ...this.o.retry,
+            deadline: new Deadline(this.o.retry.clock, budgetMs),
+            maxAttempts: Math.min(SPEC_READ_ATTEMPTS, this.o.retry.maxAttempts)
+        };
+        let a;
+        try {
+            a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
+        }
+        catch (e) {
+            // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
+            if (e instanceof DeadlineError && parent.remaining() > 0)
+                throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
+            throw e;
+        }
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
         return this.json(label, a);
     }
+}
+function parseOrUndefined(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
+const kindOf = (v) => v === null
+    ? 'null'
+    : Array.isArray(v)
+        ? 'an array'
+        : /^[aeiou]/.test(typeof v)
+            ? `an ${typeof v}`
+            : `a ${typeof v}`;
+/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
+function testShape(text) {
+    const body = parseOrUndefined(text);
+    if (body === undefined)
+        return `a body that is not JSON, ${text.length} characters`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+        return `the body is ${kindOf(body)}, not an object`;
+    if (!('result' in body))
+        return 'no "result" field';
+    const result = body.result;
+    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
 }
 /**
  * The list filter for a name. Flow Service reads a comma in a filter value as an OR list and
@@ -42035,6 +41986,7 @@ function describePlan(plan, base) {
 
 
 
+
 const SpecReplySchema = looseObject({
     items: array(looseObject({
         id: schemas_string().optional(),
@@ -42049,20 +42001,42 @@ const PropertySchema = looseObject({
     format: schemas_string().optional()
 });
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Control, invisible-format and line/paragraph-separator characters. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Text from the spec as printed: on one line, with control, invisible and line-separator
+ * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
+ * neither start a new log line nor be read as a workflow command.
+ */
+function specText(text) {
+    return text
+        .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+        .replace(/##\[/g, '## [');
+}
+/** Cuts text to at most `max` characters, ending with an ellipsis when cut. */
+function clip(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 function authSchemaOf(reply, specName) {
     const parsed = SpecReplySchema.safeParse(reply);
     if (!parsed.success)
         return { unavailable: 'the reply is not a connection spec list' };
-    const items = parsed.data.items;
-    const spec = items.find((i) => i.id === connection_POSTGRES_SPEC_ID) ?? items[0];
+    // Only PostgreSQL's own spec referees: another connector's would fail good params.
+    const spec = parsed.data.items.find((i) => i.id === POSTGRES_SPEC_ID);
     if (!spec)
-        return { unavailable: 'the reply holds no connection spec' };
+        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
     const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
     const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
     if (!auth)
         return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${names.join(', ') || 'none'})`
+            unavailable: `it has no auth type named "${specName}" (it lists: ${clip(specText(names.join(', ')), 200) || 'none'})`
         };
     if (!isObject(auth.spec))
         return { unavailable: `it has no schema for "${specName}"` };
@@ -42085,6 +42059,8 @@ async function compile(schema) {
     const { Ajv } = (await loadAjv()).default;
     // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
     // strict about the params. $schema is dropped so a spec naming another draft still compiles.
+    // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
+    const regExps = boundedRegExps();
     const ajv = new Ajv({
         allErrors: true,
         strict: false,
@@ -42092,7 +42068,8 @@ async function compile(schema) {
         validateSchema: false,
         logger: false,
         unicodeRegExp: false,
-        addUsedSchema: false
+        addUsedSchema: false,
+        code: { regExp: regExps.engine }
     });
     const { $schema: _ignored, ...rest } = schema;
     let fn;
@@ -42100,9 +42077,25 @@ async function compile(schema) {
         fn = ajv.compile(rest);
     }
     catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${e.message})`);
+        throw new SchemaError(`its schema could not be compiled (${clip(specText(e.message), 300)})`);
     }
-    return (params) => (fn(params) ? [] : (fn.errors ?? []));
+    return {
+        validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
+        unchecked: regExps.unchecked
+    };
+}
+/** The unchecked patterns, by the params whose schema carries them. */
+function uncheckedRules(schema, unchecked) {
+    const properties = isObject(schema.properties) ? schema.properties : {};
+    const rules = [];
+    for (const [pattern, why] of unchecked) {
+        const params = Object.entries(properties)
+            .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
+            .map(([name]) => name);
+        for (const param of params.length > 0 ? params : ['(a param)'])
+            rules.push({ param: clip(specText(param), 80), rule: 'pattern', why });
+    }
+    return rules;
 }
 const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
 const A_TYPE = {
@@ -42114,8 +42107,28 @@ const A_TYPE = {
     array: 'an array',
     null: 'null'
 };
+/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
+const MAX_PATTERN_SHOWN = 160;
+/** Longest list of allowed values shown in a message. */
+const MAX_ENUM_SHOWN = 200;
+/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
+function enumList(values) {
+    let out = '';
+    for (const v of values) {
+        const text = clip(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
+        if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
+            return `${out}, … (${values.length} values in all)`;
+        out = out ? `${out}, ${text}` : text;
+    }
+    return out;
+}
 /** The param an error is about, and the schema's expectation in words; no value ever. */
 function connection_spec_describe(e) {
+    const d = describeRaw(e);
+    // Param names may come from the spec too (required): printed like the rest of its text.
+    return { ...d, param: clip(specText(d.param), 80) };
+}
+function describeRaw(e) {
     const p = e.params;
     switch (e.keyword) {
         case 'required':
@@ -42135,29 +42148,27 @@ function connection_spec_describe(e) {
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`
+                expected: `must be ${clip(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
             };
         }
         case 'enum':
             return {
                 param: pointerToName(e.instancePath),
                 keyword: e.keyword,
-                expected: `must be one of: ${(Array.isArray(p.allowedValues) ? p.allowedValues : [])
-                    .map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-                    .join(', ')}`
+                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
             };
         case 'pattern':
             return {
                 param: pointerToName(e.instancePath),
                 keyword: e.keyword,
-                expected: `must match the pattern ${String(p.pattern)}`
+                expected: `must match the pattern ${clip(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
             };
         default:
             // ajv's own words name limits (maxLength, minimum, ...) but never the value.
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: e.message ?? `fails the "${e.keyword}" rule`
+                expected: clip(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
             };
     }
 }
@@ -42170,6 +42181,8 @@ function problemsOf(errors) {
 const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
 /** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
 const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
+/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
+const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s;
 /**
  * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
  * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
@@ -42180,17 +42193,17 @@ function reshapeValue(value, prop) {
     let v = value;
     const changes = [];
     if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-        const t = v.trim();
-        if (types.includes('integer') && /^[+-]?\d+$/.test(t) && Number.isSafeInteger(Number(t))) {
-            v = Number(t);
+        // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
+        if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
+            v = Number(v);
             changes.push('string -> integer');
         }
-        else if (types.includes('number') && t !== '' && Number.isFinite(Number(t))) {
-            v = Number(t);
+        else if (types.includes('number') && isPlainNumber(v)) {
+            v = Number(v);
             changes.push('string -> number');
         }
-        else if (types.includes('boolean') && /^(true|false)$/i.test(t)) {
-            v = t.toLowerCase() === 'true';
+        else if (types.includes('boolean') && (v === 'true' || v === 'false')) {
+            v = v === 'true';
             changes.push('string -> boolean');
         }
     }
@@ -42200,14 +42213,16 @@ function reshapeValue(value, prop) {
     }
     if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
         const key = looseKey(v);
-        const matches = prop.enum.filter((e) => typeof e === 'string' && looseKey(e) === key);
+        // An allowed value holding control or line-separator characters never matches: it would
+        // be sent, and printed, as the spec wrote it.
+        const matches = prop.enum.filter((e) => typeof e === 'string' && !UNPRINTABLE.test(e) && looseKey(e) === key);
         const [only] = matches;
         if (matches.length === 1 && only !== undefined) {
             v = only;
             // The allowed value comes from the schema; a secret param's is still not shown.
             changes.push(prop.format === 'password'
                 ? 'matched one allowed value'
-                : `matched the allowed value "${only}"`);
+                : `matched the allowed value "${clip(specText(only), 60)}"`);
         }
     }
     return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
@@ -42218,10 +42233,11 @@ function reshapeValue(value, prop) {
  * the expectation only. Throws SchemaError when the schema cannot be compiled.
  */
 async function judgeParams(schema, params) {
-    const validate = await compile(schema);
+    const { validate, unchecked } = await compile(schema);
     const first = validate(params);
+    const skipped = () => uncheckedRules(schema, unchecked);
     if (first.length === 0)
-        return { params, changes: [], problems: [] };
+        return { params, changes: [], problems: [], unchecked: skipped() };
     const properties = isObject(schema.properties) ? schema.properties : {};
     const failing = new Set(problemsOf(first).map((p) => p.param));
     const reshaped = { ...params };
@@ -42238,7 +42254,7 @@ async function judgeParams(schema, params) {
         tried.push({ param, change: r.change });
     }
     if (tried.length === 0)
-        return { params, changes: [], problems: problemsOf(first) };
+        return { params, changes: [], problems: problemsOf(first), unchecked: skipped() };
     const problems = problemsOf(validate(reshaped));
     const stillFailing = new Set(problems.map((p) => p.param));
     // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
@@ -42246,20 +42262,35 @@ async function judgeParams(schema, params) {
     const out = { ...params };
     for (const c of changes)
         out[c.param] = reshaped[c.param];
-    return { params: out, changes, problems };
+    return { params: out, changes, problems, unchecked: skipped() };
 }
 /** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
 function usesBraceQuoting(params) {
     const cs = params.connectionString;
     return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
 }
-/** The problems as one clause: "sslMode must be one of: ...; port must be an integer". */
-function describeProblems(problems, params) {
-    let text = problems.map((p) => `${p.param} ${p.expected}`).join('; ');
+/**
+ * The problems as one clause within `max` characters: what to do first (a connection-string
+ * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
+ */
+function describeProblems(problems, params, max = 600) {
+    let hint = '';
     if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
-        text += usesBraceQuoting(params)
-            ? '. A value in the connection string needed brace quoting ({...}), which this pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting'
-            : '. Check the keywords and their order against the pattern, or use auth-type: basic';
+        hint = usesBraceQuoting(params)
+            ? 'a value in the connection string needed brace quoting ({...}), which the pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting. '
+            : 'check the keywords and their order against the pattern, or use auth-type: basic. ';
+    }
+    let text = hint;
+    for (const [i, p] of problems.entries()) {
+        const item = `${p.param} ${p.expected}`;
+        const more = problems.length - i;
+        // The first problem is always named; room is kept for "; and N more problems" after it.
+        const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0);
+        if (i > 0 && item.length > room) {
+            text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
+            break;
+        }
+        text += `${i > 0 ? '; ' : ''}${i === 0 ? clip(item, Math.max(room, 80)) : item}`;
     }
     return text;
 }
@@ -42307,6 +42338,10 @@ const withParams = (body, params) => ({
     ...body,
     auth: { ...body.auth, params }
 });
+/** The step prints at most this much of its error (main.ts): the spec's verdict must fit in it. */
+const MESSAGE_ROOM = 1000;
+/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
+const REFUSAL_ROOM = 600;
 /**
  * Consults the live connection spec at most once per run (the reply is kept), only when asked:
  * a dry run, validate-spec, or an unexplained 400 on a create or update.
@@ -42314,6 +42349,8 @@ const withParams = (body, params) => ({
 class SpecReferee {
     deps;
     reply;
+    /** Warnings already printed: a run consulting the spec twice says each thing once. */
+    warned = new Set();
     /** GET /connectionSpecs requests made (0 or 1). */
     reads = 0;
     constructor(deps) {
@@ -42333,6 +42370,12 @@ class SpecReferee {
         })();
         return this.reply;
     }
+    warnOnce(message) {
+        if (this.warned.has(message))
+            return;
+        this.warned.add(message);
+        this.deps.warn(message);
+    }
     /** The spec's ruling on a body; never throws for an unavailable referee. */
     async rule(body) {
         const r = await this.read();
@@ -42350,22 +42393,21 @@ class SpecReferee {
                 return { kind: 'unavailable', reason: e.message };
             throw e;
         }
+        // A rule that could not be evaluated is skipped, not failed: the rest still referees.
+        for (const u of verdict.unchecked)
+            this.warnOnce(`could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`);
         if (verdict.problems.length > 0)
-            return {
-                kind: 'mismatch',
-                problems: verdict.problems,
-                text: describeProblems(verdict.problems, body.auth.params)
-            };
+            return { kind: 'mismatch', problems: verdict.problems };
         if (verdict.changes.length > 0)
             return {
                 kind: 'reshaped',
                 body: withParams(body, verdict.params),
                 changes: verdict.changes
             };
-        return { kind: 'match' };
+        return { kind: 'match', unchecked: verdict.unchecked };
     }
     unavailable(reason) {
-        this.deps.warn(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
+        this.warnOnce(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
     }
     /**
      * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
@@ -42378,13 +42420,16 @@ class SpecReferee {
                 this.unavailable(ruling.reason);
                 return body;
             case 'match':
-                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"`);
+                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"${ruling.unchecked.length > 0 ? ' (apart from the rules it could not check)' : ''}`);
                 return body;
             case 'reshaped':
                 this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
                 return ruling.body;
-            case 'mismatch':
-                throw new ActionError(`the auth params do not match Flow Service's live connection spec for "${body.auth.specName}": ${ruling.text} (${nothingSent})`);
+            case 'mismatch': {
+                // What was (not) sent comes first, so no cut can take it away.
+                const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
+                throw new ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
+            }
         }
     }
     /**
@@ -42417,8 +42462,11 @@ class SpecReferee {
                     throw e;
                 case 'match':
                     throw new ApiError(`${e.message} (the auth params match Flow Service's live connection spec, so the spec does not explain it)`, e.status, e.code, e.requestId);
-                case 'mismatch':
-                    throw new ApiError(`${e.message}. Flow Service's live connection spec for "${body.auth.specName}" says: ${ruling.text}`, e.status, e.code, e.requestId);
+                case 'mismatch': {
+                    const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `;
+                    const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length;
+                    throw new ApiError(`${e.message}${note}${describeProblems(ruling.problems, body.auth.params, room)}`, e.status, e.code, e.requestId);
+                }
                 case 'reshaped':
                     this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
                     return await send(ruling.body);
@@ -42925,184 +42973,6 @@ class Masker {
     }
 }
 
-;// CONCATENATED MODULE: ./src/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function proxy_pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
-function parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-function parseProxy(name, value) {
-    const url = parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: Boolean(url.username || url.password)
-    };
-}
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = proxy_pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
-}
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function proxy_isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (proxy_isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
-    }
-    return false;
-}
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
-}
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the normalised URL, user:password and the password, each raw and
- * percent-decoded (undici sends base64(decoded user:password), a form the masker derives).
- */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = parseUrl(value);
-        if (!url) {
-            // Unreadable: it may still hold credentials, and it is never printed anyway.
-            if (value.includes('@'))
-                out.add(value);
-            continue;
-        }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        const decode = (s) => {
-            try {
-                return decodeURIComponent(s);
-            }
-            catch {
-                return s;
-            }
-        };
-        for (const d of [(s) => s, decode]) {
-            if (url.password)
-                out.add(d(url.password));
-            out.add(`${d(url.username)}:${d(url.password)}`);
-        }
-    }
-    return [...out].filter((s) => s.length > 0);
-}
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !proxy_isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -43192,260 +43062,6 @@ function defaultDescription(c) {
     return parts.join(', ');
 }
 
-;// CONCATENATED MODULE: ./src/reconcile.ts
-
-
-
-
-/**
- * A failure once a connection with the name exists (this run's, or one it adopted): the step
- * fails, and connection-id and etag still say which connection it is.
- */
-class StoredConnectionError extends ActionError {
-    connectionId;
-    etag;
-    constructor(message, connectionId, etag) {
-        super(message);
-        this.connectionId = connectionId;
-        this.etag = etag;
-        this.name = 'StoredConnectionError';
-    }
-}
-const asIs = (body, send) => send(body);
-/** A failure with no connection left to name in the outputs. */
-class NoConnectionError extends ActionError {
-}
-const ids = (items) => items.map((i) => i.id).join(', ');
-function stored(e, item) {
-    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
-        return e;
-    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
-}
-/**
- * The live connections with the name, from a complete listing: those being deleted are not
- * counted, those Flow Service is still working on (e.g. initializing) are waited for.
- */
-async function findLive(flow, name, log) {
-    let found;
-    try {
-        found = await flow.findByName(name);
-    }
-    catch (e) {
-        if (e instanceof IncompleteListingError)
-            throw new ActionError(`${e.message}; nothing was created or changed`);
-        throw e;
-    }
-    const live = [];
-    for (const item of found) {
-        if (isDeleting(item.state)) {
-            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
-            continue;
-        }
-        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
-        if (settled)
-            live.push(settled);
-        else
-            log(`connection ${item.id} went away while this run waited for it: not counted`);
-    }
-    return live;
-}
-/**
- * Creates the connection so that exactly one with the name remains, even when other runs
- * create it at the same time or an answer is lost. See README "Idempotency".
- */
-async function createExactlyOne(req) {
-    let sent = req.body;
-    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
-        sent = b;
-        return req.flow.create(b);
-    });
-    // Later updates (after adopting) carry the params the create was sent with.
-    const r = { ...req, body: sent };
-    if (outcome.kind === 'found')
-        return adopt(r, outcome.items);
-    try {
-        return await checkAfterCreate(r, outcome.id, outcome.etag);
-    }
-    catch (e) {
-        throw stored(e, outcome);
-    }
-}
-/**
- * The lookup before the create found none, so any other live connection with the name now was
- * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
- */
-async function checkAfterCreate(r, ownId, ownEtag) {
-    const { flow, log } = r;
-    const name = r.body.name;
-    for (let round = 1;; round++) {
-        let listed;
-        try {
-            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
-        }
-        catch (e) {
-            // The create went through; only the safety net failed (a later run still sees duplicates).
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            r.warn(`${e.message}: whether another run created "${name}" at the same time could not be checked`);
-            return created(r, ownId, ownEtag);
-        }
-        const own = listed.find((i) => i.id === ownId);
-        if (own)
-            return converge(r, listed, own, ownEtag);
-        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
-        const mine = await flow.getIfExists(ownId);
-        if (!mine || isDeleting(mine.state)) {
-            if (listed.length === 0)
-                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
-            return applyIfExists(r, keeperOf(listed), 'race');
-        }
-        const why = `the connection just created (id ${ownId}) is not listed yet`;
-        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-            r.warn(`${why}, so whether another run created "${name}" at the same time was not checked`);
-            return created(r, ownId, ownEtag ?? mine.etag);
-        }
-    }
-}
-async function converge(r, listed, own, ownEtag) {
-    const name = r.body.name;
-    const keeper = keeperOf(listed);
-    if (keeper.id === own.id) {
-        const others = listed.filter((i) => i.id !== own.id);
-        if (others.length > 0)
-            r.log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
-        return created(r, own.id, ownEtag ?? own.etag);
-    }
-    r.log(`another run created "${name}" at the same time (id ${keeper.id}, the oldest): deleting this run's (id ${own.id}) and using that one`);
-    try {
-        await r.flow.delete(own.id);
-    }
-    catch (e) {
-        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
-    }
-    return applyIfExists(r, keeper, 'race');
-}
-async function created(r, id, etag) {
-    return {
-        operation: 'created',
-        connectionId: id,
-        etag: etag ?? (await r.flow.get(id)).etag ?? ''
-    };
-}
-/**
- * After an answer that was lost or unreadable, the connections found by name: this run's own
- * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
- * the same time) and if-exists applies to it as to any connection found.
- */
-async function adopt(r, items) {
-    const keeper = keeperOf(items);
-    const others = items.filter((i) => i.id !== keeper.id);
-    if (others.length > 0) {
-        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
-        for (const other of others) {
-            try {
-                await r.flow.delete(other.id);
-            }
-            catch (e) {
-                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
-            }
-        }
-    }
-    return applyIfExists(r, keeper, 'lost');
-}
-/** if-exists applied to a connection this run did not see before its create. */
-async function applyIfExists(r, keeper, why) {
-    const { settings: s, flow, log } = r;
-    const found = why === 'race'
-        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
-        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
-    try {
-        switch (s.ifExists) {
-            case 'fail':
-                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
-            case 'reuse':
-                log(`${found}; if-exists is reuse: using it as it is`);
-                return {
-                    operation: 'unchanged',
-                    connectionId: keeper.id,
-                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
-                };
-            case 'update': {
-                log(`${found}; if-exists is update: updating it`);
-                const plan = decide(s, [keeper], r.body);
-                if (plan.kind !== 'update')
-                    throw new ActionError('internal: expected an update');
-                return await updateExisting(flow, keeper, r.body, log, r.guard);
-            }
-        }
-    }
-    catch (e) {
-        throw stored(e, keeper);
-    }
-}
-/**
- * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
- * connection's current state (1416, 1417) waits for the state to settle, then retries once.
- */
-async function updateExisting(flow, existing, body, log, guard = asIs) {
-    const id = existing.id;
-    const etag = existing.etag ?? (await flow.get(id)).etag;
-    if (!etag)
-        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
-    const patch = async (from, ifMatch) => {
-        const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
-        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
-    };
-    try {
-        return await patch(existing, etag);
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        let fresh;
-        if (e.status === 412) {
-            log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
-            fresh = await flow.get(id);
-        }
-        else if (e.code === '1416-400' || e.code === '1417-400') {
-            log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-            fresh = await settled(flow, id);
-        }
-        else
-            throw e;
-        return patch(fresh, fresh.etag ?? '');
-    }
-}
-/** Deletes a connection; one already being deleted (1458) counts as absent. */
-async function deleteExisting(flow, existing, log) {
-    const del = async () => (await flow.delete(existing.id))
-        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
-        : { operation: 'absent', connectionId: '', etag: '' };
-    try {
-        return await del();
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        if (e.code === '1458-400') {
-            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
-            return { operation: 'absent', connectionId: '', etag: '' };
-        }
-        if (e.code !== '1416-400')
-            throw e;
-        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-        await settled(flow, existing.id);
-        return del();
-    }
-}
-async function settled(flow, id) {
-    const current = await flow.get(id);
-    const fresh = isInProgress(current.state) ? await flow.settle(current) : current;
-    if (!fresh)
-        throw new ActionError(`connection ${id} went away or started being deleted while waiting`);
-    return fresh;
-}
-
 ;// CONCATENATED MODULE: ./src/report.ts
 
 /** The four step outputs. The id is never a secret, so job outputs can carry it on. */
@@ -43453,52 +43069,15 @@ function setOutputs(core, r) {
     core.setOutput('connection-id', r.connectionId);
     core.setOutput('etag', r.etag);
     core.setOutput('operation', r.operation);
-    core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
-}
-/**
- * At most this many table paths go into the `tables` output: enough for a later job to pick its
- * tables, and far below the runner's 1 MB limit for a job's outputs.
- */
-const MAX_TABLES_OUTPUT = 1000;
-/**
- * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
- */
-function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
-    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
-}
-/**
- * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
- * said in a warning, so a later job does not take it for the whole database.
- */
-function setTablesOutput(core, paths, warn) {
-    const { value, omitted } = tablesOutput(paths);
-    if (omitted > 0)
-        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
-    core.setOutput('tables', value);
+    core.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The connection test's result in words; the log and the job summary both say it this way. */
 function testText(t) {
     if (!t)
         return 'not requested';
-    if (t.skipped)
-        return `skipped (${t.skipped})`;
     if (t.ok)
         return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
     return `failed: ${t.error ?? 'unknown error'}`;
-}
-/**
- * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
- * for `absent` and `would-create`, in words, that there is none.
- */
-function outcomeLine(r) {
-    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
-    if (r.operation === 'absent')
-        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
-    if (!r.connectionId)
-        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
-    return `${r.operation}: connection ${r.connectionId}${dry}`;
 }
 /** Job summary rows; every value is escaped, none is secret. */
 function summaryRows(r) {
@@ -43507,7 +43086,7 @@ function summaryRows(r) {
         ['Connection name', r.connectionName],
         ['Connection id', r.connectionId || '—'],
         ['Sandbox', r.sandboxName],
-        ['Connection spec id', connection_POSTGRES_SPEC_ID],
+        ['Connection spec id', POSTGRES_SPEC_ID],
         ['Connection test', testText(r.test)]
     ];
 }
@@ -43533,334 +43112,7 @@ async function writeSummary(summary, r, warn) {
     }
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/transport.ts
-
-
-
-
-/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
-const MAX_REPLY_BYTES = 10 * 1024 * 1024;
-const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
-const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
-/** One sentence for a connection that did not open in time, naming the phase and the host. */
-function describeStall(o, within) {
-    const proxy = o.proxy?.host ?? '';
-    switch (o.phase) {
-        case 'dns':
-            return `the DNS lookup of ${hostOf(o.target)} did not finish ${within}`;
-        case 'tcp':
-            return `the TCP connection to ${o.target} was not accepted ${within}`;
-        case 'tls':
-            return `the TLS handshake with ${o.target} did not finish ${within}`;
-        case 'proxy-dns':
-            return `the DNS lookup of the proxy ${hostOf(proxy)} did not finish ${within}`;
-        case 'proxy-tcp':
-            return `the TCP connection to the proxy ${proxy} was not accepted ${within}`;
-        case 'proxy-tls':
-            return `the TLS handshake with the proxy ${proxy} did not finish ${within}`;
-        case 'tunnel':
-            return `the proxy ${proxy} did not open a tunnel to ${o.target} ${within}`;
-        case 'tunnel-tls':
-            return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
-    }
-}
-/**
- * Watches the connections undici opens. undici leaves a request that waits for a connection
- * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
- * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
- * and can end it. The step sends one request at a time, so at most one connection is opening.
- */
-class ConnectWatch {
-    timeLeft;
-    current;
-    /** The last connection that failed to open, to explain the error its request gets. */
-    failed;
-    constructor(timeLeft) {
-        this.timeLeft = timeLeft;
-    }
-    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
-    outer(connect, proxy) {
-        return (opts, callback) => {
-            let settled = false;
-            const done = (...args) => {
-                if (settled) {
-                    // A socket delivered after we gave up is nobody's: close it.
-                    args[1]?.destroy();
-                    return;
-                }
-                settled = true;
-                if (this.current === o)
-                    this.current = undefined;
-                if (args[0])
-                    this.failed = snapshot(o);
-                callback(...args);
-            };
-            const o = {
-                target: `${opts.hostname}:${opts.port || defaultPort(opts.protocol)}`,
-                targetTls: opts.protocol === 'https:',
-                proxy,
-                phase: proxy ? 'proxy-tcp' : 'tcp',
-                sockets: [],
-                fail: (err) => done(err, null)
-            };
-            this.current = o;
-            connect(opts, done);
-        };
-    }
-    /**
-     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
-     * timeout set from the time left on the deadline when the connection starts.
-     */
-    inner(role) {
-        return (opts, callback) => {
-            // undici's connector returns the socket it opened (its typings say void).
-            const connect = (0,undici/* buildConnector */.gU)({
-                timeout: Math.max(1, Math.round(this.timeLeft())),
-                maxCachedSessions: 0
-            });
-            const socket = connect(opts, callback);
-            const o = this.current;
-            if (!o || !socket)
-                return;
-            o.sockets.push(socket);
-            const tls = opts.protocol === 'https:';
-            const proxy = role === 'proxy';
-            o.phase = (0,external_node_net_.isIP)(opts.hostname) ? (proxy ? 'proxy-tcp' : 'tcp') : proxy ? 'proxy-dns' : 'dns';
-            socket.once('lookup', () => {
-                if (o.phase === 'dns' || o.phase === 'proxy-dns')
-                    o.phase = proxy ? 'proxy-tcp' : 'tcp';
-            });
-            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
-            socket.once('connect', () => {
-                if (tls)
-                    o.phase = proxy ? 'proxy-tls' : 'tls';
-                else if (proxy)
-                    o.phase = 'tunnel';
-            });
-            if (tls && proxy)
-                socket.once('secureConnect', () => void (o.phase = 'tunnel'));
-        };
-    }
-    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
-    tunnels(pool) {
-        const open = pool.connect.bind(pool);
-        const connect = async (o) => {
-            const data = await open(o);
-            const opening = this.current;
-            if (opening) {
-                if (data.statusCode !== 200)
-                    opening.refused = data.statusCode;
-                else if (opening.targetTls)
-                    opening.phase = 'tunnel-tls';
-            }
-            return data;
-        };
-        Object.assign(pool, { connect });
-        return pool;
-    }
-    /** Gives up on the connection being opened, if any; returns where it had got to. */
-    stall() {
-        const o = this.current;
-        if (!o)
-            return undefined;
-        const s = snapshot(o);
-        const err = new Error(describeStall(s, 'in time'));
-        for (const socket of o.sockets)
-            socket.destroy(err);
-        o.fail(err);
-        return s;
-    }
-}
-const snapshot = (o) => ({
-    target: o.target,
-    proxy: o.proxy,
-    phase: o.phase,
-    refused: o.refused
-});
-/**
- * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
- * each with one connection per origin; no redirect following (an Authorization header must never
- * travel to another host); a per-request timeout that covers connecting, headers and body; reply
- * bodies read up to a cap.
- */
-function undiciTransport(options = {}) {
-    const timeLeft = options.timeLeft ?? (() => 120_000);
-    const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
-    const watch = new ConnectWatch(timeLeft);
-    // One connection per origin: the step's requests are sequential, and with more allowed undici
-    // opens a second socket when a request follows the previous response within the same tick.
-    const direct = new undici/* Agent */.g6({
-        keepAliveTimeout: 10_000,
-        connections: 1,
-        connect: watch.outer(watch.inner('target'))
-    });
-    const viaProxy = new Map();
-    const dispatcherFor = (url) => {
-        const proxy = options.proxies ? proxyFor(url, options.proxies) : undefined;
-        if (!proxy)
-            return direct;
-        let agent = viaProxy.get(proxy.href);
-        if (!agent) {
-            agent = new undici/* ProxyAgent */.kT({
-                uri: proxy.href,
-                keepAliveTimeout: 10_000,
-                connections: 1,
-                // The TLS handshake with the destination, inside the tunnel.
-                requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
-                factory: (origin, opts) => {
-                    const o = opts;
-                    return new undici/* Client */.Kj(origin, { ...o, connect: watch.outer(o.connect, proxy) });
-                },
-                clientFactory: (origin) => watch.tunnels(new undici/* Pool */.bC(origin, {
-                    connect: watch.inner('proxy'),
-                    headersTimeout: Math.max(1, Math.round(timeLeft()))
-                }))
-            });
-            viaProxy.set(proxy.href, agent);
-        }
-        return agent;
-    };
-    const transport = async (req, timeoutMs) => {
-        const url = new URL(req.url);
-        const dispatcher = dispatcherFor(url);
-        const controller = new AbortController();
-        let stalled;
-        watch.failed = undefined;
-        const timer = setTimeout(() => {
-            // The abort alone does not reach a connection that is still opening.
-            stalled = watch.stall();
-            controller.abort();
-        }, timeoutMs);
-        try {
-            const res = await (0,undici/* request */.Em)(url, {
-                method: req.method,
-                headers: { 'user-agent': USER_AGENT, ...req.headers },
-                body: req.body,
-                dispatcher,
-                signal: controller.signal,
-                maxRedirections: 0
-            });
-            const text = await readCapped(res, maxBytes, req.method, url, res.statusCode);
-            const headers = {};
-            for (const [k, v] of Object.entries(res.headers)) {
-                if (v !== undefined)
-                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-            }
-            return { status: res.statusCode, headers, text };
-        }
-        catch (e) {
-            if (e instanceof TransportError)
-                throw e;
-            throw toNetworkError(e, {
-                stalled,
-                failed: watch.failed,
-                timedOut: controller.signal.aborted,
-                timeoutMs
-            });
-        }
-        finally {
-            clearTimeout(timer);
-        }
-    };
-    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
-    // (given up on) must not keep the process alive.
-    const close = async () => {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            await Promise.all([direct, ...viaProxy.values()].map((d) => d.destroy()));
-        }
-        finally {
-            Error.stackTraceLimit = limit;
-        }
-    };
-    return { transport, close };
-}
-/** Reads a reply body, refusing it past `limit` bytes without holding more than that. */
-async function readCapped(res, limit, method, url, status) {
-    const tooLarge = () => {
-        // Dropping the body closes the connection; the abort error it raises is expected.
-        res.body.on('error', () => undefined).destroy();
-        return new TransportError(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
-            `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again` +
-            (method === 'POST' || method === 'PATCH' || method === 'DELETE'
-                ? '. The change may have been made: run the step again, it finds the connection by name'
-                : ''));
-    };
-    const declared = Number(res.headers['content-length']);
-    if (declared > limit)
-        throw tooLarge();
-    const chunks = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-        size += chunk.length;
-        if (size > limit)
-            throw tooLarge();
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
-}
-function formatBytes(n) {
-    return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
-}
-/** TLS verification failures: permanent, so not retried. */
-const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
-function toNetworkError(e, ctx) {
-    const within = `within ${ctx.timeoutMs} ms`;
-    // Nothing was sent when the connection never opened, so any request may be tried again.
-    if (ctx.stalled)
-        return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false);
-    const err = e;
-    const code = err.code ?? err.cause?.code ?? '';
-    const f = ctx.failed;
-    if (f) {
-        if (f.refused !== undefined && f.proxy)
-            return proxyRefused(f.proxy, f.target, f.refused);
-        if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')
-            return new NetworkError(describeStall(f, "before the step's timeout-seconds ran out"), 'timeout', false);
-        const why = code || err.message || 'unknown error';
-        const viaProxy = f.proxy ? ` through the proxy ${f.proxy.host}` : '';
-        if (CERT_ERROR.test(code)) {
-            const who = f.phase === 'proxy-tls' ? `the proxy ${f.proxy?.host ?? ''}` : f.target;
-            return new TransportError(`the TLS certificate of ${who} is not trusted (${why}); if a proxy inspects TLS, point NODE_EXTRA_CA_CERTS at its CA certificate`);
-        }
-        if (f.phase.startsWith('proxy-'))
-            return new NetworkError(`could not connect to the proxy ${f.proxy?.host ?? ''} (${why})`, 'refused', false);
-        if (f.phase === 'tunnel')
-            return new NetworkError(`the proxy ${f.proxy?.host ?? ''} closed the connection instead of opening a tunnel to ${f.target} (${why})`, 'refused', false);
-        return new NetworkError(`could not connect to ${f.target}${viaProxy} (${why})`, 'refused', false);
-    }
-    if (ctx.timedOut)
-        return new NetworkError(`no response ${within}`, 'timeout', true);
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return new NetworkError(`could not connect (${code})`, 'refused', false);
-    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
-        /other side closed/i.test(err.message ?? ''))
-        return new NetworkError(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
-    if (/TIMEOUT/.test(code))
-        return new NetworkError(`no response in time (${code})`, 'timeout', true);
-    return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
-}
-/** A proxy that answered CONNECT with something other than 200. */
-function proxyRefused(proxy, target, status) {
-    if (status === 407)
-        return new TransportError(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
-            (proxy.hasCredentials
-                ? `it did not accept the user and password in ${proxy.variable}`
-                : `give them in ${proxy.variable} as http://user:password@host:port`));
-    const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
-    // A gateway error may pass; a refusal by policy will not.
-    return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message);
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
-
-
-
 
 
 
@@ -43914,58 +43166,58 @@ function desiredBody(s, ctx) {
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
 /** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, flow, settings, say, warn, referee) {
-    const guard = (body, send) => referee.guard(body, send);
-    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn, guard });
+async function apply(plan, flow, log, referee) {
     switch (plan.kind) {
-        case 'create':
-            return create(plan.body);
-        case 'update':
+        case 'create': {
+            const r = await referee.guard(plan.body, (b) => flow.create(b));
+            const etag = r.etag ?? (await flow.get(r.id)).etag ?? '';
+            return { operation: 'created', connectionId: r.id, etag };
+        }
+        case 'update': {
+            const { existing, ops } = plan;
+            const etag = existing.etag ?? (await flow.get(existing.id)).etag;
+            if (!etag)
+                throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
             try {
-                return await updateExisting(flow, plan.existing, plan.body, say, guard);
+                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, etag, b === plan.body ? ops : patchOps(existing, b)));
+                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
             }
             catch (e) {
-                // Being deleted since the lookup: skipped, as the lookup skips those already going.
-                if (!(e instanceof ApiError) || e.code !== '1457-400')
+                if (!(e instanceof ApiError) || e.status !== 412)
                     throw e;
-                say(`connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`);
-                return create(plan.body);
+                // Someone changed it between our read and our write: re-read, then try once more.
+                log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
+                const fresh = await flow.get(existing.id);
+                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, b)));
+                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
             }
+        }
         case 'reuse':
             return {
                 operation: 'unchanged',
                 connectionId: plan.existing.id,
                 etag: plan.existing.etag ?? ''
             };
-        case 'delete':
-            return deleteExisting(flow, plan.existing, say);
+        case 'delete': {
+            const deleted = await flow.delete(plan.existing.id);
+            return deleted
+                ? { operation: 'deleted', connectionId: plan.existing.id, etag: '' }
+                : { operation: 'absent', connectionId: '', etag: '' };
+        }
         case 'absent':
             return { operation: 'absent', connectionId: '', etag: '' };
     }
 }
-/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
-const APPLYING = {
-    create: 'creating the connection',
-    update: 'updating the connection',
-    delete: 'deleting the connection',
-    // These send nothing.
-    reuse: undefined,
-    absent: undefined
-};
 /** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
 function connect(settings, deps, masker, say) {
-    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
-    // Which proxy each host goes through; a proxy variable that cannot be used fails here,
-    // before anything is sent.
-    const proxies = proxyConfig(deps.env);
-    const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let transport = deps.transport;
     let close;
     if (!transport) {
-        const t = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
+        const t = undiciTransport();
         transport = t.transport;
         close = t.close;
     }
+    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
     const retry = {
         clock: deps.clock,
         deadline,
@@ -43992,7 +43244,7 @@ function connect(settings, deps, masker, say) {
         transport: traced,
         retry
     });
-    return { flow, tokens, deadline, routes, close };
+    return { flow, tokens, deadline, close };
 }
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
@@ -44006,37 +43258,10 @@ async function run(overrides = {}) {
     const c = deps.core;
     const masker = new Masker(c);
     const say = (line) => c.info(masker.redact(line));
-    /** A multi-line block, folded into one collapsible group of the log. */
-    const block = (title, lines) => {
-        c.startGroup(masker.redact(title));
-        try {
-            for (const line of lines)
-                say(line);
-        }
-        finally {
-            c.endGroup();
-        }
-    };
-    // In debug mode each request adds a trace line; a phase's trace is folded into a group.
-    const debug = deps.env.RUNNER_DEBUG === '1';
-    const traced = async (title, fn) => {
-        if (!debug)
-            return fn();
-        c.startGroup(masker.redact(`Requests: ${title}`));
-        try {
-            return await fn();
-        }
-        finally {
-            c.endGroup();
-        }
-    };
     let closeTransport;
     let deadline;
     try {
-        // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
-        // before this passes.
-        for (const secret of proxySecrets(deps.env))
-            masker.add(secret);
+        // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
         const raw = readInputs(c, masker);
         const settings = parseInputs(raw);
         const ctx = runContext(deps.github, deps.env);
@@ -44056,12 +43281,11 @@ async function run(overrides = {}) {
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
-        for (const route of conn.routes)
-            say(route);
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const plan = await traced('looking up the connection', async () => referee.vetPlan(decide(settings, await findLive(flow, settings.connectionName, say), body), settings));
+        const found = await flow.findByName(settings.connectionName);
+        const plan = await referee.vetPlan(decide(settings, found, body), settings);
         const operation = operationOf(plan, settings.dryRun);
         const result = {
             operation,
@@ -44073,29 +43297,27 @@ async function run(overrides = {}) {
             runUrl: runUrl(ctx)
         };
         // 4. Apply (or, in a dry run, show what would be sent).
-        if (settings.dryRun)
-            block(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, describePlan(plan, flow.base));
-        else {
-            const applying = APPLYING[plan.kind];
-            const applyPlan = () => apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee);
-            Object.assign(result, await (applying ? traced(applying, applyPlan) : applyPlan()));
+        if (settings.dryRun) {
+            say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`);
+            for (const line of describePlan(plan, flow.base))
+                say(line);
         }
-        say(outcomeLine(result));
+        else {
+            Object.assign(result, await apply(plan, flow, say, referee));
+        }
+        say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
         if (result.connectionId && masker.catches(result.connectionId))
             c.warning('the connection id contains a secret value, so the runner will mask it in job outputs');
         // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
         setOutputs(c, result);
         let testError;
-        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
-            result.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
-            say(`Connection test: ${testText(result.test)}`);
-        }
+        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun))
+            say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
         else if (settings.testConnection) {
             try {
-                const { tables, paths } = await traced('testing the connection', () => testConnection(flow, result.connectionId, say));
+                const { tables } = await testConnection(flow, result.connectionId, say);
                 result.test = { ok: true, tables };
                 say(`Connection test passed: Flow Service sees ${tables} table(s)`);
-                setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)));
             }
             catch (e) {
                 testError = e instanceof ActionError ? e : new ActionError(String(e));
@@ -44111,11 +43333,6 @@ async function run(overrides = {}) {
             throw testError;
     }
     catch (e) {
-        // The connection exists (this run's or one it adopted): say which, even though the step fails.
-        if (e instanceof StoredConnectionError) {
-            c.setOutput('connection-id', e.connectionId);
-            c.setOutput('etag', e.etag);
-        }
         const outOfTime = deadline !== undefined && deadline.remaining() < 1000;
         fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e);
     }
