@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(968);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(319);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 968:
+/***/ 319:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31387,7 +31387,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/connection.ts
 /** The fixed Flow Service connection spec of the PostgreSQL source. */
-const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+const connection_POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
 const POSTGRES_SPEC_VERSION = '1.0';
 const SPEC_NAMES = {
     'connection-string': 'Connection String Based Authentication',
@@ -31620,7 +31620,7 @@ function buildCreateBody(name, description, auth) {
         name,
         ...(description !== undefined ? { description } : {}),
         auth,
-        connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
+        connectionSpec: { id: connection_POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
     };
 }
 /** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
@@ -41551,7 +41551,80 @@ async function sendWithRetries(transport, req, ctx, label) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/listing.ts
+
+
+/**
+ * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
+ * page or an item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends ActionError {
+    reason;
+    constructor(reason) {
+        super(`listing connections by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
+const SPEC_FILTER = `connectionSpec.id==${connection_POSTGRES_SPEC_ID}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/**
+ * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
+ * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
+ */
+function classify(item, name) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = item.connectionSpec?.id;
+    if (spec === undefined)
+        return 'unknown';
+    return spec === connection_POSTGRES_SPEC_ID ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name) {
+    if (property === SPEC_FILTER)
+        return item.connectionSpec?.id === undefined || item.connectionSpec.id === connection_POSTGRES_SPEC_ID;
+    return item.name === undefined || item.name === name;
+}
+/** Flow Service's states: on the way out (skipped), in progress (waited on), or settled. */
+const isDeleting = (state) => state !== undefined && /delet/i.test(state);
+const isInProgress = (state) => state !== undefined && !isDeleting(state) && /ing$/i.test(state);
+/** The connections a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+function createdAtOf(item) {
+    const t = typeof item.createdAt === 'string' ? Number(item.createdAt) : item.createdAt;
+    return t !== undefined && Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
+}
+/**
+ * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates)
+ * broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no connection to keep');
+    return rest.reduce((best, i) => {
+        const a = createdAtOf(i);
+        const b = createdAtOf(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+
 ;// CONCATENATED MODULE: ./src/flow-service.ts
+
 
 
 
@@ -41564,14 +41637,17 @@ const ConnectionItemSchema = looseObject({
     description: schemas_string().optional(),
     etag: schemas_string().optional(),
     state: schemas_string().optional(),
+    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+    createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
     connectionSpec: looseObject({ id: schemas_string().optional(), version: schemas_string().optional() })
         .optional(),
     auth: looseObject({ specName: schemas_string().optional() }).optional()
 });
-const ListSchema = looseObject({
-    items: array(ConnectionItemSchema).default([]),
-    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).optional() })
-        .optional()
+/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
+const PageSchema = looseObject({
+    items: array(ConnectionItemSchema),
+    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
+        .nullish()
 });
 const IdEtagSchema = looseObject({ id: schemas_string().min(1), etag: schemas_string().optional() });
 const ExploreSchema = array(looseObject({
@@ -41580,7 +41656,18 @@ const ExploreSchema = array(looseObject({
     name: unknown().optional()
 }));
 const TestSchema = looseObject({ result: schemas_boolean() });
-const MAX_PAGES = 100;
+/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
+function readIdEtag(text) {
+    try {
+        const parsed = IdEtagSchema.safeParse(JSON.parse(text));
+        return parsed.success ? parsed.data : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
+const MAX_PAGES = 1000;
 /**
  * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
  * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
@@ -41643,61 +41730,162 @@ class FlowService {
             throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    /** Resolves a _links.next.href: relative to the Flow Service base path, or to the host. */
-    nextUrl(href) {
+    /**
+     * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
+     * `property`, the filter is added to a link that does not carry one.
+     */
+    nextUrl(href, property) {
         const origin = new URL(this.base).origin;
+        let url;
         if (/^https?:\/\//i.test(href)) {
             // Never send the token to another host.
             if (new URL(href).origin !== origin)
                 throw new ActionError('listing connections failed: the next page points to another host');
-            return href;
+            url = href;
         }
-        if (href.startsWith(FLOW_BASE_PATH))
-            return this.o.platformUrl + href;
-        return this.base + (href.startsWith('/') ? href : `/${href}`);
+        else if (href.startsWith(FLOW_BASE_PATH))
+            url = this.o.platformUrl + href;
+        else
+            url = this.base + (href.startsWith('/') ? href : `/${href}`);
+        if (property && !new URL(url).searchParams.has('property'))
+            url += `${url.includes('?') ? '&' : '?'}property=${property}`;
+        return url;
     }
     /**
-     * Every PostgreSQL connection with exactly this name in the sandbox, across all pages.
-     * Flow Service's filter narrows the list; exact name and spec are checked here.
+     * Every PostgreSQL connection with exactly this name in the sandbox, from a complete listing
+     * (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
+     * matched exactly here. Every PostgreSQL connection is read instead when Flow Service refuses
+     * a quoted filter, when an escaped name finds nothing, or when `mustInclude` (a connection
+     * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
      */
-    async findByName(name) {
+    async findByName(name, opts = {}) {
+        const log = (why) => this.o.retry.log(`listing connections by name: ${why}; reading every PostgreSQL connection`);
+        const filter = nameFilter(name);
+        let found;
+        try {
+            found = await this.listMatching(name, filter.property);
+        }
+        catch (e) {
+            if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
+                throw e;
+            log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
+        }
+        if (found && filter.kind === 'escaped' && found.length === 0)
+            log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
+        else if (found && filter.kind !== 'plain' && opts.mustInclude)
+            if (!found.some((i) => i.id === opts.mustInclude))
+                log('the name filter did not return the connection just created');
+            else
+                return found;
+        else if (found)
+            return found;
+        return this.listMatching(name, SPEC_FILTER);
+    }
+    /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
+    async listMatching(name, property) {
         const label = 'listing connections by name';
-        const found = [];
-        let url = `${this.base}/connections?property=${lookupFilter(name)}`;
+        const matches = [];
+        const unclassified = [];
         const seen = new Set();
-        for (let page = 0; url && page < MAX_PAGES; page++) {
+        let url = `${this.base}/connections?property=${property}`;
+        let resendFilter = false;
+        for (let page = 1; url; page++) {
+            if (seen.has(url))
+                throw new IncompleteListingError(`page ${page - 1} links back to a page already read`);
+            if (page > MAX_PAGES)
+                throw new IncompleteListingError(`Flow Service sent more than ${MAX_PAGES} pages`);
             seen.add(url);
             const a = await this.send(label, 'GET', url);
             if (a.kind !== 'response' || a.res.status !== 200)
                 this.fail(label, a);
-            const parsed = ListSchema.safeParse(this.json(label, a));
+            const parsed = PageSchema.safeParse(this.json(label, a));
             if (!parsed.success)
-                throw new ActionError(`${label} failed: unexpected response shape`);
-            for (const item of parsed.data.items)
-                if (item.name === name && item.connectionSpec?.id === POSTGRES_SPEC_ID)
-                    found.push(item);
+                throw new IncompleteListingError(`page ${page} is not a list of connections (an "items" array of connections with ids)`);
+            for (const item of parsed.data.items) {
+                const kind = classify(item, name);
+                if (kind === 'match')
+                    matches.push(item);
+                else if (kind === 'unknown')
+                    unclassified.push(item);
+            }
+            // Whether a continuation link keeps the filter is not documented: once a followed link
+            // shows items the filter excludes, the filter is sent again with the following links.
+            if (page > 1 &&
+                !new URL(url).searchParams.has('property') &&
+                parsed.data.items.some((i) => !passesFilter(i, property, name)))
+                resendFilter = true;
             const href = parsed.data._links?.next?.href;
-            url = href ? this.nextUrl(href) : undefined;
-            if (url && seen.has(url))
-                break;
+            url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined;
         }
-        return found;
+        // A listed item without a name, or with the name but no connection spec, is read by id.
+        for (const item of unclassified) {
+            const full = await this.getIfExists(item.id);
+            if (!full)
+                continue;
+            const kind = classify(full, name);
+            if (kind === 'unknown')
+                throw new IncompleteListingError(`connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`);
+            if (kind === 'match')
+                matches.push(full);
+        }
+        return matches;
     }
     async get(id) {
+        const r = await this.read(id);
+        if (!r.item)
+            this.fail('reading the connection', r.notFound);
+        return r.item;
+    }
+    /** Reads a connection by id; undefined when Flow Service answers 404. */
+    async getIfExists(id) {
+        return (await this.read(id)).item;
+    }
+    async read(id) {
         const label = 'reading the connection';
         const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`);
+        if (a.kind === 'response' && a.res.status === 404)
+            return { notFound: a };
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = ListSchema.safeParse(this.json(label, a));
+        const parsed = PageSchema.safeParse(this.json(label, a));
         const item = parsed.success ? parsed.data.items[0] : undefined;
         if (!item)
             throw new ActionError(`${label} failed: the response held no connection`);
-        return item;
+        return { item };
+    }
+    /**
+     * Waits while a connection is in a state Flow Service is still working on (e.g.
+     * initializing), reading it again with growing pauses within the step's deadline. Returns
+     * the settled connection, or undefined when it went away or started being deleted.
+     */
+    async settle(item) {
+        let current = item;
+        for (let n = 1; isInProgress(current.state); n++) {
+            const why = `connection ${current.id} is "${current.state}"`;
+            if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+                throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+            const next = await this.getIfExists(current.id);
+            if (!next || isDeleting(next.state))
+                return undefined;
+            current = next;
+        }
+        return current;
+    }
+    /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+    async pause(label, n, why, next) {
+        const { clock, deadline, log } = this.o.retry;
+        const wait = Math.min(5000, 500 * 2 ** (n - 1));
+        if (wait + 1000 >= deadline.remaining())
+            return false;
+        log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
+        await clock.sleep(wait);
+        return true;
     }
     /**
      * Creates the connection. POST has no idempotency key, so it is never retried blindly:
-     * after a lost response, a reset, a timeout or a 5xx, the name is looked up first, and a
-     * connection found there is adopted as the one this call created.
+     * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
+     * live connections found there are returned for the caller to adopt. A 2xx whose answer
+     * holds no usable id was performed: it is only looked up, never sent again.
      */
     async create(body) {
         const label = 'creating the connection';
@@ -41710,10 +41898,10 @@ class FlowService {
             const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
             const a = await attempt(transport, await this.request('POST', `${this.base}/connections`, body), deadline, postTimeout);
             if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
-                const parsed = IdEtagSchema.safeParse(this.json(label, a));
-                if (!parsed.success)
-                    throw new ActionError(`${label} failed: the response held no id`);
-                return { id: parsed.data.id, etag: parsed.data.etag, adopted: false };
+                const created = readIdEtag(a.res.text);
+                if (created)
+                    return { kind: 'created', ...created };
+                return this.findCommitted(body.name, label, a.res.status);
             }
             if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
                 retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
@@ -41736,13 +41924,10 @@ class FlowService {
                     ? 'looking the name up'
                     : 'looking the name up, then sending it again if it is not there,';
                 const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-                const existing = await this.findByName(body.name);
-                if (existing.length > 1)
-                    throw duplicatesError(body.name, existing);
-                const [found] = existing;
-                if (found) {
-                    retry.log(`${label}: the connection exists (id ${found.id}); adopting it`);
-                    return { id: found.id, etag: found.etag, adopted: true };
+                const found = await this.findLive(body.name, label);
+                if (found.length > 0) {
+                    retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
+                    return { kind: 'found', items: found };
                 }
                 if (timedOut)
                     throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
@@ -41754,19 +41939,53 @@ class FlowService {
             }
         }
     }
-    /** PATCH with If-Match exactly as the etag was received (quotes included). */
+    /** The live connections with the name, after a create that may have been performed. */
+    async findLive(name, label) {
+        try {
+            return alive(await this.findByName(name));
+        }
+        catch (e) {
+            if (!(e instanceof IncompleteListingError))
+                throw e;
+            throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
+        }
+    }
+    /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
+    async findCommitted(name, label, status) {
+        const said = `Flow Service accepted it (HTTP ${status}) but its answer held no usable id`;
+        this.o.retry.log(`${label}: ${said}; looking the name up`);
+        for (let n = 1;; n++) {
+            const found = await this.findLive(name, label);
+            if (found.length > 0)
+                return { kind: 'found', items: found };
+            if (n >= 3 || !(await this.pause(label, n, 'not listed yet', 'looking again')))
+                break;
+        }
+        throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
+    }
+    /**
+     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
+     * holds no usable etag was performed: the connection is read again for its etag.
+     */
     async update(id, etag, ops) {
         const label = 'updating the connection';
         const a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
             'if-match': etag
         });
+        if (a.kind === 'response' && a.res.status === 400) {
+            const e = apiError(label, a, this.o.tokens.given);
+            if (e.code === '1445-400')
+                throw new ApiError(`${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one', e.status, e.code, e.requestId);
+            throw e;
+        }
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = IdEtagSchema.safeParse(this.json(label, a));
-        return {
-            id: parsed.success ? parsed.data.id : id,
-            etag: parsed.success ? parsed.data.etag : undefined
-        };
+        const answer = readIdEtag(a.res.text);
+        if (answer?.etag)
+            return { id, etag: answer.etag };
+        this.o.retry.log(`${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`);
+        return { id, etag: (await this.get(id)).etag };
     }
     /** Deletes; returns false when the connection was already gone before this call. */
     async delete(id) {
@@ -41826,7 +42045,7 @@ class FlowService {
         return { result: parsed.data.result };
     }
     /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = POSTGRES_SPEC_ID) {
+    async connectionSpec(id = connection_POSTGRES_SPEC_ID) {
         const label = 'reading the connection spec';
         const parent = this.o.retry.deadline;
         const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
@@ -42029,9 +42248,9 @@ function authSchemaOf(reply, specName) {
     if (!parsed.success)
         return { unavailable: 'the reply is not a connection spec list' };
     // Only PostgreSQL's own spec referees: another connector's would fail good params.
-    const spec = parsed.data.items.find((i) => i.id === POSTGRES_SPEC_ID);
+    const spec = parsed.data.items.find((i) => i.id === connection_POSTGRES_SPEC_ID);
     if (!spec)
-        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
+        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${connection_POSTGRES_SPEC_ID})` };
     const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
     const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
     if (!auth)
@@ -43062,6 +43281,260 @@ function defaultDescription(c) {
     return parts.join(', ');
 }
 
+;// CONCATENATED MODULE: ./src/reconcile.ts
+
+
+
+
+/**
+ * A failure once a connection with the name exists (this run's, or one it adopted): the step
+ * fails, and connection-id and etag still say which connection it is.
+ */
+class StoredConnectionError extends ActionError {
+    connectionId;
+    etag;
+    constructor(message, connectionId, etag) {
+        super(message);
+        this.connectionId = connectionId;
+        this.etag = etag;
+        this.name = 'StoredConnectionError';
+    }
+}
+const asIs = (body, send) => send(body);
+/** A failure with no connection left to name in the outputs. */
+class NoConnectionError extends ActionError {
+}
+const ids = (items) => items.map((i) => i.id).join(', ');
+function stored(e, item) {
+    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
+        return e;
+    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+}
+/**
+ * The live connections with the name, from a complete listing: those being deleted are not
+ * counted, those Flow Service is still working on (e.g. initializing) are waited for.
+ */
+async function findLive(flow, name, log) {
+    let found;
+    try {
+        found = await flow.findByName(name);
+    }
+    catch (e) {
+        if (e instanceof IncompleteListingError)
+            throw new ActionError(`${e.message}; nothing was created or changed`);
+        throw e;
+    }
+    const live = [];
+    for (const item of found) {
+        if (isDeleting(item.state)) {
+            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
+            continue;
+        }
+        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
+        if (settled)
+            live.push(settled);
+        else
+            log(`connection ${item.id} went away while this run waited for it: not counted`);
+    }
+    return live;
+}
+/**
+ * Creates the connection so that exactly one with the name remains, even when other runs
+ * create it at the same time or an answer is lost. See README "Idempotency".
+ */
+async function createExactlyOne(req) {
+    let sent = req.body;
+    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
+        sent = b;
+        return req.flow.create(b);
+    });
+    // Later updates (after adopting) carry the params the create was sent with.
+    const r = { ...req, body: sent };
+    if (outcome.kind === 'found')
+        return adopt(r, outcome.items);
+    try {
+        return await checkAfterCreate(r, outcome.id, outcome.etag);
+    }
+    catch (e) {
+        throw stored(e, outcome);
+    }
+}
+/**
+ * The lookup before the create found none, so any other live connection with the name now was
+ * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ */
+async function checkAfterCreate(r, ownId, ownEtag) {
+    const { flow, log } = r;
+    const name = r.body.name;
+    for (let round = 1;; round++) {
+        let listed;
+        try {
+            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
+        }
+        catch (e) {
+            // The create went through; only the safety net failed (a later run still sees duplicates).
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            r.warn(`${e.message}: whether another run created "${name}" at the same time could not be checked`);
+            return created(r, ownId, ownEtag);
+        }
+        const own = listed.find((i) => i.id === ownId);
+        if (own)
+            return converge(r, listed, own, ownEtag);
+        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
+        const mine = await flow.getIfExists(ownId);
+        if (!mine || isDeleting(mine.state)) {
+            if (listed.length === 0)
+                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
+            return applyIfExists(r, keeperOf(listed), 'race');
+        }
+        const why = `the connection just created (id ${ownId}) is not listed yet`;
+        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
+            r.warn(`${why}, so whether another run created "${name}" at the same time was not checked`);
+            return created(r, ownId, ownEtag ?? mine.etag);
+        }
+    }
+}
+async function converge(r, listed, own, ownEtag) {
+    const name = r.body.name;
+    const keeper = keeperOf(listed);
+    if (keeper.id === own.id) {
+        const others = listed.filter((i) => i.id !== own.id);
+        if (others.length > 0)
+            r.log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
+        return created(r, own.id, ownEtag ?? own.etag);
+    }
+    r.log(`another run created "${name}" at the same time (id ${keeper.id}, the oldest): deleting this run's (id ${own.id}) and using that one`);
+    try {
+        await r.flow.delete(own.id);
+    }
+    catch (e) {
+        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
+    }
+    return applyIfExists(r, keeper, 'race');
+}
+async function created(r, id, etag) {
+    return {
+        operation: 'created',
+        connectionId: id,
+        etag: etag ?? (await r.flow.get(id)).etag ?? ''
+    };
+}
+/**
+ * After an answer that was lost or unreadable, the connections found by name: this run's own
+ * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
+ * the same time) and if-exists applies to it as to any connection found.
+ */
+async function adopt(r, items) {
+    const keeper = keeperOf(items);
+    const others = items.filter((i) => i.id !== keeper.id);
+    if (others.length > 0) {
+        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
+        for (const other of others) {
+            try {
+                await r.flow.delete(other.id);
+            }
+            catch (e) {
+                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
+            }
+        }
+    }
+    return applyIfExists(r, keeper, 'lost');
+}
+/** if-exists applied to a connection this run did not see before its create. */
+async function applyIfExists(r, keeper, why) {
+    const { settings: s, flow, log } = r;
+    const found = why === 'race'
+        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
+        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
+    try {
+        switch (s.ifExists) {
+            case 'fail':
+                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
+            case 'reuse':
+                log(`${found}; if-exists is reuse: using it as it is`);
+                return {
+                    operation: 'unchanged',
+                    connectionId: keeper.id,
+                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
+                };
+            case 'update': {
+                log(`${found}; if-exists is update: updating it`);
+                const plan = decide(s, [keeper], r.body);
+                if (plan.kind !== 'update')
+                    throw new ActionError('internal: expected an update');
+                return await updateExisting(flow, keeper, r.body, log, r.guard);
+            }
+        }
+    }
+    catch (e) {
+        throw stored(e, keeper);
+    }
+}
+/**
+ * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
+ * connection's current state (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(flow, existing, body, log, guard = asIs) {
+    const id = existing.id;
+    const etag = existing.etag ?? (await flow.get(id)).etag;
+    if (!etag)
+        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
+    const patch = async (from, ifMatch) => {
+        const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
+        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+    };
+    try {
+        return await patch(existing, etag);
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        let fresh;
+        if (e.status === 412) {
+            log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
+            fresh = await flow.get(id);
+        }
+        else if (e.code === '1416-400' || e.code === '1417-400') {
+            log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+            fresh = await settled(flow, id);
+        }
+        else
+            throw e;
+        return patch(fresh, fresh.etag ?? '');
+    }
+}
+/** Deletes a connection; one already being deleted (1458) counts as absent. */
+async function deleteExisting(flow, existing, log) {
+    const del = async () => (await flow.delete(existing.id))
+        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
+        : { operation: 'absent', connectionId: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', connectionId: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(flow, existing.id);
+        return del();
+    }
+}
+async function settled(flow, id) {
+    const current = await flow.get(id);
+    const fresh = isInProgress(current.state) ? await flow.settle(current) : current;
+    if (!fresh)
+        throw new ActionError(`connection ${id} went away or started being deleted while waiting`);
+    return fresh;
+}
+
 ;// CONCATENATED MODULE: ./src/report.ts
 
 /** The four step outputs. The id is never a secret, so job outputs can carry it on. */
@@ -43069,7 +43542,7 @@ function setOutputs(core, r) {
     core.setOutput('connection-id', r.connectionId);
     core.setOutput('etag', r.etag);
     core.setOutput('operation', r.operation);
-    core.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
+    core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 function testText(t) {
@@ -43086,7 +43559,7 @@ function summaryRows(r) {
         ['Connection name', r.connectionName],
         ['Connection id', r.connectionId || '—'],
         ['Sandbox', r.sandboxName],
-        ['Connection spec id', POSTGRES_SPEC_ID],
+        ['Connection spec id', connection_POSTGRES_SPEC_ID],
         ['Connection test', testText(r.test)]
     ];
 }
@@ -43113,6 +43586,7 @@ async function writeSummary(summary, r, warn) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -43166,44 +43640,31 @@ function desiredBody(s, ctx) {
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
 /** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, flow, log, referee) {
+async function apply(plan, flow, settings, say, warn, referee) {
+    const guard = (body, send) => referee.guard(body, send);
+    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn, guard });
     switch (plan.kind) {
-        case 'create': {
-            const r = await referee.guard(plan.body, (b) => flow.create(b));
-            const etag = r.etag ?? (await flow.get(r.id)).etag ?? '';
-            return { operation: 'created', connectionId: r.id, etag };
-        }
-        case 'update': {
-            const { existing, ops } = plan;
-            const etag = existing.etag ?? (await flow.get(existing.id)).etag;
-            if (!etag)
-                throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
+        case 'create':
+            return create(plan.body);
+        case 'update':
             try {
-                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, etag, b === plan.body ? ops : patchOps(existing, b)));
-                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
+                return await updateExisting(flow, plan.existing, plan.body, say, guard);
             }
             catch (e) {
-                if (!(e instanceof ApiError) || e.status !== 412)
+                // Being deleted since the lookup: skipped, as the lookup skips those already going.
+                if (!(e instanceof ApiError) || e.code !== '1457-400')
                     throw e;
-                // Someone changed it between our read and our write: re-read, then try once more.
-                log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
-                const fresh = await flow.get(existing.id);
-                const r = await referee.guard(plan.body, (b) => flow.update(existing.id, fresh.etag ?? '', patchOps(fresh, b)));
-                return { operation: 'updated', connectionId: existing.id, etag: r.etag ?? '' };
+                say(`connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`);
+                return create(plan.body);
             }
-        }
         case 'reuse':
             return {
                 operation: 'unchanged',
                 connectionId: plan.existing.id,
                 etag: plan.existing.etag ?? ''
             };
-        case 'delete': {
-            const deleted = await flow.delete(plan.existing.id);
-            return deleted
-                ? { operation: 'deleted', connectionId: plan.existing.id, etag: '' }
-                : { operation: 'absent', connectionId: '', etag: '' };
-        }
+        case 'delete':
+            return deleteExisting(flow, plan.existing, say);
         case 'absent':
             return { operation: 'absent', connectionId: '', etag: '' };
     }
@@ -43284,7 +43745,7 @@ async function run(overrides = {}) {
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const found = await flow.findByName(settings.connectionName);
+        const found = await findLive(flow, settings.connectionName, say);
         const plan = await referee.vetPlan(decide(settings, found, body), settings);
         const operation = operationOf(plan, settings.dryRun);
         const result = {
@@ -43303,7 +43764,7 @@ async function run(overrides = {}) {
                 say(line);
         }
         else {
-            Object.assign(result, await apply(plan, flow, say, referee));
+            Object.assign(result, await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee));
         }
         say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
         if (result.connectionId && masker.catches(result.connectionId))
@@ -43333,6 +43794,11 @@ async function run(overrides = {}) {
             throw testError;
     }
     catch (e) {
+        // The connection exists (this run's or one it adopted): say which, even though the step fails.
+        if (e instanceof StoredConnectionError) {
+            c.setOutput('connection-id', e.connectionId);
+            c.setOutput('etag', e.etag);
+        }
         const outOfTime = deadline !== undefined && deadline.remaining() < 1000;
         fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e);
     }
