@@ -114,6 +114,25 @@ describe('The connection spec and /test replies cannot hang, mislead or reshape 
     expect(stored()).toHaveLength(1)
   })
 
+  it('a spec reply over the reply cap is no referee: a warning, and the create goes on', async () => {
+    sim.inject({
+      match: { method: 'GET', path: SPEC_PATH },
+      times: 9,
+      action: { type: 'large-body', bytes: 11 * 1024 * 1024 }
+    })
+    const run = await act(
+      inputs({ 'connection-name': 'huge-spec', 'validate-spec': 'true' }),
+      40_000
+    )
+    expect(run.code).toBe(0)
+    expect(run.outputs.operation).toBe('created')
+    expect(specReads()).toHaveLength(1)
+    expect(warnings(run)).toHaveLength(1)
+    expect(warnings(run)[0]).toMatch(
+      /could not check the auth params against Flow Service's live connection spec: reading the connection spec failed: .*larger than 10 MiB/
+    )
+  })
+
   describe('a long pattern does not push the actionable part of the error past the cap', () => {
     const LONG_PATTERN = `^Server=[^;{}]+;Database=[^;{}]+;Port=[0-9]+;UID=[^;{}]+;Password=[^;{}]+(;(${Array.from(
       { length: 60 },

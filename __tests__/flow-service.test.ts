@@ -3,7 +3,7 @@ import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
 import { ActionError, ApiError } from '../src/errors.js'
 import { FlowService, MAX_PAGES, type ConnectionItem } from '../src/flow-service.js'
 import { IncompleteListingError, SPEC_FILTER } from '../src/listing.js'
-import { NetworkError } from '../src/http.js'
+import { NetworkError, TransportError } from '../src/http.js'
 import { givenToken, imsTokenSource, type TokenSource } from '../src/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
 
@@ -861,6 +861,17 @@ describe('FlowService.get / update / delete / explore', () => {
     expect(e.message).toBe(
       "reading the connection spec failed: no answer within its share of the step's time (2.4 s)"
     )
+  })
+
+  it('connectionSpec: a reply over the size cap makes the spec unavailable (an ActionError), not the step fail', async () => {
+    const { flow } = setup([
+      () => {
+        throw new TransportError('the reply is larger than 10 MiB')
+      }
+    ])
+    const e = await caught(flow.connectionSpec())
+    expect(e).toBeInstanceOf(ActionError)
+    expect(e.message).toBe('reading the connection spec failed: the reply is larger than 10 MiB')
   })
 
   it('connectionSpec: GET /connectionSpecs/{id}, the parsed reply; a failure is an ApiError', async () => {

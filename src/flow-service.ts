@@ -5,6 +5,7 @@ import {
   attempt,
   Deadline,
   DeadlineError,
+  TransportError,
   sendWithRetries,
   waitBeforeRetry,
   type Attempt,
@@ -568,6 +569,8 @@ export class FlowService {
         throw new ActionError(
           `${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`
         )
+      // A reply over the size cap (or the like) only makes the optional spec unavailable.
+      if (e instanceof TransportError) throw new ActionError(e.message)
       throw e
     }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
