@@ -313,8 +313,8 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 Object.assign(Dispatcher.prototype, api)
 
 __webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
+module.exports.Kj = Client
+module.exports.bC = Pool
 __webpack_unused_export__ = BalancedPool
 module.exports.g6 = Agent
 module.exports.kT = ProxyAgent
@@ -332,7 +332,7 @@ __webpack_unused_export__ = {
   dns: __nccwpck_require__(379)
 }
 
-__webpack_unused_export__ = buildConnector
+module.exports.gU = buildConnector
 __webpack_unused_export__ = errors
 __webpack_unused_export__ = {
   parseHeaders: util.parseHeaders,
@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(319);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4832);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 319:
+/***/ 4832:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41371,7 +41371,6 @@ const VERSION = package_namespaceObject.rE;
 
 ;// CONCATENATED MODULE: ./src/http.ts
 
-
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -41390,6 +41389,16 @@ class NetworkError extends Error {
         this.reason = reason;
         this.sent = sent;
         this.name = 'NetworkError';
+    }
+}
+/**
+ * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
+ * wants credentials, an untrusted certificate): never retried.
+ */
+class TransportError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TransportError';
     }
 }
 class DeadlineError extends Error {
@@ -41415,70 +41424,6 @@ class Deadline {
     requestTimeout() {
         return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
     }
-}
-/**
- * The undici transport: one keep-alive Agent for all hosts, no redirect following (an
- * Authorization header must never travel to another host), a per-request timeout that covers
- * headers and body.
- */
-function undiciTransport() {
-    // One connection per origin: the step's requests are sequential, and with more allowed undici
-    // opens a second socket when a request follows the previous response within the same tick.
-    const agent = new undici/* Agent */.g6({ keepAliveTimeout: 10_000, connections: 1 });
-    const transport = async (req, timeoutMs) => {
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(), timeoutMs);
-        try {
-            const res = await (0,undici/* request */.Em)(req.url, {
-                method: req.method,
-                headers: { 'user-agent': USER_AGENT, ...req.headers },
-                body: req.body,
-                dispatcher: agent,
-                signal: controller.signal,
-                maxRedirections: 0
-            });
-            const text = await res.body.text();
-            const headers = {};
-            for (const [k, v] of Object.entries(res.headers)) {
-                if (v !== undefined)
-                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-            }
-            return { status: res.statusCode, headers, text };
-        }
-        catch (e) {
-            throw toNetworkError(e, controller.signal.aborted, timeoutMs);
-        }
-        finally {
-            clearTimeout(timer);
-        }
-    };
-    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-    const close = async () => {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            await agent.close();
-        }
-        finally {
-            Error.stackTraceLimit = limit;
-        }
-    };
-    return { transport, close };
-}
-function toNetworkError(e, timedOut, timeoutMs) {
-    if (timedOut)
-        return new NetworkError(`no response within ${timeoutMs} ms`, 'timeout', true);
-    const err = e;
-    const code = err.code ?? err.cause?.code ?? '';
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return new NetworkError(`could not connect (${code})`, 'refused', false);
-    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
-        /other side closed/i.test(err.message ?? ''))
-        return new NetworkError(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
-    if (/TIMEOUT/.test(code))
-        return new NetworkError(`no response in time (${code})`, 'timeout', true);
-    return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
 }
 /** Statuses worth retrying: rate limiting and gateway trouble. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -41543,7 +41488,9 @@ function isRetryable(a) {
  */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline);
+        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
+            throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e;
+        });
         if (!isRetryable(a) || n >= ctx.maxAttempts)
             return { ...a, attempts: n };
         if (!(await waitBeforeRetry(ctx, label, n, a)))
@@ -42062,6 +42009,9 @@ class FlowService {
             // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
             if (e instanceof DeadlineError && parent.remaining() > 0)
                 throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
+            // A reply over the size cap (or the like) only makes the optional spec unavailable.
+            if (e instanceof TransportError)
+                throw new ActionError(e.message);
             throw e;
         }
         if (a.kind !== 'response' || a.res.status !== 200)
@@ -43192,6 +43142,184 @@ class Masker {
     }
 }
 
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function proxy_pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+function parseProxy(name, value) {
+    const url = parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: Boolean(url.username || url.password)
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = proxy_pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function proxy_isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (proxy_isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the normalised URL, user:password and the password, each raw and
+ * percent-decoded (undici sends base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = parseUrl(value);
+        if (!url) {
+            // Unreadable: it may still hold credentials, and it is never printed anyway.
+            if (value.includes('@'))
+                out.add(value);
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        const decode = (s) => {
+            try {
+                return decodeURIComponent(s);
+            }
+            catch {
+                return s;
+            }
+        };
+        for (const d of [(s) => s, decode]) {
+            if (url.password)
+                out.add(d(url.password));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !proxy_isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -43585,7 +43713,333 @@ async function writeSummary(summary, r, warn) {
     }
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/transport.ts
+
+
+
+
+/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
+const MAX_REPLY_BYTES = 10 * 1024 * 1024;
+const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
+const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
+/** One sentence for a connection that did not open in time, naming the phase and the host. */
+function describeStall(o, within) {
+    const proxy = o.proxy?.host ?? '';
+    switch (o.phase) {
+        case 'dns':
+            return `the DNS lookup of ${hostOf(o.target)} did not finish ${within}`;
+        case 'tcp':
+            return `the TCP connection to ${o.target} was not accepted ${within}`;
+        case 'tls':
+            return `the TLS handshake with ${o.target} did not finish ${within}`;
+        case 'proxy-dns':
+            return `the DNS lookup of the proxy ${hostOf(proxy)} did not finish ${within}`;
+        case 'proxy-tcp':
+            return `the TCP connection to the proxy ${proxy} was not accepted ${within}`;
+        case 'proxy-tls':
+            return `the TLS handshake with the proxy ${proxy} did not finish ${within}`;
+        case 'tunnel':
+            return `the proxy ${proxy} did not open a tunnel to ${o.target} ${within}`;
+        case 'tunnel-tls':
+            return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
+    }
+}
+/**
+ * Watches the connections undici opens. undici leaves a request that waits for a connection
+ * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
+ * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
+ * and can end it. The step sends one request at a time, so at most one connection is opening.
+ */
+class ConnectWatch {
+    timeLeft;
+    current;
+    /** The last connection that failed to open, to explain the error its request gets. */
+    failed;
+    constructor(timeLeft) {
+        this.timeLeft = timeLeft;
+    }
+    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
+    outer(connect, proxy) {
+        return (opts, callback) => {
+            let settled = false;
+            const done = (...args) => {
+                if (settled) {
+                    // A socket delivered after we gave up is nobody's: close it.
+                    args[1]?.destroy();
+                    return;
+                }
+                settled = true;
+                if (this.current === o)
+                    this.current = undefined;
+                if (args[0])
+                    this.failed = snapshot(o);
+                callback(...args);
+            };
+            const o = {
+                target: `${opts.hostname}:${opts.port || defaultPort(opts.protocol)}`,
+                targetTls: opts.protocol === 'https:',
+                proxy,
+                phase: proxy ? 'proxy-tcp' : 'tcp',
+                sockets: [],
+                fail: (err) => done(err, null)
+            };
+            this.current = o;
+            connect(opts, done);
+        };
+    }
+    /**
+     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
+     * timeout set from the time left on the deadline when the connection starts.
+     */
+    inner(role) {
+        return (opts, callback) => {
+            // undici's connector returns the socket it opened (its typings say void).
+            const connect = (0,undici/* buildConnector */.gU)({
+                timeout: Math.max(1, Math.round(this.timeLeft())),
+                maxCachedSessions: 0
+            });
+            const socket = connect(opts, callback);
+            const o = this.current;
+            if (!o || !socket)
+                return;
+            o.sockets.push(socket);
+            const tls = opts.protocol === 'https:';
+            const proxy = role === 'proxy';
+            o.phase = (0,external_node_net_.isIP)(opts.hostname) ? (proxy ? 'proxy-tcp' : 'tcp') : proxy ? 'proxy-dns' : 'dns';
+            socket.once('lookup', () => {
+                if (o.phase === 'dns' || o.phase === 'proxy-dns')
+                    o.phase = proxy ? 'proxy-tcp' : 'tcp';
+            });
+            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
+            socket.once('connect', () => {
+                if (tls)
+                    o.phase = proxy ? 'proxy-tls' : 'tls';
+                else if (proxy)
+                    o.phase = 'tunnel';
+            });
+            if (tls && proxy)
+                socket.once('secureConnect', () => void (o.phase = 'tunnel'));
+        };
+    }
+    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
+    tunnels(pool) {
+        const open = pool.connect.bind(pool);
+        const connect = async (o) => {
+            const data = await open(o);
+            const opening = this.current;
+            if (opening) {
+                if (data.statusCode !== 200)
+                    opening.refused = data.statusCode;
+                else if (opening.targetTls)
+                    opening.phase = 'tunnel-tls';
+            }
+            return data;
+        };
+        Object.assign(pool, { connect });
+        return pool;
+    }
+    /** Gives up on the connection being opened, if any; returns where it had got to. */
+    stall() {
+        const o = this.current;
+        if (!o)
+            return undefined;
+        const s = snapshot(o);
+        const err = new Error(describeStall(s, 'in time'));
+        for (const socket of o.sockets)
+            socket.destroy(err);
+        o.fail(err);
+        return s;
+    }
+}
+const snapshot = (o) => ({
+    target: o.target,
+    proxy: o.proxy,
+    phase: o.phase,
+    refused: o.refused
+});
+/**
+ * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
+ * each with one connection per origin; no redirect following (an Authorization header must never
+ * travel to another host); a per-request timeout that covers connecting, headers and body; reply
+ * bodies read up to a cap.
+ */
+function undiciTransport(options = {}) {
+    const timeLeft = options.timeLeft ?? (() => 120_000);
+    const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+    const watch = new ConnectWatch(timeLeft);
+    // One connection per origin: the step's requests are sequential, and with more allowed undici
+    // opens a second socket when a request follows the previous response within the same tick.
+    const direct = new undici/* Agent */.g6({
+        keepAliveTimeout: 10_000,
+        connections: 1,
+        connect: watch.outer(watch.inner('target'))
+    });
+    const viaProxy = new Map();
+    const dispatcherFor = (url) => {
+        const proxy = options.proxies ? proxyFor(url, options.proxies) : undefined;
+        if (!proxy)
+            return direct;
+        let agent = viaProxy.get(proxy.href);
+        if (!agent) {
+            agent = new undici/* ProxyAgent */.kT({
+                uri: proxy.href,
+                keepAliveTimeout: 10_000,
+                connections: 1,
+                // The TLS handshake with the destination, inside the tunnel.
+                requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
+                factory: (origin, opts) => {
+                    const o = opts;
+                    return new undici/* Client */.Kj(origin, { ...o, connect: watch.outer(o.connect, proxy) });
+                },
+                clientFactory: (origin) => watch.tunnels(new undici/* Pool */.bC(origin, {
+                    connect: watch.inner('proxy'),
+                    headersTimeout: Math.max(1, Math.round(timeLeft()))
+                }))
+            });
+            viaProxy.set(proxy.href, agent);
+        }
+        return agent;
+    };
+    const transport = async (req, timeoutMs) => {
+        const url = new URL(req.url);
+        const dispatcher = dispatcherFor(url);
+        const controller = new AbortController();
+        let stalled;
+        watch.failed = undefined;
+        const timer = setTimeout(() => {
+            // The abort alone does not reach a connection that is still opening.
+            stalled = watch.stall();
+            controller.abort();
+        }, timeoutMs);
+        try {
+            const res = await (0,undici/* request */.Em)(url, {
+                method: req.method,
+                headers: { 'user-agent': USER_AGENT, ...req.headers },
+                body: req.body,
+                dispatcher,
+                signal: controller.signal,
+                maxRedirections: 0
+            });
+            const text = await readCapped(res, maxBytes, req.method, url, res.statusCode);
+            const headers = {};
+            for (const [k, v] of Object.entries(res.headers)) {
+                if (v !== undefined)
+                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+            }
+            return { status: res.statusCode, headers, text };
+        }
+        catch (e) {
+            if (e instanceof TransportError)
+                throw e;
+            throw toNetworkError(e, {
+                stalled,
+                failed: watch.failed,
+                timedOut: controller.signal.aborted,
+                timeoutMs
+            });
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    };
+    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
+    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
+    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
+    // (given up on) must not keep the process alive.
+    const close = async () => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            await Promise.all([direct, ...viaProxy.values()].map((d) => d.destroy()));
+        }
+        finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return { transport, close };
+}
+/** Reads a reply body, refusing it past `limit` bytes without holding more than that. */
+async function readCapped(res, limit, method, url, status) {
+    const tooLarge = () => {
+        // Dropping the body closes the connection; the abort error it raises is expected.
+        res.body.on('error', () => undefined).destroy();
+        return new TransportError(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
+            `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again` +
+            (method === 'POST' || method === 'PATCH' || method === 'DELETE'
+                ? '. The change may have been made: run the step again, it finds the connection by name'
+                : ''));
+    };
+    const declared = Number(res.headers['content-length']);
+    if (declared > limit)
+        throw tooLarge();
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+        size += chunk.length;
+        if (size > limit)
+            throw tooLarge();
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+}
+function formatBytes(n) {
+    return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+}
+/** TLS verification failures: permanent, so not retried. */
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
+function toNetworkError(e, ctx) {
+    const within = `within ${ctx.timeoutMs} ms`;
+    // Nothing was sent when the connection never opened, so any request may be tried again.
+    if (ctx.stalled)
+        return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false);
+    const err = e;
+    const code = err.code ?? err.cause?.code ?? '';
+    const f = ctx.failed;
+    if (f) {
+        if (f.refused !== undefined && f.proxy)
+            return proxyRefused(f.proxy, f.target, f.refused);
+        if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')
+            return new NetworkError(describeStall(f, "before the step's timeout-seconds ran out"), 'timeout', false);
+        const why = code || err.message || 'unknown error';
+        const viaProxy = f.proxy ? ` through the proxy ${f.proxy.host}` : '';
+        if (CERT_ERROR.test(code)) {
+            const who = f.phase === 'proxy-tls' ? `the proxy ${f.proxy?.host ?? ''}` : f.target;
+            return new TransportError(`the TLS certificate of ${who} is not trusted (${why}); if a proxy inspects TLS, point NODE_EXTRA_CA_CERTS at its CA certificate`);
+        }
+        if (f.phase.startsWith('proxy-'))
+            return new NetworkError(`could not connect to the proxy ${f.proxy?.host ?? ''} (${why})`, 'refused', false);
+        if (f.phase === 'tunnel')
+            return new NetworkError(`the proxy ${f.proxy?.host ?? ''} closed the connection instead of opening a tunnel to ${f.target} (${why})`, 'refused', false);
+        return new NetworkError(`could not connect to ${f.target}${viaProxy} (${why})`, 'refused', false);
+    }
+    if (ctx.timedOut)
+        return new NetworkError(`no response ${within}`, 'timeout', true);
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return new NetworkError(`could not connect (${code})`, 'refused', false);
+    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
+        /other side closed/i.test(err.message ?? ''))
+        return new NetworkError(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
+    if (/TIMEOUT/.test(code))
+        return new NetworkError(`no response in time (${code})`, 'timeout', true);
+    return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
+}
+/** A proxy that answered CONNECT with something other than 200. */
+function proxyRefused(proxy, target, status) {
+    if (status === 407)
+        return new TransportError(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
+            (proxy.hasCredentials
+                ? `it did not accept the user and password in ${proxy.variable}`
+                : `give them in ${proxy.variable} as http://user:password@host:port`));
+    const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
+    // A gateway error may pass; a refusal by policy will not.
+    return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message);
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
 
 
 
@@ -43671,14 +44125,18 @@ async function apply(plan, flow, settings, say, warn, referee) {
 }
 /** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
 function connect(settings, deps, masker, say) {
+    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
+    // Which proxy each host goes through; a proxy variable that cannot be used fails here,
+    // before anything is sent.
+    const proxies = proxyConfig(deps.env);
+    const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let transport = deps.transport;
     let close;
     if (!transport) {
-        const t = undiciTransport();
+        const t = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
         transport = t.transport;
         close = t.close;
     }
-    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
     const retry = {
         clock: deps.clock,
         deadline,
@@ -43705,7 +44163,7 @@ function connect(settings, deps, masker, say) {
         transport: traced,
         retry
     });
-    return { flow, tokens, deadline, close };
+    return { flow, tokens, deadline, routes, close };
 }
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
@@ -43722,7 +44180,10 @@ async function run(overrides = {}) {
     let closeTransport;
     let deadline;
     try {
-        // 1. Inputs: secrets masked first, then validated; nothing is sent before this passes.
+        // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
+        // before this passes.
+        for (const secret of proxySecrets(deps.env))
+            masker.add(secret);
         const raw = readInputs(c, masker);
         const settings = parseInputs(raw);
         const ctx = runContext(deps.github, deps.env);
@@ -43742,6 +44203,8 @@ async function run(overrides = {}) {
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
+        for (const route of conn.routes)
+            say(route);
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
