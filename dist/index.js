@@ -43672,13 +43672,50 @@ function setOutputs(core, r) {
     core.setOutput('operation', r.operation);
     core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
 }
+/**
+ * At most this many table paths go into the `tables` output: enough for a later job to pick its
+ * tables, and far below the runner's 1 MB limit for a job's outputs.
+ */
+const MAX_TABLES_OUTPUT = 1000;
+/**
+ * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ */
+function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
+    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
+}
+/**
+ * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
+ * said in a warning, so a later job does not take it for the whole database.
+ */
+function setTablesOutput(core, paths, warn) {
+    const { value, omitted } = tablesOutput(paths);
+    if (omitted > 0)
+        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
+    core.setOutput('tables', value);
+}
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The connection test's result in words; the log and the job summary both say it this way. */
 function testText(t) {
     if (!t)
         return 'not requested';
+    if (t.skipped)
+        return `skipped (${t.skipped})`;
     if (t.ok)
         return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
     return `failed: ${t.error ?? 'unknown error'}`;
+}
+/**
+ * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
+ * for `absent` and `would-create`, in words, that there is none.
+ */
+function outcomeLine(r) {
+    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
+    if (r.operation === 'absent')
+        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
+    if (!r.connectionId)
+        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
+    return `${r.operation}: connection ${r.connectionId}${dry}`;
 }
 /** Job summary rows; every value is escaped, none is secret. */
 function summaryRows(r) {
@@ -44123,6 +44160,15 @@ async function apply(plan, flow, settings, say, warn, referee) {
             return { operation: 'absent', connectionId: '', etag: '' };
     }
 }
+/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
+const APPLYING = {
+    create: 'creating the connection',
+    update: 'updating the connection',
+    delete: 'deleting the connection',
+    // These send nothing.
+    reuse: undefined,
+    absent: undefined
+};
 /** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
 function connect(settings, deps, masker, say) {
     const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
@@ -44177,6 +44223,30 @@ async function run(overrides = {}) {
     const c = deps.core;
     const masker = new Masker(c);
     const say = (line) => c.info(masker.redact(line));
+    /** A multi-line block, folded into one collapsible group of the log. */
+    const block = (title, lines) => {
+        c.startGroup(masker.redact(title));
+        try {
+            for (const line of lines)
+                say(line);
+        }
+        finally {
+            c.endGroup();
+        }
+    };
+    // In debug mode each request adds a trace line; a phase's trace is folded into a group.
+    const debug = deps.env.RUNNER_DEBUG === '1';
+    const traced = async (title, fn) => {
+        if (!debug)
+            return fn();
+        c.startGroup(masker.redact(`Requests: ${title}`));
+        try {
+            return await fn();
+        }
+        finally {
+            c.endGroup();
+        }
+    };
     let closeTransport;
     let deadline;
     try {
@@ -44208,8 +44278,7 @@ async function run(overrides = {}) {
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
             c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
         say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const found = await findLive(flow, settings.connectionName, say);
-        const plan = await referee.vetPlan(decide(settings, found, body), settings);
+        const plan = await traced('looking up the connection', async () => referee.vetPlan(decide(settings, await findLive(flow, settings.connectionName, say), body), settings));
         const operation = operationOf(plan, settings.dryRun);
         const result = {
             operation,
@@ -44221,27 +44290,29 @@ async function run(overrides = {}) {
             runUrl: runUrl(ctx)
         };
         // 4. Apply (or, in a dry run, show what would be sent).
-        if (settings.dryRun) {
-            say(`Dry run: ${operation}. The request that would be sent (secrets shown as ***):`);
-            for (const line of describePlan(plan, flow.base))
-                say(line);
-        }
+        if (settings.dryRun)
+            block(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, describePlan(plan, flow.base));
         else {
-            Object.assign(result, await apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee));
+            const applying = APPLYING[plan.kind];
+            const applyPlan = () => apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee);
+            Object.assign(result, await (applying ? traced(applying, applyPlan) : applyPlan()));
         }
-        say(`${result.operation}: connection ${result.connectionId || '(none)'}`);
+        say(outcomeLine(result));
         if (result.connectionId && masker.catches(result.connectionId))
             c.warning('the connection id contains a secret value, so the runner will mask it in job outputs');
         // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
         setOutputs(c, result);
         let testError;
-        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun))
-            say('test-connection is skipped: there is nothing to test in a dry run or with state absent');
+        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+            result.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
+            say(`Connection test: ${testText(result.test)}`);
+        }
         else if (settings.testConnection) {
             try {
-                const { tables } = await testConnection(flow, result.connectionId, say);
+                const { tables, paths } = await traced('testing the connection', () => testConnection(flow, result.connectionId, say));
                 result.test = { ok: true, tables };
                 say(`Connection test passed: Flow Service sees ${tables} table(s)`);
+                setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)));
             }
             catch (e) {
                 testError = e instanceof ActionError ? e : new ActionError(String(e));
