@@ -5,6 +5,7 @@ import {
   maskConnectionString,
   parseValueList,
   postgresConnectionSpec,
+  unicodeJson,
   POSTGRES_SPEC_ID,
   STRICT_CONNECTION_STRING_PATTERN,
   type Simulator
@@ -843,6 +844,72 @@ describe('fault injection', () => {
     expect(current).not.toBe(etag)
     const ok = await call('PATCH', `/connections/${id}`, { body, headers: { 'if-match': current } })
     expect(ok.status).toBe(200)
+  })
+
+  it('echo answers an error quoting the request, performing nothing', async () => {
+    sim.inject({
+      match: { method: 'POST' },
+      action: { type: 'echo', status: 400, message: 'bad {connectionString} from {token}' }
+    })
+    const r = await create('x')
+    expect(r.status).toBe(400)
+    expect(r.json.type).toBe('https://ns.adobe.com/aep/errors/FLOW-1400-400')
+    expect(r.json.errorMessage).toBe(`bad ${CS} from ${tok}`)
+    expect(r.json.report['detailed-message']).toBe(r.json.errorMessage)
+    expect(sim.connections()).toHaveLength(0)
+  })
+
+  it('echo: gateway and IMS shapes, collapse, cut, \\u-escaped bodies and embedded JSON', async () => {
+    sim.inject({
+      match: { method: 'GET' },
+      action: {
+        type: 'echo',
+        status: 403,
+        shape: 'gateway',
+        code: '403003',
+        message: 'a  b\n{authorization}',
+        collapse: true,
+        cut: 12
+      }
+    })
+    const gw = await call('GET', '/connections')
+    expect(gw.json).toEqual({ error_code: '403003', message: 'a b Bearer s' })
+
+    sim.inject({
+      match: { service: 'ims' },
+      action: { type: 'echo', status: 401, message: 'no: {clientSecret}', escape: 'unicode' }
+    })
+    const ims = await imsToken({ ...goodIms(), client_secret: 'p&ss<ä>' })
+    expect(ims.text).toContain('p\\u0026ss\\u003c\\u00e4\\u003e')
+    expect(ims.json).toEqual({ error: 'invalid_client', error_description: 'no: p&ss<ä>' })
+
+    sim.inject({
+      match: { method: 'POST' },
+      action: { type: 'echo', status: 400, message: 'params {authParams:json}' }
+    })
+    const nested = await create('x')
+    expect(nested.json.errorMessage).toBe(`params ${unicodeJson({ connectionString: CS })}`)
+  })
+
+  it('echo of {stored} quotes the stored secret of the connection in the path', async () => {
+    const { id } = (await create('s')).json
+    sim.inject({
+      match: { path: /\/explore$/ },
+      action: { type: 'echo', status: 400, message: 'cannot connect: {stored}' }
+    })
+    const r = await call('GET', `/connections/${id}/explore?objectType=root`)
+    expect(r.json.errorMessage).toBe(`cannot connect: ${CS}`)
+  })
+
+  it('rewrite performs the request, then edits its JSON reply', async () => {
+    sim.inject({
+      match: { method: 'POST' },
+      action: { type: 'rewrite', edit: (reply) => ({ ...(reply as object), id: 'a\nb' }) }
+    })
+    const r = await create('w')
+    expect(r.status).toBe(201)
+    expect(r.json.id).toBe('a\nb')
+    expect(sim.connections('dev').map((c) => c.name)).toEqual(['w'])
   })
 
   it('can fault IMS', async () => {

@@ -201,6 +201,32 @@ export type FaultAction =
    * (e.g. a create that happened, then an oversized reply)
    */
   | { type: 'large-body'; bytes: number; status?: number; chunked?: boolean; perform?: boolean }
+  /**
+   * answer with an error whose message echoes what the request carried, as a careless server
+   * does. `message` is a template: `{name}` is replaced by the raw value, `{name:json}` by the
+   * value written as a JSON string with \u escapes (JSON embedded in the message). Names:
+   * connectionString, password, authParams (from the JSON body, or a PATCH's /auth/params op),
+   * token and authorization (the Authorization header), clientSecret (IMS form), body (raw), and
+   * stored (the stored connection string or password of the connection the path names).
+   * Nothing is performed.
+   */
+  | {
+      type: 'echo'
+      status: number
+      message: string
+      /** body layout: Flow Service (default), gateway {error_code, message}, IMS {error, error_description} (default for IMS) */
+      shape?: 'flow' | 'gateway' | 'ims'
+      /** Flow code (e.g. '1400'), gateway error_code or IMS error; a default per shape */
+      code?: string
+      /** 'unicode': the body escapes non-ASCII, control and " & ' < > + ` characters as \uXXXX */
+      escape?: 'none' | 'unicode'
+      /** squeeze whitespace runs in the message to one space */
+      collapse?: boolean
+      /** cut the message to this many characters (after collapse) */
+      cut?: number
+    }
+  /** perform the request as usual, then replace its JSON reply by edit(reply) (forged ids, etags) */
+  | { type: 'rewrite'; edit: (reply: unknown, request: RecordedRequest) => unknown }
 
 export interface Fault {
   /** path is matched against the path without query; a string must match exactly */
@@ -286,6 +312,9 @@ export interface Simulator {
   /** closes server and all sockets */
   close(): Promise<void>
 }
+
+/** JSON written the way HTML-safe serialisers write it: non-ASCII, control and " & ' < > + ` as \uXXXX. */
+export declare function unicodeJson(value: unknown): string
 
 export declare function startSimulator(options?: SimulatorOptions): Promise<Simulator>
 

@@ -996,6 +996,91 @@ export async function startSimulator(options = {}) {
     }
   }
 
+  /**
+   * What a careless server may echo back in an error message: values taken from the request it
+   * received (the connection string, the password, the bearer token, the IMS client secret, the
+   * raw body) or stored for the connection the path names. Missing values are empty strings.
+   */
+  function echoValues(ctx) {
+    const v = {
+      body: ctx.body,
+      authorization: ctx.headers.authorization ?? '',
+      token: /^Bearer\s+(.*)$/is.exec(ctx.headers.authorization ?? '')?.[1] ?? '',
+      clientSecret: '',
+      connectionString: '',
+      password: '',
+      /** an object: `{authParams}` writes it with JSON.stringify, `{authParams:json}` escaped */
+      authParams: {},
+      stored: ''
+    }
+    if (ctx.service === 'ims') {
+      const form = new URLSearchParams(ctx.body)
+      v.clientSecret = form.get('client_secret') ?? ''
+      return v
+    }
+    let parsed
+    try {
+      parsed = JSON.parse(ctx.body)
+    } catch {
+      parsed = undefined
+    }
+    const params = Array.isArray(parsed)
+      ? parsed.find((op) => op && op.path === '/auth/params')?.value
+      : parsed?.auth?.params
+    if (params && typeof params === 'object') {
+      v.connectionString =
+        typeof params.connectionString === 'string' ? params.connectionString : ''
+      v.password = typeof params.password === 'string' ? params.password : ''
+      v.authParams = params
+    }
+    const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
+    if (m) {
+      const id = decodeURIComponent(m[1])
+      const conn = [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
+      const p = conn?.auth.params ?? {}
+      v.stored = String(p.connectionString ?? p.password ?? '')
+    }
+    return v
+  }
+
+  /**
+   * An error body that echoes request values: `message` is a template whose `{name}` placeholders
+   * (see echoValues) are replaced by the raw value, and `{name:json}` by the value serialised as
+   * a JSON string with \u escapes (a server that embeds JSON it re-serialised in its message).
+   * `collapse` squeezes whitespace runs to one space and `cut` truncates the message, as servers
+   * that shorten their messages do; `escape: 'unicode'` writes the whole body the way serialisers
+   * that escape non-ASCII and HTML-sensitive characters do (p\u0026ss).
+   */
+  function echoResponse(ctx, action) {
+    const values = echoValues(ctx)
+    let message = action.message.replace(/\{(\w+)(:json)?\}/g, (_, name, json) => {
+      const value = values[name] ?? ''
+      if (json) return unicodeJson(value)
+      return typeof value === 'string' ? value : JSON.stringify(value)
+    })
+    if (action.collapse) message = message.replace(/\s+/g, ' ')
+    if (action.cut !== undefined) message = message.slice(0, action.cut)
+    const status = action.status
+    const shape = action.shape ?? (ctx.service === 'ims' ? 'ims' : 'flow')
+    let body
+    if (shape === 'ims')
+      body = { error: action.code ?? 'invalid_client', error_description: message }
+    else if (shape === 'gateway') body = { error_code: action.code ?? `${status}050`, message }
+    else
+      body = {
+        type: `https://ns.adobe.com/aep/errors/FLOW-${action.code ?? '1400'}-${status}`,
+        title: http.STATUS_CODES[status] ?? 'Error',
+        status,
+        report: { 'detailed-message': message, 'request-id': ctx.requestId },
+        errorMessage: message
+      }
+    return {
+      status,
+      headers: { 'content-type': 'application/json;charset=utf-8' },
+      body: action.escape === 'unicode' ? unicodeJson(body) : JSON.stringify(body)
+    }
+  }
+
   /** The connection a /connections/{id}... request targets, in any sandbox. */
   function targetOf(ctx) {
     const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
@@ -1148,6 +1233,19 @@ export async function startSimulator(options = {}) {
         case 'large-body':
           if (fault.perform) route(ctx)
           return sendLarge(res, rec, fault)
+        case 'echo':
+          return send(req, res, rec, echoResponse(ctx, fault))
+        case 'rewrite': {
+          // Performed as usual; only the JSON reply is changed on its way out.
+          const resp = route(ctx)
+          let parsed
+          try {
+            parsed = JSON.parse(resp.body)
+          } catch {
+            return send(req, res, rec, resp)
+          }
+          return send(req, res, rec, { ...resp, body: JSON.stringify(fault.edit(parsed, rec)) })
+        }
         case 'invalid-json':
           return send(req, res, rec, {
             status: 200,
@@ -1297,6 +1395,42 @@ export async function startSimulator(options = {}) {
   }
   live.add(sim)
   return sim
+}
+
+/**
+ * JSON as serialisers that escape for HTML embedding write it (System.Text.Json's default, Gson's
+ * HTML-safe mode): every non-ASCII character, control character and " & ' < > + ` as \uXXXX
+ * (surrogate pairs as two escapes); backslash as \\.
+ */
+export function unicodeJson(value) {
+  const str = (s) => {
+    let out = '"'
+    // By UTF-16 code unit, so a character outside the BMP becomes its two surrogate escapes.
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i]
+      const code = s.charCodeAt(i)
+      if (c === '\\') out += '\\\\'
+      else if (code < 0x20 || code > 0x7e || `"&'<>+\``.includes(c))
+        out += '\\u' + code.toString(16).padStart(4, '0')
+      else out += c
+    }
+    return out + '"'
+  }
+  const walk = (v) => {
+    if (typeof v === 'string') return str(v)
+    if (Array.isArray(v)) return '[' + v.map(walk).join(',') + ']'
+    if (v && typeof v === 'object')
+      return (
+        '{' +
+        Object.entries(v)
+          .filter(([, x]) => x !== undefined)
+          .map(([k, x]) => str(k) + ':' + walk(x))
+          .join(',') +
+        '}'
+      )
+    return JSON.stringify(v)
+  }
+  return walk(value)
 }
 
 function stripUndefined(o) {
