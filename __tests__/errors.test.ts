@@ -1,20 +1,11 @@
 import { describe, it, expect } from '@jest/globals'
-import { ActionError, apiError, ApiError, describeBody, hintFor, oneLine } from '../src/errors.js'
+import { ActionError, apiError, ApiError, describeBody, hintFor } from '../src/errors.js'
 import { NetworkError, type HttpResponse } from '../src/http.js'
 
 const r = (status: number, text: string, headers: Record<string, string> = {}): HttpResponse => ({
   status,
   text,
   headers
-})
-
-describe('oneLine', () => {
-  it('squeezes whitespace and caps the length', () => {
-    expect(oneLine('  a\n\tb   c \r\n')).toBe('a b c')
-    expect(oneLine('x'.repeat(10), 5)).toBe('xxxx…')
-    expect(oneLine('x'.repeat(5), 5)).toBe('xxxxx')
-    expect(oneLine('y'.repeat(400))).toHaveLength(300)
-  })
 })
 
 describe('describeBody', () => {
@@ -58,7 +49,8 @@ describe('describeBody', () => {
     }
     expect(describeBody(r(404, JSON.stringify(body), { 'x-request-id': 'hdr-1' }))).toEqual({
       code: '1101-404',
-      detail: 'Entity not found: Connection with id abc not found',
+      // As the server wrote it: redaction must see it before anything reflows or cuts it.
+      detail: 'Entity not found: Connection with id abc\nnot found',
       requestId: 'flow-req-1'
     })
   })
@@ -177,7 +169,7 @@ describe('apiError', () => {
     expect(e.status).toBe(0)
   })
 
-  it('one line: operation, status, code, detail, request id and hint', () => {
+  it('operation, status, code, detail, request id and hint; the detail kept raw', () => {
     const e = apiError(
       'listing connections by name',
       {
@@ -194,12 +186,28 @@ describe('apiError', () => {
       false
     )
     expect(e.message).toBe(
-      'listing connections by name failed: HTTP 404 2100-404 Sandbox not found: No sandbox named dev (request id rq-42) — sandbox-name does not name a sandbox of this org'
+      'listing connections by name failed: HTTP 404 2100-404 Sandbox not found: No sandbox\nnamed dev (request id rq-42) — sandbox-name does not name a sandbox of this org'
     )
-    expect(e.message).not.toContain('\n')
     expect(e.status).toBe(404)
     expect(e.code).toBe('2100-404')
     expect(e.requestId).toBe('rq-42')
+    // Only the server's part is handed to the shortener; operation and hint stay whole.
+    const seen: string[] = []
+    expect(e.render((t) => (seen.push(t), '[detail]'))).toBe(
+      'listing connections by name failed: HTTP 404 2100-404 [detail] (request id rq-42) — sandbox-name does not name a sandbox of this org'
+    )
+    expect(seen).toEqual(['Sandbox not found: No sandbox\nnamed dev'])
+  })
+
+  it('withNote adds a sentence after the hint, keeping the server part apart', () => {
+    const e = apiError('deleting', { kind: 'response', res: r(400, '{"message":"in use"}') })
+    const noted = e.withNote(' — delete the dataflows first')
+    expect(noted.message).toBe('deleting failed: HTTP 400 in use — delete the dataflows first')
+    expect(noted.render(() => '[d]')).toBe(
+      'deleting failed: HTTP 400 [d] — delete the dataflows first'
+    )
+    expect(noted.status).toBe(400)
+    expect(new ApiError('plain', 500).withNote(' — x').render(() => '?')).toBe('plain — x')
   })
 
   it('without a code, a request id or a hint', () => {
@@ -214,6 +222,10 @@ describe('apiError', () => {
     expect(apiError('x', a, true).message).toMatch(/access-token is invalid or expired/)
     expect(apiError('x', a, false).message).toMatch(/belongs to ims-org-id/)
     expect(apiError('x', a).message).toMatch(/belongs to ims-org-id/)
+  })
+
+  it('an ActionError renders as its message', () => {
+    expect(new ActionError('m').render(() => 'x')).toBe('m')
   })
 
   it('the error classes carry their names', () => {

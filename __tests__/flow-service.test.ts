@@ -1,7 +1,13 @@
 import { describe, it, expect } from '@jest/globals'
 import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
 import { ActionError, ApiError } from '../src/errors.js'
-import { FlowService, MAX_PAGES, type ConnectionItem } from '../src/flow-service.js'
+import {
+  ConnectionItemSchema,
+  FlowService,
+  IdEtagSchema,
+  MAX_PAGES,
+  type ConnectionItem
+} from '../src/flow-service.js'
 import { IncompleteListingError, SPEC_FILTER } from '../src/listing.js'
 import { NetworkError, TransportError } from '../src/http.js'
 import { givenToken, imsTokenSource, type TokenSource } from '../src/ims.js'
@@ -442,7 +448,7 @@ describe('FlowService.create', () => {
   it('an incomplete listing after an ambiguous POST: fails saying it may have gone through', async () => {
     const { flow, calls } = setup([res(503), res(200, {})])
     await expect(flow.create(body)).rejects.toThrow(
-      'listing connections by name was incomplete: page 1 is not a list of connections (an "items" array of connections with ids). creating the connection may have gone through, so it was not sent again'
+      'listing connections by name was incomplete: page 1 is not a list of connections (items is missing or has the wrong type). creating the connection may have gone through, so it was not sent again'
     )
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
   })
@@ -537,7 +543,10 @@ describe('FlowService.create', () => {
     ['no id', { etag: ETAG }],
     ['an empty id', { id: '' }],
     ['truncated JSON', '{"id":"5f'],
-    ['no body', '']
+    ['no body', ''],
+    ['a malformed id', { id: 'abc\n::error title=Security::forged', etag: ETAG }],
+    ['an id of ..', { id: '..' }],
+    ['an etag with a line break', { id: 'x1', etag: '"e"\n::add-mask::created' }]
   ])('a 201 with %s: performed, so looked up and found, never POSTed again', async (_, answer) => {
     const { flow, calls, retry } = setup([res(201, answer), list([item('x1', 'orders-db')])])
     expect(await flow.create(body)).toEqual({ kind: 'found', items: [item('x1', 'orders-db')] })
@@ -581,7 +590,8 @@ describe('FlowService.get / update / delete / explore', () => {
   })
 
   it('update encodes the id into the path', async () => {
-    const { flow, calls } = setup([res(200, { id: 'a/b', etag: '"e"' })])
+    // (A listing never yields such an id any more; the path is encoded all the same.)
+    const { flow, calls } = setup([res(200, { id: 'ab', etag: '"e"' })])
     await flow.update('a/b', ETAG, [])
     expect(calls()).toEqual([`PATCH ${BASE}/connections/a%2Fb`])
   })
@@ -882,5 +892,73 @@ describe('FlowService.get / update / delete / explore', () => {
     const e = await caught(flow.connectionSpec())
     expect(e).toBeInstanceOf(ApiError)
     expect(e.message).toBe('reading the connection spec failed: HTTP 404 Resource not found')
+  })
+})
+
+describe('server values are data: ids and etags are checked', () => {
+  const good = [
+    '5f0c6a7e-1f2d-4c3b-9a8b-7c6d5e4f3a2b',
+    '5e3c8518cafe0000a1b2c3d4',
+    'a_b-C9',
+    'x'.repeat(128)
+  ]
+  const bad = [
+    '',
+    '..',
+    'abc/def',
+    'abc\n::error title=Security::Credentials leaked',
+    'id ##[set-output name=x;]y',
+    'x'.repeat(129),
+    'abc%2F',
+    'ab c',
+    'ä'
+  ]
+
+  it.each(good)('id %j is accepted', (id) => {
+    expect(ConnectionItemSchema.safeParse({ id }).success).toBe(true)
+    expect(IdEtagSchema.safeParse({ id }).success).toBe(true)
+  })
+
+  it.each(bad)('id %j makes the item and a create/update reply malformed', (id) => {
+    expect(ConnectionItemSchema.safeParse({ id }).success).toBe(false)
+    expect(IdEtagSchema.safeParse({ id, etag: ETAG }).success).toBe(false)
+  })
+
+  it.each(['"abc"\n::set-output name=x::y', 'e\u0000', 'e\u007f', '"ätag"', 'x'.repeat(1025)])(
+    'etag %j is malformed',
+    (etag) => {
+      expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+      expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+    }
+  )
+
+  it('a listing with a malformed id fails, naming the field and never the value', async () => {
+    const forged = 'abc\n::add-mask::would-update'
+    const { flow, calls } = setup([
+      list([item('ok-1', 'other'), { ...item('x', 'orders-db'), id: forged }])
+    ])
+    const e = await caught(flow.findByName('orders-db'))
+    expect(e).toBeInstanceOf(ActionError)
+    expect(e).toBeInstanceOf(IncompleteListingError)
+    expect(e.message).toBe(
+      'listing connections by name was incomplete: page 1 is not a list of connections (items[1].id is not a connection id (1-128 letters, digits, - or _))'
+    )
+    expect(e.message).not.toContain('add-mask')
+    expect(calls()).toHaveLength(1)
+  })
+
+  it('an id of ".." is never used: the listing fails before any DELETE', async () => {
+    const { flow, calls } = setup([list([{ ...item('x', 'orders-db'), id: '..' }])])
+    await expect(flow.findByName('orders-db')).rejects.toThrow(
+      /items\[0\]\.id is not a connection id/
+    )
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+  })
+
+  it('a read with a malformed etag fails, naming the field', async () => {
+    const { flow } = setup([list([{ ...item('a1', 'n'), etag: '"e"\r\nx' }])])
+    await expect(flow.get('a1')).rejects.toThrow(
+      'reading the connection failed: malformed response (items[0].etag is not a usable etag (control or non-ASCII characters, or too long))'
+    )
   })
 })

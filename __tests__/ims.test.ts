@@ -84,6 +84,27 @@ describe('fetchToken', () => {
   })
 })
 
+describe('fetchToken: a token that cannot travel in a header', () => {
+  it.each([
+    ['a control character', 'tok\u0007bell'],
+    ['a line break', 'tok\nline'],
+    ['a space', 'tok en'],
+    ['non-ASCII', 'tök']
+  ])('with %s: masked first, then an error naming IMS, no retry', async (_l, token) => {
+    const clock = new FakeClock()
+    const t = scriptedTransport([res(200, { access_token: token })])
+    const seen: string[] = []
+    const e = await fetchToken(t, retryContext(clock), creds, (tok) => seen.push(tok)).catch(
+      (x: unknown) => x
+    )
+    expect(e).toBeInstanceOf(ActionError)
+    expect((e as Error).message).toMatch(/^IMS token request failed: IMS returned an access token/)
+    expect((e as Error).message).not.toContain(token)
+    expect(seen).toEqual([token])
+    expect(t.calls).toHaveLength(1)
+  })
+})
+
 describe('token sources', () => {
   it('a given token cannot be refreshed', async () => {
     const s = givenToken('tok-given')

@@ -528,6 +528,29 @@ describe('parseInputs: errors name the input and never echo secrets', () => {
     expectProblem({ ...base, 'client-id': 'abc\r\n' }, 'client-id', /control/)
   })
 
+  it.each([
+    ['an emoji', 'client-😀'],
+    ['a space', 'client id'],
+    ['a tab', 'client\tid'],
+    ['a non-ASCII letter', 'clíent']
+  ])('client-id with %s: it is sent as a header, so visible ASCII only', (_l, value) => {
+    expectProblem({ ...base, 'client-id': value }, 'client-id', /visible ASCII/)
+  })
+
+  it.each([
+    ['an embedded newline', 'tok-part1\ntok-part2'],
+    ['a space', 'tok part'],
+    ['a control character', 'tok\u0007'],
+    ['an emoji', 'tok-😀']
+  ])('access-token with %s: an error naming it, never its value', (_l, token) => {
+    // expectProblem also checks that the token shows nowhere in the error.
+    expectProblem(
+      { ...base, 'client-secret': '', 'access-token': token },
+      'access-token',
+      /^access-token must be visible ASCII characters only .* Authorization header$/
+    )
+  })
+
   describe('postgres-url problems are reported without the URL', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['bad scheme', `mysql://svc:${URL_PASSWORD}@db/orders`, /postgresql:\/\//],

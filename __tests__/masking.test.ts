@@ -1,5 +1,12 @@
 import { describe, it, expect } from '@jest/globals'
-import { derivedForms, Masker } from '../src/masking.js'
+import {
+  decodeJsonEscapes,
+  decodePercent,
+  derivedForms,
+  Masker,
+  MIN_DERIVED_LENGTH,
+  WINDOW
+} from '../src/masking.js'
 
 class RecordingSink {
   readonly secrets: string[] = []
@@ -39,6 +46,50 @@ describe('derivedForms', () => {
 
   it('JSON-escapes control characters', () => {
     expect(derivedForms('a\nb')).toContain('a\\nb')
+  })
+
+  it.each([
+    ['LF', 'line1-Alpha\nline2-Bravo'],
+    ['CRLF', 'line1-Alpha\r\nline2-Bravo'],
+    ['CR', 'line1-Alpha\rline2-Bravo']
+  ])('a multi-line secret (%s): each line and the collapsed form', (_l, secret) => {
+    const forms = derivedForms(secret)
+    expect(forms).toContain('line1-Alpha')
+    expect(forms).toContain('line2-Bravo')
+    expect(forms).toContain('line1-Alpha line2-Bravo')
+  })
+
+  it('tabs and double spaces: the collapsed form', () => {
+    expect(derivedForms('tab\tsep\tPassw0rd')).toContain('tab sep Passw0rd')
+    expect(derivedForms('two  spaces  here')).toContain('two spaces here')
+  })
+
+  it(`derived forms shorter than ${MIN_DERIVED_LENGTH} characters are not registered`, () => {
+    const forms = derivedForms('{\n  "k": "long-value-here"\n}')
+    expect(forms).toContain('"k": "long-value-here"')
+    expect(forms).not.toContain('{')
+    expect(forms).not.toContain('}')
+    expect(derivedForms('ab\ncd')).not.toContain('ab cd')
+    // The secret as given is always registered, however short.
+    expect(derivedForms('ab\ncd')).toContain('ab\ncd')
+    expect(derivedForms('x')).toContain('x')
+  })
+
+  it('never a whitespace-only form', () => {
+    expect(derivedForms(' \n ').every((f) => f.trim().length > 0)).toBe(true)
+  })
+})
+
+describe('decoding views', () => {
+  it('decodes one level of JSON escapes, surrogate pairs included', () => {
+    expect(decodeJsonEscapes('p\\u0026ss \\ud83d\\ude00 \\"q\\" a\\\\b \\n')).toBe(
+      'p&ss 😀 "q" a\\b \n'
+    )
+    expect(decodeJsonEscapes('\\\\u0041')).toBe('\\u0041')
+  })
+
+  it('decodes valid percent-escapes and leaves broken ones', () => {
+    expect(decodePercent('a%20b%C3%A4 %zz %E2')).toBe('a bä %zz %E2')
   })
 })
 
@@ -104,6 +155,66 @@ describe('Masker', () => {
     const m = new Masker(new RecordingSink())
     m.add('zzz-secret')
     expect(m.redact('nothing here')).toBe('nothing here')
+  })
+
+  it('matches a form whatever whitespace separates its parts', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('line1-Alpha\nline2-Bravo')
+    expect(m.redact('pw=line1-Alpha line2-Bravo;')).toBe('pw=***;')
+    expect(m.redact('pw=line1-Alpha\r\n\t line2-Bravo;')).toBe('pw=***;')
+    // (a run of the collapsed form, " line2-Bravo", takes the space with it)
+    expect(m.redact('only line2-Bravo here')).toMatch(/^only ?\*\*\* here$/)
+  })
+
+  it('redacts overlapping occurrences of different secrets as their union', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('abcd')
+    m.add('cdef')
+    expect(m.redact('x abcdef y')).toBe('x *** y')
+  })
+
+  it(`redacts any ${WINDOW}-character run of a single secret (a server cut it short)`, () => {
+    const m = new Masker(new RecordingSink())
+    const secret = 'Zq7-KKKKKKKKKKKKKKKK-tail'
+    m.add(secret)
+    expect(m.redact(`Password=${secret.slice(0, WINDOW + 3)}… (cut)`)).toBe('Password=***… (cut)')
+    expect(m.redact(`end ${secret.slice(-WINDOW)}`)).toBe('end ***')
+    expect(m.redact(`short ${secret.slice(0, WINDOW - 1)}`)).toBe(
+      `short ${secret.slice(0, WINDOW - 1)}`
+    )
+  })
+
+  it('a composite value is redacted whole, never run by run', () => {
+    const m = new Masker(new RecordingSink())
+    m.addComposite('Server=db.example.com;Password=pw')
+    expect(m.redact('host Server=db.example.com;Password=pw')).toBe('host ***')
+    expect(m.redact('host Server=db.example.com')).toBe('host Server=db.example.com')
+  })
+
+  it.each([
+    [
+      '\\u-escaped HTML-sensitive characters',
+      'p\\u0026ss\\u003cw\\u003erd\\u0027\\u0022-Q7x',
+      `p&ss<w>rd'"-Q7x`
+    ],
+    ['\\u-escaped non-ASCII', 'p\\u00e4ssw\\u00f6rd-Umlaut', 'pässwörd-Umlaut'],
+    ['\\u-escaped surrogate pair', 'emoji-\\ud83d\\ude00-Secret', 'emoji-😀-Secret'],
+    ['JSON nested twice', 'x \\\\\\"in\\\\\\"-Quoted-42', 'x \\"in\\"-Quoted-42'],
+    ['percent-encoded the .NET way', 'p%21ss%28w%29rd%2A-99', 'p!ss(w)rd*-99']
+  ])('finds a secret echoed with %s', (_l, echoed, secret) => {
+    const m = new Masker(new RecordingSink())
+    m.add(secret)
+    const out = m.redact(`Invalid params {"password":"${echoed}"} end`)
+    expect(out).toContain('***')
+    expect(out).not.toContain(echoed)
+    expect(out).toMatch(/ end$/)
+  })
+
+  it('keeps escapes as written when decoding reveals no secret', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('zz-secret-zz')
+    const text = '{"a":"x\\u0026y","b":"%41"}'
+    expect(m.redact(text)).toBe(text)
   })
 
   it('catches() tells whether a value holds any registered form', () => {

@@ -1,51 +1,17 @@
 import { describe, it, expect } from '@jest/globals'
 import { POSTGRES_SPEC_ID } from '../src/connection.js'
 import {
+  failureSummary,
   MAX_TABLES_OUTPUT,
   outcomeLine,
   testText,
   setOutputs,
   setTablesOutput,
+  successSummary,
   tablesOutput,
   summaryRows,
-  writeSummary,
-  type Result,
-  type SummaryLike
+  type Result
 } from '../src/report.js'
-
-type Cell = string | { data: string; header?: boolean }
-
-/** Records every call, like core.summary but in memory. */
-class RecordingSummary implements SummaryLike {
-  readonly calls: Array<[string, ...unknown[]]> = []
-  written = 0
-  constructor(private readonly failWith?: Error) {}
-  addHeading(text: string, level?: number): SummaryLike {
-    this.calls.push(['heading', text, level])
-    return this
-  }
-  addTable(rows: Cell[][]): SummaryLike {
-    this.calls.push(['table', rows])
-    return this
-  }
-  addLink(text: string, href: string): SummaryLike {
-    this.calls.push(['link', text, href])
-    return this
-  }
-  addRaw(text: string): SummaryLike {
-    this.calls.push(['raw', text])
-    return this
-  }
-  async write(): Promise<unknown> {
-    if (this.failWith) throw this.failWith
-    this.written++
-    return this
-  }
-  table(): Cell[][] {
-    const t = this.calls.find((c) => c[0] === 'table')
-    return (t?.[1] ?? []) as Cell[][]
-  }
-}
 
 const result: Result = {
   operation: 'created',
@@ -105,63 +71,50 @@ describe('summaryRows', () => {
   })
 })
 
-describe('writeSummary', () => {
-  it('writes a heading, an escaped table and the run link', async () => {
-    const s = new RecordingSummary()
-    const warnings: string[] = []
-    await writeSummary(s, { ...result, connectionName: `<b>"x" & 'y'</b>` }, (m) =>
-      warnings.push(m)
-    )
-    expect(s.calls[0]).toEqual(['heading', 'AEP PostgreSQL connection', 3])
-    expect(s.table()).toEqual([
-      [
-        { data: 'Field', header: true },
-        { data: 'Value', header: true }
+describe('successSummary', () => {
+  it('a heading, the rows and the run link', () => {
+    expect(successSummary(result)).toEqual({
+      heading: 'AEP PostgreSQL connection',
+      rows: summaryRows(result),
+      link: { text: 'Workflow run', href: 'https://github.com/o/r/actions/runs/1' }
+    })
+  })
+
+  it('no link without a run URL', () => {
+    expect(successSummary({ ...result, runUrl: undefined }).link).toBeUndefined()
+  })
+})
+
+describe('failureSummary', () => {
+  it('says it failed, shows the error and links the run', () => {
+    expect(
+      failureSummary({ error: 'listing failed: HTTP 404', runUrl: 'https://github.com/o/r/x' })
+    ).toEqual({
+      heading: 'AEP PostgreSQL connection: failed',
+      rows: [
+        ['Status', 'failed'],
+        ['Error', 'listing failed: HTTP 404']
       ],
-      ['Operation', 'created'],
-      ['Connection name', '&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;'],
-      ['Connection id', 'f1e2d3c4-0000-1111-2222-333344445555'],
-      ['Sandbox', 'prod'],
-      ['Connection spec id', POSTGRES_SPEC_ID],
-      ['Connection test', 'not requested']
-    ])
-    expect(s.calls[2]).toEqual(['link', 'Workflow run', 'https://github.com/o/r/actions/runs/1'])
-    expect(s.written).toBe(1)
-    expect(warnings).toEqual([])
+      link: { text: 'Workflow run', href: 'https://github.com/o/r/x' }
+    })
   })
 
-  it('escapes a test error too', async () => {
-    const s = new RecordingSummary()
-    await writeSummary(s, { ...result, test: { ok: false, error: '<script>' } }, () => undefined)
-    expect(s.table().at(-1)).toEqual(['Connection test', 'failed: &lt;script&gt;'])
+  it('lists the inputs to fix', () => {
+    const s = failureSummary({ error: 'Invalid input', inputs: ['port', 'if-exists'] })
+    expect(s.rows).toContainEqual(['Inputs to fix', 'port, if-exists'])
+    expect(s.link).toBeUndefined()
   })
 
-  it('has no link without a run URL', async () => {
-    const s = new RecordingSummary()
-    await writeSummary(s, { ...result, runUrl: undefined }, () => undefined)
-    expect(s.calls.map((c) => c[0])).toEqual(['heading', 'table'])
-    expect(s.written).toBe(1)
-  })
-
-  it('a failing write only warns', async () => {
-    const s = new RecordingSummary(
-      new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY')
-    )
-    const warnings: string[] = []
-    await expect(writeSummary(s, result, (m) => warnings.push(m))).resolves.toBeUndefined()
-    expect(warnings).toEqual([
-      'could not write the job summary: Unable to find environment variable for $GITHUB_STEP_SUMMARY'
-    ])
-  })
-
-  it('a throwing builder only warns', async () => {
-    const s = new RecordingSummary()
-    s.addHeading = () => {
-      throw new Error('boom')
-    }
-    const warnings: string[] = []
-    await writeSummary(s, result, (m) => warnings.push(m))
-    expect(warnings).toEqual(['could not write the job summary: boom'])
+  it('shows what was done before the failure, the failed test once', () => {
+    const s = failureSummary({
+      error: 'testing failed: HTTP 400',
+      result: { ...result, test: { ok: false, error: 'testing failed: HTTP 400' } }
+    })
+    expect(s.rows[0]).toEqual(['Status', 'failed'])
+    expect(s.rows.filter(([k]) => k === 'Error')).toEqual([])
+    expect(s.rows).toContainEqual(['Connection test', 'failed: testing failed: HTTP 400'])
+    expect(s.rows).toContainEqual(['Operation', 'created'])
+    expect(s.link?.href).toBe(result.runUrl)
   })
 })
 

@@ -116,6 +116,28 @@ describe('reply size cap', () => {
   })
 })
 
+describe('a request the HTTP client refuses to send', () => {
+  it.each([
+    ['a line break', 'line\nbreak'],
+    ['a control character', 'bell\u0007'],
+    ['an emoji', 'client-😀']
+  ])(
+    'a header value with %s: a TransportError (never retried), nothing reaches the server',
+    async (_l, value) => {
+      const s = await server((_req, res) => res.end('{}'))
+      const send = transport()
+      const e = await send(
+        { method: 'GET', url: `${s.url}/x`, headers: { 'x-api-key': value } },
+        5000
+      ).catch((err: unknown) => err)
+      expect(e).toBeInstanceOf(TransportError)
+      expect((e as Error).message).toMatch(/^the request could not be sent \(\w+\)$/)
+      expect((e as Error).message).not.toContain(value)
+      expect(s.connections()).toBe(0)
+    }
+  )
+})
+
 describe('connections that stall: the request timeout reaches the connect phase', () => {
   /** The timeout's NetworkError, and how long the transport took to give it. */
   async function timed(

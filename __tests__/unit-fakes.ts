@@ -9,6 +9,7 @@ import {
   type RetryContext,
   type Transport
 } from '../src/http.js'
+import type { OutputSink, SummaryLike } from '../src/output.js'
 
 /** Virtual time: sleep() advances now() at once. random() is fixed (default 0.5). */
 export class FakeClock implements Clock {
@@ -80,5 +81,83 @@ export function retryContext(
     maxAttempts: opts.maxAttempts ?? 5,
     log: (l) => lines.push(l),
     lines
+  }
+}
+
+type Cell = string | { data: string; header?: boolean }
+
+/** Records every call, like core.summary but in memory; can be told to fail on write. */
+export class RecordingSummary implements SummaryLike {
+  readonly calls: Array<[string, ...unknown[]]> = []
+  written = 0
+  constructor(private readonly failWith?: Error) {}
+  addHeading(text: string, level?: number): SummaryLike {
+    this.calls.push(['heading', text, level])
+    return this
+  }
+  addTable(rows: Cell[][]): SummaryLike {
+    this.calls.push(['table', rows])
+    return this
+  }
+  addLink(text: string, href: string): SummaryLike {
+    this.calls.push(['link', text, href])
+    return this
+  }
+  addRaw(text: string): SummaryLike {
+    this.calls.push(['raw', text])
+    return this
+  }
+  async write(): Promise<unknown> {
+    if (this.failWith) throw this.failWith
+    this.written++
+    return this
+  }
+  table(): Cell[][] {
+    const t = this.calls.find((c) => c[0] === 'table')
+    return (t?.[1] ?? []) as Cell[][]
+  }
+}
+
+/** An @actions/core stand-in for output.ts: every call recorded as [method, ...args]. */
+export class RecordingSink implements OutputSink {
+  readonly calls: Array<[string, ...string[]]> = []
+  readonly summary: RecordingSummary
+  constructor(summary = new RecordingSummary()) {
+    this.summary = summary
+  }
+  setSecret(v: string): void {
+    this.calls.push(['setSecret', v])
+  }
+  info(m: string): void {
+    this.calls.push(['info', m])
+  }
+  debug(m: string): void {
+    this.calls.push(['debug', m])
+  }
+  warning(m: string): void {
+    this.calls.push(['warning', m])
+  }
+  error(m: string): void {
+    this.calls.push(['error', m])
+  }
+  setFailed(m: string): void {
+    this.calls.push(['setFailed', m])
+  }
+  setOutput(name: string, value: string): void {
+    this.calls.push(['setOutput', name, value])
+  }
+  startGroup(name: string): void {
+    this.calls.push(['startGroup', name])
+  }
+  endGroup(): void {
+    this.calls.push(['endGroup'])
+  }
+  /** The arguments of every call of one method. */
+  of(method: string): string[][] {
+    return this.calls.filter((c) => c[0] === method).map((c) => c.slice(1))
+  }
+  /** Everything printed (not the registered secrets), one entry per call. */
+  printed(): string[] {
+    return this.calls.filter((c) => c[0] !== 'setSecret').map((c) => c.slice(1).join(' '))
   }
 }

@@ -590,21 +590,13 @@ export class SpecReferee {
           this.unavailable(ruling.reason)
           throw e
         case 'match':
-          throw new ApiError(
-            `${e.message} (the auth params match Flow Service's live connection spec, so the spec does not explain it)`,
-            e.status,
-            e.code,
-            e.requestId
+          throw e.withNote(
+            " (the auth params match Flow Service's live connection spec, so the spec does not explain it)"
           )
         case 'mismatch': {
           const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `
           const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length
-          throw new ApiError(
-            `${e.message}${note}${describeProblems(ruling.problems, body.auth.params, room)}`,
-            e.status,
-            e.code,
-            e.requestId
-          )
+          throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`)
         }
         case 'reshaped':
           this.deps.log(

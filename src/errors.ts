@@ -1,32 +1,61 @@
 import type { Attempt, HttpResponse } from './http.js'
 
-/** A failure the action reports as one line and exit code 1. */
+/**
+ * A failure the action reports as one line and exit code 1. Messages may carry text a server
+ * wrote; they are printed only through output.ts, which redacts before it shortens.
+ */
 export class ActionError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ActionError'
   }
+
+  /** The message as printed, each server-supplied part passed through `shorten`. */
+  render(_shorten: (serverText: string) => string): string {
+    return this.message
+  }
+}
+
+/** A message around one piece of server text: `${head}${detail}${tail}`. */
+export interface ServerText {
+  head: string
+  detail: string
+  tail: string
 }
 
 /** A failed Flow Service or IMS call; carries what a user needs to act on it. */
 export class ApiError extends ActionError {
+  /**
+   * `parts`, when given, marks the server's text inside the message, so it can be shortened on
+   * its own (after redaction) while the operation, status and hint around it stay whole.
+   */
   constructor(
     message: string,
     readonly status: number,
     readonly code?: string,
-    readonly requestId?: string
+    readonly requestId?: string,
+    readonly parts?: ServerText
   ) {
     super(message)
     this.name = 'ApiError'
   }
-}
 
-const MAX_DETAIL = 300
+  override render(shorten: (serverText: string) => string): string {
+    const p = this.parts
+    return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message
+  }
 
-/** Squeezes text onto one short line. */
-export function oneLine(text: string, max = MAX_DETAIL): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+  /** The same error with a sentence added at the end. */
+  withNote(note: string): ApiError {
+    const p = this.parts
+    return new ApiError(
+      `${this.message}${note}`,
+      this.status,
+      this.code,
+      this.requestId,
+      p ? { ...p, tail: `${p.tail}${note}` } : undefined
+    )
+  }
 }
 
 type Json = Record<string, unknown>
@@ -42,7 +71,11 @@ function parseJson(text: string): Json | undefined {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined)
 
-/** Reads the error details out of a gateway, Flow Service or IMS error body. */
+/**
+ * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
+ * server's text as written (it may echo what it received): never shortened or reflowed here,
+ * so that redaction sees it whole.
+ */
 export function describeBody(res: HttpResponse): {
   code?: string
   detail: string
@@ -62,12 +95,12 @@ export function describeBody(res: HttpResponse): {
   }
   // Gateway: {"error_code","message"}
   if (str(body.error_code))
-    return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId }
+    return { code: str(body.error_code), detail: String(body.message ?? ''), requestId }
   // IMS: {"error","error_description"}
   if (str(body.error))
     return {
       code: str(body.error),
-      detail: oneLine(String(body.error_description ?? '')),
+      detail: String(body.error_description ?? ''),
       requestId
     }
   // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
@@ -85,7 +118,7 @@ export function describeBody(res: HttpResponse): {
     .join(': ')
   return {
     code,
-    detail: oneLine(detail || 'no details given'),
+    detail: detail || 'no details given',
     requestId: str(report['request-id']) ?? requestId
   }
 }
@@ -124,17 +157,19 @@ export function hintFor(
   return undefined
 }
 
-/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
+/**
+ * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
+ * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
+ */
 export function apiError(operation: string, a: Attempt, tokenGiven = false): ApiError {
   if (a.kind === 'network') return new ApiError(`${operation} failed: ${a.error.message}`, 0)
   const { code, detail, requestId } = describeBody(a.res)
   const hint = hintFor(a.res.status, code, tokenGiven)
-  const parts = [
-    `${operation} failed: HTTP ${a.res.status}`,
-    code ? `${code} ${detail}` : detail,
-    requestId ? `(request id ${requestId})` : undefined
-  ]
-  let msg = parts.filter(Boolean).join(' ')
-  if (hint) msg += ` — ${hint}`
-  return new ApiError(msg, a.res.status, code, requestId)
+  const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`
+  const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`
+  return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
+    head,
+    detail,
+    tail
+  })
 }

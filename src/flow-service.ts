@@ -28,12 +28,27 @@ import {
 
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
 
+/**
+ * A connection id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
+ * printed and never sent back in a URL.
+ */
+export const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
+export const ConnectionIdSchema = z.string().regex(CONNECTION_ID, {
+  message: 'is not a connection id (1-128 letters, digits, - or _)'
+})
+
+/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
+export const EtagSchema = z.string().regex(/^[\x20-\x7e]{1,1024}$/, {
+  message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+})
+
 /** A connection as Flow Service lists it; fields we do not use pass through unchecked. */
 export const ConnectionItemSchema = z.looseObject({
-  id: z.string(),
+  id: ConnectionIdSchema,
   name: z.string().optional(),
   description: z.string().optional(),
-  etag: z.string().optional(),
+  etag: EtagSchema.optional(),
   state: z.string().optional(),
   // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
   createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
@@ -52,7 +67,23 @@ const PageSchema = z.looseObject({
     .nullish()
 })
 
-const IdEtagSchema = z.looseObject({ id: z.string().min(1), etag: z.string().optional() })
+/** The reply to a create or an update. */
+export const IdEtagSchema = z.looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() })
+
+/** What is wrong with a response, by field path: never the offending value. */
+export function issueOf(error: z.ZodError): string {
+  const issue = error.issues[0]
+  const path = (issue?.path ?? [])
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`))
+    .join('')
+  const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type'
+  return `${path || 'the body'} ${what}`
+}
+
+/** A malformed response: the error names the field, never its value. */
+export function malformed(label: string, error: z.ZodError): ActionError {
+  return new ActionError(`${label} failed: malformed response (${issueOf(error)})`)
+}
 
 const ExploreSchema = z.array(
   z.looseObject({
@@ -255,7 +286,7 @@ export class FlowService {
       const parsed = PageSchema.safeParse(this.json(label, a))
       if (!parsed.success)
         throw new IncompleteListingError(
-          `page ${page} is not a list of connections (an "items" array of connections with ids)`
+          `page ${page} is not a list of connections (${issueOf(parsed.error)})`
         )
       for (const item of parsed.data.items) {
         const kind = classify(item, name)
@@ -306,7 +337,8 @@ export class FlowService {
     if (a.kind === 'response' && a.res.status === 404) return { notFound: a }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
     const parsed = PageSchema.safeParse(this.json(label, a))
-    const item = parsed.success ? parsed.data.items[0] : undefined
+    if (!parsed.success) throw malformed(label, parsed.error)
+    const item = parsed.data.items[0]
     if (!item) throw new ActionError(`${label} failed: the response held no connection`)
     return { item }
   }
@@ -453,12 +485,9 @@ export class FlowService {
     if (a.kind === 'response' && a.res.status === 400) {
       const e = apiError(label, a, this.o.tokens.given)
       if (e.code === '1445-400')
-        throw new ApiError(
-          `${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-            'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one',
-          e.status,
-          e.code,
-          e.requestId
+        throw e.withNote(
+          ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+            'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
         )
       throw e
     }
@@ -479,12 +508,8 @@ export class FlowService {
     // A 404 after a lost first answer means our earlier attempt deleted it.
     if (a.kind === 'response' && a.res.status === 404) return a.attempts > 1
     if (a.kind === 'response' && a.res.status === 400 && /1418/.test(a.res.text)) {
-      const e = apiError(label, a, this.o.tokens.given)
-      throw new ApiError(
-        `${e.message} — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again`,
-        e.status,
-        e.code,
-        e.requestId
+      throw apiError(label, a, this.o.tokens.given).withNote(
+        ' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again'
       )
     }
     this.fail(label, a)

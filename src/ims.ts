@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { apiError, ActionError } from './errors.js'
 import { sendWithRetries, type RetryContext, type Transport } from './http.js'
+import { VISIBLE_ASCII } from './inputs.js'
 
 const TokenResponse = z.object({
   access_token: z.string().min(1),
@@ -54,6 +55,10 @@ export async function fetchToken(
     throw new ActionError('IMS token request failed: the response had no access_token')
   // Masked before anything else can print it.
   onToken(parsed.data.access_token)
+  if (!VISIBLE_ASCII.test(parsed.data.access_token))
+    throw new ActionError(
+      'IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url'
+    )
   return parsed.data.access_token
 }
 

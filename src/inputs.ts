@@ -84,6 +84,25 @@ export type RawInputs = Record<InputName, string>
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+export const VISIBLE_ASCII = /^[\x21-\x7e]+$/
+
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name: InputName, max: number) =>
+  z.string().superRefine((v, ctx) => {
+    if (!v) ctx.addIssue({ code: 'custom', message: `${name} is required` })
+    else if (v.length > max)
+      ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` })
+    else if (!VISIBLE_ASCII.test(v))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+      })
+  })
+
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
 
@@ -147,9 +166,13 @@ const text = (name: InputName, max: number, required: boolean) =>
 
 /** Field-level shape of the inputs. Secret fields only check presence, never echo. */
 const FieldsSchema = z.object({
-  'client-id': text('client-id', 255, true),
+  'client-id': headerValue('client-id', 255),
   'client-secret': z.string(),
-  'access-token': z.string(),
+  // A secret: the message says what is wrong, never what it holds.
+  'access-token': z.string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+    message:
+      'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+  }),
   scopes: text('scopes', 2000, true),
   'ims-org-id': z.string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
     message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'

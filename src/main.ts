@@ -26,7 +26,7 @@ import {
   type RawInputs,
   type Settings
 } from './inputs.js'
-import { Masker } from './masking.js'
+import { Output, type OutputSink, type SummaryContent } from './output.js'
 import { decide, describePlan, operationOf, type Plan } from './plan.js'
 import { describeRoutes, proxyConfig, proxySecrets } from './proxy.js'
 import {
@@ -47,30 +47,22 @@ import {
   type Outcome
 } from './reconcile.js'
 import {
+  failureSummary,
   outcomeLine,
   setOutputs,
   setTablesOutput,
+  successSummary,
   testText,
-  writeSummary,
   type Result,
-  type SummaryLike
+  type TestResult
 } from './report.js'
 import { undiciTransport } from './transport.js'
 
-/** The parts of @actions/core the step uses; tests pass a recorder instead. */
-export type CoreLike = Pick<
-  typeof core,
-  | 'getInput'
-  | 'setSecret'
-  | 'setOutput'
-  | 'setFailed'
-  | 'info'
-  | 'warning'
-  | 'error'
-  | 'debug'
-  | 'startGroup'
-  | 'endGroup'
-> & { summary: SummaryLike }
+/**
+ * The parts of @actions/core the step uses; tests pass a recorder instead. Everything but
+ * getInput is reached only through output.ts.
+ */
+export type CoreLike = Pick<typeof core, 'getInput'> & OutputSink
 
 /** The step's I/O edges. Everything else is plain logic. */
 export interface Deps {
@@ -82,8 +74,11 @@ export interface Deps {
   github: GithubContextLike
 }
 
+/** Inputs whose secret values are built from other values (so not redacted run by run). */
+const COMPOSITE_INPUTS: ReadonlySet<string> = new Set(['connection-string', 'postgres-url'])
+
 /** Reads every input; secret ones are masked the moment they are read, before validation. */
-function readInputs(c: CoreLike, masker: Masker): RawInputs {
+function readInputs(c: CoreLike, out: Output): RawInputs {
   const raw = {} as RawInputs
   for (const name of INPUT_NAMES) {
     // A password may legitimately start or end with spaces; only a pasted newline is dropped.
@@ -92,25 +87,27 @@ function readInputs(c: CoreLike, masker: Masker): RawInputs {
         ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
         : c.getInput(name)
   }
-  for (const name of SECRET_INPUTS) masker.add(raw[name])
+  for (const name of SECRET_INPUTS)
+    if (COMPOSITE_INPUTS.has(name)) out.compositeSecret(raw[name])
+    else out.secret(raw[name])
   return raw
 }
 
 /** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
-function maskDerived(s: Settings, masker: Masker, body: CreateBody | undefined): void {
+function maskDerived(s: Settings, out: Output, body: CreateBody | undefined): void {
   // The password inside a postgres-url or connection string, once decoded or split out.
-  masker.add(s.credentials?.parts?.password)
+  out.secret(s.credentials?.parts?.password)
   if (s.credentials?.source === 'connection-string') {
     const kv = splitConnectionStringLoosely(s.credentials.connectionString)
-    masker.add(kv.get('password'))
-    masker.add(kv.get('pwd'))
+    out.secret(kv.get('password'))
+    out.secret(kv.get('pwd'))
   }
   if (body) {
     const p = body.auth.params
-    for (const secret of [p.password, p.connectionString])
-      if (typeof secret === 'string') masker.add(secret)
+    if (typeof p.password === 'string') out.secret(p.password)
+    if (typeof p.connectionString === 'string') out.compositeSecret(p.connectionString)
     // The auth block as it travels inside the JSON request body.
-    masker.add(JSON.stringify(p))
+    out.compositeSecret(JSON.stringify(p))
   }
 }
 
@@ -174,8 +171,7 @@ const APPLYING: Record<Plan['kind'], string | undefined> = {
 function connect(
   settings: Settings,
   deps: Deps,
-  masker: Masker,
-  say: (line: string) => void
+  out: Output
 ): {
   flow: FlowService
   tokens: TokenSource
@@ -202,9 +198,9 @@ function connect(
     clock: deps.clock,
     deadline,
     maxAttempts: settings.maxAttempts,
-    log: say
+    log: (line) => out.info(line)
   }
-  const traced = tracing(transport, deps.core, masker)
+  const traced = tracing(transport, out)
   const tokens: TokenSource = settings.accessToken
     ? givenToken(settings.accessToken)
     : imsTokenSource(() =>
@@ -218,7 +214,7 @@ function connect(
             scopes: settings.scopes
           },
           // Masked before anything else can print it.
-          (token) => masker.add(token)
+          (token) => out.secret(token)
         )
       )
   const flow = new FlowService({
@@ -235,79 +231,68 @@ function connect(
 
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 export async function run(overrides: Partial<Deps> = {}): Promise<void> {
+  const c = overrides.core ?? core
+  // Created first: nothing is printed, not even by a failing setup, but through it.
+  const out = new Output(c)
   const deps: Deps = {
-    core,
+    core: c,
     clock: systemClock,
     env: process.env,
-    github: githubContext(),
+    github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
     ...overrides
-  }
-  const c = deps.core
-  const masker = new Masker(c)
-  const say = (line: string) => c.info(masker.redact(line))
-  /** A multi-line block, folded into one collapsible group of the log. */
-  const block = (title: string, lines: string[]) => {
-    c.startGroup(masker.redact(title))
-    try {
-      for (const line of lines) say(line)
-    } finally {
-      c.endGroup()
-    }
-  }
-  // In debug mode each request adds a trace line; a phase's trace is folded into a group.
-  const debug = deps.env.RUNNER_DEBUG === '1'
-  const traced = async <T>(title: string, fn: () => Promise<T>): Promise<T> => {
-    if (!debug) return fn()
-    c.startGroup(masker.redact(`Requests: ${title}`))
-    try {
-      return await fn()
-    } finally {
-      c.endGroup()
-    }
   }
   let closeTransport: (() => Promise<void>) | undefined
   let deadline: Deadline | undefined
+  let ctx: RunContext | undefined
+  let result: Result | undefined
+  // In debug mode each request adds a trace line; a phase's trace is folded into a group.
+  const traced = <T>(title: string, fn: () => Promise<T>): Promise<T> =>
+    deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn()
   try {
     // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
     // before this passes.
-    for (const secret of proxySecrets(deps.env)) masker.add(secret)
-    const raw = readInputs(c, masker)
+    for (const secret of proxySecrets(deps.env)) out.compositeSecret(secret)
+    const raw = readInputs(c, out)
+    ctx = runContext(deps.github, deps.env)
     const settings = parseInputs(raw)
-    const ctx = runContext(deps.github, deps.env)
     const body = desiredBody(settings, ctx)
-    maskDerived(settings, masker, body)
+    maskDerived(settings, out, body)
 
     // 2. HTTP and token.
-    const conn = connect(settings, deps, masker, say)
+    const conn = connect(settings, deps, out)
     closeTransport = conn.close
     deadline = conn.deadline
     const flow = conn.flow
     // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
     const referee = new SpecReferee({
       readSpec: () => flow.connectionSpec(),
-      log: say,
-      warn: (m) => c.warning(masker.redact(m))
+      log: (line) => out.info(line),
+      warn: (message) => out.warning(message)
     })
 
     // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
     // registered) first, so every ::add-mask:: precedes the step's first log line.
     await conn.tokens.token()
-    for (const route of conn.routes) say(route)
+    for (const route of conn.routes) out.info(route)
     if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
-      c.warning(
+      out.warning(
         `postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`
       )
-    say(
+    out.info(
       `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
     )
     const plan = await traced('looking up the connection', async () =>
       referee.vetPlan(
-        decide(settings, await findLive(flow, settings.connectionName, say), body),
+        decide(
+          settings,
+          await findLive(flow, settings.connectionName, (line) => out.info(line)),
+          body
+        ),
         settings
       )
     )
     const operation = operationOf(plan, settings.dryRun)
-    const result: Result = {
+    const r: Result = {
       operation,
       connectionId: 'existing' in plan ? plan.existing.id : '',
       etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
@@ -319,94 +304,115 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
 
     // 4. Apply (or, in a dry run, show what would be sent).
     if (settings.dryRun)
-      block(
+      await out.group(
         `Dry run: ${operation}. The request that would be sent (secrets shown as ***)`,
-        describePlan(plan, flow.base)
+        async () => {
+          for (const line of describePlan(plan, flow.base)) out.block(line)
+        }
       )
     else {
       const applying = APPLYING[plan.kind]
       const applyPlan = () =>
-        apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee)
-      Object.assign(result, await (applying ? traced(applying, applyPlan) : applyPlan()))
-    }
-    say(outcomeLine(result))
-    if (result.connectionId && masker.catches(result.connectionId))
-      c.warning(
-        'the connection id contains a secret value, so the runner will mask it in job outputs'
-      )
-
-    // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
-    setOutputs(c, result)
-    let testError: ActionError | undefined
-    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
-      result.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
-      say(`Connection test: ${testText(result.test)}`)
-    } else if (settings.testConnection) {
-      try {
-        const { tables, paths } = await traced('testing the connection', () =>
-          testConnection(flow, result.connectionId, say)
+        apply(
+          plan,
+          flow,
+          settings,
+          (line) => out.info(line),
+          (message) => out.warning(message),
+          referee
         )
-        result.test = { ok: true, tables }
-        say(`Connection test passed: Flow Service sees ${tables} table(s)`)
-        setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)))
-      } catch (e) {
-        testError = e instanceof ActionError ? e : new ActionError(String(e))
-        result.test = { ok: false, error: masker.redact(testError.message) }
-      }
+      Object.assign(r, await (applying ? traced(applying, applyPlan) : applyPlan()))
     }
-    // Outside a runner (local runs) there is no summary file: nothing to warn about.
-    if (deps.env.GITHUB_STEP_SUMMARY)
-      await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)))
-    else c.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
-    if (testError) throw testError
+    out.info(outcomeLine(r))
+
+    // 5. Outputs first, so a later step can inspect or clean up even if the test fails. Each
+    // output is checked against the secrets (a warning names one the runner would drop).
+    setOutputs(out, r)
+    result = r
+    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+      r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
+      out.info(`Connection test: ${testText(r.test)}`)
+    } else if (settings.testConnection)
+      r.test = await traced('testing the connection', () =>
+        runConnectionTest(flow, r.connectionId, out)
+      )
+    if (r.test?.ok === false) throw new ActionError(r.test.error ?? 'the connection test failed')
+    await summarise(out, deps.env, () => successSummary(r))
   } catch (e) {
     // The connection exists (this run's or one it adopted): say which, even though the step fails.
     if (e instanceof StoredConnectionError) {
-      c.setOutput('connection-id', e.connectionId)
-      c.setOutput('etag', e.etag)
+      out.setOutput('connection-id', e.connectionId)
+      out.setOutput('etag', e.etag)
     }
     const outOfTime = deadline !== undefined && deadline.remaining() < 1000
-    fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e)
+    const failure = fail(out, e, outOfTime)
+    await summarise(out, deps.env, () =>
+      failureSummary({ ...failure, result, runUrl: ctx ? runUrl(ctx) : undefined })
+    )
   } finally {
     await closeTransport?.().catch(() => undefined)
   }
 }
 
-/** One clear ::error per problem, secrets redacted, exit code 1. */
-function fail(c: CoreLike, masker: Masker, e: unknown): void {
-  if (e instanceof InputError) {
-    const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`)
-    for (const line of lines.slice(0, -1)) c.error(masker.redact(line))
-    c.setFailed(masker.redact(`${lines.at(-1) ?? 'invalid input'} (nothing was sent to Adobe)`))
-    return
+/**
+ * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
+ * A passed test also sets the `tables` output.
+ */
+async function runConnectionTest(flow: FlowService, id: string, out: Output): Promise<TestResult> {
+  try {
+    const { tables, paths } = await testConnection(flow, id, (line) => out.info(line))
+    out.info(`Connection test passed: Flow Service sees ${tables} table(s)`)
+    setTablesOutput(out, paths, (message) => out.warning(message))
+    return { ok: true, tables }
+  } catch (e) {
+    if (!(e instanceof ActionError)) throw e
+    return { ok: false, error: out.describe(e) }
   }
-  if (e instanceof DeadlineError) {
-    c.setFailed(
-      masker.redact(`${e.message}; raise timeout-seconds or check the network path to Adobe`)
-    )
-    return
-  }
-  const message = e instanceof Error ? e.message : String(e)
-  c.setFailed(masker.redact(message.length > 1000 ? `${message.slice(0, 999)}…` : message))
 }
 
-function withDeadlineNote(e: unknown): unknown {
-  if (!(e instanceof Error)) return e
-  return new DeadlineError(`${e.message} (the step's timeout-seconds ran out)`)
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(
+  out: Output,
+  env: NodeJS.ProcessEnv,
+  content: () => SummaryContent
+): Promise<void> {
+  if (env.GITHUB_STEP_SUMMARY) await out.summary(content())
+  else out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
+}
+
+/**
+ * One clear ::error per problem, exit code 1. Returns what the failure summary shows: the error
+ * as printed and, for invalid inputs, the inputs to fix.
+ */
+function fail(out: Output, e: unknown, outOfTime: boolean): { error: string; inputs?: string[] } {
+  if (e instanceof InputError) {
+    const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`)
+    for (const line of lines.slice(0, -1)) out.error(line)
+    const suffix = ' (nothing was sent to Adobe)'
+    out.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`)
+    return {
+      error: `${lines.join('; ')}${suffix}`,
+      inputs: [...new Set(e.problems.map((p) => p.input))]
+    }
+  }
+  let error = out.describe(e)
+  if (outOfTime && !(e instanceof DeadlineError)) error += " (the step's timeout-seconds ran out)"
+  if (outOfTime || e instanceof DeadlineError)
+    error += '; raise timeout-seconds or check the network path to Adobe'
+  out.fail(error)
+  return { error }
 }
 
 /** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
-function tracing(transport: Transport, c: CoreLike, masker: Masker): Transport {
+function tracing(transport: Transport, out: Output): Transport {
   return async (req, timeoutMs) => {
     try {
       const res = await transport(req, timeoutMs)
       const id = res.headers['x-request-id']
-      c.debug(
-        masker.redact(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`)
-      )
+      out.debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`)
       return res
     } catch (e) {
-      c.debug(masker.redact(`${req.method} ${req.url} -> ${(e as Error).message}`))
+      out.debug(`${req.method} ${req.url} -> ${(e as Error).message}`)
       throw e
     }
   }

@@ -6,11 +6,30 @@ export interface SecretSink {
 }
 
 /**
- * Every printable form a secret can take in this action: as given, JSON-escaped (request
- * bodies, error texts), URL-encoded the JS way and the form-encoded way (IMS token request,
- * postgres-url), and brace-quoted (inside a connection string). The runner adds its own
- * encodings (base64, .NET's EscapeDataString, ...) only for the exact strings registered,
- * so each form we produce must be registered too.
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+export const MIN_DERIVED_LENGTH = 8
+
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+export const WINDOW = 12
+
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/
+
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s: string) => s.replace(/\s+/g, ' ').trim()
+
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
+ * exact registered strings (plus a few encodings of them), so each form must be registered.
  */
 export function derivedForms(secret: string): string[] {
   if (!secret) return []
@@ -23,37 +42,155 @@ export function derivedForms(secret: string): string[] {
   forms.add(quoteValue(secret))
   forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1))
   forms.add(Buffer.from(secret, 'utf8').toString('base64'))
-  return [...forms].filter((f) => f.length > 0)
+  const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : []
+  for (const derived of [collapse(secret), ...lines])
+    if (derived.length >= MIN_DERIVED_LENGTH) forms.add(derived)
+  // The runner refuses whitespace-only masks; they would hide nothing anyway.
+  return [...forms].filter((f) => f.trim().length > 0)
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form: string): RegExp {
+  const pattern = form
+    .split(/(\s+)/)
+    .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+    .join('')
+  return new RegExp(pattern, 'g')
+}
+
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+export function decodeJsonEscapes(text: string): string {
+  const simple: Record<string, string> = {
+    '"': '"',
+    '\\': '\\',
+    '/': '/',
+    b: '\b',
+    f: '\f',
+    n: '\n',
+    r: '\r',
+    t: '\t'
+  }
+  return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e: string) =>
+    e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e)
+  )
+}
+
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+export function decodePercent(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run
+    }
+  })
+}
+
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text: string, ranges: Array<[number, number]>): string {
+  if (ranges.length === 0) return text
+  ranges.sort((a, b) => a[0] - b[0])
+  let out = ''
+  let at = 0
+  let [start, end] = ranges[0] as [number, number]
+  for (const [s, e] of ranges.slice(1)) {
+    if (s <= end) end = Math.max(end, e)
+    else {
+      out += `${text.slice(at, start)}***`
+      at = end
+      ;[start, end] = [s, e]
+    }
+  }
+  return `${out}${text.slice(at, start)}***${text.slice(end)}`
 }
 
 /**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any
- * text the action itself prints, so error messages are safe even where the runner does not
- * mask (local runs, tests).
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
  */
 export class Masker {
   private readonly forms = new Set<string>()
+  private patterns: RegExp[] | undefined
+  /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+  private readonly windows = new Set<string>()
 
   constructor(private readonly sink: SecretSink) {}
 
+  /**
+   * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+   * it is redacted too.
+   */
   add(secret: string | undefined): void {
     if (!secret) return
-    for (const form of derivedForms(secret)) {
+    this.addComposite(secret)
+    for (const form of [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)])
+      for (let i = 0; i + WINDOW <= form.length; i++) this.windows.add(form.slice(i, i + WINDOW))
+  }
+
+  /**
+   * A value built from other values (a connection string, a URL, an auth block): every form is
+   * registered, but runs of it are not redacted on their own (they hold host and user names).
+   */
+  addComposite(value: string | undefined): void {
+    if (!value) return
+    for (const form of derivedForms(value)) {
       if (this.forms.has(form)) continue
       this.forms.add(form)
+      this.patterns = undefined
       this.sink.setSecret(form)
     }
   }
 
-  /** Replaces every registered form in text with ***, longest first. */
+  private ranges(text: string): Array<[number, number]> {
+    this.patterns ??= [...this.forms].map(flexible)
+    const ranges: Array<[number, number]> = []
+    for (const re of this.patterns) {
+      re.lastIndex = 0
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        ranges.push([m.index, m.index + m[0].length])
+        // Overlapping occurrences too: the union of all of them is redacted.
+        re.lastIndex = m.index + 1
+      }
+    }
+    if (this.windows.size > 0)
+      for (let i = 0; i + WINDOW <= text.length; i++)
+        if (this.windows.has(text.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
+    return ranges
+  }
+
+  private redactOnce(text: string): string {
+    return replaceRanges(text, this.ranges(text))
+  }
+
+  /**
+   * Replaces every registered form in text with ***: whitespace runs inside a form match any
+   * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
+   * single secret count as a match. A server may also echo a value escaped its own way (JSON with
+   * \u0026 or \", nested JSON, percent-encoding): where decoding the text reveals a secret, the
+   * decoded text is used, redacted.
+   */
   redact(text: string): string {
-    let out = text
-    const sorted = [...this.forms].sort((a, b) => b.length - a.length)
-    for (const form of sorted) if (out.includes(form)) out = out.split(form).join('***')
+    let out = this.redactOnce(text)
+    for (let round = 0; round < 3; round++) {
+      let changed = false
+      for (const decode of [decodeJsonEscapes, decodePercent]) {
+        const view = decode(out)
+        if (view === out) continue
+        const redacted = this.redactOnce(view)
+        if (redacted !== view) {
+          out = redacted
+          changed = true
+        }
+      }
+      if (!changed) break
+    }
     return out
   }
 
-  /** True when a value (such as the connection id) contains a registered secret form. */
+  /** True when a value (an output) holds any registered form, so the runner would mask it. */
   catches(value: string): boolean {
     for (const form of this.forms) if (value.includes(form)) return true
     return false

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { EOL } from 'node:os'
 
 /** The parts of the workflow run that say where a connection comes from. */
 export interface RunContext {
@@ -25,9 +24,13 @@ export interface GithubContextLike {
 /**
  * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
  * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use.
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
  */
-export function githubContext(env: NodeJS.ProcessEnv = process.env): GithubContextLike {
+export function githubContext(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = () => undefined
+): GithubContextLike {
   let payload: { [key: string]: unknown } | undefined
   return {
     workflow: env.GITHUB_WORKFLOW,
@@ -41,7 +44,7 @@ export function githubContext(env: NodeJS.ProcessEnv = process.env): GithubConte
       const file = env.GITHUB_EVENT_PATH
       if (file) {
         if (existsSync(file)) payload = JSON.parse(readFileSync(file, 'utf8')) as typeof payload
-        else process.stdout.write(`GITHUB_EVENT_PATH ${file} does not exist${EOL}`)
+        else log(`GITHUB_EVENT_PATH ${file} does not exist`)
       }
       return payload
     }

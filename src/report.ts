@@ -1,10 +1,12 @@
 import { POSTGRES_SPEC_ID } from './connection.js'
+import type { SummaryContent } from './output.js'
 import type { Operation } from './plan.js'
 
 export interface TestResult {
   /** false only when the test ran and failed */
   ok: boolean
   tables?: number
+  /** the failure as printed (already guarded by output.ts) */
   error?: string
   /** requested but not run: a dry run changes nothing, and a deleted connection has nothing to test */
   skipped?: 'dry run' | 'state absent'
@@ -56,7 +58,7 @@ export function tablesOutput(
  * said in a warning, so a later job does not take it for the whole database.
  */
 export function setTablesOutput(
-  core: OutputSink,
+  out: OutputSink,
   paths: readonly string[],
   warn: (message: string) => void
 ): void {
@@ -65,23 +67,10 @@ export function setTablesOutput(
     warn(
       `the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`
     )
-  core.setOutput('tables', value)
+  out.setOutput('tables', value)
 }
 
-/** The slice of core.summary used here, so tests can pass a recorder. */
-export interface SummaryLike {
-  addHeading(text: string, level?: number): SummaryLike
-  addTable(rows: Array<Array<string | { data: string; header?: boolean }>>): SummaryLike
-  addLink(text: string, href: string): SummaryLike
-  addRaw(text: string, addEOL?: boolean): SummaryLike
-  write(): Promise<unknown>
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
-  )
+export const SUMMARY_HEADING = 'AEP PostgreSQL connection'
 
 /** The connection test's result in words; the log and the job summary both say it this way. */
 export function testText(t: TestResult | undefined): string {
@@ -104,7 +93,7 @@ export function outcomeLine(r: Result): string {
   return `${r.operation}: connection ${r.connectionId}${dry}`
 }
 
-/** Job summary rows; every value is escaped, none is secret. */
+/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
 export function summaryRows(r: Result): Array<[string, string]> {
   return [
     ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
@@ -116,26 +105,32 @@ export function summaryRows(r: Result): Array<[string, string]> {
   ]
 }
 
+const runLink = (url: string | undefined) =>
+  url ? { link: { text: 'Workflow run', href: url } } : {}
+
+/** The summary of a step that did its work. */
+export function successSummary(r: Result): SummaryContent {
+  return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) }
+}
+
 /**
- * Writes the job summary. A summary is a convenience: failing to write one (no
- * GITHUB_STEP_SUMMARY, a full disk) is reported as a warning and never fails the step.
+ * The summary of a failed step: that it failed and why (the error as printed), what it had done
+ * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
  */
-export async function writeSummary(
-  summary: SummaryLike,
-  r: Result,
-  warn: (message: string) => void
-): Promise<void> {
-  try {
-    let s = summary.addHeading('AEP PostgreSQL connection', 3).addTable([
-      [
-        { data: 'Field', header: true },
-        { data: 'Value', header: true }
-      ],
-      ...summaryRows(r).map(([k, v]) => [k, escapeHtml(v)])
-    ])
-    if (r.runUrl) s = s.addLink('Workflow run', r.runUrl)
-    await s.write()
-  } catch (e) {
-    warn(`could not write the job summary: ${(e as Error).message}`)
+export function failureSummary(f: {
+  error: string
+  result?: Result
+  inputs?: string[]
+  runUrl?: string
+}): SummaryContent {
+  const rows: Array<[string, string]> = [['Status', 'failed']]
+  if (f.inputs?.length) rows.push(['Inputs to fix', f.inputs.join(', ')])
+  // A failed connection test is already its own row.
+  if (f.result?.test?.ok !== false) rows.push(['Error', f.error])
+  if (f.result) rows.push(...summaryRows(f.result))
+  return {
+    heading: `${SUMMARY_HEADING}: failed`,
+    rows,
+    ...runLink(f.result?.runUrl ?? f.runUrl)
   }
 }

@@ -326,6 +326,9 @@ function toNetworkError(
   if (ctx.stalled) return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false)
   const err = e as { code?: string; message?: string; cause?: { code?: string } }
   const code = err.code ?? err.cause?.code ?? ''
+  // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
+  if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
+    return new TransportError(`the request could not be sent (${code})`)
   const f = ctx.failed
   if (f) {
     if (f.refused !== undefined && f.proxy) return proxyRefused(f.proxy, f.target, f.refused)

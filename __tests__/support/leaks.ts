@@ -186,7 +186,15 @@ const unescapeData = (s: string) =>
   s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
 
 /** The commands @actions/core writes for this action, always without properties. */
-const OWN_COMMANDS = new Set(['add-mask', 'debug', 'warning', 'error', 'notice'])
+const OWN_COMMANDS = new Set([
+  'add-mask',
+  'debug',
+  'warning',
+  'error',
+  'notice',
+  'group',
+  'endgroup'
+])
 
 /**
  * Workflow commands the action did not author: any legacy `##[`, any `::` command that is not one

@@ -1,0 +1,246 @@
+import { describe, it, expect } from '@jest/globals'
+import { ActionError, apiError } from '../src/errors.js'
+import {
+  cut,
+  guard,
+  MAX_DETAIL,
+  MAX_MESSAGE,
+  neutralise,
+  Output,
+  type SummaryContent
+} from '../src/output.js'
+import { RecordingSink, RecordingSummary } from './unit-fakes.js'
+
+const id = (t: string) => t
+
+describe('neutralise', () => {
+  it.each([
+    ['x ##[set-output name=id;]evil', 'x ## [set-output name=id;]evil'],
+    ['###[a]##[b]', '### [a]## [b]'],
+    ['::error title=x::forged', ': :error title=x::forged'],
+    ['  \t::add-mask::x', '  \t: :add-mask::x'],
+    ['\u00a0::warning::x', '\u00a0: :warning::x'],
+    ['a::b::c', 'a::b::c'],
+    ['plain text', 'plain text']
+  ])('%j -> %j', (line, expected) => {
+    expect(neutralise(line)).toBe(expected)
+  })
+
+  it('writes control and invisible format characters as \\uXXXX, so none hides a command', () => {
+    expect(neutralise('#\u200b#[x]')).toBe('#\\u200b#[x]')
+    expect(neutralise('\u00ad::error::x')).toBe('\\u00ad::error::x')
+    expect(neutralise('a\u0000b\u001bc\u007fd\u0085e')).toBe('a\\u0000b\\u001bc\\u007fd\\u0085e')
+    expect(neutralise('tab\tkept')).toBe('tab\tkept')
+  })
+
+  it('no output of it contains ##[ or starts with :: after whitespace', () => {
+    const hostile = ['##[', '#\u200b#[', '::', ' ::x::y', '##[##[', '#', '[', ':']
+    for (const a of hostile)
+      for (const b of hostile) {
+        const out = neutralise(a + b)
+        expect(out).not.toContain('##[')
+        expect(out.trimStart().startsWith('::')).toBe(false)
+      }
+  })
+})
+
+describe('cut', () => {
+  it('keeps short text, cuts long text with an ellipsis', () => {
+    expect(cut('abc', 3)).toBe('abc')
+    expect(cut('abcdef', 4)).toBe('abc…')
+  })
+
+  it('never splits a surrogate pair', () => {
+    expect(cut('ab😀cd', 4)).toBe('ab…')
+  })
+})
+
+describe('guard', () => {
+  const redactPw = (t: string) => t.split('pw line').join('***')
+
+  it('redacts the raw text before collapsing, neutralising or cutting', () => {
+    // Collapsed first, "pw\nline" would no longer be the registered "pw line"... and cut first,
+    // half of it would stay.
+    const redact = (t: string) => t.replace(/pw\s+line/g, '***')
+    expect(guard('x pw\n  line y', redact, { oneLine: true, max: 100 })).toEqual(['x *** y'])
+    expect(guard(`${'a'.repeat(8)} pw\nline`, redact, { oneLine: true, max: 11 })).toEqual([
+      'aaaaaaaa *…'
+    ])
+  })
+
+  it('one line: line breaks of every kind become spaces, commands neutralised', () => {
+    expect(guard('a\r\n::error::x\rb\u2028##[c]', id, { oneLine: true, max: 100 })).toEqual([
+      'a : :error::x b ## [c]'
+    ])
+  })
+
+  it('several lines: each kept, neutralised and cut', () => {
+    expect(
+      guard('a\n::add-mask::x\n' + 'y'.repeat(20), redactPw, { oneLine: false, max: 14 })
+    ).toEqual(['a', ': :add-mask::x', 'yyyyyyyyyyyyy…'])
+  })
+})
+
+describe('Output', () => {
+  const setup = () => {
+    const sink = new RecordingSink()
+    return { sink, out: new Output(sink) }
+  }
+
+  it('registers secrets with the runner', () => {
+    const { sink, out } = setup()
+    out.secret('line1-Alpha\nline2-Bravo')
+    out.compositeSecret('Server=h;Password=p')
+    const masks = sink.of('setSecret').map(([v]) => v)
+    expect(masks).toContain('line1-Alpha')
+    expect(masks).toContain('line1-Alpha line2-Bravo')
+    expect(masks).toContain('Server=h;Password=p')
+  })
+
+  it('every printing method redacts, neutralises and keeps to its line', () => {
+    const { sink, out } = setup()
+    out.secret('s3cret-Value')
+    out.info('a s3cret-Value\n##[error]x')
+    out.block('b s3cret-Value\n::add-mask::x')
+    out.debug('d s3cret-Value\n::warning::y')
+    out.warning('w s3cret-Value')
+    out.error('e s3cret-Value')
+    out.fail('f s3cret-Value\n::error::z')
+    expect(sink.printed()).toEqual([
+      'a *** ## [error]x',
+      'b ***',
+      ': :add-mask::x',
+      'd *** : :warning::y',
+      'w ***',
+      'e ***',
+      'f *** : :error::z'
+    ])
+  })
+
+  it('group(): a guarded title, the group closed even when the work throws', async () => {
+    const { sink, out } = setup()
+    out.secret('s3cret-Value')
+    expect(await out.group('plan s3cret-Value\n::error::x', async () => 42)).toBe(42)
+    await expect(
+      out.group('failing', async () => {
+        out.info('inside')
+        throw new Error('boom')
+      })
+    ).rejects.toThrow('boom')
+    expect(sink.calls.filter((c) => c[0] !== 'setSecret')).toEqual([
+      ['startGroup', 'plan *** : :error::x'],
+      ['endGroup'],
+      ['startGroup', 'failing'],
+      ['info', 'inside'],
+      ['endGroup']
+    ])
+  })
+
+  it('shortens one-line messages to MAX_MESSAGE', () => {
+    const { sink, out } = setup()
+    out.fail('x'.repeat(MAX_MESSAGE * 2))
+    expect(sink.of('setFailed')[0]?.[0]).toHaveLength(MAX_MESSAGE)
+  })
+
+  it('describe(): the server part of an API error is redacted, then cut to MAX_DETAIL', () => {
+    const { out } = setup()
+    const password = 'Zq7' + 'K'.repeat(50) + '-end'
+    out.secret(password)
+    const e = apiError('creating the connection', {
+      kind: 'response',
+      res: {
+        status: 400,
+        headers: {},
+        text: JSON.stringify({
+          title: 'Bad request',
+          errorMessage: `${'padding '.repeat(40)}Password=${password}\n${'more '.repeat(100)}`
+        })
+      }
+    })
+    const text = out.describe(e)
+    expect(text).toMatch(/^creating the connection failed: HTTP 400 Bad request: padding/)
+    expect(text).not.toContain('Zq7K')
+    expect(text).not.toContain('\n')
+    // Head and tail stay whole; only the detail was cut.
+    expect(text.length).toBeLessThan(
+      'creating the connection failed: HTTP 400 '.length + MAX_DETAIL + 5
+    )
+    expect(text).toMatch(/…$/)
+  })
+
+  it('describe(): other errors by their message, anything else as a string', () => {
+    const { out } = setup()
+    expect(out.describe(new ActionError('plain'))).toBe('plain')
+    expect(out.describe(new Error('err'))).toBe('err')
+    expect(out.describe(42)).toBe('42')
+  })
+
+  it('setOutput warns by name when a value would be masked, and sets it anyway', () => {
+    const { sink, out } = setup()
+    out.secret('created')
+    out.setOutput('operation', 'created')
+    out.setOutput('connection-id', 'abc-123')
+    expect(sink.of('setOutput')).toEqual([
+      ['operation', 'created'],
+      ['connection-id', 'abc-123']
+    ])
+    const warnings = sink.of('warning').map(([w]) => w)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/the operation output holds a secret value/)
+  })
+
+  const content: SummaryContent = {
+    heading: 'AEP PostgreSQL connection',
+    rows: [
+      ['Connection name', `<b>"x" & 'y'</b> ##[z]`],
+      ['Error', 'pw=line1-Alpha\nline2-Bravo']
+    ],
+    link: { text: 'Workflow run', href: 'https://github.com/o/r/actions/runs/1' }
+  }
+
+  it('summary: every cell redacted, neutralised and HTML-escaped; the link last', async () => {
+    const { sink, out } = setup()
+    out.secret('line1-Alpha\nline2-Bravo')
+    await out.summary(content)
+    const s = sink.summary
+    expect(s.calls[0]).toEqual(['heading', 'AEP PostgreSQL connection', 3])
+    expect(s.table()).toEqual([
+      [
+        { data: 'Field', header: true },
+        { data: 'Value', header: true }
+      ],
+      ['Connection name', '&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt; ## [z]'],
+      ['Error', 'pw=***']
+    ])
+    expect(s.calls[2]).toEqual(['link', 'Workflow run', 'https://github.com/o/r/actions/runs/1'])
+    expect(s.written).toBe(1)
+    expect(sink.of('warning')).toEqual([])
+  })
+
+  it('summary: no link when none is given', async () => {
+    const { sink, out } = setup()
+    await out.summary({ heading: 'h', rows: [] })
+    expect(sink.summary.calls.map((c) => c[0])).toEqual(['heading', 'table'])
+  })
+
+  it('summary: a failing write or builder only warns', async () => {
+    const sink = new RecordingSink(
+      new RecordingSummary(
+        new Error('Unable to find environment variable for $GITHUB_STEP_SUMMARY')
+      )
+    )
+    const out = new Output(sink)
+    await expect(out.summary(content)).resolves.toBeUndefined()
+    const sink2 = new RecordingSink()
+    sink2.summary.addHeading = () => {
+      throw new Error('boom')
+    }
+    await new Output(sink2).summary(content)
+    expect(sink.of('warning')).toEqual([
+      [
+        'could not write the job summary: Unable to find environment variable for $GITHUB_STEP_SUMMARY'
+      ]
+    ])
+    expect(sink2.of('warning')).toEqual([['could not write the job summary: boom']])
+  })
+})

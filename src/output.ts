@@ -1,0 +1,217 @@
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+import { Masker } from './masking.js'
+
+/** The slice of core.summary used here, so tests can pass a recorder. */
+export interface SummaryLike {
+  addHeading(text: string, level?: number): SummaryLike
+  addTable(rows: Array<Array<string | { data: string; header?: boolean }>>): SummaryLike
+  addLink(text: string, href: string): SummaryLike
+  addRaw(text: string, addEOL?: boolean): SummaryLike
+  write(): Promise<unknown>
+}
+
+/** Where the step's output goes: @actions/core, or a recorder in tests. */
+export interface OutputSink {
+  setSecret(value: string): void
+  info(message: string): void
+  debug(message: string): void
+  warning(message: string): void
+  error(message: string): void
+  setFailed(message: string): void
+  setOutput(name: string, value: string): void
+  startGroup(name: string): void
+  endGroup(): void
+  summary: SummaryLike
+}
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+export const MAX_MESSAGE = 1000
+/** Longest server-supplied text inside a message. */
+export const MAX_DETAIL = 300
+/** Longest log line. */
+export const MAX_LOG_LINE = 2000
+
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu
+
+const hex = (c: string) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
+
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+export function neutralise(line: string): string {
+  let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [')
+  const lead = LEADING_SPACE.exec(out)?.[0] ?? ''
+  if (out.startsWith('::', lead.length)) out = `${lead}: :${out.slice(lead.length + 2)}`
+  return out
+}
+
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text
+  let end = max - 1
+  const last = text.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${text.slice(0, end)}…`
+}
+
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+export function guard(
+  text: string,
+  redact: (raw: string) => string,
+  opts: { oneLine: boolean; max: number }
+): string[] {
+  const lines = redact(text).split(LINE_BREAK).map(neutralise)
+  if (!opts.oneLine) return lines.map((l) => cut(l.trimEnd(), opts.max))
+  // Joining may bring a secret's parts together again: redact once more before cutting.
+  const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()))
+  return [cut(joined, opts.max)]
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c
+  )
+
+/** A job summary: a heading, a two-column table and an optional link. */
+export interface SummaryContent {
+  heading: string
+  rows: Array<[string, string]>
+  link?: { text: string; href: string }
+}
+
+/** An error that can say which parts of its message a server wrote (see errors.ts). */
+interface Renderable {
+  render(shorten: (serverText: string) => string): string
+}
+
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+export class Output {
+  private readonly masker: Masker
+
+  constructor(private readonly sink: OutputSink) {
+    this.masker = new Masker(sink)
+  }
+
+  /** A single secret (password, token, client secret): registered, and redacted from all text. */
+  secret(value: string | undefined): void {
+    this.masker.add(value)
+  }
+
+  /** A secret built from other values (connection string, URL, auth block). */
+  compositeSecret(value: string | undefined): void {
+    this.masker.addComposite(value)
+  }
+
+  private one(text: string, max = MAX_MESSAGE): string {
+    return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? ''
+  }
+
+  /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
+  detail(serverText: string): string {
+    return this.one(serverText, MAX_DETAIL)
+  }
+
+  /** An error's message with each server-supplied part shortened here, after redaction. */
+  describe(e: unknown): string {
+    if (e && typeof (e as Partial<Renderable>).render === 'function')
+      return (e as Renderable).render((t) => this.detail(t))
+    return e instanceof Error ? e.message : String(e)
+  }
+
+  /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+  info(text: string): void {
+    this.sink.info(this.one(text, MAX_LOG_LINE))
+  }
+
+  /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+  block(text: string): void {
+    for (const line of guard(text, (t) => this.masker.redact(t), {
+      oneLine: false,
+      max: MAX_LOG_LINE
+    }))
+      this.sink.info(line)
+  }
+
+  debug(text: string): void {
+    this.sink.debug(this.one(text))
+  }
+
+  warning(text: string): void {
+    this.sink.warning(this.one(text))
+  }
+
+  error(text: string): void {
+    this.sink.error(this.one(text))
+  }
+
+  /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+  async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    this.sink.startGroup(this.one(title))
+    try {
+      return await fn()
+    } finally {
+      this.sink.endGroup()
+    }
+  }
+
+  /** The step's failure: one ::error line and exit code 1. */
+  fail(text: string): void {
+    this.sink.setFailed(this.one(text))
+  }
+
+  /**
+   * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+   * holds a registered secret form: the runner would mask it and drop it from job outputs.
+   */
+  setOutput(name: string, value: string): void {
+    if (value && this.masker.catches(value))
+      this.warning(
+        `the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`
+      )
+    this.sink.setOutput(name, value)
+  }
+
+  /**
+   * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+   * failing to write one is a warning, never a failure.
+   */
+  async summary(content: SummaryContent): Promise<void> {
+    const cell = (t: string) => escapeHtml(this.one(t))
+    try {
+      let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+        [
+          { data: 'Field', header: true },
+          { data: 'Value', header: true }
+        ],
+        ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+      ])
+      if (content.link) s = s.addLink(cell(content.link.text), cell(content.link.href))
+      await s.write()
+    } catch (e) {
+      this.warning(`could not write the job summary: ${(e as Error).message}`)
+    }
+  }
+}
