@@ -5,78 +5,30 @@
  * `::cmd::` at a line start or `##[cmd]` anywhere read as a command.
  */
 import { describe, it, expect } from '@jest/globals'
-import { startSimulator, type Simulator } from '../simulator/server.js'
-import { runAction, type ActionRun } from '../simulator/run-action.js'
+import type { Simulator } from '../simulator/server.js'
+import type { ActionRun } from '../simulator/run-action.js'
 import { expectRunnerSafe, forgedCommands, runnerLeaks, runnerLines } from './support/leaks.js'
-import { adobeInputs } from './support/sim-inputs.js'
+import {
+  expectNoMalformedIdSent,
+  expectOneError,
+  LIST_PATH,
+  parts,
+  RUN_URL,
+  runHostile,
+  SANDBOX,
+  VALID_ID,
+  withSim as withSimulator
+} from './support/hostile.js'
 
-const SANDBOX = 'prod'
-const LIST_PATH = '/data/foundation/flowservice/connections'
 const CLIENT_SECRET = 'cs-REPRO-5v2k+/=Lq~secret'
-const GITHUB_ENV = {
-  GITHUB_REPOSITORY: 'acme/data-platform',
-  GITHUB_RUN_ID: '9100200300',
-  GITHUB_SERVER_URL: 'https://github.com'
-}
-const RUN_URL = 'https://github.com/acme/data-platform/actions/runs/9100200300'
-/** A valid connection id, as Flow Service writes them. */
-const VALID_ID = /^[A-Za-z0-9_-]{1,128}$/
 
-async function withSim(fn: (sim: Simulator) => Promise<void>): Promise<void> {
-  const sim = await startSimulator({ clientSecret: CLIENT_SECRET })
-  try {
-    await fn(sim)
-  } finally {
-    await sim.close()
-  }
-}
+const withSim = (fn: (sim: Simulator) => Promise<void>) =>
+  withSimulator({ clientSecret: CLIENT_SECRET }, fn)
 
-const parts = (password: string) => ({
-  server: 'db.repro.example.com',
-  database: 'analytics',
-  username: 'svc_loader',
-  password
-})
+const run = (sim: Simulator, name: string, extra: Record<string, string>) =>
+  runHostile(sim, name, extra)
 
-function run(
-  sim: Simulator,
-  name: string,
-  extra: Record<string, string>,
-  env: Record<string, string> = {}
-): Promise<ActionRun> {
-  return runAction({
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'client-secret': CLIENT_SECRET }),
-      'connection-name': name,
-      'timeout-seconds': '20',
-      ...extra
-    },
-    env: { ...GITHUB_ENV, ...env },
-    timeoutMs: 40_000
-  })
-}
-
-const errorLines = (r: ActionRun) => r.lines.filter((l) => l.startsWith('::error'))
 const warningLines = (r: ActionRun) => r.lines.filter((l) => l.startsWith('::warning'))
-const flowPaths = (sim: Simulator) =>
-  sim.requests.filter((q) => q.service === 'flow').map((q) => q.path)
-
-/** Fails on exit code 1 with exactly one ::error line. */
-function expectOneError(r: ActionRun): string {
-  expect(r.code).toBe(1)
-  const errors = errorLines(r)
-  expect(errors).toHaveLength(1)
-  return errors[0] ?? ''
-}
-
-/** Every Flow Service request went to the list, or to a well-formed connection id. */
-function expectNoMalformedIdSent(sim: Simulator): void {
-  for (const p of flowPaths(sim)) {
-    if (p === LIST_PATH) continue
-    const id = /^\/data\/foundation\/flowservice\/connections\/([^/]+)(\/explore|\/test)?$/.exec(p)
-    expect(id && VALID_ID.test(decodeURIComponent(id[1] ?? ''))).toBe(true)
-  }
-}
 
 describe('1. squashed or shortened error text', () => {
   it.concurrent.each([

@@ -1,0 +1,285 @@
+/**
+ * The injection matrix: workflow commands, in both syntaxes the runner reads (`::cmd::` at the
+ * start of a line, the legacy `##[cmd]` anywhere), hidden in every value the action may print:
+ * inputs (connection-name, description, sandbox-name, server) and server replies (ids, names,
+ * error messages, etags, request ids, the auth spec name). Line breaks of every kind (LF, a lone
+ * CR, NEL, U+2028) and zero-width characters try to put them at a line start. Each case runs
+ * dist/index.js with and without RUNNER_DEBUG=1; the output is parsed as the runner parses it and
+ * no command may appear but the action's own. Every case fails with exit code 1 and a clear
+ * ::error, or succeeds safely, and no request carries a malformed id.
+ */
+import { describe, it, expect } from '@jest/globals'
+import type { Fault, Simulator } from '../simulator/server.js'
+import type { ActionRun } from '../simulator/run-action.js'
+import { forgedCommands, runnerLeaks } from './support/leaks.js'
+import {
+  errorLines,
+  expectNoMalformedIdSent,
+  LIST_PATH,
+  parts,
+  runHostile,
+  SANDBOX,
+  VALID_ID,
+  withSim
+} from './support/hostile.js'
+
+const BY_ID = /^\/data\/foundation\/flowservice\/connections\/[^/]+$/
+const PASSWORD = 'pw-Inject-7Rq2x'
+const CLIENT_SECRET = 'cs-INJECT-3k9Vq+/=Tz~secret'
+/** Only injected text carries this: a command whose data starts with it was forged. */
+const M = 'INJ'
+
+/** Payloads an input may carry (no control characters: inputs with those are refused). */
+const INPUT_PAYLOADS = [
+  `x ##[set-output name=connection-id;]${M}-attacker`,
+  `x ##[add-mask]would-update`,
+  `x ##[error]${M} forged`,
+  `x ##[stop-commands]${M}tok`,
+  `::error title=${M}::forged at the start`,
+  `x #\u200b#[set-output name=operation;]${M} zero-width`
+]
+
+/** Payloads a server may send: line breaks of every kind put a command at a line start. */
+const SERVER_PAYLOADS = [
+  `\n::error title=Security::${M} credentials leaked, rotate now`,
+  `\r::warning::${M} lone CR`,
+  `\u0085::add-mask::would-update`,
+  `\u2028::notice::${M} line separator`,
+  ` ##[set-output name=connection-id;]${M}-attacker`,
+  `\n  ::stop-commands::${M}tok`
+]
+
+interface Case {
+  title: string
+  /** sets up the simulator; returns the inputs */
+  arrange: (sim: Simulator) => Record<string, string>
+}
+
+const rewrite = (edit: (reply: Record<string, unknown>) => unknown): Fault['action'] => ({
+  type: 'rewrite',
+  edit: (reply) => edit(reply as Record<string, unknown>)
+})
+
+/** Every listed item's `key` set to `value`. */
+const forgeItems = (key: string, value: string) =>
+  rewrite((r) => {
+    for (const i of (r.items as Array<Record<string, unknown>>) ?? []) i[key] = value
+    return r
+  })
+
+const CASES: Case[] = [
+  // Inputs.
+  ...INPUT_PAYLOADS.flatMap((p): Case[] => [
+    {
+      title: `connection-name ${JSON.stringify(p)}, existing, if-exists fail`,
+      arrange: (sim) => {
+        sim.seedConnection(SANDBOX, { name: p })
+        return { ...parts(PASSWORD), 'connection-name': p, 'if-exists': 'fail' }
+      }
+    },
+    {
+      title: `connection-name ${JSON.stringify(p)}, created`,
+      arrange: () => ({ ...parts(PASSWORD), 'connection-name': p })
+    },
+    {
+      title: `description ${JSON.stringify(p)} in the dry-run plan`,
+      arrange: () => ({ ...parts(PASSWORD), description: p, 'dry-run': 'true' })
+    },
+    {
+      title: `server ${JSON.stringify(p)} in the basic-auth dry-run plan`,
+      arrange: () => ({ ...parts(PASSWORD), server: p, 'auth-type': 'basic', 'dry-run': 'true' })
+    }
+  ]),
+  ...[`prod ##[set-output name=x;]${M}`, `::error::${M}`].map((p): Case => ({
+    title: `sandbox-name ${JSON.stringify(p)}`,
+    arrange: () => ({ ...parts(PASSWORD), 'sandbox-name': p })
+  })),
+  {
+    title: 'connection-name with a line break: refused as input',
+    arrange: () => ({ ...parts(PASSWORD), 'connection-name': `x\n::error::${M}` })
+  },
+  // Server replies: ids.
+  ...[...SERVER_PAYLOADS.map((p) => `abc${p}`), '..', 'a/../../x'].flatMap((id): Case[] => [
+    {
+      title: `create answering id ${JSON.stringify(id)}`,
+      arrange: (sim) => {
+        sim.inject({
+          match: { method: 'POST', path: LIST_PATH },
+          action: rewrite((r) => ({ ...r, id }))
+        })
+        return parts(PASSWORD)
+      }
+    },
+    {
+      title: `listed id ${JSON.stringify(id)}, state absent`,
+      arrange: (sim) => {
+        sim.seedConnection(SANDBOX, { name: 'injection' })
+        sim.inject({ match: { method: 'GET', path: LIST_PATH }, action: forgeItems('id', id) })
+        return { state: 'absent' }
+      }
+    }
+  ]),
+  // Server replies: names (two connections of that name: the error lists them).
+  {
+    title: 'duplicates listed with forged ids',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'GET', path: LIST_PATH },
+        action: forgeItems('id', `x${SERVER_PAYLOADS[0]}`)
+      })
+      return parts(PASSWORD)
+    }
+  },
+  // Server replies: error messages, request ids.
+  ...SERVER_PAYLOADS.flatMap((p): Case[] => [
+    {
+      title: `create 400 message ${JSON.stringify(p)}`,
+      arrange: (sim) => {
+        sim.inject({
+          match: { method: 'POST', path: LIST_PATH },
+          action: { type: 'echo', status: 400, message: `bad name${p} and more` }
+        })
+        return parts(PASSWORD)
+      }
+    },
+    {
+      title: `IMS error_description ${JSON.stringify(p)}`,
+      arrange: (sim) => {
+        sim.inject({
+          match: { service: 'ims' },
+          action: { type: 'echo', status: 400, message: `rejected${p}`, shape: 'ims' }
+        })
+        return parts(PASSWORD)
+      }
+    },
+    {
+      title: `connection test error ${JSON.stringify(p)}`,
+      arrange: (sim) => {
+        sim.inject({
+          match: { method: 'GET', path: /\/explore$/ },
+          action: { type: 'echo', status: 400, message: `cannot connect${p}` }
+        })
+        return { ...parts(PASSWORD), 'test-connection': 'true' }
+      }
+    }
+  ]),
+  {
+    title: 'a request id carrying ##[',
+    arrange: (sim) => {
+      sim.inject({
+        match: { method: 'GET', path: LIST_PATH },
+        times: Infinity,
+        action: {
+          type: 'status',
+          status: 404,
+          headers: { 'x-request-id': `##[set-output name=connection-id;]${M}` }
+        }
+      })
+      return parts(PASSWORD)
+    }
+  },
+  // Server replies: etags (printed in the dry-run plan, sent back in If-Match, set as output).
+  ...[`"e1"##[set-output name=etag;]${M}`, `::error::${M}`, `"e1"\n::add-mask::updated`].map(
+    (etag): Case => ({
+      title: `listed etag ${JSON.stringify(etag)}, dry run`,
+      arrange: (sim) => {
+        sim.seedConnection(SANDBOX, { name: 'injection' })
+        sim.inject({ match: { method: 'GET', path: LIST_PATH }, action: forgeItems('etag', etag) })
+        return { ...parts(PASSWORD), 'dry-run': 'true' }
+      }
+    })
+  ),
+  {
+    title: 'update answering an etag carrying ##[',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'PATCH', path: BY_ID },
+        action: rewrite((r) => ({ ...r, etag: `"e2" ##[error]${M}` }))
+      })
+      return parts(PASSWORD)
+    }
+  },
+  // Server replies: the auth spec name, printed when it does not match.
+  {
+    title: 'an existing connection whose auth spec name carries commands',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'GET', path: LIST_PATH },
+        action: rewrite((r) => {
+          for (const i of r.items as Array<{ auth: { specName: string } }>)
+            i.auth.specName = `Basic ##[error]${M}\n::error::${M}`
+          return r
+        })
+      })
+      return { ...parts(PASSWORD), 'auth-type': 'basic' }
+    }
+  }
+]
+
+function judge(sim: Simulator, r: ActionRun): void {
+  expect(r.timedOut).toBeUndefined()
+  expect(forgedCommands(r, M)).toEqual([])
+  expect(runnerLeaks(r, { atomic: [PASSWORD, CLIENT_SECRET] })).toEqual([])
+  expectNoMalformedIdSent(sim)
+  if (r.code === 0) {
+    expect(errorLines(r)).toEqual([])
+    const id = r.outputs['connection-id'] ?? ''
+    expect(id === '' || VALID_ID.test(id)).toBe(true)
+  } else {
+    expect(r.code).toBe(1)
+    const errors = errorLines(r)
+    // Input errors list each problem on its own line; any other failure is one line.
+    if (!errors.some((l) => l.includes('Invalid input'))) expect(errors).toHaveLength(1)
+    expect(errors.length).toBeGreaterThanOrEqual(1)
+  }
+}
+
+describe.each([
+  ['without RUNNER_DEBUG', false],
+  ['with RUNNER_DEBUG=1', true]
+])('injection matrix, %s', (_label, debug) => {
+  it.concurrent.each(CASES)('$title', ({ arrange }) =>
+    withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
+      const extra = arrange(sim)
+      const r = await runHostile(sim, 'injection', extra, { debug })
+      judge(sim, r)
+    })
+  )
+})
+
+describe('the injection matrix itself', () => {
+  it('has every input payload in four places and every server payload in four', () => {
+    expect(CASES).toHaveLength(INPUT_PAYLOADS.length * 4 + 3 + 8 * 2 + 1 + 6 * 3 + 1 + 3 + 2)
+    expect(CASES).toHaveLength(68)
+  })
+
+  it('the check finds what it is meant to find', () => {
+    const run = (lines: string[]): ActionRun => ({
+      code: 0,
+      signal: null,
+      stdout: lines.join('\n'),
+      stderr: '',
+      lines,
+      outputs: {},
+      summary: '',
+      durationMs: 1
+    })
+    expect(forgedCommands(run(['Looking up x', 'ok']), M)).toEqual([])
+    for (const bad of [
+      `Looking up "x ##[set-output name=a;]b"`,
+      `::error title=Security::x`,
+      `  ::warning::x`,
+      `::warning::${M} at the start`,
+      `::set-output name=a::b`,
+      `::stop-commands::tok`
+    ])
+      expect(forgedCommands(run(['::add-mask::s', 'Looking up x', bad]), M)).toHaveLength(1)
+    expect(forgedCommands(run(['Looking up x', '::add-mask::late']), M)).toHaveLength(1)
+    // A lone CR ends a line for the runner.
+    expect(forgedCommands(run([`Looking up x\r::error title=t::y`]), M)).toHaveLength(1)
+  })
+})

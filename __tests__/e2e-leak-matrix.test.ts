@@ -1,0 +1,209 @@
+/**
+ * The leak matrix: a careless server echoes secrets back in its error messages, in every form a
+ * secret can take (multi-line with LF and CRLF, tabs, double spaces, long values past any cut,
+ * HTML-sensitive and non-ASCII characters), written raw, \u-escaped (the whole body, and JSON
+ * embedded in the message) or squashed and cut by the server itself, through every failure path
+ * (create, update, connection test, IMS token request, 403 from the gateway, create retried to
+ * exhaustion, delete). Each case runs dist/index.js with and without RUNNER_DEBUG=1 and is judged
+ * as the runner would show it: log lines and summary masked with the registered strings only,
+ * outputs as written; no form of any secret and no 12-character run of one may survive, and no
+ * workflow command may appear that the action did not write.
+ */
+import { describe, it, expect } from '@jest/globals'
+import type { Fault, Simulator } from '../simulator/server.js'
+import { flowTokens, forgedCommands, runnerLeaks } from './support/leaks.js'
+import {
+  expectNoMalformedIdSent,
+  expectOneError,
+  LIST_PATH,
+  parts,
+  RUN_URL,
+  runHostile,
+  SANDBOX,
+  withSim
+} from './support/hostile.js'
+
+const BY_ID = /^\/data\/foundation\/flowservice\/connections\/[^/]+$/
+const CLIENT_SECRET = 'cs-MATRIX-8h3f+/=Wq~secret'
+
+/** The shapes a secret takes. Each is long enough that its lines are registered on their own. */
+const SHAPES = {
+  lf: 'line1-Alpha\nline2-Bravo-LF',
+  crlf: 'line1-Alpha\r\nline2-Bravo-CR',
+  tabs: 'tab\tsep\tPassw0rd-Zulu',
+  spaces: 'double  space  Passw0rd-Yank',
+  long: `Zq7${'K'.repeat(20)}${'-x9Lm'.repeat(70)}`,
+  html: `p&ss<w>rd'"-Q7x+amp`,
+  unicode: 'pässwörd-😀-Ümlaut'
+} as const
+type Shape = keyof typeof SHAPES
+
+/** How the server writes its echo. */
+type Escape = 'raw' | 'unicode' | 'squashed'
+const ESCAPES: Escape[] = ['raw', 'unicode', 'squashed']
+
+/** The echo fault for a path: `{x}` in the template becomes `{x:json}` when unicode-escaped. */
+function echo(
+  status: number,
+  template: string,
+  escape: Escape,
+  extra: Partial<Extract<Fault['action'], { type: 'echo' }>> = {}
+): Fault['action'] {
+  return {
+    type: 'echo',
+    status,
+    message:
+      escape === 'unicode'
+        ? template.replace(/\{(\w+)\}/g, (_, n: string) => `{${n}:json}`)
+        : template,
+    ...(escape === 'unicode' ? { escape: 'unicode' as const } : {}),
+    ...(escape === 'squashed' ? { collapse: true, cut: 300 } : {}),
+    ...extra
+  }
+}
+
+interface Case {
+  title: string
+  /** what the secret under test is: a database password, the client secret, or none (tokens) */
+  shape?: Shape
+  /** prepares the simulator, returns the inputs beyond the defaults */
+  arrange: (sim: Simulator, secret: string) => Record<string, string>
+}
+
+/** Words before an echo, so that a long secret reaches past character 300 of the message. */
+const PAD = 'The request was rejected by validation rule 17 of the connection policy. '.repeat(2)
+
+const PATHS: Record<string, { shapes: Shape[]; arrange: (e: Escape) => Case['arrange'] }> = {
+  'create 400 echoing the connection string': {
+    shapes: Object.keys(SHAPES) as Shape[],
+    arrange: (e) => (sim, secret) => {
+      sim.inject({
+        match: { method: 'POST', path: LIST_PATH },
+        action: echo(400, 'Invalid connection string: {connectionString}', e)
+      })
+      return parts(secret)
+    }
+  },
+  'update 400 echoing the raw PATCH body': {
+    shapes: ['lf', 'crlf', 'long', 'unicode'],
+    arrange: (e) => (sim, secret) => {
+      sim.seedConnection(SANDBOX, { name: 'leak-matrix' })
+      sim.inject({
+        match: { method: 'PATCH', path: BY_ID },
+        action: echo(400, 'Patch rejected: {body}', e)
+      })
+      return parts(secret)
+    }
+  },
+  'connection test echoing the stored connection string': {
+    shapes: ['lf', 'crlf', 'long', 'html'],
+    arrange: (e) => (sim, secret) => {
+      sim.inject({
+        match: { method: 'GET', path: /\/explore$/ },
+        action: echo(400, 'Could not connect with {stored}', e)
+      })
+      return { ...parts(secret), 'test-connection': 'true' }
+    }
+  },
+  'IMS rejecting the client secret it echoes': {
+    shapes: Object.keys(SHAPES) as Shape[],
+    arrange: (e) => (sim, secret) => {
+      sim.inject({
+        match: { service: 'ims' },
+        action: echo(401, `${PAD}invalid client_secret {clientSecret}`, e, { shape: 'ims' })
+      })
+      return { ...parts('pw-Matrix-Ims-1'), 'client-secret': secret }
+    }
+  }
+}
+
+const TOKEN_PATHS: Record<string, (e: Escape) => Case['arrange']> = {
+  'gateway 403 echoing the IMS token': (e) => (sim) => {
+    sim.inject({
+      match: { method: 'GET', path: LIST_PATH },
+      action: echo(403, `${PAD}Denied for {authorization}`, e, {
+        shape: 'gateway',
+        code: '403003'
+      })
+    })
+    return parts('pw-Matrix-Gw-1')
+  },
+  'gateway 403 echoing a given access token': (e) => (sim) => {
+    sim.inject({
+      match: { method: 'GET', path: LIST_PATH },
+      action: echo(403, `${PAD}Denied for {token}`, e, { shape: 'gateway', code: '403003' })
+    })
+    return { ...parts('pw-Matrix-Gw-2'), 'client-secret': '', 'access-token': sim.issueToken() }
+  },
+  'create 503 echoing the auth params until max-attempts': (e) => (sim) => {
+    sim.inject({
+      match: { method: 'POST', path: LIST_PATH },
+      times: Infinity,
+      action: echo(503, 'Upstream failed for {authParams}', e)
+    })
+    return { ...parts(SHAPES.lf), 'max-attempts': '2' }
+  },
+  'delete 400 echoing the bearer token': (e) => (sim) => {
+    sim.seedConnection(SANDBOX, { name: 'leak-matrix' })
+    sim.inject({
+      match: { method: 'DELETE', path: BY_ID },
+      action: echo(400, `${PAD}cannot delete for {authorization}`, e)
+    })
+    return { state: 'absent' }
+  }
+}
+
+const CASES: Case[] = [
+  ...Object.entries(PATHS).flatMap(([path, p]) =>
+    p.shapes.flatMap((shape) =>
+      ESCAPES.map((e) => ({ title: `${path}, ${shape}, ${e}`, shape, arrange: p.arrange(e) }))
+    )
+  ),
+  ...Object.entries(TOKEN_PATHS).flatMap(([path, arrange]) =>
+    ESCAPES.map((e) => ({ title: `${path}, ${e}`, arrange: arrange(e) }))
+  )
+]
+
+/** The secrets of a run: the shape under test, the client secret and every token in play. */
+function secretsOf(sim: Simulator, secret: string | undefined) {
+  const stored = sim.connections().flatMap((c) => {
+    const v = c.auth.params.connectionString
+    return typeof v === 'string' ? [v] : []
+  })
+  return {
+    atomic: [secret, CLIENT_SECRET, ...flowTokens(sim)],
+    composite: [
+      ...stored,
+      ...sim.requests.flatMap((q) => (q.service === 'flow' && q.body ? [q.body] : []))
+    ]
+  }
+}
+
+describe.each([
+  ['without RUNNER_DEBUG', false],
+  ['with RUNNER_DEBUG=1', true]
+])('leak matrix, %s', (_label, debug) => {
+  it.concurrent.each(CASES)('$title', ({ shape, arrange }) =>
+    withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
+      const secret = shape ? SHAPES[shape] : undefined
+      // The IMS path takes the secret as the client secret: the simulator must expect it.
+      const extra = arrange(sim, secret ?? '')
+      const r = await runHostile(sim, 'leak-matrix', extra, { debug })
+      expect(runnerLeaks(r, secretsOf(sim, secret))).toEqual([])
+      expect(forgedCommands(r)).toEqual([])
+      expectOneError(r)
+      expect(r.summary).toMatch(/failed/)
+      expect(r.summary).toContain(RUN_URL)
+      expectNoMalformedIdSent(sim)
+    })
+  )
+})
+
+describe('the leak matrix itself', () => {
+  it('covers every shape on the create and IMS paths, every escape on every path', () => {
+    expect(CASES).toHaveLength(78)
+    for (const shape of Object.keys(SHAPES))
+      expect(CASES.filter((c) => c.shape === shape).length).toBeGreaterThanOrEqual(6)
+    for (const e of ESCAPES) expect(CASES.filter((c) => c.title.endsWith(e))).toHaveLength(26)
+  })
+})

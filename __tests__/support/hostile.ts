@@ -1,0 +1,84 @@
+/**
+ * Helpers shared by the hostile end-to-end tests (reproductions, leak matrix, injection matrix):
+ * one simulator per case, runs with the runner's GITHUB_* context, and the checks every case
+ * must pass. Not a test file.
+ */
+import { expect } from '@jest/globals'
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js'
+import { runAction, type ActionRun } from '../../simulator/run-action.js'
+import { adobeInputs } from './sim-inputs.js'
+
+export const SANDBOX = 'prod'
+export const LIST_PATH = '/data/foundation/flowservice/connections'
+export const GITHUB_ENV = {
+  GITHUB_REPOSITORY: 'acme/data-platform',
+  GITHUB_RUN_ID: '9100200300',
+  GITHUB_SERVER_URL: 'https://github.com'
+}
+export const RUN_URL = 'https://github.com/acme/data-platform/actions/runs/9100200300'
+/** A valid connection id, as Flow Service writes them. */
+export const VALID_ID = /^[A-Za-z0-9_-]{1,128}$/
+
+/** Each case gets its own simulator, so faults (matched by path) cannot cross between cases. */
+export async function withSim(
+  options: SimulatorOptions,
+  fn: (sim: Simulator) => Promise<void>
+): Promise<void> {
+  const sim = await startSimulator(options)
+  try {
+    await fn(sim)
+  } finally {
+    await sim.close()
+  }
+}
+
+/** Database parts; connection-string auth unless auth-type says otherwise. */
+export const parts = (password: string): Record<string, string> => ({
+  server: 'db.hostile.example.com',
+  database: 'analytics',
+  username: 'svc_loader',
+  password
+})
+
+/** Runs the action against `sim` with the client secret, a run context and a summary file. */
+export function runHostile(
+  sim: Simulator,
+  name: string,
+  extra: Record<string, string>,
+  opts: { debug?: boolean; env?: Record<string, string> } = {}
+): Promise<ActionRun> {
+  return runAction({
+    inputs: {
+      ...adobeInputs(sim, SANDBOX, { 'client-secret': sim.clientSecret }),
+      'connection-name': name,
+      'timeout-seconds': '20',
+      ...extra
+    },
+    env: { ...GITHUB_ENV, ...(opts.debug ? { RUNNER_DEBUG: '1' } : {}), ...opts.env },
+    timeoutMs: 40_000
+  })
+}
+
+export const errorLines = (r: ActionRun) => r.lines.filter((l) => l.startsWith('::error'))
+
+/** Exit code 1 with exactly one ::error line; returns it. */
+export function expectOneError(r: ActionRun): string {
+  expect(r.timedOut).toBeUndefined()
+  expect(r.code).toBe(1)
+  const errors = errorLines(r)
+  expect(errors).toHaveLength(1)
+  return errors[0] ?? ''
+}
+
+/** Every Flow Service request went to the list, or to a well-formed connection id. */
+export function expectNoMalformedIdSent(sim: Simulator): void {
+  for (const q of sim.requests.filter((r) => r.service === 'flow')) {
+    if (q.path === LIST_PATH) continue
+    const m = /^\/data\/foundation\/flowservice\/connections\/([^/]+)(\/explore|\/test)?$/.exec(
+      q.path
+    )
+    expect(`${q.method} ${q.path} ${m && VALID_ID.test(decodeURIComponent(m[1] ?? ''))}`).toBe(
+      `${q.method} ${q.path} true`
+    )
+  }
+}
