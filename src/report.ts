@@ -28,12 +28,15 @@ export interface OutputSink {
   setOutput(name: string, value: string): void
 }
 
-/** The four step outputs. The id is never a secret, so job outputs can carry it on. */
-export function setOutputs(core: OutputSink, r: Result): void {
-  core.setOutput('connection-id', r.connectionId)
-  core.setOutput('etag', r.etag)
-  core.setOutput('operation', r.operation)
-  core.setOutput('connection-spec-id', POSTGRES_SPEC_ID)
+/**
+ * The four step outputs, set through output.ts (which warns about a value the runner would mask).
+ * The id is never a secret, so job outputs can carry it on.
+ */
+export function setOutputs(out: OutputSink, r: Result): void {
+  out.setOutput('connection-id', r.connectionId)
+  out.setOutput('etag', r.etag)
+  out.setOutput('operation', r.operation)
+  out.setOutput('connection-spec-id', POSTGRES_SPEC_ID)
 }
 
 /**

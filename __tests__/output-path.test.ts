@@ -1,0 +1,32 @@
+/**
+ * Keeps src/output.ts the one way out: no other source file prints, writes to stdout or stderr,
+ * or calls @actions/core's printing functions itself.
+ */
+import { describe, it, expect } from '@jest/globals'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const src = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src')
+const files = readdirSync(src).filter((f) => f.endsWith('.ts'))
+const text = (f: string) => readFileSync(path.join(src, f), 'utf8')
+
+describe('every printed line goes through src/output.ts', () => {
+  it.each(files.filter((f) => f !== 'output.ts'))('%s prints nothing by itself', (f) => {
+    const code = text(f)
+    expect(code).not.toMatch(/\bconsole\.\w+\(/)
+    expect(code).not.toMatch(/process\.(stdout|stderr)/)
+    expect(code).not.toMatch(
+      /\bcore\.(info|debug|warning|error|notice|setFailed|setOutput|setSecret|startGroup|group)\(/
+    )
+    expect(code).not.toMatch(/\bcore\.summary\b/)
+  })
+
+  it('@actions/core is imported only by main.ts, which reads inputs and hands core to output.ts', () => {
+    expect(files.filter((f) => /from '@actions\/core'/.test(text(f)))).toEqual(['main.ts'])
+    // main.ts calls nothing on the core itself but getInput.
+    const main = text('main.ts')
+    const calls = [...main.matchAll(/\bc\.(\w+)\(/g)].map((m) => m[1])
+    expect([...new Set(calls)]).toEqual(['getInput'])
+  })
+})
