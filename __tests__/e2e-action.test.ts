@@ -5,7 +5,13 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { actionInputs, runAction, type ActionRun } from '../simulator/run-action.js'
-import { expectMasksFirst, expectNoLeaks, flowTokens, simulatorSecrets } from './support/leaks.js'
+import {
+  expectMasksFirst,
+  expectNoLeaks,
+  flowTokens,
+  forgedCommands,
+  simulatorSecrets
+} from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
@@ -64,6 +70,7 @@ describe('The action, end to end', () => {
       ...(opts.secrets ?? [])
     ])
     expectMasksFirst(run)
+    expect(forgedCommands(run)).toEqual([])
     return run
   }
 

@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runAction } from '../simulator/run-action.js'
-import { expectNoLeaks } from './support/leaks.js'
+import { expectNoLeaks, forgedCommands } from './support/leaks.js'
 
 type Inputs = Record<string, string>
 
@@ -297,6 +297,7 @@ describe.each([
     ]
     expect(secrets.length).toBeGreaterThanOrEqual(2)
     expectNoLeaks(r, secrets)
+    expect(forgedCommands(r)).toEqual([])
   })
 })
 

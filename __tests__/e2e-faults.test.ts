@@ -7,7 +7,7 @@
 import { describe, it, expect } from '@jest/globals'
 import { startSimulator, type Simulator, type Fault } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
-import { expectNoLeaks, simulatorSecrets } from './support/leaks.js'
+import { expectNoLeaks, forgedCommands, simulatorSecrets } from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
 const SANDBOX = 'prod'
@@ -76,6 +76,7 @@ function invariants(sim: Simulator, r: ActionRun, name: string, secrets: string[
   expect(named(sim, name).length).toBeLessThanOrEqual(1)
   expect(r.timedOut).toBeUndefined()
   expectNoLeaks(r, [CLIENT_SECRET, DB_PASSWORD, ...simulatorSecrets(sim), ...secrets])
+  expect(forgedCommands(r)).toEqual([])
 }
 
 function expectCreated(sim: Simulator, r: ActionRun, name: string): void {

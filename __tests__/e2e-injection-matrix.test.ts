@@ -278,7 +278,8 @@ describe('the injection matrix itself', () => {
       `::stop-commands::tok`
     ])
       expect(forgedCommands(run(['::add-mask::s', 'Looking up x', bad]), M)).toHaveLength(1)
-    expect(forgedCommands(run(['Looking up x', '::add-mask::late']), M)).toHaveLength(1)
+    expect(forgedCommands(run(['Looking up x', `::add-mask::${M}-late`]), M)).toHaveLength(1)
+    expect(forgedCommands(run(['Looking up x', '::add-mask::own-late-token']), M)).toEqual([])
     // A lone CR ends a line for the runner.
     expect(forgedCommands(run([`Looking up x\r::error title=t::y`]), M)).toHaveLength(1)
   })

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
-import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
+import {
+  expectMasksFirst,
+  expectNoLeaks,
+  forgedCommands,
+  simulatorSecrets
+} from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
@@ -70,6 +75,7 @@ describe('Environment promotion', () => {
       ...simulatorSecrets(sim)
     ])
     expectMasksFirst(run)
+    expect(forgedCommands(run)).toEqual([])
     return run
   }
 

@@ -198,21 +198,19 @@ const OWN_COMMANDS = new Set([
 
 /**
  * Workflow commands the action did not author: any legacy `##[`, any `::` command that is not one
- * of the action's own (name, no properties, at the very start of the line), an `::add-mask::`
- * after the step started talking, and (given a marker that only injected text carries) a
- * command whose data starts with the marker.
+ * of the action's own (name, no properties, at the very start of the line), and (given a marker
+ * that only injected text carries) a command whose data starts with the marker. A forged
+ * `::add-mask::` of an output value shows up in runnerLeaks as an output the runner would drop;
+ * the action's own masks may come late (a token fetched again), so their order is not judged here.
  */
 export function forgedCommands(run: ActionRun, marker?: string): string[] {
   const lines = runnerLines(run.lines.join('\n'))
   const forged: string[] = []
-  const firstSaid = lines.findIndex((l) => !l.startsWith(MASK) && !l.startsWith(DEBUG))
   for (const c of parseCommands(lines)) {
     const show = `line ${c.line + 1}: ${JSON.stringify(lines[c.line]?.slice(0, 160))}`
     if (c.form === '##[') forged.push(`legacy ##[${c.name}] command, ${show}`)
     else if (!OWN_COMMANDS.has(c.name) || c.props !== '' || c.indented)
       forged.push(`::${c.name}${c.props ? ' ' + c.props : ''}:: command, ${show}`)
-    else if (c.name === 'add-mask' && firstSaid !== -1 && c.line > firstSaid)
-      forged.push(`::add-mask:: after the first log line, ${show}`)
     else if (marker && c.data.trimStart().startsWith(marker))
       forged.push(`::${c.name}:: command carrying injected text, ${show}`)
   }
