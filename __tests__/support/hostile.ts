@@ -70,14 +70,16 @@ export function expectOneError(r: ActionRun): string {
   return errors[0] ?? ''
 }
 
-/** Every Flow Service request went to the list, or to a well-formed connection id. */
+/** Every Flow Service request went to the list, or to a well-formed connection (or spec) id. */
 export function expectNoMalformedIdSent(sim: Simulator): void {
   for (const q of sim.requests.filter((r) => r.service === 'flow')) {
     if (q.path === LIST_PATH) continue
-    const m = /^\/data\/foundation\/flowservice\/connections\/([^/]+)(\/explore|\/test)?$/.exec(
-      q.path
-    )
-    expect(`${q.method} ${q.path} ${m && VALID_ID.test(decodeURIComponent(m[1] ?? ''))}`).toBe(
+    const m =
+      /^\/data\/foundation\/flowservice\/(?:connections\/([^/]+)(?:\/explore|\/test)?|connectionSpecs\/([^/]+))$/.exec(
+        q.path
+      )
+    const id = m?.[1] ?? m?.[2]
+    expect(`${q.method} ${q.path} ${!!id && VALID_ID.test(decodeURIComponent(id))}`).toBe(
       `${q.method} ${q.path} true`
     )
   }
