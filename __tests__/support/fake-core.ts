@@ -4,7 +4,7 @@
  * trimmed unless trimWhitespace is false). Not a test file.
  */
 import type { CoreLike } from '../../src/main.js'
-import type { SummaryLike } from '../../src/report.js'
+import type { SummaryLike } from '../../src/output.js'
 
 export interface CoreCall {
   kind: 'info' | 'warning' | 'error' | 'debug' | 'setFailed' | 'setSecret' | 'group' | 'endgroup'
