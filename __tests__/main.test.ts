@@ -194,7 +194,8 @@ describe('run() in-process through Deps', () => {
     expect(plan[0]).toMatch(
       /^POST http:\/\/127\.0\.0\.1:\d+\/data\/foundation\/flowservice\/connections$/
     )
-    expect(JSON.parse(plan[1]!).auth.params.connectionString).toBe('***')
+    // The JSON body follows, one guarded log line per line of it.
+    expect(JSON.parse(plan.slice(1).join('\n')).auth.params.connectionString).toBe('***')
     expect(printed.slice(close + 1).map((c) => c.text)).toEqual([
       'would-create: no connection named "orders-db" exists yet (dry run: nothing was changed)',
       'Connection test: skipped (dry run)'
