@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4832);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9655);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4832:
+/***/ 9655:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41238,11 +41238,18 @@ function boundedRegExps(limits = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
-/** A failure the action reports as one line and exit code 1. */
+/**
+ * A failure the action reports as one line and exit code 1. Messages may carry text a server
+ * wrote; they are printed only through output.ts, which redacts before it shortens.
+ */
 class ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
+    }
+    /** The message as printed, each server-supplied part passed through `shorten`. */
+    render(_shorten) {
+        return this.message;
     }
 }
 /** A failed Flow Service or IMS call; carries what a user needs to act on it. */
@@ -41250,19 +41257,28 @@ class ApiError extends ActionError {
     status;
     code;
     requestId;
-    constructor(message, status, code, requestId) {
+    parts;
+    /**
+     * `parts`, when given, marks the server's text inside the message, so it can be shortened on
+     * its own (after redaction) while the operation, status and hint around it stay whole.
+     */
+    constructor(message, status, code, requestId, parts) {
         super(message);
         this.status = status;
         this.code = code;
         this.requestId = requestId;
+        this.parts = parts;
         this.name = 'ApiError';
     }
-}
-const MAX_DETAIL = 300;
-/** Squeezes text onto one short line. */
-function oneLine(text, max = MAX_DETAIL) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+    render(shorten) {
+        const p = this.parts;
+        return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message;
+    }
+    /** The same error with a sentence added at the end. */
+    withNote(note) {
+        const p = this.parts;
+        return new ApiError(`${this.message}${note}`, this.status, this.code, this.requestId, p ? { ...p, tail: `${p.tail}${note}` } : undefined);
+    }
 }
 function parseJson(text) {
     try {
@@ -41274,7 +41290,11 @@ function parseJson(text) {
     }
 }
 const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/** Reads the error details out of a gateway, Flow Service or IMS error body. */
+/**
+ * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
+ * server's text as written (it may echo what it received): never shortened or reflowed here,
+ * so that redaction sees it whole.
+ */
 function describeBody(res) {
     const requestId = res.headers['x-request-id'];
     const body = parseJson(res.text);
@@ -41289,12 +41309,12 @@ function describeBody(res) {
     }
     // Gateway: {"error_code","message"}
     if (str(body.error_code))
-        return { code: str(body.error_code), detail: oneLine(String(body.message ?? '')), requestId };
+        return { code: str(body.error_code), detail: String(body.message ?? ''), requestId };
     // IMS: {"error","error_description"}
     if (str(body.error))
         return {
             code: str(body.error),
-            detail: oneLine(String(body.error_description ?? '')),
+            detail: String(body.error_description ?? ''),
             requestId
         };
     // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
@@ -41311,7 +41331,7 @@ function describeBody(res) {
         .join(': ');
     return {
         code,
-        detail: oneLine(detail || 'no details given'),
+        detail: detail || 'no details given',
         requestId: str(report['request-id']) ?? requestId
     };
 }
@@ -41343,21 +41363,22 @@ function hintFor(status, code, tokenGiven) {
         return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
     return undefined;
 }
-/** Builds the one-line error for a failed call: operation, status, code and detail, request id, hint. */
+/**
+ * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
+ * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
+ */
 function apiError(operation, a, tokenGiven = false) {
     if (a.kind === 'network')
         return new ApiError(`${operation} failed: ${a.error.message}`, 0);
     const { code, detail, requestId } = describeBody(a.res);
     const hint = hintFor(a.res.status, code, tokenGiven);
-    const parts = [
-        `${operation} failed: HTTP ${a.res.status}`,
-        code ? `${code} ${detail}` : detail,
-        requestId ? `(request id ${requestId})` : undefined
-    ];
-    let msg = parts.filter(Boolean).join(' ');
-    if (hint)
-        msg += ` — ${hint}`;
-    return new ApiError(msg, a.res.status, code, requestId);
+    const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`;
+    const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`;
+    return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
+        head,
+        detail,
+        tail
+    });
 }
 
 ;// CONCATENATED MODULE: ./package.json
@@ -41577,12 +41598,25 @@ function keeperOf(items) {
 
 
 const FLOW_BASE_PATH = '/data/foundation/flowservice';
+/**
+ * A connection id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
+ * printed and never sent back in a URL.
+ */
+const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
+    message: 'is not a connection id (1-128 letters, digits, - or _)'
+});
+/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
+const EtagSchema = schemas_string().regex(/^[\x20-\x7e]{1,1024}$/, {
+    message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+});
 /** A connection as Flow Service lists it; fields we do not use pass through unchecked. */
 const ConnectionItemSchema = looseObject({
-    id: schemas_string(),
+    id: ConnectionIdSchema,
     name: schemas_string().optional(),
     description: schemas_string().optional(),
-    etag: schemas_string().optional(),
+    etag: EtagSchema.optional(),
     state: schemas_string().optional(),
     // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
     createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
@@ -41596,7 +41630,21 @@ const PageSchema = looseObject({
     _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
         .nullish()
 });
-const IdEtagSchema = looseObject({ id: schemas_string().min(1), etag: schemas_string().optional() });
+/** The reply to a create or an update. */
+const IdEtagSchema = looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() });
+/** What is wrong with a response, by field path: never the offending value. */
+function issueOf(error) {
+    const issue = error.issues[0];
+    const path = (issue?.path ?? [])
+        .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`))
+        .join('');
+    const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type';
+    return `${path || 'the body'} ${what}`;
+}
+/** A malformed response: the error names the field, never its value. */
+function malformed(label, error) {
+    return new ActionError(`${label} failed: malformed response (${issueOf(error)})`);
+}
 const ExploreSchema = array(looseObject({
     type: unknown().optional(),
     path: unknown().optional(),
@@ -41747,7 +41795,7 @@ class FlowService {
                 this.fail(label, a);
             const parsed = PageSchema.safeParse(this.json(label, a));
             if (!parsed.success)
-                throw new IncompleteListingError(`page ${page} is not a list of connections (an "items" array of connections with ids)`);
+                throw new IncompleteListingError(`page ${page} is not a list of connections (${issueOf(parsed.error)})`);
             for (const item of parsed.data.items) {
                 const kind = classify(item, name);
                 if (kind === 'match')
@@ -41795,7 +41843,9 @@ class FlowService {
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
         const parsed = PageSchema.safeParse(this.json(label, a));
-        const item = parsed.success ? parsed.data.items[0] : undefined;
+        if (!parsed.success)
+            throw malformed(label, parsed.error);
+        const item = parsed.data.items[0];
         if (!item)
             throw new ActionError(`${label} failed: the response held no connection`);
         return { item };
@@ -41922,8 +41972,8 @@ class FlowService {
         if (a.kind === 'response' && a.res.status === 400) {
             const e = apiError(label, a, this.o.tokens.given);
             if (e.code === '1445-400')
-                throw new ApiError(`${e.message} — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one', e.status, e.code, e.requestId);
+                throw e.withNote(` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one');
             throw e;
         }
         if (a.kind !== 'response' || a.res.status !== 200)
@@ -41944,8 +41994,7 @@ class FlowService {
         if (a.kind === 'response' && a.res.status === 404)
             return a.attempts > 1;
         if (a.kind === 'response' && a.res.status === 400 && /1418/.test(a.res.text)) {
-            const e = apiError(label, a, this.o.tokens.given);
-            throw new ApiError(`${e.message} — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again`, e.status, e.code, e.requestId);
+            throw apiError(label, a, this.o.tokens.given).withNote(' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again');
         }
         this.fail(label, a);
     }
@@ -42630,11 +42679,11 @@ class SpecReferee {
                     this.unavailable(ruling.reason);
                     throw e;
                 case 'match':
-                    throw new ApiError(`${e.message} (the auth params match Flow Service's live connection spec, so the spec does not explain it)`, e.status, e.code, e.requestId);
+                    throw e.withNote(" (the auth params match Flow Service's live connection spec, so the spec does not explain it)");
                 case 'mismatch': {
                     const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `;
                     const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length;
-                    throw new ApiError(`${e.message}${note}${describeProblems(ruling.problems, body.auth.params, room)}`, e.status, e.code, e.requestId);
+                    throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`);
                 }
                 case 'reshaped':
                     this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
@@ -42663,64 +42712,6 @@ async function testConnection(flow, id, log) {
         log('Flow Service connected to the database with the stored credentials');
     }
     return flow.explore(id);
-}
-
-;// CONCATENATED MODULE: ./src/ims.ts
-
-
-
-const TokenResponse = object({
-    access_token: schemas_string().min(1),
-    token_type: schemas_string().optional(),
-    expires_in: schemas_number().optional()
-});
-/**
- * OAuth Server-to-Server: exchanges the client credentials for an access token at
- * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
- */
-async function fetchToken(transport, retry, c, onToken) {
-    const body = new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: c.clientId,
-        client_secret: c.clientSecret,
-        scope: c.scopes
-    }).toString();
-    const a = await sendWithRetries(transport, {
-        method: 'POST',
-        url: `${c.imsUrl}/ims/token/v3`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body
-    }, retry, 'IMS token request');
-    if (a.kind !== 'response' || a.res.status !== 200)
-        throw apiError('IMS token request', a);
-    let json;
-    try {
-        json = JSON.parse(a.res.text);
-    }
-    catch {
-        throw new ActionError('IMS token request failed: the response was not valid JSON');
-    }
-    const parsed = TokenResponse.safeParse(json);
-    if (!parsed.success)
-        throw new ActionError('IMS token request failed: the response had no access_token');
-    // Masked before anything else can print it.
-    onToken(parsed.data.access_token);
-    return parsed.data.access_token;
-}
-function givenToken(token) {
-    return { given: true, token: async () => token, refresh: async () => undefined };
-}
-/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
-function imsTokenSource(fetch) {
-    let current;
-    return {
-        given: false,
-        token: () => (current ??= fetch()),
-        refresh: async () => {
-            current = fetch();
-            return current;
-        }
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -42792,6 +42783,23 @@ const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
 // Control characters would break log lines and Flow Service names alike.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
 const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 /** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
 const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
@@ -42844,9 +42852,12 @@ const inputs_text = (name, max, required) => schemas_string().superRefine((v, ct
 });
 /** Field-level shape of the inputs. Secret fields only check presence, never echo. */
 const FieldsSchema = object({
-    'client-id': inputs_text('client-id', 255, true),
+    'client-id': headerValue('client-id', 255),
     'client-secret': schemas_string(),
-    'access-token': schemas_string(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
     scopes: inputs_text('scopes', 2000, true),
     'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
         message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
@@ -43079,14 +43090,90 @@ function toSettings(f, raw) {
     return settings;
 }
 
+;// CONCATENATED MODULE: ./src/ims.ts
+
+
+
+
+const TokenResponse = object({
+    access_token: schemas_string().min(1),
+    token_type: schemas_string().optional(),
+    expires_in: schemas_number().optional()
+});
+/**
+ * OAuth Server-to-Server: exchanges the client credentials for an access token at
+ * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
+ */
+async function fetchToken(transport, retry, c, onToken) {
+    const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        scope: c.scopes
+    }).toString();
+    const a = await sendWithRetries(transport, {
+        method: 'POST',
+        url: `${c.imsUrl}/ims/token/v3`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body
+    }, retry, 'IMS token request');
+    if (a.kind !== 'response' || a.res.status !== 200)
+        throw apiError('IMS token request', a);
+    let json;
+    try {
+        json = JSON.parse(a.res.text);
+    }
+    catch {
+        throw new ActionError('IMS token request failed: the response was not valid JSON');
+    }
+    const parsed = TokenResponse.safeParse(json);
+    if (!parsed.success)
+        throw new ActionError('IMS token request failed: the response had no access_token');
+    // Masked before anything else can print it.
+    onToken(parsed.data.access_token);
+    if (!VISIBLE_ASCII.test(parsed.data.access_token))
+        throw new ActionError('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
+    return parsed.data.access_token;
+}
+function givenToken(token) {
+    return { given: true, token: async () => token, refresh: async () => undefined };
+}
+/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
+function imsTokenSource(fetch) {
+    let current;
+    return {
+        given: false,
+        token: () => (current ??= fetch()),
+        refresh: async () => {
+            current = fetch();
+            return current;
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/masking.ts
 
 /**
- * Every printable form a secret can take in this action: as given, JSON-escaped (request
- * bodies, error texts), URL-encoded the JS way and the form-encoded way (IMS token request,
- * postgres-url), and brace-quoted (inside a connection string). The runner adds its own
- * encodings (base64, .NET's EscapeDataString, ...) only for the exact strings registered,
- * so each form we produce must be registered too.
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
+ * exact registered strings (plus a few encodings of them), so each form must be registered.
  */
 function derivedForms(secret) {
     if (!secret)
@@ -43101,44 +43188,319 @@ function derivedForms(secret) {
     forms.add(quoteValue(secret));
     forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
     forms.add(Buffer.from(secret, 'utf8').toString('base64'));
-    return [...forms].filter((f) => f.length > 0);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_DERIVED_LENGTH)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    return new RegExp(pattern, 'g');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
+    });
+}
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
 /**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any
- * text the action itself prints, so error messages are safe even where the runner does not
- * mask (local runs, tests).
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
  */
 class Masker {
     sink;
     forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
     constructor(sink) {
         this.sink = sink;
     }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too.
+     */
     add(secret) {
         if (!secret)
             return;
-        for (const form of derivedForms(secret)) {
+        this.addComposite(secret);
+        for (const form of [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)])
+            for (let i = 0; i + WINDOW <= form.length; i++)
+                this.windows.add(form.slice(i, i + WINDOW));
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
             if (this.forms.has(form))
                 continue;
             this.forms.add(form);
+            this.patterns = undefined;
             this.sink.setSecret(form);
         }
     }
-    /** Replaces every registered form in text with ***, longest first. */
+    ranges(text) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.windows.size > 0)
+            for (let i = 0; i + WINDOW <= text.length; i++)
+                if (this.windows.has(text.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+        return ranges;
+    }
+    redactOnce(text) {
+        return replaceRanges(text, this.ranges(text));
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
+     * single secret count as a match. A server may also echo a value escaped its own way (JSON with
+     * \u0026 or \", nested JSON, percent-encoding): where decoding the text reveals a secret, the
+     * decoded text is used, redacted.
+     */
     redact(text) {
-        let out = text;
-        const sorted = [...this.forms].sort((a, b) => b.length - a.length);
-        for (const form of sorted)
-            if (out.includes(form))
-                out = out.split(form).join('***');
+        let out = this.redactOnce(text);
+        for (let round = 0; round < 3; round++) {
+            let changed = false;
+            for (const decode of [decodeJsonEscapes, decodePercent]) {
+                const view = decode(out);
+                if (view === out)
+                    continue;
+                const redacted = this.redactOnce(view);
+                if (redacted !== view) {
+                    out = redacted;
+                    changed = true;
+                }
+            }
+            if (!changed)
+                break;
+        }
         return out;
     }
-    /** True when a value (such as the connection id) contains a registered secret form. */
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
     catches(value) {
         for (const form of this.forms)
             if (value.includes(form))
                 return true;
         return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/output.ts
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    const lines = redact(text).split(output_LINE_BREAK).map(neutralise);
+    if (!opts.oneLine)
+        return lines.map((l) => cut(l.trimEnd(), opts.max));
+    // Joining may bring a secret's parts together again: redact once more before cutting.
+    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
+    return [cut(joined, opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new Masker(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
+    }
+    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
+    detail(serverText) {
+        return this.one(serverText, MAX_DETAIL);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t) => this.detail(t));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs.
+     */
+    setOutput(name, value) {
+        if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        this.sink.setOutput(name, value);
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
     }
 }
 
@@ -43322,17 +43684,15 @@ function describeRoutes(urls, config) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/provenance.ts
-
 
 /**
  * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
  * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use.
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
  */
-function githubContext(env = process.env) {
+function githubContext(env = process.env, log = () => undefined) {
     let payload;
     return {
         workflow: env.GITHUB_WORKFLOW,
@@ -43349,7 +43709,7 @@ function githubContext(env = process.env) {
                 if ((0,external_node_fs_namespaceObject.existsSync)(file))
                     payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
                 else
-                    process.stdout.write(`GITHUB_EVENT_PATH ${file} does not exist${external_node_os_namespaceObject.EOL}`);
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
             }
             return payload;
         }
@@ -43665,12 +44025,15 @@ async function settled(flow, id) {
 
 ;// CONCATENATED MODULE: ./src/report.ts
 
-/** The four step outputs. The id is never a secret, so job outputs can carry it on. */
-function setOutputs(core, r) {
-    core.setOutput('connection-id', r.connectionId);
-    core.setOutput('etag', r.etag);
-    core.setOutput('operation', r.operation);
-    core.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
+/**
+ * The four step outputs, set through output.ts (which warns about a value the runner would mask).
+ * The id is never a secret, so job outputs can carry it on.
+ */
+function setOutputs(out, r) {
+    out.setOutput('connection-id', r.connectionId);
+    out.setOutput('etag', r.etag);
+    out.setOutput('operation', r.operation);
+    out.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
 }
 /**
  * At most this many table paths go into the `tables` output: enough for a later job to pick its
@@ -43688,13 +44051,13 @@ function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
  * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
  * said in a warning, so a later job does not take it for the whole database.
  */
-function setTablesOutput(core, paths, warn) {
+function setTablesOutput(out, paths, warn) {
     const { value, omitted } = tablesOutput(paths);
     if (omitted > 0)
         warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
-    core.setOutput('tables', value);
+    out.setOutput('tables', value);
 }
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const SUMMARY_HEADING = 'AEP PostgreSQL connection';
 /** The connection test's result in words; the log and the job summary both say it this way. */
 function testText(t) {
     if (!t)
@@ -43717,7 +44080,7 @@ function outcomeLine(r) {
         return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
     return `${r.operation}: connection ${r.connectionId}${dry}`;
 }
-/** Job summary rows; every value is escaped, none is secret. */
+/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
 function summaryRows(r) {
     return [
         ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
@@ -43728,26 +44091,29 @@ function summaryRows(r) {
         ['Connection test', testText(r.test)]
     ];
 }
+const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
+/** The summary of a step that did its work. */
+function successSummary(r) {
+    return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
+}
 /**
- * Writes the job summary. A summary is a convenience: failing to write one (no
- * GITHUB_STEP_SUMMARY, a full disk) is reported as a warning and never fails the step.
+ * The summary of a failed step: that it failed and why (the error as printed), what it had done
+ * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
  */
-async function writeSummary(summary, r, warn) {
-    try {
-        let s = summary.addHeading('AEP PostgreSQL connection', 3).addTable([
-            [
-                { data: 'Field', header: true },
-                { data: 'Value', header: true }
-            ],
-            ...summaryRows(r).map(([k, v]) => [k, escapeHtml(v)])
-        ]);
-        if (r.runUrl)
-            s = s.addLink('Workflow run', r.runUrl);
-        await s.write();
-    }
-    catch (e) {
-        warn(`could not write the job summary: ${e.message}`);
-    }
+function failureSummary(f) {
+    const rows = [['Status', 'failed']];
+    if (f.inputs?.length)
+        rows.push(['Inputs to fix', f.inputs.join(', ')]);
+    // A failed connection test is already its own row.
+    if (f.result?.test?.ok !== false)
+        rows.push(['Error', f.error]);
+    if (f.result)
+        rows.push(...summaryRows(f.result));
+    return {
+        heading: `${SUMMARY_HEADING}: failed`,
+        rows,
+        ...runLink(f.result?.runUrl ?? f.runUrl)
+    };
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -44033,6 +44399,9 @@ function toNetworkError(e, ctx) {
         return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false);
     const err = e;
     const code = err.code ?? err.cause?.code ?? '';
+    // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
+    if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
+        return new TransportError(`the request could not be sent (${code})`);
     const f = ctx.failed;
     if (f) {
         if (f.refused !== undefined && f.proxy)
@@ -44091,8 +44460,10 @@ function proxyRefused(proxy, target, status) {
 
 
 
+/** Inputs whose secret values are built from other values (so not redacted run by run). */
+const COMPOSITE_INPUTS = new Set(['connection-string', 'postgres-url']);
 /** Reads every input; secret ones are masked the moment they are read, before validation. */
-function readInputs(c, masker) {
+function readInputs(c, out) {
     const raw = {};
     for (const name of INPUT_NAMES) {
         // A password may legitimately start or end with spaces; only a pasted newline is dropped.
@@ -44102,25 +44473,29 @@ function readInputs(c, masker) {
                 : c.getInput(name);
     }
     for (const name of SECRET_INPUTS)
-        masker.add(raw[name]);
+        if (COMPOSITE_INPUTS.has(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
     return raw;
 }
 /** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
-function maskDerived(s, masker, body) {
+function maskDerived(s, out, body) {
     // The password inside a postgres-url or connection string, once decoded or split out.
-    masker.add(s.credentials?.parts?.password);
+    out.secret(s.credentials?.parts?.password);
     if (s.credentials?.source === 'connection-string') {
         const kv = splitConnectionStringLoosely(s.credentials.connectionString);
-        masker.add(kv.get('password'));
-        masker.add(kv.get('pwd'));
+        out.secret(kv.get('password'));
+        out.secret(kv.get('pwd'));
     }
     if (body) {
         const p = body.auth.params;
-        for (const secret of [p.password, p.connectionString])
-            if (typeof secret === 'string')
-                masker.add(secret);
+        if (typeof p.password === 'string')
+            out.secret(p.password);
+        if (typeof p.connectionString === 'string')
+            out.compositeSecret(p.connectionString);
         // The auth block as it travels inside the JSON request body.
-        masker.add(JSON.stringify(p));
+        out.compositeSecret(JSON.stringify(p));
     }
 }
 /** The desired connection payload, or none when deleting. */
@@ -44170,7 +44545,7 @@ const APPLYING = {
     absent: undefined
 };
 /** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
-function connect(settings, deps, masker, say) {
+function connect(settings, deps, out) {
     const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
     // Which proxy each host goes through; a proxy variable that cannot be used fails here,
     // before anything is sent.
@@ -44187,9 +44562,9 @@ function connect(settings, deps, masker, say) {
         clock: deps.clock,
         deadline,
         maxAttempts: settings.maxAttempts,
-        log: say
+        log: (line) => out.info(line)
     };
-    const traced = tracing(transport, deps.core, masker);
+    const traced = tracing(transport, out);
     const tokens = settings.accessToken
         ? givenToken(settings.accessToken)
         : imsTokenSource(() => fetchToken(traced, retry, {
@@ -44199,7 +44574,7 @@ function connect(settings, deps, masker, say) {
             scopes: settings.scopes
         }, 
         // Masked before anything else can print it.
-        (token) => masker.add(token)));
+        (token) => out.secret(token)));
     const flow = new FlowService({
         platformUrl: settings.platformUrl,
         clientId: settings.clientId,
@@ -44213,74 +44588,54 @@ function connect(settings, deps, masker, say) {
 }
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
+    const c = overrides.core ?? core_namespaceObject;
+    // Created first: nothing is printed, not even by a failing setup, but through it.
+    const out = new Output(c);
     const deps = {
-        core: core_namespaceObject,
+        core: c,
         clock: systemClock,
         env: process.env,
-        github: githubContext(),
+        github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
         ...overrides
-    };
-    const c = deps.core;
-    const masker = new Masker(c);
-    const say = (line) => c.info(masker.redact(line));
-    /** A multi-line block, folded into one collapsible group of the log. */
-    const block = (title, lines) => {
-        c.startGroup(masker.redact(title));
-        try {
-            for (const line of lines)
-                say(line);
-        }
-        finally {
-            c.endGroup();
-        }
-    };
-    // In debug mode each request adds a trace line; a phase's trace is folded into a group.
-    const debug = deps.env.RUNNER_DEBUG === '1';
-    const traced = async (title, fn) => {
-        if (!debug)
-            return fn();
-        c.startGroup(masker.redact(`Requests: ${title}`));
-        try {
-            return await fn();
-        }
-        finally {
-            c.endGroup();
-        }
     };
     let closeTransport;
     let deadline;
+    let ctx;
+    let result;
+    // In debug mode each request adds a trace line; a phase's trace is folded into a group.
+    const traced = (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn();
     try {
         // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
         // before this passes.
         for (const secret of proxySecrets(deps.env))
-            masker.add(secret);
-        const raw = readInputs(c, masker);
+            out.compositeSecret(secret);
+        const raw = readInputs(c, out);
+        ctx = runContext(deps.github, deps.env);
         const settings = parseInputs(raw);
-        const ctx = runContext(deps.github, deps.env);
         const body = desiredBody(settings, ctx);
-        maskDerived(settings, masker, body);
+        maskDerived(settings, out, body);
         // 2. HTTP and token.
-        const conn = connect(settings, deps, masker, say);
+        const conn = connect(settings, deps, out);
         closeTransport = conn.close;
         deadline = conn.deadline;
         const flow = conn.flow;
         // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
         const referee = new SpecReferee({
             readSpec: () => flow.connectionSpec(),
-            log: say,
-            warn: (m) => c.warning(masker.redact(m))
+            log: (line) => out.info(line),
+            warn: (message) => out.warning(message)
         });
         // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
         // registered) first, so every ::add-mask:: precedes the step's first log line.
         await conn.tokens.token();
         for (const route of conn.routes)
-            say(route);
+            out.info(route);
         if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
-            c.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
-        say(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const plan = await traced('looking up the connection', async () => referee.vetPlan(decide(settings, await findLive(flow, settings.connectionName, say), body), settings));
+            out.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
+        out.info(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
+        const plan = await traced('looking up the connection', async () => referee.vetPlan(decide(settings, await findLive(flow, settings.connectionName, (line) => out.info(line)), body), settings));
         const operation = operationOf(plan, settings.dryRun);
-        const result = {
+        const r = {
             operation,
             connectionId: 'existing' in plan ? plan.existing.id : '',
             etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
@@ -44291,87 +44646,103 @@ async function run(overrides = {}) {
         };
         // 4. Apply (or, in a dry run, show what would be sent).
         if (settings.dryRun)
-            block(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, describePlan(plan, flow.base));
+            await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
+                for (const line of describePlan(plan, flow.base))
+                    out.block(line);
+            });
         else {
             const applying = APPLYING[plan.kind];
-            const applyPlan = () => apply(plan, flow, settings, say, (m) => c.warning(masker.redact(m)), referee);
-            Object.assign(result, await (applying ? traced(applying, applyPlan) : applyPlan()));
+            const applyPlan = () => apply(plan, flow, settings, (line) => out.info(line), (message) => out.warning(message), referee);
+            Object.assign(r, await (applying ? traced(applying, applyPlan) : applyPlan()));
         }
-        say(outcomeLine(result));
-        if (result.connectionId && masker.catches(result.connectionId))
-            c.warning('the connection id contains a secret value, so the runner will mask it in job outputs');
-        // 5. Outputs first, so a later step can inspect or clean up even if the test fails.
-        setOutputs(c, result);
-        let testError;
+        out.info(outcomeLine(r));
+        // 5. Outputs first, so a later step can inspect or clean up even if the test fails. Each
+        // output is checked against the secrets (a warning names one the runner would drop).
+        setOutputs(out, r);
+        result = r;
         if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
-            result.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
-            say(`Connection test: ${testText(result.test)}`);
+            r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
+            out.info(`Connection test: ${testText(r.test)}`);
         }
-        else if (settings.testConnection) {
-            try {
-                const { tables, paths } = await traced('testing the connection', () => testConnection(flow, result.connectionId, say));
-                result.test = { ok: true, tables };
-                say(`Connection test passed: Flow Service sees ${tables} table(s)`);
-                setTablesOutput(c, paths, (m) => c.warning(masker.redact(m)));
-            }
-            catch (e) {
-                testError = e instanceof ActionError ? e : new ActionError(String(e));
-                result.test = { ok: false, error: masker.redact(testError.message) };
-            }
-        }
-        // Outside a runner (local runs) there is no summary file: nothing to warn about.
-        if (deps.env.GITHUB_STEP_SUMMARY)
-            await writeSummary(c.summary, result, (m) => c.warning(masker.redact(m)));
-        else
-            c.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
-        if (testError)
-            throw testError;
+        else if (settings.testConnection)
+            r.test = await traced('testing the connection', () => runConnectionTest(flow, r.connectionId, out));
+        if (r.test?.ok === false)
+            throw new ActionError(r.test.error ?? 'the connection test failed');
+        await summarise(out, deps.env, () => successSummary(r));
     }
     catch (e) {
         // The connection exists (this run's or one it adopted): say which, even though the step fails.
         if (e instanceof StoredConnectionError) {
-            c.setOutput('connection-id', e.connectionId);
-            c.setOutput('etag', e.etag);
+            out.setOutput('connection-id', e.connectionId);
+            out.setOutput('etag', e.etag);
         }
         const outOfTime = deadline !== undefined && deadline.remaining() < 1000;
-        fail(c, masker, outOfTime && !(e instanceof DeadlineError) ? withDeadlineNote(e) : e);
+        const failure = fail(out, e, outOfTime);
+        await summarise(out, deps.env, () => failureSummary({ ...failure, result, runUrl: ctx ? runUrl(ctx) : undefined }));
     }
     finally {
         await closeTransport?.().catch(() => undefined);
     }
 }
-/** One clear ::error per problem, secrets redacted, exit code 1. */
-function fail(c, masker, e) {
+/**
+ * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
+ * A passed test also sets the `tables` output.
+ */
+async function runConnectionTest(flow, id, out) {
+    try {
+        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line));
+        out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
+        setTablesOutput(out, paths, (message) => out.warning(message));
+        return { ok: true, tables };
+    }
+    catch (e) {
+        if (!(e instanceof ActionError))
+            throw e;
+        return { ok: false, error: out.describe(e) };
+    }
+}
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(out, env, content) {
+    if (env.GITHUB_STEP_SUMMARY)
+        await out.summary(content());
+    else
+        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
+}
+/**
+ * One clear ::error per problem, exit code 1. Returns what the failure summary shows: the error
+ * as printed and, for invalid inputs, the inputs to fix.
+ */
+function fail(out, e, outOfTime) {
     if (e instanceof InputError) {
         const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
         for (const line of lines.slice(0, -1))
-            c.error(masker.redact(line));
-        c.setFailed(masker.redact(`${lines.at(-1) ?? 'invalid input'} (nothing was sent to Adobe)`));
-        return;
+            out.error(line);
+        const suffix = ' (nothing was sent to Adobe)';
+        out.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+        return {
+            error: `${lines.join('; ')}${suffix}`,
+            inputs: [...new Set(e.problems.map((p) => p.input))]
+        };
     }
-    if (e instanceof DeadlineError) {
-        c.setFailed(masker.redact(`${e.message}; raise timeout-seconds or check the network path to Adobe`));
-        return;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    c.setFailed(masker.redact(message.length > 1000 ? `${message.slice(0, 999)}…` : message));
-}
-function withDeadlineNote(e) {
-    if (!(e instanceof Error))
-        return e;
-    return new DeadlineError(`${e.message} (the step's timeout-seconds ran out)`);
+    let error = out.describe(e);
+    if (outOfTime && !(e instanceof DeadlineError))
+        error += " (the step's timeout-seconds ran out)";
+    if (outOfTime || e instanceof DeadlineError)
+        error += '; raise timeout-seconds or check the network path to Adobe';
+    out.fail(error);
+    return { error };
 }
 /** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
-function tracing(transport, c, masker) {
+function tracing(transport, out) {
     return async (req, timeoutMs) => {
         try {
             const res = await transport(req, timeoutMs);
             const id = res.headers['x-request-id'];
-            c.debug(masker.redact(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`));
+            out.debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`);
             return res;
         }
         catch (e) {
-            c.debug(masker.redact(`${req.method} ${req.url} -> ${e.message}`));
+            out.debug(`${req.method} ${req.url} -> ${e.message}`);
             throw e;
         }
     };
