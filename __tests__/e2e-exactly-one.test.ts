@@ -307,7 +307,7 @@ describe('racing runs converge on the oldest', () => {
       action: { type: 'barrier', parties, timeoutMs: 60_000 }
     })
 
-  it.concurrent.each([2, 3])('%i runs started together: one connection, one id in all', (n) =>
+  it.concurrent.each([2, 4])('%i runs started together: one connection, one id in all', (n) =>
     withSim(async (sim) => {
       const name = `one-race-${n}`
       barrier(sim, n)
@@ -324,6 +324,43 @@ describe('racing runs converge on the oldest', () => {
       expect(ours(kept)).toBe(true)
       settle(`${n} racing runs`, sim, name, runs)
     })
+  )
+
+  // Without createdAt the keeper is the first by id. A run whose copy sorts first but whose
+  // rival already ended (keeping its own) must give way: every run ends on one connection.
+  it.concurrent.each(['random', 'descending'] as const)(
+    'no createdAt in listings, one run ends before the other creates (ids %s): one id in both',
+    (idOrder) =>
+      withSim(
+        async (sim) => {
+          const name = `one-race-undated-${idOrder}`
+          barrier(sim, 2)
+          inject(sim, {
+            match: { method: 'GET', path: LIST_PATH },
+            times: Infinity,
+            action: {
+              type: 'rewrite',
+              edit: (reply) => {
+                for (const i of (reply as { items?: Record<string, unknown>[] }).items ?? [])
+                  delete i.createdAt
+                return reply
+              }
+            }
+          })
+          // The first POST waits, so the other run creates, checks and ends before it lands.
+          inject(sim, {
+            match: { method: 'POST', path: LIST_PATH },
+            action: { type: 'delay', ms: 2000 }
+          })
+          const runs = await Promise.all([0, 1].map(() => run(sim, name)))
+          for (const r of runs) expect(r.code).toBe(0)
+          const [kept] = live(sim, name)
+          expect(runs.map((r) => r.outputs['connection-id'])).toEqual([kept?.id, kept?.id])
+          expect(flowReqs(sim, 'POST')).toHaveLength(2)
+          settle(`2 runs, undated, ${idOrder} ids`, sim, name, runs)
+        },
+        { idOrder }
+      )
   )
 
   it.concurrent('two runs with if-exists reuse: created and unchanged, one id', () =>
@@ -543,8 +580,39 @@ describe('documented refusals and states', () => {
       const [kept] = live(sim, name)
       expect(r.outputs).toMatchObject({ operation: 'created', 'connection-id': kept?.id })
       expect(kept?.id).not.toBe(going.id)
-      expect(trace(sim)).toEqual(['GET list 200', 'PATCH id 400', 'POST list 201', 'GET list 200'])
+      // The name is looked up again before the create: no live one is left.
+      expect(trace(sim)).toEqual([
+        'GET list 200',
+        'PATCH id 400',
+        'GET list 200',
+        'POST list 201',
+        'GET list 200'
+      ])
       settle('1457 on PATCH', sim, name, [r])
+    })
+  )
+
+  it.concurrent('a 1457 on PATCH while the connection is still listed live: nothing created', () =>
+    withSim(async (sim) => {
+      const name = 'one-false-1457'
+      const seeded = seedOther(sim, name)
+      inject(sim, {
+        match: { method: 'PATCH', path: BY_ID_PATH },
+        action: {
+          type: 'status',
+          status: 400,
+          body: JSON.stringify({
+            type: 'https://ns.adobe.com/aep/errors/FLOW-1457-400',
+            title: 'Invalid state'
+          })
+        }
+      })
+      const r = await run(sim, name)
+      expect(r.code).toBe(1)
+      expect(r.outputs).toMatchObject({ 'connection-id': seeded.id })
+      expect(flowReqs(sim, 'POST')).toHaveLength(0)
+      expect(r.lines.some((l) => /still listed as live, so nothing was created/.test(l))).toBe(true)
+      settle('false 1457 on PATCH', sim, name, [r])
     })
   )
 

@@ -188,9 +188,37 @@ describe('FlowService.findByName', () => {
     expect(e.message).toBe(
       'listing connections by name was incomplete: connection e is listed without a connection spec, and reading it by id does not tell either'
     )
-    // Gone by the time it is read: not counted.
+    // Listed with the name, then 404 by id: not proof of absence.
     const gone = setup([list([{ id: 'e', name: 'orders-db' }]), res(404)])
-    expect(await gone.flow.findByName('orders-db')).toEqual([])
+    await expect(gone.flow.findByName('orders-db')).rejects.toThrow(
+      'listing connections by name was incomplete: connection e is listed with this name but without a connection spec, and reading it by id answers 404'
+    )
+    // Listed without a name, then 404: gone, and it could not have been this name's anyway.
+    const nameless = setup([list([{ id: 'e' }]), res(404)])
+    expect(await nameless.flow.findByName('orders-db')).toEqual([])
+  })
+
+  it.each([
+    ['another id', { ...item('f', 'orders-db') }],
+    ['another name', { ...item('e', 'other-db') }]
+  ])('an item listed with the name but read by id as %s fails the listing', async (_, read) => {
+    const { flow } = setup([list([{ id: 'e', name: 'orders-db' }]), res(200, { items: [read] })])
+    await expect(flow.findByName('orders-db')).rejects.toThrow(
+      'listing connections by name was incomplete: connection e is listed without a connection spec, and reading it by id gives another connection'
+    )
+  })
+
+  it('the same connection on two pages counts once', async () => {
+    const { flow } = setup([
+      list([item('1', 'orders-db')], '/connections?continuationToken=a'),
+      list([item('1', 'orders-db')])
+    ])
+    expect((await flow.findByName('orders-db')).map((i) => i.id)).toEqual(['1'])
+  })
+
+  it('a connection spec id in upper case or with spaces is still PostgreSQL', async () => {
+    const { flow } = setup([list([item('1', 'orders-db', ` ${POSTGRES_SPEC_ID.toUpperCase()} `)])])
+    expect(await flow.findByName('orders-db')).toHaveLength(1)
   })
 
   it('follows _links.next.href: base-relative, host-relative and absolute same-origin', async () => {
@@ -276,6 +304,18 @@ describe('FlowService.findByName', () => {
     expect(calls()).toHaveLength(1)
   })
 
+  it.each([
+    ['a blank href', { next: { href: '   ' } }, 'page 1 has a next-page link with a blank href'],
+    ['an href that is no URL', { next: { href: 'http://[::1' } }, 'the next page points to'],
+    ['a null href', { next: { href: null } }, 'page 1 is not a list of connections']
+  ])(
+    'a next link with %s: the listing fails, nothing is taken as absent',
+    async (_, links, why) => {
+      const { flow } = setup([res(200, { items: [], _links: links })])
+      await expect(flow.findByName('n')).rejects.toThrow(why)
+    }
+  )
+
   it('a continuation link that drops the filter: the filter is sent with the next links', async () => {
     const { flow, calls } = setup([
       list([item('1', 'n')], '/connections?continuationToken=a'),
@@ -358,6 +398,25 @@ describe('FlowService.findByName', () => {
 })
 
 describe('FlowService.create', () => {
+  it.each([200, 201, 202])('a %i with an id: created, never sent again', async (status) => {
+    const { flow, calls } = setup([res(status, { id: 'new-1', etag: ETAG })])
+    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-1', etag: ETAG })
+    expect(calls()).toHaveLength(1)
+  })
+
+  it('a 204 (no body) was performed: looked up, never sent again', async () => {
+    const { flow, calls } = setup([res(204), list([item('x', 'orders-db')])])
+    const outcome = await flow.create(body)
+    expect(outcome).toMatchObject({ kind: 'found', items: [{ id: 'x' }] })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+  })
+
+  it('a PATCH answered 204: performed, its etag read from the connection', async () => {
+    const { flow, calls } = setup([res(204), res(200, { items: [item('x', 'orders-db')] })])
+    expect(await flow.update('x', '"e"', [])).toEqual({ id: 'x', etag: '"etag-x"' })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['PATCH', 'GET'])
+  })
+
   it('POSTs the body with content-type and returns id and etag', async () => {
     const { flow, transport } = setup([res(201, { id: 'new-1', etag: ETAG })])
     expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-1', etag: ETAG })
@@ -391,7 +450,12 @@ describe('FlowService.create', () => {
       list([]),
       res(201, { id: 'new-2', etag: ETAG })
     ])
-    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-2', etag: ETAG })
+    expect(await flow.create(body)).toEqual({
+      kind: 'created',
+      id: 'new-2',
+      etag: ETAG,
+      afterLost: true
+    })
     expect(calls()).toEqual([
       `POST ${BASE}/connections`,
       `GET ${BASE}/connections?property=name==orders-db`,
@@ -441,7 +505,12 @@ describe('FlowService.create', () => {
       list([{ ...item('old', 'orders-db'), state: 'delete-finalizing' }]),
       res(201, { id: 'n9', etag: ETAG })
     ])
-    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'n9', etag: ETAG })
+    expect(await flow.create(body)).toEqual({
+      kind: 'created',
+      id: 'n9',
+      etag: ETAG,
+      afterLost: true
+    })
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'POST'])
   })
 

@@ -6,7 +6,9 @@ import {
   IncompleteListingError,
   isDeleting,
   isInProgress,
+  isUpdatable,
   keeperOf,
+  strictlyOldest,
   nameFilter,
   passesFilter,
   SPEC_FILTER
@@ -67,18 +69,23 @@ describe('passesFilter', () => {
 
 describe('states', () => {
   it.each([
-    ['enabled', false, false],
-    ['disabled', false, false],
-    [undefined, false, false],
-    ['initializing', false, true],
-    ['updating', false, true],
-    ['enabled-finalizing', false, true],
-    ['delete-finalizing', true, false],
-    ['deleting', true, false],
-    ['deleted', true, false]
-  ])('%s: deleting %s, in progress %s', (state, deleting, inProgress) => {
+    ['enabled', false, false, true],
+    ['disabled', false, false, true],
+    [undefined, false, false, true],
+    ['initializing', false, true, true],
+    [' Initializing ', false, true, true],
+    ['delete-finalizing', true, false, false],
+    ['DELETE-FINALIZING', true, false, false],
+    // Undocumented states are neither guessed as deleting nor as in progress: they count as
+    // live, and an update refused in them (1416) waits for an updatable one.
+    ['updating', false, false, false],
+    ['undeleted', false, false, false],
+    ['pending', false, false, false],
+    ['deleting', false, false, false]
+  ])('%s: deleting %s, in progress %s, updatable %s', (state, deleting, inProgress, updatable) => {
     expect(isDeleting(state)).toBe(deleting)
     expect(isInProgress(state)).toBe(inProgress)
+    expect(isUpdatable(state)).toBe(updatable)
   })
 
   it('alive drops the connections on their way out', () => {
@@ -112,6 +119,29 @@ describe('keeperOf', () => {
     ).toBe('a')
     expect(keeperOf([{ id: 'a' }, { id: 'b', createdAt: '1500' }]).id).toBe('b')
     expect(keeperOf([{ id: 'b', createdAt: 'soon' }, { id: 'a' }]).id).toBe('a')
+  })
+
+  it('reads ISO dates and numeric strings as well as epoch ms', () => {
+    const items = [
+      { id: 'a', createdAt: '2026-12-04T10:00:01.000Z' },
+      { id: 'b', createdAt: Date.parse('2026-12-04T10:00:00.500Z') },
+      { id: 'c', createdAt: ` ${Date.parse('2026-12-04T10:00:00.900Z')} ` }
+    ]
+    expect(keeperOf(items).id).toBe('b')
+    expect(strictlyOldest(keeperOf(items), items)).toBe(true)
+  })
+
+  it('strictlyOldest is false on a tie or a missing date: the order cannot be told', () => {
+    expect(
+      strictlyOldest({ id: 'a', createdAt: 5 }, [
+        { id: 'a', createdAt: 5 },
+        { id: 'b', createdAt: 5 }
+      ])
+    ).toBe(false)
+    expect(
+      strictlyOldest({ id: 'a', createdAt: 5 }, [{ id: 'a', createdAt: 5 }, { id: 'b' }])
+    ).toBe(false)
+    expect(strictlyOldest({ id: 'a' }, [{ id: 'a' }])).toBe(false)
   })
 
   it('has nothing to keep in an empty list', () => {

@@ -111,7 +111,7 @@ describe('run() in-process through Deps', () => {
     expect(core.failed()).toBeUndefined()
     expect(core.outputs).toMatchObject({ operation: 'updated', 'connection-id': existing.id })
     expect(core.lines('info')).toContain(
-      'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
+      'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying'
     )
     expect(sim.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([
       412, 200

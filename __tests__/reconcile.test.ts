@@ -5,6 +5,7 @@ import { FlowService, type ConnectionItem } from '../src/flow-service.js'
 import { givenToken } from '../src/ims.js'
 import type { Settings } from '../src/inputs.js'
 import {
+  apply,
   createExactlyOne,
   deleteExisting,
   findLive,
@@ -103,16 +104,60 @@ describe('createExactlyOne after a 201', () => {
     expect(calls()).toEqual(['POST /connections', LOOKUP])
   })
 
-  it('a race this run won (its own is the oldest): created, the others are left to their runs', async () => {
-    const { r, calls, retry } = setup([
+  it('a race this run won (its own is the oldest): waits for the other run to delete its copy', async () => {
+    const { r, calls, retry, clock } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
-      list(item('later', 9), item('mine', 5))
+      list(item('later', 9), item('mine', 5)),
+      list(item('mine', 5))
     ])
     expect((await createExactlyOne(r)).operation).toBe('created')
-    expect(calls()).toEqual(['POST /connections', LOOKUP])
+    expect(calls()).toEqual(['POST /connections', LOOKUP, LOOKUP])
+    expect(clock.sleeps).toEqual([500])
     expect(retry.lines).toContain(
-      'other runs created "orders-db" at the same time (id later); this run\'s is the oldest, so it is kept and they delete theirs'
+      'other runs created "orders-db" at the same time (id later); this run\'s is the oldest, so it is kept: waiting for them to delete theirs'
     )
+  })
+
+  it('a race this run won by id (same createdAt) whose other copy stays: gives way to it', async () => {
+    // The other run listed before this one's copy was visible and ended keeping its own.
+    const both = list(item('a-mine', 5), item('b-other', 5))
+    const { r, calls, retry, clock } = setup(
+      [res(201, { id: 'a-mine', etag: '"e1"' }), both, both, both, both, res(204)],
+      'reuse'
+    )
+    expect(await createExactlyOne(r)).toEqual({
+      operation: 'unchanged',
+      connectionId: 'b-other',
+      etag: '"etag-b-other"'
+    })
+    expect(calls()).toEqual([
+      'POST /connections',
+      LOOKUP,
+      LOOKUP,
+      LOOKUP,
+      LOOKUP,
+      'DELETE /connections/a-mine'
+    ])
+    expect(clock.sleeps).toEqual([500, 1000, 2000])
+    expect(retry.lines).toContain(
+      'the other copies (id b-other) stay: their runs ended keeping them, so this run deletes its own (id a-mine) and uses b-other'
+    )
+  })
+
+  it('missing createdAt: the same rule, the first by id waits', async () => {
+    const { r, calls } = setup([
+      res(201, { id: 'a-mine' }),
+      list(
+        item('a-mine', 5, { createdAt: undefined }),
+        item('b-other', 5, { createdAt: undefined })
+      ),
+      list(item('a-mine', 5, { createdAt: undefined }))
+    ])
+    expect(await createExactlyOne(r)).toMatchObject({
+      operation: 'created',
+      connectionId: 'a-mine'
+    })
+    expect(calls()).toEqual(['POST /connections', LOOKUP, LOOKUP])
   })
 
   it('a race this run lost: deletes its own, updates the oldest (if-exists update)', async () => {
@@ -216,8 +261,27 @@ describe('createExactlyOne after a 201', () => {
     ])
     expect((await createExactlyOne(r)).connectionId).toBe('mine')
     expect(warnings).toEqual([
-      'the connection just created (id mine) is not listed yet, so whether another run created "orders-db" at the same time was not checked'
+      'the connection just created (id mine) is not listed yet, so the listing cannot be trusted: whether another run created "orders-db" at the same time could not be checked'
     ])
+  })
+
+  it('after a lost answer and a re-sent POST, a listing that never shows the new one fails the step', async () => {
+    // The lookup that allowed the second POST may have been just as stale: two may exist.
+    const mine = one(item('mine-2', 5))
+    const { r, calls } = setup([
+      res(503),
+      list(),
+      res(201, { id: 'mine-2', etag: '"e2"' }),
+      ...[list(), mine, list(), mine, list(), mine]
+    ])
+    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e.connectionId).toBe('mine-2')
+    expect(e.etag).toBe('"e2"')
+    expect(e.message).toBe(
+      'the connection just created (id mine-2) is not listed yet, so the listing cannot be trusted, and an earlier attempt of this run (whose answer was lost) may have created "orders-db" too: this run\'s connection is id mine-2; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)'
+    )
+    expect(calls().filter((c) => c.startsWith('POST'))).toHaveLength(2)
   })
 
   it('an incomplete listing after the create: created, with a warning', async () => {
@@ -345,6 +409,66 @@ describe('updateExisting and deleteExisting', () => {
       'GET /connections/x',
       'DELETE /connections/x'
     ])
+  })
+})
+
+describe('updateExisting under racing updates', () => {
+  it('412 four times (other runs patching too): re-reads and retries until it lands', async () => {
+    const existing = item('x', 3)
+    const steps: Step[] = []
+    for (let n = 0; n < 4; n++) steps.push(res(412, {}), one({ ...existing, etag: `"v${n}"` }))
+    const { flow, calls, retry, clock } = setup([...steps, res(200, { id: 'x', etag: '"e9"' })])
+    expect(await updateExisting(flow, existing, body, retry.log)).toEqual({
+      operation: 'updated',
+      connectionId: 'x',
+      etag: '"e9"'
+    })
+    expect(calls().filter((c) => c.startsWith('PATCH'))).toHaveLength(5)
+    expect(clock.sleeps).toEqual([500, 1000, 2000])
+  })
+
+  it('412 on every try: fails after the last retry', async () => {
+    const existing = item('x', 3)
+    const steps: Step[] = []
+    for (let n = 0; n < 6; n++) steps.push(res(412, {}), one(existing))
+    const { flow, retry } = setup(steps)
+    const e = await caught(updateExisting(flow, existing, body, retry.log))
+    expect((e as { status?: number }).status).toBe(412)
+  })
+})
+
+describe('apply: an update refused because the connection is being deleted (1457)', () => {
+  const existing = item('x', 3)
+  const plan = { kind: 'update' as const, existing, ops: [], body }
+
+  it('looked up again; none live: a new one is created', async () => {
+    const { r, calls } = setup([
+      flowError(400, '1457-400'),
+      list(item('x', 3, { state: 'delete-finalizing' })),
+      res(201, { id: 'new', etag: '"n"' }),
+      list(item('new', 9))
+    ])
+    expect(await apply(plan, r)).toEqual({ operation: 'created', connectionId: 'new', etag: '"n"' })
+    expect(calls()).toEqual(['PATCH /connections/x', LOOKUP, 'POST /connections', LOOKUP])
+  })
+
+  it('still listed as live: nothing is created, the step fails naming it', async () => {
+    const { r, calls } = setup([flowError(400, '1457-400'), list(existing)])
+    const e = (await caught(apply(plan, r))) as StoredConnectionError
+    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e.connectionId).toBe('x')
+    expect(e.message).toMatch(/yet connection x is still listed as live, so nothing was created/)
+    expect(calls()).toEqual(['PATCH /connections/x', LOOKUP])
+  })
+
+  it('another live one is listed instead: it is updated, not a new one created', async () => {
+    const { r, calls } = setup([
+      flowError(400, '1457-400'),
+      list(item('y', 4)),
+      res(200, { id: 'y', etag: '"y2"' })
+    ])
+    expect(await apply(plan, r)).toEqual({ operation: 'updated', connectionId: 'y', etag: '"y2"' })
+    expect(calls()).toEqual(['PATCH /connections/x', LOOKUP, 'PATCH /connections/y'])
   })
 })
 

@@ -687,6 +687,17 @@ describe('connection spec and /test', () => {
   })
 })
 
+it('idOrder descending: each new connection id sorts before the ones made before it', async () => {
+  const other = await startSimulator({ idOrder: 'descending' })
+  try {
+    const ids = ['a', 'b', 'c'].map((name) => other.seedConnection('dev', { name }).id)
+    expect([...ids].sort()).toEqual([...ids].reverse())
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f-]{27}$/)
+  } finally {
+    await other.close()
+  }
+})
+
 describe('recording, stats, latency', () => {
   it('records every request with headers, body, status and socket', async () => {
     await call('POST', '/connections?x=1', { raw: '{"a":1', headers: { 'X-Custom': 'Yes' } })

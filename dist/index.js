@@ -31387,7 +31387,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/connection.ts
 /** The fixed Flow Service connection spec of the PostgreSQL source. */
-const connection_POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
 const POSTGRES_SPEC_VERSION = '1.0';
 const SPEC_NAMES = {
     'connection-string': 'Connection String Based Authentication',
@@ -31620,7 +31620,7 @@ function buildCreateBody(name, description, auth) {
         name,
         ...(description !== undefined ? { description } : {}),
         auth,
-        connectionSpec: { id: connection_POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
+        connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
     };
 }
 /** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
@@ -41381,6 +41381,112 @@ function apiError(operation, a, tokenGiven = false) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/listing.ts
+
+
+/**
+ * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
+ * page or an item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends ActionError {
+    reason;
+    constructor(reason) {
+        super(`listing connections by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
+const SPEC_FILTER = `connectionSpec.id==${POSTGRES_SPEC_ID}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A connection spec id as Flow Service may write it: compared without case or edge spaces. */
+const isPostgresSpec = (id) => id !== undefined && id.trim().toLowerCase() === POSTGRES_SPEC_ID.toLowerCase();
+/**
+ * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
+ * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
+ */
+function classify(item, name) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = item.connectionSpec?.id;
+    if (spec === undefined)
+        return 'unknown';
+    return isPostgresSpec(spec) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name) {
+    if (property === SPEC_FILTER)
+        return item.connectionSpec?.id === undefined || isPostgresSpec(item.connectionSpec.id);
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): `enabled`
+ * and `disabled` (settled), `initializing` (in progress: waited on) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an
+ * update or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state) => stateOf(state) === 'initializing';
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state) => state === undefined || ['enabled', 'disabled', 'initializing'].includes(stateOf(state) ?? '');
+/** The connections a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates,
+ * which sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no connection to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which connection was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -41517,78 +41623,6 @@ async function sendWithRetries(transport, req, ctx, label) {
         if (!(await waitBeforeRetry(ctx, label, n, a)))
             return { ...a, attempts: n };
     }
-}
-
-;// CONCATENATED MODULE: ./src/listing.ts
-
-
-/**
- * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
- * page or an item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends ActionError {
-    reason;
-    constructor(reason) {
-        super(`listing connections by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
-const SPEC_FILTER = `connectionSpec.id==${connection_POSTGRES_SPEC_ID}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/**
- * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
- * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
- */
-function classify(item, name) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = item.connectionSpec?.id;
-    if (spec === undefined)
-        return 'unknown';
-    return spec === connection_POSTGRES_SPEC_ID ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name) {
-    if (property === SPEC_FILTER)
-        return item.connectionSpec?.id === undefined || item.connectionSpec.id === connection_POSTGRES_SPEC_ID;
-    return item.name === undefined || item.name === name;
-}
-/** Flow Service's states: on the way out (skipped), in progress (waited on), or settled. */
-const isDeleting = (state) => state !== undefined && /delet/i.test(state);
-const isInProgress = (state) => state !== undefined && !isDeleting(state) && /ing$/i.test(state);
-/** The connections a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-function createdAtOf(item) {
-    const t = typeof item.createdAt === 'string' ? Number(item.createdAt) : item.createdAt;
-    return t !== undefined && Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
-}
-/**
- * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates)
- * broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no connection to keep');
-    return rest.reduce((best, i) => {
-        const a = createdAtOf(i);
-        const b = createdAtOf(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
 }
 
 ;// CONCATENATED MODULE: ./src/flow-service.ts
@@ -41734,7 +41768,7 @@ class FlowService {
         let url;
         if (/^https?:\/\//i.test(href)) {
             // Never send the token to another host.
-            if (new URL(href).origin !== origin)
+            if (parseUrl(href)?.origin !== origin)
                 throw new ActionError('listing connections failed: the next page points to another host');
             url = href;
         }
@@ -41742,7 +41776,10 @@ class FlowService {
             url = this.o.platformUrl + href;
         else
             url = this.base + (href.startsWith('/') ? href : `/${href}`);
-        if (property && !new URL(url).searchParams.has('property'))
+        const parsed = parseUrl(url);
+        if (!parsed || parsed.origin !== origin)
+            throw new IncompleteListingError('a next-page link is not a usable URL');
+        if (property && !parsed.searchParams.has('property'))
             url += `${url.includes('?') ? '&' : '?'}property=${property}`;
         return url;
     }
@@ -41779,8 +41816,9 @@ class FlowService {
     /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
     async listMatching(name, property) {
         const label = 'listing connections by name';
-        const matches = [];
-        const unclassified = [];
+        // By id: a connection listed on two pages (the listing moved while it was read) is one.
+        const matches = new Map();
+        const unclassified = new Map();
         const seen = new Set();
         let url = `${this.base}/connections?property=${property}`;
         let resendFilter = false;
@@ -41799,9 +41837,9 @@ class FlowService {
             for (const item of parsed.data.items) {
                 const kind = classify(item, name);
                 if (kind === 'match')
-                    matches.push(item);
+                    matches.set(item.id, item);
                 else if (kind === 'unknown')
-                    unclassified.push(item);
+                    unclassified.set(item.id, item);
             }
             // Whether a continuation link keeps the filter is not documented: once a followed link
             // shows items the filter excludes, the filter is sent again with the following links.
@@ -41809,21 +41847,36 @@ class FlowService {
                 !new URL(url).searchParams.has('property') &&
                 parsed.data.items.some((i) => !passesFilter(i, property, name)))
                 resendFilter = true;
+            // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
+            // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
+            // the pages after it are unknown.
             const href = parsed.data._links?.next?.href;
+            if (href !== undefined && href !== '' && href.trim() === '')
+                throw new IncompleteListingError(`page ${page} has a next-page link with a blank href`);
             url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined;
         }
         // A listed item without a name, or with the name but no connection spec, is read by id.
-        for (const item of unclassified) {
-            const full = await this.getIfExists(item.id);
-            if (!full)
+        for (const item of unclassified.values()) {
+            if (matches.has(item.id))
                 continue;
+            const lacks = item.name === undefined ? 'a name' : 'a connection spec';
+            const full = await this.getIfExists(item.id);
+            // An item listed with this name that cannot be read is not proof of absence: gone since
+            // the listing, or a server that contradicts itself; either way nothing may be created.
+            if (!full) {
+                if (item.name === undefined)
+                    continue;
+                throw new IncompleteListingError(`connection ${item.id} is listed with this name but without a connection spec, and reading it by id answers 404`);
+            }
             const kind = classify(full, name);
-            if (kind === 'unknown')
-                throw new IncompleteListingError(`connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`);
+            if (full.id !== item.id ||
+                kind === 'unknown' ||
+                (item.name !== undefined && full.name !== item.name))
+                throw new IncompleteListingError(`connection ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? 'gives another connection' : 'does not tell either'}`);
             if (kind === 'match')
-                matches.push(full);
+                matches.set(full.id, full);
         }
-        return matches;
+        return [...matches.values()];
     }
     async get(id) {
         const r = await this.read(id);
@@ -41888,16 +41941,19 @@ class FlowService {
         const label = 'creating the connection';
         const { retry, transport } = this.o;
         let renewed = false;
+        // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
+        let afterLost = false;
         for (let n = 1;; n++) {
             // An abandoned POST may still be performed later, and a second POST would then make a
             // duplicate: give it all the time left, keeping one request timeout for the lookup after.
             const { deadline } = retry;
             const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
             const a = await attempt(transport, await this.request('POST', `${this.base}/connections`, body), deadline, postTimeout);
-            if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
+            // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
+            if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
                 const created = readIdEtag(a.res.text);
                 if (created)
-                    return { kind: 'created', ...created };
+                    return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) };
                 return this.findCommitted(body.name, label, a.res.status);
             }
             if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
@@ -41914,6 +41970,7 @@ class FlowService {
             if (!notPerformed && !ambiguous)
                 this.fail(label, a);
             if (ambiguous) {
+                afterLost = true;
                 // A timed-out POST may still be in flight: sending another could create a second one,
                 // so after a timeout the name is only looked up (after a pause that lets it land).
                 const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
@@ -41976,12 +42033,12 @@ class FlowService {
                     'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one');
             throw e;
         }
-        if (a.kind !== 'response' || a.res.status !== 200)
+        if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
             this.fail(label, a);
         const answer = readIdEtag(a.res.text);
         if (answer?.etag)
             return { id, etag: answer.etag };
-        this.o.retry.log(`${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`);
+        this.o.retry.log(`${label}: Flow Service accepted it (HTTP ${a.res.status}) but its answer held no usable etag; reading the connection`);
         return { id, etag: (await this.get(id)).etag };
     }
     /** Deletes; returns false when the connection was already gone before this call. */
@@ -42041,7 +42098,7 @@ class FlowService {
         return { result: parsed.data.result };
     }
     /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = connection_POSTGRES_SPEC_ID) {
+    async connectionSpec(id = POSTGRES_SPEC_ID) {
         const label = 'reading the connection spec';
         const parent = this.o.retry.deadline;
         const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
@@ -42066,6 +42123,14 @@ class FlowService {
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
         return this.json(label, a);
+    }
+}
+function parseUrl(text) {
+    try {
+        return new URL(text);
+    }
+    catch {
+        return undefined;
     }
 }
 function parseOrUndefined(text) {
@@ -42095,16 +42160,6 @@ function testShape(text) {
         return 'no "result" field';
     const result = body.result;
     return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
-}
-/**
- * The list filter for a name. Flow Service reads a comma in a filter value as an OR list and
- * strips surrounding double quotes, so such names (and names with edge spaces) are looked up
- * among all PostgreSQL connections instead; the exact name is matched client-side either way.
- */
-function lookupFilter(name) {
-    return /[,"]|^\s|\s$/.test(name)
-        ? `connectionSpec.id==${POSTGRES_SPEC_ID}`
-        : `name==${encodeURIComponent(name)}`;
 }
 function duplicatesError(name, items) {
     return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
@@ -42205,6 +42260,7 @@ function describePlan(plan, base) {
 
 
 
+
 const SpecReplySchema = looseObject({
     items: array(looseObject({
         id: schemas_string().optional(),
@@ -42247,9 +42303,9 @@ function authSchemaOf(reply, specName) {
     if (!parsed.success)
         return { unavailable: 'the reply is not a connection spec list' };
     // Only PostgreSQL's own spec referees: another connector's would fail good params.
-    const spec = parsed.data.items.find((i) => i.id === connection_POSTGRES_SPEC_ID);
+    const spec = parsed.data.items.find((i) => isPostgresSpec(i.id));
     if (!spec)
-        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${connection_POSTGRES_SPEC_ID})` };
+        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
     const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
     const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
     if (!auth)
@@ -43530,7 +43586,7 @@ function proxy_pick(env, scheme) {
  * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
  * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
  */
-function parseUrl(value) {
+function proxy_parseUrl(value) {
     const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
     for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
         try {
@@ -43545,7 +43601,7 @@ function parseUrl(value) {
     return undefined;
 }
 function parseProxy(name, value) {
-    const url = parseUrl(value.trim());
+    const url = proxy_parseUrl(value.trim());
     if (!url)
         return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
@@ -43637,7 +43693,7 @@ function proxySecrets(env) {
         const value = env[name]?.trim();
         if (!value)
             continue;
-        const url = parseUrl(value);
+        const url = proxy_parseUrl(value);
         if (!url) {
             // Unreadable: it may still hold credentials, and it is never printed anyway.
             if (value.includes('@'))
@@ -43841,7 +43897,7 @@ async function createExactlyOne(req) {
     if (outcome.kind === 'found')
         return adopt(r, outcome.items);
     try {
-        return await checkAfterCreate(r, outcome.id, outcome.etag);
+        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
     }
     catch (e) {
         throw stored(e, outcome);
@@ -43850,10 +43906,18 @@ async function createExactlyOne(req) {
 /**
  * The lookup before the create found none, so any other live connection with the name now was
  * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
+ * a lookup did not show it); then a check that cannot be made fails the step, since a second
+ * connection may exist.
  */
-async function checkAfterCreate(r, ownId, ownEtag) {
+async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
     const { flow, log } = r;
     const name = r.body.name;
+    const unchecked = (why) => {
+        if (afterLost)
+            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's connection is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
+        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
+    };
     for (let round = 1;; round++) {
         let listed;
         try {
@@ -43863,7 +43927,7 @@ async function checkAfterCreate(r, ownId, ownEtag) {
             // The create went through; only the safety net failed (a later run still sees duplicates).
             if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
                 throw e;
-            r.warn(`${e.message}: whether another run created "${name}" at the same time could not be checked`);
+            unchecked(e.message);
             return created(r, ownId, ownEtag);
         }
         const own = listed.find((i) => i.id === ownId);
@@ -43879,21 +43943,57 @@ async function checkAfterCreate(r, ownId, ownEtag) {
         }
         const why = `the connection just created (id ${ownId}) is not listed yet`;
         if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-            r.warn(`${why}, so whether another run created "${name}" at the same time was not checked`);
+            unchecked(`${why}, so the listing cannot be trusted`);
             return created(r, ownId, ownEtag ?? mine.etag);
         }
     }
 }
+/**
+ * Several live connections have the name after this run's create. The keeper is the oldest
+ * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
+ * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
+ * could not tell which came first), so this run gives way to it: every run ends on one.
+ */
 async function converge(r, listed, own, ownEtag) {
+    const { flow, log } = r;
     const name = r.body.name;
     const keeper = keeperOf(listed);
-    if (keeper.id === own.id) {
-        const others = listed.filter((i) => i.id !== own.id);
-        if (others.length > 0)
-            r.log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
-        return created(r, own.id, ownEtag ?? own.etag);
+    if (keeper.id !== own.id) {
+        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
+        return giveWay(r, keeper, own);
     }
-    r.log(`another run created "${name}" at the same time (id ${keeper.id}, the oldest): deleting this run's (id ${own.id}) and using that one`);
+    let others = listed.filter((i) => i.id !== own.id);
+    if (others.length === 0)
+        return created(r, own.id, ownEtag ?? own.etag);
+    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the ${strictlyOldest(own, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}, so it is kept: waiting for them to delete theirs`);
+    for (let n = 1;; n++) {
+        if (!(await flow.pause('checking the name', n, 'other copies listed', 'looking again'))) {
+            if (n === 1) {
+                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
+                return created(r, own.id, ownEtag ?? own.etag);
+            }
+            break;
+        }
+        const now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        others = now.filter((i) => i.id !== own.id);
+        if (!now.some((i) => i.id === own.id)) {
+            if (others.length === 0)
+                throw new NoConnectionError(`the connection this run created (id ${own.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+            log(`this run's connection (id ${own.id}) was deleted by another run`);
+            return applyIfExists(r, keeperOf(others), 'race');
+        }
+        if (others.length === 0)
+            return created(r, own.id, ownEtag ?? own.etag);
+        if (n >= 3)
+            break;
+    }
+    const kept = keeperOf(others);
+    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`);
+    return giveWay(r, kept, own);
+}
+/** Deletes this run's copy and applies if-exists to the connection kept instead. */
+async function giveWay(r, keeper, own) {
+    const name = r.body.name;
     try {
         await r.flow.delete(own.id);
     }
@@ -43960,37 +44060,48 @@ async function applyIfExists(r, keeper, why) {
         throw stored(e, keeper);
     }
 }
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+const MAX_PRECONDITION_RETRIES = 5;
 /**
- * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
- * connection's current state (1416, 1417) waits for the state to settle, then retries once.
+ * PATCHes a connection. A 412 (changed since read: another run patched it) re-reads and retries,
+ * up to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the connection's
+ * current state (1416, 1417) waits for the state to settle, then retries once.
  */
 async function updateExisting(flow, existing, body, log, guard = asIs) {
     const id = existing.id;
-    const etag = existing.etag ?? (await flow.get(id)).etag;
+    let current = existing;
+    let etag = existing.etag ?? (await flow.get(id)).etag;
     if (!etag)
         throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
-    const patch = async (from, ifMatch) => {
-        const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
-        return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
-    };
-    try {
-        return await patch(existing, etag);
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        let fresh;
-        if (e.status === 412) {
-            log('updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once');
-            fresh = await flow.get(id);
+    let waitedForState = false;
+    for (let n = 1;; n++) {
+        try {
+            const from = current;
+            const ifMatch = etag;
+            const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
+            return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
         }
-        else if (e.code === '1416-400' || e.code === '1417-400') {
-            log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-            fresh = await settled(flow, id);
+        catch (e) {
+            if (!(e instanceof ApiError))
+                throw e;
+            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+                const why = 'it changed since it was read (HTTP 412)';
+                // Other runs are patching it too: after the first, a pause spreads the retries out.
+                if (n > 1 && !(await flow.pause('updating the connection', n - 1, why, 're-reading')))
+                    throw e;
+                if (n === 1)
+                    log(`updating the connection: ${why}; re-reading and retrying`);
+                current = await flow.get(id);
+            }
+            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+                waitedForState = true;
+                log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+                current = await settled(flow, id);
+            }
+            else
+                throw e;
+            etag = current.etag ?? '';
         }
-        else
-            throw e;
-        return patch(fresh, fresh.etag ?? '');
     }
 }
 /** Deletes a connection; one already being deleted (1458) counts as absent. */
@@ -44015,12 +44126,67 @@ async function deleteExisting(flow, existing, log) {
         return del();
     }
 }
+/**
+ * Reads the connection until its state accepts an update or delete (see isUpdatable), with
+ * growing pauses within the deadline.
+ */
 async function settled(flow, id) {
-    const current = await flow.get(id);
-    const fresh = isInProgress(current.state) ? await flow.settle(current) : current;
-    if (!fresh)
-        throw new ActionError(`connection ${id} went away or started being deleted while waiting`);
-    return fresh;
+    let current = await flow.get(id);
+    for (let n = 1; !isUpdatable(current.state) || isInProgress(current.state); n++) {
+        const why = `connection ${id} is "${current.state ?? ''}"`;
+        if (isDeleting(current.state))
+            throw new ActionError(`${why}: it started being deleted while this run waited`);
+        if (!(await flow.pause('waiting for the connection', n, why, 'checking again')))
+            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+        const next = await flow.getIfExists(id);
+        if (!next)
+            throw new ActionError(`connection ${id} went away while this run waited for it`);
+        current = next;
+    }
+    return current;
+}
+/** Applies a plan; returns the outputs' view of what happened. */
+async function apply(plan, r) {
+    switch (plan.kind) {
+        case 'create':
+            return createExactlyOne({ ...r, body: plan.body });
+        case 'update':
+            try {
+                return await updateExisting(r.flow, plan.existing, plan.body, r.log, r.guard);
+            }
+            catch (e) {
+                if (!(e instanceof ApiError) || e.code !== '1457-400')
+                    throw e;
+                return afterDeletionStarted(r, plan.existing, plan.body, e);
+            }
+        case 'reuse':
+            return {
+                operation: 'unchanged',
+                connectionId: plan.existing.id,
+                etag: plan.existing.etag ?? ''
+            };
+        case 'delete':
+            return deleteExisting(r.flow, plan.existing, r.log);
+        case 'absent':
+            return { operation: 'absent', connectionId: '', etag: '' };
+    }
+}
+/**
+ * An update refused because the connection is being deleted (1457): the name is looked up
+ * again, and a create follows only when no live connection has it. A connection still listed
+ * as live contradicts the refusal: nothing is created.
+ */
+async function afterDeletionStarted(r, existing, body, refusal) {
+    r.log(`connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
+    const live = await findLive(r.flow, body.name, r.log);
+    if (live.some((i) => i.id === existing.id))
+        throw new StoredConnectionError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
+    const plan = decide(r.settings, live, body);
+    if (plan.kind === 'create')
+        r.log(`no live connection is named "${body.name}": creating one`);
+    if (plan.kind === 'update')
+        return updateExisting(r.flow, plan.existing, body, r.log, r.guard);
+    return apply(plan, r);
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -44033,7 +44199,7 @@ function setOutputs(out, r) {
     out.setOutput('connection-id', r.connectionId);
     out.setOutput('etag', r.etag);
     out.setOutput('operation', r.operation);
-    out.setOutput('connection-spec-id', connection_POSTGRES_SPEC_ID);
+    out.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
 }
 /**
  * At most this many table paths go into the `tables` output: enough for a later job to pick its
@@ -44087,7 +44253,7 @@ function summaryRows(r) {
         ['Connection name', r.connectionName],
         ['Connection id', r.connectionId || '—'],
         ['Sandbox', r.sandboxName],
-        ['Connection spec id', connection_POSTGRES_SPEC_ID],
+        ['Connection spec id', POSTGRES_SPEC_ID],
         ['Connection test', testText(r.test)]
     ];
 }
@@ -44505,36 +44671,6 @@ function desiredBody(s, ctx) {
     const description = s.description ?? defaultDescription(ctx);
     return buildCreateBody(s.connectionName, description, buildAuth(s));
 }
-/** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, flow, settings, say, warn, referee) {
-    const guard = (body, send) => referee.guard(body, send);
-    const create = (body) => createExactlyOne({ flow, settings, body, log: say, warn, guard });
-    switch (plan.kind) {
-        case 'create':
-            return create(plan.body);
-        case 'update':
-            try {
-                return await updateExisting(flow, plan.existing, plan.body, say, guard);
-            }
-            catch (e) {
-                // Being deleted since the lookup: skipped, as the lookup skips those already going.
-                if (!(e instanceof ApiError) || e.code !== '1457-400')
-                    throw e;
-                say(`connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`);
-                return create(plan.body);
-            }
-        case 'reuse':
-            return {
-                operation: 'unchanged',
-                connectionId: plan.existing.id,
-                etag: plan.existing.etag ?? ''
-            };
-        case 'delete':
-            return deleteExisting(flow, plan.existing, say);
-        case 'absent':
-            return { operation: 'absent', connectionId: '', etag: '' };
-    }
-}
 /** What applying each kind of plan does, as the debug-mode group of its requests says it. */
 const APPLYING = {
     create: 'creating the connection',
@@ -44652,7 +44788,13 @@ async function run(overrides = {}) {
             });
         else {
             const applying = APPLYING[plan.kind];
-            const applyPlan = () => apply(plan, flow, settings, (line) => out.info(line), (message) => out.warning(message), referee);
+            const applyPlan = () => apply(plan, {
+                flow,
+                settings,
+                log: (line) => out.info(line),
+                warn: (message) => out.warning(message),
+                guard: (body, send) => referee.guard(body, send)
+            });
             Object.assign(r, await (applying ? traced(applying, applyPlan) : applyPlan()));
         }
         out.info(outcomeLine(r));

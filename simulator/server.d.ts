@@ -95,6 +95,11 @@ export interface SimulatorOptions {
   tokenKeepsFilter?: boolean
   /** default true: \" and \\ are escapes inside a quoted filter value; false: taken literally */
   quoteEscapes?: boolean
+  /**
+   * default 'random' (UUIDs); 'descending': each new connection's id sorts before the ids made
+   * before it, so "ties broken by id" picks the newest (the hard case for racing runs)
+   */
+  idOrder?: 'random' | 'descending'
   /** https mode: serve TLS with this key and certificate (PEM); url becomes https://... */
   tls?: { key: string | Buffer; cert: string | Buffer }
 }

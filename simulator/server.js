@@ -29,7 +29,8 @@ const DEFAULTS = {
   connectionTest: 'pass',
   patchEnabled: true,
   tokenKeepsFilter: true,
-  quoteEscapes: true
+  quoteEscapes: true,
+  idOrder: 'random'
 }
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
@@ -321,6 +322,13 @@ export async function startSimulator(options = {}) {
   let createCounter = 0
   /** createdAt of the newest connection: each new one is at least 1 ms younger. */
   let lastCreatedAt = 0
+  let made = 0
+  /** A new connection's id; with idOrder 'descending' each sorts before the one made before. */
+  const newId = () => {
+    const id = randomUUID()
+    if (opts.idOrder !== 'descending') return id
+    return (0xffffffff - ++made).toString(16).padStart(8, '0') + id.slice(8)
+  }
   /**
    * id -> { afterMs, to, at }: a state change ('removed' takes the connection away), due afterMs
    * after the connection was first served (listed or read), so a slow client still sees it.
@@ -367,7 +375,7 @@ export async function startSimulator(options = {}) {
     const now = c.createdAt ?? Math.max(Date.now(), lastCreatedAt + 1)
     lastCreatedAt = Math.max(lastCreatedAt, now)
     const conn = {
-      id: randomUUID(),
+      id: newId(),
       name: c.name,
       ...(c.description !== undefined ? { description: c.description } : {}),
       sandboxName: sandbox,

@@ -7,6 +7,7 @@ import {
 } from './connection.js'
 import { boundedRegExps } from './bounded-regexp.js'
 import { ActionError, ApiError } from './errors.js'
+import { isPostgresSpec } from './listing.js'
 import { patchOps, type Plan } from './plan.js'
 
 /**
@@ -74,7 +75,7 @@ export function authSchemaOf(
   const parsed = SpecReplySchema.safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
   // Only PostgreSQL's own spec referees: another connector's would fail good params.
-  const spec = parsed.data.items.find((i) => i.id === POSTGRES_SPEC_ID)
+  const spec = parsed.data.items.find((i) => isPostgresSpec(i.id))
   if (!spec)
     return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` }
   const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined)

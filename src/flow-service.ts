@@ -103,7 +103,8 @@ export type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: 
  * run's own among them, or another run's).
  */
 export type CreateOutcome =
-  { kind: 'created'; id: string; etag?: string } | { kind: 'found'; items: ConnectionItem[] }
+  | { kind: 'created'; id: string; etag?: string; afterLost?: boolean }
+  | { kind: 'found'; items: ConnectionItem[] }
 
 /** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text: string): { id: string; etag?: string } | undefined {
@@ -229,12 +230,15 @@ export class FlowService {
     let url: string
     if (/^https?:\/\//i.test(href)) {
       // Never send the token to another host.
-      if (new URL(href).origin !== origin)
+      if (parseUrl(href)?.origin !== origin)
         throw new ActionError('listing connections failed: the next page points to another host')
       url = href
     } else if (href.startsWith(FLOW_BASE_PATH)) url = this.o.platformUrl + href
     else url = this.base + (href.startsWith('/') ? href : `/${href}`)
-    if (property && !new URL(url).searchParams.has('property'))
+    const parsed = parseUrl(url)
+    if (!parsed || parsed.origin !== origin)
+      throw new IncompleteListingError('a next-page link is not a usable URL')
+    if (property && !parsed.searchParams.has('property'))
       url += `${url.includes('?') ? '&' : '?'}property=${property}`
     return url
   }
@@ -270,8 +274,9 @@ export class FlowService {
   /** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
   private async listMatching(name: string, property: string): Promise<ConnectionItem[]> {
     const label = 'listing connections by name'
-    const matches: ConnectionItem[] = []
-    const unclassified: ConnectionItem[] = []
+    // By id: a connection listed on two pages (the listing moved while it was read) is one.
+    const matches = new Map<string, ConnectionItem>()
+    const unclassified = new Map<string, ConnectionItem>()
     const seen = new Set<string>()
     let url: string | undefined = `${this.base}/connections?property=${property}`
     let resendFilter = false
@@ -290,8 +295,8 @@ export class FlowService {
         )
       for (const item of parsed.data.items) {
         const kind = classify(item, name)
-        if (kind === 'match') matches.push(item)
-        else if (kind === 'unknown') unclassified.push(item)
+        if (kind === 'match') matches.set(item.id, item)
+        else if (kind === 'unknown') unclassified.set(item.id, item)
       }
       // Whether a continuation link keeps the filter is not documented: once a followed link
       // shows items the filter excludes, the filter is sent again with the following links.
@@ -301,21 +306,39 @@ export class FlowService {
         parsed.data.items.some((i) => !passesFilter(i, property, name))
       )
         resendFilter = true
+      // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
+      // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
+      // the pages after it are unknown.
       const href = parsed.data._links?.next?.href
+      if (href !== undefined && href !== '' && href.trim() === '')
+        throw new IncompleteListingError(`page ${page} has a next-page link with a blank href`)
       url = href ? this.nextUrl(href, resendFilter ? property : undefined) : undefined
     }
     // A listed item without a name, or with the name but no connection spec, is read by id.
-    for (const item of unclassified) {
+    for (const item of unclassified.values()) {
+      if (matches.has(item.id)) continue
+      const lacks = item.name === undefined ? 'a name' : 'a connection spec'
       const full = await this.getIfExists(item.id)
-      if (!full) continue
-      const kind = classify(full, name)
-      if (kind === 'unknown')
+      // An item listed with this name that cannot be read is not proof of absence: gone since
+      // the listing, or a server that contradicts itself; either way nothing may be created.
+      if (!full) {
+        if (item.name === undefined) continue
         throw new IncompleteListingError(
-          `connection ${item.id} is listed without ${item.name === undefined ? 'a name' : 'a connection spec'}, and reading it by id does not tell either`
+          `connection ${item.id} is listed with this name but without a connection spec, and reading it by id answers 404`
         )
-      if (kind === 'match') matches.push(full)
+      }
+      const kind = classify(full, name)
+      if (
+        full.id !== item.id ||
+        kind === 'unknown' ||
+        (item.name !== undefined && full.name !== item.name)
+      )
+        throw new IncompleteListingError(
+          `connection ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? 'gives another connection' : 'does not tell either'}`
+        )
+      if (kind === 'match') matches.set(full.id, full)
     }
-    return matches
+    return [...matches.values()]
   }
 
   async get(id: string): Promise<ConnectionItem> {
@@ -383,6 +406,8 @@ export class FlowService {
     const label = 'creating the connection'
     const { retry, transport } = this.o
     let renewed = false
+    // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
+    let afterLost = false
     for (let n = 1; ; n++) {
       // An abandoned POST may still be performed later, and a second POST would then make a
       // duplicate: give it all the time left, keeping one request timeout for the lookup after.
@@ -397,9 +422,10 @@ export class FlowService {
         deadline,
         postTimeout
       )
-      if (a.kind === 'response' && (a.res.status === 201 || a.res.status === 200)) {
+      // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
+      if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
         const created = readIdEtag(a.res.text)
-        if (created) return { kind: 'created', ...created }
+        if (created) return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) }
         return this.findCommitted(body.name, label, a.res.status)
       }
       if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
@@ -417,6 +443,7 @@ export class FlowService {
         (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500)
       if (!notPerformed && !ambiguous) this.fail(label, a)
       if (ambiguous) {
+        afterLost = true
         // A timed-out POST may still be in flight: sending another could create a second one,
         // so after a timeout the name is only looked up (after a pause that lets it land).
         const timedOut = a.kind === 'network' && a.error.reason === 'timeout'
@@ -491,11 +518,11 @@ export class FlowService {
         )
       throw e
     }
-    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
+    if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300) this.fail(label, a)
     const answer = readIdEtag(a.res.text)
     if (answer?.etag) return { id, etag: answer.etag }
     this.o.retry.log(
-      `${label}: Flow Service accepted it (HTTP 200) but its answer held no usable etag; reading the connection`
+      `${label}: Flow Service accepted it (HTTP ${a.res.status}) but its answer held no usable etag; reading the connection`
     )
     return { id, etag: (await this.get(id)).etag }
   }
@@ -603,6 +630,14 @@ export class FlowService {
   }
 }
 
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text)
+  } catch {
+    return undefined
+  }
+}
+
 function parseOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text)
@@ -630,17 +665,6 @@ function testShape(text: string): string {
   if (!('result' in body)) return 'no "result" field'
   const result: unknown = (body as { result: unknown }).result
   return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`
-}
-
-/**
- * The list filter for a name. Flow Service reads a comma in a filter value as an OR list and
- * strips surrounding double quotes, so such names (and names with edge spaces) are looked up
- * among all PostgreSQL connections instead; the exact name is matched client-side either way.
- */
-export function lookupFilter(name: string): string {
-  return /[,"]|^\s|\s$/.test(name)
-    ? `connectionSpec.id==${POSTGRES_SPEC_ID}`
-    : `name==${encodeURIComponent(name)}`
 }
 
 export function duplicatesError(name: string, items: ConnectionItem[]): ActionError {

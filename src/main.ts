@@ -7,7 +7,7 @@ import {
 } from './connection.js'
 import { SpecReferee } from './connection-spec.js'
 import { testConnection } from './connection-test.js'
-import { ActionError, ApiError } from './errors.js'
+import { ActionError } from './errors.js'
 import { FlowService } from './flow-service.js'
 import {
   Deadline,
@@ -37,15 +37,7 @@ import {
   type GithubContextLike,
   type RunContext
 } from './provenance.js'
-import {
-  createExactlyOne,
-  deleteExisting,
-  findLive,
-  StoredConnectionError,
-  updateExisting,
-  type Guard,
-  type Outcome
-} from './reconcile.js'
+import { apply, findLive, StoredConnectionError } from './reconcile.js'
 import {
   failureSummary,
   outcomeLine,
@@ -116,45 +108,6 @@ function desiredBody(s: Settings, ctx: RunContext): CreateBody | undefined {
   if (s.state === 'absent') return undefined
   const description = s.description ?? defaultDescription(ctx)
   return buildCreateBody(s.connectionName, description, buildAuth(s))
-}
-
-/** Applies a plan; returns the outputs' view of what happened. */
-async function apply(
-  plan: Plan,
-  flow: FlowService,
-  settings: Settings,
-  say: (l: string) => void,
-  warn: (l: string) => void,
-  referee: SpecReferee
-): Promise<Outcome> {
-  const guard: Guard = (body, send) => referee.guard(body, send)
-  const create = (body: CreateBody) =>
-    createExactlyOne({ flow, settings, body, log: say, warn, guard })
-  switch (plan.kind) {
-    case 'create':
-      return create(plan.body)
-    case 'update':
-      try {
-        return await updateExisting(flow, plan.existing, plan.body, say, guard)
-      } catch (e) {
-        // Being deleted since the lookup: skipped, as the lookup skips those already going.
-        if (!(e instanceof ApiError) || e.code !== '1457-400') throw e
-        say(
-          `connection ${plan.existing.id} started being deleted since the lookup (1457): not counted, so a new one is created`
-        )
-        return create(plan.body)
-      }
-    case 'reuse':
-      return {
-        operation: 'unchanged',
-        connectionId: plan.existing.id,
-        etag: plan.existing.etag ?? ''
-      }
-    case 'delete':
-      return deleteExisting(flow, plan.existing, say)
-    case 'absent':
-      return { operation: 'absent', connectionId: '', etag: '' }
-  }
 }
 
 /** What applying each kind of plan does, as the debug-mode group of its requests says it. */
@@ -313,14 +266,13 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     else {
       const applying = APPLYING[plan.kind]
       const applyPlan = () =>
-        apply(
-          plan,
+        apply(plan, {
           flow,
           settings,
-          (line) => out.info(line),
-          (message) => out.warning(message),
-          referee
-        )
+          log: (line) => out.info(line),
+          warn: (message) => out.warning(message),
+          guard: (body, send) => referee.guard(body, send)
+        })
       Object.assign(r, await (applying ? traced(applying, applyPlan) : applyPlan()))
     }
     out.info(outcomeLine(r))

@@ -3,8 +3,16 @@ import { ActionError, ApiError } from './errors.js'
 import type { ConnectionItem, FlowService } from './flow-service.js'
 import type { Settings } from './inputs.js'
 import { DeadlineError } from './http.js'
-import { alive, IncompleteListingError, isDeleting, isInProgress, keeperOf } from './listing.js'
-import { decide, patchOps, type Operation } from './plan.js'
+import {
+  alive,
+  IncompleteListingError,
+  isDeleting,
+  isInProgress,
+  isUpdatable,
+  keeperOf,
+  strictlyOldest
+} from './listing.js'
+import { decide, patchOps, type Operation, type Plan } from './plan.js'
 
 /** What the step did to the connection: the outputs' view. */
 export interface Outcome {
@@ -102,7 +110,7 @@ export async function createExactlyOne(req: Reconcile): Promise<Outcome> {
   const r = { ...req, body: sent }
   if (outcome.kind === 'found') return adopt(r, outcome.items)
   try {
-    return await checkAfterCreate(r, outcome.id, outcome.etag)
+    return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true)
   } catch (e) {
     throw stored(e, outcome)
   }
@@ -111,10 +119,25 @@ export async function createExactlyOne(req: Reconcile): Promise<Outcome> {
 /**
  * The lookup before the create found none, so any other live connection with the name now was
  * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
+ * a lookup did not show it); then a check that cannot be made fails the step, since a second
+ * connection may exist.
  */
-async function checkAfterCreate(r: Reconcile, ownId: string, ownEtag?: string): Promise<Outcome> {
+async function checkAfterCreate(
+  r: Reconcile,
+  ownId: string,
+  ownEtag: string | undefined,
+  afterLost: boolean
+): Promise<Outcome> {
   const { flow, log } = r
   const name = r.body.name
+  const unchecked = (why: string) => {
+    if (afterLost)
+      throw new ActionError(
+        `${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's connection is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`
+      )
+    r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`)
+  }
   for (let round = 1; ; round++) {
     let listed: ConnectionItem[]
     try {
@@ -122,9 +145,7 @@ async function checkAfterCreate(r: Reconcile, ownId: string, ownEtag?: string): 
     } catch (e) {
       // The create went through; only the safety net failed (a later run still sees duplicates).
       if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
-      r.warn(
-        `${e.message}: whether another run created "${name}" at the same time could not be checked`
-      )
+      unchecked(e.message)
       return created(r, ownId, ownEtag)
     }
     const own = listed.find((i) => i.id === ownId)
@@ -141,31 +162,71 @@ async function checkAfterCreate(r: Reconcile, ownId: string, ownEtag?: string): 
     }
     const why = `the connection just created (id ${ownId}) is not listed yet`
     if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-      r.warn(`${why}, so whether another run created "${name}" at the same time was not checked`)
+      unchecked(`${why}, so the listing cannot be trusted`)
       return created(r, ownId, ownEtag ?? mine.etag)
     }
   }
 }
 
+/**
+ * Several live connections have the name after this run's create. The keeper is the oldest
+ * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
+ * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
+ * could not tell which came first), so this run gives way to it: every run ends on one.
+ */
 async function converge(
   r: Reconcile,
   listed: ConnectionItem[],
   own: ConnectionItem,
   ownEtag: string | undefined
 ): Promise<Outcome> {
+  const { flow, log } = r
   const name = r.body.name
   const keeper = keeperOf(listed)
-  if (keeper.id === own.id) {
-    const others = listed.filter((i) => i.id !== own.id)
-    if (others.length > 0)
-      r.log(
-        `other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`
-      )
-    return created(r, own.id, ownEtag ?? own.etag)
+  if (keeper.id !== own.id) {
+    log(
+      `another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`
+    )
+    return giveWay(r, keeper, own)
   }
-  r.log(
-    `another run created "${name}" at the same time (id ${keeper.id}, the oldest): deleting this run's (id ${own.id}) and using that one`
+  let others = listed.filter((i) => i.id !== own.id)
+  if (others.length === 0) return created(r, own.id, ownEtag ?? own.etag)
+  log(
+    `other runs created "${name}" at the same time (id ${ids(others)}); this run's is the ${strictlyOldest(own, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}, so it is kept: waiting for them to delete theirs`
   )
+  for (let n = 1; ; n++) {
+    if (!(await flow.pause('checking the name', n, 'other copies listed', 'looking again'))) {
+      if (n === 1) {
+        r.warn(
+          `timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`
+        )
+        return created(r, own.id, ownEtag ?? own.etag)
+      }
+      break
+    }
+    const now = alive(await flow.findByName(name, { mustInclude: own.id }))
+    others = now.filter((i) => i.id !== own.id)
+    if (!now.some((i) => i.id === own.id)) {
+      if (others.length === 0)
+        throw new NoConnectionError(
+          `the connection this run created (id ${own.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`
+        )
+      log(`this run's connection (id ${own.id}) was deleted by another run`)
+      return applyIfExists(r, keeperOf(others), 'race')
+    }
+    if (others.length === 0) return created(r, own.id, ownEtag ?? own.etag)
+    if (n >= 3) break
+  }
+  const kept = keeperOf(others)
+  log(
+    `the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`
+  )
+  return giveWay(r, kept, own)
+}
+
+/** Deletes this run's copy and applies if-exists to the connection kept instead. */
+async function giveWay(r: Reconcile, keeper: ConnectionItem, own: ConnectionItem) {
+  const name = r.body.name
   try {
     await r.flow.delete(own.id)
   } catch (e) {
@@ -248,9 +309,13 @@ async function applyIfExists(
   }
 }
 
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+export const MAX_PRECONDITION_RETRIES = 5
+
 /**
- * PATCHes a connection. A 412 (changed since read) re-reads and retries once; a refusal in the
- * connection's current state (1416, 1417) waits for the state to settle, then retries once.
+ * PATCHes a connection. A 412 (changed since read: another run patched it) re-reads and retries,
+ * up to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the connection's
+ * current state (1416, 1417) waits for the state to settle, then retries once.
  */
 export async function updateExisting(
   flow: FlowService,
@@ -260,30 +325,35 @@ export async function updateExisting(
   guard: Guard = asIs
 ): Promise<Outcome> {
   const id = existing.id
-  const etag = existing.etag ?? (await flow.get(id)).etag
+  let current = existing
+  let etag = existing.etag ?? (await flow.get(id)).etag
   if (!etag)
     throw new ActionError('updating the connection failed: Flow Service gave no etag for it')
-  const patch = async (from: ConnectionItem, ifMatch: string) => {
-    const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)))
-    return { operation: 'updated' as const, connectionId: id, etag: r.etag ?? '' }
-  }
-  try {
-    return await patch(existing, etag)
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e
-    let fresh: ConnectionItem | undefined
-    if (e.status === 412) {
-      log(
-        'updating the connection: it changed since it was read (HTTP 412); re-reading and retrying once'
-      )
-      fresh = await flow.get(id)
-    } else if (e.code === '1416-400' || e.code === '1417-400') {
-      log(
-        `updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`
-      )
-      fresh = await settled(flow, id)
-    } else throw e
-    return patch(fresh, fresh.etag ?? '')
+  let waitedForState = false
+  for (let n = 1; ; n++) {
+    try {
+      const from = current
+      const ifMatch = etag
+      const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)))
+      return { operation: 'updated', connectionId: id, etag: r.etag ?? '' }
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e
+      if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+        const why = 'it changed since it was read (HTTP 412)'
+        // Other runs are patching it too: after the first, a pause spreads the retries out.
+        if (n > 1 && !(await flow.pause('updating the connection', n - 1, why, 're-reading')))
+          throw e
+        if (n === 1) log(`updating the connection: ${why}; re-reading and retrying`)
+        current = await flow.get(id)
+      } else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+        waitedForState = true
+        log(
+          `updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`
+        )
+        current = await settled(flow, id)
+      } else throw e
+      etag = current.etag ?? ''
+    }
   }
 }
 
@@ -314,10 +384,78 @@ export async function deleteExisting(
   }
 }
 
+/**
+ * Reads the connection until its state accepts an update or delete (see isUpdatable), with
+ * growing pauses within the deadline.
+ */
 async function settled(flow: FlowService, id: string): Promise<ConnectionItem> {
-  const current = await flow.get(id)
-  const fresh = isInProgress(current.state) ? await flow.settle(current) : current
-  if (!fresh)
-    throw new ActionError(`connection ${id} went away or started being deleted while waiting`)
-  return fresh
+  let current = await flow.get(id)
+  for (let n = 1; !isUpdatable(current.state) || isInProgress(current.state); n++) {
+    const why = `connection ${id} is "${current.state ?? ''}"`
+    if (isDeleting(current.state))
+      throw new ActionError(`${why}: it started being deleted while this run waited`)
+    if (!(await flow.pause('waiting for the connection', n, why, 'checking again')))
+      throw new ActionError(
+        `${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`
+      )
+    const next = await flow.getIfExists(id)
+    if (!next) throw new ActionError(`connection ${id} went away while this run waited for it`)
+    current = next
+  }
+  return current
+}
+
+/** The parts of a run that applying a plan needs. */
+export type Applying = Omit<Reconcile, 'body'>
+
+/** Applies a plan; returns the outputs' view of what happened. */
+export async function apply(plan: Plan, r: Applying): Promise<Outcome> {
+  switch (plan.kind) {
+    case 'create':
+      return createExactlyOne({ ...r, body: plan.body })
+    case 'update':
+      try {
+        return await updateExisting(r.flow, plan.existing, plan.body, r.log, r.guard)
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.code !== '1457-400') throw e
+        return afterDeletionStarted(r, plan.existing, plan.body, e)
+      }
+    case 'reuse':
+      return {
+        operation: 'unchanged',
+        connectionId: plan.existing.id,
+        etag: plan.existing.etag ?? ''
+      }
+    case 'delete':
+      return deleteExisting(r.flow, plan.existing, r.log)
+    case 'absent':
+      return { operation: 'absent', connectionId: '', etag: '' }
+  }
+}
+
+/**
+ * An update refused because the connection is being deleted (1457): the name is looked up
+ * again, and a create follows only when no live connection has it. A connection still listed
+ * as live contradicts the refusal: nothing is created.
+ */
+async function afterDeletionStarted(
+  r: Applying,
+  existing: ConnectionItem,
+  body: CreateBody,
+  refusal: ApiError
+): Promise<Outcome> {
+  r.log(
+    `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`
+  )
+  const live = await findLive(r.flow, body.name, r.log)
+  if (live.some((i) => i.id === existing.id))
+    throw new StoredConnectionError(
+      `${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`,
+      existing.id,
+      existing.etag ?? ''
+    )
+  const plan = decide(r.settings, live, body)
+  if (plan.kind === 'create') r.log(`no live connection is named "${body.name}": creating one`)
+  if (plan.kind === 'update') return updateExisting(r.flow, plan.existing, body, r.log, r.guard)
+  return apply(plan, r)
 }
