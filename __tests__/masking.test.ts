@@ -1,5 +1,9 @@
 import { describe, it, expect } from '@jest/globals'
 import {
+  base64Forms,
+  connectionStringSecrets,
+  decodeByteEscapes,
+  decodeHtmlEntities,
   decodeJsonEscapes,
   decodePercent,
   derivedForms,
@@ -20,7 +24,7 @@ describe('derivedForms', () => {
     expect(derivedForms('')).toEqual([])
   })
 
-  it('a plain secret has only itself and its base64', () => {
+  it('a short plain secret has only itself and its base64', () => {
     expect(derivedForms('abc123')).toEqual(['abc123', Buffer.from('abc123').toString('base64')])
   })
 
@@ -225,5 +229,130 @@ describe('Masker', () => {
     expect(m.catches('id-s%20e')).toBe(true)
     expect(m.catches('id-s+e')).toBe(true)
     expect(m.catches('4f0b-11')).toBe(false)
+  })
+
+  // Echo forms an attack found printed in clear: each case is a server's message echoing the
+  // password in another form; the action's redaction must leave no 12-character run of it.
+  const PW = 'Pa55w0rd-Secret-Value-42'
+  const ACCENTED = 'Gehe1m-P&ss<wört>"Zürich"-42'
+  it.each([
+    ['upper case', PW, PW.toUpperCase()],
+    ['lower case', PW, PW.toLowerCase()],
+    ['wrapped every 10 characters', PW, 'Pa55w0rd-S\necret-Valu\ne-42'],
+    ['wrapped with CRLF', PW, 'Pa55w0rd-Se\r\ncret-Value-\r\n42'],
+    ['zero-width spaces inside', PW, 'Pa55w0rd-S\u200becret-Valu\u200be-42'],
+    ['soft hyphens inside', PW, 'Pa55w0rd-S\u00adecret-Valu\u00ade-42'],
+    ['base64 at offset 1', PW, Buffer.from(`x${PW}`).toString('base64')],
+    ['base64 at offset 2', PW, Buffer.from(`xy${PW}yz`).toString('base64')],
+    [
+      'base64 wrapped every 16',
+      PW,
+      Buffer.from(PW)
+        .toString('base64')
+        .replace(/(.{16})/g, '$1\n')
+    ],
+    ['HTML entities', ACCENTED, 'Gehe1m-P&amp;ss&lt;w&#xf6;rt&gt;&quot;Z&#xfc;rich&quot;-42'],
+    ['numeric HTML entities', ACCENTED, 'Gehe1m-P&#38;ss&#x3C;wört>"Zürich"-42'],
+    ['Unicode NFD', ACCENTED, ACCENTED.normalize('NFD')],
+    ['accents stripped', ACCENTED, 'Gehe1m-P&ss<wort>"Zurich"-42'],
+    ['Latin-1 percent-encoding', ACCENTED, 'Gehe1m-P%26ss%3Cw%F6rt%3E%22Z%FCrich%22-42'],
+    ['Python byte escapes', ACCENTED, 'Gehe1m-P&ss<w\\xc3\\xb6rt>"Z\\xc3\\xbcrich"-42']
+  ])('an echo %s is redacted', (_l, secret, echoed) => {
+    const m = new Masker(new RecordingSink())
+    m.add(secret)
+    const out = m.redact(`Invalid password ${echoed} — check it`)
+    expect(out).toContain('***')
+    // No 12-character run of the secret (in any case, with any inserted characters removed) is left.
+    const plain = out.replace(/[\u00ad\u200b\s]/g, '').toLowerCase()
+    for (let i = 0; i + WINDOW <= secret.length; i++)
+      expect(plain).not.toContain(secret.slice(i, i + WINDOW).toLowerCase())
+  })
+
+  it('the Basic form of client id and secret is caught through its base64 forms', () => {
+    const m = new Masker(new RecordingSink())
+    m.addComposite('client123:ClientSecretValue-0000-XYZ')
+    const b64 = Buffer.from('client123:ClientSecretValue-0000-XYZ').toString('base64')
+    expect(m.redact(`bad Authorization: Basic ${b64}`)).toBe('bad Authorization: Basic ***')
+  })
+
+  it('ordinary text stays as it is, whatever the views', () => {
+    const m = new Masker(new RecordingSink())
+    m.add(PW)
+    m.add(ACCENTED)
+    const text = 'HTTP 400 Bad Request: the value at $.port is not an integer (x&amp;y %F6 \\xc3)'
+    expect(m.redact(text)).toBe(text)
+  })
+
+  it('reveals() tells whether a value holds part of a secret', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('eyJhbGciOiJSUzI1NiJ9.TOKENBODYabcdefghijklmnop0123456789.SIGxyz')
+    expect(m.reveals('TOKENBODYabcdefghijklmnop0123456789')).toBe(true)
+    expect(m.catches('TOKENBODYabcdefghijklmnop0123456789')).toBe(false)
+    expect(m.reveals('5bcbb59c-e4e9-4000-b0f4-3514d3226342')).toBe(false)
+  })
+})
+
+describe('base64Forms', () => {
+  it.each([
+    'Pa55w0rd-Secret-Value-42',
+    'ClientSecretValue-0000-XYZ',
+    'Gehe1m-P&ss<wört>"Zürich"-42'
+  ])('one of the forms of %s is inside any base64 text that holds it', (secret) => {
+    const forms = base64Forms(secret)
+    for (const before of ['', 'a', 'ab', 'abc', 'client123:'])
+      for (const after of ['', 'z', 'zz', 'zzz']) {
+        const b64 = Buffer.from(before + secret + after).toString('base64')
+        expect(forms.some((f) => b64.includes(f))).toBe(true)
+      }
+  })
+})
+
+describe('connectionStringSecrets', () => {
+  it.each([
+    [
+      'a segment without =',
+      'Server=db;UID=svc;Password=Trailing-Junk-Secret-99;junk',
+      'Trailing-Junk-Secret-99'
+    ],
+    [
+      'an unclosed brace',
+      'Server=db;Database={analytics;UID=svc;Password=Unbraced-Secret-77',
+      'Unbraced-Secret-77'
+    ],
+    [
+      'a ; inside the password',
+      'Server=db;UID=svc;Password=Semi;Colon-Secret-Pass-88',
+      'Semi;Colon-Secret-Pass-88'
+    ],
+    [
+      'another password key',
+      'Server=db;Password=Main-11;KeyStorePassword=KeyStoreSecret-22-XYZ',
+      'KeyStoreSecret-22-XYZ'
+    ],
+    ['PWD and braces', 'Server=db;PWD={pass;word}}1234};Port=5432', 'pass;word}1234']
+  ])('finds the password in a string with %s', (_l, cs, secret) => {
+    expect(connectionStringSecrets(cs).some((v) => v.includes(secret))).toBe(true)
+    const m = new Masker(new RecordingSink())
+    for (const v of connectionStringSecrets(cs)) m.add(v)
+    const out = m.redact(`authentication failed: Password=${secret} end`)
+    expect(out).not.toContain(secret.slice(-WINDOW))
+  })
+
+  it('finds nothing in a string without a password key', () => {
+    expect(connectionStringSecrets('Server=db;Database=orders;UID=svc')).toEqual([])
+  })
+})
+
+describe('more decoding views', () => {
+  it('decodes HTML entities, named and numeric, and leaves unknown ones', () => {
+    expect(decodeHtmlEntities('a&amp;b&lt;&#62;&#x26;&quot;&nbsp;&#99999999;')).toBe(
+      'a&b<>&"&nbsp;&#99999999;'
+    )
+  })
+
+  it('decodes byte escapes: \\x runs as UTF-8, %XX runs that are not UTF-8 as Latin-1', () => {
+    expect(decodeByteEscapes('w\\xc3\\xb6rt')).toBe('wört')
+    expect(decodeByteEscapes('w%F6rt')).toBe('wört')
+    expect(decodeByteEscapes('w%C3%B6rt')).toBe('w%C3%B6rt')
   })
 })

@@ -189,6 +189,22 @@ describe('Output', () => {
     expect(warnings[0]).toMatch(/the operation output holds a secret value/)
   })
 
+  it('setOutput writes a value holding part of a secret redacted, and warns by name', () => {
+    const { sink, out } = setup()
+    out.secret('eyJhbGciOiJSUzI1NiJ9.TOKENBODYabcdefghijklmnop0123456789.SIGxyz')
+    out.secret('Pa55w0rd-Secret-Value-42')
+    out.setOutput('connection-id', 'TOKENBODYabcdefghijklmnop0123456789')
+    out.setOutput('tables', '["public.PA55W0RD-SECRET-VALU","public.orders"]')
+    expect(sink.of('setOutput')).toEqual([
+      ['connection-id', '***'],
+      ['tables', '["public.***","public.orders"]']
+    ])
+    expect(sink.of('warning').map(([w]) => w)).toEqual([
+      'the connection-id output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***',
+      'the tables output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***'
+    ])
+  })
+
   const content: SummaryContent = {
     heading: 'AEP PostgreSQL connection',
     rows: [

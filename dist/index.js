@@ -43243,13 +43243,73 @@ function derivedForms(secret) {
     forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
     forms.add(quoteValue(secret));
     forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    forms.add(Buffer.from(secret, 'utf8').toString('base64'));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
     const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
     for (const derived of [collapse(secret), ...lines])
         if (derived.length >= MIN_DERIVED_LENGTH)
             forms.add(derived);
     // The runner refuses whitespace-only masks; they would hide nothing anyway.
     return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
+ * (or closing brace) and everything from the value to the end of the string.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value, rest);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A form as a pattern in which every run of whitespace matches any run of whitespace. */
@@ -43258,7 +43318,8 @@ function flexible(form) {
         .split(/(\s+)/)
         .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
         .join('');
-    return new RegExp(pattern, 'g');
+    // Any letter case: a server may upper- or lower-case what it echoes.
+    return new RegExp(pattern, 'gi');
 }
 /** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
 function decodeJsonEscapes(text) {
@@ -43285,6 +43346,34 @@ function decodePercent(text) {
         }
     });
 }
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
+function decodeHtmlEntities(text) {
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
+const unwrap = (text) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '');
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
 /** Replaces each of the (merged) ranges with ***. */
 function replaceRanges(text, ranges) {
     if (ranges.length === 0)
@@ -43304,6 +43393,15 @@ function replaceRanges(text, ranges) {
     }
     return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
+/** The views of a text that redact() also tries, in order. */
+const VIEWS = [
+    decodeJsonEscapes,
+    decodePercent,
+    decodeHtmlEntities,
+    decodeByteEscapes,
+    normalise,
+    unwrap
+];
 /**
  * Registers secrets (and their derived forms) with the runner, and redacts them from any text
  * the action prints, so output is safe even where the runner does not mask (local runs, tests)
@@ -43326,9 +43424,11 @@ class Masker {
         if (!secret)
             return;
         this.addComposite(secret);
-        for (const form of [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)])
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
+        for (const form of forms)
             for (let i = 0; i + WINDOW <= form.length; i++)
-                this.windows.add(form.slice(i, i + WINDOW));
+                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
     }
     /**
      * A value built from other values (a connection string, a URL, an auth block): every form is
@@ -43356,10 +43456,14 @@ class Masker {
                 re.lastIndex = m.index + 1;
             }
         }
-        if (this.windows.size > 0)
-            for (let i = 0; i + WINDOW <= text.length; i++)
-                if (this.windows.has(text.slice(i, i + WINDOW)))
+        if (this.windows.size > 0) {
+            const lower = text.toLowerCase();
+            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
+            const view = lower.length === text.length ? lower : text;
+            for (let i = 0; i + WINDOW <= view.length; i++)
+                if (this.windows.has(view.slice(i, i + WINDOW)))
                     ranges.push([i, i + WINDOW]);
+        }
         return ranges;
     }
     redactOnce(text) {
@@ -43368,15 +43472,16 @@ class Masker {
     /**
      * Replaces every registered form in text with ***: whitespace runs inside a form match any
      * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-     * single secret count as a match. A server may also echo a value escaped its own way (JSON with
-     * \u0026 or \", nested JSON, percent-encoding): where decoding the text reveals a secret, the
-     * decoded text is used, redacted.
+     * single secret count as a match, in any letter case. A server may also echo a value escaped
+     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
+     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
+     * where such a view of the text reveals a secret, that view is used, redacted.
      */
     redact(text) {
         let out = this.redactOnce(text);
         for (let round = 0; round < 3; round++) {
             let changed = false;
-            for (const decode of [decodeJsonEscapes, decodePercent]) {
+            for (const decode of VIEWS) {
                 const view = decode(out);
                 if (view === out)
                     continue;
@@ -43397,6 +43502,10 @@ class Masker {
             if (value.includes(form))
                 return true;
         return false;
+    }
+    /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
+    reveals(value) {
+        return this.redact(value) !== value;
     }
 }
 
@@ -43529,11 +43638,17 @@ class Output {
     }
     /**
      * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs.
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
      */
     setOutput(name, value) {
         if (value && this.masker.catches(value))
             this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redact(value);
+        }
         this.sink.setOutput(name, value);
     }
     /**
@@ -44626,6 +44741,7 @@ function proxyRefused(proxy, target, status) {
 
 
 
+
 /** Inputs whose secret values are built from other values (so not redacted run by run). */
 const COMPOSITE_INPUTS = new Set(['connection-string', 'postgres-url']);
 /** Reads every input; secret ones are masked the moment they are read, before validation. */
@@ -44643,6 +44759,12 @@ function readInputs(c, out) {
             out.compositeSecret(raw[name]);
         else
             out.secret(raw[name]);
+    // The passwords inside a connection string, even one that does not split cleanly.
+    for (const value of connectionStringSecrets(raw['connection-string']))
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    if (raw['client-secret'])
+        out.compositeSecret(`${raw['client-id']}:${raw['client-secret']}`);
     return raw;
 }
 /** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */

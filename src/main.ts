@@ -26,6 +26,7 @@ import {
   type RawInputs,
   type Settings
 } from './inputs.js'
+import { connectionStringSecrets } from './masking.js'
 import { Output, type OutputSink, type SummaryContent } from './output.js'
 import { decide, describePlan, operationOf, type Plan } from './plan.js'
 import { describeRoutes, proxyConfig, proxySecrets } from './proxy.js'
@@ -82,6 +83,10 @@ function readInputs(c: CoreLike, out: Output): RawInputs {
   for (const name of SECRET_INPUTS)
     if (COMPOSITE_INPUTS.has(name)) out.compositeSecret(raw[name])
     else out.secret(raw[name])
+  // The passwords inside a connection string, even one that does not split cleanly.
+  for (const value of connectionStringSecrets(raw['connection-string'])) out.secret(value)
+  // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+  if (raw['client-secret']) out.compositeSecret(`${raw['client-id']}:${raw['client-secret']}`)
   return raw
 }
 

@@ -41,12 +41,71 @@ export function derivedForms(secret: string): string[] {
   forms.add(new URLSearchParams({ v: secret }).toString().slice(2))
   forms.add(quoteValue(secret))
   forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1))
-  forms.add(Buffer.from(secret, 'utf8').toString('base64'))
+  for (const b64 of base64Forms(secret)) forms.add(b64)
+  // Accents stripped, as a server that folds to ASCII writes it.
+  const folded = foldAccents(secret)
+  if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH) forms.add(folded)
   const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : []
   for (const derived of [collapse(secret), ...lines])
     if (derived.length >= MIN_DERIVED_LENGTH) forms.add(derived)
   // The runner refuses whitespace-only masks; they would hide nothing anyway.
   return [...forms].filter((f) => f.trim().length > 0)
+}
+
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '')
+
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ */
+export function base64Forms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8')
+  const forms = [bytes.toString('base64')]
+  for (const shift of [1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64')
+    // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+    const start = shift === 1 ? 2 : 3
+    const whole = Math.floor((shift + bytes.length) / 3) * 4
+    const form = b64.slice(start, whole)
+    if (form.length >= MIN_DERIVED_LENGTH) forms.push(form)
+  }
+  const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4)
+  if (tailless && tailless.length >= MIN_DERIVED_LENGTH) forms.push(tailless)
+  return forms
+}
+
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
+ * (or closing brace) and everything from the value to the end of the string.
+ */
+export function connectionStringSecrets(cs: string): string[] {
+  const found: string[] = []
+  const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi
+  for (let m = key.exec(cs); m; m = key.exec(cs)) {
+    const rest = cs.slice(m.index + m[0].length)
+    const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';')
+    const value = end > 0 ? rest.slice(0, end) : rest
+    found.push(value, rest)
+    if (value.startsWith('{') && value.endsWith('}'))
+      found.push(value.slice(1, -1).replace(/}}/g, '}'))
+  }
+  // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+  // is registered elsewhere whatever its length).
+  return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH)
+}
+
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text: string): number {
+  for (let i = 1; i < text.length; i++)
+    if (text[i] === '}') {
+      if (text[i + 1] !== '}') return i + 1
+      i++
+    }
+  return -1
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -57,7 +116,8 @@ function flexible(form: string): RegExp {
     .split(/(\s+)/)
     .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
     .join('')
-  return new RegExp(pattern, 'g')
+  // Any letter case: a server may upper- or lower-case what it echoes.
+  return new RegExp(pattern, 'gi')
 }
 
 /** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
@@ -88,6 +148,39 @@ export function decodePercent(text: string): string {
   })
 }
 
+const HTML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+
+/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
+export function decodeHtmlEntities(text: string): string {
+  return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e: string) => {
+    if (!e.startsWith('#')) return HTML_NAMED[e.toLowerCase()] ?? whole
+    const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole
+  })
+}
+
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+export function decodeByteEscapes(text: string): string {
+  const bytes = (run: string) =>
+    Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? [])
+  return text
+    .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+      const b = bytes(run)
+      const utf8 = b.toString('utf8')
+      return utf8.includes('\ufffd') ? b.toString('latin1') : utf8
+    })
+    .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      const b = bytes(run)
+      return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run
+    })
+}
+
+/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
+export const unwrap = (text: string) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '')
+
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+export const normalise = (text: string) => foldAccents(text.normalize('NFC'))
+
 /** Replaces each of the (merged) ranges with ***. */
 function replaceRanges(text: string, ranges: Array<[number, number]>): string {
   if (ranges.length === 0) return text
@@ -105,6 +198,16 @@ function replaceRanges(text: string, ranges: Array<[number, number]>): string {
   }
   return `${out}${text.slice(at, start)}***${text.slice(end)}`
 }
+
+/** The views of a text that redact() also tries, in order. */
+const VIEWS = [
+  decodeJsonEscapes,
+  decodePercent,
+  decodeHtmlEntities,
+  decodeByteEscapes,
+  normalise,
+  unwrap
+]
 
 /**
  * Registers secrets (and their derived forms) with the runner, and redacts them from any text
@@ -126,8 +229,11 @@ export class Masker {
   add(secret: string | undefined): void {
     if (!secret) return
     this.addComposite(secret)
-    for (const form of [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)])
-      for (let i = 0; i + WINDOW <= form.length; i++) this.windows.add(form.slice(i, i + WINDOW))
+    const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)]
+    forms.push(foldAccents(secret), secret.replace(/\s+/g, ''))
+    for (const form of forms)
+      for (let i = 0; i + WINDOW <= form.length; i++)
+        this.windows.add(form.slice(i, i + WINDOW).toLowerCase())
   }
 
   /**
@@ -155,9 +261,13 @@ export class Masker {
         re.lastIndex = m.index + 1
       }
     }
-    if (this.windows.size > 0)
-      for (let i = 0; i + WINDOW <= text.length; i++)
-        if (this.windows.has(text.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
+    if (this.windows.size > 0) {
+      const lower = text.toLowerCase()
+      // Lower-casing keeps positions for almost all text; where it does not, the original is used.
+      const view = lower.length === text.length ? lower : text
+      for (let i = 0; i + WINDOW <= view.length; i++)
+        if (this.windows.has(view.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
+    }
     return ranges
   }
 
@@ -168,15 +278,16 @@ export class Masker {
   /**
    * Replaces every registered form in text with ***: whitespace runs inside a form match any
    * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-   * single secret count as a match. A server may also echo a value escaped its own way (JSON with
-   * \u0026 or \", nested JSON, percent-encoding): where decoding the text reveals a secret, the
-   * decoded text is used, redacted.
+   * single secret count as a match, in any letter case. A server may also echo a value escaped
+   * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
+   * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
+   * where such a view of the text reveals a secret, that view is used, redacted.
    */
   redact(text: string): string {
     let out = this.redactOnce(text)
     for (let round = 0; round < 3; round++) {
       let changed = false
-      for (const decode of [decodeJsonEscapes, decodePercent]) {
+      for (const decode of VIEWS) {
         const view = decode(out)
         if (view === out) continue
         const redacted = this.redactOnce(view)
@@ -194,5 +305,10 @@ export class Masker {
   catches(value: string): boolean {
     for (const form of this.forms) if (value.includes(form)) return true
     return false
+  }
+
+  /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
+  reveals(value: string): boolean {
+    return this.redact(value) !== value
   }
 }

@@ -184,13 +184,21 @@ export class Output {
 
   /**
    * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-   * holds a registered secret form: the runner would mask it and drop it from job outputs.
+   * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+   * value holding only part of a secret (which the runner would not mask) is written redacted.
    */
   setOutput(name: string, value: string): void {
     if (value && this.masker.catches(value))
       this.warning(
         `the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`
       )
+    else if (value && this.masker.reveals(value)) {
+      // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+      this.warning(
+        `the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`
+      )
+      value = this.masker.redact(value)
+    }
     this.sink.setOutput(name, value)
   }
 
