@@ -1,6 +1,7 @@
 import { defineConfig, globalIgnores } from 'eslint/config'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import globals from 'globals'
 
 export default defineConfig(
   globalIgnores(['dist/', 'coverage/', 'node_modules/', 'bench/results/', '.tmp/']),
@@ -18,19 +19,6 @@ export default defineConfig(
   {
     // Plain ESM scripts (simulator, bench, configs) run on Node directly.
     files: ['**/*.js'],
-    languageOptions: {
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        Buffer: 'readonly',
-        URL: 'readonly',
-        URLSearchParams: 'readonly',
-        setTimeout: 'readonly',
-        clearTimeout: 'readonly',
-        setImmediate: 'readonly',
-        fetch: 'readonly',
-        performance: 'readonly'
-      }
-    }
+    languageOptions: { globals: globals.node }
   }
 )

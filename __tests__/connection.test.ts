@@ -8,10 +8,9 @@ import {
   POSTGRES_SPEC_ID,
   quoteValue,
   redactAuth,
-  splitConnectionString,
-  type DbParts
+  splitConnectionString
 } from '../src/connection.js'
-import type { Settings } from '../src/inputs.js'
+import type { DbParts, Settings } from '../src/settings.js'
 
 const PW = 'pw-SECRET-3q9z'
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals'
 import { buildCreateBody, POSTGRES_SPEC_ID, type ConnectionAuth } from '../src/connection.js'
 import { ActionError } from '../src/errors.js'
 import type { ConnectionItem } from '../src/flow-service.js'
-import type { Settings } from '../src/inputs.js'
+import type { Settings } from '../src/settings.js'
 import { decide, describePlan, operationOf, patchOps, type Plan } from '../src/plan.js'
 
 const PW = 'pw-PLAN-SECRET-6t1r'

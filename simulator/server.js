@@ -1,7 +1,6 @@
 // Local simulator of Adobe IMS (OAuth server-to-server token endpoint) and the AEP Flow Service
 // base-connection API. Behaviour follows Adobe's Flow Service and IMS documentation; anything the docs
 // leave open is flagged in comments. It is a test double: no Adobe account or network is involved.
-/* global structuredClone -- Node >= 17 global; not in the shared ESLint globals list */
 import http from 'node:http'
 import https from 'node:https'
 import { randomUUID, randomBytes } from 'node:crypto'

@@ -1,4 +1,4 @@
-import type { Settings, SslMode } from './inputs.js'
+import type { DbParts, Settings, SslMode } from './settings.js'
 
 /** The fixed Flow Service connection spec of the PostgreSQL source. */
 export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
@@ -7,14 +7,6 @@ export const SPEC_NAMES = {
   'connection-string': 'Connection String Based Authentication',
   basic: 'Basic Authentication'
 } as const
-
-export interface DbParts {
-  server: string
-  port: number
-  database: string
-  username: string
-  password: string
-}
 
 export interface SslFromUrl {
   encryptionMethod?: 0 | 1 | 6

@@ -2,9 +2,9 @@ import { z } from 'zod'
 import {
   parsePostgresUrl,
   parseConnectionString,
-  splitConnectionStringLoosely,
-  type DbParts
+  splitConnectionStringLoosely
 } from './connection.js'
+import { SSL_MODES, type Settings } from './settings.js'
 
 /** Every input action.yml declares, in the order the README lists them. */
 export const INPUT_NAMES = [
@@ -63,16 +63,6 @@ export const DEFAULTS: Partial<Record<InputName, string>> = {
   'max-attempts': '5',
   'validate-spec': 'false'
 }
-
-export const SSL_MODES = [
-  'Disable',
-  'Allow',
-  'Prefer',
-  'Require',
-  'Verify-Ca',
-  'Verify-Full'
-] as const
-export type SslMode = (typeof SSL_MODES)[number]
 
 const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 } as const
 export type EncryptionMethod = keyof typeof ENCRYPTION
@@ -230,40 +220,6 @@ const FieldsSchema = z.object({
   'validate-spec': bool('validate-spec')
 })
 type Fields = z.output<typeof FieldsSchema>
-
-/** How the database credentials are given; decides the payload. */
-export type Credentials =
-  | { source: 'connection-string'; connectionString: string; parts?: DbParts }
-  | { source: 'parts'; parts: DbParts }
-  /** ignoredParams: URL query parameters with no Flow Service equivalent (names only). */
-  | { source: 'postgres-url'; parts: DbParts; ignoredParams?: string[] }
-
-/** The validated, normalised settings the rest of the action works from. */
-export interface Settings {
-  clientId: string
-  clientSecret?: string
-  accessToken?: string
-  scopes: string
-  imsOrgId: string
-  sandboxName: string
-  platformUrl: string
-  imsUrl: string
-  connectionName: string
-  description?: string
-  authType: 'connection-string' | 'basic'
-  credentials?: Credentials
-  encryptionMethod?: 0 | 1 | 6
-  validateServerCertificate?: boolean
-  sslMode?: SslMode
-  ifExists: 'update' | 'reuse' | 'fail'
-  state: 'present' | 'absent'
-  dryRun: boolean
-  testConnection: boolean
-  timeoutSeconds: number
-  maxAttempts: number
-  /** Check the auth params against the live connection spec before every create or update. */
-  validateSpec: boolean
-}
 
 /** One problem with one input; never carries the input's value. */
 export interface InputProblem {

@@ -18,14 +18,8 @@ import {
   type Transport
 } from './http.js'
 import { fetchToken, givenToken, imsTokenSource, type TokenSource } from './ims.js'
-import {
-  INPUT_NAMES,
-  InputError,
-  parseInputs,
-  SECRET_INPUTS,
-  type RawInputs,
-  type Settings
-} from './inputs.js'
+import { INPUT_NAMES, InputError, parseInputs, SECRET_INPUTS, type RawInputs } from './inputs.js'
+import type { Settings } from './settings.js'
 import { connectionStringSecrets } from './masking.js'
 import { Output, type OutputSink, type SummaryContent } from './output.js'
 import { decide, describePlan, operationOf, type Plan } from './plan.js'

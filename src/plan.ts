@@ -2,7 +2,7 @@ import { redactAuth, type CreateBody } from './connection.js'
 import { ActionError } from './errors.js'
 import type { ConnectionItem, PatchOp } from './flow-service.js'
 import { duplicatesError } from './flow-service.js'
-import type { Settings } from './inputs.js'
+import type { Settings } from './settings.js'
 
 /** What the step did (or, in a dry run, would do); the `operation` output. */
 export type Operation =

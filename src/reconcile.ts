@@ -1,7 +1,7 @@
 import type { CreateBody } from './connection.js'
 import { ActionError, ApiError } from './errors.js'
 import type { ConnectionItem, FlowService } from './flow-service.js'
-import type { Settings } from './inputs.js'
+import type { Settings } from './settings.js'
 import { DeadlineError } from './http.js'
 import {
   alive,
