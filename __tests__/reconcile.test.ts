@@ -1,15 +1,14 @@
 import { describe, it, expect } from '@jest/globals'
 import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
-import { ActionError } from '../src/errors.js'
+import { ActionError, StoredConnectionError } from '../src/errors.js'
 import { FlowService, type ConnectionItem } from '../src/flow-service.js'
 import { givenToken } from '../src/ims.js'
+import { findLive } from '../src/lookup.js'
 import type { Settings } from '../src/settings.js'
 import {
   apply,
   createExactlyOne,
   deleteExisting,
-  findLive,
-  StoredConnectionError,
   updateExisting
 } from '../src/reconcile.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9655);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(522);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9655:
+/***/ 522:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31630,6 +31630,150 @@ function redactAuth(auth) {
         if (key in params)
             params[key] = '***';
     return { specName: auth.specName, params };
+}
+/** The payload the connection should have, or none when deleting (state absent). */
+function desiredBody(s, defaultDescription) {
+    if (s.state === 'absent')
+        return undefined;
+    return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s));
+}
+
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
+;// CONCATENATED MODULE: ./src/version.ts
+// The version has one source, package.json; the bundler inlines it at build time.
+
+/** Sent in the User-Agent header as `<name>/<version>`. */
+const ACTION_NAME = package_namespaceObject.UU;
+const VERSION = package_namespaceObject.rE;
+
+;// CONCATENATED MODULE: ./src/http.ts
+
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => Math.random()
+};
+const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
+/**
+ * No response arrived. `sent` tells whether the request may have reached the server: false
+ * only when the connection itself could not be made, so the request certainly did nothing.
+ */
+class NetworkError extends Error {
+    reason;
+    sent;
+    constructor(message, reason, sent) {
+        super(message);
+        this.reason = reason;
+        this.sent = sent;
+        this.name = 'NetworkError';
+    }
+}
+/**
+ * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
+ * wants credentials, an untrusted certificate): never retried.
+ */
+class TransportError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TransportError';
+    }
+}
+class DeadlineError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DeadlineError';
+    }
+}
+/** The step's overall deadline: every wait and every request timeout is capped by it. */
+class Deadline {
+    clock;
+    totalMs;
+    at;
+    constructor(clock, totalMs) {
+        this.clock = clock;
+        this.totalMs = totalMs;
+        this.at = clock.now() + totalMs;
+    }
+    remaining() {
+        return Math.max(0, this.at - this.clock.now());
+    }
+    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
+    requestTimeout() {
+        return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
+    }
+}
+/** Statuses worth retrying: rate limiting and gateway trouble. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
+function retryAfterMs(value, now) {
+    if (!value)
+        return undefined;
+    const v = value.trim();
+    if (/^\d+(\.\d+)?$/.test(v))
+        return Math.round(Number(v) * 1000);
+    const at = Date.parse(v);
+    if (Number.isNaN(at))
+        return undefined;
+    return Math.max(0, at - now);
+}
+/** Full-jitter exponential backoff: random in [0, min(cap, base * 2^(attempt-1))). */
+function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
+    return Math.floor(random * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
+}
+/** The reason a retryable attempt failed, for the one-line retry log. */
+function describeAttempt(a) {
+    return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
+}
+/**
+ * Waits before attempt `next`, honouring Retry-After and never past the deadline.
+ * Returns false when no time is left for another attempt.
+ */
+async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
+    const hinted = why.kind === 'response'
+        ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
+        : undefined;
+    const wait = hinted ?? backoffMs(attempt, ctx.clock.random());
+    // A wait that would leave no time for the request itself is pointless.
+    if (wait + 250 >= ctx.deadline.remaining())
+        return false;
+    ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
+    await ctx.clock.sleep(wait);
+    return true;
+}
+/** Sends one request, returning network failures as a value instead of throwing. */
+async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
+    const timeout = Math.min(timeoutMs, deadline.remaining());
+    if (timeout <= 0)
+        throw new DeadlineError('the step ran out of time (timeout-seconds)');
+    try {
+        return { kind: 'response', res: await transport(req, timeout) };
+    }
+    catch (e) {
+        if (e instanceof NetworkError)
+            return { kind: 'network', error: e };
+        throw e;
+    }
+}
+/** True when a failed attempt is worth another try of an idempotent request. */
+function isRetryable(a) {
+    return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
+}
+/**
+ * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
+ * retries. Returns the last attempt: a response (any status) or a network failure, which the
+ * caller turns into an error.
+ */
+async function sendWithRetries(transport, req, ctx, label) {
+    for (let n = 1;; n++) {
+        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
+            throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e;
+        });
+        if (!isRetryable(a) || n >= ctx.maxAttempts)
+            return { ...a, attempts: n };
+        if (!(await waitBeforeRetry(ctx, label, n, a)))
+            return { ...a, attempts: n };
+    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -41167,74 +41311,889 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-;// CONCATENATED MODULE: ./src/bounded-regexp.ts
-
+;// CONCATENATED MODULE: ./src/settings.ts
 /**
- * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
- * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
- * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
- * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
- * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
- * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
- * as unchecked, so the caller can say so and carry on.
+ * The settings the step works from: what inputs.ts produces from the raw inputs, and what
+ * connection.ts builds the payload from. Kept apart so neither module imports the other's types.
  */
-/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
-const MAX_PATTERN_LENGTH = 1000;
-/** How long one pattern may run on one value; a sound pattern takes microseconds. */
-const PATTERN_TIME_MS = 250;
-let sandbox;
-/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
-function testWithin(re, s, timeMs) {
-    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
-    const { context, script } = sandbox;
-    context.re = re;
-    context.s = s;
+const SSL_MODES = [
+    'Disable',
+    'Allow',
+    'Prefer',
+    'Require',
+    'Verify-Ca',
+    'Verify-Full'
+];
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+/** Every input action.yml declares, in the order the README lists them. */
+const INPUT_NAMES = [
+    'client-id',
+    'client-secret',
+    'access-token',
+    'scopes',
+    'ims-org-id',
+    'sandbox-name',
+    'platform-url',
+    'ims-url',
+    'connection-name',
+    'description',
+    'auth-type',
+    'connection-string',
+    'postgres-url',
+    'server',
+    'port',
+    'database',
+    'username',
+    'password',
+    'encryption-method',
+    'validate-server-certificate',
+    'ssl-mode',
+    'if-exists',
+    'state',
+    'dry-run',
+    'test-connection',
+    'timeout-seconds',
+    'max-attempts',
+    'validate-spec'
+];
+/** Inputs whose values are secrets: masked before anything else happens. */
+const SECRET_INPUTS = [
+    'client-secret',
+    'access-token',
+    'connection-string',
+    'postgres-url',
+    'password'
+];
+/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
+const DEFAULTS = {
+    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+    'platform-url': 'https://platform.adobe.io',
+    'ims-url': 'https://ims-na1.adobelogin.com',
+    'auth-type': 'connection-string',
+    port: '5432',
+    'if-exists': 'update',
+    state: 'present',
+    'dry-run': 'false',
+    'test-connection': 'false',
+    'timeout-seconds': '120',
+    'max-attempts': '5',
+    'validate-spec': 'false'
+};
+const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
+    let url;
     try {
-        return script.runInContext(context, { timeout: timeMs }) === true;
+        url = new URL(value);
     }
-    catch (e) {
-        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+    catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
+        return NEVER;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not contain credentials, a query or a fragment`
+        });
+        return NEVER;
+    }
+    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+        });
+        return NEVER;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+});
+const bool = (name) => schemas_string()
+    .refine((v) => /^(true|false)$/i.test(v), {
+    message: `${name} must be true or false`
+})
+    .transform((v) => v.toLowerCase() === 'true');
+const intIn = (name, min, max) => schemas_string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+    message: `${name} must be a whole number from ${min} to ${max}`
+})
+    .transform(Number);
+const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
+const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    }
+    else if (v.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    }
+    else if (CONTROL.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+    }
+});
+/** Field-level shape of the inputs. Secret fields only check presence, never echo. */
+const FieldsSchema = object({
+    'client-id': headerValue('client-id', 255),
+    'client-secret': schemas_string(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
+    scopes: inputs_text('scopes', 2000, true),
+    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+    }),
+    'sandbox-name': schemas_string().superRefine((v, ctx) => {
+        if (!v)
+            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
+        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+            });
+    }),
+    'platform-url': serviceUrl('platform-url'),
+    'ims-url': serviceUrl('ims-url'),
+    'connection-name': schemas_string().superRefine((v, ctx) => {
+        if (!v.trim())
+            ctx.addIssue({ code: 'custom', message: 'connection-name is required' });
+        else if (v.length > 255)
+            ctx.addIssue({ code: 'custom', message: 'connection-name must be at most 255 characters' });
+        else if (CONTROL.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'connection-name must not contain control characters'
+            });
+    }),
+    description: inputs_text('description', 1000, false),
+    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
+    'connection-string': schemas_string(),
+    'postgres-url': schemas_string(),
+    server: inputs_text('server', 255, false),
+    port: intIn('port', 1, 65535),
+    database: inputs_text('database', 255, false),
+    username: inputs_text('username', 255, false),
+    password: schemas_string(),
+    'encryption-method': union([
+        literal(''),
+        oneOf('encryption-method', ['disabled', 'enabled', 'request-ssl'])
+    ]),
+    'validate-server-certificate': union([literal(''), bool('validate-server-certificate')]),
+    'ssl-mode': schemas_string().transform((v, ctx) => {
+        if (!v)
             return undefined;
-        throw e;
-    }
-    finally {
-        context.re = undefined;
-        context.s = undefined;
+        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
+        if (!mode) {
+            ctx.addIssue({ code: 'custom', message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}` });
+            return NEVER;
+        }
+        return mode;
+    }),
+    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+    state: oneOf('state', ['present', 'absent']),
+    'dry-run': bool('dry-run'),
+    'test-connection': bool('test-connection'),
+    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+    'max-attempts': intIn('max-attempts', 1, 20),
+    'validate-spec': bool('validate-spec')
+});
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.map((p) => p.message).join('; '));
+        this.problems = problems;
+        this.name = 'InputError';
     }
 }
+/** Fills in action.yml defaults for inputs left empty. */
+function withDefaults(raw) {
+    const out = {};
+    for (const name of INPUT_NAMES) {
+        const v = raw[name] ?? '';
+        out[name] = v === '' ? (DEFAULTS[name] ?? '') : v;
+    }
+    return out;
+}
 /**
- * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
+ * each naming the input to fix. Pure: reads nothing but its argument.
  */
-function boundedRegExps(limits = {}) {
-    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
-    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
-    const unchecked = new Map();
-    const engine = ((pattern, flags) => {
-        // ajv keys its compiled patterns by toString(): it must differ between patterns.
-        const key = `/${pattern}/${flags}`;
-        if (pattern.length > maxLength) {
-            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
-            return { test: () => true, toString: () => key };
+function parseInputs(partial) {
+    const raw = withDefaults(partial);
+    const problems = [];
+    const parsed = FieldsSchema.safeParse(raw);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            const input = issue.path[0];
+            problems.push({ input, message: issue.message });
         }
-        const re = new RegExp(pattern, flags);
-        return {
-            test(s) {
-                if (unchecked.has(pattern))
-                    return true;
-                const matched = testWithin(re, s, timeMs);
-                if (matched !== undefined)
-                    return matched;
-                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
-                return true;
-            },
-            toString: () => key
+    }
+    // Cross-field rules are checked on the raw values so that every problem is reported at once.
+    problems.push(...crossFieldProblems(raw));
+    if (problems.length > 0 || !parsed.success)
+        throw new InputError(dedupe(problems));
+    return toSettings(parsed.data, raw);
+}
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+const PART_INPUTS = ['server', 'database', 'username', 'password'];
+function credentialSources(raw) {
+    const sources = [];
+    if (raw['connection-string'])
+        sources.push('connection-string');
+    if (raw['postgres-url'])
+        sources.push('postgres-url');
+    if (PART_INPUTS.some((n) => raw[n]))
+        sources.push('parts');
+    return sources;
+}
+function crossFieldProblems(raw) {
+    const problems = [];
+    const add = (input, message) => problems.push({ input, message });
+    if (raw['client-secret'] && raw['access-token'])
+        add('client-secret', 'give either client-secret or access-token, not both');
+    else if (!raw['client-secret'] && !raw['access-token'])
+        add('client-secret', 'client-secret or access-token is required (exactly one of them)');
+    // Deleting needs only the name; credentials, if given, are not used (and not checked).
+    if (raw.state === 'absent')
+        return problems;
+    const sources = credentialSources(raw);
+    if (sources.length === 0) {
+        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
+    }
+    else if (sources.length > 1) {
+        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
+    }
+    else if (sources[0] === 'parts') {
+        for (const n of PART_INPUTS)
+            if (!raw[n])
+                add(n, `${n} is required when the database is given as parts`);
+    }
+    else if (raw.port !== '5432' && raw.port !== '') {
+        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
+    }
+    if (sources.length === 1 && sources[0] === 'postgres-url') {
+        try {
+            parsePostgresUrl(raw['postgres-url']);
+        }
+        catch (e) {
+            add('postgres-url', e.message);
+        }
+    }
+    if (sources.length === 1 && sources[0] === 'connection-string') {
+        // The same setting twice, with perhaps different values: make the user pick one place.
+        const keys = splitConnectionStringLoosely(raw['connection-string']);
+        if (raw['encryption-method'] && keys.has('encryptionmethod'))
+            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
+        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
+            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
+    }
+    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
+        try {
+            parseConnectionString(raw['connection-string']);
+        }
+        catch (e) {
+            add('connection-string', e.message);
+        }
+    }
+    const authType = raw['auth-type'];
+    if (authType === 'basic') {
+        if (raw['encryption-method'])
+            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
+        if (raw['validate-server-certificate'])
+            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
+    }
+    else if (authType === 'connection-string' && raw['ssl-mode']) {
+        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
+    }
+    return problems;
+}
+function toSettings(f, raw) {
+    const settings = {
+        clientId: f['client-id'],
+        clientSecret: f['client-secret'] || undefined,
+        accessToken: f['access-token'] || undefined,
+        scopes: f.scopes,
+        imsOrgId: f['ims-org-id'],
+        sandboxName: f['sandbox-name'],
+        platformUrl: f['platform-url'],
+        imsUrl: f['ims-url'],
+        connectionName: f['connection-name'],
+        description: f.description || undefined,
+        authType: f['auth-type'],
+        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
+        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
+        sslMode: f['ssl-mode'],
+        ifExists: f['if-exists'],
+        state: f.state,
+        dryRun: f['dry-run'],
+        testConnection: f['test-connection'],
+        timeoutSeconds: f['timeout-seconds'],
+        maxAttempts: f['max-attempts'],
+        validateSpec: f['validate-spec']
+    };
+    if (f.state === 'absent')
+        return settings;
+    const [source] = credentialSources(raw);
+    if (source === 'connection-string') {
+        const cs = f['connection-string'];
+        settings.credentials = {
+            source,
+            connectionString: cs,
+            parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
         };
+    }
+    else if (source === 'postgres-url') {
+        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
+        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
+        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
+        if (settings.authType === 'basic')
+            settings.sslMode ??= ssl.sslMode;
+        else {
+            settings.encryptionMethod ??= ssl.encryptionMethod;
+            settings.validateServerCertificate ??= ssl.validateServerCertificate;
+        }
+    }
+    else {
+        settings.credentials = {
+            source: 'parts',
+            parts: {
+                server: f.server,
+                port: f.port,
+                database: f.database,
+                username: f.username,
+                password: f.password
+            }
+        };
+    }
+    return settings;
+}
+/** What the step says about valid inputs it does not use, once the token is masked. */
+function inputNotes(s) {
+    const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
+    return ignored
+        ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
+        : [];
+}
+
+;// CONCATENATED MODULE: ./src/masking.ts
+
+/**
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
+ * exact registered strings (plus a few encodings of them), so each form must be registered.
+ */
+function derivedForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const trimmed = secret.trim();
+    if (trimmed)
+        forms.add(trimmed);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
+    forms.add(quoteValue(secret));
+    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_DERIVED_LENGTH)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
+ * (or closing brace) and everything from the value to the end of the string.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value, rest);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    // Any letter case: a server may upper- or lower-case what it echoes.
+    return new RegExp(pattern, 'gi');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
     });
-    engine.code = 'boundedRegExp';
-    return { engine, unchecked };
+}
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
+function decodeHtmlEntities(text) {
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
+const unwrap = (text) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '');
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
+}
+/** The views of a text that redact() also tries, in order. */
+const VIEWS = [
+    decodeJsonEscapes,
+    decodePercent,
+    decodeHtmlEntities,
+    decodeByteEscapes,
+    normalise,
+    unwrap
+];
+/**
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
+ */
+class Masker {
+    sink;
+    forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
+    constructor(sink) {
+        this.sink = sink;
+    }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too.
+     */
+    add(secret) {
+        if (!secret)
+            return;
+        this.addComposite(secret);
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
+        for (const form of forms)
+            for (let i = 0; i + WINDOW <= form.length; i++)
+                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
+            if (this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.patterns = undefined;
+            this.sink.setSecret(form);
+        }
+    }
+    ranges(text) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.windows.size > 0) {
+            const lower = text.toLowerCase();
+            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
+            const view = lower.length === text.length ? lower : text;
+            for (let i = 0; i + WINDOW <= view.length; i++)
+                if (this.windows.has(view.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+        }
+        return ranges;
+    }
+    redactOnce(text) {
+        return replaceRanges(text, this.ranges(text));
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
+     * single secret count as a match, in any letter case. A server may also echo a value escaped
+     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
+     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
+     * where such a view of the text reveals a secret, that view is used, redacted.
+     */
+    redact(text) {
+        let out = this.redactOnce(text);
+        for (let round = 0; round < 3; round++) {
+            let changed = false;
+            for (const decode of VIEWS) {
+                const view = decode(out);
+                if (view === out)
+                    continue;
+                const redacted = this.redactOnce(view);
+                if (redacted !== view) {
+                    out = redacted;
+                    changed = true;
+                }
+            }
+            if (!changed)
+                break;
+        }
+        return out;
+    }
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
+    catches(value) {
+        for (const form of this.forms)
+            if (value.includes(form))
+                return true;
+        return false;
+    }
+    /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
+    reveals(value) {
+        return this.redact(value) !== value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/output.ts
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    const lines = redact(text).split(output_LINE_BREAK).map(neutralise);
+    if (!opts.oneLine)
+        return lines.map((l) => cut(l.trimEnd(), opts.max));
+    // Joining may bring a secret's parts together again: redact once more before cutting.
+    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
+    return [cut(joined, opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new Masker(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
+    }
+    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
+    detail(serverText) {
+        return this.one(serverText, MAX_DETAIL);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t) => this.detail(t));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+     * fix. `outOfTime`: the step's deadline had run out when it failed.
+     */
+    failWith(e, outOfTime) {
+        if (e instanceof InputError) {
+            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
+            for (const line of lines.slice(0, -1))
+                this.error(line);
+            const suffix = ' (nothing was sent to Adobe)';
+            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+            return {
+                error: `${lines.join('; ')}${suffix}`,
+                inputs: [...new Set(e.problems.map((p) => p.input))]
+            };
+        }
+        let error = this.describe(e);
+        if (outOfTime && !(e instanceof DeadlineError))
+            error += " (the step's timeout-seconds ran out)";
+        if (outOfTime || e instanceof DeadlineError)
+            error += '; raise timeout-seconds or check the network path to Adobe';
+        this.fail(error);
+        return { error };
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
+     */
+    setOutput(name, value) {
+        if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redact(value);
+        }
+        this.sink.setOutput(name, value);
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -41380,6 +42339,20 @@ function apiError(operation, a, tokenGiven = false) {
         tail
     });
 }
+/**
+ * A failure once a connection with the name exists (this run's, or one it adopted): the step
+ * fails, and connection-id and etag still say which connection it is.
+ */
+class StoredConnectionError extends ActionError {
+    connectionId;
+    etag;
+    constructor(message, connectionId, etag) {
+        super(message);
+        this.connectionId = connectionId;
+        this.etag = etag;
+        this.name = 'StoredConnectionError';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/listing.ts
 
@@ -41485,144 +42458,6 @@ function strictlyOldest(keeper, items) {
             const t = createdAtOf(i);
             return t !== undefined && t > k;
         }));
-}
-
-;// CONCATENATED MODULE: ./package.json
-const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
-;// CONCATENATED MODULE: ./src/version.ts
-// The version has one source, package.json; the bundler inlines it at build time.
-
-/** Sent in the User-Agent header as `<name>/<version>`. */
-const ACTION_NAME = package_namespaceObject.UU;
-const VERSION = package_namespaceObject.rE;
-
-;// CONCATENATED MODULE: ./src/http.ts
-
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => Math.random()
-};
-const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
-/**
- * No response arrived. `sent` tells whether the request may have reached the server: false
- * only when the connection itself could not be made, so the request certainly did nothing.
- */
-class NetworkError extends Error {
-    reason;
-    sent;
-    constructor(message, reason, sent) {
-        super(message);
-        this.reason = reason;
-        this.sent = sent;
-        this.name = 'NetworkError';
-    }
-}
-/**
- * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
- * wants credentials, an untrusted certificate): never retried.
- */
-class TransportError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TransportError';
-    }
-}
-class DeadlineError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DeadlineError';
-    }
-}
-/** The step's overall deadline: every wait and every request timeout is capped by it. */
-class Deadline {
-    clock;
-    totalMs;
-    at;
-    constructor(clock, totalMs) {
-        this.clock = clock;
-        this.totalMs = totalMs;
-        this.at = clock.now() + totalMs;
-    }
-    remaining() {
-        return Math.max(0, this.at - this.clock.now());
-    }
-    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
-    requestTimeout() {
-        return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
-    }
-}
-/** Statuses worth retrying: rate limiting and gateway trouble. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
-function retryAfterMs(value, now) {
-    if (!value)
-        return undefined;
-    const v = value.trim();
-    if (/^\d+(\.\d+)?$/.test(v))
-        return Math.round(Number(v) * 1000);
-    const at = Date.parse(v);
-    if (Number.isNaN(at))
-        return undefined;
-    return Math.max(0, at - now);
-}
-/** Full-jitter exponential backoff: random in [0, min(cap, base * 2^(attempt-1))). */
-function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
-    return Math.floor(random * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
-}
-/** The reason a retryable attempt failed, for the one-line retry log. */
-function describeAttempt(a) {
-    return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
-}
-/**
- * Waits before attempt `next`, honouring Retry-After and never past the deadline.
- * Returns false when no time is left for another attempt.
- */
-async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
-    const hinted = why.kind === 'response'
-        ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
-        : undefined;
-    const wait = hinted ?? backoffMs(attempt, ctx.clock.random());
-    // A wait that would leave no time for the request itself is pointless.
-    if (wait + 250 >= ctx.deadline.remaining())
-        return false;
-    ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
-    await ctx.clock.sleep(wait);
-    return true;
-}
-/** Sends one request, returning network failures as a value instead of throwing. */
-async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
-    const timeout = Math.min(timeoutMs, deadline.remaining());
-    if (timeout <= 0)
-        throw new DeadlineError('the step ran out of time (timeout-seconds)');
-    try {
-        return { kind: 'response', res: await transport(req, timeout) };
-    }
-    catch (e) {
-        if (e instanceof NetworkError)
-            return { kind: 'network', error: e };
-        throw e;
-    }
-}
-/** True when a failed attempt is worth another try of an idempotent request. */
-function isRetryable(a) {
-    return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
-}
-/**
- * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
- * retries. Returns the last attempt: a response (any status) or a network failure, which the
- * caller turns into an error.
- */
-async function sendWithRetries(transport, req, ctx, label) {
-    for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
-            throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e;
-        });
-        if (!isRetryable(a) || n >= ctx.maxAttempts)
-            return { ...a, attempts: n };
-        if (!(await waitBeforeRetry(ctx, label, n, a)))
-            return { ...a, attempts: n };
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/flow-service.ts
@@ -42167,7 +43002,41 @@ function duplicatesError(name, items) {
         .join(', ')}); delete all but one, then run again`);
 }
 
+;// CONCATENATED MODULE: ./src/lookup.ts
+
+
+/**
+ * The live connections with the name, from a complete listing (see FlowService.findByName for
+ * the paging and the filter grammar): those being deleted are not counted, those Flow Service is
+ * still working on (initializing) are waited for.
+ */
+async function findLive(flow, name, log) {
+    let found;
+    try {
+        found = await flow.findByName(name);
+    }
+    catch (e) {
+        if (e instanceof IncompleteListingError)
+            throw new ActionError(`${e.message}; nothing was created or changed`);
+        throw e;
+    }
+    const live = [];
+    for (const item of found) {
+        if (isDeleting(item.state)) {
+            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
+            continue;
+        }
+        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
+        if (settled)
+            live.push(settled);
+        else
+            log(`connection ${item.id} went away while this run waited for it: not counted`);
+    }
+    return live;
+}
+
 ;// CONCATENATED MODULE: ./src/plan.ts
+
 
 
 
@@ -42252,6 +43121,944 @@ function describePlan(plan, base) {
         case 'absent':
             return ['no request: no connection with this name exists'];
     }
+}
+/**
+ * The plan step: the live connections with the name (lookup.ts), what to do about them
+ * (decide), checked against the live connection spec where that can help (connection-spec.ts).
+ */
+async function planStep(session, settings, body, log) {
+    log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
+    return session.phase('looking up the connection', async () => {
+        const live = await findLive(session.flow, settings.connectionName, log);
+        return session.referee.vetPlan(decide(settings, live, body), settings);
+    });
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/provenance.ts
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
+ */
+function githubContext(env = process.env, log = () => undefined) {
+    let payload;
+    return {
+        workflow: env.GITHUB_WORKFLOW,
+        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        ref: env.GITHUB_REF,
+        get payload() {
+            if (payload)
+                return payload;
+            payload = {};
+            const file = env.GITHUB_EVENT_PATH;
+            if (file) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(file))
+                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+                else
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
+            }
+            return payload;
+        }
+    };
+}
+/**
+ * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
+ * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
+ * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
+ */
+function runContext(ctx, env) {
+    const deployment = ctx.payload.deployment;
+    const deploymentEnv = deployment?.environment;
+    return {
+        repository: env.GITHUB_REPOSITORY || undefined,
+        workflow: ctx.workflow || undefined,
+        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
+        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
+        serverUrl: ctx.serverUrl,
+        ref: ctx.ref || undefined,
+        environment: env.AEP_ENVIRONMENT ||
+            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
+            undefined
+    };
+}
+/**
+ * Makes a value that users control (branch names, workflow and environment names) safe to
+ * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
+ */
+function safe(value, max = 100) {
+    const encoded = Array.from(value)
+        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
+        .join('');
+    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
+}
+/** The link to the workflow run, when the run is known. */
+function runUrl(c) {
+    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
+        return undefined;
+    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
+    return `${server}/${c.repository}/actions/runs/${c.runId}`;
+}
+/** The default description: which repository, workflow, run, ref and environment manage it. */
+function defaultDescription(c) {
+    if (!c.repository)
+        return 'Managed by the AEP PostgreSQL connection GitHub Action';
+    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
+    if (c.workflow)
+        parts.push(`workflow "${safe(c.workflow)}"`);
+    const url = runUrl(c);
+    if (c.runId)
+        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
+    if (c.ref)
+        parts.push(`ref ${safe(c.ref)}`);
+    if (c.environment)
+        parts.push(`environment ${safe(c.environment)}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/connection-test.ts
+
+/**
+ * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
+ * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
+ * runs after a passing /test too, for the tables, and its failure still fails.
+ */
+async function testConnection(flow, id, log) {
+    const t = await flow.test(id);
+    if ('unsupported' in t) {
+        log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
+    }
+    else if (!t.result) {
+        throw new ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
+    }
+    else {
+        log('Flow Service connected to the database with the stored credentials');
+    }
+    return flow.explore(id);
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+
+
+
+/**
+ * The four step outputs, set through output.ts (which warns about a value the runner would mask).
+ * The id is never a secret, so job outputs can carry it on.
+ */
+function setOutputs(out, r) {
+    out.setOutput('connection-id', r.connectionId);
+    out.setOutput('etag', r.etag);
+    out.setOutput('operation', r.operation);
+    out.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
+}
+/**
+ * At most this many table paths go into the `tables` output: enough for a later job to pick its
+ * tables, and far below the runner's 1 MB limit for a job's outputs.
+ */
+const MAX_TABLES_OUTPUT = 1000;
+/**
+ * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ */
+function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
+    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
+}
+/**
+ * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
+ * said in a warning, so a later job does not take it for the whole database.
+ */
+function setTablesOutput(out, paths, warn) {
+    const { value, omitted } = tablesOutput(paths);
+    if (omitted > 0)
+        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
+    out.setOutput('tables', value);
+}
+const SUMMARY_HEADING = 'AEP PostgreSQL connection';
+/** The connection test's result in words; the log and the job summary both say it this way. */
+function testText(t) {
+    if (!t)
+        return 'not requested';
+    if (t.skipped)
+        return `skipped (${t.skipped})`;
+    if (t.ok)
+        return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
+    return `failed: ${t.error ?? 'unknown error'}`;
+}
+/**
+ * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
+ * for `absent` and `would-create`, in words, that there is none.
+ */
+function outcomeLine(r) {
+    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
+    if (r.operation === 'absent')
+        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
+    if (!r.connectionId)
+        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
+    return `${r.operation}: connection ${r.connectionId}${dry}`;
+}
+/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
+function summaryRows(r) {
+    return [
+        ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
+        ['Connection name', r.connectionName],
+        ['Connection id', r.connectionId || '—'],
+        ['Sandbox', r.sandboxName],
+        ['Connection spec id', POSTGRES_SPEC_ID],
+        ['Connection test', testText(r.test)]
+    ];
+}
+const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
+/** The summary of a step that did its work. */
+function successSummary(r) {
+    return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
+}
+/**
+ * The summary of a failed step: that it failed and why (the error as printed), what it had done
+ * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
+ */
+function failureSummary(f) {
+    const rows = [['Status', 'failed']];
+    if (f.inputs?.length)
+        rows.push(['Inputs to fix', f.inputs.join(', ')]);
+    // A failed connection test is already its own row.
+    if (f.result?.test?.ok !== false)
+        rows.push(['Error', f.error]);
+    if (f.result)
+        rows.push(...summaryRows(f.result));
+    return {
+        heading: `${SUMMARY_HEADING}: failed`,
+        rows,
+        ...runLink(f.result?.runUrl ?? f.runUrl)
+    };
+}
+/** What the step did, before applying: the plan's connection, if any. */
+function resultOf(plan, operation, settings, runUrl) {
+    return {
+        operation,
+        connectionId: 'existing' in plan ? plan.existing.id : '',
+        etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
+        connectionName: settings.connectionName,
+        sandboxName: settings.sandboxName,
+        dryRun: settings.dryRun,
+        runUrl
+    };
+}
+/**
+ * The outputs step: outputs first, so a later step can inspect or clean up even if the test
+ * fails; then the connection test when asked for (its failure fails the step); then the summary.
+ */
+async function outputStep(r, settings, session, out, env) {
+    setOutputs(out, r);
+    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+        r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
+        out.info(`Connection test: ${testText(r.test)}`);
+    }
+    else if (settings.testConnection)
+        r.test = await session.phase('testing the connection', () => runConnectionTest(session.flow, r.connectionId, out));
+    if (r.test?.ok === false)
+        throw new ActionError(r.test.error ?? 'the connection test failed');
+    await summarise(out, env, () => successSummary(r));
+}
+/**
+ * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
+ * A passed test also sets the `tables` output.
+ */
+async function runConnectionTest(flow, id, out) {
+    try {
+        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line));
+        out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
+        setTablesOutput(out, paths, (message) => out.warning(message));
+        return { ok: true, tables };
+    }
+    catch (e) {
+        if (!(e instanceof ActionError))
+            throw e;
+        return { ok: false, error: out.describe(e) };
+    }
+}
+/**
+ * The error that ended the step, reported once: a connection that exists is still named in the
+ * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
+ */
+async function reportFailure(e, state, out, env) {
+    if (e instanceof StoredConnectionError) {
+        out.setOutput('connection-id', e.connectionId);
+        out.setOutput('etag', e.etag);
+    }
+    const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
+    const failure = out.failWith(e, outOfTime);
+    await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
+}
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(out, env, content) {
+    if (env.GITHUB_STEP_SUMMARY)
+        await out.summary(content());
+    else
+        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
+}
+
+;// CONCATENATED MODULE: ./src/reconcile.ts
+
+
+
+
+
+
+const asIs = (body, send) => send(body);
+/** A failure with no connection left to name in the outputs. */
+class NoConnectionError extends ActionError {
+}
+const ids = (items) => items.map((i) => i.id).join(', ');
+function stored(e, item) {
+    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
+        return e;
+    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+}
+/**
+ * Creates the connection so that exactly one with the name remains, even when other runs
+ * create it at the same time or an answer is lost. See README "Idempotency".
+ */
+async function createExactlyOne(req) {
+    let sent = req.body;
+    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
+        sent = b;
+        return req.flow.create(b);
+    });
+    // Later updates (after adopting) carry the params the create was sent with.
+    const r = { ...req, body: sent };
+    if (outcome.kind === 'found')
+        return adopt(r, outcome.items);
+    try {
+        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
+    }
+    catch (e) {
+        throw stored(e, outcome);
+    }
+}
+/**
+ * The lookup before the create found none, so any other live connection with the name now was
+ * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
+ * a lookup did not show it); then a check that cannot be made fails the step, since a second
+ * connection may exist.
+ */
+async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
+    const { flow, log } = r;
+    const name = r.body.name;
+    const unchecked = (why) => {
+        if (afterLost)
+            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's connection is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
+        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
+    };
+    for (let round = 1;; round++) {
+        let listed;
+        try {
+            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
+        }
+        catch (e) {
+            // The create went through; only the safety net failed (a later run still sees duplicates).
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            unchecked(e.message);
+            return created(r, ownId, ownEtag);
+        }
+        const own = listed.find((i) => i.id === ownId);
+        if (own)
+            return converge(r, listed, own, ownEtag);
+        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
+        const mine = await flow.getIfExists(ownId);
+        if (!mine || isDeleting(mine.state)) {
+            if (listed.length === 0)
+                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
+            return applyIfExists(r, keeperOf(listed), 'race');
+        }
+        const why = `the connection just created (id ${ownId}) is not listed yet`;
+        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
+            unchecked(`${why}, so the listing cannot be trusted`);
+            return created(r, ownId, ownEtag ?? mine.etag);
+        }
+    }
+}
+/**
+ * Several live connections have the name after this run's create. The keeper is the oldest
+ * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
+ * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
+ * could not tell which came first), so this run gives way to it: every run ends on one.
+ */
+async function converge(r, listed, own, ownEtag) {
+    const { flow, log } = r;
+    const name = r.body.name;
+    const keeper = keeperOf(listed);
+    if (keeper.id !== own.id) {
+        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
+        return giveWay(r, keeper, own);
+    }
+    let others = listed.filter((i) => i.id !== own.id);
+    if (others.length === 0)
+        return created(r, own.id, ownEtag ?? own.etag);
+    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the ${strictlyOldest(own, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}, so it is kept: waiting for them to delete theirs`);
+    for (let n = 1;; n++) {
+        if (!(await flow.pause('checking the name', n, 'other copies listed', 'looking again'))) {
+            if (n === 1) {
+                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
+                return created(r, own.id, ownEtag ?? own.etag);
+            }
+            break;
+        }
+        const now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        others = now.filter((i) => i.id !== own.id);
+        if (!now.some((i) => i.id === own.id)) {
+            if (others.length === 0)
+                throw new NoConnectionError(`the connection this run created (id ${own.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+            log(`this run's connection (id ${own.id}) was deleted by another run`);
+            return applyIfExists(r, keeperOf(others), 'race');
+        }
+        if (others.length === 0)
+            return created(r, own.id, ownEtag ?? own.etag);
+        if (n >= 3)
+            break;
+    }
+    const kept = keeperOf(others);
+    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`);
+    return giveWay(r, kept, own);
+}
+/** Deletes this run's copy and applies if-exists to the connection kept instead. */
+async function giveWay(r, keeper, own) {
+    const name = r.body.name;
+    try {
+        await r.flow.delete(own.id);
+    }
+    catch (e) {
+        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
+    }
+    return applyIfExists(r, keeper, 'race');
+}
+async function created(r, id, etag) {
+    return {
+        operation: 'created',
+        connectionId: id,
+        etag: etag ?? (await r.flow.get(id)).etag ?? ''
+    };
+}
+/**
+ * After an answer that was lost or unreadable, the connections found by name: this run's own
+ * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
+ * the same time) and if-exists applies to it as to any connection found.
+ */
+async function adopt(r, items) {
+    const keeper = keeperOf(items);
+    const others = items.filter((i) => i.id !== keeper.id);
+    if (others.length > 0) {
+        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
+        for (const other of others) {
+            try {
+                await r.flow.delete(other.id);
+            }
+            catch (e) {
+                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
+            }
+        }
+    }
+    return applyIfExists(r, keeper, 'lost');
+}
+/** if-exists applied to a connection this run did not see before its create. */
+async function applyIfExists(r, keeper, why) {
+    const { settings: s, flow, log } = r;
+    const found = why === 'race'
+        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
+        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
+    try {
+        switch (s.ifExists) {
+            case 'fail':
+                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
+            case 'reuse':
+                log(`${found}; if-exists is reuse: using it as it is`);
+                return {
+                    operation: 'unchanged',
+                    connectionId: keeper.id,
+                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
+                };
+            case 'update': {
+                log(`${found}; if-exists is update: updating it`);
+                const plan = decide(s, [keeper], r.body);
+                if (plan.kind !== 'update')
+                    throw new ActionError('internal: expected an update');
+                return await updateExisting(flow, keeper, r.body, log, r.guard);
+            }
+        }
+    }
+    catch (e) {
+        throw stored(e, keeper);
+    }
+}
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+const MAX_PRECONDITION_RETRIES = 5;
+/**
+ * PATCHes a connection. A 412 (changed since read: another run patched it) re-reads and retries,
+ * up to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the connection's
+ * current state (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(flow, existing, body, log, guard = asIs) {
+    const id = existing.id;
+    let current = existing;
+    let etag = existing.etag ?? (await flow.get(id)).etag;
+    if (!etag)
+        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
+    let waitedForState = false;
+    for (let n = 1;; n++) {
+        try {
+            const from = current;
+            const ifMatch = etag;
+            const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
+            return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
+        }
+        catch (e) {
+            if (!(e instanceof ApiError))
+                throw e;
+            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+                const why = 'it changed since it was read (HTTP 412)';
+                // Other runs are patching it too: after the first, a pause spreads the retries out.
+                if (n > 1 && !(await flow.pause('updating the connection', n - 1, why, 're-reading')))
+                    throw e;
+                if (n === 1)
+                    log(`updating the connection: ${why}; re-reading and retrying`);
+                current = await flow.get(id);
+            }
+            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+                waitedForState = true;
+                log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+                current = await settled(flow, id);
+            }
+            else
+                throw e;
+            etag = current.etag ?? '';
+        }
+    }
+}
+/** Deletes a connection; one already being deleted (1458) counts as absent. */
+async function deleteExisting(flow, existing, log) {
+    const del = async () => (await flow.delete(existing.id))
+        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
+        : { operation: 'absent', connectionId: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', connectionId: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(flow, existing.id);
+        return del();
+    }
+}
+/**
+ * Reads the connection until its state accepts an update or delete (see isUpdatable), with
+ * growing pauses within the deadline.
+ */
+async function settled(flow, id) {
+    let current = await flow.get(id);
+    for (let n = 1; !isUpdatable(current.state) || isInProgress(current.state); n++) {
+        const why = `connection ${id} is "${current.state ?? ''}"`;
+        if (isDeleting(current.state))
+            throw new ActionError(`${why}: it started being deleted while this run waited`);
+        if (!(await flow.pause('waiting for the connection', n, why, 'checking again')))
+            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+        const next = await flow.getIfExists(id);
+        if (!next)
+            throw new ActionError(`connection ${id} went away while this run waited for it`);
+        current = next;
+    }
+    return current;
+}
+/** Applies a plan; returns the outputs' view of what happened. */
+async function apply(plan, r) {
+    switch (plan.kind) {
+        case 'create':
+            return createExactlyOne({ ...r, body: plan.body });
+        case 'update':
+            try {
+                return await updateExisting(r.flow, plan.existing, plan.body, r.log, r.guard);
+            }
+            catch (e) {
+                if (!(e instanceof ApiError) || e.code !== '1457-400')
+                    throw e;
+                return afterDeletionStarted(r, plan.existing, plan.body, e);
+            }
+        case 'reuse':
+            return {
+                operation: 'unchanged',
+                connectionId: plan.existing.id,
+                etag: plan.existing.etag ?? ''
+            };
+        case 'delete':
+            return deleteExisting(r.flow, plan.existing, r.log);
+        case 'absent':
+            return { operation: 'absent', connectionId: '', etag: '' };
+    }
+}
+/**
+ * An update refused because the connection is being deleted (1457): the name is looked up
+ * again, and a create follows only when no live connection has it. A connection still listed
+ * as live contradicts the refusal: nothing is created.
+ */
+async function afterDeletionStarted(r, existing, body, refusal) {
+    r.log(`connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
+    const live = await findLive(r.flow, body.name, r.log);
+    if (live.some((i) => i.id === existing.id))
+        throw new StoredConnectionError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
+    const plan = decide(r.settings, live, body);
+    if (plan.kind === 'create')
+        r.log(`no live connection is named "${body.name}": creating one`);
+    if (plan.kind === 'update')
+        return updateExisting(r.flow, plan.existing, body, r.log, r.guard);
+    return apply(plan, r);
+}
+/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
+const APPLYING = {
+    create: 'creating the connection',
+    update: 'updating the connection',
+    delete: 'deleting the connection',
+    // These send nothing.
+    reuse: undefined,
+    absent: undefined
+};
+/**
+ * The apply step: the plan carried out (or, in a dry run, the request that would be sent
+ * shown), and the outcome said in one line.
+ */
+async function applyStep(plan, settings, session, out, runUrl) {
+    const operation = operationOf(plan, settings.dryRun);
+    const r = resultOf(plan, operation, settings, runUrl);
+    if (settings.dryRun)
+        await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
+            for (const line of describePlan(plan, session.flow.base))
+                out.block(line);
+        });
+    else {
+        const applyPlan = () => apply(plan, {
+            flow: session.flow,
+            settings,
+            log: (line) => out.info(line),
+            warn: (message) => out.warning(message),
+            guard: (body, send) => session.referee.guard(body, send)
+        });
+        const applying = APPLYING[plan.kind];
+        Object.assign(r, await (applying ? session.phase(applying, applyPlan) : applyPlan()));
+    }
+    out.info(outcomeLine(r));
+    return r;
+}
+
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function proxy_pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function proxy_parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+function parseProxy(name, value) {
+    const url = proxy_parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: Boolean(url.username || url.password)
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = proxy_pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function proxy_isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (proxy_isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the normalised URL, user:password and the password, each raw and
+ * percent-decoded (undici sends base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = proxy_parseUrl(value);
+        if (!url) {
+            // Unreadable: it may still hold credentials, and it is never printed anyway.
+            if (value.includes('@'))
+                out.add(value);
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        const decode = (s) => {
+            try {
+                return decodeURIComponent(s);
+            }
+            catch {
+                return s;
+            }
+        };
+        for (const d of [(s) => s, decode]) {
+            if (url.password)
+                out.add(d(url.password));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !proxy_isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/secrets.ts
+
+
+
+
+/** Inputs whose secret values are built from other values (so not redacted run by run). */
+const COMPOSITE_INPUTS = new Set(['connection-string', 'postgres-url']);
+/** Reads every input; every secret is registered before anything validates, prints or sends it. */
+function readInputs(c, env, out) {
+    for (const secret of proxySecrets(env))
+        out.compositeSecret(secret);
+    const raw = {};
+    for (const name of INPUT_NAMES) {
+        // A password may legitimately start or end with spaces; only a pasted newline is dropped.
+        raw[name] =
+            name === 'password'
+                ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+                : c.getInput(name);
+    }
+    for (const name of SECRET_INPUTS)
+        if (COMPOSITE_INPUTS.has(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
+    // The passwords inside a connection string, even one that does not split cleanly.
+    for (const value of connectionStringSecrets(raw['connection-string']))
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    if (raw['client-secret'])
+        out.compositeSecret(`${raw['client-id']}:${raw['client-secret']}`);
+    return raw;
+}
+/** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
+function registerDerived(s, body, out) {
+    // The password inside a postgres-url or connection string, once decoded or split out.
+    out.secret(s.credentials?.parts?.password);
+    if (s.credentials?.source === 'connection-string') {
+        const kv = splitConnectionStringLoosely(s.credentials.connectionString);
+        out.secret(kv.get('password'));
+        out.secret(kv.get('pwd'));
+    }
+    if (body) {
+        const p = body.auth.params;
+        if (typeof p.password === 'string')
+            out.secret(p.password);
+        if (typeof p.connectionString === 'string')
+            out.compositeSecret(p.connectionString);
+        // The auth block as it travels inside the JSON request body.
+        out.compositeSecret(JSON.stringify(p));
+    }
+}
+
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+;// CONCATENATED MODULE: ./src/bounded-regexp.ts
+
+/**
+ * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
+ * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
+ * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
+ * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
+ * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
+ * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
+ * as unchecked, so the caller can say so and carry on.
+ */
+/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
+const MAX_PATTERN_LENGTH = 1000;
+/** How long one pattern may run on one value; a sound pattern takes microseconds. */
+const PATTERN_TIME_MS = 250;
+let sandbox;
+/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
+function testWithin(re, s, timeMs) {
+    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
+    const { context, script } = sandbox;
+    context.re = re;
+    context.s = s;
+    try {
+        return script.runInContext(context, { timeout: timeMs }) === true;
+    }
+    catch (e) {
+        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+            return undefined;
+        throw e;
+    }
+    finally {
+        context.re = undefined;
+        context.s = undefined;
+    }
+}
+/**
+ * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
+ * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ */
+function boundedRegExps(limits = {}) {
+    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
+    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
+    const unchecked = new Map();
+    const engine = ((pattern, flags) => {
+        // ajv keys its compiled patterns by toString(): it must differ between patterns.
+        const key = `/${pattern}/${flags}`;
+        if (pattern.length > maxLength) {
+            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
+            return { test: () => true, toString: () => key };
+        }
+        const re = new RegExp(pattern, flags);
+        return {
+            test(s) {
+                if (unchecked.has(pattern))
+                    return true;
+                const matched = testWithin(re, s, timeMs);
+                if (matched !== undefined)
+                    return matched;
+                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
+                return true;
+            },
+            toString: () => key
+        };
+    });
+    engine.code = 'boundedRegExp';
+    return { engine, unchecked };
 }
 
 ;// CONCATENATED MODULE: ./src/connection-spec.ts
@@ -42749,403 +44556,6 @@ class SpecReferee {
     }
 }
 
-;// CONCATENATED MODULE: ./src/connection-test.ts
-
-/**
- * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
- * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
- * runs after a passing /test too, for the tables, and its failure still fails.
- */
-async function testConnection(flow, id, log) {
-    const t = await flow.test(id);
-    if ('unsupported' in t) {
-        log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
-    }
-    else if (!t.result) {
-        throw new ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
-    }
-    else {
-        log('Flow Service connected to the database with the stored credentials');
-    }
-    return flow.explore(id);
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-/** Every input action.yml declares, in the order the README lists them. */
-const INPUT_NAMES = [
-    'client-id',
-    'client-secret',
-    'access-token',
-    'scopes',
-    'ims-org-id',
-    'sandbox-name',
-    'platform-url',
-    'ims-url',
-    'connection-name',
-    'description',
-    'auth-type',
-    'connection-string',
-    'postgres-url',
-    'server',
-    'port',
-    'database',
-    'username',
-    'password',
-    'encryption-method',
-    'validate-server-certificate',
-    'ssl-mode',
-    'if-exists',
-    'state',
-    'dry-run',
-    'test-connection',
-    'timeout-seconds',
-    'max-attempts',
-    'validate-spec'
-];
-/** Inputs whose values are secrets: masked before anything else happens. */
-const SECRET_INPUTS = [
-    'client-secret',
-    'access-token',
-    'connection-string',
-    'postgres-url',
-    'password'
-];
-/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
-const DEFAULTS = {
-    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
-    'platform-url': 'https://platform.adobe.io',
-    'ims-url': 'https://ims-na1.adobelogin.com',
-    'auth-type': 'connection-string',
-    port: '5432',
-    'if-exists': 'update',
-    state: 'present',
-    'dry-run': 'false',
-    'test-connection': 'false',
-    'timeout-seconds': '120',
-    'max-attempts': '5',
-    'validate-spec': 'false'
-};
-const SSL_MODES = [
-    'Disable',
-    'Allow',
-    'Prefer',
-    'Require',
-    'Verify-Ca',
-    'Verify-Full'
-];
-const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
-const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
-    if (!v)
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > max)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    else if (!VISIBLE_ASCII.test(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
-        });
-});
-const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
-const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
-        return NEVER;
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not contain credentials, a query or a fragment`
-        });
-        return NEVER;
-    }
-    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
-    if (url.protocol !== 'https:' && !loopbackHttp) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
-        });
-        return NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, '');
-});
-const bool = (name) => schemas_string()
-    .refine((v) => /^(true|false)$/i.test(v), {
-    message: `${name} must be true or false`
-})
-    .transform((v) => v.toLowerCase() === 'true');
-const intIn = (name, min, max) => schemas_string()
-    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
-    message: `${name} must be a whole number from ${min} to ${max}`
-})
-    .transform(Number);
-const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
-    if (required && v.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    }
-    else if (v.length > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    }
-    else if (CONTROL.test(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-    }
-});
-/** Field-level shape of the inputs. Secret fields only check presence, never echo. */
-const FieldsSchema = object({
-    'client-id': headerValue('client-id', 255),
-    'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
-    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
-        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-    }),
-    scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
-        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
-    }),
-    'sandbox-name': schemas_string().superRefine((v, ctx) => {
-        if (!v)
-            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
-        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
-            });
-    }),
-    'platform-url': serviceUrl('platform-url'),
-    'ims-url': serviceUrl('ims-url'),
-    'connection-name': schemas_string().superRefine((v, ctx) => {
-        if (!v.trim())
-            ctx.addIssue({ code: 'custom', message: 'connection-name is required' });
-        else if (v.length > 255)
-            ctx.addIssue({ code: 'custom', message: 'connection-name must be at most 255 characters' });
-        else if (CONTROL.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'connection-name must not contain control characters'
-            });
-    }),
-    description: inputs_text('description', 1000, false),
-    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
-    'connection-string': schemas_string(),
-    'postgres-url': schemas_string(),
-    server: inputs_text('server', 255, false),
-    port: intIn('port', 1, 65535),
-    database: inputs_text('database', 255, false),
-    username: inputs_text('username', 255, false),
-    password: schemas_string(),
-    'encryption-method': union([
-        literal(''),
-        oneOf('encryption-method', ['disabled', 'enabled', 'request-ssl'])
-    ]),
-    'validate-server-certificate': union([literal(''), bool('validate-server-certificate')]),
-    'ssl-mode': schemas_string().transform((v, ctx) => {
-        if (!v)
-            return undefined;
-        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
-        if (!mode) {
-            ctx.addIssue({ code: 'custom', message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}` });
-            return NEVER;
-        }
-        return mode;
-    }),
-    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
-    state: oneOf('state', ['present', 'absent']),
-    'dry-run': bool('dry-run'),
-    'test-connection': bool('test-connection'),
-    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20),
-    'validate-spec': bool('validate-spec')
-});
-class InputError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.map((p) => p.message).join('; '));
-        this.problems = problems;
-        this.name = 'InputError';
-    }
-}
-/** Fills in action.yml defaults for inputs left empty. */
-function withDefaults(raw) {
-    const out = {};
-    for (const name of INPUT_NAMES) {
-        const v = raw[name] ?? '';
-        out[name] = v === '' ? (DEFAULTS[name] ?? '') : v;
-    }
-    return out;
-}
-/**
- * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
- * each naming the input to fix. Pure: reads nothing but its argument.
- */
-function parseInputs(partial) {
-    const raw = withDefaults(partial);
-    const problems = [];
-    const parsed = FieldsSchema.safeParse(raw);
-    if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-            const input = issue.path[0];
-            problems.push({ input, message: issue.message });
-        }
-    }
-    // Cross-field rules are checked on the raw values so that every problem is reported at once.
-    problems.push(...crossFieldProblems(raw));
-    if (problems.length > 0 || !parsed.success)
-        throw new InputError(dedupe(problems));
-    return toSettings(parsed.data, raw);
-}
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
-}
-const PART_INPUTS = ['server', 'database', 'username', 'password'];
-function credentialSources(raw) {
-    const sources = [];
-    if (raw['connection-string'])
-        sources.push('connection-string');
-    if (raw['postgres-url'])
-        sources.push('postgres-url');
-    if (PART_INPUTS.some((n) => raw[n]))
-        sources.push('parts');
-    return sources;
-}
-function crossFieldProblems(raw) {
-    const problems = [];
-    const add = (input, message) => problems.push({ input, message });
-    if (raw['client-secret'] && raw['access-token'])
-        add('client-secret', 'give either client-secret or access-token, not both');
-    else if (!raw['client-secret'] && !raw['access-token'])
-        add('client-secret', 'client-secret or access-token is required (exactly one of them)');
-    // Deleting needs only the name; credentials, if given, are not used (and not checked).
-    if (raw.state === 'absent')
-        return problems;
-    const sources = credentialSources(raw);
-    if (sources.length === 0) {
-        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
-    }
-    else if (sources.length > 1) {
-        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
-    }
-    else if (sources[0] === 'parts') {
-        for (const n of PART_INPUTS)
-            if (!raw[n])
-                add(n, `${n} is required when the database is given as parts`);
-    }
-    else if (raw.port !== '5432' && raw.port !== '') {
-        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
-    }
-    if (sources.length === 1 && sources[0] === 'postgres-url') {
-        try {
-            parsePostgresUrl(raw['postgres-url']);
-        }
-        catch (e) {
-            add('postgres-url', e.message);
-        }
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string') {
-        // The same setting twice, with perhaps different values: make the user pick one place.
-        const keys = splitConnectionStringLoosely(raw['connection-string']);
-        if (raw['encryption-method'] && keys.has('encryptionmethod'))
-            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
-        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
-            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
-        try {
-            parseConnectionString(raw['connection-string']);
-        }
-        catch (e) {
-            add('connection-string', e.message);
-        }
-    }
-    const authType = raw['auth-type'];
-    if (authType === 'basic') {
-        if (raw['encryption-method'])
-            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
-        if (raw['validate-server-certificate'])
-            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
-    }
-    else if (authType === 'connection-string' && raw['ssl-mode']) {
-        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
-    }
-    return problems;
-}
-function toSettings(f, raw) {
-    const settings = {
-        clientId: f['client-id'],
-        clientSecret: f['client-secret'] || undefined,
-        accessToken: f['access-token'] || undefined,
-        scopes: f.scopes,
-        imsOrgId: f['ims-org-id'],
-        sandboxName: f['sandbox-name'],
-        platformUrl: f['platform-url'],
-        imsUrl: f['ims-url'],
-        connectionName: f['connection-name'],
-        description: f.description || undefined,
-        authType: f['auth-type'],
-        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
-        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
-        sslMode: f['ssl-mode'],
-        ifExists: f['if-exists'],
-        state: f.state,
-        dryRun: f['dry-run'],
-        testConnection: f['test-connection'],
-        timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts'],
-        validateSpec: f['validate-spec']
-    };
-    if (f.state === 'absent')
-        return settings;
-    const [source] = credentialSources(raw);
-    if (source === 'connection-string') {
-        const cs = f['connection-string'];
-        settings.credentials = {
-            source,
-            connectionString: cs,
-            parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
-        };
-    }
-    else if (source === 'postgres-url') {
-        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
-        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
-        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
-        if (settings.authType === 'basic')
-            settings.sslMode ??= ssl.sslMode;
-        else {
-            settings.encryptionMethod ??= ssl.encryptionMethod;
-            settings.validateServerCertificate ??= ssl.validateServerCertificate;
-        }
-    }
-    else {
-        settings.credentials = {
-            source: 'parts',
-            parts: {
-                server: f.server,
-                port: f.port,
-                database: f.database,
-                username: f.username,
-                password: f.password
-            }
-        };
-    }
-    return settings;
-}
-
 ;// CONCATENATED MODULE: ./src/ims.ts
 
 
@@ -43204,1196 +44614,6 @@ function imsTokenSource(fetch) {
             current = fetch();
             return current;
         }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/masking.ts
-
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
-const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
-const WINDOW = 12;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
-const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
- * exact registered strings (plus a few encodings of them), so each form must be registered.
- */
-function derivedForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret]);
-    const trimmed = secret.trim();
-    if (trimmed)
-        forms.add(trimmed);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
-    forms.add(quoteValue(secret));
-    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    for (const b64 of base64Forms(secret))
-        forms.add(b64);
-    // Accents stripped, as a server that folds to ASCII writes it.
-    const folded = foldAccents(secret);
-    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
-        forms.add(folded);
-    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
-    for (const derived of [collapse(secret), ...lines])
-        if (derived.length >= MIN_DERIVED_LENGTH)
-            forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
-    return [...forms].filter((f) => f.trim().length > 0);
-}
-/** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- */
-function base64Forms(secret) {
-    const bytes = Buffer.from(secret, 'utf8');
-    const forms = [bytes.toString('base64')];
-    for (const shift of [1, 2]) {
-        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
-        const start = shift === 1 ? 2 : 3;
-        const whole = Math.floor((shift + bytes.length) / 3) * 4;
-        const form = b64.slice(start, whole);
-        if (form.length >= MIN_DERIVED_LENGTH)
-            forms.push(form);
-    }
-    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
-    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
-        forms.push(tailless);
-    return forms;
-}
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
- * (or closing brace) and everything from the value to the end of the string.
- */
-function connectionStringSecrets(cs) {
-    const found = [];
-    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
-    for (let m = key.exec(cs); m; m = key.exec(cs)) {
-        const rest = cs.slice(m.index + m[0].length);
-        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
-        const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value, rest);
-        if (value.startsWith('{') && value.endsWith('}'))
-            found.push(value.slice(1, -1).replace(/}}/g, '}'));
-    }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
-    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
-}
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
-function closingBrace(text) {
-    for (let i = 1; i < text.length; i++)
-        if (text[i] === '}') {
-            if (text[i + 1] !== '}')
-                return i + 1;
-            i++;
-        }
-    return -1;
-}
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
-function flexible(form) {
-    const pattern = form
-        .split(/(\s+)/)
-        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
-        .join('');
-    // Any letter case: a server may upper- or lower-case what it echoes.
-    return new RegExp(pattern, 'gi');
-}
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
-function decodeJsonEscapes(text) {
-    const simple = {
-        '"': '"',
-        '\\': '\\',
-        '/': '/',
-        b: '\b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t'
-    };
-    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
-}
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
-function decodePercent(text) {
-    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        try {
-            return decodeURIComponent(run);
-        }
-        catch {
-            return run;
-        }
-    });
-}
-const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
-function decodeHtmlEntities(text) {
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
-        if (!e.startsWith('#'))
-            return HTML_NAMED[e.toLowerCase()] ?? whole;
-        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
-function decodeByteEscapes(text) {
-    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
-    return text
-        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        const utf8 = b.toString('utf8');
-        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
-    })
-        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
-    });
-}
-/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
-const unwrap = (text) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '');
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
-const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
-function replaceRanges(text, ranges) {
-    if (ranges.length === 0)
-        return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = '';
-    let at = 0;
-    let [start, end] = ranges[0];
-    for (const [s, e] of ranges.slice(1)) {
-        if (s <= end)
-            end = Math.max(end, e);
-        else {
-            out += `${text.slice(at, start)}***`;
-            at = end;
-            [start, end] = [s, e];
-        }
-    }
-    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
-}
-/** The views of a text that redact() also tries, in order. */
-const VIEWS = [
-    decodeJsonEscapes,
-    decodePercent,
-    decodeHtmlEntities,
-    decodeByteEscapes,
-    normalise,
-    unwrap
-];
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
-class Masker {
-    sink;
-    forms = new Set();
-    patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
-    windows = new Set();
-    constructor(sink) {
-        this.sink = sink;
-    }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too.
-     */
-    add(secret) {
-        if (!secret)
-            return;
-        this.addComposite(secret);
-        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
-        for (const form of forms)
-            for (let i = 0; i + WINDOW <= form.length; i++)
-                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
-    }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
-    addComposite(value) {
-        if (!value)
-            return;
-        for (const form of derivedForms(value)) {
-            if (this.forms.has(form))
-                continue;
-            this.forms.add(form);
-            this.patterns = undefined;
-            this.sink.setSecret(form);
-        }
-    }
-    ranges(text) {
-        this.patterns ??= [...this.forms].map(flexible);
-        const ranges = [];
-        for (const re of this.patterns) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-                ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
-                re.lastIndex = m.index + 1;
-            }
-        }
-        if (this.windows.size > 0) {
-            const lower = text.toLowerCase();
-            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
-            const view = lower.length === text.length ? lower : text;
-            for (let i = 0; i + WINDOW <= view.length; i++)
-                if (this.windows.has(view.slice(i, i + WINDOW)))
-                    ranges.push([i, i + WINDOW]);
-        }
-        return ranges;
-    }
-    redactOnce(text) {
-        return replaceRanges(text, this.ranges(text));
-    }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-     * single secret count as a match, in any letter case. A server may also echo a value escaped
-     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
-     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
-     * where such a view of the text reveals a secret, that view is used, redacted.
-     */
-    redact(text) {
-        let out = this.redactOnce(text);
-        for (let round = 0; round < 3; round++) {
-            let changed = false;
-            for (const decode of VIEWS) {
-                const view = decode(out);
-                if (view === out)
-                    continue;
-                const redacted = this.redactOnce(view);
-                if (redacted !== view) {
-                    out = redacted;
-                    changed = true;
-                }
-            }
-            if (!changed)
-                break;
-        }
-        return out;
-    }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
-    catches(value) {
-        for (const form of this.forms)
-            if (value.includes(form))
-                return true;
-        return false;
-    }
-    /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
-    reveals(value) {
-        return this.redact(value) !== value;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
-
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
-const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
-const MAX_DETAIL = 300;
-/** Longest log line. */
-const MAX_LOG_LINE = 2000;
-const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
-const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
-function neutralise(line) {
-    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
-    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
-    if (out.startsWith('::', lead.length))
-        out = `${lead}: :${out.slice(lead.length + 2)}`;
-    return out;
-}
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
-function guard(text, redact, opts) {
-    const lines = redact(text).split(output_LINE_BREAK).map(neutralise);
-    if (!opts.oneLine)
-        return lines.map((l) => cut(l.trimEnd(), opts.max));
-    // Joining may bring a secret's parts together again: redact once more before cutting.
-    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
-    return [cut(joined, opts.max)];
-}
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
-class Output {
-    sink;
-    masker;
-    constructor(sink) {
-        this.sink = sink;
-        this.masker = new Masker(sink);
-    }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
-    secret(value) {
-        this.masker.add(value);
-    }
-    /** A secret built from other values (connection string, URL, auth block). */
-    compositeSecret(value) {
-        this.masker.addComposite(value);
-    }
-    one(text, max = MAX_MESSAGE) {
-        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
-    }
-    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-    detail(serverText) {
-        return this.one(serverText, MAX_DETAIL);
-    }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
-    describe(e) {
-        if (e && typeof e.render === 'function')
-            return e.render((t) => this.detail(t));
-        return e instanceof Error ? e.message : String(e);
-    }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
-    info(text) {
-        this.sink.info(this.one(text, MAX_LOG_LINE));
-    }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
-    block(text) {
-        for (const line of guard(text, (t) => this.masker.redact(t), {
-            oneLine: false,
-            max: MAX_LOG_LINE
-        }))
-            this.sink.info(line);
-    }
-    debug(text) {
-        this.sink.debug(this.one(text));
-    }
-    warning(text) {
-        this.sink.warning(this.one(text));
-    }
-    error(text) {
-        this.sink.error(this.one(text));
-    }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
-    async group(title, fn) {
-        this.sink.startGroup(this.one(title));
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    /** The step's failure: one ::error line and exit code 1. */
-    fail(text) {
-        this.sink.setFailed(this.one(text));
-    }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     */
-    setOutput(name, value) {
-        if (value && this.masker.catches(value))
-            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
-        else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
-            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redact(value);
-        }
-        this.sink.setOutput(name, value);
-    }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
-    async summary(content) {
-        const cell = (t) => escapeHtml(this.one(t));
-        try {
-            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
-                [
-                    { data: 'Field', header: true },
-                    { data: 'Value', header: true }
-                ],
-                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
-            ]);
-            if (content.link)
-                s = s.addLink(cell(content.link.text), cell(content.link.href));
-            await s.write();
-        }
-        catch (e) {
-            this.warning(`could not write the job summary: ${e.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function proxy_pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
-function proxy_parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-function parseProxy(name, value) {
-    const url = proxy_parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: Boolean(url.username || url.password)
-    };
-}
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = proxy_pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
-}
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function proxy_isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (proxy_isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
-    }
-    return false;
-}
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
-}
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the normalised URL, user:password and the password, each raw and
- * percent-decoded (undici sends base64(decoded user:password), a form the masker derives).
- */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = proxy_parseUrl(value);
-        if (!url) {
-            // Unreadable: it may still hold credentials, and it is never printed anyway.
-            if (value.includes('@'))
-                out.add(value);
-            continue;
-        }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        const decode = (s) => {
-            try {
-                return decodeURIComponent(s);
-            }
-            catch {
-                return s;
-            }
-        };
-        for (const d of [(s) => s, decode]) {
-            if (url.password)
-                out.add(d(url.password));
-            out.add(`${d(url.username)}:${d(url.password)}`);
-        }
-    }
-    return [...out].filter((s) => s.length > 0);
-}
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !proxy_isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/provenance.ts
-
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
-function githubContext(env = process.env, log = () => undefined) {
-    let payload;
-    return {
-        workflow: env.GITHUB_WORKFLOW,
-        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
-        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        ref: env.GITHUB_REF,
-        get payload() {
-            if (payload)
-                return payload;
-            payload = {};
-            const file = env.GITHUB_EVENT_PATH;
-            if (file) {
-                if ((0,external_node_fs_namespaceObject.existsSync)(file))
-                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-                else
-                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
-            }
-            return payload;
-        }
-    };
-}
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
-function runContext(ctx, env) {
-    const deployment = ctx.payload.deployment;
-    const deploymentEnv = deployment?.environment;
-    return {
-        repository: env.GITHUB_REPOSITORY || undefined,
-        workflow: ctx.workflow || undefined,
-        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
-        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
-        serverUrl: ctx.serverUrl,
-        ref: ctx.ref || undefined,
-        environment: env.AEP_ENVIRONMENT ||
-            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
-            undefined
-    };
-}
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
-function safe(value, max = 100) {
-    const encoded = Array.from(value)
-        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
-        .join('');
-    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
-}
-/** The link to the workflow run, when the run is known. */
-function runUrl(c) {
-    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
-        return undefined;
-    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
-    return `${server}/${c.repository}/actions/runs/${c.runId}`;
-}
-/** The default description: which repository, workflow, run, ref and environment manage it. */
-function defaultDescription(c) {
-    if (!c.repository)
-        return 'Managed by the AEP PostgreSQL connection GitHub Action';
-    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
-    if (c.workflow)
-        parts.push(`workflow "${safe(c.workflow)}"`);
-    const url = runUrl(c);
-    if (c.runId)
-        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
-    if (c.ref)
-        parts.push(`ref ${safe(c.ref)}`);
-    if (c.environment)
-        parts.push(`environment ${safe(c.environment)}`);
-    return parts.join(', ');
-}
-
-;// CONCATENATED MODULE: ./src/reconcile.ts
-
-
-
-
-/**
- * A failure once a connection with the name exists (this run's, or one it adopted): the step
- * fails, and connection-id and etag still say which connection it is.
- */
-class StoredConnectionError extends ActionError {
-    connectionId;
-    etag;
-    constructor(message, connectionId, etag) {
-        super(message);
-        this.connectionId = connectionId;
-        this.etag = etag;
-        this.name = 'StoredConnectionError';
-    }
-}
-const asIs = (body, send) => send(body);
-/** A failure with no connection left to name in the outputs. */
-class NoConnectionError extends ActionError {
-}
-const ids = (items) => items.map((i) => i.id).join(', ');
-function stored(e, item) {
-    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
-        return e;
-    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
-}
-/**
- * The live connections with the name, from a complete listing: those being deleted are not
- * counted, those Flow Service is still working on (e.g. initializing) are waited for.
- */
-async function findLive(flow, name, log) {
-    let found;
-    try {
-        found = await flow.findByName(name);
-    }
-    catch (e) {
-        if (e instanceof IncompleteListingError)
-            throw new ActionError(`${e.message}; nothing was created or changed`);
-        throw e;
-    }
-    const live = [];
-    for (const item of found) {
-        if (isDeleting(item.state)) {
-            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
-            continue;
-        }
-        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
-        if (settled)
-            live.push(settled);
-        else
-            log(`connection ${item.id} went away while this run waited for it: not counted`);
-    }
-    return live;
-}
-/**
- * Creates the connection so that exactly one with the name remains, even when other runs
- * create it at the same time or an answer is lost. See README "Idempotency".
- */
-async function createExactlyOne(req) {
-    let sent = req.body;
-    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
-        sent = b;
-        return req.flow.create(b);
-    });
-    // Later updates (after adopting) carry the params the create was sent with.
-    const r = { ...req, body: sent };
-    if (outcome.kind === 'found')
-        return adopt(r, outcome.items);
-    try {
-        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
-    }
-    catch (e) {
-        throw stored(e, outcome);
-    }
-}
-/**
- * The lookup before the create found none, so any other live connection with the name now was
- * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
- * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
- * a lookup did not show it); then a check that cannot be made fails the step, since a second
- * connection may exist.
- */
-async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
-    const { flow, log } = r;
-    const name = r.body.name;
-    const unchecked = (why) => {
-        if (afterLost)
-            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's connection is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
-        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
-    };
-    for (let round = 1;; round++) {
-        let listed;
-        try {
-            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
-        }
-        catch (e) {
-            // The create went through; only the safety net failed (a later run still sees duplicates).
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            unchecked(e.message);
-            return created(r, ownId, ownEtag);
-        }
-        const own = listed.find((i) => i.id === ownId);
-        if (own)
-            return converge(r, listed, own, ownEtag);
-        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
-        const mine = await flow.getIfExists(ownId);
-        if (!mine || isDeleting(mine.state)) {
-            if (listed.length === 0)
-                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
-            return applyIfExists(r, keeperOf(listed), 'race');
-        }
-        const why = `the connection just created (id ${ownId}) is not listed yet`;
-        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-            unchecked(`${why}, so the listing cannot be trusted`);
-            return created(r, ownId, ownEtag ?? mine.etag);
-        }
-    }
-}
-/**
- * Several live connections have the name after this run's create. The keeper is the oldest
- * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
- * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
- * could not tell which came first), so this run gives way to it: every run ends on one.
- */
-async function converge(r, listed, own, ownEtag) {
-    const { flow, log } = r;
-    const name = r.body.name;
-    const keeper = keeperOf(listed);
-    if (keeper.id !== own.id) {
-        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
-        return giveWay(r, keeper, own);
-    }
-    let others = listed.filter((i) => i.id !== own.id);
-    if (others.length === 0)
-        return created(r, own.id, ownEtag ?? own.etag);
-    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the ${strictlyOldest(own, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}, so it is kept: waiting for them to delete theirs`);
-    for (let n = 1;; n++) {
-        if (!(await flow.pause('checking the name', n, 'other copies listed', 'looking again'))) {
-            if (n === 1) {
-                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
-                return created(r, own.id, ownEtag ?? own.etag);
-            }
-            break;
-        }
-        const now = alive(await flow.findByName(name, { mustInclude: own.id }));
-        others = now.filter((i) => i.id !== own.id);
-        if (!now.some((i) => i.id === own.id)) {
-            if (others.length === 0)
-                throw new NoConnectionError(`the connection this run created (id ${own.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-            log(`this run's connection (id ${own.id}) was deleted by another run`);
-            return applyIfExists(r, keeperOf(others), 'race');
-        }
-        if (others.length === 0)
-            return created(r, own.id, ownEtag ?? own.etag);
-        if (n >= 3)
-            break;
-    }
-    const kept = keeperOf(others);
-    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`);
-    return giveWay(r, kept, own);
-}
-/** Deletes this run's copy and applies if-exists to the connection kept instead. */
-async function giveWay(r, keeper, own) {
-    const name = r.body.name;
-    try {
-        await r.flow.delete(own.id);
-    }
-    catch (e) {
-        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
-    }
-    return applyIfExists(r, keeper, 'race');
-}
-async function created(r, id, etag) {
-    return {
-        operation: 'created',
-        connectionId: id,
-        etag: etag ?? (await r.flow.get(id)).etag ?? ''
-    };
-}
-/**
- * After an answer that was lost or unreadable, the connections found by name: this run's own
- * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
- * the same time) and if-exists applies to it as to any connection found.
- */
-async function adopt(r, items) {
-    const keeper = keeperOf(items);
-    const others = items.filter((i) => i.id !== keeper.id);
-    if (others.length > 0) {
-        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
-        for (const other of others) {
-            try {
-                await r.flow.delete(other.id);
-            }
-            catch (e) {
-                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
-            }
-        }
-    }
-    return applyIfExists(r, keeper, 'lost');
-}
-/** if-exists applied to a connection this run did not see before its create. */
-async function applyIfExists(r, keeper, why) {
-    const { settings: s, flow, log } = r;
-    const found = why === 'race'
-        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
-        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
-    try {
-        switch (s.ifExists) {
-            case 'fail':
-                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
-            case 'reuse':
-                log(`${found}; if-exists is reuse: using it as it is`);
-                return {
-                    operation: 'unchanged',
-                    connectionId: keeper.id,
-                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
-                };
-            case 'update': {
-                log(`${found}; if-exists is update: updating it`);
-                const plan = decide(s, [keeper], r.body);
-                if (plan.kind !== 'update')
-                    throw new ActionError('internal: expected an update');
-                return await updateExisting(flow, keeper, r.body, log, r.guard);
-            }
-        }
-    }
-    catch (e) {
-        throw stored(e, keeper);
-    }
-}
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
-const MAX_PRECONDITION_RETRIES = 5;
-/**
- * PATCHes a connection. A 412 (changed since read: another run patched it) re-reads and retries,
- * up to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the connection's
- * current state (1416, 1417) waits for the state to settle, then retries once.
- */
-async function updateExisting(flow, existing, body, log, guard = asIs) {
-    const id = existing.id;
-    let current = existing;
-    let etag = existing.etag ?? (await flow.get(id)).etag;
-    if (!etag)
-        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
-    let waitedForState = false;
-    for (let n = 1;; n++) {
-        try {
-            const from = current;
-            const ifMatch = etag;
-            const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
-            return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
-        }
-        catch (e) {
-            if (!(e instanceof ApiError))
-                throw e;
-            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
-                const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
-                if (n > 1 && !(await flow.pause('updating the connection', n - 1, why, 're-reading')))
-                    throw e;
-                if (n === 1)
-                    log(`updating the connection: ${why}; re-reading and retrying`);
-                current = await flow.get(id);
-            }
-            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
-                waitedForState = true;
-                log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-                current = await settled(flow, id);
-            }
-            else
-                throw e;
-            etag = current.etag ?? '';
-        }
-    }
-}
-/** Deletes a connection; one already being deleted (1458) counts as absent. */
-async function deleteExisting(flow, existing, log) {
-    const del = async () => (await flow.delete(existing.id))
-        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
-        : { operation: 'absent', connectionId: '', etag: '' };
-    try {
-        return await del();
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        if (e.code === '1458-400') {
-            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
-            return { operation: 'absent', connectionId: '', etag: '' };
-        }
-        if (e.code !== '1416-400')
-            throw e;
-        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-        await settled(flow, existing.id);
-        return del();
-    }
-}
-/**
- * Reads the connection until its state accepts an update or delete (see isUpdatable), with
- * growing pauses within the deadline.
- */
-async function settled(flow, id) {
-    let current = await flow.get(id);
-    for (let n = 1; !isUpdatable(current.state) || isInProgress(current.state); n++) {
-        const why = `connection ${id} is "${current.state ?? ''}"`;
-        if (isDeleting(current.state))
-            throw new ActionError(`${why}: it started being deleted while this run waited`);
-        if (!(await flow.pause('waiting for the connection', n, why, 'checking again')))
-            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-        const next = await flow.getIfExists(id);
-        if (!next)
-            throw new ActionError(`connection ${id} went away while this run waited for it`);
-        current = next;
-    }
-    return current;
-}
-/** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, r) {
-    switch (plan.kind) {
-        case 'create':
-            return createExactlyOne({ ...r, body: plan.body });
-        case 'update':
-            try {
-                return await updateExisting(r.flow, plan.existing, plan.body, r.log, r.guard);
-            }
-            catch (e) {
-                if (!(e instanceof ApiError) || e.code !== '1457-400')
-                    throw e;
-                return afterDeletionStarted(r, plan.existing, plan.body, e);
-            }
-        case 'reuse':
-            return {
-                operation: 'unchanged',
-                connectionId: plan.existing.id,
-                etag: plan.existing.etag ?? ''
-            };
-        case 'delete':
-            return deleteExisting(r.flow, plan.existing, r.log);
-        case 'absent':
-            return { operation: 'absent', connectionId: '', etag: '' };
-    }
-}
-/**
- * An update refused because the connection is being deleted (1457): the name is looked up
- * again, and a create follows only when no live connection has it. A connection still listed
- * as live contradicts the refusal: nothing is created.
- */
-async function afterDeletionStarted(r, existing, body, refusal) {
-    r.log(`connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
-    const live = await findLive(r.flow, body.name, r.log);
-    if (live.some((i) => i.id === existing.id))
-        throw new StoredConnectionError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
-    const plan = decide(r.settings, live, body);
-    if (plan.kind === 'create')
-        r.log(`no live connection is named "${body.name}": creating one`);
-    if (plan.kind === 'update')
-        return updateExisting(r.flow, plan.existing, body, r.log, r.guard);
-    return apply(plan, r);
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-
-/**
- * The four step outputs, set through output.ts (which warns about a value the runner would mask).
- * The id is never a secret, so job outputs can carry it on.
- */
-function setOutputs(out, r) {
-    out.setOutput('connection-id', r.connectionId);
-    out.setOutput('etag', r.etag);
-    out.setOutput('operation', r.operation);
-    out.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
-}
-/**
- * At most this many table paths go into the `tables` output: enough for a later job to pick its
- * tables, and far below the runner's 1 MB limit for a job's outputs.
- */
-const MAX_TABLES_OUTPUT = 1000;
-/**
- * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
- */
-function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
-    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
-}
-/**
- * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
- * said in a warning, so a later job does not take it for the whole database.
- */
-function setTablesOutput(out, paths, warn) {
-    const { value, omitted } = tablesOutput(paths);
-    if (omitted > 0)
-        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
-    out.setOutput('tables', value);
-}
-const SUMMARY_HEADING = 'AEP PostgreSQL connection';
-/** The connection test's result in words; the log and the job summary both say it this way. */
-function testText(t) {
-    if (!t)
-        return 'not requested';
-    if (t.skipped)
-        return `skipped (${t.skipped})`;
-    if (t.ok)
-        return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
-    return `failed: ${t.error ?? 'unknown error'}`;
-}
-/**
- * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
- * for `absent` and `would-create`, in words, that there is none.
- */
-function outcomeLine(r) {
-    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
-    if (r.operation === 'absent')
-        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
-    if (!r.connectionId)
-        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
-    return `${r.operation}: connection ${r.connectionId}${dry}`;
-}
-/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
-function summaryRows(r) {
-    return [
-        ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
-        ['Connection name', r.connectionName],
-        ['Connection id', r.connectionId || '—'],
-        ['Sandbox', r.sandboxName],
-        ['Connection spec id', POSTGRES_SPEC_ID],
-        ['Connection test', testText(r.test)]
-    ];
-}
-const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
-/** The summary of a step that did its work. */
-function successSummary(r) {
-    return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
-}
-/**
- * The summary of a failed step: that it failed and why (the error as printed), what it had done
- * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
- */
-function failureSummary(f) {
-    const rows = [['Status', 'failed']];
-    if (f.inputs?.length)
-        rows.push(['Inputs to fix', f.inputs.join(', ')]);
-    // A failed connection test is already its own row.
-    if (f.result?.test?.ok !== false)
-        rows.push(['Error', f.error]);
-    if (f.result)
-        rows.push(...summaryRows(f.result));
-    return {
-        heading: `${SUMMARY_HEADING}: failed`,
-        rows,
-        ...runLink(f.result?.runUrl ?? f.runUrl)
     };
 }
 
@@ -44723,109 +44943,55 @@ function proxyRefused(proxy, target, status) {
     // A gateway error may pass; a refusal by policy will not.
     return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message);
 }
-
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Inputs whose secret values are built from other values (so not redacted run by run). */
-const COMPOSITE_INPUTS = new Set(['connection-string', 'postgres-url']);
-/** Reads every input; secret ones are masked the moment they are read, before validation. */
-function readInputs(c, out) {
-    const raw = {};
-    for (const name of INPUT_NAMES) {
-        // A password may legitimately start or end with spaces; only a pasted newline is dropped.
-        raw[name] =
-            name === 'password'
-                ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
-                : c.getInput(name);
-    }
-    for (const name of SECRET_INPUTS)
-        if (COMPOSITE_INPUTS.has(name))
-            out.compositeSecret(raw[name]);
-        else
-            out.secret(raw[name]);
-    // The passwords inside a connection string, even one that does not split cleanly.
-    for (const value of connectionStringSecrets(raw['connection-string']))
-        out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
-    if (raw['client-secret'])
-        out.compositeSecret(`${raw['client-id']}:${raw['client-secret']}`);
-    return raw;
+/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
+function tracing(transport, debug) {
+    return async (req, timeoutMs) => {
+        try {
+            const res = await transport(req, timeoutMs);
+            const id = res.headers['x-request-id'];
+            debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`);
+            return res;
+        }
+        catch (e) {
+            debug(`${req.method} ${req.url} -> ${e.message}`);
+            throw e;
+        }
+    };
 }
-/** Masks what is derived from the secrets: the parts of a postgres-url, the built payload. */
-function maskDerived(s, out, body) {
-    // The password inside a postgres-url or connection string, once decoded or split out.
-    out.secret(s.credentials?.parts?.password);
-    if (s.credentials?.source === 'connection-string') {
-        const kv = splitConnectionStringLoosely(s.credentials.connectionString);
-        out.secret(kv.get('password'));
-        out.secret(kv.get('pwd'));
-    }
-    if (body) {
-        const p = body.auth.params;
-        if (typeof p.password === 'string')
-            out.secret(p.password);
-        if (typeof p.connectionString === 'string')
-            out.compositeSecret(p.connectionString);
-        // The auth block as it travels inside the JSON request body.
-        out.compositeSecret(JSON.stringify(p));
-    }
-}
-/** The desired connection payload, or none when deleting. */
-function desiredBody(s, ctx) {
-    if (s.state === 'absent')
-        return undefined;
-    const description = s.description ?? defaultDescription(ctx);
-    return buildCreateBody(s.connectionName, description, buildAuth(s));
-}
-/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
-const APPLYING = {
-    create: 'creating the connection',
-    update: 'updating the connection',
-    delete: 'deleting the connection',
-    // These send nothing.
-    reuse: undefined,
-    absent: undefined
-};
-/** Opens the HTTP layer (deadline, retries, tracing) and the token source for Flow Service. */
-function connect(settings, deps, out) {
+
+;// CONCATENATED MODULE: ./src/session.ts
+
+
+
+
+
+
+
+/**
+ * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
+ * Nothing is sent until signIn().
+ */
+function openSession(settings, deps, out) {
     const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
-    // Which proxy each host goes through; a proxy variable that cannot be used fails here,
-    // before anything is sent.
     const proxies = proxyConfig(deps.env);
     const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
-    let transport = deps.transport;
-    let close;
-    if (!transport) {
-        const t = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
-        transport = t.transport;
-        close = t.close;
+    let base = deps.transport;
+    let closeTransport = async () => undefined;
+    if (!base) {
+        const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
+        base = own.transport;
+        closeTransport = own.close;
     }
+    const transport = tracing(base, (line) => out.debug(line));
     const retry = {
         clock: deps.clock,
         deadline,
         maxAttempts: settings.maxAttempts,
         log: (line) => out.info(line)
     };
-    const traced = tracing(transport, out);
     const tokens = settings.accessToken
         ? givenToken(settings.accessToken)
-        : imsTokenSource(() => fetchToken(traced, retry, {
+        : imsTokenSource(() => fetchToken(transport, retry, {
             imsUrl: settings.imsUrl,
             clientId: settings.clientId,
             clientSecret: settings.clientSecret ?? '',
@@ -44839,15 +45005,47 @@ function connect(settings, deps, out) {
         imsOrgId: settings.imsOrgId,
         sandboxName: settings.sandboxName,
         tokens,
-        transport: traced,
+        transport,
         retry
     });
-    return { flow, tokens, deadline, routes, close };
+    const referee = new SpecReferee({
+        readSpec: () => flow.connectionSpec(),
+        log: (line) => out.info(line),
+        warn: (message) => out.warning(message)
+    });
+    return {
+        flow,
+        deadline,
+        referee,
+        async signIn() {
+            // First, so every ::add-mask:: precedes the step's first log line.
+            await tokens.token();
+            for (const route of routes)
+                out.info(route);
+            for (const note of inputNotes(settings))
+                out.warning(note);
+        },
+        phase: (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
+        close: () => closeTransport().catch(() => undefined)
+    };
 }
+
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
     const c = overrides.core ?? core_namespaceObject;
-    // Created first: nothing is printed, not even by a failing setup, but through it.
+    // Created first: everything the step prints, even a failing setup, goes through it.
     const out = new Output(c);
     const deps = {
         core: c,
@@ -44856,160 +45054,33 @@ async function run(overrides = {}) {
         github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
         ...overrides
     };
-    let closeTransport;
-    let deadline;
-    let ctx;
-    let result;
-    // In debug mode each request adds a trace line; a phase's trace is folded into a group.
-    const traced = (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn();
+    const state = {};
+    const log = (line) => out.info(line);
     try {
-        // 1. Inputs: secrets masked first (proxy credentials too), then validated; nothing is sent
-        // before this passes.
-        for (const secret of proxySecrets(deps.env))
-            out.compositeSecret(secret);
-        const raw = readInputs(c, out);
-        ctx = runContext(deps.github, deps.env);
+        // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
+        const raw = readInputs(c, deps.env, out);
+        const ctx = runContext(deps.github, deps.env);
+        state.runUrl = runUrl(ctx);
         const settings = parseInputs(raw);
-        const body = desiredBody(settings, ctx);
-        maskDerived(settings, out, body);
-        // 2. HTTP and token.
-        const conn = connect(settings, deps, out);
-        closeTransport = conn.close;
-        deadline = conn.deadline;
-        const flow = conn.flow;
-        // Flow Service's live connection spec, read only when it can help (see connection-spec.ts).
-        const referee = new SpecReferee({
-            readSpec: () => flow.connectionSpec(),
-            log: (line) => out.info(line),
-            warn: (message) => out.warning(message)
-        });
-        // 3. Plan: find the connection by name, decide. The token is fetched (and its mask
-        // registered) first, so every ::add-mask:: precedes the step's first log line.
-        await conn.tokens.token();
-        for (const route of conn.routes)
-            out.info(route);
-        if (settings.credentials?.source === 'postgres-url' && settings.credentials.ignoredParams)
-            out.warning(`postgres-url parameters not used by Flow Service were ignored: ${settings.credentials.ignoredParams.join(', ')}`);
-        out.info(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-        const plan = await traced('looking up the connection', async () => referee.vetPlan(decide(settings, await findLive(flow, settings.connectionName, (line) => out.info(line)), body), settings));
-        const operation = operationOf(plan, settings.dryRun);
-        const r = {
-            operation,
-            connectionId: 'existing' in plan ? plan.existing.id : '',
-            etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
-            connectionName: settings.connectionName,
-            sandboxName: settings.sandboxName,
-            dryRun: settings.dryRun,
-            runUrl: runUrl(ctx)
-        };
-        // 4. Apply (or, in a dry run, show what would be sent).
-        if (settings.dryRun)
-            await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
-                for (const line of describePlan(plan, flow.base))
-                    out.block(line);
-            });
-        else {
-            const applying = APPLYING[plan.kind];
-            const applyPlan = () => apply(plan, {
-                flow,
-                settings,
-                log: (line) => out.info(line),
-                warn: (message) => out.warning(message),
-                guard: (body, send) => referee.guard(body, send)
-            });
-            Object.assign(r, await (applying ? traced(applying, applyPlan) : applyPlan()));
-        }
-        out.info(outcomeLine(r));
-        // 5. Outputs first, so a later step can inspect or clean up even if the test fails. Each
-        // output is checked against the secrets (a warning names one the runner would drop).
-        setOutputs(out, r);
-        result = r;
-        if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
-            r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
-            out.info(`Connection test: ${testText(r.test)}`);
-        }
-        else if (settings.testConnection)
-            r.test = await traced('testing the connection', () => runConnectionTest(flow, r.connectionId, out));
-        if (r.test?.ok === false)
-            throw new ActionError(r.test.error ?? 'the connection test failed');
-        await summarise(out, deps.env, () => successSummary(r));
+        const body = desiredBody(settings, () => defaultDescription(ctx));
+        registerDerived(settings, body, out);
+        // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
+        const session = (state.session = openSession(settings, deps, out));
+        state.deadline = session.deadline;
+        await session.signIn();
+        // 3. Plan: the connection looked up by name, and what to do about it.
+        const plan = await planStep(session, settings, body, log);
+        // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
+        const result = (state.result = await applyStep(plan, settings, session, out, state.runUrl));
+        // 5. Outputs, then the connection test when asked for, then the job summary.
+        await outputStep(result, settings, session, out, deps.env);
     }
     catch (e) {
-        // The connection exists (this run's or one it adopted): say which, even though the step fails.
-        if (e instanceof StoredConnectionError) {
-            out.setOutput('connection-id', e.connectionId);
-            out.setOutput('etag', e.etag);
-        }
-        const outOfTime = deadline !== undefined && deadline.remaining() < 1000;
-        const failure = fail(out, e, outOfTime);
-        await summarise(out, deps.env, () => failureSummary({ ...failure, result, runUrl: ctx ? runUrl(ctx) : undefined }));
+        await reportFailure(e, state, out, deps.env);
     }
     finally {
-        await closeTransport?.().catch(() => undefined);
+        await state.session?.close();
     }
-}
-/**
- * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
- * A passed test also sets the `tables` output.
- */
-async function runConnectionTest(flow, id, out) {
-    try {
-        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line));
-        out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
-        setTablesOutput(out, paths, (message) => out.warning(message));
-        return { ok: true, tables };
-    }
-    catch (e) {
-        if (!(e instanceof ActionError))
-            throw e;
-        return { ok: false, error: out.describe(e) };
-    }
-}
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
-async function summarise(out, env, content) {
-    if (env.GITHUB_STEP_SUMMARY)
-        await out.summary(content());
-    else
-        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
-}
-/**
- * One clear ::error per problem, exit code 1. Returns what the failure summary shows: the error
- * as printed and, for invalid inputs, the inputs to fix.
- */
-function fail(out, e, outOfTime) {
-    if (e instanceof InputError) {
-        const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
-        for (const line of lines.slice(0, -1))
-            out.error(line);
-        const suffix = ' (nothing was sent to Adobe)';
-        out.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
-        return {
-            error: `${lines.join('; ')}${suffix}`,
-            inputs: [...new Set(e.problems.map((p) => p.input))]
-        };
-    }
-    let error = out.describe(e);
-    if (outOfTime && !(e instanceof DeadlineError))
-        error += " (the step's timeout-seconds ran out)";
-    if (outOfTime || e instanceof DeadlineError)
-        error += '; raise timeout-seconds or check the network path to Adobe';
-    out.fail(error);
-    return { error };
-}
-/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
-function tracing(transport, out) {
-    return async (req, timeoutMs) => {
-        try {
-            const res = await transport(req, timeoutMs);
-            const id = res.headers['x-request-id'];
-            out.debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`);
-            return res;
-        }
-        catch (e) {
-            out.debug(`${req.method} ${req.url} -> ${e.message}`);
-            throw e;
-        }
-    };
 }
 
 

@@ -278,3 +278,9 @@ export function redactAuth(auth: ConnectionAuth): ConnectionAuth {
   for (const key of ['password', 'connectionString']) if (key in params) params[key] = '***'
   return { specName: auth.specName, params }
 }
+
+/** The payload the connection should have, or none when deleting (state absent). */
+export function desiredBody(s: Settings, defaultDescription: () => string): CreateBody | undefined {
+  if (s.state === 'absent') return undefined
+  return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s))
+}

@@ -173,3 +173,18 @@ export function apiError(operation: string, a: Attempt, tokenGiven = false): Api
     tail
   })
 }
+
+/**
+ * A failure once a connection with the name exists (this run's, or one it adopted): the step
+ * fails, and connection-id and etag still say which connection it is.
+ */
+export class StoredConnectionError extends ActionError {
+  constructor(
+    message: string,
+    readonly connectionId: string,
+    readonly etag: string
+  ) {
+    super(message)
+    this.name = 'StoredConnectionError'
+  }
+}

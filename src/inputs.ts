@@ -420,3 +420,11 @@ function toSettings(f: Fields, raw: RawInputs): Settings {
   }
   return settings
 }
+
+/** What the step says about valid inputs it does not use, once the token is masked. */
+export function inputNotes(s: Settings): string[] {
+  const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams
+  return ignored
+    ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
+    : []
+}

@@ -11,6 +11,8 @@
  * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
  * guarded text. Nothing else in the action prints.
  */
+import { DeadlineError } from './http.js'
+import { InputError } from './inputs.js'
 import { Masker } from './masking.js'
 
 /** The slice of core.summary used here, so tests can pass a recorder. */
@@ -180,6 +182,30 @@ export class Output {
   /** The step's failure: one ::error line and exit code 1. */
   fail(text: string): void {
     this.sink.setFailed(this.one(text))
+  }
+
+  /**
+   * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+   * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+   * fix. `outOfTime`: the step's deadline had run out when it failed.
+   */
+  failWith(e: unknown, outOfTime: boolean): { error: string; inputs?: string[] } {
+    if (e instanceof InputError) {
+      const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`)
+      for (const line of lines.slice(0, -1)) this.error(line)
+      const suffix = ' (nothing was sent to Adobe)'
+      this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`)
+      return {
+        error: `${lines.join('; ')}${suffix}`,
+        inputs: [...new Set(e.problems.map((p) => p.input))]
+      }
+    }
+    let error = this.describe(e)
+    if (outOfTime && !(e instanceof DeadlineError)) error += " (the step's timeout-seconds ran out)"
+    if (outOfTime || e instanceof DeadlineError)
+      error += '; raise timeout-seconds or check the network path to Adobe'
+    this.fail(error)
+    return { error }
   }
 
   /**

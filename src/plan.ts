@@ -1,7 +1,8 @@
 import { redactAuth, type CreateBody } from './connection.js'
 import { ActionError } from './errors.js'
-import type { ConnectionItem, PatchOp } from './flow-service.js'
+import type { ConnectionItem, FlowService, PatchOp } from './flow-service.js'
 import { duplicatesError } from './flow-service.js'
+import { findLive } from './lookup.js'
 import type { Settings } from './settings.js'
 
 /** What the step did (or, in a dry run, would do); the `operation` output. */
@@ -112,4 +113,30 @@ export function describePlan(plan: Plan, base: string): string[] {
     case 'absent':
       return ['no request: no connection with this name exists']
   }
+}
+
+/** What looking up and deciding needs from the session (see session.ts). */
+export interface Planning {
+  flow: FlowService
+  referee: { vetPlan(plan: Plan, s: Settings): Promise<Plan> }
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+}
+
+/**
+ * The plan step: the live connections with the name (lookup.ts), what to do about them
+ * (decide), checked against the live connection spec where that can help (connection-spec.ts).
+ */
+export async function planStep(
+  session: Planning,
+  settings: Settings,
+  body: CreateBody | undefined,
+  log: (line: string) => void
+): Promise<Plan> {
+  log(
+    `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
+  )
+  return session.phase('looking up the connection', async () => {
+    const live = await findLive(session.flow, settings.connectionName, log)
+    return session.referee.vetPlan(decide(settings, live, body), settings)
+  })
 }

@@ -1,39 +1,26 @@
 import type { CreateBody } from './connection.js'
-import { ActionError, ApiError } from './errors.js'
+import { ActionError, ApiError, StoredConnectionError } from './errors.js'
 import type { ConnectionItem, FlowService } from './flow-service.js'
 import type { Settings } from './settings.js'
 import { DeadlineError } from './http.js'
+import { findLive } from './lookup.js'
 import {
   alive,
-  IncompleteListingError,
   isDeleting,
   isInProgress,
   isUpdatable,
   keeperOf,
   strictlyOldest
 } from './listing.js'
-import { decide, patchOps, type Operation, type Plan } from './plan.js'
+import type { Output } from './output.js'
+import { decide, describePlan, operationOf, patchOps, type Operation, type Plan } from './plan.js'
+import { outcomeLine, resultOf, type Result } from './report.js'
 
 /** What the step did to the connection: the outputs' view. */
 export interface Outcome {
   operation: Operation
   connectionId: string
   etag: string
-}
-
-/**
- * A failure once a connection with the name exists (this run's, or one it adopted): the step
- * fails, and connection-id and etag still say which connection it is.
- */
-export class StoredConnectionError extends ActionError {
-  constructor(
-    message: string,
-    readonly connectionId: string,
-    readonly etag: string
-  ) {
-    super(message)
-    this.name = 'StoredConnectionError'
-  }
 }
 
 /**
@@ -64,36 +51,6 @@ function stored(e: unknown, item: { id: string; etag?: string }): ActionError {
     item.id,
     item.etag ?? ''
   )
-}
-
-/**
- * The live connections with the name, from a complete listing: those being deleted are not
- * counted, those Flow Service is still working on (e.g. initializing) are waited for.
- */
-export async function findLive(
-  flow: FlowService,
-  name: string,
-  log: (line: string) => void
-): Promise<ConnectionItem[]> {
-  let found: ConnectionItem[]
-  try {
-    found = await flow.findByName(name)
-  } catch (e) {
-    if (e instanceof IncompleteListingError)
-      throw new ActionError(`${e.message}; nothing was created or changed`)
-    throw e
-  }
-  const live: ConnectionItem[] = []
-  for (const item of found) {
-    if (isDeleting(item.state)) {
-      log(`connection ${item.id} is being deleted (state ${item.state}): not counted`)
-      continue
-    }
-    const settled = isInProgress(item.state) ? await flow.settle(item) : item
-    if (settled) live.push(settled)
-    else log(`connection ${item.id} went away while this run waited for it: not counted`)
-  }
-  return live
 }
 
 /**
@@ -458,4 +415,57 @@ async function afterDeletionStarted(
   if (plan.kind === 'create') r.log(`no live connection is named "${body.name}": creating one`)
   if (plan.kind === 'update') return updateExisting(r.flow, plan.existing, body, r.log, r.guard)
   return apply(plan, r)
+}
+
+/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
+const APPLYING: Record<Plan['kind'], string | undefined> = {
+  create: 'creating the connection',
+  update: 'updating the connection',
+  delete: 'deleting the connection',
+  // These send nothing.
+  reuse: undefined,
+  absent: undefined
+}
+
+/** What the apply step needs from the session (see session.ts). */
+export interface ApplySession {
+  flow: FlowService
+  referee: { guard: Guard }
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+}
+
+/**
+ * The apply step: the plan carried out (or, in a dry run, the request that would be sent
+ * shown), and the outcome said in one line.
+ */
+export async function applyStep(
+  plan: Plan,
+  settings: Settings,
+  session: ApplySession,
+  out: Output,
+  runUrl: string | undefined
+): Promise<Result> {
+  const operation = operationOf(plan, settings.dryRun)
+  const r = resultOf(plan, operation, settings, runUrl)
+  if (settings.dryRun)
+    await out.group(
+      `Dry run: ${operation}. The request that would be sent (secrets shown as ***)`,
+      async () => {
+        for (const line of describePlan(plan, session.flow.base)) out.block(line)
+      }
+    )
+  else {
+    const applyPlan = () =>
+      apply(plan, {
+        flow: session.flow,
+        settings,
+        log: (line) => out.info(line),
+        warn: (message) => out.warning(message),
+        guard: (body, send) => session.referee.guard(body, send)
+      })
+    const applying = APPLYING[plan.kind]
+    Object.assign(r, await (applying ? session.phase(applying, applyPlan) : applyPlan()))
+  }
+  out.info(outcomeLine(r))
+  return r
 }

@@ -1,6 +1,10 @@
 import { POSTGRES_SPEC_ID } from './connection.js'
-import type { SummaryContent } from './output.js'
-import type { Operation } from './plan.js'
+import { testConnection } from './connection-test.js'
+import { ActionError, StoredConnectionError } from './errors.js'
+import type { FlowService } from './flow-service.js'
+import type { Output, SummaryContent } from './output.js'
+import type { Operation, Plan } from './plan.js'
+import type { Settings } from './settings.js'
 
 export interface TestResult {
   /** false only when the test ran and failed */
@@ -136,4 +140,109 @@ export function failureSummary(f: {
     rows,
     ...runLink(f.result?.runUrl ?? f.runUrl)
   }
+}
+
+/** What the step did, before applying: the plan's connection, if any. */
+export function resultOf(
+  plan: Plan,
+  operation: Operation,
+  settings: Settings,
+  runUrl: string | undefined
+): Result {
+  return {
+    operation,
+    connectionId: 'existing' in plan ? plan.existing.id : '',
+    etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
+    connectionName: settings.connectionName,
+    sandboxName: settings.sandboxName,
+    dryRun: settings.dryRun,
+    runUrl
+  }
+}
+
+/** What the outputs step needs from the session (see session.ts). */
+export interface ReportSession {
+  flow: Pick<FlowService, 'test' | 'explore'>
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+}
+
+/**
+ * The outputs step: outputs first, so a later step can inspect or clean up even if the test
+ * fails; then the connection test when asked for (its failure fails the step); then the summary.
+ */
+export async function outputStep(
+  r: Result,
+  settings: Settings,
+  session: ReportSession,
+  out: Output,
+  env: NodeJS.ProcessEnv
+): Promise<void> {
+  setOutputs(out, r)
+  if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+    r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
+    out.info(`Connection test: ${testText(r.test)}`)
+  } else if (settings.testConnection)
+    r.test = await session.phase('testing the connection', () =>
+      runConnectionTest(session.flow, r.connectionId, out)
+    )
+  if (r.test?.ok === false) throw new ActionError(r.test.error ?? 'the connection test failed')
+  await summarise(out, env, () => successSummary(r))
+}
+
+/**
+ * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
+ * A passed test also sets the `tables` output.
+ */
+async function runConnectionTest(
+  flow: ReportSession['flow'],
+  id: string,
+  out: Output
+): Promise<TestResult> {
+  try {
+    const { tables, paths } = await testConnection(flow, id, (line) => out.info(line))
+    out.info(`Connection test passed: Flow Service sees ${tables} table(s)`)
+    setTablesOutput(out, paths, (message) => out.warning(message))
+    return { ok: true, tables }
+  } catch (e) {
+    if (!(e instanceof ActionError)) throw e
+    return { ok: false, error: out.describe(e) }
+  }
+}
+
+/** How far a failed step got: what the failure summary can still show. */
+export interface StepState {
+  deadline?: { remaining(): number }
+  runUrl?: string
+  result?: Result
+}
+
+/**
+ * The error that ended the step, reported once: a connection that exists is still named in the
+ * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
+ */
+export async function reportFailure(
+  e: unknown,
+  state: StepState,
+  out: Output,
+  env: NodeJS.ProcessEnv
+): Promise<void> {
+  if (e instanceof StoredConnectionError) {
+    out.setOutput('connection-id', e.connectionId)
+    out.setOutput('etag', e.etag)
+  }
+  const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000
+  const failure = out.failWith(e, outOfTime)
+  await summarise(out, env, () =>
+    failureSummary({ ...failure, result: state.result, runUrl: state.runUrl })
+  )
+}
+
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(
+  out: Output,
+  env: NodeJS.ProcessEnv,
+  content: () => SummaryContent
+): Promise<void> {
+  if (env.GITHUB_STEP_SUMMARY) await out.summary(content())
+  else out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
 }

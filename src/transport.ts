@@ -398,3 +398,18 @@ function proxyRefused(proxy: Proxy, target: string, status: number): NetworkErro
   // A gateway error may pass; a refusal by policy will not.
   return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message)
 }
+
+/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
+export function tracing(transport: Transport, debug: (line: string) => void): Transport {
+  return async (req, timeoutMs) => {
+    try {
+      const res = await transport(req, timeoutMs)
+      const id = res.headers['x-request-id']
+      debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`)
+      return res
+    } catch (e) {
+      debug(`${req.method} ${req.url} -> ${(e as Error).message}`)
+      throw e
+    }
+  }
+}

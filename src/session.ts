@@ -1,0 +1,101 @@
+import { SpecReferee } from './connection-spec.js'
+import { FlowService } from './flow-service.js'
+import { Deadline, type Clock, type RetryContext, type Transport } from './http.js'
+import { fetchToken, givenToken, imsTokenSource, type TokenSource } from './ims.js'
+import { inputNotes } from './inputs.js'
+import type { Output } from './output.js'
+import { describeRoutes, proxyConfig } from './proxy.js'
+import type { Settings } from './settings.js'
+import { tracing, undiciTransport } from './transport.js'
+
+/** The I/O edges a session is opened on. */
+export interface SessionDeps {
+  clock: Clock
+  env: NodeJS.ProcessEnv
+  /** Sends HTTP; defaults to undici with one keep-alive agent (through the proxies). */
+  transport?: Transport
+}
+
+/** The HTTP side of one run: one deadline, retries, proxies, the debug trace and the token. */
+export interface Session {
+  flow: FlowService
+  deadline: Deadline
+  /** Flow Service's live connection spec, read only when it can help (see connection-spec.ts). */
+  referee: SpecReferee
+  /** Fetches the token (its mask registered first), then says how each host is reached. */
+  signIn(): Promise<void>
+  /** Runs fn with its requests' debug trace folded into a log group (debug mode only). */
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/**
+ * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
+ * Nothing is sent until signIn().
+ */
+export function openSession(settings: Settings, deps: SessionDeps, out: Output): Session {
+  const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
+  const proxies = proxyConfig(deps.env)
+  const routes = describeRoutes(
+    settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl],
+    proxies
+  )
+  let base = deps.transport
+  let closeTransport = async () => undefined as void
+  if (!base) {
+    const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() })
+    base = own.transport
+    closeTransport = own.close
+  }
+  const transport = tracing(base, (line) => out.debug(line))
+  const retry: RetryContext = {
+    clock: deps.clock,
+    deadline,
+    maxAttempts: settings.maxAttempts,
+    log: (line) => out.info(line)
+  }
+  const tokens: TokenSource = settings.accessToken
+    ? givenToken(settings.accessToken)
+    : imsTokenSource(() =>
+        fetchToken(
+          transport,
+          retry,
+          {
+            imsUrl: settings.imsUrl,
+            clientId: settings.clientId,
+            clientSecret: settings.clientSecret ?? '',
+            scopes: settings.scopes
+          },
+          // Masked before anything else can print it.
+          (token) => out.secret(token)
+        )
+      )
+  const flow = new FlowService({
+    platformUrl: settings.platformUrl,
+    clientId: settings.clientId,
+    imsOrgId: settings.imsOrgId,
+    sandboxName: settings.sandboxName,
+    tokens,
+    transport,
+    retry
+  })
+  const referee = new SpecReferee({
+    readSpec: () => flow.connectionSpec(),
+    log: (line) => out.info(line),
+    warn: (message) => out.warning(message)
+  })
+  return {
+    flow,
+    deadline,
+    referee,
+    async signIn() {
+      // First, so every ::add-mask:: precedes the step's first log line.
+      await tokens.token()
+      for (const route of routes) out.info(route)
+      for (const note of inputNotes(settings)) out.warning(note)
+    },
+    phase: (title, fn) =>
+      deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
+    close: () => closeTransport().catch(() => undefined)
+  }
+}
