@@ -5,12 +5,7 @@ import { FlowService, type ConnectionItem } from '../src/flow-service.js'
 import { givenToken } from '../src/ims.js'
 import { findLive } from '../src/lookup.js'
 import type { Settings } from '../src/settings.js'
-import {
-  apply,
-  createExactlyOne,
-  deleteExisting,
-  updateExisting
-} from '../src/reconcile.js'
+import { apply, createExactlyOne, deleteExisting, updateExisting } from '../src/reconcile.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
 
 const ORIGIN = 'https://platform.example'
