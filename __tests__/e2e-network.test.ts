@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
-import { startProxy, type TestProxy, type ProxyOptions } from './support/proxy.js'
+import { closingProxy, startProxy, type TestProxy, type ProxyOptions } from './support/proxy.js'
 import { silentServer, stalledAccept } from './support/stall.js'
 import { testCertificate, type TestCertificate } from './support/tls.js'
 
@@ -345,6 +345,82 @@ describe('through a forward proxy (https simulator on names only the proxy resol
             `the proxy 127.0.0.1:${proxy.port} (HTTPS_PROXY) refused to open a tunnel to unknown.sim.test:443 (HTTP 500)`
           )
           expect(tunnels(proxy)).toEqual(['unknown.sim.test:443', 'unknown.sim.test:443'])
+        })
+    )
+
+    it.concurrent(
+      'a proxy that closes the connection on CONNECT: one CONNECT per attempt, the phase named (no reconnect loop)',
+      async () => {
+        const closing = await closingProxy()
+        const sim = await startSimulator({ clientSecret: CLIENT_SECRET })
+        try {
+          const r = await runIn(
+            sim,
+            'net-proxy-closes',
+            { HTTPS_PROXY: closing.url },
+            { 'timeout-seconds': '3', 'max-attempts': '2' }
+          )
+          expect(r.code).toBe(1)
+          const said = `the proxy 127.0.0.1:${closing.port} closed the connection instead of opening a tunnel to ${IMS}:443`
+          expect(theError(r)).toContain(`IMS token request failed: ${said}`)
+          expect(r.lines.some((l) => l.includes(`attempt 1 of 2 failed (${said}`))).toBe(true)
+          // Each attempt is one CONNECT (undici alone would send thousands in 3 s).
+          expect(closing.connects).toEqual([
+            `CONNECT ${IMS}:443 HTTP/1.1`,
+            `CONNECT ${IMS}:443 HTTP/1.1`
+          ])
+          expect(sim.requests).toEqual([])
+        } finally {
+          await closing.close()
+          await sim.close()
+        }
+      }
+    )
+
+    it.concurrent(
+      'a user name without a password (a token): sent as Basic base64("user:"), masked',
+      () => {
+        const TOKEN = 'tok-NET-7d1e'
+        return withProxied({ auth: { user: TOKEN, password: '' } }, async (sim, proxy) => {
+          const name = 'net-proxy-token'
+          const proxyUrl = `http://${TOKEN}@127.0.0.1:${proxy.port}`
+          const r = await runIn(sim, name, { HTTPS_PROXY: proxyUrl, RUNNER_DEBUG: '1' })
+          expectCreated(sim, r, name)
+          expect(proxy.tunnels.map((t) => t.authorization)).toEqual([
+            `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`,
+            `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`
+          ])
+          expectNoLeaks(r, [TOKEN, proxyUrl, proxy.tunnels[0]?.authorization, CLIENT_SECRET])
+        })
+      }
+    )
+
+    it.concurrent.each(['/corp', '/corp?x=1', '?x=1', '#frag'])(
+      'a proxy URL ending in %s: only scheme, credentials, host and port are used',
+      (tail) =>
+        withProxied({ auth: { user: USER, password: PASSWORD } }, async (sim, proxy) => {
+          const name = 'net-proxy-path'
+          const proxyUrl = `http://${USER}:${enc(PASSWORD)}@127.0.0.1:${proxy.port}${tail}`
+          const r = await runIn(sim, name, { HTTPS_PROXY: proxyUrl })
+          expectCreated(sim, r, name)
+          expect(tunnels(proxy)).toEqual([`${IMS}:443`, `${PLATFORM}:443`])
+          expectNoLeaks(r, [PASSWORD, enc(PASSWORD), proxyUrl, CLIENT_SECRET])
+        })
+    )
+
+    it.concurrent(
+      "an unencoded '#' in the proxy password: an error naming the variable, nothing sent, no leak",
+      () =>
+        withProxied({}, async (sim, proxy) => {
+          const bad = `http://carol:12#34secret@127.0.0.1:${proxy.port}`
+          const r = await runIn(sim, 'net-proxy-hash', { HTTPS_PROXY: bad })
+          expect(r.code).toBe(1)
+          expect(theError(r)).toMatch(
+            /HTTPS_PROXY is not a valid proxy URL: percent-encode '#', '\?' and '\/' in the user name and password/
+          )
+          expect(sim.requests).toEqual([])
+          expect(proxy.tunnels).toEqual([])
+          expectNoLeaks(r, [bad, '12#34secret', '34secret'])
         })
     )
 

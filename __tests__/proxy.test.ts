@@ -141,8 +141,65 @@ describe('proxyConfig and proxyFor', () => {
       display: 'http://proxy.corp:3128',
       host: 'proxy.corp:3128',
       variable: 'HTTPS_PROXY',
-      hasCredentials: true
+      hasCredentials: true,
+      authorization: `Basic ${Buffer.from('svc:s3cr/t').toString('base64')}`
     })
+  })
+
+  it('a user name without a password is still sent: Basic base64("user:"), as http-client does', () => {
+    const p = proxyConfig({ HTTPS_PROXY: 'http://t%40ken@proxy.corp:3128' }).https
+    expect(p).toMatchObject({
+      display: 'http://proxy.corp:3128',
+      hasCredentials: true,
+      authorization: `Basic ${Buffer.from('t@ken:').toString('base64')}`
+    })
+    expect(proxyConfig({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https).not.toHaveProperty(
+      'authorization'
+    )
+  })
+
+  it.each([
+    ['a path', 'http://u:pw@proxy.corp:3128/corp'],
+    ['a query', 'http://u:pw@proxy.corp:3128?x=1'],
+    ['a fragment', 'http://u:pw@proxy.corp:3128#frag'],
+    ['all three', 'http://u:pw@proxy.corp:3128/a/b/?c=d#e'],
+    ['a trailing slash', 'http://u:pw@proxy.corp:3128/']
+  ])('a proxy URL with %s: only scheme, credentials, host and port are used', (_, value) => {
+    const p = proxyConfig({ HTTPS_PROXY: value }).https
+    expect(p).toMatchObject({
+      href: 'http://u:pw@proxy.corp:3128/',
+      display: 'http://proxy.corp:3128',
+      host: 'proxy.corp:3128'
+    })
+  })
+
+  it.each([
+    ["an unencoded '#' in the password", 'http://carol:12#34secret@proxy.corp:3128'],
+    ["an unencoded '/' in the password", 'http://carol:12/34secret@proxy.corp:3128'],
+    ["an unencoded '?' in the password", 'http://carol:12?34secret@proxy.corp:3128']
+  ])('%s: a ProxyConfigError naming the variable, never the value; still masked', (_, value) => {
+    const c = proxyConfig({ https_proxy: value })
+    const e = (() => {
+      try {
+        proxyFor(new URL('https://platform.adobe.io'), c)
+      } catch (err) {
+        return err
+      }
+      return undefined
+    })()
+    expect(e).toBeInstanceOf(ProxyConfigError)
+    expect((e as Error).message).toMatch(/^https_proxy is not a valid proxy URL/)
+    expect((e as Error).message).not.toMatch(/carol|secret|proxy\.corp/)
+    expect(proxySecrets({ https_proxy: value })).toEqual(
+      expect.arrayContaining([value, value.slice('http://'.length, value.lastIndexOf('@'))])
+    )
+  })
+
+  it("a '%' that is not an escape in the credentials: a ProxyConfigError, not a crash", () => {
+    const c = proxyConfig({ HTTPS_PROXY: 'http://u:50%off@proxy.corp:3128' })
+    expect(() => proxyFor(new URL('https://platform.adobe.io'), c)).toThrow(
+      "HTTPS_PROXY is not a valid proxy URL: a '%' in the user name or password must be written %25"
+    )
   })
 
   it('fills in the default port of the proxy scheme', () => {
@@ -199,8 +256,25 @@ describe('proxySecrets', () => {
     expect(s).toEqual(expect.arrayContaining(['pw1', 'u:pw1', 'pw2', 'u:pw2']))
   })
 
-  it('masks a value it cannot read if it may hold credentials', () => {
-    expect(proxySecrets({ HTTPS_PROXY: 'http://u:pw@[bad' })).toEqual(['http://u:pw@[bad'])
+  it('masks a value it cannot read if it may hold credentials, and its likely user:password', () => {
+    expect(proxySecrets({ HTTPS_PROXY: 'http://u:pw@[bad' })).toEqual([
+      'http://u:pw@[bad',
+      'u:pw',
+      'pw'
+    ])
+    expect(proxySecrets({ HTTPS_PROXY: 'http://[bad' })).toEqual([])
+  })
+
+  it('masks a user name given alone: it is the credential', () => {
+    expect(proxySecrets({ HTTPS_PROXY: 'http://t%40ken@proxy.corp:3128/corp' })).toEqual(
+      expect.arrayContaining([
+        't%40ken',
+        't@ken',
+        't%40ken:',
+        't@ken:',
+        'http://t%40ken@proxy.corp:3128/'
+      ])
+    )
   })
 })
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { NetworkError, TransportError, type HttpRequest } from '../src/http.js'
 import { proxyConfig } from '../src/proxy.js'
 import { describeStall, MAX_REPLY_BYTES, undiciTransport } from '../src/transport.js'
-import { startProxy, type TestProxy } from './support/proxy.js'
+import { closingProxy, startProxy, type ClosingProxy, type TestProxy } from './support/proxy.js'
 import { silentServer, stalledAccept, type StallServer } from './support/stall.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -39,6 +39,12 @@ function transport(opts: Parameters<typeof undiciTransport>[0] = {}) {
   const t = undiciTransport(opts)
   cleanups.push(t.close)
   return t.transport
+}
+
+async function closing(): Promise<ClosingProxy> {
+  const p = await closingProxy()
+  cleanups.push(p.close)
+  return p
 }
 
 const get = (url: string): HttpRequest => ({ method: 'GET', url, headers: {} })
@@ -278,6 +284,64 @@ describe('through a real proxy', () => {
       `the proxy ${p.url.slice('http://'.length)} (HTTP_PROXY) refused to open a tunnel to nowhere.sim.test:80 (HTTP 500)`
     )
   })
+
+  it('a proxy that closes the connection on CONNECT: one CONNECT, named, not sent (no reconnect loop)', async () => {
+    const p = await closing()
+    const send = transport({ proxies: proxyConfig({ HTTPS_PROXY: p.url }) })
+    const started = Date.now()
+    const e = await send(get('https://platform.sim.test/'), 3000).catch((err: unknown) => err)
+    expect(e).toBeInstanceOf(NetworkError)
+    expect((e as Error).message).toBe(
+      `the proxy 127.0.0.1:${p.port} closed the connection instead of opening a tunnel to platform.sim.test:443 (UND_ERR_SOCKET)`
+    )
+    expect((e as NetworkError).sent).toBe(false)
+    expect((e as NetworkError).reason).toBe('refused')
+    // At once, not at the timeout: undici did not keep reconnecting.
+    expect(Date.now() - started).toBeLessThan(1500)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(p.connects).toEqual(['CONNECT platform.sim.test:443 HTTP/1.1'])
+    // The next request is one more CONNECT, failing the same way.
+    await expect(send(get('https://platform.sim.test/'), 3000)).rejects.toThrow(
+      /closed the connection instead of opening a tunnel/
+    )
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(p.connects).toHaveLength(2)
+  })
+
+  it('a user name without a password is sent as Basic base64("user:"), as http-client does', async () => {
+    const s = await server((_req, res) => res.end('{"ok":true}'))
+    const p = await startProxy({
+      hosts: { 'api.sim.test': s.port },
+      auth: { user: 'tok%2Fen', password: '' }
+    })
+    cleanups.push(p.close)
+    const send = transport({
+      proxies: proxyConfig({ HTTP_PROXY: `http://tok%252Fen@127.0.0.1:${p.port}` })
+    })
+    const res = await send(get(`http://api.sim.test:${s.port}/x`), 5000)
+    expect(res.text).toBe('{"ok":true}')
+    expect(p.tunnels.map((t) => t.authorization)).toEqual([
+      `Basic ${Buffer.from('tok%2Fen:').toString('base64')}`
+    ])
+  })
+
+  it.each(['/corp', '/corp/?x=1', '?x=1', '#frag', '/a/b?c=d#e'])(
+    'a proxy URL ending in %s: only scheme, credentials, host and port are used',
+    async (tail) => {
+      const s = await server((_req, res) => res.end('{"ok":true}'))
+      const p = await startProxy({
+        hosts: { 'api.sim.test': s.port },
+        auth: { user: 'u', password: 'p@ss' }
+      })
+      cleanups.push(p.close)
+      const send = transport({
+        proxies: proxyConfig({ HTTP_PROXY: `http://u:p%40ss@127.0.0.1:${p.port}${tail}` })
+      })
+      const res = await send(get(`http://api.sim.test:${s.port}/x`), 5000)
+      expect(res.text).toBe('{"ok":true}')
+      expect(p.tunnels.map((t) => t.allowed)).toEqual([true])
+    }
+  )
 
   it('a proxy that refuses connections is named', async () => {
     const p = await proxy({})

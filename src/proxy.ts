@@ -4,17 +4,26 @@
  * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
  */
 
-/** A proxy taken from the environment. `href` carries the credentials: give it to undici only. */
+/** A proxy taken from the environment. `href` and `authorization` carry the credentials. */
 export interface Proxy {
-  /** The URL as undici needs it (credentials included). Never print it. */
+  /**
+   * The URL as used: scheme, credentials, host and port (a path, query or fragment is dropped,
+   * as @actions/http-client does). Never print it.
+   */
   readonly href: string
-  /** scheme://host:port, without credentials: safe to print. */
+  /** scheme://host:port, without credentials: safe to print, and what undici is given. */
   readonly display: string
   /** host:port, for messages. */
   readonly host: string
   /** The variable it came from, e.g. HTTPS_PROXY. */
   readonly variable: string
   readonly hasCredentials: boolean
+  /**
+   * The Proxy-Authorization value, `Basic base64(user:password)` (percent-decoded), whenever a
+   * user name or a password is given: a user name alone is sent too, as http-client does.
+   * A secret: never print it.
+   */
+  readonly authorization?: string
 }
 
 /** A proxy variable that cannot be used; reported when a request would need it. */
@@ -63,6 +72,21 @@ function parseUrl(value: string): URL | undefined {
   return undefined
 }
 
+/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
+function decode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
+ * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
+ */
+const credentialsCutShort = (url: URL) => `${url.pathname}${url.search}${url.hash}`.includes('@')
+
 function parseProxy(name: string, value: string): Proxy | ProxyConfigError {
   const url = parseUrl(value.trim())
   if (!url)
@@ -73,14 +97,32 @@ function parseProxy(name: string, value: string): Proxy | ProxyConfigError {
     return new ProxyConfigError(
       `${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`
     )
+  if (credentialsCutShort(url))
+    return new ProxyConfigError(
+      `${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`
+    )
+  const user = decode(url.username)
+  const password = decode(url.password)
+  if (user === undefined || password === undefined)
+    return new ProxyConfigError(
+      `${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`
+    )
   const port = url.port || (url.protocol === 'https:' ? '443' : '80')
   const host = `${url.hostname}:${port}`
+  const given = Boolean(url.username || url.password)
+  // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
+  url.pathname = '/'
+  url.search = ''
+  url.hash = ''
   return {
     href: url.href,
     display: `${url.protocol}//${host}`,
     host,
     variable: name,
-    hasCredentials: Boolean(url.username || url.password)
+    hasCredentials: given,
+    ...(given
+      ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
+      : {})
   }
 }
 
@@ -150,8 +192,9 @@ export function proxyFor(url: URL, config: ProxyConfig): Proxy | undefined {
 
 /**
  * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the normalised URL, user:password and the password, each raw and
- * percent-decoded (undici sends base64(decoded user:password), a form the masker derives).
+ * the value as given, the URL as used, user:password and the password (the user name too when
+ * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
+ * header is base64(decoded user:password), a form the masker derives).
  */
 export function proxySecrets(env: Env): string[] {
   const out = new Set<string>()
@@ -159,23 +202,28 @@ export function proxySecrets(env: Env): string[] {
     const value = env[name]?.trim()
     if (!value) continue
     const url = parseUrl(value)
-    if (!url) {
-      // Unreadable: it may still hold credentials, and it is never printed anyway.
-      if (value.includes('@')) out.add(value)
+    if (!url || credentialsCutShort(url)) {
+      // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
+      // the last '@' is the likeliest user:password.
+      const at = value.lastIndexOf('@')
+      if (at === -1) continue
+      out.add(value)
+      const start = value.indexOf('//')
+      const userinfo = value.slice(start === -1 ? 0 : start + 2, at)
+      out.add(userinfo)
+      if (userinfo.includes(':')) out.add(userinfo.slice(userinfo.indexOf(':') + 1))
       continue
     }
     if (!url.username && !url.password) continue
     out.add(value)
     out.add(url.href)
-    const decode = (s: string) => {
-      try {
-        return decodeURIComponent(s)
-      } catch {
-        return s
-      }
-    }
-    for (const d of [(s: string) => s, decode]) {
+    url.pathname = '/'
+    url.search = ''
+    url.hash = ''
+    out.add(url.href)
+    for (const d of [(s: string) => s, (s: string) => decode(s) ?? s]) {
       if (url.password) out.add(d(url.password))
+      else out.add(d(url.username))
       out.add(`${d(url.username)}:${d(url.password)}`)
     }
   }

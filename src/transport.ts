@@ -88,8 +88,10 @@ class ConnectWatch {
         }
         settled = true
         if (this.current === o) this.current = undefined
-        if (args[0]) this.failed = snapshot(o)
-        callback(...args)
+        const err = args[0]
+        if (!err) return callback(...args)
+        this.failed = snapshot(o)
+        callback(finalConnectError(err), null)
       }
       const o: Opening = {
         target: `${opts.hostname}:${opts.port || defaultPort(opts.protocol)}`,
@@ -167,6 +169,18 @@ class ConnectWatch {
   }
 }
 
+/**
+ * undici's Client takes UND_ERR_SOCKET ("other side closed") while connecting as recoverable: it
+ * keeps the request queued and reconnects at once, without backoff. A proxy that closes the
+ * connection on CONNECT gives exactly that, so undici would send thousands of CONNECTs a second.
+ * The same error without the code (kept as the cause, for the message) fails the request once,
+ * and the retry policy decides what follows.
+ */
+export function finalConnectError(err: Error): Error {
+  if ((err as { code?: unknown }).code !== 'UND_ERR_SOCKET') return err
+  return new Error(err.message, { cause: err })
+}
+
 const snapshot = (o: Opening): Snapshot => ({
   target: o.target,
   proxy: o.proxy,
@@ -201,7 +215,10 @@ export function undiciTransport(options: TransportOptions = {}): {
     let agent = viaProxy.get(proxy.href)
     if (!agent) {
       agent = new ProxyAgent({
-        uri: proxy.href,
+        // Without credentials: undici would send them only when both user and password are
+        // given; the header is passed as it is, so a user name alone is sent too.
+        uri: proxy.display,
+        ...(proxy.authorization ? { token: proxy.authorization } : {}),
         keepAliveTimeout: 10_000,
         connections: 1,
         // The TLS handshake with the destination, inside the tunnel.

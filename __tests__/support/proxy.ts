@@ -4,7 +4,7 @@
  * proxy maps each to a port on 127.0.0.1, so a request reaches the simulator only through it.
  */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { createProxy } from 'proxy'
 
 export interface ProxyOptions {
@@ -71,6 +71,48 @@ export async function startProxy(opts: ProxyOptions): Promise<TestProxy> {
     port,
     tunnels,
     plain,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
+
+export interface ClosingProxy {
+  /** http://127.0.0.1:PORT */
+  url: string
+  port: number
+  /** the CONNECT requests received, in order (their request lines) */
+  connects: string[]
+  close(): Promise<void>
+}
+
+/**
+ * A proxy that accepts the TCP connection, reads the CONNECT request, then closes the connection
+ * without answering (as a proxy that drops a tunnel it will not open may do).
+ */
+export async function closingProxy(): Promise<ClosingProxy> {
+  const connects: string[] = []
+  const sockets = new Set<import('node:net').Socket>()
+  const server = net.createServer((s) => {
+    sockets.add(s)
+    s.on('error', () => undefined)
+    s.on('close', () => sockets.delete(s))
+    let head = ''
+    s.on('data', (d: Buffer) => {
+      head += d.toString('latin1')
+      if (!head.includes('\r\n\r\n')) return
+      connects.push(head.split('\r\n')[0] ?? '')
+      s.destroy()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    connects,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()
