@@ -635,6 +635,83 @@ describe('FlowService.create', () => {
   })
 })
 
+describe('a reply over the size cap to a create, update or delete', () => {
+  const TOO_LARGE = (method: string, status: number) =>
+    `the reply to ${method} ${BASE}/connections (HTTP ${status}) is larger than 10 MiB, the most this action reads; it was not read, and the request was not sent again`
+  const tooLarge = (method: string, status: number) => () =>
+    new TransportError(TOO_LARGE(method, status), status)
+  const NOTE =
+    '. The change may have been made: run the step again, it finds the connection by name'
+
+  it('a 201 too large to read was performed: looked up by name and found, never POSTed again', async () => {
+    const { flow, calls, retry } = setup([tooLarge('POST', 201), list([item('x1', 'orders-db')])])
+    expect(await flow.create(body)).toEqual({ kind: 'found', items: [item('x1', 'orders-db')] })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+    expect(retry.lines[0]).toBe(
+      'creating the connection: Flow Service accepted it (HTTP 201) but its answer is larger than this action reads; looking the name up'
+    )
+  })
+
+  it('a 201 too large to read, the name not listed after 3 looks: fails, never POSTs again', async () => {
+    const { flow, calls } = setup([tooLarge('POST', 201), list([]), list([]), list([])])
+    await expect(flow.create(body)).rejects.toThrow(
+      'creating the connection failed: Flow Service accepted it (HTTP 201) but its answer is larger than this action reads, and the connection is not listed yet; it was not sent again. Run the step again'
+    )
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'GET', 'GET'])
+  })
+
+  it.each([
+    [400, ''],
+    [404, ''],
+    [500, NOTE],
+    [503, NOTE]
+  ])(
+    'a create answered %i too large to read: fails at once; "may have been made" only for a 5xx',
+    async (status, note) => {
+      const { flow, calls } = setup([tooLarge('POST', status)])
+      const e = await caught(flow.create(body))
+      expect(e).toBeInstanceOf(TransportError)
+      expect(e.message).toBe(`creating the connection failed: ${TOO_LARGE('POST', status)}${note}`)
+      expect(calls()).toHaveLength(1)
+    }
+  )
+
+  it('a PATCH answered 200 too large to read was performed: its etag read from the connection', async () => {
+    const { flow, calls, retry } = setup([
+      tooLarge('PATCH', 200),
+      res(200, { items: [item('x', 'orders-db')] })
+    ])
+    expect(await flow.update('x', '"e"', [])).toEqual({ id: 'x', etag: '"etag-x"' })
+    expect(calls().map((c) => c.split(' ')[0])).toEqual(['PATCH', 'GET'])
+    expect(retry.lines).toEqual([
+      'updating the connection: Flow Service accepted it (HTTP 200) but its answer is larger than this action reads; reading the connection'
+    ])
+  })
+
+  it.each([
+    [412, ''],
+    [502, NOTE]
+  ])(
+    'a PATCH answered %i too large to read: fails; "may have been made" only for a 5xx',
+    async (status, note) => {
+      const { flow } = setup([tooLarge('PATCH', status)])
+      const e = await caught(flow.update('x', '"e"', []))
+      expect(e.message).toBe(`updating the connection failed: ${TOO_LARGE('PATCH', status)}${note}`)
+    }
+  )
+
+  it('a DELETE answered 200 too large to read was performed; a 400 too large fails without the note', async () => {
+    expect(await setup([tooLarge('DELETE', 200)]).flow.delete('x')).toBe(true)
+    const e = await caught(setup([tooLarge('DELETE', 400)]).flow.delete('x'))
+    expect(e.message).toBe(`deleting the connection failed: ${TOO_LARGE('DELETE', 400)}`)
+  })
+
+  it('a GET too large to read never says a change may have been made', async () => {
+    const e = await caught(setup([tooLarge('GET', 503)]).flow.findByName('orders-db'))
+    expect(e.message).not.toMatch(/may have been made/)
+  })
+})
+
 describe('FlowService.get / update / delete / explore', () => {
   it('get returns the first item', async () => {
     const { flow, calls } = setup([res(200, { items: [item('id-1', 'n')] })])

@@ -224,6 +224,16 @@ describe('sendWithRetries', () => {
     expect(ctx.lines).toEqual([])
   })
 
+  it('keeps the status of a reply refused for its size, and adds nothing about a change (IMS uses this too)', async () => {
+    const clock = new FakeClock()
+    const ctx = retryContext(clock)
+    const t = scriptedTransport([new TransportError('the reply is too large', 200)])
+    const e = await sendWithRetries(t, req, ctx, 'IMS token request').catch((err: unknown) => err)
+    expect(e).toBeInstanceOf(TransportError)
+    expect((e as TransportError).replyStatus).toBe(200)
+    expect((e as Error).message).toBe('IMS token request failed: the reply is too large')
+  })
+
   it('maxAttempts 1 never retries', async () => {
     const clock = new FakeClock()
     const ctx = retryContext(clock, { maxAttempts: 1 })

@@ -103,16 +103,26 @@ describe('reply size cap', () => {
     expect(written).toBeLessThan(20 * 1024 * 1024)
   })
 
-  it('says the change may have been made when the refused reply answered a change', async () => {
-    const s = await server((_req, res) => {
-      res.writeHead(201, { 'content-length': '2000' })
-      res.end('z'.repeat(2000))
-    })
-    const send = transport({ maxReplyBytes: 1000 })
-    await expect(
-      send({ method: 'POST', url: `${s.url}/c`, headers: {}, body: '{}' }, 5000)
-    ).rejects.toThrow(/run the step again, it finds the connection by name$/)
-  })
+  it.each([201, 400, 503])(
+    'a refused %i reply carries its status, and leaves "the change may have been made" to the caller',
+    async (status) => {
+      const s = await server((_req, res) => {
+        res.writeHead(status, { 'content-length': '2000' })
+        res.end('z'.repeat(2000))
+      })
+      const send = transport({ maxReplyBytes: 1000 })
+      const e = await send(
+        { method: 'POST', url: `${s.url}/c`, headers: {}, body: '{}' },
+        5000
+      ).catch((err: unknown) => err)
+      expect(e).toBeInstanceOf(TransportError)
+      expect((e as TransportError).replyStatus).toBe(status)
+      // Only the caller knows whether this POST changes anything (an IMS token call does not).
+      expect((e as Error).message).toBe(
+        `the reply to POST ${s.url}/c (HTTP ${status}) is larger than 1000 bytes, the most this action reads; it was not read, and the request was not sent again`
+      )
+    }
+  )
 
   it('keeps one connection per origin across requests', async () => {
     const s = await server((_req, res) => res.end('{}'))

@@ -116,6 +116,34 @@ function readIdEtag(text: string): { id: string; etag?: string } | undefined {
   }
 }
 
+/**
+ * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
+ * the call was performed, only its answer is missing. Undefined for anything else.
+ */
+export function performedUnread(e: unknown): number | undefined {
+  const status = e instanceof TransportError ? e.replyStatus : undefined
+  return status !== undefined && status >= 200 && status < 300 ? status : undefined
+}
+
+/**
+ * A create, update or delete that failed without a usable reply: when the status of the reply
+ * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
+ * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
+ * `label` is put in front when the message does not carry it yet.
+ */
+export function unreadChange(e: TransportError, label?: string): TransportError {
+  const status = e.replyStatus
+  const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500)
+  return new TransportError(
+    (label ? `${label} failed: ` : '') +
+      e.message +
+      (maybe
+        ? '. The change may have been made: run the step again, it finds the connection by name'
+        : ''),
+    status
+  )
+}
+
 export interface FlowServiceOptions {
   platformUrl: string
   clientId: string
@@ -416,17 +444,28 @@ export class FlowService {
         deadline.requestTimeout(),
         deadline.remaining() - deadline.requestTimeout()
       )
-      const a = await attempt(
-        transport,
-        await this.request('POST', `${this.base}/connections`, body),
-        deadline,
-        postTimeout
-      )
+      let sent: Attempt
+      try {
+        sent = await attempt(
+          transport,
+          await this.request('POST', `${this.base}/connections`, body),
+          deadline,
+          postTimeout
+        )
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e
+        // A 2xx whose answer is too large to read was performed all the same: found by name.
+        const status = performedUnread(e)
+        if (status !== undefined)
+          return this.findCommitted(body.name, label, status, 'is larger than this action reads')
+        throw unreadChange(e, label)
+      }
+      const a = sent
       // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
       if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
         const created = readIdEtag(a.res.text)
         if (created) return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) }
-        return this.findCommitted(body.name, label, a.res.status)
+        return this.findCommitted(body.name, label, a.res.status, 'held no usable id')
       }
       if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given && !renewed) {
         retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`)
@@ -481,8 +520,13 @@ export class FlowService {
   }
 
   /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
-  private async findCommitted(name: string, label: string, status: number): Promise<CreateOutcome> {
-    const said = `Flow Service accepted it (HTTP ${status}) but its answer held no usable id`
+  private async findCommitted(
+    name: string,
+    label: string,
+    status: number,
+    answer: string
+  ): Promise<CreateOutcome> {
+    const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`
     this.o.retry.log(`${label}: ${said}; looking the name up`)
     for (let n = 1; ; n++) {
       const found = await this.findLive(name, label)
@@ -500,15 +544,24 @@ export class FlowService {
    */
   async update(id: string, etag: string, ops: PatchOp[]): Promise<{ id: string; etag?: string }> {
     const label = 'updating the connection'
-    const a = await this.send(
-      label,
-      'PATCH',
-      `${this.base}/connections/${encodeURIComponent(id)}`,
-      ops,
-      {
-        'if-match': etag
-      }
-    )
+    let a: Attempt
+    try {
+      a = await this.send(
+        label,
+        'PATCH',
+        `${this.base}/connections/${encodeURIComponent(id)}`,
+        ops,
+        {
+          'if-match': etag
+        }
+      )
+    } catch (e) {
+      if (!(e instanceof TransportError)) throw e
+      // A 2xx whose answer is too large to read was performed: the etag is read from the connection.
+      const status = performedUnread(e)
+      if (status === undefined) throw unreadChange(e)
+      return this.reread(id, label, status, 'is larger than this action reads')
+    }
     if (a.kind === 'response' && a.res.status === 400) {
       const e = apiError(label, a, this.o.tokens.given)
       if (e.code === '1445-400')
@@ -521,8 +574,18 @@ export class FlowService {
     if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300) this.fail(label, a)
     const answer = readIdEtag(a.res.text)
     if (answer?.etag) return { id, etag: answer.etag }
+    return this.reread(id, label, a.res.status, 'held no usable etag')
+  }
+
+  /** An update that was performed but whose answer gave no etag: the connection is read for it. */
+  private async reread(
+    id: string,
+    label: string,
+    status: number,
+    answer: string
+  ): Promise<{ id: string; etag?: string }> {
     this.o.retry.log(
-      `${label}: Flow Service accepted it (HTTP ${a.res.status}) but its answer held no usable etag; reading the connection`
+      `${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the connection`
     )
     return { id, etag: (await this.get(id)).etag }
   }
@@ -530,7 +593,15 @@ export class FlowService {
   /** Deletes; returns false when the connection was already gone before this call. */
   async delete(id: string): Promise<boolean> {
     const label = 'deleting the connection'
-    const a = await this.send(label, 'DELETE', `${this.base}/connections/${encodeURIComponent(id)}`)
+    let a: Attempt & { attempts: number }
+    try {
+      a = await this.send(label, 'DELETE', `${this.base}/connections/${encodeURIComponent(id)}`)
+    } catch (e) {
+      if (!(e instanceof TransportError)) throw e
+      // A 2xx was performed: deleted, whatever its answer held.
+      if (performedUnread(e) !== undefined) return true
+      throw unreadChange(e)
+    }
     if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200)) return true
     // A 404 after a lost first answer means our earlier attempt deleted it.
     if (a.kind === 'response' && a.res.status === 404) return a.attempts > 1

@@ -56,7 +56,14 @@ export class NetworkError extends Error {
  * wants credentials, an untrusted certificate): never retried.
  */
 export class TransportError extends Error {
-  constructor(message: string) {
+  /**
+   * @param replyStatus the status of a reply that arrived but whose body was not read (over the
+   * size cap): a 2xx means the call was performed, which the caller must tell from a refusal.
+   */
+  constructor(
+    message: string,
+    readonly replyStatus?: number
+  ) {
     super(message)
     this.name = 'TransportError'
   }
@@ -181,7 +188,9 @@ export async function sendWithRetries(
 ): Promise<Attempt & { attempts: number }> {
   for (let n = 1; ; n++) {
     const a = await attempt(transport, req, ctx.deadline).catch((e: unknown) => {
-      throw e instanceof TransportError ? new TransportError(`${label} failed: ${e.message}`) : e
+      throw e instanceof TransportError
+        ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
+        : e
     })
     if (!isRetryable(a) || n >= ctx.maxAttempts) return { ...a, attempts: n }
     if (!(await waitBeforeRetry(ctx, label, n, a))) return { ...a, attempts: n }

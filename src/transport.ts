@@ -295,7 +295,11 @@ export function undiciTransport(options: TransportOptions = {}): {
   return { transport, close }
 }
 
-/** Reads a reply body, refusing it past `limit` bytes without holding more than that. */
+/**
+ * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
+ * carries the status: whether the call was performed is for the caller to say (a 2xx to a
+ * create was, a 4xx was not, and an IMS token call changes nothing either way).
+ */
 async function readCapped(
   res: Dispatcher.ResponseData,
   limit: number,
@@ -308,10 +312,8 @@ async function readCapped(
     res.body.on('error', () => undefined).destroy()
     return new TransportError(
       `the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
-        `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again` +
-        (method === 'POST' || method === 'PATCH' || method === 'DELETE'
-          ? '. The change may have been made: run the step again, it finds the connection by name'
-          : '')
+        `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again`,
+      status
     )
   }
   const declared = Number(res.headers['content-length'])
