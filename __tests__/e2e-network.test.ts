@@ -5,10 +5,12 @@
  * stall in each phase; replies far over the size cap.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
@@ -708,6 +710,26 @@ describe('replies over the size cap (10 MiB): exit 1, no retry, memory bounded',
       expect(r.maxRssKb).toBeLessThan(200 * 1024)
     } finally {
       await sim.close()
+    }
+  })
+
+  it("measures the action's own peak memory, not that of the process that started it", async () => {
+    // A parent holding 300 MB starts a trivial child with the preload: on Linux the child's
+    // resourceUsage().maxRSS would report the parent's 300 MB.
+    const dir = await mkdtemp(path.join(tmpdir(), 'max-rss-'))
+    try {
+      const file = path.join(dir, 'rss')
+      const parent = [
+        'const held = Buffer.alloc(300 * 1024 * 1024, 1)',
+        `require('node:child_process').spawnSync(process.execPath, ['--import', ${JSON.stringify(preload)}, '-e', ''], { env: { ...process.env, MAX_RSS_FILE: ${JSON.stringify(file)} } })`,
+        'process.stdout.write(String(held[0]))'
+      ].join('\n')
+      await promisify(execFile)(process.execPath, ['-e', parent])
+      const kb = Number(await readFile(file, 'utf8'))
+      expect(kb).toBeGreaterThan(0)
+      expect(kb).toBeLessThan(150 * 1024)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
