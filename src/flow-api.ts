@@ -1,0 +1,276 @@
+import { z } from 'zod'
+import { ActionError, ApiError, apiError } from './errors.js'
+import {
+  sendWithRetries,
+  TransportError,
+  type Attempt,
+  type HttpRequest,
+  type Method,
+  type RetryContext,
+  type Transport
+} from './http.js'
+import type { TokenSource } from './ims.js'
+import { isDeleting, isInProgress } from './listing.js'
+
+/*
+ * The Flow Service client's base: the response schemas (server values are data, checked before
+ * they are printed or sent back), the request headers, sending with retries and 401 renewal,
+ * error mapping (errors.ts), and reading one connection. lookup.ts (finding by name),
+ * safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
+ */
+
+export const FLOW_BASE_PATH = '/data/foundation/flowservice'
+
+/**
+ * A connection id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
+ * printed and never sent back in a URL.
+ */
+export const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
+export const ConnectionIdSchema = z.string().regex(CONNECTION_ID, {
+  message: 'is not a connection id (1-128 letters, digits, - or _)'
+})
+
+/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
+export const EtagSchema = z.string().regex(/^[\x20-\x7e]{1,1024}$/, {
+  message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+})
+
+/** A connection as Flow Service lists it; fields we do not use pass through unchecked. */
+export const ConnectionItemSchema = z.looseObject({
+  id: ConnectionIdSchema,
+  name: z.string().optional(),
+  description: z.string().optional(),
+  etag: EtagSchema.optional(),
+  state: z.string().optional(),
+  // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+  createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
+  connectionSpec: z
+    .looseObject({ id: z.string().optional(), version: z.string().optional() })
+    .optional(),
+  auth: z.looseObject({ specName: z.string().optional() }).optional()
+})
+export type ConnectionItem = z.infer<typeof ConnectionItemSchema>
+
+/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
+export const PageSchema = z.looseObject({
+  items: z.array(ConnectionItemSchema),
+  _links: z
+    .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
+    .nullish()
+})
+
+/** The reply to a create or an update. */
+export const IdEtagSchema = z.looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() })
+
+/** What is wrong with a response, by field path: never the offending value. */
+export function issueOf(error: z.ZodError): string {
+  const issue = error.issues[0]
+  const path = (issue?.path ?? [])
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`))
+    .join('')
+  const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type'
+  return `${path || 'the body'} ${what}`
+}
+
+/** A malformed response: the error names the field, never its value. */
+export function malformed(label: string, error: z.ZodError): ActionError {
+  return new ActionError(`${label} failed: malformed response (${issueOf(error)})`)
+}
+
+export type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown }
+
+/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
+export function readIdEtag(text: string): { id: string; etag?: string } | undefined {
+  try {
+    const parsed = IdEtagSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
+ * the call was performed, only its answer is missing. Undefined for anything else.
+ */
+export function performedUnread(e: unknown): number | undefined {
+  const status = e instanceof TransportError ? e.replyStatus : undefined
+  return status !== undefined && status >= 200 && status < 300 ? status : undefined
+}
+
+/**
+ * A create, update or delete that failed without a usable reply: when the status of the reply
+ * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
+ * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
+ * `label` is put in front when the message does not carry it yet.
+ */
+export function unreadChange(e: TransportError, label?: string): TransportError {
+  const status = e.replyStatus
+  const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500)
+  return new TransportError(
+    (label ? `${label} failed: ` : '') +
+      e.message +
+      (maybe
+        ? '. The change may have been made: run the step again, it finds the connection by name'
+        : ''),
+    status
+  )
+}
+
+export interface FlowServiceOptions {
+  platformUrl: string
+  clientId: string
+  imsOrgId: string
+  sandboxName: string
+  tokens: TokenSource
+  transport: Transport
+  retry: RetryContext
+}
+
+/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads connections. */
+export class FlowApi {
+  readonly base: string
+
+  constructor(readonly o: FlowServiceOptions) {
+    this.base = `${o.platformUrl}${FLOW_BASE_PATH}`
+  }
+
+  private async headers(body: boolean): Promise<Record<string, string>> {
+    const h: Record<string, string> = {
+      authorization: `Bearer ${await this.o.tokens.token()}`,
+      'x-api-key': this.o.clientId,
+      'x-gw-ims-org-id': this.o.imsOrgId,
+      'x-sandbox-name': this.o.sandboxName,
+      accept: 'application/json'
+    }
+    if (body) h['content-type'] = 'application/json'
+    return h
+  }
+
+  async request(
+    method: Method,
+    url: string,
+    body?: unknown,
+    extra: Record<string, string> = {}
+  ): Promise<HttpRequest> {
+    return {
+      method,
+      url,
+      headers: { ...(await this.headers(body !== undefined)), ...extra },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }
+  }
+
+  /**
+   * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
+   * a new one once and tries again. Returns the final attempt for the caller to judge.
+   */
+  async send(
+    label: string,
+    method: Method,
+    url: string,
+    body?: unknown,
+    extra?: Record<string, string>,
+    retry: RetryContext = this.o.retry
+  ): Promise<Attempt & { attempts: number }> {
+    let a = await sendWithRetries(
+      this.o.transport,
+      await this.request(method, url, body, extra),
+      retry,
+      label
+    )
+    if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
+      this.o.retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`)
+      await this.o.tokens.refresh()
+      a = await sendWithRetries(
+        this.o.transport,
+        await this.request(method, url, body, extra),
+        retry,
+        label
+      )
+    }
+    return a
+  }
+
+  fail(label: string, a: Attempt): never {
+    throw apiError(label, a, this.o.tokens.given)
+  }
+
+  json(label: string, a: Attempt): unknown {
+    if (a.kind !== 'response') this.fail(label, a)
+    try {
+      return JSON.parse(a.res.text)
+    } catch {
+      throw new ApiError(
+        `${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`,
+        a.res.status,
+        undefined,
+        a.res.headers['x-request-id']
+      )
+    }
+  }
+
+  async get(id: string): Promise<ConnectionItem> {
+    const r = await this.read(id)
+    if (!r.item) this.fail('reading the connection', r.notFound)
+    return r.item
+  }
+
+  /** Reads a connection by id; undefined when Flow Service answers 404. */
+  async getIfExists(id: string): Promise<ConnectionItem | undefined> {
+    return (await this.read(id)).item
+  }
+
+  private async read(
+    id: string
+  ): Promise<{ item: ConnectionItem; notFound?: never } | { item?: never; notFound: Attempt }> {
+    const label = 'reading the connection'
+    const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`)
+    if (a.kind === 'response' && a.res.status === 404) return { notFound: a }
+    if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
+    const parsed = PageSchema.safeParse(this.json(label, a))
+    if (!parsed.success) throw malformed(label, parsed.error)
+    const item = parsed.data.items[0]
+    if (!item) throw new ActionError(`${label} failed: the response held no connection`)
+    return { item }
+  }
+
+  /**
+   * Waits while a connection is in a state Flow Service is still working on (e.g.
+   * initializing), reading it again with growing pauses within the step's deadline. Returns
+   * the settled connection, or undefined when it went away or started being deleted.
+   */
+  async settle(item: ConnectionItem): Promise<ConnectionItem | undefined> {
+    let current = item
+    for (let n = 1; isInProgress(current.state); n++) {
+      const why = `connection ${current.id} is "${current.state}"`
+      if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+        throw new ActionError(
+          `${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`
+        )
+      const next = await this.getIfExists(current.id)
+      if (!next || isDeleting(next.state)) return undefined
+      current = next
+    }
+    return current
+  }
+
+  /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+  async pause(label: string, n: number, why: string, next: string): Promise<boolean> {
+    const { clock, deadline, log } = this.o.retry
+    const wait = Math.min(5000, 500 * 2 ** (n - 1))
+    if (wait + 1000 >= deadline.remaining()) return false
+    log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`)
+    await clock.sleep(wait)
+    return true
+  }
+}
+
+export function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
