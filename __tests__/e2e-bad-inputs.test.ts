@@ -143,6 +143,12 @@ const SETS: BadSet[] = [
   { title: 'port 65536', input: 'port', make: (n) => withParts(n, { port: '65536' }) },
   { title: "port 'abc'", input: 'port', make: (n) => withParts(n, { port: 'abc' }) },
   { title: "port '5432.5'", input: 'port', make: (n) => withParts(n, { port: '5432.5' }) },
+  // A URL or host:port in server would register a connection Adobe cannot reach.
+  {
+    title: 'server with a scheme and a port',
+    input: 'server',
+    make: (n) => withParts(n, { server: 'postgres://db.bad.example.com:5432' })
+  },
   // Options that belong to the other auth type.
   {
     title: 'ssl-mode with connection-string auth',

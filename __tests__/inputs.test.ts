@@ -407,6 +407,44 @@ describe('parseInputs: errors name the input and never echo secrets', () => {
     expectProblem({ ...base, [name]: value }, name)
   })
 
+  it.each([
+    ['encryption-method', 'SSL', /must be one of: disabled, enabled, request-ssl$/],
+    ['validate-server-certificate', 'yes', /must be true or false$/]
+  ] as const)('%s %j lists the allowed values', (name, value, message) => {
+    expectProblem({ ...base, [name]: value }, name, message)
+  })
+
+  it.each([
+    ['postgres://db.example.com', /without a scheme: use postgres-url/],
+    ['postgresql://svc@db.example.com:5432/orders', /without a scheme: use postgres-url/],
+    ['db.example.com:5432', /must not include a port: use the port input/],
+    ['10.0.0.5:5432', /must not include a port: use the port input/],
+    ['[2001:db8::1]:5432', /must not include a port: use the port input/],
+    ['db example.com', /without spaces/],
+    ['db.example.com\t', /without spaces/],
+    ['db.example.com/orders', /host name or IP address \(/],
+    ['user@db.example.com', /host name or IP address \(/],
+    ['db..example.com', /host name or IP address \(/],
+    ['-db.example.com', /host name or IP address \(/],
+    ['db;Password=x', /host name or IP address \(/]
+  ])('server %j is rejected, saying what to use instead', (server, message) => {
+    expectProblem({ ...without(base, 'connection-string'), ...parts, server }, 'server', message)
+  })
+
+  it.each([
+    'db.example.com',
+    'db',
+    '10.0.0.5',
+    '::1',
+    '[::1]',
+    '2001:db8::1',
+    'db_1.corp.',
+    'a.b-c.d'
+  ])('server %j is accepted', (server) => {
+    const s = parseInputs({ ...without(base, 'connection-string'), ...parts, server })
+    expect(s.credentials).toMatchObject({ source: 'parts', parts: { server } })
+  })
+
   it('an unknown ssl-mode is rejected', () => {
     expectProblem({ ...base, 'auth-type': 'basic', 'ssl-mode': 'strict' }, 'ssl-mode', /one of/)
   })

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import {
   parsePostgresUrl,
@@ -143,6 +144,44 @@ const intIn = (name: InputName, min: number, max: number) =>
 const oneOf = <const T extends readonly [string, ...string[]]>(name: InputName, values: T) =>
   z.enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` })
 
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+const optionalOneOf = <const T extends readonly [string, ...string[]]>(
+  name: InputName,
+  values: T
+) => z.enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` })
+
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+const optionalBool = (name: InputName) =>
+  z
+    .string()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? ('' as const) : v.toLowerCase() === 'true'))
+
+// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
+// dot-separated, an optional final dot. IPv4 addresses fit this too.
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+/**
+ * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
+ * connection Adobe can never reach; say which input to use instead.
+ */
+const serverName = z.string().superRefine((v, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message })
+  if (!v) return
+  if (v.length > 255) fail('server must be at most 255 characters')
+  else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
+    fail('server must be a host name or IP address without a scheme: use postgres-url for a URL')
+  else if (/\s/.test(v)) fail('server must be a host name or IP address, without spaces')
+  else if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return
+  else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
+    fail('server must not include a port: use the port input')
+  else if (!HOST_NAME.test(v))
+    fail(
+      'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
+    )
+})
+
 const text = (name: InputName, max: number, required: boolean) =>
   z.string().superRefine((v, ctx) => {
     if (required && v.length === 0) {
@@ -192,16 +231,13 @@ const FieldsSchema = z.object({
   'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
   'connection-string': z.string(),
   'postgres-url': z.string(),
-  server: text('server', 255, false),
+  server: serverName,
   port: intIn('port', 1, 65535),
   database: text('database', 255, false),
   username: text('username', 255, false),
   password: z.string(),
-  'encryption-method': z.union([
-    z.literal(''),
-    oneOf('encryption-method', ['disabled', 'enabled', 'request-ssl'])
-  ]),
-  'validate-server-certificate': z.union([z.literal(''), bool('validate-server-certificate')]),
+  'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
+  'validate-server-certificate': optionalBool('validate-server-certificate'),
   'ssl-mode': z.string().transform((v, ctx) => {
     if (!v) return undefined
     const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'))
