@@ -3,12 +3,18 @@
 // bash and a stand-in `gh` that records its arguments: a dry run of `git push origin v1.0.0`.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { changelogSection, describePlan, parseTag, releasePlan } from '../scripts/release.js'
+import {
+  changelogSection,
+  describePlan,
+  newestInLine,
+  parseTag,
+  releasePlan
+} from '../scripts/release.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -130,6 +136,89 @@ describe('releasePlan', () => {
   })
 })
 
+describe('the major tag only moves forward', () => {
+  const tags = [
+    'refs/tags/v1.0.0',
+    'refs/tags/v1.1.0',
+    'refs/tags/v1.2.0-rc.1',
+    'v2.0.0',
+    'v10.0.0'
+  ]
+
+  it('newestInLine: the highest stable tag of the same major, the tag itself included', () => {
+    expect(newestInLine('v1.0.1', tags)).toBe('v1.1.0')
+    expect(newestInLine('v1.1.1', tags)).toBe('v1.1.1')
+    expect(newestInLine('v1.10.0', [...tags, 'v1.9.9'])).toBe('v1.10.0')
+    expect(newestInLine('v2.0.1', tags)).toBe('v2.0.1')
+    expect(newestInLine('v1.0.0', [])).toBe('v1.0.0')
+    // Re-running the release of the newest tag still moves the major tag to it.
+    expect(newestInLine('v1.1.0', tags)).toBe('v1.1.0')
+    // A pre-release newer than everything does not count.
+    expect(newestInLine('v1.0.1', ['v1.5.0-rc.1'])).toBe('v1.0.1')
+  })
+
+  it('a backport older than the newest v1.*.* is released, but v1 stays', () => {
+    const changelog = `## [1.0.1] - 2026-12-03\n\n- Backported fix.\n`
+    const plan = releasePlan({
+      tag: 'v1.0.1',
+      packageVersion: '1.0.1',
+      changelog,
+      sha: SHA,
+      existingTags: tags
+    })
+    expect(plan).toMatchObject({ problems: [], majorTag: undefined, newerInLine: 'v1.1.0' })
+    expect(describePlan(plan).at(-1)).toBe(
+      '- leave the major tag alone (v1.1.0 is newer than v1.0.1)'
+    )
+  })
+})
+
+describe('release notes and [Unreleased]', () => {
+  it('warns when [Unreleased] still holds entries, and is silent when it is empty', () => {
+    const plan = releasePlan({ tag: 'v1.2.0', packageVersion: '1.2.0', changelog: CHANGELOG })
+    expect(plan.problems).toEqual([])
+    expect(plan.warnings).toEqual([
+      'CHANGELOG.md still has entries under [Unreleased]; they are not in the notes of v1.2.0. Move them into the 1.2.0 section if this release ships them'
+    ])
+    const folded = CHANGELOG.replace('### Fixed\n\n- Something not yet released.\n\n', '')
+    expect(
+      releasePlan({ tag: 'v1.2.0', packageVersion: '1.2.0', changelog: folded }).warnings
+    ).toEqual([])
+  })
+
+  it('the CLI fails without a CHANGELOG section for the version, and prints the warning', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'release-cl-'))
+    try {
+      // A copy of the script beside its own package.json and CHANGELOG.md.
+      mkdirSync(path.join(dir, 'scripts'))
+      writeFileSync(path.join(dir, 'scripts', 'release.js'), read('scripts/release.js'))
+      writeFileSync(path.join(dir, 'package.json'), '{"type": "module", "version": "1.3.0"}')
+      writeFileSync(path.join(dir, 'CHANGELOG.md'), CHANGELOG)
+      const run = () =>
+        spawnSync(process.execPath, ['scripts/release.js', 'v1.3.0'], {
+          cwd: dir,
+          encoding: 'utf8'
+        })
+      const missing = run()
+      expect(missing.status).toBe(1)
+      expect(missing.stderr).toContain(
+        '::error::CHANGELOG.md has no "## [1.3.0] - YYYY-MM-DD" section'
+      )
+      writeFileSync(
+        path.join(dir, 'CHANGELOG.md'),
+        CHANGELOG.replace('## [1.2.0]', '## [1.3.0] - 2026-12-04\n\n- New.\n\n## [1.2.0]')
+      )
+      const ok = run()
+      expect(ok.status).toBe(0)
+      expect(ok.stderr).toBe(
+        '::warning::CHANGELOG.md still has entries under [Unreleased]; they are not in the notes of v1.3.0. Move them into the 1.3.0 section if this release ships them\n'
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('this repository', () => {
   it('CHANGELOG.md follows Keep a Changelog: an Unreleased section, then dated versions', () => {
     const changelog = read('CHANGELOG.md')
@@ -159,7 +248,8 @@ describe('this repository', () => {
         ],
         { cwd: root, encoding: 'utf8' }
       )
-      expect(r.stderr).toBe('')
+      // Only warnings (entries still under [Unreleased]), never an error.
+      expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('::warning::'))).toEqual([])
       expect(r.status).toBe(0)
       expect(r.stdout).toContain(`Release v${pkg.version} (${pkg.version}, `)
       expect(r.stdout).toContain(`- move v${pkg.version.split('.')[0]} to 0123456789ab`)
@@ -227,6 +317,8 @@ describe('.github/workflows/release.yml', () => {
   })
 
   describe('its publishing steps, run with a stand-in gh', () => {
+    const LIST_V1 =
+      'gh api --paginate repos/acme/aep-postgresql-connection-action/git/matching-refs/tags/v1. --jq .[].ref'
     let dir: string
     beforeAll(() => {
       dir = mkdtempSync(path.join(tmpdir(), 'release-gh-'))
@@ -236,6 +328,7 @@ describe('.github/workflows/release.yml', () => {
         `#!/usr/bin/env bash
 echo "gh $*" >> "$GH_LOG"
 if [ "$1 $2" = "release view" ]; then [ "$FAKE_RELEASE_EXISTS" = 1 ]; exit; fi
+if [ "$1 $2" = "api --paginate" ]; then for t in $FAKE_TAGS; do echo "refs/tags/$t"; done; exit 0; fi
 if [ "$1" = api ] && [ "$#" -eq 2 ]; then [ "$FAKE_MAJOR_EXISTS" = 1 ]; exit; fi
 exit 0
 `
@@ -251,6 +344,7 @@ exit 0
       writeFileSync(log, '')
       const s = step(name)
       const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', s.run!], {
+        cwd: root,
         encoding: 'utf8',
         env: {
           PATH: `${dir}:${process.env.PATH}`,
@@ -265,15 +359,18 @@ exit 0
       })
       expect(r.stderr).toBe('')
       expect(r.status).toBe(0)
+      lastStdout = r.stdout
       return readFileSync(log, 'utf8').trim().split('\n')
     }
+    let lastStdout = ''
 
     it('first release of v1.0.0: creates the release and the v1 tag', () => {
       expect(runStep('Create the GitHub release', { TAG: 'v1.0.0', PRERELEASE: 'false' })).toEqual([
         'gh release view v1.0.0',
         `gh release create v1.0.0 --verify-tag --title v1.0.0 --notes-file ${dir}/notes.md`
       ])
-      expect(runStep('Move the major tag', { MAJOR: 'v1' })).toEqual([
+      expect(runStep('Move the major tag', { MAJOR: 'v1', TAG: 'v1.0.0' })).toEqual([
+        LIST_V1,
         'gh api repos/acme/aep-postgresql-connection-action/git/ref/tags/v1',
         `gh api -X POST repos/acme/aep-postgresql-connection-action/git/refs -f ref=refs/tags/v1 -f sha=${SHA}`
       ])
@@ -290,7 +387,27 @@ exit 0
         'gh release view v1.0.0',
         `gh release edit v1.0.0 --title v1.0.0 --notes-file ${dir}/notes.md`
       ])
-      expect(runStep('Move the major tag', { ...env, MAJOR: 'v1' })).toEqual([
+      expect(
+        runStep('Move the major tag', { ...env, MAJOR: 'v1', FAKE_TAGS: 'v0.9.0 v1.0.0 v2.0.0' })
+      ).toEqual([
+        LIST_V1,
+        'gh api repos/acme/aep-postgresql-connection-action/git/ref/tags/v1',
+        `gh api -X PATCH repos/acme/aep-postgresql-connection-action/git/refs/tags/v1 -f sha=${SHA} -F force=true`
+      ])
+    })
+
+    it('a backport older than the newest v1.*.* leaves v1 where it is', () => {
+      const env = {
+        MAJOR: 'v1',
+        TAG: 'v1.0.1',
+        FAKE_MAJOR_EXISTS: '1',
+        FAKE_TAGS: 'v1.0.0 v1.1.0 v1.0.1 v1.2.0-rc.1'
+      }
+      expect(runStep('Move the major tag', env)).toEqual([LIST_V1])
+      expect(lastStdout).toBe('::notice::v1 stays where it is: v1.1.0 is newer than v1.0.1\n')
+      // The newest one still moves it (v1.2.0-rc.1 is a pre-release and does not count).
+      expect(runStep('Move the major tag', { ...env, TAG: 'v1.1.0' })).toEqual([
+        LIST_V1,
         'gh api repos/acme/aep-postgresql-connection-action/git/ref/tags/v1',
         `gh api -X PATCH repos/acme/aep-postgresql-connection-action/git/refs/tags/v1 -f sha=${SHA} -F force=true`
       ])

@@ -9,9 +9,13 @@ export declare function changelogSection(
   version: string
 ): { heading: string; date: string | undefined; body: string } | undefined
 
+export declare function newestInLine(tag: string, tags: readonly string[]): string | undefined
+
 export interface ReleasePlan {
   /** empty when the release can go ahead */
   problems: string[]
+  /** worth a look, but no reason to stop (entries left under [Unreleased]) */
+  warnings?: string[]
   tag?: string
   version?: string
   prerelease?: boolean
@@ -19,8 +23,10 @@ export interface ReleasePlan {
   notes?: string
   date?: string
   sha?: string
-  /** the major tag to move (v1), or undefined for a pre-release */
+  /** the major tag to move (v1), or undefined for a pre-release or an older release */
   majorTag?: string
+  /** set when the major tag stays: the newer stable tag of the same major line */
+  newerInLine?: string
 }
 
 export declare function releasePlan(opts: {
@@ -28,6 +34,8 @@ export declare function releasePlan(opts: {
   packageVersion: string
   changelog: string
   sha?: string
+  /** version tags that exist (names or refs/tags/… refs), to keep the major tag from moving back */
+  existingTags?: readonly string[]
 }): ReleasePlan
 
 export declare function describePlan(plan: ReleasePlan): string[]
