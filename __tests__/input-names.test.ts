@@ -62,15 +62,14 @@ describe('input names of the steps that use the action', () => {
     const { problems } = checkSources(action, [
       { name: 'README.md', text: broken, local: false, lineOffset: first.line - 1 }
     ])
+    // Client-Id is client-id to the runner, which compares input names without regard to case.
     expect(problems.map((p) => p.message)).toEqual([
-      '"Client-Id" is not an input of action.yml (did you mean "client-id"?)',
       '"sandbox" is not an input of action.yml',
-      'required input "client-id" is missing',
       'required input "sandbox-name" is missing'
     ])
     // Lines point into README.md itself.
     const lines = readme.split('\n')
-    expect(lines[problems[1]!.line - 1]).toMatch(/^\s*sandbox-name:/)
+    expect(lines[problems[0]!.line - 1]).toMatch(/^\s*sandbox-name:/)
   })
 
   it('a step without with: misses every required input', () => {
@@ -99,6 +98,120 @@ describe('input names of the steps that use the action', () => {
     ).toBe(true)
     expect(usesThisAction('acme/other-action@v1', { local: false })).toBe(false)
     expect(usesThisAction('./', { local: false })).toBe(false)
+    // GitHub resolves owner/repo without regard to case; ./. is the checkout too.
+    expect(usesThisAction('Your-Org/AEP-PostgreSQL-Connection-Action@v1', { local: false })).toBe(
+      true
+    )
+    expect(usesThisAction('./.', { local: true })).toBe(true)
+  })
+
+  describe('markdown and YAML forms that must not hide a typo', () => {
+    const step = (uses = 'your-org/aep-postgresql-connection-action@v1', indent = '') =>
+      [
+        `- uses: ${uses}`,
+        '  with:',
+        '    connection_name: x',
+        '    client-id: a',
+        '    ims-org-id: b',
+        '    sandbox-name: c'
+      ]
+        .map((l) => indent + l)
+        .join('\n')
+    const typo = '"connection_name" is not an input of action.yml (did you mean "connection-name"?)'
+    const readmeProblems = (markdown: string) =>
+      checkSources(
+        action,
+        yamlBlocks(markdown).map((b) => ({
+          name: 'README.md',
+          text: b.text,
+          local: false,
+          lineOffset: b.line - 1
+        }))
+      ).problems
+
+    it.each([
+      [
+        'a fence indented in a list item',
+        `1. Step:\n\n   \`\`\`yaml\n${step(undefined, '   ')}\n   \`\`\`\n`
+      ],
+      ['a ~~~ fence', `~~~yaml\n${step()}\n~~~\n`],
+      ['an upper-case info string', `\`\`\`YAML\n${step()}\n\`\`\`\n`],
+      ['an info string with attributes', `\`\`\`yaml title="ci.yml"\n${step()}\n\`\`\`\n`],
+      ['a longer fence with yml', `\`\`\`\`yml\n${step()}\n\`\`\`\`\n`],
+      [
+        'owner/repo in another case',
+        `\`\`\`yaml\n${step('Your-Org/AEP-PostgreSQL-Connection-Action@v1')}\n\`\`\`\n`
+      ]
+    ])('%s', (_label, markdown) => {
+      const text = `# x\n\nintro\n\n${markdown}`
+      const problems = readmeProblems(text)
+      expect(problems.map((p) => p.message)).toEqual([
+        typo,
+        'required input "connection-name" is missing'
+      ])
+      expect(text.split('\n')[problems[0]!.line - 1]).toMatch(/^\s*connection_name: x$/)
+    })
+
+    it('a ```yaml block inside a ~~~ block is not a block of its own', () => {
+      expect(yamlBlocks('~~~md\n```yaml\na: 1\n```\n~~~\n')).toEqual([])
+    })
+
+    it('uses: ./. is the checkout', () => {
+      const { steps, problems } = checkSources(action, [
+        { name: 'w.yml', text: `steps:\n${step('./.', '  ')}\n`, local: true }
+      ])
+      expect(steps).toBe(1)
+      expect(problems.map((p) => p.message)[0]).toBe(typo)
+    })
+
+    it('aliases and merge keys are resolved, not reported', () => {
+      const text = [
+        'steps:',
+        '  - uses: ./',
+        '    with: &common',
+        '      client-id: a',
+        '      ims-org-id: b',
+        '      sandbox-name: c',
+        '      connection-name: d',
+        '  - uses: ./',
+        '    with: *common',
+        '  - uses: ./',
+        '    with:',
+        '      <<: *common',
+        '      dry-run: true',
+        '  - uses: ./',
+        '    with:',
+        '      <<: [*common]',
+        '      conection-name: x',
+        ''
+      ].join('\n')
+      const { steps, problems } = checkSources(action, [{ name: 'w.yml', text, local: true }])
+      expect(steps).toBe(4)
+      expect(problems).toEqual([
+        { file: 'w.yml', line: 17, message: '"conection-name" is not an input of action.yml' }
+      ])
+    })
+
+    it('input names are compared without regard to case, as the runner does', () => {
+      const text = step('./').replace('connection_name', 'Connection-Name')
+      expect(checkSources(action, [{ name: 'w.yml', text, local: true }]).problems).toEqual([])
+    })
+
+    it('a block of several documents is read whole; a YAML error is a problem, not a crash', () => {
+      const multi = `\`\`\`yaml\nname: a\n---\n${step()}\n\`\`\`\n`
+      expect(readmeProblems(multi).map((p) => p.message)).toEqual([
+        typo,
+        'required input "connection-name" is missing'
+      ])
+      const broken = `# x\n\n\`\`\`yaml\nsteps:\n  - uses: [\n\`\`\`\n`
+      const problems = readmeProblems(broken)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatchObject({
+        file: 'README.md',
+        message: expect.stringMatching(/^YAML error: /)
+      })
+      expect(problems[0]!.line).toBeGreaterThanOrEqual(4)
+    })
   })
 
   it('npm run check:inputs passes on the repository and fails with file:line on the typo', () => {
