@@ -17,6 +17,8 @@ if (!existsSync(defaultActionYml)) {
 }
 
 const PASSWORD = 'Demo;Pa55}word{x'
+// RUNNER_DEBUG=1 npm start shows the action's debug lines too, as a debug re-run would.
+const showDebug = process.env.RUNNER_DEBUG === '1'
 
 /** Mimics the runner's log masking: values registered via ::add-mask:: and known secrets. */
 function makeMasker(secrets) {
@@ -62,6 +64,8 @@ try {
     const run = await runAction({ inputs, timeoutMs: 120_000 })
     const mask = makeMasker([PASSWORD, sim.clientSecret])
     for (const line of run.lines) {
+      // The runner hides ::debug:: lines unless step debug logging is on; so does the demo.
+      if (line.startsWith('::debug::') && !showDebug) continue
       const shown = mask(line)
       if (shown !== null) console.log(`  | ${shown}`)
     }
