@@ -275,6 +275,21 @@ describe('Masker', () => {
     expect(m.redact(`bad Authorization: Basic ${b64}`)).toBe('bad Authorization: Basic ***')
   })
 
+  it('a secret wrapped across lines is redacted in place: the rest keeps its spaces', () => {
+    const m = new Masker(new RecordingSink())
+    m.add(PW)
+    expect(
+      m.redact('Bad Request: invalid password Pa55w0rd-S\necret-Valu\ne-42 for user svc')
+    ).toBe('Bad Request: invalid password *** for user svc')
+  })
+
+  it('a secret shorter than a window matches only as written, not in another case', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('LOOKING')
+    expect(m.redact('Looking up connection')).toBe('Looking up connection')
+    expect(m.redact('pw LOOKING')).toBe('pw ***')
+  })
+
   it('ordinary text stays as it is, whatever the views', () => {
     const m = new Masker(new RecordingSink())
     m.add(PW)
@@ -336,6 +351,16 @@ describe('connectionStringSecrets', () => {
     for (const v of connectionStringSecrets(cs)) m.add(v)
     const out = m.redact(`authentication failed: Password=${secret} end`)
     expect(out).not.toContain(secret.slice(-WINDOW))
+  })
+
+  it('does not take the keys and values after the password for secrets', () => {
+    const cs =
+      'Server=db.example.com;Port=5432;Database=analytics;UID=svc;Password=Xy7-Sup3r-S3cret;EncryptionMethod=1;ValidateServerCertificate=0'
+    expect(connectionStringSecrets(cs)).toEqual(['Xy7-Sup3r-S3cret'])
+    const m = new Masker(new RecordingSink())
+    for (const v of connectionStringSecrets(cs)) m.add(v)
+    const text = 'encryption-method conflicts with EncryptionMethod; use ValidateServerCertificate'
+    expect(m.redact(text)).toBe(text)
   })
 
   it('finds nothing in a string without a password key', () => {

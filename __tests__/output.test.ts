@@ -3,10 +3,12 @@ import { ActionError, apiError } from '../src/errors.js'
 import {
   cut,
   guard,
+  headOf,
   MAX_DETAIL,
   MAX_MESSAGE,
   neutralise,
   Output,
+  REDACTED_HEAD,
   type SummaryContent
 } from '../src/output.js'
 import { RecordingSink, RecordingSummary } from './unit-fakes.js'
@@ -194,15 +196,35 @@ describe('Output', () => {
     out.secret('eyJhbGciOiJSUzI1NiJ9.TOKENBODYabcdefghijklmnop0123456789.SIGxyz')
     out.secret('Pa55w0rd-Secret-Value-42')
     out.setOutput('connection-id', 'TOKENBODYabcdefghijklmnop0123456789')
-    out.setOutput('tables', '["public.PA55W0RD-SECRET-VALU","public.orders"]')
+    out.setOutput('tables', '["public.Pa55w0rd-Secret-Valu","public.orders"]')
+    // Only as written: the runner matches case-sensitively, and so does this check.
+    out.setOutput('etag', '"PA55W0RD-SECRET-VALU"')
     expect(sink.of('setOutput')).toEqual([
       ['connection-id', '***'],
-      ['tables', '["public.***","public.orders"]']
+      ['tables', '["public.***","public.orders"]'],
+      ['etag', '"PA55W0RD-SECRET-VALU"']
     ])
     expect(sink.of('warning').map(([w]) => w)).toEqual([
       'the connection-id output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***',
       'the tables output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***'
     ])
+  })
+
+  it('a huge one-line text is redacted only as far as it can be shown (headOf)', () => {
+    expect(headOf('abc', 2)).toBe('abc'.slice(0, 2))
+    expect(headOf('a b  c d', 3)).toBe('a b  c ')
+    expect(headOf(`${' '.repeat(100)}x`, 1)).toBe(`${' '.repeat(100)}x`)
+    // The redaction sees only the head of a 10 MB text, whatever its size.
+    const seen: number[] = []
+    const huge = `Invalid pw ${'&amp; %41 x\u200b'.repeat(600_000)}`
+    guard(huge, (t) => (seen.push(t.length), t), { oneLine: true, max: MAX_DETAIL })
+    expect(Math.max(...seen)).toBeLessThanOrEqual(REDACTED_HEAD * 2)
+    const { sink, out } = setup()
+    out.secret('Pa55w0rd-Secret-Value-42')
+    out.error(`Invalid Pa55w0rd-Secret-Value-42 ${'&amp; %41 x\u200b'.repeat(600_000)}`)
+    const [line] = sink.of('error').map(([l]) => l)
+    expect(line?.startsWith('Invalid *** ')).toBe(true)
+    expect(line?.length).toBeLessThanOrEqual(MAX_MESSAGE)
   })
 
   const content: SummaryContent = {

@@ -79,8 +79,9 @@ export function base64Forms(secret: string): string[] {
 /**
  * The secrets inside a connection string, found without parsing it strictly (it may not split:
  * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
- * (or closing brace) and everything from the value to the end of the string.
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
  */
 export function connectionStringSecrets(cs: string): string[] {
   const found: string[] = []
@@ -89,9 +90,17 @@ export function connectionStringSecrets(cs: string): string[] {
     const rest = cs.slice(m.index + m[0].length)
     const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';')
     const value = end > 0 ? rest.slice(0, end) : rest
-    found.push(value, rest)
+    found.push(value)
     if (value.startsWith('{') && value.endsWith('}'))
       found.push(value.slice(1, -1).replace(/}}/g, '}'))
+    if (end > 0) {
+      const loose = [value]
+      for (const segment of rest.slice(end + 1).split(';')) {
+        if (segment.includes('=')) break
+        loose.push(segment)
+      }
+      if (loose.length > 1) found.push(loose.join(';'), ...loose.slice(1))
+    }
   }
   // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
   // is registered elsewhere whatever its length).
@@ -116,8 +125,7 @@ function flexible(form: string): RegExp {
     .split(/(\s+)/)
     .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
     .join('')
-  // Any letter case: a server may upper- or lower-case what it echoes.
-  return new RegExp(pattern, 'gi')
+  return new RegExp(pattern, 'g')
 }
 
 /** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
@@ -175,9 +183,6 @@ export function decodeByteEscapes(text: string): string {
     })
 }
 
-/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
-export const unwrap = (text: string) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '')
-
 /** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
 export const normalise = (text: string) => foldAccents(text.normalize('NFC'))
 
@@ -200,14 +205,10 @@ function replaceRanges(text: string, ranges: Array<[number, number]>): string {
 }
 
 /** The views of a text that redact() also tries, in order. */
-const VIEWS = [
-  decodeJsonEscapes,
-  decodePercent,
-  decodeHtmlEntities,
-  decodeByteEscapes,
-  normalise,
-  unwrap
-]
+const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise]
+
+/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
+const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/
 
 /**
  * Registers secrets (and their derived forms) with the runner, and redacts them from any text
@@ -219,6 +220,8 @@ export class Masker {
   private patterns: RegExp[] | undefined
   /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
   private readonly windows = new Set<string>()
+  /** The same runs as written (for the case-sensitive check of outputs). */
+  private readonly exactWindows = new Set<string>()
 
   constructor(private readonly sink: SecretSink) {}
 
@@ -232,8 +235,10 @@ export class Masker {
     const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)]
     forms.push(foldAccents(secret), secret.replace(/\s+/g, ''))
     for (const form of forms)
-      for (let i = 0; i + WINDOW <= form.length; i++)
+      for (let i = 0; i + WINDOW <= form.length; i++) {
         this.windows.add(form.slice(i, i + WINDOW).toLowerCase())
+        this.exactWindows.add(form.slice(i, i + WINDOW))
+      }
   }
 
   /**
@@ -250,7 +255,13 @@ export class Masker {
     }
   }
 
-  private ranges(text: string): Array<[number, number]> {
+  /**
+   * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+   * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
+   * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
+   * secret cannot eat ordinary words written in another case).
+   */
+  private ranges(text: string, anyCase = true): Array<[number, number]> {
     this.patterns ??= [...this.forms].map(flexible)
     const ranges: Array<[number, number]> = []
     for (const re of this.patterns) {
@@ -265,14 +276,19 @@ export class Masker {
       const lower = text.toLowerCase()
       // Lower-casing keeps positions for almost all text; where it does not, the original is used.
       const view = lower.length === text.length ? lower : text
-      for (let i = 0; i + WINDOW <= view.length; i++)
-        if (this.windows.has(view.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
+      for (let i = 0; i + WINDOW <= view.length; i++) {
+        const run = view.slice(i, i + WINDOW)
+        if (!this.windows.has(run)) continue
+        // Case-sensitive: the run must also appear as written in one of the secret's forms.
+        if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
+          ranges.push([i, i + WINDOW])
+      }
     }
     return ranges
   }
 
-  private redactOnce(text: string): string {
-    return replaceRanges(text, this.ranges(text))
+  private redactOnce(text: string, anyCase = true): string {
+    return replaceRanges(text, this.ranges(text, anyCase))
   }
 
   /**
@@ -298,7 +314,29 @@ export class Masker {
       }
       if (!changed) break
     }
-    return out
+    return this.redactUnwrapped(out)
+  }
+
+  /**
+   * A secret a server wrapped across lines or broke up with invisible characters: found in the
+   * text with those removed, and redacted where it stands in the text as written (the rest of
+   * the text keeps its spaces).
+   */
+  private redactUnwrapped(text: string): string {
+    if (!WRAPPING.test(text)) return text
+    const kept: number[] = []
+    let view = ''
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string
+      if (WRAPPING.test(c)) continue
+      kept.push(i)
+      view += c
+    }
+    const ranges = this.ranges(view).map(([s, e]): [number, number] => [
+      kept[s] ?? 0,
+      (kept[e - 1] ?? text.length - 1) + 1
+    ])
+    return replaceRanges(text, ranges)
   }
 
   /** True when a value (an output) holds any registered form, so the runner would mask it. */
@@ -307,8 +345,17 @@ export class Masker {
     return false
   }
 
-  /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
+  /**
+   * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
+   * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
+   * name that only resembles a secret is left alone.
+   */
   reveals(value: string): boolean {
-    return this.redact(value) !== value
+    return this.redactOnce(value, false) !== value
+  }
+
+  /** An output value with the runs reveals() finds replaced by ***. */
+  redactOutput(value: string): string {
+    return this.redactOnce(value, false)
   }
 }

@@ -75,6 +75,24 @@ export function cut(text: string, max: number): string {
   return `${text.slice(0, end)}…`
 }
 
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+export const REDACTED_HEAD = 64 * 1024
+
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+export function headOf(text: string, keep: number): string {
+  if (text.length <= keep) return text
+  let shown = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i] as string))
+    if (!space && ++shown > keep) return text.slice(0, i)
+  }
+  return text
+}
+
 /**
  * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
  * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
@@ -84,7 +102,10 @@ export function guard(
   redact: (raw: string) => string,
   opts: { oneLine: boolean; max: number }
 ): string[] {
-  const lines = redact(text).split(LINE_BREAK).map(neutralise)
+  // One line is cut to at most `max` characters: text far past that is never shown, so it is
+  // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+  const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text
+  const lines = redact(raw).split(LINE_BREAK).map(neutralise)
   if (!opts.oneLine) return lines.map((l) => cut(l.trimEnd(), opts.max))
   // Joining may bring a secret's parts together again: redact once more before cutting.
   const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()))
@@ -223,7 +244,7 @@ export class Output {
       this.warning(
         `the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`
       )
-      value = this.masker.redact(value)
+      value = this.masker.redactOutput(value)
     }
     this.sink.setOutput(name, value)
   }
