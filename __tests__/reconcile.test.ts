@@ -180,7 +180,9 @@ describe('createExactlyOne after a 201', () => {
       [
         res(201, { id: 'b-mine', etag: '"e1"' }),
         list(item('b-mine', 5), item('a-other', 5)),
-        res(204)
+        res(204),
+        // The order could not be told: this run looks once more that a-other is kept.
+        list(item('a-other', 5))
       ],
       'reuse'
     )
@@ -189,7 +191,33 @@ describe('createExactlyOne after a 201', () => {
       connectionId: 'a-other',
       etag: '"etag-a-other"'
     })
-    expect(calls()).toEqual(['POST /connections', LOOKUP, 'DELETE /connections/b-mine'])
+    expect(calls()).toEqual(['POST /connections', LOOKUP, 'DELETE /connections/b-mine', LOOKUP])
+  })
+
+  it('gave way to a copy of unknown age whose run then gave way too: follows the copy that stays', async () => {
+    // Runs b and c created at the same time as this one (a-mine); a run that created "0-ended"
+    // ended before any of them listed. c keeps c-other at first, then gives way to 0-ended.
+    const { r, calls, retry } = setup(
+      [
+        res(201, { id: 'd-mine' }),
+        list(item('d-mine', 5), item('c-other', 5), item('x-ended', 5)),
+        res(204),
+        list(item('c-other', 5), item('x-ended', 5)),
+        list(item('x-ended', 5))
+      ],
+      'reuse'
+    )
+    expect(await createExactlyOne(r)).toMatchObject({ connectionId: 'x-ended' })
+    expect(calls()).toEqual([
+      'POST /connections',
+      LOOKUP,
+      'DELETE /connections/d-mine',
+      LOOKUP,
+      LOOKUP
+    ])
+    expect(retry.lines).toContain(
+      'connection c-other was given up by its run for a copy that stays (id x-ended): using that one'
+    )
   })
 
   it('a lost race with if-exists fail: fails naming the keeper, whose id is in the outputs', async () => {
@@ -279,15 +307,28 @@ describe('createExactlyOne after a 201', () => {
   })
 
   it('an incomplete listing after the create: created, with a warning', async () => {
-    const { r, warnings } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(200, {})])
+    const broken = res(200, {})
+    const { r, warnings, calls } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      broken,
+      broken,
+      broken
+    ])
     expect((await createExactlyOne(r)).connectionId).toBe('mine')
+    // Tried three times: the check is the only thing that sees a racing run's copy.
+    expect(calls()).toEqual(['POST /connections', LOOKUP, LOOKUP, LOOKUP])
     expect(warnings[0]).toMatch(
       /^listing connections by name was incomplete: page 1 .*: whether another run created "orders-db" at the same time could not be checked$/
     )
   })
 
   it('a failing check after the create: created, with a warning', async () => {
-    const { r, warnings } = setup([res(201, { id: 'mine', etag: '"e1"' }), res(403, {})])
+    const { r, warnings } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      res(403, {}),
+      res(403, {}),
+      res(403, {})
+    ])
     expect(await createExactlyOne(r)).toEqual({
       operation: 'created',
       connectionId: 'mine',
@@ -296,6 +337,24 @@ describe('createExactlyOne after a 201', () => {
     expect(warnings[0]).toMatch(
       /^listing connections by name failed: HTTP 403 .*could not be checked$/
     )
+  })
+
+  it('a check that fails once is tried again and sees the racing copy', async () => {
+    const { r, calls } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      res(500, {}),
+      list(item('mine', 5), item('first', 3)),
+      res(204),
+      res(200, { id: 'first', etag: '"e2"' })
+    ])
+    expect(await createExactlyOne(r)).toMatchObject({ operation: 'updated', connectionId: 'first' })
+    expect(calls()).toEqual([
+      'POST /connections',
+      LOOKUP,
+      LOOKUP,
+      'DELETE /connections/mine',
+      'PATCH /connections/first'
+    ])
   })
 
   it('a failure after the create still names this run’s connection in the outputs', async () => {

@@ -100,8 +100,15 @@ async function checkAfterCreate(
     try {
       listed = alive(await flow.findByName(name, { mustInclude: ownId }))
     } catch (e) {
-      // The create went through; only the safety net failed (a later run still sees duplicates).
+      // The create went through; only the safety net failed. It is the one thing that sees a
+      // racing run's copy, so it is tried again before giving up (a later run still sees both).
       if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
+      if (
+        round < 3 &&
+        !(e instanceof DeadlineError) &&
+        (await flow.pause('checking the name', round, e.message, 'looking again'))
+      )
+        continue
       unchecked(e.message)
       return created(r, ownId, ownEtag)
     }
@@ -141,10 +148,12 @@ async function converge(
   const name = r.body.name
   const keeper = keeperOf(listed)
   if (keeper.id !== own.id) {
+    const oldest = strictlyOldest(keeper, listed)
     log(
-      `another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`
+      `another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`
     )
-    return giveWay(r, keeper, own)
+    const outcome = await giveWay(r, keeper, own)
+    return oldest ? outcome : confirmKept(r, keeper, outcome)
   }
   let others = listed.filter((i) => i.id !== own.id)
   if (others.length === 0) return created(r, own.id, ownEtag ?? own.etag)
@@ -179,6 +188,41 @@ async function converge(
     `the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`
   )
   return giveWay(r, kept, own)
+}
+
+/**
+ * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
+ * turn if a copy from a run that has already ended stays (see converge). So this run looks again
+ * (0.5 s, 1 s, 2 s, 4 s) until only the kept copy is left, and follows it if it changed.
+ */
+async function confirmKept(r: Reconcile, kept: ConnectionItem, outcome: Outcome): Promise<Outcome> {
+  const name = r.body.name
+  for (let n = 1; n <= 4; n++) {
+    const why = `confirming that connection ${kept.id} is the one kept`
+    if (!(await r.flow.pause('checking the name', n, why, 'looking again'))) break
+    let now: ConnectionItem[]
+    try {
+      now = alive(await r.flow.findByName(name, { mustInclude: kept.id }))
+    } catch (e) {
+      if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
+      r.warn(`${e.message}: whether connection ${kept.id} stays the one kept could not be checked`)
+      return outcome
+    }
+    if (now.some((i) => i.id === kept.id)) {
+      if (now.length === 1) return outcome
+      continue
+    }
+    if (now.length === 0)
+      throw new NoConnectionError(
+        `the connection this run adopted (id ${kept.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`
+      )
+    const next = keeperOf(now)
+    r.log(
+      `connection ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`
+    )
+    return applyIfExists(r, next, 'race')
+  }
+  return outcome
 }
 
 /** Deletes this run's copy and applies if-exists to the connection kept instead. */
