@@ -1,10 +1,5 @@
-import os from 'node:os'
-
 /** @type {import('jest').Config} */
 export default {
-  // Most end-to-end time is spent waiting on child processes and the simulator, so even a
-  // 2-core machine runs two test files at once (jest's default there would be one).
-  maxWorkers: Math.max(2, os.availableParallelism() - 1),
   testEnvironment: 'node',
   testMatch: ['**/__tests__/**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],

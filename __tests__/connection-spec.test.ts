@@ -5,7 +5,6 @@
 import { describe, it, expect } from '@jest/globals'
 import {
   authSchemaOf,
-  clip,
   describeProblems,
   enumList,
   isUnexplained400,
@@ -19,6 +18,7 @@ import {
 } from '../src/connection-spec.js'
 import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection.js'
 import { ActionError, ApiError } from '../src/errors.js'
+import { cut } from '../src/output.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
@@ -313,10 +313,10 @@ describe('spec text in messages: one line, bounded', () => {
     expect(specText('Verify Ca')).toBe('Verify Ca')
   })
 
-  it('clip cuts with an ellipsis, never inside a surrogate pair', () => {
-    expect(clip('abcdef', 6)).toBe('abcdef')
-    expect(clip('abcdef', 4)).toBe('abc…')
-    expect(clip('ab\u{1F600}cd', 4)).toBe('ab…')
+  it('cut (output.ts) cuts with an ellipsis, never inside a surrogate pair', () => {
+    expect(cut('abcdef', 6)).toBe('abcdef')
+    expect(cut('abcdef', 4)).toBe('abc…')
+    expect(cut('ab\u{1F600}cd', 4)).toBe('ab…')
   })
 
   it('enumList: flattened values, cut with a count when long', () => {

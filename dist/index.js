@@ -41815,8 +41815,9 @@ function base64Forms(secret) {
 /**
  * The secrets inside a connection string, found without parsing it strictly (it may not split:
  * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), the value up to the next `;`
- * (or closing brace) and everything from the value to the end of the string.
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
  */
 function connectionStringSecrets(cs) {
     const found = [];
@@ -41825,9 +41826,19 @@ function connectionStringSecrets(cs) {
         const rest = cs.slice(m.index + m[0].length);
         const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
         const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value, rest);
+        found.push(value);
         if (value.startsWith('{') && value.endsWith('}'))
             found.push(value.slice(1, -1).replace(/}}/g, '}'));
+        if (end > 0) {
+            const loose = [value];
+            for (const segment of rest.slice(end + 1).split(';')) {
+                if (segment.includes('='))
+                    break;
+                loose.push(segment);
+            }
+            if (loose.length > 1)
+                found.push(loose.join(';'), ...loose.slice(1));
+        }
     }
     // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
     // is registered elsewhere whatever its length).
@@ -41850,8 +41861,7 @@ function flexible(form) {
         .split(/(\s+)/)
         .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
         .join('');
-    // Any letter case: a server may upper- or lower-case what it echoes.
-    return new RegExp(pattern, 'gi');
+    return new RegExp(pattern, 'g');
 }
 /** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
 function decodeJsonEscapes(text) {
@@ -41902,8 +41912,6 @@ function decodeByteEscapes(text) {
         return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
     });
 }
-/** Invisible characters a server may insert (zero-width, soft hyphen, BOM) and line wrapping removed. */
-const unwrap = (text) => text.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|\s+/g, '');
 /** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
 const normalise = (text) => foldAccents(text.normalize('NFC'));
 /** Replaces each of the (merged) ranges with ***. */
@@ -41926,14 +41934,9 @@ function replaceRanges(text, ranges) {
     return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
 /** The views of a text that redact() also tries, in order. */
-const VIEWS = [
-    decodeJsonEscapes,
-    decodePercent,
-    decodeHtmlEntities,
-    decodeByteEscapes,
-    normalise,
-    unwrap
-];
+const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise];
+/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
+const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/;
 /**
  * Registers secrets (and their derived forms) with the runner, and redacts them from any text
  * the action prints, so output is safe even where the runner does not mask (local runs, tests)
@@ -41945,6 +41948,8 @@ class Masker {
     patterns;
     /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
     windows = new Set();
+    /** The same runs as written (for the case-sensitive check of outputs). */
+    exactWindows = new Set();
     constructor(sink) {
         this.sink = sink;
     }
@@ -41959,8 +41964,10 @@ class Masker {
         const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
         forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
         for (const form of forms)
-            for (let i = 0; i + WINDOW <= form.length; i++)
+            for (let i = 0; i + WINDOW <= form.length; i++) {
                 this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
+                this.exactWindows.add(form.slice(i, i + WINDOW));
+            }
     }
     /**
      * A value built from other values (a connection string, a URL, an auth block): every form is
@@ -41977,7 +41984,13 @@ class Masker {
             this.sink.setSecret(form);
         }
     }
-    ranges(text) {
+    /**
+     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+     * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
+     * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
+     * secret cannot eat ordinary words written in another case).
+     */
+    ranges(text, anyCase = true) {
         this.patterns ??= [...this.forms].map(flexible);
         const ranges = [];
         for (const re of this.patterns) {
@@ -41992,14 +42005,19 @@ class Masker {
             const lower = text.toLowerCase();
             // Lower-casing keeps positions for almost all text; where it does not, the original is used.
             const view = lower.length === text.length ? lower : text;
-            for (let i = 0; i + WINDOW <= view.length; i++)
-                if (this.windows.has(view.slice(i, i + WINDOW)))
+            for (let i = 0; i + WINDOW <= view.length; i++) {
+                const run = view.slice(i, i + WINDOW);
+                if (!this.windows.has(run))
+                    continue;
+                // Case-sensitive: the run must also appear as written in one of the secret's forms.
+                if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
                     ranges.push([i, i + WINDOW]);
+            }
         }
         return ranges;
     }
-    redactOnce(text) {
-        return replaceRanges(text, this.ranges(text));
+    redactOnce(text, anyCase = true) {
+        return replaceRanges(text, this.ranges(text, anyCase));
     }
     /**
      * Replaces every registered form in text with ***: whitespace runs inside a form match any
@@ -42026,7 +42044,30 @@ class Masker {
             if (!changed)
                 break;
         }
-        return out;
+        return this.redactUnwrapped(out);
+    }
+    /**
+     * A secret a server wrapped across lines or broke up with invisible characters: found in the
+     * text with those removed, and redacted where it stands in the text as written (the rest of
+     * the text keeps its spaces).
+     */
+    redactUnwrapped(text) {
+        if (!WRAPPING.test(text))
+            return text;
+        const kept = [];
+        let view = '';
+        for (let i = 0; i < text.length; i++) {
+            const c = text[i];
+            if (WRAPPING.test(c))
+                continue;
+            kept.push(i);
+            view += c;
+        }
+        const ranges = this.ranges(view).map(([s, e]) => [
+            kept[s] ?? 0,
+            (kept[e - 1] ?? text.length - 1) + 1
+        ]);
+        return replaceRanges(text, ranges);
     }
     /** True when a value (an output) holds any registered form, so the runner would mask it. */
     catches(value) {
@@ -42035,9 +42076,17 @@ class Masker {
                 return true;
         return false;
     }
-    /** True when a value holds part of a secret (a window, any case, any view) the runner would not mask. */
+    /**
+     * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
+     * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
+     * name that only resembles a secret is left alone.
+     */
     reveals(value) {
-        return this.redact(value) !== value;
+        return this.redactOnce(value, false) !== value;
+    }
+    /** An output value with the runs reveals() finds replaced by ***. */
+    redactOutput(value) {
+        return this.redactOnce(value, false);
     }
 }
 
@@ -42093,12 +42142,33 @@ function cut(text, max) {
         end--;
     return `${text.slice(0, end)}…`;
 }
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+const REDACTED_HEAD = 64 * 1024;
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+function headOf(text, keep) {
+    if (text.length <= keep)
+        return text;
+    let shown = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
+        if (!space && ++shown > keep)
+            return text.slice(0, i);
+    }
+    return text;
+}
 /**
  * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
  * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
  */
 function guard(text, redact, opts) {
-    const lines = redact(text).split(output_LINE_BREAK).map(neutralise);
+    // One line is cut to at most `max` characters: text far past that is never shown, so it is
+    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+    const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text;
+    const lines = redact(raw).split(output_LINE_BREAK).map(neutralise);
     if (!opts.oneLine)
         return lines.map((l) => cut(l.trimEnd(), opts.max));
     // Joining may bring a secret's parts together again: redact once more before cutting.
@@ -42206,7 +42276,7 @@ class Output {
         else if (value && this.masker.reveals(value)) {
             // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
             this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redact(value);
+            value = this.masker.redactOutput(value);
         }
         this.sink.setOutput(name, value);
     }
@@ -43603,9 +43673,14 @@ async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
             listed = alive(await flow.findByName(name, { mustInclude: ownId }));
         }
         catch (e) {
-            // The create went through; only the safety net failed (a later run still sees duplicates).
+            // The create went through; only the safety net failed. It is the one thing that sees a
+            // racing run's copy, so it is tried again before giving up (a later run still sees both).
             if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
                 throw e;
+            if (round < 3 &&
+                !(e instanceof DeadlineError) &&
+                (await flow.pause('checking the name', round, e.message, 'looking again')))
+                continue;
             unchecked(e.message);
             return created(r, ownId, ownEtag);
         }
@@ -43638,8 +43713,10 @@ async function converge(r, listed, own, ownEtag) {
     const name = r.body.name;
     const keeper = keeperOf(listed);
     if (keeper.id !== own.id) {
-        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${strictlyOldest(keeper, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
-        return giveWay(r, keeper, own);
+        const oldest = strictlyOldest(keeper, listed);
+        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
+        const outcome = await giveWay(r, keeper, own);
+        return oldest ? outcome : confirmKept(r, keeper, outcome);
     }
     let others = listed.filter((i) => i.id !== own.id);
     if (others.length === 0)
@@ -43669,6 +43746,40 @@ async function converge(r, listed, own, ownEtag) {
     const kept = keeperOf(others);
     log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`);
     return giveWay(r, kept, own);
+}
+/**
+ * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
+ * turn if a copy from a run that has already ended stays (see converge). So this run looks again
+ * (0.5 s, 1 s, 2 s, 4 s) until only the kept copy is left, and follows it if it changed.
+ */
+async function confirmKept(r, kept, outcome) {
+    const name = r.body.name;
+    for (let n = 1; n <= 4; n++) {
+        const why = `confirming that connection ${kept.id} is the one kept`;
+        if (!(await r.flow.pause('checking the name', n, why, 'looking again')))
+            break;
+        let now;
+        try {
+            now = alive(await r.flow.findByName(name, { mustInclude: kept.id }));
+        }
+        catch (e) {
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            r.warn(`${e.message}: whether connection ${kept.id} stays the one kept could not be checked`);
+            return outcome;
+        }
+        if (now.some((i) => i.id === kept.id)) {
+            if (now.length === 1)
+                return outcome;
+            continue;
+        }
+        if (now.length === 0)
+            throw new NoConnectionError(`the connection this run adopted (id ${kept.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
+        const next = keeperOf(now);
+        r.log(`connection ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`);
+        return applyIfExists(r, next, 'race');
+    }
+    return outcome;
 }
 /** Deletes this run's copy and applies if-exists to the connection kept instead. */
 async function giveWay(r, keeper, own) {
@@ -44245,6 +44356,7 @@ function boundedRegExps(limits = {}) {
 
 
 
+
 const SpecReplySchema = looseObject({
     items: array(looseObject({
         id: schemas_string().optional(),
@@ -44271,16 +44383,6 @@ function specText(text) {
         .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
         .replace(/##\[/g, '## [');
 }
-/** Cuts text to at most `max` characters, ending with an ellipsis when cut. */
-function clip(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 function authSchemaOf(reply, specName) {
     const parsed = SpecReplySchema.safeParse(reply);
@@ -44294,7 +44396,7 @@ function authSchemaOf(reply, specName) {
     const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
     if (!auth)
         return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${clip(specText(names.join(', ')), 200) || 'none'})`
+            unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
         };
     if (!isObject(auth.spec))
         return { unavailable: `it has no schema for "${specName}"` };
@@ -44335,7 +44437,7 @@ async function compile(schema) {
         fn = ajv.compile(rest);
     }
     catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${clip(specText(e.message), 300)})`);
+        throw new SchemaError(`its schema could not be compiled (${cut(specText(e.message), 300)})`);
     }
     return {
         validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
@@ -44351,7 +44453,7 @@ function uncheckedRules(schema, unchecked) {
             .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
             .map(([name]) => name);
         for (const param of params.length > 0 ? params : ['(a param)'])
-            rules.push({ param: clip(specText(param), 80), rule: 'pattern', why });
+            rules.push({ param: cut(specText(param), 80), rule: 'pattern', why });
     }
     return rules;
 }
@@ -44373,7 +44475,7 @@ const MAX_ENUM_SHOWN = 200;
 function enumList(values) {
     let out = '';
     for (const v of values) {
-        const text = clip(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
+        const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
         if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
             return `${out}, … (${values.length} values in all)`;
         out = out ? `${out}, ${text}` : text;
@@ -44384,7 +44486,7 @@ function enumList(values) {
 function connection_spec_describe(e) {
     const d = describeRaw(e);
     // Param names may come from the spec too (required): printed like the rest of its text.
-    return { ...d, param: clip(specText(d.param), 80) };
+    return { ...d, param: cut(specText(d.param), 80) };
 }
 function describeRaw(e) {
     const p = e.params;
@@ -44406,7 +44508,7 @@ function describeRaw(e) {
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: `must be ${clip(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+                expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
             };
         }
         case 'enum':
@@ -44419,14 +44521,14 @@ function describeRaw(e) {
             return {
                 param: pointerToName(e.instancePath),
                 keyword: e.keyword,
-                expected: `must match the pattern ${clip(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+                expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
             };
         default:
             // ajv's own words name limits (maxLength, minimum, ...) but never the value.
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: clip(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+                expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
             };
     }
 }
@@ -44480,7 +44582,7 @@ function reshapeValue(value, prop) {
             // The allowed value comes from the schema; a secret param's is still not shown.
             changes.push(prop.format === 'password'
                 ? 'matched one allowed value'
-                : `matched the allowed value "${clip(specText(only), 60)}"`);
+                : `matched the allowed value "${cut(specText(only), 60)}"`);
         }
     }
     return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
@@ -44548,7 +44650,7 @@ function describeProblems(problems, params, max = 600) {
             text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
             break;
         }
-        text += `${i > 0 ? '; ' : ''}${i === 0 ? clip(item, Math.max(room, 80)) : item}`;
+        text += `${i > 0 ? '; ' : ''}${i === 0 ? cut(item, Math.max(room, 80)) : item}`;
     }
     return text;
 }

@@ -8,6 +8,7 @@ import {
 import { boundedRegExps } from './bounded-regexp.js'
 import { ActionError, ApiError } from './errors.js'
 import { isPostgresSpec } from './listing.js'
+import { cut } from './output.js'
 import { patchOps, type Plan } from './plan.js'
 
 /**
@@ -58,15 +59,6 @@ export function specText(text: string): string {
     .replace(/##\[/g, '## [')
 }
 
-/** Cuts text to at most `max` characters, ending with an ellipsis when cut. */
-export function clip(text: string, max: number): string {
-  if (text.length <= max) return text
-  let end = max - 1
-  const last = text.charCodeAt(end - 1)
-  if (last >= 0xd800 && last <= 0xdbff) end--
-  return `${text.slice(0, end)}…`
-}
-
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 export function authSchemaOf(
   reply: unknown,
@@ -82,7 +74,7 @@ export function authSchemaOf(
   const auth = (spec.authSpec ?? []).find((a) => a.name === specName)
   if (!auth)
     return {
-      unavailable: `it has no auth type named "${specName}" (it lists: ${clip(specText(names.join(', ')), 200) || 'none'})`
+      unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
     }
   if (!isObject(auth.spec)) return { unavailable: `it has no schema for "${specName}"` }
   return { schema: auth.spec }
@@ -166,7 +158,7 @@ async function compile(schema: JsonSchema): Promise<Validator> {
     fn = ajv.compile(rest)
   } catch (e) {
     throw new SchemaError(
-      `its schema could not be compiled (${clip(specText((e as Error).message), 300)})`
+      `its schema could not be compiled (${cut(specText((e as Error).message), 300)})`
     )
   }
   return {
@@ -184,7 +176,7 @@ function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): Unc
       .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
       .map(([name]) => name)
     for (const param of params.length > 0 ? params : ['(a param)'])
-      rules.push({ param: clip(specText(param), 80), rule: 'pattern', why })
+      rules.push({ param: cut(specText(param), 80), rule: 'pattern', why })
   }
   return rules
 }
@@ -211,7 +203,7 @@ const MAX_ENUM_SHOWN = 200
 export function enumList(values: unknown[]): string {
   let out = ''
   for (const v of values) {
-    const text = clip(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60)
+    const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60)
     if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
       return `${out}, … (${values.length} values in all)`
     out = out ? `${out}, ${text}` : text
@@ -223,7 +215,7 @@ export function enumList(values: unknown[]): string {
 function describe(e: ErrorLike): ParamProblem {
   const d = describeRaw(e)
   // Param names may come from the spec too (required): printed like the rest of its text.
-  return { ...d, param: clip(specText(d.param), 80) }
+  return { ...d, param: cut(specText(d.param), 80) }
 }
 
 function describeRaw(e: ErrorLike): ParamProblem {
@@ -246,7 +238,7 @@ function describeRaw(e: ErrorLike): ParamProblem {
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: `must be ${clip(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+        expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
       }
     }
     case 'enum':
@@ -259,14 +251,14 @@ function describeRaw(e: ErrorLike): ParamProblem {
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must match the pattern ${clip(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+        expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
       }
     default:
       // ajv's own words name limits (maxLength, minimum, ...) but never the value.
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: clip(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+        expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
       }
   }
 }
@@ -329,7 +321,7 @@ export function reshapeValue(
       changes.push(
         prop.format === 'password'
           ? 'matched one allowed value'
-          : `matched the allowed value "${clip(specText(only), 60)}"`
+          : `matched the allowed value "${cut(specText(only), 60)}"`
       )
     }
   }
@@ -397,7 +389,7 @@ export function describeProblems(problems: ParamProblem[], params: AuthParams, m
       text += `; and ${more} more problem${more > 1 ? 's' : ''}`
       break
     }
-    text += `${i > 0 ? '; ' : ''}${i === 0 ? clip(item, Math.max(room, 80)) : item}`
+    text += `${i > 0 ? '; ' : ''}${i === 0 ? cut(item, Math.max(room, 80)) : item}`
   }
   return text
 }
