@@ -1,13 +1,9 @@
 import { describe, it, expect } from '@jest/globals'
 import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
 import { ActionError, ApiError } from '../src/errors.js'
-import {
-  ConnectionItemSchema,
-  FlowService,
-  IdEtagSchema,
-  MAX_PAGES,
-  type ConnectionItem
-} from '../src/flow-service.js'
+import { ConnectionItemSchema, IdEtagSchema } from '../src/flow-api.js'
+import { FlowService, type ConnectionItem } from '../src/flow-service.js'
+import { MAX_PAGES } from '../src/lookup.js'
 import { IncompleteListingError, SPEC_FILTER } from '../src/listing.js'
 import { NetworkError, TransportError } from '../src/http.js'
 import { givenToken, imsTokenSource, type TokenSource } from '../src/ims.js'

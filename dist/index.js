@@ -42909,8 +42909,8 @@ function nextUrl(api, href, property) {
     return url;
 }
 /**
- * The live connections with the name, from a complete listing (see findByName): those being deleted are not counted, those Flow Service is
- * still working on (initializing) are waited for.
+ * The live connections with the name, from a complete listing (see findByName): those being
+ * deleted are not counted, those Flow Service is still working on (initializing) are waited for.
  */
 async function findLive(flow, name, log) {
     let found;
@@ -42945,310 +42945,7 @@ function parseUrl(text) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/safe-create.ts
-
-
-
-
-
-/**
- * Creates the connection. POST has no idempotency key, so it is never retried blindly:
- * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
- * live connections found there are returned for the caller to adopt. A 2xx whose answer
- * holds no usable id was performed: it is only looked up, never sent again.
- */
-async function createSafely(api, body) {
-    const label = 'creating the connection';
-    const { retry, transport } = api.o;
-    let renewed = false;
-    // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
-    let afterLost = false;
-    for (let n = 1;; n++) {
-        // An abandoned POST may still be performed later, and a second POST would then make a
-        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
-        const { deadline } = retry;
-        const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
-        let sent;
-        try {
-            sent = await attempt(transport, await api.request('POST', `${api.base}/connections`, body), deadline, postTimeout);
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx whose answer is too large to read was performed all the same: found by name.
-            const status = performedUnread(e);
-            if (status !== undefined)
-                return findCommitted(api, body.name, label, status, 'is larger than this action reads');
-            throw unreadChange(e, label);
-        }
-        const a = sent;
-        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
-        if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
-            const created = readIdEtag(a.res.text);
-            if (created)
-                return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) };
-            return findCommitted(api, body.name, label, a.res.status, 'held no usable id');
-        }
-        if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
-            retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
-            renewed = true;
-            await api.o.tokens.refresh();
-            n--;
-            continue;
-        }
-        // Certainly not performed: rate limited, or the connection could not even be opened.
-        const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
-        // Perhaps performed: the answer was lost or the server failed part-way.
-        const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
-        if (!notPerformed && !ambiguous)
-            api.fail(label, a);
-        if (ambiguous) {
-            afterLost = true;
-            // A timed-out POST may still be in flight: sending another could create a second one,
-            // so after a timeout the name is only looked up (after a pause that lets it land).
-            const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
-            const next = timedOut
-                ? 'looking the name up'
-                : 'looking the name up, then sending it again if it is not there,';
-            const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-            const found = await findLiveAfter(api, body.name, label);
-            if (found.length > 0) {
-                retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
-                return { kind: 'found', items: found };
-            }
-            if (timedOut)
-                throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
-            if (!canWait || n >= retry.maxAttempts)
-                api.fail(label, a);
-        }
-        else if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a))) {
-            api.fail(label, a);
-        }
-    }
-}
-/** The live connections with the name, after a create that may have been performed. */
-async function findLiveAfter(api, name, label) {
-    try {
-        return alive(await findByName(api, name));
-    }
-    catch (e) {
-        if (!(e instanceof IncompleteListingError))
-            throw e;
-        throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
-    }
-}
-/** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
-async function findCommitted(api, name, label, status, answer) {
-    const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
-    api.o.retry.log(`${label}: ${said}; looking the name up`);
-    for (let n = 1;; n++) {
-        const found = await findLiveAfter(api, name, label);
-        if (found.length > 0)
-            return { kind: 'found', items: found };
-        if (n >= 3 || !(await api.pause(label, n, 'not listed yet', 'looking again')))
-            break;
-    }
-    throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
-}
-
-;// CONCATENATED MODULE: ./src/flow-service.ts
-
-
-
-
-
-
-
-// Callers import the client and its data types from here.
-
-
-const ExploreSchema = array(looseObject({
-    type: unknown().optional(),
-    path: unknown().optional(),
-    name: unknown().optional()
-}));
-const TestSchema = looseObject({ result: schemas_boolean() });
-/**
- * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
- * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
- * referees must keep its time even when the spec endpoint hangs.
- */
-const SPEC_READ_SHARE = 0.2;
-const SPEC_READ_MAX_MS = 20_000;
-const SPEC_READ_ATTEMPTS = 2;
-/** The Flow Service calls this action makes: one small client object for callers. */
-class FlowService extends FlowApi {
-    /** Every PostgreSQL connection with exactly this name, from a complete listing (lookup.ts). */
-    findByName(name, opts = {}) {
-        return findByName(this, name, opts);
-    }
-    /** Creates the connection, safe against lost answers (safe-create.ts). */
-    create(body) {
-        return createSafely(this, body);
-    }
-    /**
-     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the connection is read again for its etag.
-     */
-    async update(id, etag, ops) {
-        const label = 'updating the connection';
-        let a;
-        try {
-            a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
-                'if-match': etag
-            });
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx whose answer is too large to read was performed: the etag is read from the connection.
-            const status = performedUnread(e);
-            if (status === undefined)
-                throw unreadChange(e);
-            return this.reread(id, label, status, 'is larger than this action reads');
-        }
-        if (a.kind === 'response' && a.res.status === 400) {
-            const e = apiError(label, a, this.o.tokens.given);
-            if (e.code === '1445-400')
-                throw e.withNote(` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one');
-            throw e;
-        }
-        if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
-            this.fail(label, a);
-        const answer = readIdEtag(a.res.text);
-        if (answer?.etag)
-            return { id, etag: answer.etag };
-        return this.reread(id, label, a.res.status, 'held no usable etag');
-    }
-    /** An update that was performed but whose answer gave no etag: the connection is read for it. */
-    async reread(id, label, status, answer) {
-        this.o.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the connection`);
-        return { id, etag: (await this.get(id)).etag };
-    }
-    /** Deletes; returns false when the connection was already gone before this call. */
-    async delete(id) {
-        const label = 'deleting the connection';
-        let a;
-        try {
-            a = await this.send(label, 'DELETE', `${this.base}/connections/${encodeURIComponent(id)}`);
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx was performed: deleted, whatever its answer held.
-            if (performedUnread(e) !== undefined)
-                return true;
-            throw unreadChange(e);
-        }
-        if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
-            return true;
-        // A 404 after a lost first answer means our earlier attempt deleted it.
-        if (a.kind === 'response' && a.res.status === 404)
-            return a.attempts > 1;
-        if (a.kind === 'response' && a.res.status === 400 && /1418/.test(a.res.text)) {
-            throw apiError(label, a, this.o.tokens.given).withNote(' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again');
-        }
-        this.fail(label, a);
-    }
-    /**
-     * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
-     * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
-     * objects fails: it cannot show that Flow Service reached the database.
-     */
-    async explore(id) {
-        const label = 'testing the connection';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        const parsed = ExploreSchema.safeParse(this.json(label, a));
-        if (!parsed.success)
-            throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
-        // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-        const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
-        const paths = tables
-            .map((i) => (typeof i.path === 'string' ? i.path : i.name))
-            .filter((p) => typeof p === 'string');
-        return { tables: tables.length, paths };
-    }
-    /**
-     * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
-     * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
-     * authentication or rate limiting. A 200 without a true/false result fails.
-     */
-    async test(id) {
-        const label = 'testing the connection (GET /test)';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/test`);
-        if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
-            if ([401, 403, 407, 429].includes(a.res.status))
-                this.fail(label, a);
-            return { unsupported: apiError(label, a, this.o.tokens.given).message };
-        }
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
-        // A 200 is the endpoint answering: one that breaks its contract says nothing about the
-        // database, so it fails the test rather than passing it on to explore.
-        if (!parsed.success)
-            throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
-        return { result: parsed.data.result };
-    }
-    /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = POSTGRES_SPEC_ID) {
-        const label = 'reading the connection spec';
-        const parent = this.o.retry.deadline;
-        const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
-        const retry = {
-            ...this.o.retry,
-            deadline: new Deadline(this.o.retry.clock, budgetMs),
-            maxAttempts: Math.min(SPEC_READ_ATTEMPTS, this.o.retry.maxAttempts)
-        };
-        let a;
-        try {
-            a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
-        }
-        catch (e) {
-            // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
-            if (e instanceof DeadlineError && parent.remaining() > 0)
-                throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
-            // A reply over the size cap (or the like) only makes the optional spec unavailable.
-            if (e instanceof TransportError)
-                throw new ActionError(e.message);
-            throw e;
-        }
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        return this.json(label, a);
-    }
-}
-/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
-const kindOf = (v) => v === null
-    ? 'null'
-    : Array.isArray(v)
-        ? 'an array'
-        : /^[aeiou]/.test(typeof v)
-            ? `an ${typeof v}`
-            : `a ${typeof v}`;
-/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
-function testShape(text) {
-    const body = parseOrUndefined(text);
-    if (body === undefined)
-        return `a body that is not JSON, ${text.length} characters`;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-        return `the body is ${kindOf(body)}, not an object`;
-    if (!('result' in body))
-        return 'no "result" field';
-    const result = body.result;
-    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
-}
-function duplicatesError(name, items) {
-    return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
-        .map((i) => i.id)
-        .join(', ')}); delete all but one, then run again`);
-}
-
 ;// CONCATENATED MODULE: ./src/plan.ts
-
 
 
 
@@ -43344,6 +43041,11 @@ async function planStep(session, settings, body, log) {
         const live = await findLive(session.flow, settings.connectionName, log);
         return session.referee.vetPlan(decide(settings, live, body), settings);
     });
+}
+function duplicatesError(name, items) {
+    return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
+        .map((i) => i.id)
+        .join(', ')}); delete all but one, then run again`);
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -43564,8 +43266,10 @@ function resultOf(plan, operation, settings, runUrl) {
  * The outputs step: outputs first, so a later step can inspect or clean up even if the test
  * fails; then the connection test when asked for (its failure fails the step); then the summary.
  */
-async function outputStep(r, settings, session, out, env) {
+async function outputStep(r, settings, session, out, env, state) {
     setOutputs(out, r);
+    // From here a failure summary also shows what the step did (its outputs are set).
+    state.result = r;
     if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
         r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
         out.info(`Connection test: ${testText(r.test)}`);
@@ -44698,8 +44402,8 @@ const withParams = (body, params) => ({
     ...body,
     auth: { ...body.auth, params }
 });
-/** The step prints at most this much of its error (main.ts): the spec's verdict must fit in it. */
-const MESSAGE_ROOM = 1000;
+/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
+const MESSAGE_ROOM = MAX_MESSAGE;
 /** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
 const REFUSAL_ROOM = 600;
 /**
@@ -44833,6 +44537,300 @@ class SpecReferee {
             }
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/safe-create.ts
+
+
+
+
+
+/**
+ * Creates the connection. POST has no idempotency key, so it is never retried blindly:
+ * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
+ * live connections found there are returned for the caller to adopt. A 2xx whose answer
+ * holds no usable id was performed: it is only looked up, never sent again.
+ */
+async function createSafely(api, body) {
+    const label = 'creating the connection';
+    const { retry, transport } = api.o;
+    let renewed = false;
+    // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
+    let afterLost = false;
+    for (let n = 1;; n++) {
+        // An abandoned POST may still be performed later, and a second POST would then make a
+        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
+        const { deadline } = retry;
+        const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
+        let sent;
+        try {
+            sent = await attempt(transport, await api.request('POST', `${api.base}/connections`, body), deadline, postTimeout);
+        }
+        catch (e) {
+            if (!(e instanceof TransportError))
+                throw e;
+            // A 2xx whose answer is too large to read was performed all the same: found by name.
+            const status = performedUnread(e);
+            if (status !== undefined)
+                return findCommitted(api, body.name, label, status, 'is larger than this action reads');
+            throw unreadChange(e, label);
+        }
+        const a = sent;
+        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
+        if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
+            const created = readIdEtag(a.res.text);
+            if (created)
+                return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) };
+            return findCommitted(api, body.name, label, a.res.status, 'held no usable id');
+        }
+        if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
+            retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
+            renewed = true;
+            await api.o.tokens.refresh();
+            n--;
+            continue;
+        }
+        // Certainly not performed: rate limited, or the connection could not even be opened.
+        const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
+        // Perhaps performed: the answer was lost or the server failed part-way.
+        const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
+        if (!notPerformed && !ambiguous)
+            api.fail(label, a);
+        if (ambiguous) {
+            afterLost = true;
+            // A timed-out POST may still be in flight: sending another could create a second one,
+            // so after a timeout the name is only looked up (after a pause that lets it land).
+            const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
+            const next = timedOut
+                ? 'looking the name up'
+                : 'looking the name up, then sending it again if it is not there,';
+            const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
+            const found = await findLiveAfter(api, body.name, label);
+            if (found.length > 0) {
+                retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
+                return { kind: 'found', items: found };
+            }
+            if (timedOut)
+                throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
+            if (!canWait || n >= retry.maxAttempts)
+                api.fail(label, a);
+        }
+        else if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a))) {
+            api.fail(label, a);
+        }
+    }
+}
+/** The live connections with the name, after a create that may have been performed. */
+async function findLiveAfter(api, name, label) {
+    try {
+        return alive(await findByName(api, name));
+    }
+    catch (e) {
+        if (!(e instanceof IncompleteListingError))
+            throw e;
+        throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
+    }
+}
+/** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
+async function findCommitted(api, name, label, status, answer) {
+    const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
+    api.o.retry.log(`${label}: ${said}; looking the name up`);
+    for (let n = 1;; n++) {
+        const found = await findLiveAfter(api, name, label);
+        if (found.length > 0)
+            return { kind: 'found', items: found };
+        if (n >= 3 || !(await api.pause(label, n, 'not listed yet', 'looking again')))
+            break;
+    }
+    throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
+}
+
+;// CONCATENATED MODULE: ./src/flow-service.ts
+
+
+
+
+
+
+
+const ExploreSchema = array(looseObject({
+    type: unknown().optional(),
+    path: unknown().optional(),
+    name: unknown().optional()
+}));
+const TestSchema = looseObject({ result: schemas_boolean() });
+/**
+ * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
+ * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
+ * referees must keep its time even when the spec endpoint hangs.
+ */
+const SPEC_READ_SHARE = 0.2;
+const SPEC_READ_MAX_MS = 20_000;
+const SPEC_READ_ATTEMPTS = 2;
+/** The Flow Service calls this action makes: one small client object for callers. */
+class FlowService extends FlowApi {
+    /** Every PostgreSQL connection with exactly this name, from a complete listing (lookup.ts). */
+    findByName(name, opts = {}) {
+        return findByName(this, name, opts);
+    }
+    /** Creates the connection, safe against lost answers (safe-create.ts). */
+    create(body) {
+        return createSafely(this, body);
+    }
+    /**
+     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
+     * holds no usable etag was performed: the connection is read again for its etag.
+     */
+    async update(id, etag, ops) {
+        const label = 'updating the connection';
+        let a;
+        try {
+            a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
+                'if-match': etag
+            });
+        }
+        catch (e) {
+            if (!(e instanceof TransportError))
+                throw e;
+            // A 2xx whose answer is too large to read was performed: the etag is read from the connection.
+            const status = performedUnread(e);
+            if (status === undefined)
+                throw unreadChange(e);
+            return this.reread(id, label, status, 'is larger than this action reads');
+        }
+        if (a.kind === 'response' && a.res.status === 400) {
+            const e = apiError(label, a, this.o.tokens.given);
+            if (e.code === '1445-400')
+                throw e.withNote(` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one');
+            throw e;
+        }
+        if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
+            this.fail(label, a);
+        const answer = readIdEtag(a.res.text);
+        if (answer?.etag)
+            return { id, etag: answer.etag };
+        return this.reread(id, label, a.res.status, 'held no usable etag');
+    }
+    /** An update that was performed but whose answer gave no etag: the connection is read for it. */
+    async reread(id, label, status, answer) {
+        this.o.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the connection`);
+        return { id, etag: (await this.get(id)).etag };
+    }
+    /** Deletes; returns false when the connection was already gone before this call. */
+    async delete(id) {
+        const label = 'deleting the connection';
+        let a;
+        try {
+            a = await this.send(label, 'DELETE', `${this.base}/connections/${encodeURIComponent(id)}`);
+        }
+        catch (e) {
+            if (!(e instanceof TransportError))
+                throw e;
+            // A 2xx was performed: deleted, whatever its answer held.
+            if (performedUnread(e) !== undefined)
+                return true;
+            throw unreadChange(e);
+        }
+        if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
+            return true;
+        // A 404 after a lost first answer means our earlier attempt deleted it.
+        if (a.kind === 'response' && a.res.status === 404)
+            return a.attempts > 1;
+        if (a.kind === 'response' && a.res.status === 400 && /1418/.test(a.res.text)) {
+            throw apiError(label, a, this.o.tokens.given).withNote(' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again');
+        }
+        this.fail(label, a);
+    }
+    /**
+     * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
+     * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
+     * objects fails: it cannot show that Flow Service reached the database.
+     */
+    async explore(id) {
+        const label = 'testing the connection';
+        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        const parsed = ExploreSchema.safeParse(this.json(label, a));
+        if (!parsed.success)
+            throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
+        // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
+        const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
+        const paths = tables
+            .map((i) => (typeof i.path === 'string' ? i.path : i.name))
+            .filter((p) => typeof p === 'string');
+        return { tables: tables.length, paths };
+    }
+    /**
+     * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
+     * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
+     * authentication or rate limiting. A 200 without a true/false result fails.
+     */
+    async test(id) {
+        const label = 'testing the connection (GET /test)';
+        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/test`);
+        if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
+            if ([401, 403, 407, 429].includes(a.res.status))
+                this.fail(label, a);
+            return { unsupported: apiError(label, a, this.o.tokens.given).message };
+        }
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
+        // A 200 is the endpoint answering: one that breaks its contract says nothing about the
+        // database, so it fails the test rather than passing it on to explore.
+        if (!parsed.success)
+            throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
+        return { result: parsed.data.result };
+    }
+    /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
+    async connectionSpec(id = POSTGRES_SPEC_ID) {
+        const label = 'reading the connection spec';
+        const parent = this.o.retry.deadline;
+        const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
+        const retry = {
+            ...this.o.retry,
+            deadline: new Deadline(this.o.retry.clock, budgetMs),
+            maxAttempts: Math.min(SPEC_READ_ATTEMPTS, this.o.retry.maxAttempts)
+        };
+        let a;
+        try {
+            a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
+        }
+        catch (e) {
+            // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
+            if (e instanceof DeadlineError && parent.remaining() > 0)
+                throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
+            // A reply over the size cap (or the like) only makes the optional spec unavailable.
+            if (e instanceof TransportError)
+                throw new ActionError(e.message);
+            throw e;
+        }
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        return this.json(label, a);
+    }
+}
+/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
+const kindOf = (v) => v === null
+    ? 'null'
+    : Array.isArray(v)
+        ? 'an array'
+        : /^[aeiou]/.test(typeof v)
+            ? `an ${typeof v}`
+            : `a ${typeof v}`;
+/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
+function testShape(text) {
+    const body = parseOrUndefined(text);
+    if (body === undefined)
+        return `a body that is not JSON, ${text.length} characters`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+        return `the body is ${kindOf(body)}, not an object`;
+    if (!('result' in body))
+        return 'no "result" field';
+    const result = body.result;
+    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
 }
 
 ;// CONCATENATED MODULE: ./src/ims.ts
@@ -45366,9 +45364,9 @@ async function run(overrides = {}) {
         // 3. Plan: the connection looked up by name, and what to do about it.
         const plan = await planStep(session, settings, body, log);
         // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
-        const result = (state.result = await applyStep(plan, settings, session, out, state.runUrl));
+        const result = await applyStep(plan, settings, session, out, state.runUrl);
         // 5. Outputs, then the connection test when asked for, then the job summary.
-        await outputStep(result, settings, session, out, deps.env);
+        await outputStep(result, settings, session, out, deps.env, state);
     }
     catch (e) {
         await reportFailure(e, state, out, deps.env);

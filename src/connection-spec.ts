@@ -8,7 +8,7 @@ import {
 import { boundedRegExps } from './bounded-regexp.js'
 import { ActionError, ApiError } from './errors.js'
 import { isPostgresSpec } from './listing.js'
-import { cut } from './output.js'
+import { cut, MAX_MESSAGE } from './output.js'
 import { patchOps, type Plan } from './plan.js'
 
 /**
@@ -454,8 +454,8 @@ export const withParams = (body: CreateBody, params: AuthParams): CreateBody => 
   auth: { ...body.auth, params }
 })
 
-/** The step prints at most this much of its error (main.ts): the spec's verdict must fit in it. */
-const MESSAGE_ROOM = 1000
+/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
+const MESSAGE_ROOM = MAX_MESSAGE
 /** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
 const REFUSAL_ROOM = 600
 

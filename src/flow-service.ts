@@ -14,22 +14,8 @@ import { Deadline, DeadlineError, TransportError, type Attempt, type RetryContex
 import { findByName } from './lookup.js'
 import { createSafely, type CreateOutcome } from './safe-create.js'
 
-// Callers import the client and its data types from here.
-export {
-  CONNECTION_ID,
-  ConnectionIdSchema,
-  ConnectionItemSchema,
-  EtagSchema,
-  FLOW_BASE_PATH,
-  IdEtagSchema,
-  issueOf,
-  malformed,
-  type ConnectionItem,
-  type FlowServiceOptions,
-  type PatchOp
-} from './flow-api.js'
-export { MAX_PAGES } from './lookup.js'
-export type { CreateOutcome } from './safe-create.js'
+// Callers take the client and the connection's types from here (schemas live in flow-api.ts).
+export type { ConnectionItem, PatchOp } from './flow-api.js'
 
 const ExploreSchema = z.array(
   z.looseObject({
@@ -244,12 +230,4 @@ function testShape(text: string): string {
   if (!('result' in body)) return 'no "result" field'
   const result: unknown = (body as { result: unknown }).result
   return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`
-}
-
-export function duplicatesError(name: string, items: ConnectionItem[]): ActionError {
-  return new ActionError(
-    `${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
-      .map((i) => i.id)
-      .join(', ')}); delete all but one, then run again`
-  )
 }

@@ -155,8 +155,8 @@ function nextUrl(api: FlowApi, href: string, property?: string): string {
 }
 
 /**
- * The live connections with the name, from a complete listing (see findByName): those being deleted are not counted, those Flow Service is
- * still working on (initializing) are waited for.
+ * The live connections with the name, from a complete listing (see findByName): those being
+ * deleted are not counted, those Flow Service is still working on (initializing) are waited for.
  */
 export async function findLive(
   flow: FlowApi,

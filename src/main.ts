@@ -61,9 +61,9 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 3. Plan: the connection looked up by name, and what to do about it.
     const plan = await planStep(session, settings, body, log)
     // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
-    const result = (state.result = await applyStep(plan, settings, session, out, state.runUrl))
+    const result = await applyStep(plan, settings, session, out, state.runUrl)
     // 5. Outputs, then the connection test when asked for, then the job summary.
-    await outputStep(result, settings, session, out, deps.env)
+    await outputStep(result, settings, session, out, deps.env, state)
   } catch (e) {
     await reportFailure(e, state, out, deps.env)
   } finally {

@@ -1,7 +1,6 @@
 import { redactAuth, type CreateBody } from './connection.js'
 import { ActionError } from './errors.js'
 import type { ConnectionItem, FlowService, PatchOp } from './flow-service.js'
-import { duplicatesError } from './flow-service.js'
 import { findLive } from './lookup.js'
 import type { Settings } from './settings.js'
 
@@ -139,4 +138,12 @@ export async function planStep(
     const live = await findLive(session.flow, settings.connectionName, log)
     return session.referee.vetPlan(decide(settings, live, body), settings)
   })
+}
+
+export function duplicatesError(name: string, items: ConnectionItem[]): ActionError {
+  return new ActionError(
+    `${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
+      .map((i) => i.id)
+      .join(', ')}); delete all but one, then run again`
+  )
 }

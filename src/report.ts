@@ -28,7 +28,7 @@ export interface Result {
   runUrl?: string
 }
 
-export interface OutputSink {
+export interface OutputSetter {
   setOutput(name: string, value: string): void
 }
 
@@ -36,7 +36,7 @@ export interface OutputSink {
  * The four step outputs, set through output.ts (which warns about a value the runner would mask).
  * The id is never a secret, so job outputs can carry it on.
  */
-export function setOutputs(out: OutputSink, r: Result): void {
+export function setOutputs(out: OutputSetter, r: Result): void {
   out.setOutput('connection-id', r.connectionId)
   out.setOutput('etag', r.etag)
   out.setOutput('operation', r.operation)
@@ -65,7 +65,7 @@ export function tablesOutput(
  * said in a warning, so a later job does not take it for the whole database.
  */
 export function setTablesOutput(
-  out: OutputSink,
+  out: OutputSetter,
   paths: readonly string[],
   warn: (message: string) => void
 ): void {
@@ -175,9 +175,12 @@ export async function outputStep(
   settings: Settings,
   session: ReportSession,
   out: Output,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  state: StepState
 ): Promise<void> {
   setOutputs(out, r)
+  // From here a failure summary also shows what the step did (its outputs are set).
+  state.result = r
   if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
     r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
     out.info(`Connection test: ${testText(r.test)}`)

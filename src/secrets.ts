@@ -6,9 +6,10 @@ import { proxySecrets } from './proxy.js'
 import type { Settings } from './settings.js'
 
 /**
- * Where every secret is registered: the secret inputs the moment they are read, the proxy
+ * Where the secrets are registered: the secret inputs the moment they are read, the proxy
  * credentials in the environment, and each form derived from them once the settings and the
- * payload exist. output.ts redacts all of them from every line the step prints.
+ * payload exist (the IMS token is registered on arrival, in session.ts). output.ts redacts all
+ * of them from every line the step prints; masking.ts says which forms each has.
  */
 
 /** What reading inputs needs from @actions/core. */

@@ -22,7 +22,10 @@ export interface Session {
   deadline: Deadline
   /** Flow Service's live connection spec, read only when it can help (see connection-spec.ts). */
   referee: SpecReferee
-  /** Fetches the token (its mask registered first), then says how each host is reached. */
+  /**
+   * Fetches the token (its mask registered first), then says how each host is reached and warns
+   * about inputs given but not used.
+   */
   signIn(): Promise<void>
   /** Runs fn with its requests' debug trace folded into a log group (debug mode only). */
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
