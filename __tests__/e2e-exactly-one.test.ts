@@ -352,7 +352,9 @@ describe('racing runs converge on the oldest', () => {
             match: { method: 'POST', path: LIST_PATH },
             action: { type: 'delay', ms: 2000 }
           })
-          const runs = await Promise.all([0, 1].map(() => run(sim, name)))
+          // A short timeout keeps the keeper's wait before it gives way short (a quarter of it).
+          const short = { 'timeout-seconds': '20' }
+          const runs = await Promise.all([0, 1].map(() => run(sim, name, short)))
           for (const r of runs) expect(r.code).toBe(0)
           const [kept] = live(sim, name)
           expect(runs.map((r) => r.outputs['connection-id'])).toEqual([kept?.id, kept?.id])
@@ -361,6 +363,25 @@ describe('racing runs converge on the oldest', () => {
         },
         { idOrder }
       )
+  )
+
+  it.concurrent('the other run deletes its copy slowly (5 s): the oldest is kept, never none', () =>
+    withSim(async (sim) => {
+      const name = 'one-race-slow-delete'
+      barrier(sim, 2)
+      // Both check the name after both creates; the later copy's DELETE then takes 5 s.
+      barrier(sim, 2)
+      inject(sim, {
+        match: { method: 'DELETE', path: BY_ID_PATH },
+        action: { type: 'delay', ms: 5000 }
+      })
+      const runs = await Promise.all([0, 1].map(() => run(sim, name)))
+      for (const r of runs) expect(r.code).toBe(0)
+      const [kept] = live(sim, name)
+      expect(live(sim, name)).toHaveLength(1)
+      expect(runs.map((r) => r.outputs['connection-id'])).toEqual([kept?.id, kept?.id])
+      settle('2 runs, one deletes slowly', sim, name, runs)
+    })
   )
 
   it.concurrent('two runs with if-exists reuse: created and unchanged, one id', () =>

@@ -43326,6 +43326,12 @@ async function summarise(out, env, content) {
 
 
 const asIs = (body, send) => send(body);
+/**
+ * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
+ * runs to delete theirs before it gives way to a copy that stays (also at most a quarter of the
+ * time left).
+ */
+const GIVE_WAY_WAIT_MS = 15_000;
 /** A failure with no connection left to name in the outputs. */
 class NoConnectionError extends ActionError {
 }
@@ -43425,16 +43431,40 @@ async function converge(r, listed, own, ownEtag) {
     let others = listed.filter((i) => i.id !== own.id);
     if (others.length === 0)
         return created(r, own.id, ownEtag ?? own.etag);
-    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the ${strictlyOldest(own, listed) ? 'oldest' : 'first by id, as the creation times do not tell'}, so it is kept: waiting for them to delete theirs`);
+    const kept = () => created(r, own.id, ownEtag ?? own.etag);
+    // With dates that order the copies, every run that lists them all keeps this one and deletes
+    // its own; a copy that stays longer is a slow run's, and giving way to it could leave none.
+    if (strictlyOldest(own, listed)) {
+        log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
+        return kept();
+    }
+    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`);
+    // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
+    // visible): after a wait long enough for a slow run to delete its own, this run gives way.
+    const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25);
+    let waited = 0;
     for (let n = 1;; n++) {
-        if (!(await flow.pause('checking the name', n, 'other copies listed', 'looking again'))) {
+        const wait = Math.min(5000, 500 * 2 ** (n - 1));
+        const paused = waited + wait <= budget &&
+            (await flow.pause('checking the name', n, 'other copies listed', 'looking again'));
+        if (!paused) {
             if (n === 1) {
                 r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
-                return created(r, own.id, ownEtag ?? own.etag);
+                return kept();
             }
             break;
         }
-        const now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        waited += wait;
+        let now;
+        try {
+            now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        }
+        catch (e) {
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            r.warn(`${e.message}: whether the other runs deleted their copies (id ${ids(others)}) could not be checked`);
+            return kept();
+        }
         others = now.filter((i) => i.id !== own.id);
         if (!now.some((i) => i.id === own.id)) {
             if (others.length === 0)
@@ -43443,25 +43473,30 @@ async function converge(r, listed, own, ownEtag) {
             return applyIfExists(r, keeperOf(others), 'race');
         }
         if (others.length === 0)
-            return created(r, own.id, ownEtag ?? own.etag);
-        if (n >= 3)
-            break;
+            return kept();
     }
-    const kept = keeperOf(others);
-    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${kept.id}`);
-    return giveWay(r, kept, own);
+    const stays = keeperOf(others);
+    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${stays.id}`);
+    return giveWay(r, stays, own);
 }
 /**
  * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
  * turn if a copy from a run that has already ended stays (see converge). So this run looks again
- * (0.5 s, 1 s, 2 s, 4 s) until only the kept copy is left, and follows it if it changed.
+ * (0.5 s, 1 s, 2 s, 4 s, 5 s, …, for longer than that run waits) until only the kept copy is
+ * left, and follows it if it changed.
  */
 async function confirmKept(r, kept, outcome) {
     const name = r.body.name;
-    for (let n = 1; n <= 4; n++) {
+    // Longer than the kept copy's run waits before it gives way (see converge).
+    const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25) + 5000;
+    let waited = 0;
+    for (let n = 1; waited < budget; n++) {
         const why = `confirming that connection ${kept.id} is the one kept`;
-        if (!(await r.flow.pause('checking the name', n, why, 'looking again')))
-            break;
+        if (!(await r.flow.pause('checking the name', n, why, 'looking again'))) {
+            r.warn(`timeout-seconds leaves no time to confirm that connection ${kept.id} is the one kept`);
+            return outcome;
+        }
+        waited += Math.min(5000, 500 * 2 ** (n - 1));
         let now;
         try {
             now = alive(await r.flow.findByName(name, { mustInclude: kept.id }));
