@@ -45304,7 +45304,8 @@ function openSession(settings, deps, out) {
     const proxies = proxyConfig(deps.env);
     const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let base = deps.transport;
-    let closeTransport = async () => undefined;
+    // A transport passed in is its owner's to close.
+    let closeTransport = async () => { };
     if (!base) {
         const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
         base = own.transport;

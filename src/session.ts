@@ -44,7 +44,8 @@ export function openSession(settings: Settings, deps: SessionDeps, out: Output):
     proxies
   )
   let base = deps.transport
-  let closeTransport = async () => undefined as void
+  // A transport passed in is its owner's to close.
+  let closeTransport: () => Promise<void> = async () => {}
   if (!base) {
     const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() })
     base = own.transport
