@@ -42757,10 +42757,10 @@ class FlowApi {
         }
         return current;
     }
-    /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+    /** Pause n (see pauseMs); false when the deadline leaves no room. */
     async pause(label, n, why, next) {
         const { clock, deadline, log } = this.o.retry;
-        const wait = Math.min(5000, 500 * 2 ** (n - 1));
+        const wait = pauseMs(n);
         if (wait + 1000 >= deadline.remaining())
             return false;
         log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
@@ -42768,6 +42768,8 @@ class FlowApi {
         return true;
     }
 }
+/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
+const pauseMs = (n) => Math.min(5000, 500 * 2 ** (n - 1));
 function parseOrUndefined(text) {
     try {
         return JSON.parse(text);
@@ -43325,6 +43327,7 @@ async function summarise(out, env, content) {
 
 
 
+
 const asIs = (body, send) => send(body);
 /**
  * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
@@ -43332,6 +43335,8 @@ const asIs = (body, send) => send(body);
  * time left).
  */
 const GIVE_WAY_WAIT_MS = 15_000;
+/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
+const giveWayWait = (r) => Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25);
 /** A failure with no connection left to name in the outputs. */
 class NoConnectionError extends ActionError {
 }
@@ -43441,10 +43446,10 @@ async function converge(r, listed, own, ownEtag) {
     log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`);
     // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
     // visible): after a wait long enough for a slow run to delete its own, this run gives way.
-    const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25);
+    const budget = giveWayWait(r);
     let waited = 0;
     for (let n = 1;; n++) {
-        const wait = Math.min(5000, 500 * 2 ** (n - 1));
+        const wait = pauseMs(n);
         const paused = waited + wait <= budget &&
             (await flow.pause('checking the name', n, 'other copies listed', 'looking again'));
         if (!paused) {
@@ -43488,7 +43493,7 @@ async function converge(r, listed, own, ownEtag) {
 async function confirmKept(r, kept, outcome) {
     const name = r.body.name;
     // Longer than the kept copy's run waits before it gives way (see converge).
-    const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25) + 5000;
+    const budget = giveWayWait(r) + 5000;
     let waited = 0;
     for (let n = 1; waited < budget; n++) {
         const why = `confirming that connection ${kept.id} is the one kept`;
@@ -43496,7 +43501,7 @@ async function confirmKept(r, kept, outcome) {
             r.warn(`timeout-seconds leaves no time to confirm that connection ${kept.id} is the one kept`);
             return outcome;
         }
-        waited += Math.min(5000, 500 * 2 ** (n - 1));
+        waited += pauseMs(n);
         let now;
         try {
             now = alive(await r.flow.findByName(name, { mustInclude: kept.id }));

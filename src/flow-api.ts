@@ -256,16 +256,19 @@ export class FlowApi {
     return current
   }
 
-  /** A pause of 0.5 s, 1 s, 2 s, … (at most 5 s); false when the deadline leaves no room. */
+  /** Pause n (see pauseMs); false when the deadline leaves no room. */
   async pause(label: string, n: number, why: string, next: string): Promise<boolean> {
     const { clock, deadline, log } = this.o.retry
-    const wait = Math.min(5000, 500 * 2 ** (n - 1))
+    const wait = pauseMs(n)
     if (wait + 1000 >= deadline.remaining()) return false
     log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`)
     await clock.sleep(wait)
     return true
   }
 }
+
+/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
+export const pauseMs = (n: number): number => Math.min(5000, 500 * 2 ** (n - 1))
 
 export function parseOrUndefined(text: string): unknown {
   try {

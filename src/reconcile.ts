@@ -1,6 +1,7 @@
 import type { CreateBody } from './connection.js'
 import { ActionError, ApiError, StoredConnectionError } from './errors.js'
 import type { ConnectionItem, FlowService } from './flow-service.js'
+import { pauseMs } from './flow-api.js'
 import type { Settings } from './settings.js'
 import { DeadlineError } from './http.js'
 import { findLive } from './lookup.js'
@@ -45,6 +46,10 @@ export interface Reconcile {
  * time left).
  */
 export const GIVE_WAY_WAIT_MS = 15_000
+
+/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
+const giveWayWait = (r: Reconcile) =>
+  Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25)
 
 /** A failure with no connection left to name in the outputs. */
 class NoConnectionError extends ActionError {}
@@ -178,10 +183,10 @@ async function converge(
   )
   // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
   // visible): after a wait long enough for a slow run to delete its own, this run gives way.
-  const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25)
+  const budget = giveWayWait(r)
   let waited = 0
   for (let n = 1; ; n++) {
-    const wait = Math.min(5000, 500 * 2 ** (n - 1))
+    const wait = pauseMs(n)
     const paused =
       waited + wait <= budget &&
       (await flow.pause('checking the name', n, 'other copies listed', 'looking again'))
@@ -232,7 +237,7 @@ async function converge(
 async function confirmKept(r: Reconcile, kept: ConnectionItem, outcome: Outcome): Promise<Outcome> {
   const name = r.body.name
   // Longer than the kept copy's run waits before it gives way (see converge).
-  const budget = Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25) + 5000
+  const budget = giveWayWait(r) + 5000
   let waited = 0
   for (let n = 1; waited < budget; n++) {
     const why = `confirming that connection ${kept.id} is the one kept`
@@ -240,7 +245,7 @@ async function confirmKept(r: Reconcile, kept: ConnectionItem, outcome: Outcome)
       r.warn(`timeout-seconds leaves no time to confirm that connection ${kept.id} is the one kept`)
       return outcome
     }
-    waited += Math.min(5000, 500 * 2 ** (n - 1))
+    waited += pauseMs(n)
     let now: ConnectionItem[]
     try {
       now = alive(await r.flow.findByName(name, { mustInclude: kept.id }))
