@@ -16,6 +16,41 @@ export default defineConfig(
       '@typescript-eslint/no-explicit-any': 'error'
     }
   },
+  // The layout: src/platform/ is shared and imports neither action; each action (src/connection/,
+  // src/dataflow/) imports only the platform and its own folder.
+  {
+    files: ['src/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!\\.\\./package\\.json$)',
+              message: 'src/platform/ is shared by both actions: it imports only its own modules.'
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    files: ['src/connection/**/*.ts', 'src/dataflow/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!platform/)',
+              message:
+                'An action imports only src/platform/ and its own folder, never the other action.'
+            }
+          ]
+        }
+      ]
+    }
+  },
   {
     // Plain ESM scripts (simulator, bench, configs) run on Node directly.
     files: ['**/*.js'],

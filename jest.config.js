@@ -12,8 +12,8 @@ export default {
   setupFilesAfterEnv: ['<rootDir>/__tests__/support/conformance-hook.ts'],
   testTimeout: 30000,
   // With --coverage (npm run test:coverage, .ci/run, CI). The end-to-end tests run the bundle in
-  // child processes, which coverage does not see; src/index.ts is only the bundle's entry line.
-  collectCoverageFrom: ['src/**/*.ts', '!src/index.ts'],
+  // child processes, which coverage does not see; each index.ts is only a bundle's entry line.
+  collectCoverageFrom: ['src/**/*.ts', '!src/**/index.ts'],
   coverageReporters: ['text', 'text-summary', 'json-summary'],
   // Set below what the suite reaches (see CONTRIBUTING.md), so that a change that leaves new
   // code untested fails, while ordinary changes keep some slack.

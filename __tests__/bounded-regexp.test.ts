@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals'
-import { boundedRegExps } from '../src/bounded-regexp.js'
+import { boundedRegExps } from '../src/connection/bounded-regexp.js'
 
 describe('boundedRegExps: a regular-expression engine that cannot hang the step', () => {
   const catastrophic = '^(([^#])+)+#$'

@@ -15,10 +15,10 @@ import {
   usesBraceQuoting,
   withBody,
   type JsonSchema
-} from '../src/connection-spec.js'
-import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection.js'
-import { ActionError, ApiError } from '../src/errors.js'
-import { cut } from '../src/output.js'
+} from '../src/connection/connection-spec.js'
+import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection/payload.js'
+import { ActionError, ApiError } from '../src/platform/errors.js'
+import { cut } from '../src/platform/output.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'

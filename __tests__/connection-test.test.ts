@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
-import { testConnection } from '../src/connection-test.js'
-import { ActionError } from '../src/errors.js'
+import { testConnection } from '../src/connection/connection-test.js'
+import { ActionError } from '../src/platform/errors.js'
 
 /** A FlowService stand-in: scripted /test answers, explore results, and the calls made. */
 function fakeFlow(

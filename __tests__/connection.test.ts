@@ -5,12 +5,11 @@ import {
   buildCreateBody,
   parseConnectionString,
   parsePostgresUrl,
-  POSTGRES_SPEC_ID,
-  quoteValue,
-  redactAuth,
-  splitConnectionString
-} from '../src/connection.js'
-import type { DbParts, Settings } from '../src/settings.js'
+  redactAuth
+} from '../src/connection/payload.js'
+import { POSTGRES_SPEC_ID } from '../src/platform/collections.js'
+import { quoteValue, splitConnectionString } from '../src/platform/connection-string.js'
+import type { DbParts, Settings } from '../src/connection/settings.js'
 
 const PW = 'pw-SECRET-3q9z'
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
-import { ActionError, apiError, ApiError, describeBody, hintFor } from '../src/errors.js'
-import { NetworkError, type HttpResponse } from '../src/http.js'
+import { ActionError, apiError, ApiError, describeBody, hintFor } from '../src/platform/errors.js'
+import { NetworkError, type HttpResponse } from '../src/platform/http.js'
 
 const r = (status: number, text: string, headers: Record<string, string> = {}): HttpResponse => ({
   status,

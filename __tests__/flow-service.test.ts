@@ -1,13 +1,52 @@
 import { describe, it, expect } from '@jest/globals'
-import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
-import { ActionError, ApiError } from '../src/errors.js'
-import { ConnectionItemSchema, IdEtagSchema } from '../src/flow-api.js'
-import { FlowService, type ConnectionItem } from '../src/flow-service.js'
-import { MAX_PAGES } from '../src/lookup.js'
-import { IncompleteListingError, SPEC_FILTER } from '../src/listing.js'
-import { NetworkError, TransportError } from '../src/http.js'
-import { givenToken, imsTokenSource, type TokenSource } from '../src/ims.js'
+import { readConnectionSpec } from '../src/connection/connection-spec.js'
+import { explore, test as testCall } from '../src/connection/connection-test.js'
+import { buildCreateBody } from '../src/connection/payload.js'
+import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
+import { ActionError, ApiError } from '../src/platform/errors.js'
+import {
+  FlowApi,
+  FlowItemSchema as ConnectionItemSchema,
+  IdEtagSchema,
+  type FlowItem as ConnectionItem,
+  type FlowServiceOptions
+} from '../src/platform/flow-api.js'
+import { FlowObjects } from '../src/platform/flow-service.js'
+import { MAX_PAGES } from '../src/platform/lookup.js'
+import { IncompleteListingError, specFilter } from '../src/platform/listing.js'
+import { NetworkError, TransportError } from '../src/platform/http.js'
+import { givenToken, imsTokenSource, type TokenSource } from '../src/platform/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
+
+const SPEC_FILTER = specFilter(CONNECTIONS)
+
+/**
+ * The Flow Service calls of the connection action on one client: the shared collection client
+ * for base connections, and the connection action's own calls (explore, test, the spec).
+ */
+class FlowService extends FlowObjects {
+  constructor(o: FlowServiceOptions) {
+    super(new FlowApi(o), CONNECTIONS)
+  }
+  get base() {
+    return this.api.base
+  }
+  get o() {
+    return this.api.o
+  }
+  override settle(i: ConnectionItem) {
+    return this.api.settle(CONNECTIONS, i)
+  }
+  explore(id: string) {
+    return explore(this.api, id)
+  }
+  test(id: string) {
+    return testCall(this.api, id)
+  }
+  connectionSpec(id?: string) {
+    return readConnectionSpec(this.api, id)
+  }
+}
 
 const ORIGIN = 'https://platform.example'
 const BASE = `${ORIGIN}/data/foundation/flowservice`

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { githubContext } from '../src/provenance.js'
+import { githubContext } from '../src/platform/provenance.js'
 
 // The action reads the run context itself so the bundle does not load Octokit. These are the
 // rules of @actions/github 9.1.1's Context (lib/context.js): each field straight from its

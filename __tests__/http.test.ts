@@ -12,8 +12,8 @@ import {
   TransportError,
   USER_AGENT,
   type HttpRequest
-} from '../src/http.js'
-import { VERSION } from '../src/version.js'
+} from '../src/platform/http.js'
+import { VERSION } from '../src/platform/version.js'
 import { FakeClock, res, retryContext, scriptedTransport } from './unit-fakes.js'
 
 const req: HttpRequest = { method: 'GET', url: 'https://platform.example/x', headers: {} }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
-import { ActionError, ApiError } from '../src/errors.js'
-import { fetchToken, givenToken, imsTokenSource } from '../src/ims.js'
+import { ActionError, ApiError } from '../src/platform/errors.js'
+import { fetchToken, givenToken, imsTokenSource } from '../src/platform/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport } from './unit-fakes.js'
 
 const SECRET = 'cs-IMS-SECRET+/=&x'

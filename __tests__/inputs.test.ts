@@ -2,12 +2,14 @@ import { describe, it, expect } from '@jest/globals'
 import {
   DEFAULTS,
   INPUT_NAMES,
-  InputError,
   parseInputs,
-  withDefaults,
   type InputName,
   type RawInputs
-} from '../src/inputs.js'
+} from '../src/connection/inputs.js'
+import { InputError } from '../src/platform/errors.js'
+import { withDefaults as withAnyDefaults } from '../src/platform/inputs.js'
+
+const withDefaults = (raw: Partial<RawInputs>) => withAnyDefaults(INPUT_NAMES, DEFAULTS, raw)
 
 // Distinctive secret values: none of them may ever appear in an error message.
 const CLIENT_SECRET = 'cs-SECRET-7f3a9q'

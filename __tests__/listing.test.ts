@@ -1,18 +1,27 @@
 import { describe, it, expect } from '@jest/globals'
-import { POSTGRES_SPEC_ID } from '../src/connection.js'
+import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
 import {
   alive,
-  classify,
+  classify as classifyIn,
   IncompleteListingError,
   isDeleting,
-  isInProgress,
-  isUpdatable,
+  isInProgress as isInProgressIn,
+  isUpdatable as isUpdatableIn,
   keeperOf,
   strictlyOldest,
   nameFilter,
-  passesFilter,
-  SPEC_FILTER
-} from '../src/listing.js'
+  passesFilter as passesFilterIn,
+  specFilter,
+  type Listed
+} from '../src/platform/listing.js'
+
+// Base connections: the collection these rules were first written for.
+const classify = (item: Listed, name: string) => classifyIn(item, name, CONNECTIONS)
+const passesFilter = (item: Listed, property: string, name: string) =>
+  passesFilterIn(item, property, name, CONNECTIONS)
+const isInProgress = (state: string | undefined) => isInProgressIn(state, CONNECTIONS)
+const isUpdatable = (state: string | undefined) => isUpdatableIn(state, CONNECTIONS)
+const SPEC_FILTER = specFilter(CONNECTIONS)
 
 const OTHER_SPEC = '00000000-0000-0000-0000-000000000000'
 const pg = { id: POSTGRES_SPEC_ID }
@@ -145,7 +154,7 @@ describe('keeperOf', () => {
   })
 
   it('has nothing to keep in an empty list', () => {
-    expect(() => keeperOf([])).toThrow('internal: no connection to keep')
+    expect(() => keeperOf([])).toThrow('internal: no object to keep')
   })
 })
 

@@ -4,9 +4,9 @@
  * process; these run the source, so coverage sees main.ts and the transport.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { run, type Deps } from '../src/main.js'
-import { systemClock } from '../src/http.js'
-import { githubContext } from '../src/provenance.js'
+import { run, type Deps } from '../src/connection/main.js'
+import { systemClock } from '../src/platform/http.js'
+import { githubContext } from '../src/platform/provenance.js'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { fakeCore, type FakeCore } from './support/fake-core.js'
 import { startProxy } from './support/proxy.js'

@@ -10,7 +10,7 @@ import {
   Masker,
   MIN_DERIVED_LENGTH,
   WINDOW
-} from '../src/masking.js'
+} from '../src/platform/masking.js'
 
 class RecordingSink {
   readonly secrets: string[] = []

@@ -15,7 +15,7 @@ import {
   tableDrift,
   type ActionMetadata
 } from '../scripts/readme-tables.js'
-import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/inputs.js'
+import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/connection/inputs.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')

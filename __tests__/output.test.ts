@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals'
-import { ActionError, apiError } from '../src/errors.js'
+import { ActionError, apiError } from '../src/platform/errors.js'
 import {
   cut,
   guard,
@@ -10,7 +10,7 @@ import {
   Output,
   REDACTED_HEAD,
   type SummaryContent
-} from '../src/output.js'
+} from '../src/platform/output.js'
 import { RecordingSink, RecordingSummary } from './unit-fakes.js'
 
 const id = (t: string) => t

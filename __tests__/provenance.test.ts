@@ -10,7 +10,7 @@ import {
   safe,
   type GithubContextLike,
   type RunContext
-} from '../src/provenance.js'
+} from '../src/platform/provenance.js'
 
 const full: RunContext = {
   repository: 'octo-org/orders.service',

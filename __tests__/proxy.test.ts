@@ -8,7 +8,7 @@ import {
   proxyFor,
   ProxyConfigError,
   proxySecrets
-} from '../src/proxy.js'
+} from '../src/platform/proxy.js'
 
 const PROXY_VARS = [
   'https_proxy',

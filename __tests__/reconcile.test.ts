@@ -1,12 +1,59 @@
 import { describe, it, expect } from '@jest/globals'
-import { buildCreateBody, POSTGRES_SPEC_ID } from '../src/connection.js'
-import { ActionError, StoredConnectionError } from '../src/errors.js'
-import { FlowService, type ConnectionItem } from '../src/flow-service.js'
-import { givenToken } from '../src/ims.js'
-import { findLive } from '../src/lookup.js'
-import type { Settings } from '../src/settings.js'
-import { apply, createExactlyOne, deleteExisting, updateExisting } from '../src/reconcile.js'
+import { apply as applyPlan, type Guard } from '../src/connection/apply.js'
+import { buildCreateBody, type CreateBody } from '../src/connection/payload.js'
+import { patchOps, type Plan } from '../src/connection/plan.js'
+import type { Settings } from '../src/connection/settings.js'
+import {
+  deleteExisting as deleteAny,
+  updateExisting as updateAny
+} from '../src/platform/changes.js'
+import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
+import { ActionError, StoredObjectError } from '../src/platform/errors.js'
+import {
+  FlowApi,
+  type FlowItem as ConnectionItem,
+  type FlowServiceOptions
+} from '../src/platform/flow-api.js'
+import { FlowObjects } from '../src/platform/flow-service.js'
+import { givenToken } from '../src/platform/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
+
+/** The base-connection client these tests drive. */
+class FlowService extends FlowObjects {
+  constructor(o: FlowServiceOptions) {
+    super(new FlowApi(o), CONNECTIONS)
+  }
+}
+
+/** A run applying a plan, as the connection action's apply step sets it up. */
+interface Run {
+  flow: FlowService
+  settings: Settings
+  body: CreateBody
+  log: (line: string) => void
+  warn: (line: string) => void
+  guard?: Guard
+}
+const applying = (r: Omit<Run, 'body'>) => ({
+  connections: r.flow,
+  settings: r.settings,
+  log: r.log,
+  warn: r.warn,
+  guard: r.guard
+})
+const createExactlyOne = (r: Run) => applyPlan({ kind: 'create', body: r.body }, applying(r))
+const apply = (plan: Plan, r: Omit<Run, 'body'>) => applyPlan(plan, applying(r))
+const updateExisting = (
+  flow: FlowService,
+  existing: ConnectionItem,
+  b: CreateBody,
+  log: (line: string) => void
+) =>
+  updateAny(flow, existing, (from, etag) => flow.update(existing.id, etag, patchOps(from, b)), log)
+const deleteExisting = (flow: FlowService, existing: ConnectionItem, log: (l: string) => void) =>
+  deleteAny(flow, existing, log)
+const findLive = (flow: FlowService, name: string, log: (l: string) => void) =>
+  flow.findLive(name, log)
 
 const ORIGIN = 'https://platform.example'
 const BASE = `${ORIGIN}/data/foundation/flowservice`
@@ -92,7 +139,7 @@ describe('createExactlyOne after a 201', () => {
     const { r, calls } = setup([res(201, { id: 'mine', etag: '"e1"' }), list(item('mine', 5))])
     expect(await createExactlyOne(r)).toEqual({
       operation: 'created',
-      connectionId: 'mine',
+      id: 'mine',
       etag: '"e1"'
     })
     expect(calls()).toEqual(['POST /connections', LOOKUP])
@@ -121,7 +168,7 @@ describe('createExactlyOne after a 201', () => {
     )
     expect(await createExactlyOne(r)).toEqual({
       operation: 'unchanged',
-      connectionId: 'b-other',
+      id: 'b-other',
       etag: '"etag-b-other"'
     })
     // It waits 12.5 s (GIVE_WAY_WAIT_MS is 15 s): long enough for a slow run to delete its copy.
@@ -147,7 +194,7 @@ describe('createExactlyOne after a 201', () => {
     ])
     expect(await createExactlyOne(r)).toMatchObject({
       operation: 'created',
-      connectionId: 'a-mine'
+      id: 'a-mine'
     })
     expect(calls()).toEqual(['POST /connections', LOOKUP, LOOKUP])
   })
@@ -161,7 +208,7 @@ describe('createExactlyOne after a 201', () => {
     ])
     expect(await createExactlyOne(r)).toEqual({
       operation: 'updated',
-      connectionId: 'first',
+      id: 'first',
       etag: '"e2"'
     })
     expect(calls()).toEqual([
@@ -186,7 +233,7 @@ describe('createExactlyOne after a 201', () => {
     )
     expect(await createExactlyOne(r)).toEqual({
       operation: 'unchanged',
-      connectionId: 'a-other',
+      id: 'a-other',
       etag: '"etag-a-other"'
     })
     expect(calls()).toEqual(['POST /connections', LOOKUP, 'DELETE /connections/b-mine', LOOKUP])
@@ -205,7 +252,7 @@ describe('createExactlyOne after a 201', () => {
       ],
       'reuse'
     )
-    expect(await createExactlyOne(r)).toMatchObject({ connectionId: 'x-ended' })
+    expect(await createExactlyOne(r)).toMatchObject({ id: 'x-ended' })
     expect(calls()).toEqual([
       'POST /connections',
       LOOKUP,
@@ -224,11 +271,11 @@ describe('createExactlyOne after a 201', () => {
       'fail'
     )
     const e = await caught(createExactlyOne(r))
-    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e).toBeInstanceOf(StoredObjectError)
     expect(e.message).toBe(
       'another run created "orders-db" at the same time (id first); if-exists is fail, so it is not adopted (this run deleted its own copy)'
     )
-    expect((e as StoredConnectionError).connectionId).toBe('first')
+    expect((e as StoredObjectError).id).toBe('first')
   })
 
   it('its own copy cannot be deleted: fails naming both, the keeper in the outputs', async () => {
@@ -237,11 +284,11 @@ describe('createExactlyOne after a 201', () => {
       list(item('mine', 5), item('first', 3)),
       flowError(400, '1418-400')
     ])
-    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
     expect(e.message).toMatch(
       /^another run created "orders-db" at the same time \(id first, kept\), and this run's copy \(id mine\) could not be deleted: deleting the connection failed: HTTP 400 1418-400 .*; delete it by hand$/
     )
-    expect(e.connectionId).toBe('first')
+    expect(e.id).toBe('first')
   })
 
   it('its own is no longer listed and is gone (a racing run deleted it): adopts the keeper', async () => {
@@ -249,7 +296,7 @@ describe('createExactlyOne after a 201', () => {
       [res(201, { id: 'mine' }), list(item('first', 3)), res(404)],
       'reuse'
     )
-    expect((await createExactlyOne(r)).connectionId).toBe('first')
+    expect((await createExactlyOne(r)).id).toBe('first')
     expect(calls()).toEqual(['POST /connections', LOOKUP, 'GET /connections/mine'])
   })
 
@@ -257,7 +304,7 @@ describe('createExactlyOne after a 201', () => {
     const { r } = setup([res(201, { id: 'mine' }), list(), res(404)])
     const e = await caught(createExactlyOne(r))
     expect(e).toBeInstanceOf(ActionError)
-    expect(e).not.toBeInstanceOf(StoredConnectionError)
+    expect(e).not.toBeInstanceOf(StoredObjectError)
     expect(e.message).toMatch(/the connection this run created \(id mine\) was deleted/)
   })
 
@@ -279,7 +326,7 @@ describe('createExactlyOne after a 201', () => {
       res(201, { id: 'mine', etag: '"e1"' }),
       ...[list(), mine, list(), mine, list(), mine]
     ])
-    expect((await createExactlyOne(r)).connectionId).toBe('mine')
+    expect((await createExactlyOne(r)).id).toBe('mine')
     expect(warnings).toEqual([
       'the connection just created (id mine) is not listed yet, so the listing cannot be trusted: whether another run created "orders-db" at the same time could not be checked'
     ])
@@ -294,9 +341,9 @@ describe('createExactlyOne after a 201', () => {
       res(201, { id: 'mine-2', etag: '"e2"' }),
       ...[list(), mine, list(), mine, list(), mine]
     ])
-    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
-    expect(e).toBeInstanceOf(StoredConnectionError)
-    expect(e.connectionId).toBe('mine-2')
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
+    expect(e).toBeInstanceOf(StoredObjectError)
+    expect(e.id).toBe('mine-2')
     expect(e.etag).toBe('"e2"')
     expect(e.message).toBe(
       'the connection just created (id mine-2) is not listed yet, so the listing cannot be trusted, and an earlier attempt of this run (whose answer was lost) may have created "orders-db" too: this run\'s connection is id mine-2; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)'
@@ -312,7 +359,7 @@ describe('createExactlyOne after a 201', () => {
       broken,
       broken
     ])
-    expect((await createExactlyOne(r)).connectionId).toBe('mine')
+    expect((await createExactlyOne(r)).id).toBe('mine')
     // Tried three times: the check is the only thing that sees a racing run's copy.
     expect(calls()).toEqual(['POST /connections', LOOKUP, LOOKUP, LOOKUP])
     expect(warnings[0]).toMatch(
@@ -329,7 +376,7 @@ describe('createExactlyOne after a 201', () => {
     ])
     expect(await createExactlyOne(r)).toEqual({
       operation: 'created',
-      connectionId: 'mine',
+      id: 'mine',
       etag: '"e1"'
     })
     expect(warnings[0]).toMatch(
@@ -345,7 +392,7 @@ describe('createExactlyOne after a 201', () => {
     ])
     expect(await createExactlyOne(r)).toMatchObject({
       operation: 'created',
-      connectionId: 'a-mine'
+      id: 'a-mine'
     })
     expect(warnings[0]).toMatch(
       /whether the other runs deleted their copies \(id b-other\) could not be checked$/
@@ -360,7 +407,7 @@ describe('createExactlyOne after a 201', () => {
       res(204),
       res(200, { id: 'first', etag: '"e2"' })
     ])
-    expect(await createExactlyOne(r)).toMatchObject({ operation: 'updated', connectionId: 'first' })
+    expect(await createExactlyOne(r)).toMatchObject({ operation: 'updated', id: 'first' })
     expect(calls()).toEqual([
       'POST /connections',
       LOOKUP,
@@ -372,9 +419,9 @@ describe('createExactlyOne after a 201', () => {
 
   it('a failure after the create still names this run’s connection in the outputs', async () => {
     const { r } = setup([res(201, { id: 'mine', etag: '"e1"' }), list(), res(403, {})])
-    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
-    expect(e).toBeInstanceOf(StoredConnectionError)
-    expect(e.connectionId).toBe('mine')
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
+    expect(e).toBeInstanceOf(StoredObjectError)
+    expect(e.id).toBe('mine')
     expect(e.etag).toBe('"e1"')
   })
 })
@@ -388,7 +435,7 @@ describe('createExactlyOne after an answer that was lost or unreadable', () => {
     ])
     expect(await createExactlyOne(r)).toEqual({
       operation: 'updated',
-      connectionId: 'x',
+      id: 'x',
       etag: '"e2"'
     })
     expect(calls()).toEqual(['POST /connections', LOOKUP, 'PATCH /connections/x'])
@@ -401,7 +448,7 @@ describe('createExactlyOne after an answer that was lost or unreadable', () => {
     )
     expect(await createExactlyOne(r)).toEqual({
       operation: 'unchanged',
-      connectionId: 'a',
+      id: 'a',
       etag: '"etag-a"'
     })
     expect(calls().slice(2)).toEqual(['DELETE /connections/b', 'DELETE /connections/c'])
@@ -409,11 +456,11 @@ describe('createExactlyOne after an answer that was lost or unreadable', () => {
 
   it('if-exists fail: fails saying it may be this run’s or another’s; its id in the outputs', async () => {
     const { r } = setup([res(502), list(item('x', 3))], 'fail')
-    const e = (await caught(createExactlyOne(r))) as StoredConnectionError
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
     expect(e.message).toBe(
       "a connection named \"orders-db\" is listed (id x) after this run's create answer was lost or unreadable, so it may be this run's or another run's; if-exists is fail, so it is not adopted"
     )
-    expect(e.connectionId).toBe('x')
+    expect(e.id).toBe('x')
     expect(e.etag).toBe('"etag-x"')
   })
 
@@ -421,7 +468,7 @@ describe('createExactlyOne after an answer that was lost or unreadable', () => {
     const other = item('x', 3, { auth: { specName: 'Basic Authentication' } })
     const { r } = setup([res(503), list(other)])
     const e = await caught(createExactlyOne(r))
-    expect(e).toBeInstanceOf(StoredConnectionError)
+    expect(e).toBeInstanceOf(StoredObjectError)
     expect(e.message).toMatch(/uses "Basic Authentication" but auth-type asks for/)
   })
 })
@@ -437,7 +484,7 @@ describe('updateExisting and deleteExisting', () => {
     ])
     expect(await updateExisting(flow, existing, body, retry.log)).toEqual({
       operation: 'updated',
-      connectionId: 'x',
+      id: 'x',
       etag: '"e3"'
     })
     expect(calls()).toEqual([
@@ -458,7 +505,7 @@ describe('updateExisting and deleteExisting', () => {
     const { flow, retry } = setup([flowError(400, '1458-400')])
     expect(await deleteExisting(flow, item('x', 3), retry.log)).toEqual({
       operation: 'absent',
-      connectionId: '',
+      id: '',
       etag: ''
     })
   })
@@ -486,7 +533,7 @@ describe('updateExisting under racing updates', () => {
     const { flow, calls, retry, clock } = setup([...steps, res(200, { id: 'x', etag: '"e9"' })])
     expect(await updateExisting(flow, existing, body, retry.log)).toEqual({
       operation: 'updated',
-      connectionId: 'x',
+      id: 'x',
       etag: '"e9"'
     })
     expect(calls().filter((c) => c.startsWith('PATCH'))).toHaveLength(5)
@@ -514,15 +561,15 @@ describe('apply: an update refused because the connection is being deleted (1457
       res(201, { id: 'new', etag: '"n"' }),
       list(item('new', 9))
     ])
-    expect(await apply(plan, r)).toEqual({ operation: 'created', connectionId: 'new', etag: '"n"' })
+    expect(await apply(plan, r)).toEqual({ operation: 'created', id: 'new', etag: '"n"' })
     expect(calls()).toEqual(['PATCH /connections/x', LOOKUP, 'POST /connections', LOOKUP])
   })
 
   it('still listed as live: nothing is created, the step fails naming it', async () => {
     const { r, calls } = setup([flowError(400, '1457-400'), list(existing)])
-    const e = (await caught(apply(plan, r))) as StoredConnectionError
-    expect(e).toBeInstanceOf(StoredConnectionError)
-    expect(e.connectionId).toBe('x')
+    const e = (await caught(apply(plan, r))) as StoredObjectError
+    expect(e).toBeInstanceOf(StoredObjectError)
+    expect(e.id).toBe('x')
     expect(e.message).toMatch(/yet connection x is still listed as live, so nothing was created/)
     expect(calls()).toEqual(['PATCH /connections/x', LOOKUP])
   })
@@ -533,7 +580,7 @@ describe('apply: an update refused because the connection is being deleted (1457
       list(item('y', 4)),
       res(200, { id: 'y', etag: '"y2"' })
     ])
-    expect(await apply(plan, r)).toEqual({ operation: 'updated', connectionId: 'y', etag: '"y2"' })
+    expect(await apply(plan, r)).toEqual({ operation: 'updated', id: 'y', etag: '"y2"' })
     expect(calls()).toEqual(['PATCH /connections/x', LOOKUP, 'PATCH /connections/y'])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals'
-import { POSTGRES_SPEC_ID } from '../src/connection.js'
+import { POSTGRES_SPEC_ID } from '../src/platform/collections.js'
 import {
   failureSummary,
   MAX_TABLES_OUTPUT,
@@ -11,7 +11,7 @@ import {
   tablesOutput,
   summaryRows,
   type Result
-} from '../src/report.js'
+} from '../src/connection/report.js'
 
 const result: Result = {
   operation: 'created',

@@ -5,9 +5,9 @@
 import { describe, it, expect, afterEach } from '@jest/globals'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { NetworkError, TransportError, type HttpRequest } from '../src/http.js'
-import { proxyConfig } from '../src/proxy.js'
-import { describeStall, MAX_REPLY_BYTES, undiciTransport } from '../src/transport.js'
+import { NetworkError, TransportError, type HttpRequest } from '../src/platform/http.js'
+import { proxyConfig } from '../src/platform/proxy.js'
+import { describeStall, MAX_REPLY_BYTES, undiciTransport } from '../src/platform/transport.js'
 import { closingProxy, startProxy, type ClosingProxy, type TestProxy } from './support/proxy.js'
 import { silentServer, stalledAccept, type StallServer } from './support/stall.js'
 

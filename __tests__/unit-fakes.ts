@@ -8,8 +8,8 @@ import {
   type HttpResponse,
   type RetryContext,
   type Transport
-} from '../src/http.js'
-import type { OutputSink, SummaryLike } from '../src/output.js'
+} from '../src/platform/http.js'
+import type { OutputSink, SummaryLike } from '../src/platform/output.js'
 
 /** Virtual time: sleep() advances now() at once. random() is fixed (default 0.5). */
 export class FakeClock implements Clock {

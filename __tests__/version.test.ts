@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ACTION_NAME, VERSION } from '../src/version.js'
+import { ACTION_NAME, VERSION } from '../src/platform/version.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -15,7 +15,9 @@ describe('version', () => {
     expect(VERSION).toBe(pkg.version)
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/)
     expect(ACTION_NAME).toBe(pkg.name)
-    expect(readFileSync(path.join(root, 'src', 'version.ts'), 'utf8')).not.toMatch(/\d+\.\d+\.\d+/)
+    expect(readFileSync(path.join(root, 'src', 'platform', 'version.ts'), 'utf8')).not.toMatch(
+      /\d+\.\d+\.\d+/
+    )
   })
 
   it('the bundle inlines the name and version of package.json, and nothing else of it', () => {

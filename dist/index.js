@@ -28370,11 +28370,11 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9407:
+/***/ 7128:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5655);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(741);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5655:
+/***/ 741:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31385,269 +31385,16 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/connection.ts
-/** The fixed Flow Service connection spec of the PostgreSQL source. */
-const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
-const POSTGRES_SPEC_VERSION = '1.0';
-const SPEC_NAMES = {
-    'connection-string': 'Connection String Based Authentication',
-    basic: 'Basic Authentication'
-};
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
-function quoteValue(value) {
-    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
-}
-/** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
-function buildConnectionString(p, ssl = {}) {
-    let s = `Server=${quoteValue(p.server)};Database=${quoteValue(p.database)};Port=${p.port};` +
-        `UID=${quoteValue(p.username)};Password=${quoteValue(p.password)}`;
-    if (ssl.encryptionMethod !== undefined)
-        s += `;EncryptionMethod=${ssl.encryptionMethod}`;
-    if (ssl.validateServerCertificate !== undefined)
-        s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
-    return s;
-}
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
-function splitConnectionString(cs) {
-    const out = new Map();
-    let i = 0;
-    while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
-        if (cs[i] === ';' || /\s/.test(cs[i])) {
-            i++;
-            continue;
-        }
-        const eq = cs.indexOf('=', i);
-        if (eq < 0) {
-            if (cs.slice(i).trim())
-                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
-            break;
-        }
-        const key = cs.slice(i, eq).trim().toLowerCase();
-        let j = eq + 1;
-        let value = '';
-        if (cs[j] === '{') {
-            j++;
-            for (;;) {
-                if (j >= cs.length)
-                    throw new Error('connection-string has a "{" value without its closing "}"');
-                if (cs[j] === '}') {
-                    if (cs[j + 1] === '}') {
-                        value += '}';
-                        j += 2;
-                        continue;
-                    }
-                    j++;
-                    break;
-                }
-                value += cs[j];
-                j++;
-            }
-            const semi = cs.indexOf(';', j);
-            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
-                throw new Error('connection-string has text after a closing "}"');
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        else {
-            const semi = cs.indexOf(';', j);
-            value = cs.slice(j, semi < 0 ? cs.length : semi);
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        if (!key)
-            throw new Error('connection-string has an empty keyword');
-        out.set(key, value);
-    }
-    return out;
-}
-/** Reads the parts basic auth needs out of an Adobe-format connection string. */
-function parseConnectionString(cs) {
-    const kv = splitConnectionString(cs);
-    const get = (...keys) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
-    const server = get('server', 'host');
-    const database = get('database');
-    const username = get('uid', 'user id', 'username', 'user');
-    const password = get('password', 'pwd');
-    const port = get('port') ?? '5432';
-    const missing = [
-        ['Server', server],
-        ['Database', database],
-        ['UID', username],
-        ['Password', password]
-    ]
-        .filter(([, v]) => !v)
-        .map(([k]) => k);
-    if (missing.length)
-        throw new Error(`connection-string is missing ${missing.join(', ')}`);
-    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
-        throw new Error('connection-string has a Port that is not a number from 1 to 65535');
-    return {
-        server: server,
-        database: database,
-        username: username,
-        password: password,
-        port: Number(port)
-    };
-}
-/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
-const SSLMODE_MAP = {
-    disable: { encryptionMethod: 0, sslMode: 'Disable' },
-    allow: { encryptionMethod: 6, sslMode: 'Allow' },
-    prefer: { encryptionMethod: 6, sslMode: 'Prefer' },
-    require: { encryptionMethod: 1, validateServerCertificate: false, sslMode: 'Require' },
-    'verify-ca': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Ca' },
-    'verify-full': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Full' }
-};
-function decode(part, what) {
-    try {
-        return decodeURIComponent(part);
-    }
-    catch {
-        throw new Error(`postgres-url has invalid percent-encoding in the ${what}`);
-    }
-}
-/**
- * Splits a postgresql:// (or postgres://) URI into parts, percent-decoding each one.
- * Error messages name the part that is wrong, never its value.
- */
-function parsePostgresUrl(uri) {
-    const scheme = /^(postgresql|postgres):\/\//i.exec(uri);
-    if (!scheme)
-        throw new Error('postgres-url must start with postgresql:// or postgres://');
-    const authority = uri.slice(scheme[0].length).split(/[/?#]/)[0] ?? '';
-    if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
-        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
-    let url;
-    try {
-        url = new URL(uri);
-    }
-    catch {
-        throw new Error('postgres-url is not a valid URI (postgresql://user:password@host:5432/database)');
-    }
-    const hostname = url.hostname;
-    if (!hostname)
-        throw new Error('postgres-url must name a host (Unix sockets are not reachable from Adobe)');
-    if (hostname.includes(','))
-        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
-    if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535))
-        throw new Error('postgres-url has a port outside 1-65535');
-    const database = decode(url.pathname.replace(/^\//, ''), 'database');
-    if (!database)
-        throw new Error('postgres-url must name a database (…/database)');
-    const username = decode(url.username, 'user name');
-    if (!username)
-        throw new Error('postgres-url must include a user name (postgresql://user:password@host/db)');
-    const password = decode(url.password, 'password');
-    if (!password)
-        throw new Error('postgres-url must include a password (postgresql://user:password@host/db)');
-    let ssl = {};
-    const ignored = [];
-    for (const [key, value] of url.searchParams) {
-        if (key === 'sslmode') {
-            const mapped = SSLMODE_MAP[value.toLowerCase()];
-            if (!mapped)
-                throw new Error(`postgres-url sslmode must be one of: ${Object.keys(SSLMODE_MAP).join(', ')}`);
-            ssl = mapped;
-        }
-        else
-            ignored.push(key);
-    }
-    return {
-        parts: {
-            server: hostname.replace(/^\[(.*)\]$/, '$1'),
-            port: url.port ? Number(url.port) : 5432,
-            database,
-            username,
-            password
-        },
-        ssl,
-        ignored
-    };
-}
-/** The auth block of the connection: connection string or basic, from the settings. */
-function buildAuth(s) {
-    const creds = s.credentials;
-    if (!creds)
-        throw new Error('no database credentials were given');
-    if (s.authType === 'basic') {
-        const p = creds.parts;
-        if (!p)
-            throw new Error('connection-string could not be split into parts for basic auth');
-        const params = {
-            server: p.server,
-            port: String(p.port),
-            database: p.database,
-            username: p.username,
-            password: p.password
-        };
-        if (s.sslMode)
-            params.sslMode = s.sslMode;
-        return { specName: SPEC_NAMES.basic, params };
-    }
-    const ssl = {
-        encryptionMethod: s.encryptionMethod,
-        validateServerCertificate: s.validateServerCertificate
-    };
-    let connectionString;
-    if (creds.source === 'connection-string') {
-        // A trailing ';' would otherwise leave an empty segment before the appended keywords.
-        connectionString = creds.connectionString.replace(/;+\s*$/, '');
-        const keys = splitConnectionStringLoosely(connectionString);
-        if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
-            connectionString += `;EncryptionMethod=${ssl.encryptionMethod}`;
-        if (ssl.validateServerCertificate !== undefined && !keys.has('validateservercertificate'))
-            connectionString += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
-    }
-    else {
-        connectionString = buildConnectionString(creds.parts, ssl);
-    }
-    return { specName: SPEC_NAMES['connection-string'], params: { connectionString } };
-}
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
-function splitConnectionStringLoosely(cs) {
-    try {
-        return splitConnectionString(cs);
-    }
-    catch {
-        return new Map();
-    }
-}
-/** The POST /connections body, keys in the seed tutorial's order. */
-function buildCreateBody(name, description, auth) {
-    return {
-        name,
-        ...(description !== undefined ? { description } : {}),
-        auth,
-        connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
-    };
-}
-/** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
-function redactAuth(auth) {
-    const params = { ...auth.params };
-    for (const key of ['password', 'connectionString'])
-        if (key in params)
-            params[key] = '***';
-    return { specName: auth.specName, params };
-}
-/** The payload the connection should have, or none when deleting (state absent). */
-function desiredBody(s, defaultDescription) {
-    if (s.state === 'absent')
-        return undefined;
-    return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s));
-}
-
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
-;// CONCATENATED MODULE: ./src/version.ts
+;// CONCATENATED MODULE: ./src/platform/version.ts
 // The version has one source, package.json; the bundler inlines it at build time.
 
 /** Sent in the User-Agent header as `<name>/<version>`. */
 const ACTION_NAME = package_namespaceObject.UU;
 const VERSION = package_namespaceObject.rE;
 
-;// CONCATENATED MODULE: ./src/http.ts
+;// CONCATENATED MODULE: ./src/platform/http.ts
 
 const systemClock = {
     now: () => Date.now(),
@@ -31784,8 +31531,1345 @@ async function sendWithRetries(transport, req, ctx, label) {
     }
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/platform/errors.ts
+/**
+ * A failure the action reports as one line and exit code 1. Messages may carry text a server
+ * wrote; they are printed only through output.ts, which redacts before it shortens.
+ */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+    /** The message as printed, each server-supplied part passed through `shorten`. */
+    render(_shorten) {
+        return this.message;
+    }
+}
+/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
+class ApiError extends ActionError {
+    status;
+    code;
+    requestId;
+    parts;
+    /**
+     * `parts`, when given, marks the server's text inside the message, so it can be shortened on
+     * its own (after redaction) while the operation, status and hint around it stay whole.
+     */
+    constructor(message, status, code, requestId, parts) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.requestId = requestId;
+        this.parts = parts;
+        this.name = 'ApiError';
+    }
+    render(shorten) {
+        const p = this.parts;
+        return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message;
+    }
+    /** The same error with a sentence added at the end. */
+    withNote(note) {
+        const p = this.parts;
+        return new ApiError(`${this.message}${note}`, this.status, this.code, this.requestId, p ? { ...p, tail: `${p.tail}${note}` } : undefined);
+    }
+}
+function parseJson(text) {
+    try {
+        const v = JSON.parse(text);
+        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const str = (v) => (typeof v === 'string' && v ? v : undefined);
+/**
+ * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
+ * server's text as written (it may echo what it received): never shortened or reflowed here,
+ * so that redaction sees it whole.
+ */
+function describeBody(res) {
+    const requestId = res.headers['x-request-id'];
+    const body = parseJson(res.text);
+    if (!body) {
+        const type = res.headers['content-type'] ?? 'unknown type';
+        const detail = /html/i.test(type) || /^\s*</.test(res.text)
+            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
+            : res.text.trim()
+                ? `a body that is not valid JSON (${type})`
+                : 'an empty body';
+        return { detail, requestId };
+    }
+    // Gateway: {"error_code","message"}
+    if (str(body.error_code))
+        return { code: str(body.error_code), detail: String(body.message ?? ''), requestId };
+    // IMS: {"error","error_description"}
+    if (str(body.error))
+        return {
+            code: str(body.error),
+            detail: String(body.error_description ?? ''),
+            requestId
+        };
+    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
+    const report = (body.report && typeof body.report === 'object' ? body.report : {});
+    const type = str(body.type) ?? '';
+    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
+    const title = str(body.title);
+    const message = str(body.errorMessage) ??
+        str(report['detailed-message']) ??
+        str(body.detail) ??
+        str(body.message);
+    const detail = [title, message && message !== title ? message : undefined]
+        .filter(Boolean)
+        .join(': ');
+    return {
+        code,
+        detail: detail || 'no details given',
+        requestId: str(report['request-id']) ?? requestId
+    };
+}
+/** A hint for the failures users hit most, keyed by status and code. */
+function hintFor(status, code, tokenGiven) {
+    const c = code ?? '';
+    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
+    if (c === 'invalid_client')
+        return 'check client-id and client-secret';
+    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
+        return tokenGiven
+            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
+            : 'the token was rejected; check that the credential belongs to ims-org-id';
+    if (c === '403000' || c === '403003')
+        return 'client-id is sent as x-api-key; check it matches the credential';
+    if (c === '400003' ||
+        c === '403027' ||
+        c === '403025' ||
+        c.startsWith('2000') ||
+        c.startsWith('1100'))
+        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
+    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
+        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
+    if (c.startsWith('2100') || c.startsWith('2101'))
+        return 'sandbox-name does not name a sandbox of this org';
+    if (c === 'invalid_scope')
+        return 'check scopes against the scopes granted to the credential in the Developer Console';
+    if (status === 429)
+        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
+    return undefined;
+}
+/**
+ * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
+ * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
+ */
+function apiError(operation, a, tokenGiven = false) {
+    if (a.kind === 'network')
+        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
+    const { code, detail, requestId } = describeBody(a.res);
+    const hint = hintFor(a.res.status, code, tokenGiven);
+    const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`;
+    const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`;
+    return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
+        head,
+        detail,
+        tail
+    });
+}
+/**
+ * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
+ * and its outputs still say which object it is.
+ */
+class StoredObjectError extends ActionError {
+    id;
+    etag;
+    constructor(message, id, etag) {
+        super(message);
+        this.id = id;
+        this.etag = etag;
+        this.name = 'StoredObjectError';
+    }
+}
+/** Invalid inputs: reported before anything is sent, each problem naming its input. */
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.map((p) => p.message).join('; '));
+        this.problems = problems;
+        this.name = 'InputError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/connection-string.ts
+/*
+ * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
+ * connector takes them: quoting a value, and splitting a string into keywords. Shared because
+ * masking must know every form a password takes inside one.
+ */
+/**
+ * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
+ * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
+ */
+function quoteValue(value) {
+    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
+}
+/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
+function splitConnectionString(cs) {
+    const out = new Map();
+    let i = 0;
+    while (i < cs.length) {
+        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
+        if (cs[i] === ';' || /\s/.test(cs[i])) {
+            i++;
+            continue;
+        }
+        const eq = cs.indexOf('=', i);
+        if (eq < 0) {
+            if (cs.slice(i).trim())
+                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
+            break;
+        }
+        const key = cs.slice(i, eq).trim().toLowerCase();
+        let j = eq + 1;
+        let value = '';
+        if (cs[j] === '{') {
+            j++;
+            for (;;) {
+                if (j >= cs.length)
+                    throw new Error('connection-string has a "{" value without its closing "}"');
+                if (cs[j] === '}') {
+                    if (cs[j + 1] === '}') {
+                        value += '}';
+                        j += 2;
+                        continue;
+                    }
+                    j++;
+                    break;
+                }
+                value += cs[j];
+                j++;
+            }
+            const semi = cs.indexOf(';', j);
+            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
+                throw new Error('connection-string has text after a closing "}"');
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        else {
+            const semi = cs.indexOf(';', j);
+            value = cs.slice(j, semi < 0 ? cs.length : semi);
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        if (!key)
+            throw new Error('connection-string has an empty keyword');
+        out.set(key, value);
+    }
+    return out;
+}
+/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
+function splitConnectionStringLoosely(cs) {
+    try {
+        return splitConnectionString(cs);
+    }
+    catch {
+        return new Map();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/masking.ts
+
+/**
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
+ * exact registered strings (plus a few encodings of them), so each form must be registered.
+ */
+function derivedForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const trimmed = secret.trim();
+    if (trimmed)
+        forms.add(trimmed);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
+    forms.add(quoteValue(secret));
+    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_DERIVED_LENGTH)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+        if (end > 0) {
+            const loose = [value];
+            for (const segment of rest.slice(end + 1).split(';')) {
+                if (segment.includes('='))
+                    break;
+                loose.push(segment);
+            }
+            if (loose.length > 1)
+                found.push(loose.join(';'), ...loose.slice(1));
+        }
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    return new RegExp(pattern, 'g');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
+    });
+}
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
+function decodeHtmlEntities(text) {
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
+}
+/** The views of a text that redact() also tries, in order. */
+const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise];
+/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
+const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/;
+/**
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
+ */
+class Masker {
+    sink;
+    forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
+    /** The same runs as written (for the case-sensitive check of outputs). */
+    exactWindows = new Set();
+    constructor(sink) {
+        this.sink = sink;
+    }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too.
+     */
+    add(secret) {
+        if (!secret)
+            return;
+        this.addComposite(secret);
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
+        for (const form of forms)
+            for (let i = 0; i + WINDOW <= form.length; i++) {
+                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
+                this.exactWindows.add(form.slice(i, i + WINDOW));
+            }
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
+            if (this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.patterns = undefined;
+            this.sink.setSecret(form);
+        }
+    }
+    /**
+     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+     * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
+     * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
+     * secret cannot eat ordinary words written in another case).
+     */
+    ranges(text, anyCase = true) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.windows.size > 0) {
+            const lower = text.toLowerCase();
+            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
+            const view = lower.length === text.length ? lower : text;
+            for (let i = 0; i + WINDOW <= view.length; i++) {
+                const run = view.slice(i, i + WINDOW);
+                if (!this.windows.has(run))
+                    continue;
+                // Case-sensitive: the run must also appear as written in one of the secret's forms.
+                if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+            }
+        }
+        return ranges;
+    }
+    redactOnce(text, anyCase = true) {
+        return replaceRanges(text, this.ranges(text, anyCase));
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
+     * single secret count as a match, in any letter case. A server may also echo a value escaped
+     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
+     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
+     * where such a view of the text reveals a secret, that view is used, redacted.
+     */
+    redact(text) {
+        let out = this.redactOnce(text);
+        for (let round = 0; round < 3; round++) {
+            let changed = false;
+            for (const decode of VIEWS) {
+                const view = decode(out);
+                if (view === out)
+                    continue;
+                const redacted = this.redactOnce(view);
+                if (redacted !== view) {
+                    out = redacted;
+                    changed = true;
+                }
+            }
+            if (!changed)
+                break;
+        }
+        return this.redactUnwrapped(out);
+    }
+    /**
+     * A secret a server wrapped across lines or broke up with invisible characters: found in the
+     * text with those removed, and redacted where it stands in the text as written (the rest of
+     * the text keeps its spaces).
+     */
+    redactUnwrapped(text) {
+        if (!WRAPPING.test(text))
+            return text;
+        const kept = [];
+        let view = '';
+        for (let i = 0; i < text.length; i++) {
+            const c = text[i];
+            if (WRAPPING.test(c))
+                continue;
+            kept.push(i);
+            view += c;
+        }
+        const ranges = this.ranges(view).map(([s, e]) => [
+            kept[s] ?? 0,
+            (kept[e - 1] ?? text.length - 1) + 1
+        ]);
+        return replaceRanges(text, ranges);
+    }
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
+    catches(value) {
+        for (const form of this.forms)
+            if (value.includes(form))
+                return true;
+        return false;
+    }
+    /**
+     * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
+     * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
+     * name that only resembles a secret is left alone.
+     */
+    reveals(value) {
+        return this.redactOnce(value, false) !== value;
+    }
+    /** An output value with the runs reveals() finds replaced by ***. */
+    redactOutput(value) {
+        return this.redactOnce(value, false);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/output.ts
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+const REDACTED_HEAD = 64 * 1024;
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+function headOf(text, keep) {
+    if (text.length <= keep)
+        return text;
+    let shown = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
+        if (!space && ++shown > keep)
+            return text.slice(0, i);
+    }
+    return text;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    // One line is cut to at most `max` characters: text far past that is never shown, so it is
+    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+    const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text;
+    const lines = redact(raw).split(output_LINE_BREAK).map(neutralise);
+    if (!opts.oneLine)
+        return lines.map((l) => cut(l.trimEnd(), opts.max));
+    // Joining may bring a secret's parts together again: redact once more before cutting.
+    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
+    return [cut(joined, opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new Masker(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
+    }
+    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
+    detail(serverText) {
+        return this.one(serverText, MAX_DETAIL);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t) => this.detail(t));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+     * fix. `outOfTime`: the step's deadline had run out when it failed.
+     */
+    failWith(e, outOfTime) {
+        if (e instanceof InputError) {
+            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
+            for (const line of lines.slice(0, -1))
+                this.error(line);
+            const suffix = ' (nothing was sent to Adobe)';
+            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+            return {
+                error: `${lines.join('; ')}${suffix}`,
+                inputs: [...new Set(e.problems.map((p) => p.input))]
+            };
+        }
+        let error = this.describe(e);
+        if (outOfTime && !(e instanceof DeadlineError))
+            error += " (the step's timeout-seconds ran out)";
+        if (outOfTime || e instanceof DeadlineError)
+            error += '; raise timeout-seconds or check the network path to Adobe';
+        this.fail(error);
+        return { error };
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
+     */
+    setOutput(name, value) {
+        if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redactOutput(value);
+        }
+        this.sink.setOutput(name, value);
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/platform/provenance.ts
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
+ */
+function githubContext(env = process.env, log = () => undefined) {
+    let payload;
+    return {
+        workflow: env.GITHUB_WORKFLOW,
+        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        ref: env.GITHUB_REF,
+        get payload() {
+            if (payload)
+                return payload;
+            payload = {};
+            const file = env.GITHUB_EVENT_PATH;
+            if (file) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(file))
+                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+                else
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
+            }
+            return payload;
+        }
+    };
+}
+/**
+ * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
+ * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
+ * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
+ */
+function runContext(ctx, env) {
+    const deployment = ctx.payload.deployment;
+    const deploymentEnv = deployment?.environment;
+    return {
+        repository: env.GITHUB_REPOSITORY || undefined,
+        workflow: ctx.workflow || undefined,
+        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
+        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
+        serverUrl: ctx.serverUrl,
+        ref: ctx.ref || undefined,
+        environment: env.AEP_ENVIRONMENT ||
+            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
+            undefined
+    };
+}
+/**
+ * Makes a value that users control (branch names, workflow and environment names) safe to
+ * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
+ */
+function safe(value, max = 100) {
+    const encoded = Array.from(value)
+        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
+        .join('');
+    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
+}
+/** The link to the workflow run, when the run is known. */
+function runUrl(c) {
+    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
+        return undefined;
+    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
+    return `${server}/${c.repository}/actions/runs/${c.runId}`;
+}
+/** The default description: which repository, workflow, run, ref and environment manage it. */
+function defaultDescription(c) {
+    if (!c.repository)
+        return 'Managed by the AEP PostgreSQL connection GitHub Action';
+    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
+    if (c.workflow)
+        parts.push(`workflow "${safe(c.workflow)}"`);
+    const url = runUrl(c);
+    if (c.runId)
+        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
+    if (c.ref)
+        parts.push(`ref ${safe(c.ref)}`);
+    if (c.environment)
+        parts.push(`environment ${safe(c.environment)}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/platform/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
+function decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
+ * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
+ */
+const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
+function parseProxy(name, value) {
+    const url = parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    if (credentialsCutShort(url))
+        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
+    const user = decode(url.username);
+    const password = decode(url.password);
+    if (user === undefined || password === undefined)
+        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    const given = Boolean(url.username || url.password);
+    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
+    url.pathname = '/';
+    url.search = '';
+    url.hash = '';
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: given,
+        ...(given
+            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
+            : {})
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the URL as used, user:password and the password (the user name too when
+ * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
+ * header is base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = parseUrl(value);
+        if (!url || credentialsCutShort(url)) {
+            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
+            // the last '@' is the likeliest user:password.
+            const at = value.lastIndexOf('@');
+            if (at === -1)
+                continue;
+            out.add(value);
+            const start = value.indexOf('//');
+            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
+            out.add(userinfo);
+            if (userinfo.includes(':'))
+                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        url.pathname = '/';
+        url.search = '';
+        url.hash = '';
+        out.add(url.href);
+        for (const d of [(s) => s, (s) => decode(s) ?? s]) {
+            if (url.password)
+                out.add(d(url.password));
+            else
+                out.add(d(url.username));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/platform/secrets.ts
+
+/** Reads every input; every secret is registered before anything validates, prints or sends it. */
+function readInputs(c, env, out, spec) {
+    for (const secret of proxySecrets(env))
+        out.compositeSecret(secret);
+    const raw = {};
+    for (const name of spec.names) {
+        // Only a pasted line break is dropped from an input read as given.
+        raw[name] = spec.untrimmed?.includes(name)
+            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+            : c.getInput(name);
+    }
+    for (const name of spec.secrets)
+        if (spec.composite?.includes(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
+    for (const value of spec.derived?.(raw) ?? [])
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    const byName = raw;
+    if (byName['client-secret'])
+        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
+    return raw;
+}
+
+;// CONCATENATED MODULE: ./src/platform/listing.ts
+
+/**
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends ActionError {
+    reason;
+    constructor(reason, plural = 'connections') {
+        super(`listing ${plural} by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item, c) => item[c.spec.field]?.id;
+/**
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
+ */
+function classify(item, name, c) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = specOf(item, c);
+    if (spec === undefined)
+        return 'unknown';
+    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name, c) {
+    if (property === specFilter(c)) {
+        const spec = specOf(item, c);
+        return spec === undefined || sameSpec(spec, c.spec.id);
+    }
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
+/** The objects a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no object to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which object was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
+;// CONCATENATED MODULE: ./src/platform/changes.ts
+
+
+/*
+ * Updating and deleting one stored object, in any collection, through the refusals racing runs
+ * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
+ * retried; a refusal in the object's current state waits for the state to settle.
+ */
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+const MAX_PRECONDITION_RETRIES = 5;
+/**
+ * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
+ * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
+ * (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(objects, existing, send, log) {
+    const { noun } = objects.c;
+    const label = `updating the ${noun}`;
+    const id = existing.id;
+    let current = existing;
+    let etag = existing.etag ?? (await objects.get(id)).etag;
+    if (!etag)
+        throw new ActionError(`${label} failed: Flow Service gave no etag for it`);
+    let waitedForState = false;
+    for (let n = 1;; n++) {
+        try {
+            const r = await send(current, etag);
+            return { operation: 'updated', id, etag: r.etag ?? '' };
+        }
+        catch (e) {
+            if (!(e instanceof ApiError))
+                throw e;
+            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+                const why = 'it changed since it was read (HTTP 412)';
+                // Other runs are patching it too: after the first, a pause spreads the retries out.
+                if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
+                    throw e;
+                if (n === 1)
+                    log(`${label}: ${why}; re-reading and retrying`);
+                current = await objects.get(id);
+            }
+            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+                waitedForState = true;
+                log(`${label}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+                current = await settled(objects, id);
+            }
+            else
+                throw e;
+            etag = current.etag ?? '';
+        }
+    }
+}
+/** Deletes an object; one already being deleted (1458) counts as absent. */
+async function deleteExisting(objects, existing, log) {
+    const { noun } = objects.c;
+    const del = async () => (await objects.delete(existing.id))
+        ? { operation: 'deleted', id: existing.id, etag: '' }
+        : { operation: 'absent', id: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`${noun} ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', id: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the ${noun}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(objects, existing.id);
+        return del();
+    }
+}
+/**
+ * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
+ * pauses within the deadline.
+ */
+async function settled(objects, id) {
+    const { c } = objects;
+    let current = await objects.get(id);
+    for (let n = 1; !isUpdatable(current.state, c) || isInProgress(current.state, c); n++) {
+        const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
+        if (isDeleting(current.state))
+            throw new ActionError(`${why}: it started being deleted while this run waited`);
+        if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
+            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+        const next = await objects.getIfExists(id);
+        if (!next)
+            throw new ActionError(`${c.noun} ${id} went away while this run waited for it`);
+        current = next;
+    }
+    return current;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
@@ -32198,7 +33282,7 @@ const BIGINT_FORMAT_RANGES = {
     int64: [/* @__PURE__*/ BigInt("-9223372036854775808"), /* @__PURE__*/ BigInt("9223372036854775807")],
     uint64: [/* @__PURE__*/ BigInt(0), /* @__PURE__*/ BigInt("18446744073709551615")],
 };
-function pick(schema, mask) {
+function util_pick(schema, mask) {
     const currDef = schema._zod.def;
     const checks = currDef.checks;
     const hasChecks = checks && checks.length > 0;
@@ -33244,7 +34328,7 @@ const lowercase = /^[^A-Z]*$/;
 // regex for string with no lowercase letters
 const uppercase = /^[^a-z]*$/;
 // regex for hexadecimal strings (any length)
-const hex = /^[0-9a-fA-F]*$/;
+const regexes_hex = /^[0-9a-fA-F]*$/;
 // Hash regexes for different algorithms and encodings
 // Helper function to create base64 regex with exact length and padding
 function fixedBase64(bodyLength, padding) {
@@ -40669,7 +41753,7 @@ const ZodObject = /*@__PURE__*/ $constructor("ZodObject", (inst, def) => {
         return merge(this, other);
     },
     pick(mask) {
-        return pick(this, mask);
+        return util_pick(this, mask);
     },
     omit(mask) {
         return omit(this, mask);
@@ -41321,1254 +42405,7 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/settings.ts
-/**
- * The settings the step works from: what inputs.ts produces from the raw inputs, and what
- * connection.ts builds the payload from. Kept apart so neither module imports the other's types.
- */
-const SSL_MODES = [
-    'Disable',
-    'Allow',
-    'Prefer',
-    'Require',
-    'Verify-Ca',
-    'Verify-Full'
-];
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-
-
-/** Every input action.yml declares, in the order the README lists them. */
-const INPUT_NAMES = [
-    'client-id',
-    'client-secret',
-    'access-token',
-    'scopes',
-    'ims-org-id',
-    'sandbox-name',
-    'platform-url',
-    'ims-url',
-    'connection-name',
-    'description',
-    'auth-type',
-    'connection-string',
-    'postgres-url',
-    'server',
-    'port',
-    'database',
-    'username',
-    'password',
-    'encryption-method',
-    'validate-server-certificate',
-    'ssl-mode',
-    'if-exists',
-    'state',
-    'dry-run',
-    'test-connection',
-    'timeout-seconds',
-    'max-attempts',
-    'validate-spec'
-];
-/** Inputs whose values are secrets: masked before anything else happens. */
-const SECRET_INPUTS = [
-    'client-secret',
-    'access-token',
-    'connection-string',
-    'postgres-url',
-    'password'
-];
-/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
-const DEFAULTS = {
-    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
-    'platform-url': 'https://platform.adobe.io',
-    'ims-url': 'https://ims-na1.adobelogin.com',
-    'auth-type': 'connection-string',
-    port: '5432',
-    'if-exists': 'update',
-    state: 'present',
-    'dry-run': 'false',
-    'test-connection': 'false',
-    'timeout-seconds': '120',
-    'max-attempts': '5',
-    'validate-spec': 'false'
-};
-const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
-const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
-    if (!v)
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > max)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    else if (!VISIBLE_ASCII.test(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
-        });
-});
-const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
-const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
-        return NEVER;
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not contain credentials, a query or a fragment`
-        });
-        return NEVER;
-    }
-    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
-    if (url.protocol !== 'https:' && !loopbackHttp) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
-        });
-        return NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, '');
-});
-const bool = (name) => schemas_string()
-    .refine((v) => /^(true|false)$/i.test(v), {
-    message: `${name} must be true or false`
-})
-    .transform((v) => v.toLowerCase() === 'true');
-const intIn = (name, min, max) => schemas_string()
-    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
-    message: `${name} must be a whole number from ${min} to ${max}`
-})
-    .transform(Number);
-const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
-const optionalOneOf = (name, values) => schemas_enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
-const optionalBool = (name) => schemas_string()
-    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
-    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
-// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
-// dot-separated, an optional final dot. IPv4 addresses fit this too.
-const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/**
- * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
- * connection Adobe can never reach; say which input to use instead.
- */
-const serverName = schemas_string().superRefine((v, ctx) => {
-    const fail = (message) => ctx.addIssue({ code: 'custom', message });
-    if (!v)
-        return;
-    if (v.length > 255)
-        fail('server must be at most 255 characters');
-    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-        fail('server must be a host name or IP address without a scheme: use postgres-url for a URL');
-    else if (/\s/.test(v))
-        fail('server must be a host name or IP address, without spaces');
-    else if ((0,external_node_net_.isIP)(v.replace(/^\[(.*)\]$/, '$1')) === 6)
-        return;
-    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-        fail('server must not include a port: use the port input');
-    else if (!HOST_NAME.test(v))
-        fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
-});
-const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
-    if (required && v.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    }
-    else if (v.length > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    }
-    else if (CONTROL.test(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-    }
-});
-/** Field-level shape of the inputs. Secret fields only check presence, never echo. */
-const FieldsSchema = object({
-    'client-id': headerValue('client-id', 255),
-    'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
-    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
-        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-    }),
-    scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
-        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
-    }),
-    'sandbox-name': schemas_string().superRefine((v, ctx) => {
-        if (!v)
-            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
-        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
-            });
-    }),
-    'platform-url': serviceUrl('platform-url'),
-    'ims-url': serviceUrl('ims-url'),
-    'connection-name': schemas_string().superRefine((v, ctx) => {
-        if (!v.trim())
-            ctx.addIssue({ code: 'custom', message: 'connection-name is required' });
-        else if (v.length > 255)
-            ctx.addIssue({ code: 'custom', message: 'connection-name must be at most 255 characters' });
-        else if (CONTROL.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'connection-name must not contain control characters'
-            });
-    }),
-    description: inputs_text('description', 1000, false),
-    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
-    'connection-string': schemas_string(),
-    'postgres-url': schemas_string(),
-    server: serverName,
-    port: intIn('port', 1, 65535),
-    database: inputs_text('database', 255, false),
-    username: inputs_text('username', 255, false),
-    password: schemas_string(),
-    'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
-    'validate-server-certificate': optionalBool('validate-server-certificate'),
-    'ssl-mode': schemas_string().transform((v, ctx) => {
-        if (!v)
-            return undefined;
-        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
-        if (!mode) {
-            ctx.addIssue({ code: 'custom', message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}` });
-            return NEVER;
-        }
-        return mode;
-    }),
-    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
-    state: oneOf('state', ['present', 'absent']),
-    'dry-run': bool('dry-run'),
-    'test-connection': bool('test-connection'),
-    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20),
-    'validate-spec': bool('validate-spec')
-});
-class InputError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.map((p) => p.message).join('; '));
-        this.problems = problems;
-        this.name = 'InputError';
-    }
-}
-/** Fills in action.yml defaults for inputs left empty. */
-function withDefaults(raw) {
-    const out = {};
-    for (const name of INPUT_NAMES) {
-        const v = raw[name] ?? '';
-        out[name] = v === '' ? (DEFAULTS[name] ?? '') : v;
-    }
-    return out;
-}
-/**
- * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
- * each naming the input to fix. Pure: reads nothing but its argument.
- */
-function parseInputs(partial) {
-    const raw = withDefaults(partial);
-    const problems = [];
-    const parsed = FieldsSchema.safeParse(raw);
-    if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-            const input = issue.path[0];
-            problems.push({ input, message: issue.message });
-        }
-    }
-    // Cross-field rules are checked on the raw values so that every problem is reported at once.
-    problems.push(...crossFieldProblems(raw));
-    if (problems.length > 0 || !parsed.success)
-        throw new InputError(dedupe(problems));
-    return toSettings(parsed.data, raw);
-}
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
-}
-const PART_INPUTS = ['server', 'database', 'username', 'password'];
-function credentialSources(raw) {
-    const sources = [];
-    if (raw['connection-string'])
-        sources.push('connection-string');
-    if (raw['postgres-url'])
-        sources.push('postgres-url');
-    if (PART_INPUTS.some((n) => raw[n]))
-        sources.push('parts');
-    return sources;
-}
-function crossFieldProblems(raw) {
-    const problems = [];
-    const add = (input, message) => problems.push({ input, message });
-    if (raw['client-secret'] && raw['access-token'])
-        add('client-secret', 'give either client-secret or access-token, not both');
-    else if (!raw['client-secret'] && !raw['access-token'])
-        add('client-secret', 'client-secret or access-token is required (exactly one of them)');
-    // Deleting needs only the name; credentials, if given, are not used (and not checked).
-    if (raw.state === 'absent')
-        return problems;
-    const sources = credentialSources(raw);
-    if (sources.length === 0) {
-        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
-    }
-    else if (sources.length > 1) {
-        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
-    }
-    else if (sources[0] === 'parts') {
-        for (const n of PART_INPUTS)
-            if (!raw[n])
-                add(n, `${n} is required when the database is given as parts`);
-    }
-    else if (raw.port !== '5432' && raw.port !== '') {
-        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
-    }
-    if (sources.length === 1 && sources[0] === 'postgres-url') {
-        try {
-            parsePostgresUrl(raw['postgres-url']);
-        }
-        catch (e) {
-            add('postgres-url', e.message);
-        }
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string') {
-        // The same setting twice, with perhaps different values: make the user pick one place.
-        const keys = splitConnectionStringLoosely(raw['connection-string']);
-        if (raw['encryption-method'] && keys.has('encryptionmethod'))
-            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
-        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
-            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
-        try {
-            parseConnectionString(raw['connection-string']);
-        }
-        catch (e) {
-            add('connection-string', e.message);
-        }
-    }
-    const authType = raw['auth-type'];
-    if (authType === 'basic') {
-        if (raw['encryption-method'])
-            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
-        if (raw['validate-server-certificate'])
-            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
-    }
-    else if (authType === 'connection-string' && raw['ssl-mode']) {
-        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
-    }
-    return problems;
-}
-function toSettings(f, raw) {
-    const settings = {
-        clientId: f['client-id'],
-        clientSecret: f['client-secret'] || undefined,
-        accessToken: f['access-token'] || undefined,
-        scopes: f.scopes,
-        imsOrgId: f['ims-org-id'],
-        sandboxName: f['sandbox-name'],
-        platformUrl: f['platform-url'],
-        imsUrl: f['ims-url'],
-        connectionName: f['connection-name'],
-        description: f.description || undefined,
-        authType: f['auth-type'],
-        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
-        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
-        sslMode: f['ssl-mode'],
-        ifExists: f['if-exists'],
-        state: f.state,
-        dryRun: f['dry-run'],
-        testConnection: f['test-connection'],
-        timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts'],
-        validateSpec: f['validate-spec']
-    };
-    if (f.state === 'absent')
-        return settings;
-    const [source] = credentialSources(raw);
-    if (source === 'connection-string') {
-        const cs = f['connection-string'];
-        settings.credentials = {
-            source,
-            connectionString: cs,
-            parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
-        };
-    }
-    else if (source === 'postgres-url') {
-        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
-        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
-        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
-        if (settings.authType === 'basic')
-            settings.sslMode ??= ssl.sslMode;
-        else {
-            settings.encryptionMethod ??= ssl.encryptionMethod;
-            settings.validateServerCertificate ??= ssl.validateServerCertificate;
-        }
-    }
-    else {
-        settings.credentials = {
-            source: 'parts',
-            parts: {
-                server: f.server,
-                port: f.port,
-                database: f.database,
-                username: f.username,
-                password: f.password
-            }
-        };
-    }
-    return settings;
-}
-/** What the step says about valid inputs it does not use, once the token is masked. */
-function inputNotes(s) {
-    const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
-    return ignored
-        ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
-        : [];
-}
-
-;// CONCATENATED MODULE: ./src/masking.ts
-
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
-const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
-const WINDOW = 12;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
-const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
- * exact registered strings (plus a few encodings of them), so each form must be registered.
- */
-function derivedForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret]);
-    const trimmed = secret.trim();
-    if (trimmed)
-        forms.add(trimmed);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
-    forms.add(quoteValue(secret));
-    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    for (const b64 of base64Forms(secret))
-        forms.add(b64);
-    // Accents stripped, as a server that folds to ASCII writes it.
-    const folded = foldAccents(secret);
-    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
-        forms.add(folded);
-    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
-    for (const derived of [collapse(secret), ...lines])
-        if (derived.length >= MIN_DERIVED_LENGTH)
-            forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
-    return [...forms].filter((f) => f.trim().length > 0);
-}
-/** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- */
-function base64Forms(secret) {
-    const bytes = Buffer.from(secret, 'utf8');
-    const forms = [bytes.toString('base64')];
-    for (const shift of [1, 2]) {
-        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
-        const start = shift === 1 ? 2 : 3;
-        const whole = Math.floor((shift + bytes.length) / 3) * 4;
-        const form = b64.slice(start, whole);
-        if (form.length >= MIN_DERIVED_LENGTH)
-            forms.push(form);
-    }
-    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
-    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
-        forms.push(tailless);
-    return forms;
-}
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
-function connectionStringSecrets(cs) {
-    const found = [];
-    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
-    for (let m = key.exec(cs); m; m = key.exec(cs)) {
-        const rest = cs.slice(m.index + m[0].length);
-        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
-        const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value);
-        if (value.startsWith('{') && value.endsWith('}'))
-            found.push(value.slice(1, -1).replace(/}}/g, '}'));
-        if (end > 0) {
-            const loose = [value];
-            for (const segment of rest.slice(end + 1).split(';')) {
-                if (segment.includes('='))
-                    break;
-                loose.push(segment);
-            }
-            if (loose.length > 1)
-                found.push(loose.join(';'), ...loose.slice(1));
-        }
-    }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
-    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
-}
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
-function closingBrace(text) {
-    for (let i = 1; i < text.length; i++)
-        if (text[i] === '}') {
-            if (text[i + 1] !== '}')
-                return i + 1;
-            i++;
-        }
-    return -1;
-}
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
-function flexible(form) {
-    const pattern = form
-        .split(/(\s+)/)
-        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
-        .join('');
-    return new RegExp(pattern, 'g');
-}
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
-function decodeJsonEscapes(text) {
-    const simple = {
-        '"': '"',
-        '\\': '\\',
-        '/': '/',
-        b: '\b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t'
-    };
-    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
-}
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
-function decodePercent(text) {
-    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        try {
-            return decodeURIComponent(run);
-        }
-        catch {
-            return run;
-        }
-    });
-}
-const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
-function decodeHtmlEntities(text) {
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
-        if (!e.startsWith('#'))
-            return HTML_NAMED[e.toLowerCase()] ?? whole;
-        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
-function decodeByteEscapes(text) {
-    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
-    return text
-        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        const utf8 = b.toString('utf8');
-        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
-    })
-        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
-    });
-}
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
-const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
-function replaceRanges(text, ranges) {
-    if (ranges.length === 0)
-        return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = '';
-    let at = 0;
-    let [start, end] = ranges[0];
-    for (const [s, e] of ranges.slice(1)) {
-        if (s <= end)
-            end = Math.max(end, e);
-        else {
-            out += `${text.slice(at, start)}***`;
-            at = end;
-            [start, end] = [s, e];
-        }
-    }
-    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
-}
-/** The views of a text that redact() also tries, in order. */
-const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise];
-/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
-const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/;
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
-class Masker {
-    sink;
-    forms = new Set();
-    patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
-    windows = new Set();
-    /** The same runs as written (for the case-sensitive check of outputs). */
-    exactWindows = new Set();
-    constructor(sink) {
-        this.sink = sink;
-    }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too.
-     */
-    add(secret) {
-        if (!secret)
-            return;
-        this.addComposite(secret);
-        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
-        for (const form of forms)
-            for (let i = 0; i + WINDOW <= form.length; i++) {
-                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
-                this.exactWindows.add(form.slice(i, i + WINDOW));
-            }
-    }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
-    addComposite(value) {
-        if (!value)
-            return;
-        for (const form of derivedForms(value)) {
-            if (this.forms.has(form))
-                continue;
-            this.forms.add(form);
-            this.patterns = undefined;
-            this.sink.setSecret(form);
-        }
-    }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
-     * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
-     * secret cannot eat ordinary words written in another case).
-     */
-    ranges(text, anyCase = true) {
-        this.patterns ??= [...this.forms].map(flexible);
-        const ranges = [];
-        for (const re of this.patterns) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-                ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
-                re.lastIndex = m.index + 1;
-            }
-        }
-        if (this.windows.size > 0) {
-            const lower = text.toLowerCase();
-            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
-            const view = lower.length === text.length ? lower : text;
-            for (let i = 0; i + WINDOW <= view.length; i++) {
-                const run = view.slice(i, i + WINDOW);
-                if (!this.windows.has(run))
-                    continue;
-                // Case-sensitive: the run must also appear as written in one of the secret's forms.
-                if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
-                    ranges.push([i, i + WINDOW]);
-            }
-        }
-        return ranges;
-    }
-    redactOnce(text, anyCase = true) {
-        return replaceRanges(text, this.ranges(text, anyCase));
-    }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-     * single secret count as a match, in any letter case. A server may also echo a value escaped
-     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
-     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
-     * where such a view of the text reveals a secret, that view is used, redacted.
-     */
-    redact(text) {
-        let out = this.redactOnce(text);
-        for (let round = 0; round < 3; round++) {
-            let changed = false;
-            for (const decode of VIEWS) {
-                const view = decode(out);
-                if (view === out)
-                    continue;
-                const redacted = this.redactOnce(view);
-                if (redacted !== view) {
-                    out = redacted;
-                    changed = true;
-                }
-            }
-            if (!changed)
-                break;
-        }
-        return this.redactUnwrapped(out);
-    }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
-    redactUnwrapped(text) {
-        if (!WRAPPING.test(text))
-            return text;
-        const kept = [];
-        let view = '';
-        for (let i = 0; i < text.length; i++) {
-            const c = text[i];
-            if (WRAPPING.test(c))
-                continue;
-            kept.push(i);
-            view += c;
-        }
-        const ranges = this.ranges(view).map(([s, e]) => [
-            kept[s] ?? 0,
-            (kept[e - 1] ?? text.length - 1) + 1
-        ]);
-        return replaceRanges(text, ranges);
-    }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
-    catches(value) {
-        for (const form of this.forms)
-            if (value.includes(form))
-                return true;
-        return false;
-    }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
-     * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
-     * name that only resembles a secret is left alone.
-     */
-    reveals(value) {
-        return this.redactOnce(value, false) !== value;
-    }
-    /** An output value with the runs reveals() finds replaced by ***. */
-    redactOutput(value) {
-        return this.redactOnce(value, false);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
-
-
-
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
-const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
-const MAX_DETAIL = 300;
-/** Longest log line. */
-const MAX_LOG_LINE = 2000;
-const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
-const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
-function neutralise(line) {
-    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
-    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
-    if (out.startsWith('::', lead.length))
-        out = `${lead}: :${out.slice(lead.length + 2)}`;
-    return out;
-}
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
-const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
-function headOf(text, keep) {
-    if (text.length <= keep)
-        return text;
-    let shown = 0;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
-        if (!space && ++shown > keep)
-            return text.slice(0, i);
-    }
-    return text;
-}
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
-function guard(text, redact, opts) {
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text;
-    const lines = redact(raw).split(output_LINE_BREAK).map(neutralise);
-    if (!opts.oneLine)
-        return lines.map((l) => cut(l.trimEnd(), opts.max));
-    // Joining may bring a secret's parts together again: redact once more before cutting.
-    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
-    return [cut(joined, opts.max)];
-}
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
-class Output {
-    sink;
-    masker;
-    constructor(sink) {
-        this.sink = sink;
-        this.masker = new Masker(sink);
-    }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
-    secret(value) {
-        this.masker.add(value);
-    }
-    /** A secret built from other values (connection string, URL, auth block). */
-    compositeSecret(value) {
-        this.masker.addComposite(value);
-    }
-    one(text, max = MAX_MESSAGE) {
-        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
-    }
-    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-    detail(serverText) {
-        return this.one(serverText, MAX_DETAIL);
-    }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
-    describe(e) {
-        if (e && typeof e.render === 'function')
-            return e.render((t) => this.detail(t));
-        return e instanceof Error ? e.message : String(e);
-    }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
-    info(text) {
-        this.sink.info(this.one(text, MAX_LOG_LINE));
-    }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
-    block(text) {
-        for (const line of guard(text, (t) => this.masker.redact(t), {
-            oneLine: false,
-            max: MAX_LOG_LINE
-        }))
-            this.sink.info(line);
-    }
-    debug(text) {
-        this.sink.debug(this.one(text));
-    }
-    warning(text) {
-        this.sink.warning(this.one(text));
-    }
-    error(text) {
-        this.sink.error(this.one(text));
-    }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
-    async group(title, fn) {
-        this.sink.startGroup(this.one(title));
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    /** The step's failure: one ::error line and exit code 1. */
-    fail(text) {
-        this.sink.setFailed(this.one(text));
-    }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed.
-     */
-    failWith(e, outOfTime) {
-        if (e instanceof InputError) {
-            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
-            for (const line of lines.slice(0, -1))
-                this.error(line);
-            const suffix = ' (nothing was sent to Adobe)';
-            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
-            return {
-                error: `${lines.join('; ')}${suffix}`,
-                inputs: [...new Set(e.problems.map((p) => p.input))]
-            };
-        }
-        let error = this.describe(e);
-        if (outOfTime && !(e instanceof DeadlineError))
-            error += " (the step's timeout-seconds ran out)";
-        if (outOfTime || e instanceof DeadlineError)
-            error += '; raise timeout-seconds or check the network path to Adobe';
-        this.fail(error);
-        return { error };
-    }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     */
-    setOutput(name, value) {
-        if (value && this.masker.catches(value))
-            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
-        else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
-            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redactOutput(value);
-        }
-        this.sink.setOutput(name, value);
-    }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
-    async summary(content) {
-        const cell = (t) => escapeHtml(this.one(t));
-        try {
-            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
-                [
-                    { data: 'Field', header: true },
-                    { data: 'Value', header: true }
-                ],
-                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
-            ]);
-            if (content.link)
-                s = s.addLink(cell(content.link.text), cell(content.link.href));
-            await s.write();
-        }
-        catch (e) {
-            this.warning(`could not write the job summary: ${e.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/errors.ts
-/**
- * A failure the action reports as one line and exit code 1. Messages may carry text a server
- * wrote; they are printed only through output.ts, which redacts before it shortens.
- */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-    /** The message as printed, each server-supplied part passed through `shorten`. */
-    render(_shorten) {
-        return this.message;
-    }
-}
-/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
-class ApiError extends ActionError {
-    status;
-    code;
-    requestId;
-    parts;
-    /**
-     * `parts`, when given, marks the server's text inside the message, so it can be shortened on
-     * its own (after redaction) while the operation, status and hint around it stay whole.
-     */
-    constructor(message, status, code, requestId, parts) {
-        super(message);
-        this.status = status;
-        this.code = code;
-        this.requestId = requestId;
-        this.parts = parts;
-        this.name = 'ApiError';
-    }
-    render(shorten) {
-        const p = this.parts;
-        return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message;
-    }
-    /** The same error with a sentence added at the end. */
-    withNote(note) {
-        const p = this.parts;
-        return new ApiError(`${this.message}${note}`, this.status, this.code, this.requestId, p ? { ...p, tail: `${p.tail}${note}` } : undefined);
-    }
-}
-function parseJson(text) {
-    try {
-        const v = JSON.parse(text);
-        return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/**
- * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
- * server's text as written (it may echo what it received): never shortened or reflowed here,
- * so that redaction sees it whole.
- */
-function describeBody(res) {
-    const requestId = res.headers['x-request-id'];
-    const body = parseJson(res.text);
-    if (!body) {
-        const type = res.headers['content-type'] ?? 'unknown type';
-        const detail = /html/i.test(type) || /^\s*</.test(res.text)
-            ? 'an HTML page instead of JSON (a proxy or gateway error page)'
-            : res.text.trim()
-                ? `a body that is not valid JSON (${type})`
-                : 'an empty body';
-        return { detail, requestId };
-    }
-    // Gateway: {"error_code","message"}
-    if (str(body.error_code))
-        return { code: str(body.error_code), detail: String(body.message ?? ''), requestId };
-    // IMS: {"error","error_description"}
-    if (str(body.error))
-        return {
-            code: str(body.error),
-            detail: String(body.error_description ?? ''),
-            requestId
-        };
-    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
-    const report = (body.report && typeof body.report === 'object' ? body.report : {});
-    const type = str(body.type) ?? '';
-    const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
-    const title = str(body.title);
-    const message = str(body.errorMessage) ??
-        str(report['detailed-message']) ??
-        str(body.detail) ??
-        str(body.message);
-    const detail = [title, message && message !== title ? message : undefined]
-        .filter(Boolean)
-        .join(': ');
-    return {
-        code,
-        detail: detail || 'no details given',
-        requestId: str(report['request-id']) ?? requestId
-    };
-}
-/** A hint for the failures users hit most, keyed by status and code. */
-function hintFor(status, code, tokenGiven) {
-    const c = code ?? '';
-    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
-    if (c === 'invalid_client')
-        return 'check client-id and client-secret';
-    if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
-        return tokenGiven
-            ? 'the access-token is invalid or expired; pass a fresh token, or use client-secret so the action fetches one'
-            : 'the token was rejected; check that the credential belongs to ims-org-id';
-    if (c === '403000' || c === '403003')
-        return 'client-id is sent as x-api-key; check it matches the credential';
-    if (c === '400003' ||
-        c === '403027' ||
-        c === '403025' ||
-        c.startsWith('2000') ||
-        c.startsWith('1100'))
-        return 'check ims-org-id, and that the org is entitled to Experience Platform and the credential has a product profile';
-    if (c.startsWith('2118') || c.startsWith('2120') || c.startsWith('2121') || status === 403)
-        return 'the credential lacks permission to manage sources in this sandbox (add "Manage Sources" to its product profile)';
-    if (c.startsWith('2100') || c.startsWith('2101'))
-        return 'sandbox-name does not name a sandbox of this org';
-    if (c === 'invalid_scope')
-        return 'check scopes against the scopes granted to the credential in the Developer Console';
-    if (status === 429)
-        return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
-    return undefined;
-}
-/**
- * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
- * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
- */
-function apiError(operation, a, tokenGiven = false) {
-    if (a.kind === 'network')
-        return new ApiError(`${operation} failed: ${a.error.message}`, 0);
-    const { code, detail, requestId } = describeBody(a.res);
-    const hint = hintFor(a.res.status, code, tokenGiven);
-    const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`;
-    const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`;
-    return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
-        head,
-        detail,
-        tail
-    });
-}
-/**
- * A failure once a connection with the name exists (this run's, or one it adopted): the step
- * fails, and connection-id and etag still say which connection it is.
- */
-class StoredConnectionError extends ActionError {
-    connectionId;
-    etag;
-    constructor(message, connectionId, etag) {
-        super(message);
-        this.connectionId = connectionId;
-        this.etag = etag;
-        this.name = 'StoredConnectionError';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/listing.ts
-
-
-/**
- * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
- * page or an item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends ActionError {
-    reason;
-    constructor(reason) {
-        super(`listing connections by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
-const SPEC_FILTER = `connectionSpec.id==${POSTGRES_SPEC_ID}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/** A connection spec id as Flow Service may write it: compared without case or edge spaces. */
-const isPostgresSpec = (id) => id !== undefined && id.trim().toLowerCase() === POSTGRES_SPEC_ID.toLowerCase();
-/**
- * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
- * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
- */
-function classify(item, name) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = item.connectionSpec?.id;
-    if (spec === undefined)
-        return 'unknown';
-    return isPostgresSpec(spec) ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name) {
-    if (property === SPEC_FILTER)
-        return item.connectionSpec?.id === undefined || isPostgresSpec(item.connectionSpec.id);
-    return item.name === undefined || item.name === name;
-}
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): `enabled`
- * and `disabled` (settled), `initializing` (in progress: waited on) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an
- * update or delete in it (1416) is waited out (see `isUpdatable`).
- */
-const stateOf = (state) => state?.trim().toLowerCase();
-const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
-const isInProgress = (state) => stateOf(state) === 'initializing';
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-const isUpdatable = (state) => state === undefined || ['enabled', 'disabled', 'initializing'].includes(stateOf(state) ?? '');
-/** The connections a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
-function createdAtOf(item) {
-    const v = item.createdAt;
-    if (typeof v === 'number')
-        return Number.isFinite(v) ? v : undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/**
- * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates,
- * which sort last) broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no connection to keep');
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    return rest.reduce((best, i) => {
-        const a = at(i);
-        const b = at(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which connection was made first cannot be told from the listing.
- */
-function strictlyOldest(keeper, items) {
-    const k = createdAtOf(keeper);
-    return (k !== undefined &&
-        items.every((i) => {
-            if (i.id === keeper.id)
-                return true;
-            const t = createdAtOf(i);
-            return t !== undefined && t > k;
-        }));
-}
-
-;// CONCATENATED MODULE: ./src/flow-api.ts
+;// CONCATENATED MODULE: ./src/platform/flow-api.ts
 
 
 
@@ -42576,12 +42413,12 @@ function strictlyOldest(keeper, items) {
 /*
  * The Flow Service client's base: the response schemas (server values are data, checked before
  * they are printed or sent back), the request headers, sending with retries and 401 renewal,
- * error mapping (errors.ts), and reading one connection. lookup.ts (finding by name),
- * safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
+ * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
+ * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
  */
 const FLOW_BASE_PATH = '/data/foundation/flowservice';
 /**
- * A connection id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
  * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
  * printed and never sent back in a URL.
  */
@@ -42593,8 +42430,9 @@ const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
 const EtagSchema = schemas_string().regex(/^[\x20-\x7e]{1,1024}$/, {
     message: 'is not a usable etag (control or non-ASCII characters, or too long)'
 });
-/** A connection as Flow Service lists it; fields we do not use pass through unchecked. */
-const ConnectionItemSchema = looseObject({
+const SpecRef = looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
+/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
+const FlowItemSchema = looseObject({
     id: ConnectionIdSchema,
     name: schemas_string().optional(),
     description: schemas_string().optional(),
@@ -42602,13 +42440,14 @@ const ConnectionItemSchema = looseObject({
     state: schemas_string().optional(),
     // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
     createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
-    connectionSpec: looseObject({ id: schemas_string().optional(), version: schemas_string().optional() })
-        .optional(),
+    connectionSpec: SpecRef.optional(),
+    flowSpec: SpecRef.optional(),
+    // Base connections only: which auth type the stored credentials use.
     auth: looseObject({ specName: schemas_string().optional() }).optional()
 });
 /** A list page (also the envelope of GET by id): `items` must be there, as an array. */
 const PageSchema = looseObject({
-    items: array(ConnectionItemSchema),
+    items: array(FlowItemSchema),
     _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
         .nullish()
 });
@@ -42651,16 +42490,16 @@ function performedUnread(e) {
  * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
  * `label` is put in front when the message does not carry it yet.
  */
-function unreadChange(e, label) {
+function unreadChange(e, label, noun = 'connection') {
     const status = e.replyStatus;
     const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500);
     return new TransportError((label ? `${label} failed: ` : '') +
         e.message +
         (maybe
-            ? '. The change may have been made: run the step again, it finds the connection by name'
+            ? `. The change may have been made: run the step again, it finds the ${noun} by name`
             : ''), status);
 }
-/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads connections. */
+/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
 class FlowApi {
     o;
     base;
@@ -42714,19 +42553,23 @@ class FlowApi {
             throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    async get(id) {
-        const r = await this.read(id);
+    /** The URL of one object of a collection. */
+    url(c, id) {
+        return `${this.base}/${c.path}/${encodeURIComponent(id)}`;
+    }
+    async get(c, id) {
+        const r = await this.read(c, id);
         if (!r.item)
-            this.fail('reading the connection', r.notFound);
+            this.fail(`reading the ${c.noun}`, r.notFound);
         return r.item;
     }
-    /** Reads a connection by id; undefined when Flow Service answers 404. */
-    async getIfExists(id) {
-        return (await this.read(id)).item;
+    /** Reads an object by id; undefined when Flow Service answers 404. */
+    async getIfExists(c, id) {
+        return (await this.read(c, id)).item;
     }
-    async read(id) {
-        const label = 'reading the connection';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`);
+    async read(c, id) {
+        const label = `reading the ${c.noun}`;
+        const a = await this.send(label, 'GET', this.url(c, id));
         if (a.kind === 'response' && a.res.status === 404)
             return { notFound: a };
         if (a.kind !== 'response' || a.res.status !== 200)
@@ -42736,21 +42579,21 @@ class FlowApi {
             throw malformed(label, parsed.error);
         const item = parsed.data.items[0];
         if (!item)
-            throw new ActionError(`${label} failed: the response held no connection`);
+            throw new ActionError(`${label} failed: the response held no ${c.noun}`);
         return { item };
     }
     /**
-     * Waits while a connection is in a state Flow Service is still working on (e.g.
-     * initializing), reading it again with growing pauses within the step's deadline. Returns
-     * the settled connection, or undefined when it went away or started being deleted.
+     * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
+     * reading it again with growing pauses within the step's deadline. Returns the settled object,
+     * or undefined when it went away or started being deleted.
      */
-    async settle(item) {
+    async settle(c, item) {
         let current = item;
-        for (let n = 1; isInProgress(current.state); n++) {
-            const why = `connection ${current.id} is "${current.state}"`;
-            if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+        for (let n = 1; isInProgress(current.state, c); n++) {
+            const why = `${c.noun} ${current.id} is "${current.state}"`;
+            if (!(await this.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
                 throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-            const next = await this.getIfExists(current.id);
+            const next = await this.getIfExists(c, current.id);
             if (!next || isDeleting(next.state))
                 return undefined;
             current = next;
@@ -42779,176 +42622,462 @@ function parseOrUndefined(text) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lookup.ts
+;// CONCATENATED MODULE: ./src/platform/exactly-one.ts
 
 
 
-/*
- * Finding connections by name: the filter grammar (listing.ts says which filter a name needs),
- * every page of the listing followed, and a listing that cannot prove what exists (a page limit,
- * a cycle, a malformed page, an item that cannot be classified) refused, so nothing is created on
- * it.
- */
-/** Beyond this many pages a listing is taken as broken (20,000 connections at 20 a page). */
-const MAX_PAGES = 1000;
+
 /**
- * Every PostgreSQL connection with exactly this name in the sandbox, from a complete listing
- * (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
- * matched exactly here. Every PostgreSQL connection is read instead when Flow Service refuses
- * a quoted filter, when an escaped name finds nothing, or when `mustInclude` (a connection
- * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
+ * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
+ * runs to delete theirs before it gives way to a copy that stays (also at most a quarter of the
+ * time left).
  */
-async function findByName(api, name, opts = {}) {
-    const log = (why) => api.o.retry.log(`listing connections by name: ${why}; reading every PostgreSQL connection`);
-    const filter = nameFilter(name);
-    let found;
+const GIVE_WAY_WAIT_MS = 15_000;
+/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
+const giveWayWait = (r) => Math.min(GIVE_WAY_WAIT_MS, r.objects.retry.deadline.remaining() * 0.25);
+/** A failure with no object left to name in the outputs. */
+class NoObjectError extends ActionError {
+}
+/** The word for one object of the collection, in messages. */
+const noun = (r) => r.objects.c.noun;
+const ids = (items) => items.map((i) => i.id).join(', ');
+function storedError(e, item) {
+    if (e instanceof StoredObjectError || e instanceof NoObjectError)
+        return e;
+    return new StoredObjectError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+}
+/**
+ * Creates the object so that exactly one with the name remains, even when other runs create it
+ * at the same time or an answer is lost. See README "Idempotency".
+ */
+async function createExactlyOne(r) {
+    const outcome = await r.create();
+    if (outcome.kind === 'found')
+        return adopt(r, outcome.items);
     try {
-        found = await listMatching(api, name, filter.property);
+        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
     }
     catch (e) {
-        if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
-            throw e;
-        log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
+        throw storedError(e, outcome);
     }
-    if (found && filter.kind === 'escaped' && found.length === 0)
-        log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
-    else if (found && filter.kind !== 'plain' && opts.mustInclude)
-        if (!found.some((i) => i.id === opts.mustInclude))
-            log('the name filter did not return the connection just created');
-        else
-            return found;
-    else if (found)
-        return found;
-    return listMatching(api, name, SPEC_FILTER);
 }
-/** Reads every page of a filtered listing; keeps the exact PostgreSQL matches for the name. */
-async function listMatching(api, name, property) {
-    const label = 'listing connections by name';
-    // By id: a connection listed on two pages (the listing moved while it was read) is one.
-    const matches = new Map();
-    const unclassified = new Map();
-    const seen = new Set();
-    let url = `${api.base}/connections?property=${property}`;
-    let resendFilter = false;
-    for (let page = 1; url; page++) {
-        if (seen.has(url))
-            throw new IncompleteListingError(`page ${page - 1} links back to a page already read`);
-        if (page > MAX_PAGES)
-            throw new IncompleteListingError(`Flow Service sent more than ${MAX_PAGES} pages`);
-        seen.add(url);
-        const a = await api.send(label, 'GET', url);
-        if (a.kind !== 'response' || a.res.status !== 200)
-            api.fail(label, a);
-        const parsed = PageSchema.safeParse(api.json(label, a));
-        if (!parsed.success)
-            throw new IncompleteListingError(`page ${page} is not a list of connections (${issueOf(parsed.error)})`);
-        for (const item of parsed.data.items) {
-            const kind = classify(item, name);
-            if (kind === 'match')
-                matches.set(item.id, item);
-            else if (kind === 'unknown')
-                unclassified.set(item.id, item);
+/**
+ * The lookup before the create found none, so any other live object with the name now was
+ * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
+ * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
+ * a lookup did not show it); then a check that cannot be made fails the step, since a second
+ * object may exist.
+ */
+async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
+    const { objects: flow, log } = r;
+    const name = r.name;
+    const unchecked = (why) => {
+        if (afterLost)
+            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's ${noun(r)} is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
+        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
+    };
+    for (let round = 1;; round++) {
+        let listed;
+        try {
+            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
         }
-        // Whether a continuation link keeps the filter is not documented: once a followed link
-        // shows items the filter excludes, the filter is sent again with the following links.
-        if (page > 1 &&
-            !new URL(url).searchParams.has('property') &&
-            parsed.data.items.some((i) => !passesFilter(i, property, name)))
-            resendFilter = true;
-        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
-        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
-        // the pages after it are unknown.
-        const href = parsed.data._links?.next?.href;
-        if (href !== undefined && href !== '' && href.trim() === '')
-            throw new IncompleteListingError(`page ${page} has a next-page link with a blank href`);
-        url = href ? nextUrl(api, href, resendFilter ? property : undefined) : undefined;
-    }
-    // A listed item without a name, or with the name but no connection spec, is read by id.
-    for (const item of unclassified.values()) {
-        if (matches.has(item.id))
-            continue;
-        const lacks = item.name === undefined ? 'a name' : 'a connection spec';
-        const full = await api.getIfExists(item.id);
-        // An item listed with this name that cannot be read is not proof of absence: gone since
-        // the listing, or a server that contradicts itself; either way nothing may be created.
-        if (!full) {
-            if (item.name === undefined)
+        catch (e) {
+            // The create went through; only the safety net failed. It is the one thing that sees a
+            // racing run's copy, so it is tried again before giving up (a later run still sees both).
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            if (round < 3 &&
+                !(e instanceof DeadlineError) &&
+                (await flow.pause('checking the name', round, e.message, 'looking again')))
                 continue;
-            throw new IncompleteListingError(`connection ${item.id} is listed with this name but without a connection spec, and reading it by id answers 404`);
+            unchecked(e.message);
+            return created(r, ownId, ownEtag);
         }
-        const kind = classify(full, name);
-        if (full.id !== item.id ||
-            kind === 'unknown' ||
-            (item.name !== undefined && full.name !== item.name))
-            throw new IncompleteListingError(`connection ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? 'gives another connection' : 'does not tell either'}`);
-        if (kind === 'match')
-            matches.set(full.id, full);
+        const own = listed.find((i) => i.id === ownId);
+        if (own)
+            return converge(r, listed, own, ownEtag);
+        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
+        const mine = await flow.getIfExists(ownId);
+        if (!mine || isDeleting(mine.state)) {
+            if (listed.length === 0)
+                throw new NoObjectError(`the ${noun(r)} this run created (id ${ownId}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
+            log(`this run's ${noun(r)} (id ${ownId}) was deleted by another run that created one too`);
+            return r.adopt(keeperOf(listed), 'race');
+        }
+        const why = `the ${noun(r)} just created (id ${ownId}) is not listed yet`;
+        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
+            unchecked(`${why}, so the listing cannot be trusted`);
+            return created(r, ownId, ownEtag ?? mine.etag);
+        }
     }
-    return [...matches.values()];
 }
 /**
- * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
- * `property`, the filter is added to a link that does not carry one.
+ * Several live objects have the name after this run's create. The keeper is the oldest
+ * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
+ * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
+ * could not tell which came first), so this run gives way to it: every run ends on one.
  */
-function nextUrl(api, href, property) {
-    const origin = new URL(api.base).origin;
-    let url;
-    if (/^https?:\/\//i.test(href)) {
-        // Never send the token to another host.
-        if (parseUrl(href)?.origin !== origin)
-            throw new ActionError('listing connections failed: the next page points to another host');
-        url = href;
+async function converge(r, listed, own, ownEtag) {
+    const { objects: flow, log } = r;
+    const name = r.name;
+    const keeper = keeperOf(listed);
+    if (keeper.id !== own.id) {
+        const oldest = strictlyOldest(keeper, listed);
+        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
+        const outcome = await giveWay(r, keeper, own);
+        return oldest ? outcome : confirmKept(r, keeper, outcome);
     }
-    else if (href.startsWith(FLOW_BASE_PATH))
-        url = api.o.platformUrl + href;
-    else
-        url = api.base + (href.startsWith('/') ? href : `/${href}`);
-    const parsed = parseUrl(url);
-    if (!parsed || parsed.origin !== origin)
-        throw new IncompleteListingError('a next-page link is not a usable URL');
-    if (property && !parsed.searchParams.has('property'))
-        url += `${url.includes('?') ? '&' : '?'}property=${property}`;
-    return url;
+    let others = listed.filter((i) => i.id !== own.id);
+    if (others.length === 0)
+        return created(r, own.id, ownEtag ?? own.etag);
+    const kept = () => created(r, own.id, ownEtag ?? own.etag);
+    // With dates that order the copies, every run that lists them all keeps this one and deletes
+    // its own; a copy that stays longer is a slow run's, and giving way to it could leave none.
+    if (strictlyOldest(own, listed)) {
+        log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
+        return kept();
+    }
+    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`);
+    // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
+    // visible): after a wait long enough for a slow run to delete its own, this run gives way.
+    const budget = giveWayWait(r);
+    let waited = 0;
+    for (let n = 1;; n++) {
+        const wait = pauseMs(n);
+        const paused = waited + wait <= budget &&
+            (await flow.pause('checking the name', n, 'other copies listed', 'looking again'));
+        if (!paused) {
+            if (n === 1) {
+                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} ${r.objects.c.plural} may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
+                return kept();
+            }
+            break;
+        }
+        waited += wait;
+        let now;
+        try {
+            now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        }
+        catch (e) {
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            r.warn(`${e.message}: whether the other runs deleted their copies (id ${ids(others)}) could not be checked`);
+            return kept();
+        }
+        others = now.filter((i) => i.id !== own.id);
+        if (!now.some((i) => i.id === own.id)) {
+            if (others.length === 0)
+                throw new NoObjectError(`the ${noun(r)} this run created (id ${own.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
+            log(`this run's ${noun(r)} (id ${own.id}) was deleted by another run`);
+            return r.adopt(keeperOf(others), 'race');
+        }
+        if (others.length === 0)
+            return kept();
+    }
+    const stays = keeperOf(others);
+    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${stays.id}`);
+    return giveWay(r, stays, own);
 }
 /**
- * The live connections with the name, from a complete listing (see findByName): those being
- * deleted are not counted, those Flow Service is still working on (initializing) are waited for.
+ * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
+ * turn if a copy from a run that has already ended stays (see converge). So this run looks again
+ * (0.5 s, 1 s, 2 s, 4 s, 5 s, …, for longer than that run waits) until only the kept copy is
+ * left, and follows it if it changed.
  */
-async function findLive(flow, name, log) {
-    let found;
-    try {
-        found = await findByName(flow, name);
-    }
-    catch (e) {
-        if (e instanceof IncompleteListingError)
-            throw new ActionError(`${e.message}; nothing was created or changed`);
-        throw e;
-    }
-    const live = [];
-    for (const item of found) {
-        if (isDeleting(item.state)) {
-            log(`connection ${item.id} is being deleted (state ${item.state}): not counted`);
+async function confirmKept(r, kept, outcome) {
+    const name = r.name;
+    // Longer than the kept copy's run waits before it gives way (see converge).
+    const budget = giveWayWait(r) + 5000;
+    let waited = 0;
+    for (let n = 1; waited < budget; n++) {
+        const why = `confirming that ${noun(r)} ${kept.id} is the one kept`;
+        if (!(await r.objects.pause('checking the name', n, why, 'looking again'))) {
+            r.warn(`timeout-seconds leaves no time to confirm that ${noun(r)} ${kept.id} is the one kept`);
+            return outcome;
+        }
+        waited += pauseMs(n);
+        let now;
+        try {
+            now = alive(await r.objects.findByName(name, { mustInclude: kept.id }));
+        }
+        catch (e) {
+            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+                throw e;
+            r.warn(`${e.message}: whether ${noun(r)} ${kept.id} stays the one kept could not be checked`);
+            return outcome;
+        }
+        if (now.some((i) => i.id === kept.id)) {
+            if (now.length === 1)
+                return outcome;
             continue;
         }
-        const settled = isInProgress(item.state) ? await flow.settle(item) : item;
-        if (settled)
-            live.push(settled);
-        else
-            log(`connection ${item.id} went away while this run waited for it: not counted`);
+        if (now.length === 0)
+            throw new NoObjectError(`the ${noun(r)} this run adopted (id ${kept.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
+        const next = keeperOf(now);
+        r.log(`${noun(r)} ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`);
+        return r.adopt(next, 'race');
     }
-    return live;
+    return outcome;
 }
-function parseUrl(text) {
+/** Deletes this run's copy and applies if-exists to the object kept instead. */
+async function giveWay(r, keeper, own) {
+    const name = r.name;
     try {
-        return new URL(text);
+        await r.objects.delete(own.id);
+    }
+    catch (e) {
+        throw new StoredObjectError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
+    }
+    return r.adopt(keeper, 'race');
+}
+async function created(r, id, etag) {
+    return {
+        operation: 'created',
+        id,
+        etag: etag ?? (await r.objects.get(id)).etag ?? ''
+    };
+}
+/**
+ * After an answer that was lost or unreadable, the objects found by name: this run's own
+ * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
+ * the same time) and if-exists applies to it as to any object found.
+ */
+async function adopt(r, items) {
+    const keeper = keeperOf(items);
+    const others = items.filter((i) => i.id !== keeper.id);
+    if (others.length > 0) {
+        r.log(`${items.length} ${r.objects.c.plural} named "${r.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
+        for (const other of others) {
+            try {
+                await r.objects.delete(other.id);
+            }
+            catch (e) {
+                throw storedError(new ActionError(`${e.message}; delete ${noun(r)} ${other.id} by hand`), keeper);
+            }
+        }
+    }
+    return r.adopt(keeper, 'lost');
+}
+
+;// CONCATENATED MODULE: ./src/platform/collections.ts
+/**
+ * The Flow Service collections the actions manage, and what identifies an object of each: the
+ * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
+ * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
+ * An object with the name but another spec is someone else's, never this action's.
+ */
+/** The PostgreSQL source's connection spec (base and source connections). */
+const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+/** The Data Lake target's connection spec. */
+const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c';
+/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
+const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860';
+const SPEC_VERSION = '1.0';
+/** PostgreSQL base connections: the connection action's object. */
+const CONNECTIONS = {
+    path: 'connections',
+    noun: 'connection',
+    plural: 'connections',
+    kind: 'PostgreSQL connection',
+    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+    inProgress: ['initializing'],
+    updatable: ['enabled', 'disabled', 'initializing'],
+    notes: {
+        update: {
+            '1445-400': (id) => ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
+        },
+        delete: {
+            '1418-400': () => ' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again'
+        }
+    }
+};
+
+;// CONCATENATED MODULE: ./src/connection/payload.ts
+
+
+const SPEC_NAMES = {
+    'connection-string': 'Connection String Based Authentication',
+    basic: 'Basic Authentication'
+};
+/** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
+function buildConnectionString(p, ssl = {}) {
+    let s = `Server=${quoteValue(p.server)};Database=${quoteValue(p.database)};Port=${p.port};` +
+        `UID=${quoteValue(p.username)};Password=${quoteValue(p.password)}`;
+    if (ssl.encryptionMethod !== undefined)
+        s += `;EncryptionMethod=${ssl.encryptionMethod}`;
+    if (ssl.validateServerCertificate !== undefined)
+        s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
+    return s;
+}
+/** Reads the parts basic auth needs out of an Adobe-format connection string. */
+function parseConnectionString(cs) {
+    const kv = splitConnectionString(cs);
+    const get = (...keys) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
+    const server = get('server', 'host');
+    const database = get('database');
+    const username = get('uid', 'user id', 'username', 'user');
+    const password = get('password', 'pwd');
+    const port = get('port') ?? '5432';
+    const missing = [
+        ['Server', server],
+        ['Database', database],
+        ['UID', username],
+        ['Password', password]
+    ]
+        .filter(([, v]) => !v)
+        .map(([k]) => k);
+    if (missing.length)
+        throw new Error(`connection-string is missing ${missing.join(', ')}`);
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+        throw new Error('connection-string has a Port that is not a number from 1 to 65535');
+    return {
+        server: server,
+        database: database,
+        username: username,
+        password: password,
+        port: Number(port)
+    };
+}
+/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
+const SSLMODE_MAP = {
+    disable: { encryptionMethod: 0, sslMode: 'Disable' },
+    allow: { encryptionMethod: 6, sslMode: 'Allow' },
+    prefer: { encryptionMethod: 6, sslMode: 'Prefer' },
+    require: { encryptionMethod: 1, validateServerCertificate: false, sslMode: 'Require' },
+    'verify-ca': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Ca' },
+    'verify-full': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Full' }
+};
+function payload_decode(part, what) {
+    try {
+        return decodeURIComponent(part);
     }
     catch {
-        return undefined;
+        throw new Error(`postgres-url has invalid percent-encoding in the ${what}`);
     }
 }
+/**
+ * Splits a postgresql:// (or postgres://) URI into parts, percent-decoding each one.
+ * Error messages name the part that is wrong, never its value.
+ */
+function parsePostgresUrl(uri) {
+    const scheme = /^(postgresql|postgres):\/\//i.exec(uri);
+    if (!scheme)
+        throw new Error('postgres-url must start with postgresql:// or postgres://');
+    const authority = uri.slice(scheme[0].length).split(/[/?#]/)[0] ?? '';
+    if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
+        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
+    let url;
+    try {
+        url = new URL(uri);
+    }
+    catch {
+        throw new Error('postgres-url is not a valid URI (postgresql://user:password@host:5432/database)');
+    }
+    const hostname = url.hostname;
+    if (!hostname)
+        throw new Error('postgres-url must name a host (Unix sockets are not reachable from Adobe)');
+    if (hostname.includes(','))
+        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
+    if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535))
+        throw new Error('postgres-url has a port outside 1-65535');
+    const database = payload_decode(url.pathname.replace(/^\//, ''), 'database');
+    if (!database)
+        throw new Error('postgres-url must name a database (…/database)');
+    const username = payload_decode(url.username, 'user name');
+    if (!username)
+        throw new Error('postgres-url must include a user name (postgresql://user:password@host/db)');
+    const password = payload_decode(url.password, 'password');
+    if (!password)
+        throw new Error('postgres-url must include a password (postgresql://user:password@host/db)');
+    let ssl = {};
+    const ignored = [];
+    for (const [key, value] of url.searchParams) {
+        if (key === 'sslmode') {
+            const mapped = SSLMODE_MAP[value.toLowerCase()];
+            if (!mapped)
+                throw new Error(`postgres-url sslmode must be one of: ${Object.keys(SSLMODE_MAP).join(', ')}`);
+            ssl = mapped;
+        }
+        else
+            ignored.push(key);
+    }
+    return {
+        parts: {
+            server: hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: url.port ? Number(url.port) : 5432,
+            database,
+            username,
+            password
+        },
+        ssl,
+        ignored
+    };
+}
+/** The auth block of the connection: connection string or basic, from the settings. */
+function buildAuth(s) {
+    const creds = s.credentials;
+    if (!creds)
+        throw new Error('no database credentials were given');
+    if (s.authType === 'basic') {
+        const p = creds.parts;
+        if (!p)
+            throw new Error('connection-string could not be split into parts for basic auth');
+        const params = {
+            server: p.server,
+            port: String(p.port),
+            database: p.database,
+            username: p.username,
+            password: p.password
+        };
+        if (s.sslMode)
+            params.sslMode = s.sslMode;
+        return { specName: SPEC_NAMES.basic, params };
+    }
+    const ssl = {
+        encryptionMethod: s.encryptionMethod,
+        validateServerCertificate: s.validateServerCertificate
+    };
+    let connectionString;
+    if (creds.source === 'connection-string') {
+        // A trailing ';' would otherwise leave an empty segment before the appended keywords.
+        connectionString = creds.connectionString.replace(/;+\s*$/, '');
+        const keys = splitConnectionStringLoosely(connectionString);
+        if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
+            connectionString += `;EncryptionMethod=${ssl.encryptionMethod}`;
+        if (ssl.validateServerCertificate !== undefined && !keys.has('validateservercertificate'))
+            connectionString += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
+    }
+    else {
+        connectionString = buildConnectionString(creds.parts, ssl);
+    }
+    return { specName: SPEC_NAMES['connection-string'], params: { connectionString } };
+}
+/** The POST /connections body, keys in the seed tutorial's order. */
+function buildCreateBody(name, description, auth) {
+    return {
+        name,
+        ...(description !== undefined ? { description } : {}),
+        auth,
+        connectionSpec: { id: POSTGRES_SPEC_ID, version: SPEC_VERSION }
+    };
+}
+/** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
+function redactAuth(auth) {
+    const params = { ...auth.params };
+    for (const key of ['password', 'connectionString'])
+        if (key in params)
+            params[key] = '***';
+    return { specName: auth.specName, params };
+}
+/** The payload the connection should have, or none when deleting (state absent). */
+function desiredBody(s, defaultDescription) {
+    if (s.state === 'absent')
+        return undefined;
+    return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s));
+}
 
-;// CONCATENATED MODULE: ./src/plan.ts
-
+;// CONCATENATED MODULE: ./src/connection/plan.ts
 
 
 /**
@@ -43040,7 +43169,7 @@ function describePlan(plan, base) {
 async function planStep(session, settings, body, log) {
     log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
     return session.phase('looking up the connection', async () => {
-        const live = await findLive(session.flow, settings.connectionName, log);
+        const live = await session.connections.findLive(settings.connectionName, log);
         return session.referee.vetPlan(decide(settings, live, body), settings);
     });
 }
@@ -43050,95 +43179,25 @@ function duplicatesError(name, items) {
         .join(', ')}); delete all but one, then run again`);
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/provenance.ts
+;// CONCATENATED MODULE: ./src/connection/connection-test.ts
 
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
-function githubContext(env = process.env, log = () => undefined) {
-    let payload;
-    return {
-        workflow: env.GITHUB_WORKFLOW,
-        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
-        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        ref: env.GITHUB_REF,
-        get payload() {
-            if (payload)
-                return payload;
-            payload = {};
-            const file = env.GITHUB_EVENT_PATH;
-            if (file) {
-                if ((0,external_node_fs_namespaceObject.existsSync)(file))
-                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-                else
-                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
-            }
-            return payload;
-        }
-    };
-}
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
-function runContext(ctx, env) {
-    const deployment = ctx.payload.deployment;
-    const deploymentEnv = deployment?.environment;
-    return {
-        repository: env.GITHUB_REPOSITORY || undefined,
-        workflow: ctx.workflow || undefined,
-        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
-        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
-        serverUrl: ctx.serverUrl,
-        ref: ctx.ref || undefined,
-        environment: env.AEP_ENVIRONMENT ||
-            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
-            undefined
-    };
-}
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
-function safe(value, max = 100) {
-    const encoded = Array.from(value)
-        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
-        .join('');
-    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
-}
-/** The link to the workflow run, when the run is known. */
-function runUrl(c) {
-    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
-        return undefined;
-    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
-    return `${server}/${c.repository}/actions/runs/${c.runId}`;
-}
-/** The default description: which repository, workflow, run, ref and environment manage it. */
-function defaultDescription(c) {
-    if (!c.repository)
-        return 'Managed by the AEP PostgreSQL connection GitHub Action';
-    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
-    if (c.workflow)
-        parts.push(`workflow "${safe(c.workflow)}"`);
-    const url = runUrl(c);
-    if (c.runId)
-        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
-    if (c.ref)
-        parts.push(`ref ${safe(c.ref)}`);
-    if (c.environment)
-        parts.push(`environment ${safe(c.environment)}`);
-    return parts.join(', ');
-}
 
-;// CONCATENATED MODULE: ./src/connection-test.ts
 
+/*
+ * The connection test: Flow Service's own connectivity test and the explore of the database root
+ * (the documented calls), and the verdict from their answers.
+ */
+const ExploreSchema = array(looseObject({
+    type: unknown().optional(),
+    path: unknown().optional(),
+    name: unknown().optional()
+}));
+const TestSchema = looseObject({ result: schemas_boolean() });
+/** The connection test's calls on the Flow Service client. */
+const connectionTestCalls = (api) => ({
+    test: (id) => test(api, id),
+    explore: (id) => explore(api, id)
+});
 /**
  * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
  * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
@@ -43157,8 +43216,70 @@ async function testConnection(flow, id, log) {
     }
     return flow.explore(id);
 }
+/**
+ * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
+ * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
+ * objects fails: it cannot show that Flow Service reached the database.
+ */
+async function explore(api, id) {
+    const label = 'testing the connection';
+    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    const parsed = ExploreSchema.safeParse(api.json(label, a));
+    if (!parsed.success)
+        throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
+    // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
+    const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
+    const paths = tables
+        .map((i) => (typeof i.path === 'string' ? i.path : i.name))
+        .filter((p) => typeof p === 'string');
+    return { tables: tables.length, paths };
+}
+/**
+ * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
+ * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
+ * authentication or rate limiting. A 200 without a true/false result fails.
+ */
+async function test(api, id) {
+    const label = 'testing the connection (GET /test)';
+    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`);
+    if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
+        if ([401, 403, 407, 429].includes(a.res.status))
+            api.fail(label, a);
+        return { unsupported: apiError(label, a, api.o.tokens.given).message };
+    }
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
+    // A 200 is the endpoint answering: one that breaks its contract says nothing about the
+    // database, so it fails the test rather than passing it on to explore.
+    if (!parsed.success)
+        throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
+    return { result: parsed.data.result };
+}
+/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
+const kindOf = (v) => v === null
+    ? 'null'
+    : Array.isArray(v)
+        ? 'an array'
+        : /^[aeiou]/.test(typeof v)
+            ? `an ${typeof v}`
+            : `a ${typeof v}`;
+/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
+function testShape(text) {
+    const body = parseOrUndefined(text);
+    if (body === undefined)
+        return `a body that is not JSON, ${text.length} characters`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+        return `the body is ${kindOf(body)}, not an object`;
+    if (!('result' in body))
+        return 'no "result" field';
+    const result = body.result;
+    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
+}
 
-;// CONCATENATED MODULE: ./src/report.ts
+;// CONCATENATED MODULE: ./src/connection/report.ts
 
 
 
@@ -43277,7 +43398,7 @@ async function outputStep(r, settings, session, out, env, state) {
         out.info(`Connection test: ${testText(r.test)}`);
     }
     else if (settings.testConnection)
-        r.test = await session.phase('testing the connection', () => runConnectionTest(session.flow, r.connectionId, out));
+        r.test = await session.phase('testing the connection', () => runConnectionTest(session.tests, r.connectionId, out));
     if (r.test?.ok === false)
         throw new ActionError(r.test.error ?? 'the connection test failed');
     await summarise(out, env, () => successSummary(r));
@@ -43304,8 +43425,8 @@ async function runConnectionTest(flow, id, out) {
  * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
  */
 async function reportFailure(e, state, out, env) {
-    if (e instanceof StoredConnectionError) {
-        out.setOutput('connection-id', e.connectionId);
+    if (e instanceof StoredObjectError) {
+        out.setOutput('connection-id', e.id);
         out.setOutput('etag', e.etag);
     }
     const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
@@ -43320,253 +43441,39 @@ async function summarise(out, env, content) {
         out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
 }
 
-;// CONCATENATED MODULE: ./src/reconcile.ts
-
-
+;// CONCATENATED MODULE: ./src/connection/apply.ts
 
 
 
 
 
 const asIs = (body, send) => send(body);
-/**
- * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
- * runs to delete theirs before it gives way to a copy that stays (also at most a quarter of the
- * time left).
- */
-const GIVE_WAY_WAIT_MS = 15_000;
-/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
-const giveWayWait = (r) => Math.min(GIVE_WAY_WAIT_MS, r.flow.o.retry.deadline.remaining() * 0.25);
-/** A failure with no connection left to name in the outputs. */
-class NoConnectionError extends ActionError {
-}
-const ids = (items) => items.map((i) => i.id).join(', ');
-function stored(e, item) {
-    if (e instanceof StoredConnectionError || e instanceof NoConnectionError)
-        return e;
-    return new StoredConnectionError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+/** PATCHes the connection with the body's params, refereed by the guard. */
+function update(r, existing, body) {
+    const guard = r.guard ?? asIs;
+    return updateExisting(r.connections, existing, (from, etag) => guard(body, (b) => r.connections.update(existing.id, etag, patchOps(from, b))), r.log);
 }
 /**
- * Creates the connection so that exactly one with the name remains, even when other runs
- * create it at the same time or an answer is lost. See README "Idempotency".
+ * Creates the connection so that exactly one with the name remains (platform/exactly-one.ts);
+ * a copy this run did not create gets if-exists, with the params the create was sent with.
  */
-async function createExactlyOne(req) {
-    let sent = req.body;
-    const outcome = await (req.guard ?? asIs)(req.body, (b) => {
-        sent = b;
-        return req.flow.create(b);
+function create(r, body) {
+    let sent = body;
+    return createExactlyOne({
+        objects: r.connections,
+        name: body.name,
+        create: () => (r.guard ?? asIs)(body, (b) => {
+            sent = b;
+            return r.connections.create(b);
+        }),
+        adopt: (item, why) => applyIfExists(r, sent, item, why),
+        log: r.log,
+        warn: r.warn
     });
-    // Later updates (after adopting) carry the params the create was sent with.
-    const r = { ...req, body: sent };
-    if (outcome.kind === 'found')
-        return adopt(r, outcome.items);
-    try {
-        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
-    }
-    catch (e) {
-        throw stored(e, outcome);
-    }
-}
-/**
- * The lookup before the create found none, so any other live connection with the name now was
- * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
- * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
- * a lookup did not show it); then a check that cannot be made fails the step, since a second
- * connection may exist.
- */
-async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
-    const { flow, log } = r;
-    const name = r.body.name;
-    const unchecked = (why) => {
-        if (afterLost)
-            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's connection is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
-        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
-    };
-    for (let round = 1;; round++) {
-        let listed;
-        try {
-            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
-        }
-        catch (e) {
-            // The create went through; only the safety net failed. It is the one thing that sees a
-            // racing run's copy, so it is tried again before giving up (a later run still sees both).
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            if (round < 3 &&
-                !(e instanceof DeadlineError) &&
-                (await flow.pause('checking the name', round, e.message, 'looking again')))
-                continue;
-            unchecked(e.message);
-            return created(r, ownId, ownEtag);
-        }
-        const own = listed.find((i) => i.id === ownId);
-        if (own)
-            return converge(r, listed, own, ownEtag);
-        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
-        const mine = await flow.getIfExists(ownId);
-        if (!mine || isDeleting(mine.state)) {
-            if (listed.length === 0)
-                throw new NoConnectionError(`the connection this run created (id ${ownId}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-            log(`this run's connection (id ${ownId}) was deleted by another run that created one too`);
-            return applyIfExists(r, keeperOf(listed), 'race');
-        }
-        const why = `the connection just created (id ${ownId}) is not listed yet`;
-        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-            unchecked(`${why}, so the listing cannot be trusted`);
-            return created(r, ownId, ownEtag ?? mine.etag);
-        }
-    }
-}
-/**
- * Several live connections have the name after this run's create. The keeper is the oldest
- * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
- * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
- * could not tell which came first), so this run gives way to it: every run ends on one.
- */
-async function converge(r, listed, own, ownEtag) {
-    const { flow, log } = r;
-    const name = r.body.name;
-    const keeper = keeperOf(listed);
-    if (keeper.id !== own.id) {
-        const oldest = strictlyOldest(keeper, listed);
-        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
-        const outcome = await giveWay(r, keeper, own);
-        return oldest ? outcome : confirmKept(r, keeper, outcome);
-    }
-    let others = listed.filter((i) => i.id !== own.id);
-    if (others.length === 0)
-        return created(r, own.id, ownEtag ?? own.etag);
-    const kept = () => created(r, own.id, ownEtag ?? own.etag);
-    // With dates that order the copies, every run that lists them all keeps this one and deletes
-    // its own; a copy that stays longer is a slow run's, and giving way to it could leave none.
-    if (strictlyOldest(own, listed)) {
-        log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
-        return kept();
-    }
-    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`);
-    // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
-    // visible): after a wait long enough for a slow run to delete its own, this run gives way.
-    const budget = giveWayWait(r);
-    let waited = 0;
-    for (let n = 1;; n++) {
-        const wait = pauseMs(n);
-        const paused = waited + wait <= budget &&
-            (await flow.pause('checking the name', n, 'other copies listed', 'looking again'));
-        if (!paused) {
-            if (n === 1) {
-                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} connections may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
-                return kept();
-            }
-            break;
-        }
-        waited += wait;
-        let now;
-        try {
-            now = alive(await flow.findByName(name, { mustInclude: own.id }));
-        }
-        catch (e) {
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            r.warn(`${e.message}: whether the other runs deleted their copies (id ${ids(others)}) could not be checked`);
-            return kept();
-        }
-        others = now.filter((i) => i.id !== own.id);
-        if (!now.some((i) => i.id === own.id)) {
-            if (others.length === 0)
-                throw new NoConnectionError(`the connection this run created (id ${own.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-            log(`this run's connection (id ${own.id}) was deleted by another run`);
-            return applyIfExists(r, keeperOf(others), 'race');
-        }
-        if (others.length === 0)
-            return kept();
-    }
-    const stays = keeperOf(others);
-    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${stays.id}`);
-    return giveWay(r, stays, own);
-}
-/**
- * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
- * turn if a copy from a run that has already ended stays (see converge). So this run looks again
- * (0.5 s, 1 s, 2 s, 4 s, 5 s, …, for longer than that run waits) until only the kept copy is
- * left, and follows it if it changed.
- */
-async function confirmKept(r, kept, outcome) {
-    const name = r.body.name;
-    // Longer than the kept copy's run waits before it gives way (see converge).
-    const budget = giveWayWait(r) + 5000;
-    let waited = 0;
-    for (let n = 1; waited < budget; n++) {
-        const why = `confirming that connection ${kept.id} is the one kept`;
-        if (!(await r.flow.pause('checking the name', n, why, 'looking again'))) {
-            r.warn(`timeout-seconds leaves no time to confirm that connection ${kept.id} is the one kept`);
-            return outcome;
-        }
-        waited += pauseMs(n);
-        let now;
-        try {
-            now = alive(await r.flow.findByName(name, { mustInclude: kept.id }));
-        }
-        catch (e) {
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            r.warn(`${e.message}: whether connection ${kept.id} stays the one kept could not be checked`);
-            return outcome;
-        }
-        if (now.some((i) => i.id === kept.id)) {
-            if (now.length === 1)
-                return outcome;
-            continue;
-        }
-        if (now.length === 0)
-            throw new NoConnectionError(`the connection this run adopted (id ${kept.id}) was deleted while the step ran, and no other connection named "${name}" is listed; run the step again`);
-        const next = keeperOf(now);
-        r.log(`connection ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`);
-        return applyIfExists(r, next, 'race');
-    }
-    return outcome;
-}
-/** Deletes this run's copy and applies if-exists to the connection kept instead. */
-async function giveWay(r, keeper, own) {
-    const name = r.body.name;
-    try {
-        await r.flow.delete(own.id);
-    }
-    catch (e) {
-        throw new StoredConnectionError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
-    }
-    return applyIfExists(r, keeper, 'race');
-}
-async function created(r, id, etag) {
-    return {
-        operation: 'created',
-        connectionId: id,
-        etag: etag ?? (await r.flow.get(id)).etag ?? ''
-    };
-}
-/**
- * After an answer that was lost or unreadable, the connections found by name: this run's own
- * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
- * the same time) and if-exists applies to it as to any connection found.
- */
-async function adopt(r, items) {
-    const keeper = keeperOf(items);
-    const others = items.filter((i) => i.id !== keeper.id);
-    if (others.length > 0) {
-        r.log(`${items.length} connections named "${r.body.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
-        for (const other of others) {
-            try {
-                await r.flow.delete(other.id);
-            }
-            catch (e) {
-                throw stored(new ActionError(`${e.message}; delete connection ${other.id} by hand`), keeper);
-            }
-        }
-    }
-    return applyIfExists(r, keeper, 'lost');
 }
 /** if-exists applied to a connection this run did not see before its create. */
-async function applyIfExists(r, keeper, why) {
-    const { settings: s, flow, log } = r;
+async function applyIfExists(r, body, keeper, why) {
+    const { settings: s, connections, log } = r;
     const found = why === 'race'
         ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
         : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
@@ -43578,115 +43485,30 @@ async function applyIfExists(r, keeper, why) {
                 log(`${found}; if-exists is reuse: using it as it is`);
                 return {
                     operation: 'unchanged',
-                    connectionId: keeper.id,
-                    etag: keeper.etag ?? (await flow.get(keeper.id)).etag ?? ''
+                    id: keeper.id,
+                    etag: keeper.etag ?? (await connections.get(keeper.id)).etag ?? ''
                 };
             case 'update': {
                 log(`${found}; if-exists is update: updating it`);
-                const plan = decide(s, [keeper], r.body);
+                const plan = decide(s, [keeper], body);
                 if (plan.kind !== 'update')
                     throw new ActionError('internal: expected an update');
-                return await updateExisting(flow, keeper, r.body, log, r.guard);
+                return await update(r, keeper, body);
             }
         }
     }
     catch (e) {
-        throw stored(e, keeper);
+        throw storedError(e, keeper);
     }
-}
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
-const MAX_PRECONDITION_RETRIES = 5;
-/**
- * PATCHes a connection. A 412 (changed since read: another run patched it) re-reads and retries,
- * up to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the connection's
- * current state (1416, 1417) waits for the state to settle, then retries once.
- */
-async function updateExisting(flow, existing, body, log, guard = asIs) {
-    const id = existing.id;
-    let current = existing;
-    let etag = existing.etag ?? (await flow.get(id)).etag;
-    if (!etag)
-        throw new ActionError('updating the connection failed: Flow Service gave no etag for it');
-    let waitedForState = false;
-    for (let n = 1;; n++) {
-        try {
-            const from = current;
-            const ifMatch = etag;
-            const r = await guard(body, (b) => flow.update(id, ifMatch, patchOps(from, b)));
-            return { operation: 'updated', connectionId: id, etag: r.etag ?? '' };
-        }
-        catch (e) {
-            if (!(e instanceof ApiError))
-                throw e;
-            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
-                const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
-                if (n > 1 && !(await flow.pause('updating the connection', n - 1, why, 're-reading')))
-                    throw e;
-                if (n === 1)
-                    log(`updating the connection: ${why}; re-reading and retrying`);
-                current = await flow.get(id);
-            }
-            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
-                waitedForState = true;
-                log(`updating the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-                current = await settled(flow, id);
-            }
-            else
-                throw e;
-            etag = current.etag ?? '';
-        }
-    }
-}
-/** Deletes a connection; one already being deleted (1458) counts as absent. */
-async function deleteExisting(flow, existing, log) {
-    const del = async () => (await flow.delete(existing.id))
-        ? { operation: 'deleted', connectionId: existing.id, etag: '' }
-        : { operation: 'absent', connectionId: '', etag: '' };
-    try {
-        return await del();
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        if (e.code === '1458-400') {
-            log(`connection ${existing.id} is already being deleted (1458): nothing to do`);
-            return { operation: 'absent', connectionId: '', etag: '' };
-        }
-        if (e.code !== '1416-400')
-            throw e;
-        log(`deleting the connection: Flow Service refused it in the connection's current state (${e.code}); waiting for the state to settle, then retrying once`);
-        await settled(flow, existing.id);
-        return del();
-    }
-}
-/**
- * Reads the connection until its state accepts an update or delete (see isUpdatable), with
- * growing pauses within the deadline.
- */
-async function settled(flow, id) {
-    let current = await flow.get(id);
-    for (let n = 1; !isUpdatable(current.state) || isInProgress(current.state); n++) {
-        const why = `connection ${id} is "${current.state ?? ''}"`;
-        if (isDeleting(current.state))
-            throw new ActionError(`${why}: it started being deleted while this run waited`);
-        if (!(await flow.pause('waiting for the connection', n, why, 'checking again')))
-            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-        const next = await flow.getIfExists(id);
-        if (!next)
-            throw new ActionError(`connection ${id} went away while this run waited for it`);
-        current = next;
-    }
-    return current;
 }
 /** Applies a plan; returns the outputs' view of what happened. */
 async function apply(plan, r) {
     switch (plan.kind) {
         case 'create':
-            return createExactlyOne({ ...r, body: plan.body });
+            return create(r, plan.body);
         case 'update':
             try {
-                return await updateExisting(r.flow, plan.existing, plan.body, r.log, r.guard);
+                return await update(r, plan.existing, plan.body);
             }
             catch (e) {
                 if (!(e instanceof ApiError) || e.code !== '1457-400')
@@ -43694,15 +43516,11 @@ async function apply(plan, r) {
                 return afterDeletionStarted(r, plan.existing, plan.body, e);
             }
         case 'reuse':
-            return {
-                operation: 'unchanged',
-                connectionId: plan.existing.id,
-                etag: plan.existing.etag ?? ''
-            };
+            return { operation: 'unchanged', id: plan.existing.id, etag: plan.existing.etag ?? '' };
         case 'delete':
-            return deleteExisting(r.flow, plan.existing, r.log);
+            return deleteExisting(r.connections, plan.existing, r.log);
         case 'absent':
-            return { operation: 'absent', connectionId: '', etag: '' };
+            return { operation: 'absent', id: '', etag: '' };
     }
 }
 /**
@@ -43712,14 +43530,14 @@ async function apply(plan, r) {
  */
 async function afterDeletionStarted(r, existing, body, refusal) {
     r.log(`connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
-    const live = await findLive(r.flow, body.name, r.log);
+    const live = await r.connections.findLive(body.name, r.log);
     if (live.some((i) => i.id === existing.id))
-        throw new StoredConnectionError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
+        throw new StoredObjectError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
     const plan = decide(r.settings, live, body);
     if (plan.kind === 'create')
         r.log(`no live connection is named "${body.name}": creating one`);
     if (plan.kind === 'update')
-        return updateExisting(r.flow, plan.existing, body, r.log, r.guard);
+        return update(r, plan.existing, body);
     return apply(plan, r);
 }
 /** What applying each kind of plan does, as the debug-mode group of its requests says it. */
@@ -43740,269 +43558,501 @@ async function applyStep(plan, settings, session, out, runUrl) {
     const r = resultOf(plan, operation, settings, runUrl);
     if (settings.dryRun)
         await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
-            for (const line of describePlan(plan, session.flow.base))
+            for (const line of describePlan(plan, session.connections.api.base))
                 out.block(line);
         });
     else {
         const applyPlan = () => apply(plan, {
-            flow: session.flow,
+            connections: session.connections,
             settings,
             log: (line) => out.info(line),
             warn: (message) => out.warning(message),
             guard: (body, send) => session.referee.guard(body, send)
         });
         const applying = APPLYING[plan.kind];
-        Object.assign(r, await (applying ? session.phase(applying, applyPlan) : applyPlan()));
+        const done = await (applying ? session.phase(applying, applyPlan) : applyPlan());
+        r.operation = done.operation;
+        r.connectionId = done.id;
+        r.etag = done.etag;
     }
     out.info(outcomeLine(r));
     return r;
 }
 
-;// CONCATENATED MODULE: ./src/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/platform/inputs.ts
+
+/*
+ * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
+ * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
+ * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
+ * use. Messages name the input, never its value.
  */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function proxy_pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
+/** The Adobe-side inputs, in the order both READMEs list them. */
+const ADOBE_INPUT_NAMES = [
+    'client-id',
+    'client-secret',
+    'access-token',
+    'scopes',
+    'ims-org-id',
+    'sandbox-name',
+    'platform-url',
+    'ims-url'
+];
+/** The inputs that say how a run behaves, shared by both actions. */
+const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'if-exists',
+    'state',
+    'dry-run',
+    'timeout-seconds',
+    'max-attempts'
+]));
+/** The Adobe-side secrets: masked before anything else happens. */
+const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
+/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
+const SHARED_DEFAULTS = {
+    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+    'platform-url': 'https://platform.adobe.io',
+    'ims-url': 'https://ims-na1.adobelogin.com',
+    'if-exists': 'update',
+    state: 'present',
+    'dry-run': 'false',
+    'timeout-seconds': '120',
+    'max-attempts': '5'
+};
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 /**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
  */
-function proxy_parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
-function proxy_decode(s) {
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
+const inputs_isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
+    let url;
     try {
-        return decodeURIComponent(s);
+        url = new URL(value);
     }
     catch {
-        return undefined;
+        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
+        return NEVER;
     }
-}
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
-const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
-function parseProxy(name, value) {
-    const url = proxy_parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    if (credentialsCutShort(url))
-        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
-    const user = proxy_decode(url.username);
-    const password = proxy_decode(url.password);
-    if (user === undefined || password === undefined)
-        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
-    url.pathname = '/';
-    url.search = '';
-    url.hash = '';
+    if (url.username || url.password || url.search || url.hash) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not contain credentials, a query or a fragment`
+        });
+        return NEVER;
+    }
+    const loopbackHttp = url.protocol === 'http:' && inputs_isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+        });
+        return NEVER;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+});
+const bool = (name) => schemas_string()
+    .refine((v) => /^(true|false)$/i.test(v), {
+    message: `${name} must be true or false`
+})
+    .transform((v) => v.toLowerCase() === 'true');
+const intIn = (name, min, max) => schemas_string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+    message: `${name} must be a whole number from ${min} to ${max}`
+})
+    .transform(Number);
+const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+const optionalOneOf = (name, values) => schemas_enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+const optionalBool = (name) => schemas_string()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
+const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    }
+    else if (v.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    }
+    else if (CONTROL.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+    }
+});
+/** The name an object is found by: required, at most 255 characters, no control characters. */
+const objectName = (name) => schemas_string().superRefine((v, ctx) => {
+    if (!v.trim())
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > 255)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
+    else if (CONTROL.test(v))
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+});
+/** The zod shape of the shared inputs; each action adds its own. */
+const sharedFields = () => ({
+    'client-id': headerValue('client-id', 255),
+    'client-secret': schemas_string(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
+    scopes: inputs_text('scopes', 2000, true),
+    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+    }),
+    'sandbox-name': schemas_string().superRefine((v, ctx) => {
+        if (!v)
+            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
+        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+            });
+    }),
+    'platform-url': serviceUrl('platform-url'),
+    'ims-url': serviceUrl('ims-url'),
+    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+    state: oneOf('state', ['present', 'absent']),
+    'dry-run': bool('dry-run'),
+    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+    'max-attempts': intIn('max-attempts', 1, 20)
+});
+/** The shared settings out of parsed fields. */
+function adobeSettings(f) {
     return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: given,
-        ...(given
-            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
-            : {})
+        clientId: f['client-id'],
+        clientSecret: f['client-secret'] || undefined,
+        accessToken: f['access-token'] || undefined,
+        scopes: f.scopes,
+        imsOrgId: f['ims-org-id'],
+        sandboxName: f['sandbox-name'],
+        platformUrl: f['platform-url'],
+        imsUrl: f['ims-url'],
+        ifExists: f['if-exists'],
+        state: f.state,
+        dryRun: f['dry-run'],
+        timeoutSeconds: f['timeout-seconds'],
+        maxAttempts: f['max-attempts']
     };
 }
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = proxy_pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
+/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
+function credentialProblems(raw) {
+    if (raw['client-secret'] && raw['access-token'])
+        return [
+            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
+        ];
+    if (!raw['client-secret'] && !raw['access-token'])
+        return [
+            {
+                input: 'client-secret',
+                message: 'client-secret or access-token is required (exactly one of them)'
+            }
+        ];
+    return [];
 }
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function proxy_isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (proxy_isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
+/** Fills in defaults for inputs left empty. */
+function withDefaults(names, defaults, raw) {
+    const out = {};
+    for (const name of names) {
+        const v = raw[name] ?? '';
+        out[name] = v === '' ? (defaults[name] ?? '') : v;
     }
-    return false;
+    return out;
 }
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
+/** Each zod issue as a problem naming its input (the first path element). */
+const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
+/** One report per message: several rules may find the same problem. */
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
 }
+
+;// CONCATENATED MODULE: ./src/connection/settings.ts
+const SSL_MODES = [
+    'Disable',
+    'Allow',
+    'Prefer',
+    'Require',
+    'Verify-Ca',
+    'Verify-Full'
+];
+
+;// CONCATENATED MODULE: ./src/connection/inputs.ts
+
+
+
+
+
+
+
+/** Every input action.yml declares, in the order the README lists them. */
+const INPUT_NAMES = [
+    ...ADOBE_INPUT_NAMES,
+    'connection-name',
+    'description',
+    'auth-type',
+    'connection-string',
+    'postgres-url',
+    'server',
+    'port',
+    'database',
+    'username',
+    'password',
+    'encryption-method',
+    'validate-server-certificate',
+    'ssl-mode',
+    'if-exists',
+    'state',
+    'dry-run',
+    'test-connection',
+    'timeout-seconds',
+    'max-attempts',
+    'validate-spec'
+];
+/** Inputs whose values are secrets: masked before anything else happens. */
+const SECRET_INPUTS = [
+    ...ADOBE_SECRET_INPUTS,
+    'connection-string',
+    'postgres-url',
+    'password'
+];
+/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
+const DEFAULTS = {
+    ...SHARED_DEFAULTS,
+    'auth-type': 'connection-string',
+    port: '5432',
+    'test-connection': 'false',
+    'validate-spec': 'false'
+};
+const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
+// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
+// dot-separated, an optional final dot. IPv4 addresses fit this too.
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 /**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
+ * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
+ * connection Adobe can never reach; say which input to use instead.
  */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = proxy_parseUrl(value);
-        if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
-            const at = value.lastIndexOf('@');
-            if (at === -1)
-                continue;
-            out.add(value);
-            const start = value.indexOf('//');
-            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
-            out.add(userinfo);
-            if (userinfo.includes(':'))
-                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
-            continue;
+const serverName = schemas_string().superRefine((v, ctx) => {
+    const fail = (message) => ctx.addIssue({ code: 'custom', message });
+    if (!v)
+        return;
+    if (v.length > 255)
+        fail('server must be at most 255 characters');
+    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
+        fail('server must be a host name or IP address without a scheme: use postgres-url for a URL');
+    else if (/\s/.test(v))
+        fail('server must be a host name or IP address, without spaces');
+    else if ((0,external_node_net_.isIP)(v.replace(/^\[(.*)\]$/, '$1')) === 6)
+        return;
+    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
+        fail('server must not include a port: use the port input');
+    else if (!HOST_NAME.test(v))
+        fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
+});
+/** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
+const fieldsSchema = () => object({
+    ...sharedFields(),
+    'connection-name': objectName('connection-name'),
+    description: inputs_text('description', 1000, false),
+    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
+    'connection-string': schemas_string(),
+    'postgres-url': schemas_string(),
+    server: serverName,
+    port: intIn('port', 1, 65535),
+    database: inputs_text('database', 255, false),
+    username: inputs_text('username', 255, false),
+    password: schemas_string(),
+    'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
+    'validate-server-certificate': optionalBool('validate-server-certificate'),
+    'ssl-mode': schemas_string().transform((v, ctx) => {
+        if (!v)
+            return undefined;
+        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
+        if (!mode) {
+            ctx.addIssue({
+                code: 'custom',
+                message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}`
+            });
+            return NEVER;
         }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        url.pathname = '/';
-        url.search = '';
-        url.hash = '';
-        out.add(url.href);
-        for (const d of [(s) => s, (s) => proxy_decode(s) ?? s]) {
-            if (url.password)
-                out.add(d(url.password));
-            else
-                out.add(d(url.username));
-            out.add(`${d(url.username)}:${d(url.password)}`);
+        return mode;
+    }),
+    'test-connection': bool('test-connection'),
+    'validate-spec': bool('validate-spec')
+});
+/**
+ * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
+ * each naming the input to fix. Pure: reads nothing but its argument.
+ */
+function parseInputs(partial) {
+    const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial);
+    const parsed = fieldsSchema().safeParse(raw);
+    const problems = parsed.success ? [] : problemsOf(parsed.error);
+    // Cross-field rules are checked on the raw values so that every problem is reported at once.
+    problems.push(...crossFieldProblems(raw));
+    if (problems.length > 0 || !parsed.success)
+        throw new InputError(dedupe(problems));
+    return toSettings(parsed.data, raw);
+}
+const PART_INPUTS = ['server', 'database', 'username', 'password'];
+function credentialSources(raw) {
+    const sources = [];
+    if (raw['connection-string'])
+        sources.push('connection-string');
+    if (raw['postgres-url'])
+        sources.push('postgres-url');
+    if (PART_INPUTS.some((n) => raw[n]))
+        sources.push('parts');
+    return sources;
+}
+function crossFieldProblems(raw) {
+    const problems = credentialProblems(raw);
+    const add = (input, message) => problems.push({ input, message });
+    // Deleting needs only the name; credentials, if given, are not used (and not checked).
+    if (raw.state === 'absent')
+        return problems;
+    const sources = credentialSources(raw);
+    if (sources.length === 0) {
+        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
+    }
+    else if (sources.length > 1) {
+        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
+    }
+    else if (sources[0] === 'parts') {
+        for (const n of PART_INPUTS)
+            if (!raw[n])
+                add(n, `${n} is required when the database is given as parts`);
+    }
+    else if (raw.port !== '5432' && raw.port !== '') {
+        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
+    }
+    if (sources.length === 1 && sources[0] === 'postgres-url') {
+        try {
+            parsePostgresUrl(raw['postgres-url']);
+        }
+        catch (e) {
+            add('postgres-url', e.message);
         }
     }
-    return [...out].filter((s) => s.length > 0);
+    if (sources.length === 1 && sources[0] === 'connection-string') {
+        // The same setting twice, with perhaps different values: make the user pick one place.
+        const keys = splitConnectionStringLoosely(raw['connection-string']);
+        if (raw['encryption-method'] && keys.has('encryptionmethod'))
+            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
+        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
+            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
+    }
+    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
+        try {
+            parseConnectionString(raw['connection-string']);
+        }
+        catch (e) {
+            add('connection-string', e.message);
+        }
+    }
+    const authType = raw['auth-type'];
+    if (authType === 'basic') {
+        if (raw['encryption-method'])
+            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
+        if (raw['validate-server-certificate'])
+            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
+    }
+    else if (authType === 'connection-string' && raw['ssl-mode']) {
+        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
+    }
+    return problems;
 }
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
+function toSettings(f, raw) {
+    const settings = {
+        ...adobeSettings(f),
+        connectionName: f['connection-name'],
+        description: f.description || undefined,
+        authType: f['auth-type'],
+        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
+        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
+        sslMode: f['ssl-mode'],
+        testConnection: f['test-connection'],
+        validateSpec: f['validate-spec']
+    };
+    if (f.state === 'absent')
+        return settings;
+    const [source] = credentialSources(raw);
+    if (source === 'connection-string') {
+        const cs = f['connection-string'];
+        settings.credentials = {
+            source,
+            connectionString: cs,
+            parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
+        };
+    }
+    else if (source === 'postgres-url') {
+        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
+        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
+        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
+        if (settings.authType === 'basic')
+            settings.sslMode ??= ssl.sslMode;
+        else {
+            settings.encryptionMethod ??= ssl.encryptionMethod;
+            settings.validateServerCertificate ??= ssl.validateServerCertificate;
+        }
+    }
+    else {
+        settings.credentials = {
+            source: 'parts',
+            parts: {
+                server: f.server,
+                port: f.port,
+                database: f.database,
+                username: f.username,
+                password: f.password
+            }
+        };
+    }
+    return settings;
+}
+/** What the step says about valid inputs it does not use, once the token is masked. */
+function inputNotes(s) {
+    const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
+    return ignored
+        ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
+        : [];
+}
+
+;// CONCATENATED MODULE: ./src/connection/secrets.ts
+
+
+
+/*
+ * The connection action's secrets: its secret inputs (read and registered by the platform's
+ * readInputs), the passwords inside a connection string even when it does not split cleanly,
+ * and each form derived from them once the settings and the payload exist.
  */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !proxy_isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/secrets.ts
-
-
-
-
-/** Inputs whose secret values are built from other values (so not redacted run by run). */
-const COMPOSITE_INPUTS = new Set(['connection-string', 'postgres-url']);
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
-function readInputs(c, env, out) {
-    for (const secret of proxySecrets(env))
-        out.compositeSecret(secret);
-    const raw = {};
-    for (const name of INPUT_NAMES) {
-        // A password may legitimately start or end with spaces; only a pasted newline is dropped.
-        raw[name] =
-            name === 'password'
-                ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
-                : c.getInput(name);
-    }
-    for (const name of SECRET_INPUTS)
-        if (COMPOSITE_INPUTS.has(name))
-            out.compositeSecret(raw[name]);
-        else
-            out.secret(raw[name]);
-    // The passwords inside a connection string, even one that does not split cleanly.
-    for (const value of connectionStringSecrets(raw['connection-string']))
-        out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
-    if (raw['client-secret'])
-        out.compositeSecret(`${raw['client-id']}:${raw['client-secret']}`);
-    return raw;
-}
+/** How the connection action's inputs are read and their secrets registered. */
+const CONNECTION_INPUTS = {
+    names: INPUT_NAMES,
+    secrets: SECRET_INPUTS,
+    composite: ['connection-string', 'postgres-url'],
+    untrimmed: ['password'],
+    derived: (raw) => connectionStringSecrets(raw['connection-string'])
+};
 /** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
 function registerDerived(s, body, out) {
     // The password inside a postgres-url or connection string, once decoded or split out.
@@ -44023,576 +44073,191 @@ function registerDerived(s, body, out) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-;// CONCATENATED MODULE: ./src/bounded-regexp.ts
+;// CONCATENATED MODULE: ./src/platform/lookup.ts
 
-/**
- * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
- * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
- * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
- * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
- * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
- * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
- * as unchecked, so the caller can say so and carry on.
+
+
+/*
+ * Finding objects by name, in any collection: the filter grammar (listing.ts says which filter a
+ * name needs), every page of the listing followed, and a listing that cannot prove what exists (a
+ * page limit, a cycle, a malformed page, an item that cannot be classified) refused, so nothing is
+ * created on it.
  */
-/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
-const MAX_PATTERN_LENGTH = 1000;
-/** How long one pattern may run on one value; a sound pattern takes microseconds. */
-const PATTERN_TIME_MS = 250;
-let sandbox;
-/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
-function testWithin(re, s, timeMs) {
-    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
-    const { context, script } = sandbox;
-    context.re = re;
-    context.s = s;
+/** Beyond this many pages a listing is taken as broken (20,000 objects at 20 a page). */
+const MAX_PAGES = 1000;
+/** The name of the spec field in words: "connection spec" or "flow spec". */
+const specWords = (c) => (c.spec.field === 'flowSpec' ? 'flow spec' : 'connection spec');
+/**
+ * Every object of the collection's kind with exactly this name in the sandbox, from a complete
+ * listing (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
+ * matched exactly here. Every object of the collection's spec is read instead when Flow Service
+ * refuses a quoted filter, when an escaped name finds nothing, or when `mustInclude` (an object
+ * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
+ */
+async function findByName(api, c, name, opts = {}) {
+    const log = (why) => api.o.retry.log(`listing ${c.plural} by name: ${why}; reading every ${c.kind}`);
+    const filter = nameFilter(name);
+    let found;
     try {
-        return script.runInContext(context, { timeout: timeMs }) === true;
+        found = await listMatching(api, c, name, filter.property);
     }
     catch (e) {
-        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
-            return undefined;
+        if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
+            throw e;
+        log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
+    }
+    if (found && filter.kind === 'escaped' && found.length === 0)
+        log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
+    else if (found && filter.kind !== 'plain' && opts.mustInclude)
+        if (!found.some((i) => i.id === opts.mustInclude))
+            log(`the name filter did not return the ${c.noun} just created`);
+        else
+            return found;
+    else if (found)
+        return found;
+    return listMatching(api, c, name, specFilter(c));
+}
+/** Reads every page of a filtered listing; keeps the exact matches for the name. */
+async function listMatching(api, c, name, property) {
+    const label = `listing ${c.plural} by name`;
+    const incomplete = (reason) => new IncompleteListingError(reason, c.plural);
+    // By id: an object listed on two pages (the listing moved while it was read) is one.
+    const matches = new Map();
+    const unclassified = new Map();
+    const seen = new Set();
+    let url = `${api.base}/${c.path}?property=${property}`;
+    let resendFilter = false;
+    for (let page = 1; url; page++) {
+        if (seen.has(url))
+            throw incomplete(`page ${page - 1} links back to a page already read`);
+        if (page > MAX_PAGES)
+            throw incomplete(`Flow Service sent more than ${MAX_PAGES} pages`);
+        seen.add(url);
+        const a = await api.send(label, 'GET', url);
+        if (a.kind !== 'response' || a.res.status !== 200)
+            api.fail(label, a);
+        const parsed = PageSchema.safeParse(api.json(label, a));
+        if (!parsed.success)
+            throw incomplete(`page ${page} is not a list of ${c.plural} (${issueOf(parsed.error)})`);
+        for (const item of parsed.data.items) {
+            const kind = classify(item, name, c);
+            if (kind === 'match')
+                matches.set(item.id, item);
+            else if (kind === 'unknown')
+                unclassified.set(item.id, item);
+        }
+        // Whether a continuation link keeps the filter is not documented: once a followed link
+        // shows items the filter excludes, the filter is sent again with the following links.
+        if (page > 1 &&
+            !new URL(url).searchParams.has('property') &&
+            parsed.data.items.some((i) => !passesFilter(i, property, name, c)))
+            resendFilter = true;
+        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
+        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
+        // the pages after it are unknown.
+        const href = parsed.data._links?.next?.href;
+        if (href !== undefined && href !== '' && href.trim() === '')
+            throw incomplete(`page ${page} has a next-page link with a blank href`);
+        url = href ? nextUrl(api, c, href, resendFilter ? property : undefined) : undefined;
+    }
+    // A listed item without a name, or with the name but no spec, is read by id.
+    for (const item of unclassified.values()) {
+        if (matches.has(item.id))
+            continue;
+        const lacks = item.name === undefined ? 'a name' : `a ${specWords(c)}`;
+        const full = await api.getIfExists(c, item.id);
+        // An item listed with this name that cannot be read is not proof of absence: gone since
+        // the listing, or a server that contradicts itself; either way nothing may be created.
+        if (!full) {
+            if (item.name === undefined)
+                continue;
+            throw incomplete(`${c.noun} ${item.id} is listed with this name but without a ${specWords(c)}, and reading it by id answers 404`);
+        }
+        const kind = classify(full, name, c);
+        if (full.id !== item.id ||
+            kind === 'unknown' ||
+            (item.name !== undefined && full.name !== item.name))
+            throw incomplete(`${c.noun} ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? `gives another ${c.noun}` : 'does not tell either'}`);
+        if (kind === 'match')
+            matches.set(full.id, full);
+    }
+    return [...matches.values()];
+}
+/**
+ * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
+ * `property`, the filter is added to a link that does not carry one.
+ */
+function nextUrl(api, c, href, property) {
+    const origin = new URL(api.base).origin;
+    let url;
+    if (/^https?:\/\//i.test(href)) {
+        // Never send the token to another host.
+        if (lookup_parseUrl(href)?.origin !== origin)
+            throw new ActionError(`listing ${c.plural} failed: the next page points to another host`);
+        url = href;
+    }
+    else if (href.startsWith(FLOW_BASE_PATH))
+        url = api.o.platformUrl + href;
+    else
+        url = api.base + (href.startsWith('/') ? href : `/${href}`);
+    const parsed = lookup_parseUrl(url);
+    if (!parsed || parsed.origin !== origin)
+        throw new IncompleteListingError('a next-page link is not a usable URL', c.plural);
+    if (property && !parsed.searchParams.has('property'))
+        url += `${url.includes('?') ? '&' : '?'}property=${property}`;
+    return url;
+}
+/**
+ * The live objects with the name, from a complete listing (see findByName): those being deleted
+ * are not counted, those Flow Service is still working on (initializing) are waited for.
+ */
+async function findLive(flow, c, name, log) {
+    let found;
+    try {
+        found = await findByName(flow, c, name);
+    }
+    catch (e) {
+        if (e instanceof IncompleteListingError)
+            throw new ActionError(`${e.message}; nothing was created or changed`);
         throw e;
     }
-    finally {
-        context.re = undefined;
-        context.s = undefined;
-    }
-}
-/**
- * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then.
- */
-function boundedRegExps(limits = {}) {
-    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
-    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
-    const unchecked = new Map();
-    const engine = ((pattern, flags) => {
-        // ajv keys its compiled patterns by toString(): it must differ between patterns.
-        const key = `/${pattern}/${flags}`;
-        if (pattern.length > maxLength) {
-            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
-            return { test: () => true, toString: () => key };
+    const live = [];
+    for (const item of found) {
+        if (isDeleting(item.state)) {
+            log(`${c.noun} ${item.id} is being deleted (state ${item.state}): not counted`);
+            continue;
         }
-        const re = new RegExp(pattern, flags);
-        return {
-            test(s) {
-                if (unchecked.has(pattern))
-                    return true;
-                const matched = testWithin(re, s, timeMs);
-                if (matched !== undefined)
-                    return matched;
-                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
-                return true;
-            },
-            toString: () => key
-        };
-    });
-    engine.code = 'boundedRegExp';
-    return { engine, unchecked };
-}
-
-;// CONCATENATED MODULE: ./src/connection-spec.ts
-
-
-
-
-
-
-
-const SpecReplySchema = looseObject({
-    items: array(looseObject({
-        id: schemas_string().optional(),
-        name: schemas_string().optional(),
-        authSpec: array(looseObject({ name: schemas_string().optional(), spec: unknown().optional() }))
-            .optional()
-    }))
-});
-const PropertySchema = looseObject({
-    type: union([schemas_string(), array(schemas_string())]).optional(),
-    enum: array(unknown()).optional(),
-    format: schemas_string().optional()
-});
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Control, invisible-format and line/paragraph-separator characters. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-/**
- * Text from the spec as printed: on one line, with control, invisible and line-separator
- * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
- * neither start a new log line nor be read as a workflow command.
- */
-function specText(text) {
-    return text
-        .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
-        .replace(/##\[/g, '## [');
-}
-/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
-function authSchemaOf(reply, specName) {
-    const parsed = SpecReplySchema.safeParse(reply);
-    if (!parsed.success)
-        return { unavailable: 'the reply is not a connection spec list' };
-    // Only PostgreSQL's own spec referees: another connector's would fail good params.
-    const spec = parsed.data.items.find((i) => isPostgresSpec(i.id));
-    if (!spec)
-        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
-    const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
-    const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
-    if (!auth)
-        return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
-        };
-    if (!isObject(auth.spec))
-        return { unavailable: `it has no schema for "${specName}"` };
-    return { schema: auth.spec };
-}
-/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
-class SchemaError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SchemaError';
+        const settled = isInProgress(item.state, c) ? await flow.settle(c, item) : item;
+        if (settled)
+            live.push(settled);
+        else
+            log(`${c.noun} ${item.id} went away while this run waited for it: not counted`);
     }
+    return live;
 }
-/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
-const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
-let ajvModule;
-const loadAjv = () => (ajvModule ??= importAjv());
-async function compile(schema) {
-    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
-    // exports are not (the bundle's ESM interop drops them).
-    const { Ajv } = (await loadAjv()).default;
-    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
-    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
-    // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
-    const regExps = boundedRegExps();
-    const ajv = new Ajv({
-        allErrors: true,
-        strict: false,
-        validateFormats: false,
-        validateSchema: false,
-        logger: false,
-        unicodeRegExp: false,
-        addUsedSchema: false,
-        code: { regExp: regExps.engine }
-    });
-    const { $schema: _ignored, ...rest } = schema;
-    let fn;
+function lookup_parseUrl(text) {
     try {
-        fn = ajv.compile(rest);
+        return new URL(text);
     }
-    catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${cut(specText(e.message), 300)})`);
-    }
-    return {
-        validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
-        unchecked: regExps.unchecked
-    };
-}
-/** The unchecked patterns, by the params whose schema carries them. */
-function uncheckedRules(schema, unchecked) {
-    const properties = isObject(schema.properties) ? schema.properties : {};
-    const rules = [];
-    for (const [pattern, why] of unchecked) {
-        const params = Object.entries(properties)
-            .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
-            .map(([name]) => name);
-        for (const param of params.length > 0 ? params : ['(a param)'])
-            rules.push({ param: cut(specText(param), 80), rule: 'pattern', why });
-    }
-    return rules;
-}
-const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
-const A_TYPE = {
-    integer: 'an integer',
-    number: 'a number',
-    string: 'a string',
-    boolean: 'a boolean (true or false)',
-    object: 'an object',
-    array: 'an array',
-    null: 'null'
-};
-/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
-const MAX_PATTERN_SHOWN = 160;
-/** Longest list of allowed values shown in a message. */
-const MAX_ENUM_SHOWN = 200;
-/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
-function enumList(values) {
-    let out = '';
-    for (const v of values) {
-        const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
-        if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
-            return `${out}, … (${values.length} values in all)`;
-        out = out ? `${out}, ${text}` : text;
-    }
-    return out;
-}
-/** The param an error is about, and the schema's expectation in words; no value ever. */
-function connection_spec_describe(e) {
-    const d = describeRaw(e);
-    // Param names may come from the spec too (required): printed like the rest of its text.
-    return { ...d, param: cut(specText(d.param), 80) };
-}
-function describeRaw(e) {
-    const p = e.params;
-    switch (e.keyword) {
-        case 'required':
-            return {
-                param: String(p.missingProperty),
-                keyword: e.keyword,
-                expected: 'is required by the connection spec but is not sent'
-            };
-        case 'additionalProperties':
-            return {
-                param: String(p.additionalProperty),
-                keyword: e.keyword,
-                expected: 'is not a param this auth type accepts'
-            };
-        case 'type': {
-            const types = String(p.type).split(',');
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
-            };
-        }
-        case 'enum':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
-            };
-        case 'pattern':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
-            };
-        default:
-            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
-            };
-    }
-}
-function problemsOf(errors) {
-    const seen = new Set();
-    return errors
-        .map(connection_spec_describe)
-        .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
-}
-const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
-/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
-const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
-/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
-const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s;
-/**
- * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
- * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
- * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
- */
-function reshapeValue(value, prop) {
-    const types = typesOf(prop);
-    let v = value;
-    const changes = [];
-    if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-        // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
-        if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
-            v = Number(v);
-            changes.push('string -> integer');
-        }
-        else if (types.includes('number') && isPlainNumber(v)) {
-            v = Number(v);
-            changes.push('string -> number');
-        }
-        else if (types.includes('boolean') && (v === 'true' || v === 'false')) {
-            v = v === 'true';
-            changes.push('string -> boolean');
-        }
-    }
-    else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
-        v = String(v);
-        changes.push('boolean -> string');
-    }
-    if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
-        const key = looseKey(v);
-        // An allowed value holding control or line-separator characters never matches: it would
-        // be sent, and printed, as the spec wrote it.
-        const matches = prop.enum.filter((e) => typeof e === 'string' && !UNPRINTABLE.test(e) && looseKey(e) === key);
-        const [only] = matches;
-        if (matches.length === 1 && only !== undefined) {
-            v = only;
-            // The allowed value comes from the schema; a secret param's is still not shown.
-            changes.push(prop.format === 'password'
-                ? 'matched one allowed value'
-                : `matched the allowed value "${cut(specText(only), 60)}"`);
-        }
-    }
-    return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
-}
-/**
- * Validates params against an auth type's schema with ajv; where a param fails and the schema
- * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
- * the expectation only. Throws SchemaError when the schema cannot be compiled.
- */
-async function judgeParams(schema, params) {
-    const { validate, unchecked } = await compile(schema);
-    const first = validate(params);
-    const skipped = () => uncheckedRules(schema, unchecked);
-    if (first.length === 0)
-        return { params, changes: [], problems: [], unchecked: skipped() };
-    const properties = isObject(schema.properties) ? schema.properties : {};
-    const failing = new Set(problemsOf(first).map((p) => p.param));
-    const reshaped = { ...params };
-    const tried = [];
-    for (const param of failing) {
-        const value = params[param];
-        const prop = PropertySchema.safeParse(properties[param]);
-        if (value === undefined || !prop.success)
-            continue;
-        const r = reshapeValue(value, prop.data);
-        if (!r)
-            continue;
-        reshaped[param] = r.value;
-        tried.push({ param, change: r.change });
-    }
-    if (tried.length === 0)
-        return { params, changes: [], problems: problemsOf(first), unchecked: skipped() };
-    const problems = problemsOf(validate(reshaped));
-    const stillFailing = new Set(problems.map((p) => p.param));
-    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
-    const changes = tried.filter((c) => !stillFailing.has(c.param));
-    const out = { ...params };
-    for (const c of changes)
-        out[c.param] = reshaped[c.param];
-    return { params: out, changes, problems, unchecked: skipped() };
-}
-/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
-function usesBraceQuoting(params) {
-    const cs = params.connectionString;
-    return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
-}
-/**
- * The problems as one clause within `max` characters: what to do first (a connection-string
- * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
- */
-function describeProblems(problems, params, max = 600) {
-    let hint = '';
-    if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
-        hint = usesBraceQuoting(params)
-            ? 'a value in the connection string needed brace quoting ({...}), which the pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting. '
-            : 'check the keywords and their order against the pattern, or use auth-type: basic. ';
-    }
-    let text = hint;
-    for (const [i, p] of problems.entries()) {
-        const item = `${p.param} ${p.expected}`;
-        const more = problems.length - i;
-        // The first problem is always named; room is kept for "; and N more problems" after it.
-        const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0);
-        if (i > 0 && item.length > room) {
-            text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
-            break;
-        }
-        text += `${i > 0 ? '; ' : ''}${i === 0 ? cut(item, Math.max(room, 80)) : item}`;
-    }
-    return text;
-}
-function describeChanges(changes) {
-    return changes.map((c) => `${c.param} (${c.change})`).join(', ');
-}
-/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
-const EXPLAINED_400 = new Set([
-    '1401',
-    '1403',
-    '1405',
-    '1413',
-    '1414',
-    '1416',
-    '1417',
-    '1418',
-    '1434',
-    '1445',
-    '1453',
-    '1457',
-    '2105',
-    '2110',
-    '2112',
-    '2113',
-    '2114',
-    '2115',
-    '400003'
-]);
-/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
-function isUnexplained400(e) {
-    if (!(e instanceof ApiError) || e.status !== 400)
-        return false;
-    const code = e.code?.split('-')[0];
-    return code === undefined || !EXPLAINED_400.has(code);
-}
-/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
-function withBody(plan, body) {
-    if (plan.kind === 'create')
-        return { ...plan, body };
-    if (plan.kind === 'update')
-        return { ...plan, body, ops: patchOps(plan.existing, body) };
-    return plan;
-}
-const withParams = (body, params) => ({
-    ...body,
-    auth: { ...body.auth, params }
-});
-/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
-const MESSAGE_ROOM = MAX_MESSAGE;
-/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
-const REFUSAL_ROOM = 600;
-/**
- * Consults the live connection spec at most once per run (the reply is kept), only when asked:
- * a dry run, validate-spec, or an unexplained 400 on a create or update.
- */
-class SpecReferee {
-    deps;
-    reply;
-    /** Warnings already printed: a run consulting the spec twice says each thing once. */
-    warned = new Set();
-    /** GET /connectionSpecs requests made (0 or 1). */
-    reads = 0;
-    constructor(deps) {
-        this.deps = deps;
-    }
-    read() {
-        this.reply ??= (async () => {
-            this.reads++;
-            try {
-                return { reply: await this.deps.readSpec() };
-            }
-            catch (e) {
-                if (e instanceof ActionError)
-                    return { error: e.message };
-                throw e;
-            }
-        })();
-        return this.reply;
-    }
-    warnOnce(message) {
-        if (this.warned.has(message))
-            return;
-        this.warned.add(message);
-        this.deps.warn(message);
-    }
-    /** The spec's ruling on a body; never throws for an unavailable referee. */
-    async rule(body) {
-        const r = await this.read();
-        if ('error' in r)
-            return { kind: 'unavailable', reason: r.error };
-        const found = authSchemaOf(r.reply, body.auth.specName);
-        if ('unavailable' in found)
-            return { kind: 'unavailable', reason: found.unavailable };
-        let verdict;
-        try {
-            verdict = await judgeParams(found.schema, body.auth.params);
-        }
-        catch (e) {
-            if (e instanceof SchemaError)
-                return { kind: 'unavailable', reason: e.message };
-            throw e;
-        }
-        // A rule that could not be evaluated is skipped, not failed: the rest still referees.
-        for (const u of verdict.unchecked)
-            this.warnOnce(`could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`);
-        if (verdict.problems.length > 0)
-            return { kind: 'mismatch', problems: verdict.problems };
-        if (verdict.changes.length > 0)
-            return {
-                kind: 'reshaped',
-                body: withParams(body, verdict.params),
-                changes: verdict.changes
-            };
-        return { kind: 'match', unchecked: verdict.unchecked };
-    }
-    unavailable(reason) {
-        this.warnOnce(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
-    }
-    /**
-     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
-     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
-     */
-    async vet(body, nothingSent) {
-        const ruling = await this.rule(body);
-        switch (ruling.kind) {
-            case 'unavailable':
-                this.unavailable(ruling.reason);
-                return body;
-            case 'match':
-                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"${ruling.unchecked.length > 0 ? ' (apart from the rules it could not check)' : ''}`);
-                return body;
-            case 'reshaped':
-                this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
-                return ruling.body;
-            case 'mismatch': {
-                // What was (not) sent comes first, so no cut can take it away.
-                const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
-                throw new ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
-            }
-        }
-    }
-    /**
-     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
-     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
-     */
-    async vetPlan(plan, s) {
-        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
-            return plan;
-        const nothingSent = s.dryRun ? 'dry run: nothing would be sent' : 'nothing was sent';
-        const body = await this.vet(plan.body, nothingSent);
-        return body === plan.body ? plan : withBody(plan, body);
-    }
-    /**
-     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
-     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
-     * the params; otherwise the original error stands, with what the spec said.
-     */
-    async guard(body, send) {
-        try {
-            return await send(body);
-        }
-        catch (e) {
-            if (!isUnexplained400(e))
-                throw e;
-            const ruling = await this.rule(body);
-            switch (ruling.kind) {
-                case 'unavailable':
-                    this.unavailable(ruling.reason);
-                    throw e;
-                case 'match':
-                    throw e.withNote(" (the auth params match Flow Service's live connection spec, so the spec does not explain it)");
-                case 'mismatch': {
-                    const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `;
-                    const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length;
-                    throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`);
-                }
-                case 'reshaped':
-                    this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
-                    return await send(ruling.body);
-            }
-        }
+    catch {
+        return undefined;
     }
 }
 
-;// CONCATENATED MODULE: ./src/safe-create.ts
+;// CONCATENATED MODULE: ./src/platform/safe-create.ts
 
 
 
 
 
 /**
- * Creates the connection. POST has no idempotency key, so it is never retried blindly:
- * after a lost response, a reset, a timeout or a 5xx the name is looked up first, and the
- * live connections found there are returned for the caller to adopt. A 2xx whose answer
- * holds no usable id was performed: it is only looked up, never sent again.
+ * Creates the object. POST has no idempotency key, so it is never retried blindly: after a lost
+ * response, a reset, a timeout or a 5xx the name is looked up first, and the live objects found
+ * there are returned for the caller to adopt. A 2xx whose answer holds no usable id was
+ * performed: it is only looked up, never sent again.
  */
-async function createSafely(api, body) {
-    const label = 'creating the connection';
+async function createSafely(api, c, body) {
+    const label = `creating the ${c.noun}`;
     const { retry, transport } = api.o;
     let renewed = false;
     // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
@@ -44604,7 +44269,7 @@ async function createSafely(api, body) {
         const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
         let sent;
         try {
-            sent = await attempt(transport, await api.request('POST', `${api.base}/connections`, body), deadline, postTimeout);
+            sent = await attempt(transport, await api.request('POST', `${api.base}/${c.path}`, body), deadline, postTimeout);
         }
         catch (e) {
             if (!(e instanceof TransportError))
@@ -44612,8 +44277,8 @@ async function createSafely(api, body) {
             // A 2xx whose answer is too large to read was performed all the same: found by name.
             const status = performedUnread(e);
             if (status !== undefined)
-                return findCommitted(api, body.name, label, status, 'is larger than this action reads');
-            throw unreadChange(e, label);
+                return findCommitted(api, c, body.name, label, status, 'is larger than this action reads');
+            throw unreadChange(e, label, c.noun);
         }
         const a = sent;
         // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
@@ -44621,7 +44286,7 @@ async function createSafely(api, body) {
             const created = readIdEtag(a.res.text);
             if (created)
                 return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) };
-            return findCommitted(api, body.name, label, a.res.status, 'held no usable id');
+            return findCommitted(api, c, body.name, label, a.res.status, 'held no usable id');
         }
         if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
             retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
@@ -44645,13 +44310,13 @@ async function createSafely(api, body) {
                 ? 'looking the name up'
                 : 'looking the name up, then sending it again if it is not there,';
             const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-            const found = await findLiveAfter(api, body.name, label);
+            const found = await findLiveAfter(api, c, body.name, label);
             if (found.length > 0) {
                 retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
                 return { kind: 'found', items: found };
             }
             if (timedOut)
-                throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the connection by name and adopts it`);
+                throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the ${c.noun} by name and adopts it`);
             if (!canWait || n >= retry.maxAttempts)
                 api.fail(label, a);
         }
@@ -44660,109 +44325,122 @@ async function createSafely(api, body) {
         }
     }
 }
-/** The live connections with the name, after a create that may have been performed. */
-async function findLiveAfter(api, name, label) {
+/** The live objects with the name, after a create that may have been performed. */
+async function findLiveAfter(api, c, name, label) {
     try {
-        return alive(await findByName(api, name));
+        return alive(await findByName(api, c, name));
     }
     catch (e) {
         if (!(e instanceof IncompleteListingError))
             throw e;
-        throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the connection by name`);
+        throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
     }
 }
 /** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
-async function findCommitted(api, name, label, status, answer) {
+async function findCommitted(api, c, name, label, status, answer) {
     const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
     api.o.retry.log(`${label}: ${said}; looking the name up`);
     for (let n = 1;; n++) {
-        const found = await findLiveAfter(api, name, label);
+        const found = await findLiveAfter(api, c, name, label);
         if (found.length > 0)
             return { kind: 'found', items: found };
         if (n >= 3 || !(await api.pause(label, n, 'not listed yet', 'looking again')))
             break;
     }
-    throw new ActionError(`${label} failed: ${said}, and the connection is not listed yet; it was not sent again. Run the step again: it finds the connection by name`);
+    throw new ActionError(`${label} failed: ${said}, and the ${c.noun} is not listed yet; it was not sent again. Run the step again: it finds the ${c.noun} by name`);
 }
 
-;// CONCATENATED MODULE: ./src/flow-service.ts
+;// CONCATENATED MODULE: ./src/platform/flow-service.ts
 
 
 
 
 
-
-
-const ExploreSchema = array(looseObject({
-    type: unknown().optional(),
-    path: unknown().optional(),
-    name: unknown().optional()
-}));
-const TestSchema = looseObject({ result: schemas_boolean() });
 /**
- * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
- * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
- * referees must keep its time even when the spec endpoint hangs.
+ * One Flow Service collection's objects, as the actions manage them: found by name from complete
+ * listings, created safe against lost answers, updated with If-Match, deleted, read by id. The
+ * collection (its path, its spec, its states, its refusal notes) is passed in, so the same
+ * guarantees hold for base connections, source and target connections and dataflows.
  */
-const SPEC_READ_SHARE = 0.2;
-const SPEC_READ_MAX_MS = 20_000;
-const SPEC_READ_ATTEMPTS = 2;
-/** The Flow Service calls this action makes: one small client object for callers. */
-class FlowService extends FlowApi {
-    /** Every PostgreSQL connection with exactly this name, from a complete listing (lookup.ts). */
-    findByName(name, opts = {}) {
-        return findByName(this, name, opts);
+class FlowObjects {
+    api;
+    c;
+    constructor(api, c) {
+        this.api = api;
+        this.c = c;
     }
-    /** Creates the connection, safe against lost answers (safe-create.ts). */
+    get retry() {
+        return this.api.o.retry;
+    }
+    /** Every object of this kind with exactly this name, from a complete listing (lookup.ts). */
+    findByName(name, opts = {}) {
+        return findByName(this.api, this.c, name, opts);
+    }
+    /** The live objects with the name: those being deleted left out, those in progress waited for. */
+    findLive(name, log) {
+        return findLive(this.api, this.c, name, log);
+    }
+    /** Creates the object, safe against lost answers (safe-create.ts). */
     create(body) {
-        return createSafely(this, body);
+        return createSafely(this.api, this.c, body);
+    }
+    get(id) {
+        return this.api.get(this.c, id);
+    }
+    getIfExists(id) {
+        return this.api.getIfExists(this.c, id);
+    }
+    settle(item) {
+        return this.api.settle(this.c, item);
+    }
+    pause(label, n, why, next) {
+        return this.api.pause(label, n, why, next);
+    }
+    /** A refusal with the collection's note for its code, when it has one. */
+    refusal(label, a, op, id) {
+        const e = apiError(label, a, this.api.o.tokens.given);
+        const note = e.code ? this.c.notes?.[op]?.[e.code] : undefined;
+        return note ? e.withNote(note(id)) : e;
     }
     /**
      * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the connection is read again for its etag.
+     * holds no usable etag was performed: the object is read again for its etag.
      */
     async update(id, etag, ops) {
-        const label = 'updating the connection';
+        const label = `updating the ${this.c.noun}`;
         let a;
         try {
-            a = await this.send(label, 'PATCH', `${this.base}/connections/${encodeURIComponent(id)}`, ops, {
-                'if-match': etag
-            });
+            a = await this.api.send(label, 'PATCH', this.api.url(this.c, id), ops, { 'if-match': etag });
         }
         catch (e) {
             if (!(e instanceof TransportError))
                 throw e;
-            // A 2xx whose answer is too large to read was performed: the etag is read from the connection.
+            // A 2xx whose answer is too large to read was performed: the etag is read from the object.
             const status = performedUnread(e);
             if (status === undefined)
-                throw unreadChange(e);
+                throw unreadChange(e, undefined, this.c.noun);
             return this.reread(id, label, status, 'is larger than this action reads');
         }
-        if (a.kind === 'response' && a.res.status === 400) {
-            const e = apiError(label, a, this.o.tokens.given);
-            if (e.code === '1445-400')
-                throw e.withNote(` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-                    'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one');
-            throw e;
-        }
+        if (a.kind === 'response' && a.res.status === 400)
+            throw this.refusal(label, a, 'update', id);
         if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
-            this.fail(label, a);
+            this.api.fail(label, a);
         const answer = readIdEtag(a.res.text);
         if (answer?.etag)
             return { id, etag: answer.etag };
         return this.reread(id, label, a.res.status, 'held no usable etag');
     }
-    /** An update that was performed but whose answer gave no etag: the connection is read for it. */
+    /** An update that was performed but whose answer gave no etag: the object is read for it. */
     async reread(id, label, status, answer) {
-        this.o.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the connection`);
+        this.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the ${this.c.noun}`);
         return { id, etag: (await this.get(id)).etag };
     }
-    /** Deletes; returns false when the connection was already gone before this call. */
+    /** Deletes; returns false when the object was already gone before this call. */
     async delete(id) {
-        const label = 'deleting the connection';
+        const label = `deleting the ${this.c.noun}`;
         let a;
         try {
-            a = await this.send(label, 'DELETE', `${this.base}/connections/${encodeURIComponent(id)}`);
+            a = await this.api.send(label, 'DELETE', this.api.url(this.c, id));
         }
         catch (e) {
             if (!(e instanceof TransportError))
@@ -44770,110 +44448,20 @@ class FlowService extends FlowApi {
             // A 2xx was performed: deleted, whatever its answer held.
             if (performedUnread(e) !== undefined)
                 return true;
-            throw unreadChange(e);
+            throw unreadChange(e, undefined, this.c.noun);
         }
         if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
             return true;
         // A 404 after a lost first answer means our earlier attempt deleted it.
         if (a.kind === 'response' && a.res.status === 404)
             return a.attempts > 1;
-        if (a.kind === 'response' && a.res.status === 400 && /1418/.test(a.res.text)) {
-            throw apiError(label, a, this.o.tokens.given).withNote(' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again');
-        }
-        this.fail(label, a);
+        if (a.kind === 'response' && a.res.status === 400)
+            throw this.refusal(label, a, 'delete', id);
+        this.api.fail(label, a);
     }
-    /**
-     * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
-     * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
-     * objects fails: it cannot show that Flow Service reached the database.
-     */
-    async explore(id) {
-        const label = 'testing the connection';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        const parsed = ExploreSchema.safeParse(this.json(label, a));
-        if (!parsed.success)
-            throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
-        // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-        const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
-        const paths = tables
-            .map((i) => (typeof i.path === 'string' ? i.path : i.name))
-            .filter((p) => typeof p === 'string');
-        return { tables: tables.length, paths };
-    }
-    /**
-     * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
-     * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
-     * authentication or rate limiting. A 200 without a true/false result fails.
-     */
-    async test(id) {
-        const label = 'testing the connection (GET /test)';
-        const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}/test`);
-        if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
-            if ([401, 403, 407, 429].includes(a.res.status))
-                this.fail(label, a);
-            return { unsupported: apiError(label, a, this.o.tokens.given).message };
-        }
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
-        // A 200 is the endpoint answering: one that breaks its contract says nothing about the
-        // database, so it fails the test rather than passing it on to explore.
-        if (!parsed.success)
-            throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
-        return { result: parsed.data.result };
-    }
-    /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-    async connectionSpec(id = POSTGRES_SPEC_ID) {
-        const label = 'reading the connection spec';
-        const parent = this.o.retry.deadline;
-        const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
-        const retry = {
-            ...this.o.retry,
-            deadline: new Deadline(this.o.retry.clock, budgetMs),
-            maxAttempts: Math.min(SPEC_READ_ATTEMPTS, this.o.retry.maxAttempts)
-        };
-        let a;
-        try {
-            a = await this.send(label, 'GET', `${this.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
-        }
-        catch (e) {
-            // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
-            if (e instanceof DeadlineError && parent.remaining() > 0)
-                throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
-            // A reply over the size cap (or the like) only makes the optional spec unavailable.
-            if (e instanceof TransportError)
-                throw new ActionError(e.message);
-            throw e;
-        }
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        return this.json(label, a);
-    }
-}
-/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
-const kindOf = (v) => v === null
-    ? 'null'
-    : Array.isArray(v)
-        ? 'an array'
-        : /^[aeiou]/.test(typeof v)
-            ? `an ${typeof v}`
-            : `a ${typeof v}`;
-/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
-function testShape(text) {
-    const body = parseOrUndefined(text);
-    if (body === undefined)
-        return `a body that is not JSON, ${text.length} characters`;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-        return `the body is ${kindOf(body)}, not an object`;
-    if (!('result' in body))
-        return 'no "result" field';
-    const result = body.result;
-    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
 }
 
-;// CONCATENATED MODULE: ./src/ims.ts
+;// CONCATENATED MODULE: ./src/platform/ims.ts
 
 
 
@@ -44934,7 +44522,7 @@ function imsTokenSource(fetch) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/transport.ts
+;// CONCATENATED MODULE: ./src/platform/transport.ts
 
 
 
@@ -45292,9 +44880,7 @@ function tracing(transport, debug) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/session.ts
-
-
+;// CONCATENATED MODULE: ./src/platform/session.ts
 
 
 
@@ -45333,7 +44919,7 @@ function openSession(settings, deps, out) {
         }, 
         // Masked before anything else can print it.
         (token) => out.secret(token)));
-    const flow = new FlowService({
+    const api = new FlowApi({
         platformUrl: settings.platformUrl,
         clientId: settings.clientId,
         imsOrgId: settings.imsOrgId,
@@ -45342,21 +44928,15 @@ function openSession(settings, deps, out) {
         transport,
         retry
     });
-    const referee = new SpecReferee({
-        readSpec: () => flow.connectionSpec(),
-        log: (line) => out.info(line),
-        warn: (message) => out.warning(message)
-    });
     return {
-        flow,
+        api,
         deadline,
-        referee,
-        async signIn() {
+        async signIn(notes = []) {
             // First, so every ::add-mask:: precedes the step's first log line.
             await tokens.token();
             for (const route of routes)
                 out.info(route);
-            for (const note of inputNotes(settings))
+            for (const note of notes)
                 out.warning(note);
         },
         phase: (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
@@ -45364,7 +44944,623 @@ function openSession(settings, deps, out) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+;// CONCATENATED MODULE: ./src/connection/bounded-regexp.ts
+
+/**
+ * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
+ * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
+ * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
+ * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
+ * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
+ * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
+ * as unchecked, so the caller can say so and carry on.
+ */
+/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
+const MAX_PATTERN_LENGTH = 1000;
+/** How long one pattern may run on one value; a sound pattern takes microseconds. */
+const PATTERN_TIME_MS = 250;
+let sandbox;
+/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
+function testWithin(re, s, timeMs) {
+    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
+    const { context, script } = sandbox;
+    context.re = re;
+    context.s = s;
+    try {
+        return script.runInContext(context, { timeout: timeMs }) === true;
+    }
+    catch (e) {
+        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+            return undefined;
+        throw e;
+    }
+    finally {
+        context.re = undefined;
+        context.s = undefined;
+    }
+}
+/**
+ * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
+ * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ */
+function boundedRegExps(limits = {}) {
+    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
+    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
+    const unchecked = new Map();
+    const engine = ((pattern, flags) => {
+        // ajv keys its compiled patterns by toString(): it must differ between patterns.
+        const key = `/${pattern}/${flags}`;
+        if (pattern.length > maxLength) {
+            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
+            return { test: () => true, toString: () => key };
+        }
+        const re = new RegExp(pattern, flags);
+        return {
+            test(s) {
+                if (unchecked.has(pattern))
+                    return true;
+                const matched = testWithin(re, s, timeMs);
+                if (matched !== undefined)
+                    return matched;
+                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
+                return true;
+            },
+            toString: () => key
+        };
+    });
+    engine.code = 'boundedRegExp';
+    return { engine, unchecked };
+}
+
+;// CONCATENATED MODULE: ./src/connection/connection-spec.ts
+
+
+
+
+
+
+
+
+const SpecReplySchema = looseObject({
+    items: array(looseObject({
+        id: schemas_string().optional(),
+        name: schemas_string().optional(),
+        authSpec: array(looseObject({ name: schemas_string().optional(), spec: unknown().optional() }))
+            .optional()
+    }))
+});
+const PropertySchema = looseObject({
+    type: union([schemas_string(), array(schemas_string())]).optional(),
+    enum: array(unknown()).optional(),
+    format: schemas_string().optional()
+});
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Control, invisible-format and line/paragraph-separator characters. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Text from the spec as printed: on one line, with control, invisible and line-separator
+ * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
+ * neither start a new log line nor be read as a workflow command.
+ */
+function specText(text) {
+    return text
+        .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+        .replace(/##\[/g, '## [');
+}
+/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
+function authSchemaOf(reply, specName) {
+    const parsed = SpecReplySchema.safeParse(reply);
+    if (!parsed.success)
+        return { unavailable: 'the reply is not a connection spec list' };
+    // Only PostgreSQL's own spec referees: another connector's would fail good params.
+    const spec = parsed.data.items.find((i) => sameSpec(i.id, POSTGRES_SPEC_ID));
+    if (!spec)
+        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
+    const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
+    const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
+    if (!auth)
+        return {
+            unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
+        };
+    if (!isObject(auth.spec))
+        return { unavailable: `it has no schema for "${specName}"` };
+    return { schema: auth.spec };
+}
+/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
+class SchemaError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'SchemaError';
+    }
+}
+/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
+const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
+let ajvModule;
+const loadAjv = () => (ajvModule ??= importAjv());
+async function compile(schema) {
+    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
+    // exports are not (the bundle's ESM interop drops them).
+    const { Ajv } = (await loadAjv()).default;
+    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
+    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
+    // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
+    const regExps = boundedRegExps();
+    const ajv = new Ajv({
+        allErrors: true,
+        strict: false,
+        validateFormats: false,
+        validateSchema: false,
+        logger: false,
+        unicodeRegExp: false,
+        addUsedSchema: false,
+        code: { regExp: regExps.engine }
+    });
+    const { $schema: _ignored, ...rest } = schema;
+    let fn;
+    try {
+        fn = ajv.compile(rest);
+    }
+    catch (e) {
+        throw new SchemaError(`its schema could not be compiled (${cut(specText(e.message), 300)})`);
+    }
+    return {
+        validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
+        unchecked: regExps.unchecked
+    };
+}
+/** The unchecked patterns, by the params whose schema carries them. */
+function uncheckedRules(schema, unchecked) {
+    const properties = isObject(schema.properties) ? schema.properties : {};
+    const rules = [];
+    for (const [pattern, why] of unchecked) {
+        const params = Object.entries(properties)
+            .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
+            .map(([name]) => name);
+        for (const param of params.length > 0 ? params : ['(a param)'])
+            rules.push({ param: cut(specText(param), 80), rule: 'pattern', why });
+    }
+    return rules;
+}
+const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
+const A_TYPE = {
+    integer: 'an integer',
+    number: 'a number',
+    string: 'a string',
+    boolean: 'a boolean (true or false)',
+    object: 'an object',
+    array: 'an array',
+    null: 'null'
+};
+/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
+const MAX_PATTERN_SHOWN = 160;
+/** Longest list of allowed values shown in a message. */
+const MAX_ENUM_SHOWN = 200;
+/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
+function enumList(values) {
+    let out = '';
+    for (const v of values) {
+        const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
+        if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
+            return `${out}, … (${values.length} values in all)`;
+        out = out ? `${out}, ${text}` : text;
+    }
+    return out;
+}
+/** The param an error is about, and the schema's expectation in words; no value ever. */
+function connection_spec_describe(e) {
+    const d = describeRaw(e);
+    // Param names may come from the spec too (required): printed like the rest of its text.
+    return { ...d, param: cut(specText(d.param), 80) };
+}
+function describeRaw(e) {
+    const p = e.params;
+    switch (e.keyword) {
+        case 'required':
+            return {
+                param: String(p.missingProperty),
+                keyword: e.keyword,
+                expected: 'is required by the connection spec but is not sent'
+            };
+        case 'additionalProperties':
+            return {
+                param: String(p.additionalProperty),
+                keyword: e.keyword,
+                expected: 'is not a param this auth type accepts'
+            };
+        case 'type': {
+            const types = String(p.type).split(',');
+            return {
+                param: pointerToName(e.instancePath) || '(params)',
+                keyword: e.keyword,
+                expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+            };
+        }
+        case 'enum':
+            return {
+                param: pointerToName(e.instancePath),
+                keyword: e.keyword,
+                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
+            };
+        case 'pattern':
+            return {
+                param: pointerToName(e.instancePath),
+                keyword: e.keyword,
+                expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+            };
+        default:
+            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
+            return {
+                param: pointerToName(e.instancePath) || '(params)',
+                keyword: e.keyword,
+                expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+            };
+    }
+}
+function connection_spec_problemsOf(errors) {
+    const seen = new Set();
+    return errors
+        .map(connection_spec_describe)
+        .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
+}
+const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
+/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
+const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
+/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
+const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s;
+/**
+ * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
+ * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
+ * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
+ */
+function reshapeValue(value, prop) {
+    const types = typesOf(prop);
+    let v = value;
+    const changes = [];
+    if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
+        // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
+        if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
+            v = Number(v);
+            changes.push('string -> integer');
+        }
+        else if (types.includes('number') && isPlainNumber(v)) {
+            v = Number(v);
+            changes.push('string -> number');
+        }
+        else if (types.includes('boolean') && (v === 'true' || v === 'false')) {
+            v = v === 'true';
+            changes.push('string -> boolean');
+        }
+    }
+    else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
+        v = String(v);
+        changes.push('boolean -> string');
+    }
+    if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
+        const key = looseKey(v);
+        // An allowed value holding control or line-separator characters never matches: it would
+        // be sent, and printed, as the spec wrote it.
+        const matches = prop.enum.filter((e) => typeof e === 'string' && !UNPRINTABLE.test(e) && looseKey(e) === key);
+        const [only] = matches;
+        if (matches.length === 1 && only !== undefined) {
+            v = only;
+            // The allowed value comes from the schema; a secret param's is still not shown.
+            changes.push(prop.format === 'password'
+                ? 'matched one allowed value'
+                : `matched the allowed value "${cut(specText(only), 60)}"`);
+        }
+    }
+    return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
+}
+/**
+ * Validates params against an auth type's schema with ajv; where a param fails and the schema
+ * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
+ * the expectation only. Throws SchemaError when the schema cannot be compiled.
+ */
+async function judgeParams(schema, params) {
+    const { validate, unchecked } = await compile(schema);
+    const first = validate(params);
+    const skipped = () => uncheckedRules(schema, unchecked);
+    if (first.length === 0)
+        return { params, changes: [], problems: [], unchecked: skipped() };
+    const properties = isObject(schema.properties) ? schema.properties : {};
+    const failing = new Set(connection_spec_problemsOf(first).map((p) => p.param));
+    const reshaped = { ...params };
+    const tried = [];
+    for (const param of failing) {
+        const value = params[param];
+        const prop = PropertySchema.safeParse(properties[param]);
+        if (value === undefined || !prop.success)
+            continue;
+        const r = reshapeValue(value, prop.data);
+        if (!r)
+            continue;
+        reshaped[param] = r.value;
+        tried.push({ param, change: r.change });
+    }
+    if (tried.length === 0)
+        return { params, changes: [], problems: connection_spec_problemsOf(first), unchecked: skipped() };
+    const problems = connection_spec_problemsOf(validate(reshaped));
+    const stillFailing = new Set(problems.map((p) => p.param));
+    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
+    const changes = tried.filter((c) => !stillFailing.has(c.param));
+    const out = { ...params };
+    for (const c of changes)
+        out[c.param] = reshaped[c.param];
+    return { params: out, changes, problems, unchecked: skipped() };
+}
+/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
+function usesBraceQuoting(params) {
+    const cs = params.connectionString;
+    return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
+}
+/**
+ * The problems as one clause within `max` characters: what to do first (a connection-string
+ * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
+ */
+function describeProblems(problems, params, max = 600) {
+    let hint = '';
+    if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
+        hint = usesBraceQuoting(params)
+            ? 'a value in the connection string needed brace quoting ({...}), which the pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting. '
+            : 'check the keywords and their order against the pattern, or use auth-type: basic. ';
+    }
+    let text = hint;
+    for (const [i, p] of problems.entries()) {
+        const item = `${p.param} ${p.expected}`;
+        const more = problems.length - i;
+        // The first problem is always named; room is kept for "; and N more problems" after it.
+        const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0);
+        if (i > 0 && item.length > room) {
+            text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
+            break;
+        }
+        text += `${i > 0 ? '; ' : ''}${i === 0 ? cut(item, Math.max(room, 80)) : item}`;
+    }
+    return text;
+}
+function describeChanges(changes) {
+    return changes.map((c) => `${c.param} (${c.change})`).join(', ');
+}
+/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
+const EXPLAINED_400 = new Set([
+    '1401',
+    '1403',
+    '1405',
+    '1413',
+    '1414',
+    '1416',
+    '1417',
+    '1418',
+    '1434',
+    '1445',
+    '1453',
+    '1457',
+    '2105',
+    '2110',
+    '2112',
+    '2113',
+    '2114',
+    '2115',
+    '400003'
+]);
+/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
+function isUnexplained400(e) {
+    if (!(e instanceof ApiError) || e.status !== 400)
+        return false;
+    const code = e.code?.split('-')[0];
+    return code === undefined || !EXPLAINED_400.has(code);
+}
+/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
+function withBody(plan, body) {
+    if (plan.kind === 'create')
+        return { ...plan, body };
+    if (plan.kind === 'update')
+        return { ...plan, body, ops: patchOps(plan.existing, body) };
+    return plan;
+}
+const withParams = (body, params) => ({
+    ...body,
+    auth: { ...body.auth, params }
+});
+/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
+const MESSAGE_ROOM = MAX_MESSAGE;
+/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
+const REFUSAL_ROOM = 600;
+/**
+ * Consults the live connection spec at most once per run (the reply is kept), only when asked:
+ * a dry run, validate-spec, or an unexplained 400 on a create or update.
+ */
+class SpecReferee {
+    deps;
+    reply;
+    /** Warnings already printed: a run consulting the spec twice says each thing once. */
+    warned = new Set();
+    /** GET /connectionSpecs requests made (0 or 1). */
+    reads = 0;
+    constructor(deps) {
+        this.deps = deps;
+    }
+    read() {
+        this.reply ??= (async () => {
+            this.reads++;
+            try {
+                return { reply: await this.deps.readSpec() };
+            }
+            catch (e) {
+                if (e instanceof ActionError)
+                    return { error: e.message };
+                throw e;
+            }
+        })();
+        return this.reply;
+    }
+    warnOnce(message) {
+        if (this.warned.has(message))
+            return;
+        this.warned.add(message);
+        this.deps.warn(message);
+    }
+    /** The spec's ruling on a body; never throws for an unavailable referee. */
+    async rule(body) {
+        const r = await this.read();
+        if ('error' in r)
+            return { kind: 'unavailable', reason: r.error };
+        const found = authSchemaOf(r.reply, body.auth.specName);
+        if ('unavailable' in found)
+            return { kind: 'unavailable', reason: found.unavailable };
+        let verdict;
+        try {
+            verdict = await judgeParams(found.schema, body.auth.params);
+        }
+        catch (e) {
+            if (e instanceof SchemaError)
+                return { kind: 'unavailable', reason: e.message };
+            throw e;
+        }
+        // A rule that could not be evaluated is skipped, not failed: the rest still referees.
+        for (const u of verdict.unchecked)
+            this.warnOnce(`could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`);
+        if (verdict.problems.length > 0)
+            return { kind: 'mismatch', problems: verdict.problems };
+        if (verdict.changes.length > 0)
+            return {
+                kind: 'reshaped',
+                body: withParams(body, verdict.params),
+                changes: verdict.changes
+            };
+        return { kind: 'match', unchecked: verdict.unchecked };
+    }
+    unavailable(reason) {
+        this.warnOnce(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
+    }
+    /**
+     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
+     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
+     */
+    async vet(body, nothingSent) {
+        const ruling = await this.rule(body);
+        switch (ruling.kind) {
+            case 'unavailable':
+                this.unavailable(ruling.reason);
+                return body;
+            case 'match':
+                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"${ruling.unchecked.length > 0 ? ' (apart from the rules it could not check)' : ''}`);
+                return body;
+            case 'reshaped':
+                this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
+                return ruling.body;
+            case 'mismatch': {
+                // What was (not) sent comes first, so no cut can take it away.
+                const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
+                throw new ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
+            }
+        }
+    }
+    /**
+     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
+     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
+     */
+    async vetPlan(plan, s) {
+        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
+            return plan;
+        const nothingSent = s.dryRun ? 'dry run: nothing would be sent' : 'nothing was sent';
+        const body = await this.vet(plan.body, nothingSent);
+        return body === plan.body ? plan : withBody(plan, body);
+    }
+    /**
+     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
+     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
+     * the params; otherwise the original error stands, with what the spec said.
+     */
+    async guard(body, send) {
+        try {
+            return await send(body);
+        }
+        catch (e) {
+            if (!isUnexplained400(e))
+                throw e;
+            const ruling = await this.rule(body);
+            switch (ruling.kind) {
+                case 'unavailable':
+                    this.unavailable(ruling.reason);
+                    throw e;
+                case 'match':
+                    throw e.withNote(" (the auth params match Flow Service's live connection spec, so the spec does not explain it)");
+                case 'mismatch': {
+                    const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `;
+                    const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length;
+                    throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`);
+                }
+                case 'reshaped':
+                    this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
+                    return await send(ruling.body);
+            }
+        }
+    }
+}
+/**
+ * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
+ * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
+ * referees must keep its time even when the spec endpoint hangs.
+ */
+const SPEC_READ_SHARE = 0.2;
+const SPEC_READ_MAX_MS = 20_000;
+const SPEC_READ_ATTEMPTS = 2;
+/** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
+async function readConnectionSpec(api, id = POSTGRES_SPEC_ID) {
+    const label = 'reading the connection spec';
+    const parent = api.o.retry.deadline;
+    const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
+    const retry = {
+        ...api.o.retry,
+        deadline: new Deadline(api.o.retry.clock, budgetMs),
+        maxAttempts: Math.min(SPEC_READ_ATTEMPTS, api.o.retry.maxAttempts)
+    };
+    let a;
+    try {
+        a = await api.send(label, 'GET', `${api.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
+    }
+    catch (e) {
+        // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
+        if (e instanceof DeadlineError && parent.remaining() > 0)
+            throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
+        // A reply over the size cap (or the like) only makes the optional spec unavailable.
+        if (e instanceof TransportError)
+            throw new ActionError(e.message);
+        throw e;
+    }
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    return api.json(label, a);
+}
+
+;// CONCATENATED MODULE: ./src/connection/session.ts
+
+
+
+
+
+
+/** Opens the platform session and adds what the connection action works with. */
+function openConnectionSession(settings, deps, out) {
+    const session = openSession(settings, deps, out);
+    return {
+        ...session,
+        connections: new FlowObjects(session.api, CONNECTIONS),
+        referee: new SpecReferee({
+            readSpec: () => readConnectionSpec(session.api),
+            log: (line) => out.info(line),
+            warn: (message) => out.warning(message)
+        }),
+        tests: connectionTestCalls(session.api),
+        signIn: () => session.signIn(inputNotes(settings))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/connection/main.ts
+
 
 
 
@@ -45392,14 +45588,14 @@ async function run(overrides = {}) {
     const log = (line) => out.info(line);
     try {
         // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
-        const raw = readInputs(c, deps.env, out);
+        const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS);
         const ctx = runContext(deps.github, deps.env);
         state.runUrl = runUrl(ctx);
         const settings = parseInputs(raw);
         const body = desiredBody(settings, () => defaultDescription(ctx));
         registerDerived(settings, body, out);
         // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
-        const session = (state.session = openSession(settings, deps, out));
+        const session = (state.session = openConnectionSession(settings, deps, out));
         state.deadline = session.deadline;
         await session.signIn();
         // 3. Plan: the connection looked up by name, and what to do about it.
@@ -45872,7 +46068,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9407);
+/******/ var __webpack_exports__ = __nccwpck_require__(7128);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
 

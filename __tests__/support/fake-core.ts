@@ -3,8 +3,8 @@
  * `Deps` seam. Inputs are read the way core.getInput reads INPUT_* variables (missing -> '',
  * trimmed unless trimWhitespace is false). Not a test file.
  */
-import type { CoreLike } from '../../src/main.js'
-import type { SummaryLike } from '../../src/output.js'
+import type { CoreLike } from '../../src/connection/main.js'
+import type { SummaryLike } from '../../src/platform/output.js'
 
 export interface CoreCall {
   kind: 'info' | 'warning' | 'error' | 'debug' | 'setFailed' | 'setSecret' | 'group' | 'endgroup'

@@ -1,28 +1,32 @@
-import { POSTGRES_SPEC_ID } from './connection.js'
+import type { Collection } from './collections.js'
 import { ActionError } from './errors.js'
 
-/** The facts about a listed connection that this module reads. */
+/** The facts about a listed object that this module reads. */
 export interface Listed {
   id: string
   name?: string
   state?: string
   createdAt?: number | string
   connectionSpec?: { id?: string }
+  flowSpec?: { id?: string }
 }
 
 /**
- * A listing that cannot prove which connections exist: a page limit, a cycle, a malformed
- * page or an item that cannot be classified. Nothing may be created on such a listing.
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
  */
 export class IncompleteListingError extends ActionError {
-  constructor(readonly reason: string) {
-    super(`listing connections by name was incomplete: ${reason}`)
+  constructor(
+    readonly reason: string,
+    plural = 'connections'
+  ) {
+    super(`listing ${plural} by name was incomplete: ${reason}`)
     this.name = 'IncompleteListingError'
   }
 }
 
-/** The filter that lists every PostgreSQL connection: the fallback for names no filter can carry. */
-export const SPEC_FILTER = `connectionSpec.id==${POSTGRES_SPEC_ID}`
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+export const specFilter = (c: Collection): string => `${c.spec.field}.id==${c.spec.id}`
 
 /**
  * How a name is looked up.
@@ -32,7 +36,7 @@ export const SPEC_FILTER = `connectionSpec.id==${POSTGRES_SPEC_ID}`
  *   and `~` make operators) or with edge spaces.
  * - escaped: a name with `"` or `\` needs an escape inside the quotes, which Adobe does not
  *   document: `\"` and `\\` are sent, a match found is trusted, and a miss is confirmed by
- *   listing every PostgreSQL connection.
+ *   listing every object of the collection's spec.
  */
 export type NameFilter = { kind: 'plain' | 'quoted' | 'escaped'; property: string }
 
@@ -44,48 +48,53 @@ export function nameFilter(name: string): NameFilter {
   return { kind: 'plain', property: encode(name) }
 }
 
-/** A connection spec id as Flow Service may write it: compared without case or edge spaces. */
-export const isPostgresSpec = (id: string | undefined): boolean =>
-  id !== undefined && id.trim().toLowerCase() === POSTGRES_SPEC_ID.toLowerCase()
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+export const sameSpec = (a: string | undefined, b: string): boolean =>
+  a !== undefined && a.trim().toLowerCase() === b.toLowerCase()
+
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item: Listed, c: Collection) => item[c.spec.field]?.id
 
 /**
- * Whether a listed item is a PostgreSQL connection with this exact name: 'match', 'other', or
- * 'unknown' when the item lacks the name or (with the name) the connection spec to tell.
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
  */
-export function classify(item: Listed, name: string): 'match' | 'other' | 'unknown' {
+export function classify(item: Listed, name: string, c: Collection): 'match' | 'other' | 'unknown' {
   if (item.name === undefined) return 'unknown'
   if (item.name !== name) return 'other'
-  const spec = item.connectionSpec?.id
+  const spec = specOf(item, c)
   if (spec === undefined) return 'unknown'
-  return isPostgresSpec(spec) ? 'match' : 'other'
+  return sameSpec(spec, c.spec.id) ? 'match' : 'other'
 }
 
 /**
  * Whether an item could have been returned by the filter `property` (for a name lookup) on a
  * page that followed a continuation link: when not, the link dropped the filter.
  */
-export function passesFilter(item: Listed, property: string, name: string): boolean {
-  if (property === SPEC_FILTER)
-    return item.connectionSpec?.id === undefined || isPostgresSpec(item.connectionSpec.id)
+export function passesFilter(item: Listed, property: string, name: string, c: Collection): boolean {
+  if (property === specFilter(c)) {
+    const spec = specOf(item, c)
+    return spec === undefined || sameSpec(spec, c.spec.id)
+  }
   return item.name === undefined || item.name === name
 }
 
 /**
- * Flow Service's documented states (Adobe's API description and error catalogue): `enabled`
- * and `disabled` (settled), `initializing` (in progress: waited on) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an
- * update or delete in it (1416) is waited out (see `isUpdatable`).
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
  */
 const stateOf = (state: string | undefined) => state?.trim().toLowerCase()
 export const isDeleting = (state: string | undefined): boolean =>
   stateOf(state) === 'delete-finalizing'
-export const isInProgress = (state: string | undefined): boolean =>
-  stateOf(state) === 'initializing'
+export const isInProgress = (state: string | undefined, c: Collection): boolean =>
+  c.inProgress.some((s) => s.toLowerCase() === stateOf(state))
 /** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-export const isUpdatable = (state: string | undefined): boolean =>
-  state === undefined || ['enabled', 'disabled', 'initializing'].includes(stateOf(state) ?? '')
+export const isUpdatable = (state: string | undefined, c: Collection): boolean =>
+  state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state))
 
-/** The connections a run counts: every one not on its way out. */
+/** The objects a run counts: every one not on its way out. */
 export const alive = <T extends Listed>(items: T[]): T[] =>
   items.filter((i) => !isDeleting(i.state))
 
@@ -102,12 +111,12 @@ export function createdAtOf(item: Listed): number | undefined {
 }
 
 /**
- * The connection every racing run keeps: the oldest by createdAt, ties (and missing dates,
- * which sort last) broken by id, so all runs that see the same set choose the same one.
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
  */
 export function keeperOf<T extends Listed>(items: T[]): T {
   const [first, ...rest] = items
-  if (!first) throw new ActionError('internal: no connection to keep')
+  if (!first) throw new ActionError('internal: no object to keep')
   const at = (i: Listed) => createdAtOf(i) ?? Number.POSITIVE_INFINITY
   return rest.reduce((best, i) => {
     const a = at(i)
@@ -118,7 +127,7 @@ export function keeperOf<T extends Listed>(items: T[]): T {
 
 /**
  * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which connection was made first cannot be told from the listing.
+ * missing), which object was made first cannot be told from the listing.
  */
 export function strictlyOldest(keeper: Listed, items: Listed[]): boolean {
   const k = createdAtOf(keeper)

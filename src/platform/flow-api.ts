@@ -10,19 +10,20 @@ import {
   type Transport
 } from './http.js'
 import type { TokenSource } from './ims.js'
+import type { Collection } from './collections.js'
 import { isDeleting, isInProgress } from './listing.js'
 
 /*
  * The Flow Service client's base: the response schemas (server values are data, checked before
  * they are printed or sent back), the request headers, sending with retries and 401 renewal,
- * error mapping (errors.ts), and reading one connection. lookup.ts (finding by name),
- * safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
+ * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
+ * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
  */
 
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
 
 /**
- * A connection id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
  * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
  * printed and never sent back in a URL.
  */
@@ -36,8 +37,10 @@ export const EtagSchema = z.string().regex(/^[\x20-\x7e]{1,1024}$/, {
   message: 'is not a usable etag (control or non-ASCII characters, or too long)'
 })
 
-/** A connection as Flow Service lists it; fields we do not use pass through unchecked. */
-export const ConnectionItemSchema = z.looseObject({
+const SpecRef = z.looseObject({ id: z.string().optional(), version: z.string().optional() })
+
+/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
+export const FlowItemSchema = z.looseObject({
   id: ConnectionIdSchema,
   name: z.string().optional(),
   description: z.string().optional(),
@@ -45,16 +48,16 @@ export const ConnectionItemSchema = z.looseObject({
   state: z.string().optional(),
   // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
   createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
-  connectionSpec: z
-    .looseObject({ id: z.string().optional(), version: z.string().optional() })
-    .optional(),
+  connectionSpec: SpecRef.optional(),
+  flowSpec: SpecRef.optional(),
+  // Base connections only: which auth type the stored credentials use.
   auth: z.looseObject({ specName: z.string().optional() }).optional()
 })
-export type ConnectionItem = z.infer<typeof ConnectionItemSchema>
+export type FlowItem = z.infer<typeof FlowItemSchema>
 
 /** A list page (also the envelope of GET by id): `items` must be there, as an array. */
 export const PageSchema = z.looseObject({
-  items: z.array(ConnectionItemSchema),
+  items: z.array(FlowItemSchema),
   _links: z
     .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
     .nullish()
@@ -105,14 +108,18 @@ export function performedUnread(e: unknown): number | undefined {
  * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
  * `label` is put in front when the message does not carry it yet.
  */
-export function unreadChange(e: TransportError, label?: string): TransportError {
+export function unreadChange(
+  e: TransportError,
+  label?: string,
+  noun = 'connection'
+): TransportError {
   const status = e.replyStatus
   const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500)
   return new TransportError(
     (label ? `${label} failed: ` : '') +
       e.message +
       (maybe
-        ? '. The change may have been made: run the step again, it finds the connection by name'
+        ? `. The change may have been made: run the step again, it finds the ${noun} by name`
         : ''),
     status
   )
@@ -128,7 +135,7 @@ export interface FlowServiceOptions {
   retry: RetryContext
 }
 
-/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads connections. */
+/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
 export class FlowApi {
   readonly base: string
 
@@ -211,45 +218,51 @@ export class FlowApi {
     }
   }
 
-  async get(id: string): Promise<ConnectionItem> {
-    const r = await this.read(id)
-    if (!r.item) this.fail('reading the connection', r.notFound)
+  /** The URL of one object of a collection. */
+  url(c: Collection, id: string): string {
+    return `${this.base}/${c.path}/${encodeURIComponent(id)}`
+  }
+
+  async get(c: Collection, id: string): Promise<FlowItem> {
+    const r = await this.read(c, id)
+    if (!r.item) this.fail(`reading the ${c.noun}`, r.notFound)
     return r.item
   }
 
-  /** Reads a connection by id; undefined when Flow Service answers 404. */
-  async getIfExists(id: string): Promise<ConnectionItem | undefined> {
-    return (await this.read(id)).item
+  /** Reads an object by id; undefined when Flow Service answers 404. */
+  async getIfExists(c: Collection, id: string): Promise<FlowItem | undefined> {
+    return (await this.read(c, id)).item
   }
 
   private async read(
+    c: Collection,
     id: string
-  ): Promise<{ item: ConnectionItem; notFound?: never } | { item?: never; notFound: Attempt }> {
-    const label = 'reading the connection'
-    const a = await this.send(label, 'GET', `${this.base}/connections/${encodeURIComponent(id)}`)
+  ): Promise<{ item: FlowItem; notFound?: never } | { item?: never; notFound: Attempt }> {
+    const label = `reading the ${c.noun}`
+    const a = await this.send(label, 'GET', this.url(c, id))
     if (a.kind === 'response' && a.res.status === 404) return { notFound: a }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
     const parsed = PageSchema.safeParse(this.json(label, a))
     if (!parsed.success) throw malformed(label, parsed.error)
     const item = parsed.data.items[0]
-    if (!item) throw new ActionError(`${label} failed: the response held no connection`)
+    if (!item) throw new ActionError(`${label} failed: the response held no ${c.noun}`)
     return { item }
   }
 
   /**
-   * Waits while a connection is in a state Flow Service is still working on (e.g.
-   * initializing), reading it again with growing pauses within the step's deadline. Returns
-   * the settled connection, or undefined when it went away or started being deleted.
+   * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
+   * reading it again with growing pauses within the step's deadline. Returns the settled object,
+   * or undefined when it went away or started being deleted.
    */
-  async settle(item: ConnectionItem): Promise<ConnectionItem | undefined> {
+  async settle(c: Collection, item: FlowItem): Promise<FlowItem | undefined> {
     let current = item
-    for (let n = 1; isInProgress(current.state); n++) {
-      const why = `connection ${current.id} is "${current.state}"`
-      if (!(await this.pause('waiting for the connection', n, why, 'checking again')))
+    for (let n = 1; isInProgress(current.state, c); n++) {
+      const why = `${c.noun} ${current.id} is "${current.state}"`
+      if (!(await this.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
         throw new ActionError(
           `${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`
         )
-      const next = await this.getIfExists(current.id)
+      const next = await this.getIfExists(c, current.id)
       if (!next || isDeleting(next.state)) return undefined
       current = next
     }

@@ -1,20 +1,21 @@
 import * as core from '@actions/core'
-import { desiredBody } from './connection.js'
-import { systemClock, type Clock, type Transport } from './http.js'
-import { parseInputs } from './inputs.js'
-import { Output, type OutputSink } from './output.js'
-import { planStep } from './plan.js'
+import { systemClock, type Clock, type Transport } from '../platform/http.js'
+import { Output, type OutputSink } from '../platform/output.js'
 import {
   defaultDescription,
   githubContext,
   runContext,
   runUrl,
   type GithubContextLike
-} from './provenance.js'
-import { applyStep } from './reconcile.js'
+} from '../platform/provenance.js'
+import { readInputs } from '../platform/secrets.js'
+import { applyStep } from './apply.js'
+import { parseInputs } from './inputs.js'
+import { desiredBody } from './payload.js'
+import { planStep } from './plan.js'
 import { outputStep, reportFailure, type StepState } from './report.js'
-import { readInputs, registerDerived } from './secrets.js'
-import { openSession, type Session } from './session.js'
+import { CONNECTION_INPUTS, registerDerived } from './secrets.js'
+import { openConnectionSession, type ConnectionSession } from './session.js'
 
 /**
  * The parts of @actions/core the step uses; tests pass a recorder instead. Everything but
@@ -44,18 +45,18 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
     ...overrides
   }
-  const state: StepState & { session?: Session } = {}
+  const state: StepState & { session?: ConnectionSession } = {}
   const log = (line: string) => out.info(line)
   try {
     // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
-    const raw = readInputs(c, deps.env, out)
+    const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS)
     const ctx = runContext(deps.github, deps.env)
     state.runUrl = runUrl(ctx)
     const settings = parseInputs(raw)
     const body = desiredBody(settings, () => defaultDescription(ctx))
     registerDerived(settings, body, out)
     // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
-    const session = (state.session = openSession(settings, deps, out))
+    const session = (state.session = openConnectionSession(settings, deps, out))
     state.deadline = session.deadline
     await session.signIn()
     // 3. Plan: the connection looked up by name, and what to do about it.

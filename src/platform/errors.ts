@@ -175,16 +175,30 @@ export function apiError(operation: string, a: Attempt, tokenGiven = false): Api
 }
 
 /**
- * A failure once a connection with the name exists (this run's, or one it adopted): the step
- * fails, and connection-id and etag still say which connection it is.
+ * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
+ * and its outputs still say which object it is.
  */
-export class StoredConnectionError extends ActionError {
+export class StoredObjectError extends ActionError {
   constructor(
     message: string,
-    readonly connectionId: string,
+    readonly id: string,
     readonly etag: string
   ) {
     super(message)
-    this.name = 'StoredConnectionError'
+    this.name = 'StoredObjectError'
+  }
+}
+
+/** One problem with one input; never carries the input's value. */
+export interface InputProblem {
+  input: string
+  message: string
+}
+
+/** Invalid inputs: reported before anything is sent, each problem naming its input. */
+export class InputError extends Error {
+  constructor(readonly problems: InputProblem[]) {
+    super(problems.map((p) => p.message).join('; '))
+    this.name = 'InputError'
   }
 }

@@ -1,11 +1,9 @@
-import { SpecReferee } from './connection-spec.js'
-import { FlowService } from './flow-service.js'
+import { FlowApi } from './flow-api.js'
 import { Deadline, type Clock, type RetryContext, type Transport } from './http.js'
 import { fetchToken, givenToken, imsTokenSource, type TokenSource } from './ims.js'
-import { inputNotes } from './inputs.js'
+import type { AdobeSettings } from './inputs.js'
 import type { Output } from './output.js'
 import { describeRoutes, proxyConfig } from './proxy.js'
-import type { Settings } from './settings.js'
 import { tracing, undiciTransport } from './transport.js'
 
 /** The I/O edges a session is opened on. */
@@ -18,15 +16,13 @@ export interface SessionDeps {
 
 /** The HTTP side of one run: one deadline, retries, proxies, the debug trace and the token. */
 export interface Session {
-  flow: FlowService
+  api: FlowApi
   deadline: Deadline
-  /** Flow Service's live connection spec, read only when it can help (see connection-spec.ts). */
-  referee: SpecReferee
   /**
    * Fetches the token (its mask registered first), then says how each host is reached and warns
-   * about inputs given but not used.
+   * about inputs given but not used (`notes`).
    */
-  signIn(): Promise<void>
+  signIn(notes?: readonly string[]): Promise<void>
   /** Runs fn with its requests' debug trace folded into a log group (debug mode only). */
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
@@ -36,7 +32,7 @@ export interface Session {
  * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
  * Nothing is sent until signIn().
  */
-export function openSession(settings: Settings, deps: SessionDeps, out: Output): Session {
+export function openSession(settings: AdobeSettings, deps: SessionDeps, out: Output): Session {
   const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000)
   const proxies = proxyConfig(deps.env)
   const routes = describeRoutes(
@@ -74,7 +70,7 @@ export function openSession(settings: Settings, deps: SessionDeps, out: Output):
           (token) => out.secret(token)
         )
       )
-  const flow = new FlowService({
+  const api = new FlowApi({
     platformUrl: settings.platformUrl,
     clientId: settings.clientId,
     imsOrgId: settings.imsOrgId,
@@ -83,20 +79,14 @@ export function openSession(settings: Settings, deps: SessionDeps, out: Output):
     transport,
     retry
   })
-  const referee = new SpecReferee({
-    readSpec: () => flow.connectionSpec(),
-    log: (line) => out.info(line),
-    warn: (message) => out.warning(message)
-  })
   return {
-    flow,
+    api,
     deadline,
-    referee,
-    async signIn() {
+    async signIn(notes = []) {
       // First, so every ::add-mask:: precedes the step's first log line.
       await tokens.token()
       for (const route of routes) out.info(route)
-      for (const note of inputNotes(settings)) out.warning(note)
+      for (const note of notes) out.warning(note)
     },
     phase: (title, fn) =>
       deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),

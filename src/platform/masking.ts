@@ -1,4 +1,4 @@
-import { quoteValue } from './connection.js'
+import { quoteValue } from './connection-string.js'
 
 /** What the masker needs from @actions/core. */
 export interface SecretSink {

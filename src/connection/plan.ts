@@ -1,32 +1,22 @@
-import { redactAuth, type CreateBody } from './connection.js'
-import { ActionError } from './errors.js'
-import type { ConnectionItem, FlowService, PatchOp } from './flow-service.js'
-import { findLive } from './lookup.js'
+import { ActionError } from '../platform/errors.js'
+import type { FlowItem, PatchOp } from '../platform/flow-api.js'
+import type { FlowObjects } from '../platform/flow-service.js'
+import type { Operation } from '../platform/operation.js'
+import { redactAuth, type CreateBody } from './payload.js'
 import type { Settings } from './settings.js'
-
-/** What the step did (or, in a dry run, would do); the `operation` output. */
-export type Operation =
-  | 'created'
-  | 'updated'
-  | 'unchanged'
-  | 'deleted'
-  | 'absent'
-  | 'would-create'
-  | 'would-update'
-  | 'would-delete'
 
 export type Plan =
   | { kind: 'create'; body: CreateBody }
-  | { kind: 'update'; existing: ConnectionItem; ops: PatchOp[]; body: CreateBody }
-  | { kind: 'reuse'; existing: ConnectionItem }
-  | { kind: 'delete'; existing: ConnectionItem }
+  | { kind: 'update'; existing: FlowItem; ops: PatchOp[]; body: CreateBody }
+  | { kind: 'reuse'; existing: FlowItem }
+  | { kind: 'delete'; existing: FlowItem }
   | { kind: 'absent' }
 
 /**
  * Decides what to do from the settings and the connections found by name. Pure.
  * `body` is the create body (absent when state is absent).
  */
-export function decide(s: Settings, found: ConnectionItem[], body: CreateBody | undefined): Plan {
+export function decide(s: Settings, found: FlowItem[], body: CreateBody | undefined): Plan {
   if (found.length > 1) throw duplicatesError(s.connectionName, found)
   const [existing] = found
   if (s.state === 'absent') return existing ? { kind: 'delete', existing } : { kind: 'absent' }
@@ -55,7 +45,7 @@ export function decide(s: Settings, found: ConnectionItem[], body: CreateBody | 
  * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
  * compared: the credentials are always replaced, the description only when it changed.
  */
-export function patchOps(existing: ConnectionItem, body: CreateBody): PatchOp[] {
+export function patchOps(existing: FlowItem, body: CreateBody): PatchOp[] {
   const ops: PatchOp[] = [{ op: 'replace', path: '/auth/params', value: body.auth.params }]
   if (body.description !== undefined && body.description !== existing.description)
     ops.push({
@@ -116,7 +106,7 @@ export function describePlan(plan: Plan, base: string): string[] {
 
 /** What looking up and deciding needs from the session (see session.ts). */
 export interface Planning {
-  flow: FlowService
+  connections: FlowObjects
   referee: { vetPlan(plan: Plan, s: Settings): Promise<Plan> }
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
 }
@@ -135,12 +125,12 @@ export async function planStep(
     `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
   )
   return session.phase('looking up the connection', async () => {
-    const live = await findLive(session.flow, settings.connectionName, log)
+    const live = await session.connections.findLive(settings.connectionName, log)
     return session.referee.vetPlan(decide(settings, live, body), settings)
   })
 }
 
-export function duplicatesError(name: string, items: ConnectionItem[]): ActionError {
+export function duplicatesError(name: string, items: FlowItem[]): ActionError {
   return new ActionError(
     `${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
       .map((i) => i.id)

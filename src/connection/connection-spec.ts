@@ -1,14 +1,18 @@
 import { z } from 'zod'
+import { POSTGRES_SPEC_ID } from '../platform/collections.js'
+import { ActionError, ApiError } from '../platform/errors.js'
+import type { FlowApi } from '../platform/flow-api.js'
 import {
-  POSTGRES_SPEC_ID,
-  type AuthParams,
-  type CreateBody,
-  type ParamValue
-} from './connection.js'
+  Deadline,
+  DeadlineError,
+  TransportError,
+  type Attempt,
+  type RetryContext
+} from '../platform/http.js'
+import { sameSpec } from '../platform/listing.js'
+import { cut, MAX_MESSAGE } from '../platform/output.js'
 import { boundedRegExps } from './bounded-regexp.js'
-import { ActionError, ApiError } from './errors.js'
-import { isPostgresSpec } from './listing.js'
-import { cut, MAX_MESSAGE } from './output.js'
+import type { AuthParams, CreateBody, ParamValue } from './payload.js'
 import { patchOps, type Plan } from './plan.js'
 
 /**
@@ -67,7 +71,7 @@ export function authSchemaOf(
   const parsed = SpecReplySchema.safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
   // Only PostgreSQL's own spec referees: another connector's would fail good params.
-  const spec = parsed.data.items.find((i) => isPostgresSpec(i.id))
+  const spec = parsed.data.items.find((i) => sameSpec(i.id, POSTGRES_SPEC_ID))
   if (!spec)
     return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` }
   const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined)
@@ -599,4 +603,50 @@ export class SpecReferee {
       }
     }
   }
+}
+
+/**
+ * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
+ * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
+ * referees must keep its time even when the spec endpoint hangs.
+ */
+export const SPEC_READ_SHARE = 0.2
+export const SPEC_READ_MAX_MS = 20_000
+export const SPEC_READ_ATTEMPTS = 2
+
+/** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
+export async function readConnectionSpec(
+  api: FlowApi,
+  id: string = POSTGRES_SPEC_ID
+): Promise<unknown> {
+  const label = 'reading the connection spec'
+  const parent = api.o.retry.deadline
+  const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE))
+  const retry: RetryContext = {
+    ...api.o.retry,
+    deadline: new Deadline(api.o.retry.clock, budgetMs),
+    maxAttempts: Math.min(SPEC_READ_ATTEMPTS, api.o.retry.maxAttempts)
+  }
+  let a: Attempt
+  try {
+    a = await api.send(
+      label,
+      'GET',
+      `${api.base}/connectionSpecs/${encodeURIComponent(id)}`,
+      undefined,
+      undefined,
+      retry
+    )
+  } catch (e) {
+    // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
+    if (e instanceof DeadlineError && parent.remaining() > 0)
+      throw new ActionError(
+        `${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`
+      )
+    // A reply over the size cap (or the like) only makes the optional spec unavailable.
+    if (e instanceof TransportError) throw new ActionError(e.message)
+    throw e
+  }
+  if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
+  return api.json(label, a)
 }

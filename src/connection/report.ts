@@ -1,9 +1,9 @@
-import { POSTGRES_SPEC_ID } from './connection.js'
-import { testConnection } from './connection-test.js'
-import { ActionError, StoredConnectionError } from './errors.js'
-import type { FlowService } from './flow-service.js'
-import type { Output, SummaryContent } from './output.js'
-import type { Operation, Plan } from './plan.js'
+import { POSTGRES_SPEC_ID } from '../platform/collections.js'
+import { ActionError, StoredObjectError } from '../platform/errors.js'
+import type { Operation } from '../platform/operation.js'
+import type { Output, SummaryContent } from '../platform/output.js'
+import { testConnection, type ConnectionTestCalls } from './connection-test.js'
+import type { Plan } from './plan.js'
 import type { Settings } from './settings.js'
 
 export interface TestResult {
@@ -162,7 +162,7 @@ export function resultOf(
 
 /** What the outputs step needs from the session (see session.ts). */
 export interface ReportSession {
-  flow: Pick<FlowService, 'test' | 'explore'>
+  tests: ConnectionTestCalls
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
 }
 
@@ -186,7 +186,7 @@ export async function outputStep(
     out.info(`Connection test: ${testText(r.test)}`)
   } else if (settings.testConnection)
     r.test = await session.phase('testing the connection', () =>
-      runConnectionTest(session.flow, r.connectionId, out)
+      runConnectionTest(session.tests, r.connectionId, out)
     )
   if (r.test?.ok === false) throw new ActionError(r.test.error ?? 'the connection test failed')
   await summarise(out, env, () => successSummary(r))
@@ -197,7 +197,7 @@ export async function outputStep(
  * A passed test also sets the `tables` output.
  */
 async function runConnectionTest(
-  flow: ReportSession['flow'],
+  flow: ConnectionTestCalls,
   id: string,
   out: Output
 ): Promise<TestResult> {
@@ -229,8 +229,8 @@ export async function reportFailure(
   out: Output,
   env: NodeJS.ProcessEnv
 ): Promise<void> {
-  if (e instanceof StoredConnectionError) {
-    out.setOutput('connection-id', e.connectionId)
+  if (e instanceof StoredObjectError) {
+    out.setOutput('connection-id', e.id)
     out.setOutput('etag', e.etag)
   }
   const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000

@@ -1,6 +1,8 @@
+import type { AdobeSettings } from '../platform/inputs.js'
+
 /**
  * The settings the step works from: what inputs.ts produces from the raw inputs, and what
- * connection.ts builds the payload from. Kept apart so neither module imports the other's types.
+ * payload.ts builds the payload from. Kept apart so neither module imports the other's types.
  */
 
 /** The database's own coordinates and credentials, however they were given. */
@@ -30,15 +32,7 @@ export type Credentials =
   | { source: 'postgres-url'; parts: DbParts; ignoredParams?: string[] }
 
 /** The validated, normalised settings the rest of the action works from. */
-export interface Settings {
-  clientId: string
-  clientSecret?: string
-  accessToken?: string
-  scopes: string
-  imsOrgId: string
-  sandboxName: string
-  platformUrl: string
-  imsUrl: string
+export interface Settings extends AdobeSettings {
   connectionName: string
   description?: string
   authType: 'connection-string' | 'basic'
@@ -46,12 +40,7 @@ export interface Settings {
   encryptionMethod?: 0 | 1 | 6
   validateServerCertificate?: boolean
   sslMode?: SslMode
-  ifExists: 'update' | 'reuse' | 'fail'
-  state: 'present' | 'absent'
-  dryRun: boolean
   testConnection: boolean
-  timeoutSeconds: number
-  maxAttempts: number
   /** Check the auth params against the live connection spec before every create or update. */
   validateSpec: boolean
 }

@@ -1,8 +1,10 @@
+import { POSTGRES_SPEC_ID, SPEC_VERSION } from '../platform/collections.js'
+import {
+  quoteValue,
+  splitConnectionString,
+  splitConnectionStringLoosely
+} from '../platform/connection-string.js'
 import type { DbParts, Settings, SslMode } from './settings.js'
-
-/** The fixed Flow Service connection spec of the PostgreSQL source. */
-export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
-export const POSTGRES_SPEC_VERSION = '1.0'
 export const SPEC_NAMES = {
   'connection-string': 'Connection String Based Authentication',
   basic: 'Basic Authentication'
@@ -12,14 +14,6 @@ export interface SslFromUrl {
   encryptionMethod?: 0 | 1 | 6
   validateServerCertificate?: boolean
   sslMode?: SslMode
-}
-
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
-export function quoteValue(value: string): string {
-  return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value
 }
 
 /** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
@@ -34,57 +28,6 @@ export function buildConnectionString(
   if (ssl.validateServerCertificate !== undefined)
     s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`
   return s
-}
-
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
-export function splitConnectionString(cs: string): Map<string, string> {
-  const out = new Map<string, string>()
-  let i = 0
-  while (i < cs.length) {
-    // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
-    if (cs[i] === ';' || /\s/.test(cs[i] as string)) {
-      i++
-      continue
-    }
-    const eq = cs.indexOf('=', i)
-    if (eq < 0) {
-      if (cs.slice(i).trim())
-        throw new Error('connection-string has a part without "=" (expected Key=Value;…)')
-      break
-    }
-    const key = cs.slice(i, eq).trim().toLowerCase()
-    let j = eq + 1
-    let value = ''
-    if (cs[j] === '{') {
-      j++
-      for (;;) {
-        if (j >= cs.length)
-          throw new Error('connection-string has a "{" value without its closing "}"')
-        if (cs[j] === '}') {
-          if (cs[j + 1] === '}') {
-            value += '}'
-            j += 2
-            continue
-          }
-          j++
-          break
-        }
-        value += cs[j]
-        j++
-      }
-      const semi = cs.indexOf(';', j)
-      if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
-        throw new Error('connection-string has text after a closing "}"')
-      i = semi < 0 ? cs.length : semi + 1
-    } else {
-      const semi = cs.indexOf(';', j)
-      value = cs.slice(j, semi < 0 ? cs.length : semi)
-      i = semi < 0 ? cs.length : semi + 1
-    }
-    if (!key) throw new Error('connection-string has an empty keyword')
-    out.set(key, value)
-  }
-  return out
 }
 
 /** Reads the parts basic auth needs out of an Adobe-format connection string. */
@@ -242,15 +185,6 @@ export function buildAuth(s: Settings): ConnectionAuth {
   return { specName: SPEC_NAMES['connection-string'], params: { connectionString } }
 }
 
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
-export function splitConnectionStringLoosely(cs: string): Map<string, string> {
-  try {
-    return splitConnectionString(cs)
-  } catch {
-    return new Map()
-  }
-}
-
 export interface CreateBody {
   name: string
   description?: string
@@ -268,7 +202,7 @@ export function buildCreateBody(
     name,
     ...(description !== undefined ? { description } : {}),
     auth,
-    connectionSpec: { id: POSTGRES_SPEC_ID, version: POSTGRES_SPEC_VERSION }
+    connectionSpec: { id: POSTGRES_SPEC_ID, version: SPEC_VERSION }
   }
 }
 

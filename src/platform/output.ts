@@ -11,8 +11,8 @@
  * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
  * guarded text. Nothing else in the action prints.
  */
+import { InputError } from './errors.js'
 import { DeadlineError } from './http.js'
-import { InputError } from './inputs.js'
 import { Masker } from './masking.js'
 
 /** The slice of core.summary used here, so tests can pass a recorder. */

@@ -1,0 +1,63 @@
+/**
+ * The Flow Service collections the actions manage, and what identifies an object of each: the
+ * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
+ * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
+ * An object with the name but another spec is someone else's, never this action's.
+ */
+
+/** The PostgreSQL source's connection spec (base and source connections). */
+export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
+/** The Data Lake target's connection spec. */
+export const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c'
+/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
+export const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860'
+export const SPEC_VERSION = '1.0'
+
+/**
+ * A Flow Service collection as the shared client needs to know it: its path, the words that name
+ * its objects in messages, the spec field and id that identify this action's objects, and the
+ * states Flow Service documents for them.
+ */
+export interface Collection {
+  /** The path segment under the Flow Service base path. */
+  readonly path: 'connections' | 'sourceConnections' | 'targetConnections' | 'flows'
+  /** One object, in messages: "connection". */
+  readonly noun: string
+  /** Several objects, in messages: "connections". */
+  readonly plural: string
+  /** One object of this action's kind, in messages: "PostgreSQL connection". */
+  readonly kind: string
+  /** The field holding the spec reference, and the spec id this action's objects carry. */
+  readonly spec: { readonly field: 'connectionSpec' | 'flowSpec'; readonly id: string }
+  /** States Flow Service is still working in: waited for before an object counts. */
+  readonly inProgress: readonly string[]
+  /** States in which Flow Service accepts an update or delete. */
+  readonly updatable: readonly string[]
+  /** What to add to Flow Service's message for a refusal code, per operation. */
+  readonly notes?: {
+    readonly update?: Readonly<Record<string, (id: string) => string>>
+    readonly delete?: Readonly<Record<string, (id: string) => string>>
+  }
+}
+
+/** PostgreSQL base connections: the connection action's object. */
+export const CONNECTIONS: Collection = {
+  path: 'connections',
+  noun: 'connection',
+  plural: 'connections',
+  kind: 'PostgreSQL connection',
+  spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+  inProgress: ['initializing'],
+  updatable: ['enabled', 'disabled', 'initializing'],
+  notes: {
+    update: {
+      '1445-400': (id) =>
+        ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+        'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
+    },
+    delete: {
+      '1418-400': () =>
+        ' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again'
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import { z } from 'zod'
+import type { InputProblem } from './errors.js'
+
+/*
+ * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
+ * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
+ * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
+ * use. Messages name the input, never its value.
+ */
+
+/** The Adobe-side inputs, in the order both READMEs list them. */
+export const ADOBE_INPUT_NAMES = [
+  'client-id',
+  'client-secret',
+  'access-token',
+  'scopes',
+  'ims-org-id',
+  'sandbox-name',
+  'platform-url',
+  'ims-url'
+] as const
+
+/** The inputs that say how a run behaves, shared by both actions. */
+export const RUN_INPUT_NAMES = [
+  'if-exists',
+  'state',
+  'dry-run',
+  'timeout-seconds',
+  'max-attempts'
+] as const
+
+export type SharedInputName = (typeof ADOBE_INPUT_NAMES)[number] | (typeof RUN_INPUT_NAMES)[number]
+
+/** The Adobe-side secrets: masked before anything else happens. */
+export const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'] as const
+
+/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
+export const SHARED_DEFAULTS: Partial<Record<SharedInputName, string>> = {
+  scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+  'platform-url': 'https://platform.adobe.io',
+  'ims-url': 'https://ims-na1.adobelogin.com',
+  'if-exists': 'update',
+  state: 'present',
+  'dry-run': 'false',
+  'timeout-seconds': '120',
+  'max-attempts': '5'
+}
+
+/** What every action's settings carry: where and as whom to call Adobe, and how to run. */
+export interface AdobeSettings {
+  clientId: string
+  clientSecret?: string
+  accessToken?: string
+  scopes: string
+  imsOrgId: string
+  sandboxName: string
+  platformUrl: string
+  imsUrl: string
+  ifExists: 'update' | 'reuse' | 'fail'
+  state: 'present' | 'absent'
+  dryRun: boolean
+  timeoutSeconds: number
+  maxAttempts: number
+}
+
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+export const CONTROL = /[\u0000-\u001f\u007f]/
+
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+export const VISIBLE_ASCII = /^[\x21-\x7e]+$/
+
+/** A required value sent as a header (client-id as x-api-key). */
+export const headerValue = (name: string, max: number) =>
+  z.string().superRefine((v, ctx) => {
+    if (!v) ctx.addIssue({ code: 'custom', message: `${name} is required` })
+    else if (v.length > max)
+      ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` })
+    else if (!VISIBLE_ASCII.test(v))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+      })
+  })
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
+
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+export const serviceUrl = (name: string) =>
+  z.string().transform((value, ctx) => {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` })
+      return z.NEVER
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must not contain credentials, a query or a fragment`
+      })
+      return z.NEVER
+    }
+    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname)
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+      })
+      return z.NEVER
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '')
+  })
+
+export const bool = (name: string) =>
+  z
+    .string()
+    .refine((v) => /^(true|false)$/i.test(v), {
+      message: `${name} must be true or false`
+    })
+    .transform((v) => v.toLowerCase() === 'true')
+
+export const intIn = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+      message: `${name} must be a whole number from ${min} to ${max}`
+    })
+    .transform(Number)
+
+export const oneOf = <const T extends readonly [string, ...string[]]>(name: string, values: T) =>
+  z.enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` })
+
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+export const optionalOneOf = <const T extends readonly [string, ...string[]]>(
+  name: string,
+  values: T
+) => z.enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` })
+
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+export const optionalBool = (name: string) =>
+  z
+    .string()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? ('' as const) : v.toLowerCase() === 'true'))
+
+export const text = (name: string, max: number, required: boolean) =>
+  z.string().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `${name} is required` })
+    } else if (v.length > max) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` })
+    } else if (CONTROL.test(v)) {
+      ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` })
+    }
+  })
+
+/** The name an object is found by: required, at most 255 characters, no control characters. */
+export const objectName = (name: string) =>
+  z.string().superRefine((v, ctx) => {
+    if (!v.trim()) ctx.addIssue({ code: 'custom', message: `${name} is required` })
+    else if (v.length > 255)
+      ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` })
+    else if (CONTROL.test(v))
+      ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` })
+  })
+
+/** The zod shape of the shared inputs; each action adds its own. */
+export const sharedFields = () => ({
+  'client-id': headerValue('client-id', 255),
+  'client-secret': z.string(),
+  // A secret: the message says what is wrong, never what it holds.
+  'access-token': z.string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+    message:
+      'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+  }),
+  scopes: text('scopes', 2000, true),
+  'ims-org-id': z.string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+    message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+  }),
+  'sandbox-name': z.string().superRefine((v, ctx) => {
+    if (!v) ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' })
+    else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+      })
+  }),
+  'platform-url': serviceUrl('platform-url'),
+  'ims-url': serviceUrl('ims-url'),
+  'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+  state: oneOf('state', ['present', 'absent']),
+  'dry-run': bool('dry-run'),
+  'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+  'max-attempts': intIn('max-attempts', 1, 20)
+})
+
+type SharedFields = z.output<z.ZodObject<ReturnType<typeof sharedFields>>>
+
+/** The shared settings out of parsed fields. */
+export function adobeSettings(f: SharedFields): AdobeSettings {
+  return {
+    clientId: f['client-id'],
+    clientSecret: f['client-secret'] || undefined,
+    accessToken: f['access-token'] || undefined,
+    scopes: f.scopes,
+    imsOrgId: f['ims-org-id'],
+    sandboxName: f['sandbox-name'],
+    platformUrl: f['platform-url'],
+    imsUrl: f['ims-url'],
+    ifExists: f['if-exists'],
+    state: f.state,
+    dryRun: f['dry-run'],
+    timeoutSeconds: f['timeout-seconds'],
+    maxAttempts: f['max-attempts']
+  }
+}
+
+/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
+export function credentialProblems(raw: Record<string, string>): InputProblem[] {
+  if (raw['client-secret'] && raw['access-token'])
+    return [
+      { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
+    ]
+  if (!raw['client-secret'] && !raw['access-token'])
+    return [
+      {
+        input: 'client-secret',
+        message: 'client-secret or access-token is required (exactly one of them)'
+      }
+    ]
+  return []
+}
+
+/** Fills in defaults for inputs left empty. */
+export function withDefaults<N extends string>(
+  names: readonly N[],
+  defaults: Partial<Record<N, string>>,
+  raw: Partial<Record<N, string>>
+): Record<N, string> {
+  const out = {} as Record<N, string>
+  for (const name of names) {
+    const v = raw[name] ?? ''
+    out[name] = v === '' ? (defaults[name] ?? '') : v
+  }
+  return out
+}
+
+/** Each zod issue as a problem naming its input (the first path element). */
+export const problemsOf = (error: z.ZodError): InputProblem[] =>
+  error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }))
+
+/** One report per message: several rules may find the same problem. */
+export function dedupe(problems: InputProblem[]): InputProblem[] {
+  const seen = new Set<string>()
+  return problems.filter((p) => !seen.has(p.message) && seen.add(p.message))
+}
