@@ -6,6 +6,7 @@
 import { expect } from '@jest/globals'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js'
 import { runAction, type ActionRun } from '../../simulator/run-action.js'
+import { runInProcess } from './in-process.js'
 import { adobeInputs } from './sim-inputs.js'
 
 export const SANDBOX = 'prod'
@@ -40,23 +41,27 @@ export const parts = (password: string): Record<string, string> => ({
   password
 })
 
-/** Runs the action against `sim` with the client secret, a run context and a summary file. */
+/**
+ * Runs the action against `sim` with the client secret, a run context and a summary file: in this
+ * process through the runner's stand-in (support/in-process.ts), or, with `process`, as the
+ * bundle in a child process, as the runner runs it.
+ */
 export function runHostile(
   sim: Simulator,
   name: string,
   extra: Record<string, string>,
-  opts: { debug?: boolean; env?: Record<string, string> } = {}
+  opts: { debug?: boolean; env?: Record<string, string>; process?: boolean } = {}
 ): Promise<ActionRun> {
-  return runAction({
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'client-secret': sim.clientSecret }),
-      'connection-name': name,
-      'timeout-seconds': '20',
-      ...extra
-    },
-    env: { ...GITHUB_ENV, ...(opts.debug ? { RUNNER_DEBUG: '1' } : {}), ...opts.env },
-    timeoutMs: 40_000
-  })
+  const inputs = {
+    ...adobeInputs(sim, SANDBOX, { 'client-secret': sim.clientSecret }),
+    'connection-name': name,
+    'timeout-seconds': '20',
+    ...extra
+  }
+  const env = { ...GITHUB_ENV, ...(opts.debug ? { RUNNER_DEBUG: '1' } : {}), ...opts.env }
+  return opts.process
+    ? runAction({ inputs, env, timeoutMs: 40_000 })
+    : runInProcess({ inputs, env })
 }
 
 export const errorLines = (r: ActionRun) => r.lines.filter((l) => l.startsWith('::error'))
