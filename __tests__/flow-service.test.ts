@@ -65,6 +65,7 @@ function setup(
   const retry = retryContext(clock, { maxAttempts: opts.maxAttempts, totalMs: opts.totalMs })
   const transport = scriptedTransport(steps, clock)
   const flow = new FlowService({
+    run: 'a1b2c3d4e5f6',
     platformUrl: ORIGIN,
     clientId: 'client-abc',
     imsOrgId: 'ORG123@AdobeOrg',
@@ -432,121 +433,144 @@ describe('FlowService.findByName', () => {
   })
 })
 
+const RUN = 'a1b2c3d4e5f6'
+/** A copy this run made with its n-th POST: its description carries the run's mark. */
+const mine = (id: string, attempt = 1): ConnectionItem => ({
+  ...item(id, 'orders-db'),
+  description: `Managed by CI [aep-gha:${RUN}.${attempt}]`
+})
+const MARK1 = `[aep-gha:${RUN}.1]`
+const LOOKUP = `GET ${BASE}/connections?property=name==orders-db`
+const methods = (calls: string[]) => calls.map((c) => c.split(' ')[0])
+
 describe('FlowService.create', () => {
   it.each([200, 201, 202])('a %i with an id: created, never sent again', async (status) => {
-    const { flow, calls } = setup([res(status, { id: 'new-1', etag: ETAG })])
-    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-1', etag: ETAG })
+    const { flow, calls } = setup([res(status, { id: 'n1', etag: ETAG })])
+    expect(await flow.create(body)).toEqual({
+      run: RUN,
+      sent: [{ run: RUN, attempt: 1 }],
+      copies: [{ mark: { run: RUN, attempt: 1 }, id: 'n1', etag: ETAG }]
+    })
     expect(calls()).toHaveLength(1)
   })
 
-  it('a 204 (no body) was performed: looked up, never sent again', async () => {
-    const { flow, calls } = setup([res(204), list([item('x', 'orders-db')])])
-    const outcome = await flow.create(body)
-    expect(outcome).toMatchObject({ kind: 'found', items: [{ id: 'x' }] })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+  it('a 204 (no body) was performed: its mark is looked for, never sent again', async () => {
+    const { flow, calls } = setup([res(204), list([mine('x')])])
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['x'])
+    expect(methods(calls())).toEqual(['POST', 'GET'])
   })
 
   it('a PATCH answered 204: performed, its etag read from the connection', async () => {
     const { flow, calls } = setup([res(204), res(200, { items: [item('x', 'orders-db')] })])
     expect(await flow.update('x', '"e"', [])).toEqual({ id: 'x', etag: '"etag-x"' })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['PATCH', 'GET'])
+    expect(methods(calls())).toEqual(['PATCH', 'GET'])
   })
 
-  it('POSTs the body with content-type and returns id and etag', async () => {
+  it("POSTs the body with content-type, its description marked with the run's first POST", async () => {
     const { flow, transport } = setup([res(201, { id: 'new-1', etag: ETAG })])
-    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'new-1', etag: ETAG })
+    await flow.create(body)
     const r = transport.calls[0]?.req
     expect(r?.method).toBe('POST')
     expect(r?.url).toBe(`${BASE}/connections`)
     expect(r?.headers['content-type']).toBe('application/json')
     expect(r?.headers.authorization).toBe('Bearer tok-given')
-    expect(r?.body).toBe(JSON.stringify(body))
+    expect(r?.body).toBe(JSON.stringify({ ...body, description: `Managed by CI ${MARK1}` }))
   })
 
-  it('a lost response, then the lookup finds it: returned as found, no second POST', async () => {
+  it('a lost response, then the listing shows its mark: that copy is this run\u2019s, no second POST', async () => {
     const { flow, calls, retry } = setup([
       new NetworkError('connection reset before a response (ECONNRESET)', 'reset', true),
-      list([item('found-1', 'orders-db')])
+      list([mine('found-1')])
     ])
-    expect(await flow.create(body)).toEqual({
-      kind: 'found',
-      items: [item('found-1', 'orders-db')]
-    })
-    expect(calls()).toEqual([
-      `POST ${BASE}/connections`,
-      `GET ${BASE}/connections?property=name==orders-db`
+    expect((await flow.create(body)).copies).toEqual([
+      { mark: { run: RUN, attempt: 1 }, id: 'found-1', etag: '"etag-found-1"' }
     ])
-    expect(retry.lines).toContain('creating the connection: the name is listed (id found-1)')
+    expect(calls()).toEqual([`POST ${BASE}/connections`, LOOKUP])
+    expect(retry.lines).toContain(
+      'creating the connection: the connection this run created is listed (id found-1)'
+    )
   })
 
-  it('a lost response (reset), the lookup finds nothing: POST again', async () => {
-    const { flow, calls } = setup([
-      new NetworkError('connection reset before a response (ECONNRESET)', 'reset', true),
-      list([]),
-      res(201, { id: 'new-2', etag: ETAG })
-    ])
-    expect(await flow.create(body)).toEqual({
-      kind: 'created',
-      id: 'new-2',
-      etag: ETAG,
-      afterLost: true
-    })
-    expect(calls()).toEqual([
-      `POST ${BASE}/connections`,
-      `GET ${BASE}/connections?property=name==orders-db`,
-      `POST ${BASE}/connections`
-    ])
+  it('another run\u2019s copy of the name is not this run\u2019s: its mark is looked for, then sent again', async () => {
+    const other = { ...item('other', 'orders-db'), description: 'x [aep-gha:ffffffffffff.1]' }
+    const { flow, calls, transport } = setup(
+      [
+        new NetworkError('connection reset before a response (ECONNRESET)', 'reset', true),
+        // Five looks fit in the 10 s wait (0.5 + 1 + 2 + 4 s of pauses).
+        ...Array.from({ length: 5 }, () => list([other])),
+        res(201, { id: 'new-2', etag: ETAG })
+      ],
+      { totalMs: 60_000 }
+    )
+    const r = await flow.create(body)
+    expect(r.sent.map((m) => m.attempt)).toEqual([1, 2])
+    expect(r.copies).toEqual([{ mark: { run: RUN, attempt: 2 }, id: 'new-2', etag: ETAG }])
+    expect(methods(calls())).toEqual(['POST', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST'])
+    // The second POST carries the second mark.
+    expect(JSON.parse(transport.calls.at(-1)?.req.body ?? '{}').description).toBe(
+      `Managed by CI [aep-gha:${RUN}.2]`
+    )
   })
 
-  it('a timed-out POST, the lookup finds nothing: not sent again (it may still land)', async () => {
-    const { flow, calls } = setup([
-      new NetworkError('no response within 90000 ms', 'timeout', true),
-      list([]),
-      res(201, { id: 'dup' })
-    ])
+  it('the wait for the mark is bounded: 10 s at most, a quarter of the time left', async () => {
+    const { flow, clock } = setup(
+      [
+        new NetworkError('socket closed', 'reset', true),
+        ...Array.from({ length: 5 }, () => list([])),
+        res(201, { id: 'n', etag: ETAG })
+      ],
+      { totalMs: 120_000 }
+    )
+    await flow.create(body)
+    const waits = clock.sleeps.slice(0, -1)
+    expect(waits.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(10_000)
+    expect(waits).toEqual([500, 1000, 2000, 4000])
+  })
+
+  it('a timed-out POST whose mark is never listed: not sent again (it may still land)', async () => {
+    const { flow, calls } = setup(
+      [
+        new NetworkError('no response within 90000 ms', 'timeout', true),
+        ...Array.from({ length: 6 }, () => list([])),
+        res(201, { id: 'dup' })
+      ],
+      { totalMs: 60_000 }
+    )
     const e = await caught(flow.create(body))
     expect(e).toBeInstanceOf(ActionError)
-    expect(e.message).toMatch(
-      /^creating the connection failed: no response within 90000 ms; Flow Service may still create it, so it was not sent again/
+    expect(e.message).toBe(
+      `creating the connection failed: no response within 90000 ms; Flow Service may still create it, so it was not sent again (its description carries ${MARK1}). Run the step again: it finds the connection by name and removes any extra copy`
     )
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+    expect(methods(calls()).filter((m) => m === 'POST')).toHaveLength(1)
   })
 
   it('the POST gets all the time left but one request timeout; the lookup a normal one', async () => {
     const { flow, transport } = setup([
       new NetworkError('connection reset before a response (ECONNRESET)', 'reset', true),
-      list([item('x', 'orders-db')])
+      list([mine('x')])
     ])
     await flow.create(body)
     // 120 s deadline: request timeout 30 s, so the POST may take 90 s.
     expect(transport.calls.map((c) => c.timeoutMs)).toEqual([90_000, 30_000])
   })
 
-  it('a 5xx is ambiguous too: looked up before trying again', async () => {
-    const { flow, calls } = setup([res(500), list([item('x', 'orders-db')])])
-    expect((await flow.create(body)).kind).toBe('found')
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+  it('a 5xx is ambiguous too: its mark is looked for before trying again', async () => {
+    const { flow, calls } = setup([res(500), list([mine('x')])])
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['x'])
+    expect(methods(calls())).toEqual(['POST', 'GET'])
   })
 
-  it('the lookup finding two connections returns both, for the caller to converge', async () => {
-    const { flow } = setup([res(502), list([item('a1', 'orders-db'), item('a2', 'orders-db')])])
-    const r = await flow.create(body)
-    expect(r.kind === 'found' && r.items.map((i) => i.id)).toEqual(['a1', 'a2'])
-  })
-
-  it('connections being deleted do not count as found: POST again', async () => {
-    const { flow, calls } = setup([
-      res(503),
-      list([{ ...item('old', 'orders-db'), state: 'delete-finalizing' }]),
-      res(201, { id: 'n9', etag: ETAG })
-    ])
-    expect(await flow.create(body)).toEqual({
-      kind: 'created',
-      id: 'n9',
-      etag: ETAG,
-      afterLost: true
-    })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'POST'])
+  it('copies of this run being deleted do not count: sent again', async () => {
+    const { flow, calls } = setup(
+      [
+        res(503),
+        ...Array.from({ length: 5 }, () => list([{ ...mine('old'), state: 'delete-finalizing' }])),
+        res(201, { id: 'n9', etag: ETAG })
+      ],
+      { totalMs: 60_000 }
+    )
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['n9'])
+    expect(methods(calls()).filter((m) => m === 'POST')).toHaveLength(2)
   })
 
   it('an incomplete listing after an ambiguous POST: fails saying it may have gone through', async () => {
@@ -554,7 +578,7 @@ describe('FlowService.create', () => {
     await expect(flow.create(body)).rejects.toThrow(
       'listing connections by name was incomplete: page 1 is not a list of connections (items is missing or has the wrong type). creating the connection may have gone through, so it was not sent again'
     )
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+    expect(methods(calls())).toEqual(['POST', 'GET'])
   })
 
   it('a refused connection (not sent) is retried without a lookup', async () => {
@@ -562,8 +586,11 @@ describe('FlowService.create', () => {
       new NetworkError('could not connect (ECONNREFUSED)', 'refused', false),
       res(201, { id: 'n3' })
     ])
-    expect(await flow.create(body)).toEqual({ kind: 'created', id: 'n3' })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'POST'])
+    const r = await flow.create(body)
+    expect(r.copies.map((c) => c.id)).toEqual(['n3'])
+    // Never sent, so never a copy: only the POST that was answered counts.
+    expect(r.sent.map((m) => m.attempt)).toEqual([2])
+    expect(methods(calls())).toEqual(['POST', 'POST'])
   })
 
   it('a 429 is retried without a lookup, honouring Retry-After', async () => {
@@ -571,8 +598,8 @@ describe('FlowService.create', () => {
       res(429, '', { 'retry-after': '2' }),
       res(201, { id: 'n4', etag: ETAG })
     ])
-    expect(await flow.create(body)).toMatchObject({ kind: 'created', id: 'n4' })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'POST'])
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['n4'])
+    expect(methods(calls())).toEqual(['POST', 'POST'])
     expect(clock.sleeps).toEqual([2000])
   })
 
@@ -600,13 +627,19 @@ describe('FlowService.create', () => {
     expect(calls()).toHaveLength(3)
   })
 
-  it('a lost response on the last attempt: looked up, then fails', async () => {
-    const { flow, calls } = setup([new NetworkError('socket closed', 'reset', true), list([])], {
-      maxAttempts: 1
-    })
+  it('a lost response on the last attempt, its mark never listed: fails saying it may exist', async () => {
+    const { flow, calls } = setup(
+      [
+        new NetworkError('socket closed', 'reset', true),
+        ...Array.from({ length: 6 }, () => list([]))
+      ],
+      { maxAttempts: 1, totalMs: 60_000 }
+    )
     const e = await caught(flow.create(body))
-    expect(e.message).toBe('creating the connection failed: socket closed')
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+    expect(e.message).toBe(
+      `creating the connection failed: socket closed; the connection may have been created all the same and is not listed yet (its description carries ${MARK1}): run the step again, it finds the connection by name and removes any extra copy`
+    )
+    expect(methods(calls()).filter((m) => m === 'POST')).toHaveLength(1)
   })
 
   it('a 401 with a fetched token: fetches a new one once and POSTs again', async () => {
@@ -614,7 +647,7 @@ describe('FlowService.create', () => {
     const { flow, transport } = setup([res(401), res(201, { id: 'n5', etag: ETAG })], {
       tokens: tokens.source
     })
-    expect(await flow.create(body)).toMatchObject({ kind: 'created', id: 'n5' })
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['n5'])
     expect(tokens.fetches()).toBe(2)
     expect(transport.calls.map((c) => c.req.headers.authorization)).toEqual([
       'Bearer tok-1',
@@ -651,22 +684,23 @@ describe('FlowService.create', () => {
     ['a malformed id', { id: 'abc\n::error title=Security::forged', etag: ETAG }],
     ['an id of ..', { id: '..' }],
     ['an etag with a line break', { id: 'x1', etag: '"e"\n::add-mask::created' }]
-  ])('a 201 with %s: performed, so looked up and found, never POSTed again', async (_, answer) => {
-    const { flow, calls, retry } = setup([res(201, answer), list([item('x1', 'orders-db')])])
-    expect(await flow.create(body)).toEqual({ kind: 'found', items: [item('x1', 'orders-db')] })
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
+  ])('a 201 with %s: performed, so found by its mark, never POSTed again', async (_, answer) => {
+    const { flow, calls, retry } = setup([res(201, answer), list([mine('x1')])])
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['x1'])
+    expect(methods(calls())).toEqual(['POST', 'GET'])
     expect(retry.lines[0]).toBe(
-      'creating the connection: Flow Service accepted it (HTTP 201) but its answer held no usable id; looking the name up'
+      'creating the connection: Flow Service accepted it (HTTP 201) but its answer held no usable id; looking for it by name'
     )
   })
 
-  it('a 201 without an id and the name not listed after 3 looks: fails, never POSTs again', async () => {
-    const { flow, calls, clock } = setup([res(201, {}), list([]), list([]), list([])])
+  it('a 201 without an id and its mark not listed in time: fails, never POSTs again', async () => {
+    const { flow, calls } = setup([res(201, {}), ...Array.from({ length: 6 }, () => list([]))], {
+      totalMs: 60_000
+    })
     await expect(flow.create(body)).rejects.toThrow(
       'creating the connection failed: Flow Service accepted it (HTTP 201) but its answer held no usable id, and the connection is not listed yet; it was not sent again. Run the step again'
     )
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'GET', 'GET'])
-    expect(clock.sleeps).toEqual([500, 1000])
+    expect(methods(calls()).filter((m) => m === 'POST')).toHaveLength(1)
   })
 })
 
@@ -678,21 +712,28 @@ describe('a reply over the size cap to a create, update or delete', () => {
   const NOTE =
     '. The change may have been made: run the step again, it finds the connection by name'
 
-  it('a 201 too large to read was performed: looked up by name and found, never POSTed again', async () => {
-    const { flow, calls, retry } = setup([tooLarge('POST', 201), list([item('x1', 'orders-db')])])
-    expect(await flow.create(body)).toEqual({ kind: 'found', items: [item('x1', 'orders-db')] })
+  it('a 201 too large to read was performed: found by its mark, never POSTed again', async () => {
+    const { flow, calls, retry } = setup([tooLarge('POST', 201), list([mine('x1')])])
+    expect((await flow.create(body)).copies.map((c) => c.id)).toEqual(['x1'])
     expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET'])
     expect(retry.lines[0]).toBe(
-      'creating the connection: Flow Service accepted it (HTTP 201) but its answer is larger than this action reads; looking the name up'
+      'creating the connection: Flow Service accepted it (HTTP 201) but its answer is larger than this action reads; looking for it by name'
     )
   })
 
-  it('a 201 too large to read, the name not listed after 3 looks: fails, never POSTs again', async () => {
-    const { flow, calls } = setup([tooLarge('POST', 201), list([]), list([]), list([])])
+  it('a 201 too large to read, its mark not listed in time: fails, never POSTs again', async () => {
+    const { flow, calls } = setup(
+      [tooLarge('POST', 201), ...Array.from({ length: 6 }, () => list([]))],
+      { totalMs: 60_000 }
+    )
     await expect(flow.create(body)).rejects.toThrow(
       'creating the connection failed: Flow Service accepted it (HTTP 201) but its answer is larger than this action reads, and the connection is not listed yet; it was not sent again. Run the step again'
     )
-    expect(calls().map((c) => c.split(' ')[0])).toEqual(['POST', 'GET', 'GET', 'GET'])
+    expect(
+      calls()
+        .map((c) => c.split(' ')[0])
+        .filter((m) => m === 'POST')
+    ).toHaveLength(1)
   })
 
   it.each([

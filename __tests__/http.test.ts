@@ -42,27 +42,28 @@ describe('retryAfterMs', () => {
 })
 
 describe('backoffMs', () => {
-  it('is full jitter: random times the exponential window', () => {
-    expect(backoffMs(1, 0)).toBe(0)
-    expect(backoffMs(1, 0.5)).toBe(250)
-    expect(backoffMs(2, 0.5)).toBe(500)
-    expect(backoffMs(3, 0.5)).toBe(1000)
+  it('is equal jitter: half the exponential window, plus random times the other half', () => {
+    expect(backoffMs(1, 0)).toBe(250)
+    expect(backoffMs(1, 0.5)).toBe(375)
+    expect(backoffMs(2, 0.5)).toBe(750)
+    expect(backoffMs(3, 0.5)).toBe(1500)
     expect(backoffMs(1, 0.999999)).toBe(499)
   })
 
   it('is capped', () => {
-    expect(backoffMs(6, 0.5)).toBe(5000) // window 10 000 = cap
-    expect(backoffMs(7, 0.5)).toBe(5000)
+    expect(backoffMs(6, 0.5)).toBe(7500) // window 10 000 = cap
+    expect(backoffMs(7, 0.5)).toBe(7500)
     expect(backoffMs(30, 0.999999)).toBe(9999)
-    expect(backoffMs(4, 0.5, 100, 300)).toBe(150)
+    expect(backoffMs(4, 0.5, 100, 300)).toBe(225)
   })
 
-  it('stays within [0, cap) for every attempt', () => {
+  it('stays within [half the window, the window) for every attempt: never near 0', () => {
     for (let n = 1; n <= 20; n++)
       for (const r of [0, 0.3, 0.999999]) {
         const ms = backoffMs(n, r)
-        expect(ms).toBeGreaterThanOrEqual(0)
-        expect(ms).toBeLessThan(Math.min(10_000, 500 * 2 ** (n - 1)))
+        const window = Math.min(10_000, 500 * 2 ** (n - 1))
+        expect(ms).toBeGreaterThanOrEqual(window / 2)
+        expect(ms).toBeLessThan(window)
       }
   })
 })
@@ -156,9 +157,9 @@ describe('sendWithRetries', () => {
     expect(a.kind === 'response' && a.res.status).toBe(200)
     expect(a.attempts).toBe(2)
     expect(t.calls).toHaveLength(2)
-    expect(clock.sleeps).toEqual([250])
+    expect(clock.sleeps).toEqual([375])
     expect(ctx.lines).toEqual([
-      `reading: attempt 1 of 5 failed (HTTP ${status}); retrying in 0.3 s`
+      `reading: attempt 1 of 5 failed (HTTP ${status}); retrying in 0.4 s`
     ])
   })
 
@@ -186,8 +187,8 @@ describe('sendWithRetries', () => {
     expect(a.kind === 'response' && a.res.status).toBe(204)
     expect(a.attempts).toBe(3)
     expect(ctx.lines).toEqual([
-      'deleting: attempt 1 of 5 failed (could not connect (ECONNREFUSED)); retrying in 0.3 s',
-      'deleting: attempt 2 of 5 failed (no response within 30000 ms); retrying in 0.5 s'
+      'deleting: attempt 1 of 5 failed (could not connect (ECONNREFUSED)); retrying in 0.4 s',
+      'deleting: attempt 2 of 5 failed (no response within 30000 ms); retrying in 0.8 s'
     ])
   })
 
@@ -276,6 +277,29 @@ describe('sendWithRetries', () => {
     expect(ctx.lines).toEqual([])
   })
 
+  it.each(['0', '0.01', '0.2'])(
+    'a Retry-After of %s s still gets the backoff: five attempts never fit in a second',
+    async (after) => {
+      const clock = new FakeClock(NOW, 0)
+      const ctx = retryContext(clock)
+      const t = scriptedTransport(
+        Array.from({ length: 5 }, () => res(429, '', { 'retry-after': after })),
+        clock
+      )
+      await sendWithRetries(t, req, ctx, 'listing')
+      expect(clock.sleeps).toEqual([250, 500, 1000, 2000])
+      expect((t.calls.at(-1)?.at ?? 0) - NOW).toBe(3750)
+    }
+  )
+
+  it('a Retry-After longer than the backoff is honoured', async () => {
+    const clock = new FakeClock(NOW, 0)
+    const ctx = retryContext(clock)
+    const t = scriptedTransport([res(429, '', { 'retry-after': '20' }), res(200)], clock)
+    await sendWithRetries(t, req, ctx, 'listing')
+    expect(clock.sleeps).toEqual([20_000])
+  })
+
   it('never waits or sends past the deadline', async () => {
     const clock = new FakeClock(NOW, 0.999)
     const ctx = retryContext(clock, { totalMs: 5000, maxAttempts: 20 })
@@ -291,8 +315,8 @@ describe('sendWithRetries', () => {
       expect(c.at).toBeLessThan(NOW + 5000)
       expect(c.at + c.timeoutMs).toBeLessThanOrEqual(NOW + 5000)
     }
-    // Backoff 499, 999, 1998 fits (3496 ms); the next (3996 ms) would not.
-    expect(clock.sleeps).toEqual([499, 999, 1998])
+    // Backoff 499, 999, 1999 fits (3497 ms); the next (3999 ms) would not.
+    expect(clock.sleeps).toEqual([499, 999, 1999])
     expect(ctx.lines).toHaveLength(3)
   })
 })

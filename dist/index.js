@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(741);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6709);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 741:
+/***/ 6709:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31385,158 +31385,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./package.json
-const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
-;// CONCATENATED MODULE: ./src/platform/version.ts
-// The version has one source, package.json; the bundler inlines it at build time.
-
-/** Sent in the User-Agent header as `<name>/<version>`. */
-const ACTION_NAME = package_namespaceObject.UU;
-const VERSION = package_namespaceObject.rE;
-
-;// CONCATENATED MODULE: ./src/platform/http.ts
-
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => Math.random()
-};
-const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
-/**
- * No response arrived. `sent` tells whether the request may have reached the server: false
- * only when the connection itself could not be made, so the request certainly did nothing.
- */
-class NetworkError extends Error {
-    reason;
-    sent;
-    constructor(message, reason, sent) {
-        super(message);
-        this.reason = reason;
-        this.sent = sent;
-        this.name = 'NetworkError';
-    }
-}
-/**
- * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
- * wants credentials, an untrusted certificate): never retried.
- */
-class TransportError extends Error {
-    replyStatus;
-    /**
-     * @param replyStatus the status of a reply that arrived but whose body was not read (over the
-     * size cap): a 2xx means the call was performed, which the caller must tell from a refusal.
-     */
-    constructor(message, replyStatus) {
-        super(message);
-        this.replyStatus = replyStatus;
-        this.name = 'TransportError';
-    }
-}
-class DeadlineError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DeadlineError';
-    }
-}
-/** The step's overall deadline: every wait and every request timeout is capped by it. */
-class Deadline {
-    clock;
-    totalMs;
-    at;
-    constructor(clock, totalMs) {
-        this.clock = clock;
-        this.totalMs = totalMs;
-        this.at = clock.now() + totalMs;
-    }
-    remaining() {
-        return Math.max(0, this.at - this.clock.now());
-    }
-    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
-    requestTimeout() {
-        return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
-    }
-}
-/** Statuses worth retrying: rate limiting and gateway trouble. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
-function retryAfterMs(value, now) {
-    if (!value)
-        return undefined;
-    const v = value.trim();
-    if (/^\d+(\.\d+)?$/.test(v))
-        return Math.round(Number(v) * 1000);
-    const at = Date.parse(v);
-    if (Number.isNaN(at))
-        return undefined;
-    return Math.max(0, at - now);
-}
-/** Full-jitter exponential backoff: random in [0, min(cap, base * 2^(attempt-1))). */
-function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
-    return Math.floor(random * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
-}
-/** The reason a retryable attempt failed, for the one-line retry log. */
-function describeAttempt(a) {
-    return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
-}
-/**
- * Waits before attempt `next`, honouring Retry-After and never past the deadline.
- * Returns false when no time is left for another attempt.
- */
-async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
-    const hinted = why.kind === 'response'
-        ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
-        : undefined;
-    const wait = hinted ?? backoffMs(attempt, ctx.clock.random());
-    // A wait that would leave no time for the request itself is pointless.
-    if (wait + 250 >= ctx.deadline.remaining())
-        return false;
-    ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
-    await ctx.clock.sleep(wait);
-    return true;
-}
-/** Sends one request, returning network failures as a value instead of throwing. */
-async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
-    const timeout = Math.min(timeoutMs, deadline.remaining());
-    if (timeout <= 0)
-        throw new DeadlineError('the step ran out of time (timeout-seconds)');
-    try {
-        return { kind: 'response', res: await transport(req, timeout) };
-    }
-    catch (e) {
-        if (e instanceof NetworkError)
-            return { kind: 'network', error: e };
-        throw e;
-    }
-}
-/** True when a failed attempt is worth another try of an idempotent request. */
-function isRetryable(a) {
-    return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
-}
-/**
- * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
- * retries. Returns the last attempt: a response (any status) or a network failure, which the
- * caller turns into an error.
- */
-async function sendWithRetries(transport, req, ctx, label) {
-    for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
-            throw e instanceof TransportError
-                ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
-                : e;
-        });
-        if (!isRetryable(a) || n >= ctx.maxAttempts)
-            return { ...a, attempts: n };
-        if (!(await waitBeforeRetry(ctx, label, n, a)))
-            return { ...a, attempts: n };
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/platform/errors.ts
 /**
  * A failure the action reports as one line and exit code 1. Messages may carry text a server
  * wrote; they are printed only through output.ts, which redacts before it shortens.
  */
-class ActionError extends Error {
+class errors_ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
@@ -31547,7 +31401,7 @@ class ActionError extends Error {
     }
 }
 /** A failed Flow Service or IMS call; carries what a user needs to act on it. */
-class ApiError extends ActionError {
+class ApiError extends errors_ActionError {
     status;
     code;
     requestId;
@@ -31678,7 +31532,7 @@ function apiError(operation, a, tokenGiven = false) {
  * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
  * and its outputs still say which object it is.
  */
-class StoredObjectError extends ActionError {
+class StoredObjectError extends errors_ActionError {
     id;
     etag;
     constructor(message, id, etag) {
@@ -31695,6 +31549,227 @@ class InputError extends Error {
         super(problems.map((p) => p.message).join('; '));
         this.problems = problems;
         this.name = 'InputError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/cancel.ts
+
+/** The process's own signals. Listening replaces Node's default exit on them. */
+const processSignals = {
+    on(listener) {
+        const int = () => listener('SIGINT');
+        const term = () => listener('SIGTERM');
+        process.on('SIGINT', int);
+        process.on('SIGTERM', term);
+        return () => {
+            process.off('SIGINT', int);
+            process.off('SIGTERM', term);
+        };
+    }
+};
+/** How long after each signal the step still works: inside the runner's 7.5 s and 2.5 s. */
+const GRACE_MS = { SIGINT: 6000, SIGTERM: 2000 };
+/** The step was cancelled; raised once it has finished what it could within the grace. */
+class CancelledError extends errors_ActionError {
+    signal;
+    constructor(signal) {
+        super(`the runner cancelled the step (${signal}); what the step had started was finished within the grace period or left for the next run to settle`);
+        this.signal = signal;
+        this.name = 'CancelledError';
+    }
+}
+/** Listens for the runner's signals for the length of a step. */
+class CancelWatch {
+    out;
+    signal;
+    target;
+    stop;
+    constructor(signals, out) {
+        this.out = out;
+        this.stop = signals.on((signal) => this.hear(signal));
+    }
+    hear(signal) {
+        const first = this.signal === undefined;
+        this.signal = signal;
+        const ms = GRACE_MS[signal];
+        if (first || signal === 'SIGTERM')
+            this.out.warning(`the runner is cancelling the step (${signal}): finishing what was started within ${ms / 1000} s, then stopping`);
+        this.target?.cut(ms);
+    }
+    /** From now on, a signal shortens this target (a signal already heard does so at once). */
+    attach(target) {
+        this.target = target;
+        if (this.signal)
+            target.cut(GRACE_MS[this.signal]);
+    }
+    /** Throws CancelledError when a signal was heard: the step stops here, at a step boundary. */
+    check() {
+        if (this.signal)
+            throw new CancelledError(this.signal);
+    }
+    get heard() {
+        return this.signal;
+    }
+    close() {
+        this.stop();
+    }
+}
+
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
+;// CONCATENATED MODULE: ./src/platform/version.ts
+// The version has one source, package.json; the bundler inlines it at build time.
+
+/** Sent in the User-Agent header as `<name>/<version>`. */
+const ACTION_NAME = package_namespaceObject.UU;
+const VERSION = package_namespaceObject.rE;
+
+;// CONCATENATED MODULE: ./src/platform/http.ts
+
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => Math.random()
+};
+const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
+/**
+ * No response arrived. `sent` tells whether the request may have reached the server: false
+ * only when the connection itself could not be made, so the request certainly did nothing.
+ */
+class NetworkError extends Error {
+    reason;
+    sent;
+    constructor(message, reason, sent) {
+        super(message);
+        this.reason = reason;
+        this.sent = sent;
+        this.name = 'NetworkError';
+    }
+}
+/**
+ * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
+ * wants credentials, an untrusted certificate): never retried.
+ */
+class TransportError extends Error {
+    replyStatus;
+    /**
+     * @param replyStatus the status of a reply that arrived but whose body was not read (over the
+     * size cap): a 2xx means the call was performed, which the caller must tell from a refusal.
+     */
+    constructor(message, replyStatus) {
+        super(message);
+        this.replyStatus = replyStatus;
+        this.name = 'TransportError';
+    }
+}
+class DeadlineError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DeadlineError';
+    }
+}
+/** The step's overall deadline: every wait and every request timeout is capped by it. */
+class Deadline {
+    clock;
+    totalMs;
+    end;
+    constructor(clock, totalMs) {
+        this.clock = clock;
+        this.totalMs = totalMs;
+        this.end = clock.now() + totalMs;
+    }
+    get at() {
+        return this.end;
+    }
+    /** Brings the deadline forward to `ms` from now (a cancelled run's grace period); never later. */
+    cut(ms) {
+        this.end = Math.min(this.end, this.clock.now() + ms);
+    }
+    remaining() {
+        return Math.max(0, this.end - this.clock.now());
+    }
+    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
+    requestTimeout() {
+        return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
+    }
+}
+/** Statuses worth retrying: rate limiting and gateway trouble. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
+function retryAfterMs(value, now) {
+    if (!value)
+        return undefined;
+    const v = value.trim();
+    if (/^\d+(\.\d+)?$/.test(v))
+        return Math.round(Number(v) * 1000);
+    const at = Date.parse(v);
+    if (Number.isNaN(at))
+        return undefined;
+    return Math.max(0, at - now);
+}
+/**
+ * Exponential backoff with equal jitter: c = min(cap, base * 2^(attempt-1)), the wait is random in
+ * [c/2, c). Never less than half: retries stay spread even when the random draw is near 0.
+ */
+function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
+    const c = Math.min(capMs, baseMs * 2 ** (attempt - 1));
+    return Math.floor(c / 2 + (random * c) / 2);
+}
+/** The reason a retryable attempt failed, for the one-line retry log. */
+function describeAttempt(a) {
+    return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
+}
+/**
+ * Waits before attempt `next`, honouring Retry-After and never past the deadline.
+ * Returns false when no time is left for another attempt.
+ */
+async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
+    const hinted = why.kind === 'response'
+        ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
+        : undefined;
+    // A Retry-After of 0 (or a few ms) still gets the backoff: five attempts must not fit in 0.1 s.
+    const wait = Math.max(hinted ?? 0, backoffMs(attempt, ctx.clock.random()));
+    // A wait that would leave no time for the request itself is pointless.
+    if (wait + 250 >= ctx.deadline.remaining())
+        return false;
+    ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
+    await ctx.clock.sleep(wait);
+    return true;
+}
+/** Sends one request, returning network failures as a value instead of throwing. */
+async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
+    const timeout = Math.min(timeoutMs, deadline.remaining());
+    if (timeout <= 0)
+        throw new DeadlineError('the step ran out of time (timeout-seconds)');
+    try {
+        return { kind: 'response', res: await transport(req, timeout) };
+    }
+    catch (e) {
+        if (e instanceof NetworkError)
+            return { kind: 'network', error: e };
+        throw e;
+    }
+}
+/** True when a failed attempt is worth another try of an idempotent request. */
+function isRetryable(a) {
+    return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
+}
+/**
+ * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
+ * retries. Returns the last attempt: a response (any status) or a network failure, which the
+ * caller turns into an error.
+ */
+async function sendWithRetries(transport, req, ctx, label) {
+    for (let n = 1;; n++) {
+        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
+            throw e instanceof TransportError
+                ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
+                : e;
+        });
+        if (!isRetryable(a) || n >= ctx.maxAttempts)
+            return { ...a, attempts: n };
+        if (!(await waitBeforeRetry(ctx, label, n, a)))
+            return { ...a, attempts: n };
     }
 }
 
@@ -32277,9 +32352,10 @@ class Output {
     /**
      * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
      * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed.
+     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
+     * runner cancelled the step with.
      */
-    failWith(e, outOfTime) {
+    failWith(e, outOfTime, cancelled) {
         if (e instanceof InputError) {
             const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
             for (const line of lines.slice(0, -1))
@@ -32292,10 +32368,17 @@ class Output {
             };
         }
         let error = this.describe(e);
-        if (outOfTime && !(e instanceof DeadlineError))
-            error += " (the step's timeout-seconds ran out)";
-        if (outOfTime || e instanceof DeadlineError)
-            error += '; raise timeout-seconds or check the network path to Adobe';
+        // A cancelled step runs out of its grace period, not of timeout-seconds.
+        if (cancelled) {
+            if (!/cancel/.test(error))
+                error += ` (the runner cancelled the step: ${cancelled})`;
+        }
+        else {
+            if (outOfTime && !(e instanceof DeadlineError))
+                error += " (the step's timeout-seconds ran out)";
+            if (outOfTime || e instanceof DeadlineError)
+                error += '; raise timeout-seconds or check the network path to Adobe';
+        }
         this.fail(error);
         return { error };
     }
@@ -32671,7 +32754,7 @@ function readInputs(c, env, out, spec) {
  * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
  * item that cannot be classified. Nothing may be created on such a listing.
  */
-class IncompleteListingError extends ActionError {
+class IncompleteListingError extends errors_ActionError {
     reason;
     constructor(reason, plural = 'connections') {
         super(`listing ${plural} by name was incomplete: ${reason}`);
@@ -32796,7 +32879,7 @@ async function updateExisting(objects, existing, send, log) {
     let current = existing;
     let etag = existing.etag ?? (await objects.get(id)).etag;
     if (!etag)
-        throw new ActionError(`${label} failed: Flow Service gave no etag for it`);
+        throw new errors_ActionError(`${label} failed: Flow Service gave no etag for it`);
     let waitedForState = false;
     for (let n = 1;; n++) {
         try {
@@ -32859,12 +32942,12 @@ async function settled(objects, id) {
     for (let n = 1; !isUpdatable(current.state, c) || isInProgress(current.state, c); n++) {
         const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
         if (isDeleting(current.state))
-            throw new ActionError(`${why}: it started being deleted while this run waited`);
+            throw new errors_ActionError(`${why}: it started being deleted while this run waited`);
         if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
-            throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+            throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
         const next = await objects.getIfExists(id);
         if (!next)
-            throw new ActionError(`${c.noun} ${id} went away while this run waited for it`);
+            throw new errors_ActionError(`${c.noun} ${id} went away while this run waited for it`);
         current = next;
     }
     return current;
@@ -42464,7 +42547,7 @@ function issueOf(error) {
 }
 /** A malformed response: the error names the field, never its value. */
 function malformed(label, error) {
-    return new ActionError(`${label} failed: malformed response (${issueOf(error)})`);
+    return new errors_ActionError(`${label} failed: malformed response (${issueOf(error)})`);
 }
 /** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text) {
@@ -42579,7 +42662,7 @@ class FlowApi {
             throw malformed(label, parsed.error);
         const item = parsed.data.items[0];
         if (!item)
-            throw new ActionError(`${label} failed: the response held no ${c.noun}`);
+            throw new errors_ActionError(`${label} failed: the response held no ${c.noun}`);
         return { item };
     }
     /**
@@ -42592,7 +42675,7 @@ class FlowApi {
         for (let n = 1; isInProgress(current.state, c); n++) {
             const why = `${c.noun} ${current.id} is "${current.state}"`;
             if (!(await this.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
-                throw new ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+                throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
             const next = await this.getIfExists(c, current.id);
             if (!next || isDeleting(next.state))
                 return undefined;
@@ -42622,241 +42705,336 @@ function parseOrUndefined(text) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/platform/marker.ts
+
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})\]\s*$/;
+/** The text appended to a description. */
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}]`;
+/** A description with a mark at its end (a description the action did not mark gets one). */
+function withMark(description, m) {
+    const text = stripMark(description);
+    return text ? `${text} ${markText(m)}` : markText(m);
+}
+/** A new description for an object, keeping the mark its current description carries. */
+function keepingMark(description, current) {
+    const m = markOf(current);
+    return m ? withMark(description, m) : description;
+}
+/** The mark at the end of a description, if any. */
+function markOf(description) {
+    const m = description === undefined ? null : MARK.exec(description);
+    return m ? { run: m[1], attempt: Number(m[2]) } : undefined;
+}
+/** A description without its mark: what the user asked for, to compare with what is wanted. */
+function stripMark(description) {
+    if (description === undefined)
+        return undefined;
+    return description.replace(MARK, '');
+}
+/**
+ * The descriptions this action wrote before it marked its creates: its default provenance text
+ * (see provenance.ts). Copies with them were made by this action too.
+ */
+const EARLIER_DEFAULTS = [
+    /^Managed by GitHub Actions: /,
+    /^Managed by the AEP PostgreSQL connection GitHub Action$/
+];
+/** Whether this action made the object: its description carries a mark or the old default text. */
+function madeByThisAction(item) {
+    if (markOf(item.description))
+        return true;
+    const d = item.description ?? '';
+    return EARLIER_DEFAULTS.some((re) => re.test(d));
+}
+/** A random run id for marks, 12 hex digits, from the run's random source. */
+function newRunId(random) {
+    let id = '';
+    for (let i = 0; i < 12; i++)
+        id += Math.floor(random() * 16).toString(16);
+    return id;
+}
+/**
+ * The order every run ranks copies of one name by, the same for every run whatever it lists:
+ * oldest createdAt first (a copy without a readable date after every dated one), then by the
+ * creating run's mark (an unmarked copy by its id), then by attempt, then by id. The first is
+ * the copy racing runs keep; its run never deletes it, so a sandbox can never be left with none.
+ */
+function compareCopies(a, b) {
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    const ta = at(a);
+    const tb = at(b);
+    if (ta !== tb)
+        return ta < tb ? -1 : 1;
+    const ma = markOf(a.description);
+    const mb = markOf(b.description);
+    const ka = ma ? `m${ma.run}` : `i${a.id}`;
+    const kb = mb ? `m${mb.run}` : `i${b.id}`;
+    if (ka !== kb)
+        return ka < kb ? -1 : 1;
+    const aa = ma?.attempt ?? 0;
+    const ab = mb?.attempt ?? 0;
+    if (aa !== ab)
+        return aa - ab;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+/** The first copy by compareCopies. */
+function firstCopy(items) {
+    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
+}
+
 ;// CONCATENATED MODULE: ./src/platform/exactly-one.ts
 
 
 
 
+
+/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
+const VISIBILITY_WAIT_MS = 20_000;
 /**
- * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
- * runs to delete theirs before it gives way to a copy that stays (also at most a quarter of the
- * time left).
+ * At most this long (and at most a quarter of the time left) for other runs' copies to go,
+ * before the run fails naming them (it never gives up a copy that is first: see above).
  */
-const GIVE_WAY_WAIT_MS = 15_000;
-/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
-const giveWayWait = (r) => Math.min(GIVE_WAY_WAIT_MS, r.objects.retry.deadline.remaining() * 0.25);
+const RACE_WAIT_MS = 15_000;
 /** A failure with no object left to name in the outputs. */
-class NoObjectError extends ActionError {
+class NoObjectError extends errors_ActionError {
 }
-/** The word for one object of the collection, in messages. */
-const noun = (r) => r.objects.c.noun;
 const ids = (items) => items.map((i) => i.id).join(', ');
+/** A failure once an object exists: the outputs still name it. */
 function storedError(e, item) {
     if (e instanceof StoredObjectError || e instanceof NoObjectError)
         return e;
     return new StoredObjectError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
 }
 /**
- * Creates the object so that exactly one with the name remains, even when other runs create it
- * at the same time or an answer is lost. See README "Idempotency".
+ * Creates the object so that exactly one with the name remains, even when an answer is lost or
+ * other runs create it at the same time. See README "Idempotency".
  */
 async function createExactlyOne(r) {
-    const outcome = await r.create();
-    if (outcome.kind === 'found')
-        return adopt(r, outcome.items);
+    const created = await r.create();
+    const latest = created.copies.at(-1);
+    if (!latest)
+        throw new errors_ActionError(`internal: a create left no copy of ${r.objects.c.noun}`);
+    const state = { names: latest };
     try {
-        return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true);
+        return await exactly_one_settle(r, created, latest, state);
     }
     catch (e) {
-        throw storedError(e, outcome);
+        throw storedError(e, state.names);
     }
 }
-/**
- * The lookup before the create found none, so any other live object with the name now was
- * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
- * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
- * a lookup did not show it); then a check that cannot be made fails the step, since a second
- * object may exist.
- */
-async function checkAfterCreate(r, ownId, ownEtag, afterLost) {
-    const { objects: flow, log } = r;
-    const name = r.name;
-    const unchecked = (why) => {
-        if (afterLost)
-            throw new ActionError(`${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's ${noun(r)} is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`);
+/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
+class Waiting {
+    r;
+    budgetMs;
+    n = 0;
+    waited = 0;
+    constructor(r, budgetMs) {
+        this.r = r;
+        this.budgetMs = budgetMs;
+    }
+    async pause(why) {
+        const wait = pauseMs(++this.n);
+        if (this.waited + wait > this.budgetMs)
+            return false;
+        if (!(await this.r.objects.pause('checking the name', this.n, why, 'looking again')))
+            return false;
+        this.waited += wait;
+        return true;
+    }
+    get seconds() {
+        return (this.waited / 1000).toFixed(1);
+    }
+}
+async function exactly_one_settle(r, created, latest, state) {
+    const { objects, name } = r;
+    const c = objects.c;
+    const { clock, deadline } = objects.retry;
+    // This run's copies: known by the ids its creates answered, or by its mark.
+    const ownIds = new Set(created.copies.map((o) => o.id));
+    const isOwn = (i) => ownIds.has(i.id) || markOf(i.description)?.run === created.run;
+    const gone = new Set();
+    const several = created.sent.length > 1;
+    // 1. The listing that shows this run's latest copy shows every copy committed before it.
+    const start = clock.now();
+    const seen = await untilListed(r, latest);
+    if (!seen) {
+        const why = `the ${c.noun} just created (id ${latest.id}) is not listed after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`;
+        if (several)
+            throw new errors_ActionError(`${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(markText).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`);
         r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
-    };
-    for (let round = 1;; round++) {
-        let listed;
-        try {
-            listed = alive(await flow.findByName(name, { mustInclude: ownId }));
-        }
-        catch (e) {
-            // The create went through; only the safety net failed. It is the one thing that sees a
-            // racing run's copy, so it is tried again before giving up (a later run still sees both).
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            if (round < 3 &&
-                !(e instanceof DeadlineError) &&
-                (await flow.pause('checking the name', round, e.message, 'looking again')))
-                continue;
-            unchecked(e.message);
-            return created(r, ownId, ownEtag);
-        }
-        const own = listed.find((i) => i.id === ownId);
-        if (own)
-            return converge(r, listed, own, ownEtag);
-        // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
-        const mine = await flow.getIfExists(ownId);
-        if (!mine || isDeleting(mine.state)) {
-            if (listed.length === 0)
-                throw new NoObjectError(`the ${noun(r)} this run created (id ${ownId}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
-            log(`this run's ${noun(r)} (id ${ownId}) was deleted by another run that created one too`);
-            return r.adopt(keeperOf(listed), 'race');
-        }
-        const why = `the ${noun(r)} just created (id ${ownId}) is not listed yet`;
-        if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-            unchecked(`${why}, so the listing cannot be trusted`);
-            return created(r, ownId, ownEtag ?? mine.etag);
-        }
+        return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) };
     }
-}
-/**
- * Several live objects have the name after this run's create. The keeper is the oldest
- * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
- * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
- * could not tell which came first), so this run gives way to it: every run ends on one.
- */
-async function converge(r, listed, own, ownEtag) {
-    const { objects: flow, log } = r;
-    const name = r.name;
-    const keeper = keeperOf(listed);
-    if (keeper.id !== own.id) {
-        const oldest = strictlyOldest(keeper, listed);
-        log(`another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`);
-        const outcome = await giveWay(r, keeper, own);
-        return oldest ? outcome : confirmKept(r, keeper, outcome);
+    // How far behind the listing was: how long a later look must wait to see what is new.
+    const lagMs = clock.now() - start;
+    let listed = seen.listed;
+    if (seen.gone) {
+        gone.add(latest.id);
+        r.log(`this run's ${c.noun} (id ${latest.id}) was deleted while the step ran, by another run that kept an earlier copy`);
     }
-    let others = listed.filter((i) => i.id !== own.id);
-    if (others.length === 0)
-        return created(r, own.id, ownEtag ?? own.etag);
-    const kept = () => created(r, own.id, ownEtag ?? own.etag);
-    // With dates that order the copies, every run that lists them all keeps this one and deletes
-    // its own; a copy that stays longer is a slow run's, and giving way to it could leave none.
-    if (strictlyOldest(own, listed)) {
-        log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`);
-        return kept();
-    }
-    log(`other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`);
-    // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
-    // visible): after a wait long enough for a slow run to delete its own, this run gives way.
-    const budget = giveWayWait(r);
-    let waited = 0;
-    for (let n = 1;; n++) {
-        const wait = pauseMs(n);
-        const paused = waited + wait <= budget &&
-            (await flow.pause('checking the name', n, 'other copies listed', 'looking again'));
-        if (!paused) {
-            if (n === 1) {
-                r.warn(`timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} ${r.objects.c.plural} may remain named "${name}" (ids ${own.id}, ${ids(others)})`);
-                return kept();
+    const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.25));
+    let confirmed;
+    for (;;) {
+        const live = alive(listed).filter((i) => !gone.has(i.id));
+        const keeper = firstCopy(live);
+        if (!keeper)
+            throw new NoObjectError(`every ${c.noun} named "${name}" was deleted while the step ran, this run's own among them; run the step again`);
+        state.names = keeper;
+        // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
+        for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
+            r.log(isOwn(keeper)
+                ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
+                : `another run created "${name}" at the same time (id ${keeper.id}, the first by creation date): deleting this run's copy (id ${own.id}) and using that one`);
+            await deleteOwn(r, own, keeper);
+            gone.add(own.id);
+        }
+        const others = live.filter((i) => i.id !== keeper.id && !isOwn(i));
+        // Another run's copy that is not first goes when its run sees the first: by id, not listing.
+        for (const other of others) {
+            const now = await objects.getIfExists(other.id);
+            if (!now || isDeleting(now.state))
+                gone.add(other.id);
+        }
+        const staying = others.filter((i) => !gone.has(i.id));
+        if (staying.length === 0) {
+            if (isOwn(keeper)) {
+                if (others.length > 0)
+                    r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`);
+                return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) };
             }
-            break;
+            // Another run's copy is first. Before using it, one more look after the listing's lag, in
+            // case a copy that ranks before it was committed late: its run would delete this one.
+            if (confirmed !== keeper.id) {
+                confirmed = keeper.id;
+                await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
+                listed = await relist(r);
+                const still = await objects.getIfExists(keeper.id);
+                if (!still || isDeleting(still.state))
+                    gone.add(keeper.id);
+                continue;
+            }
+            return r.adopt(keeper, 'race');
         }
-        waited += wait;
-        let now;
-        try {
-            now = alive(await flow.findByName(name, { mustInclude: own.id }));
+        if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
+            throw new errors_ActionError(`${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
         }
-        catch (e) {
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
-                throw e;
-            r.warn(`${e.message}: whether the other runs deleted their copies (id ${ids(others)}) could not be checked`);
-            return kept();
-        }
-        others = now.filter((i) => i.id !== own.id);
-        if (!now.some((i) => i.id === own.id)) {
-            if (others.length === 0)
-                throw new NoObjectError(`the ${noun(r)} this run created (id ${own.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
-            log(`this run's ${noun(r)} (id ${own.id}) was deleted by another run`);
-            return r.adopt(keeperOf(others), 'race');
-        }
-        if (others.length === 0)
-            return kept();
+        listed = await relist(r);
     }
-    const stays = keeperOf(others);
-    log(`the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${stays.id}`);
-    return giveWay(r, stays, own);
 }
 /**
- * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
- * turn if a copy from a run that has already ended stays (see converge). So this run looks again
- * (0.5 s, 1 s, 2 s, 4 s, 5 s, …, for longer than that run waits) until only the kept copy is
- * left, and follows it if it changed.
+ * Looks the name up until the listing shows the copy (within VISIBILITY_WAIT_MS); undefined when
+ * it does not in time. `gone`: reading it by id says another run (or a person) deleted it.
  */
-async function confirmKept(r, kept, outcome) {
-    const name = r.name;
-    // Longer than the kept copy's run waits before it gives way (see converge).
-    const budget = giveWayWait(r) + 5000;
-    let waited = 0;
-    for (let n = 1; waited < budget; n++) {
-        const why = `confirming that ${noun(r)} ${kept.id} is the one kept`;
-        if (!(await r.objects.pause('checking the name', n, why, 'looking again'))) {
-            r.warn(`timeout-seconds leaves no time to confirm that ${noun(r)} ${kept.id} is the one kept`);
-            return outcome;
+async function untilListed(r, copy) {
+    const { objects } = r;
+    const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
+    for (let read = false;;) {
+        const listed = await relist(r, copy.id);
+        if (listed.some((i) => i.id === copy.id))
+            return { listed, gone: false };
+        if (!read) {
+            // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
+            read = true;
+            const now = await objects.getIfExists(copy.id);
+            if (!now || isDeleting(now.state))
+                return { listed, gone: true };
         }
-        waited += pauseMs(n);
-        let now;
+        if (!(await wait.pause(`the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
+            return undefined;
+    }
+}
+/** The live objects with the name, from a complete listing (a failed look is tried again). */
+async function relist(r, mustInclude) {
+    for (let n = 1;; n++) {
         try {
-            now = alive(await r.objects.findByName(name, { mustInclude: kept.id }));
+            return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {});
         }
         catch (e) {
-            if (!(e instanceof ActionError) && !(e instanceof DeadlineError))
+            // The safety net itself failed: tried again before giving up (the create went through).
+            if (!(e instanceof errors_ActionError) || e instanceof DeadlineError || n >= 3)
                 throw e;
-            r.warn(`${e.message}: whether ${noun(r)} ${kept.id} stays the one kept could not be checked`);
-            return outcome;
+            if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
+                throw e;
         }
-        if (now.some((i) => i.id === kept.id)) {
-            if (now.length === 1)
-                return outcome;
-            continue;
-        }
-        if (now.length === 0)
-            throw new NoObjectError(`the ${noun(r)} this run adopted (id ${kept.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`);
-        const next = keeperOf(now);
-        r.log(`${noun(r)} ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`);
-        return r.adopt(next, 'race');
     }
-    return outcome;
 }
-/** Deletes this run's copy and applies if-exists to the object kept instead. */
-async function giveWay(r, keeper, own) {
-    const name = r.name;
+/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
+async function deleteOwn(r, own, keeper) {
     try {
         await r.objects.delete(own.id);
     }
     catch (e) {
-        throw new StoredObjectError(`another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${e.message}; delete it by hand`, keeper.id, keeper.etag ?? '');
+        throw new StoredObjectError(`${e.message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`, keeper.id, keeper.etag ?? '');
     }
-    return r.adopt(keeper, 'race');
 }
-async function created(r, id, etag) {
-    return {
-        operation: 'created',
-        id,
-        etag: etag ?? (await r.objects.get(id)).etag ?? ''
-    };
+/** The etag to output: from the create's answer for that copy, else as listed, else read. */
+async function etagOf(r, item, answer) {
+    if (answer?.id === item.id && answer.etag)
+        return answer.etag;
+    return item.etag ?? (await r.objects.get(item.id)).etag ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/platform/heal.ts
+
+
+/*
+ * A later run heals what racing or cancelled runs left: several live copies of one name, every
+ * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
+ * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ */
+/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
+async function inUse(api, c, id) {
+    const used = c.usedBy;
+    if (!used)
+        return false;
+    const label = `checking whether ${c.noun} ${id} is in use`;
+    const a = await api.send(label, 'GET', `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        return undefined;
+    const body = api.json(label, a);
+    return Array.isArray(body.items) ? body.items.length > 0 : undefined;
 }
 /**
- * After an answer that was lost or unreadable, the objects found by name: this run's own
- * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
- * the same time) and if-exists applies to it as to any object found.
+ * Several live copies of the name: the one to keep, after deleting the others (in a dry run,
+ * after saying they would be deleted). Fails, deleting nothing, when a copy was not made by this
+ * action, when several are in use, or when use cannot be told.
  */
-async function adopt(r, items) {
-    const keeper = keeperOf(items);
-    const others = items.filter((i) => i.id !== keeper.id);
-    if (others.length > 0) {
-        r.log(`${items.length} ${r.objects.c.plural} named "${r.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`);
-        for (const other of others) {
-            try {
-                await r.objects.delete(other.id);
-            }
-            catch (e) {
-                throw storedError(new ActionError(`${e.message}; delete ${noun(r)} ${other.id} by hand`), keeper);
-            }
+async function heal(h, items) {
+    const { objects, name } = h;
+    const c = objects.c;
+    const all = items.map((i) => i.id).join(', ');
+    const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`;
+    const foreign = items.filter((i) => !madeByThisAction(i));
+    if (foreign.length > 0)
+        throw new errors_ActionError(`${head}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
+    const used = [];
+    for (const item of items) {
+        const u = await inUse(objects.api, c, item.id);
+        if (u === undefined)
+            throw new errors_ActionError(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
+        if (u)
+            used.push(item);
+    }
+    if (used.length > 1)
+        throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
+    const keep = used[0] ?? firstCopy(items);
+    const extra = items.filter((i) => i.id !== keep.id);
+    const why = used[0] ? 'the one in use' : 'the first created';
+    const list = extra.map((i) => i.id).join(', ');
+    if (h.dryRun) {
+        h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
+        return keep;
+    }
+    h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
+    for (const item of extra) {
+        try {
+            await objects.delete(item.id);
+        }
+        catch (e) {
+            throw new errors_ActionError(`${e.message}; the extra copy ${item.id} of "${name}" remains: run the step again, or delete it by hand`);
         }
     }
-    return r.adopt(keeper, 'lost');
+    return keep;
 }
 
 ;// CONCATENATED MODULE: ./src/platform/collections.ts
@@ -42882,6 +43060,8 @@ const CONNECTIONS = {
     spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
     inProgress: ['initializing'],
     updatable: ['enabled', 'disabled', 'initializing'],
+    // Source connections name their base connection; a dataflow uses those.
+    usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
     notes: {
         update: {
             '1445-400': (id) => ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
@@ -43080,6 +43260,8 @@ function desiredBody(s, defaultDescription) {
 ;// CONCATENATED MODULE: ./src/connection/plan.ts
 
 
+
+
 /**
  * Decides what to do from the settings and the connections found by name. Pure.
  * `body` is the create body (absent when state is absent).
@@ -43091,18 +43273,18 @@ function decide(s, found, body) {
     if (s.state === 'absent')
         return existing ? { kind: 'delete', existing } : { kind: 'absent' };
     if (!body)
-        throw new ActionError('internal: no connection payload to apply');
+        throw new errors_ActionError('internal: no connection payload to apply');
     if (!existing)
         return { kind: 'create', body };
     switch (s.ifExists) {
         case 'fail':
-            throw new ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
+            throw new errors_ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
         case 'reuse':
             return { kind: 'reuse', existing };
         case 'update': {
             const specName = existing.auth?.specName;
             if (specName && specName !== body.auth.specName)
-                throw new ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
+                throw new errors_ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
                     'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
             return { kind: 'update', existing, ops: patchOps(existing, body), body };
         }
@@ -43110,15 +43292,16 @@ function decide(s, found, body) {
 }
 /**
  * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed.
+ * compared: the credentials are always replaced, the description only when it changed (the mark
+ * the create left at its end is not part of it, and is kept).
  */
 function patchOps(existing, body) {
     const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
-    if (body.description !== undefined && body.description !== existing.description)
+    if (body.description !== undefined && body.description !== stripMark(existing.description))
         ops.push({
             op: existing.description === undefined ? 'add' : 'replace',
             path: '/description',
-            value: body.description
+            value: keepingMark(body.description, existing.description)
         });
     return ops;
 }
@@ -43163,18 +43346,29 @@ function describePlan(plan, base) {
     }
 }
 /**
- * The plan step: the live connections with the name (lookup.ts), what to do about them
- * (decide), checked against the live connection spec where that can help (connection-spec.ts).
+ * The plan step: the live connections with the name (lookup.ts); several made by this action are
+ * healed down to one (heal.ts); what to do about it (decide), checked against the live
+ * connection spec where that can help (connection-spec.ts).
  */
-async function planStep(session, settings, body, log) {
+async function planStep(session, settings, body, log, warn) {
     log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
     return session.phase('looking up the connection', async () => {
-        const live = await session.connections.findLive(settings.connectionName, log);
+        let live = await session.connections.findLive(settings.connectionName, log);
+        if (live.length > 1)
+            live = [
+                await heal({
+                    objects: session.connections,
+                    name: settings.connectionName,
+                    dryRun: settings.dryRun,
+                    log,
+                    warn
+                }, live)
+            ];
         return session.referee.vetPlan(decide(settings, live, body), settings);
     });
 }
 function duplicatesError(name, items) {
-    return new ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
+    return new errors_ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
         .map((i) => i.id)
         .join(', ')}); delete all but one, then run again`);
 }
@@ -43209,7 +43403,7 @@ async function testConnection(flow, id, log) {
         log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
     }
     else if (!t.result) {
-        throw new ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
+        throw new errors_ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
     }
     else {
         log('Flow Service connected to the database with the stored credentials');
@@ -43228,7 +43422,7 @@ async function explore(api, id) {
         api.fail(label, a);
     const parsed = ExploreSchema.safeParse(api.json(label, a));
     if (!parsed.success)
-        throw new ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
+        throw new errors_ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
     // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
     const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
     const paths = tables
@@ -43255,7 +43449,7 @@ async function test(api, id) {
     // A 200 is the endpoint answering: one that breaks its contract says nothing about the
     // database, so it fails the test rather than passing it on to explore.
     if (!parsed.success)
-        throw new ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
+        throw new errors_ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
     return { result: parsed.data.result };
 }
 /** A JSON value's kind in words: "null", "an array", "a string", "an object". */
@@ -43393,6 +43587,8 @@ async function outputStep(r, settings, session, out, env, state) {
     setOutputs(out, r);
     // From here a failure summary also shows what the step did (its outputs are set).
     state.result = r;
+    // A cancelled step stops here: its outputs say what it did, and it fails.
+    state.cancel?.check();
     if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
         r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
         out.info(`Connection test: ${testText(r.test)}`);
@@ -43400,7 +43596,7 @@ async function outputStep(r, settings, session, out, env, state) {
     else if (settings.testConnection)
         r.test = await session.phase('testing the connection', () => runConnectionTest(session.tests, r.connectionId, out));
     if (r.test?.ok === false)
-        throw new ActionError(r.test.error ?? 'the connection test failed');
+        throw new errors_ActionError(r.test.error ?? 'the connection test failed');
     await summarise(out, env, () => successSummary(r));
 }
 /**
@@ -43415,7 +43611,7 @@ async function runConnectionTest(flow, id, out) {
         return { ok: true, tables };
     }
     catch (e) {
-        if (!(e instanceof ActionError))
+        if (!(e instanceof errors_ActionError))
             throw e;
         return { ok: false, error: out.describe(e) };
     }
@@ -43430,7 +43626,7 @@ async function reportFailure(e, state, out, env) {
         out.setOutput('etag', e.etag);
     }
     const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
-    const failure = out.failWith(e, outOfTime);
+    const failure = out.failWith(e, outOfTime, state.cancel?.heard);
     await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
 }
 /** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
@@ -43442,6 +43638,7 @@ async function summarise(out, env, content) {
 }
 
 ;// CONCATENATED MODULE: ./src/connection/apply.ts
+
 
 
 
@@ -43480,7 +43677,7 @@ async function applyIfExists(r, body, keeper, why) {
     try {
         switch (s.ifExists) {
             case 'fail':
-                throw new ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
+                throw new errors_ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
             case 'reuse':
                 log(`${found}; if-exists is reuse: using it as it is`);
                 return {
@@ -43492,7 +43689,7 @@ async function applyIfExists(r, body, keeper, why) {
                 log(`${found}; if-exists is update: updating it`);
                 const plan = decide(s, [keeper], body);
                 if (plan.kind !== 'update')
-                    throw new ActionError('internal: expected an update');
+                    throw new errors_ActionError('internal: expected an update');
                 return await update(r, keeper, body);
             }
         }
@@ -43511,7 +43708,8 @@ async function apply(plan, r) {
                 return await update(r, plan.existing, plan.body);
             }
             catch (e) {
-                if (!(e instanceof ApiError) || e.code !== '1457-400')
+                // Deleted, or being deleted, since the lookup (a racing run with state: absent).
+                if (!(e instanceof ApiError) || (e.code !== '1457-400' && e.status !== 404))
                     throw e;
                 return afterDeletionStarted(r, plan.existing, plan.body, e);
             }
@@ -43524,15 +43722,19 @@ async function apply(plan, r) {
     }
 }
 /**
- * An update refused because the connection is being deleted (1457): the name is looked up
- * again, and a create follows only when no live connection has it. A connection still listed
- * as live contradicts the refusal: nothing is created.
+ * An update refused because the connection is being deleted (1457) or is gone (404): the name is
+ * looked up again, and a create follows only when no live connection has it. The connection still
+ * live when read by id contradicts the refusal: nothing is created.
  */
 async function afterDeletionStarted(r, existing, body, refusal) {
-    r.log(`connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
-    const live = await r.connections.findLive(body.name, r.log);
-    if (live.some((i) => i.id === existing.id))
-        throw new StoredObjectError(`${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
+    r.log(refusal.status === 404
+        ? `connection ${existing.id} was deleted since the lookup (HTTP 404): looking the name up again`
+        : `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
+    const live = (await r.connections.findLive(body.name, r.log)).filter((i) => i.id !== existing.id);
+    // A listing may lag behind the delete: the connection read by id is what counts.
+    const still = await r.connections.getIfExists(existing.id);
+    if (still && !isDeleting(still.state))
+        throw new StoredObjectError(`${refusal.message}; yet connection ${existing.id} still exists when read by id, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
     const plan = decide(r.settings, live, body);
     if (plan.kind === 'create')
         r.log(`no live connection is named "${body.name}": creating one`);
@@ -44193,7 +44395,7 @@ function nextUrl(api, c, href, property) {
     if (/^https?:\/\//i.test(href)) {
         // Never send the token to another host.
         if (lookup_parseUrl(href)?.origin !== origin)
-            throw new ActionError(`listing ${c.plural} failed: the next page points to another host`);
+            throw new errors_ActionError(`listing ${c.plural} failed: the next page points to another host`);
         url = href;
     }
     else if (href.startsWith(FLOW_BASE_PATH))
@@ -44218,7 +44420,7 @@ async function findLive(flow, c, name, log) {
     }
     catch (e) {
         if (e instanceof IncompleteListingError)
-            throw new ActionError(`${e.message}; nothing was created or changed`);
+            throw new errors_ActionError(`${e.message}; nothing was created or changed`);
         throw e;
     }
     const live = [];
@@ -44250,43 +44452,98 @@ function lookup_parseUrl(text) {
 
 
 
+
 /**
- * Creates the object. POST has no idempotency key, so it is never retried blindly: after a lost
- * response, a reset, a timeout or a 5xx the name is looked up first, and the live objects found
- * there are returned for the caller to adopt. A 2xx whose answer holds no usable id was
- * performed: it is only looked up, never sent again.
+ * How long, at most, a run waits for the listing to show a POST whose answer was lost before it
+ * sends another (also at most a quarter of the time left).
  */
-async function createSafely(api, c, body) {
+const LOST_ANSWER_WAIT_MS = 10_000;
+/** The listing was no proof: nothing may be created on it. */
+function incomplete(e, label, c) {
+    return new errors_ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
+}
+/** This run's copies among listed objects: those carrying one of its marks, in attempt order. */
+function ownCopies(items, run) {
+    const own = [];
+    for (const i of alive(items)) {
+        const mark = markOf(i.description);
+        if (mark?.run === run)
+            own.push({ mark, id: i.id, ...(i.etag ? { etag: i.etag } : {}) });
+    }
+    return own.sort((a, b) => a.mark.attempt - b.mark.attempt);
+}
+/**
+ * Looks the name up until one of this run's marks is listed, pausing between looks, for at most
+ * `budgetMs`. Returns the run's copies then listed (none when the time ran out).
+ */
+async function findOwn(api, c, name, run, label, budgetMs) {
+    let waited = 0;
+    for (let n = 1;; n++) {
+        let listed;
+        try {
+            listed = await findByName(api, c, name);
+        }
+        catch (e) {
+            if (e instanceof IncompleteListingError)
+                throw incomplete(e, label, c);
+            throw e;
+        }
+        const own = ownCopies(listed, run);
+        if (own.length > 0)
+            return own;
+        const wait = pauseMs(n);
+        if (waited + wait > budgetMs)
+            return [];
+        if (!(await api.pause(label, n, 'not listed yet', 'looking again')))
+            return [];
+        waited += wait;
+    }
+}
+/**
+ * Creates the object. Every POST is marked (description + `[aep-gha:<run>.<attempt>]`). After a
+ * lost answer, a reset or a 5xx the run waits, within LOST_ANSWER_WAIT_MS, for the listing to
+ * show that POST's mark, and sends another only when it does not; after a timeout (the POST may
+ * still be in flight) it never sends another. A 2xx whose answer holds no usable id was
+ * performed: it is only looked for, never sent again.
+ */
+async function createSafely(api, c, body, run) {
     const label = `creating the ${c.noun}`;
     const { retry, transport } = api.o;
+    const sent = [];
+    const created = (copies) => ({ run, sent, copies });
+    const marks = () => sent.map(markText).join(', ');
     let renewed = false;
-    // Whether an earlier POST of this run may have been performed (its answer lost or a 5xx).
-    let afterLost = false;
+    let attemptNo = 0;
     for (let n = 1;; n++) {
+        const mark = { run, attempt: ++attemptNo };
         // An abandoned POST may still be performed later, and a second POST would then make a
         // duplicate: give it all the time left, keeping one request timeout for the lookup after.
         const { deadline } = retry;
         const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
-        let sent;
+        let a;
         try {
-            sent = await attempt(transport, await api.request('POST', `${api.base}/${c.path}`, body), deadline, postTimeout);
+            a = await attempt(transport, await api.request('POST', `${api.base}/${c.path}`, {
+                ...body,
+                description: withMark(body.description, mark)
+            }), deadline, postTimeout);
         }
         catch (e) {
             if (!(e instanceof TransportError))
                 throw e;
-            // A 2xx whose answer is too large to read was performed all the same: found by name.
+            // A 2xx whose answer is too large to read was performed all the same: found by its mark.
             const status = performedUnread(e);
-            if (status !== undefined)
-                return findCommitted(api, c, body.name, label, status, 'is larger than this action reads');
-            throw unreadChange(e, label, c.noun);
+            if (status === undefined)
+                throw unreadChange(e, label, c.noun);
+            sent.push(mark);
+            return created(await findCommitted(api, c, body.name, run, label, status, 'is larger than this action reads'));
         }
-        const a = sent;
         // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
         if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
-            const created = readIdEtag(a.res.text);
-            if (created)
-                return { kind: 'created', ...created, ...(afterLost ? { afterLost } : {}) };
-            return findCommitted(api, c, body.name, label, a.res.status, 'held no usable id');
+            sent.push(mark);
+            const answer = readIdEtag(a.res.text);
+            if (answer)
+                return created([{ mark, id: answer.id, ...(answer.etag ? { etag: answer.etag } : {}) }]);
+            return created(await findCommitted(api, c, body.name, run, label, a.res.status, 'held no usable id'));
         }
         if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
             retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
@@ -44301,53 +44558,38 @@ async function createSafely(api, c, body) {
         const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
         if (!notPerformed && !ambiguous)
             api.fail(label, a);
-        if (ambiguous) {
-            afterLost = true;
-            // A timed-out POST may still be in flight: sending another could create a second one,
-            // so after a timeout the name is only looked up (after a pause that lets it land).
-            const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
-            const next = timedOut
-                ? 'looking the name up'
-                : 'looking the name up, then sending it again if it is not there,';
-            const canWait = (timedOut || n < retry.maxAttempts) && (await waitBeforeRetry(retry, label, n, a, next));
-            const found = await findLiveAfter(api, c, body.name, label);
-            if (found.length > 0) {
-                retry.log(`${label}: the name is listed (id ${found.map((i) => i.id).join(', ')})`);
-                return { kind: 'found', items: found };
-            }
-            if (timedOut)
-                throw new ActionError(`${label} failed: ${a.error.message}; Flow Service may still create it, so it was not sent again. Run the step again: it finds the ${c.noun} by name and adopts it`);
-            if (!canWait || n >= retry.maxAttempts)
+        if (!ambiguous) {
+            if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a)))
                 api.fail(label, a);
+            continue;
         }
-        else if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a))) {
-            api.fail(label, a);
+        sent.push(mark);
+        // A timed-out POST may still be in flight: sending another could create a second one.
+        const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
+        const what = a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
+        const why = a.kind === 'network' ? a.error.message : what;
+        retry.log(`${label}: attempt ${n} of ${retry.maxAttempts} failed (${what}) after it was sent; looking for its mark ${markText(mark)} before ${timedOut ? 'giving up' : 'sending it again'}`);
+        const budget = Math.min(LOST_ANSWER_WAIT_MS, retry.deadline.remaining() * 0.25);
+        const own = await findOwn(api, c, body.name, run, label, budget);
+        if (own.length > 0) {
+            retry.log(`${label}: the ${c.noun} this run created is listed (id ${own.map((o) => o.id).join(', ')})`);
+            return created(own);
         }
+        if (timedOut)
+            throw new errors_ActionError(`${label} failed: ${why}; Flow Service may still create it, so it was not sent again (its description carries ${marks()}). Run the step again: it finds the ${c.noun} by name and removes any extra copy`);
+        if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a)))
+            throw apiError(label, a, api.o.tokens.given).withNote(`; the ${c.noun} may have been created all the same and is not listed yet (its description carries ${marks()}): run the step again, it finds the ${c.noun} by name and removes any extra copy`);
     }
 }
-/** The live objects with the name, after a create that may have been performed. */
-async function findLiveAfter(api, c, name, label) {
-    try {
-        return alive(await findByName(api, c, name));
-    }
-    catch (e) {
-        if (!(e instanceof IncompleteListingError))
-            throw e;
-        throw new ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
-    }
-}
-/** A 2xx without a usable id: performed, so look for it (a few times), never POST again. */
-async function findCommitted(api, c, name, label, status, answer) {
+/** A 2xx without a usable id: performed, so look for its mark (a few times), never POST again. */
+async function findCommitted(api, c, name, run, label, status, answer) {
     const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
-    api.o.retry.log(`${label}: ${said}; looking the name up`);
-    for (let n = 1;; n++) {
-        const found = await findLiveAfter(api, c, name, label);
-        if (found.length > 0)
-            return { kind: 'found', items: found };
-        if (n >= 3 || !(await api.pause(label, n, 'not listed yet', 'looking again')))
-            break;
-    }
-    throw new ActionError(`${label} failed: ${said}, and the ${c.noun} is not listed yet; it was not sent again. Run the step again: it finds the ${c.noun} by name`);
+    api.o.retry.log(`${label}: ${said}; looking for it by name`);
+    const budget = Math.min(LOST_ANSWER_WAIT_MS, api.o.retry.deadline.remaining() * 0.25);
+    const own = await findOwn(api, c, name, run, label, budget);
+    if (own.length > 0)
+        return own;
+    throw new errors_ActionError(`${label} failed: ${said}, and the ${c.noun} is not listed yet; it was not sent again. Run the step again: it finds the ${c.noun} by name`);
 }
 
 ;// CONCATENATED MODULE: ./src/platform/flow-service.ts
@@ -44380,9 +44622,9 @@ class FlowObjects {
     findLive(name, log) {
         return findLive(this.api, this.c, name, log);
     }
-    /** Creates the object, safe against lost answers (safe-create.ts). */
+    /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
     create(body) {
-        return createSafely(this.api, this.c, body);
+        return createSafely(this.api, this.c, body, this.api.o.run);
     }
     get(id) {
         return this.api.get(this.c, id);
@@ -44495,15 +44737,15 @@ async function fetchToken(transport, retry, c, onToken) {
         json = JSON.parse(a.res.text);
     }
     catch {
-        throw new ActionError('IMS token request failed: the response was not valid JSON');
+        throw new errors_ActionError('IMS token request failed: the response was not valid JSON');
     }
     const parsed = TokenResponse.safeParse(json);
     if (!parsed.success)
-        throw new ActionError('IMS token request failed: the response had no access_token');
+        throw new errors_ActionError('IMS token request failed: the response had no access_token');
     // Masked before anything else can print it.
     onToken(parsed.data.access_token);
     if (!VISIBLE_ASCII.test(parsed.data.access_token))
-        throw new ActionError('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
+        throw new errors_ActionError('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
     return parsed.data.access_token;
 }
 function givenToken(token) {
@@ -44726,17 +44968,31 @@ function undiciTransport(options = {}) {
         }
         return agent;
     };
+    /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
+    const inFlight = new Set();
     const transport = async (req, timeoutMs) => {
         const url = new URL(req.url);
         const dispatcher = dispatcherFor(url);
         const controller = new AbortController();
         let stalled;
         watch.failed = undefined;
-        const timer = setTimeout(() => {
+        const expire = () => {
             // The abort alone does not reach a connection that is still opening.
             stalled = watch.stall();
             controller.abort();
-        }, timeoutMs);
+        };
+        let timer = setTimeout(expire, timeoutMs);
+        const entry = {
+            end: Date.now() + timeoutMs,
+            rearm(ms) {
+                if (Date.now() + ms >= entry.end)
+                    return;
+                clearTimeout(timer);
+                entry.end = Date.now() + ms;
+                timer = setTimeout(expire, ms);
+            }
+        };
+        inFlight.add(entry);
         try {
             const res = await (0,undici/* request */.Em)(url, {
                 method: req.method,
@@ -44766,7 +45022,13 @@ function undiciTransport(options = {}) {
         }
         finally {
             clearTimeout(timer);
+            inFlight.delete(entry);
         }
+    };
+    /** Ends every request in flight within `ms` at the latest. */
+    const shorten = (ms) => {
+        for (const entry of inFlight)
+            entry.rearm(ms);
     };
     // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
     // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
@@ -44782,7 +45044,7 @@ function undiciTransport(options = {}) {
             Error.stackTraceLimit = limit;
         }
     };
-    return { transport, close };
+    return { transport, close, shorten };
 }
 /**
  * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
@@ -44886,6 +45148,7 @@ function tracing(transport, debug) {
 
 
 
+
 /**
  * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
  * Nothing is sent until signIn().
@@ -44895,12 +45158,14 @@ function openSession(settings, deps, out) {
     const proxies = proxyConfig(deps.env);
     const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let base = deps.transport;
-    // A transport passed in is its owner's to close.
+    // A transport passed in is its owner's to close (and to cut short).
     let closeTransport = async () => { };
+    let shorten = () => undefined;
     if (!base) {
         const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
         base = own.transport;
         closeTransport = own.close;
+        shorten = own.shorten;
     }
     const transport = tracing(base, (line) => out.debug(line));
     const retry = {
@@ -44920,6 +45185,7 @@ function openSession(settings, deps, out) {
         // Masked before anything else can print it.
         (token) => out.secret(token)));
     const api = new FlowApi({
+        run: newRunId(() => deps.clock.random()),
         platformUrl: settings.platformUrl,
         clientId: settings.clientId,
         imsOrgId: settings.imsOrgId,
@@ -44940,6 +45206,10 @@ function openSession(settings, deps, out) {
                 out.warning(note);
         },
         phase: (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
+        cut(ms) {
+            deadline.cut(ms);
+            shorten(ms);
+        },
         close: () => closeTransport().catch(() => undefined)
     };
 }
@@ -45389,7 +45659,7 @@ class SpecReferee {
                 return { reply: await this.deps.readSpec() };
             }
             catch (e) {
-                if (e instanceof ActionError)
+                if (e instanceof errors_ActionError)
                     return { error: e.message };
                 throw e;
             }
@@ -45454,7 +45724,7 @@ class SpecReferee {
             case 'mismatch': {
                 // What was (not) sent comes first, so no cut can take it away.
                 const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
-                throw new ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
+                throw new errors_ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
             }
         }
     }
@@ -45525,10 +45795,10 @@ async function readConnectionSpec(api, id = POSTGRES_SPEC_ID) {
     catch (e) {
         // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
         if (e instanceof DeadlineError && parent.remaining() > 0)
-            throw new ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
+            throw new errors_ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
         // A reply over the size cap (or the like) only makes the optional spec unavailable.
         if (e instanceof TransportError)
-            throw new ActionError(e.message);
+            throw new errors_ActionError(e.message);
         throw e;
     }
     if (a.kind !== 'response' || a.res.status !== 200)
@@ -45572,6 +45842,7 @@ function openConnectionSession(settings, deps, out) {
 
 
 
+
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
     const c = overrides.core ?? core_namespaceObject;
@@ -45582,9 +45853,12 @@ async function run(overrides = {}) {
         clock: systemClock,
         env: process.env,
         github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
+        signals: processSignals,
         ...overrides
     };
-    const state = {};
+    // Listening from the start: a cancelled step finishes what it started, then fails.
+    const cancel = new CancelWatch(deps.signals, out);
+    const state = { cancel };
     const log = (line) => out.info(line);
     try {
         // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
@@ -45597,9 +45871,12 @@ async function run(overrides = {}) {
         // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
         const session = (state.session = openConnectionSession(settings, deps, out));
         state.deadline = session.deadline;
+        cancel.attach(session);
         await session.signIn();
         // 3. Plan: the connection looked up by name, and what to do about it.
-        const plan = await planStep(session, settings, body, log);
+        const plan = await planStep(session, settings, body, log, (m) => out.warning(m));
+        // Cancelled before anything was changed: nothing to finish.
+        cancel.check();
         // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
         const result = await applyStep(plan, settings, session, out, state.runUrl);
         // 5. Outputs, then the connection test when asked for, then the job summary.
@@ -45609,6 +45886,7 @@ async function run(overrides = {}) {
         await reportFailure(e, state, out, deps.env);
     }
     finally {
+        cancel.close();
         await state.session?.close();
     }
 }

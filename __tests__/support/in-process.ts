@@ -11,6 +11,7 @@
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
 import type { CoreLike, Deps } from '../../src/connection/main.js'
+import type { Signals } from '../../src/platform/cancel.js'
 import type { Clock, Transport } from '../../src/platform/http.js'
 import { githubContext, type GithubContextLike } from '../../src/platform/provenance.js'
 import {
@@ -100,6 +101,7 @@ export interface InProcessOptions {
   clock?: Clock
   transport?: Transport
   github?: GithubContextLike
+  signals?: Signals
 }
 
 /** The runner's INPUT_* for every declared input (given value or its default), as runnerEnv builds them. */
@@ -151,6 +153,8 @@ export async function runInProcess(opts: InProcessOptions): Promise<ActionRun> {
     // The run context from the runner's variables given, never this process's.
     github: opts.github ?? githubContext(env),
     clock: opts.clock ?? instantClock(),
+    // This process's own signals are jest's: a run hears only what a test sends it.
+    signals: opts.signals ?? { on: () => () => undefined },
     ...(opts.transport ? { transport: opts.transport } : {})
   })
   const lines = c.files.stdout.split('\n')

@@ -3,6 +3,7 @@ import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
 import { createExactlyOne, storedError, type Outcome } from '../platform/exactly-one.js'
 import type { FlowItem } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
+import { isDeleting } from '../platform/listing.js'
 import type { Output } from '../platform/output.js'
 import type { CreateBody } from './payload.js'
 import { decide, describePlan, operationOf, patchOps, type Plan } from './plan.js'
@@ -102,7 +103,8 @@ export async function apply(plan: Plan, r: Applying): Promise<Outcome> {
       try {
         return await update(r, plan.existing, plan.body)
       } catch (e) {
-        if (!(e instanceof ApiError) || e.code !== '1457-400') throw e
+        // Deleted, or being deleted, since the lookup (a racing run with state: absent).
+        if (!(e instanceof ApiError) || (e.code !== '1457-400' && e.status !== 404)) throw e
         return afterDeletionStarted(r, plan.existing, plan.body, e)
       }
     case 'reuse':
@@ -115,9 +117,9 @@ export async function apply(plan: Plan, r: Applying): Promise<Outcome> {
 }
 
 /**
- * An update refused because the connection is being deleted (1457): the name is looked up
- * again, and a create follows only when no live connection has it. A connection still listed
- * as live contradicts the refusal: nothing is created.
+ * An update refused because the connection is being deleted (1457) or is gone (404): the name is
+ * looked up again, and a create follows only when no live connection has it. The connection still
+ * live when read by id contradicts the refusal: nothing is created.
  */
 async function afterDeletionStarted(
   r: Applying,
@@ -126,12 +128,16 @@ async function afterDeletionStarted(
   refusal: ApiError
 ): Promise<Outcome> {
   r.log(
-    `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`
+    refusal.status === 404
+      ? `connection ${existing.id} was deleted since the lookup (HTTP 404): looking the name up again`
+      : `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`
   )
-  const live = await r.connections.findLive(body.name, r.log)
-  if (live.some((i) => i.id === existing.id))
+  const live = (await r.connections.findLive(body.name, r.log)).filter((i) => i.id !== existing.id)
+  // A listing may lag behind the delete: the connection read by id is what counts.
+  const still = await r.connections.getIfExists(existing.id)
+  if (still && !isDeleting(still.state))
     throw new StoredObjectError(
-      `${refusal.message}; yet connection ${existing.id} is still listed as live, so nothing was created: run the step again later`,
+      `${refusal.message}; yet connection ${existing.id} still exists when read by id, so nothing was created: run the step again later`,
       existing.id,
       existing.etag ?? ''
     )

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { CancelWatch, processSignals, type Signals } from '../platform/cancel.js'
 import { systemClock, type Clock, type Transport } from '../platform/http.js'
 import { Output, type OutputSink } from '../platform/output.js'
 import {
@@ -31,6 +32,8 @@ export interface Deps {
   clock: Clock
   env: NodeJS.ProcessEnv
   github: GithubContextLike
+  /** The runner's cancel signals (SIGINT, then SIGTERM). */
+  signals: Signals
 }
 
 /** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
@@ -43,9 +46,12 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     clock: systemClock,
     env: process.env,
     github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
+    signals: processSignals,
     ...overrides
   }
-  const state: StepState & { session?: ConnectionSession } = {}
+  // Listening from the start: a cancelled step finishes what it started, then fails.
+  const cancel = new CancelWatch(deps.signals, out)
+  const state: StepState & { session?: ConnectionSession } = { cancel }
   const log = (line: string) => out.info(line)
   try {
     // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
@@ -58,9 +64,12 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
     const session = (state.session = openConnectionSession(settings, deps, out))
     state.deadline = session.deadline
+    cancel.attach(session)
     await session.signIn()
     // 3. Plan: the connection looked up by name, and what to do about it.
-    const plan = await planStep(session, settings, body, log)
+    const plan = await planStep(session, settings, body, log, (m) => out.warning(m))
+    // Cancelled before anything was changed: nothing to finish.
+    cancel.check()
     // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
     const result = await applyStep(plan, settings, session, out, state.runUrl)
     // 5. Outputs, then the connection test when asked for, then the job summary.
@@ -68,6 +77,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   } catch (e) {
     await reportFailure(e, state, out, deps.env)
   } finally {
+    cancel.close()
     await state.session?.close()
   }
 }

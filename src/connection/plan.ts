@@ -1,6 +1,8 @@
 import { ActionError } from '../platform/errors.js'
 import type { FlowItem, PatchOp } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
+import { heal } from '../platform/heal.js'
+import { keepingMark, stripMark } from '../platform/marker.js'
 import type { Operation } from '../platform/operation.js'
 import { redactAuth, type CreateBody } from './payload.js'
 import type { Settings } from './settings.js'
@@ -43,15 +45,16 @@ export function decide(s: Settings, found: FlowItem[], body: CreateBody | undefi
 
 /**
  * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed.
+ * compared: the credentials are always replaced, the description only when it changed (the mark
+ * the create left at its end is not part of it, and is kept).
  */
 export function patchOps(existing: FlowItem, body: CreateBody): PatchOp[] {
   const ops: PatchOp[] = [{ op: 'replace', path: '/auth/params', value: body.auth.params }]
-  if (body.description !== undefined && body.description !== existing.description)
+  if (body.description !== undefined && body.description !== stripMark(existing.description))
     ops.push({
       op: existing.description === undefined ? 'add' : 'replace',
       path: '/description',
-      value: body.description
+      value: keepingMark(body.description, existing.description)
     })
   return ops
 }
@@ -112,20 +115,35 @@ export interface Planning {
 }
 
 /**
- * The plan step: the live connections with the name (lookup.ts), what to do about them
- * (decide), checked against the live connection spec where that can help (connection-spec.ts).
+ * The plan step: the live connections with the name (lookup.ts); several made by this action are
+ * healed down to one (heal.ts); what to do about it (decide), checked against the live
+ * connection spec where that can help (connection-spec.ts).
  */
 export async function planStep(
   session: Planning,
   settings: Settings,
   body: CreateBody | undefined,
-  log: (line: string) => void
+  log: (line: string) => void,
+  warn: (line: string) => void
 ): Promise<Plan> {
   log(
     `Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`
   )
   return session.phase('looking up the connection', async () => {
-    const live = await session.connections.findLive(settings.connectionName, log)
+    let live = await session.connections.findLive(settings.connectionName, log)
+    if (live.length > 1)
+      live = [
+        await heal(
+          {
+            objects: session.connections,
+            name: settings.connectionName,
+            dryRun: settings.dryRun,
+            log,
+            warn
+          },
+          live
+        )
+      ]
     return session.referee.vetPlan(decide(settings, live, body), settings)
   })
 }

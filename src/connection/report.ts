@@ -181,6 +181,8 @@ export async function outputStep(
   setOutputs(out, r)
   // From here a failure summary also shows what the step did (its outputs are set).
   state.result = r
+  // A cancelled step stops here: its outputs say what it did, and it fails.
+  state.cancel?.check()
   if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
     r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' }
     out.info(`Connection test: ${testText(r.test)}`)
@@ -215,6 +217,8 @@ async function runConnectionTest(
 /** How far a failed step got: what the failure summary can still show. */
 export interface StepState {
   deadline?: { remaining(): number }
+  /** The runner's cancel signals, heard while the step ran. */
+  cancel?: { check(): void; readonly heard?: string }
   runUrl?: string
   result?: Result
 }
@@ -234,7 +238,7 @@ export async function reportFailure(
     out.setOutput('etag', e.etag)
   }
   const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000
-  const failure = out.failWith(e, outOfTime)
+  const failure = out.failWith(e, outOfTime, state.cancel?.heard)
   await summarise(out, env, () =>
     failureSummary({ ...failure, result: state.result, runUrl: state.runUrl })
   )

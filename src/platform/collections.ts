@@ -33,6 +33,15 @@ export interface Collection {
   readonly inProgress: readonly string[]
   /** States in which Flow Service accepts an update or delete. */
   readonly updatable: readonly string[]
+  /**
+   * How to tell whether an object is in use (a base connection by source connections, a source
+   * or target connection by dataflows): a collection and a filter that lists what uses it.
+   */
+  readonly usedBy?: {
+    readonly path: 'sourceConnections' | 'flows'
+    /** The field of those objects that holds this object's id. */
+    readonly field: string
+  }
   /** What to add to Flow Service's message for a refusal code, per operation. */
   readonly notes?: {
     readonly update?: Readonly<Record<string, (id: string) => string>>
@@ -49,6 +58,8 @@ export const CONNECTIONS: Collection = {
   spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
   inProgress: ['initializing'],
   updatable: ['enabled', 'disabled', 'initializing'],
+  // Source connections name their base connection; a dataflow uses those.
+  usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
   notes: {
     update: {
       '1445-400': (id) =>

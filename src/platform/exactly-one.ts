@@ -2,14 +2,24 @@ import { ActionError, StoredObjectError } from './errors.js'
 import { pauseMs, type FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { DeadlineError } from './http.js'
-import { alive, isDeleting, keeperOf, strictlyOldest } from './listing.js'
+import { alive, isDeleting } from './listing.js'
+import { firstCopy, markOf, markText } from './marker.js'
 import type { Operation } from './operation.js'
-import type { CreateOutcome } from './safe-create.js'
+import type { Created, OwnCopy } from './safe-create.js'
 
 /*
- * Exactly one object of a name, in any collection, after a create: lost answers and racing runs
- * converge on one copy. The action says what to do with a copy this run did not create
- * (`adopt`: if-exists applied to it).
+ * Exactly one object of a name, in any collection, after a create. What a run may conclude:
+ *  - A listing that shows this run's latest copy shows every copy committed before it (a lagging
+ *    listing shows the past, not a jumbled present). So the run first waits for that listing.
+ *  - Every run ranks the copies it sees the same way (marker.ts compareCopies) and keeps the first.
+ *    The run that made the first never deletes it, and runs delete only their own copies, so the
+ *    first copy ever made always stays: racing runs can never leave none.
+ *  - A copy is gone when reading it by id says so (404); a lagging listing is no proof either way.
+ *  - A run exits 0 only when nothing it sent or saw is unresolved: every extra copy of its own
+ *    deleted, every other run's copy it saw gone, the copy it names alive. Otherwise it fails,
+ *    naming the ids; the next run removes extra copies this action made (heal.ts).
+ * Copies no run saw in time (a racing run that committed later than every listing the others
+ * read) can still leave two; a `concurrency:` group in the workflow prevents the race itself.
  */
 
 /** What the step did to an object: the outputs' view. */
@@ -25,282 +35,220 @@ export interface ExactlyOne {
   /** The name the object is created with and found by. */
   name: string
   /** Sends the create (safe-create.ts), perhaps refereed by the action. */
-  create(): Promise<CreateOutcome>
-  /** if-exists applied to a copy this run did not create: found after a lost answer, or another run's. */
-  adopt(item: FlowItem, why: 'race' | 'lost'): Promise<Outcome>
+  create(): Promise<Created>
+  /** if-exists applied to another run's copy this run keeps instead of its own. */
+  adopt(item: FlowItem, why: 'race'): Promise<Outcome>
   log: (line: string) => void
   warn: (line: string) => void
 }
 
+/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
+export const VISIBILITY_WAIT_MS = 20_000
 /**
- * How long, at most, the run keeping a copy whose age the dates cannot tell waits for the other
- * runs to delete theirs before it gives way to a copy that stays (also at most a quarter of the
- * time left).
+ * At most this long (and at most a quarter of the time left) for other runs' copies to go,
+ * before the run fails naming them (it never gives up a copy that is first: see above).
  */
-export const GIVE_WAY_WAIT_MS = 15_000
-
-/** How long the keeper of a copy of unknown age waits before it gives way (see converge). */
-const giveWayWait = (r: ExactlyOne) =>
-  Math.min(GIVE_WAY_WAIT_MS, r.objects.retry.deadline.remaining() * 0.25)
+export const RACE_WAIT_MS = 15_000
 
 /** A failure with no object left to name in the outputs. */
 class NoObjectError extends ActionError {}
 
-/** The word for one object of the collection, in messages. */
-const noun = (r: ExactlyOne) => r.objects.c.noun
+const ids = (items: Array<{ id: string }>) => items.map((i) => i.id).join(', ')
 
-const ids = (items: FlowItem[]) => items.map((i) => i.id).join(', ')
-
+/** A failure once an object exists: the outputs still name it. */
 export function storedError(e: unknown, item: { id: string; etag?: string }): ActionError {
   if (e instanceof StoredObjectError || e instanceof NoObjectError) return e
   return new StoredObjectError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '')
 }
 
 /**
- * Creates the object so that exactly one with the name remains, even when other runs create it
- * at the same time or an answer is lost. See README "Idempotency".
+ * Creates the object so that exactly one with the name remains, even when an answer is lost or
+ * other runs create it at the same time. See README "Idempotency".
  */
 export async function createExactlyOne(r: ExactlyOne): Promise<Outcome> {
-  const outcome = await r.create()
-  if (outcome.kind === 'found') return adopt(r, outcome.items)
+  const created = await r.create()
+  const latest = created.copies.at(-1)
+  if (!latest) throw new ActionError(`internal: a create left no copy of ${r.objects.c.noun}`)
+  const state = { names: latest as { id: string; etag?: string } }
   try {
-    return await checkAfterCreate(r, outcome.id, outcome.etag, outcome.afterLost === true)
+    return await settle(r, created, latest, state)
   } catch (e) {
-    throw storedError(e, outcome)
+    throw storedError(e, state.names)
   }
 }
 
-/**
- * The lookup before the create found none, so any other live object with the name now was
- * created meanwhile: all runs keep the oldest, and each deletes its own if it is not that one.
- * `afterLost`: an earlier POST of this run may have been performed too (its answer was lost and
- * a lookup did not show it); then a check that cannot be made fails the step, since a second
- * object may exist.
- */
-async function checkAfterCreate(
+/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
+class Waiting {
+  private n = 0
+  private waited = 0
+  constructor(
+    private readonly r: ExactlyOne,
+    readonly budgetMs: number
+  ) {}
+  async pause(why: string): Promise<boolean> {
+    const wait = pauseMs(++this.n)
+    if (this.waited + wait > this.budgetMs) return false
+    if (!(await this.r.objects.pause('checking the name', this.n, why, 'looking again')))
+      return false
+    this.waited += wait
+    return true
+  }
+  get seconds(): string {
+    return (this.waited / 1000).toFixed(1)
+  }
+}
+
+async function settle(
   r: ExactlyOne,
-  ownId: string,
-  ownEtag: string | undefined,
-  afterLost: boolean
+  created: Created,
+  latest: OwnCopy,
+  state: { names: { id: string; etag?: string } }
 ): Promise<Outcome> {
-  const { objects: flow, log } = r
-  const name = r.name
-  const unchecked = (why: string) => {
-    if (afterLost)
+  const { objects, name } = r
+  const c = objects.c
+  const { clock, deadline } = objects.retry
+  // This run's copies: known by the ids its creates answered, or by its mark.
+  const ownIds = new Set(created.copies.map((o) => o.id))
+  const isOwn = (i: FlowItem) => ownIds.has(i.id) || markOf(i.description)?.run === created.run
+  const gone = new Set<string>()
+  const several = created.sent.length > 1
+
+  // 1. The listing that shows this run's latest copy shows every copy committed before it.
+  const start = clock.now()
+  const seen = await untilListed(r, latest)
+  if (!seen) {
+    const why = `the ${c.noun} just created (id ${latest.id}) is not listed after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`
+    if (several)
       throw new ActionError(
-        `${why}, and an earlier attempt of this run (whose answer was lost) may have created "${name}" too: this run's ${noun(r)} is id ${ownId}; if the sandbox now lists two, delete the one not in use (the next run fails until one is left)`
+        `${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(markText).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`
       )
     r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`)
+    return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) }
   }
-  for (let round = 1; ; round++) {
-    let listed: FlowItem[]
-    try {
-      listed = alive(await flow.findByName(name, { mustInclude: ownId }))
-    } catch (e) {
-      // The create went through; only the safety net failed. It is the one thing that sees a
-      // racing run's copy, so it is tried again before giving up (a later run still sees both).
-      if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
-      if (
-        round < 3 &&
-        !(e instanceof DeadlineError) &&
-        (await flow.pause('checking the name', round, e.message, 'looking again'))
-      )
-        continue
-      unchecked(e.message)
-      return created(r, ownId, ownEtag)
-    }
-    const own = listed.find((i) => i.id === ownId)
-    if (own) return converge(r, listed, own, ownEtag)
-    // Not listed: deleted by a racing run that kept an older one, or the listing lags behind.
-    const mine = await flow.getIfExists(ownId)
-    if (!mine || isDeleting(mine.state)) {
-      if (listed.length === 0)
-        throw new NoObjectError(
-          `the ${noun(r)} this run created (id ${ownId}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`
-        )
-      log(`this run's ${noun(r)} (id ${ownId}) was deleted by another run that created one too`)
-      return r.adopt(keeperOf(listed), 'race')
-    }
-    const why = `the ${noun(r)} just created (id ${ownId}) is not listed yet`
-    if (round >= 3 || !(await flow.pause('checking the name', round, why, 'looking again'))) {
-      unchecked(`${why}, so the listing cannot be trusted`)
-      return created(r, ownId, ownEtag ?? mine.etag)
-    }
-  }
-}
-
-/**
- * Several live objects have the name after this run's create. The keeper is the oldest
- * (ties by id). The keeper's run waits for the others' runs to delete theirs; a copy that stays
- * belongs to a run that ended keeping it (it listed before this one was visible, or the dates
- * could not tell which came first), so this run gives way to it: every run ends on one.
- */
-async function converge(
-  r: ExactlyOne,
-  listed: FlowItem[],
-  own: FlowItem,
-  ownEtag: string | undefined
-): Promise<Outcome> {
-  const { objects: flow, log } = r
-  const name = r.name
-  const keeper = keeperOf(listed)
-  if (keeper.id !== own.id) {
-    const oldest = strictlyOldest(keeper, listed)
-    log(
-      `another run created "${name}" at the same time (id ${keeper.id}, the ${oldest ? 'oldest' : 'first by id, as the creation times do not tell'}): deleting this run's (id ${own.id}) and using that one`
-    )
-    const outcome = await giveWay(r, keeper, own)
-    return oldest ? outcome : confirmKept(r, keeper, outcome)
-  }
-  let others = listed.filter((i) => i.id !== own.id)
-  if (others.length === 0) return created(r, own.id, ownEtag ?? own.etag)
-  const kept = () => created(r, own.id, ownEtag ?? own.etag)
-  // With dates that order the copies, every run that lists them all keeps this one and deletes
-  // its own; a copy that stays longer is a slow run's, and giving way to it could leave none.
-  if (strictlyOldest(own, listed)) {
-    log(
-      `other runs created "${name}" at the same time (id ${ids(others)}); this run's is the oldest, so it is kept and they delete theirs`
-    )
-    return kept()
-  }
-  log(
-    `other runs created "${name}" at the same time (id ${ids(others)}); this run's is the first by id, as the creation times do not tell, so it is kept: waiting for them to delete theirs`
-  )
-  // A copy that stays may belong to a run that ended keeping it (it listed before this copy was
-  // visible): after a wait long enough for a slow run to delete its own, this run gives way.
-  const budget = giveWayWait(r)
-  let waited = 0
-  for (let n = 1; ; n++) {
-    const wait = pauseMs(n)
-    const paused =
-      waited + wait <= budget &&
-      (await flow.pause('checking the name', n, 'other copies listed', 'looking again'))
-    if (!paused) {
-      if (n === 1) {
-        r.warn(
-          `timeout-seconds leaves no time to wait for the other runs: ${others.length + 1} ${r.objects.c.plural} may remain named "${name}" (ids ${own.id}, ${ids(others)})`
-        )
-        return kept()
-      }
-      break
-    }
-    waited += wait
-    let now: FlowItem[]
-    try {
-      now = alive(await flow.findByName(name, { mustInclude: own.id }))
-    } catch (e) {
-      if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
-      r.warn(
-        `${e.message}: whether the other runs deleted their copies (id ${ids(others)}) could not be checked`
-      )
-      return kept()
-    }
-    others = now.filter((i) => i.id !== own.id)
-    if (!now.some((i) => i.id === own.id)) {
-      if (others.length === 0)
-        throw new NoObjectError(
-          `the ${noun(r)} this run created (id ${own.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`
-        )
-      log(`this run's ${noun(r)} (id ${own.id}) was deleted by another run`)
-      return r.adopt(keeperOf(others), 'race')
-    }
-    if (others.length === 0) return kept()
-  }
-  const stays = keeperOf(others)
-  log(
-    `the other copies (id ${ids(others)}) stay: their runs ended keeping them, so this run deletes its own (id ${own.id}) and uses ${stays.id}`
-  )
-  return giveWay(r, stays, own)
-}
-
-/**
- * After giving way to a copy whose age the dates could not tell: that copy's run gives way in
- * turn if a copy from a run that has already ended stays (see converge). So this run looks again
- * (0.5 s, 1 s, 2 s, 4 s, 5 s, …, for longer than that run waits) until only the kept copy is
- * left, and follows it if it changed.
- */
-async function confirmKept(r: ExactlyOne, kept: FlowItem, outcome: Outcome): Promise<Outcome> {
-  const name = r.name
-  // Longer than the kept copy's run waits before it gives way (see converge).
-  const budget = giveWayWait(r) + 5000
-  let waited = 0
-  for (let n = 1; waited < budget; n++) {
-    const why = `confirming that ${noun(r)} ${kept.id} is the one kept`
-    if (!(await r.objects.pause('checking the name', n, why, 'looking again'))) {
-      r.warn(`timeout-seconds leaves no time to confirm that ${noun(r)} ${kept.id} is the one kept`)
-      return outcome
-    }
-    waited += pauseMs(n)
-    let now: FlowItem[]
-    try {
-      now = alive(await r.objects.findByName(name, { mustInclude: kept.id }))
-    } catch (e) {
-      if (!(e instanceof ActionError) && !(e instanceof DeadlineError)) throw e
-      r.warn(`${e.message}: whether ${noun(r)} ${kept.id} stays the one kept could not be checked`)
-      return outcome
-    }
-    if (now.some((i) => i.id === kept.id)) {
-      if (now.length === 1) return outcome
-      continue
-    }
-    if (now.length === 0)
-      throw new NoObjectError(
-        `the ${noun(r)} this run adopted (id ${kept.id}) was deleted while the step ran, and no other ${noun(r)} named "${name}" is listed; run the step again`
-      )
-    const next = keeperOf(now)
+  // How far behind the listing was: how long a later look must wait to see what is new.
+  const lagMs = clock.now() - start
+  let listed = seen.listed
+  if (seen.gone) {
+    gone.add(latest.id)
     r.log(
-      `${noun(r)} ${kept.id} was given up by its run for a copy that stays (id ${next.id}): using that one`
+      `this run's ${c.noun} (id ${latest.id}) was deleted while the step ran, by another run that kept an earlier copy`
     )
-    return r.adopt(next, 'race')
   }
-  return outcome
+
+  const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.25))
+  let confirmed: string | undefined
+  for (;;) {
+    const live = alive(listed).filter((i) => !gone.has(i.id))
+    const keeper = firstCopy(live)
+    if (!keeper)
+      throw new NoObjectError(
+        `every ${c.noun} named "${name}" was deleted while the step ran, this run's own among them; run the step again`
+      )
+    state.names = keeper
+    // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
+    for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
+      r.log(
+        isOwn(keeper)
+          ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
+          : `another run created "${name}" at the same time (id ${keeper.id}, the first by creation date): deleting this run's copy (id ${own.id}) and using that one`
+      )
+      await deleteOwn(r, own, keeper)
+      gone.add(own.id)
+    }
+    const others = live.filter((i) => i.id !== keeper.id && !isOwn(i))
+    // Another run's copy that is not first goes when its run sees the first: by id, not listing.
+    for (const other of others) {
+      const now = await objects.getIfExists(other.id)
+      if (!now || isDeleting(now.state)) gone.add(other.id)
+    }
+    const staying = others.filter((i) => !gone.has(i.id))
+    if (staying.length === 0) {
+      if (isOwn(keeper)) {
+        if (others.length > 0) r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`)
+        return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) }
+      }
+      // Another run's copy is first. Before using it, one more look after the listing's lag, in
+      // case a copy that ranks before it was committed late: its run would delete this one.
+      if (confirmed !== keeper.id) {
+        confirmed = keeper.id
+        await clock.sleep(
+          Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000))
+        )
+        listed = await relist(r)
+        const still = await objects.getIfExists(keeper.id)
+        if (!still || isDeleting(still.state)) gone.add(keeper.id)
+        continue
+      }
+      return r.adopt(keeper, 'race')
+    }
+    if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
+      throw new ActionError(
+        `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`
+      )
+    }
+    listed = await relist(r)
+  }
 }
 
-/** Deletes this run's copy and applies if-exists to the object kept instead. */
-async function giveWay(r: ExactlyOne, keeper: FlowItem, own: FlowItem) {
-  const name = r.name
+/**
+ * Looks the name up until the listing shows the copy (within VISIBILITY_WAIT_MS); undefined when
+ * it does not in time. `gone`: reading it by id says another run (or a person) deleted it.
+ */
+async function untilListed(
+  r: ExactlyOne,
+  copy: OwnCopy
+): Promise<{ listed: FlowItem[]; gone: boolean } | undefined> {
+  const { objects } = r
+  const wait = new Waiting(
+    r,
+    Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4)
+  )
+  for (let read = false; ;) {
+    const listed = await relist(r, copy.id)
+    if (listed.some((i) => i.id === copy.id)) return { listed, gone: false }
+    if (!read) {
+      // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
+      read = true
+      const now = await objects.getIfExists(copy.id)
+      if (!now || isDeleting(now.state)) return { listed, gone: true }
+    }
+    if (!(await wait.pause(`the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
+      return undefined
+  }
+}
+
+/** The live objects with the name, from a complete listing (a failed look is tried again). */
+async function relist(r: ExactlyOne, mustInclude?: string): Promise<FlowItem[]> {
+  for (let n = 1; ; n++) {
+    try {
+      return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {})
+    } catch (e) {
+      // The safety net itself failed: tried again before giving up (the create went through).
+      if (!(e instanceof ActionError) || e instanceof DeadlineError || n >= 3) throw e
+      if (!(await r.objects.pause('checking the name', n, e.message, 'looking again'))) throw e
+    }
+  }
+}
+
+/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
+async function deleteOwn(r: ExactlyOne, own: FlowItem, keeper: FlowItem): Promise<void> {
   try {
     await r.objects.delete(own.id)
   } catch (e) {
     throw new StoredObjectError(
-      `another run created "${name}" at the same time (id ${keeper.id}, kept), and this run's copy (id ${own.id}) could not be deleted: ${(e as Error).message}; delete it by hand`,
+      `${(e as Error).message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`,
       keeper.id,
       keeper.etag ?? ''
     )
   }
-  return r.adopt(keeper, 'race')
 }
 
-async function created(r: ExactlyOne, id: string, etag: string | undefined): Promise<Outcome> {
-  return {
-    operation: 'created',
-    id,
-    etag: etag ?? (await r.objects.get(id)).etag ?? ''
-  }
-}
-
-/**
- * After an answer that was lost or unreadable, the objects found by name: this run's own
- * perhaps, another run's perhaps. The oldest is kept (the others can only be copies made at
- * the same time) and if-exists applies to it as to any object found.
- */
-async function adopt(r: ExactlyOne, items: FlowItem[]): Promise<Outcome> {
-  const keeper = keeperOf(items)
-  const others = items.filter((i) => i.id !== keeper.id)
-  if (others.length > 0) {
-    r.log(
-      `${items.length} ${r.objects.c.plural} named "${r.name}" appeared while this run was creating one: keeping the oldest (id ${keeper.id}), deleting ${ids(others)}`
-    )
-    for (const other of others) {
-      try {
-        await r.objects.delete(other.id)
-      } catch (e) {
-        throw storedError(
-          new ActionError(`${(e as Error).message}; delete ${noun(r)} ${other.id} by hand`),
-          keeper
-        )
-      }
-    }
-  }
-  return r.adopt(keeper, 'lost')
+/** The etag to output: from the create's answer for that copy, else as listed, else read. */
+async function etagOf(
+  r: ExactlyOne,
+  item: { id: string; etag?: string },
+  answer?: OwnCopy
+): Promise<string> {
+  if (answer?.id === item.id && answer.etag) return answer.etag
+  return item.etag ?? (await r.objects.get(item.id)).etag ?? ''
 }

@@ -126,6 +126,8 @@ export function unreadChange(
 }
 
 export interface FlowServiceOptions {
+  /** This run's mark on what it creates (marker.ts): random per run. */
+  run: string
   platformUrl: string
   clientId: string
   imsOrgId: string

@@ -10,7 +10,7 @@ import {
 } from './flow-api.js'
 import { TransportError, type Attempt, type RetryContext } from './http.js'
 import { findByName, findLive } from './lookup.js'
-import { createSafely, type CreateOutcome, type NamedBody } from './safe-create.js'
+import { createSafely, type Created, type NamedBody } from './safe-create.js'
 
 /**
  * One Flow Service collection's objects, as the actions manage them: found by name from complete
@@ -38,9 +38,9 @@ export class FlowObjects {
     return findLive(this.api, this.c, name, log)
   }
 
-  /** Creates the object, safe against lost answers (safe-create.ts). */
-  create(body: NamedBody): Promise<CreateOutcome> {
-    return createSafely(this.api, this.c, body)
+  /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
+  create(body: NamedBody): Promise<Created> {
+    return createSafely(this.api, this.c, body, this.api.o.run)
   }
 
   get(id: string): Promise<FlowItem> {

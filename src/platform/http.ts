@@ -78,15 +78,22 @@ export class DeadlineError extends Error {
 
 /** The step's overall deadline: every wait and every request timeout is capped by it. */
 export class Deadline {
-  readonly at: number
+  private end: number
   constructor(
     private readonly clock: Clock,
     readonly totalMs: number
   ) {
-    this.at = clock.now() + totalMs
+    this.end = clock.now() + totalMs
+  }
+  get at(): number {
+    return this.end
+  }
+  /** Brings the deadline forward to `ms` from now (a cancelled run's grace period); never later. */
+  cut(ms: number): void {
+    this.end = Math.min(this.end, this.clock.now() + ms)
   }
   remaining(): number {
-    return Math.max(0, this.at - this.clock.now())
+    return Math.max(0, this.end - this.clock.now())
   }
   /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
   requestTimeout(): number {
@@ -107,9 +114,13 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
   return Math.max(0, at - now)
 }
 
-/** Full-jitter exponential backoff: random in [0, min(cap, base * 2^(attempt-1))). */
+/**
+ * Exponential backoff with equal jitter: c = min(cap, base * 2^(attempt-1)), the wait is random in
+ * [c/2, c). Never less than half: retries stay spread even when the random draw is near 0.
+ */
 export function backoffMs(attempt: number, random: number, baseMs = 500, capMs = 10_000): number {
-  return Math.floor(random * Math.min(capMs, baseMs * 2 ** (attempt - 1)))
+  const c = Math.min(capMs, baseMs * 2 ** (attempt - 1))
+  return Math.floor(c / 2 + (random * c) / 2)
 }
 
 /** What happened on one attempt, and whether and how long to wait before the next. */
@@ -143,7 +154,8 @@ export async function waitBeforeRetry(
     why.kind === 'response'
       ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
       : undefined
-  const wait = hinted ?? backoffMs(attempt, ctx.clock.random())
+  // A Retry-After of 0 (or a few ms) still gets the backoff: five attempts must not fit in 0.1 s.
+  const wait = Math.max(hinted ?? 0, backoffMs(attempt, ctx.clock.random()))
   // A wait that would leave no time for the request itself is pointless.
   if (wait + 250 >= ctx.deadline.remaining()) return false
   ctx.log(

@@ -208,9 +208,14 @@ export class Output {
   /**
    * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
    * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-   * fix. `outOfTime`: the step's deadline had run out when it failed.
+   * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
+   * runner cancelled the step with.
    */
-  failWith(e: unknown, outOfTime: boolean): { error: string; inputs?: string[] } {
+  failWith(
+    e: unknown,
+    outOfTime: boolean,
+    cancelled?: string
+  ): { error: string; inputs?: string[] } {
     if (e instanceof InputError) {
       const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`)
       for (const line of lines.slice(0, -1)) this.error(line)
@@ -222,9 +227,15 @@ export class Output {
       }
     }
     let error = this.describe(e)
-    if (outOfTime && !(e instanceof DeadlineError)) error += " (the step's timeout-seconds ran out)"
-    if (outOfTime || e instanceof DeadlineError)
-      error += '; raise timeout-seconds or check the network path to Adobe'
+    // A cancelled step runs out of its grace period, not of timeout-seconds.
+    if (cancelled) {
+      if (!/cancel/.test(error)) error += ` (the runner cancelled the step: ${cancelled})`
+    } else {
+      if (outOfTime && !(e instanceof DeadlineError))
+        error += " (the step's timeout-seconds ran out)"
+      if (outOfTime || e instanceof DeadlineError)
+        error += '; raise timeout-seconds or check the network path to Adobe'
+    }
     this.fail(error)
     return { error }
   }

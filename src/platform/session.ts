@@ -2,6 +2,7 @@ import { FlowApi } from './flow-api.js'
 import { Deadline, type Clock, type RetryContext, type Transport } from './http.js'
 import { fetchToken, givenToken, imsTokenSource, type TokenSource } from './ims.js'
 import type { AdobeSettings } from './inputs.js'
+import { newRunId } from './marker.js'
 import type { Output } from './output.js'
 import { describeRoutes, proxyConfig } from './proxy.js'
 import { tracing, undiciTransport } from './transport.js'
@@ -25,6 +26,8 @@ export interface Session {
   signIn(notes?: readonly string[]): Promise<void>
   /** Runs fn with its requests' debug trace folded into a log group (debug mode only). */
   phase<T>(title: string, fn: () => Promise<T>): Promise<T>
+  /** Brings the deadline, and the timeouts of requests in flight, to `ms` from now. */
+  cut(ms: number): void
   close(): Promise<void>
 }
 
@@ -40,12 +43,14 @@ export function openSession(settings: AdobeSettings, deps: SessionDeps, out: Out
     proxies
   )
   let base = deps.transport
-  // A transport passed in is its owner's to close.
+  // A transport passed in is its owner's to close (and to cut short).
   let closeTransport: () => Promise<void> = async () => {}
+  let shorten: (ms: number) => void = () => undefined
   if (!base) {
     const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() })
     base = own.transport
     closeTransport = own.close
+    shorten = own.shorten
   }
   const transport = tracing(base, (line) => out.debug(line))
   const retry: RetryContext = {
@@ -71,6 +76,7 @@ export function openSession(settings: AdobeSettings, deps: SessionDeps, out: Out
         )
       )
   const api = new FlowApi({
+    run: newRunId(() => deps.clock.random()),
     platformUrl: settings.platformUrl,
     clientId: settings.clientId,
     imsOrgId: settings.imsOrgId,
@@ -90,6 +96,10 @@ export function openSession(settings: AdobeSettings, deps: SessionDeps, out: Out
     },
     phase: (title, fn) =>
       deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
+    cut(ms) {
+      deadline.cut(ms)
+      shorten(ms)
+    },
     close: () => closeTransport().catch(() => undefined)
   }
 }

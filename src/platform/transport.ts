@@ -197,6 +197,7 @@ const snapshot = (o: Opening): Snapshot => ({
 export function undiciTransport(options: TransportOptions = {}): {
   transport: Transport
   close: () => Promise<void>
+  shorten: (ms: number) => void
 } {
   const timeLeft = options.timeLeft ?? (() => 120_000)
   const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES
@@ -240,17 +241,30 @@ export function undiciTransport(options: TransportOptions = {}): {
     return agent
   }
 
+  /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
+  const inFlight = new Set<{ end: number; rearm(ms: number): void }>()
   const transport: Transport = async (req, timeoutMs) => {
     const url = new URL(req.url)
     const dispatcher = dispatcherFor(url)
     const controller = new AbortController()
     let stalled: Snapshot | undefined
     watch.failed = undefined
-    const timer = setTimeout(() => {
+    const expire = () => {
       // The abort alone does not reach a connection that is still opening.
       stalled = watch.stall()
       controller.abort()
-    }, timeoutMs)
+    }
+    let timer = setTimeout(expire, timeoutMs)
+    const entry = {
+      end: Date.now() + timeoutMs,
+      rearm(ms: number) {
+        if (Date.now() + ms >= entry.end) return
+        clearTimeout(timer)
+        entry.end = Date.now() + ms
+        timer = setTimeout(expire, ms)
+      }
+    }
+    inFlight.add(entry)
     try {
       const res = await request(url, {
         method: req.method,
@@ -276,7 +290,13 @@ export function undiciTransport(options: TransportOptions = {}): {
       })
     } finally {
       clearTimeout(timer)
+      inFlight.delete(entry)
     }
+  }
+
+  /** Ends every request in flight within `ms` at the latest. */
+  const shorten = (ms: number) => {
+    for (const entry of inFlight) entry.rearm(ms)
   }
 
   // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
@@ -292,7 +312,7 @@ export function undiciTransport(options: TransportOptions = {}): {
       Error.stackTraceLimit = limit
     }
   }
-  return { transport, close }
+  return { transport, close, shorten }
 }
 
 /**

@@ -1,0 +1,125 @@
+import { describe, it, expect } from '@jest/globals'
+import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
+import { ActionError } from '../src/platform/errors.js'
+import { FlowApi, type FlowItem } from '../src/platform/flow-api.js'
+import { FlowObjects } from '../src/platform/flow-service.js'
+import { heal } from '../src/platform/heal.js'
+import { givenToken } from '../src/platform/ims.js'
+import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
+
+const ORIGIN = 'https://platform.example'
+const BASE = `${ORIGIN}/data/foundation/flowservice`
+
+const copy = (id: string, createdAt: number, description: string): FlowItem => ({
+  id,
+  name: 'orders-db',
+  createdAt,
+  description,
+  etag: `"etag-${id}"`,
+  connectionSpec: { id: POSTGRES_SPEC_ID, version: '1.0' }
+})
+const marked = (id: string, createdAt: number, run = 'aaaaaaaaaaaa') =>
+  copy(id, createdAt, `Managed by CI [aep-gha:${run}.1]`)
+const used = res(200, { items: [{ id: 'src-1', baseConnectionId: 'x' }] })
+const unused = res(200, { items: [] })
+
+function setup(steps: Step[], dryRun = false) {
+  const clock = new FakeClock()
+  const retry = retryContext(clock)
+  const transport = scriptedTransport(steps, clock)
+  const objects = new FlowObjects(
+    new FlowApi({
+      run: 'a1b2c3d4e5f6',
+      platformUrl: ORIGIN,
+      clientId: 'c',
+      imsOrgId: 'o@AdobeOrg',
+      sandboxName: 'dev',
+      tokens: givenToken('tok'),
+      transport,
+      retry
+    }),
+    CONNECTIONS
+  )
+  const warnings: string[] = []
+  const h = {
+    objects,
+    name: 'orders-db',
+    dryRun,
+    log: retry.log,
+    warn: (w: string) => warnings.push(w)
+  }
+  const calls = () => transport.calls.map((c) => `${c.req.method} ${c.req.url.replace(BASE, '')}`)
+  return { h, warnings, calls }
+}
+
+describe('heal: several copies of one name', () => {
+  it('all made by this action, none in use: keeps the first created, deletes the others, says so', async () => {
+    const { h, warnings, calls } = setup([unused, unused, unused, res(204), res(204)])
+    const kept = await heal(h, [marked('b', 7), marked('a', 3), marked('c', 9, 'bbbbbbbbbbbb')])
+    expect(kept.id).toBe('a')
+    expect(calls()).toEqual([
+      'GET /sourceConnections?property=baseConnectionId==b',
+      'GET /sourceConnections?property=baseConnectionId==a',
+      'GET /sourceConnections?property=baseConnectionId==c',
+      'DELETE /connections/b',
+      'DELETE /connections/c'
+    ])
+    expect(warnings).toEqual([
+      '3 PostgreSQL connections are named "orders-db" in this sandbox (ids b, a, c), all made by this action (racing or cancelled runs): keeping a (the first created) and deleting b, c'
+    ])
+  })
+
+  it('the one in use is kept, even when it is not the first', async () => {
+    const { h, calls } = setup([unused, used, res(204)])
+    expect((await heal(h, [marked('a', 3), marked('b', 7)])).id).toBe('b')
+    expect(calls().at(-1)).toBe('DELETE /connections/a')
+  })
+
+  it('copies from before the mark, with the default description, count as this action’s', async () => {
+    const { h } = setup([unused, unused, res(204)])
+    const old = copy('old', 1, 'Managed by GitHub Actions: acme/data, workflow "ci", run 7')
+    expect((await heal(h, [old, marked('new', 5)])).id).toBe('old')
+  })
+
+  it('a copy not made by this action: fails naming it, deletes nothing', async () => {
+    const { h, calls } = setup([])
+    const e = await heal(h, [marked('a', 3), copy('hand', 5, 'made by hand')]).catch((x) => x)
+    expect(e).toBeInstanceOf(ActionError)
+    expect((e as Error).message).toBe(
+      '2 PostgreSQL connections are named "orders-db" in this sandbox (ids a, hand); hand was not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again'
+    )
+    expect(calls()).toEqual([])
+  })
+
+  it('several in use: fails naming them, deletes nothing', async () => {
+    const { h, calls } = setup([used, used])
+    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
+      /a, b are each in use, so none is deleted/
+    )
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+  })
+
+  it('use that cannot be read: fails, deletes nothing', async () => {
+    const { h, calls } = setup([unused, res(403, { error_code: '403027', message: 'no' })])
+    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
+      /whether connection b is in use could not be read, so none is deleted/
+    )
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+  })
+
+  it('a dry run says what a run would delete, and deletes nothing', async () => {
+    const { h, warnings, calls } = setup([unused, unused], true)
+    expect((await heal(h, [marked('a', 3), marked('b', 7)])).id).toBe('a')
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+    expect(warnings[0]).toMatch(
+      /a run would keep a \(the first created\) and delete b \(dry run: nothing deleted\)$/
+    )
+  })
+
+  it('a delete that fails says which copy remains', async () => {
+    const { h } = setup([unused, unused, res(400, { type: 'x/FLOW-1418-400', title: 'in use' })])
+    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
+      /the extra copy b of "orders-db" remains: run the step again, or delete it by hand$/
+    )
+  })
+})

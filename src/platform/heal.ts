@@ -1,0 +1,88 @@
+import type { Collection } from './collections.js'
+import { ActionError } from './errors.js'
+import type { FlowApi, FlowItem } from './flow-api.js'
+import type { FlowObjects } from './flow-service.js'
+import { firstCopy, madeByThisAction } from './marker.js'
+
+/*
+ * A later run heals what racing or cancelled runs left: several live copies of one name, every
+ * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
+ * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ */
+
+/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
+export async function inUse(api: FlowApi, c: Collection, id: string): Promise<boolean | undefined> {
+  const used = c.usedBy
+  if (!used) return false
+  const label = `checking whether ${c.noun} ${id} is in use`
+  const a = await api.send(
+    label,
+    'GET',
+    `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`
+  )
+  if (a.kind !== 'response' || a.res.status !== 200) return undefined
+  const body = api.json(label, a) as { items?: unknown }
+  return Array.isArray(body.items) ? body.items.length > 0 : undefined
+}
+
+export interface Healing {
+  objects: FlowObjects
+  name: string
+  dryRun: boolean
+  log: (line: string) => void
+  warn: (line: string) => void
+}
+
+/**
+ * Several live copies of the name: the one to keep, after deleting the others (in a dry run,
+ * after saying they would be deleted). Fails, deleting nothing, when a copy was not made by this
+ * action, when several are in use, or when use cannot be told.
+ */
+export async function heal(h: Healing, items: FlowItem[]): Promise<FlowItem> {
+  const { objects, name } = h
+  const c = objects.c
+  const all = items.map((i) => i.id).join(', ')
+  const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`
+  const foreign = items.filter((i) => !madeByThisAction(i))
+  if (foreign.length > 0)
+    throw new ActionError(
+      `${head}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`
+    )
+  const used: FlowItem[] = []
+  for (const item of items) {
+    const u = await inUse(objects.api, c, item.id)
+    if (u === undefined)
+      throw new ActionError(
+        `${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`
+      )
+    if (u) used.push(item)
+  }
+  if (used.length > 1)
+    throw new ActionError(
+      `${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`
+    )
+  const keep = used[0] ?? (firstCopy(items) as FlowItem)
+  const extra = items.filter((i) => i.id !== keep.id)
+  const why = used[0] ? 'the one in use' : 'the first created'
+  const list = extra.map((i) => i.id).join(', ')
+  if (h.dryRun) {
+    h.warn(
+      `${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`
+    )
+    return keep
+  }
+  h.warn(
+    `${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`
+  )
+  for (const item of extra) {
+    try {
+      await objects.delete(item.id)
+    } catch (e) {
+      throw new ActionError(
+        `${(e as Error).message}; the extra copy ${item.id} of "${name}" remains: run the step again, or delete it by hand`
+      )
+    }
+  }
+  return keep
+}

@@ -1,0 +1,98 @@
+import { createdAtOf, type Listed } from './listing.js'
+
+/*
+ * The mark a create leaves on the object it makes, so that copies are told apart without trusting
+ * clocks or listings: every POST carries `[aep-gha:<run>.<attempt>]` at the end of its
+ * description (Flow Service stores and lists descriptions), where <run> is random per run and
+ * <attempt> counts the run's POSTs. A run recognises its own copies after lost answers and never
+ * touches another run's by mistake; a later run recognises copies this action made (and may
+ * heal a duplicate) from copies someone made by hand.
+ */
+
+/** One POST's mark. */
+export interface Mark {
+  run: string
+  attempt: number
+}
+
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})\]\s*$/
+
+/** The text appended to a description. */
+export const markText = (m: Mark): string => `[aep-gha:${m.run}.${m.attempt}]`
+
+/** A description with a mark at its end (a description the action did not mark gets one). */
+export function withMark(description: string | undefined, m: Mark): string {
+  const text = stripMark(description)
+  return text ? `${text} ${markText(m)}` : markText(m)
+}
+
+/** A new description for an object, keeping the mark its current description carries. */
+export function keepingMark(description: string, current: string | undefined): string {
+  const m = markOf(current)
+  return m ? withMark(description, m) : description
+}
+
+/** The mark at the end of a description, if any. */
+export function markOf(description: string | undefined): Mark | undefined {
+  const m = description === undefined ? null : MARK.exec(description)
+  return m ? { run: m[1] as string, attempt: Number(m[2]) } : undefined
+}
+
+/** A description without its mark: what the user asked for, to compare with what is wanted. */
+export function stripMark(description: string | undefined): string | undefined {
+  if (description === undefined) return undefined
+  return description.replace(MARK, '')
+}
+
+/**
+ * The descriptions this action wrote before it marked its creates: its default provenance text
+ * (see provenance.ts). Copies with them were made by this action too.
+ */
+const EARLIER_DEFAULTS = [
+  /^Managed by GitHub Actions: /,
+  /^Managed by the AEP PostgreSQL connection GitHub Action$/
+]
+
+/** Whether this action made the object: its description carries a mark or the old default text. */
+export function madeByThisAction(item: { description?: string }): boolean {
+  if (markOf(item.description)) return true
+  const d = item.description ?? ''
+  return EARLIER_DEFAULTS.some((re) => re.test(d))
+}
+
+/** A random run id for marks, 12 hex digits, from the run's random source. */
+export function newRunId(random: () => number): string {
+  let id = ''
+  for (let i = 0; i < 12; i++) id += Math.floor(random() * 16).toString(16)
+  return id
+}
+
+/**
+ * The order every run ranks copies of one name by, the same for every run whatever it lists:
+ * oldest createdAt first (a copy without a readable date after every dated one), then by the
+ * creating run's mark (an unmarked copy by its id), then by attempt, then by id. The first is
+ * the copy racing runs keep; its run never deletes it, so a sandbox can never be left with none.
+ */
+export function compareCopies(a: Listed & { description?: string }, b: typeof a): number {
+  const at = (i: typeof a) => createdAtOf(i) ?? Number.POSITIVE_INFINITY
+  const ta = at(a)
+  const tb = at(b)
+  if (ta !== tb) return ta < tb ? -1 : 1
+  const ma = markOf(a.description)
+  const mb = markOf(b.description)
+  const ka = ma ? `m${ma.run}` : `i${a.id}`
+  const kb = mb ? `m${mb.run}` : `i${b.id}`
+  if (ka !== kb) return ka < kb ? -1 : 1
+  const aa = ma?.attempt ?? 0
+  const ab = mb?.attempt ?? 0
+  if (aa !== ab) return aa - ab
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** The first copy by compareCopies. */
+export function firstCopy<T extends Listed & { description?: string }>(items: T[]): T | undefined {
+  return items.reduce<T | undefined>(
+    (best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best),
+    undefined
+  )
+}
