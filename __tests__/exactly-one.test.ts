@@ -8,7 +8,7 @@ import {
   updateExisting as updateAny
 } from '../src/platform/changes.js'
 import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
-import { ActionError, StoredObjectError } from '../src/platform/errors.js'
+import { StoredObjectError } from '../src/platform/errors.js'
 import {
   FlowApi,
   type FlowItem as ConnectionItem,
