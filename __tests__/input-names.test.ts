@@ -30,7 +30,7 @@ describe('input names of the steps that use the action', () => {
     const local = sources.filter((s) => s.local).flatMap((s) => actionSteps(s.text, s))
     const readme = sources.filter((s) => !s.local).flatMap((s) => actionSteps(s.text, s))
     expect(local.length).toBeGreaterThanOrEqual(3)
-    expect(readme.length).toBeGreaterThanOrEqual(6)
+    expect(readme.length).toBeGreaterThanOrEqual(3)
     expect(steps).toBe(local.length + readme.length)
   })
 
