@@ -16,6 +16,8 @@ import {
   type ActionMetadata
 } from '../scripts/readme-tables.js'
 import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/inputs.js'
+import { exampleWorkflows, jobsWithoutEnvironment, markdownFiles } from '../scripts/actionlint.js'
+import { yamlBlocks } from '../scripts/check-inputs.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -110,7 +112,7 @@ const workflowFiles = readdirSync(path.join(root, '.github', 'workflows')).filte
 )
 
 describe('workflows', () => {
-  it('pass actionlint: .github/workflows and the complete workflows in the README', () => {
+  it('pass actionlint: .github/workflows and every YAML example in the README and docs/', () => {
     const { code, result } = actionlint()
     const report = result.findings.map(
       (f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`
@@ -118,7 +120,97 @@ describe('workflows', () => {
     expect(report).toEqual([])
     expect(code).toBe(0)
     for (const f of workflowFiles) expect(result.files).toContain(`.github/workflows/${f}:1`)
+    // Every YAML block of every markdown file is linted, snippets included (wrapped).
+    for (const file of markdownFiles(root)) {
+      const blocks = yamlBlocks(read(file)).map((b) => `${file}:${b.line}`)
+      expect([file, result.files.filter((f) => f.startsWith(`${file}:`))]).toEqual([file, blocks])
+    }
     expect(result.files.filter((f) => f.startsWith('README.md:')).length).toBeGreaterThanOrEqual(3)
+    expect(result.files.filter((f) => f.startsWith('docs/')).length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('wraps snippets: a list of steps into a job, a jobs: fragment under on:', () => {
+    const md = [
+      '# x',
+      '',
+      '```yaml',
+      '- uses: actions/checkout@v5',
+      '```',
+      '',
+      '```yaml',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo hi',
+      '```',
+      '',
+      '```yaml',
+      'version: 2',
+      '```',
+      ''
+    ].join('\n')
+    const examples = exampleWorkflows(md)
+    expect(examples.map((e) => [e.kind, e.line])).toEqual([
+      ['steps', 4],
+      ['jobs', 8],
+      ['other', 16]
+    ])
+    // A line of the wrapped text maps back to the markdown line.
+    const steps = examples[0]!
+    const usesLine = steps.text.split('\n').findIndex((l) => l.includes('actions/checkout')) + 1
+    expect(usesLine + steps.lineOffset).toBe(4)
+    expect(examples[1]!.text.startsWith('on: workflow_dispatch\njobs:')).toBe(true)
+  })
+
+  it('reports, at its markdown line, a broken snippet, a non-workflow block and a job without environment', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionlint-md-'))
+    try {
+      const file = path.join(dir, 'example.md')
+      writeFileSync(
+        file,
+        [
+          '# x',
+          '',
+          '```yaml',
+          '- run: echo ${{ github.nope( }}',
+          '```',
+          '',
+          '```yaml',
+          'version: 2',
+          '```',
+          '',
+          '```yaml',
+          'jobs:',
+          '  a:',
+          '    runs-on: ubuntu-latest',
+          '    steps:',
+          '      - run: echo "$S"',
+          '        env:',
+          '          S: ${{ secrets.S }}',
+          '```',
+          ''
+        ].join('\n')
+      )
+      const { code, result } = actionlint(file)
+      expect(code).toBe(1)
+      expect(result.findings.map((f) => [f.line, f.kind])).toEqual([
+        [4, 'expression'],
+        [8, 'example'],
+        [13, 'example-environment']
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('every example job that reads secrets names its environment', () => {
+    for (const file of markdownFiles(root))
+      for (const e of exampleWorkflows(read(file)))
+        expect([file, e.line, jobsWithoutEnvironment(e.text)]).toEqual([file, e.line, []])
+    expect(
+      jobsWithoutEnvironment('jobs:\n  a:\n    steps:\n      - run: ${{ secrets.X }}\n')
+    ).toEqual([{ job: 'a', line: 2 }])
   })
 
   it('actionlint reports a broken workflow (the linter really runs)', () => {
