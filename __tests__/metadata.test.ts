@@ -2,7 +2,15 @@
 // actionlint, and the README's input/output tables against action.yml (both ways).
 import { describe, it, expect } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -466,5 +474,23 @@ describe('links between the documents', () => {
         broken.push(target)
     }
     expect(broken).toEqual([])
+  })
+})
+
+describe('statements about the action that go stale', () => {
+  it('SECURITY.md names every output and every secret input', () => {
+    const security = read('SECURITY.md')
+    for (const name of Object.keys(action.outputs))
+      expect([name, security]).toEqual([name, expect.stringContaining(`\`${name}\``)])
+    const secretLine = security.split('\n').find((l) => l.startsWith('Secret inputs:')) ?? ''
+    for (const name of SECRET_INPUTS) expect(secretLine).toContain(`\`${name}\``)
+  })
+
+  it("docs/performance.md gives the bundle's size today (within 10 %)", () => {
+    const stated = /`dist\/index\.js` is [\d.]+ MB \(([\d,]+) B\)/.exec(read('docs/performance.md'))
+    expect(stated).not.toBeNull()
+    const bytes = Number(stated![1]!.replace(/,/g, ''))
+    const actual = statSync(path.join(root, 'dist', 'index.js')).size
+    expect(Math.abs(bytes - actual) / actual).toBeLessThan(0.1)
   })
 })
