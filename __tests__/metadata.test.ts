@@ -238,14 +238,16 @@ describe('workflows', () => {
   })
 
   it.each(['ci.yml', 'check-dist.yml', 'action-smoke.yml', 'release.yml', 'codeql.yml'])(
-    '%s: read-only token, pinned major versions, Node from .node-version',
+    '%s: read-only token, actions pinned by commit SHA, Node from .node-version or the matrix',
     (name) => {
-      const wf = parse(read(`.github/workflows/${name}`)) as {
+      const text = read(`.github/workflows/${name}`)
+      const wf = parse(text) as {
         permissions: unknown
         jobs: Record<
           string,
           {
             permissions?: Record<string, string>
+            strategy?: { matrix?: { node?: number[] } }
             steps: Array<{ uses?: string; with?: Record<string, unknown> }>
           }
         >
@@ -255,14 +257,53 @@ describe('workflows', () => {
       for (const job of Object.values(wf.jobs))
         for (const [scope, level] of Object.entries(job.permissions ?? {}))
           if (level === 'write') expect(['contents', 'security-events']).toContain(scope)
-      const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
-      for (const s of steps.filter((s) => s.uses && !s.uses.startsWith('./')))
-        expect(s.uses).toMatch(/^[\w.-]+\/[\w./-]+@v\d+$/)
-      const setupNode = steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
-      if (name !== 'codeql.yml')
-        expect(setupNode?.with?.['node-version-file']).toBe('.node-version')
+      // Third-party actions: a full commit SHA, the version it is in a comment (Dependabot
+      // updates both).
+      const uses = text.split('\n').filter((l) => /^\s*-?\s*uses:/.test(l))
+      for (const line of uses.filter((l) => !/uses: \.\//.test(l)))
+        expect(line).toMatch(/uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+      for (const job of Object.values(wf.jobs)) {
+        const setupNode = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
+        if (!setupNode) continue
+        const matrix = job.strategy?.matrix?.node
+        if (matrix) expect(setupNode.with?.['node-version']).toBe('${{ matrix.node }}')
+        else expect(setupNode.with?.['node-version-file']).toBe('.node-version')
+      }
     }
   )
+
+  it('each action is pinned to one commit across the workflows', () => {
+    const pins = new Map<string, Set<string>>()
+    for (const f of workflowFiles)
+      for (const [, action, pin] of read(`.github/workflows/${f}`).matchAll(
+        /uses: ([\w.-]+\/[\w.-]+)[\w./-]*@([0-9a-f]{40} # v[\d.]+)/g
+      ))
+        pins.set(action!, new Set([...(pins.get(action!) ?? []), pin!]))
+    expect(pins.size).toBeGreaterThanOrEqual(3)
+    for (const [action, set] of pins) expect([action, set.size]).toEqual([action, 1])
+  })
+
+  it('ci.yml tests on every Node major that package.json engines accepts, and on Windows and macOS', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } }
+    const majors = [...pkg.engines.node.matchAll(/(\d+)(?=\.\d+\.\d+|$)|>=(\d+)/g)].map((m) =>
+      Number(m[1] ?? m[2])
+    )
+    const ci = parse(read('.github/workflows/ci.yml')) as {
+      jobs: Record<
+        string,
+        {
+          'runs-on': string
+          strategy?: { matrix?: { node?: number[]; os?: string[] } }
+          steps: Array<{ run?: string }>
+        }
+      >
+    }
+    expect(ci.jobs.test?.strategy?.matrix?.node).toEqual(majors)
+    expect(majors).toEqual([20, 22, 24])
+    const os = ci.jobs['process-tests']!
+    expect(os.strategy?.matrix?.os).toEqual(['windows-latest', 'macos-latest'])
+    expect(os.steps.some((s) => s.run === 'npm test -- --testPathPatterns e2e-')).toBe(true)
+  })
 
   it('.node-version names the runtime action.yml runs on (node24)', () => {
     expect(read('.node-version').trim()).toBe('24')
