@@ -2,7 +2,15 @@
 // actionlint, and the README's input/output tables against action.yml (both ways).
 import { describe, it, expect } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +24,8 @@ import {
   type ActionMetadata
 } from '../scripts/readme-tables.js'
 import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/connection/inputs.js'
+import { exampleWorkflows, jobsWithoutEnvironment, markdownFiles } from '../scripts/actionlint.js'
+import { yamlBlocks } from '../scripts/check-inputs.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -110,7 +120,7 @@ const workflowFiles = readdirSync(path.join(root, '.github', 'workflows')).filte
 )
 
 describe('workflows', () => {
-  it('pass actionlint: .github/workflows and the complete workflows in the README', () => {
+  it('pass actionlint: .github/workflows and every YAML example in the README and docs/', () => {
     const { code, result } = actionlint()
     const report = result.findings.map(
       (f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`
@@ -118,8 +128,97 @@ describe('workflows', () => {
     expect(report).toEqual([])
     expect(code).toBe(0)
     for (const f of workflowFiles) expect(result.files).toContain(`.github/workflows/${f}:1`)
-    // The README's copyable workflows are linted too (at least the five documented scenarios).
-    expect(result.files.filter((f) => f.startsWith('README.md:')).length).toBeGreaterThanOrEqual(5)
+    // Every YAML block of every markdown file is linted, snippets included (wrapped).
+    for (const file of markdownFiles(root)) {
+      const blocks = yamlBlocks(read(file)).map((b) => `${file}:${b.line}`)
+      expect([file, result.files.filter((f) => f.startsWith(`${file}:`))]).toEqual([file, blocks])
+    }
+    expect(result.files.filter((f) => f.startsWith('README.md:')).length).toBeGreaterThanOrEqual(3)
+    expect(result.files.filter((f) => f.startsWith('docs/')).length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('wraps snippets: a list of steps into a job, a jobs: fragment under on:', () => {
+    const md = [
+      '# x',
+      '',
+      '```yaml',
+      '- uses: actions/checkout@v5',
+      '```',
+      '',
+      '```yaml',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo hi',
+      '```',
+      '',
+      '```yaml',
+      'version: 2',
+      '```',
+      ''
+    ].join('\n')
+    const examples = exampleWorkflows(md)
+    expect(examples.map((e) => [e.kind, e.line])).toEqual([
+      ['steps', 4],
+      ['jobs', 8],
+      ['other', 16]
+    ])
+    // A line of the wrapped text maps back to the markdown line.
+    const steps = examples[0]!
+    const usesLine = steps.text.split('\n').findIndex((l) => l.includes('actions/checkout')) + 1
+    expect(usesLine + steps.lineOffset).toBe(4)
+    expect(examples[1]!.text.startsWith('on: workflow_dispatch\njobs:')).toBe(true)
+  })
+
+  it('reports, at its markdown line, a broken snippet, a non-workflow block and a job without environment', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionlint-md-'))
+    try {
+      const file = path.join(dir, 'example.md')
+      writeFileSync(
+        file,
+        [
+          '# x',
+          '',
+          '```yaml',
+          '- run: echo ${{ github.nope( }}',
+          '```',
+          '',
+          '```yaml',
+          'version: 2',
+          '```',
+          '',
+          '```yaml',
+          'jobs:',
+          '  a:',
+          '    runs-on: ubuntu-latest',
+          '    steps:',
+          '      - run: echo "$S"',
+          '        env:',
+          '          S: ${{ secrets.S }}',
+          '```',
+          ''
+        ].join('\n')
+      )
+      const { code, result } = actionlint(file)
+      expect(code).toBe(1)
+      expect(result.findings.map((f) => [f.line, f.kind])).toEqual([
+        [4, 'expression'],
+        [8, 'example'],
+        [13, 'example-environment']
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('every example job that reads secrets names its environment', () => {
+    for (const file of markdownFiles(root))
+      for (const e of exampleWorkflows(read(file)))
+        expect([file, e.line, jobsWithoutEnvironment(e.text)]).toEqual([file, e.line, []])
+    expect(
+      jobsWithoutEnvironment('jobs:\n  a:\n    steps:\n      - run: ${{ secrets.X }}\n')
+    ).toEqual([{ job: 'a', line: 2 }])
   })
 
   it('actionlint reports a broken workflow (the linter really runs)', () => {
@@ -139,14 +238,16 @@ describe('workflows', () => {
   })
 
   it.each(['ci.yml', 'check-dist.yml', 'action-smoke.yml', 'release.yml', 'codeql.yml'])(
-    '%s: read-only token, pinned major versions, Node from .node-version',
+    '%s: read-only token, actions pinned by commit SHA, Node from .node-version or the matrix',
     (name) => {
-      const wf = parse(read(`.github/workflows/${name}`)) as {
+      const text = read(`.github/workflows/${name}`)
+      const wf = parse(text) as {
         permissions: unknown
         jobs: Record<
           string,
           {
             permissions?: Record<string, string>
+            strategy?: { matrix?: { node?: number[] } }
             steps: Array<{ uses?: string; with?: Record<string, unknown> }>
           }
         >
@@ -156,14 +257,53 @@ describe('workflows', () => {
       for (const job of Object.values(wf.jobs))
         for (const [scope, level] of Object.entries(job.permissions ?? {}))
           if (level === 'write') expect(['contents', 'security-events']).toContain(scope)
-      const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
-      for (const s of steps.filter((s) => s.uses && !s.uses.startsWith('./')))
-        expect(s.uses).toMatch(/^[\w.-]+\/[\w./-]+@v\d+$/)
-      const setupNode = steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
-      if (name !== 'codeql.yml')
-        expect(setupNode?.with?.['node-version-file']).toBe('.node-version')
+      // Third-party actions: a full commit SHA, the version it is in a comment (Dependabot
+      // updates both).
+      const uses = text.split('\n').filter((l) => /^\s*-?\s*uses:/.test(l))
+      for (const line of uses.filter((l) => !/uses: \.\//.test(l)))
+        expect(line).toMatch(/uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+      for (const job of Object.values(wf.jobs)) {
+        const setupNode = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))
+        if (!setupNode) continue
+        const matrix = job.strategy?.matrix?.node
+        if (matrix) expect(setupNode.with?.['node-version']).toBe('${{ matrix.node }}')
+        else expect(setupNode.with?.['node-version-file']).toBe('.node-version')
+      }
     }
   )
+
+  it('each action is pinned to one commit across the workflows', () => {
+    const pins = new Map<string, Set<string>>()
+    for (const f of workflowFiles)
+      for (const [, action, pin] of read(`.github/workflows/${f}`).matchAll(
+        /uses: ([\w.-]+\/[\w.-]+)[\w./-]*@([0-9a-f]{40} # v[\d.]+)/g
+      ))
+        pins.set(action!, new Set([...(pins.get(action!) ?? []), pin!]))
+    expect(pins.size).toBeGreaterThanOrEqual(3)
+    for (const [action, set] of pins) expect([action, set.size]).toEqual([action, 1])
+  })
+
+  it('ci.yml tests on every Node major that package.json engines accepts, and on Windows and macOS', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } }
+    const majors = [...pkg.engines.node.matchAll(/(\d+)(?=\.\d+\.\d+|$)|>=(\d+)/g)].map((m) =>
+      Number(m[1] ?? m[2])
+    )
+    const ci = parse(read('.github/workflows/ci.yml')) as {
+      jobs: Record<
+        string,
+        {
+          'runs-on': string
+          strategy?: { matrix?: { node?: number[]; os?: string[] } }
+          steps: Array<{ run?: string }>
+        }
+      >
+    }
+    expect(ci.jobs.test?.strategy?.matrix?.node).toEqual(majors)
+    expect(majors).toEqual([20, 22, 24])
+    const os = ci.jobs['process-tests']!
+    expect(os.strategy?.matrix?.os).toEqual(['windows-latest', 'macos-latest'])
+    expect(os.steps.some((s) => s.run === 'npm test -- --testPathPatterns e2e-')).toBe(true)
+  })
 
   it('.node-version names the runtime action.yml runs on (node24)', () => {
     expect(read('.node-version').trim()).toBe('24')
@@ -240,17 +380,21 @@ describe('README', () => {
   const lines = readme.split('\n')
   const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1
 
-  it('opens with what it does and the step to copy, on the first screen', () => {
+  it('opens with what it does and a complete workflow to copy, on the first screen', () => {
     const firstYaml = lineOf('```yaml')
     expect(firstYaml).toBeGreaterThan(0)
     expect(firstYaml).toBeLessThan(15)
-    expect(lines.slice(firstYaml, firstYaml + 12).join('\n')).toMatch(
-      /uses: your-org\/aep-postgresql-connection-action@v1/
+    expect(lines.slice(firstYaml, firstYaml + 32).join('\n')).toMatch(
+      /environment: prod[\s\S]*uses: your-org\/aep-postgresql-connection-action@v1/
     )
   })
 
+  it('stays a quick read: at most 450 lines, reference material in docs/', () => {
+    expect(lines.length).toBeLessThanOrEqual(450)
+  })
+
   it('keeps the two commands every evaluator runs near the top, and says the simulator is not Adobe', () => {
-    expect(lineOf('npm ci && npm start')).toBeLessThan(60)
+    expect(lineOf('npm ci && npm start')).toBeLessThan(70)
     expect(lineOf('npm ci && npm test')).toBeLessThan(75)
     expect(readme).toMatch(/simulator of Flow Service and\s+Adobe IMS/i)
     expect(readme).toMatch(/No Adobe account is used/)
@@ -261,15 +405,14 @@ describe('README', () => {
       '## Contents',
       '## Try it without an Adobe account; run the tests',
       '## What you need from Adobe',
+      '## Secrets and variables',
       '## Inputs',
       '## Outputs',
       '## Workflows you can copy',
       '### Chaining: pass the connection id to later jobs',
       '### Promotion dev → stage → prod',
-      '### Preview connections per pull request',
-      '### Credential rotation',
-      '### Dry run on pull requests',
-      '### Self-hosted runners and proxies',
+      '### More workflows',
+      '## Troubleshooting',
       '## How it behaves',
       '## Permissions',
       '## Versions and pinning'
@@ -277,6 +420,28 @@ describe('README', () => {
     const at = headings.map((h) => lines.indexOf(h))
     expect(headings.filter((_, i) => at[i]! < 0)).toEqual([])
     expect([...at].sort((a, b) => a - b)).toEqual(at)
+  })
+
+  it('links to docs/workflows.md for the other workflows, each a section there', () => {
+    const workflows = read('docs/workflows.md').split('\n')
+    for (const h of [
+      '## Preview connections per pull request',
+      '## Credential rotation',
+      '## A plan on pull requests',
+      '## Self-hosted runners and proxies',
+      '## Pinning by commit SHA'
+    ])
+      expect(workflows).toContain(h)
+    for (const [, anchor] of readme.matchAll(/\(docs\/workflows\.md#([\w-]+)\)/g))
+      expect(
+        workflows.map((l) =>
+          l
+            .replace(/^#+ /, '')
+            .toLowerCase()
+            .replace(/[^\w -]/g, '')
+            .replace(/ /g, '-')
+        )
+      ).toContain(anchor)
   })
 
   it('leaves contributor material to CONTRIBUTING.md and docs/', () => {
@@ -297,7 +462,9 @@ describe('README', () => {
 
   it('shows pinning by major tag and by full commit SHA, and the permissions the action needs', () => {
     expect(readme).toMatch(/aep-postgresql-connection-action@v1\b/)
-    expect(readme).toMatch(/aep-postgresql-connection-action@[0-9a-f]{40} # v\d+\.\d+\.\d+/)
+    expect(read('docs/workflows.md')).toMatch(
+      /aep-postgresql-connection-action@[0-9a-f]{40} # v\d+\.\d+\.\d+/
+    )
     expect(readme).toMatch(/uses no `GITHUB_TOKEN`/)
   })
 
@@ -348,5 +515,23 @@ describe('links between the documents', () => {
         broken.push(target)
     }
     expect(broken).toEqual([])
+  })
+})
+
+describe('statements about the action that go stale', () => {
+  it('SECURITY.md names every output and every secret input', () => {
+    const security = read('SECURITY.md')
+    for (const name of Object.keys(action.outputs))
+      expect([name, security]).toEqual([name, expect.stringContaining(`\`${name}\``)])
+    const secretLine = security.split('\n').find((l) => l.startsWith('Secret inputs:')) ?? ''
+    for (const name of SECRET_INPUTS) expect(secretLine).toContain(`\`${name}\``)
+  })
+
+  it("docs/performance.md gives the bundle's size today (within 10 %)", () => {
+    const stated = /`dist\/index\.js` is [\d.]+ MB \(([\d,]+) B\)/.exec(read('docs/performance.md'))
+    expect(stated).not.toBeNull()
+    const bytes = Number(stated![1]!.replace(/,/g, ''))
+    const actual = statSync(path.join(root, 'dist', 'index.js')).size
+    expect(Math.abs(bytes - actual) / actual).toBeLessThan(0.1)
   })
 })

@@ -330,6 +330,7 @@ echo "gh $*" >> "$GH_LOG"
 if [ "$1 $2" = "release view" ]; then [ "$FAKE_RELEASE_EXISTS" = 1 ]; exit; fi
 if [ "$1 $2" = "api --paginate" ]; then for t in $FAKE_TAGS; do echo "refs/tags/$t"; done; exit 0; fi
 if [ "$1" = api ] && [ "$#" -eq 2 ]; then [ "$FAKE_MAJOR_EXISTS" = 1 ]; exit; fi
+if [ "$1 $2" = "api -X" ] && [ "$FAKE_MOVE_REFUSED" = 1 ]; then echo "HTTP 403" >&2; exit 1; fi
 exit 0
 `
       )
@@ -394,6 +395,33 @@ exit 0
         'gh api repos/acme/aep-postgresql-connection-action/git/ref/tags/v1',
         `gh api -X PATCH repos/acme/aep-postgresql-connection-action/git/refs/tags/v1 -f sha=${SHA} -F force=true`
       ])
+    })
+
+    it('a move GitHub refuses (workflow files changed, no MAJOR_TAG_TOKEN) fails naming the secret', () => {
+      expect(step('Move the major tag').env?.GH_TOKEN).toBe(
+        '${{ secrets.MAJOR_TAG_TOKEN || github.token }}'
+      )
+      const r = spawnSync(
+        'bash',
+        ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step('Move the major tag').run!],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          env: {
+            PATH: `${dir}:${process.env.PATH}`,
+            GH_LOG: path.join(dir, 'refused.log'),
+            RUNNER_TEMP: dir,
+            GITHUB_REPOSITORY: 'acme/aep-postgresql-connection-action',
+            GITHUB_SHA: SHA,
+            MAJOR: 'v1',
+            TAG: 'v1.0.0',
+            FAKE_MAJOR_EXISTS: '1',
+            FAKE_MOVE_REFUSED: '1'
+          }
+        }
+      )
+      expect(r.status).toBe(1)
+      expect(r.stdout).toMatch(/^::error::could not move v1 to [0-9a-f]{40}; .*MAJOR_TAG_TOKEN/m)
     })
 
     it('a backport older than the newest v1.*.* leaves v1 where it is', () => {

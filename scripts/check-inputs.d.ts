@@ -3,6 +3,8 @@ import type { ActionMetadata } from './readme-tables.js'
 
 export interface StepRef {
   uses: string
+  /** the action's directory in this repository: '' for action.yml, 'dataflow' for dataflow/action.yml */
+  dir: string
   /** line of the `uses:` key */
   line: number
   with: Array<{ key: string; line: number }>
@@ -11,7 +13,7 @@ export interface StepRef {
 export interface Source {
   name: string
   text: string
-  /** true: `uses: ./` steps (workflows); false: `uses: owner/aep-postgresql-connection-action@ref` */
+  /** true: the text is this repository's own, so `uses: ./` means its root action */
   local: boolean
   lineOffset?: number
 }
@@ -22,18 +24,28 @@ export interface Problem {
   message: string
 }
 
-export declare function usesThisAction(uses: unknown, opts: { local: boolean }): boolean
+/** This repository's actions by directory ('' for the root action.yml). */
+export type Actions = Record<string, ActionMetadata>
+
+export declare const REPOSITORY: string
+export declare function actionDirOf(
+  uses: unknown,
+  opts: { local: boolean; repoNames: string[] }
+): string | undefined
+export declare function actionFile(dir: string): string
 export declare function yamlBlocks(markdown: string): Array<{ text: string; line: number }>
 export declare function actionSteps(
   text: string,
-  opts: { local: boolean; lineOffset?: number }
+  opts: { local: boolean; repoNames: string[]; lineOffset?: number }
 ): StepRef[]
 export declare function stepProblems(
-  action: ActionMetadata,
+  actions: Actions,
   step: StepRef
 ): Array<{ line: number; message: string }>
 export declare function checkSources(
-  action: ActionMetadata,
-  sources: Source[]
+  actions: Actions,
+  sources: Source[],
+  opts?: { repoNames?: string[] }
 ): { steps: number; problems: Problem[] }
-export declare function repositorySources(root: string): Promise<Source[]>
+export declare function loadActions(dir: string): Promise<Actions>
+export declare function repositorySources(root: string, opts: { local: boolean }): Promise<Source[]>

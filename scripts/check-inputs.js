@@ -1,25 +1,50 @@
-// Checks the `with:` keys of every step that uses this action against action.yml:
-//   - every `uses: ./` step in .github/workflows/*.yml
-//   - every `uses: <owner>/aep-postgresql-connection-action@<ref>` step in README.md's yaml blocks
-//     (``` or ~~~ fences, indented ones in lists too)
-// A key action.yml does not declare (a typo such as connection_name) is an error, and so is a
-// required input the step leaves out. The runner itself only warns about an unexpected input
-// and then runs the step without it.
+// Checks the `with:` keys of every step that uses one of this repository's actions (action.yml,
+// and any <dir>/action.yml beside it, such as dataflow/action.yml) against that action's inputs,
+// in any repository:
+//   - every .yml/.yaml file under .github/ (workflows, and composite actions that use it)
+//   - every YAML block of README.md and docs/**/*.md (``` or ~~~ fences, indented ones too)
+// A step uses an action of this repository by any reference: `<owner>/<repo>@<ref>` (any owner,
+// any tag, branch or commit SHA), `<owner>/<repo>/<dir>@<ref>` for the action in <dir>, and,
+// only in this repository itself, the local forms `./`, `.` and `./<dir>`. <repo> is this
+// repository's name (package.json's name), compared without regard to case as GitHub does;
+// --repo OWNER/NAME adds another (a fork or mirror under another name).
+// A key the action does not declare (a typo such as connection_name) is an error, and so is a
+// required input the step leaves out, and a <dir> that holds no action. The runner itself only
+// warns about an unexpected input and then runs the step without it.
 //
-//   node scripts/check-inputs.js [--root DIR]   one line per problem (file:line), exit 1 when any
+//   node scripts/check-inputs.js                      this repository
+//   node scripts/check-inputs.js --root ../my-repo    another repository's workflows and docs
+//   node scripts/check-inputs.js --root DIR --repo acme/aep-connection
+// One line per problem (file:line), exit code 1 when there is any.
 //
-// Pure functions first; the caller passes the texts and the parsed action.yml.
+// Pure functions first; the caller passes the texts and the parsed action metadata.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml'
 
 /**
- * `uses:` values that mean this action: the local checkout (`./`, `.`, `./.`), or the published
- * repository, whose owner/name GitHub resolves case-insensitively.
+ * What a `uses:` value points at, when it is one of this repository's actions: the action's
+ * directory ('' for the root action.yml, 'dataflow' for dataflow/action.yml), else undefined.
+ * `local`: the text belongs to this repository, so `./` is its root action. `repoNames`: the
+ * repository names that mean this repository (compared without regard to case).
  */
-export function usesThisAction(uses, { local }) {
-  if (typeof uses !== 'string') return false
+export function actionDirOf(uses, { local, repoNames }) {
+  if (typeof uses !== 'string') return undefined
   const u = uses.trim()
-  if (local) return u === './' || u === '.' || u === './.'
-  return /^[\w.-]+\/aep-postgresql-connection-action@\S+$/i.test(u)
+  if (u.startsWith('./') || u === '.') {
+    if (!local) return undefined
+    return u
+      .replace(/^\.\/?/, '')
+      .replace(/^\.(\/|$)/, '')
+      .replace(/\/+$/, '')
+  }
+  const m = /^([\w.-]+)\/([\w.-]+)((?:\/[^@\s]+)?)@\S+$/.exec(u)
+  if (!m) return undefined
+  const [, , repo, sub] = m
+  const names = repoNames.map((n) => n.toLowerCase())
+  if (!names.includes(repo.toLowerCase())) return undefined
+  const dir = (sub ?? '').replace(/^\/+/, '').replace(/\/+$/, '')
+  // owner/repo/.github/workflows/x.yml@ref calls a reusable workflow (a job), not an action.
+  if (/\.ya?ml$/i.test(dir)) return undefined
+  return dir
 }
 
 /**
@@ -57,12 +82,12 @@ class YamlError extends Error {
 }
 
 /**
- * The steps in one YAML text that use this action: [{ uses, line, with: [{ key, line }] }].
- * `lineOffset` is added to every line (for blocks inside a markdown file). Several documents
- * (`---`) are all read; aliases (`with: *common`) and merge keys (`<<: *common`) are resolved,
- * as Actions resolves them.
+ * The steps in one YAML text that use one of this repository's actions:
+ * [{ uses, dir, line, with: [{ key, line }] }]. `lineOffset` is added to every line (for blocks
+ * inside a markdown file). Several documents (`---`) are all read; aliases (`with: *common`) and
+ * merge keys (`<<: *common`) are resolved, as Actions resolves them.
  */
-export function actionSteps(text, { local, lineOffset = 0 }) {
+export function actionSteps(text, { local, repoNames, lineOffset = 0 }) {
   const lineCounter = new LineCounter()
   const docs = parseAllDocuments(text, { lineCounter })
   const lineOf = (node) => lineOffset + lineCounter.linePos(node?.range?.[0] ?? 0).line
@@ -94,12 +119,14 @@ export function actionSteps(text, { local, lineOffset = 0 }) {
         const pairs = pairsOf(node)
         const usesPair = pairs.get('uses')
         const uses = resolve(usesPair?.value)
-        if (!usesPair || !isScalar(uses) || !usesThisAction(uses.value, { local })) return
+        if (!usesPair || !isScalar(uses)) return
+        const dir = actionDirOf(uses.value, { local, repoNames })
+        if (dir === undefined) return
         const withNode = resolve(pairs.get('with')?.value)
         const keys = isMap(withNode)
           ? [...pairsOf(withNode)].map(([key, p]) => ({ key, line: lineOf(p.key) }))
           : []
-        steps.push({ uses: uses.value, line: lineOf(usesPair.key), with: keys })
+        steps.push({ uses: uses.value, dir, line: lineOf(usesPair.key), with: keys })
       }
     })
   }
@@ -112,9 +139,27 @@ function suggestion(key, names) {
   return names.find((n) => norm(n) === norm(key))
 }
 
-/** Problems of one step: undeclared keys and missing required inputs. */
-export function stepProblems(action, step) {
-  const inputs = action?.inputs ?? {}
+/** The metadata file of the action in `dir`, as messages name it. */
+export const actionFile = (dir) => (dir ? `${dir}/action.yml` : 'action.yml')
+
+/**
+ * Problems of one step: an action directory that holds no action, undeclared keys, missing
+ * required inputs. `actions` maps each action directory ('' for the root) to its metadata.
+ */
+export function stepProblems(actions, step) {
+  const action = actions[step.dir]
+  if (!action) {
+    const known = Object.keys(actions)
+      .map((d) => d || '.')
+      .join(', ')
+    return [
+      {
+        line: step.line,
+        message: `"${step.dir}" holds no action of this repository (its actions: ${known})`
+      }
+    ]
+  }
+  const inputs = action.inputs ?? {}
   const names = Object.keys(inputs)
   const problems = []
   // The runner matches input names without regard to case (Client-Id is client-id).
@@ -125,7 +170,7 @@ export function stepProblems(action, step) {
       const near = suggestion(key, names)
       problems.push({
         line,
-        message: `"${key}" is not an input of action.yml${near ? ` (did you mean "${near}"?)` : ''}`
+        message: `"${key}" is not an input of ${actionFile(step.dir)}${near ? ` (did you mean "${near}"?)` : ''}`
       })
     }
   for (const [name, meta] of Object.entries(inputs))
@@ -138,13 +183,13 @@ export function stepProblems(action, step) {
  * Checks every source: [{ name, text, local, lineOffset? }]. Returns
  * { steps: number, problems: [{ file, line, message }] }.
  */
-export function checkSources(action, sources) {
+export function checkSources(actions, sources, { repoNames = [REPOSITORY] } = {}) {
   let steps = 0
   const problems = []
   for (const s of sources) {
     let found
     try {
-      found = actionSteps(s.text, s)
+      found = actionSteps(s.text, { ...s, repoNames })
     } catch (e) {
       if (!(e instanceof YamlError)) throw e
       problems.push({ file: s.name, line: e.line, message: e.message })
@@ -152,43 +197,95 @@ export function checkSources(action, sources) {
     }
     for (const step of found) {
       steps++
-      for (const p of stepProblems(action, step)) problems.push({ file: s.name, ...p })
+      for (const p of stepProblems(actions, step)) problems.push({ file: s.name, ...p })
     }
   }
   return { steps, problems }
 }
 
-/** The repository's sources: workflows (uses: ./) and README yaml blocks (the published action). */
-export async function repositorySources(root) {
+/** This repository's name, as users write it in `uses:` (package.json's name). */
+export const REPOSITORY = 'aep-postgresql-connection-action'
+
+/** Directories that hold no action of this repository's own. */
+const NOT_ACTIONS = new Set(['node_modules', 'dist', 'coverage', '__tests__', 'bench', 'docs'])
+
+/**
+ * This repository's actions: { '': metadata of action.yml, dataflow: metadata of
+ * dataflow/action.yml, ... } for action.yml (or action.yaml) at the root and one level below.
+ */
+export async function loadActions(dir) {
   const { existsSync, readdirSync, readFileSync } = await import('node:fs')
   const path = await import('node:path')
+  const { parse } = await import('yaml')
+  const actions = {}
+  const read = (d) => {
+    for (const f of ['action.yml', 'action.yaml']) {
+      const file = path.join(dir, d, f)
+      if (existsSync(file)) return parse(readFileSync(file, 'utf8')) ?? {}
+    }
+    return undefined
+  }
+  const root = read('')
+  if (root) actions[''] = root
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    if (e.isDirectory() && !e.name.startsWith('.') && !NOT_ACTIONS.has(e.name)) {
+      const meta = read(e.name)
+      if (meta) actions[e.name] = meta
+    }
+  return actions
+}
+
+/**
+ * The texts to check in a repository: { name, text, local, lineOffset? } for every YAML file
+ * under .github/ and every YAML block of README.md and docs/**\/*.md. Nothing is required to
+ * exist. `local`: whether `./` in them means this repository's actions.
+ */
+export async function repositorySources(root, { local }) {
+  const { existsSync, readdirSync, readFileSync } = await import('node:fs')
+  const path = await import('node:path')
+  const files = (dir, ext) => {
+    if (!existsSync(dir)) return []
+    const out = []
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1
+    )) {
+      const full = path.join(dir, e.name)
+      if (e.isDirectory() && e.name !== 'node_modules') out.push(...files(full, ext))
+      else if (e.isFile() && ext.test(e.name)) out.push(full)
+    }
+    return out
+  }
+  const rel = (f) => path.relative(root, f).split(path.sep).join('/')
   const sources = []
-  const dir = path.join(root, '.github', 'workflows')
-  if (existsSync(dir))
-    for (const f of readdirSync(dir)
-      .filter((f) => /\.ya?ml$/.test(f))
-      .sort())
-      sources.push({
-        name: `.github/workflows/${f}`,
-        text: readFileSync(path.join(dir, f), 'utf8'),
-        local: true
-      })
-  for (const b of yamlBlocks(readFileSync(path.join(root, 'README.md'), 'utf8')))
-    sources.push({ name: 'README.md', text: b.text, local: false, lineOffset: b.line - 1 })
+  for (const f of files(path.join(root, '.github'), /\.ya?ml$/i))
+    sources.push({ name: rel(f), text: readFileSync(f, 'utf8'), local })
+  const markdown = [
+    ...(existsSync(path.join(root, 'README.md')) ? [path.join(root, 'README.md')] : []),
+    ...files(path.join(root, 'docs'), /\.md$/i)
+  ]
+  for (const f of markdown)
+    for (const b of yamlBlocks(readFileSync(f, 'utf8')))
+      sources.push({ name: rel(f), text: b.text, local, lineOffset: b.line - 1 })
   return sources
 }
 
 const { pathToFileURL, fileURLToPath } = await import('node:url')
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { readFileSync } = await import('node:fs')
-  const { parse } = await import('yaml')
   const path = await import('node:path')
-  const at = process.argv.indexOf('--root')
-  const root =
-    at > 0 ? path.resolve(process.argv[at + 1]) : fileURLToPath(new URL('../', import.meta.url))
-  const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8'))
-  const { steps, problems } = checkSources(action, await repositorySources(root))
+  const args = process.argv.slice(2)
+  const valuesOf = (flag) =>
+    args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]] : []))
+  const own = path.resolve(fileURLToPath(new URL('../', import.meta.url)))
+  const root = path.resolve(valuesOf('--root')[0] ?? own)
+  const repoNames = [REPOSITORY, ...valuesOf('--repo').map((r) => r.split('/').pop())]
+  // The actions come from this repository, whichever repository is checked.
+  const actions = await loadActions(own)
+  const sources = await repositorySources(root, { local: root === own })
+  const { steps, problems } = checkSources(actions, sources, { repoNames })
   for (const p of problems) console.error(`${p.file}:${p.line}: ${p.message}`)
-  console.log(`check-inputs: ${steps} step(s) using the action, ${problems.length} problem(s)`)
+  console.log(
+    `check-inputs: ${steps} step(s) using the action, ${problems.length} problem(s)` +
+      (root === own ? '' : ` in ${root}`)
+  )
   process.exit(problems.length ? 1 : 0)
 }

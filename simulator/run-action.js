@@ -89,6 +89,20 @@ async function readPeakRssKb(pid) {
 }
 
 /**
+ * On Windows, the variables a process needs to start at all: without SystemRoot a child cannot
+ * open sockets or use the system's crypto, and TEMP, USERPROFILE and the like are where Node
+ * finds its temp and home directories. The runner passes them to every step; elsewhere none.
+ */
+function windowsEssentials() {
+  if (process.platform !== 'win32') return {}
+  const names = ['SystemRoot', 'SystemDrive', 'windir', 'ComSpec', 'PATHEXT']
+  names.push('TEMP', 'TMP', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA')
+  const out = {}
+  for (const name of names) if (process.env[name] !== undefined) out[name] = process.env[name]
+  return out
+}
+
+/**
  * The runner's side of the contract, without running anything: a temp dir with the GITHUB_*
  * files, and a clean env with INPUT_* for every declared input (given value or its default).
  * The caller removes `dir` when done.
@@ -119,6 +133,7 @@ export async function runnerEnv(opts) {
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? dir,
+    ...windowsEssentials(),
     GITHUB_ACTIONS: 'true',
     RUNNER_TEMP: runnerTemp,
     ...files

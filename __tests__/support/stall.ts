@@ -12,9 +12,12 @@ export interface StallServer {
 
 /**
  * A listener in a stopped process with a backlog of 1: the kernel completes handshakes into the
- * accept queue until it is full, then drops SYNs, so the next connect waits forever.
+ * accept queue until it is full, then drops SYNs, so the next connect waits forever. POSIX only:
+ * Windows has no SIGSTOP (and refuses a connect when the queue is full).
  */
 export async function stalledAccept(): Promise<StallServer> {
+  if (process.platform === 'win32')
+    throw new Error('stalledAccept needs SIGSTOP, which Windows lacks')
   const child = spawn(
     process.execPath,
     [
