@@ -55,7 +55,41 @@ export type ConnectionTestAnswer = 'pass' | 'fail' | 'unsupported'
  */
 export declare function parseValueList(raw: string, escapes?: boolean): string[] | undefined
 
+/**
+ * What the simulator reads the time from and waits on. The simulator never calls Date.now or
+ * setTimeout itself, so tests can give it the virtual clock the code under test uses.
+ */
+export interface SimulatorClock {
+  /** epoch ms */
+  now(): number
+  /**
+   * Resolves after ms on this clock. The simulator passes a signal for waits it may no longer need
+   * (a barrier that opened, a simulator that closed); a clock should then resolve at once, and one
+   * that ignores it only keeps a needless wait pending.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /**
+   * Optional. When present, every wait of a request held in the simulator (commit latency, reply
+   * latency, delay faults, barriers, HookReply.sleep) goes through it: the request is not a
+   * real activity while the wait lasts, so a virtual clock may move time on.
+   */
+  idleWhile?<T>(wait: Promise<T>): Promise<T>
+  /** Optional: used as the random source when `random` is not given. */
+  random?(): number
+}
+
+/** The real clock (Date.now and setTimeout); the default. */
+export declare const realClock: SimulatorClock
+
 export interface SimulatorOptions {
+  /** default realClock */
+  clock?: SimulatorClock
+  /**
+   * Every random choice (ids, etags, tokens, request ids, drawn latencies, lags and skews) is
+   * taken from it, so a trial replays from a seed; values in [0, 1). Default: the clock's
+   * random() when it has one, else node:crypto for ids and tokens and Math.random for draws.
+   */
+  random?: () => number
   /** default '127.0.0.1' */
   host?: string
   /** default 0 (ephemeral) */

@@ -43,14 +43,46 @@ const CONFIGURABLE = [
   'quoteEscapes'
 ]
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * The real clock, the default. `sleep` resolves early when `signal` aborts, so a wait the
+ * simulator no longer needs (a released barrier, a closed simulator) leaves no timer behind.
+ */
+export const realClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+}
 
-/** Cosmos-DB style etag as Flow Service returns it, quotes included. */
-function newEtag() {
-  const ts = Math.floor(Date.now() / 1000)
-    .toString(16)
-    .padStart(8, '0')
-  return `"${randomBytes(4).toString('hex')}-0000-0200-0000-${ts}0000"`
+/**
+ * Where random values come from: `random` (() => number in [0, 1)) when given, so a trial can be
+ * replayed from a seed; otherwise node:crypto for ids and tokens and Math.random for draws.
+ */
+function randomSource(random) {
+  const bytes = (n) =>
+    random
+      ? Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)))
+      : randomBytes(n)
+  return {
+    next: random ?? Math.random,
+    bytes,
+    uuid() {
+      if (!random) return randomUUID()
+      const b = bytes(16)
+      b[6] = (b[6] & 0x0f) | 0x40
+      b[8] = (b[8] & 0x3f) | 0x80
+      const h = b.toString('hex')
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+    }
+  }
 }
 
 const unquote = (s) => (s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s)
@@ -308,11 +340,30 @@ export function liveSimulators() {
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
   const config = Object.fromEntries(CONFIGURABLE.map((k) => [k, opts[k]]))
+  // Every reading of the time and every wait goes through the clock, so tests can share a
+  // virtual one with the code under test; the clock's random() serves when no random is given.
+  const clock = opts.clock ?? realClock
+  const rnd = randomSource(opts.random ?? (clock.random ? () => clock.random() : undefined))
+  /** Aborted on close(): ends every wait still pending, so nothing outlives the simulator. */
+  const closing = new AbortController()
+  /**
+   * Waits on the clock while a request is held. A clock with idleWhile() is told that the
+   * request is not busy meanwhile (a virtual clock may then move time on).
+   */
+  const idle = (promise) => (clock.idleWhile ? clock.idleWhile(promise) : promise)
+  const wait = (ms) => idle(clock.sleep(ms, closing.signal))
+  /** Cosmos-DB style etag as Flow Service returns it, quotes included. */
+  const newEtag = () => {
+    const ts = Math.floor(clock.now() / 1000)
+      .toString(16)
+      .padStart(8, '0')
+    return `"${rnd.bytes(4).toString('hex')}-0000-0200-0000-${ts}0000"`
+  }
   const currentSpec = () => postgresConnectionSpec(config.spec)
   // Compile the served spec's validators now, not inside the first create a test times.
   for (const a of currentSpec().authSpec) if (a.spec) validatorFor(a.spec)
   const sandboxes = [...opts.sandboxes]
-  const sandboxIds = new Map(sandboxes.map((s) => [s, randomUUID()]))
+  const sandboxIds = new Map(sandboxes.map((s) => [s, rnd.uuid()]))
 
   /** sandbox -> connections in creation order */
   let store = new Map(sandboxes.map((s) => [s, []]))
@@ -324,7 +375,7 @@ export async function startSimulator(options = {}) {
   let made = 0
   /** A new connection's id; with idOrder 'descending' each sorts before the one made before. */
   const newId = () => {
-    const id = randomUUID()
+    const id = rnd.uuid()
     if (opts.idOrder !== 'descending') return id
     return (0xffffffff - ++made).toString(16).padStart(8, '0') + id.slice(8)
   }
@@ -347,7 +398,7 @@ export async function startSimulator(options = {}) {
 
   /** Applies the state changes that are due (seeded with `transition`). */
   function applyTransitions() {
-    const now = Date.now()
+    const now = clock.now()
     for (const [id, t] of transitions) {
       if (t.at === undefined || t.at > now) continue
       transitions.delete(id)
@@ -365,13 +416,13 @@ export async function startSimulator(options = {}) {
   }
 
   function mintToken(uses) {
-    const token = 'sim-' + randomBytes(32).toString('base64url')
+    const token = 'sim-' + rnd.bytes(32).toString('base64url')
     tokens.set(token, { valid: true, usesLeft: uses })
     return token
   }
 
   function makeConnection(sandbox, c) {
-    const now = c.createdAt ?? Math.max(Date.now(), lastCreatedAt + 1)
+    const now = c.createdAt ?? Math.max(clock.now(), lastCreatedAt + 1)
     lastCreatedAt = Math.max(lastCreatedAt, now)
     const conn = {
       id: newId(),
@@ -396,7 +447,7 @@ export async function startSimulator(options = {}) {
   /** The wire representation of a connection: secrets masked, version === etag. */
   function toItem(conn) {
     const t = transitions.get(conn.id)
-    if (t && t.at === undefined) t.at = Date.now() + t.afterMs
+    if (t && t.at === undefined) t.at = clock.now() + t.afterMs
     return {
       id: conn.id,
       createdAt: conn.createdAt,
@@ -823,7 +874,7 @@ export async function startSimulator(options = {}) {
     else conn.description = draft.description
     conn.auth = draft.auth
     conn.etag = newEtag()
-    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+    conn.updatedAt = Math.max(clock.now(), conn.updatedAt + 1)
     mutations++
     return json(200, { id: conn.id, etag: conn.etag })
   }
@@ -959,22 +1010,22 @@ export async function startSimulator(options = {}) {
    * Holds a request until `parties` requests have reached the same barrier fault (or until
    * `timeoutMs`), then lets them all through together: concurrent runs all see the same state.
    */
-  function awaitBarrier(entry) {
+  async function awaitBarrier(entry) {
     const { parties, timeoutMs = 10_000 } = entry.action
     entry.waiting ??= []
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        entry.waiting = entry.waiting.filter((r) => r !== release)
-        resolve()
-      }, timeoutMs)
-      timer.unref()
-      const release = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      entry.waiting.push(release)
-      if (entry.waiting.length >= parties) for (const r of entry.waiting.splice(0)) r()
-    })
+    let open
+    const opened = new Promise((resolve) => (open = resolve))
+    // The timeout's sleep is also cut short when the barrier opens (or the simulator closes).
+    const stop = new AbortController()
+    const release = () => {
+      stop.abort()
+      open()
+    }
+    entry.waiting.push(release)
+    if (entry.waiting.length >= parties) for (const r of entry.waiting.splice(0)) r()
+    const timeout = clock.sleep(timeoutMs, AbortSignal.any([stop.signal, closing.signal]))
+    await idle(Promise.race([opened, timeout]))
+    entry.waiting = entry.waiting.filter((r) => r !== release)
   }
 
   function faultStatusResponse(ctx, action) {
@@ -1107,7 +1158,7 @@ export async function startSimulator(options = {}) {
       transitions.set(conn.id, {
         afterMs: action.revertAfterMs,
         to: before,
-        at: Date.now() + action.revertAfterMs
+        at: clock.now() + action.revertAfterMs
       })
   }
 
@@ -1115,7 +1166,7 @@ export async function startSimulator(options = {}) {
     const conn = targetOf(ctx)
     if (!conn) return
     conn.etag = newEtag()
-    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+    conn.updatedAt = Math.max(clock.now(), conn.updatedAt + 1)
   }
 
   // ---- server ----
@@ -1126,7 +1177,7 @@ export async function startSimulator(options = {}) {
   }
 
   async function send(req, res, rec, resp) {
-    if (config.latencyMs > 0) await sleep(config.latencyMs)
+    if (config.latencyMs > 0) await wait(config.latencyMs)
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
@@ -1191,7 +1242,7 @@ export async function startSimulator(options = {}) {
     }
     requests.push(rec)
     // requestId is kept off the recorded object (not part of RecordedRequest).
-    Object.defineProperty(rec, 'requestId', { value: randomUUID(), enumerable: false })
+    Object.defineProperty(rec, 'requestId', { value: rnd.uuid(), enumerable: false })
     const ctx = {
       method: rec.method,
       path,
@@ -1260,7 +1311,7 @@ export async function startSimulator(options = {}) {
             body: TRUNCATED_JSON
           })
         case 'delay':
-          await sleep(fault.ms)
+          await wait(fault.ms)
           break
         case 'concurrent-update':
           concurrentUpdate(ctx)
@@ -1278,7 +1329,7 @@ export async function startSimulator(options = {}) {
   const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': randomUUID() })
+        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': rnd.uuid() })
         res.end(JSON.stringify({ error_code: '500000', message: String(err?.message ?? err) }))
       }
     })
@@ -1394,6 +1445,7 @@ export async function startSimulator(options = {}) {
     },
     close() {
       live.delete(sim)
+      closing.abort()
       return new Promise((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()

@@ -1,0 +1,161 @@
+/**
+ * The simulator's time and randomness: everything it reads or waits on goes through the clock
+ * it is given, and every random choice through the random source, so a trial replays exactly.
+ */
+import { describe, it, expect, afterEach } from '@jest/globals'
+import { startSimulator, type Simulator, type SimulatorClock } from '../simulator/server.js'
+import { mulberry32 } from './support/seeded-random.js'
+import { idOf, simClient } from './support/sim-client.js'
+
+const T0 = 1_767_225_600_000
+
+/** A clock that moves only when the test says so. */
+function manualClock(start = T0) {
+  let t = start
+  const sleepers: Array<{ at: number; resolve: () => void }> = []
+  const clock = {
+    now: () => t,
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve()
+        const sleeper = { at: t + ms, resolve }
+        sleepers.push(sleeper)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            if (sleepers.includes(sleeper)) sleepers.splice(sleepers.indexOf(sleeper), 1)
+            resolve()
+          },
+          { once: true }
+        )
+      }),
+    advance(ms: number) {
+      t += ms
+      for (const s of sleepers.filter((x) => x.at <= t)) {
+        sleepers.splice(sleepers.indexOf(s), 1)
+        s.resolve()
+      }
+    },
+    pending: () => sleepers.length,
+    /** resolves once the simulator waits on the clock */
+    async waiting(): Promise<void> {
+      for (let i = 0; i < 1000 && sleepers.length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      if (sleepers.length === 0) throw new Error('the simulator never waited on the clock')
+    }
+  }
+  return clock satisfies SimulatorClock
+}
+
+const sims: Simulator[] = []
+async function start(o: Parameters<typeof startSimulator>[0] = {}) {
+  const sim = await startSimulator(o)
+  sims.push(sim)
+  return sim
+}
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((s) => s.close()))
+})
+
+describe('the clock', () => {
+  it('stamps createdAt, updatedAt and etags with the time of the clock it is given', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('n'))
+    const made = await c.get(id)
+    expect(made).toMatchObject({ createdAt: T0, updatedAt: T0 })
+    const etagSeconds = /-([0-9a-f]{8})0000"$/.exec(made?.etag ?? '')?.[1]
+    expect(parseInt(etagSeconds ?? '', 16)).toBe(Math.floor(T0 / 1000))
+    clock.advance(5000)
+    const r = await c.call('PATCH', `/connections/${id}`, {
+      body: [{ op: 'replace', path: '/description', value: 'd' }],
+      headers: { 'if-match': made?.etag ?? '' }
+    })
+    expect(r.status).toBe(200)
+    expect((await c.get(id))?.updatedAt).toBe(T0 + 5000)
+  })
+
+  it('times transitions on the clock', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    const seeded = sim.seedConnection('dev', {
+      name: 'n',
+      state: 'initializing',
+      transition: { afterMs: 1000, to: 'enabled' }
+    })
+    expect((await c.get(seeded.id))?.state).toBe('initializing')
+    clock.advance(999)
+    expect((await c.get(seeded.id))?.state).toBe('initializing')
+    clock.advance(1)
+    expect((await c.get(seeded.id))?.state).toBe('enabled')
+  })
+
+  it('waits on the clock for latency and delay faults, however long they are', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    sim.inject({ match: { method: 'GET' }, action: { type: 'delay', ms: 3_600_000 } })
+    let answered = false
+    const reply = c.list().then((items) => {
+      answered = true
+      return items
+    })
+    await clock.waiting()
+    clock.advance(3_599_999)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(answered).toBe(false)
+    clock.advance(1)
+    expect(await reply).toEqual([])
+    sim.configure({ latencyMs: 86_400_000 })
+    const slow = c.list()
+    await clock.waiting()
+    clock.advance(86_400_000)
+    expect(await slow).toEqual([])
+  })
+
+  it('a barrier times out on the clock and leaves no wait behind when it opens', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    sim.inject({
+      match: { method: 'GET' },
+      times: 3,
+      action: { type: 'barrier', parties: 2, timeoutMs: 10_000 }
+    })
+    const alone = c.list()
+    await clock.waiting()
+    clock.advance(10_000)
+    expect(await alone).toEqual([])
+    const [a, b] = await Promise.all([c.list(), c.list()])
+    expect([a, b]).toEqual([[], []])
+    expect(clock.pending()).toBe(0)
+  })
+})
+
+describe('the random source', () => {
+  it('draws ids, etags, tokens and request ids from random, so a seed replays them', async () => {
+    const trial = async () => {
+      const sim = await start({ clock: manualClock(), random: mulberry32(42) })
+      const token = sim.issueToken()
+      const c = simClient(sim, token)
+      const r = await c.create('n')
+      const item = await c.get(idOf(r))
+      return { token, id: item?.id, etag: item?.etag, requestId: r.headers.get('x-request-id') }
+    }
+    const first = await trial()
+    expect(await trial()).toEqual(first)
+    expect(first.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    )
+  })
+
+  it("uses the clock's random() when no random is given", async () => {
+    const make = async () => {
+      const sim = await start({ clock: { ...manualClock(), random: mulberry32(3) } })
+      return sim.seedConnection('dev', { name: 'n' }).id
+    }
+    expect(await make()).toBe(await make())
+  })
+})
