@@ -3,7 +3,12 @@
  * it is given, and every random choice through the random source, so a trial replays exactly.
  */
 import { describe, it, expect, afterEach } from '@jest/globals'
-import { startSimulator, type Simulator, type SimulatorClock } from '../simulator/server.js'
+import {
+  fieldReader,
+  startSimulator,
+  type Simulator,
+  type SimulatorClock
+} from '../simulator/server.js'
 import { mulberry32 } from './support/seeded-random.js'
 import { idOf, simClient } from './support/sim-client.js'
 
@@ -157,5 +162,38 @@ describe('the random source', () => {
       return sim.seedConnection('dev', { name: 'n' }).id
     }
     expect(await make()).toBe(await make())
+  })
+})
+
+describe('the object store', () => {
+  it('reads filter fields by dotted path, any element of an array, or a function', () => {
+    const obj = {
+      name: 'n',
+      params: { tableName: 'public.orders', port: 5432 },
+      sourceConnectionIds: ['s1', 's2'],
+      flowSpec: { id: 'f' }
+    }
+    expect(fieldReader('name')(obj)).toEqual(['n'])
+    expect(fieldReader('params.tableName')(obj)).toEqual(['public.orders'])
+    expect(fieldReader('params.port')(obj)).toEqual(['5432'])
+    expect(fieldReader('sourceConnectionIds[]')(obj)).toEqual(['s1', 's2'])
+    expect(fieldReader('flowSpec.id')(obj)).toEqual(['f'])
+    expect(fieldReader('params.missing.deeper')(obj)).toEqual([])
+    expect(fieldReader('params')(obj)).toEqual([])
+    expect(fieldReader('name[]')(obj)).toEqual([])
+    expect(fieldReader((o) => (o.params as { tableName: string }).tableName)(obj)).toEqual([
+      'public.orders'
+    ])
+  })
+
+  it('serves connections through the generic store, and lists them with objects()', async () => {
+    const sim = await start()
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('n'))
+    expect(sim.objects('connections', 'dev').map((o) => o.id)).toEqual([id])
+    expect(sim.objects('connections', 'prod')).toEqual([])
+    expect(() => sim.objects('nothing')).toThrow(/unknown collection/)
+    const gone = await c.call('GET', `/connections/${id}x`)
+    expect(gone.json).toMatchObject({ report: { type: 'connections', id: `${id}x` } })
   })
 })

@@ -81,6 +81,16 @@ export interface SimulatorClock {
 /** The real clock (Date.now and setTimeout); the default. */
 export declare const realClock: SimulatorClock
 
+/**
+ * How a property= filter field is read from a stored object: a dotted path ('connectionSpec.id',
+ * 'params.tableName'), ending in '[]' for an array any of whose elements may match
+ * ('sourceConnectionIds[]'), or a function. Returns the comparable values (strings; numbers and
+ * booleans as their text); a filter matches when one of them is among its values.
+ */
+export declare function fieldReader(
+  how: string | ((obj: Record<string, unknown>) => unknown)
+): (obj: Record<string, unknown>) => string[]
+
 export interface SimulatorOptions {
   /** default realClock */
   clock?: SimulatorClock
@@ -338,6 +348,11 @@ export interface Simulator {
   seedConnection(sandbox: string, c: SeedConnection): StoredConnection
   /** deep copies, creation order (all sandboxes when none given) */
   connections(sandbox?: string): StoredConnection[]
+  /**
+   * The live objects of any collection the simulator serves ('connections', ...), as stored:
+   * deep copies in commit order (all sandboxes when none given). Throws on an unknown collection.
+   */
+  objects(collection: string, sandbox?: string): Array<Record<string, unknown> & { id: string }>
   setInUse(id: string, inUse: boolean): void
   setState(id: string, state: string): void
   /** faults are checked in order; a matching one with times left is consumed */
