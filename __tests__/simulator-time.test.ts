@@ -10,7 +10,7 @@ import {
   type SimulatorClock
 } from '../simulator/server.js'
 import { mulberry32 } from './support/seeded-random.js'
-import { idOf, simClient } from './support/sim-client.js'
+import { idOf, itemsOf, simClient } from './support/sim-client.js'
 
 const T0 = 1_767_225_600_000
 
@@ -195,5 +195,112 @@ describe('the object store', () => {
     expect(() => sim.objects('nothing')).toThrow(/unknown collection/)
     const gone = await c.call('GET', `/connections/${id}x`)
     expect(gone.json).toMatchObject({ report: { type: 'connections', id: `${id}x` } })
+  })
+})
+
+describe('listing lag', () => {
+  const names = (items: Array<{ name: string }>) => items.map((i) => i.name)
+
+  it('fixed: a new object is listed only once the lag has passed; GET by id sees it at once', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, listingLagMs: 1500 })
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('n'))
+    expect(await c.list()).toEqual([])
+    expect(await c.call('GET', '/connections?count=true')).toMatchObject({ json: { count: 0 } })
+    expect((await c.get(id))?.name).toBe('n')
+    clock.advance(1499)
+    expect(await c.list('property=name==n')).toEqual([])
+    clock.advance(1)
+    expect(names(await c.list('property=name==n'))).toEqual(['n'])
+  })
+
+  it('fixed: a deleted object stays listed as it last was until the lag has passed', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, listingLagMs: 1000 })
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('n'))
+    clock.advance(5000)
+    const before = await c.get(id)
+    expect(before?.state).toBe('enabled')
+    const r = await c.call('PATCH', `/connections/${id}`, {
+      body: [{ op: 'replace', path: '/name', value: 'renamed' }],
+      headers: { 'if-match': before?.etag ?? '' }
+    })
+    expect(r.status).toBe(200)
+    clock.advance(500)
+    expect((await c.call('DELETE', `/connections/${id}`)).status).toBe(204)
+    expect(await c.get(id)).toBeUndefined()
+    expect(sim.connections('dev')).toEqual([])
+    // Still listed, with the name and etag it had a second ago: before the rename.
+    const stale = await c.list()
+    expect(stale).toMatchObject([{ id, name: 'n', etag: before?.etag }])
+    clock.advance(500)
+    expect(await c.list()).toMatchObject([{ id, name: 'renamed' }])
+    clock.advance(499)
+    expect(names(await c.list())).toEqual(['renamed'])
+    clock.advance(1)
+    expect(await c.list()).toEqual([])
+  })
+
+  it('random: the lag is drawn per list request from random, within { min, max }', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, random: mulberry32(9), listingLagMs: { min: 0, max: 1000 } })
+    const c = simClient(sim, sim.issueToken())
+    await c.create('n')
+    clock.advance(500)
+    const seen: boolean[] = []
+    for (let i = 0; i < 40; i++) seen.push((await c.list()).length === 1)
+    expect(seen).toContain(true)
+    expect(seen).toContain(false)
+    clock.advance(500)
+    for (let i = 0; i < 10; i++) expect(await c.list()).toHaveLength(1)
+  })
+
+  it('can be set at run time, returns to its start value on reset, and refuses bad durations', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    sim.configure({ listingLagMs: 2000 })
+    await c.create('n')
+    expect(await c.list()).toEqual([])
+    sim.configure({ listingLagMs: 0 })
+    expect(await c.list()).toHaveLength(1)
+    expect(() => sim.configure({ listingLagMs: -1 })).toThrow(/listingLagMs/)
+    expect(() => sim.configure({ listingLagMs: { min: 5, max: 1 } })).toThrow(/listingLagMs/)
+    await expect(startSimulator({ listingLagMs: { min: 1, max: Infinity } })).rejects.toThrow(
+      /listingLagMs/
+    )
+    sim.configure({ listingLagMs: 2000 })
+    sim.reset()
+    const again = simClient(sim, sim.issueToken())
+    await again.create('m')
+    expect(await again.list()).toHaveLength(1)
+  })
+
+  it('seeded objects are listed at once unless seeded with a commit time', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, listingLagMs: 1000 })
+    const c = simClient(sim, sim.issueToken())
+    sim.seedConnection('dev', { name: 'old' })
+    sim.seedConnection('dev', { name: 'fresh', committedAt: clock.now() })
+    expect(names(await c.list())).toEqual(['old'])
+    clock.advance(1000)
+    expect(names(await c.list())).toEqual(['old', 'fresh'])
+    expect(sim.connections('dev').map((x) => x.committedAt)).toEqual([-Infinity, T0])
+  })
+
+  it('pages a lagging listing with continuation tokens', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, listingLagMs: 100, pageSize: 2 })
+    const c = simClient(sim, sim.issueToken())
+    for (const n of ['a', 'b', 'c']) await c.create(n)
+    clock.advance(100)
+    await c.create('d')
+    const first = await c.call('GET', '/connections')
+    const next = (first.json as { _links?: { next?: { href: string } } })._links?.next?.href
+    expect(next).toBeDefined()
+    const second = await c.call('GET', next ?? '')
+    expect([...itemsOf(first), ...itemsOf(second)].map((i) => i.name)).toEqual(['a', 'b', 'c'])
   })
 })

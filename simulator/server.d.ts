@@ -78,6 +78,9 @@ export interface SimulatorClock {
   random?(): number
 }
 
+/** A duration in ms: fixed, or drawn from random (whole ms, min and max included) at each use. */
+export type Millis = number | { min: number; max: number }
+
 /** The real clock (Date.now and setTimeout); the default. */
 export declare const realClock: SimulatorClock
 
@@ -146,6 +149,14 @@ export interface SimulatorOptions {
   idOrder?: 'random' | 'descending'
   /** https mode: serve TLS with this key and certificate (PEM); url becomes https://... */
   tls?: { key: string | Buffer; cert: string | Buffer }
+  /**
+   * Eventual consistency of listings, default 0. A list request (GET /connections, each page
+   * and count=true) answers with the collection as it was `lag` ms ago, lag drawn per request
+   * when { min, max }: an object is listed once now - lag >= its committedAt; a deleted one
+   * stays listed, as it last was, until now - lag >= its deletion; a changed one (PATCH, state)
+   * is listed as it was then. GET, PATCH and DELETE by id always see the current state.
+   */
+  listingLagMs?: Millis
 }
 
 export interface RecordedRequest {
@@ -195,6 +206,11 @@ export interface StoredConnection {
   /** epoch ms; strictly increasing in creation order unless seeded */
   createdAt: number
   updatedAt: number
+  /**
+   * when it became part of the collection (listings that lag show it from committedAt + lag);
+   * -Infinity for a seeded one unless seeded otherwise
+   */
+  committedAt: number
   /** when true DELETE fails with FLOW-1418-400 */
   inUse: boolean
   /** what explore?objectType=root lists */
@@ -298,6 +314,11 @@ export interface SeedConnection {
   createdAt?: number
   /** default 'enabled' */
   state?: string
+  /**
+   * default -Infinity: there before the test, listed at once whatever the lag. A time (e.g.
+   * clock.now()) stands for an object someone else has just created.
+   */
+  committedAt?: number
   /** a state change afterMs after it is first listed or read ('removed' takes it away) */
   transition?: { afterMs: number; to: string }
   description?: string
@@ -323,7 +344,11 @@ export interface Simulator {
   issueToken(opts?: { uses?: number }): string
   /** every token issued so far becomes invalid (401 401013) */
   expireTokens(): void
-  /** spec, connectionTest, patchEnabled, tokenKeepsFilter and quoteEscapes also return to their start values on reset() */
+  /**
+   * Changes settings while running. spec, connectionTest, patchEnabled, tokenKeepsFilter,
+   * quoteEscapes and listingLagMs return to their start values on reset(). Throws on a bad
+   * duration.
+   */
   configure(
     opts: Partial<
       Pick<
@@ -336,6 +361,7 @@ export interface Simulator {
         | 'patchEnabled'
         | 'tokenKeepsFilter'
         | 'quoteEscapes'
+        | 'listingLagMs'
       >
     >
   ): void

@@ -28,7 +28,8 @@ const DEFAULTS = {
   patchEnabled: true,
   tokenKeepsFilter: true,
   quoteEscapes: true,
-  idOrder: 'random'
+  idOrder: 'random',
+  listingLagMs: 0
 }
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
@@ -39,8 +40,30 @@ const CONFIGURABLE = [
   'connectionTest',
   'patchEnabled',
   'tokenKeepsFilter',
-  'quoteEscapes'
+  'quoteEscapes',
+  'listingLagMs'
 ]
+/** Settings that reset() returns to their start values. */
+const RESET = [
+  'spec',
+  'connectionTest',
+  'patchEnabled',
+  'tokenKeepsFilter',
+  'quoteEscapes',
+  'listingLagMs'
+]
+/** Settings that take a duration: a number of ms, or { min, max } drawn anew each time. */
+const DURATIONS = ['listingLagMs']
+
+/** Throws unless `v` is a duration: ms >= 0, or { min, max } with 0 <= min <= max. */
+function checkMillis(name, v) {
+  const ms = (x) => typeof x === 'number' && Number.isFinite(x) && x >= 0
+  if (ms(v) || (v && typeof v === 'object' && ms(v.min) && ms(v.max) && v.min <= v.max)) return
+  throw new TypeError(
+    `${name} must be a number of ms >= 0 or { min, max }, got ${JSON.stringify(v)}`
+  )
+}
+const maxMillis = (v) => (typeof v === 'number' ? v : v.max)
 
 /**
  * The real clock, the default. `sleep` resolves early when `signal` aborts, so a wait the
@@ -506,6 +529,7 @@ export function liveSimulators() {
 
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
+  for (const k of DURATIONS) checkMillis(k, opts[k])
   const config = Object.fromEntries(CONFIGURABLE.map((k) => [k, opts[k]]))
   // Every reading of the time and every wait goes through the clock, so tests can share a
   // virtual one with the code under test; the clock's random() serves when no random is given.
@@ -519,6 +543,11 @@ export async function startSimulator(options = {}) {
    */
   const idle = (promise) => (clock.idleWhile ? clock.idleWhile(promise) : promise)
   const wait = (ms) => idle(clock.sleep(ms, closing.signal))
+  /** A duration setting's value for one use: { min, max } draws a whole number of ms. */
+  const drawMillis = (v) =>
+    typeof v === 'number'
+      ? v
+      : Math.min(v.max, v.min + Math.floor(rnd.next() * (v.max - v.min + 1)))
   /** Cosmos-DB style etag as Flow Service returns it, quotes included. */
   const newEtag = () => {
     const ts = Math.floor(clock.now() / 1000)
@@ -535,9 +564,11 @@ export async function startSimulator(options = {}) {
   const collections = new Map(COLLECTIONS.map((c) => [c.name, c]))
   const env = { currentSpec }
   /**
-   * collection -> sandbox -> entries in commit order. An entry is { obj, seq }: `obj` the stored
-   * object (what connections() returns), `seq` its place in commit order, the paging cursor
-   * (stable under deletes).
+   * collection -> sandbox -> entries in commit order. An entry is { collection, obj, seq,
+   * committedAt, deletedAt, versions }: `obj` the object as it is now (what connections()
+   * returns), `seq` its place in commit order (the paging cursor, stable under deletes),
+   * `versions` [{ at, obj }] what it was from each change on, for listings that lag. A deleted
+   * object stays as a tombstone (deletedAt set) while a lagging listing may still show it.
    */
   let store = newStore()
   function newStore() {
@@ -571,7 +602,7 @@ export async function startSimulator(options = {}) {
   const entriesOf = (collection, sandbox) => store.get(collection)?.get(sandbox) ?? []
   /** The entry of a live object in one collection and sandbox. */
   const findLive = (collection, sandbox, id) =>
-    entriesOf(collection, sandbox).find((e) => e.obj.id === id)
+    entriesOf(collection, sandbox).find((e) => e.obj.id === id && e.deletedAt === undefined)
   /** The entry of a live object in any collection and sandbox, the given sandbox first. */
   function findAnywhere(id, sandbox) {
     for (const [name, bySandbox] of store) {
@@ -582,9 +613,49 @@ export async function startSimulator(options = {}) {
     }
     return undefined
   }
-  function removeEntry(entry) {
-    const list = entriesOf(entry.collection, entry.obj.sandboxName)
-    list.splice(list.indexOf(entry), 1)
+
+  /**
+   * The longest listing lag configured since the start or the last reset: versions and
+   * tombstones older than that can no longer be listed and are dropped.
+   */
+  let horizonMs = maxMillis(config.listingLagMs)
+  /** Drops the tombstones and versions no listing can show any more. */
+  function prune(list) {
+    const oldest = clock.now() - horizonMs
+    for (let i = list.length - 1; i >= 0; i--) {
+      const e = list[i]
+      if (e.deletedAt !== undefined && e.deletedAt <= oldest) list.splice(i, 1)
+      else {
+        const shown = e.versions.findLastIndex((v) => v.at <= oldest)
+        if (shown > 0) e.versions.splice(0, shown)
+      }
+    }
+  }
+  /** Changes a live object at time `at` (default now), keeping what it was for lagging listings. */
+  function change(entry, edit, at = clock.now()) {
+    edit(entry.obj)
+    const last = entry.versions[entry.versions.length - 1]
+    entry.versions.push({ at: Math.max(at, last?.at ?? at), obj: structuredClone(entry.obj) })
+    prune(entriesOf(entry.collection, entry.obj.sandboxName))
+  }
+  /** Deletes an object at time `at`; a lagging listing still shows it as it last was. */
+  function removeEntry(entry, at = clock.now()) {
+    entry.deletedAt = at
+    prune(entriesOf(entry.collection, entry.obj.sandboxName))
+  }
+  /**
+   * What a listing with this lag shows of a collection, in commit order: the objects committed
+   * at least `lag` ms ago and not deleted by then, each as it was then ({ seq, obj }).
+   */
+  function listedAt(collection, sandbox, lag) {
+    const list = entriesOf(collection, sandbox)
+    prune(list)
+    if (lag === 0)
+      return list.filter((e) => e.deletedAt === undefined).map((e) => ({ seq: e.seq, obj: e.obj }))
+    const then = clock.now() - lag
+    return list
+      .filter((e) => e.committedAt <= then && !(e.deletedAt <= then))
+      .map((e) => ({ seq: e.seq, obj: e.versions.findLast((v) => v.at <= then)?.obj ?? e.obj }))
   }
 
   /** Applies the state changes that are due (seeded with `transition`). */
@@ -595,12 +666,18 @@ export async function startSimulator(options = {}) {
       transitions.delete(id)
       const entry = findAnywhere(id)
       if (!entry) continue
-      if (t.to === 'removed') removeEntry(entry)
-      else {
-        entry.obj.state = t.to
-        entry.obj.etag = newEtag()
-        entry.obj.updatedAt = Math.max(now, entry.obj.updatedAt + 1)
-      }
+      // The change happened when it was due, not when a request came to notice it.
+      if (t.to === 'removed') removeEntry(entry, t.at)
+      else
+        change(
+          entry,
+          (obj) => {
+            obj.state = t.to
+            obj.etag = newEtag()
+            obj.updatedAt = Math.max(now, obj.updatedAt + 1)
+          },
+          t.at
+        )
     }
   }
 
@@ -612,7 +689,8 @@ export async function startSimulator(options = {}) {
 
   /**
    * Adds an object to a collection: the common fields around the collection's own (`fields`:
-   * name, description, the spec reference and the rest). `meta` may seed createdAt and state.
+   * name, description, the spec reference and the rest). `meta` may seed createdAt, state and
+   * committedAt (default now; -Infinity for an object listed at once whatever the lag).
    */
   function insert(collection, sandbox, fields, meta = {}) {
     const createdAt = meta.createdAt ?? Math.max(clock.now(), lastCreatedAt + 1)
@@ -630,7 +708,15 @@ export async function startSimulator(options = {}) {
       createdAt,
       updatedAt: createdAt
     }
-    const entry = { collection, obj, seq: ++commitCounter }
+    const committedAt = meta.committedAt ?? clock.now()
+    const entry = {
+      collection,
+      obj,
+      seq: ++commitCounter,
+      committedAt,
+      deletedAt: undefined,
+      versions: [{ at: committedAt, obj: structuredClone(obj) }]
+    }
     entriesOf(collection, sandbox).push(entry)
     return entry
   }
@@ -908,7 +994,9 @@ export async function startSimulator(options = {}) {
         _links: pageLink({ ...base, s: { pad: left, k: paging.k + 1 } })
       })
     }
-    const matching = entriesOf(coll.name, ctx.sandbox)
+    // Eventual consistency: the collection as it was `lag` ms ago (see listedAt).
+    const lag = drawMillis(config.listingLagMs)
+    const matching = listedAt(coll.name, ctx.sandbox, lag)
       .filter((e) => !view.onlyIds || view.onlyIds.has(e.obj.id))
       .filter((e) => parsed.filters.every((f) => f.read(e.obj).some((v) => f.values.includes(v))))
     if (count === 'true') return json(200, { count: matching.length })
@@ -1003,7 +1091,10 @@ export async function startSimulator(options = {}) {
     if (problem) return problem
     draft.etag = newEtag()
     draft.updatedAt = Math.max(clock.now(), current.updatedAt + 1)
-    entry.obj = draft
+    change(entry, (obj) => {
+      for (const k of Object.keys(obj)) delete obj[k]
+      Object.assign(obj, draft)
+    })
     mutations++
     return json(200, { id: draft.id, etag: draft.etag })
   }
@@ -1261,17 +1352,17 @@ export async function startSimulator(options = {}) {
   function targetOf(ctx) {
     const m = /^\/([^/]+)\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
     if (!m || !collections.has(m[1])) return undefined
-    return findAnywhere(decodeURIComponent(m[2]), ctx.headers['x-sandbox-name'])?.obj
+    return findAnywhere(decodeURIComponent(m[2]), ctx.headers['x-sandbox-name'])
   }
 
   /** Someone else moved the object to another state first; it may move back later. */
   function concurrentState(ctx, action) {
-    const conn = targetOf(ctx)
-    if (!conn) return
-    const before = conn.state
-    conn.state = action.state
+    const entry = targetOf(ctx)
+    if (!entry) return
+    const before = entry.obj.state
+    change(entry, (obj) => (obj.state = action.state))
     if (action.revertAfterMs !== undefined)
-      transitions.set(conn.id, {
+      transitions.set(entry.obj.id, {
         afterMs: action.revertAfterMs,
         to: before,
         at: clock.now() + action.revertAfterMs
@@ -1279,10 +1370,12 @@ export async function startSimulator(options = {}) {
   }
 
   function concurrentUpdate(ctx) {
-    const conn = targetOf(ctx)
-    if (!conn) return
-    conn.etag = newEtag()
-    conn.updatedAt = Math.max(clock.now(), conn.updatedAt + 1)
+    const entry = targetOf(ctx)
+    if (!entry) return
+    change(entry, (obj) => {
+      obj.etag = newEtag()
+      obj.updatedAt = Math.max(clock.now(), obj.updatedAt + 1)
+    })
   }
 
   // ---- server ----
@@ -1490,9 +1583,11 @@ export async function startSimulator(options = {}) {
       for (const t of tokens.values()) t.valid = false
     },
     configure(o) {
+      for (const k of DURATIONS) if (o[k] !== undefined) checkMillis(k, o[k])
       for (const k of CONFIGURABLE) {
         if (k in o) config[k] = o[k] ?? DEFAULTS[k]
       }
+      horizonMs = Math.max(horizonMs, maxMillis(config.listingLagMs))
     },
     connectionSpec() {
       return currentSpec()
@@ -1513,18 +1608,20 @@ export async function startSimulator(options = {}) {
         inUse: c.inUse,
         tables: c.tables
       })
-      const { obj } = insert('connections', sandbox, fields, {
+      // A seeded object is there before the test starts: listed at once unless told otherwise.
+      const entry = insert('connections', sandbox, fields, {
         createdAt: c.createdAt,
-        state: c.state
+        state: c.state,
+        committedAt: c.committedAt ?? -Infinity
       })
       if (c.transition)
-        transitions.set(obj.id, { afterMs: c.transition.afterMs, to: c.transition.to })
-      return structuredClone(obj)
+        transitions.set(entry.obj.id, { afterMs: c.transition.afterMs, to: c.transition.to })
+      return structuredClone({ ...entry.obj, committedAt: entry.committedAt })
     },
     setState(id, state) {
       const entry = findAnywhere(id)
       if (!entry) throw new Error(`unknown object ${id}`)
-      entry.obj.state = state
+      change(entry, (obj) => (obj.state = state))
     },
     connections(sandbox) {
       return sim.objects('connections', sandbox)
@@ -1533,12 +1630,18 @@ export async function startSimulator(options = {}) {
       if (!collections.has(collection)) throw new Error(`unknown collection ${collection}`)
       applyTransitions()
       const from = sandbox === undefined ? sandboxes : [sandbox]
-      return structuredClone(from.flatMap((s) => entriesOf(collection, s).map((e) => e.obj)))
+      return structuredClone(
+        from.flatMap((s) =>
+          entriesOf(collection, s)
+            .filter((e) => e.deletedAt === undefined)
+            .map((e) => ({ ...e.obj, committedAt: e.committedAt }))
+        )
+      )
     },
     setInUse(id, inUse) {
       const entry = findAnywhere(id)
       if (!entry) throw new Error(`unknown object ${id}`)
-      entry.obj.inUse = inUse
+      change(entry, (obj) => (obj.inUse = inUse))
     },
     inject(fault) {
       const entry = { ...fault, remaining: fault.times ?? 1 }
@@ -1546,7 +1649,9 @@ export async function startSimulator(options = {}) {
       if (fault.action.type === 'stale-list')
         entry.snapshot = new Set(
           [...store.values()].flatMap((bySandbox) =>
-            [...bySandbox.values()].flatMap((list) => list.map((e) => e.obj.id))
+            [...bySandbox.values()].flatMap((list) =>
+              list.filter((e) => e.deletedAt === undefined).map((e) => e.obj.id)
+            )
           )
         )
       faults.push(entry)
@@ -1563,10 +1668,9 @@ export async function startSimulator(options = {}) {
       mutations = 0
       socketsAtReset = socketCounter
       tokens.clear()
-      // A variant spec or test answer set for one test must not leak into the next.
-      config.spec = opts.spec
-      config.connectionTest = opts.connectionTest
-      for (const k of ['patchEnabled', 'tokenKeepsFilter', 'quoteEscapes']) config[k] = opts[k]
+      // A variant spec, test answer or time model set for one test must not leak into the next.
+      for (const k of RESET) config[k] = opts[k]
+      horizonMs = maxMillis(config.listingLagMs)
     },
     close() {
       live.delete(sim)
