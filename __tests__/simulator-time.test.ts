@@ -304,3 +304,119 @@ describe('listing lag', () => {
     expect([...itemsOf(first), ...itemsOf(second)].map((i) => i.name)).toEqual(['a', 'b', 'c'])
   })
 })
+
+describe('createdAt modes and commit latency', () => {
+  const dates = (items: Array<{ createdAt?: number | string }>) => items.map((i) => i.createdAt)
+
+  it("'epoch-ms' (default): epoch ms, strictly growing in commit order", async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    const c = simClient(sim, sim.issueToken())
+    await c.create('a')
+    await c.create('b')
+    expect(dates(await c.list())).toEqual([T0, T0 + 1])
+  })
+
+  it("'iso': an ISO 8601 string; the stored object keeps epoch ms", async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, createdAtMode: 'iso' })
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('a'))
+    sim.seedConnection('dev', { name: 'seeded', createdAt: T0 - 60_000 })
+    expect((await c.get(id))?.createdAt).toBe('2026-01-01T00:00:00.000Z')
+    expect(dates(await c.list())).toEqual(['2026-01-01T00:00:00.000Z', '2025-12-31T23:59:00.000Z'])
+    expect(sim.connections('dev')[0]?.createdAt).toBe(T0)
+  })
+
+  it("'missing': no createdAt in listings or reads; updatedAt stays", async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, createdAtMode: 'missing' })
+    const c = simClient(sim, sim.issueToken())
+    const id = idOf(await c.create('a'))
+    for (const item of [await c.get(id), ...(await c.list())]) {
+      expect(item).toBeDefined()
+      expect(Object.keys(item ?? {})).not.toContain('createdAt')
+      expect(item?.updatedAt).toBe(T0)
+    }
+  })
+
+  it("'tied': every object created in the same second gets the same date", async () => {
+    const clock = manualClock(T0 + 250)
+    const sim = await start({ clock, createdAtMode: 'tied' })
+    const c = simClient(sim, sim.issueToken())
+    await c.create('a')
+    clock.advance(600)
+    await c.create('b')
+    clock.advance(200)
+    await c.create('c')
+    expect(dates(await c.list())).toEqual([T0, T0, T0 + 1000])
+  })
+
+  it("'skewed': dates off by up to skewMs, one offset per request, so they disagree with the order", async () => {
+    const clock = manualClock()
+    const sim = await start({
+      clock,
+      random: mulberry32(5),
+      createdAtMode: 'skewed',
+      skewMs: 2000
+    })
+    const c = simClient(sim, sim.issueToken())
+    for (let i = 0; i < 10; i++) {
+      await c.create(`n${i}`)
+      clock.advance(100)
+    }
+    const got = (await c.list()).map((item, i) => Number(item.createdAt) - (T0 + 100 * i))
+    for (const off of got) expect(Math.abs(off)).toBeLessThanOrEqual(2000)
+    expect(new Set(got).size).toBeGreaterThan(5)
+    const listed = dates(await c.list()).map(Number)
+    expect(listed).not.toEqual([...listed].sort((a, b) => a - b))
+  })
+
+  it("commit latency with 'arrival': racing POSTs commit in another order than their dates say", async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, createdAtMode: 'arrival' })
+    const c = simClient(sim, sim.issueToken())
+    sim.configure({ commitLatencyMs: 3000 })
+    const first = c.create('first')
+    await clock.waiting()
+    clock.advance(10)
+    sim.configure({ commitLatencyMs: 1000 })
+    const second = c.create('second')
+    while (clock.pending() < 2) await new Promise((resolve) => setTimeout(resolve, 2))
+    // Nothing is committed while the POSTs are held.
+    expect(sim.connections('dev')).toEqual([])
+    clock.advance(1000)
+    expect((await second).status).toBe(201)
+    expect(sim.connections('dev').map((x) => x.name)).toEqual(['second'])
+    clock.advance(1990)
+    expect((await first).status).toBe(201)
+    const listed = await c.list()
+    // Listed in commit order; the dates say the first arrived first.
+    expect(listed.map((i) => i.name)).toEqual(['second', 'first'])
+    expect(dates(listed)).toEqual([T0 + 10, T0])
+    expect(sim.connections('dev').map((x) => x.committedAt)).toEqual([T0 + 1010, T0 + 3000])
+  })
+
+  it("commit latency with 'epoch-ms': dates are stamped at commit, so they keep the commit order", async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, commitLatencyMs: { min: 1000, max: 1000 } })
+    const c = simClient(sim, sim.issueToken())
+    const made = c.create('a')
+    await clock.waiting()
+    clock.advance(1000)
+    await made
+    expect(dates(await c.list())).toEqual([T0 + 1000])
+  })
+
+  it('refuses unknown modes; reset returns to the start mode', async () => {
+    const sim = await start({ clock: manualClock() })
+    // @ts-expect-error: not a mode
+    expect(() => sim.configure({ createdAtMode: 'sometimes' })).toThrow(/createdAtMode/)
+    expect(() => sim.configure({ skewMs: -5 })).toThrow(/skewMs/)
+    sim.configure({ createdAtMode: 'missing' })
+    sim.reset()
+    const c = simClient(sim, sim.issueToken())
+    await c.create('a')
+    expect(dates(await c.list())).toEqual([T0])
+  })
+})

@@ -157,7 +157,31 @@ export interface SimulatorOptions {
    * is listed as it was then. GET, PATCH and DELETE by id always see the current state.
    */
   listingLagMs?: Millis
+  /**
+   * How objects are dated (createdAt), default 'epoch-ms':
+   * - 'epoch-ms': epoch ms at commit, at least 1 ms after the previous object's (as ever)
+   * - 'iso': the same instant as an ISO 8601 string ('2026-01-01T00:00:00.000Z')
+   * - 'missing': no createdAt in listings or reads (updatedAt stays)
+   * - 'tied': the commit time cut to the second (epoch ms), so objects created in the same
+   *   second share one date
+   * - 'arrival': epoch ms stamped when the POST arrives, growing in arrival order; the object
+   *   commits only after commitLatencyMs, so racing POSTs may commit in another order
+   * - 'skewed': the commit time plus a random offset in [-skewMs, +skewMs], one per POST, as
+   *   from servers whose clocks disagree: dates may contradict the order of creation
+   * Seeded objects follow the mode too (an explicit createdAt is served in its form). The
+   * stored object (connections()) always has the epoch ms; updatedAt starts equal to it.
+   */
+  createdAtMode?: CreatedAtMode
+  /** the largest clock offset of 'skewed', default 1000 */
+  skewMs?: number
+  /**
+   * default 0. A POST is checked, dated, then held this long on the clock (drawn per POST when
+   * { min, max }); only then is the object inserted (its committedAt) and the reply sent.
+   */
+  commitLatencyMs?: Millis
 }
+
+export type CreatedAtMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
 
 export interface RecordedRequest {
   seq: number
@@ -203,7 +227,10 @@ export interface StoredConnection {
    * initializing; delete-finalizing gives 1457 (update) or 1458 (delete), other states 1416.
    */
   state: string
-  /** epoch ms; strictly increasing in creation order unless seeded */
+  /**
+   * epoch ms (in every createdAtMode; 'iso' serves it as a string, 'missing' not at all);
+   * strictly increasing in creation order in 'epoch-ms', 'iso' and 'missing' unless seeded
+   */
   createdAt: number
   updatedAt: number
   /**
@@ -346,8 +373,9 @@ export interface Simulator {
   expireTokens(): void
   /**
    * Changes settings while running. spec, connectionTest, patchEnabled, tokenKeepsFilter,
-   * quoteEscapes and listingLagMs return to their start values on reset(). Throws on a bad
-   * duration.
+   * quoteEscapes, listingLagMs, createdAtMode, skewMs and commitLatencyMs return to their start
+   * values on reset(). Throws on a setting that cannot work (a negative duration, an unknown
+   * mode).
    */
   configure(
     opts: Partial<
@@ -362,6 +390,9 @@ export interface Simulator {
         | 'tokenKeepsFilter'
         | 'quoteEscapes'
         | 'listingLagMs'
+        | 'createdAtMode'
+        | 'skewMs'
+        | 'commitLatencyMs'
       >
     >
   ): void

@@ -29,8 +29,13 @@ const DEFAULTS = {
   tokenKeepsFilter: true,
   quoteEscapes: true,
   idOrder: 'random',
-  listingLagMs: 0
+  listingLagMs: 0,
+  createdAtMode: 'epoch-ms',
+  skewMs: 1000,
+  commitLatencyMs: 0
 }
+/** The time model: settings that configure() changes and reset() returns to their start values. */
+const TIME_MODEL = ['listingLagMs', 'createdAtMode', 'skewMs', 'commitLatencyMs']
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
   'latencyMs',
@@ -41,7 +46,7 @@ const CONFIGURABLE = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  'listingLagMs'
+  ...TIME_MODEL
 ]
 /** Settings that reset() returns to their start values. */
 const RESET = [
@@ -50,10 +55,11 @@ const RESET = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  'listingLagMs'
+  ...TIME_MODEL
 ]
 /** Settings that take a duration: a number of ms, or { min, max } drawn anew each time. */
-const DURATIONS = ['listingLagMs']
+const DURATIONS = ['listingLagMs', 'commitLatencyMs']
+const CREATED_AT_MODES = ['epoch-ms', 'iso', 'missing', 'tied', 'arrival', 'skewed']
 
 /** Throws unless `v` is a duration: ms >= 0, or { min, max } with 0 <= min <= max. */
 function checkMillis(name, v) {
@@ -62,6 +68,16 @@ function checkMillis(name, v) {
   throw new TypeError(
     `${name} must be a number of ms >= 0 or { min, max }, got ${JSON.stringify(v)}`
   )
+}
+/** Throws on a setting that cannot work, so a typo fails the test that made it. */
+function checkSettings(o) {
+  for (const k of DURATIONS) if (o[k] !== undefined) checkMillis(k, o[k])
+  if (o.createdAtMode !== undefined && !CREATED_AT_MODES.includes(o.createdAtMode))
+    throw new TypeError(
+      `createdAtMode must be one of ${CREATED_AT_MODES.join(', ')}, got ${JSON.stringify(o.createdAtMode)}`
+    )
+  if (o.skewMs !== undefined && !(Number.isFinite(o.skewMs) && o.skewMs >= 0))
+    throw new TypeError(`skewMs must be a number of ms >= 0, got ${JSON.stringify(o.skewMs)}`)
 }
 const maxMillis = (v) => (typeof v === 'number' ? v : v.max)
 
@@ -529,7 +545,7 @@ export function liveSimulators() {
 
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
-  for (const k of DURATIONS) checkMillis(k, opts[k])
+  checkSettings(opts)
   const config = Object.fromEntries(CONFIGURABLE.map((k) => [k, opts[k]]))
   // Every reading of the time and every wait goes through the clock, so tests can share a
   // virtual one with the code under test; the clock's random() serves when no random is given.
@@ -575,6 +591,8 @@ export async function startSimulator(options = {}) {
     return new Map(COLLECTIONS.map((c) => [c.name, new Map(sandboxes.map((s) => [s, []]))]))
   }
   let commitCounter = 0
+  /** Counts resets, so a POST held across one can tell. */
+  let generation = 0
   /** createdAt of the newest object: each new one is at least 1 ms younger. */
   let lastCreatedAt = 0
   let made = 0
@@ -645,17 +663,23 @@ export async function startSimulator(options = {}) {
   }
   /**
    * What a listing with this lag shows of a collection, in commit order: the objects committed
-   * at least `lag` ms ago and not deleted by then, each as it was then ({ seq, obj }).
+   * at least `lag` ms ago and not deleted by then, each as it was then ({ seq, shown, obj }).
    */
   function listedAt(collection, sandbox, lag) {
     const list = entriesOf(collection, sandbox)
     prune(list)
     if (lag === 0)
-      return list.filter((e) => e.deletedAt === undefined).map((e) => ({ seq: e.seq, obj: e.obj }))
+      return list
+        .filter((e) => e.deletedAt === undefined)
+        .map((e) => ({ seq: e.seq, shown: e.shown, obj: e.obj }))
     const then = clock.now() - lag
     return list
       .filter((e) => e.committedAt <= then && !(e.deletedAt <= then))
-      .map((e) => ({ seq: e.seq, obj: e.versions.findLast((v) => v.at <= then)?.obj ?? e.obj }))
+      .map((e) => ({
+        seq: e.seq,
+        shown: e.shown,
+        obj: e.versions.findLast((v) => v.at <= then)?.obj ?? e.obj
+      }))
   }
 
   /** Applies the state changes that are due (seeded with `transition`). */
@@ -687,14 +711,32 @@ export async function startSimulator(options = {}) {
     return token
   }
 
+  /** The next date of the modes whose dates grow strictly: at least 1 ms after the last one. */
+  const nextCreatedAt = (t) => (lastCreatedAt = Math.max(t, lastCreatedAt + 1))
+  /**
+   * The createdAt (epoch ms) an object committed now gets in `mode` ('arrival' is stamped at
+   * the POST's arrival instead, see create()).
+   */
+  function commitCreatedAt(mode) {
+    const now = clock.now()
+    // Second resolution: every object created in the same second gets the same date.
+    if (mode === 'tied') return Math.floor(now / 1000) * 1000
+    // The date a server whose clock is off by up to skewMs gives, one offset per request.
+    if (mode === 'skewed') return now + Math.round((2 * rnd.next() - 1) * config.skewMs)
+    return nextCreatedAt(now)
+  }
+  /** How createdAt is served: epoch ms, an ISO 8601 string, or not at all. */
+  const shownAs = (mode) => (mode === 'iso' || mode === 'missing' ? mode : 'epoch-ms')
+
   /**
    * Adds an object to a collection: the common fields around the collection's own (`fields`:
-   * name, description, the spec reference and the rest). `meta` may seed createdAt, state and
-   * committedAt (default now; -Infinity for an object listed at once whatever the lag).
+   * name, description, the spec reference and the rest). `meta` may give createdAt (epoch ms),
+   * the createdAtMode it is served in (default the current one), state, and committedAt
+   * (default now; -Infinity for an object listed at once whatever the lag).
    */
   function insert(collection, sandbox, fields, meta = {}) {
-    const createdAt = meta.createdAt ?? Math.max(clock.now(), lastCreatedAt + 1)
-    lastCreatedAt = Math.max(lastCreatedAt, createdAt)
+    const mode = meta.mode ?? config.createdAtMode
+    const createdAt = meta.createdAt ?? commitCreatedAt(mode)
     const { name, description, ...own } = fields
     const obj = {
       id: newId(),
@@ -713,6 +755,7 @@ export async function startSimulator(options = {}) {
       collection,
       obj,
       seq: ++commitCounter,
+      shown: shownAs(mode),
       committedAt,
       deletedAt: undefined,
       versions: [{ at: committedAt, obj: structuredClone(obj) }]
@@ -721,13 +764,18 @@ export async function startSimulator(options = {}) {
     return entry
   }
 
-  /** The wire representation of an object: common fields, then the collection's own. */
-  function toItem(coll, obj) {
+  /**
+   * The wire representation of an object: common fields, then the collection's own. `shown`:
+   * how its createdAt is served (see shownAs).
+   */
+  function toItem(coll, obj, shown) {
     const t = transitions.get(obj.id)
     if (t && t.at === undefined) t.at = clock.now() + t.afterMs
     return {
       id: obj.id,
-      createdAt: obj.createdAt,
+      ...(shown === 'missing'
+        ? {}
+        : { createdAt: shown === 'iso' ? new Date(obj.createdAt).toISOString() : obj.createdAt }),
       updatedAt: obj.updatedAt,
       createdBy: `${opts.clientId}@AdobeID`,
       updatedBy: `${opts.clientId}@AdobeID`,
@@ -891,12 +939,30 @@ export async function startSimulator(options = {}) {
     }
   }
 
-  function create(ctx, coll) {
+  /**
+   * POST /{collection}. The date is stamped (see createdAtMode), the POST waits commitLatencyMs,
+   * and only then is the object inserted (its committedAt) and the reply sent: racing POSTs may
+   * commit in another order than their dates say.
+   */
+  async function create(ctx, coll) {
     const parsed = parseJsonBody(ctx)
     if (parsed.error) return parsed.error
     const checked = coll.create(ctx, parsed.value, env)
     if (checked.error) return checked.error
-    const { obj } = insert(coll.name, ctx.sandbox, checked.fields)
+    const mode = config.createdAtMode
+    const arrival = mode === 'arrival' ? nextCreatedAt(clock.now()) : undefined
+    const latency = drawMillis(config.commitLatencyMs)
+    if (latency > 0) {
+      const before = generation
+      await wait(latency)
+      // A reset while the POST was held: the test that sent it is over; keep its object out.
+      if (generation !== before)
+        return flowError(ctx, 503, 9000, 'Service unavailable', 'The simulator was reset')
+    }
+    const { obj } = insert(coll.name, ctx.sandbox, checked.fields, {
+      mode,
+      createdAt: arrival ?? commitCreatedAt(mode)
+    })
     mutations++
     return json(
       201,
@@ -1002,7 +1068,7 @@ export async function startSimulator(options = {}) {
     if (count === 'true') return json(200, { count: matching.length })
     const remaining = matching.filter((e) => e.seq > after)
     const page = remaining.slice(0, limit)
-    const items = page.map((e) => toItem(coll, e.obj))
+    const items = page.map((e) => toItem(coll, e.obj, e.shown))
     if (view.stripSpec) for (const item of items) delete item[coll.specField]
     const body = { items }
     if (remaining.length > limit) {
@@ -1014,7 +1080,7 @@ export async function startSimulator(options = {}) {
   function getById(ctx, coll, id) {
     const entry = findLive(coll.name, ctx.sandbox, id)
     if (!entry) return notFound(ctx, coll, id)
-    return json(200, { items: [toItem(coll, entry.obj)] })
+    return json(200, { items: [toItem(coll, entry.obj, entry.shown)] })
   }
 
   function patch(ctx, coll, id) {
@@ -1471,11 +1537,11 @@ export async function startSimulator(options = {}) {
           req.socket.destroy()
           return
         case 'commit-then-reset':
-          route(ctx)
+          await route(ctx)
           req.socket.destroy()
           return
         case 'commit-then-status':
-          route(ctx)
+          await route(ctx)
           return send(req, res, rec, faultStatusResponse(ctx, fault))
         case 'pad-pages':
           ctx.view = { pad: fault.pages }
@@ -1498,13 +1564,13 @@ export async function startSimulator(options = {}) {
         case 'status':
           return send(req, res, rec, faultStatusResponse(ctx, fault))
         case 'large-body':
-          if (fault.perform) route(ctx)
+          if (fault.perform) await route(ctx)
           return sendLarge(res, rec, fault)
         case 'echo':
           return send(req, res, rec, echoResponse(ctx, fault))
         case 'rewrite': {
           // Performed as usual; only the JSON reply is changed on its way out.
-          const resp = route(ctx)
+          const resp = await route(ctx)
           let parsed
           try {
             parsed = JSON.parse(resp.body)
@@ -1532,7 +1598,7 @@ export async function startSimulator(options = {}) {
           throw new Error(`unknown fault type ${fault.type}`)
       }
     }
-    return send(req, res, rec, route(ctx))
+    return send(req, res, rec, await route(ctx))
   }
 
   const onRequest = (req, res) => {
@@ -1583,7 +1649,7 @@ export async function startSimulator(options = {}) {
       for (const t of tokens.values()) t.valid = false
     },
     configure(o) {
-      for (const k of DURATIONS) if (o[k] !== undefined) checkMillis(k, o[k])
+      checkSettings(o)
       for (const k of CONFIGURABLE) {
         if (k in o) config[k] = o[k] ?? DEFAULTS[k]
       }
@@ -1661,6 +1727,7 @@ export async function startSimulator(options = {}) {
     },
     reset() {
       store = newStore()
+      generation++
       transitions.clear()
       requests.length = 0
       seq = 0
