@@ -6,6 +6,9 @@ import { describe, it, expect, afterEach } from '@jest/globals'
 import {
   fieldReader,
   startSimulator,
+  RUN_HEADER,
+  type HookReply,
+  type RecordedRequest,
   type Simulator,
   type SimulatorClock
 } from '../simulator/server.js'
@@ -42,6 +45,8 @@ function manualClock(start = T0) {
       }
     },
     pending: () => sleepers.length,
+    /** how long each pending wait has left, soonest first */
+    dues: () => sleepers.map((x) => x.at - t).sort((a, b) => a - b),
     /** resolves once the simulator waits on the clock */
     async waiting(): Promise<void> {
       for (let i = 0; i < 1000 && sleepers.length === 0; i++)
@@ -418,5 +423,97 @@ describe('createdAt modes and commit latency', () => {
     const c = simClient(sim, sim.issueToken())
     await c.create('a')
     expect(dates(await c.list())).toEqual([T0])
+  })
+})
+
+describe('per-method latency', () => {
+  it('waits on the clock before each reply as long as its method says, ranges drawn per reply', async () => {
+    const clock = manualClock()
+    const sim = await start({
+      clock,
+      random: mulberry32(11),
+      latencyMs: { GET: 100, POST: { min: 200, max: 300 }, DELETE: 50 }
+    })
+    const c = simClient(sim, sim.issueToken())
+    const held = async <T>(p: Promise<T>, due: (ms: number) => void): Promise<T> => {
+      await clock.waiting()
+      const [ms = -1] = clock.dues()
+      due(ms)
+      clock.advance(ms)
+      return p
+    }
+    const made = await held(c.create('n'), (ms) => expect(ms).toBeGreaterThanOrEqual(200))
+    const id = idOf(made)
+    const postWaits: number[] = []
+    for (let i = 0; i < 6; i++)
+      await held(c.create(`m${i}`), (ms) => {
+        expect(ms).toBeLessThanOrEqual(300)
+        postWaits.push(ms)
+      })
+    expect(new Set(postWaits).size).toBeGreaterThan(1)
+    const item = await held(c.get(id), (ms) => expect(ms).toBe(100))
+    // PATCH is not named: answered at once.
+    const patched = await c.call('PATCH', `/connections/${id}`, {
+      body: [{ op: 'replace', path: '/description', value: 'd' }],
+      headers: { 'if-match': item?.etag ?? '' }
+    })
+    expect(patched.status).toBe(200)
+    await held(c.call('DELETE', `/connections/${id}`), (ms) => expect(ms).toBe(50))
+    expect(() => sim.configure({ latencyMs: { GET: -1 } })).toThrow(/latencyMs.GET/)
+    // @ts-expect-error: not a method
+    expect(() => sim.configure({ latencyMs: { PUT: 5 } })).toThrow(/PUT/)
+  })
+})
+
+describe('the afterHandled hook', () => {
+  it('runs after the POST committed and before its reply; it can drop the reply', async () => {
+    const seen: Array<{ run?: string; status: number; committed: number }> = []
+    const sim = await start({
+      hooks: {
+        afterHandled(rec: RecordedRequest, reply: HookReply) {
+          if (rec.method !== 'POST') return
+          seen.push({ run: rec.run, status: reply.status, committed: sim.connections().length })
+          if (rec.run === 'doomed') reply.drop()
+        }
+      }
+    })
+    const c = simClient(sim, sim.issueToken())
+    expect((await c.create('kept', { headers: { [RUN_HEADER]: 'lucky' } })).status).toBe(201)
+    await expect(c.create('lost reply', { headers: { [RUN_HEADER]: 'doomed' } })).rejects.toThrow()
+    expect(seen).toEqual([
+      { run: 'lucky', status: 201, committed: 1 },
+      { run: 'doomed', status: 201, committed: 2 }
+    ])
+    // The dropped reply's POST was performed all the same.
+    expect(sim.connections().map((x) => x.name)).toEqual(['kept', 'lost reply'])
+    const posts = sim.requests.filter((r) => r.method === 'POST')
+    expect(posts.map((r) => [r.run, r.status])).toEqual([
+      ['lucky', 201],
+      ['doomed', 0]
+    ])
+    expect(sim.requests.find((r) => r.method === 'GET')?.run).toBeUndefined()
+  })
+
+  it('is awaited: it can hold the reply on the clock; reset and configure replace it', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock })
+    sim.configure({
+      hooks: { afterHandled: (_rec: RecordedRequest, reply: HookReply) => reply.sleep(60_000) }
+    })
+    const c = simClient(sim, sim.issueToken())
+    let answered = false
+    const listed = c.list().then((items) => {
+      answered = true
+      return items
+    })
+    await clock.waiting()
+    expect(clock.dues()).toEqual([60_000])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(answered).toBe(false)
+    clock.advance(60_000)
+    expect(await listed).toEqual([])
+    sim.reset()
+    const again = simClient(sim, sim.issueToken())
+    expect(await again.list()).toEqual([])
   })
 })

@@ -107,8 +107,12 @@ export interface SimulatorOptions {
   host?: string
   /** default 0 (ephemeral) */
   port?: number
-  /** extra delay before every response, default 0 */
-  latencyMs?: number
+  /**
+   * wait on the clock before every reply is sent (after afterHandled), default 0: one duration
+   * for every request, or one per method ({ GET: 50, POST: { min: 100, max: 900 } }; methods
+   * not named get none). Ranges are drawn per reply.
+   */
+  latencyMs?: Millis | MethodLatency
   /** GET /connections default page size, default 20 */
   pageSize?: number
   /** default 'SIMORG@AdobeOrg' */
@@ -179,7 +183,37 @@ export interface SimulatorOptions {
    * { min, max }); only then is the object inserted (its committedAt) and the reply sent.
    */
   commitLatencyMs?: Millis
+  /** default {}; see SimulatorHooks */
+  hooks?: SimulatorHooks
 }
+
+export type MethodLatency = Partial<Record<'GET' | 'POST' | 'PATCH' | 'DELETE', Millis>>
+
+/** What afterHandled may do with the reply it is shown. */
+export interface HookReply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  /** send nothing: the connection is destroyed (the effect stays; status is recorded as 0) */
+  drop(): void
+  /** waits on the simulator's clock, as the simulator's own waits do (not busy meanwhile) */
+  sleep(ms: number): Promise<void>
+}
+
+export interface SimulatorHooks {
+  /**
+   * Called, and awaited, for every request about to be answered: after it was handled (its
+   * effect committed, commitLatencyMs included) and any fault applied, before the latency and
+   * the reply. Tests use it to kill or signal a run right after its POST was performed, or to
+   * hold (reply.sleep) or drop the reply. Not called when a fault resets the connection
+   * (reset, commit-then-reset) or sends a large body. The request's `run` tells which run sent
+   * it. What it awaits other than reply.sleep counts as busy for a virtual clock.
+   */
+  afterHandled?(request: RecordedRequest, reply: HookReply): void | Promise<void>
+}
+
+/** The header a test may set (the action never does) to tag a request with its run's name. */
+export declare const RUN_HEADER: 'x-sim-run'
 
 export type CreatedAtMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
 
@@ -199,6 +233,8 @@ export interface RecordedRequest {
   status: number
   /** which TCP connection (1-based counter) carried it */
   socket: number
+  /** the value of the x-sim-run header (RUN_HEADER), when the request carried one */
+  run?: string
 }
 
 export interface ConnectionAuth {
@@ -373,8 +409,8 @@ export interface Simulator {
   expireTokens(): void
   /**
    * Changes settings while running. spec, connectionTest, patchEnabled, tokenKeepsFilter,
-   * quoteEscapes, listingLagMs, createdAtMode, skewMs and commitLatencyMs return to their start
-   * values on reset(). Throws on a setting that cannot work (a negative duration, an unknown
+   * quoteEscapes, listingLagMs, createdAtMode, skewMs, commitLatencyMs and hooks return to their
+   * start values on reset(). Throws on a setting that cannot work (a negative duration, an unknown
    * mode).
    */
   configure(
@@ -393,6 +429,7 @@ export interface Simulator {
         | 'createdAtMode'
         | 'skewMs'
         | 'commitLatencyMs'
+        | 'hooks'
       >
     >
   ): void

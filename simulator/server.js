@@ -32,10 +32,11 @@ const DEFAULTS = {
   listingLagMs: 0,
   createdAtMode: 'epoch-ms',
   skewMs: 1000,
-  commitLatencyMs: 0
+  commitLatencyMs: 0,
+  hooks: {}
 }
-/** The time model: settings that configure() changes and reset() returns to their start values. */
-const TIME_MODEL = ['listingLagMs', 'createdAtMode', 'skewMs', 'commitLatencyMs']
+/** A trial's time model and hooks: configure() changes them, reset() restores the start ones. */
+const TRIAL = ['listingLagMs', 'createdAtMode', 'skewMs', 'commitLatencyMs', 'hooks']
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
   'latencyMs',
@@ -46,7 +47,7 @@ const CONFIGURABLE = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  ...TIME_MODEL
+  ...TRIAL
 ]
 /** Settings that reset() returns to their start values. */
 const RESET = [
@@ -55,11 +56,17 @@ const RESET = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  ...TIME_MODEL
+  ...TRIAL
 ]
 /** Settings that take a duration: a number of ms, or { min, max } drawn anew each time. */
 const DURATIONS = ['listingLagMs', 'commitLatencyMs']
 const CREATED_AT_MODES = ['epoch-ms', 'iso', 'missing', 'tied', 'arrival', 'skewed']
+const METHODS = ['GET', 'POST', 'PATCH', 'DELETE']
+/** The request header a test may set to say which run a request came from (RecordedRequest.run). */
+export const RUN_HEADER = 'x-sim-run'
+
+/** latencyMs: one duration for every request, or { GET, POST, PATCH, DELETE } durations. */
+const perMethod = (v) => v !== null && typeof v === 'object' && !('min' in v) && !('max' in v)
 
 /** Throws unless `v` is a duration: ms >= 0, or { min, max } with 0 <= min <= max. */
 function checkMillis(name, v) {
@@ -72,6 +79,15 @@ function checkMillis(name, v) {
 /** Throws on a setting that cannot work, so a typo fails the test that made it. */
 function checkSettings(o) {
   for (const k of DURATIONS) if (o[k] !== undefined) checkMillis(k, o[k])
+  if (o.latencyMs !== undefined) {
+    if (!perMethod(o.latencyMs)) checkMillis('latencyMs', o.latencyMs)
+    else
+      for (const [method, v] of Object.entries(o.latencyMs)) {
+        if (!METHODS.includes(method))
+          throw new TypeError(`latencyMs: ${method} is not one of ${METHODS.join(', ')}`)
+        checkMillis(`latencyMs.${method}`, v)
+      }
+  }
   if (o.createdAtMode !== undefined && !CREATED_AT_MODES.includes(o.createdAtMode))
     throw new TypeError(
       `createdAtMode must be one of ${CREATED_AT_MODES.join(', ')}, got ${JSON.stringify(o.createdAtMode)}`
@@ -1451,8 +1467,36 @@ export async function startSimulator(options = {}) {
     return json(404, { error_code: '404000', message: 'Not found' })
   }
 
+  /** The latency of one reply to `method` (latencyMs, drawn when a range). */
+  function latencyFor(method) {
+    const v = config.latencyMs
+    if (!perMethod(v)) return drawMillis(v)
+    return v[method] === undefined ? 0 : drawMillis(v[method])
+  }
+
+  /**
+   * Sends a reply: afterHandled first (the request's effect is committed, the reply not yet
+   * sent; it may hold or drop the reply), then the latency, then the reply.
+   */
   async function send(req, res, rec, resp) {
-    if (config.latencyMs > 0) await wait(config.latencyMs)
+    const hook = config.hooks?.afterHandled
+    if (hook) {
+      let dropped = false
+      const reply = {
+        status: resp.status,
+        headers: { ...resp.headers },
+        body: resp.body,
+        drop: () => void (dropped = true),
+        sleep: (ms) => (ms > 0 ? wait(ms) : Promise.resolve())
+      }
+      await hook(rec, reply)
+      if (dropped) {
+        req.socket.destroy()
+        return
+      }
+    }
+    const latency = latencyFor(rec.method)
+    if (latency > 0) await wait(latency)
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
@@ -1513,7 +1557,8 @@ export async function startSimulator(options = {}) {
       headers,
       body: Buffer.concat(chunks).toString('utf8'),
       status: 0,
-      socket: socketIds.get(req.socket) ?? 0
+      socket: socketIds.get(req.socket) ?? 0,
+      ...(headers[RUN_HEADER] !== undefined ? { run: headers[RUN_HEADER] } : {})
     }
     requests.push(rec)
     // requestId is kept off the recorded object (not part of RecordedRequest).
