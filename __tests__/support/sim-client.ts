@@ -27,11 +27,15 @@ export interface CallOptions {
   sandbox?: string
 }
 
-/** Requests against one simulator with one token; `send` may wrap fetch (e.g. to track it). */
+/**
+ * Requests against one simulator with one token; `send` may wrap each request (e.g. to track it
+ * on a virtual clock), `headers` go with every request.
+ */
 export function simClient(
   sim: Simulator,
   token: string,
-  send: (work: () => Promise<Reply>) => Promise<Reply> = (work) => work()
+  send: (work: () => Promise<Reply>) => Promise<Reply> = (work) => work(),
+  headers: Record<string, string> = {}
 ) {
   const call = (method: string, path: string, o: CallOptions = {}): Promise<Reply> =>
     send(async () => {
@@ -43,6 +47,7 @@ export function simClient(
           'x-gw-ims-org-id': sim.orgId,
           'x-sandbox-name': o.sandbox ?? 'dev',
           'content-type': 'application/json',
+          ...headers,
           ...o.headers
         },
         body: o.body === undefined ? undefined : JSON.stringify(o.body)
