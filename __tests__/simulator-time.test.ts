@@ -413,6 +413,18 @@ describe('createdAt modes and commit latency', () => {
     expect(dates(await c.list())).toEqual([T0 + 1000])
   })
 
+  it('a POST held across a reset is not committed into the next test', async () => {
+    const clock = manualClock()
+    const sim = await start({ clock, commitLatencyMs: 1000 })
+    const c = simClient(sim, sim.issueToken())
+    const held = c.create('from an earlier test')
+    await clock.waiting()
+    sim.reset()
+    clock.advance(1000)
+    expect((await held).status).toBe(503)
+    expect(sim.connections()).toEqual([])
+  })
+
   it('refuses unknown modes; reset returns to the start mode', async () => {
     const sim = await start({ clock: manualClock() })
     // @ts-expect-error: not a mode

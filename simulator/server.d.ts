@@ -373,7 +373,10 @@ export interface SimulatorStats {
 
 export interface SeedConnection {
   name: string
-  /** default: now, at least 1 ms after the previous connection */
+  /**
+   * epoch ms, served in the form createdAtMode gives; default: what createdAtMode stamps now
+   * ('epoch-ms': now, at least 1 ms after the previous object)
+   */
   createdAt?: number
   /** default 'enabled' */
   state?: string
@@ -453,8 +456,9 @@ export interface Simulator {
   inject(fault: Fault): void
   clearFaults(): void
   /**
-   * clears connections, requests, faults, stats, tokens (clientId/secret stay valid); spec and
-   * connectionTest return to their start values
+   * clears every object (tombstones too), requests, faults, stats, tokens (clientId/secret stay
+   * valid); the settings listed at configure() return to their start values. A POST still held
+   * by commitLatencyMs when it happens is not committed (it gets a 503).
    */
   reset(): void
   /** closes server and all sockets */

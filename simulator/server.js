@@ -596,11 +596,12 @@ export async function startSimulator(options = {}) {
   const collections = new Map(COLLECTIONS.map((c) => [c.name, c]))
   const env = { currentSpec }
   /**
-   * collection -> sandbox -> entries in commit order. An entry is { collection, obj, seq,
+   * collection -> sandbox -> entries in commit order. An entry is { collection, obj, seq, shown,
    * committedAt, deletedAt, versions }: `obj` the object as it is now (what connections()
-   * returns), `seq` its place in commit order (the paging cursor, stable under deletes),
-   * `versions` [{ at, obj }] what it was from each change on, for listings that lag. A deleted
-   * object stays as a tombstone (deletedAt set) while a lagging listing may still show it.
+   * returns), `seq` its place in commit order (the paging cursor, stable under deletes), `shown`
+   * how its createdAt is served, `versions` [{ at, obj }] what it was from each change on, for
+   * listings that lag. A deleted object stays as a tombstone (deletedAt set) while a lagging
+   * listing may still show it.
    */
   let store = newStore()
   function newStore() {
