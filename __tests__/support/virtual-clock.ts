@@ -39,9 +39,10 @@ export interface VirtualClockOptions {
   /** the first now(), default 2026-01-01T00:00:00Z */
   start?: number
   /**
-   * Real ms the clock may stay busy or keep stepping without becoming idle before it halts
-   * (runUntilIdle and settled reject with what is pending), default 20000: a test that loops
-   * or forgets to await fails instead of hanging the suite.
+   * Real ms, default 20000: the clock halts (pending sleeps never end; runUntilIdle and settled
+   * reject, saying what is pending) when it has kept stepping that long without becoming idle,
+   * or when runUntilIdle/settled have waited that long. A run that loops, or a test that forgot
+   * to await, fails instead of hanging the suite; a clock nobody awaits never spins idly.
    */
   guardMs?: number
 }
