@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Standalone simulator for CI workflows and local runs:
 //   node simulator/cli.js [--host H] [--port N] [--latency-ms N] [--page-size N] [--ready-file PATH]
+//     [--listing-lag-ms N] [--commit-latency-ms N] [--created-at MODE]
 // Prints one JSON line with the url and credentials once listening; stops on SIGINT/SIGTERM.
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { startSimulator } from './server.js'
 
 const USAGE =
-  'usage: node simulator/cli.js [--host H] [--port N] [--latency-ms N] [--page-size N] [--ready-file PATH]'
+  'usage: node simulator/cli.js [--host H] [--port N] [--latency-ms N] [--page-size N] [--ready-file PATH]' +
+  ' [--listing-lag-ms N] [--commit-latency-ms N] [--created-at epoch-ms|iso|missing|tied|arrival|skewed]'
 
 function toInt(name, value) {
   if (value === undefined) return undefined
@@ -28,6 +30,9 @@ try {
       'latency-ms': { type: 'string' },
       'page-size': { type: 'string' },
       'ready-file': { type: 'string' },
+      'listing-lag-ms': { type: 'string' },
+      'commit-latency-ms': { type: 'string' },
+      'created-at': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   }).values
@@ -40,12 +45,23 @@ if (args.help) {
   process.exit(0)
 }
 
-const sim = await startSimulator({
-  host: args.host,
-  port: toInt('port', args.port),
-  latencyMs: toInt('latency-ms', args['latency-ms']),
-  pageSize: toInt('page-size', args['page-size'])
-})
+let sim
+try {
+  sim = await startSimulator({
+    host: args.host,
+    port: toInt('port', args.port),
+    latencyMs: toInt('latency-ms', args['latency-ms']),
+    pageSize: toInt('page-size', args['page-size']),
+    listingLagMs: toInt('listing-lag-ms', args['listing-lag-ms']),
+    commitLatencyMs: toInt('commit-latency-ms', args['commit-latency-ms']),
+    createdAtMode: args['created-at']
+  })
+} catch (err) {
+  // A setting the simulator refuses (e.g. an unknown --created-at mode).
+  if (!(err instanceof TypeError)) throw err
+  console.error(`${err.message}\n${USAGE}`)
+  process.exit(2)
+}
 const info = JSON.stringify({
   url: sim.url,
   clientId: sim.clientId,

@@ -55,13 +55,64 @@ export type ConnectionTestAnswer = 'pass' | 'fail' | 'unsupported'
  */
 export declare function parseValueList(raw: string, escapes?: boolean): string[] | undefined
 
+/**
+ * What the simulator reads the time from and waits on. The simulator never calls Date.now or
+ * setTimeout itself, so tests can give it the virtual clock the code under test uses.
+ */
+export interface SimulatorClock {
+  /** epoch ms */
+  now(): number
+  /**
+   * Resolves after ms on this clock. The simulator passes a signal for waits it may no longer need
+   * (a barrier that opened, a simulator that closed); a clock should then resolve at once, and one
+   * that ignores it only keeps a needless wait pending.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /**
+   * Optional. When present, every wait of a request held in the simulator (commit latency, reply
+   * latency, delay faults, barriers, HookReply.sleep) goes through it: the request is not a
+   * real activity while the wait lasts, so a virtual clock may move time on.
+   */
+  idleWhile?<T>(wait: Promise<T>): Promise<T>
+  /** Optional: used as the random source when `random` is not given. */
+  random?(): number
+}
+
+/** A duration in ms: fixed, or drawn from random (whole ms, min and max included) at each use. */
+export type Millis = number | { min: number; max: number }
+
+/** The real clock (Date.now and setTimeout); the default. */
+export declare const realClock: SimulatorClock
+
+/**
+ * How a property= filter field is read from a stored object: a dotted path ('connectionSpec.id',
+ * 'params.tableName'), ending in '[]' for an array any of whose elements may match
+ * ('sourceConnectionIds[]'), or a function. Returns the comparable values (strings; numbers and
+ * booleans as their text); a filter matches when one of them is among its values.
+ */
+export declare function fieldReader(
+  how: string | ((obj: Record<string, unknown>) => unknown)
+): (obj: Record<string, unknown>) => string[]
+
 export interface SimulatorOptions {
+  /** default realClock */
+  clock?: SimulatorClock
+  /**
+   * Every random choice (ids, etags, tokens, request ids, drawn latencies, lags and skews) is
+   * taken from it, so a trial replays from a seed; values in [0, 1). Default: the clock's
+   * random() when it has one, else node:crypto for ids and tokens and Math.random for draws.
+   */
+  random?: () => number
   /** default '127.0.0.1' */
   host?: string
   /** default 0 (ephemeral) */
   port?: number
-  /** extra delay before every response, default 0 */
-  latencyMs?: number
+  /**
+   * wait on the clock before every reply is sent (after afterHandled), default 0: one duration
+   * for every request, or one per method ({ GET: 50, POST: { min: 100, max: 900 } }; methods
+   * not named get none). Ranges are drawn per reply.
+   */
+  latencyMs?: Millis | MethodLatency
   /** GET /connections default page size, default 20 */
   pageSize?: number
   /** default 'SIMORG@AdobeOrg' */
@@ -102,7 +153,69 @@ export interface SimulatorOptions {
   idOrder?: 'random' | 'descending'
   /** https mode: serve TLS with this key and certificate (PEM); url becomes https://... */
   tls?: { key: string | Buffer; cert: string | Buffer }
+  /**
+   * Eventual consistency of listings, default 0. A list request (GET /connections, each page
+   * and count=true) answers with the collection as it was `lag` ms ago, lag drawn per request
+   * when { min, max }: an object is listed once now - lag >= its committedAt; a deleted one
+   * stays listed, as it last was, until now - lag >= its deletion; a changed one (PATCH, state)
+   * is listed as it was then. GET, PATCH and DELETE by id always see the current state.
+   */
+  listingLagMs?: Millis
+  /**
+   * How objects are dated (createdAt), default 'epoch-ms':
+   * - 'epoch-ms': epoch ms at commit, at least 1 ms after the previous object's (as ever)
+   * - 'iso': the same instant as an ISO 8601 string ('2026-01-01T00:00:00.000Z')
+   * - 'missing': no createdAt in listings or reads (updatedAt stays)
+   * - 'tied': the commit time cut to the second (epoch ms), so objects created in the same
+   *   second share one date
+   * - 'arrival': epoch ms stamped when the POST arrives, growing in arrival order; the object
+   *   commits only after commitLatencyMs, so racing POSTs may commit in another order
+   * - 'skewed': the commit time plus a random offset in [-skewMs, +skewMs], one per POST, as
+   *   from servers whose clocks disagree: dates may contradict the order of creation
+   * Seeded objects follow the mode too (an explicit createdAt is served in its form). The
+   * stored object (connections()) always has the epoch ms; updatedAt starts equal to it.
+   */
+  createdAtMode?: CreatedAtMode
+  /** the largest clock offset of 'skewed', default 1000 */
+  skewMs?: number
+  /**
+   * default 0. A POST is checked, dated, then held this long on the clock (drawn per POST when
+   * { min, max }); only then is the object inserted (its committedAt) and the reply sent.
+   */
+  commitLatencyMs?: Millis
+  /** default {}; see SimulatorHooks */
+  hooks?: SimulatorHooks
 }
+
+export type MethodLatency = Partial<Record<'GET' | 'POST' | 'PATCH' | 'DELETE', Millis>>
+
+/** What afterHandled may do with the reply it is shown. */
+export interface HookReply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  /** send nothing: the connection is destroyed (the effect stays; status is recorded as 0) */
+  drop(): void
+  /** waits on the simulator's clock, as the simulator's own waits do (not busy meanwhile) */
+  sleep(ms: number): Promise<void>
+}
+
+export interface SimulatorHooks {
+  /**
+   * Called, and awaited, for every request about to be answered: after it was handled (its
+   * effect committed, commitLatencyMs included) and any fault applied, before the latency and
+   * the reply. Tests use it to kill or signal a run right after its POST was performed, or to
+   * hold (reply.sleep) or drop the reply. Not called when a fault resets the connection
+   * (reset, commit-then-reset) or sends a large body. The request's `run` tells which run sent
+   * it. What it awaits other than reply.sleep counts as busy for a virtual clock.
+   */
+  afterHandled?(request: RecordedRequest, reply: HookReply): void | Promise<void>
+}
+
+/** The header a test may set (the action never does) to tag a request with its run's name. */
+export declare const RUN_HEADER: 'x-sim-run'
+
+export type CreatedAtMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
 
 export interface RecordedRequest {
   seq: number
@@ -120,6 +233,8 @@ export interface RecordedRequest {
   status: number
   /** which TCP connection (1-based counter) carried it */
   socket: number
+  /** the value of the x-sim-run header (RUN_HEADER), when the request carried one */
+  run?: string
 }
 
 export interface ConnectionAuth {
@@ -148,9 +263,17 @@ export interface StoredConnection {
    * initializing; delete-finalizing gives 1457 (update) or 1458 (delete), other states 1416.
    */
   state: string
-  /** epoch ms; strictly increasing in creation order unless seeded */
+  /**
+   * epoch ms (in every createdAtMode; 'iso' serves it as a string, 'missing' not at all);
+   * strictly increasing in creation order in 'epoch-ms', 'iso' and 'missing' unless seeded
+   */
   createdAt: number
   updatedAt: number
+  /**
+   * when it became part of the collection (listings that lag show it from committedAt + lag);
+   * -Infinity for a seeded one unless seeded otherwise
+   */
+  committedAt: number
   /** when true DELETE fails with FLOW-1418-400 */
   inUse: boolean
   /** what explore?objectType=root lists */
@@ -250,10 +373,18 @@ export interface SimulatorStats {
 
 export interface SeedConnection {
   name: string
-  /** default: now, at least 1 ms after the previous connection */
+  /**
+   * epoch ms, served in the form createdAtMode gives; default: what createdAtMode stamps now
+   * ('epoch-ms': now, at least 1 ms after the previous object)
+   */
   createdAt?: number
   /** default 'enabled' */
   state?: string
+  /**
+   * default -Infinity: there before the test, listed at once whatever the lag. A time (e.g.
+   * clock.now()) stands for an object someone else has just created.
+   */
+  committedAt?: number
   /** a state change afterMs after it is first listed or read ('removed' takes it away) */
   transition?: { afterMs: number; to: string }
   description?: string
@@ -279,7 +410,12 @@ export interface Simulator {
   issueToken(opts?: { uses?: number }): string
   /** every token issued so far becomes invalid (401 401013) */
   expireTokens(): void
-  /** spec, connectionTest, patchEnabled, tokenKeepsFilter and quoteEscapes also return to their start values on reset() */
+  /**
+   * Changes settings while running. spec, connectionTest, patchEnabled, tokenKeepsFilter,
+   * quoteEscapes, listingLagMs, createdAtMode, skewMs, commitLatencyMs and hooks return to their
+   * start values on reset(). Throws on a setting that cannot work (a negative duration, an unknown
+   * mode).
+   */
   configure(
     opts: Partial<
       Pick<
@@ -292,6 +428,11 @@ export interface Simulator {
         | 'patchEnabled'
         | 'tokenKeepsFilter'
         | 'quoteEscapes'
+        | 'listingLagMs'
+        | 'createdAtMode'
+        | 'skewMs'
+        | 'commitLatencyMs'
+        | 'hooks'
       >
     >
   ): void
@@ -304,14 +445,20 @@ export interface Simulator {
   seedConnection(sandbox: string, c: SeedConnection): StoredConnection
   /** deep copies, creation order (all sandboxes when none given) */
   connections(sandbox?: string): StoredConnection[]
+  /**
+   * The live objects of any collection the simulator serves ('connections', ...), as stored:
+   * deep copies in commit order (all sandboxes when none given). Throws on an unknown collection.
+   */
+  objects(collection: string, sandbox?: string): Array<Record<string, unknown> & { id: string }>
   setInUse(id: string, inUse: boolean): void
   setState(id: string, state: string): void
   /** faults are checked in order; a matching one with times left is consumed */
   inject(fault: Fault): void
   clearFaults(): void
   /**
-   * clears connections, requests, faults, stats, tokens (clientId/secret stay valid); spec and
-   * connectionTest return to their start values
+   * clears every object (tombstones too), requests, faults, stats, tokens (clientId/secret stay
+   * valid); the settings listed at configure() return to their start values. A POST still held
+   * by commitLatencyMs when it happens is not committed (it gets a 503).
    */
   reset(): void
   /** closes server and all sockets */

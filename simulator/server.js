@@ -10,7 +10,6 @@ export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
 export const IMS_TOKEN_PATH = '/ims/token/v3'
 const AUTH_SPECS = ['Connection String Based Authentication', 'Basic Authentication']
-const FILTER_FIELDS = ['name', 'id', 'description', 'connectionSpec.id', 'state']
 const TRUNCATED_JSON = '{"items":[{"id":"5f0c'
 
 const DEFAULTS = {
@@ -29,8 +28,15 @@ const DEFAULTS = {
   patchEnabled: true,
   tokenKeepsFilter: true,
   quoteEscapes: true,
-  idOrder: 'random'
+  idOrder: 'random',
+  listingLagMs: 0,
+  createdAtMode: 'epoch-ms',
+  skewMs: 1000,
+  commitLatencyMs: 0,
+  hooks: {}
 }
+/** A trial's time model and hooks: configure() changes them, reset() restores the start ones. */
+const TRIAL = ['listingLagMs', 'createdAtMode', 'skewMs', 'commitLatencyMs', 'hooks']
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
   'latencyMs',
@@ -40,17 +46,97 @@ const CONFIGURABLE = [
   'connectionTest',
   'patchEnabled',
   'tokenKeepsFilter',
-  'quoteEscapes'
+  'quoteEscapes',
+  ...TRIAL
 ]
+/** Settings that reset() returns to their start values. */
+const RESET = [
+  'spec',
+  'connectionTest',
+  'patchEnabled',
+  'tokenKeepsFilter',
+  'quoteEscapes',
+  ...TRIAL
+]
+/** Settings that take a duration: a number of ms, or { min, max } drawn anew each time. */
+const DURATIONS = ['listingLagMs', 'commitLatencyMs']
+const CREATED_AT_MODES = ['epoch-ms', 'iso', 'missing', 'tied', 'arrival', 'skewed']
+const METHODS = ['GET', 'POST', 'PATCH', 'DELETE']
+/** The request header a test may set to say which run a request came from (RecordedRequest.run). */
+export const RUN_HEADER = 'x-sim-run'
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/** latencyMs: one duration for every request, or { GET, POST, PATCH, DELETE } durations. */
+const perMethod = (v) => v !== null && typeof v === 'object' && !('min' in v) && !('max' in v)
 
-/** Cosmos-DB style etag as Flow Service returns it, quotes included. */
-function newEtag() {
-  const ts = Math.floor(Date.now() / 1000)
-    .toString(16)
-    .padStart(8, '0')
-  return `"${randomBytes(4).toString('hex')}-0000-0200-0000-${ts}0000"`
+/** Throws unless `v` is a duration: ms >= 0, or { min, max } with 0 <= min <= max. */
+function checkMillis(name, v) {
+  const ms = (x) => typeof x === 'number' && Number.isFinite(x) && x >= 0
+  if (ms(v) || (v && typeof v === 'object' && ms(v.min) && ms(v.max) && v.min <= v.max)) return
+  throw new TypeError(
+    `${name} must be a number of ms >= 0 or { min, max }, got ${JSON.stringify(v)}`
+  )
+}
+/** Throws on a setting that cannot work, so a typo fails the test that made it. */
+function checkSettings(o) {
+  for (const k of DURATIONS) if (o[k] !== undefined) checkMillis(k, o[k])
+  if (o.latencyMs !== undefined) {
+    if (!perMethod(o.latencyMs)) checkMillis('latencyMs', o.latencyMs)
+    else
+      for (const [method, v] of Object.entries(o.latencyMs)) {
+        if (!METHODS.includes(method))
+          throw new TypeError(`latencyMs: ${method} is not one of ${METHODS.join(', ')}`)
+        checkMillis(`latencyMs.${method}`, v)
+      }
+  }
+  if (o.createdAtMode !== undefined && !CREATED_AT_MODES.includes(o.createdAtMode))
+    throw new TypeError(
+      `createdAtMode must be one of ${CREATED_AT_MODES.join(', ')}, got ${JSON.stringify(o.createdAtMode)}`
+    )
+  if (o.skewMs !== undefined && !(Number.isFinite(o.skewMs) && o.skewMs >= 0))
+    throw new TypeError(`skewMs must be a number of ms >= 0, got ${JSON.stringify(o.skewMs)}`)
+}
+const maxMillis = (v) => (typeof v === 'number' ? v : v.max)
+
+/**
+ * The real clock, the default. `sleep` resolves early when `signal` aborts, so a wait the
+ * simulator no longer needs (a released barrier, a closed simulator) leaves no timer behind.
+ */
+export const realClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+}
+
+/**
+ * Where random values come from: `random` (() => number in [0, 1)) when given, so a trial can be
+ * replayed from a seed; otherwise node:crypto for ids and tokens and Math.random for draws.
+ */
+function randomSource(random) {
+  const bytes = (n) =>
+    random
+      ? Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)))
+      : randomBytes(n)
+  return {
+    next: random ?? Math.random,
+    bytes,
+    uuid() {
+      if (!random) return randomUUID()
+      const b = bytes(16)
+      b[6] = (b[6] & 0x0f) | 0x40
+      b[8] = (b[8] & 0x3f) | 0x80
+      const h = b.toString('hex')
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+    }
+  }
 }
 
 const unquote = (s) => (s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s)
@@ -294,10 +380,178 @@ export function parseValueList(raw, escapes = true) {
   }
 }
 
-function fieldValue(conn, field) {
-  if (field === 'connectionSpec.id') return conn.connectionSpec.id
-  return conn[field]
+// ---- response helpers: handlers return { status, headers, body } and never write directly,
+// so faults like commit-then-reset can run a handler and then drop its response.
+const json = (status, obj, headers = {}) => ({
+  status,
+  headers: { 'content-type': 'application/json;charset=utf-8', ...headers },
+  body: JSON.stringify(obj)
+})
+const gatewayError = (status, code, message) => json(status, { error_code: code, message })
+function flowError(ctx, status, code, title, detail, extraReport = {}) {
+  return json(status, {
+    type: `https://ns.adobe.com/aep/errors/FLOW-${code}-${status}`,
+    title,
+    status,
+    report: { 'detailed-message': detail, 'request-id': ctx.requestId, ...extraReport },
+    errorMessage: detail,
+    errorDetails: detail
+  })
 }
+const badRequest = (detail) =>
+  json(400, { type: '/placeholder/type/uri', status: 400, title: 'BadRequestError', detail })
+
+/**
+ * How a property= filter field is read from a stored object: a function, or a dotted path
+ * ('connectionSpec.id', 'params.tableName') ending in '[]' when the value is an array any of
+ * whose elements may match ('sourceConnectionIds[]'). Returns the values to compare: strings,
+ * with numbers and booleans as their text; anything else never matches.
+ */
+export function fieldReader(how) {
+  const comparable = (v) =>
+    typeof v === 'string' ? [v] : typeof v === 'number' || typeof v === 'boolean' ? [String(v)] : []
+  if (typeof how === 'function') return (obj) => comparable(how(obj))
+  const many = how.endsWith('[]')
+  const path = (many ? how.slice(0, -2) : how).split('.')
+  return (obj) => {
+    let v = obj
+    for (const key of path) v = v !== null && typeof v === 'object' ? v[key] : undefined
+    return many ? (Array.isArray(v) ? v.flatMap(comparable) : []) : comparable(v)
+  }
+}
+
+/**
+ * The Flow Service collections served. The store gives every one the same machinery: ids,
+ * createdAt, etag, state, paging with continuation tokens, property= filters, the listing faults,
+ * listing lag, and GET, PATCH and DELETE by id. A declaration says what differs:
+ * - name: the path segment (/connections) and the `type` its 404s report
+ * - specField: the field naming the spec an object is an instance of; served after
+ *   `description`, refused by PATCH (1414)
+ * - filters: each field property= accepts and how to read it (see fieldReader)
+ * - create(ctx, body, env): checks a POST body: { error } (a reply), or { fields } with name,
+ *   description, the spec reference and the collection's own fields
+ * - wire(obj): the collection's own fields as served, after `state` (secrets masked)
+ * - patch(ctx, draft, op, kind, env) (optional): applies an operation on a path other than
+ *   /name, /description and the spec to the draft; returns an error reply or undefined. Without
+ *   it such paths are refused (1455).
+ * - check(ctx, draft, env) (optional): the object a PATCH leaves; an error reply or undefined
+ * - deleteRefusal(ctx, obj) (optional): an error reply when the object cannot be deleted
+ * - patchSwitch (optional): the message a PATCH gets while `patchEnabled` is off (1445)
+ * `env` holds what depends on the simulator's settings: currentSpec().
+ */
+const CONNECTIONS = {
+  name: 'connections',
+  specField: 'connectionSpec',
+  filters: {
+    name: 'name',
+    id: 'id',
+    description: 'description',
+    'connectionSpec.id': 'connectionSpec.id',
+    state: 'state'
+  },
+  patchSwitch: 'PATCH Connection Feature not enabled.',
+  create(ctx, b, env) {
+    const invalid = (detail) => ({ error: flowError(ctx, 400, 1400, 'Bad request', detail) })
+    if (!b || typeof b !== 'object' || Array.isArray(b))
+      return invalid('Request body must be an object')
+    const specId = b.connectionSpec?.id
+    const specVersion = b.connectionSpec?.version ?? '1.0'
+    if (specId !== POSTGRES_SPEC_ID || specVersion !== '1.0') {
+      return {
+        error: flowError(
+          ctx,
+          400,
+          1413,
+          'Bad request',
+          `Invalid connection spec id=[${specId}] version=[${specVersion}]`
+        )
+      }
+    }
+    if (typeof b.name !== 'string' || b.name.trim() === '') return invalid('name is required')
+    if (b.description !== undefined && typeof b.description !== 'string') {
+      return invalid('description must be a string')
+    }
+    if (!b.auth || typeof b.auth !== 'object' || !AUTH_SPECS.includes(b.auth.specName)) {
+      return {
+        error: flowError(
+          ctx,
+          400,
+          1415,
+          'Bad request',
+          `The auth spec '${b.auth?.specName}' could not be found for the connection spec ID ${specId}`
+        )
+      }
+    }
+    const problem = authParamsProblem(env.currentSpec(), b.auth)
+    if (problem) return invalid(problem)
+    return {
+      fields: connectionFields({
+        name: b.name,
+        description: b.description,
+        auth: { specName: b.auth.specName, params: b.auth.params },
+        connectionSpec: { id: specId, version: specVersion }
+      })
+    }
+  },
+  wire: (conn) => ({
+    auth: { specName: conn.auth.specName, params: maskParams(conn.auth.params) }
+  }),
+  patch(ctx, draft, op, kind) {
+    const invalid = (detail) => flowError(ctx, 400, 1455, 'Bad request', detail)
+    const path = op.path
+    const needsValue = kind !== 'remove'
+    if (path === '/auth/params') {
+      if (!needsValue) return invalid('Missing field "params" cannot be removed')
+      if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) {
+        return invalid('auth.params must be an object')
+      }
+      draft.auth.params = structuredClone(op.value)
+    } else if (path.startsWith('/auth/params/') && path.length > '/auth/params/'.length) {
+      const key = path.slice('/auth/params/'.length).replace(/~1/g, '/').replace(/~0/g, '~')
+      if (key.includes('/')) return invalid(`Unsupported path ${path}`)
+      if (!needsValue) {
+        if (!(key in draft.auth.params)) return invalid(`Missing field "${key}"`)
+        delete draft.auth.params[key]
+      } else {
+        draft.auth.params[key] = structuredClone(op.value)
+      }
+    } else {
+      return invalid(`Unsupported path ${path}`)
+    }
+    return undefined
+  },
+  check(ctx, draft, env) {
+    const problem = authParamsProblem(env.currentSpec(), draft.auth)
+    return problem ? flowError(ctx, 400, 1455, 'Bad request', problem) : undefined
+  },
+  deleteRefusal(ctx, conn) {
+    if (!conn.inUse) return undefined
+    return flowError(
+      ctx,
+      400,
+      1418,
+      'Bad request',
+      `Connection with id=[${conn.id}] is used by one or more flows; ensure that corresponding flows are deleted`
+    )
+  }
+}
+
+/** A base connection's own fields, with the defaults a seeded one gets. */
+function connectionFields(c) {
+  return {
+    name: c.name,
+    ...(c.description !== undefined ? { description: c.description } : {}),
+    auth: structuredClone(c.auth),
+    connectionSpec: { ...c.connectionSpec },
+    inUse: c.inUse ?? false,
+    tables: [...(c.tables ?? ['public.customers', 'public.orders'])]
+  }
+}
+
+const COLLECTIONS = [CONNECTIONS].map((c) => ({
+  ...c,
+  readers: Object.fromEntries(Object.entries(c.filters).map(([k, how]) => [k, fieldReader(how)]))
+}))
 
 /** Simulators started and not yet closed, so test hooks can inspect every request they saw. */
 const live = new Set()
@@ -307,30 +561,67 @@ export function liveSimulators() {
 
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
+  checkSettings(opts)
   const config = Object.fromEntries(CONFIGURABLE.map((k) => [k, opts[k]]))
+  // Every reading of the time and every wait goes through the clock, so tests can share a
+  // virtual one with the code under test; the clock's random() serves when no random is given.
+  const clock = opts.clock ?? realClock
+  const rnd = randomSource(opts.random ?? (clock.random ? () => clock.random() : undefined))
+  /** Aborted on close(): ends every wait still pending, so nothing outlives the simulator. */
+  const closing = new AbortController()
+  /**
+   * Waits on the clock while a request is held. A clock with idleWhile() is told that the
+   * request is not busy meanwhile (a virtual clock may then move time on).
+   */
+  const idle = (promise) => (clock.idleWhile ? clock.idleWhile(promise) : promise)
+  const wait = (ms) => idle(clock.sleep(ms, closing.signal))
+  /** A duration setting's value for one use: { min, max } draws a whole number of ms. */
+  const drawMillis = (v) =>
+    typeof v === 'number'
+      ? v
+      : Math.min(v.max, v.min + Math.floor(rnd.next() * (v.max - v.min + 1)))
+  /** Cosmos-DB style etag as Flow Service returns it, quotes included. */
+  const newEtag = () => {
+    const ts = Math.floor(clock.now() / 1000)
+      .toString(16)
+      .padStart(8, '0')
+    return `"${rnd.bytes(4).toString('hex')}-0000-0200-0000-${ts}0000"`
+  }
   const currentSpec = () => postgresConnectionSpec(config.spec)
   // Compile the served spec's validators now, not inside the first create a test times.
   for (const a of currentSpec().authSpec) if (a.spec) validatorFor(a.spec)
   const sandboxes = [...opts.sandboxes]
-  const sandboxIds = new Map(sandboxes.map((s) => [s, randomUUID()]))
+  const sandboxIds = new Map(sandboxes.map((s) => [s, rnd.uuid()]))
 
-  /** sandbox -> connections in creation order */
-  let store = new Map(sandboxes.map((s) => [s, []]))
-  /** id -> creation sequence, used as the paging cursor (stable under deletes). */
-  const createdSeq = new Map()
-  let createCounter = 0
-  /** createdAt of the newest connection: each new one is at least 1 ms younger. */
+  const collections = new Map(COLLECTIONS.map((c) => [c.name, c]))
+  const env = { currentSpec }
+  /**
+   * collection -> sandbox -> entries in commit order. An entry is { collection, obj, seq, shown,
+   * committedAt, deletedAt, versions }: `obj` the object as it is now (what connections()
+   * returns), `seq` its place in commit order (the paging cursor, stable under deletes), `shown`
+   * how its createdAt is served, `versions` [{ at, obj }] what it was from each change on, for
+   * listings that lag. A deleted object stays as a tombstone (deletedAt set) while a lagging
+   * listing may still show it.
+   */
+  let store = newStore()
+  function newStore() {
+    return new Map(COLLECTIONS.map((c) => [c.name, new Map(sandboxes.map((s) => [s, []]))]))
+  }
+  let commitCounter = 0
+  /** Counts resets, so a POST held across one can tell. */
+  let generation = 0
+  /** createdAt of the newest object: each new one is at least 1 ms younger. */
   let lastCreatedAt = 0
   let made = 0
-  /** A new connection's id; with idOrder 'descending' each sorts before the one made before. */
+  /** A new object's id; with idOrder 'descending' each sorts before the one made before. */
   const newId = () => {
-    const id = randomUUID()
+    const id = rnd.uuid()
     if (opts.idOrder !== 'descending') return id
     return (0xffffffff - ++made).toString(16).padStart(8, '0') + id.slice(8)
   }
   /**
-   * id -> { afterMs, to, at }: a state change ('removed' takes the connection away), due afterMs
-   * after the connection was first served (listed or read), so a slow client still sees it.
+   * id -> { afterMs, to, at }: a state change ('removed' takes the object away), due afterMs
+   * after the object was first served (listed or read), so a slow client still sees it.
    */
   const transitions = new Map()
   /** token -> { valid, usesLeft } */
@@ -343,105 +634,187 @@ export async function startSimulator(options = {}) {
   const socketIds = new WeakMap()
   let seq = 0
 
-  const findConn = (sandbox, id) => (store.get(sandbox) ?? []).find((c) => c.id === id)
+  const entriesOf = (collection, sandbox) => store.get(collection)?.get(sandbox) ?? []
+  /** The entry of a live object in one collection and sandbox. */
+  const findLive = (collection, sandbox, id) =>
+    entriesOf(collection, sandbox).find((e) => e.obj.id === id && e.deletedAt === undefined)
+  /** The entry of a live object in any collection and sandbox, the given sandbox first. */
+  function findAnywhere(id, sandbox) {
+    for (const [name, bySandbox] of store) {
+      const found =
+        (sandbox !== undefined ? findLive(name, sandbox, id) : undefined) ??
+        [...bySandbox.keys()].map((s) => findLive(name, s, id)).find(Boolean)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  /**
+   * The longest listing lag configured since the start or the last reset: versions and
+   * tombstones older than that can no longer be listed and are dropped.
+   */
+  let horizonMs = maxMillis(config.listingLagMs)
+  /** Drops the tombstones and versions no listing can show any more. */
+  function prune(list) {
+    const oldest = clock.now() - horizonMs
+    for (let i = list.length - 1; i >= 0; i--) {
+      const e = list[i]
+      if (e.deletedAt !== undefined && e.deletedAt <= oldest) list.splice(i, 1)
+      else {
+        const shown = e.versions.findLastIndex((v) => v.at <= oldest)
+        if (shown > 0) e.versions.splice(0, shown)
+      }
+    }
+  }
+  /** Changes a live object at time `at` (default now), keeping what it was for lagging listings. */
+  function change(entry, edit, at = clock.now()) {
+    edit(entry.obj)
+    const last = entry.versions[entry.versions.length - 1]
+    entry.versions.push({ at: Math.max(at, last?.at ?? at), obj: structuredClone(entry.obj) })
+    prune(entriesOf(entry.collection, entry.obj.sandboxName))
+  }
+  /** Deletes an object at time `at`; a lagging listing still shows it as it last was. */
+  function removeEntry(entry, at = clock.now()) {
+    entry.deletedAt = at
+    prune(entriesOf(entry.collection, entry.obj.sandboxName))
+  }
+  /**
+   * What a listing with this lag shows of a collection, in commit order: the objects committed
+   * at least `lag` ms ago and not deleted by then, each as it was then ({ seq, shown, obj }).
+   */
+  function listedAt(collection, sandbox, lag) {
+    const list = entriesOf(collection, sandbox)
+    prune(list)
+    if (lag === 0)
+      return list
+        .filter((e) => e.deletedAt === undefined)
+        .map((e) => ({ seq: e.seq, shown: e.shown, obj: e.obj }))
+    const then = clock.now() - lag
+    return list
+      .filter((e) => e.committedAt <= then && !(e.deletedAt <= then))
+      .map((e) => ({
+        seq: e.seq,
+        shown: e.shown,
+        obj: e.versions.findLast((v) => v.at <= then)?.obj ?? e.obj
+      }))
+  }
 
   /** Applies the state changes that are due (seeded with `transition`). */
   function applyTransitions() {
-    const now = Date.now()
+    const now = clock.now()
     for (const [id, t] of transitions) {
       if (t.at === undefined || t.at > now) continue
       transitions.delete(id)
-      for (const list of store.values()) {
-        const idx = list.findIndex((c) => c.id === id)
-        if (idx === -1) continue
-        if (t.to === 'removed') list.splice(idx, 1)
-        else {
-          list[idx].state = t.to
-          list[idx].etag = newEtag()
-          list[idx].updatedAt = Math.max(now, list[idx].updatedAt + 1)
-        }
-      }
+      const entry = findAnywhere(id)
+      if (!entry) continue
+      // The change happened when it was due, not when a request came to notice it.
+      if (t.to === 'removed') removeEntry(entry, t.at)
+      else
+        change(
+          entry,
+          (obj) => {
+            obj.state = t.to
+            obj.etag = newEtag()
+            obj.updatedAt = Math.max(now, obj.updatedAt + 1)
+          },
+          t.at
+        )
     }
   }
 
   function mintToken(uses) {
-    const token = 'sim-' + randomBytes(32).toString('base64url')
+    const token = 'sim-' + rnd.bytes(32).toString('base64url')
     tokens.set(token, { valid: true, usesLeft: uses })
     return token
   }
 
-  function makeConnection(sandbox, c) {
-    const now = c.createdAt ?? Math.max(Date.now(), lastCreatedAt + 1)
-    lastCreatedAt = Math.max(lastCreatedAt, now)
-    const conn = {
+  /** The next date of the modes whose dates grow strictly: at least 1 ms after the last one. */
+  const nextCreatedAt = (t) => (lastCreatedAt = Math.max(t, lastCreatedAt + 1))
+  /**
+   * The createdAt (epoch ms) an object committed now gets in `mode` ('arrival' is stamped at
+   * the POST's arrival instead, see create()).
+   */
+  function commitCreatedAt(mode) {
+    const now = clock.now()
+    // Second resolution: every object created in the same second gets the same date.
+    if (mode === 'tied') return Math.floor(now / 1000) * 1000
+    // The date a server whose clock is off by up to skewMs gives, one offset per request.
+    if (mode === 'skewed') return now + Math.round((2 * rnd.next() - 1) * config.skewMs)
+    return nextCreatedAt(now)
+  }
+  /** How createdAt is served: epoch ms, an ISO 8601 string, or not at all. */
+  const shownAs = (mode) => (mode === 'iso' || mode === 'missing' ? mode : 'epoch-ms')
+
+  /**
+   * Adds an object to a collection: the common fields around the collection's own (`fields`:
+   * name, description, the spec reference and the rest). `meta` may give createdAt (epoch ms),
+   * the createdAtMode it is served in (default the current one), state, and committedAt
+   * (default now; -Infinity for an object listed at once whatever the lag).
+   */
+  function insert(collection, sandbox, fields, meta = {}) {
+    const mode = meta.mode ?? config.createdAtMode
+    const createdAt = meta.createdAt ?? commitCreatedAt(mode)
+    const { name, description, ...own } = fields
+    const obj = {
       id: newId(),
-      name: c.name,
-      ...(c.description !== undefined ? { description: c.description } : {}),
+      name,
+      ...(description !== undefined ? { description } : {}),
       sandboxName: sandbox,
       imsOrgId: opts.orgId,
-      auth: structuredClone(c.auth),
-      connectionSpec: { ...c.connectionSpec },
+      ...own,
       etag: newEtag(),
-      state: c.state ?? 'enabled',
-      createdAt: now,
-      updatedAt: now,
-      inUse: c.inUse ?? false,
-      tables: [...(c.tables ?? ['public.customers', 'public.orders'])]
+      state: meta.state ?? 'enabled',
+      createdAt,
+      updatedAt: createdAt
     }
-    createdSeq.set(conn.id, ++createCounter)
-    store.get(sandbox).push(conn)
-    return conn
+    const committedAt = meta.committedAt ?? clock.now()
+    const entry = {
+      collection,
+      obj,
+      seq: ++commitCounter,
+      shown: shownAs(mode),
+      committedAt,
+      deletedAt: undefined,
+      versions: [{ at: committedAt, obj: structuredClone(obj) }]
+    }
+    entriesOf(collection, sandbox).push(entry)
+    return entry
   }
 
-  /** The wire representation of a connection: secrets masked, version === etag. */
-  function toItem(conn) {
-    const t = transitions.get(conn.id)
-    if (t && t.at === undefined) t.at = Date.now() + t.afterMs
+  /**
+   * The wire representation of an object: common fields, then the collection's own. `shown`:
+   * how its createdAt is served (see shownAs).
+   */
+  function toItem(coll, obj, shown) {
+    const t = transitions.get(obj.id)
+    if (t && t.at === undefined) t.at = clock.now() + t.afterMs
     return {
-      id: conn.id,
-      createdAt: conn.createdAt,
-      updatedAt: conn.updatedAt,
+      id: obj.id,
+      ...(shown === 'missing'
+        ? {}
+        : { createdAt: shown === 'iso' ? new Date(obj.createdAt).toISOString() : obj.createdAt }),
+      updatedAt: obj.updatedAt,
       createdBy: `${opts.clientId}@AdobeID`,
       updatedBy: `${opts.clientId}@AdobeID`,
       createdClient: opts.clientId,
       updatedClient: opts.clientId,
-      sandboxId: sandboxIds.get(conn.sandboxName),
-      sandboxName: conn.sandboxName,
-      imsOrgId: conn.imsOrgId,
-      name: conn.name,
-      ...(conn.description !== undefined ? { description: conn.description } : {}),
-      connectionSpec: { ...conn.connectionSpec },
-      state: conn.state,
-      auth: { specName: conn.auth.specName, params: maskParams(conn.auth.params) },
-      version: conn.etag,
-      etag: conn.etag
+      sandboxId: sandboxIds.get(obj.sandboxName),
+      sandboxName: obj.sandboxName,
+      imsOrgId: obj.imsOrgId,
+      name: obj.name,
+      ...(obj.description !== undefined ? { description: obj.description } : {}),
+      [coll.specField]: { ...obj[coll.specField] },
+      state: obj.state,
+      ...coll.wire(obj),
+      version: obj.etag,
+      etag: obj.etag
     }
   }
 
-  // ---- response helpers: handlers return { status, headers, body } and never write directly,
-  // so faults like commit-then-reset can run a handler and then drop its response.
-  const json = (status, obj, headers = {}) => ({
-    status,
-    headers: { 'content-type': 'application/json;charset=utf-8', ...headers },
-    body: JSON.stringify(obj)
-  })
-  const gatewayError = (status, code, message) => json(status, { error_code: code, message })
-  function flowError(ctx, status, code, title, detail, extraReport = {}) {
-    return json(status, {
-      type: `https://ns.adobe.com/aep/errors/FLOW-${code}-${status}`,
-      title,
-      status,
-      report: { 'detailed-message': detail, 'request-id': ctx.requestId, ...extraReport },
-      errorMessage: detail,
-      errorDetails: detail
-    })
-  }
-  const badRequest = (detail) =>
-    json(400, { type: '/placeholder/type/uri', status: 400, title: 'BadRequestError', detail })
-  const notFound = (ctx, id) =>
+  const notFound = (ctx, coll, id) =>
     flowError(ctx, 404, 1101, 'Resource not found', `Resource with id=[${id}] does not exist`, {
       id,
-      type: 'connections'
+      type: coll.name
     })
 
   // ---- IMS ----
@@ -518,7 +891,7 @@ export async function startSimulator(options = {}) {
     if (!sandbox) {
       return flowError(ctx, 400, 2105, 'Bad request', 'Header is missing: x-sandbox-name')
     }
-    if (!store.has(sandbox)) {
+    if (!sandboxIds.has(sandbox)) {
       return flowError(
         ctx,
         404,
@@ -535,17 +908,19 @@ export async function startSimulator(options = {}) {
     const rest = ctx.path.slice(FLOW_BASE_PATH.length)
     ctx.sandbox = sandbox
     let m
-    if (rest === '/connections') {
-      if (ctx.method === 'GET') return listConnections(ctx)
-      if (ctx.method === 'POST') return createConnection(ctx)
+    const top = /^\/([^/]+)/.exec(rest)?.[1]
+    const coll = top === undefined ? undefined : collections.get(top)
+    if (coll && rest === `/${coll.name}`) {
+      if (ctx.method === 'GET') return list(ctx, coll)
+      if (ctx.method === 'POST') return create(ctx, coll)
       return methodNotAllowed(ctx)
     }
     // S1 declares PATCH/DELETE with a trailing slash; tolerate it.
-    if ((m = /^\/connections\/([^/]+)\/?$/.exec(rest))) {
+    if (coll && (m = /^\/[^/]+\/([^/]+)\/?$/.exec(rest))) {
       const id = decodeURIComponent(m[1])
-      if (ctx.method === 'GET') return getConnection(ctx, id)
-      if (ctx.method === 'PATCH') return patchConnection(ctx, id)
-      if (ctx.method === 'DELETE') return deleteConnection(ctx, id)
+      if (ctx.method === 'GET') return getById(ctx, coll, id)
+      if (ctx.method === 'PATCH') return patch(ctx, coll, id)
+      if (ctx.method === 'DELETE') return remove(ctx, coll, id)
       return methodNotAllowed(ctx)
     }
     if ((m = /^\/connectionSpecs\/([^/]+)$/.exec(rest))) {
@@ -581,54 +956,39 @@ export async function startSimulator(options = {}) {
     }
   }
 
-  function createConnection(ctx) {
+  /**
+   * POST /{collection}. The date is stamped (see createdAtMode), the POST waits commitLatencyMs,
+   * and only then is the object inserted (its committedAt) and the reply sent: racing POSTs may
+   * commit in another order than their dates say.
+   */
+  async function create(ctx, coll) {
     const parsed = parseJsonBody(ctx)
     if (parsed.error) return parsed.error
-    const b = parsed.value
-    const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
-    if (!b || typeof b !== 'object' || Array.isArray(b))
-      return invalid('Request body must be an object')
-    const specId = b.connectionSpec?.id
-    const specVersion = b.connectionSpec?.version ?? '1.0'
-    if (specId !== POSTGRES_SPEC_ID || specVersion !== '1.0') {
-      return flowError(
-        ctx,
-        400,
-        1413,
-        'Bad request',
-        `Invalid connection spec id=[${specId}] version=[${specVersion}]`
-      )
+    const checked = coll.create(ctx, parsed.value, env)
+    if (checked.error) return checked.error
+    const mode = config.createdAtMode
+    const arrival = mode === 'arrival' ? nextCreatedAt(clock.now()) : undefined
+    const latency = drawMillis(config.commitLatencyMs)
+    if (latency > 0) {
+      const before = generation
+      await wait(latency)
+      // A reset while the POST was held: the test that sent it is over; keep its object out.
+      if (generation !== before)
+        return flowError(ctx, 503, 9000, 'Service unavailable', 'The simulator was reset')
     }
-    if (typeof b.name !== 'string' || b.name.trim() === '') return invalid('name is required')
-    if (b.description !== undefined && typeof b.description !== 'string') {
-      return invalid('description must be a string')
-    }
-    if (!b.auth || typeof b.auth !== 'object' || !AUTH_SPECS.includes(b.auth.specName)) {
-      return flowError(
-        ctx,
-        400,
-        1415,
-        'Bad request',
-        `The auth spec '${b.auth?.specName}' could not be found for the connection spec ID ${specId}`
-      )
-    }
-    const problem = authParamsProblem(currentSpec(), b.auth)
-    if (problem) return invalid(problem)
-    const conn = makeConnection(ctx.sandbox, {
-      name: b.name,
-      description: b.description,
-      auth: { specName: b.auth.specName, params: b.auth.params },
-      connectionSpec: { id: specId, version: specVersion }
+    const { obj } = insert(coll.name, ctx.sandbox, checked.fields, {
+      mode,
+      createdAt: arrival ?? commitCreatedAt(mode)
     })
     mutations++
     return json(
       201,
-      { id: conn.id, etag: conn.etag },
-      { location: `${sim.url}${FLOW_BASE_PATH}/connections/${conn.id}` }
+      { id: obj.id, etag: obj.etag },
+      { location: `${sim.url}${FLOW_BASE_PATH}/${coll.name}/${obj.id}` }
     )
   }
 
-  function parseFilters(ctx, props) {
+  function parseFilters(ctx, coll, props) {
     const filters = []
     for (const p of props) {
       const m = /^([A-Za-z0-9_.[\]]+)\s*(==|!=|>=|<=|~|>|<|=)?(.*)$/s.exec(p)
@@ -638,7 +998,7 @@ export async function startSimulator(options = {}) {
           error: flowError(ctx, 400, 1450, 'Bad request', `Invalid operator '${op}' in ${p}`)
         }
       }
-      if (!FILTER_FIELDS.includes(m[1])) {
+      if (!Object.hasOwn(coll.readers, m[1])) {
         return { error: flowError(ctx, 400, 1449, 'Bad request', `Invalid field ${m[1]}`) }
       }
       if (m[3] === '') {
@@ -648,21 +1008,23 @@ export async function startSimulator(options = {}) {
       if (!values) {
         return { error: flowError(ctx, 400, 1453, 'Bad request', `Invalid query value ${p}`) }
       }
-      filters.push({ field: m[1], values })
+      filters.push({ read: coll.readers[m[1]], values })
     }
     return { filters }
   }
 
   const encodeToken = (t) => Buffer.from(JSON.stringify(t)).toString('base64url')
-  const pageLink = (t) => ({ next: { href: `/connections?continuationToken=${encodeToken(t)}` } })
 
   /**
-   * GET /connections. `ctx.view` carries listing faults: `pad` (empty pages before the real
+   * GET /{collection}. `ctx.view` carries listing faults: `pad` (empty pages before the real
    * ones; -1 for no end), `cycle` (two empty pages linking to each other), `stripSpec` (items
-   * without connectionSpec) and `onlyIds` (a stale reply: only the connections in the set).
+   * without their spec reference) and `onlyIds` (a stale reply: only the objects in the set).
    */
-  function listConnections(ctx) {
+  function list(ctx, coll) {
     const view = ctx.view ?? {}
+    const pageLink = (t) => ({
+      next: { href: `/${coll.name}?continuationToken=${encodeToken(t)}` }
+    })
     const q = new URLSearchParams(ctx.query)
     let props = q.getAll('property')
     let limitRaw = q.get('limit')
@@ -696,7 +1058,7 @@ export async function startSimulator(options = {}) {
         return flowError(ctx, 400, 1453, 'Bad request', `Invalid query value limit=${limitRaw}`)
       }
     }
-    const parsed = parseFilters(ctx, props)
+    const parsed = parseFilters(ctx, coll, props)
     if (parsed.error) return parsed.error
     const base = { p: props, a: 0, l: limit }
     // Listing faults: empty pages in front of the real listing, or a loop of empty pages.
@@ -715,55 +1077,58 @@ export async function startSimulator(options = {}) {
         _links: pageLink({ ...base, s: { pad: left, k: paging.k + 1 } })
       })
     }
-    const matching = store
-      .get(ctx.sandbox)
-      .filter((c) => !view.onlyIds || view.onlyIds.has(c.id))
-      .filter((c) => parsed.filters.every((f) => f.values.includes(fieldValue(c, f.field))))
+    // Eventual consistency: the collection as it was `lag` ms ago (see listedAt).
+    const lag = drawMillis(config.listingLagMs)
+    const matching = listedAt(coll.name, ctx.sandbox, lag)
+      .filter((e) => !view.onlyIds || view.onlyIds.has(e.obj.id))
+      .filter((e) => parsed.filters.every((f) => f.read(e.obj).some((v) => f.values.includes(v))))
     if (count === 'true') return json(200, { count: matching.length })
-    const remaining = matching.filter((c) => createdSeq.get(c.id) > after)
+    const remaining = matching.filter((e) => e.seq > after)
     const page = remaining.slice(0, limit)
-    const items = page.map(toItem)
-    if (view.stripSpec) for (const item of items) delete item.connectionSpec
+    const items = page.map((e) => toItem(coll, e.obj, e.shown))
+    if (view.stripSpec) for (const item of items) delete item[coll.specField]
     const body = { items }
     if (remaining.length > limit) {
-      const last = page[page.length - 1]
-      body._links = pageLink({ p: props, a: createdSeq.get(last.id), l: limit })
+      body._links = pageLink({ p: props, a: page[page.length - 1].seq, l: limit })
     }
     return json(200, body)
   }
 
-  function getConnection(ctx, id) {
-    const conn = findConn(ctx.sandbox, id)
-    if (!conn) return notFound(ctx, id)
-    return json(200, { items: [toItem(conn)] })
+  function getById(ctx, coll, id) {
+    const entry = findLive(coll.name, ctx.sandbox, id)
+    if (!entry) return notFound(ctx, coll, id)
+    return json(200, { items: [toItem(coll, entry.obj, entry.shown)] })
   }
 
-  function patchConnection(ctx, id) {
+  function patch(ctx, coll, id) {
     // An org-level switch in Flow Service's error catalogue (1445-400).
-    if (!config.patchEnabled)
-      return flowError(ctx, 400, 1445, 'Invalid request', 'PATCH Connection Feature not enabled.')
+    if (coll.patchSwitch && !config.patchEnabled)
+      return flowError(ctx, 400, 1445, 'Invalid request', coll.patchSwitch)
     const ifMatch = ctx.headers['if-match']
     if (!ifMatch) return flowError(ctx, 400, 1403, 'Bad request', 'Header is missing: If-Match')
     const parsed = parseJsonBody(ctx)
     if (parsed.error) return parsed.error
-    const conn = findConn(ctx.sandbox, id)
-    if (!conn) return notFound(ctx, id)
-    const refused = stateRefusal(ctx, conn, 'update')
+    const entry = findLive(coll.name, ctx.sandbox, id)
+    if (!entry) return notFound(ctx, coll, id)
+    const current = entry.obj
+    const refused = stateRefusal(ctx, current, 'update')
     if (refused) return refused
-    if (unquote(ifMatch.trim()) !== unquote(conn.etag)) {
+    if (unquote(ifMatch.trim()) !== unquote(current.etag)) {
       return flowError(
         ctx,
         412,
         1404,
         'Version not matching',
-        `Supplied version=[${ifMatch}] does not match the current version on entity=[${conn.etag}]`
+        `Supplied version=[${ifMatch}] does not match the current version on entity=[${current.etag}]`
       )
     }
     const ops = parsed.value
     const invalid = (detail) => flowError(ctx, 400, 1455, 'Bad request', detail)
     if (!Array.isArray(ops)) return invalid('Patch document must be a JSON array')
-    // Apply to a copy so a failing operation leaves the entity untouched.
-    const draft = structuredClone(conn)
+    const specPath = `/${coll.specField}`
+    const specLabel = coll.specField.replace(/Spec$/, ' spec')
+    // Apply to a copy so a failing operation leaves the object untouched.
+    const draft = structuredClone(current)
     for (const op of ops) {
       if (
         !op ||
@@ -778,8 +1143,9 @@ export async function startSimulator(options = {}) {
         return flowError(ctx, 400, 1434, 'Bad request', `Unsupported operation '${op.op}'`)
       }
       const path = op.path
-      if (path === '/connectionSpec' || path.startsWith('/connectionSpec/')) {
-        return flowError(ctx, 400, 1414, 'Bad request', 'Connection spec cannot be updated')
+      if (path === specPath || path.startsWith(specPath + '/')) {
+        const what = specLabel[0].toUpperCase() + specLabel.slice(1)
+        return flowError(ctx, 400, 1414, 'Bad request', `${what} cannot be updated`)
       }
       const needsValue = kind !== 'remove'
       if (needsValue && op.value === undefined) return invalid(`Missing value for ${path}`)
@@ -797,40 +1163,28 @@ export async function startSimulator(options = {}) {
           // Lenient: replace of an absent description behaves like add (undocumented either way).
           draft.description = op.value
         }
-      } else if (path === '/auth/params') {
-        if (!needsValue) return invalid('Missing field "params" cannot be removed')
-        if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) {
-          return invalid('auth.params must be an object')
-        }
-        draft.auth.params = structuredClone(op.value)
-      } else if (path.startsWith('/auth/params/') && path.length > '/auth/params/'.length) {
-        const key = path.slice('/auth/params/'.length).replace(/~1/g, '/').replace(/~0/g, '~')
-        if (key.includes('/')) return invalid(`Unsupported path ${path}`)
-        if (!needsValue) {
-          if (!(key in draft.auth.params)) return invalid(`Missing field "${key}"`)
-          delete draft.auth.params[key]
-        } else {
-          draft.auth.params[key] = structuredClone(op.value)
-        }
       } else {
-        return invalid(`Unsupported path ${path}`)
+        const problem = coll.patch
+          ? coll.patch(ctx, draft, op, kind, env)
+          : invalid(`Unsupported path ${path}`)
+        if (problem) return problem
       }
     }
-    const problem = authParamsProblem(currentSpec(), draft.auth)
-    if (problem) return invalid(problem)
-    conn.name = draft.name
-    if (draft.description === undefined) delete conn.description
-    else conn.description = draft.description
-    conn.auth = draft.auth
-    conn.etag = newEtag()
-    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+    const problem = coll.check?.(ctx, draft, env)
+    if (problem) return problem
+    draft.etag = newEtag()
+    draft.updatedAt = Math.max(clock.now(), current.updatedAt + 1)
+    change(entry, (obj) => {
+      for (const k of Object.keys(obj)) delete obj[k]
+      Object.assign(obj, draft)
+    })
     mutations++
-    return json(200, { id: conn.id, etag: conn.etag })
+    return json(200, { id: draft.id, etag: draft.etag })
   }
 
   /** Flow Service's state rules for update and delete (1416, 1457, 1458 in its catalogue). */
-  function stateRefusal(ctx, conn, operation) {
-    if (conn.state === 'delete-finalizing')
+  function stateRefusal(ctx, obj, operation) {
+    if (obj.state === 'delete-finalizing')
       return flowError(
         ctx,
         400,
@@ -838,7 +1192,7 @@ export async function startSimulator(options = {}) {
         'Invalid request',
         `Operation ${operation} cannot be applied in state delete-finalizing.`
       )
-    if (!['enabled', 'disabled', 'initializing'].includes(conn.state))
+    if (!['enabled', 'disabled', 'initializing'].includes(obj.state))
       return flowError(
         ctx,
         400,
@@ -849,29 +1203,19 @@ export async function startSimulator(options = {}) {
     return null
   }
 
-  function deleteConnection(ctx, id) {
-    const list = store.get(ctx.sandbox)
-    const idx = list.findIndex((c) => c.id === id)
-    if (idx === -1) return notFound(ctx, id)
-    const refused = stateRefusal(ctx, list[idx], 'delete')
+  function remove(ctx, coll, id) {
+    const entry = findLive(coll.name, ctx.sandbox, id)
+    if (!entry) return notFound(ctx, coll, id)
+    const refused = stateRefusal(ctx, entry.obj, 'delete') ?? coll.deleteRefusal?.(ctx, entry.obj)
     if (refused) return refused
-    if (list[idx].inUse) {
-      return flowError(
-        ctx,
-        400,
-        1418,
-        'Bad request',
-        `Connection with id=[${id}] is used by one or more flows; ensure that corresponding flows are deleted`
-      )
-    }
-    list.splice(idx, 1)
+    removeEntry(entry)
     mutations++
     return { status: 204, headers: {}, body: '' }
   }
 
   function explore(ctx, id) {
-    const conn = findConn(ctx.sandbox, id)
-    if (!conn) return notFound(ctx, id)
+    const conn = findLive('connections', ctx.sandbox, id)?.obj
+    if (!conn) return notFound(ctx, CONNECTIONS, id)
     const q = new URLSearchParams(ctx.query)
     const type = (q.get('objectType') ?? '').toLowerCase()
     if (type === 'root') {
@@ -923,8 +1267,8 @@ export async function startSimulator(options = {}) {
   // GET /connections/{id}/test answers {"result": true|false} (Adobe's API description). Whether
   // every connection spec supports it is not documented; 'unsupported' stands for a refusal.
   function testConnection(ctx, id) {
-    const conn = findConn(ctx.sandbox, id)
-    if (!conn) return notFound(ctx, id)
+    const conn = findLive('connections', ctx.sandbox, id)?.obj
+    if (!conn) return notFound(ctx, CONNECTIONS, id)
     if (config.connectionTest === 'unsupported')
       return flowError(
         ctx,
@@ -959,22 +1303,22 @@ export async function startSimulator(options = {}) {
    * Holds a request until `parties` requests have reached the same barrier fault (or until
    * `timeoutMs`), then lets them all through together: concurrent runs all see the same state.
    */
-  function awaitBarrier(entry) {
+  async function awaitBarrier(entry) {
     const { parties, timeoutMs = 10_000 } = entry.action
     entry.waiting ??= []
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        entry.waiting = entry.waiting.filter((r) => r !== release)
-        resolve()
-      }, timeoutMs)
-      timer.unref()
-      const release = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      entry.waiting.push(release)
-      if (entry.waiting.length >= parties) for (const r of entry.waiting.splice(0)) r()
-    })
+    let open
+    const opened = new Promise((resolve) => (open = resolve))
+    // The timeout's sleep is also cut short when the barrier opens (or the simulator closes).
+    const stop = new AbortController()
+    const release = () => {
+      stop.abort()
+      open()
+    }
+    entry.waiting.push(release)
+    if (entry.waiting.length >= parties) for (const r of entry.waiting.splice(0)) r()
+    const timeout = clock.sleep(timeoutMs, AbortSignal.any([stop.signal, closing.signal]))
+    await idle(Promise.race([opened, timeout]))
+    entry.waiting = entry.waiting.filter((r) => r !== release)
   }
 
   function faultStatusResponse(ctx, action) {
@@ -1043,8 +1387,7 @@ export async function startSimulator(options = {}) {
     const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
     if (m) {
       const id = decodeURIComponent(m[1])
-      const conn = [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
-      const p = conn?.auth.params ?? {}
+      const p = findAnywhere(id)?.obj.auth?.params ?? {}
       v.stored = String(p.connectionString ?? p.password ?? '')
     }
     return v
@@ -1088,34 +1431,34 @@ export async function startSimulator(options = {}) {
     }
   }
 
-  /** The connection a /connections/{id}... request targets, in any sandbox. */
+  /** The object a /{collection}/{id}... request targets, in any sandbox (its own first). */
   function targetOf(ctx) {
-    const m = /^\/connections\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
-    if (!m) return undefined
-    const id = decodeURIComponent(m[1])
-    const preferred = ctx.headers['x-sandbox-name']
-    return findConn(preferred, id) ?? [...store.keys()].map((s) => findConn(s, id)).find(Boolean)
+    const m = /^\/([^/]+)\/([^/]+)/.exec(ctx.path.slice(FLOW_BASE_PATH.length))
+    if (!m || !collections.has(m[1])) return undefined
+    return findAnywhere(decodeURIComponent(m[2]), ctx.headers['x-sandbox-name'])
   }
 
-  /** Someone else moved the connection to another state first; it may move back later. */
+  /** Someone else moved the object to another state first; it may move back later. */
   function concurrentState(ctx, action) {
-    const conn = targetOf(ctx)
-    if (!conn) return
-    const before = conn.state
-    conn.state = action.state
+    const entry = targetOf(ctx)
+    if (!entry) return
+    const before = entry.obj.state
+    change(entry, (obj) => (obj.state = action.state))
     if (action.revertAfterMs !== undefined)
-      transitions.set(conn.id, {
+      transitions.set(entry.obj.id, {
         afterMs: action.revertAfterMs,
         to: before,
-        at: Date.now() + action.revertAfterMs
+        at: clock.now() + action.revertAfterMs
       })
   }
 
   function concurrentUpdate(ctx) {
-    const conn = targetOf(ctx)
-    if (!conn) return
-    conn.etag = newEtag()
-    conn.updatedAt = Math.max(Date.now(), conn.updatedAt + 1)
+    const entry = targetOf(ctx)
+    if (!entry) return
+    change(entry, (obj) => {
+      obj.etag = newEtag()
+      obj.updatedAt = Math.max(clock.now(), obj.updatedAt + 1)
+    })
   }
 
   // ---- server ----
@@ -1125,8 +1468,36 @@ export async function startSimulator(options = {}) {
     return json(404, { error_code: '404000', message: 'Not found' })
   }
 
+  /** The latency of one reply to `method` (latencyMs, drawn when a range). */
+  function latencyFor(method) {
+    const v = config.latencyMs
+    if (!perMethod(v)) return drawMillis(v)
+    return v[method] === undefined ? 0 : drawMillis(v[method])
+  }
+
+  /**
+   * Sends a reply: afterHandled first (the request's effect is committed, the reply not yet
+   * sent; it may hold or drop the reply), then the latency, then the reply.
+   */
   async function send(req, res, rec, resp) {
-    if (config.latencyMs > 0) await sleep(config.latencyMs)
+    const hook = config.hooks?.afterHandled
+    if (hook) {
+      let dropped = false
+      const reply = {
+        status: resp.status,
+        headers: { ...resp.headers },
+        body: resp.body,
+        drop: () => void (dropped = true),
+        sleep: (ms) => (ms > 0 ? wait(ms) : Promise.resolve())
+      }
+      await hook(rec, reply)
+      if (dropped) {
+        req.socket.destroy()
+        return
+      }
+    }
+    const latency = latencyFor(rec.method)
+    if (latency > 0) await wait(latency)
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
@@ -1187,11 +1558,12 @@ export async function startSimulator(options = {}) {
       headers,
       body: Buffer.concat(chunks).toString('utf8'),
       status: 0,
-      socket: socketIds.get(req.socket) ?? 0
+      socket: socketIds.get(req.socket) ?? 0,
+      ...(headers[RUN_HEADER] !== undefined ? { run: headers[RUN_HEADER] } : {})
     }
     requests.push(rec)
     // requestId is kept off the recorded object (not part of RecordedRequest).
-    Object.defineProperty(rec, 'requestId', { value: randomUUID(), enumerable: false })
+    Object.defineProperty(rec, 'requestId', { value: rnd.uuid(), enumerable: false })
     const ctx = {
       method: rec.method,
       path,
@@ -1211,11 +1583,11 @@ export async function startSimulator(options = {}) {
           req.socket.destroy()
           return
         case 'commit-then-reset':
-          route(ctx)
+          await route(ctx)
           req.socket.destroy()
           return
         case 'commit-then-status':
-          route(ctx)
+          await route(ctx)
           return send(req, res, rec, faultStatusResponse(ctx, fault))
         case 'pad-pages':
           ctx.view = { pad: fault.pages }
@@ -1238,13 +1610,13 @@ export async function startSimulator(options = {}) {
         case 'status':
           return send(req, res, rec, faultStatusResponse(ctx, fault))
         case 'large-body':
-          if (fault.perform) route(ctx)
+          if (fault.perform) await route(ctx)
           return sendLarge(res, rec, fault)
         case 'echo':
           return send(req, res, rec, echoResponse(ctx, fault))
         case 'rewrite': {
           // Performed as usual; only the JSON reply is changed on its way out.
-          const resp = route(ctx)
+          const resp = await route(ctx)
           let parsed
           try {
             parsed = JSON.parse(resp.body)
@@ -1260,7 +1632,7 @@ export async function startSimulator(options = {}) {
             body: TRUNCATED_JSON
           })
         case 'delay':
-          await sleep(fault.ms)
+          await wait(fault.ms)
           break
         case 'concurrent-update':
           concurrentUpdate(ctx)
@@ -1272,13 +1644,13 @@ export async function startSimulator(options = {}) {
           throw new Error(`unknown fault type ${fault.type}`)
       }
     }
-    return send(req, res, rec, route(ctx))
+    return send(req, res, rec, await route(ctx))
   }
 
   const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': randomUUID() })
+        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': rnd.uuid() })
         res.end(JSON.stringify({ error_code: '500000', message: String(err?.message ?? err) }))
       }
     })
@@ -1323,18 +1695,18 @@ export async function startSimulator(options = {}) {
       for (const t of tokens.values()) t.valid = false
     },
     configure(o) {
+      checkSettings(o)
       for (const k of CONFIGURABLE) {
         if (k in o) config[k] = o[k] ?? DEFAULTS[k]
       }
+      horizonMs = Math.max(horizonMs, maxMillis(config.listingLagMs))
     },
     connectionSpec() {
       return currentSpec()
     },
     seedConnection(sandbox, c) {
-      if (!store.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
-      const conn = makeConnection(sandbox, {
-        createdAt: c.createdAt,
-        state: c.state,
+      if (!sandboxIds.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
+      const fields = connectionFields({
         name: c.name,
         description: c.description,
         auth: c.auth ?? {
@@ -1348,38 +1720,60 @@ export async function startSimulator(options = {}) {
         inUse: c.inUse,
         tables: c.tables
       })
+      // A seeded object is there before the test starts: listed at once unless told otherwise.
+      const entry = insert('connections', sandbox, fields, {
+        createdAt: c.createdAt,
+        state: c.state,
+        committedAt: c.committedAt ?? -Infinity
+      })
       if (c.transition)
-        transitions.set(conn.id, { afterMs: c.transition.afterMs, to: c.transition.to })
-      return structuredClone(conn)
+        transitions.set(entry.obj.id, { afterMs: c.transition.afterMs, to: c.transition.to })
+      return structuredClone({ ...entry.obj, committedAt: entry.committedAt })
     },
     setState(id, state) {
-      const conn = [...store.values()].flat().find((c) => c.id === id)
-      if (!conn) throw new Error(`unknown connection ${id}`)
-      conn.state = state
+      const entry = findAnywhere(id)
+      if (!entry) throw new Error(`unknown object ${id}`)
+      change(entry, (obj) => (obj.state = state))
     },
     connections(sandbox) {
+      return sim.objects('connections', sandbox)
+    },
+    objects(collection, sandbox) {
+      if (!collections.has(collection)) throw new Error(`unknown collection ${collection}`)
       applyTransitions()
-      const lists = sandbox === undefined ? [...store.values()] : [store.get(sandbox) ?? []]
-      return structuredClone(lists.flat())
+      const from = sandbox === undefined ? sandboxes : [sandbox]
+      return structuredClone(
+        from.flatMap((s) =>
+          entriesOf(collection, s)
+            .filter((e) => e.deletedAt === undefined)
+            .map((e) => ({ ...e.obj, committedAt: e.committedAt }))
+        )
+      )
     },
     setInUse(id, inUse) {
-      const conn = [...store.values()].flat().find((c) => c.id === id)
-      if (!conn) throw new Error(`unknown connection ${id}`)
-      conn.inUse = inUse
+      const entry = findAnywhere(id)
+      if (!entry) throw new Error(`unknown object ${id}`)
+      change(entry, (obj) => (obj.inUse = inUse))
     },
     inject(fault) {
       const entry = { ...fault, remaining: fault.times ?? 1 }
-      // A stale listing answers as of now: connections created later are not in it.
+      // A stale listing answers as of now: objects created later are not in it.
       if (fault.action.type === 'stale-list')
-        entry.snapshot = new Set([...store.values()].flat().map((c) => c.id))
+        entry.snapshot = new Set(
+          [...store.values()].flatMap((bySandbox) =>
+            [...bySandbox.values()].flatMap((list) =>
+              list.filter((e) => e.deletedAt === undefined).map((e) => e.obj.id)
+            )
+          )
+        )
       faults.push(entry)
     },
     clearFaults() {
       faults = []
     },
     reset() {
-      store = new Map(sandboxes.map((s) => [s, []]))
-      createdSeq.clear()
+      store = newStore()
+      generation++
       transitions.clear()
       requests.length = 0
       seq = 0
@@ -1387,13 +1781,13 @@ export async function startSimulator(options = {}) {
       mutations = 0
       socketsAtReset = socketCounter
       tokens.clear()
-      // A variant spec or test answer set for one test must not leak into the next.
-      config.spec = opts.spec
-      config.connectionTest = opts.connectionTest
-      for (const k of ['patchEnabled', 'tokenKeepsFilter', 'quoteEscapes']) config[k] = opts[k]
+      // A variant spec, test answer or time model set for one test must not leak into the next.
+      for (const k of RESET) config[k] = opts[k]
+      horizonMs = maxMillis(config.listingLagMs)
     },
     close() {
       live.delete(sim)
+      closing.abort()
       return new Promise((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
