@@ -20,6 +20,8 @@ const copy = (id: string, createdAt: number, description: string): FlowItem => (
 })
 const marked = (id: string, createdAt: number, run = 'aaaaaaaaaaaa') =>
   copy(id, createdAt, `Managed by CI [aep-gha:${run}.1]`)
+/** Each copy read by id: present. */
+const byId = (...items: FlowItem[]) => items.map((i) => res(200, { items: [i] }))
 const used = res(200, { items: [{ id: 'src-1', baseConnectionId: 'x' }] })
 const unused = res(200, { items: [] })
 
@@ -53,11 +55,29 @@ function setup(steps: Step[], dryRun = false) {
 }
 
 describe('heal: several copies of one name', () => {
+  it('copies listed but gone when read by id (a lagging listing) are not counted: nothing to heal', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([res(404, { title: 'gone' }), ...byId(copies[1] as FlowItem)])
+    expect((await heal(h, copies))?.id).toBe('b')
+    expect(calls()).toEqual(['GET /connections/a', 'GET /connections/b'])
+  })
+
   it('all made by this action, none in use: keeps the first created, deletes the others, says so', async () => {
-    const { h, warnings, calls } = setup([unused, unused, unused, res(204), res(204)])
-    const kept = await heal(h, [marked('b', 7), marked('a', 3), marked('c', 9, 'bbbbbbbbbbbb')])
-    expect(kept.id).toBe('a')
+    const copies = [marked('b', 7), marked('a', 3), marked('c', 9, 'bbbbbbbbbbbb')]
+    const { h, warnings, calls } = setup([
+      ...byId(...copies),
+      unused,
+      unused,
+      unused,
+      res(204),
+      res(204)
+    ])
+    const kept = await heal(h, copies)
+    expect(kept?.id).toBe('a')
     expect(calls()).toEqual([
+      'GET /connections/b',
+      'GET /connections/a',
+      'GET /connections/c',
       'GET /sourceConnections?property=baseConnectionId==b',
       'GET /sourceConnections?property=baseConnectionId==a',
       'GET /sourceConnections?property=baseConnectionId==c',
@@ -70,46 +90,53 @@ describe('heal: several copies of one name', () => {
   })
 
   it('the one in use is kept, even when it is not the first', async () => {
-    const { h, calls } = setup([unused, used, res(204)])
-    expect((await heal(h, [marked('a', 3), marked('b', 7)])).id).toBe('b')
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([...byId(...copies), unused, used, res(204)])
+    expect((await heal(h, copies))?.id).toBe('b')
     expect(calls().at(-1)).toBe('DELETE /connections/a')
   })
 
   it('copies from before the mark, with the default description, count as this action’s', async () => {
-    const { h } = setup([unused, unused, res(204)])
     const old = copy('old', 1, 'Managed by GitHub Actions: acme/data, workflow "ci", run 7')
-    expect((await heal(h, [old, marked('new', 5)])).id).toBe('old')
+    const { h } = setup([...byId(old, marked('new', 5)), unused, unused, res(204)])
+    expect((await heal(h, [old, marked('new', 5)]))?.id).toBe('old')
   })
 
   it('a copy not made by this action: fails naming it, deletes nothing', async () => {
-    const { h, calls } = setup([])
-    const e = await heal(h, [marked('a', 3), copy('hand', 5, 'made by hand')]).catch((x) => x)
+    const copies = [marked('a', 3), copy('hand', 5, 'made by hand')]
+    const { h, calls } = setup(byId(...copies))
+    const e = await heal(h, copies).catch((x) => x)
     expect(e).toBeInstanceOf(ActionError)
     expect((e as Error).message).toBe(
       '2 PostgreSQL connections are named "orders-db" in this sandbox (ids a, hand); hand was not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again'
     )
-    expect(calls()).toEqual([])
+    expect(calls().filter((c) => !c.startsWith('GET /connections/'))).toEqual([])
   })
 
   it('several in use: fails naming them, deletes nothing', async () => {
-    const { h, calls } = setup([used, used])
-    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
-      /a, b are each in use, so none is deleted/
-    )
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([...byId(...copies), used, used])
+    await expect(heal(h, copies)).rejects.toThrow(/a, b are each in use, so none is deleted/)
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
   })
 
   it('use that cannot be read: fails, deletes nothing', async () => {
-    const { h, calls } = setup([unused, res(403, { error_code: '403027', message: 'no' })])
-    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([
+      ...byId(...copies),
+      unused,
+      res(403, { error_code: '403027', message: 'no' })
+    ])
+    await expect(heal(h, copies)).rejects.toThrow(
       /whether connection b is in use could not be read, so none is deleted/
     )
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
   })
 
   it('a dry run says what a run would delete, and deletes nothing', async () => {
-    const { h, warnings, calls } = setup([unused, unused], true)
-    expect((await heal(h, [marked('a', 3), marked('b', 7)])).id).toBe('a')
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, warnings, calls } = setup([...byId(...copies), unused, unused], true)
+    expect((await heal(h, copies))?.id).toBe('a')
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
     expect(warnings[0]).toMatch(
       /a run would keep a \(the first created\) and delete b \(dry run: nothing deleted\)$/
@@ -117,8 +144,14 @@ describe('heal: several copies of one name', () => {
   })
 
   it('a delete that fails says which copy remains', async () => {
-    const { h } = setup([unused, unused, res(400, { type: 'x/FLOW-1418-400', title: 'in use' })])
-    await expect(heal(h, [marked('a', 3), marked('b', 7)])).rejects.toThrow(
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h } = setup([
+      ...byId(...copies),
+      unused,
+      unused,
+      res(400, { type: 'x/FLOW-1418-400', title: 'in use' })
+    ])
+    await expect(heal(h, copies)).rejects.toThrow(
       /the extra copy b of "orders-db" remains: run the step again, or delete it by hand$/
     )
   })

@@ -131,19 +131,19 @@ export async function planStep(
   )
   return session.phase('looking up the connection', async () => {
     let live = await session.connections.findLive(settings.connectionName, log)
-    if (live.length > 1)
-      live = [
-        await heal(
-          {
-            objects: session.connections,
-            name: settings.connectionName,
-            dryRun: settings.dryRun,
-            log,
-            warn
-          },
-          live
-        )
-      ]
+    if (live.length > 1) {
+      const kept = await heal(
+        {
+          objects: session.connections,
+          name: settings.connectionName,
+          dryRun: settings.dryRun,
+          log,
+          warn
+        },
+        live
+      )
+      live = kept ? [kept] : []
+    }
     return session.referee.vetPlan(decide(settings, live, body), settings)
   })
 }

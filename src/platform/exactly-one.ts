@@ -2,7 +2,7 @@ import { ActionError, StoredObjectError } from './errors.js'
 import { pauseMs, type FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { DeadlineError } from './http.js'
-import { alive, isDeleting } from './listing.js'
+import { isDeleting } from './listing.js'
 import { firstCopy, markOf, markText } from './marker.js'
 import type { Operation } from './operation.js'
 import type { Created, OwnCopy } from './safe-create.js'
@@ -45,10 +45,11 @@ export interface ExactlyOne {
 /** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
 export const VISIBILITY_WAIT_MS = 20_000
 /**
- * At most this long (and at most a quarter of the time left) for other runs' copies to go,
- * before the run fails naming them (it never gives up a copy that is first: see above).
+ * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
+ * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
+ * racing run whose DELETE is rate limited for 20 s.
  */
-export const RACE_WAIT_MS = 15_000
+export const RACE_WAIT_MS = 30_000
 
 /** A failure with no object left to name in the outputs. */
 class NoObjectError extends ActionError {}
@@ -127,7 +128,17 @@ async function settle(
   }
   // How far behind the listing was: how long a later look must wait to see what is new.
   const lagMs = clock.now() - start
-  let listed = seen.listed
+  // Every copy seen in any listing. A listing that lags may show an older picture than the one
+  // before it, so a copy missing from a listing is not gone: only reading it by id says so.
+  const known = new Map<string, FlowItem>()
+  const learn = (items: FlowItem[]) => {
+    for (const i of items) {
+      if (gone.has(i.id)) continue
+      if (isDeleting(i.state)) gone.add(i.id)
+      else known.set(i.id, i)
+    }
+  }
+  learn(seen.listed)
   if (seen.gone) {
     gone.add(latest.id)
     r.log(
@@ -135,15 +146,21 @@ async function settle(
     )
   }
 
-  const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.25))
+  const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.4))
   let confirmed: string | undefined
   for (;;) {
-    const live = alive(listed).filter((i) => !gone.has(i.id))
+    const live = [...known.values()].filter((i) => !gone.has(i.id))
     const keeper = firstCopy(live)
-    if (!keeper)
-      throw new NoObjectError(
-        `every ${c.noun} named "${name}" was deleted while the step ran, this run's own among them; run the step again`
-      )
+    if (!keeper) {
+      // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
+      // never deleted by anyone), so look again until the listing shows it.
+      if (!(await race.pause(`no copy of "${name}" is listed yet`)))
+        throw new NoObjectError(
+          `every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`
+        )
+      learn(await relist(r))
+      continue
+    }
     state.names = keeper
     // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
     for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
@@ -174,7 +191,7 @@ async function settle(
         await clock.sleep(
           Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000))
         )
-        listed = await relist(r)
+        learn(await relist(r))
         const still = await objects.getIfExists(keeper.id)
         if (!still || isDeleting(still.state)) gone.add(keeper.id)
         continue
@@ -186,7 +203,7 @@ async function settle(
         `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`
       )
     }
-    listed = await relist(r)
+    learn(await relist(r))
   }
 }
 

@@ -2,6 +2,7 @@ import type { Collection } from './collections.js'
 import { ActionError } from './errors.js'
 import type { FlowApi, FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
+import { isDeleting } from './listing.js'
 import { firstCopy, madeByThisAction } from './marker.js'
 
 /*
@@ -35,13 +36,21 @@ export interface Healing {
 }
 
 /**
- * Several live copies of the name: the one to keep, after deleting the others (in a dry run,
- * after saying they would be deleted). Fails, deleting nothing, when a copy was not made by this
- * action, when several are in use, or when use cannot be told.
+ * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
+ * run, after saying they would be deleted); none when every copy turns out gone. A listing that
+ * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
+ * a copy was not made by this action, when several are in use, or when use cannot be told.
  */
-export async function heal(h: Healing, items: FlowItem[]): Promise<FlowItem> {
+export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | undefined> {
   const { objects, name } = h
   const c = objects.c
+  const items: FlowItem[] = []
+  for (const item of listed) {
+    const now = await objects.getIfExists(item.id)
+    if (now && !isDeleting(now.state)) items.push(now)
+    else h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`)
+  }
+  if (items.length <= 1) return items[0]
   const all = items.map((i) => i.id).join(', ')
   const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`
   const foreign = items.filter((i) => !madeByThisAction(i))

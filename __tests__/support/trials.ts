@@ -1,0 +1,208 @@
+/**
+ * Racing runs of an action against an eventually consistent simulator, in-process and in
+ * virtual time: K runs of run() start together (a little jitter apart) on one VirtualClock
+ * shared with the simulator, whose listings lag, whose dates disagree with the order copies
+ * commit in, and whose answers get lost. A trial reports what a user would see afterwards: the
+ * copies left, each run's exit code and outputs, and what the run after the round did. Not a
+ * test file.
+ */
+import { RUN_HEADER, startSimulator, type Fault, type Simulator } from '../../simulator/server.js'
+import type { Deps } from '../../src/connection/main.js'
+import type { Signal, Signals } from '../../src/platform/cancel.js'
+import type { Transport } from '../../src/platform/http.js'
+import { undiciTransport } from '../../src/platform/transport.js'
+import { inputEnv, runnerCore } from './in-process.js'
+import { VirtualClock, type VirtualRun } from './virtual-clock.js'
+
+export type DateMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
+export type FaultKind = 'none' | 'lost-1' | 'lost-2' | 'slow-delete'
+
+export interface Cell {
+  lagMs: number
+  faults: FaultKind
+  k: number
+  dates: DateMode
+  /** one run after another, as a workflow with a concurrency: group runs them */
+  serial?: boolean
+}
+
+export interface RunResult {
+  name: string
+  code: number
+  operation?: string
+  id?: string
+  error?: string
+  /** what the run printed, for a failing cell's message */
+  log: string
+}
+
+export interface TrialResult {
+  cell: Cell
+  seed: number
+  runs: RunResult[]
+  /** the live copies of the name once every run ended */
+  left: string[]
+  /** runs that exited 0 naming a copy that is not left (or when none is) */
+  stale: RunResult[]
+  /** what the run after the round did, and what was left after it */
+  next: RunResult & { left: string[] }
+  virtualMs: number
+}
+
+const NAME = 'race-db'
+const SANDBOX = 'prod'
+
+/** The connection action's run(), loaded once. */
+let runConnection: ((deps: Partial<Deps>) => Promise<void>) | undefined
+async function connectionRun() {
+  runConnection ??= (await import('../../src/connection/main.js')).run
+  return runConnection
+}
+
+function faultsOf(kind: FaultKind): Fault[] {
+  switch (kind) {
+    case 'none':
+      return []
+    // The POST is performed, then answered 504: the answer that says so is lost.
+    case 'lost-1':
+    case 'lost-2':
+      return [
+        {
+          match: { method: 'POST', path: '/data/foundation/flowservice/connections' },
+          times: kind === 'lost-1' ? 1 : 2,
+          action: { type: 'commit-then-status', status: 504 }
+        }
+      ]
+    // A run's DELETE is rate limited for a long time before it goes through.
+    case 'slow-delete':
+      return [
+        {
+          match: { method: 'DELETE' },
+          times: 1,
+          action: { type: 'status', status: 429, headers: { 'retry-after': '20' } }
+        }
+      ]
+  }
+}
+
+const silent: Signals = { on: () => () => undefined }
+
+/** One run of the action on its VirtualRun: its own transport, a runner stand-in, its outputs. */
+async function oneRun(
+  sim: Simulator,
+  run: VirtualRun,
+  opts: { jitterMs: number; signals?: Signals }
+): Promise<RunResult> {
+  const own = undiciTransport()
+  // Every request is tracked by the clock and names its run (the action never sends the header).
+  const transport: Transport = run.wrap((req, timeoutMs) =>
+    own.transport({ ...req, headers: { ...req.headers, [RUN_HEADER]: run.name } }, timeoutMs)
+  )
+  const env = {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: '(in-process)',
+    GITHUB_STEP_SUMMARY: '(in-process)',
+    ...inputEnv({
+      'client-id': sim.clientId,
+      'access-token': sim.issueToken(),
+      'ims-org-id': sim.orgId,
+      'sandbox-name': SANDBOX,
+      'platform-url': sim.url,
+      'connection-name': NAME,
+      'connection-string':
+        'Server=db.race.example.com;Database=d;Port=5432;UID=u;Password=pw-Race-12345',
+      'timeout-seconds': '120'
+    })
+  }
+  const core = runnerCore(env)
+  try {
+    await run.sleep(opts.jitterMs)
+    await (
+      await connectionRun()
+    )({
+      core,
+      transport,
+      clock: run,
+      env,
+      github: { serverUrl: 'https://github.com', payload: {} },
+      signals: opts.signals ?? silent
+    })
+  } finally {
+    await own.close()
+  }
+  const outputs: Record<string, string> = {}
+  for (const m of core.files.output.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
+    outputs[m[1] as string] = m[3] as string
+  const error = /^::error::(.*)$/m.exec(core.files.stdout)?.[1]
+  return {
+    name: run.name,
+    code: core.files.exitCode ?? 0,
+    ...(outputs.operation ? { operation: outputs.operation } : {}),
+    ...(outputs['connection-id'] ? { id: outputs['connection-id'] } : {}),
+    ...(error ? { error } : {}),
+    log: core.files.stdout
+  }
+}
+
+const liveIds = (sim: Simulator) =>
+  sim
+    .objects('connections', SANDBOX)
+    .filter((c) => c.name === NAME && c.state !== 'delete-finalizing')
+    .map((c) => c.id)
+
+/** One round of racing runs in a cell, then the run after it. */
+export async function trial(
+  cell: Cell,
+  seed: number,
+  hooks: { signal?: (name: string) => Signal | undefined } = {}
+): Promise<TrialResult> {
+  const clock = new VirtualClock({ seed, guardMs: 60_000 })
+  const sim = await startSimulator({
+    clock,
+    listingLagMs: cell.lagMs === 0 ? 0 : { min: Math.round(cell.lagMs / 2), max: cell.lagMs },
+    createdAtMode: cell.dates,
+    skewMs: 2000,
+    commitLatencyMs: { min: 20, max: 600 },
+    latencyMs: {
+      GET: { min: 5, max: 80 },
+      POST: { min: 5, max: 80 },
+      DELETE: { min: 5, max: 80 },
+      PATCH: { min: 5, max: 80 }
+    }
+  })
+  try {
+    for (const f of faultsOf(cell.faults)) sim.inject(f)
+    const names = Array.from({ length: cell.k }, (_, i) => `r${i + 1}`)
+    const runs: RunResult[] = []
+    if (cell.serial) {
+      for (const name of names)
+        runs.push(await clock.settled(oneRun(sim, clock.run(name), { jitterMs: 0 })))
+    } else {
+      const started = names.map((name) => {
+        const run = clock.run(name)
+        return oneRun(sim, run, { jitterMs: Math.floor(clock.random() * 300) })
+      })
+      runs.push(...(await clock.settled(Promise.all(started))))
+    }
+    void hooks
+    const left = liveIds(sim)
+    const stale = runs.filter(
+      (r) => r.code === 0 && (!r.id || !left.includes(r.id)) && r.operation !== 'absent'
+    )
+    // The run after the round: no faults, no race.
+    sim.clearFaults()
+    const next = await clock.settled(oneRun(sim, clock.run('next'), { jitterMs: 0 }))
+    return {
+      cell,
+      seed,
+      runs,
+      left,
+      stale,
+      next: { ...next, left: liveIds(sim) },
+      virtualMs: clock.elapsed()
+    }
+  } finally {
+    clock.stop()
+    await sim.close()
+  }
+}
