@@ -120,6 +120,13 @@ export interface RecordedRequest {
   status: number
   /** which TCP connection (1-based counter) carried it */
   socket: number
+  /**
+   * The reply body as sent (not enumerable, so records compare as before): undefined while no
+   * reply was sent, and for streamed (`large-body`) replies.
+   */
+  replyBody?: string
+  /** The reply's status or body came from an injected fault, not the simulator (not enumerable). */
+  replyInjected?: boolean
 }
 
 export interface ConnectionAuth {

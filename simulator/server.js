@@ -1125,10 +1125,13 @@ export async function startSimulator(options = {}) {
     return json(404, { error_code: '404000', message: 'Not found' })
   }
 
-  async function send(req, res, rec, resp) {
+  /** `injected`: the status or body was written by a fault, not by the simulator's handling. */
+  async function send(req, res, rec, resp, injected = false) {
     if (config.latencyMs > 0) await sleep(config.latencyMs)
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
+    rec.replyBody = resp.body
+    rec.replyInjected = injected
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
     res.end(resp.body)
   }
@@ -1190,8 +1193,14 @@ export async function startSimulator(options = {}) {
       socket: socketIds.get(req.socket) ?? 0
     }
     requests.push(rec)
-    // requestId is kept off the recorded object (not part of RecordedRequest).
+    // requestId is kept off the recorded object (not part of RecordedRequest). The reply is kept
+    // off its enumerable fields too, so tests that compare records are not affected by it.
     Object.defineProperty(rec, 'requestId', { value: randomUUID(), enumerable: false })
+    for (const [name, value] of [
+      ['replyBody', undefined],
+      ['replyInjected', false]
+    ])
+      Object.defineProperty(rec, name, { value, writable: true, enumerable: false })
     const ctx = {
       method: rec.method,
       path,
@@ -1216,7 +1225,7 @@ export async function startSimulator(options = {}) {
           return
         case 'commit-then-status':
           route(ctx)
-          return send(req, res, rec, faultStatusResponse(ctx, fault))
+          return send(req, res, rec, faultStatusResponse(ctx, fault), true)
         case 'pad-pages':
           ctx.view = { pad: fault.pages }
           break
@@ -1236,12 +1245,12 @@ export async function startSimulator(options = {}) {
           await awaitBarrier(entry)
           break
         case 'status':
-          return send(req, res, rec, faultStatusResponse(ctx, fault))
+          return send(req, res, rec, faultStatusResponse(ctx, fault), true)
         case 'large-body':
           if (fault.perform) route(ctx)
           return sendLarge(res, rec, fault)
         case 'echo':
-          return send(req, res, rec, echoResponse(ctx, fault))
+          return send(req, res, rec, echoResponse(ctx, fault), true)
         case 'rewrite': {
           // Performed as usual; only the JSON reply is changed on its way out.
           const resp = route(ctx)
@@ -1251,14 +1260,26 @@ export async function startSimulator(options = {}) {
           } catch {
             return send(req, res, rec, resp)
           }
-          return send(req, res, rec, { ...resp, body: JSON.stringify(fault.edit(parsed, rec)) })
+          return send(
+            req,
+            res,
+            rec,
+            { ...resp, body: JSON.stringify(fault.edit(parsed, rec)) },
+            true
+          )
         }
         case 'invalid-json':
-          return send(req, res, rec, {
-            status: 200,
-            headers: { 'content-type': 'application/json;charset=utf-8' },
-            body: TRUNCATED_JSON
-          })
+          return send(
+            req,
+            res,
+            rec,
+            {
+              status: 200,
+              headers: { 'content-type': 'application/json;charset=utf-8' },
+              body: TRUNCATED_JSON
+            },
+            true
+          )
         case 'delay':
           await sleep(fault.ms)
           break
