@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ErrorObject } from 'ajv'
+import type { Ajv, ErrorObject } from 'ajv'
 import type { OpenAPIBackend, Operation } from 'openapi-backend'
 import type { RecordedRequest } from '../../simulator/server.js'
 import { ACTION_NAME } from '../../src/version.js'
@@ -197,6 +197,10 @@ export interface Examination {
 }
 
 const backends = new Map<ApiFile, OpenAPIBackend>()
+// openapi-backend makes a new Ajv for every validator it compiles; one per kind of validator
+// (request body, parameters, reply), shared by all three files, saves about a fifth of the time
+// a test file spends on compiling. Its options are the same for every validator of a kind.
+const ajvs = new Map<string, Ajv>()
 
 async function loadDocument(file: ApiFile): Promise<unknown> {
   const text = readFileSync(path.join(FIXTURES, file), 'utf8')
@@ -237,7 +241,12 @@ async function backendFor(file: ApiFile): Promise<OpenAPIBackend> {
     ignoreTrailingSlashes: false,
     // allErrors: one problem must not hide another (a listed departure could hide an unlisted
     // one). validateSchema off: one schema has a non-string description.
-    ajvOpts: { strict: false, validateSchema: false, allErrors: true }
+    ajvOpts: { strict: false, validateSchema: false, allErrors: true },
+    customizeAjv: (fresh, _options, kind) => {
+      const shared = ajvs.get(kind) ?? fresh
+      ajvs.set(kind, shared)
+      return shared
+    }
   })
   await backend.init()
   backends.set(file, backend)
