@@ -235,6 +235,13 @@ export interface RecordedRequest {
   socket: number
   /** the value of the x-sim-run header (RUN_HEADER), when the request carried one */
   run?: string
+  /**
+   * The reply body as sent (not enumerable, so records compare as before): undefined while no
+   * reply was sent, and for streamed (`large-body`) replies.
+   */
+  replyBody?: string
+  /** The reply's status or body came from an injected fault, not the simulator (not enumerable). */
+  replyInjected?: boolean
 }
 
 export interface ConnectionAuth {

@@ -1477,9 +1477,10 @@ export async function startSimulator(options = {}) {
 
   /**
    * Sends a reply: afterHandled first (the request's effect is committed, the reply not yet
-   * sent; it may hold or drop the reply), then the latency, then the reply.
+   * sent; it may hold or drop the reply), then the latency, then the reply. `injected`: the
+   * status or body was written by a fault, not by the simulator's handling.
    */
-  async function send(req, res, rec, resp) {
+  async function send(req, res, rec, resp, injected = false) {
     const hook = config.hooks?.afterHandled
     if (hook) {
       let dropped = false
@@ -1500,6 +1501,8 @@ export async function startSimulator(options = {}) {
     if (latency > 0) await wait(latency)
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
+    rec.replyBody = resp.body
+    rec.replyInjected = injected
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
     res.end(resp.body)
   }
@@ -1562,8 +1565,14 @@ export async function startSimulator(options = {}) {
       ...(headers[RUN_HEADER] !== undefined ? { run: headers[RUN_HEADER] } : {})
     }
     requests.push(rec)
-    // requestId is kept off the recorded object (not part of RecordedRequest).
+    // requestId is kept off the recorded object (not part of RecordedRequest). The reply is kept
+    // off its enumerable fields too, so tests that compare records are not affected by it.
     Object.defineProperty(rec, 'requestId', { value: rnd.uuid(), enumerable: false })
+    for (const [name, value] of [
+      ['replyBody', undefined],
+      ['replyInjected', false]
+    ])
+      Object.defineProperty(rec, name, { value, writable: true, enumerable: false })
     const ctx = {
       method: rec.method,
       path,
@@ -1588,7 +1597,7 @@ export async function startSimulator(options = {}) {
           return
         case 'commit-then-status':
           await route(ctx)
-          return send(req, res, rec, faultStatusResponse(ctx, fault))
+          return send(req, res, rec, faultStatusResponse(ctx, fault), true)
         case 'pad-pages':
           ctx.view = { pad: fault.pages }
           break
@@ -1608,12 +1617,12 @@ export async function startSimulator(options = {}) {
           await awaitBarrier(entry)
           break
         case 'status':
-          return send(req, res, rec, faultStatusResponse(ctx, fault))
+          return send(req, res, rec, faultStatusResponse(ctx, fault), true)
         case 'large-body':
           if (fault.perform) await route(ctx)
           return sendLarge(res, rec, fault)
         case 'echo':
-          return send(req, res, rec, echoResponse(ctx, fault))
+          return send(req, res, rec, echoResponse(ctx, fault), true)
         case 'rewrite': {
           // Performed as usual; only the JSON reply is changed on its way out.
           const resp = await route(ctx)
@@ -1623,14 +1632,26 @@ export async function startSimulator(options = {}) {
           } catch {
             return send(req, res, rec, resp)
           }
-          return send(req, res, rec, { ...resp, body: JSON.stringify(fault.edit(parsed, rec)) })
+          return send(
+            req,
+            res,
+            rec,
+            { ...resp, body: JSON.stringify(fault.edit(parsed, rec)) },
+            true
+          )
         }
         case 'invalid-json':
-          return send(req, res, rec, {
-            status: 200,
-            headers: { 'content-type': 'application/json;charset=utf-8' },
-            body: TRUNCATED_JSON
-          })
+          return send(
+            req,
+            res,
+            rec,
+            {
+              status: 200,
+              headers: { 'content-type': 'application/json;charset=utf-8' },
+              body: TRUNCATED_JSON
+            },
+            true
+          )
         case 'delay':
           await wait(fault.ms)
           break

@@ -1,18 +1,17 @@
 /**
  * Suite-wide check (jest setupFilesAfterEnv): after every test, each request the action sent to a
- * running simulator must conform to Adobe's published API description of Flow Service (see
- * flow-service-api.ts). Requests a test sends itself are not the action's and are left out.
+ * running simulator, and the simulator's reply, must conform to Adobe's published OpenAPI files
+ * (see adobe-api.ts). Requests a test sends itself are not the action's and are left out.
  */
 import { afterEach } from '@jest/globals'
 import { liveSimulators } from '../../simulator/server.js'
-import { conformanceProblems, sentByAction } from './flow-service-api.js'
+import { conformanceProblems, sentByAction } from './adobe-api.js'
 
-afterEach(() => {
-  const problems = liveSimulators().flatMap((sim) =>
-    sim.requests.filter(sentByAction).flatMap(conformanceProblems)
-  )
+afterEach(async () => {
+  const sent = liveSimulators().flatMap((sim) => sim.requests.filter(sentByAction))
+  const problems = (await Promise.all(sent.map(conformanceProblems))).flat()
   if (problems.length > 0)
     throw new Error(
-      `${problems.length} request(s) depart from Flow Service's published API description:\n  ${problems.slice(0, 10).join('\n  ')}`
+      `${problems.length} problem(s) against Adobe's published API description:\n  ${problems.slice(0, 10).join('\n  ')}`
     )
 })
