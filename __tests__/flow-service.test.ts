@@ -924,7 +924,7 @@ describe('FlowService.get / update / delete / explore', () => {
     expect((e as ApiError).status).toBe(400)
     expect((e as ApiError).code).toBe('1418-400')
     expect(e.message).toMatch(
-      /^deleting the connection failed: HTTP 400 1418-400 Connection is in use \(request id rq-7\) — the connection is still used by one or more dataflows; delete those dataflows/
+      /^deleting the connection failed: HTTP 400 1418-400 Connection is in use \(request id rq-7\) — the connection is still used by one or more dataflows: delete them first \(the dataflow action with state: absent deletes a dataflow and its source and target connections\), then run again$/
     )
   })
 

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6709);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5548);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6709:
+/***/ 5548:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32411,6 +32411,11 @@ class Output {
                 ],
                 ...content.rows.map(([k, v]) => [cell(k), cell(v)])
             ]);
+            if (content.objects)
+                s = s.addTable([
+                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
+                    ...content.objects.rows.map((row) => row.map(cell))
+                ]);
             if (content.link)
                 s = s.addLink(cell(content.link.text), cell(content.link.href));
             await s.write();
@@ -42791,10 +42796,11 @@ function firstCopy(items) {
 /** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
 const VISIBILITY_WAIT_MS = 20_000;
 /**
- * At most this long (and at most a quarter of the time left) for other runs' copies to go,
- * before the run fails naming them (it never gives up a copy that is first: see above).
+ * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
+ * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
+ * racing run whose DELETE is rate limited for 20 s.
  */
-const RACE_WAIT_MS = 15_000;
+const RACE_WAIT_MS = 30_000;
 /** A failure with no object left to name in the outputs. */
 class NoObjectError extends errors_ActionError {
 }
@@ -42866,18 +42872,37 @@ async function exactly_one_settle(r, created, latest, state) {
     }
     // How far behind the listing was: how long a later look must wait to see what is new.
     const lagMs = clock.now() - start;
-    let listed = seen.listed;
+    // Every copy seen in any listing. A listing that lags may show an older picture than the one
+    // before it, so a copy missing from a listing is not gone: only reading it by id says so.
+    const known = new Map();
+    const learn = (items) => {
+        for (const i of items) {
+            if (gone.has(i.id))
+                continue;
+            if (isDeleting(i.state))
+                gone.add(i.id);
+            else
+                known.set(i.id, i);
+        }
+    };
+    learn(seen.listed);
     if (seen.gone) {
         gone.add(latest.id);
         r.log(`this run's ${c.noun} (id ${latest.id}) was deleted while the step ran, by another run that kept an earlier copy`);
     }
-    const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.25));
+    const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.4));
     let confirmed;
     for (;;) {
-        const live = alive(listed).filter((i) => !gone.has(i.id));
+        const live = [...known.values()].filter((i) => !gone.has(i.id));
         const keeper = firstCopy(live);
-        if (!keeper)
-            throw new NoObjectError(`every ${c.noun} named "${name}" was deleted while the step ran, this run's own among them; run the step again`);
+        if (!keeper) {
+            // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
+            // never deleted by anyone), so look again until the listing shows it.
+            if (!(await race.pause(`no copy of "${name}" is listed yet`)))
+                throw new NoObjectError(`every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`);
+            learn(await relist(r));
+            continue;
+        }
         state.names = keeper;
         // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
         for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
@@ -42906,7 +42931,7 @@ async function exactly_one_settle(r, created, latest, state) {
             if (confirmed !== keeper.id) {
                 confirmed = keeper.id;
                 await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
-                listed = await relist(r);
+                learn(await relist(r));
                 const still = await objects.getIfExists(keeper.id);
                 if (!still || isDeleting(still.state))
                     gone.add(keeper.id);
@@ -42917,7 +42942,7 @@ async function exactly_one_settle(r, created, latest, state) {
         if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
             throw new errors_ActionError(`${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
         }
-        listed = await relist(r);
+        learn(await relist(r));
     }
 }
 /**
@@ -42976,6 +43001,7 @@ async function etagOf(r, item, answer) {
 ;// CONCATENATED MODULE: ./src/platform/heal.ts
 
 
+
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
@@ -42995,13 +43021,24 @@ async function inUse(api, c, id) {
     return Array.isArray(body.items) ? body.items.length > 0 : undefined;
 }
 /**
- * Several live copies of the name: the one to keep, after deleting the others (in a dry run,
- * after saying they would be deleted). Fails, deleting nothing, when a copy was not made by this
- * action, when several are in use, or when use cannot be told.
+ * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
+ * run, after saying they would be deleted); none when every copy turns out gone. A listing that
+ * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
+ * a copy was not made by this action, when several are in use, or when use cannot be told.
  */
-async function heal(h, items) {
+async function heal(h, listed) {
     const { objects, name } = h;
     const c = objects.c;
+    const items = [];
+    for (const item of listed) {
+        const now = await objects.getIfExists(item.id);
+        if (now && !isDeleting(now.state))
+            items.push(now);
+        else
+            h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`);
+    }
+    if (items.length <= 1)
+        return items[0];
     const all = items.map((i) => i.id).join(', ');
     const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`;
     const foreign = items.filter((i) => !madeByThisAction(i));
@@ -43068,9 +43105,44 @@ const CONNECTIONS = {
                 'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
         },
         delete: {
-            '1418-400': () => ' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again'
+            '1418-400': () => ' — the connection is still used by one or more dataflows: delete them first (the dataflow action with state: absent deletes a dataflow and its source and target connections), then run again'
         }
     }
+};
+/** States Flow Service works in on source and target connections (Adobe's API description). */
+const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing'];
+const SETTLED = ['enabled', 'disabled', 'initializing'];
+/** PostgreSQL source connections: one table of a base connection. */
+const SOURCE_CONNECTIONS = {
+    path: 'sourceConnections',
+    noun: 'source connection',
+    plural: 'source connections',
+    kind: 'PostgreSQL source connection',
+    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED,
+    usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
+};
+/** Data Lake target connections: one dataset. */
+const TARGET_CONNECTIONS = {
+    path: 'targetConnections',
+    noun: 'target connection',
+    plural: 'target connections',
+    kind: 'Data Lake target connection',
+    spec: { field: 'connectionSpec', id: DATA_LAKE_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED,
+    usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
+};
+/** Dataflows of table sources into the Data Lake (CRMToAEP). */
+const FLOWS = {
+    path: 'flows',
+    noun: 'dataflow',
+    plural: 'dataflows',
+    kind: 'dataflow',
+    spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED
 };
 
 ;// CONCATENATED MODULE: ./src/connection/payload.ts
@@ -43354,16 +43426,16 @@ async function planStep(session, settings, body, log, warn) {
     log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
     return session.phase('looking up the connection', async () => {
         let live = await session.connections.findLive(settings.connectionName, log);
-        if (live.length > 1)
-            live = [
-                await heal({
-                    objects: session.connections,
-                    name: settings.connectionName,
-                    dryRun: settings.dryRun,
-                    log,
-                    warn
-                }, live)
-            ];
+        if (live.length > 1) {
+            const kept = await heal({
+                objects: session.connections,
+                name: settings.connectionName,
+                dryRun: settings.dryRun,
+                log,
+                warn
+            }, live);
+            live = kept ? [kept] : [];
+        }
         return session.referee.vetPlan(decide(settings, live, body), settings);
     });
 }
@@ -43371,6 +43443,20 @@ function duplicatesError(name, items) {
     return new errors_ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
         .map((i) => i.id)
         .join(', ')}); delete all but one, then run again`);
+}
+
+;// CONCATENATED MODULE: ./src/platform/report.ts
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(out, env, content) {
+    if (env.GITHUB_STEP_SUMMARY)
+        await out.summary(content());
+    else
+        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
+}
+/** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
+function reportError(e, state, out) {
+    const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
+    return out.failWith(e, outOfTime, state.cancel?.heard);
 }
 
 ;// CONCATENATED MODULE: ./src/connection/connection-test.ts
@@ -43474,6 +43560,7 @@ function testShape(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/connection/report.ts
+
 
 
 
@@ -43625,16 +43712,8 @@ async function reportFailure(e, state, out, env) {
         out.setOutput('connection-id', e.id);
         out.setOutput('etag', e.etag);
     }
-    const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
-    const failure = out.failWith(e, outOfTime, state.cancel?.heard);
+    const failure = reportError(e, state, out);
     await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
-}
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
-async function summarise(out, env, content) {
-    if (env.GITHUB_STEP_SUMMARY)
-        await out.summary(content());
-    else
-        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
 }
 
 ;// CONCATENATED MODULE: ./src/connection/apply.ts

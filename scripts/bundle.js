@@ -11,7 +11,10 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js')
 
 /** Each action's entry and where its bundle goes. */
-export const BUNDLES = [{ entry: 'src/connection/index.ts', out: 'dist' }]
+export const BUNDLES = [
+  { entry: 'src/connection/index.ts', out: 'dist' },
+  { entry: 'src/dataflow/index.ts', out: 'dist/dataflow' }
+]
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true })
 for (const { entry, out } of BUNDLES) {

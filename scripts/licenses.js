@@ -11,10 +11,13 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = path.join(root, 'dist')
 
-/** name -> package directory, from the sources of every dist/*.js.map */
+/** name -> package directory, from the sources of every .js.map under dist/ (every action's bundle) */
 export function bundledPackages(distDir = dist) {
   const packages = new Map()
-  for (const file of readdirSync(distDir).filter((f) => f.endsWith('.js.map'))) {
+  const maps = readdirSync(distDir, { recursive: true }).filter((f) =>
+    String(f).endsWith('.js.map')
+  )
+  for (const file of maps.map(String).sort()) {
     const map = JSON.parse(readFileSync(path.join(distDir, file), 'utf8'))
     for (const source of map.sources ?? []) {
       const at = source.lastIndexOf('node_modules/')
@@ -22,7 +25,8 @@ export function bundledPackages(distDir = dist) {
       const parts = source.slice(at + 'node_modules/'.length).split('/')
       const name = parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
       if (!name) continue
-      // Sources are relative to dist/ ('.././node_modules/x/...'); the innermost copy wins.
+      // Sources are written relative to dist/ ('.././node_modules/x/...') by every build, the
+      // sub-path actions' too; the innermost copy wins.
       const dir = path.resolve(distDir, source.slice(0, at), 'node_modules', name)
       if (!packages.has(name)) packages.set(name, dir)
     }

@@ -2,6 +2,7 @@ import { POSTGRES_SPEC_ID } from '../platform/collections.js'
 import { ActionError, StoredObjectError } from '../platform/errors.js'
 import type { Operation } from '../platform/operation.js'
 import type { Output, SummaryContent } from '../platform/output.js'
+import { reportError, summarise, type StepBase } from '../platform/report.js'
 import { testConnection, type ConnectionTestCalls } from './connection-test.js'
 import type { Plan } from './plan.js'
 import type { Settings } from './settings.js'
@@ -215,11 +216,7 @@ async function runConnectionTest(
 }
 
 /** How far a failed step got: what the failure summary can still show. */
-export interface StepState {
-  deadline?: { remaining(): number }
-  /** The runner's cancel signals, heard while the step ran. */
-  cancel?: { check(): void; readonly heard?: string }
-  runUrl?: string
+export interface StepState extends StepBase {
   result?: Result
 }
 
@@ -237,19 +234,8 @@ export async function reportFailure(
     out.setOutput('connection-id', e.id)
     out.setOutput('etag', e.etag)
   }
-  const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000
-  const failure = out.failWith(e, outOfTime, state.cancel?.heard)
+  const failure = reportError(e, state, out)
   await summarise(out, env, () =>
     failureSummary({ ...failure, result: state.result, runUrl: state.runUrl })
   )
-}
-
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
-async function summarise(
-  out: Output,
-  env: NodeJS.ProcessEnv,
-  content: () => SummaryContent
-): Promise<void> {
-  if (env.GITHUB_STEP_SUMMARY) await out.summary(content())
-  else out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
 }

@@ -68,7 +68,46 @@ export const CONNECTIONS: Collection = {
     },
     delete: {
       '1418-400': () =>
-        ' — the connection is still used by one or more dataflows; delete those dataflows (and their source connections) first, then run again'
+        ' — the connection is still used by one or more dataflows: delete them first (the dataflow action with state: absent deletes a dataflow and its source and target connections), then run again'
     }
   }
+}
+
+/** States Flow Service works in on source and target connections (Adobe's API description). */
+const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing']
+const SETTLED = ['enabled', 'disabled', 'initializing']
+
+/** PostgreSQL source connections: one table of a base connection. */
+export const SOURCE_CONNECTIONS: Collection = {
+  path: 'sourceConnections',
+  noun: 'source connection',
+  plural: 'source connections',
+  kind: 'PostgreSQL source connection',
+  spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+  inProgress: WORKING,
+  updatable: SETTLED,
+  usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
+}
+
+/** Data Lake target connections: one dataset. */
+export const TARGET_CONNECTIONS: Collection = {
+  path: 'targetConnections',
+  noun: 'target connection',
+  plural: 'target connections',
+  kind: 'Data Lake target connection',
+  spec: { field: 'connectionSpec', id: DATA_LAKE_SPEC_ID },
+  inProgress: WORKING,
+  updatable: SETTLED,
+  usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
+}
+
+/** Dataflows of table sources into the Data Lake (CRMToAEP). */
+export const FLOWS: Collection = {
+  path: 'flows',
+  noun: 'dataflow',
+  plural: 'dataflows',
+  kind: 'dataflow',
+  spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
+  inProgress: WORKING,
+  updatable: SETTLED
 }

@@ -1,6 +1,6 @@
 import { VERSION, ACTION_NAME } from './version.js'
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
 
 export interface HttpRequest {
   method: Method

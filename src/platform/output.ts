@@ -122,6 +122,8 @@ const escapeHtml = (s: string) =>
 export interface SummaryContent {
   heading: string
   rows: Array<[string, string]>
+  /** A second table, one row per object the step manages (the dataflow action's). */
+  objects?: { header: string[]; rows: string[][] }
   link?: { text: string; href: string }
 }
 
@@ -274,6 +276,11 @@ export class Output {
         ],
         ...content.rows.map(([k, v]) => [cell(k), cell(v)])
       ])
+      if (content.objects)
+        s = s.addTable([
+          content.objects.header.map((h) => ({ data: cell(h), header: true })),
+          ...content.objects.rows.map((row) => row.map(cell))
+        ])
       if (content.link) s = s.addLink(cell(content.link.text), cell(content.link.href))
       await s.write()
     } catch (e) {

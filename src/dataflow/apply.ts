@@ -1,0 +1,329 @@
+import { deleteExisting, updateExisting } from '../platform/changes.js'
+import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
+import { createExactlyOne, type Outcome } from '../platform/exactly-one.js'
+import { pauseMs, type FlowItem, type PatchOp } from '../platform/flow-api.js'
+import type { FlowObjects } from '../platform/flow-service.js'
+import type { Created, NamedBody } from '../platform/safe-create.js'
+import type { Objects } from './current.js'
+import { createMappingSet, putMappingSet } from './data-prep.js'
+import { asFlow, asSource, asTarget, mappingChange, setEnabled, targetSchemaId } from './flows.js'
+import { flowBody, mappingBody, mappingName, sourceBody, targetBody } from './payloads.js'
+import type { PipelinePlan } from './plan.js'
+import type { DataflowSettings, MappingItem } from './settings.js'
+
+/*
+ * Carries the plan out, in Adobe's order: source connection, target connection, mapping set,
+ * dataflow (and the reverse when deleting). Every create goes through the shared exactly-one
+ * path; every object made or found is recorded as soon as it exists, so a failure later still
+ * names it in the outputs.
+ */
+
+/** One object of the pipeline as the outputs and the summary name it. */
+export interface Step {
+  id: string
+  etag?: string
+  /** what happened to it: created, unchanged, updated, adopted, replaced, deleted, absent */
+  done: string
+}
+
+/** What exists so far: filled in as the run goes. */
+export interface Progress {
+  source?: Step
+  target?: Step
+  mapping?: Step & { version: number }
+  flow?: Step
+  /** The dataflow's id when this run deleted it (state absent). */
+  deleted?: string
+  /** The source and target connections this run deleted (state absent). */
+  deletedConnections?: string[]
+}
+
+export interface Applying {
+  objects: Objects
+  settings: DataflowSettings
+  items: MappingItem[]
+  /** The description a create sends: the input, or the default provenance text. */
+  description: string
+  run: string
+  now: () => number
+  log: (line: string) => void
+  warn: (line: string) => void
+  progress: Progress
+}
+
+/**
+ * Creates one Flow Service object so that exactly one with its name remains. A copy a racing run
+ * made is used when `fits` says it is the same object; otherwise the step fails naming it. A
+ * failure once a copy exists records it (`record`), so the outputs still name it.
+ */
+async function createOne(
+  a: Applying,
+  objects: FlowObjects,
+  body: NamedBody,
+  fits: (item: FlowItem) => string | undefined,
+  record: (step: Step) => void,
+  create: () => Promise<Created> = () => objects.create(body)
+): Promise<Outcome> {
+  try {
+    return await createOnce(a, objects, body, fits, create)
+  } catch (e) {
+    if (e instanceof StoredObjectError) record({ id: e.id, etag: e.etag, done: 'failed' })
+    throw e
+  }
+}
+
+function createOnce(
+  a: Applying,
+  objects: FlowObjects,
+  body: NamedBody,
+  fits: (item: FlowItem) => string | undefined,
+  create: () => Promise<Created>
+): Promise<Outcome> {
+  return createExactlyOne({
+    objects,
+    name: body.name,
+    create,
+    adopt: async (item) => {
+      const why = fits(item)
+      if (why)
+        throw new ActionError(
+          `another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}) ${why}; run the step again`
+        )
+      a.log(
+        `another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}): using it`
+      )
+      return { operation: 'unchanged', id: item.id, etag: item.etag ?? '' }
+    },
+    log: a.log,
+    warn: a.warn
+  })
+}
+
+/** Deletes an object that should go; one already gone counts as deleted. */
+async function remove(
+  a: Applying,
+  objects: FlowObjects,
+  item: FlowItem,
+  why: string
+): Promise<void> {
+  a.log(`deleting ${objects.c.noun} ${item.id}: ${why}`)
+  await deleteExisting(objects, item, a.log)
+}
+
+/** Applies a plan to make the pipeline exist; the progress names what exists. */
+export async function applyPresent(
+  plan: Extract<PipelinePlan, { kind: 'present' }>,
+  a: Applying
+): Promise<void> {
+  const { objects, settings: s, progress } = a
+  const base = s.baseConnectionId ?? ''
+  const table = s.table ?? ''
+  // 1. Source connection.
+  if (plan.source.do === 'keep')
+    progress.source = {
+      id: plan.source.item.id,
+      etag: plan.source.item.etag,
+      done: plan.source.adopted ? 'adopted' : 'unchanged'
+    }
+  else {
+    if (plan.source.do === 'replace')
+      await remove(
+        a,
+        objects.sources,
+        plan.source.old,
+        'an earlier run left it for another base connection or table, and no dataflow uses it'
+      )
+    const o = await createOne(
+      a,
+      objects.sources,
+      sourceBody(s, a.description, base, table),
+      (item) => {
+        const x = asSource(item)
+        return x.baseConnectionId === base && x.params?.tableName === table
+          ? undefined
+          : 'for another base connection or table'
+      },
+      (step) => (progress.source = step)
+    )
+    progress.source = {
+      id: o.id,
+      etag: o.etag,
+      done: plan.source.do === 'replace' ? 'replaced' : 'created'
+    }
+  }
+  // 2. Target connection.
+  if (plan.target.do === 'keep')
+    progress.target = {
+      id: plan.target.item.id,
+      etag: plan.target.item.etag,
+      done: plan.target.adopted ? 'adopted' : 'unchanged'
+    }
+  else {
+    const ds = plan.dataset
+    if (!ds) throw new ActionError('internal: no dataset for the target connection')
+    if (plan.target.do === 'replace')
+      await remove(
+        a,
+        objects.targets,
+        plan.target.old,
+        'an earlier run left it for another dataset, and no dataflow uses it'
+      )
+    const o = await createOne(
+      a,
+      objects.targets,
+      targetBody(s, a.description, ds),
+      (item) => {
+        const x = asTarget(item)
+        return x.params?.dataSetId === ds.id && targetSchemaId(x) === ds.schemaId
+          ? undefined
+          : 'for another dataset'
+      },
+      (step) => (progress.target = step)
+    )
+    progress.target = {
+      id: o.id,
+      etag: o.etag,
+      done: plan.target.do === 'replace' ? 'replaced' : 'created'
+    }
+  }
+  // 3. Mapping set.
+  const m = plan.mapping
+  if (m.do === 'keep') progress.mapping = { id: m.id, version: m.version, done: 'unchanged' }
+  else if (m.do === 'create') {
+    const made = await createMappingSet(
+      objects.api,
+      mappingBody(mappingName(s), m.schemaId, a.items),
+      a.run
+    )
+    progress.mapping = { id: made.id, version: made.version, done: 'created' }
+  } else {
+    a.log(`mapping set ${m.id}: the mappings changed (${m.diff.join('; ')}); replacing them`)
+    const put = await putMappingSet(
+      objects.api,
+      m.id,
+      mappingBody(mappingName(s), m.schemaId, a.items)
+    )
+    progress.mapping = { id: m.id, version: put.version, done: `updated to version ${put.version}` }
+  }
+  // 4. Dataflow.
+  const mapping = progress.mapping
+  const ids = { source: progress.source.id, target: progress.target.id }
+  if (plan.flow.do === 'create') {
+    const body = (asNumber: boolean) => flowBody(s, a.description, ids, mapping, a.now, asNumber)
+    const o = await createOne(
+      a,
+      objects.flows,
+      body(false),
+      (item) => {
+        const f = asFlow(item)
+        return f.sourceConnectionIds?.[0] === ids.source &&
+          f.targetConnectionIds?.[0] === ids.target
+          ? undefined
+          : 'with other source or target connections'
+      },
+      (step) => (progress.flow = step),
+      () => createFlow(a, body)
+    )
+    progress.flow = {
+      id: o.id,
+      etag: o.etag,
+      done: o.operation === 'created' ? 'created' : 'adopted'
+    }
+    // Adobe enables a dataflow it creates.
+    if (!s.enabled) {
+      const etag = await setEnabled(objects.api, o.id, false)
+      progress.flow = {
+        ...progress.flow,
+        etag: etag ?? progress.flow.etag,
+        done: `${progress.flow.done}, disabled`
+      }
+    }
+    return
+  }
+  const flow = plan.flow
+  const repoint = m.do === 'update'
+  let etag = flow.item.etag
+  const changes: string[] = []
+  if (flow.ops.length > 0 || repoint) {
+    const updated = await updateExisting(
+      objects.flows,
+      flow.item,
+      (from, ifMatch) => {
+        // Recomputed from each fresh read: the Mapping transformation is found by name.
+        const current = asFlow(from)
+        const ops: PatchOp[] = [...flow.ops, ...(repoint ? [mappingChange(current, mapping)] : [])]
+        return objects.flows.update(flow.item.id, ifMatch, ops)
+      },
+      a.log
+    )
+    etag = updated.etag || etag
+    changes.push('updated')
+  }
+  if (flow.enable !== undefined) {
+    etag =
+      (await setEnabled(objects.api, flow.item.id, flow.enable)) ??
+      (await objects.flows.get(flow.item.id)).etag ??
+      etag
+    changes.push(flow.enable ? 'enabled' : 'disabled')
+  }
+  progress.flow = { id: flow.item.id, etag, done: changes.join(', ') || 'unchanged' }
+}
+
+/**
+ * The dataflow's create. mappingVersion goes as a string (the API description and the flow spec);
+ * a 400 that names mappingVersion is sent once more with a number, as Adobe's tutorials write it.
+ */
+async function createFlow(a: Applying, body: (asNumber: boolean) => NamedBody): Promise<Created> {
+  try {
+    return await a.objects.flows.create(body(false))
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 400 || !/mappingVersion/i.test(e.message)) throw e
+    a.log(
+      'creating the dataflow: Flow Service refused mappingVersion as a string (HTTP 400); sending it as a number'
+    )
+    return a.objects.flows.create(body(true))
+  }
+}
+
+/** How long, at most, a deleted dataflow may take to go before its connections are deleted. */
+export const FLOW_GONE_WAIT_MS = 30_000
+
+/** Deletes the dataflow, waits for it to go, then its source and target connections. */
+export async function applyAbsent(
+  plan: Extract<PipelinePlan, { kind: 'absent' }>,
+  a: Applying
+): Promise<void> {
+  const { objects, progress } = a
+  if (plan.flow) {
+    const o = await deleteExisting(objects.flows, plan.flow, a.log)
+    if (o.operation === 'deleted') progress.deleted = plan.flow.id
+    await untilGone(a, plan.flow.id)
+  }
+  for (const c of plan.connections) {
+    const coll = c.what === 'source' ? objects.sources : objects.targets
+    const item = await coll.getIfExists(c.id)
+    if (!item) continue
+    await remove(a, coll, item, 'its dataflow is deleted')
+    progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id]
+  }
+  a.log('mapping sets stay: Adobe\u2019s API has no DELETE for them (they cost nothing unused)')
+}
+
+/** Flow Service deletes a dataflow in the background: read it by id until it is gone (bounded). */
+async function untilGone(a: Applying, id: string): Promise<void> {
+  const flows = a.objects.flows
+  let waited = 0
+  for (let n = 1; ; n++) {
+    if (!(await flows.getIfExists(id))) return
+    const wait = pauseMs(n)
+    const why = `dataflow ${id} is still there`
+    if (
+      waited + wait > FLOW_GONE_WAIT_MS ||
+      !(await flows.pause('deleting the dataflow', n, why, 'checking again'))
+    )
+      throw new ActionError(
+        `dataflow ${id} was deleted but can still be read after ${(waited / 1000).toFixed(1)} s, so its source and target connections were left: run the step again`
+      )
+    waited += wait
+  }
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod'
+import { ActionError, apiError } from '../platform/errors.js'
+import {
+  CONNECTION_ID,
+  EtagSchema,
+  issueOf,
+  readIdEtag,
+  type FlowApi,
+  type FlowItem,
+  type PatchOp
+} from '../platform/flow-api.js'
+import { keepingMark, stripMark } from '../platform/marker.js'
+import { copyTransformation, mappingTransformation, type Transformation } from './payloads.js'
+import type { Schedule } from './settings.js'
+
+/*
+ * What the action reads of a stored dataflow and its connections, and what it sends to change a
+ * dataflow in place: a JSON Patch (description, schedule, delta column, the Mapping
+ * transformation found by name) and the enable/disable action.
+ */
+
+const Ids = z.array(z.string().regex(CONNECTION_ID))
+
+const TransformationSchema = z.looseObject({
+  name: z.string(),
+  params: z.record(z.string(), z.unknown()).optional()
+})
+
+const FlowSchema = z.looseObject({
+  id: z.string().regex(CONNECTION_ID),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  etag: EtagSchema.optional(),
+  state: z.string().optional(),
+  sourceConnectionIds: Ids.optional(),
+  targetConnectionIds: Ids.optional(),
+  transformations: z.array(TransformationSchema).optional(),
+  scheduleParams: z
+    .looseObject({
+      frequency: z.string().optional(),
+      interval: z.union([z.number(), z.string()]).optional(),
+      startTime: z.union([z.number(), z.string()]).optional(),
+      backfill: z.union([z.boolean(), z.string()]).optional()
+    })
+    .optional()
+})
+export type StoredFlow = z.infer<typeof FlowSchema>
+
+const SourceSchema = z.looseObject({
+  id: z.string(),
+  baseConnectionId: z.string().optional(),
+  description: z.string().optional(),
+  params: z.looseObject({ tableName: z.string().optional() }).optional()
+})
+export type StoredSource = z.infer<typeof SourceSchema>
+
+const TargetSchema = z.looseObject({
+  id: z.string(),
+  description: z.string().optional(),
+  params: z.looseObject({ dataSetId: z.string().optional() }).optional(),
+  data: z
+    .looseObject({ schema: z.looseObject({ id: z.string().optional() }).optional() })
+    .optional(),
+  // Some readers see the schema as schemaId (aepp reads either).
+  schemaId: z.string().optional()
+})
+export type StoredTarget = z.infer<typeof TargetSchema>
+
+function parse<T>(schema: z.ZodType<T>, item: FlowItem, what: string): T {
+  const parsed = schema.safeParse(item)
+  if (!parsed.success)
+    throw new ActionError(
+      `reading the ${what} failed: malformed response (${issueOf(parsed.error)})`
+    )
+  return parsed.data
+}
+
+export const asFlow = (item: FlowItem): StoredFlow => parse(FlowSchema, item, 'dataflow')
+export const asSource = (item: FlowItem): StoredSource =>
+  parse(SourceSchema, item, 'source connection')
+export const asTarget = (item: FlowItem): StoredTarget =>
+  parse(TargetSchema, item, 'target connection')
+export const targetSchemaId = (t: StoredTarget) => t.data?.schema?.id ?? t.schemaId
+
+/** The Mapping transformation's set and version; undefined when the flow has none. */
+export function mappingOf(
+  flow: StoredFlow
+): { index: number; id: string; version: number } | undefined {
+  const index = (flow.transformations ?? []).findIndex((t) => t.name === 'Mapping')
+  const t = flow.transformations?.[index]
+  const id = t?.params?.mappingId
+  const version = Number(t?.params?.mappingVersion)
+  if (index < 0 || typeof id !== 'string' || !Number.isInteger(version)) return undefined
+  return { index, id, version }
+}
+
+/** The Copy transformation's delta column; undefined when the flow has none. */
+export function deltaOf(flow: StoredFlow): { index: number; column?: string } | undefined {
+  const index = (flow.transformations ?? []).findIndex((t) => t.name === 'Copy')
+  if (index < 0) return undefined
+  const delta = flow.transformations?.[index]?.params?.deltaColumn as { name?: unknown } | undefined
+  return { index, ...(typeof delta?.name === 'string' ? { column: delta.name } : {}) }
+}
+
+/** The schedule as stored differs from the wanted one (frequency and interval; compared loosely). */
+export function scheduleChanges(flow: StoredFlow, wanted: Schedule): PatchOp[] {
+  const stored = flow.scheduleParams ?? {}
+  const ops: PatchOp[] = []
+  if ((stored.frequency ?? '').toLowerCase() !== wanted.frequency)
+    ops.push({
+      op: stored.frequency === undefined ? 'add' : 'replace',
+      path: '/scheduleParams/frequency',
+      value: wanted.frequency
+    })
+  if (wanted.frequency === 'once') {
+    if (stored.interval !== undefined) ops.push({ op: 'remove', path: '/scheduleParams/interval' })
+  } else if (String(stored.interval ?? '') !== String(wanted.interval))
+    ops.push({
+      op: stored.interval === undefined ? 'add' : 'replace',
+      path: '/scheduleParams/interval',
+      value: wanted.interval
+    })
+  return ops
+}
+
+/** A changed delta column: the Copy transformation replaced (or added first when there is none). */
+export function deltaChanges(flow: StoredFlow, column: string | undefined): PatchOp[] {
+  if (!column) return []
+  const copy = deltaOf(flow)
+  if (copy?.column === column) return []
+  return copy
+    ? [{ op: 'replace', path: `/transformations/${copy.index}`, value: copyTransformation(column) }]
+    : [{ op: 'add', path: '/transformations/0', value: copyTransformation(column) }]
+}
+
+/** The Mapping transformation, found by name (its index varies), pointed at another version. */
+export function mappingChange(
+  flow: StoredFlow,
+  set: { id: string; version: number },
+  asNumber = false
+): PatchOp {
+  const m = mappingOf(flow)
+  if (!m)
+    throw new ActionError(
+      `dataflow ${flow.id} has no Mapping transformation to point at mapping set ${set.id}`
+    )
+  const value: Transformation = mappingTransformation(set.id, set.version, asNumber)
+  return { op: 'replace', path: `/transformations/${m.index}`, value }
+}
+
+/** A description the user gave that differs from the stored one (the create's mark kept). */
+export function descriptionChange(
+  stored: string | undefined,
+  wanted: string | undefined
+): PatchOp[] {
+  if (wanted === undefined || wanted === stripMark(stored)) return []
+  return [
+    {
+      op: stored === undefined ? 'add' : 'replace',
+      path: '/description',
+      value: keepingMark(wanted, stored)
+    }
+  ]
+}
+
+/** Whether the stored dataflow runs: Flow Service says enabled or disabled. */
+export const isEnabled = (flow: StoredFlow) => flow.state?.toLowerCase() !== 'disabled'
+
+/**
+ * Enables or disables a dataflow (POST /flows/{id}/action?op=enable|disable, as Adobe's tutorials
+ * write it). A 1422 refusal (the flow is already in that state) counts as done. Returns the
+ * flow's new etag when the answer has one.
+ */
+export async function setEnabled(
+  api: FlowApi,
+  id: string,
+  enabled: boolean
+): Promise<string | undefined> {
+  const op = enabled ? 'enable' : 'disable'
+  const label = `${enabled ? 'enabling' : 'disabling'} the dataflow`
+  const a = await api.send(
+    label,
+    'POST',
+    `${api.base}/flows/${encodeURIComponent(id)}/action?op=${op}`
+  )
+  if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300)
+    return readIdEtag(a.res.text)?.etag
+  if (a.kind === 'response' && a.res.status === 400) {
+    const e = apiError(label, a, api.o.tokens.given)
+    if (e.code === '1422-400') return undefined
+    throw e
+  }
+  api.fail(label, a)
+}
