@@ -228,7 +228,7 @@ describe('gateway and common checks', () => {
   })
 
   it('404s unknown paths', async () => {
-    const r = await call('GET', '/flows')
+    const r = await call('GET', '/nowhere')
     expect(r.status).toBe(404)
     expect(r.json.type).toMatch(/FLOW-1101-404$/)
     const other = await call('GET', `${sim.url}/somewhere`)

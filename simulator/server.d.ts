@@ -1,8 +1,21 @@
-/** Local simulator of Adobe IMS and the AEP Flow Service base-connection API (see server.js). */
+/**
+ * Local simulator of Adobe IMS, the AEP Flow Service (base, source and target connections,
+ * dataflows, the CRMToAEP flow spec), Data Prep mapping sets and Catalog datasets (see server.js).
+ * Keys such as D3 or O1 name Adobe's documents; server.js lists them.
+ */
 
 export declare const POSTGRES_SPEC_ID: '74a1c565-4e59-48d7-9d67-7c03b8a13137'
+export declare const DATA_LAKE_SPEC_ID: 'c604ff05-7f1a-43c0-8e18-33bf874cb11c'
+export declare const CRM_TO_AEP_FLOW_SPEC_ID: '14518937-270c-4525-bdec-c2ba7cce3860'
 export declare const FLOW_BASE_PATH: '/data/foundation/flowservice'
+export declare const DATAPREP_BASE_PATH: '/data/foundation/conversion'
+export declare const CATALOG_BASE_PATH: '/data/foundation/catalog'
 export declare const IMS_TOKEN_PATH: '/ims/token/v3'
+/** The dataset seeded in every sandbox (at start and on reset) unless `defaultDataset` is false. */
+export declare const DEFAULT_DATASET: {
+  readonly name: 'orders-dataset'
+  readonly schemaId: 'https://ns.adobe.com/simtenant/schemas/orders'
+}
 
 /** Masks the Password=/PWD= value of an ODBC-style connection string (brace-quoted values too). */
 export declare function maskConnectionString(connectionString: string): string
@@ -45,6 +58,21 @@ export interface ConnectionSpecItem {
 
 /** The PostgreSQL connection spec item GET /connectionSpecs/{id} serves for a variant. */
 export declare function postgresConnectionSpec(variant?: SpecVariant): ConnectionSpecItem
+
+export interface FlowSpecItem {
+  id: typeof CRM_TO_AEP_FLOW_SPEC_ID
+  name: 'CRMToAEP'
+  providerId: string
+  version: string
+  sourceConnectionSpecIds: string[]
+  targetConnectionSpecIds: string[]
+  transformationSpecs: Array<{ name: 'Copy' | 'Mapping'; spec: JsonSchemaObject }>
+  scheduleSpec: { name: string; type: string; spec: JsonSchemaObject }
+  attributes: Record<string, unknown>
+}
+
+/** The CRMToAEP flow spec GET /flowSpecs serves (D2's content). */
+export declare function crmToAepFlowSpec(): FlowSpecItem
 
 /** What GET /connections/{id}/test answers: result true, result false, or a 400 refusal. */
 export type ConnectionTestAnswer = 'pass' | 'fail' | 'unsupported'
@@ -126,8 +154,9 @@ export interface SimulatorOptions {
   /** expires_in for IMS tokens, default 86399 */
   tokenTtlSeconds?: number
   /**
-   * When set, every token IMS issues from then on becomes invalid after this many Flow Service
-   * requests (simulates expiry mid-run). Applies to tokens issued after it is set.
+   * When set, every token IMS issues from then on becomes invalid after this many Platform
+   * requests (Flow Service, Data Prep, Catalog; simulates expiry mid-run). Applies to tokens
+   * issued after it is set.
    */
   tokenUses?: number
   /**
@@ -185,6 +214,33 @@ export interface SimulatorOptions {
   commitLatencyMs?: Millis
   /** default {}; see SimulatorHooks */
   hooks?: SimulatorHooks
+  /**
+   * DELETE of a source or target connection a dataflow still uses, default 'refuse': 400
+   * FLOW-1447 "Found active flows containing id …" (report.flowIds names them). No refusal is
+   * documented (D7 has 1447 without naming an operation); refusing makes a deletion in the wrong
+   * order fail here. 'allow' deletes and leaves the dataflow naming a connection that is gone.
+   */
+  deleteInUse?: 'refuse' | 'allow'
+  /**
+   * How a dataflow's scheduleParams are read back, default 'strings': startTime, interval and
+   * backfill as strings, as D3's GET shows; 'spec-types': integers and a boolean, as the flow
+   * spec types them. A Mapping transformation's mappingVersion is read as a string either way
+   * (D3, O1, the spec). Requests may send either form.
+   */
+  scheduleParamsAs?: 'strings' | 'spec-types'
+  /**
+   * How mapping set reads give each mapping's sourceType, default 'media-types' (D6's reads:
+   * text/x.schema-path, text/x.aep-xl; text/plain for STATIC, undocumented); 'as-sent':
+   * ATTRIBUTE, EXPRESSION, STATIC, as requests send them (O2's enum). Requests may send either.
+   */
+  mappingSourceTypes?: 'media-types' | 'as-sent'
+  /**
+   * Where a target connection's read carries the schema id, default 'id' (data.schema.id, as
+   * created); 'schemaId': data.schema.schemaId instead, an inconsistency aepp handles.
+   */
+  targetSchemaKey?: 'id' | 'schemaId'
+  /** default true: every sandbox starts (and is reset) with DEFAULT_DATASET in Catalog */
+  defaultDataset?: boolean
 }
 
 export type MethodLatency = Partial<Record<'GET' | 'POST' | 'PATCH' | 'DELETE', Millis>>
@@ -217,9 +273,12 @@ export declare const RUN_HEADER: 'x-sim-run'
 
 export type CreatedAtMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
 
+/** Which service a request was for, by path: Flow Service, Data Prep, Catalog, IMS. */
+export type Service = 'ims' | 'flow' | 'dataprep' | 'catalog'
+
 export interface RecordedRequest {
   seq: number
-  service: 'ims' | 'flow' | 'other'
+  service: Service | 'other'
   method: string
   /** path + query exactly as received */
   url: string
@@ -281,10 +340,182 @@ export interface StoredConnection {
    * -Infinity for a seeded one unless seeded otherwise
    */
   committedAt: number
-  /** when true DELETE fails with FLOW-1418-400 */
+  /**
+   * when true DELETE fails with FLOW-1418-400 (setInUse). DELETE also fails while a dataflow
+   * uses a source connection naming this connection, whatever this says.
+   */
   inUse: boolean
   /** what explore?objectType=root lists */
   tables: string[]
+}
+
+/** What every Flow Service object carries besides its own fields (as stored, not as served). */
+export interface StoredObject {
+  id: string
+  description?: string
+  sandboxName: string
+  imsOrgId: string
+  /** quoted */
+  etag: string
+  state: string
+  /** epoch ms (see StoredConnection.createdAt) */
+  createdAt: number
+  updatedAt: number
+  /** see StoredConnection.committedAt */
+  committedAt: number
+}
+
+/** A PostgreSQL source connection (POST /sourceConnections): one table of a base connection. */
+export interface StoredSourceConnection extends StoredObject {
+  name: string
+  connectionSpec: ConnectionSpecRef
+  baseConnectionId: string
+  /** { format: 'tabular' } */
+  data: { format: string } & Record<string, unknown>
+  /** tableName as explore lists it; anything else as sent (columns, ...) */
+  params: { tableName: string } & Record<string, unknown>
+}
+
+/** A Data Lake target connection (POST /targetConnections): one Catalog dataset. */
+export interface StoredTargetConnection extends StoredObject {
+  /** optional on create (O1) */
+  name?: string
+  connectionSpec: ConnectionSpecRef
+  /** schema.id is the dataset's schemaRef.id; version as sent */
+  data: { schema: { id: string; version: string }; format?: string }
+  params: { dataSetId: string }
+}
+
+export interface FlowTransformation {
+  name: 'Copy' | 'Mapping'
+  params: Record<string, unknown>
+}
+
+/** A dataflow (POST /flows) of the CRMToAEP flow spec. */
+export interface StoredFlow extends StoredObject {
+  name: string
+  flowSpec: ConnectionSpecRef
+  sourceConnectionIds: string[]
+  targetConnectionIds: string[]
+  /** as sent, except a Mapping's mappingVersion, stored as a number */
+  transformations: FlowTransformation[]
+  /** normalised to the spec's types whatever was sent: reads serve them per scheduleParamsAs */
+  scheduleParams: {
+    /** epoch seconds */
+    startTime: number
+    frequency: 'once' | 'minute' | 'hour' | 'day' | 'week'
+    interval?: number
+    backfill?: boolean
+  }
+}
+
+/** One mapping of a mapping set version, normalised from either request dialect. */
+export interface StoredMapping {
+  /** 32 hex digits; new in every version */
+  id: string
+  sourceType: 'ATTRIBUTE' | 'EXPRESSION' | 'STATIC'
+  source: string
+  destination: string
+  name?: string
+  description?: string
+}
+
+export interface StoredMappingVersion {
+  /** 0, 1, ... (each PUT adds one) */
+  version: number
+  outputSchema: { schemaRef: { id: string; contentType: string } }
+  mappings: StoredMapping[]
+  /** epoch ms */
+  modifiedDate: number
+}
+
+/** A Data Prep mapping set with every version it had. */
+export interface StoredMappingSet {
+  /** 32 hex digits, no dashes */
+  id: string
+  name?: string
+  sandboxName: string
+  /** epoch ms */
+  createdDate: number
+  /** the latest version's */
+  modifiedDate: number
+  versions: StoredMappingVersion[]
+}
+
+/** A Catalog dataset. */
+export interface StoredDataset {
+  /** 24 hex digits */
+  id: string
+  name: string
+  description?: string
+  sandboxName: string
+  schemaRef: { id: string; contentType: string }
+  /** epoch ms */
+  created: number
+  updated: number
+}
+
+/** What every seed may say about the object's life (see SeedConnection). */
+export interface SeedMeta {
+  createdAt?: number
+  state?: string
+  committedAt?: number
+  transition?: { afterMs: number; to: string }
+}
+
+export interface SeedSourceConnection extends SeedMeta {
+  name: string
+  description?: string
+  /** not checked: a source connection may outlive its base connection */
+  baseConnectionId: string
+  /** default 'public.orders' */
+  tableName?: string
+  /** more params (a tableName here wins) */
+  params?: Record<string, unknown>
+}
+
+export interface SeedTargetConnection extends SeedMeta {
+  name?: string
+  description?: string
+  dataSetId: string
+  /** default: the schema of the dataset dataSetId names (then it must exist) */
+  schemaId?: string
+}
+
+export interface SeedFlow extends SeedMeta {
+  name: string
+  description?: string
+  sourceConnectionIds: string[]
+  targetConnectionIds: string[]
+  /** default: a Copy transformation with deltaColumn updated_at; not checked */
+  transformations?: FlowTransformation[]
+  /** default: daily from now, interval 1, backfill; not checked, normalised when valid */
+  scheduleParams?: Record<string, unknown>
+}
+
+export interface SeedMappingSet {
+  name?: string
+  /** the output schema's $id */
+  schemaId: string
+  /** default application/vnd.adobe.xed-full+json;version=1 */
+  contentType?: string
+  /** sourceType defaults to ATTRIBUTE; a non-empty list, checked as a POST's */
+  mappings: Array<{
+    source: string
+    destination: string
+    sourceType?: 'ATTRIBUTE' | 'EXPRESSION' | 'STATIC'
+    name?: string
+    description?: string
+  }>
+}
+
+export interface SeedDataset {
+  name: string
+  /** the XDM schema's $id (schemaRef.id) */
+  schemaId: string
+  /** default application/vnd.adobe.xed+json;version=1 */
+  contentType?: string
+  description?: string
 }
 
 export type FaultAction =
@@ -365,7 +596,7 @@ export type FaultAction =
 
 export interface Fault {
   /** path is matched against the path without query; a string must match exactly */
-  match: { method?: string; path?: string | RegExp; service?: 'ims' | 'flow' }
+  match: { method?: string; path?: string | RegExp; service?: Service }
   /** default 1; Infinity allowed */
   times?: number
   action: FaultAction
@@ -374,7 +605,10 @@ export interface Fault {
 export interface SimulatorStats {
   requests: number
   tcpConnections: number
-  /** POST/PATCH/DELETE to Flow Service that passed all checks and changed state */
+  /**
+   * writes that passed all checks and changed state: Flow Service POST, PATCH, DELETE and flow
+   * actions; Data Prep POST and PUT
+   */
   mutations: number
 }
 
@@ -406,6 +640,10 @@ export interface Simulator {
   url: string
   /** url + '/data/foundation/flowservice' */
   flowBase: string
+  /** url + '/data/foundation/conversion' */
+  dataPrepBase: string
+  /** url + '/data/foundation/catalog' */
+  catalogBase: string
   orgId: string
   clientId: string
   clientSecret: string
@@ -419,8 +657,9 @@ export interface Simulator {
   expireTokens(): void
   /**
    * Changes settings while running. spec, connectionTest, patchEnabled, tokenKeepsFilter,
-   * quoteEscapes, listingLagMs, createdAtMode, skewMs, commitLatencyMs and hooks return to their
-   * start values on reset(). Throws on a setting that cannot work (a negative duration, an unknown
+   * quoteEscapes, listingLagMs, createdAtMode, skewMs, commitLatencyMs, hooks, deleteInUse,
+   * scheduleParamsAs, mappingSourceTypes and targetSchemaKey return to their start values on
+   * reset(). Throws on a setting that cannot work (a negative duration, an unknown
    * mode).
    */
   configure(
@@ -440,31 +679,58 @@ export interface Simulator {
         | 'skewMs'
         | 'commitLatencyMs'
         | 'hooks'
+        | 'deleteInUse'
+        | 'scheduleParamsAs'
+        | 'mappingSourceTypes'
+        | 'targetSchemaKey'
       >
     >
   ): void
   /** the connection spec item currently served */
   connectionSpec(): ConnectionSpecItem
   /**
-   * Defaults: PostgreSQL spec 74a1c565-4e59-48d7-9d67-7c03b8a13137 v1.0, a connection-string
+   * Seeds a base connection. Defaults: PostgreSQL spec 74a1c565-4e59-48d7-9d67-7c03b8a13137 v1.0, a connection-string
    * auth, tables ['public.customers', 'public.orders']. Throws on an unknown sandbox.
    */
   seedConnection(sandbox: string, c: SeedConnection): StoredConnection
+  /**
+   * Seeds a source connection (PostgreSQL spec, data.format tabular), e.g. one an earlier run
+   * left without its dataflow. Throws on an unknown sandbox.
+   */
+  seedSourceConnection(sandbox: string, c: SeedSourceConnection): StoredSourceConnection
+  /** Seeds a Data Lake target connection. Throws on an unknown sandbox. */
+  seedTargetConnection(sandbox: string, c: SeedTargetConnection): StoredTargetConnection
+  /** Seeds a CRMToAEP dataflow, enabled unless told otherwise. Throws on an unknown sandbox. */
+  seedFlow(sandbox: string, c: SeedFlow): StoredFlow
+  /** Seeds a mapping set at version 0. Throws on an unknown sandbox or a body a POST refuses. */
+  seedMappingSet(sandbox: string, c: SeedMappingSet): StoredMappingSet
+  /** Adds a Catalog dataset; returns its id. Throws on an unknown sandbox. */
+  seedDataset(sandbox: string, d: SeedDataset): string
   /** deep copies, creation order (all sandboxes when none given) */
   connections(sandbox?: string): StoredConnection[]
   /**
-   * The live objects of any collection the simulator serves ('connections', ...), as stored:
-   * deep copies in commit order (all sandboxes when none given). Throws on an unknown collection.
+   * The live objects of any collection the simulator serves ('connections', 'sourceConnections',
+   * 'targetConnections', 'flows'), as stored: deep copies in commit order (all sandboxes when
+   * none given). Throws on an unknown collection.
    */
+  objects(collection: 'connections', sandbox?: string): StoredConnection[]
+  objects(collection: 'sourceConnections', sandbox?: string): StoredSourceConnection[]
+  objects(collection: 'targetConnections', sandbox?: string): StoredTargetConnection[]
+  objects(collection: 'flows', sandbox?: string): StoredFlow[]
   objects(collection: string, sandbox?: string): Array<Record<string, unknown> & { id: string }>
+  /** Data Prep's mapping sets with every version, deep copies in creation order */
+  mappingSets(sandbox?: string): StoredMappingSet[]
+  /** Catalog's datasets, deep copies in creation order (the default one included) */
+  datasets(sandbox?: string): StoredDataset[]
   setInUse(id: string, inUse: boolean): void
   setState(id: string, state: string): void
   /** faults are checked in order; a matching one with times left is consumed */
   inject(fault: Fault): void
   clearFaults(): void
   /**
-   * clears every object (tombstones too), requests, faults, stats, tokens (clientId/secret stay
-   * valid); the settings listed at configure() return to their start values. A POST still held
+   * clears every object (tombstones too), mapping set and dataset (then seeds the default
+   * dataset again), requests, faults, stats, tokens (clientId/secret stay valid); the settings
+   * listed at configure() return to their start values. A POST still held
    * by commitLatencyMs when it happens is not committed (it gets a 503).
    */
   reset(): void

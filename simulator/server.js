@@ -1,6 +1,8 @@
-// Local simulator of Adobe IMS (OAuth server-to-server token endpoint) and the AEP Flow Service
-// base-connection API. Behaviour follows Adobe's Flow Service and IMS documentation; anything the docs
-// leave open is flagged in comments. It is a test double: no Adobe account or network is involved.
+// Local simulator of Adobe IMS (OAuth server-to-server token endpoint), the AEP Flow Service (base,
+// source and target connections, dataflows, the CRMToAEP flow spec), Data Prep mapping sets and
+// Catalog datasets. Behaviour follows Adobe's documentation and published API descriptions;
+// anything the docs leave open is flagged in comments. It is a test double: no Adobe account or
+// network is involved.
 import http from 'node:http'
 import https from 'node:https'
 import { randomUUID, randomBytes } from 'node:crypto'
@@ -8,7 +10,18 @@ import { Ajv } from 'ajv'
 
 export const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 export const FLOW_BASE_PATH = '/data/foundation/flowservice'
+export const DATAPREP_BASE_PATH = '/data/foundation/conversion'
+export const CATALOG_BASE_PATH = '/data/foundation/catalog'
 export const IMS_TOKEN_PATH = '/ims/token/v3'
+/** The Data Lake's connection spec: every target connection here is one. */
+export const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c'
+/** CRMToAEP: the flow spec of table sources (databases, CRMs) batch-ingested into the Data Lake. */
+export const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860'
+/** The dataset seeded in every sandbox unless `defaultDataset` is false (`npm start` uses it). */
+export const DEFAULT_DATASET = Object.freeze({
+  name: 'orders-dataset',
+  schemaId: 'https://ns.adobe.com/simtenant/schemas/orders'
+})
 const AUTH_SPECS = ['Connection String Based Authentication', 'Basic Authentication']
 const TRUNCATED_JSON = '{"items":[{"id":"5f0c'
 
@@ -33,10 +46,25 @@ const DEFAULTS = {
   createdAtMode: 'epoch-ms',
   skewMs: 1000,
   commitLatencyMs: 0,
-  hooks: {}
+  hooks: {},
+  deleteInUse: 'refuse',
+  scheduleParamsAs: 'strings',
+  mappingSourceTypes: 'media-types',
+  targetSchemaKey: 'id',
+  defaultDataset: true
 }
 /** A trial's time model and hooks: configure() changes them, reset() restores the start ones. */
 const TRIAL = ['listingLagMs', 'createdAtMode', 'skewMs', 'commitLatencyMs', 'hooks']
+/**
+ * Where Adobe's documents disagree about the dataflow objects, each reading the simulator can take
+ * (see server.d.ts): configure() changes them, reset() restores the start ones.
+ */
+const READINGS = {
+  deleteInUse: ['refuse', 'allow'],
+  scheduleParamsAs: ['strings', 'spec-types'],
+  mappingSourceTypes: ['media-types', 'as-sent'],
+  targetSchemaKey: ['id', 'schemaId']
+}
 /** Settings that configure() can change while the simulator runs. */
 const CONFIGURABLE = [
   'latencyMs',
@@ -47,7 +75,8 @@ const CONFIGURABLE = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  ...TRIAL
+  ...TRIAL,
+  ...Object.keys(READINGS)
 ]
 /** Settings that reset() returns to their start values. */
 const RESET = [
@@ -56,7 +85,8 @@ const RESET = [
   'patchEnabled',
   'tokenKeepsFilter',
   'quoteEscapes',
-  ...TRIAL
+  ...TRIAL,
+  ...Object.keys(READINGS)
 ]
 /** Settings that take a duration: a number of ms, or { min, max } drawn anew each time. */
 const DURATIONS = ['listingLagMs', 'commitLatencyMs']
@@ -94,6 +124,9 @@ function checkSettings(o) {
     )
   if (o.skewMs !== undefined && !(Number.isFinite(o.skewMs) && o.skewMs >= 0))
     throw new TypeError(`skewMs must be a number of ms >= 0, got ${JSON.stringify(o.skewMs)}`)
+  for (const [k, values] of Object.entries(READINGS))
+    if (o[k] !== undefined && !values.includes(o[k]))
+      throw new TypeError(`${k} must be one of ${values.join(', ')}, got ${JSON.stringify(o[k])}`)
 }
 const maxMillis = (v) => (typeof v === 'number' ? v : v.max)
 
@@ -336,8 +369,11 @@ function flatHeaders(raw) {
 }
 
 function serviceOf(path) {
-  if (path === FLOW_BASE_PATH || path.startsWith(FLOW_BASE_PATH + '/')) return 'flow'
-  if (path === '/ims' || path.startsWith('/ims/')) return 'ims'
+  const under = (base) => path === base || path.startsWith(base + '/')
+  if (under(FLOW_BASE_PATH)) return 'flow'
+  if (under(DATAPREP_BASE_PATH)) return 'dataprep'
+  if (under(CATALOG_BASE_PATH)) return 'catalog'
+  if (under('/ims')) return 'ims'
   return 'other'
 }
 
@@ -430,14 +466,17 @@ export function fieldReader(how) {
  * - filters: each field property= accepts and how to read it (see fieldReader)
  * - create(ctx, body, env): checks a POST body: { error } (a reply), or { fields } with name,
  *   description, the spec reference and the collection's own fields
- * - wire(obj): the collection's own fields as served, after `state` (secrets masked)
+ * - wire(obj, env): the collection's own fields as served, after `state` (secrets masked)
  * - patch(ctx, draft, op, kind, env) (optional): applies an operation on a path other than
  *   /name, /description and the spec to the draft; returns an error reply or undefined. Without
  *   it such paths are refused (1455).
- * - check(ctx, draft, env) (optional): the object a PATCH leaves; an error reply or undefined
- * - deleteRefusal(ctx, obj) (optional): an error reply when the object cannot be deleted
+ * - check(ctx, draft, env) (optional): the object a PATCH leaves (it may normalise it); an error
+ *   reply or undefined
+ * - deleteRefusal(ctx, obj, env) (optional): an error reply when the object cannot be deleted
  * - patchSwitch (optional): the message a PATCH gets while `patchEnabled` is off (1445)
- * `env` holds what depends on the simulator's settings: currentSpec().
+ * `env` holds what depends on the simulator's state and settings: currentSpec(), config, now(),
+ * find(collection, sandbox, id) (a live object), flowsUsing(collection, obj) (the live dataflows
+ * using it), dataset(sandbox, id) (Catalog) and mappingSet(sandbox, id) (Data Prep).
  */
 const CONNECTIONS = {
   name: 'connections',
@@ -524,8 +563,9 @@ const CONNECTIONS = {
     const problem = authParamsProblem(env.currentSpec(), draft.auth)
     return problem ? flowError(ctx, 400, 1455, 'Bad request', problem) : undefined
   },
-  deleteRefusal(ctx, conn) {
-    if (!conn.inUse) return undefined
+  deleteRefusal(ctx, conn, env) {
+    // In use when told so (setInUse), or while a dataflow reads it through a source connection.
+    if (!conn.inUse && env.flowsUsing('connections', conn).length === 0) return undefined
     return flowError(
       ctx,
       400,
@@ -548,7 +588,694 @@ function connectionFields(c) {
   }
 }
 
-const COLLECTIONS = [CONNECTIONS].map((c) => ({
+// ---- The dataflow objects: source and target connections, dataflows, the flow spec, mapping sets
+// and datasets. The comments cite Adobe's sources by key:
+// - O1, O2, O3: the published API descriptions, AdobeDocs/experience-platform-apis
+//   static/swagger-specs/flow-service.yaml, data-prep.yaml and catalog.yaml (read at 16c60cd)
+// - D1 to D12: AdobeDocs/experience-platform.en, help/sources/tutorials/api/: D1
+//   collect/database-nosql.md, D2 collect/table-dataflow-template.md, D3 update-dataflows.md;
+//   D6 help/data-prep/api/mapping-set.md; D7 help/sources/errors/flow-service-errors.md (the error
+//   catalogue); D8 help/dataflows/api/sort-and-filter.md; D11
+//   help/destinations/api/update-destination-dataflows.md; D12 help/catalog/api/look-up-object.md
+// - aepp: pitchmuc/aepp (flowservice.py, dataprep.py), a Python client of these APIs
+// Where they disagree, the simulator accepts every form in requests and lets a test choose the
+// form of replies (READINGS).
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+const nonEmpty = (v) => typeof v === 'string' && v.trim() !== ''
+/** An integer sent as a number or as a string of digits (Adobe's examples send both). */
+function integerOf(v) {
+  if (typeof v === 'number' && Number.isInteger(v)) return v
+  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v)
+  return undefined
+}
+/** A boolean sent as one or as "true"/"false" (D1/D2 send `"backfill": "true"`). */
+const booleanOf = (v) =>
+  typeof v === 'boolean' ? v : v === 'true' || v === 'false' ? v === 'true' : undefined
+
+/**
+ * Applies one JSON Patch operation at a JSON Pointer inside `root` (RFC 6901 escapes; '-'
+ * appends to an array). Returns what went wrong, or undefined. Lenient as for /description:
+ * replace of a missing member behaves like add.
+ */
+function applyPointer(root, pointer, kind, value) {
+  const keys = pointer
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
+  // A test double still must not let a request write onto Object.prototype.
+  if (keys.some((k) => ['__proto__', 'constructor', 'prototype'].includes(k)))
+    return `Invalid path ${pointer}`
+  const index = (arr, key, extra) => {
+    const i = key === '-' && extra ? arr.length : /^\d+$/.test(key) ? Number(key) : NaN
+    return i < arr.length + (extra ? 1 : 0) ? i : undefined
+  }
+  let parent = root
+  for (const key of keys.slice(0, -1)) {
+    const next = Array.isArray(parent) ? parent[index(parent, key, false) ?? -1] : parent[key]
+    if (next === null || typeof next !== 'object') return `Missing field "${key}"`
+    parent = next
+  }
+  const last = keys[keys.length - 1]
+  if (Array.isArray(parent)) {
+    const i = index(parent, last, kind === 'add')
+    if (i === undefined) return `Invalid array index "${last}" in ${pointer}`
+    if (kind === 'add') parent.splice(i, 0, structuredClone(value))
+    else if (kind === 'remove') parent.splice(i, 1)
+    else parent[i] = structuredClone(value)
+    return undefined
+  }
+  if (kind === 'remove') {
+    if (!Object.hasOwn(parent, last)) return `Missing field "${last}"`
+    delete parent[last]
+  } else parent[last] = structuredClone(value)
+  return undefined
+}
+
+/** A PATCH operation on one of `prefixes` (or below one), applied to the draft; 1455 otherwise. */
+function patchUnder(ctx, draft, op, kind, prefixes) {
+  const invalid = (detail) => flowError(ctx, 400, 1455, 'Bad request', detail)
+  if (!prefixes.some((p) => op.path === p || op.path.startsWith(p + '/')))
+    return invalid(`Unsupported path ${op.path}`)
+  const problem = applyPointer(draft, op.path, kind, op.value)
+  return problem ? invalid(problem) : undefined
+}
+
+/** A spec reference: { id, version } with the version defaulting to 1.0; 1413 for another id. */
+function specRefOf(ctx, ref, id, what) {
+  const specId = ref?.id
+  const version = ref?.version ?? '1.0'
+  if (specId !== id || version !== '1.0')
+    return {
+      error: flowError(
+        ctx,
+        400,
+        1413,
+        'Invalid request',
+        `Invalid ${what} id=[${specId}] version=[${version}]; expected id=[${id}] version=[1.0]`
+      )
+    }
+  return { ref: { id: specId, version } }
+}
+
+/** name (required unless `optional`) and description: strings. A reply when they are not. */
+function namesProblem(ctx, b, optional = false) {
+  const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
+  if (optional ? b.name !== undefined && typeof b.name !== 'string' : !nonEmpty(b.name))
+    return invalid('name is required and must be a string')
+  if (b.description !== undefined && typeof b.description !== 'string')
+    return invalid('description must be a string')
+  return undefined
+}
+
+/**
+ * A body field naming an object that does not exist. Flow Service's catalogue has no code for it;
+ * 1439-400 ("The requested flows resource … is not found") is its nearest: a 400 for a missing
+ * resource named in a request.
+ */
+const missingResource = (ctx, field, type, id) =>
+  flowError(
+    ctx,
+    400,
+    1439,
+    'Resource not found',
+    `${field}: the requested ${type} resource ${id} is not found in this sandbox`
+  )
+
+/**
+ * PostgreSQL source connections (D1, D2, O1): one table of a base connection. Checks that the
+ * base connection lives in the sandbox (1439-400) and that the table is one explore lists
+ * (1400-400, naming params.tableName).
+ */
+const SOURCE_CONNECTIONS = {
+  name: 'sourceConnections',
+  specField: 'connectionSpec',
+  filters: {
+    id: 'id',
+    name: 'name',
+    description: 'description',
+    'connectionSpec.id': 'connectionSpec.id',
+    baseConnectionId: 'baseConnectionId',
+    'params.tableName': 'params.tableName',
+    state: 'state'
+  },
+  create(ctx, b, env) {
+    if (!isObject(b))
+      return { error: flowError(ctx, 400, 1400, 'Bad request', 'Request body must be an object') }
+    const spec = specRefOf(ctx, b.connectionSpec, POSTGRES_SPEC_ID, 'connection spec')
+    if (spec.error) return spec
+    const names = namesProblem(ctx, b)
+    if (names) return { error: names }
+    const fields = {
+      name: b.name,
+      description: b.description,
+      connectionSpec: spec.ref,
+      baseConnectionId: b.baseConnectionId,
+      data: structuredClone(b.data),
+      params: structuredClone(b.params)
+    }
+    const problem = this.check(ctx, fields, env)
+    return problem ? { error: problem } : { fields }
+  },
+  wire: (s, env) => {
+    const base = env.find('connections', s.sandboxName, s.baseConnectionId)
+    return {
+      baseConnectionId: s.baseConnectionId,
+      data: structuredClone(s.data),
+      params: structuredClone(s.params),
+      providerRefId: postgresConnectionSpec().providerId,
+      inheritedAttributes: {
+        baseConnection: {
+          id: s.baseConnectionId,
+          connectionSpec: { ...(base?.connectionSpec ?? s.connectionSpec) }
+        }
+      }
+    }
+  },
+  // O1 declares PATCH without saying which fields may change: params and data here.
+  patch: (ctx, draft, op, kind) => patchUnder(ctx, draft, op, kind, ['/params', '/data']),
+  check(ctx, s, env) {
+    const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
+    if (!nonEmpty(s.baseConnectionId)) return invalid('baseConnectionId is required')
+    const base = env.find('connections', ctx.sandbox, s.baseConnectionId)
+    if (!base) return missingResource(ctx, 'baseConnectionId', 'connections', s.baseConnectionId)
+    // D1: "tabular" for every table-based source.
+    if (!isObject(s.data) || s.data.format !== 'tabular')
+      return invalid('data.format must be "tabular" for a table-based source')
+    if (!isObject(s.params) || !nonEmpty(s.params.tableName))
+      return invalid('params.tableName is required')
+    if (!base.tables.includes(s.params.tableName))
+      return invalid(
+        `params.tableName: table ${s.params.tableName} not found in connection ${base.id} (explore lists ${base.tables.join(', ')})`
+      )
+    if (s.params.columns !== undefined && !Array.isArray(s.params.columns))
+      return invalid('params.columns must be a list of columns')
+    return undefined
+  },
+  deleteRefusal: (ctx, obj, env) => inUseRefusal(ctx, 'sourceConnections', obj, env)
+}
+
+/**
+ * Data Lake target connections (D1, D2, O1): one Catalog dataset and its XDM schema. The dataset
+ * must exist in the sandbox (1439-400) and data.schema.id must be its schemaRef.id (1425-400).
+ * data.schema.version is taken as sent: D1 says "…;version=1", O1 and aepp "1.0".
+ */
+const TARGET_CONNECTIONS = {
+  name: 'targetConnections',
+  specField: 'connectionSpec',
+  filters: {
+    id: 'id',
+    name: 'name',
+    description: 'description',
+    'connectionSpec.id': 'connectionSpec.id',
+    baseConnectionId: 'baseConnectionId',
+    'params.dataSetId': 'params.dataSetId',
+    state: 'state'
+  },
+  create(ctx, b, env) {
+    if (!isObject(b))
+      return { error: flowError(ctx, 400, 1400, 'Bad request', 'Request body must be an object') }
+    const spec = specRefOf(ctx, b.connectionSpec, DATA_LAKE_SPEC_ID, 'connection spec')
+    if (spec.error) return spec
+    // O1 makes name optional here, unlike every other object.
+    const names = namesProblem(ctx, b, true)
+    if (names) return { error: names }
+    const fields = {
+      name: b.name,
+      description: b.description,
+      connectionSpec: spec.ref,
+      data: structuredClone(b.data),
+      params: structuredClone(b.params)
+    }
+    const problem = this.check(ctx, fields, env)
+    return problem ? { error: problem } : { fields }
+  },
+  wire(t, env) {
+    const data = structuredClone(t.data)
+    // aepp reads data.schema.id or data.schema.schemaId, "handling inconsistency in the response".
+    if (env.config.targetSchemaKey === 'schemaId' && isObject(data.schema)) {
+      data.schema = { schemaId: data.schema.id, ...data.schema }
+      delete data.schema.id
+    }
+    return { data, params: structuredClone(t.params) }
+  },
+  patch: (ctx, draft, op, kind) => patchUnder(ctx, draft, op, kind, ['/params', '/data']),
+  check(ctx, t, env) {
+    const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
+    if (!isObject(t.data) || !isObject(t.data.schema) || !nonEmpty(t.data.schema.id))
+      return invalid('data.schema.id is required: the $id of the target XDM schema')
+    if (typeof t.data.schema.version !== 'string')
+      return invalid('data.schema.version is required and must be a string')
+    if (t.data.format !== undefined && typeof t.data.format !== 'string')
+      return invalid('data.format must be a string')
+    if (!isObject(t.params) || !nonEmpty(t.params.dataSetId))
+      return invalid('params.dataSetId is required')
+    const dataset = env.dataset(ctx.sandbox, t.params.dataSetId)
+    if (!dataset) return missingResource(ctx, 'params.dataSetId', 'dataSets', t.params.dataSetId)
+    if (dataset.schemaRef.id !== t.data.schema.id)
+      return schemaMismatch(ctx, dataset, t.data.schema.id)
+    return undefined
+  },
+  deleteRefusal: (ctx, obj, env) => inUseRefusal(ctx, 'targetConnections', obj, env)
+}
+
+/** D7's 1425-400, naming both schemas. */
+const schemaMismatch = (ctx, dataset, schemaId) =>
+  flowError(
+    ctx,
+    400,
+    1425,
+    'Invalid request',
+    `Error while matching schema in target dataset ${dataset.id} (${dataset.schemaRef.id}) with schema ${schemaId}. Schema with same id and version must be used in both mapping and target dataset.`
+  )
+
+/**
+ * A source or target connection a dataflow still uses. No refusal is documented for deleting
+ * one (D7, O1); D7's 1447-400 "Found active flows containing id …" fits it. deleteInUse
+ * 'refuse' (the default, so a deletion in the wrong order fails here rather than against
+ * Platform) answers with it; 'allow' deletes, leaving the dataflow pointing at nothing.
+ */
+function inUseRefusal(ctx, collection, obj, env) {
+  if (env.config.deleteInUse === 'allow') return undefined
+  const flows = env.flowsUsing(collection, obj).map((f) => f.id)
+  if (flows.length === 0) return undefined
+  return flowError(
+    ctx,
+    400,
+    1447,
+    'Invalid request',
+    `Found active flows containing id ${obj.id}.`,
+    { flowIds: flows }
+  )
+}
+
+const FREQUENCIES = ['once', 'minute', 'hour', 'day', 'week']
+
+/**
+ * The CRMToAEP flow spec as D2 shows it (sourceConnectionSpecIds, targetConnectionSpecIds, the
+ * Copy and Mapping transformation specs, the schedule spec); D1 names the transformations key
+ * `transformationSpec`, D2 `transformationSpecs`: served as D2.
+ */
+export function crmToAepFlowSpec() {
+  const draft7 = 'http://json-schema.org/draft-07/schema#'
+  const deltaColumn = {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      dateFormat: { type: 'string' },
+      timezone: { type: 'string' }
+    },
+    required: ['name']
+  }
+  return {
+    id: CRM_TO_AEP_FLOW_SPEC_ID,
+    name: 'CRMToAEP',
+    providerId: '0ed90a81-07f4-4586-8190-b40eccef1c5a',
+    version: '1.0',
+    sourceConnectionSpecIds: [
+      '3416976c-a9ca-4bba-901a-1f08f66978ff',
+      '38ad80fe-8b06-4938-94f4-d4ee80266b07',
+      'd771e9c1-4f26-40dc-8617-ce58c4b53702',
+      '3c9b37f8-13a6-43d8-bad3-b863b941fedd',
+      'cc6a4487-9e91-433e-a3a3-9cf6626c1806',
+      '3000eb99-cd47-43f3-827c-43caf170f015',
+      '26d738e0-8963-47ea-aadf-c60de735468a',
+      POSTGRES_SPEC_ID,
+      'cfc0fee1-7dc0-40ef-b73e-d8b134c436f5',
+      '4f63aa36-bd48-4e33-bb83-49fbcd11c708',
+      'cb66ab34-8619-49cb-96d1-39b37ede86ea',
+      'eb13cb25-47ab-407f-ba89-c0125281c563',
+      '1f372ff9-38a4-4492-96f5-b9a4e4bd00ec',
+      '37b6bf40-d318-4655-90be-5cd6f65d334b',
+      'a49bcc7d-8038-43af-b1e4-5a7a089a7d79',
+      'a8b6a1a4-5735-42b4-952c-85dce0ac38b5'
+    ],
+    targetConnectionSpecIds: [DATA_LAKE_SPEC_ID],
+    transformationSpecs: [
+      {
+        name: 'Copy',
+        spec: {
+          $schema: draft7,
+          type: 'object',
+          properties: { deltaColumn },
+          required: ['deltaColumn']
+        }
+      },
+      {
+        name: 'Mapping',
+        spec: {
+          $schema: draft7,
+          type: 'object',
+          description:
+            'defines various params required for different mapping from source to target',
+          properties: { mappingId: { type: 'string' }, mappingVersion: { type: 'string' } }
+        }
+      }
+    ],
+    scheduleSpec: {
+      name: 'PeriodicSchedule',
+      type: 'Periodic',
+      spec: {
+        $schema: draft7,
+        type: 'object',
+        properties: {
+          startTime: { description: 'epoch time', type: 'integer' },
+          frequency: { type: 'string', enum: [...FREQUENCIES] },
+          interval: { type: 'integer' },
+          backfill: { type: 'boolean', default: true }
+        },
+        required: ['startTime', 'frequency'],
+        if: { properties: { frequency: { const: 'once' } } },
+        then: { allOf: [{ not: { required: ['interval'] } }, { not: { required: ['backfill'] } }] },
+        else: {
+          required: ['interval'],
+          if: { properties: { frequency: { const: 'minute' } } },
+          then: { properties: { interval: { minimum: 15 } } },
+          else: { properties: { interval: { minimum: 1 } } }
+        }
+      }
+    },
+    attributes: { isSourceFlow: true, isDraftModeSupported: true, frequency: 'batch' }
+  }
+}
+
+/**
+ * scheduleParams as the CRMToAEP schedule spec has them (D1, D2): startTime (epoch seconds) and a
+ * frequency; no interval or backfill with once; otherwise an interval of at least 15 (minute) or
+ * 1. Numbers and booleans are accepted as they are or as strings, since the tutorials send
+ * strings and the spec types them (D2, D3); normalised in place to the spec's types.
+ * Returns what is wrong, or undefined.
+ */
+function scheduleProblem(s) {
+  if (!isObject(s)) return 'scheduleParams is required and must be an object'
+  const startTime = integerOf(s.startTime)
+  if (startTime === undefined || startTime < 0)
+    return `scheduleParams.startTime must be an integer (epoch seconds), got ${JSON.stringify(s.startTime)}`
+  if (!FREQUENCIES.includes(s.frequency))
+    return `scheduleParams.frequency must be one of ${FREQUENCIES.join(', ')}, got ${JSON.stringify(s.frequency)}`
+  s.startTime = startTime
+  if (s.frequency === 'once') {
+    if (s.interval !== undefined)
+      return 'scheduleParams.interval is not allowed with frequency once'
+    if (s.backfill !== undefined)
+      return 'scheduleParams.backfill is not allowed with frequency once'
+    return undefined
+  }
+  if (s.interval === undefined)
+    return `scheduleParams.interval is required with frequency ${s.frequency}`
+  const interval = integerOf(s.interval)
+  const least = s.frequency === 'minute' ? 15 : 1
+  if (interval === undefined || interval < least)
+    return `scheduleParams.interval must be an integer of at least ${least} with frequency ${s.frequency}, got ${JSON.stringify(s.interval)}`
+  s.interval = interval
+  if (s.backfill !== undefined) {
+    const backfill = booleanOf(s.backfill)
+    if (backfill === undefined)
+      return `scheduleParams.backfill must be a boolean, got ${JSON.stringify(s.backfill)}`
+    s.backfill = backfill
+  }
+  return undefined
+}
+
+/**
+ * Checks a whole dataflow (a POST body made into one, or what a PATCH leaves) as Flow Service
+ * would, normalising scheduleParams and mappingVersion in place. Returns an error reply or
+ * undefined. Codes: 1413 flow spec, 1439 a source, target or mapping set that does not exist,
+ * 1412 a mapping version that does not, 1425 the mapping's schema is not the target's, 1400
+ * the rest (each message names the field).
+ */
+function flowProblem(ctx, f, env) {
+  const invalid = (detail) => flowError(ctx, 400, 1400, 'Bad request', detail)
+  const names = namesProblem(ctx, f)
+  if (names) return names
+  const connections = {}
+  for (const [field, collection] of [
+    ['sourceConnectionIds', 'sourceConnections'],
+    ['targetConnectionIds', 'targetConnections']
+  ]) {
+    const ids = f[field]
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every(nonEmpty))
+      return invalid(`${field} must be a non-empty list of ids`)
+    connections[field] = []
+    for (const id of ids) {
+      const found = env.find(collection, ctx.sandbox, id)
+      if (!found) return missingResource(ctx, field, collection, id)
+      connections[field].push(found)
+    }
+  }
+  const schedule = scheduleProblem(f.scheduleParams)
+  if (schedule) return invalid(schedule)
+  if (!Array.isArray(f.transformations)) return invalid('transformations must be a list')
+  const seen = new Set()
+  for (const [i, t] of f.transformations.entries()) {
+    const at = `transformations[${i}]`
+    if (!isObject(t) || !['Copy', 'Mapping'].includes(t.name))
+      return invalid(`${at}.name must be Copy or Mapping, got ${JSON.stringify(t?.name)}`)
+    if (seen.has(t.name)) return invalid(`${at}: more than one ${t.name} transformation`)
+    seen.add(t.name)
+    if (!isObject(t.params)) return invalid(`${at}.params must be an object`)
+    if (t.name === 'Copy') {
+      const dc = t.params.deltaColumn
+      if (!isObject(dc) || !nonEmpty(dc.name))
+        return invalid(`${at}.params.deltaColumn.name is required by the Copy transformation`)
+      for (const k of ['dateFormat', 'timezone'])
+        if (dc[k] !== undefined && typeof dc[k] !== 'string')
+          return invalid(`${at}.params.deltaColumn.${k} must be a string`)
+      continue
+    }
+    const { mappingId } = t.params
+    if (!nonEmpty(mappingId)) return invalid(`${at}.params.mappingId is required`)
+    const set = env.mappingSet(ctx.sandbox, mappingId)
+    if (!set) return missingResource(ctx, `${at}.params.mappingId`, 'mappingSets', mappingId)
+    // A number in the tutorials' requests, a string in the spec, O1 and D3's GET.
+    const version = integerOf(t.params.mappingVersion)
+    const stored = set.versions.find((v) => v.version === version)
+    if (!stored)
+      return flowError(
+        ctx,
+        400,
+        1412,
+        'Invalid request',
+        `Invalid Mapping Version in request: ${at}.params.mappingVersion ${JSON.stringify(t.params.mappingVersion)} is not a version of mapping set ${mappingId} (0 to ${set.versions.length - 1}). Please provide correct mapping version.`
+      )
+    t.params.mappingVersion = version
+    // D7 speaks of id and version; the versions are spelled differently across the docs
+    // (1.0, ;version=1), so only the ids are compared.
+    const schemaId = stored.outputSchema.schemaRef.id
+    for (const target of connections.targetConnectionIds)
+      if (target.data.schema.id !== schemaId)
+        return flowError(
+          ctx,
+          400,
+          1425,
+          'Invalid request',
+          `Error while matching schema in target dataset ${target.params.dataSetId} with schema in mapping ${mappingId}. Schema with same id and version must be used in both mapping and target dataset.`
+        )
+  }
+  // O1: database sources "require … deltaColumn"; a one-off run may go without.
+  if (f.scheduleParams.frequency !== 'once' && !seen.has('Copy'))
+    return invalid(
+      'transformations: a Copy transformation with params.deltaColumn is required unless scheduleParams.frequency is once'
+    )
+  return undefined
+}
+
+/**
+ * Dataflows of the CRMToAEP flow spec (D1, D2, D3, O1). created enabled; PATCH takes name,
+ * description, scheduleParams (startTime only until the scheduled start has passed, D3) and
+ * transformations, whole or below params; the result is checked as a POST is.
+ * POST /flows/{id}/action enables and disables (see flowAction in startSimulator).
+ */
+const FLOWS = {
+  name: 'flows',
+  specField: 'flowSpec',
+  filters: {
+    id: 'id',
+    name: 'name',
+    description: 'description',
+    'flowSpec.id': 'flowSpec.id',
+    state: 'state',
+    // D8 writes the array filters with [] (sourceConnectionIds[]==a,b); plain names too.
+    'sourceConnectionIds[]': 'sourceConnectionIds[]',
+    'targetConnectionIds[]': 'targetConnectionIds[]',
+    sourceConnectionIds: 'sourceConnectionIds[]',
+    targetConnectionIds: 'targetConnectionIds[]'
+  },
+  create(ctx, b, env) {
+    if (!isObject(b))
+      return { error: flowError(ctx, 400, 1400, 'Bad request', 'Request body must be an object') }
+    if (b.state !== undefined)
+      return {
+        error: flowError(
+          ctx,
+          400,
+          1410,
+          'Invalid request',
+          'State is not allowed in the create flow request.'
+        )
+      }
+    const spec = specRefOf(ctx, b.flowSpec, CRM_TO_AEP_FLOW_SPEC_ID, 'flow spec')
+    if (spec.error) return spec
+    const fields = {
+      name: b.name,
+      description: b.description,
+      flowSpec: spec.ref,
+      sourceConnectionIds: structuredClone(b.sourceConnectionIds),
+      targetConnectionIds: structuredClone(b.targetConnectionIds),
+      transformations: structuredClone(b.transformations),
+      scheduleParams: structuredClone(b.scheduleParams)
+    }
+    const problem = flowProblem(ctx, fields, env)
+    return problem ? { error: problem } : { fields }
+  },
+  wire(f, env) {
+    // D3's GET serves every schedule value and mappingVersion as a string; the spec types them.
+    const asStrings = env.config.scheduleParamsAs === 'strings'
+    const scheduleParams = Object.fromEntries(
+      Object.entries(f.scheduleParams).map(([k, v]) => [
+        k,
+        asStrings && ['startTime', 'interval', 'backfill'].includes(k) ? String(v) : v
+      ])
+    )
+    const transformations = f.transformations.map((t) =>
+      t.name === 'Mapping'
+        ? { ...t, params: { ...t.params, mappingVersion: String(t.params.mappingVersion) } }
+        : structuredClone(t)
+    )
+    const specOf = (collection, id) => env.find(collection, f.sandboxName, id)?.connectionSpec
+    return {
+      sourceConnectionIds: [...f.sourceConnectionIds],
+      targetConnectionIds: [...f.targetConnectionIds],
+      // Read from the connections as they are now (D3 shows it on reads, O1 declares it).
+      inheritedAttributes: {
+        sourceConnections: f.sourceConnectionIds.map((id) => {
+          const source = env.find('sourceConnections', f.sandboxName, id)
+          return {
+            id,
+            ...(source ? { connectionSpec: { ...source.connectionSpec } } : {}),
+            ...(source
+              ? {
+                  baseConnection: {
+                    id: source.baseConnectionId,
+                    connectionSpec: {
+                      ...(specOf('connections', source.baseConnectionId) ?? source.connectionSpec)
+                    }
+                  }
+                }
+              : {})
+          }
+        }),
+        targetConnections: f.targetConnectionIds.map((id) => {
+          const spec = specOf('targetConnections', id)
+          return { id, ...(spec ? { connectionSpec: { ...spec } } : {}) }
+        })
+      },
+      scheduleParams,
+      transformations,
+      runs: `/runs?property=flowId==${f.id}`
+    }
+  },
+  patch: (ctx, draft, op, kind) =>
+    patchUnder(ctx, draft, op, kind, ['/scheduleParams', '/transformations']),
+  check(ctx, draft, env) {
+    const before = env.find('flows', ctx.sandbox, draft.id)
+    const problem = flowProblem(ctx, draft, env)
+    if (problem) return problem
+    // D3: "You cannot update the startTime of a dataflow if the initially scheduled startTime
+    // has already occurred."
+    const was = before?.scheduleParams.startTime
+    if (was !== undefined && draft.scheduleParams.startTime !== was && env.now() >= was * 1000)
+      return flowError(
+        ctx,
+        400,
+        1455,
+        'Invalid request',
+        `scheduleParams.startTime cannot be updated: the scheduled start time ${was} has already occurred`
+      )
+    return undefined
+  }
+}
+
+/** The pseudo-collection GET /flowSpecs filters (there is one flow spec here). */
+const FLOW_SPECS = { readers: { id: fieldReader('id'), name: fieldReader('name') } }
+
+const SOURCE_TYPES = ['ATTRIBUTE', 'EXPRESSION', 'STATIC']
+/**
+ * The media types Data Prep reads sourceType back as (D6's GET and PUT replies; aepp sends
+ * them too). STATIC's is not documented: text/plain is taken from Destination SDK's mappings.
+ */
+const SOURCE_MEDIA_TYPES = {
+  ATTRIBUTE: 'text/x.schema-path',
+  EXPRESSION: 'text/x.aep-xl',
+  STATIC: 'text/plain'
+}
+const XDM_FULL = 'application/vnd.adobe.xed-full+json;version=1'
+
+/**
+ * A mapping set body (POST, PUT, validate) in either dialect the docs show: O2 and D6's
+ * `outputSchema.schemaRef` + `mappings[].{sourceType, source, destination}`, or D1 and D2's
+ * `xdmSchema` (+ `xdmVersion`) + `mappings[].{sourceAttribute, destinationXdmPath}` (attribute
+ * mappings). Returns { error } naming the field, or { value: { name, outputSchema, mappings } }
+ * with mappings as { sourceType: ATTRIBUTE|EXPRESSION|STATIC, source, destination, name?,
+ * description? }. sourceType may also be sent as the media type reads return.
+ */
+function mappingSetOf(b) {
+  if (!isObject(b)) return { error: 'The request body must be a JSON object' }
+  if (b.name !== undefined && b.name !== null && typeof b.name !== 'string')
+    return { error: 'name must be a string' }
+  const xdmVersion = typeof b.xdmVersion === 'string' ? b.xdmVersion : ''
+  const schemaRef = isObject(b.outputSchema)
+    ? b.outputSchema.schemaRef
+    : typeof b.xdmSchema === 'string'
+      ? { id: b.xdmSchema, contentType: xdmVersion.includes('/') ? xdmVersion : XDM_FULL }
+      : undefined
+  if (!isObject(schemaRef) || !nonEmpty(schemaRef.id))
+    return { error: 'outputSchema.schemaRef.id (or xdmSchema) is required: the target schema $id' }
+  if (schemaRef.contentType !== undefined && typeof schemaRef.contentType !== 'string')
+    return { error: 'outputSchema.schemaRef.contentType must be a string' }
+  if (!Array.isArray(b.mappings) || b.mappings.length === 0)
+    return { error: 'mappings must be a non-empty list' }
+  const mappings = []
+  for (const [i, m] of b.mappings.entries()) {
+    const at = `mappings[${i}]`
+    if (!isObject(m)) return { error: `${at} must be an object` }
+    const dialectB = m.source === undefined && m.sourceAttribute !== undefined
+    let sourceType = m.sourceType
+    if (sourceType === undefined && dialectB) sourceType = 'ATTRIBUTE'
+    const fromMedia = Object.keys(SOURCE_MEDIA_TYPES).find(
+      (k) => SOURCE_MEDIA_TYPES[k] === sourceType
+    )
+    sourceType = fromMedia ?? sourceType
+    if (!SOURCE_TYPES.includes(sourceType))
+      return {
+        error: `${at}.sourceType must be one of ${SOURCE_TYPES.join(', ')}, got ${JSON.stringify(m.sourceType)}`
+      }
+    const source = dialectB ? m.sourceAttribute : m.source
+    const destination = m.destination ?? m.destinationXdmPath
+    if (!nonEmpty(source)) return { error: `${at}.source is required` }
+    if (!nonEmpty(destination)) return { error: `${at}.destination is required` }
+    for (const k of ['name', 'description'])
+      if (m[k] !== undefined && m[k] !== null && typeof m[k] !== 'string')
+        return { error: `${at}.${k} must be a string` }
+    mappings.push({
+      sourceType,
+      source,
+      destination,
+      ...(typeof m.name === 'string' ? { name: m.name } : {}),
+      ...(typeof m.description === 'string' ? { description: m.description } : {})
+    })
+  }
+  return {
+    value: {
+      ...(typeof b.name === 'string' ? { name: b.name } : {}),
+      outputSchema: {
+        schemaRef: { id: schemaRef.id, contentType: schemaRef.contentType ?? XDM_FULL }
+      },
+      mappings
+    }
+  }
+}
+
+const COLLECTIONS = [CONNECTIONS, SOURCE_CONNECTIONS, TARGET_CONNECTIONS, FLOWS].map((c) => ({
   ...c,
   readers: Object.fromEntries(Object.entries(c.filters).map(([k, how]) => [k, fieldReader(how)]))
 }))
@@ -594,7 +1321,29 @@ export async function startSimulator(options = {}) {
   const sandboxIds = new Map(sandboxes.map((s) => [s, rnd.uuid()]))
 
   const collections = new Map(COLLECTIONS.map((c) => [c.name, c]))
-  const env = { currentSpec }
+  /** What the collection declarations read of the simulator (see COLLECTIONS). */
+  const env = {
+    currentSpec,
+    config,
+    now: () => clock.now(),
+    find: (collection, sandbox, id) => findLive(collection, sandbox, id)?.obj,
+    /** The live dataflows using an object (a base connection: through its source connections). */
+    flowsUsing(collection, obj) {
+      const flows = liveObjects('flows', obj.sandboxName)
+      if (collection === 'sourceConnections')
+        return flows.filter((f) => f.sourceConnectionIds.includes(obj.id))
+      if (collection === 'targetConnections')
+        return flows.filter((f) => f.targetConnectionIds.includes(obj.id))
+      const sources = new Set(
+        liveObjects('sourceConnections', obj.sandboxName)
+          .filter((source) => source.baseConnectionId === obj.id)
+          .map((source) => source.id)
+      )
+      return flows.filter((f) => f.sourceConnectionIds.some((id) => sources.has(id)))
+    },
+    dataset: (sandbox, id) => datasets.get(sandbox)?.find((d) => d.id === id),
+    mappingSet: (sandbox, id) => mappingSets.get(sandbox)?.find((m) => m.id === id)
+  }
   /**
    * collection -> sandbox -> entries in commit order. An entry is { collection, obj, seq, shown,
    * committedAt, deletedAt, versions }: `obj` the object as it is now (what connections()
@@ -634,7 +1383,65 @@ export async function startSimulator(options = {}) {
   const socketIds = new WeakMap()
   let seq = 0
 
+  /**
+   * Data Prep: sandbox -> mapping sets in creation order, each { id, name?, sandboxName,
+   * createdDate, modifiedDate, versions: [{ version, outputSchema, mappings, modifiedDate }] }
+   * (every version kept: a dataflow pins one). Catalog: sandbox -> datasets in creation order.
+   * Neither is a Flow Service collection: no listing lag, createdAt modes or state.
+   */
+  let mappingSets
+  let datasets
+  const hexId = (bytes) => rnd.bytes(bytes).toString('hex')
+  function addDataset(sandbox, d) {
+    const now = clock.now()
+    const dataset = {
+      // Catalog ids are 24 hex digits (MongoDB object ids) in every example.
+      id: hexId(12),
+      name: d.name,
+      ...(d.description !== undefined ? { description: d.description } : {}),
+      sandboxName: sandbox,
+      schemaRef: {
+        id: d.schemaId,
+        contentType: d.contentType ?? 'application/vnd.adobe.xed+json;version=1'
+      },
+      created: now,
+      updated: now
+    }
+    datasets.get(sandbox).push(dataset)
+    return dataset
+  }
+  /** Empty Data Prep and Catalog, with the default dataset in every sandbox unless told not to. */
+  function newPlatformData() {
+    mappingSets = new Map(sandboxes.map((s) => [s, []]))
+    datasets = new Map(sandboxes.map((s) => [s, []]))
+    if (opts.defaultDataset) for (const s of sandboxes) addDataset(s, DEFAULT_DATASET)
+  }
+  newPlatformData()
+  /** A new version of a mapping set (0 for a new one): new mapping ids, as D6 shows. */
+  function addMappingVersion(set, value, at) {
+    set.versions.push({
+      version: set.versions.length,
+      outputSchema: structuredClone(value.outputSchema),
+      mappings: value.mappings.map((m) => ({ id: hexId(16), ...m })),
+      modifiedDate: at
+    })
+    set.modifiedDate = at
+    if (value.name !== undefined) set.name = value.name
+  }
+  function addMappingSet(sandbox, value) {
+    const now = clock.now()
+    // 32 hex digits, no dashes, as every example shows.
+    const set = { id: hexId(16), sandboxName: sandbox, createdDate: now, versions: [] }
+    addMappingVersion(set, value, now)
+    mappingSets.get(sandbox).push(set)
+    return set
+  }
+
   const entriesOf = (collection, sandbox) => store.get(collection)?.get(sandbox) ?? []
+  const liveObjects = (collection, sandbox) =>
+    entriesOf(collection, sandbox)
+      .filter((e) => e.deletedAt === undefined)
+      .map((e) => e.obj)
   /** The entry of a live object in one collection and sandbox. */
   const findLive = (collection, sandbox, id) =>
     entriesOf(collection, sandbox).find((e) => e.obj.id === id && e.deletedAt === undefined)
@@ -805,7 +1612,7 @@ export async function startSimulator(options = {}) {
       ...(obj.description !== undefined ? { description: obj.description } : {}),
       [coll.specField]: { ...obj[coll.specField] },
       state: obj.state,
-      ...coll.wire(obj),
+      ...coll.wire(obj, env),
       version: obj.etag,
       etag: obj.etag
     }
@@ -900,14 +1707,28 @@ export async function startSimulator(options = {}) {
         `Sandbox with name=[${sandbox}] not found`
       )
     }
-    if (ctx.method === 'POST' || ctx.method === 'PATCH') {
+    const rest = ctx.path.slice(FLOW_BASE_PATH.length)
+    let m = /^\/flows\/([^/]+)\/action$/.exec(rest)
+    // An action is sent without a body (D11), so without a content type.
+    const bodyless = m && ctx.body === ''
+    if ((ctx.method === 'POST' || ctx.method === 'PATCH') && !bodyless) {
       const ct = (ctx.headers['content-type'] ?? '').toLowerCase()
       if (!ct.startsWith('application/json'))
         return badRequest('A valid content-type must be specified')
     }
-    const rest = ctx.path.slice(FLOW_BASE_PATH.length)
     ctx.sandbox = sandbox
-    let m
+    if (m) {
+      if (ctx.method !== 'POST') return methodNotAllowed(ctx)
+      return flowAction(ctx, decodeURIComponent(m[1]))
+    }
+    if (rest === '/flowSpecs') {
+      if (ctx.method !== 'GET') return methodNotAllowed(ctx)
+      return listFlowSpecs(ctx)
+    }
+    if ((m = /^\/flowSpecs\/([^/]+)$/.exec(rest))) {
+      if (ctx.method !== 'GET') return methodNotAllowed(ctx)
+      return getFlowSpec(ctx, decodeURIComponent(m[1]))
+    }
     const top = /^\/([^/]+)/.exec(rest)?.[1]
     const coll = top === undefined ? undefined : collections.get(top)
     if (coll && rest === `/${coll.name}`) {
@@ -1206,7 +2027,8 @@ export async function startSimulator(options = {}) {
   function remove(ctx, coll, id) {
     const entry = findLive(coll.name, ctx.sandbox, id)
     if (!entry) return notFound(ctx, coll, id)
-    const refused = stateRefusal(ctx, entry.obj, 'delete') ?? coll.deleteRefusal?.(ctx, entry.obj)
+    const refused =
+      stateRefusal(ctx, entry.obj, 'delete') ?? coll.deleteRefusal?.(ctx, entry.obj, env)
     if (refused) return refused
     removeEntry(entry)
     mutations++
@@ -1264,6 +2086,105 @@ export async function startSimulator(options = {}) {
     return json(200, { items: [currentSpec()] })
   }
 
+  /**
+   * POST /flows/{id}/action?op=enable|disable (D11 shows it for destinations; the same for
+   * sources is our reading). O1 enumerates op upper-case and declares a required subOp the docs
+   * never send: op is read ignoring case and subOp is optional. No body and no If-Match needed;
+   * an If-Match that is given must match (1404-412), as on PATCH.
+   */
+  function flowAction(ctx, id) {
+    const entry = findLive('flows', ctx.sandbox, id)
+    if (!entry) return notFound(ctx, FLOWS, id)
+    const q = new URLSearchParams(ctx.query)
+    const op = q.get('op')
+    if (!op)
+      return flowError(
+        ctx,
+        400,
+        2119,
+        'Query parameter missing',
+        'The request context does not contain the required query parameter op.'
+      )
+    const action = op.toLowerCase()
+    if (action !== 'enable' && action !== 'disable')
+      return flowError(
+        ctx,
+        400,
+        1434,
+        'Invalid request',
+        `Unsupported operation '${op}' received. Please use one of the supported operation types and try again.`
+      )
+    for (const sub of q.getAll('subOp').flatMap((v) => v.split(','))) {
+      const name = sub.trim().toUpperCase()
+      if (!['APPLY', 'ROLLBACK', 'PROGRESS'].includes(name))
+        return flowError(
+          ctx,
+          400,
+          1435,
+          'Invalid request',
+          `Unsupported sub action '${sub}' received.`
+        )
+      if (name === 'PROGRESS')
+        return flowError(
+          ctx,
+          400,
+          1436,
+          'Invalid request',
+          `Unsupported sub operation PROGRESS received for operation ${action}.`
+        )
+    }
+    const ifMatch = ctx.headers['if-match']
+    if (ifMatch && unquote(ifMatch.trim()) !== unquote(entry.obj.etag))
+      return flowError(
+        ctx,
+        412,
+        1404,
+        'Version not matching',
+        `Supplied version=[${ifMatch}] does not match the current version on entity=[${entry.obj.etag}]`
+      )
+    const [from, to] = action === 'enable' ? ['disabled', 'enabled'] : ['enabled', 'disabled']
+    if (entry.obj.state !== from)
+      return flowError(
+        ctx,
+        400,
+        1422,
+        'Invalid request',
+        `The action ${action} cannot be applied on the current state ${entry.obj.state}. Please update the action and try again.`
+      )
+    change(entry, (obj) => {
+      obj.state = to
+      obj.etag = newEtag()
+      obj.updatedAt = Math.max(clock.now(), obj.updatedAt + 1)
+    })
+    mutations++
+    return json(200, { id, etag: entry.obj.etag })
+  }
+
+  /** GET /flowSpecs?property=name=="CRMToAEP" (D2): {items}, filtered by id or name. */
+  function listFlowSpecs(ctx) {
+    const parsed = parseFilters(ctx, FLOW_SPECS, new URLSearchParams(ctx.query).getAll('property'))
+    if (parsed.error) return parsed.error
+    const spec = crmToAepFlowSpec()
+    const match = parsed.filters.every((f) => f.read(spec).some((v) => f.values.includes(v)))
+    return json(200, { items: match ? [spec] : [] })
+  }
+
+  function getFlowSpec(ctx, id) {
+    if (id !== CRM_TO_AEP_FLOW_SPEC_ID)
+      return flowError(
+        ctx,
+        404,
+        1101,
+        'Resource not found',
+        `Resource with id=[${id}] does not exist`,
+        {
+          id,
+          type: 'flowSpecs'
+        }
+      )
+    return json(200, { items: [crmToAepFlowSpec()] })
+  }
+
   // GET /connections/{id}/test answers {"result": true|false} (Adobe's API description). Whether
   // every connection spec supports it is not documented; 'unsupported' stands for a refusal.
   function testConnection(ctx, id) {
@@ -1278,6 +2199,338 @@ export async function startSimulator(options = {}) {
         `Test connection is not supported for connection spec ${conn.connectionSpec.id}`
       )
     return json(200, { result: config.connectionTest !== 'fail' })
+  }
+
+  // ---- Data Prep and Catalog ----
+  /**
+   * Data Prep's and Catalog's error bodies are not documented (O2, O3, D6). Both answer with
+   * RFC 7807 problem details, the shape other Platform services use, the type naming the
+   * service: { type: …/DATAPREP-<code>-<status> | …/CATALOG-<code>-<status>, title, status,
+   * detail }. The codes are the simulator's own.
+   */
+  function problem(ctx, status, code, title, detail, headers = {}) {
+    const service = ctx.service === 'catalog' ? 'CATALOG' : 'DATAPREP'
+    return json(
+      status,
+      {
+        type: `https://ns.adobe.com/aep/errors/${service}-${code}-${status}`,
+        title,
+        status,
+        detail
+      },
+      headers
+    )
+  }
+  const by = () => `${opts.clientId}@AdobeID`
+
+  /** The gateway's checks, then the sandbox header, as on Flow Service: the sandbox, or a reply. */
+  function platformCheck(ctx) {
+    const gw = gatewayCheck(ctx)
+    if (gw) return { reply: gw }
+    const sandbox = ctx.headers['x-sandbox-name']
+    if (!sandbox)
+      return {
+        reply: problem(ctx, 400, 2105, 'Header is missing', 'Header is missing: x-sandbox-name')
+      }
+    if (!sandboxIds.has(sandbox))
+      return {
+        reply: problem(
+          ctx,
+          404,
+          2100,
+          'Sandbox not found',
+          `Sandbox with name=[${sandbox}] not found`
+        )
+      }
+    return { sandbox }
+  }
+  const notAllowedHere = (ctx, allow) =>
+    problem(
+      ctx,
+      405,
+      1405,
+      'Method not allowed',
+      `Method ${ctx.method} not allowed on ${ctx.path}`,
+      {
+        allow
+      }
+    )
+  const badQuery = (ctx, detail) => problem(ctx, 400, 1400, 'Bad request', detail)
+
+  function handleDataPrep(ctx) {
+    const checked = platformCheck(ctx)
+    if (checked.reply) return checked.reply
+    ctx.sandbox = checked.sandbox
+    if (ctx.method === 'POST' || ctx.method === 'PUT') {
+      const ct = (ctx.headers['content-type'] ?? '').toLowerCase()
+      if (!ct.startsWith('application/json'))
+        return problem(
+          ctx,
+          415,
+          1415,
+          'Unsupported media type',
+          'Content-Type must be application/json'
+        )
+    }
+    const rest = ctx.path.slice(DATAPREP_BASE_PATH.length)
+    let m
+    if (rest === '/mappingSets') {
+      if (ctx.method === 'GET') return listMappingSets(ctx)
+      if (ctx.method === 'POST') return createMappingSet(ctx)
+      return notAllowedHere(ctx, 'GET, POST')
+    }
+    if (rest === '/mappingSets/validate') {
+      if (ctx.method === 'POST') return validateMappingSet(ctx)
+      return notAllowedHere(ctx, 'POST')
+    }
+    if ((m = /^\/mappingSets\/([^/]+)$/.exec(rest))) {
+      const id = decodeURIComponent(m[1])
+      if (ctx.method === 'GET') return getMappingSet(ctx, id)
+      if (ctx.method === 'PUT') return putMappingSet(ctx, id)
+      // O2 and D6 declare no DELETE (aepp sends one): refused like any undeclared
+      // method, so nothing can rely on deleting a mapping set.
+      return notAllowedHere(ctx, 'GET, PUT')
+    }
+    return problem(ctx, 404, 1404, 'Not found', `No resource at ${ctx.path}`)
+  }
+
+  /** A mapping set body checked (mappingSetOf): { value } or { error: reply }. */
+  function mappingSetBody(ctx) {
+    let body
+    try {
+      body = JSON.parse(ctx.body)
+    } catch (e) {
+      return { error: badQuery(ctx, `JSON parse error: ${e.message}`) }
+    }
+    const checked = mappingSetOf(body)
+    if (checked.error) return { error: badQuery(ctx, checked.error) }
+    return { body, value: checked.value }
+  }
+
+  /**
+   * A mapping set version as GET and PUT answer (D6): the set's fields, outputSchema and
+   * xdmSchema, and mappings in both vocabularies ({sourceType, source, destination} and
+   * {sourceAttribute, destinationXdmPath}); sourceType read back as a media type
+   * (mappingSourceTypes 'media-types', D6) or as requests send it ('as-sent', O2's enum).
+   */
+  function servedMappingSet(set, v, expandSchema) {
+    const media = config.mappingSourceTypes === 'media-types'
+    const schemaRef = { ...v.outputSchema.schemaRef }
+    return {
+      id: set.id,
+      ...(set.name !== undefined ? { name: set.name } : {}),
+      version: v.version,
+      createdDate: set.createdDate,
+      modifiedDate: v.modifiedDate,
+      createdBy: by(),
+      modifiedBy: by(),
+      supportVersion: '1.1',
+      outputSchema: {
+        schemaRef,
+        ...(expandSchema
+          ? { jsonSchema: { $id: schemaRef.id, type: 'object', properties: {} } }
+          : {})
+      },
+      mappings: v.mappings.map((m) => ({
+        id: m.id,
+        version: 0,
+        createdDate: v.modifiedDate,
+        modifiedDate: v.modifiedDate,
+        createdBy: by(),
+        modifiedBy: by(),
+        sourceType: media ? SOURCE_MEDIA_TYPES[m.sourceType] : m.sourceType,
+        source: m.source,
+        destination: m.destination,
+        ...(m.name !== undefined ? { name: m.name } : {}),
+        ...(m.description !== undefined ? { description: m.description } : {}),
+        identity: false,
+        primaryIdentity: false,
+        matchScore: 0,
+        functionVersion: 1,
+        sourceAttribute: m.source,
+        destinationXdmPath: m.destination
+      })),
+      status: 'DRAFT',
+      strictMapping: false,
+      allowNullValues: false,
+      xdmVersion: schemaRef.contentType,
+      schemaRef: { ...schemaRef },
+      xdmSchema: schemaRef.id
+    }
+  }
+
+  /** POST /mappingSets: 200 (not 201) with the new set's id, version 0 and dates (D6, O2). */
+  function createMappingSet(ctx) {
+    const parsed = mappingSetBody(ctx)
+    if (parsed.error) return parsed.error
+    const set = addMappingSet(ctx.sandbox, parsed.value)
+    mutations++
+    return json(200, {
+      id: set.id,
+      version: 0,
+      createdDate: set.createdDate,
+      modifiedDate: set.modifiedDate,
+      createdBy: by(),
+      modifiedBy: by()
+    })
+  }
+
+  function findMappingSet(ctx, id) {
+    const set = mappingSets.get(ctx.sandbox).find((x) => x.id === id)
+    return set
+      ? { set }
+      : { error: problem(ctx, 404, 1404, 'Not found', `Mapping set ${id} not found`) }
+  }
+
+  /**
+   * GET /mappingSets/{id}: the latest version, or ?version=N. O2 gives version a default of 0
+   * while aepp reads a plain GET as the latest; the latest is what a reader
+   * comparing the set with what it wants needs, and a PUT's answer shows it too.
+   */
+  function getMappingSet(ctx, id) {
+    const found = findMappingSet(ctx, id)
+    if (found.error) return found.error
+    const q = new URLSearchParams(ctx.query)
+    let v = found.set.versions.at(-1)
+    const asked = q.get('version')
+    if (asked !== null) {
+      const n = integerOf(asked)
+      if (n === undefined || n < 0) return badQuery(ctx, `Invalid query value version=${asked}`)
+      v = found.set.versions[n]
+      if (!v)
+        return problem(ctx, 404, 1404, 'Not found', `Version ${n} of mapping set ${id} not found`)
+    }
+    return json(200, servedMappingSet(found.set, v, q.get('expandSchema') === 'true'))
+  }
+
+  /** PUT /mappingSets/{id}: the full body; version + 1, new mapping ids; 200 with the set (D6). */
+  function putMappingSet(ctx, id) {
+    const found = findMappingSet(ctx, id)
+    if (found.error) return found.error
+    const parsed = mappingSetBody(ctx)
+    if (parsed.error) return parsed.error
+    if (parsed.body.id !== undefined && parsed.body.id !== null && parsed.body.id !== id)
+      return badQuery(ctx, `id ${JSON.stringify(parsed.body.id)} in the body is not ${id}`)
+    addMappingVersion(found.set, parsed.value, clock.now())
+    mutations++
+    return json(200, servedMappingSet(found.set, found.set.versions.at(-1), false))
+  }
+
+  /** POST /mappingSets/validate: every mapping SUCCESS when the body is valid (D6), else 400. */
+  function validateMappingSet(ctx) {
+    const parsed = mappingSetBody(ctx)
+    if (parsed.error) return parsed.error
+    return json(200, {
+      validationResponse: parsed.value.mappings.map(() => ({ status: 'SUCCESS', errors: null }))
+    })
+  }
+
+  /**
+   * GET /mappingSets?limit=&start= (both required, O2 and D6) with optional name= (exact) and
+   * orderBy=±createdDate|updatedDate: {data, _page: {count, limit}, _links}. O2's default
+   * order (lastUpdateDate) has no stated direction: the most recently updated first, as D6's
+   * "last two mapping sets".
+   */
+  function listMappingSets(ctx) {
+    const q = new URLSearchParams(ctx.query)
+    const limit = integerOf(q.get('limit') ?? '')
+    const start = integerOf(q.get('start') ?? '')
+    if (q.get('limit') === null || q.get('start') === null)
+      return badQuery(ctx, 'Query parameters limit and start are required')
+    if (limit === undefined || limit < 1 || start === undefined || start < 0)
+      return badQuery(ctx, `Invalid query value limit=${q.get('limit')} or start=${q.get('start')}`)
+    // A '+' reaches a form decoder as a space.
+    const orderBy = (q.get('orderBy') ?? '-updatedDate').replace(/^ /, '+')
+    const order = /^([+-]?)(createdDate|updatedDate)$/.exec(orderBy)
+    if (!order) return badQuery(ctx, `Invalid query value orderBy=${orderBy}`)
+    const key = order[2] === 'createdDate' ? 'createdDate' : 'modifiedDate'
+    const sign = order[1] === '-' ? -1 : 1
+    const name = q.get('name')
+    const sets = mappingSets
+      .get(ctx.sandbox)
+      .filter((x) => name === null || x.name === name)
+      .map((x, i) => ({ x, i }))
+      .sort((a, b) => sign * (a.x[key] - b.x[key] || a.i - b.i))
+      .map(({ x }) => x)
+    const page = sets.slice(start, start + limit)
+    const next = new URLSearchParams(q)
+    next.set('start', String(start + limit))
+    return json(200, {
+      data: page.map((x) =>
+        servedMappingSet(x, x.versions.at(-1), q.get('expandSchema') === 'true')
+      ),
+      _page: { count: page.length, limit },
+      _links: sets.length > start + limit ? { next: { href: `/mappingSets?${next}` } } : {}
+    })
+  }
+
+  function handleCatalog(ctx) {
+    const checked = platformCheck(ctx)
+    if (checked.reply) return checked.reply
+    ctx.sandbox = checked.sandbox
+    const rest = ctx.path.slice(CATALOG_BASE_PATH.length)
+    let m
+    if (rest === '/dataSets') {
+      if (ctx.method === 'GET') return listDatasets(ctx)
+      return notAllowedHere(ctx, 'GET')
+    }
+    if ((m = /^\/dataSets\/([^/]+)$/.exec(rest))) {
+      if (ctx.method === 'GET') return getDataset(ctx, decodeURIComponent(m[1]))
+      return notAllowedHere(ctx, 'GET')
+    }
+    return problem(ctx, 404, 1404, 'Not found', `No resource at ${ctx.path}`)
+  }
+
+  /** A dataset as Catalog serves it (O3's dataSetResponse), cut to ?properties= when given. */
+  function servedDataset(d, properties) {
+    const full = {
+      name: d.name,
+      ...(d.description !== undefined ? { description: d.description } : {}),
+      imsOrg: opts.orgId,
+      sandboxId: sandboxIds.get(d.sandboxName),
+      version: '1.0.0',
+      created: d.created,
+      updated: d.updated,
+      createdClient: opts.clientId,
+      createdUser: by(),
+      updatedUser: by(),
+      schemaRef: { ...d.schemaRef },
+      tags: {},
+      files: `@/dataSetFiles?dataSetId=${d.id}`
+    }
+    if (properties === null) return full
+    const keep = properties.split(',').map((p) => p.trim())
+    return Object.fromEntries(Object.entries(full).filter(([k]) => keep.includes(k)))
+  }
+
+  /** GET /dataSets/{id}: an object keyed by the id (O3, D12); 404 when there is none. */
+  function getDataset(ctx, id) {
+    const d = env.dataset(ctx.sandbox, id)
+    if (!d) return problem(ctx, 404, 1404, 'Not found', `Dataset ${id} not found`)
+    const properties = new URLSearchParams(ctx.query).get('properties')
+    return json(200, { [id]: servedDataset(d, properties) })
+  }
+
+  /**
+   * GET /dataSets: an object keyed by the ids of the datasets listed, in creation order; name=
+   * filters on the exact name; limit (default 50, at most 100, O3) and start page. No match is
+   * an empty object.
+   */
+  function listDatasets(ctx) {
+    const q = new URLSearchParams(ctx.query)
+    const limit = q.get('limit') === null ? 50 : integerOf(q.get('limit'))
+    const start = q.get('start') === null ? 0 : integerOf(q.get('start'))
+    if (limit === undefined || limit < 1 || limit > 100)
+      return badQuery(ctx, `Invalid query value limit=${q.get('limit')}: 1 to 100`)
+    if (start === undefined || start < 0)
+      return badQuery(ctx, `Invalid query value start=${q.get('start')}`)
+    const name = q.get('name')
+    const page = datasets
+      .get(ctx.sandbox)
+      .filter((d) => name === null || d.name === name)
+      .slice(start, start + limit)
+    const properties = q.get('properties')
+    return json(200, Object.fromEntries(page.map((d) => [d.id, servedDataset(d, properties)])))
   }
 
   // ---- faults ----
@@ -1324,6 +2577,8 @@ export async function startSimulator(options = {}) {
   function faultStatusResponse(ctx, action) {
     const status = action.status
     let body = action.body
+    if (body === undefined && (ctx.service === 'dataprep' || ctx.service === 'catalog'))
+      body = problem(ctx, status, 9000, http.STATUS_CODES[status] ?? 'Error', 'Injected fault').body
     if (body === undefined) {
       body =
         ctx.service === 'ims'
@@ -1465,6 +2720,8 @@ export async function startSimulator(options = {}) {
   function route(ctx) {
     if (ctx.service === 'ims') return handleIms(ctx)
     if (ctx.service === 'flow') return handleFlow(ctx)
+    if (ctx.service === 'dataprep') return handleDataPrep(ctx)
+    if (ctx.service === 'catalog') return handleCatalog(ctx)
     return json(404, { error_code: '404000', message: 'Not found' })
   }
 
@@ -1694,9 +2951,27 @@ export async function startSimulator(options = {}) {
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   const url = `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`
 
+  /**
+   * Adds a seeded object: there before the test starts, so listed at once whatever the lag unless
+   * given a committedAt; createdAt, state and a later transition as the seed says.
+   */
+  function seedInto(collection, sandbox, fields, c) {
+    if (!sandboxIds.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
+    const entry = insert(collection, sandbox, fields, {
+      createdAt: c.createdAt,
+      state: c.state,
+      committedAt: c.committedAt ?? -Infinity
+    })
+    if (c.transition)
+      transitions.set(entry.obj.id, { afterMs: c.transition.afterMs, to: c.transition.to })
+    return structuredClone({ ...entry.obj, committedAt: entry.committedAt })
+  }
+
   const sim = {
     url,
     flowBase: url + FLOW_BASE_PATH,
+    dataPrepBase: url + DATAPREP_BASE_PATH,
+    catalogBase: url + CATALOG_BASE_PATH,
     orgId: opts.orgId,
     clientId: opts.clientId,
     clientSecret: opts.clientSecret,
@@ -1726,7 +3001,6 @@ export async function startSimulator(options = {}) {
       return currentSpec()
     },
     seedConnection(sandbox, c) {
-      if (!sandboxIds.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
       const fields = connectionFields({
         name: c.name,
         description: c.description,
@@ -1741,15 +3015,106 @@ export async function startSimulator(options = {}) {
         inUse: c.inUse,
         tables: c.tables
       })
-      // A seeded object is there before the test starts: listed at once unless told otherwise.
-      const entry = insert('connections', sandbox, fields, {
-        createdAt: c.createdAt,
-        state: c.state,
-        committedAt: c.committedAt ?? -Infinity
+      return seedInto('connections', sandbox, fields, c)
+    },
+    seedSourceConnection(sandbox, c) {
+      return seedInto(
+        'sourceConnections',
+        sandbox,
+        {
+          name: c.name,
+          description: c.description,
+          connectionSpec: { id: POSTGRES_SPEC_ID, version: '1.0' },
+          baseConnectionId: c.baseConnectionId,
+          data: { format: 'tabular' },
+          params: { tableName: c.tableName ?? 'public.orders', ...structuredClone(c.params) }
+        },
+        c
+      )
+    },
+    seedTargetConnection(sandbox, c) {
+      const schemaId = c.schemaId ?? env.dataset(sandbox, c.dataSetId)?.schemaRef.id
+      if (schemaId === undefined)
+        throw new Error(
+          `seedTargetConnection: no dataset ${c.dataSetId} in ${sandbox}; give schemaId`
+        )
+      return seedInto(
+        'targetConnections',
+        sandbox,
+        {
+          name: c.name,
+          description: c.description,
+          connectionSpec: { id: DATA_LAKE_SPEC_ID, version: '1.0' },
+          data: { schema: { id: schemaId, version: XDM_FULL } },
+          params: { dataSetId: c.dataSetId }
+        },
+        c
+      )
+    },
+    seedFlow(sandbox, c) {
+      const scheduleParams = structuredClone(
+        c.scheduleParams ?? {
+          startTime: Math.floor(clock.now() / 1000),
+          frequency: 'day',
+          interval: 1,
+          backfill: true
+        }
+      )
+      // Stored as a POST would leave it (numbers, booleans) when it is valid.
+      scheduleProblem(scheduleParams)
+      const transformations = structuredClone(
+        c.transformations ?? [
+          {
+            name: 'Copy',
+            params: {
+              deltaColumn: {
+                name: 'updated_at',
+                dateFormat: 'yyyy-MM-dd HH:mm:ss',
+                timezone: 'UTC'
+              }
+            }
+          }
+        ]
+      )
+      for (const t of transformations)
+        if (t?.name === 'Mapping' && integerOf(t.params?.mappingVersion) !== undefined)
+          t.params.mappingVersion = integerOf(t.params.mappingVersion)
+      return seedInto(
+        'flows',
+        sandbox,
+        {
+          name: c.name,
+          description: c.description,
+          flowSpec: { id: CRM_TO_AEP_FLOW_SPEC_ID, version: '1.0' },
+          sourceConnectionIds: [...c.sourceConnectionIds],
+          targetConnectionIds: [...c.targetConnectionIds],
+          transformations,
+          scheduleParams
+        },
+        c
+      )
+    },
+    seedMappingSet(sandbox, c) {
+      if (!sandboxIds.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
+      const checked = mappingSetOf({
+        name: c.name,
+        outputSchema: { schemaRef: { id: c.schemaId, contentType: c.contentType } },
+        mappings: (c.mappings ?? []).map((m) => ({ sourceType: 'ATTRIBUTE', ...m }))
       })
-      if (c.transition)
-        transitions.set(entry.obj.id, { afterMs: c.transition.afterMs, to: c.transition.to })
-      return structuredClone({ ...entry.obj, committedAt: entry.committedAt })
+      if (checked.error) throw new Error(`seedMappingSet: ${checked.error}`)
+      return structuredClone(addMappingSet(sandbox, checked.value))
+    },
+    seedDataset(sandbox, d) {
+      if (!sandboxIds.has(sandbox)) throw new Error(`unknown sandbox ${sandbox}`)
+      return addDataset(sandbox, d).id
+    },
+    mappingSets(sandbox) {
+      const from = sandbox === undefined ? sandboxes : [sandbox]
+      return structuredClone(from.flatMap((s) => mappingSets.get(s) ?? []))
+    },
+    datasets(sandbox) {
+      const from = sandbox === undefined ? sandboxes : [sandbox]
+      return structuredClone(from.flatMap((s) => datasets.get(s) ?? []))
     },
     setState(id, state) {
       const entry = findAnywhere(id)
@@ -1794,6 +3159,7 @@ export async function startSimulator(options = {}) {
     },
     reset() {
       store = newStore()
+      newPlatformData()
       generation++
       transitions.clear()
       requests.length = 0
