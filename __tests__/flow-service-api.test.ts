@@ -272,6 +272,39 @@ describe('requests that conform as written', () => {
 })
 
 describe('the listed departures', () => {
+  const SCHEMA = 'https://ns.adobe.com/tenant/schemas/orders'
+  const XDM = 'application/vnd.adobe.xed-full+json;version=1'
+  const replyDepartures = (operationId: string) =>
+    DEPARTURES.filter((d) => d.operationId === operationId && d.problem.startsWith('reply '))
+  const dated = { createdDate: 1614901254724, modifiedDate: 1614901254724 }
+  const storedSet = () => ({
+    id: 'a'.repeat(32),
+    version: 1,
+    ...dated,
+    outputSchema: { schemaRef: { id: SCHEMA, contentType: XDM } },
+    mappings: [
+      {
+        id: 'b'.repeat(32),
+        sourceType: 'text/x.schema-path',
+        source: 'id',
+        destination: '_id',
+        ...dated
+      },
+      {
+        id: 'c'.repeat(32),
+        sourceType: 'text/x.aep-xl',
+        source: 'lower(e)',
+        destination: 'x',
+        ...dated
+      }
+    ]
+  })
+  const storedFlow = () => ({
+    id: 'f1',
+    name: 'orders',
+    flowSpec: { id: FLOW_SPEC, version: '1.0' },
+    scheduleParams: { startTime: '1612310466', frequency: 'day', interval: '1', backfill: 'true' }
+  })
   const showing: Array<[string, RecordedRequest, Departure[]]> = [
     [
       'PATCH without the slash, an array, lower-case ops, a string value',
@@ -329,7 +362,51 @@ describe('the listed departures', () => {
     ],
     ['enable', sent('POST', `${FLOW}/flows/f1/action?op=enable`), [NO_SUB_OP, ACTION_LOWER]],
     ['disable', sent('POST', `${FLOW}/flows/f1/action?op=disable`), [NO_SUB_OP, ACTION_LOWER]],
-    ['enable in the declared case', sent('POST', `${FLOW}/flows/f1/action?op=ENABLE`), [NO_SUB_OP]]
+    ['enable in the declared case', sent('POST', `${FLOW}/flows/f1/action?op=ENABLE`), [NO_SUB_OP]],
+    // Replies as Adobe's examples show them, where the files type them otherwise.
+    [
+      'a mapping set created, its dates epoch ms',
+      sent('POST', `${PREP}/mappingSets`, {
+        body: { outputSchema: { schemaRef: { id: SCHEMA, contentType: XDM } }, mappings: [] },
+        reply: {
+          id: 'a'.repeat(32),
+          version: 0,
+          createdDate: 1614901254724,
+          modifiedDate: 1614901254724
+        }
+      }),
+      replyDepartures('createMappingSet')
+    ],
+    [
+      'a mapping set read, its dates epoch ms and its source types media types',
+      sent('GET', `${PREP}/mappingSets/${'a'.repeat(32)}`, { reply: storedSet() }),
+      replyDepartures('retrieveMappingSet')
+    ],
+    [
+      'a mapping set replaced',
+      sent('PUT', `${PREP}/mappingSets/${'a'.repeat(32)}`, {
+        body: { outputSchema: { schemaRef: { id: SCHEMA, contentType: XDM } }, mappings: [] },
+        reply: storedSet()
+      }),
+      replyDepartures('putMappingSet')
+    ],
+    [
+      'mapping sets listed',
+      sent('GET', `${PREP}/mappingSets?limit=10&start=0`, {
+        reply: { data: [storedSet()], _page: { count: 1, limit: 10 } }
+      }),
+      replyDepartures('listMappingSets')
+    ],
+    [
+      'flows listed, their schedules as strings',
+      sent('GET', `${FLOW}/flows?property=name==orders`, { reply: { items: [storedFlow()] } }),
+      replyDepartures('listFlows')
+    ],
+    [
+      'a flow read, its schedule as strings',
+      sent('GET', `${FLOW}/flows/f1`, { reply: { items: [storedFlow()] } }),
+      replyDepartures('retrieveFlow')
+    ]
   ]
 
   it.each(showing)('excuse %s, and nothing else', async (_what, rec, departures) => {

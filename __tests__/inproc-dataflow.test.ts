@@ -25,7 +25,11 @@ mkdirSync(path.join(workspace, 'aep'))
 const MAPPING = [
   { source: 'id', destination: '_id' },
   { source: 'email', destination: 'personalEmail.address' },
-  { source: "concat(first_name, ' ', last_name)", destination: 'person.name.fullName', type: 'expression' }
+  {
+    source: "concat(first_name, ' ', last_name)",
+    destination: 'person.name.fullName',
+    type: 'expression'
+  }
 ]
 const writeMapping = (items: unknown, file = 'aep/orders.json') =>
   writeFileSync(path.join(workspace, file), JSON.stringify(items))
@@ -44,11 +48,17 @@ afterAll(async () => {
 beforeEach(() => {
   sim.reset()
   writeMapping(MAPPING)
-  baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders', 'public.customers'] }).id
+  baseId = sim.seedConnection(SANDBOX, {
+    name: 'pg',
+    tables: ['public.orders', 'public.customers']
+  }).id
   datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
 })
 
-function step(extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
+function step(
+  extra: Record<string, string> = {},
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
   return runInProcess({
     actionYml,
     run: runDataflow,
@@ -67,7 +77,12 @@ function step(extra: Record<string, string> = {}, env: Record<string, string> = 
 }
 
 const writes = (rs: RecordedRequest[]) =>
-  rs.filter((r) => r.method !== 'GET' && r.service !== 'ims').map((r) => `${r.method} ${r.path.replace(/^\/data\/foundation\/(flowservice|conversion|catalog)/, '')}`)
+  rs
+    .filter((r) => r.method !== 'GET' && r.service !== 'ims')
+    .map(
+      (r) =>
+        `${r.method} ${r.path.replace(/^\/data\/foundation\/(flowservice|conversion|catalog)/, '')}`
+    )
 const since = (n: number) => sim.requests.slice(n)
 const errorLine = (r: ActionRun) => r.lines.find((l) => l.startsWith('::error::')) ?? ''
 
@@ -82,7 +97,8 @@ describe('the dataflow action, first run', () => {
       'POST /mappingSets',
       'POST /flows'
     ])
-    const body = (p: string) => JSON.parse(sim.requests.find((q) => q.method === 'POST' && q.path.endsWith(p))?.body ?? '{}')
+    const body = (p: string) =>
+      JSON.parse(sim.requests.find((q) => q.method === 'POST' && q.path.endsWith(p))?.body ?? '{}')
     expect(body('/sourceConnections')).toMatchObject({
       name: 'orders source',
       baseConnectionId: baseId,
@@ -92,7 +108,12 @@ describe('the dataflow action, first run', () => {
     })
     expect(body('/targetConnections')).toMatchObject({
       name: 'orders target',
-      data: { schema: { id: DEFAULT_DATASET.schemaId, version: 'application/vnd.adobe.xed-full+json;version=1' } },
+      data: {
+        schema: {
+          id: DEFAULT_DATASET.schemaId,
+          version: 'application/vnd.adobe.xed-full+json;version=1'
+        }
+      },
       params: { dataSetId: datasetId },
       connectionSpec: { id: 'c604ff05-7f1a-43c0-8e18-33bf874cb11c', version: '1.0' }
     })
@@ -101,7 +122,11 @@ describe('the dataflow action, first run', () => {
       mappings: [
         { sourceType: 'ATTRIBUTE', source: 'id', destination: '_id' },
         { sourceType: 'ATTRIBUTE', source: 'email', destination: 'personalEmail.address' },
-        { sourceType: 'EXPRESSION', source: "concat(first_name, ' ', last_name)", destination: 'person.name.fullName' }
+        {
+          sourceType: 'EXPRESSION',
+          source: "concat(first_name, ' ', last_name)",
+          destination: 'person.name.fullName'
+        }
       ]
     })
     const flow = body('/flows')
@@ -140,7 +165,9 @@ describe('re-runs', () => {
     expect(r.code).toBe(0)
     expect(r.outputs.operation).toBe('unchanged')
     expect(writes(since(n))).toEqual([])
-    expect(since(n).filter((q) => q.method === 'GET' && q.service !== 'ims').length).toBeLessThanOrEqual(5)
+    expect(
+      since(n).filter((q) => q.method === 'GET' && q.service !== 'ims').length
+    ).toBeLessThanOrEqual(5)
   })
 
   it('with dataset-name instead of dataset-id: the same, still at most 5 reads', async () => {
@@ -180,24 +207,45 @@ describe('re-runs', () => {
     expect(r.outputs.operation).toBe('updated')
     expect(r.outputs['mapping-version']).toBe('1')
     expect(r.outputs['mapping-set-id']).toBe(first.outputs['mapping-set-id'])
-    expect(writes(since(n)).map((w) => w.replace(/\/[^/]+$/, '/ID'))).toEqual(['PUT /mappingSets/ID', 'PATCH /flows/ID'])
-    const [flow] = sim.objects('flows', SANDBOX) as Array<{ transformations: Array<{ name: string; params: { mappingVersion?: unknown } }> }>
-    expect(Number(flow?.transformations.find((t) => t.name === 'Mapping')?.params.mappingVersion)).toBe(1)
+    expect(writes(since(n)).map((w) => w.replace(/\/[^/]+$/, '/ID'))).toEqual([
+      'PUT /mappingSets/ID',
+      'PATCH /flows/ID'
+    ])
+    const [flow] = sim.objects('flows', SANDBOX) as Array<{
+      transformations: Array<{ name: string; params: { mappingVersion?: unknown } }>
+    }>
+    expect(
+      Number(flow?.transformations.find((t) => t.name === 'Mapping')?.params.mappingVersion)
+    ).toBe(1)
   })
 
   it.each([
-    [{ table: 'public.customers' }, /table: it reads table public\.orders, the input says public\.customers/],
-    [{ 'base-connection-id': 'other-base' }, /base-connection-id: it reads from base connection .+, the input says other-base/],
-    [{ 'dataset-id': 'other-ds' }, /dataset-id: it writes to dataset .+, the input names dataset other-ds/]
-  ])('%j: refused before any write, naming the input and the two ways out', async (extra, pattern) => {
-    await step()
-    const n = sim.requests.length
-    const r = await step(extra)
-    expect(r.code).toBe(1)
-    expect(errorLine(r)).toMatch(pattern)
-    expect(errorLine(r)).toMatch(/Either delete it first \(state: absent, then run again with state: present\), or give a new dataflow-name/)
-    expect(writes(since(n))).toEqual([])
-  })
+    [
+      { table: 'public.customers' },
+      /table: it reads table public\.orders, the input says public\.customers/
+    ],
+    [
+      { 'base-connection-id': 'other-base' },
+      /base-connection-id: it reads from base connection .+, the input says other-base/
+    ],
+    [
+      { 'dataset-id': 'other-ds' },
+      /dataset-id: it writes to dataset .+, the input names dataset other-ds/
+    ]
+  ])(
+    '%j: refused before any write, naming the input and the two ways out',
+    async (extra, pattern) => {
+      await step()
+      const n = sim.requests.length
+      const r = await step(extra)
+      expect(r.code).toBe(1)
+      expect(errorLine(r)).toMatch(pattern)
+      expect(errorLine(r)).toMatch(
+        /Either delete it first \(state: absent, then run again with state: present\), or give a new dataflow-name/
+      )
+      expect(writes(since(n))).toEqual([])
+    }
+  )
 })
 
 describe('exactly one of each, after lost answers and earlier failures', () => {

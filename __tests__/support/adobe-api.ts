@@ -64,7 +64,9 @@ export type DepartureForm =
   /** a required parameter or property not sent: `at` is its parent, `name` the property */
   | { kind: 'missing'; at: string; name: string }
   /** a value of another JSON type than the declared one */
-  | { kind: 'type'; at: string; declared: string; sent: JsonType }
+  | { kind: 'type'; at: string; declared: string; sent: JsonType | readonly JsonType[] }
+  /** a string outside the declared enum: exactly one of the listed values */
+  | { kind: 'enum-value'; at: string; values: readonly string[] }
 
 export type JsonType = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array' | 'null'
 
@@ -141,9 +143,15 @@ export const DEPARTURES: readonly Departure[] = [
   {
     file: 'flow-service.yaml',
     operationId: 'patchFlow',
-    problem: 'a string value (name, description, schedule frequency); typed as an object',
-    source: `${UPDATE_DATAFLOWS} ({"op": "replace", "path": "/scheduleParams/frequency", "value": "day"})`,
-    form: { kind: 'type', at: '/requestBody/*/value', declared: 'object', sent: 'string' }
+    problem:
+      'a string or number value (description, schedule frequency, interval); typed as an object',
+    source: `${UPDATE_DATAFLOWS} ({"op": "replace", "path": "/scheduleParams/frequency", "value": "day"}); ${DATABASE_DATAFLOW} (the flow spec types interval as an integer)`,
+    form: {
+      kind: 'type',
+      at: '/requestBody/*/value',
+      declared: 'object',
+      sent: ['string', 'integer']
+    }
   },
   {
     file: 'flow-service.yaml',
@@ -177,6 +185,7 @@ export const DEPARTURES: readonly Departure[] = [
     source: `${TUTORIALS} help/destinations/api/update-destination-dataflows.md (POST /flows/{FLOW_ID}/action?op=enable)`,
     form: { kind: 'lower-case', at: '/query/op' }
   },
+  ...replyDepartures(),
   {
     file: 'flow-service.yaml',
     operationId: 'postStateTransition',
@@ -185,6 +194,61 @@ export const DEPARTURES: readonly Departure[] = [
     form: { kind: 'missing', at: '/query', name: 'subOp' }
   }
 ]
+
+/**
+ * How the simulator's replies follow Adobe's documented examples where the files type them
+ * otherwise: Data Prep's dates as epoch-ms numbers and an attribute's sourceType as the media
+ * type text/x.schema-path (the mapping-set guide's examples, and data-prep.yaml's own create
+ * example), a dataflow's scheduleParams as strings (the update-dataflows guide's GET). These
+ * are replies the action reads, not requests it sends.
+ */
+function replyDepartures(): Departure[] {
+  const MAPPING_SETS = `${TUTORIALS} help/data-prep/api/mapping-set.md (createdDate: 1614901254724; "sourceType": "text/x.schema-path")`
+  const dates = (file: ApiFile, operationId: string, at: string[]): Departure[] =>
+    at.flatMap((base) =>
+      ['createdDate', 'modifiedDate'].map((field) => ({
+        file,
+        operationId,
+        problem: `reply ${base}/${field} is epoch ms (a number); declared a date-time string`,
+        source: MAPPING_SETS,
+        form: { kind: 'type', at: `${base}/${field}`, declared: 'string', sent: 'integer' } as const
+      }))
+    )
+  const sourceTypes = (operationId: string, at: string): Departure => ({
+    file: 'data-prep.yaml',
+    operationId,
+    problem: `reply ${at} is a media type (text/x.schema-path, text/x.aep-xl, text/plain); declared ATTRIBUTE, EXPRESSION, STATIC`,
+    source: MAPPING_SETS,
+    form: { kind: 'enum-value', at, values: ['text/x.schema-path', 'text/x.aep-xl', 'text/plain'] }
+  })
+  const schedule = (operationId: string, at: string): Departure[] => [
+    {
+      file: 'flow-service.yaml',
+      operationId,
+      problem: `reply ${at}/startTime is a string of epoch seconds; declared an integer`,
+      source: `${UPDATE_DATAFLOWS} (GET /flows/{FLOW_ID}: "startTime": "1612310466")`,
+      form: { kind: 'type', at: `${at}/startTime`, declared: 'integer', sent: 'string' }
+    },
+    {
+      file: 'flow-service.yaml',
+      operationId,
+      problem: `reply ${at}/backfill is the string "true" or "false"; declared a boolean`,
+      source: `${UPDATE_DATAFLOWS} (GET /flows/{FLOW_ID}: "backfill": "true")`,
+      form: { kind: 'type', at: `${at}/backfill`, declared: 'boolean', sent: 'string' }
+    }
+  ]
+  return [
+    ...dates('data-prep.yaml', 'createMappingSet', ['/reply']),
+    ...dates('data-prep.yaml', 'retrieveMappingSet', ['/reply', '/reply/mappings/*']),
+    ...dates('data-prep.yaml', 'listMappingSets', ['/reply/data/*', '/reply/data/*/mappings/*']),
+    ...dates('data-prep.yaml', 'putMappingSet', ['/reply', '/reply/mappings/*']),
+    sourceTypes('retrieveMappingSet', '/reply/mappings/*/sourceType'),
+    sourceTypes('listMappingSets', '/reply/data/*/mappings/*/sourceType'),
+    sourceTypes('putMappingSet', '/reply/mappings/*/sourceType'),
+    ...schedule('listFlows', '/reply/items/*/scheduleParams'),
+    ...schedule('retrieveFlow', '/reply/items/*/scheduleParams')
+  ]
+}
 
 /** What one recorded request came to: its operation, what departs, and what was excused. */
 export interface Examination {
@@ -328,8 +392,15 @@ function excuses(d: Departure, problem: Problem, values: Sent['values'] & { repl
         problem.keyword === 'type' &&
         pointerMatches(form.at, problem.at) &&
         problem.params.type === form.declared &&
-        jsonType(valueAt(values, problem.at)) === form.sent
+        ([] as ReadonlyArray<JsonType | 'undefined'>)
+          .concat(form.sent)
+          .includes(jsonType(valueAt(values, problem.at)))
       )
+    case 'enum-value': {
+      if (problem.keyword !== 'enum' || !pointerMatches(form.at, problem.at)) return false
+      const v = valueAt(values, problem.at)
+      return typeof v === 'string' && form.values.includes(v)
+    }
     default:
       return false
   }

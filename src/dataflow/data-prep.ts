@@ -60,6 +60,16 @@ export interface StoredMappingSet {
   mappings: Mapping[]
 }
 
+/**
+ * A stored mapping's kind. Data Prep reads back media types (Adobe's mapping-set guide):
+ * text/x.schema-path for an attribute, text/x.aep-xl for an expression; the request names
+ * (ATTRIBUTE, EXPRESSION) are read too.
+ */
+function sourceTypeOf(t: string | undefined): 'ATTRIBUTE' | 'EXPRESSION' {
+  const v = (t ?? '').trim().toLowerCase()
+  return v === 'expression' || v === 'text/x.aep-xl' ? 'EXPRESSION' : 'ATTRIBUTE'
+}
+
 /** A version as Data Prep writes it (a number; a numeric string is read too). */
 function versionOf(v: number | string | undefined): number {
   const n = typeof v === 'string' ? Number(v) : v
@@ -92,8 +102,7 @@ export async function getMappingSet(
     version: versionOf(s.version),
     schemaId: s.outputSchema?.schemaRef?.id ?? s.xdmSchema,
     mappings: s.mappings.map((m) => ({
-      // An attribute reads back as "text/x.schema-path" (Adobe's example); only an expression says so.
-      sourceType: m.sourceType?.toUpperCase() === 'EXPRESSION' ? 'EXPRESSION' : 'ATTRIBUTE',
+      sourceType: sourceTypeOf(m.sourceType),
       source: m.source ?? m.sourceAttribute ?? '',
       destination: m.destination ?? m.destinationXdmPath ?? ''
     }))
