@@ -439,7 +439,9 @@ const mine = (id: string, attempt = 1): ConnectionItem => ({
   ...item(id, 'orders-db'),
   description: `Managed by CI [aep-gha:${RUN}.${attempt}]`
 })
-const MARK1 = `[aep-gha:${RUN}.1]`
+/** When the first POST went: the FakeClock's start, in epoch seconds. */
+const T0 = 1_700_000_000
+const MARK1 = `[aep-gha:${RUN}.1.${T0.toString(36)}]`
 const LOOKUP = `GET ${BASE}/connections?property=name==orders-db`
 const methods = (calls: string[]) => calls.map((c) => c.split(' ')[0])
 
@@ -448,8 +450,8 @@ describe('FlowService.create', () => {
     const { flow, calls } = setup([res(status, { id: 'n1', etag: ETAG })])
     expect(await flow.create(body)).toEqual({
       run: RUN,
-      sent: [{ run: RUN, attempt: 1 }],
-      copies: [{ mark: { run: RUN, attempt: 1 }, id: 'n1', etag: ETAG }]
+      sent: [{ run: RUN, attempt: 1, at: T0 }],
+      copies: [{ mark: { run: RUN, attempt: 1, at: T0 }, id: 'n1', etag: ETAG }]
     })
     expect(calls()).toHaveLength(1)
   })
@@ -504,11 +506,13 @@ describe('FlowService.create', () => {
     )
     const r = await flow.create(body)
     expect(r.sent.map((m) => m.attempt)).toEqual([1, 2])
-    expect(r.copies).toEqual([{ mark: { run: RUN, attempt: 2 }, id: 'new-2', etag: ETAG }])
+    expect(r.copies).toEqual([
+      { mark: { run: RUN, attempt: 2, at: expect.any(Number) }, id: 'new-2', etag: ETAG }
+    ])
     expect(methods(calls())).toEqual(['POST', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST'])
     // The second POST carries the second mark.
-    expect(JSON.parse(transport.calls.at(-1)?.req.body ?? '{}').description).toBe(
-      `Managed by CI [aep-gha:${RUN}.2]`
+    expect(JSON.parse(transport.calls.at(-1)?.req.body ?? '{}').description).toMatch(
+      new RegExp(`^Managed by CI \\[aep-gha:${RUN}\\.2\\.[0-9a-z]+\\]$`)
     )
   })
 

@@ -54,6 +54,35 @@ function setup(steps: Step[], dryRun = false) {
   return { h, warnings, calls }
 }
 
+describe('heal: copies made moments ago by racing runs', () => {
+  // The FakeClock starts at 1_700_000_000_000: a mark of that second is fresh.
+  const fresh = (id: string, run: string) =>
+    copy(id, 3, `Managed by CI [aep-gha:${run}.1.${(1_700_000_000).toString(36)}]`)
+
+  it('are waited for while their runs settle: when one is left, it is used, nothing deleted', async () => {
+    const copies = [fresh('a', 'aaaaaaaaaaaa'), fresh('b', 'bbbbbbbbbbbb')]
+    const { h, calls } = setup([
+      ...byId(...copies),
+      // After a pause: b's run gave way to a.
+      ...byId(copies[0] as FlowItem),
+      res(404, { title: 'gone' })
+    ])
+    expect((await heal(h, copies))?.id).toBe('a')
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+  })
+
+  it('that stay: the step fails naming them, deleting nothing (a later run heals them)', async () => {
+    const copies = [fresh('a', 'aaaaaaaaaaaa'), fresh('b', 'bbbbbbbbbbbb')]
+    const steps = [...byId(...copies)]
+    for (let n = 0; n < 12; n++) steps.push(...byId(...copies))
+    const { h, calls } = setup(steps)
+    await expect(heal(h, copies)).rejects.toThrow(
+      /^2 PostgreSQL connections are named "orders-db" in this sandbox \(ids a, b\), made by runs in the last 90 s that raced on the name; nothing was deleted/
+    )
+    expect(calls().filter((c) => !c.startsWith('GET /connections/'))).toEqual([])
+  })
+})
+
 describe('heal: several copies of one name', () => {
   it('copies listed but gone when read by id (a lagging listing) are not counted: nothing to heal', async () => {
     const copies = [marked('a', 3), marked('b', 7)]

@@ -15,7 +15,7 @@ import { inputEnv, runnerCore } from './in-process.js'
 import { VirtualClock, type VirtualRun } from './virtual-clock.js'
 
 export type DateMode = 'epoch-ms' | 'iso' | 'missing' | 'tied' | 'arrival' | 'skewed'
-export type FaultKind = 'none' | 'lost-1' | 'lost-2' | 'slow-delete'
+export type FaultKind = 'none' | 'lost-1' | 'lost-2' | 'slow-delete' | 'reset-1' | 'reset-2'
 
 export interface Cell {
   lagMs: number
@@ -24,6 +24,15 @@ export interface Cell {
   dates: DateMode
   /** one run after another, as a workflow with a concurrency: group runs them */
   serial?: boolean
+  /** the lag is exactly lagMs on every listing (default: drawn from lagMs/2 to lagMs) */
+  fixedLag?: boolean
+  /** dates stamped when a POST arrives, commits 20-600 ms later (default for 'arrival') */
+  commitLatencyMs?: number | { min: number; max: number }
+  /**
+   * What happens to run r1 right after its first POST is performed: killed (SIGKILL: nothing
+   * more), or sent SIGINT (the runner's cancel) with the grace period to finish.
+   */
+  r1AfterPost?: 'kill' | 'SIGINT'
 }
 
 export interface RunResult {
@@ -71,6 +80,16 @@ function faultsOf(kind: FaultKind): Fault[] {
           match: { method: 'POST', path: '/data/foundation/flowservice/connections' },
           times: kind === 'lost-1' ? 1 : 2,
           action: { type: 'commit-then-status', status: 504 }
+        }
+      ]
+    // The POST is performed, then the connection is reset before the answer.
+    case 'reset-1':
+    case 'reset-2':
+      return [
+        {
+          match: { method: 'POST', path: '/data/foundation/flowservice/connections' },
+          times: kind === 'reset-1' ? 1 : 2,
+          action: { type: 'commit-then-reset' }
         }
       ]
     // A run's DELETE is rate limited for a long time before it goes through.
@@ -151,18 +170,28 @@ const liveIds = (sim: Simulator) =>
     .map((c) => c.id)
 
 /** One round of racing runs in a cell, then the run after it. */
-export async function trial(
-  cell: Cell,
-  seed: number,
-  hooks: { signal?: (name: string) => Signal | undefined } = {}
-): Promise<TrialResult> {
+export async function trial(cell: Cell, seed: number): Promise<TrialResult> {
   const clock = new VirtualClock({ seed, guardMs: 60_000 })
+  const runs = new Map<string, VirtualRun>()
+  const signals = new Map<string, (s: Signal) => void>()
+  let r1Posted = false
   const sim = await startSimulator({
     clock,
-    listingLagMs: cell.lagMs === 0 ? 0 : { min: Math.round(cell.lagMs / 2), max: cell.lagMs },
+    listingLagMs:
+      cell.lagMs === 0 || cell.fixedLag
+        ? cell.lagMs
+        : { min: Math.round(cell.lagMs / 2), max: cell.lagMs },
     createdAtMode: cell.dates,
     skewMs: 2000,
-    commitLatencyMs: { min: 20, max: 600 },
+    commitLatencyMs: cell.commitLatencyMs ?? { min: 20, max: 600 },
+    hooks: {
+      afterHandled(rec) {
+        if (!cell.r1AfterPost || r1Posted || rec.method !== 'POST' || rec.run !== 'r1') return
+        r1Posted = true
+        if (cell.r1AfterPost === 'kill') runs.get('r1')?.kill()
+        else signals.get('r1')?.('SIGINT')
+      }
+    },
     latencyMs: {
       GET: { min: 5, max: 80 },
       POST: { min: 5, max: 80 },
@@ -173,29 +202,39 @@ export async function trial(
   try {
     for (const f of faultsOf(cell.faults)) sim.inject(f)
     const names = Array.from({ length: cell.k }, (_, i) => `r${i + 1}`)
-    const runs: RunResult[] = []
+    const results: RunResult[] = []
     if (cell.serial) {
       for (const name of names)
-        runs.push(await clock.settled(oneRun(sim, clock.run(name), { jitterMs: 0 })))
+        results.push(await clock.settled(oneRun(sim, clock.run(name), { jitterMs: 0 })))
     } else {
       const started = names.map((name) => {
         const run = clock.run(name)
-        return oneRun(sim, run, { jitterMs: Math.floor(clock.random() * 300) })
+        runs.set(name, run)
+        const own: Signals = {
+          on(listener) {
+            signals.set(name, listener)
+            return () => signals.delete(name)
+          }
+        }
+        return oneRun(sim, run, { jitterMs: Math.floor(clock.random() * 300), signals: own })
       })
-      runs.push(...(await clock.settled(Promise.all(started))))
+      // A killed run never settles: the others are waited for.
+      const killed = cell.r1AfterPost === 'kill'
+      const live = killed ? started.slice(1) : started
+      results.push(...(await clock.settled(Promise.all(live))))
+      if (killed) results.unshift({ name: 'r1', code: 137, log: '(killed)' })
     }
-    void hooks
     const left = liveIds(sim)
-    const stale = runs.filter(
+    const stale = results.filter(
       (r) => r.code === 0 && (!r.id || !left.includes(r.id)) && r.operation !== 'absent'
     )
-    // The run after the round: no faults, no race.
+    // The run after the round, two minutes later (a next workflow run): no faults, no race.
     sim.clearFaults()
-    const next = await clock.settled(oneRun(sim, clock.run('next'), { jitterMs: 0 }))
+    const next = await clock.settled(oneRun(sim, clock.run('next'), { jitterMs: 120_000 }))
     return {
       cell,
       seed,
-      runs,
+      runs: results,
       left,
       stale,
       next: { ...next, left: liveIds(sim) },

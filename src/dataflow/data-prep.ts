@@ -164,7 +164,7 @@ export async function createMappingSet(
   const label = 'creating the mapping set'
   const { retry, transport } = api.o
   for (let n = 1; ; n++) {
-    const mark: Mark = { run, attempt: n }
+    const mark: Mark = { run, attempt: n, at: Math.floor(retry.clock.now() / 1000) }
     const name = withMark(body.name, mark)
     const { deadline } = retry
     const postTimeout = Math.max(

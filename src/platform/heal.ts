@@ -3,14 +3,22 @@ import { ActionError } from './errors.js'
 import type { FlowApi, FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { isDeleting } from './listing.js'
-import { firstCopy, madeByThisAction } from './marker.js'
+import { pauseMs } from './flow-api.js'
+import { firstCopy, madeByThisAction, markOf } from './marker.js'
 
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
  * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
+ * naming them): the run waits for them to settle instead, and never deletes them.
  */
+
+/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
+export const HEAL_AFTER_MS = 90_000
+/** How long a run waits for racing runs to settle their copies before it fails naming them. */
+export const SETTLE_WAIT_MS = 30_000
 
 /** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 export async function inUse(api: FlowApi, c: Collection, id: string): Promise<boolean | undefined> {
@@ -51,6 +59,18 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     else h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`)
   }
   if (items.length <= 1) return items[0]
+  const { clock } = objects.retry
+  const young = items.filter((i) => {
+    const at = markOf(i.description)?.at
+    return at !== undefined && clock.now() - at * 1000 < HEAL_AFTER_MS
+  })
+  if (young.length > 0) {
+    const settled = await settle(h, items)
+    if (settled.length <= 1) return settled[0]
+    throw new ActionError(
+      `${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`
+    )
+  }
   const all = items.map((i) => i.id).join(', ')
   const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`
   const foreign = items.filter((i) => !madeByThisAction(i))
@@ -94,4 +114,39 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     }
   }
   return keep
+}
+
+/**
+ * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
+ * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
+ */
+async function settle(h: Healing, items: FlowItem[]): Promise<FlowItem[]> {
+  const { objects } = h
+  const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25)
+  let left = items
+  h.log(
+    `${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`
+  )
+  let waited = 0
+  for (let n = 1; left.length > 1; n++) {
+    const wait = pauseMs(n)
+    if (h.dryRun || waited + wait > budget) break
+    if (
+      !(await objects.pause(
+        'waiting for racing runs',
+        n,
+        `${left.length} copies`,
+        'checking again'
+      ))
+    )
+      break
+    waited += wait
+    const now: FlowItem[] = []
+    for (const item of left) {
+      const read = await objects.getIfExists(item.id)
+      if (read && !isDeleting(read.state)) now.push(read)
+    }
+    left = now
+  }
+  return left
 }

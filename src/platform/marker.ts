@@ -2,23 +2,27 @@ import { createdAtOf, type Listed } from './listing.js'
 
 /*
  * The mark a create leaves on the object it makes, so that copies are told apart without trusting
- * clocks or listings: every POST carries `[aep-gha:<run>.<attempt>]` at the end of its
- * description (Flow Service stores and lists descriptions), where <run> is random per run and
- * <attempt> counts the run's POSTs. A run recognises its own copies after lost answers and never
- * touches another run's by mistake; a later run recognises copies this action made (and may
- * heal a duplicate) from copies someone made by hand.
+ * clocks or listings: every POST carries `[aep-gha:<run>.<attempt>.<time>]` at the end of its
+ * description (Flow Service stores and lists descriptions), where <run> is random per run,
+ * <attempt> counts the run's POSTs and <time> is when it was sent (the runner's clock, epoch
+ * seconds in base 36). A run recognises its own copies after lost answers and never touches
+ * another run's by mistake; a later run recognises copies this action made (and may heal a
+ * duplicate) from copies someone made by hand, and how long ago their runs made them.
  */
 
 /** One POST's mark. */
 export interface Mark {
   run: string
   attempt: number
+  /** when the POST was sent, epoch seconds (absent in marks of earlier versions) */
+  at?: number
 }
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})\]\s*$/
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/
 
 /** The text appended to a description. */
-export const markText = (m: Mark): string => `[aep-gha:${m.run}.${m.attempt}]`
+export const markText = (m: Mark): string =>
+  `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`
 
 /** A description with a mark at its end (a description the action did not mark gets one). */
 export function withMark(description: string | undefined, m: Mark): string {
@@ -35,7 +39,9 @@ export function keepingMark(description: string, current: string | undefined): s
 /** The mark at the end of a description, if any. */
 export function markOf(description: string | undefined): Mark | undefined {
   const m = description === undefined ? null : MARK.exec(description)
-  return m ? { run: m[1] as string, attempt: Number(m[2]) } : undefined
+  if (!m) return undefined
+  const at = m[3] === undefined ? undefined : parseInt(m[3], 36)
+  return { run: m[1] as string, attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) }
 }
 
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
@@ -69,9 +75,10 @@ export function newRunId(random: () => number): string {
 
 /**
  * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by the
- * creating run's mark (an unmarked copy by its id), then by attempt, then by id. The first is
- * the copy racing runs keep; its run never deletes it, so a sandbox can never be left with none.
+ * oldest createdAt first (a copy without a readable date after every dated one), then by when
+ * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
+ * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
+ * so a sandbox can never be left with none.
  */
 export function compareCopies(a: Listed & { description?: string }, b: typeof a): number {
   const at = (i: typeof a) => createdAtOf(i) ?? Number.POSITIVE_INFINITY
@@ -80,6 +87,9 @@ export function compareCopies(a: Listed & { description?: string }, b: typeof a)
   if (ta !== tb) return ta < tb ? -1 : 1
   const ma = markOf(a.description)
   const mb = markOf(b.description)
+  const sa = ma?.at ?? Number.POSITIVE_INFINITY
+  const sb = mb?.at ?? Number.POSITIVE_INFINITY
+  if (sa !== sb) return sa < sb ? -1 : 1
   const ka = ma ? `m${ma.run}` : `i${a.id}`
   const kb = mb ? `m${mb.run}` : `i${b.id}`
   if (ka !== kb) return ka < kb ? -1 : 1

@@ -119,7 +119,11 @@ export async function createSafely(
   let renewed = false
   let attemptNo = 0
   for (let n = 1; ; n++) {
-    const mark: Mark = { run, attempt: ++attemptNo }
+    const mark: Mark = {
+      run,
+      attempt: ++attemptNo,
+      at: Math.floor(retry.clock.now() / 1000)
+    }
     // An abandoned POST may still be performed later, and a second POST would then make a
     // duplicate: give it all the time left, keeping one request timeout for the lookup after.
     const { deadline } = retry
