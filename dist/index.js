@@ -42712,9 +42712,9 @@ function parseOrUndefined(text) {
 
 ;// CONCATENATED MODULE: ./src/platform/marker.ts
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})\]\s*$/;
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
 /** The text appended to a description. */
-const markText = (m) => `[aep-gha:${m.run}.${m.attempt}]`;
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
 /** A description with a mark at its end (a description the action did not mark gets one). */
 function withMark(description, m) {
     const text = stripMark(description);
@@ -42728,7 +42728,10 @@ function keepingMark(description, current) {
 /** The mark at the end of a description, if any. */
 function markOf(description) {
     const m = description === undefined ? null : MARK.exec(description);
-    return m ? { run: m[1], attempt: Number(m[2]) } : undefined;
+    if (!m)
+        return undefined;
+    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
+    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
 }
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
@@ -42760,9 +42763,10 @@ function newRunId(random) {
 }
 /**
  * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by the
- * creating run's mark (an unmarked copy by its id), then by attempt, then by id. The first is
- * the copy racing runs keep; its run never deletes it, so a sandbox can never be left with none.
+ * oldest createdAt first (a copy without a readable date after every dated one), then by when
+ * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
+ * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
+ * so a sandbox can never be left with none.
  */
 function compareCopies(a, b) {
     const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
@@ -42772,6 +42776,10 @@ function compareCopies(a, b) {
         return ta < tb ? -1 : 1;
     const ma = markOf(a.description);
     const mb = markOf(b.description);
+    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
+    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
+    if (sa !== sb)
+        return sa < sb ? -1 : 1;
     const ka = ma ? `m${ma.run}` : `i${a.id}`;
     const kb = mb ? `m${mb.run}` : `i${b.id}`;
     if (ka !== kb)
@@ -43002,12 +43010,19 @@ async function etagOf(r, item, answer) {
 
 
 
+
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
  * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
+ * naming them): the run waits for them to settle instead, and never deletes them.
  */
+/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
+const HEAL_AFTER_MS = 90_000;
+/** How long a run waits for racing runs to settle their copies before it fails naming them. */
+const SETTLE_WAIT_MS = 30_000;
 /** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 async function inUse(api, c, id) {
     const used = c.usedBy;
@@ -43039,6 +43054,17 @@ async function heal(h, listed) {
     }
     if (items.length <= 1)
         return items[0];
+    const { clock } = objects.retry;
+    const young = items.filter((i) => {
+        const at = markOf(i.description)?.at;
+        return at !== undefined && clock.now() - at * 1000 < HEAL_AFTER_MS;
+    });
+    if (young.length > 0) {
+        const settled = await heal_settle(h, items);
+        if (settled.length <= 1)
+            return settled[0];
+        throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
+    }
     const all = items.map((i) => i.id).join(', ');
     const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`;
     const foreign = items.filter((i) => !madeByThisAction(i));
@@ -43072,6 +43098,33 @@ async function heal(h, listed) {
         }
     }
     return keep;
+}
+/**
+ * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
+ * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
+ */
+async function heal_settle(h, items) {
+    const { objects } = h;
+    const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
+    let left = items;
+    h.log(`${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`);
+    let waited = 0;
+    for (let n = 1; left.length > 1; n++) {
+        const wait = pauseMs(n);
+        if (h.dryRun || waited + wait > budget)
+            break;
+        if (!(await objects.pause('waiting for racing runs', n, `${left.length} copies`, 'checking again')))
+            break;
+        waited += wait;
+        const now = [];
+        for (const item of left) {
+            const read = await objects.getIfExists(item.id);
+            if (read && !isDeleting(read.state))
+                now.push(read);
+        }
+        left = now;
+    }
+    return left;
 }
 
 ;// CONCATENATED MODULE: ./src/platform/collections.ts
@@ -44594,7 +44647,11 @@ async function createSafely(api, c, body, run) {
     let renewed = false;
     let attemptNo = 0;
     for (let n = 1;; n++) {
-        const mark = { run, attempt: ++attemptNo };
+        const mark = {
+            run,
+            attempt: ++attemptNo,
+            at: Math.floor(retry.clock.now() / 1000)
+        };
         // An abandoned POST may still be performed later, and a second POST would then make a
         // duplicate: give it all the time left, keeping one request timeout for the lookup after.
         const { deadline } = retry;
