@@ -365,6 +365,13 @@ describe('the listed departures', () => {
     ['enable in the declared case', sent('POST', `${FLOW}/flows/f1/action?op=ENABLE`), [NO_SUB_OP]],
     // Replies as Adobe's examples show them, where the files type them otherwise.
     [
+      "a table's columns explored",
+      sent('GET', `${FLOW}/connections/abc/explore?objectType=table&object=public.orders`, {
+        reply: { format: 'flat', schema: { columns: [{ name: 'id', type: 'integer' }] } }
+      }),
+      [EXPLORE_ROOT, ...replyDepartures('getByConnectionId')]
+    ],
+    [
       'a mapping set created, its dates epoch ms',
       sent('POST', `${PREP}/mappingSets`, {
         body: { outputSchema: { schemaRef: { id: SCHEMA, contentType: XDM } }, mappings: [] },

@@ -342,3 +342,34 @@ describe('bad inputs', () => {
     expect(sim.requests).toEqual([])
   })
 })
+
+describe('where Adobe’s documents disagree, the documented fallback on a refusal', () => {
+  it('a source connection refused for want of columns: the columns are read (explore) and it is sent again', async () => {
+    sim.inject({
+      match: { method: 'POST', path: '/data/foundation/flowservice/sourceConnections' },
+      action: {
+        type: 'status',
+        status: 400,
+        body: JSON.stringify({
+          type: 'https://ns.adobe.com/aep/errors/FLOW-1400-400',
+          title: 'Bad request',
+          status: 400,
+          report: { 'detailed-message': '$.params.columns: is missing but it is required' }
+        })
+      }
+    })
+    const r = await step()
+    expect(errorLine(r)).toBe('')
+    const posts = sim.requests.filter(
+      (q) => q.method === 'POST' && q.path.endsWith('/sourceConnections')
+    )
+    expect(posts).toHaveLength(2)
+    // The second POST carries the columns explore describes for the table.
+    expect(JSON.parse(posts[0]?.body ?? '{}').params.columns).toBeUndefined()
+    expect(JSON.parse(posts[1]?.body ?? '{}').params.columns).toEqual([
+      { name: 'id', type: 'integer', xdm: { type: 'integer' } },
+      { name: 'name', type: 'string', xdm: { type: 'string' } }
+    ])
+    expect(sim.objects('sourceConnections', SANDBOX)).toHaveLength(1)
+  })
+})

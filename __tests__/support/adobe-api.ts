@@ -78,6 +78,8 @@ export interface Departure {
   /** Adobe's own source for the form the action sends */
   source: string
   form: DepartureForm
+  /** only for requests with these query values (compared without case) */
+  when?: { query: Readonly<Record<string, string>> }
 }
 
 const TUTORIALS = 'AdobeDocs/experience-platform.en'
@@ -238,6 +240,15 @@ function replyDepartures(): Departure[] {
     }
   ]
   return [
+    {
+      file: 'flow-service.yaml',
+      operationId: 'getByConnectionId',
+      problem:
+        'reply /reply to objectType=table is an object {format, schema: {columns}}; every explore reply is declared an array',
+      source: `${TUTORIALS} help/sources/tutorials/api/explore/tabular.md (GET …/explore?objectType=table&object={PATH})`,
+      form: { kind: 'type', at: '/reply', declared: 'array', sent: 'object' },
+      when: { query: { objectType: 'table' } }
+    },
     ...dates('data-prep.yaml', 'createMappingSet', ['/reply']),
     ...dates('data-prep.yaml', 'retrieveMappingSet', ['/reply', '/reply/mappings/*']),
     ...dates('data-prep.yaml', 'listMappingSets', ['/reply/data/*', '/reply/data/*/mappings/*']),
@@ -367,6 +378,9 @@ function pointerMatches(pattern: string, at: string): boolean {
 }
 
 function excuses(d: Departure, problem: Problem, values: Sent['values'] & { reply?: unknown }) {
+  const only = d.when?.query ?? {}
+  for (const [k, v] of Object.entries(only))
+    if (values.query[k]?.toLowerCase() !== v.toLowerCase()) return false
   const form = d.form
   switch (form.kind) {
     case 'lower-case': {

@@ -1,13 +1,27 @@
 import { deleteExisting, updateExisting } from '../platform/changes.js'
 import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
 import { createExactlyOne, type Outcome } from '../platform/exactly-one.js'
-import { pauseMs, type FlowItem, type PatchOp } from '../platform/flow-api.js'
+import { z } from 'zod'
+import {
+  issueOf,
+  pauseMs,
+  type FlowApi,
+  type FlowItem,
+  type PatchOp
+} from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
 import type { Created, NamedBody } from '../platform/safe-create.js'
 import type { Objects } from './current.js'
 import { createMappingSet, putMappingSet } from './data-prep.js'
 import { asFlow, asSource, asTarget, mappingChange, setEnabled, targetSchemaId } from './flows.js'
-import { flowBody, mappingBody, mappingName, sourceBody, targetBody } from './payloads.js'
+import {
+  flowBody,
+  mappingBody,
+  mappingName,
+  sourceBody,
+  targetBody,
+  type SourceBody
+} from './payloads.js'
 import type { PipelinePlan } from './plan.js'
 import type { DataflowSettings, MappingItem } from './settings.js'
 
@@ -143,7 +157,8 @@ export async function applyPresent(
           ? undefined
           : 'for another base connection or table'
       },
-      (step) => (progress.source = step)
+      (step) => (progress.source = step),
+      () => createSource(a, sourceBody(s, a.description, base, table))
     )
     progress.source = {
       id: o.id,
@@ -283,6 +298,41 @@ async function createFlow(a: Applying, body: (asNumber: boolean) => NamedBody): 
     )
     return a.objects.flows.create(body(true))
   }
+}
+
+/**
+ * The source connection's create. Adobe's tutorials send the table's columns in params; its API
+ * description does not require them, so they are left out, and read from the base connection
+ * (explore) and sent once more only when Flow Service refuses the create naming columns.
+ */
+async function createSource(a: Applying, body: SourceBody): Promise<Created> {
+  try {
+    return await a.objects.sources.create(body)
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 400 || !/columns/i.test(e.message)) throw e
+    a.log(
+      "creating the source connection: Flow Service asks for the table's columns (HTTP 400); reading them from the base connection"
+    )
+    const columns = await tableColumns(a.objects.api, body.baseConnectionId, body.params.tableName)
+    const withColumns: SourceBody = { ...body, params: { ...body.params, columns } }
+    return a.objects.sources.create(withColumns)
+  }
+}
+
+const ColumnsSchema = z.looseObject({
+  schema: z.looseObject({ columns: z.array(z.looseObject({ name: z.string() })) })
+})
+
+/** A table's columns as the base connection's explore describes them (name, type, xdm). */
+async function tableColumns(api: FlowApi, base: string, table: string): Promise<unknown[]> {
+  const label = "reading the table's columns"
+  const url = `${api.base}/connections/${encodeURIComponent(base)}/explore?objectType=table&object=${encodeURIComponent(table)}`
+  const r = await api.send(label, 'GET', url)
+  if (r.kind !== 'response' || r.res.status !== 200) api.fail(label, r)
+  const parsed = ColumnsSchema.safeParse(api.json(label, r))
+  if (!parsed.success)
+    throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
+  return parsed.data.schema.columns
 }
 
 /** How long, at most, a deleted dataflow may take to go before its connections are deleted. */

@@ -24,7 +24,7 @@ export interface SourceBody {
   description?: string
   baseConnectionId: string
   data: { format: 'tabular' }
-  params: { tableName: string }
+  params: { tableName: string; columns?: unknown[] }
   connectionSpec: { id: string; version: string }
 }
 
@@ -117,10 +117,13 @@ export interface Transformation {
   params: Record<string, unknown>
 }
 
-/** Adobe: table sources' delta column is in UTC; the date format is the tutorials'. */
+/**
+ * Adobe: table sources' delta column is in UTC. dateFormat is optional and left out: the
+ * tutorials' example (YYYY-MM-DD) contradicts their own prose (yyyy-MM-dd HH:mm:ss).
+ */
 export const copyTransformation = (column: string): Transformation => ({
   name: 'Copy',
-  params: { deltaColumn: { name: column, dateFormat: 'YYYY-MM-DD', timezone: 'UTC' } }
+  params: { deltaColumn: { name: column, timezone: 'UTC' } }
 })
 
 /**
