@@ -1,10 +1,12 @@
 /**
- * The action, end to end: `node dist/index.js` run like the GitHub runner does, against the
+ * The action's run() in-process, with the runner's side as the runner has it (inputs, a stand-in
+ * for @actions/core that writes what the real one writes: support/in-process.ts), against the
  * local Flow Service + IMS simulator. Every run is checked for secret leaks and mask order.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
 import { startSimulator, type Simulator } from '../simulator/server.js'
-import { actionInputs, runAction, type ActionRun } from '../simulator/run-action.js'
+import { actionInputs, type ActionRun } from '../simulator/run-action.js'
+import { runInProcess } from './support/in-process.js'
 import {
   expectMasksFirst,
   expectNoLeaks,
@@ -23,7 +25,7 @@ const DEFAULT_SCOPES =
 const PASSWORD = 'pw-Kx7!q2#Lm9'
 const NEW_PASSWORD = 'pw-Rotated-4f8Z'
 
-describe('The action, end to end', () => {
+describe('The action', () => {
   let sim: Simulator
   let token: string
 
@@ -59,7 +61,7 @@ describe('The action, end to end', () => {
     given: Record<string, string>,
     opts: { env?: Record<string, string>; secrets?: string[] } = {}
   ): Promise<ActionRun> {
-    const run = await runAction({ inputs: given, env: opts.env, timeoutMs: 20_000 })
+    const run = await runInProcess({ inputs: given, env: opts.env })
     expectNoLeaks(run, [
       given.password,
       given['client-secret'],
