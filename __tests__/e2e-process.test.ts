@@ -5,10 +5,13 @@
  * a process for, and covers that once.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { startSimulator } from '../simulator/server.js'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { startSimulator, type Simulator } from '../simulator/server.js'
 import { defaultEntry, runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectOneError, LIST_PATH, RUN_URL, runHostile, withSim } from './support/hostile.js'
 import {
@@ -20,7 +23,29 @@ import {
   runnerLeaks,
   simulatorSecrets
 } from './support/leaks.js'
+import {
+  bigReplyInputs,
+  CERT_NAMES,
+  CLIENT_SECRET,
+  CREATE_TRACE,
+  DB_PASSWORD,
+  expectCreated,
+  expectStall,
+  IMS,
+  MB,
+  networkInputs,
+  PLATFORM,
+  requests,
+  stallInputs,
+  theError,
+  TOO_LARGE,
+  tunnels,
+  withProxied as withProxiedBy
+} from './support/network.js'
+import { startProxy, type ProxyOptions, type TestProxy } from './support/proxy.js'
 import { adobeInputs } from './support/sim-inputs.js'
+import { silentServer, stalledAccept } from './support/stall.js'
+import { testCertificate, type TestCertificate } from './support/tls.js'
 
 // Needs a process: the exit code, stdout and stderr of the bundle as the runner reads them (an
 // in-process run has the stand-in's exit code and text). One case of each kind the in-process
@@ -255,5 +280,293 @@ describe('the exit code and the log of a real process, as the runner masks them'
         await sim.close()
       }
     })
+  })
+})
+
+let cert: TestCertificate
+beforeAll(async () => {
+  cert = await testCertificate(CERT_NAMES)
+})
+afterAll(async () => {
+  await rm(cert.dir, { recursive: true, force: true })
+})
+
+// Needs a process: the test CA is trusted through NODE_EXTRA_CA_CERTS, which Node reads only when
+// a process starts. The runs through a proxy that need no trusted handshake are in inproc-network.
+describe('through a forward proxy to https on names only the proxy resolves (NODE_EXTRA_CA_CERTS)', () => {
+  const withProxied = (
+    proxyOpts: Omit<ProxyOptions, 'hosts'>,
+    fn: (sim: Simulator, proxy: TestProxy) => Promise<void>
+  ) => withProxiedBy(cert, proxyOpts, fn)
+
+  const runIn = (sim: Simulator, name: string, env: Record<string, string>, extra = {}) =>
+    runAction({
+      inputs: networkInputs(sim, name, extra),
+      env: { NODE_EXTRA_CA_CERTS: cert.caFile, ...env },
+      timeoutMs: 60_000
+    })
+
+  it.concurrent(
+    'HTTPS_PROXY: IMS and Flow Service both through the proxy, one tunnel per host, same requests as direct',
+    () =>
+      withProxied({}, async (sim, proxy) => {
+        const name = 'net-https-proxy'
+        const r = await runIn(sim, name, { HTTPS_PROXY: proxy.url })
+        expectCreated(sim, r, name)
+        expect(tunnels(proxy)).toEqual([`${IMS}:443`, `${PLATFORM}:443`])
+        expect(proxy.plain).toEqual([])
+        expect(requests(sim)).toEqual(CREATE_TRACE)
+        // One TLS connection per origin, each the proxy's tunnel.
+        expect(sim.stats().tcpConnections).toBe(2)
+        expect(r.lines).toContain(`${IMS} is reached through the proxy ${proxy.url} (HTTPS_PROXY)`)
+        expect(r.lines).toContain(
+          `${PLATFORM} is reached through the proxy ${proxy.url} (HTTPS_PROXY)`
+        )
+        expectMasksFirst(r)
+        expectNoLeaks(r, [CLIENT_SECRET, DB_PASSWORD, ...simulatorSecrets(sim)])
+      })
+  )
+
+  it.concurrent('https_proxy (lower case) wins over HTTPS_PROXY, as in @actions/http-client', () =>
+    withProxied({}, async (sim, proxy) => {
+      const name = 'net-lower-case'
+      const r = await runIn(sim, name, {
+        https_proxy: proxy.url,
+        HTTPS_PROXY: 'http://127.0.0.1:9'
+      })
+      expectCreated(sim, r, name)
+      expect(tunnels(proxy)).toEqual([`${IMS}:443`, `${PLATFORM}:443`])
+      expect(r.lines).toContain(`${IMS} is reached through the proxy ${proxy.url} (https_proxy)`)
+    })
+  )
+
+  describe('NO_PROXY', () => {
+    // A bypassed host goes direct, and these names resolve only at the proxy: so a bypass shows as
+    // a direct lookup that fails, with no tunnel for that host at the proxy.
+    const bypassed = (host: string) =>
+      new RegExp(
+        `could not connect to ${host.replace(/\./g, '\\.')}:443 \\((ENOTFOUND|EAI_AGAIN)\\)`
+      )
+
+    it.concurrent.each([
+      ['exact host', PLATFORM],
+      ['exact host, upper case', PLATFORM.toUpperCase()],
+      ['host:port', `${PLATFORM}:443`],
+      ['one of a list', `other.test, ${PLATFORM} ,`]
+    ])('%s (%s): IMS through the proxy, Flow Service direct', (_what, noProxy) =>
+      withProxied({}, async (sim, proxy) => {
+        const r = await runIn(
+          sim,
+          'net-no-proxy-exact',
+          { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy },
+          { 'max-attempts': '1' }
+        )
+        expect(r.code).toBe(1)
+        expect(theError(r)).toMatch(bypassed(PLATFORM))
+        expect(tunnels(proxy)).toEqual([`${IMS}:443`])
+        expect(requests(sim)).toEqual(['POST /ims/token/v3 200'])
+        expect(r.lines).toContain(`${PLATFORM} is reached directly (NO_PROXY)`)
+      })
+    )
+
+    it.concurrent('entries that do not match leave both hosts on the proxy', () =>
+      withProxied({}, async (sim, proxy) => {
+        const name = 'net-no-proxy-miss'
+        const r = await runIn(sim, name, {
+          HTTPS_PROXY: proxy.url,
+          NO_PROXY: `m.sim.test,sim.test.example,${PLATFORM}:8443,test.sim`
+        })
+        expectCreated(sim, r, name)
+        expect(tunnels(proxy)).toEqual([`${IMS}:443`, `${PLATFORM}:443`])
+      })
+    )
+  })
+
+  describe('proxy credentials', () => {
+    const USER = 'svc-proxy'
+    const PASSWORD = 'Pr0xy:p@ss/w%rd'
+    const enc = encodeURIComponent
+
+    it.concurrent(
+      'basic credentials in the URL: accepted by the proxy, masked in every output',
+      () =>
+        withProxied({ auth: { user: USER, password: PASSWORD } }, async (sim, proxy) => {
+          const name = 'net-proxy-auth'
+          const proxyUrl = `http://${USER}:${enc(PASSWORD)}@127.0.0.1:${proxy.port}`
+          const r = await runIn(sim, name, { HTTPS_PROXY: proxyUrl, RUNNER_DEBUG: '1' })
+          expectCreated(sim, r, name)
+          expect(proxy.tunnels.map((t) => t.allowed)).toEqual([true, true])
+          expect(r.lines).toContain(
+            `${IMS} is reached through the proxy ${proxy.url} (HTTPS_PROXY)`
+          )
+          expectMasksFirst(r)
+          expectNoLeaks(r, [
+            PASSWORD,
+            enc(PASSWORD),
+            `${USER}:${PASSWORD}`,
+            `${USER}:${enc(PASSWORD)}`,
+            proxyUrl,
+            proxy.tunnels[0]?.authorization,
+            CLIENT_SECRET,
+            DB_PASSWORD,
+            ...simulatorSecrets(sim)
+          ])
+          // The runner was told about each form (command data escapes % as %25).
+          const masks = r.lines
+            .filter((l) => l.startsWith('::add-mask::'))
+            .map((l) => l.slice('::add-mask::'.length).replace(/%25/g, '%'))
+          for (const form of [PASSWORD, enc(PASSWORD), `${USER}:${PASSWORD}`, proxyUrl])
+            expect(masks).toContain(form)
+        })
+    )
+
+    it.concurrent(
+      'a user name without a password (a token): sent as Basic base64("user:"), masked',
+      () => {
+        const TOKEN = 'tok-NET-7d1e'
+        return withProxied({ auth: { user: TOKEN, password: '' } }, async (sim, proxy) => {
+          const name = 'net-proxy-token'
+          const proxyUrl = `http://${TOKEN}@127.0.0.1:${proxy.port}`
+          const r = await runIn(sim, name, { HTTPS_PROXY: proxyUrl, RUNNER_DEBUG: '1' })
+          expectCreated(sim, r, name)
+          expect(proxy.tunnels.map((t) => t.authorization)).toEqual([
+            `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`,
+            `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`
+          ])
+          expectNoLeaks(r, [TOKEN, proxyUrl, proxy.tunnels[0]?.authorization, CLIENT_SECRET])
+        })
+      }
+    )
+
+    it.concurrent.each(['/corp', '/corp?x=1', '?x=1', '#frag'])(
+      'a proxy URL ending in %s: only scheme, credentials, host and port are used',
+      (tail) =>
+        withProxied({ auth: { user: USER, password: PASSWORD } }, async (sim, proxy) => {
+          const name = 'net-proxy-path'
+          const proxyUrl = `http://${USER}:${enc(PASSWORD)}@127.0.0.1:${proxy.port}${tail}`
+          const r = await runIn(sim, name, { HTTPS_PROXY: proxyUrl })
+          expectCreated(sim, r, name)
+          expect(tunnels(proxy)).toEqual([`${IMS}:443`, `${PLATFORM}:443`])
+          expectNoLeaks(r, [PASSWORD, enc(PASSWORD), proxyUrl, CLIENT_SECRET])
+        })
+    )
+  })
+})
+
+// Needs a process: a connection given up on must not keep the process alive, so the whole
+// process ends at the deadline. Every phase is covered in-process (inproc-network); these two
+// are the direct and the proxied kind. The bound leaves 4 s over timeout-seconds for a process
+// to start and exit while others start beside it on a loaded machine (5 s came within 0.2 s);
+// a socket that kept the process alive would hold it to the 30 s kill.
+const STALL_BOUND_MS = 3000 + 4000
+
+describe('a stalled connection ends the process at the deadline (timeout-seconds 3)', () => {
+  it.concurrent('stalled TCP accept (the listener never accepts)', async () => {
+    const stall = await stalledAccept()
+    try {
+      const r = await runAction({
+        inputs: stallInputs(`https://127.0.0.1:${stall.port}`),
+        timeoutMs: 30_000
+      })
+      expectStall(
+        r,
+        new RegExp(`the TCP connection to 127\\.0\\.0\\.1:${stall.port} was not accepted within`),
+        STALL_BOUND_MS
+      )
+    } finally {
+      await stall.close()
+    }
+  })
+
+  it.concurrent('a TLS handshake that stalls inside the proxy tunnel', async () => {
+    const stall = await silentServer()
+    const proxy = await startProxy({ hosts: { [IMS]: stall.port, [PLATFORM]: stall.port } })
+    try {
+      const r = await runAction({
+        inputs: stallInputs(`https://${PLATFORM}`, { 'ims-url': `https://${IMS}` }),
+        env: { HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: cert.caFile },
+        timeoutMs: 30_000
+      })
+      expectStall(
+        r,
+        new RegExp(
+          `the TLS handshake with ims\\.sim\\.test:443 through the proxy 127\\.0\\.0\\.1:${proxy.port} did not finish within`
+        ),
+        STALL_BOUND_MS
+      )
+    } finally {
+      await proxy.close()
+      await stall.close()
+    }
+  })
+})
+
+// Needs a process: its own peak memory. The same replies' handling is covered in-process
+// (inproc-network); every reply is read by the same capped reader, so the largest two (a
+// success and an error) stand for it here.
+describe('replies over the size cap (10 MiB): the memory of the process stays bounded', () => {
+  const preload = fileURLToPath(new URL('./support/max-rss.js', import.meta.url))
+
+  /** Runs the bundle with the preload that writes its own peak RSS (kB) at exit. */
+  async function runMeasured(
+    sim: Simulator,
+    name: string
+  ): Promise<ActionRun & { maxRssKb: number }> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'max-rss-'))
+    try {
+      const file = path.join(dir, 'rss')
+      const r = await runAction({
+        inputs: bigReplyInputs(sim, name),
+        nodeArgs: ['--import', preload],
+        env: { MAX_RSS_FILE: file },
+        timeoutMs: 90_000
+      })
+      return { ...r, maxRssKb: Number(await readFile(file, 'utf8')) }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  it.each([
+    { what: 'list reply', method: 'GET' as const, status: 200 },
+    { what: 'error reply on create (500)', method: 'POST' as const, status: 500 }
+  ])('$what, 500 MiB chunked: exit 1, peak RSS under 200 MiB', async ({ method, status }) => {
+    const sim = await startSimulator()
+    try {
+      sim.inject({
+        match: { method, path: LIST_PATH },
+        times: Infinity,
+        action: { type: 'large-body', bytes: 500 * MB, status, chunked: true }
+      })
+      const r = await runMeasured(sim, `net-big-${method}-${status}`)
+      expect(r.code).toBe(1)
+      expect(r.timedOut).toBeUndefined()
+      expect(theError(r)).toMatch(TOO_LARGE(method, status))
+      expect(sim.requests.filter((q) => q.method === method)).toHaveLength(1)
+      expect(r.maxRssKb).toBeGreaterThan(0)
+      expect(r.maxRssKb).toBeLessThan(200 * 1024)
+    } finally {
+      await sim.close()
+    }
+  })
+
+  it("measures the action's own peak memory, not that of the process that started it", async () => {
+    // A parent holding 300 MB starts a trivial child with the preload: on Linux the child's
+    // resourceUsage().maxRSS would report the parent's 300 MB.
+    const dir = await mkdtemp(path.join(tmpdir(), 'max-rss-'))
+    try {
+      const file = path.join(dir, 'rss')
+      const parent = [
+        'const held = Buffer.alloc(300 * 1024 * 1024, 1)',
+        `require('node:child_process').spawnSync(process.execPath, ['--import', ${JSON.stringify(preload)}, '-e', ''], { env: { ...process.env, MAX_RSS_FILE: ${JSON.stringify(file)} } })`,
+        'process.stdout.write(String(held[0]))'
+      ].join('\n')
+      await promisify(execFile)(process.execPath, ['-e', parent])
+      const kb = Number(await readFile(file, 'utf8'))
+      expect(kb).toBeGreaterThan(0)
+      expect(kb).toBeLessThan(150 * 1024)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
