@@ -55,182 +55,201 @@ describe('the exit code and the log of a real process, as the runner masks them'
   const HOSTILE_SECRET = 'cs-PROCESS-2m7w+/=Rq~secret'
   const NEW_PASSWORD = 'pw-Process-Rotated-8Zw'
 
-  it('create, update, delete: exit 0 each, the outputs, nothing secret in what the runner shows', async () => {
-    const sim = await startSimulator()
-    try {
-      const name = 'process-lifecycle'
-      const given = (password: string, extra: Record<string, string> = {}) => ({
-        ...adobeInputs(sim, 'prod', { 'client-secret': sim.clientSecret }),
-        'connection-name': name,
-        server: 'db.process.example.com',
-        database: 'orders',
-        username: 'etl',
-        password,
-        ...extra
+  it.concurrent(
+    'create, update, delete: exit 0 each, the outputs, nothing secret in what the runner shows',
+    async () => {
+      const sim = await startSimulator()
+      try {
+        const name = 'process-lifecycle'
+        const given = (password: string, extra: Record<string, string> = {}) => ({
+          ...adobeInputs(sim, 'prod', { 'client-secret': sim.clientSecret }),
+          'connection-name': name,
+          server: 'db.process.example.com',
+          database: 'orders',
+          username: 'etl',
+          password,
+          ...extra
+        })
+        const act = async (inputs: Record<string, string>): Promise<ActionRun> => {
+          const r = await runAction({ inputs, timeoutMs: 30_000 })
+          expect(r.timedOut).toBeUndefined()
+          expect(r.stderr).toBe('')
+          expectNoLeaks(r, [PASSWORD, NEW_PASSWORD, ...simulatorSecrets(sim)])
+          expectRunnerSafe(r, {
+            atomic: [PASSWORD, NEW_PASSWORD, sim.clientSecret, ...flowTokens(sim)],
+            composite: simulatorSecrets(sim)
+          })
+          expectMasksFirst(r)
+          return r
+        }
+
+        const created = await act(given(PASSWORD))
+        expect(created.code).toBe(0)
+        const [conn] = sim.connections('prod')
+        expect(created.outputs).toMatchObject({ operation: 'created', 'connection-id': conn?.id })
+        expect(created.summary).toContain('<td>Operation</td><td>created</td>')
+
+        const updated = await act(given(NEW_PASSWORD))
+        expect(updated.code).toBe(0)
+        expect(updated.outputs).toMatchObject({ operation: 'updated', 'connection-id': conn?.id })
+        expect(sim.connections('prod')).toHaveLength(1)
+        expect(sim.connections('prod')[0]?.auth.params.connectionString).toContain(NEW_PASSWORD)
+
+        const deleted = await act(given(NEW_PASSWORD, { state: 'absent' }))
+        expect(deleted.code).toBe(0)
+        expect(deleted.outputs).toMatchObject({ operation: 'deleted', 'connection-id': conn?.id })
+        expect(sim.connections('prod')).toEqual([])
+      } finally {
+        await sim.close()
+      }
+    }
+  )
+
+  it.concurrent(
+    'a secret echoed back with CRLF in a 400 (one case of inproc-leak-matrix): exit 1, nothing shows',
+    () =>
+      withSim({ clientSecret: HOSTILE_SECRET }, async (sim) => {
+        const password = 'line1-Alpha\r\nline2-Bravo-CR'
+        sim.inject({
+          match: { method: 'POST', path: LIST_PATH },
+          action: {
+            type: 'echo',
+            status: 400,
+            message: 'Invalid connection string: {connectionString}'
+          }
+        })
+        const r = await runHostile(
+          sim,
+          'process-leak',
+          {
+            server: 'db.hostile.example.com',
+            database: 'analytics',
+            username: 'svc_loader',
+            password
+          },
+          { debug: true, process: true }
+        )
+        expect(expectOneError(r)).toMatch(/creating the connection failed: HTTP 400/)
+        const stored = sim.connections().map((c) => String(c.auth.params.connectionString))
+        expect(
+          runnerLeaks(r, {
+            atomic: [password, HOSTILE_SECRET, ...flowTokens(sim)],
+            composite: [
+              ...stored,
+              ...sim.requests.flatMap((q) => (q.service === 'flow' && q.body ? [q.body] : []))
+            ]
+          })
+        ).toEqual([])
+        expect(forgedCommands(r)).toEqual([])
+        expect(r.summary).toMatch(/failed/)
+        expect(r.summary).toContain(RUN_URL)
       })
-      const act = async (inputs: Record<string, string>): Promise<ActionRun> => {
+  )
+
+  it.concurrent(
+    'a workflow command after a lone CR in an error message (one case of inproc-injection-matrix): read as text',
+    () =>
+      withSim({ clientSecret: HOSTILE_SECRET }, async (sim) => {
+        const M = 'INJ'
+        sim.inject({
+          match: { method: 'POST', path: LIST_PATH },
+          action: {
+            type: 'echo',
+            status: 400,
+            message: `bad name\r::warning::${M} lone CR and more`
+          }
+        })
+        const r = await runHostile(
+          sim,
+          'process-injection',
+          {
+            server: 'db.hostile.example.com',
+            database: 'analytics',
+            username: 'svc_loader',
+            password: PASSWORD
+          },
+          { process: true }
+        )
+        expect(expectOneError(r)).toMatch(/creating the connection failed: HTTP 400/)
+        expect(forgedCommands(r, M)).toEqual([])
+        expect(runnerLeaks(r, { atomic: [PASSWORD, HOSTILE_SECRET] })).toEqual([])
+      })
+  )
+
+  it.concurrent(
+    'an invalid input set (one case of inproc-bad-inputs): exit 1 naming it, nothing sent',
+    async () => {
+      const sim = await startSimulator()
+      try {
+        const urlPassword = 'UrlPw-1-m3$k@/'
+        const csPassword = 'CsPw-1-x7!q{;}'
+        const inputs = {
+          'client-id': 'bad-inputs-client-1',
+          'client-secret': 'ClientSecret-1-Qw8+/=kZ',
+          'ims-org-id': 'BADINPUTS0123@AdobeOrg',
+          'sandbox-name': 'prod',
+          'platform-url': sim.url,
+          'ims-url': sim.url,
+          'connection-name': 'bad-input-set-1',
+          'connection-string': `Server=db.bad.example.com;Database=app;Port=5432;UID=app_user;Password={${csPassword.replace(/}/g, '}}')}}`,
+          'postgres-url': `postgresql://app_user:${encodeURIComponent(urlPassword)}@db.bad.example.com:5432/app?sslmode=require`
+        }
         const r = await runAction({ inputs, timeoutMs: 30_000 })
         expect(r.timedOut).toBeUndefined()
-        expect(r.stderr).toBe('')
-        expectNoLeaks(r, [PASSWORD, NEW_PASSWORD, ...simulatorSecrets(sim)])
-        expectRunnerSafe(r, {
-          atomic: [PASSWORD, NEW_PASSWORD, sim.clientSecret, ...flowTokens(sim)],
-          composite: simulatorSecrets(sim)
+        expect(r.code).toBe(1)
+        const errors = r.lines.filter((l) => l.startsWith('::error::'))
+        expect(errors.some((l) => l.includes(`Invalid input 'postgres-url'`))).toBe(true)
+        expect(errors.at(-1)).toMatch(/\(nothing was sent to Adobe\)$/)
+        expect(r.outputs).toEqual({})
+        expect(sim.stats()).toEqual({ requests: 0, tcpConnections: 0, mutations: 0 })
+        expectNoLeaks(r, [
+          inputs['client-secret'],
+          inputs['connection-string'],
+          inputs['postgres-url'],
+          urlPassword,
+          csPassword
+        ])
+        expect(forgedCommands(r)).toEqual([])
+      } finally {
+        await sim.close()
+      }
+    }
+  )
+
+  it.concurrent(
+    'a GITHUB_STEP_SUMMARY that cannot be written: still exit 0, with a warning',
+    async () => {
+      // Needs a process: the real @actions/core writes the summary file (the in-process stand-in
+      // keeps its text).
+      const sim = await startSimulator()
+      const dir = await mkdtemp(path.join(tmpdir(), 'summary-dir-'))
+      try {
+        const token = sim.issueToken()
+        const r = await runAction({
+          inputs: {
+            ...adobeInputs(sim, 'stage', { 'access-token': token }),
+            'connection-name': 'no-summary',
+            'connection-string': `Server=pg.stage.example.com;Database=sales;Port=5432;UID=aep;Password=${PASSWORD}`
+          },
+          // A directory: the file cannot be appended to.
+          env: { GITHUB_STEP_SUMMARY: dir },
+          timeoutMs: 30_000
         })
+        expect(r.code).toBe(0)
+        const warnings = r.lines.filter((l) => l.startsWith('::warning'))
+        expect(warnings.some((w) => /summary/i.test(w))).toBe(true)
+        expect(r.lines.filter((l) => l.startsWith('::error::'))).toEqual([])
+        expect(r.outputs.operation).toBe('created')
+        expect(sim.connections('stage')).toHaveLength(1)
+        expectNoLeaks(r, [PASSWORD, token, ...simulatorSecrets(sim)])
         expectMasksFirst(r)
-        return r
+        expect(forgedCommands(r)).toEqual([])
+      } finally {
+        await sim.close()
+        await rm(dir, { recursive: true, force: true })
       }
-
-      const created = await act(given(PASSWORD))
-      expect(created.code).toBe(0)
-      const [conn] = sim.connections('prod')
-      expect(created.outputs).toMatchObject({ operation: 'created', 'connection-id': conn?.id })
-      expect(created.summary).toContain('<td>Operation</td><td>created</td>')
-
-      const updated = await act(given(NEW_PASSWORD))
-      expect(updated.code).toBe(0)
-      expect(updated.outputs).toMatchObject({ operation: 'updated', 'connection-id': conn?.id })
-      expect(sim.connections('prod')).toHaveLength(1)
-      expect(sim.connections('prod')[0]?.auth.params.connectionString).toContain(NEW_PASSWORD)
-
-      const deleted = await act(given(NEW_PASSWORD, { state: 'absent' }))
-      expect(deleted.code).toBe(0)
-      expect(deleted.outputs).toMatchObject({ operation: 'deleted', 'connection-id': conn?.id })
-      expect(sim.connections('prod')).toEqual([])
-    } finally {
-      await sim.close()
     }
-  })
-
-  it('a secret echoed back with CRLF in a 400 (one case of inproc-leak-matrix): exit 1, nothing shows', () =>
-    withSim({ clientSecret: HOSTILE_SECRET }, async (sim) => {
-      const password = 'line1-Alpha\r\nline2-Bravo-CR'
-      sim.inject({
-        match: { method: 'POST', path: LIST_PATH },
-        action: {
-          type: 'echo',
-          status: 400,
-          message: 'Invalid connection string: {connectionString}'
-        }
-      })
-      const r = await runHostile(
-        sim,
-        'process-leak',
-        {
-          server: 'db.hostile.example.com',
-          database: 'analytics',
-          username: 'svc_loader',
-          password
-        },
-        { debug: true, process: true }
-      )
-      expect(expectOneError(r)).toMatch(/creating the connection failed: HTTP 400/)
-      const stored = sim.connections().map((c) => String(c.auth.params.connectionString))
-      expect(
-        runnerLeaks(r, {
-          atomic: [password, HOSTILE_SECRET, ...flowTokens(sim)],
-          composite: [
-            ...stored,
-            ...sim.requests.flatMap((q) => (q.service === 'flow' && q.body ? [q.body] : []))
-          ]
-        })
-      ).toEqual([])
-      expect(forgedCommands(r)).toEqual([])
-      expect(r.summary).toMatch(/failed/)
-      expect(r.summary).toContain(RUN_URL)
-    }))
-
-  it('a workflow command after a lone CR in an error message (one case of inproc-injection-matrix): read as text', () =>
-    withSim({ clientSecret: HOSTILE_SECRET }, async (sim) => {
-      const M = 'INJ'
-      sim.inject({
-        match: { method: 'POST', path: LIST_PATH },
-        action: { type: 'echo', status: 400, message: `bad name\r::warning::${M} lone CR and more` }
-      })
-      const r = await runHostile(
-        sim,
-        'process-injection',
-        {
-          server: 'db.hostile.example.com',
-          database: 'analytics',
-          username: 'svc_loader',
-          password: PASSWORD
-        },
-        { process: true }
-      )
-      expect(expectOneError(r)).toMatch(/creating the connection failed: HTTP 400/)
-      expect(forgedCommands(r, M)).toEqual([])
-      expect(runnerLeaks(r, { atomic: [PASSWORD, HOSTILE_SECRET] })).toEqual([])
-    }))
-
-  it('an invalid input set (one case of inproc-bad-inputs): exit 1 naming it, nothing sent', async () => {
-    const sim = await startSimulator()
-    try {
-      const urlPassword = 'UrlPw-1-m3$k@/'
-      const csPassword = 'CsPw-1-x7!q{;}'
-      const inputs = {
-        'client-id': 'bad-inputs-client-1',
-        'client-secret': 'ClientSecret-1-Qw8+/=kZ',
-        'ims-org-id': 'BADINPUTS0123@AdobeOrg',
-        'sandbox-name': 'prod',
-        'platform-url': sim.url,
-        'ims-url': sim.url,
-        'connection-name': 'bad-input-set-1',
-        'connection-string': `Server=db.bad.example.com;Database=app;Port=5432;UID=app_user;Password={${csPassword.replace(/}/g, '}}')}}`,
-        'postgres-url': `postgresql://app_user:${encodeURIComponent(urlPassword)}@db.bad.example.com:5432/app?sslmode=require`
-      }
-      const r = await runAction({ inputs, timeoutMs: 30_000 })
-      expect(r.timedOut).toBeUndefined()
-      expect(r.code).toBe(1)
-      const errors = r.lines.filter((l) => l.startsWith('::error::'))
-      expect(errors.some((l) => l.includes(`Invalid input 'postgres-url'`))).toBe(true)
-      expect(errors.at(-1)).toMatch(/\(nothing was sent to Adobe\)$/)
-      expect(r.outputs).toEqual({})
-      expect(sim.stats()).toEqual({ requests: 0, tcpConnections: 0, mutations: 0 })
-      expectNoLeaks(r, [
-        inputs['client-secret'],
-        inputs['connection-string'],
-        inputs['postgres-url'],
-        urlPassword,
-        csPassword
-      ])
-      expect(forgedCommands(r)).toEqual([])
-    } finally {
-      await sim.close()
-    }
-  })
-
-  it('a GITHUB_STEP_SUMMARY that cannot be written: still exit 0, with a warning', async () => {
-    // Needs a process: the real @actions/core writes the summary file (the in-process stand-in
-    // keeps its text).
-    const sim = await startSimulator()
-    const dir = await mkdtemp(path.join(tmpdir(), 'summary-dir-'))
-    try {
-      const token = sim.issueToken()
-      const r = await runAction({
-        inputs: {
-          ...adobeInputs(sim, 'stage', { 'access-token': token }),
-          'connection-name': 'no-summary',
-          'connection-string': `Server=pg.stage.example.com;Database=sales;Port=5432;UID=aep;Password=${PASSWORD}`
-        },
-        // A directory: the file cannot be appended to.
-        env: { GITHUB_STEP_SUMMARY: dir },
-        timeoutMs: 30_000
-      })
-      expect(r.code).toBe(0)
-      const warnings = r.lines.filter((l) => l.startsWith('::warning'))
-      expect(warnings.some((w) => /summary/i.test(w))).toBe(true)
-      expect(r.lines.filter((l) => l.startsWith('::error::'))).toEqual([])
-      expect(r.outputs.operation).toBe('created')
-      expect(sim.connections('stage')).toHaveLength(1)
-      expectNoLeaks(r, [PASSWORD, token, ...simulatorSecrets(sim)])
-      expectMasksFirst(r)
-      expect(forgedCommands(r)).toEqual([])
-    } finally {
-      await sim.close()
-      await rm(dir, { recursive: true, force: true })
-    }
-  })
+  )
 
   describe('ajv is loaded only when the spec is consulted', () => {
     // Needs a process: the bundle's lazily loaded chunk (the in-process runs import the source).
@@ -527,7 +546,7 @@ describe('replies over the size cap (10 MiB): the memory of the process stays bo
     }
   }
 
-  it.each([
+  it.concurrent.each([
     { what: 'list reply', method: 'GET' as const, status: 200 },
     { what: 'error reply on create (500)', method: 'POST' as const, status: 500 }
   ])('$what, 500 MiB chunked: exit 1, peak RSS under 200 MiB', async ({ method, status }) => {
@@ -550,23 +569,26 @@ describe('replies over the size cap (10 MiB): the memory of the process stays bo
     }
   })
 
-  it("measures the action's own peak memory, not that of the process that started it", async () => {
-    // A parent holding 300 MB starts a trivial child with the preload: on Linux the child's
-    // resourceUsage().maxRSS would report the parent's 300 MB.
-    const dir = await mkdtemp(path.join(tmpdir(), 'max-rss-'))
-    try {
-      const file = path.join(dir, 'rss')
-      const parent = [
-        'const held = Buffer.alloc(300 * 1024 * 1024, 1)',
-        `require('node:child_process').spawnSync(process.execPath, ['--import', ${JSON.stringify(preload)}, '-e', ''], { env: { ...process.env, MAX_RSS_FILE: ${JSON.stringify(file)} } })`,
-        'process.stdout.write(String(held[0]))'
-      ].join('\n')
-      await promisify(execFile)(process.execPath, ['-e', parent])
-      const kb = Number(await readFile(file, 'utf8'))
-      expect(kb).toBeGreaterThan(0)
-      expect(kb).toBeLessThan(150 * 1024)
-    } finally {
-      await rm(dir, { recursive: true, force: true })
+  it.concurrent(
+    "measures the action's own peak memory, not that of the process that started it",
+    async () => {
+      // A parent holding 300 MB starts a trivial child with the preload: on Linux the child's
+      // resourceUsage().maxRSS would report the parent's 300 MB.
+      const dir = await mkdtemp(path.join(tmpdir(), 'max-rss-'))
+      try {
+        const file = path.join(dir, 'rss')
+        const parent = [
+          'const held = Buffer.alloc(300 * 1024 * 1024, 1)',
+          `require('node:child_process').spawnSync(process.execPath, ['--import', ${JSON.stringify(preload)}, '-e', ''], { env: { ...process.env, MAX_RSS_FILE: ${JSON.stringify(file)} } })`,
+          'process.stdout.write(String(held[0]))'
+        ].join('\n')
+        await promisify(execFile)(process.execPath, ['-e', parent])
+        const kb = Number(await readFile(file, 'utf8'))
+        expect(kb).toBeGreaterThan(0)
+        expect(kb).toBeLessThan(150 * 1024)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
     }
-  })
+  )
 })
