@@ -489,7 +489,7 @@ describe('a stalled connection ends the process at the deadline (timeout-seconds
       })
       expectStall(
         r,
-        new RegExp(`the TCP connection to 127\\.0\\.0\\.1:${stall.port} was not accepted within`),
+        `the TCP connection to 127\\.0\\.0\\.1:${stall.port} was not accepted`,
         STALL_BOUND_MS
       )
     } finally {
@@ -508,9 +508,7 @@ describe('a stalled connection ends the process at the deadline (timeout-seconds
       })
       expectStall(
         r,
-        new RegExp(
-          `the TLS handshake with ims\\.sim\\.test:443 through the proxy 127\\.0\\.0\\.1:${proxy.port} did not finish within`
-        ),
+        `the TLS handshake with ims\\.sim\\.test:443 through the proxy 127\\.0\\.0\\.1:${proxy.port} did not finish`,
         STALL_BOUND_MS
       )
     } finally {

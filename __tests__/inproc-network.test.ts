@@ -293,11 +293,7 @@ describe('stalled connections end with the deadline (timeout-seconds 3, done wit
     const stall = await stalledAccept()
     try {
       const r = await stalled(stallInputs(`https://127.0.0.1:${stall.port}`))
-      expectStall(
-        r,
-        new RegExp(`the TCP connection to 127\\.0\\.0\\.1:${stall.port} was not accepted within`),
-        5000
-      )
+      expectStall(r, `the TCP connection to 127\\.0\\.0\\.1:${stall.port} was not accepted`, 5000)
       // Each attempt gave up on its own connection, so each retry was a fresh connect.
       expect(r.lines.some((l) => /attempt 1 of 5 failed \(the TCP connection/.test(l))).toBe(true)
     } finally {
@@ -309,11 +305,7 @@ describe('stalled connections end with the deadline (timeout-seconds 3, done wit
     const stall = await silentServer()
     try {
       const r = await stalled(stallInputs(`https://127.0.0.1:${stall.port}`))
-      expectStall(
-        r,
-        new RegExp(`the TLS handshake with 127\\.0\\.0\\.1:${stall.port} did not finish within`),
-        5000
-      )
+      expectStall(r, `the TLS handshake with 127\\.0\\.0\\.1:${stall.port} did not finish`, 5000)
     } finally {
       await stall.close()
     }
@@ -327,9 +319,7 @@ describe('stalled connections end with the deadline (timeout-seconds 3, done wit
       })
       expectStall(
         r,
-        new RegExp(
-          `the proxy 127\\.0\\.0\\.1:${stall.port} did not open a tunnel to ims\\.sim\\.test:443 within`
-        ),
+        `the proxy 127\\.0\\.0\\.1:${stall.port} did not open a tunnel to ims\\.sim\\.test:443`,
         5000
       )
     } finally {
@@ -345,9 +335,7 @@ describe('stalled connections end with the deadline (timeout-seconds 3, done wit
       })
       expectStall(
         r,
-        new RegExp(
-          `the TCP connection to the proxy 127\\.0\\.0\\.1:${stall.port} was not accepted within`
-        ),
+        `the TCP connection to the proxy 127\\.0\\.0\\.1:${stall.port} was not accepted`,
         5000
       )
     } finally {
@@ -364,9 +352,7 @@ describe('stalled connections end with the deadline (timeout-seconds 3, done wit
       })
       expectStall(
         r,
-        new RegExp(
-          `the TLS handshake with ims\\.sim\\.test:443 through the proxy 127\\.0\\.0\\.1:${proxy.port} did not finish within`
-        ),
+        `the TLS handshake with ims\\.sim\\.test:443 through the proxy 127\\.0\\.0\\.1:${proxy.port} did not finish`,
         5000
       )
       expect(proxy.tunnels.length).toBeGreaterThanOrEqual(2)

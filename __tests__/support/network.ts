@@ -109,13 +109,22 @@ export const stallInputs = (url: string, extra: Record<string, string> = {}) => 
   ...extra
 })
 
-/** A stalled run: exit 1 within `withinMs`, one error naming the phase and the deadline. */
-export function expectStall(r: ActionRun, phase: RegExp, withinMs: number): void {
+/**
+ * How the error ends the phase: the last attempt's request timeout and undici's connect timeout
+ * both end at the deadline, and whichever fires first words it.
+ */
+const STALL_END = "(within \\d+ ms|before the step's timeout-seconds ran out)"
+
+/**
+ * A stalled run: exit 1 within `withinMs`, one error naming the phase (`phase`, a regular
+ * expression's source) and the deadline.
+ */
+export function expectStall(r: ActionRun, phase: string, withinMs: number): void {
   expect(r.timedOut).toBeUndefined()
   expect(r.code).toBe(1)
   expect(r.durationMs).toBeLessThan(withinMs)
   const error = theError(r)
-  expect(error).toMatch(phase)
+  expect(error).toMatch(new RegExp(`${phase} ${STALL_END}`))
   expect(error).toMatch(/timeout-seconds ran out/)
   expectNoLeaks(r, [CLIENT_SECRET, DB_PASSWORD])
 }
