@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the hostile end-to-end tests (reproductions, leak matrix, injection matrix):
+ * Helpers shared by the hostile runs (reproductions, leak matrix, injection matrix):
  * one simulator per case, runs with the runner's GITHUB_* context, and the checks every case
  * must pass. Not a test file.
  */

@@ -10,7 +10,9 @@
  */
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
-import type { CoreLike, Deps } from '../../src/connection/main.js'
+// Imported here, not on first use: jest refuses an import() made while a concurrent test runs
+// past the end of the test it is reported under.
+import { run as connectionRun, type CoreLike, type Deps } from '../../src/connection/main.js'
 import type { Signals } from '../../src/platform/cancel.js'
 import type { Clock, Transport } from '../../src/platform/http.js'
 import { githubContext, type GithubContextLike } from '../../src/platform/provenance.js'
@@ -145,7 +147,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<ActionRun> {
     ...opts.env
   }
   const c = runnerCore(env)
-  const run = opts.run ?? (await import('../../src/connection/main.js')).run
+  const run = opts.run ?? connectionRun
   const started = performance.now()
   await run({
     core: c,

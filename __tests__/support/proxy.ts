@@ -71,11 +71,17 @@ export async function startProxy(opts: ProxyOptions): Promise<TestProxy> {
     port,
     tunnels,
     plain,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // The package ends a tunnel's upstream only when its client side ends: destroyed, the
+      // upstream would stay open and keep the server behind it from closing. A client that has
+      // gone away closes its side at once, so a short wait lets that reach the upstream first.
+      for (const end = Date.now() + 1000; sockets.size > 0 && Date.now() < end;)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      await new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()
         server.close(() => resolve())
       })
+    }
   }
 }
 

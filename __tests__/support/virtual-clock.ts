@@ -209,20 +209,25 @@ export class VirtualClock implements SimulatorClock {
     if (owner?.killed || this.failure) return never()
     return new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve()
-      const sleeper: Sleeper = { at: this.t + Math.max(0, ms || 0), owner, resolve }
+      const onAbort = () => {
+        const at = this.sleepers.indexOf(sleeper)
+        if (at === -1) return
+        this.sleepers.splice(at, 1)
+        resolve()
+      }
+      // The listener goes when the sleep ends either way: one signal serves many sleeps.
+      const sleeper: Sleeper = {
+        at: this.t + Math.max(0, ms || 0),
+        owner,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      }
       let i = this.sleepers.length
       while (i > 0 && (this.sleepers[i - 1]?.at ?? 0) > sleeper.at) i--
       this.sleepers.splice(i, 0, sleeper)
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.sleepers.indexOf(sleeper)
-          if (at === -1) return
-          this.sleepers.splice(at, 1)
-          resolve()
-        },
-        { once: true }
-      )
+      signal?.addEventListener('abort', onAbort, { once: true })
       this.kick()
     })
   }

@@ -44031,10 +44031,13 @@ function mappingDiff(stored, wanted) {
         ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)
     ];
 }
-/** Adobe: table sources' delta column is in UTC; the date format is the tutorials'. */
+/**
+ * Adobe: table sources' delta column is in UTC. dateFormat is optional and left out: the
+ * tutorials' example (YYYY-MM-DD) contradicts their own prose (yyyy-MM-dd HH:mm:ss).
+ */
 const copyTransformation = (column) => ({
     name: 'Copy',
-    params: { deltaColumn: { name: column, dateFormat: 'YYYY-MM-DD', timezone: 'UTC' } }
+    params: { deltaColumn: { name: column, timezone: 'UTC' } }
 });
 /**
  * The Mapping transformation. mappingVersion is a string, as the API description and the flow
@@ -44230,6 +44233,7 @@ async function setEnabled(api, id, enabled) {
 
 
 
+
 /**
  * Creates one Flow Service object so that exactly one with its name remains. A copy a racing run
  * made is used when `fits` says it is the same object; otherwise the step fails naming it. A
@@ -44286,7 +44290,7 @@ async function applyPresent(plan, a) {
             return x.baseConnectionId === base && x.params?.tableName === table
                 ? undefined
                 : 'for another base connection or table';
-        }, (step) => (progress.source = step));
+        }, (step) => (progress.source = step), () => createSource(a, sourceBody(s, a.description, base, table)));
         progress.source = {
             id: o.id,
             etag: o.etag,
@@ -44396,6 +44400,39 @@ async function createFlow(a, body) {
         a.log('creating the dataflow: Flow Service refused mappingVersion as a string (HTTP 400); sending it as a number');
         return a.objects.flows.create(body(true));
     }
+}
+/**
+ * The source connection's create. Adobe's tutorials send the table's columns in params; its API
+ * description does not require them, so they are left out, and read from the base connection
+ * (explore) and sent once more only when Flow Service refuses the create naming columns.
+ */
+async function createSource(a, body) {
+    try {
+        return await a.objects.sources.create(body);
+    }
+    catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 400 || !/columns/i.test(e.message))
+            throw e;
+        a.log("creating the source connection: Flow Service asks for the table's columns (HTTP 400); reading them from the base connection");
+        const columns = await tableColumns(a.objects.api, body.baseConnectionId, body.params.tableName);
+        const withColumns = { ...body, params: { ...body.params, columns } };
+        return a.objects.sources.create(withColumns);
+    }
+}
+const ColumnsSchema = looseObject({
+    schema: looseObject({ columns: array(looseObject({ name: schemas_string() })) })
+});
+/** A table's columns as the base connection's explore describes them (name, type, xdm). */
+async function tableColumns(api, base, table) {
+    const label = "reading the table's columns";
+    const url = `${api.base}/connections/${encodeURIComponent(base)}/explore?objectType=table&object=${encodeURIComponent(table)}`;
+    const r = await api.send(label, 'GET', url);
+    if (r.kind !== 'response' || r.res.status !== 200)
+        api.fail(label, r);
+    const parsed = ColumnsSchema.safeParse(api.json(label, r));
+    if (!parsed.success)
+        throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
+    return parsed.data.schema.columns;
 }
 /** How long, at most, a deleted dataflow may take to go before its connections are deleted. */
 const FLOW_GONE_WAIT_MS = 30_000;

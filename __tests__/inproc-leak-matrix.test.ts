@@ -4,10 +4,11 @@
  * HTML-sensitive and non-ASCII characters), written raw, \u-escaped (the whole body, and JSON
  * embedded in the message) or squashed and cut by the server itself, through every failure path
  * (create, update, connection test, IMS token request, 403 from the gateway, create retried to
- * exhaustion, delete). Each case runs dist/index.js with and without RUNNER_DEBUG=1 and is judged
- * as the runner would show it: log lines and summary masked with the registered strings only,
- * outputs as written; no form of any secret and no 12-character run of one may survive, and no
- * workflow command may appear that the action did not write.
+ * exhaustion, delete). Each case runs the action's run() in-process (support/in-process.ts),
+ * every other one with RUNNER_DEBUG=1, and is judged as the runner would show it: log lines and
+ * summary masked with the registered strings only, outputs as written; no form of any secret and
+ * no 12-character run of one may survive, and no workflow command may appear that the action did
+ * not write.
  */
 import { describe, it, expect } from '@jest/globals'
 import type { Fault, Simulator } from '../simulator/server.js'

@@ -1,12 +1,13 @@
 /**
- * Bad inputs, end to end: each invalid input set runs the bundled action (dist/index.js) as the
- * runner does, every other one with RUNNER_DEBUG=1. Every run must exit 1 with an ::error:: line
- * naming the offending input, send nothing at all (the simulator must see zero requests during
- * the whole file) and print no secret in any form, anywhere but the ::add-mask:: lines.
+ * Bad inputs: each invalid input set runs the action's run() in-process as the runner would
+ * (support/in-process.ts), every other one with RUNNER_DEBUG=1. Every run must exit 1 with an
+ * ::error:: line naming the offending input, send nothing at all (the simulator must see zero
+ * requests during the whole file) and print no secret in any form, anywhere but the ::add-mask::
+ * lines.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { startSimulator, type Simulator } from '../simulator/server.js'
-import { runAction } from '../simulator/run-action.js'
+import { runInProcess } from './support/in-process.js'
 import { expectNoLeaks, forgedCommands } from './support/leaks.js'
 
 type Inputs = Record<string, string>
@@ -285,11 +286,7 @@ describe('bad inputs', () => {
   it.concurrent.each(CASES)('$title', async ({ input, make, embedded, n, debug }) => {
     const id = n
     const inputs: Inputs = { 'platform-url': sim.url, 'ims-url': sim.url, ...make(id) }
-    const r = await runAction({
-      inputs,
-      env: debug ? { RUNNER_DEBUG: '1' } : {},
-      timeoutMs: 20_000
-    })
+    const r = await runInProcess({ inputs, env: debug ? { RUNNER_DEBUG: '1' } : {} })
 
     expect(r.timedOut).toBeUndefined()
     expect(r.code).toBe(1)

@@ -1,11 +1,9 @@
 /**
  * Flow Service's live connection spec as the referee, and the connection test the documented
- * way, end to end: `node dist/index.js` against the simulator serving variant specs.
+ * way: the action's run() in-process as the runner would run it (support/in-process.ts), against
+ * the simulator serving variant specs.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import {
   startSimulator,
   STRICT_CONNECTION_STRING_PATTERN,
@@ -13,7 +11,8 @@ import {
   type Simulator,
   type SpecVariant
 } from '../simulator/server.js'
-import { defaultEntry, runAction, type ActionRun } from '../simulator/run-action.js'
+import type { ActionRun } from '../simulator/run-action.js'
+import { runInProcess } from './support/in-process.js'
 import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
@@ -26,7 +25,7 @@ const PORT_INT_SPACES: SpecVariant = { portInteger: true, sslModeSpaces: true }
 const NO_REQUIRE: SpecVariant = { withoutRequire: true }
 const ALLOWED_WITHOUT_REQUIRE = 'Disable, Allow, Prefer, Verify-Ca, Verify-Full'
 
-describe('The live connection spec as the referee, end to end', () => {
+describe('The live connection spec as the referee', () => {
   let sim: Simulator
   let token: string
 
@@ -55,7 +54,7 @@ describe('The live connection spec as the referee, end to end', () => {
   })
 
   async function act(given: Record<string, string>): Promise<ActionRun> {
-    const run = await runAction({ inputs: given, timeoutMs: 20_000 })
+    const run = await runInProcess({ inputs: given })
     expectNoLeaks(run, [
       given.password,
       given['access-token'],
@@ -440,41 +439,6 @@ describe('The live connection spec as the referee, end to end', () => {
         "::error::testing the connection failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached"
       ])
       expect(run.outputs.operation).toBe('created')
-    })
-  })
-
-  describe('ajv is loaded only when the spec is consulted', () => {
-    let dir: string
-    beforeAll(async () => {
-      // dist/ without its lazily loaded chunks: only index.js and what it needs at start-up.
-      dir = await mkdtemp(path.join(tmpdir(), 'dist-no-chunks-'))
-      const dist = path.dirname(defaultEntry)
-      const files = await readdir(dist)
-      expect(files.filter((f) => /^\d+\.index\.js$/.test(f)).length).toBeGreaterThan(0)
-      for (const f of files.filter((f) => !/^\d+\.index\.js/.test(f)))
-        await copyFile(path.join(dist, f), path.join(dir, f))
-    })
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true })
-    })
-
-    it('the default path runs without the ajv chunk; a dry run needs it', async () => {
-      const entry = path.join(dir, 'index.js')
-      const ok = await runAction({
-        inputs: inputs({ 'connection-name': 'no-chunk', 'auth-type': 'basic' }),
-        entry,
-        timeoutMs: 20_000
-      })
-      expect(ok.code).toBe(0)
-      const dry = await runAction({
-        inputs: inputs({ 'connection-name': 'no-chunk-dry', 'dry-run': 'true' }),
-        entry,
-        timeoutMs: 20_000
-      })
-      expect(dry.code).toBe(1)
-      expect(dry.lines.filter((l) => l.startsWith('::error::')).join('\n')).toMatch(
-        /Cannot find module|ERR_MODULE_NOT_FOUND|index\.js/
-      )
     })
   })
 })

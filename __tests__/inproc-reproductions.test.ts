@@ -1,8 +1,9 @@
 /**
  * Eight ways the step's output leaked a secret or carried a forged workflow command, each run
- * end to end (dist/index.js as the runner runs it, against the simulator) and judged the way the
- * runner would see it: lines split and masked with the registered strings only, and every
- * `::cmd::` at a line start or `##[cmd]` anywhere read as a command.
+ * in-process against the simulator (the action's run() with the runner's stand-in for
+ * @actions/core, support/in-process.ts) and judged the way the runner would see it: lines split
+ * and masked with the registered strings only, and every `::cmd::` at a line start or `##[cmd]`
+ * anywhere read as a command.
  */
 import { describe, it, expect } from '@jest/globals'
 import type { Simulator } from '../simulator/server.js'

@@ -3,10 +3,11 @@
  * start of a line, the legacy `##[cmd]` anywhere), hidden in every value the action may print:
  * inputs (connection-name, description, sandbox-name, server) and server replies (ids, names,
  * error messages, etags, request ids, the auth spec name). Line breaks of every kind (LF, a lone
- * CR, NEL, U+2028) and zero-width characters try to put them at a line start. Each case runs
- * dist/index.js with and without RUNNER_DEBUG=1; the output is parsed as the runner parses it and
- * no command may appear but the action's own. Every case fails with exit code 1 and a clear
- * ::error, or succeeds safely, and no request carries a malformed id.
+ * CR, NEL, U+2028) and zero-width characters try to put them at a line start. Each case runs the
+ * action's run() in-process (support/in-process.ts), every other one with RUNNER_DEBUG=1; the
+ * output is parsed as the runner parses it and no command may appear but the action's own. Every
+ * case fails with exit code 1 and a clear ::error, or succeeds safely, and no request carries a
+ * malformed id.
  */
 import { describe, it, expect } from '@jest/globals'
 import type { Fault, Simulator } from '../simulator/server.js'

@@ -1,10 +1,12 @@
 /**
  * The connection spec is a server's document: the action must stay bounded and safe whatever it
- * says. End to end through `node dist/index.js`: hostile or broken specs and /test replies.
+ * says. The action's run() in-process as the runner would run it (support/in-process.ts), against
+ * hostile or broken specs and /test replies.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
 import { startSimulator, type RecordedRequest, type Simulator } from '../simulator/server.js'
-import { runAction, type ActionRun } from '../simulator/run-action.js'
+import type { ActionRun } from '../simulator/run-action.js'
+import { runInProcess } from './support/in-process.js'
 import { expectMasksFirst, expectNoLeaks, simulatorSecrets } from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
@@ -48,8 +50,8 @@ describe('The connection spec and /test replies cannot hang, mislead or reshape 
     ...extra
   })
 
-  async function act(given: Record<string, string>, timeoutMs = 30_000): Promise<ActionRun> {
-    const run = await runAction({ inputs: given, timeoutMs })
+  async function act(given: Record<string, string>): Promise<ActionRun> {
+    const run = await runInProcess({ inputs: given })
     expectNoLeaks(run, [given.password, given['access-token'], PASSWORD, ...simulatorSecrets(sim)])
     expectMasksFirst(run)
     return run
@@ -80,8 +82,7 @@ describe('The connection spec and /test replies cannot hang, mislead or reshape 
     )
     const started = Date.now()
     const run = await act(
-      inputs({ 'connection-name': 'redos', 'validate-spec': 'true', 'timeout-seconds': '60' }),
-      25_000
+      inputs({ 'connection-name': 'redos', 'validate-spec': 'true', 'timeout-seconds': '60' })
     )
     expect(run.timedOut).toBeUndefined()
     expect(run.code).toBe(0)
@@ -101,8 +102,7 @@ describe('The connection spec and /test replies cannot hang, mislead or reshape 
       action: { type: 'delay', ms: 15_000 }
     })
     const run = await act(
-      inputs({ 'connection-name': 'slow-spec', 'validate-spec': 'true', 'timeout-seconds': '20' }),
-      40_000
+      inputs({ 'connection-name': 'slow-spec', 'validate-spec': 'true', 'timeout-seconds': '20' })
     )
     expect(run.code).toBe(0)
     expect(run.outputs.operation).toBe('created')
@@ -120,10 +120,7 @@ describe('The connection spec and /test replies cannot hang, mislead or reshape 
       times: 9,
       action: { type: 'large-body', bytes: 11 * 1024 * 1024 }
     })
-    const run = await act(
-      inputs({ 'connection-name': 'huge-spec', 'validate-spec': 'true' }),
-      40_000
-    )
+    const run = await act(inputs({ 'connection-name': 'huge-spec', 'validate-spec': 'true' }))
     expect(run.code).toBe(0)
     expect(run.outputs.operation).toBe('created')
     expect(specReads()).toHaveLength(1)
