@@ -5,13 +5,13 @@
  * a process for, and covers that once.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { execFile } from 'node:child_process'
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { execFile, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { startSimulator, type Simulator } from '../simulator/server.js'
-import { defaultEntry, runAction, type ActionRun } from '../simulator/run-action.js'
+import { DEFAULT_DATASET, startSimulator, type Simulator } from '../simulator/server.js'
+import { defaultEntry, repoRoot, runAction, type ActionRun } from '../simulator/run-action.js'
 import { expectOneError, LIST_PATH, RUN_URL, runHostile, withSim } from './support/hostile.js'
 import {
   expectMasksFirst,
@@ -45,6 +45,10 @@ import { startProxy, type ProxyOptions, type TestProxy } from './support/proxy.j
 import { adobeInputs } from './support/sim-inputs.js'
 import { silentServer, stalledAccept } from './support/stall.js'
 import { testCertificate, type TestCertificate } from './support/tls.js'
+
+/** The dataflow action's bundle and metadata, as a workflow's `uses: …/dataflow` runs them. */
+const DATAFLOW_ENTRY = path.join(repoRoot, 'dist', 'dataflow', 'index.js')
+const DATAFLOW_YML = path.join(repoRoot, 'dataflow', 'action.yml')
 
 // Needs a process: the exit code, stdout and stderr of the bundle as the runner reads them (an
 // in-process run has the stand-in's exit code and text). One case of each kind the in-process
@@ -596,6 +600,135 @@ describe('replies over the size cap (10 MiB): the memory of the process stays bo
         expect(kb).toBeLessThan(150 * 1024)
       } finally {
         await rm(dir, { recursive: true, force: true })
+      }
+    }
+  )
+})
+
+// Needs a process: the runner signals the process (SIGINT, then SIGTERM after 7.5 s), and only a
+// process shows that the action hears them instead of dying at once: it finishes what it started,
+// writes its outputs and exits 1 with an ::error, rather than ending by the signal with nothing.
+describe('cancelled by the runner: the signal reaches the process', () => {
+  const CANCEL_PASSWORD = 'pw-Cancel-6Tq!x'
+
+  it.concurrent(
+    'connection action, SIGINT right after its POST: the copy is checked and named, exit 1',
+    async () => {
+      const sim = await startSimulator()
+      let child: ChildProcess | undefined
+      try {
+        sim.configure({
+          hooks: {
+            afterHandled: (req) => {
+              if (req.method === 'POST' && req.path === LIST_PATH) child?.kill('SIGINT')
+            }
+          }
+        })
+        const token = sim.issueToken()
+        const r = await runAction({
+          inputs: {
+            ...adobeInputs(sim, 'prod', { 'access-token': token }),
+            'connection-name': 'cancelled-after-post',
+            'connection-string': `Server=pg.example.com;Database=sales;Port=5432;UID=aep;Password=${CANCEL_PASSWORD}`
+          },
+          timeoutMs: 30_000,
+          onSpawn: (c) => (child = c)
+        })
+        expect(r.signal).toBeNull()
+        expect(r.code).toBe(1)
+        expect(r.lines).toContain(
+          '::warning::the runner is cancelling the step (SIGINT): finishing what was started within 6 s, then stopping'
+        )
+        expect(expectOneError(r)).toMatch(/^::error::the runner cancelled the step \(SIGINT\)/)
+        const stored = sim.connections('prod')
+        expect(stored).toHaveLength(1)
+        expect(r.outputs).toMatchObject({
+          'connection-id': stored[0]?.id,
+          operation: 'created'
+        })
+        expectNoLeaks(r, [CANCEL_PASSWORD, token, ...simulatorSecrets(sim)])
+        expect(forgedCommands(r)).toEqual([])
+      } finally {
+        await sim.close()
+      }
+    }
+  )
+
+  it.concurrent(
+    'dataflow action, SIGINT then SIGTERM after the source connection POST: no other object started, exit 1; the next run completes',
+    async () => {
+      const sim = await startSimulator()
+      const workspace = await mkdtemp(path.join(tmpdir(), 'dataflow-ws-'))
+      let child: ChildProcess | undefined
+      try {
+        await writeFile(
+          path.join(workspace, 'mapping.yaml'),
+          '- source: id\n  destination: _id\n- source: email\n  destination: personalEmail.address\n'
+        )
+        const base = sim.seedConnection('prod', { name: 'pg', tables: ['public.orders'] })
+        // SIGINT as the source connection's POST is answered, SIGTERM with the next request (the
+        // runner sends it 7.5 s later; here the step must still be running to hear it).
+        let posted = false
+        sim.configure({
+          hooks: {
+            afterHandled: async (req, reply) => {
+              if (posted && req.service === 'flow' && child?.kill('SIGTERM')) {
+                // The reply waits a little, so the process hears the signal before it.
+                posted = false
+                await reply.sleep(300)
+              }
+              if (req.method === 'POST' && req.path.endsWith('/sourceConnections')) {
+                posted = true
+                child?.kill('SIGINT')
+              }
+            }
+          }
+        })
+        const token = sim.issueToken()
+        const inputs = {
+          ...adobeInputs(sim, 'prod', { 'access-token': token }),
+          'dataflow-name': 'orders',
+          'base-connection-id': base.id,
+          table: 'public.orders',
+          'dataset-name': DEFAULT_DATASET.name,
+          mapping: 'mapping.yaml',
+          'delta-column': 'updated_at'
+        }
+        const dataflow = (onSpawn?: (c: ChildProcess) => void) =>
+          runAction({
+            inputs,
+            entry: DATAFLOW_ENTRY,
+            actionYml: DATAFLOW_YML,
+            env: { GITHUB_WORKSPACE: workspace },
+            timeoutMs: 30_000,
+            ...(onSpawn ? { onSpawn } : {})
+          })
+        const r = await dataflow((c) => (child = c))
+        expect(r.signal).toBeNull()
+        expect(r.code).toBe(1)
+        expect(expectOneError(r)).toMatch(/^::error::the runner cancelled the step \(SIGTERM\)/)
+        const writes = () =>
+          sim.requests
+            .filter((q) => q.method !== 'GET' && q.service !== 'ims')
+            .map((q) => q.method + ' ' + q.path.split('/').pop())
+        expect(writes()).toEqual(['POST sourceConnections'])
+        const [source] = sim.objects('sourceConnections', 'prod')
+        expect(r.outputs['source-connection-id']).toBe(source?.id)
+        expectNoLeaks(r, [token, ...simulatorSecrets(sim)])
+
+        sim.configure({ hooks: {} })
+        const next = await dataflow()
+        expect(next.code).toBe(0)
+        expect(next.outputs).toMatchObject({
+          'source-connection-id': source?.id,
+          operation: 'created'
+        })
+        expect(sim.objects('sourceConnections', 'prod')).toHaveLength(1)
+        expect(sim.objects('flows', 'prod')).toHaveLength(1)
+        expect(forgedCommands(next)).toEqual([])
+      } finally {
+        await sim.close()
+        await rm(workspace, { recursive: true, force: true })
       }
     }
   )

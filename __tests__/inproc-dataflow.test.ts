@@ -15,6 +15,7 @@ import {
   type RecordedRequest,
   type Simulator
 } from '../simulator/server.js'
+import type { Signal, Signals } from '../src/platform/cancel.js'
 import { runInProcess } from './support/in-process.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
@@ -370,6 +371,64 @@ describe('where Adobe’s documents disagree, the documented fallback on a refus
       { name: 'id', type: 'integer', xdm: { type: 'integer' } },
       { name: 'name', type: 'string', xdm: { type: 'string' } }
     ])
+    expect(sim.objects('sourceConnections', SANDBOX)).toHaveLength(1)
+  })
+})
+
+describe('cancelled by the runner', () => {
+  /** Signals a test sends, as the runner would send them to the process. */
+  function runnerSignals(): Signals & { send(s: Signal): void } {
+    const listeners = new Set<(s: Signal) => void>()
+    return {
+      on(l) {
+        listeners.add(l)
+        return () => listeners.delete(l)
+      },
+      send: (s) => listeners.forEach((l) => l(s))
+    }
+  }
+
+  it('after the source connection’s POST: finishes that object, starts no other, names it in the outputs; the next run goes on from it', async () => {
+    const signals = runnerSignals()
+    sim.configure({
+      hooks: {
+        afterHandled: (req) => {
+          if (req.method === 'POST' && req.path.endsWith('/sourceConnections'))
+            signals.send('SIGINT')
+        }
+      }
+    })
+    const r = await runInProcess({
+      actionYml,
+      run: runDataflow,
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'dataflow-name': 'orders',
+        'base-connection-id': baseId,
+        table: 'public.orders',
+        'dataset-id': datasetId,
+        mapping: 'aep/orders.json',
+        'delta-column': 'updated_at'
+      },
+      env: { GITHUB_WORKSPACE: workspace },
+      signals
+    })
+    expect(r.code).toBe(1)
+    expect(errorLine(r)).toMatch(/^::error::the runner cancelled the step \(SIGINT\)/)
+    expect(writes(sim.requests)).toEqual(['POST /sourceConnections'])
+    const [source] = sim.objects('sourceConnections', SANDBOX)
+    expect(r.outputs['source-connection-id']).toBe(source?.id)
+    sim.configure({ hooks: {} })
+
+    const mark = sim.requests.length
+    const next = await step()
+    expect(next.code).toBe(0)
+    expect(writes(since(mark))).toEqual([
+      'POST /targetConnections',
+      'POST /mappingSets',
+      'POST /flows'
+    ])
+    expect(next.outputs['source-connection-id']).toBe(source?.id)
     expect(sim.objects('sourceConnections', SANDBOX)).toHaveLength(1)
   })
 })

@@ -34,6 +34,8 @@ export interface RunActionOptions {
   timeoutMs?: number
   /** default <repo>/action.yml */
   actionYml?: string
+  /** called with the child process once it is started (a test may signal it, as the runner does) */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void
 }
 
 export interface ActionRun {

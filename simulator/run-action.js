@@ -157,6 +157,7 @@ export async function runAction(opts) {
       env,
       stdio: ['ignore', 'pipe', 'pipe']
     })
+    opts.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     let combined = ''

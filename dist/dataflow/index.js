@@ -44308,6 +44308,7 @@ async function applyPresent(plan, a) {
         const ds = plan.dataset;
         if (!ds)
             throw new errors_ActionError('internal: no dataset for the target connection');
+        a.checkpoint();
         if (plan.target.do === 'replace')
             await remove(a, objects.targets, plan.target.old, 'an earlier run left it for another dataset, and no dataflow uses it');
         const o = await createOne(a, objects.targets, targetBody(s, a.description, ds), (item) => {
@@ -44327,10 +44328,12 @@ async function applyPresent(plan, a) {
     if (m.do === 'keep')
         progress.mapping = { id: m.id, version: m.version, done: 'unchanged' };
     else if (m.do === 'create') {
+        a.checkpoint();
         const made = await createMappingSet(objects.api, mappingBody(mappingName(s), m.schemaId, a.items), a.run);
         progress.mapping = { id: made.id, version: made.version, done: 'created' };
     }
     else {
+        a.checkpoint();
         a.log(`mapping set ${m.id}: the mappings changed (${m.diff.join('; ')}); replacing them`);
         const put = await putMappingSet(objects.api, m.id, mappingBody(mappingName(s), m.schemaId, a.items));
         progress.mapping = { id: m.id, version: put.version, done: `updated to version ${put.version}` };
@@ -44339,6 +44342,7 @@ async function applyPresent(plan, a) {
     const mapping = progress.mapping;
     const ids = { source: progress.source.id, target: progress.target.id };
     if (plan.flow.do === 'create') {
+        a.checkpoint();
         const body = (asNumber) => flowBody(s, a.description, ids, mapping, a.now, asNumber);
         const o = await createOne(a, objects.flows, body(false), (item) => {
             const f = asFlow(item);
@@ -44368,6 +44372,7 @@ async function applyPresent(plan, a) {
     let etag = flow.item.etag;
     const changes = [];
     if (flow.ops.length > 0 || repoint) {
+        a.checkpoint();
         const updated = await updateExisting(objects.flows, flow.item, (from, ifMatch) => {
             // Recomputed from each fresh read: the Mapping transformation is found by name.
             const current = asFlow(from);
@@ -44378,6 +44383,7 @@ async function applyPresent(plan, a) {
         changes.push('updated');
     }
     if (flow.enable !== undefined) {
+        a.checkpoint();
         etag =
             (await setEnabled(objects.api, flow.item.id, flow.enable)) ??
                 (await objects.flows.get(flow.item.id)).etag ??
@@ -44450,6 +44456,7 @@ async function applyAbsent(plan, a) {
         const item = await coll.getIfExists(c.id);
         if (!item)
             continue;
+        a.checkpoint();
         await remove(a, coll, item, 'its dataflow is deleted');
         progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id];
     }
@@ -45824,7 +45831,8 @@ async function run(overrides = {}) {
                 now,
                 log,
                 warn,
-                progress: state.progress
+                progress: state.progress,
+                checkpoint: () => cancel.check()
             };
             await session.phase('applying the plan', () => plan.kind === 'present' ? applyPresent(plan, applying) : applyAbsent(plan, applying));
             state.operation = operationDone(state.progress, plan.kind);

@@ -63,6 +63,11 @@ export interface Applying {
   log: (line: string) => void
   warn: (line: string) => void
   progress: Progress
+  /**
+   * Called before each object's write once the first is done: throws when the runner has
+   * cancelled the step, so a cancelled run finishes the object it started and starts no other.
+   */
+  checkpoint: () => void
 }
 
 /**
@@ -176,6 +181,7 @@ export async function applyPresent(
   else {
     const ds = plan.dataset
     if (!ds) throw new ActionError('internal: no dataset for the target connection')
+    a.checkpoint()
     if (plan.target.do === 'replace')
       await remove(
         a,
@@ -205,6 +211,7 @@ export async function applyPresent(
   const m = plan.mapping
   if (m.do === 'keep') progress.mapping = { id: m.id, version: m.version, done: 'unchanged' }
   else if (m.do === 'create') {
+    a.checkpoint()
     const made = await createMappingSet(
       objects.api,
       mappingBody(mappingName(s), m.schemaId, a.items),
@@ -212,6 +219,7 @@ export async function applyPresent(
     )
     progress.mapping = { id: made.id, version: made.version, done: 'created' }
   } else {
+    a.checkpoint()
     a.log(`mapping set ${m.id}: the mappings changed (${m.diff.join('; ')}); replacing them`)
     const put = await putMappingSet(
       objects.api,
@@ -224,6 +232,7 @@ export async function applyPresent(
   const mapping = progress.mapping
   const ids = { source: progress.source.id, target: progress.target.id }
   if (plan.flow.do === 'create') {
+    a.checkpoint()
     const body = (asNumber: boolean) => flowBody(s, a.description, ids, mapping, a.now, asNumber)
     const o = await createOne(
       a,
@@ -260,6 +269,7 @@ export async function applyPresent(
   let etag = flow.item.etag
   const changes: string[] = []
   if (flow.ops.length > 0 || repoint) {
+    a.checkpoint()
     const updated = await updateExisting(
       objects.flows,
       flow.item,
@@ -275,6 +285,7 @@ export async function applyPresent(
     changes.push('updated')
   }
   if (flow.enable !== undefined) {
+    a.checkpoint()
     etag =
       (await setEnabled(objects.api, flow.item.id, flow.enable)) ??
       (await objects.flows.get(flow.item.id)).etag ??
@@ -353,6 +364,7 @@ export async function applyAbsent(
     const coll = c.what === 'source' ? objects.sources : objects.targets
     const item = await coll.getIfExists(c.id)
     if (!item) continue
+    a.checkpoint()
     await remove(a, coll, item, 'its dataflow is deleted')
     progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id]
   }

@@ -105,7 +105,8 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
         now,
         log,
         warn,
-        progress: state.progress
+        progress: state.progress,
+        checkpoint: () => cancel.check()
       }
       await session.phase('applying the plan', () =>
         plan.kind === 'present' ? applyPresent(plan, applying) : applyAbsent(plan, applying)
