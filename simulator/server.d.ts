@@ -299,7 +299,10 @@ export interface RecordedRequest {
    * reply was sent, and for streamed (`large-body`) replies.
    */
   replyBody?: string
-  /** The reply's status or body came from an injected fault, not the simulator (not enumerable). */
+  /**
+   * The reply's status or body came from an injected fault, or its dates from createdAtMode
+   * 'iso', a form Adobe does not document (not enumerable).
+   */
   replyInjected?: boolean
 }
 
@@ -745,3 +748,8 @@ export declare function startSimulator(options?: SimulatorOptions): Promise<Simu
 
 /** The simulators started in this module instance and not yet closed (for test hooks). */
 export declare function liveSimulators(): Simulator[]
+/**
+ * The simulators whose requests a test hook has yet to see: the live ones and those closed since
+ * the last call.
+ */
+export declare function simulatorsToInspect(): Simulator[]

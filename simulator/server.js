@@ -1285,6 +1285,17 @@ const live = new Set()
 export function liveSimulators() {
   return [...live]
 }
+/** Simulators closed since simulatorsToInspect() was last called. */
+const closedSince = new Set()
+/**
+ * The simulators whose requests a test hook has yet to see: the live ones and those closed since
+ * the last call (a test that starts and closes its own simulator is inspected too).
+ */
+export function simulatorsToInspect() {
+  const all = [...live, ...closedSince]
+  closedSince.clear()
+  return all
+}
 
 export async function startSimulator(options = {}) {
   const opts = { ...DEFAULTS, ...stripUndefined(options) }
@@ -2759,7 +2770,8 @@ export async function startSimulator(options = {}) {
     if (res.socket === null || res.socket.destroyed) return // client gone; status stays 0
     rec.status = resp.status
     rec.replyBody = resp.body
-    rec.replyInjected = injected
+    // ISO dates are a form a test chose to see the action cope with, not one Adobe documents.
+    rec.replyInjected = injected || config.createdAtMode === 'iso'
     res.writeHead(resp.status, { 'x-request-id': rec.requestId, ...resp.headers })
     res.end(resp.body)
   }
@@ -3173,7 +3185,7 @@ export async function startSimulator(options = {}) {
       horizonMs = maxMillis(config.listingLagMs)
     },
     close() {
-      live.delete(sim)
+      if (live.delete(sim)) closedSince.add(sim)
       closing.abort()
       return new Promise((resolve) => {
         server.close(() => resolve())
