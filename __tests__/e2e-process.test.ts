@@ -619,8 +619,12 @@ describe('cancelled by the runner: the signal reaches the process', () => {
       try {
         sim.configure({
           hooks: {
-            afterHandled: (req) => {
-              if (req.method === 'POST' && req.path === LIST_PATH) child?.kill('SIGINT')
+            afterHandled: async (req, reply) => {
+              if (req.method === 'POST' && req.path === LIST_PATH && child?.kill('SIGINT')) {
+                // The reply waits a little, so the process hears the signal before the answer
+                // (without the wait a quick run can finish before the signal is delivered).
+                await reply.sleep(300)
+              }
             }
           }
         })

@@ -237,6 +237,9 @@ describe('requests that conform as written', () => {
     ['a listing with a name filter', sent('GET', `${FLOW}/connections?property=name==x`)],
     ['a quoted, encoded filter', sent('GET', `${FLOW}/connections?property=name%3D%3D%22a%2Cb%22`)],
     ['the next page', sent('GET', `${FLOW}/connections?continuationToken=abc&limit=5&count=false`)],
+    // D8's array filter: the query is read as a server reads it, not as qs reads brackets.
+    ['an array filter', sent('GET', `${FLOW}/flows?property=sourceConnectionIds[]==a,b`)],
+    ['two filters', sent('GET', `${FLOW}/flows?property=name==x&property=state==enabled`)],
     ['a create', sent('POST', `${FLOW}/connections`, { body: createConnection, status: 201 })],
     ['a read by id', sent('GET', `${FLOW}/connections/abc`)],
     [

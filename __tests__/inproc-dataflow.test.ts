@@ -220,6 +220,41 @@ describe('re-runs', () => {
     ).toBe(1)
   })
 
+  it('a PATCH refusing mappingVersion as a string (400 naming it) is sent once more with a number', async () => {
+    await step()
+    writeMapping([...MAPPING, { source: 'status', destination: '_tenant.status' }])
+    sim.inject({
+      match: { method: 'PATCH', path: /\/flows\// },
+      action: {
+        type: 'status',
+        status: 400,
+        body: JSON.stringify({
+          code: 'CPG-400',
+          message: 'transformations[0].params.mappingVersion must be an integer'
+        })
+      }
+    })
+    const n = sim.requests.length
+    const r = await step()
+    expect(errorLine(r)).toBe('')
+    expect(r.outputs['mapping-version']).toBe('1')
+    const patches = since(n).filter((q) => q.method === 'PATCH')
+    const versions = patches.map(
+      (q) =>
+        (
+          JSON.parse(q.body) as Array<{
+            path: string
+            value?: { params?: { mappingVersion?: unknown } }
+          }>
+        ).find((op) => op.value?.params?.mappingVersion !== undefined)?.value?.params
+          ?.mappingVersion
+    )
+    expect(versions).toEqual(['1', 1])
+    expect(r.stdout).toContain(
+      'refused mappingVersion as a string (HTTP 400); sending it as a number'
+    )
+  })
+
   it.each([
     [
       { table: 'public.customers' },
@@ -301,8 +336,9 @@ describe('state absent', () => {
       'DELETE /sourceConnections/ID',
       'DELETE /targetConnections/ID'
     ])
-    expect(r.stdout).toMatch(/mapping sets stay/)
-    expect(sim.mappingSets(SANDBOX)).toHaveLength(1)
+    const sets = sim.mappingSets(SANDBOX)
+    expect(sets).toHaveLength(1)
+    expect(r.stdout).toContain(`mapping set ${sets[0]?.id} stays`)
     const again = await step({ state: 'absent' })
     expect(again.outputs.operation).toBe('absent')
     expect(again.outputs['dataflow-id']).toBe('')

@@ -1,8 +1,11 @@
 import { afterAll, describe, it, expect } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
 import {
+  closeSync,
+  ftruncateSync,
   mkdirSync,
   mkdtempSync,
-  readFileSync,
+  openSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -10,10 +13,15 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { parseMapping, readMapping, type FileReader } from '../src/dataflow/mapping-file.js'
+import {
+  nodeFileReader,
+  parseMapping,
+  readMapping,
+  type FileReader
+} from '../src/dataflow/mapping-file.js'
 import { InputError } from '../src/platform/errors.js'
 
-const files: FileReader = { read: (f) => readFileSync(f), realpath: (f) => realpathSync(f) }
+const files: FileReader = nodeFileReader
 
 function messageOf(fn: () => unknown): string {
   try {
@@ -80,6 +88,10 @@ describe('readMapping: a file inside the workspace', () => {
   writeFileSync(path.join(root, 'outside.yml'), '- source: id\n  destination: _id\n')
   symlinkSync(path.join(root, 'outside.yml'), path.join(ws, 'aep', 'link.yml'))
   writeFileSync(path.join(ws, 'big.yml'), 'x'.repeat(1024 * 1024 + 1))
+  // 4 GiB that take no disk: refused from its size, never read into memory.
+  const sparse = openSync(path.join(ws, 'huge.yml'), 'w')
+  ftruncateSync(sparse, 4 * 1024 ** 3)
+  closeSync(sparse)
   afterAll(() => rmSync(root, { recursive: true, force: true }))
 
   it('reads it relative to the workspace', () => {
@@ -108,5 +120,23 @@ describe('readMapping: a file inside the workspace', () => {
     ['big.yml', 'mapping names big.yml, which is larger than 1024 KiB']
   ])('%s: %s', (given, message) => {
     expect(messageOf(() => readMapping(given, ws, files))).toBe(message)
+  })
+
+  it('a file of 4 GiB: refused at once, from the first 1 MiB and a byte', () => {
+    const started = performance.now()
+    expect(messageOf(() => readMapping('huge.yml', ws, files))).toBe(
+      'mapping names huge.yml, which is larger than 1024 KiB'
+    )
+    expect(performance.now() - started).toBeLessThan(5000)
+  })
+
+  // A FIFO with no writer blocks open(2) and read(2): the process would hang, deaf to its
+  // deadline and the runner's signals. Windows has no mkfifo.
+  const withFifo = process.platform === 'win32' ? it.skip : it
+  withFifo('a FIFO (nothing writing to it): refused at once, not waited on', () => {
+    execFileSync('mkfifo', [path.join(ws, 'aep', 'fifo.yml')])
+    expect(messageOf(() => readMapping('aep/fifo.yml', ws, files))).toBe(
+      'mapping names aep/fifo.yml, which is not a regular file (a FIFO, socket or device)'
+    )
   })
 })

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Ajv, ErrorObject } from 'ajv'
+import ajvFormats from 'ajv-formats'
 import type { OpenAPIBackend, Operation } from 'openapi-backend'
 import type { RecordedRequest } from '../../simulator/server.js'
 import { ACTION_NAME } from '../../src/platform/version.js'
@@ -318,7 +319,10 @@ async function backendFor(file: ApiFile): Promise<OpenAPIBackend> {
     // one). validateSchema off: one schema has a non-string description.
     ajvOpts: { strict: false, validateSchema: false, allErrors: true },
     customizeAjv: (fresh, _options, kind) => {
-      const shared = ajvs.get(kind) ?? fresh
+      const known = ajvs.get(kind)
+      if (known) return known
+      // The files' formats (date-time, uri, ...) are checked, not ignored with a warning.
+      const shared = ajvFormats.default(fresh)
       ajvs.set(kind, shared)
       return shared
     }
@@ -500,8 +504,15 @@ function requestProblems(
   sent: Sent,
   items: boolean
 ): Problem[] {
+  // The query as a server reads it (each pair split at its first "="), not as qs reads it: qs
+  // takes `property=sourceConnectionIds[]==x` (Adobe's documented filter) for a key with brackets.
+  const query: Record<string, string | string[]> = {}
+  for (const [k, v] of new URLSearchParams(sent.path.split('?')[1] ?? '')) {
+    const had = query[k]
+    query[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v]
+  }
   const validate = (body: string | undefined) =>
-    (backend.validateRequest({ ...sent, body }, op).errors ?? []).map((e) => fromAjv(e))
+    (backend.validateRequest({ ...sent, query, body }, op).errors ?? []).map((e) => fromAjv(e))
   if (!items) return validate(sent.body)
   const list = sent.values.requestBody as unknown[]
   if (list.length === 0)

@@ -10,10 +10,21 @@ import {
   type PatchOp
 } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
+import { isDeleting } from '../platform/listing.js'
 import type { Created, NamedBody } from '../platform/safe-create.js'
 import type { Objects } from './current.js'
 import { createMappingSet, putMappingSet } from './data-prep.js'
-import { asFlow, asSource, asTarget, mappingChange, setEnabled, targetSchemaId } from './flows.js'
+import {
+  asFlow,
+  asSource,
+  asTarget,
+  flowOps,
+  mappingChange,
+  mappingOf,
+  setEnabled,
+  storedVersionIsNumber,
+  targetSchemaId
+} from './flows.js'
 import {
   flowBody,
   mappingBody,
@@ -209,7 +220,9 @@ export async function applyPresent(
   }
   // 3. Mapping set.
   const m = plan.mapping
-  if (m.do === 'keep') progress.mapping = { id: m.id, version: m.version, done: 'unchanged' }
+  let repointed: { id: string; version: number } | undefined
+  if (m.do === 'keep')
+    progress.mapping = { id: m.id, version: m.version, done: m.adopted ? 'adopted' : 'unchanged' }
   else if (m.do === 'create') {
     a.checkpoint()
     const made = await createMappingSet(
@@ -224,12 +237,19 @@ export async function applyPresent(
     const put = await putMappingSet(
       objects.api,
       m.id,
-      mappingBody(mappingName(s), m.schemaId, a.items)
+      mappingBody(mappingName(s), m.schemaId, a.items),
+      m.version
     )
-    progress.mapping = { id: m.id, version: put.version, done: `updated to version ${put.version}` }
+    // The outputs name the version the dataflow uses: the new one once it is re-pointed.
+    progress.mapping = {
+      id: m.id,
+      version: m.version,
+      done: `updated to version ${put.version}; the dataflow still uses version ${m.version}`
+    }
+    repointed = { id: m.id, version: put.version }
   }
   // 4. Dataflow.
-  const mapping = progress.mapping
+  const mapping = repointed ?? progress.mapping
   const ids = { source: progress.source.id, target: progress.target.id }
   if (plan.flow.do === 'create') {
     a.checkpoint()
@@ -253,6 +273,12 @@ export async function applyPresent(
       etag: o.etag,
       done: o.operation === 'created' ? 'created' : 'adopted'
     }
+    // A new dataflow uses the set's new version from the start.
+    if (repointed)
+      progress.mapping = {
+        ...repointed,
+        done: `${m.do === 'update' && m.adopted ? 'adopted, ' : ''}updated to version ${repointed.version}`
+      }
     // Adobe enables a dataflow it creates.
     if (!s.enabled) {
       const etag = await setEnabled(objects.api, o.id, false)
@@ -270,19 +296,46 @@ export async function applyPresent(
   const changes: string[] = []
   if (flow.ops.length > 0 || repoint) {
     a.checkpoint()
-    const updated = await updateExisting(
-      objects.flows,
-      flow.item,
-      (from, ifMatch) => {
-        // Recomputed from each fresh read: the Mapping transformation is found by name.
-        const current = asFlow(from)
-        const ops: PatchOp[] = [...flow.ops, ...(repoint ? [mappingChange(current, mapping)] : [])]
-        return objects.flows.update(flow.item.id, ifMatch, ops)
-      },
-      a.log
-    )
+    // mappingVersion goes in the type the stored flow has (a string unless a create fell back to a
+    // number); a 400 naming mappingVersion is sent once more with the other type.
+    let asNumber = storedVersionIsNumber(asFlow(flow.item))
+    const patch = () =>
+      updateExisting(
+        objects.flows,
+        flow.item,
+        (from, ifMatch) => {
+          // Recomputed from each fresh read (transformations are found by name; indexes vary).
+          // The Mapping is re-pointed first: a Copy added at index 0 after it would shift it.
+          const current = asFlow(from)
+          const ops: PatchOp[] = [
+            ...(repoint ? [mappingChange(current, mapping, asNumber)] : []),
+            ...flowOps(current, s)
+          ]
+          return objects.flows.update(flow.item.id, ifMatch, ops)
+        },
+        a.log
+      )
+    let updated: Awaited<ReturnType<typeof patch>>
+    try {
+      updated = await patch()
+    } catch (e) {
+      if (
+        !repoint ||
+        !(e instanceof ApiError) ||
+        e.status !== 400 ||
+        !/mappingVersion/i.test(e.message)
+      )
+        throw e
+      asNumber = !asNumber
+      a.log(
+        `updating the dataflow: Flow Service refused mappingVersion as a ${asNumber ? 'string' : 'number'} (HTTP 400); sending it as a ${asNumber ? 'number' : 'string'}`
+      )
+      updated = await patch()
+    }
     etag = updated.etag || etag
     changes.push('updated')
+    if (repointed)
+      progress.mapping = { ...repointed, done: `updated to version ${repointed.version}` }
   }
   if (flow.enable !== undefined) {
     a.checkpoint()
@@ -346,8 +399,8 @@ async function tableColumns(api: FlowApi, base: string, table: string): Promise<
   return parsed.data.schema.columns
 }
 
-/** How long, at most, a deleted dataflow may take to go before its connections are deleted. */
-export const FLOW_GONE_WAIT_MS = 30_000
+/** How long, at most, a deleted object may take to go (a dataflow before its connections). */
+export const GONE_WAIT_MS = 30_000
 
 /** Deletes the dataflow, waits for it to go, then its source and target connections. */
 export async function applyAbsent(
@@ -356,9 +409,15 @@ export async function applyAbsent(
 ): Promise<void> {
   const { objects, progress } = a
   if (plan.flow) {
-    const o = await deleteExisting(objects.flows, plan.flow, a.log)
-    if (o.operation === 'deleted') progress.deleted = plan.flow.id
-    await untilGone(a, plan.flow.id)
+    await deleteExisting(objects.flows, plan.flow, a.log)
+    // Deleted now, or already being deleted (1458): either way it is the one that goes.
+    progress.deleted = plan.flow.id
+    await untilGone(
+      a,
+      objects.flows,
+      plan.flow.id,
+      'so its source and target connections were left'
+    )
   }
   for (const c of plan.connections) {
     const coll = c.what === 'source' ? objects.sources : objects.targets
@@ -366,25 +425,37 @@ export async function applyAbsent(
     if (!item) continue
     a.checkpoint()
     await remove(a, coll, item, 'its dataflow is deleted')
+    // A DELETE answered 200 must not be taken at its word: "deleted" names what is gone.
+    await untilGone(a, coll, c.id, 'so it was not counted as deleted')
     progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id]
   }
-  a.log('mapping sets stay: Adobe\u2019s API has no DELETE for them (they cost nothing unused)')
+  const set = plan.flow ? mappingOf(asFlow(plan.flow)) : undefined
+  a.log(
+    `${set ? `mapping set ${set.id} stays` : 'mapping sets stay'}: Adobe\u2019s API has no DELETE for them (they cost nothing unused)`
+  )
 }
 
-/** Flow Service deletes a dataflow in the background: read it by id until it is gone (bounded). */
-async function untilGone(a: Applying, id: string): Promise<void> {
-  const flows = a.objects.flows
+/** Flow Service may delete in the background: read the object by id until it is gone (bounded). */
+async function untilGone(
+  a: Applying,
+  objects: FlowObjects,
+  id: string,
+  consequence: string
+): Promise<void> {
+  const { noun } = objects.c
   let waited = 0
   for (let n = 1; ; n++) {
-    if (!(await flows.getIfExists(id))) return
+    const item = await objects.getIfExists(id)
+    // Being deleted counts as gone: Flow Service finishes it in the background.
+    if (!item || isDeleting(item.state)) return
     const wait = pauseMs(n)
-    const why = `dataflow ${id} is still there`
+    const why = `${noun} ${id} is still there`
     if (
-      waited + wait > FLOW_GONE_WAIT_MS ||
-      !(await flows.pause('deleting the dataflow', n, why, 'checking again'))
+      waited + wait > GONE_WAIT_MS ||
+      !(await objects.pause(`deleting the ${noun}`, n, why, 'checking again'))
     )
       throw new ActionError(
-        `dataflow ${id} was deleted but can still be read after ${(waited / 1000).toFixed(1)} s, so its source and target connections were left: run the step again`
+        `${noun} ${id} was deleted but can still be read after ${(waited / 1000).toFixed(1)} s, ${consequence}: run the step again`
       )
     waited += wait
   }

@@ -4,7 +4,7 @@ import type { FlowApi, FlowItem } from '../platform/flow-api.js'
 import { FlowObjects } from '../platform/flow-service.js'
 import { heal } from '../platform/heal.js'
 import { datasetById, datasetByName, type Dataset } from './catalog.js'
-import { getMappingSet, type StoredMappingSet } from './data-prep.js'
+import { findLeftMappingSet, getMappingSet, type StoredMappingSet } from './data-prep.js'
 import {
   asFlow,
   asSource,
@@ -14,7 +14,7 @@ import {
   type StoredSource,
   type StoredTarget
 } from './flows.js'
-import { sourceName, targetName } from './payloads.js'
+import { mappingName, sourceName, targetName } from './payloads.js'
 import type { DataflowSettings } from './settings.js'
 
 /*
@@ -46,6 +46,10 @@ export interface Current {
   target?: StoredTarget & FlowItem
   /** The mapping set (the version the dataflow uses). */
   mapping?: StoredMappingSet
+  /** No dataflow yet: the mapping set an earlier run made for it and left unused. */
+  leftMapping?: StoredMappingSet
+  /** With state absent: every live source and target connection with this dataflow's names. */
+  named?: { sources: FlowItem[]; targets: FlowItem[] }
 }
 
 interface Reading {
@@ -66,18 +70,28 @@ async function one(r: Reading, objects: FlowObjects, name: string): Promise<Flow
 export async function readCurrent(r: Reading, s: DataflowSettings): Promise<Current> {
   const { objects } = r
   const found = await one(r, objects.flows, s.dataflowName)
+  // To delete: also what an earlier run left under the names this action gives (every copy).
+  const named =
+    s.state === 'absent'
+      ? {
+          sources: await objects.sources.findLive(sourceName(s), r.log),
+          targets: await objects.targets.findLive(targetName(s), r.log)
+        }
+      : undefined
   if (!found) {
+    if (named) return { named }
     // No dataflow: connections an earlier run left, found by the names this action gives them.
-    if (s.state === 'absent') return {}
     const source = await one(r, objects.sources, sourceName(s))
     const target = await one(r, objects.targets, targetName(s))
+    const leftMapping = await findLeftMappingSet(objects.api, mappingName(s))
     return {
       ...(source ? { source: { ...source, ...asSource(source) } } : {}),
-      ...(target ? { target: { ...target, ...asTarget(target) } } : {})
+      ...(target ? { target: { ...target, ...asTarget(target) } } : {}),
+      ...(leftMapping ? { leftMapping } : {})
     }
   }
   const flow = { ...found, ...asFlow(found) }
-  const current: Current = { flow }
+  const current: Current = { flow, ...(named ? { named } : {}) }
   const sourceId = flow.sourceConnectionIds?.[0]
   const targetId = flow.targetConnectionIds?.[0]
   if (sourceId) {

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { ActionError, apiError } from '../platform/errors.js'
 import { issueOf, pauseMs, type FlowApi } from '../platform/flow-api.js'
 import { attempt, waitBeforeRetry, TransportError, type Attempt } from '../platform/http.js'
-import { markText, withMark, type Mark } from '../platform/marker.js'
+import { markOf, markText, stripMark, withMark, type Mark } from '../platform/marker.js'
 import type { Mapping, MappingBody } from './payloads.js'
 
 /*
@@ -109,22 +109,32 @@ export async function getMappingSet(
   }
 }
 
-/** Replaces a mapping set's mappings: the new version (Data Prep bumps it by one). */
+/**
+ * Replaces a mapping set's mappings: the new version (Data Prep bumps it by one). An answer
+ * without a version, or with one not past `previous`, is checked by reading the set: the
+ * dataflow must never be pointed back at the mappings it had.
+ */
 export async function putMappingSet(
   api: FlowApi,
   id: string,
-  body: MappingBody
+  body: MappingBody,
+  previous: number
 ): Promise<{ version: number }> {
   const label = 'updating the mapping set'
   // PUT replaces the whole set, so sending it again after a lost answer does no harm.
   const a = await api.send(label, 'PUT', `${base(api)}/mappingSets/${encodeURIComponent(id)}`, body)
   if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300) api.fail(label, a)
   const parsed = CreatedSchema.safeParse(api.json(label, a))
-  if (parsed.success && parsed.data.version !== undefined)
-    return { version: versionOf(parsed.data.version) }
-  // An answer without a version: read the set for it.
+  if (parsed.success && parsed.data.version !== undefined) {
+    const version = versionOf(parsed.data.version)
+    if (version > previous) return { version }
+  }
   const stored = await getMappingSet(api, id)
   if (!stored) throw new ActionError(`${label} failed: mapping set ${id} is gone`)
+  if (stored.version <= previous)
+    throw new ActionError(
+      `${label} failed: Data Prep accepted it, but mapping set ${id} is still at version ${stored.version}; run the step again`
+    )
   return { version: stored.version }
 }
 
@@ -146,6 +156,41 @@ async function findByName(
   return parsed.data.data
     .filter((m) => m.name === name && MAPPING_SET_ID.test(m.id))
     .map((m) => ({ id: m.id, version: versionOf(m.version) }))
+}
+
+/** How many of the sandbox's most recent mapping sets are looked through for an earlier run's. */
+export const RECENT_MAPPING_SETS = 100
+
+/**
+ * The latest mapping set an earlier run of this action made for this name and left unused (its
+ * dataflow was never created): its name is `<name> [aep-gha:…]`. Reused instead of making
+ * another, since Data Prep cannot delete them. The sandbox's most recent sets are read, newest
+ * first, and the names compared here: whether Data Prep's name= filter matches exactly or by
+ * part is not documented, and a marked name would not match exactly. One missed (older than the
+ * most recent RECENT_MAPPING_SETS) only means a new set is made.
+ */
+export async function findLeftMappingSet(
+  api: FlowApi,
+  name: string
+): Promise<StoredMappingSet | undefined> {
+  const label = 'looking for a mapping set an earlier run left'
+  const a = await api.send(
+    label,
+    'GET',
+    `${base(api)}/mappingSets?limit=${RECENT_MAPPING_SETS}&start=0&orderBy=-createdDate`
+  )
+  if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
+  const parsed = ListSchema.safeParse(api.json(label, a))
+  if (!parsed.success)
+    throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
+  const left = parsed.data.data.find(
+    (m) =>
+      m.name !== undefined &&
+      markOf(m.name) !== undefined &&
+      stripMark(m.name) === name &&
+      MAPPING_SET_ID.test(m.id)
+  )
+  return left ? getMappingSet(api, left.id) : undefined
 }
 
 /** At most this long (and a quarter of the time left) for a lost create's name to be listed. */

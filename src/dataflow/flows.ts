@@ -90,8 +90,16 @@ export function mappingOf(
   const t = flow.transformations?.[index]
   const id = t?.params?.mappingId
   const version = Number(t?.params?.mappingVersion)
-  if (index < 0 || typeof id !== 'string' || !Number.isInteger(version)) return undefined
+  // The id goes into a request path: only an id-like one is taken (not "..", not "a/b").
+  if (index < 0 || typeof id !== 'string' || !CONNECTION_ID.test(id) || !Number.isInteger(version))
+    return undefined
   return { index, id, version }
+}
+
+/** Whether the stored flow's Mapping carries mappingVersion as a number (not the spec's string). */
+export function storedVersionIsNumber(flow: StoredFlow): boolean {
+  const t = (flow.transformations ?? []).find((x) => x.name === 'Mapping')
+  return typeof t?.params?.mappingVersion === 'number'
 }
 
 /** The Copy transformation's delta column; undefined when the flow has none. */
@@ -191,4 +199,19 @@ export async function setEnabled(
     throw e
   }
   api.fail(label, a)
+}
+
+/**
+ * The PATCH that makes a stored dataflow's description, schedule and delta column the wanted
+ * ones, from that read of it (recomputed from each fresh read: indexes vary).
+ */
+export function flowOps(
+  flow: StoredFlow,
+  s: { description?: string | undefined; schedule: Schedule; deltaColumn?: string | undefined }
+): PatchOp[] {
+  return [
+    ...descriptionChange(flow.description, s.description),
+    ...scheduleChanges(flow, s.schedule),
+    ...deltaChanges(flow, s.deltaColumn)
+  ]
 }

@@ -1,5 +1,4 @@
 import * as core from '@actions/core'
-import { readFileSync, realpathSync } from 'node:fs'
 import { CancelWatch, processSignals, type Signals } from '../platform/cancel.js'
 import { systemClock, type Clock, type Transport } from '../platform/http.js'
 import { Output, type OutputSink } from '../platform/output.js'
@@ -15,7 +14,7 @@ import { openSession, type Session } from '../platform/session.js'
 import { applyAbsent, applyPresent } from './apply.js'
 import { objectsOf, readCurrent, readDataset } from './current.js'
 import { INPUT_NAMES, parseInputs, SECRET_INPUTS } from './inputs.js'
-import { readMapping, type FileReader } from './mapping-file.js'
+import { nodeFileReader, readMapping, type FileReader } from './mapping-file.js'
 import { decide, existingOf, operationDone, operationOf } from './plan.js'
 import {
   describePlan,
@@ -41,8 +40,6 @@ export interface Deps {
   files: FileReader
 }
 
-const nodeFiles: FileReader = { read: (f) => readFileSync(f), realpath: (f) => realpathSync(f) }
-
 /**
  * The step: inputs -> token -> what exists -> plan -> apply -> outputs, every error caught once,
  * here.
@@ -57,7 +54,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     env: process.env,
     github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
     signals: processSignals,
-    files: nodeFiles,
+    files: nodeFileReader,
     ...overrides
   }
   const cancel = new CancelWatch(deps.signals, out)
@@ -72,7 +69,11 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     state.runUrl = runUrl(ctx)
     const s = (state.settings = parseInputs(raw))
     const workspace = deps.env.GITHUB_WORKSPACE || process.cwd()
-    const items = s.mappingPath ? readMapping(s.mappingPath, workspace, deps.files) : []
+    // Deleting needs no mappings: the file is not read (it may be gone with the branch).
+    const items =
+      s.mappingPath && s.state === 'present'
+        ? readMapping(s.mappingPath, workspace, deps.files)
+        : []
     // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
     const session = (state.session = openSession(s, deps, out))
     state.deadline = session.deadline

@@ -1,3 +1,4 @@
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { InputError } from '../platform/errors.js'
@@ -17,10 +18,37 @@ export const MAX_MAPPINGS = 2000
 
 /** The file system edge: tests pass their own. */
 export interface FileReader {
-  /** The file's bytes; throws with `code` ENOENT, EISDIR, ... as node:fs does. */
-  read(file: string): Buffer
+  /**
+   * A regular file's first `max` + 1 bytes at most; throws with `code` ENOENT, EISDIR, ... as
+   * node:fs does, and NOTREGULAR for a FIFO, socket or device.
+   */
+  read(file: string, max: number): Buffer
   /** The path with every symbolic link resolved (node:fs realpathSync). */
   realpath(file: string): string
+}
+
+/**
+ * node:fs, read so that nothing can hold the step: opened without blocking (a FIFO with no
+ * writer would block the whole process, deaf to the deadline and the runner's signals), only a
+ * regular file read, and never more than `max` + 1 bytes of it (a huge file is refused unread).
+ */
+export const nodeFileReader: FileReader = {
+  read(file, max) {
+    const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    try {
+      const st = fstatSync(fd)
+      if (st.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' })
+      if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'NOTREGULAR' })
+      const buf = Buffer.alloc(Math.min(st.size, max) + 1)
+      let got = 0
+      for (let n = 1; got < buf.length && n > 0; got += n)
+        n = readSync(fd, buf, got, buf.length - got, null)
+      return buf.subarray(0, got)
+    } finally {
+      closeSync(fd)
+    }
+  },
+  realpath: (f) => realpathSync(f)
 }
 
 const fail = (message: string): never => {
@@ -116,13 +144,15 @@ export function readMapping(given: string, workspace: string, files: FileReader)
   const file = mappingFilePath(given, workspace, files)
   let bytes: Buffer
   try {
-    bytes = files.read(file)
+    bytes = files.read(file, MAX_MAPPING_BYTES)
   } catch (e) {
     const code = (e as { code?: string }).code
     return fail(
       code === 'EISDIR'
         ? `mapping names ${given}, which is a directory, not a file`
-        : `mapping names ${given}, which cannot be read (${code ?? 'error'})`
+        : code === 'NOTREGULAR'
+          ? `mapping names ${given}, which is not a regular file (a FIFO, socket or device)`
+          : `mapping names ${given}, which cannot be read (${code ?? 'error'})`
     )
   }
   if (bytes.length > MAX_MAPPING_BYTES)

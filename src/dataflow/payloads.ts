@@ -104,11 +104,13 @@ export const mappingLine = (m: Mapping) =>
  * empty when they are the same set (the order of a file's items does not matter).
  */
 export function mappingDiff(stored: Mapping[], wanted: Mapping[]): string[] {
-  const a = new Set(stored.map(mappingLine))
-  const b = new Set(wanted.map(mappingLine))
+  // Compared by their parts, not their lines: " -> " may be inside a source or destination.
+  const key = (m: Mapping) => JSON.stringify([m.sourceType, m.source, m.destination])
+  const a = new Map(stored.map((m) => [key(m), m]))
+  const b = new Map(wanted.map((m) => [key(m), m]))
   return [
-    ...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`),
-    ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)
+    ...[...a].filter(([k]) => !b.has(k)).map(([, m]) => `- ${mappingLine(m)}`),
+    ...[...b].filter(([k]) => !a.has(k)).map(([, m]) => `+ ${mappingLine(m)}`)
   ]
 }
 

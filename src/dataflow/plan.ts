@@ -4,11 +4,10 @@ import { madeByThisAction } from '../platform/marker.js'
 import type { Operation } from '../platform/operation.js'
 import type { Dataset } from './catalog.js'
 import type { Current } from './current.js'
+import type { StoredMappingSet } from './data-prep.js'
 import {
-  deltaChanges,
-  descriptionChange,
+  flowOps,
   isEnabled,
-  scheduleChanges,
   targetSchemaId,
   type StoredSource,
   type StoredTarget
@@ -33,8 +32,15 @@ export type TargetPlan =
   | { do: 'replace'; old: StoredTarget & FlowItem }
 export type MappingPlan =
   | { do: 'create'; schemaId: string }
-  | { do: 'keep'; id: string; version: number }
-  | { do: 'update'; id: string; version: number; schemaId: string; diff: string[] }
+  | { do: 'keep'; id: string; version: number; adopted?: boolean }
+  | {
+      do: 'update'
+      id: string
+      version: number
+      schemaId: string
+      diff: string[]
+      adopted?: boolean
+    }
 export type FlowPlan =
   | { do: 'create' }
   | {
@@ -182,6 +188,8 @@ export async function decide(
     add('target', c.flow?.targetConnectionIds?.[0])
     add('source', c.source?.id)
     add('target', c.target?.id)
+    for (const item of c.named?.sources ?? []) add('source', item.id)
+    for (const item of c.named?.targets ?? []) add('target', item.id)
     return { kind: 'absent', ...(c.flow ? { flow: c.flow } : {}), connections }
   }
   const mappings = toMappings(items)
@@ -225,11 +233,7 @@ export async function decide(
       changed.length > 0
         ? { do: 'update', id: c.mapping.id, version: c.mapping.version, schemaId, diff: changed }
         : { do: 'keep', id: c.mapping.id, version: c.mapping.version }
-    const ops = [
-      ...descriptionChange(c.flow.description, s.description),
-      ...scheduleChanges(c.flow, s.schedule),
-      ...deltaChanges(c.flow, s.deltaColumn)
-    ]
+    const ops = flowOps(c.flow, s)
     const enable = isEnabled(c.flow) === s.enabled ? undefined : s.enabled
     return {
       kind: 'present',
@@ -261,9 +265,25 @@ export async function decide(
     kind: 'present',
     source,
     target,
-    mapping: { do: 'create', schemaId: ds.schemaId },
+    mapping: leftMappingPlan(c.leftMapping, ds.schemaId, mappings),
     flow: { do: 'create' },
     dataset: ds,
     mappings
   }
+}
+
+/**
+ * A mapping set an earlier run made and left unused is taken (its mappings replaced when they
+ * differ) rather than another made; one for another schema is not.
+ */
+function leftMappingPlan(
+  left: StoredMappingSet | undefined,
+  schemaId: string,
+  mappings: Mapping[]
+): MappingPlan {
+  if (!left || left.schemaId !== schemaId) return { do: 'create', schemaId }
+  const diff = mappingDiff(left.mappings, mappings)
+  return diff.length > 0
+    ? { do: 'update', id: left.id, version: left.version, schemaId, diff, adopted: true }
+    : { do: 'keep', id: left.id, version: left.version, adopted: true }
 }
