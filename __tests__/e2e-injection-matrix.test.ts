@@ -11,7 +11,7 @@
 import { describe, it, expect } from '@jest/globals'
 import type { Fault, Simulator } from '../simulator/server.js'
 import type { ActionRun } from '../simulator/run-action.js'
-import { forgedCommands, runnerLeaks } from './support/leaks.js'
+import { forgedCommands, relayedCommands, runnerLeaks } from './support/leaks.js'
 import {
   errorLines,
   expectNoMalformedIdSent,
@@ -49,10 +49,21 @@ const SERVER_PAYLOADS = [
   `\n  ::stop-commands::${M}tok`
 ]
 
+/** Table paths a database may hold: the tables output keeps each one as it is. */
+const TABLE_PATHS = [
+  'public.orders',
+  `##[error]${M}`,
+  `public.x\n::error::${M}`,
+  `public.y\u2028::warning::${M}`,
+  `public.z\u200b##[notice]${M}`
+]
+
 interface Case {
   title: string
   /** sets up the simulator; returns the inputs */
   arrange: (sim: Simulator) => Record<string, string>
+  /** what this case must show beyond the checks every case passes */
+  check?: (r: ActionRun) => void
 }
 
 const rewrite = (edit: (reply: Record<string, unknown>) => unknown): Fault['action'] => ({
@@ -202,6 +213,46 @@ const CASES: Case[] = [
       return parts(PASSWORD)
     }
   },
+  // Outputs: data a later step may print (`echo ${{ steps.pg.outputs.etag }}`), so none may
+  // carry a command, whatever the log shows.
+  {
+    title: 'update answering an etag that carries a forged annotation',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'PATCH', path: BY_ID },
+        action: rewrite((r) => ({
+          ...r,
+          etag: '"e1 ##[error title=Security]Credentials leaked, rotate now"'
+        }))
+      })
+      return parts(PASSWORD)
+    },
+    // The PATCH was performed: its answer is malformed, so the etag is read again.
+    check: (r) => expect(r.outputs.etag).toMatch(/^"[0-9a-f-]+"$/)
+  },
+  {
+    title: `listed etag "::error::${M}", if-exists reuse`,
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'GET', path: LIST_PATH },
+        action: forgeItems('etag', `::error::${M}`)
+      })
+      return { ...parts(PASSWORD), 'if-exists': 'reuse' }
+    }
+  },
+  {
+    title: 'explore listing table paths that carry commands: every path kept in tables',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection', tables: TABLE_PATHS })
+      return { ...parts(PASSWORD), 'if-exists': 'reuse', 'test-connection': 'true' }
+    },
+    check: (r) => {
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.outputs.tables ?? '')).toEqual(TABLE_PATHS)
+    }
+  },
   // Server replies: the auth spec name, printed when it does not match.
   {
     title: 'an existing connection whose auth spec name carries commands',
@@ -223,6 +274,7 @@ const CASES: Case[] = [
 function judge(sim: Simulator, r: ActionRun): void {
   expect(r.timedOut).toBeUndefined()
   expect(forgedCommands(r, M)).toEqual([])
+  expect(relayedCommands(r)).toEqual([])
   expect(runnerLeaks(r, { atomic: [PASSWORD, CLIENT_SECRET] })).toEqual([])
   expectNoMalformedIdSent(sim)
   if (r.code === 0) {
@@ -247,19 +299,22 @@ const RUNS = CASES.map((c, i) => ({
 }))
 
 describe('injection matrix', () => {
-  it.concurrent.each(RUNS)('$title', ({ arrange, debug }) =>
+  it.concurrent.each(RUNS)('$title', ({ arrange, check, debug }) =>
     withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
       const extra = arrange(sim)
       const r = await runHostile(sim, 'injection', extra, { debug })
       judge(sim, r)
+      check?.(r)
     })
   )
 })
 
 describe('the injection matrix itself', () => {
   it('has every input payload in four places and every server payload in four', () => {
-    expect(CASES).toHaveLength(INPUT_PAYLOADS.length * 4 + 3 + 8 * 2 + 1 + 6 * 3 + 1 + 3 + 2)
-    expect(CASES).toHaveLength(68)
+    expect(CASES).toHaveLength(
+      INPUT_PAYLOADS.length * 4 + 3 + 8 * 2 + 1 + 6 * 3 + 1 + 3 + 1 + 3 + 1
+    )
+    expect(CASES).toHaveLength(71)
   })
 
   it('the check finds what it is meant to find', () => {

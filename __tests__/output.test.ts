@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals'
 import { ActionError, apiError } from '../src/platform/errors.js'
 import {
+  carriesCommand,
   cut,
   guard,
   headOf,
@@ -208,6 +209,28 @@ describe('Output', () => {
       'the connection-id output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***',
       'the tables output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***'
     ])
+  })
+
+  it.each([
+    '"e1 ##[error title=Security]Credentials leaked, rotate now"',
+    '::error::X',
+    'ok\n  ::warning::X',
+    'ok\u2028::notice::X',
+    'x #\u200b#[error]X'
+  ])('setOutput leaves a value that would relay a command (%j) empty, and warns by name', (v) => {
+    const { sink, out } = setup()
+    out.setOutput('etag', v)
+    expect(sink.of('setOutput')).toEqual([['etag', '']])
+    expect(sink.of('warning').map(([w]) => w)).toEqual([
+      'the etag output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command'
+    ])
+  })
+
+  it('carriesCommand: ##[ anywhere, :: at a line start, hidden characters ignored', () => {
+    for (const v of ['"e1"', 'public.a::b', '["a","b"]', 'x #[y]', ': :error::x', ''])
+      expect([v, carriesCommand(v)]).toEqual([v, false])
+    for (const v of ['a##[b', '::x', ' \t::x', 'a\r::x', 'a\u0085::x', '\u200b::x', '#\u200d#[x'])
+      expect([v, carriesCommand(v)]).toEqual([v, true])
   })
 
   it('a huge one-line text is redacted only as far as it can be shown (headOf)', () => {

@@ -217,6 +217,22 @@ export function forgedCommands(run: ActionRun, marker?: string): string[] {
   return forged
 }
 
+/**
+ * Workflow commands an output would relay to a later step that prints it (`echo ${{
+ * steps.x.outputs.y }}`): any `##[`, or `::` at the start of any line of the value. Outputs are
+ * data, so none may carry one, whatever the runner would read in the log.
+ */
+export function relayedCommands(run: ActionRun): string[] {
+  const relayed: string[] = []
+  for (const [name, value] of Object.entries(run.outputs))
+    if (
+      value.includes('##[') ||
+      runnerLines(value).some((l) => l.replace(LEADING_SPACE, '').startsWith('::'))
+    )
+      relayed.push(`output ${name} relays a command: ${JSON.stringify(value.slice(0, 160))}`)
+  return relayed
+}
+
 /** What the runner shows: each line masked with the values registered before it. */
 export interface RunnerView {
   /** log lines after masking, the add-mask commands left out */

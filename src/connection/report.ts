@@ -51,14 +51,34 @@ export function setOutputs(out: OutputSetter, r: Result): void {
 export const MAX_TABLES_OUTPUT = 1000
 
 /**
+ * Characters a table path may hold that a later step echoing the output could turn into a
+ * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
+ * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
+ * C0 controls and lone surrogates.
+ */
+const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu
+
+const jsonString = (s: string) =>
+  JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) =>
+    Array.from(
+      { length: c.length },
+      (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
+    ).join('')
+  )
+
+/**
  * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
+ * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
  */
 export function tablesOutput(
   paths: readonly string[],
   max = MAX_TABLES_OUTPUT
 ): { value: string; omitted: number } {
-  return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) }
+  return {
+    value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
+    omitted: Math.max(0, paths.length - max)
+  }
 }
 
 /**

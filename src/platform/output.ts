@@ -66,6 +66,17 @@ export function neutralise(line: string): string {
   return out
 }
 
+/**
+ * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
+ * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
+ */
+export function carriesCommand(text: string): boolean {
+  return text.split(LINE_BREAK).some((line) => {
+    const visible = line.replace(HIDDEN, '')
+    return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::')
+  })
+}
+
 /** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
 export function cut(text: string, max: number): string {
   if (text.length <= max) return text
@@ -246,9 +257,16 @@ export class Output {
    * Sets an output exactly as given (outputs are data, not log text), warning by name when it
    * holds a registered secret form: the runner would mask it and drop it from job outputs. A
    * value holding only part of a secret (which the runner would not mask) is written redacted.
+   * A value that would relay a workflow command to a later step printing it is not written at
+   * all: every output is validated or escaped where it is made, so this is the last line only.
    */
   setOutput(name: string, value: string): void {
-    if (value && this.masker.catches(value))
+    if (carriesCommand(value)) {
+      this.warning(
+        `the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`
+      )
+      value = ''
+    } else if (value && this.masker.catches(value))
       this.warning(
         `the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`
       )
