@@ -66,6 +66,8 @@ interface Case {
   title: string
   /** what the secret under test is: a database password, the client secret, or none (tokens) */
   shape?: Shape
+  /** a secret of the case's own (not one of SHAPES) */
+  secret?: string
   /** prepares the simulator, returns the inputs beyond the defaults */
   arrange: (sim: Simulator, secret: string) => Record<string, string>
 }
@@ -153,7 +155,52 @@ const TOKEN_PATHS: Record<string, (e: Escape) => Case['arrange']> = {
   }
 }
 
+/** A Flow Service error body as Adobe writes it: a title and a detailed message. */
+const flowErrorBody = (title: string, detail: string, status = 400): string =>
+  JSON.stringify({
+    type: `https://ns.adobe.com/aep/errors/FLOW-1400-${status}`,
+    title,
+    status,
+    report: { 'detailed-message': detail, 'request-id': 'req-leak-matrix' }
+  })
+
+/** A server answering a path with this body: what it echoes is fixed by the case. */
+const answer = (
+  sim: Simulator,
+  path: string | RegExp,
+  method: string,
+  body: string,
+  status = 400
+) =>
+  sim.inject({
+    match: { method, path },
+    action: { type: 'status', status, body, contentType: 'application/json' }
+  })
+
+/** The password inside a postgres-url, percent-encoded there, echoed decoded by the server. */
+const URL_PASSWORD = 'Pa@ss-Url-Secret-42'
+
+/** Secrets of their own, echoed by a server in exactly the text each case gives. */
+const OWN: Case[] = [
+  {
+    title: 'create 400 echoing the password decoded from postgres-url',
+    secret: URL_PASSWORD,
+    arrange: (sim) => {
+      answer(
+        sim,
+        LIST_PATH,
+        'POST',
+        flowErrorBody('Invalid password', `${URL_PASSWORD} is not accepted`)
+      )
+      return {
+        'postgres-url': `postgresql://user:${encodeURIComponent(URL_PASSWORD)}@db.example.com:5432/app`
+      }
+    }
+  }
+]
+
 const CASES: Case[] = [
+  ...OWN,
   ...Object.entries(PATHS).flatMap(([path, p]) =>
     p.shapes.flatMap((shape) =>
       ESCAPES.map((e) => ({ title: `${path}, ${shape}, ${e}`, shape, arrange: p.arrange(e) }))
@@ -188,9 +235,9 @@ const RUNS = CASES.map((c, i) => ({
 }))
 
 describe('leak matrix', () => {
-  it.concurrent.each(RUNS)('$title', ({ shape, arrange, debug }) =>
+  it.concurrent.each(RUNS)('$title', ({ shape, secret: own, arrange, debug }) =>
     withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
-      const secret = shape ? SHAPES[shape] : undefined
+      const secret = own ?? (shape ? SHAPES[shape] : undefined)
       // The IMS path takes the secret as the client secret: the simulator must expect it.
       const extra = arrange(sim, secret ?? '')
       const r = await runHostile(sim, 'leak-matrix', extra, { debug })
@@ -206,9 +253,11 @@ describe('leak matrix', () => {
 
 describe('the leak matrix itself', () => {
   it('covers every shape on the create and IMS paths, every escape on every path', () => {
-    expect(CASES).toHaveLength(78)
+    expect(CASES).toHaveLength(78 + OWN.length)
+    expect(OWN).toHaveLength(1)
     for (const shape of Object.keys(SHAPES))
       expect(CASES.filter((c) => c.shape === shape).length).toBeGreaterThanOrEqual(6)
-    for (const e of ESCAPES) expect(CASES.filter((c) => c.title.endsWith(e))).toHaveLength(26)
+    for (const e of ESCAPES)
+      expect(CASES.filter((c) => c.title.endsWith(`, ${e}`))).toHaveLength(26)
   })
 })

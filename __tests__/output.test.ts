@@ -120,6 +120,15 @@ describe('Output', () => {
     ])
   })
 
+  it('redacts again after joining lines: a short secret split by a line break \\s does not match', () => {
+    // U+0085 ends a line for the splitter but is not whitespace to a JavaScript regular
+    // expression: only the redaction of the joined line sees "pw1 pw2xyz" whole.
+    const { sink, out } = setup()
+    out.secret('pw1 pw2xyz')
+    out.warning('rejected: pw1\u0085pw2xyz here')
+    expect(sink.of('warning')).toEqual([['rejected: *** here']])
+  })
+
   it('group(): a guarded title, the group closed even when the work throws', async () => {
     const { sink, out } = setup()
     out.secret('s3cret-Value')
