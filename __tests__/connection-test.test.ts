@@ -4,7 +4,7 @@ import { ActionError } from '../src/platform/errors.js'
 
 /** A FlowService stand-in: scripted /test answers, explore results, and the calls made. */
 function fakeFlow(
-  test: { result: boolean } | { unsupported: string } | Error,
+  test: { result: boolean } | { unsupported: ActionError } | Error,
   explore: { tables: number; paths: string[] } | Error = {
     tables: 2,
     paths: ['public.a', 'public.b']
@@ -51,14 +51,17 @@ describe('testConnection', () => {
   })
 
   it('/test refused as unsupported: explore decides, and says why', async () => {
-    const ok = fakeFlow({ unsupported: 'HTTP 400 not supported' })
+    const ok = fakeFlow({ unsupported: new ActionError('HTTP 400 not supported') })
     const log: string[] = []
     expect((await testConnection(ok.flow, 'c1', (l) => log.push(l))).tables).toBe(2)
     expect(ok.calls).toEqual(['test c1', 'explore c1'])
     expect(log[0]).toMatch(
       /did not answer for this connection \(HTTP 400 not supported\); listing the database root instead/
     )
-    const bad = fakeFlow({ unsupported: 'HTTP 404' }, new ActionError('explore failed'))
+    const bad = fakeFlow(
+      { unsupported: new ActionError('HTTP 404') },
+      new ActionError('explore failed')
+    )
     await expect(testConnection(bad.flow, 'c1', () => undefined)).rejects.toThrow('explore failed')
   })
 

@@ -180,6 +180,27 @@ describe('Output', () => {
     expect(text).toMatch(/…$/)
   })
 
+  it('describe(): each field of the server body redacted on its own, then the joined message again', () => {
+    const { out } = setup()
+    const password = 'Fr4gment-Pa55w0rd-Secret-9'
+    out.secret(password)
+    const e = apiError('creating the connection', {
+      kind: 'response',
+      res: {
+        status: 400,
+        headers: { 'x-request-id': 'r-1' },
+        text: JSON.stringify({
+          type: 'x/FLOW-1400-400',
+          title: `Invalid password ${password.slice(0, 10)}`,
+          report: { 'detailed-message': `${password.slice(10, 20)} does not meet policy` }
+        })
+      }
+    })
+    expect(out.describe(e)).toBe(
+      'creating the connection failed: HTTP 400 1400-400 Invalid password ***: *** does not meet policy (request id r-1)'
+    )
+  })
+
   it('describe(): other errors by their message, anything else as a string', () => {
     const { out } = setup()
     expect(out.describe(new ActionError('plain'))).toBe('plain')

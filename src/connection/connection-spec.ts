@@ -444,6 +444,8 @@ export interface RefereeDeps {
   readSpec: () => Promise<unknown>
   log: (line: string) => void
   warn: (message: string) => void
+  /** An error as printed (output.ts: each field of a server's reply redacted on its own). */
+  describe?: (e: ActionError) => string
 }
 
 /** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
@@ -482,7 +484,7 @@ export class SpecReferee {
       try {
         return { reply: await this.deps.readSpec() }
       } catch (e) {
-        if (e instanceof ActionError) return { error: e.message }
+        if (e instanceof ActionError) return { error: this.deps.describe?.(e) ?? e.message }
         throw e
       }
     })()

@@ -225,7 +225,12 @@ async function runConnectionTest(
   out: Output
 ): Promise<TestResult> {
   try {
-    const { tables, paths } = await testConnection(flow, id, (line) => out.info(line))
+    const { tables, paths } = await testConnection(
+      flow,
+      id,
+      (line) => out.info(line),
+      (e) => out.describe(e)
+    )
     out.info(`Connection test passed: Flow Service sees ${tables} table(s)`)
     setTablesOutput(out, paths, (message) => out.warning(message))
     return { ok: true, tables }
@@ -250,6 +255,7 @@ export async function reportFailure(
   out: Output,
   env: NodeJS.ProcessEnv
 ): Promise<void> {
+  await out.prepareForServerText()
   if (e instanceof StoredObjectError) {
     out.setOutput('connection-id', e.id)
     out.setOutput('etag', e.etag)

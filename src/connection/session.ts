@@ -30,7 +30,8 @@ export function openConnectionSession(
     referee: new SpecReferee({
       readSpec: () => readConnectionSpec(session.api),
       log: (line) => out.info(line),
-      warn: (message) => out.warning(message)
+      warn: (message) => out.warning(message),
+      describe: (e) => out.describe(e)
     }),
     tests: connectionTestCalls(session.api),
     signIn: () => session.signIn(inputNotes(settings))

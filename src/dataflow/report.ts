@@ -161,6 +161,7 @@ export async function reportFailure(
   out: Output,
   env: NodeJS.ProcessEnv
 ): Promise<void> {
+  await out.prepareForServerText()
   // Outputs name what exists, so a later step can inspect or clean up.
   const p = state.progress
   if (p.source || p.target || p.mapping || p.flow || p.deleted)

@@ -13,7 +13,7 @@
  */
 import { InputError } from './errors.js'
 import { DeadlineError } from './http.js'
-import { Masker } from './masking.js'
+import { loadHtmlDecoder, Masker, type RedactOptions } from './masking.js'
 
 /** The slice of core.summary used here, so tests can pass a recorder. */
 export interface SummaryLike {
@@ -110,17 +110,32 @@ export function headOf(text: string, keep: number): string {
  */
 export function guard(
   text: string,
-  redact: (raw: string) => string,
+  redact: (raw: string, opts?: RedactOptions) => string,
   opts: { oneLine: boolean; max: number }
 ): string[] {
+  if (!opts.oneLine)
+    return redact(text)
+      .split(LINE_BREAK)
+      .map((l) => cut(neutralise(l).trimEnd(), opts.max))
   // One line is cut to at most `max` characters: text far past that is never shown, so it is
   // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-  const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text
-  const lines = redact(raw).split(LINE_BREAK).map(neutralise)
-  if (!opts.oneLine) return lines.map((l) => cut(l.trimEnd(), opts.max))
-  // Joining may bring a secret's parts together again: redact once more before cutting.
-  const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()))
-  return [cut(joined, opts.max)]
+  // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
+  // secret that joining the lines may show.
+  const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(LINE_BREAK)
+  // Joining may bring a secret's parts together again: redact once more before cutting, with the
+  // places where lines met as joins (a piece of a secret left at a line's end).
+  const joins: number[] = []
+  let joined = ''
+  for (const line of lines) {
+    const l = neutralise(line).replace(/\s+/g, ' ').trim()
+    if (!l) continue
+    if (joined) {
+      joins.push(joined.length)
+      joined += ' '
+    }
+    joined += l
+  }
+  return [cut(neutralise(redact(joined, { joins })), opts.max)]
 }
 
 const escapeHtml = (s: string) =>
@@ -140,7 +155,7 @@ export interface SummaryContent {
 
 /** An error that can say which parts of its message a server wrote (see errors.ts). */
 interface Renderable {
-  render(shorten: (serverText: string) => string): string
+  render(shorten: (serverText: string, fields?: readonly string[]) => string): string
 }
 
 /** The step's printer: secrets registered here, every line guarded (see the module comment). */
@@ -156,24 +171,40 @@ export class Output {
     this.masker.add(value)
   }
 
+  /**
+   * Loads what redacting a server's text needs beyond the common case (every HTML named
+   * reference): called when a server's error reply arrives and before a failure is reported, so
+   * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
+   */
+  async prepareForServerText(): Promise<void> {
+    await loadHtmlDecoder().catch(() => undefined)
+  }
+
   /** A secret built from other values (connection string, URL, auth block). */
   compositeSecret(value: string | undefined): void {
     this.masker.addComposite(value)
   }
 
   private one(text: string, max = MAX_MESSAGE): string {
-    return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? ''
+    return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? ''
   }
 
-  /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-  detail(serverText: string): string {
-    return this.one(serverText, MAX_DETAIL)
+  /**
+   * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
+   * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
+   * split between two fields leaves a piece at each field's edge, which the joined text no longer
+   * shows as an edge.
+   */
+  detail(serverText: string, fields?: readonly string[]): string {
+    if (!fields || fields.length < 2) return this.one(serverText, MAX_DETAIL)
+    const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)))
+    return this.one(each.join(': '), MAX_DETAIL)
   }
 
   /** An error's message with each server-supplied part shortened here, after redaction. */
   describe(e: unknown): string {
     if (e && typeof (e as Partial<Renderable>).render === 'function')
-      return (e as Renderable).render((t) => this.detail(t))
+      return (e as Renderable).render((t, fields) => this.detail(t, fields))
     return e instanceof Error ? e.message : String(e)
   }
 
