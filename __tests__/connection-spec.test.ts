@@ -18,8 +18,9 @@ import {
 } from '../src/connection/connection-spec.js'
 import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection/payload.js'
 import { ActionError, ApiError } from '../src/platform/errors.js'
-import { cut } from '../src/platform/output.js'
+import { cut, Output } from '../src/platform/output.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
+import { RecordingSink } from './unit-fakes.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 const CS_AUTH = 'Connection String Based Authentication'
@@ -367,6 +368,46 @@ describe('spec text in messages: one line, bounded', () => {
     expect(a?.expected).toBe(`must match the pattern ${pattern.slice(0, 159)}…`)
     expect(b?.expected).toMatch(/^must be one of: Value0, Value1, .*, … \(300 values in all\)$/)
     expect(b?.expected.length).toBeLessThan(260)
+  })
+})
+
+describe('spec text and secrets', () => {
+  it('is redacted before it is cut: an enum value holding a secret (in another case) leaves no piece', async () => {
+    const sink = new RecordingSink()
+    const out = new Output(sink)
+    const secret = 'Enum-Secret-Passw0rd-77'
+    out.secret(secret)
+    const value = `${'x'.repeat(49)}${secret.toUpperCase()}`
+    const spec = {
+      items: [
+        {
+          id: SPEC_ID,
+          authSpec: [
+            {
+              name: BASIC,
+              spec: { type: 'object', properties: { sslMode: { enum: ['Require', value] } } }
+            }
+          ]
+        }
+      ]
+    }
+    const r = new SpecReferee({
+      readSpec: async () => spec,
+      log: (l) => out.info(l),
+      warn: (w) => out.warning(w),
+      shorten: (t, max) => out.shorten(t, max)
+    })
+    const e = await r
+      .vet(
+        buildCreateBody('orders', 'd', { specName: BASIC, params: basic({ sslMode: 'nope' }) }),
+        'nothing was sent'
+      )
+      .catch((x: unknown) => x)
+    out.fail(out.describe(e))
+    const [printed] = sink.of('setFailed').map(([m]) => m)
+    expect(printed).toMatch(/sslMode must be one of: Require, x+\*\*\*$/)
+    const shown = secret.toUpperCase()
+    for (let i = 0; i + 6 <= shown.length; i++) expect(printed).not.toContain(shown.slice(i, i + 6))
   })
 })
 

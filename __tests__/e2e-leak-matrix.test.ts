@@ -70,6 +70,8 @@ interface Case {
   secret?: string
   /** what the server echoes of it: pieces (none may show) or an encoding of it (no run may show) */
   echoed?: { pieces?: string[]; encoded?: string }
+  /** the run succeeds (what the server echoed lands in an output, not an error) */
+  succeeds?: boolean
   /** prepares the simulator, returns the inputs beyond the defaults */
   arrange: (sim: Simulator, secret: string) => Record<string, string>
 }
@@ -369,6 +371,46 @@ const OWN: Case[] = [
       return { ...parts('pw-Matrix-Ims-2'), 'client-secret': secret }
     }
   },
+  {
+    title: 'create 400 echoing a 6-character line of a multi-line password',
+    secret: 'line1-Alpha\nBrav06\nline3-Charlie',
+    arrange: (sim, secret) => {
+      answer(
+        sim,
+        LIST_PATH,
+        'POST',
+        flowErrorBody('Bad request', 'Line Brav06 of the password is too short')
+      )
+      return parts(secret)
+    }
+  },
+  {
+    title: 'create 400 echoing the password upper-cased, after an İ',
+    secret: FRAGMENTED,
+    echoed: { encoded: FRAGMENTED.toUpperCase() },
+    arrange: (sim, secret) => {
+      answer(
+        sim,
+        LIST_PATH,
+        'POST',
+        flowErrorBody('Bad request', `İstanbul region: password ${secret.toUpperCase()} rejected`)
+      )
+      return parts(secret)
+    }
+  },
+  {
+    title: 'explore listing a table named after the password, upper-cased, after an İ',
+    secret: FRAGMENTED,
+    echoed: { encoded: FRAGMENTED.toUpperCase() },
+    arrange: (sim, secret) => {
+      sim.seedConnection(SANDBOX, {
+        name: 'leak-matrix',
+        tables: ['public.orders', `İ.${secret.toUpperCase()}`]
+      })
+      return { ...parts(secret), 'if-exists': 'reuse', 'test-connection': 'true' }
+    },
+    succeeds: true
+  },
   // Encodings a server applied to what it echoes.
   encodedEcho('as Windows-1252 mojibake of its UTF-8', 'unicode', mojibake),
   encodedEcho('with HTML named references', 'unicode', htmlNamed),
@@ -440,7 +482,7 @@ const RUNS = CASES.map((c, i) => ({
 }))
 
 describe('leak matrix', () => {
-  it.concurrent.each(RUNS)('$title', ({ shape, secret: own, echoed, arrange, debug }) =>
+  it.concurrent.each(RUNS)('$title', ({ shape, secret: own, echoed, succeeds, arrange, debug }) =>
     withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
       const secret = own ?? (shape ? SHAPES[shape] : undefined)
       // The IMS path takes the secret as the client secret: the simulator must expect it.
@@ -448,6 +490,10 @@ describe('leak matrix', () => {
       const r = await runHostile(sim, 'leak-matrix', extra, { debug })
       expect(runnerLeaks(r, secretsOf(sim, secret, echoed))).toEqual([])
       expect(forgedCommands(r)).toEqual([])
+      if (succeeds) {
+        expect(r.code).toBe(0)
+        return
+      }
       expectOneError(r)
       expect(r.summary).toMatch(/failed/)
       expect(r.summary).toContain(RUN_URL)
@@ -459,9 +505,9 @@ describe('leak matrix', () => {
 describe('the leak matrix itself', () => {
   it('covers every shape on the create and IMS paths, every escape on every path', () => {
     expect(CASES).toHaveLength(78 + OWN.length)
-    expect(OWN).toHaveLength(15)
+    expect(OWN).toHaveLength(18)
     expect(OWN.filter((c) => c.echoed?.pieces)).toHaveLength(6)
-    expect(OWN.filter((c) => c.echoed?.encoded)).toHaveLength(8)
+    expect(OWN.filter((c) => c.echoed?.encoded)).toHaveLength(10)
     for (const shape of Object.keys(SHAPES))
       expect(CASES.filter((c) => c.shape === shape).length).toBeGreaterThanOrEqual(6)
     for (const e of ESCAPES)

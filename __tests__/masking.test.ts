@@ -12,6 +12,7 @@ import {
   decodeQuotedPrintable,
   derivedForms,
   loadHtmlDecoder,
+  lowerKeepingPositions,
   Masker,
   MIN_DERIVED_LENGTH,
   MIN_FRAGMENT,
@@ -83,6 +84,12 @@ describe('derivedForms', () => {
     // The secret as given is always registered, however short.
     expect(derivedForms('ab\ncd')).toContain('ab\ncd')
     expect(derivedForms('x')).toContain('x')
+  })
+
+  it(`each line of a multi-line secret from ${MIN_FRAGMENT} characters on`, () => {
+    const forms = derivedForms('line1-Alpha\nBrav06\nsh0rt\nline4-Delta')
+    expect(forms).toContain('Brav06')
+    expect(forms).not.toContain('sh0rt')
   })
 
   it('never a whitespace-only form', () => {
@@ -336,6 +343,15 @@ describe('Masker', () => {
     expect(
       m.redact('Bad Request: invalid password Pa55w0rd-S\necret-Valu\ne-42 for user svc')
     ).toBe('Bad Request: invalid password *** for user svc')
+  })
+
+  it('İ (which lower-cases to two characters) anywhere in the text leaves any case matched', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('Secret-Passw0rd-42')
+    expect(lowerKeepingPositions('İx SECRET')).toBe('İx secret')
+    expect(m.redact('İstanbul office: SECRET-PASSW0RD-42 rejected')).toBe(
+      'İstanbul office: *** rejected'
+    )
   })
 
   it('a secret shorter than a window matches only as written, not in another case', () => {

@@ -102,6 +102,8 @@ export interface InProcessOptions {
   transport?: Transport
   github?: GithubContextLike
   signals?: Signals
+  /** changes the stand-in before the run (a setOutput that throws as core's does on a bad file) */
+  wrapCore?: (core: CoreLike) => CoreLike
 }
 
 /** The runner's INPUT_* for every declared input (given value or its default), as runnerEnv builds them. */
@@ -148,7 +150,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<ActionRun> {
   const run = opts.run ?? (await import('../../src/connection/main.js')).run
   const started = performance.now()
   await run({
-    core: c,
+    core: opts.wrapCore ? opts.wrapCore(c) : c,
     env,
     // The run context from the runner's variables given, never this process's.
     github: opts.github ?? githubContext(env),

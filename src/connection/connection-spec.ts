@@ -63,10 +63,19 @@ export function specText(text: string): string {
     .replace(/##\[/g, '## [')
 }
 
+/**
+ * Spec text as printed within `max` characters: the referee is given output.ts's guarded path
+ * (redacted, then neutralised, then cut), so a value that is a secret is redacted whole before
+ * any cut; specText and cut alone are the stand-in for tests without an Output.
+ */
+export type Shorten = (text: string, max: number) => string
+export const plainShorten: Shorten = (text, max) => cut(specText(text), max)
+
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 export function authSchemaOf(
   reply: unknown,
-  specName: string
+  specName: string,
+  shorten: Shorten = plainShorten
 ): { schema: JsonSchema } | { unavailable: string } {
   const parsed = SpecReplySchema.safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
@@ -78,7 +87,7 @@ export function authSchemaOf(
   const auth = (spec.authSpec ?? []).find((a) => a.name === specName)
   if (!auth)
     return {
-      unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
+      unavailable: `it has no auth type named "${specName}" (it lists: ${shorten(names.join(', '), 200) || 'none'})`
     }
   if (!isObject(auth.spec)) return { unavailable: `it has no schema for "${specName}"` }
   return { schema: auth.spec }
@@ -138,7 +147,7 @@ interface ErrorLike {
   message?: string
 }
 
-async function compile(schema: JsonSchema): Promise<Validator> {
+async function compile(schema: JsonSchema, shorten: Shorten): Promise<Validator> {
   // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
   // exports are not (the bundle's ESM interop drops them).
   const { Ajv } = (await loadAjv()).default
@@ -162,7 +171,7 @@ async function compile(schema: JsonSchema): Promise<Validator> {
     fn = ajv.compile(rest)
   } catch (e) {
     throw new SchemaError(
-      `its schema could not be compiled (${cut(specText((e as Error).message), 300)})`
+      `its schema could not be compiled (${shorten((e as Error).message, 300)})`
     )
   }
   return {
@@ -172,7 +181,11 @@ async function compile(schema: JsonSchema): Promise<Validator> {
 }
 
 /** The unchecked patterns, by the params whose schema carries them. */
-function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): UncheckedRule[] {
+function uncheckedRules(
+  schema: JsonSchema,
+  unchecked: Map<string, string>,
+  shorten: Shorten
+): UncheckedRule[] {
   const properties = isObject(schema.properties) ? schema.properties : {}
   const rules: UncheckedRule[] = []
   for (const [pattern, why] of unchecked) {
@@ -180,7 +193,7 @@ function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): Unc
       .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
       .map(([name]) => name)
     for (const param of params.length > 0 ? params : ['(a param)'])
-      rules.push({ param: cut(specText(param), 80), rule: 'pattern', why })
+      rules.push({ param: shorten(param, 80), rule: 'pattern', why })
   }
   return rules
 }
@@ -204,10 +217,10 @@ const MAX_PATTERN_SHOWN = 160
 const MAX_ENUM_SHOWN = 200
 
 /** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
-export function enumList(values: unknown[]): string {
+export function enumList(values: unknown[], shorten: Shorten = plainShorten): string {
   let out = ''
   for (const v of values) {
-    const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60)
+    const text = shorten(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 60)
     if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
       return `${out}, … (${values.length} values in all)`
     out = out ? `${out}, ${text}` : text
@@ -216,13 +229,13 @@ export function enumList(values: unknown[]): string {
 }
 
 /** The param an error is about, and the schema's expectation in words; no value ever. */
-function describe(e: ErrorLike): ParamProblem {
-  const d = describeRaw(e)
+function describe(e: ErrorLike, shorten: Shorten): ParamProblem {
+  const d = describeRaw(e, shorten)
   // Param names may come from the spec too (required): printed like the rest of its text.
-  return { ...d, param: cut(specText(d.param), 80) }
+  return { ...d, param: shorten(d.param, 80) }
 }
 
-function describeRaw(e: ErrorLike): ParamProblem {
+function describeRaw(e: ErrorLike, shorten: Shorten): ParamProblem {
   const p = e.params
   switch (e.keyword) {
     case 'required':
@@ -242,35 +255,35 @@ function describeRaw(e: ErrorLike): ParamProblem {
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+        expected: `must be ${shorten(types.map((t) => A_TYPE[t] ?? t).join(' or '), 200)}`
       }
     }
     case 'enum':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
+        expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [], shorten)}`
       }
     case 'pattern':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+        expected: `must match the pattern ${shorten(String(p.pattern), MAX_PATTERN_SHOWN)}`
       }
     default:
       // ajv's own words name limits (maxLength, minimum, ...) but never the value.
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+        expected: shorten(e.message ?? `fails the "${e.keyword}" rule`, 200)
       }
   }
 }
 
-function problemsOf(errors: ErrorLike[]): ParamProblem[] {
+function problemsOf(errors: ErrorLike[], shorten: Shorten): ParamProblem[] {
   const seen = new Set<string>()
   return errors
-    .map(describe)
+    .map((e) => describe(e, shorten))
     .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`))
 }
 
@@ -290,7 +303,8 @@ const isPlainNumber = (s: string) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && Strin
  */
 export function reshapeValue(
   value: ParamValue,
-  prop: Property
+  prop: Property,
+  shorten: Shorten = plainShorten
 ): { value: ParamValue; change: string } | undefined {
   const types = typesOf(prop)
   let v = value
@@ -325,11 +339,16 @@ export function reshapeValue(
       changes.push(
         prop.format === 'password'
           ? 'matched one allowed value'
-          : `matched the allowed value "${cut(specText(only), 60)}"`
+          : `matched the allowed value "${shorten(only, 60)}"`
       )
     }
   }
   return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined
+}
+
+/** How a judgement prints spec text. */
+export interface JudgeOptions {
+  shorten?: Shorten
 }
 
 /**
@@ -337,28 +356,35 @@ export function reshapeValue(
  * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
  * the expectation only. Throws SchemaError when the schema cannot be compiled.
  */
-export async function judgeParams(schema: JsonSchema, params: AuthParams): Promise<Verdict> {
-  const { validate, unchecked } = await compile(schema)
+export async function judgeParams(
+  schema: JsonSchema,
+  params: AuthParams,
+  opts: JudgeOptions = {}
+): Promise<Verdict> {
+  const shorten = opts.shorten ?? plainShorten
+  const { validate, unchecked } = await compile(schema, shorten)
   const first = validate(params)
-  const skipped = () => uncheckedRules(schema, unchecked)
+  const skipped = () => uncheckedRules(schema, unchecked, shorten)
   if (first.length === 0) return { params, changes: [], problems: [], unchecked: skipped() }
   const properties = isObject(schema.properties) ? schema.properties : {}
-  const failing = new Set(problemsOf(first).map((p) => p.param))
+  // By the params' own names (as sent), not as printed.
+  const failing = new Set(first.map((e) => describeRaw(e, shorten).param))
   const reshaped: AuthParams = { ...params }
   const tried: ParamChange[] = []
   for (const param of failing) {
     const value = params[param]
     const prop = PropertySchema.safeParse(properties[param])
     if (value === undefined || !prop.success) continue
-    const r = reshapeValue(value, prop.data)
+    const r = reshapeValue(value, prop.data, shorten)
     if (!r) continue
     reshaped[param] = r.value
     tried.push({ param, change: r.change })
   }
   if (tried.length === 0)
-    return { params, changes: [], problems: problemsOf(first), unchecked: skipped() }
-  const problems = problemsOf(validate(reshaped))
-  const stillFailing = new Set(problems.map((p) => p.param))
+    return { params, changes: [], problems: problemsOf(first, shorten), unchecked: skipped() }
+  const second = validate(reshaped)
+  const problems = problemsOf(second, shorten)
+  const stillFailing = new Set(second.map((e) => describeRaw(e, shorten).param))
   // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
   const changes = tried.filter((c) => !stillFailing.has(c.param))
   const out: AuthParams = { ...params }
@@ -446,6 +472,8 @@ export interface RefereeDeps {
   warn: (message: string) => void
   /** An error as printed (output.ts: each field of a server's reply redacted on its own). */
   describe?: (e: ActionError) => string
+  /** Spec text as printed within a length (output.ts: redacted before it is cut). */
+  shorten?: Shorten
 }
 
 /** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
@@ -501,11 +529,11 @@ export class SpecReferee {
   async rule(body: CreateBody): Promise<Ruling> {
     const r = await this.read()
     if ('error' in r) return { kind: 'unavailable', reason: r.error }
-    const found = authSchemaOf(r.reply, body.auth.specName)
+    const found = authSchemaOf(r.reply, body.auth.specName, this.deps.shorten)
     if ('unavailable' in found) return { kind: 'unavailable', reason: found.unavailable }
     let verdict: Verdict
     try {
-      verdict = await judgeParams(found.schema, body.auth.params)
+      verdict = await judgeParams(found.schema, body.auth.params, { shorten: this.deps.shorten })
     } catch (e) {
       if (e instanceof SchemaError) return { kind: 'unavailable', reason: e.message }
       throw e

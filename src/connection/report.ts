@@ -2,7 +2,7 @@ import { POSTGRES_SPEC_ID } from '../platform/collections.js'
 import { ActionError, StoredObjectError } from '../platform/errors.js'
 import type { Operation } from '../platform/operation.js'
 import type { Output, SummaryContent } from '../platform/output.js'
-import { reportError, summarise, type StepBase } from '../platform/report.js'
+import { reportError, setFailureOutputs, summarise, type StepBase } from '../platform/report.js'
 import { testConnection, type ConnectionTestCalls } from './connection-test.js'
 import type { Plan } from './plan.js'
 import type { Settings } from './settings.js'
@@ -256,10 +256,11 @@ export async function reportFailure(
   env: NodeJS.ProcessEnv
 ): Promise<void> {
   await out.prepareForServerText()
-  if (e instanceof StoredObjectError) {
-    out.setOutput('connection-id', e.id)
-    out.setOutput('etag', e.etag)
-  }
+  if (e instanceof StoredObjectError)
+    setFailureOutputs(out, () => {
+      out.setOutput('connection-id', e.id)
+      out.setOutput('etag', e.etag)
+    })
   const failure = reportError(e, state, out)
   await summarise(out, env, () =>
     failureSummary({ ...failure, result: state.result, runUrl: state.runUrl })

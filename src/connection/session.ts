@@ -31,7 +31,8 @@ export function openConnectionSession(
       readSpec: () => readConnectionSpec(session.api),
       log: (line) => out.info(line),
       warn: (message) => out.warning(message),
-      describe: (e) => out.describe(e)
+      describe: (e) => out.describe(e),
+      shorten: (text, max) => out.shorten(text, max)
     }),
     tests: connectionTestCalls(session.api),
     signIn: () => session.signIn(inputNotes(settings))

@@ -388,8 +388,6 @@ export class Masker {
   private patterns: RegExp[] | undefined
   /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
   private readonly windows = new Set<string>()
-  /** The same runs as written (for the case-sensitive check of outputs). */
-  private readonly exactWindows = new Set<string>()
   /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
   private readonly pieces = new Set<string>()
   /** The single secrets' forms: where a piece found at a join is extended. */
@@ -412,7 +410,6 @@ export class Masker {
       const lower = lowerKeepingPositions(form)
       for (let i = 0; i + WINDOW <= form.length; i++) {
         this.windows.add(lower.slice(i, i + WINDOW))
-        this.exactWindows.add(form.slice(i, i + WINDOW))
       }
       for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
         this.pieces.add(form.slice(i, i + MIN_FRAGMENT))
@@ -435,12 +432,11 @@ export class Masker {
 
   /**
    * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-   * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
-   * lower-case what it echoes); and, given `joins`, every piece of one at a join (pieces, like
-   * forms shorter than a window, only as written, so a short secret cannot eat ordinary words
-   * written in another case).
+   * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
+   * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
+   * a window, only as written, so a short secret cannot eat ordinary words in another case).
    */
-  private ranges(text: string, anyCase: boolean, joins?: readonly number[]): Range[] {
+  private ranges(text: string, joins?: readonly number[]): Range[] {
     this.patterns ??= [...this.forms].map(flexible)
     const ranges: Range[] = []
     for (const re of this.patterns) {
@@ -453,10 +449,9 @@ export class Masker {
     }
     if (this.pieces.size === 0) return ranges
     if (text.length >= WINDOW) {
-      const view = anyCase ? lowerKeepingPositions(text) : text
-      const runs = anyCase ? this.windows : this.exactWindows
+      const view = lowerKeepingPositions(text)
       for (let i = 0; i + WINDOW <= view.length; i++)
-        if (runs.has(view.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
+        if (this.windows.has(view.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
     }
     if (joins) ranges.push(...this.pieceRanges(text, joins))
     return ranges
@@ -503,7 +498,7 @@ export class Masker {
    * taken out (mapped back to where it stands), in the text's own positions.
    */
   private allRanges(text: string, joins?: readonly number[]): Range[] {
-    return [...this.ranges(text, true, joins), ...this.unwrappedRanges(text, joins)]
+    return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)]
   }
 
   /**
@@ -560,7 +555,7 @@ export class Masker {
       const at = kept.findIndex((k) => k >= j)
       return at < 0 ? view.length : at
     })
-    return this.ranges(view, true, viewJoins).map(([s, e]): Range => [
+    return this.ranges(view, viewJoins).map(([s, e]): Range => [
       kept[s] ?? 0,
       (kept[e - 1] ?? text.length - 1) + 1
     ])
@@ -573,9 +568,9 @@ export class Masker {
   }
 
   /**
-   * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
-   * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
-   * name that only resembles a secret is left alone.
+   * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
+   * as in the log (a server may upper-case a secret it echoes into a table name), which the
+   * runner would not mask.
    */
   reveals(value: string): boolean {
     return this.redactOutput(value) !== value
@@ -583,6 +578,6 @@ export class Masker {
 
   /** An output value with the runs reveals() finds replaced by ***. */
   redactOutput(value: string): string {
-    return replaceRanges(value, this.ranges(value, false))
+    return replaceRanges(value, this.ranges(value))
   }
 }

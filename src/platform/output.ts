@@ -11,7 +11,7 @@
  * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
  * guarded text. Nothing else in the action prints.
  */
-import { InputError } from './errors.js'
+import { ActionError, InputError } from './errors.js'
 import { DeadlineError } from './http.js'
 import { loadHtmlDecoder, Masker, type RedactOptions } from './masking.js'
 
@@ -201,6 +201,11 @@ export class Output {
     return this.one(each.join(': '), MAX_DETAIL)
   }
 
+  /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
+  shorten(text: string, max: number): string {
+    return this.one(text, max)
+  }
+
   /** An error's message with each server-supplied part shortened here, after redaction. */
   describe(e: unknown): string {
     if (e && typeof (e as Partial<Renderable>).render === 'function')
@@ -308,7 +313,12 @@ export class Output {
       )
       value = this.masker.redactOutput(value)
     }
-    this.sink.setOutput(name, value)
+    try {
+      this.sink.setOutput(name, value)
+    } catch (e) {
+      // The runner's output file could not be written: a failure of the step, said in one line.
+      throw new ActionError(`could not write the ${name} output: ${(e as Error).message}`)
+    }
   }
 
   /**
