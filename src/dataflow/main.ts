@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { readFileSync, realpathSync } from 'node:fs'
 import { CancelWatch, processSignals, type Signals } from '../platform/cancel.js'
 import { systemClock, type Clock, type Transport } from '../platform/http.js'
+import { parseDeclared } from '../platform/inputs.js'
 import { Output, type OutputSink } from '../platform/output.js'
 import {
   defaultDescription,
@@ -70,7 +71,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const raw = readInputs(c, deps.env, out, { names: INPUT_NAMES, secrets: SECRET_INPUTS })
     const ctx = runContext(deps.github, deps.env)
     state.runUrl = runUrl(ctx)
-    const s = (state.settings = parseInputs(raw))
+    const s = (state.settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw)))
     const workspace = deps.env.GITHUB_WORKSPACE || process.cwd()
     const items = s.mappingPath ? readMapping(s.mappingPath, workspace, deps.files) : []
     // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
