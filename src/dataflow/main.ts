@@ -68,7 +68,12 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   try {
     // 1. Inputs: the secrets registered as they are read, then validated, the mapping file read
     // and checked; nothing is sent before.
-    const raw = readInputs(c, deps.env, out, { names: INPUT_NAMES, secrets: SECRET_INPUTS })
+    // The name is the key the dataflow is found by: as given, edge spaces included.
+    const raw = readInputs(c, deps.env, out, {
+      names: INPUT_NAMES,
+      secrets: SECRET_INPUTS,
+      untrimmed: ['dataflow-name']
+    })
     const ctx = runContext(deps.github, deps.env)
     state.runUrl = runUrl(ctx)
     const s = (state.settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw)))
