@@ -102,7 +102,22 @@ export async function test(
   id: string
 ): Promise<{ result: boolean } | { unsupported: ActionError }> {
   const label = 'testing the connection (GET /test)'
-  const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`)
+  // Flow Service connects to the database before it answers, which may take longer than any
+  // one request is given: the deadline bounds it, keeping one request's time for the explore.
+  const { deadline } = api.o.retry
+  const retry = {
+    ...api.o.retry,
+    requestTimeoutMs: () =>
+      Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout())
+  }
+  const a = await api.send(
+    label,
+    'GET',
+    `${api.base}/connections/${encodeURIComponent(id)}/test`,
+    undefined,
+    undefined,
+    retry
+  )
   if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
     if ([401, 403, 407, 429].includes(a.res.status)) api.fail(label, a)
     return { unsupported: apiError(label, a, api.o.tokens.given) }
