@@ -601,6 +601,40 @@ describe('SpecReferee', () => {
     expect(down.warnings[0]).toMatch(/HTTP 503/)
   })
 
+  it.each([
+    [
+      'a schema that refers to itself',
+      serving({}),
+      { allOf: [{ $ref: '#/properties/sslMode' }] },
+      /its schema could not be evaluated \(Maximum call stack size exceeded\)/
+    ],
+    [
+      'a referee that fails in a way of its own',
+      async () => {
+        throw new TypeError('not a function')
+      },
+      undefined,
+      /it could not be consulted/
+    ]
+  ])('guard: %s leaves the refusal exactly as it was', async (_what, read, sslMode, why) => {
+    const { r, warnings } = referee(async () => {
+      const spec = await read()
+      if (!sslMode) return spec
+      const reply = spec as { items: Array<{ authSpec: Array<{ spec: JsonSchema }> }> }
+      for (const a of reply.items[0]?.authSpec ?? [])
+        (a.spec.properties as Record<string, unknown>).sslMode = sslMode
+      return reply
+    })
+    const refusal = refused400()
+    const e = await r
+      .guard(body(), async () => {
+        throw refusal
+      })
+      .catch((x: unknown) => x)
+    expect(e).toBe(refusal)
+    expect(warnings).toEqual([expect.stringMatching(why)])
+  })
+
   it('the unavailable warning is given once per run, however often the spec is consulted', async () => {
     const { r, warnings } = referee(async () => {
       throw new ApiError('reading the connection spec failed: HTTP 404', 404)

@@ -147,21 +147,49 @@ interface ErrorLike {
   message?: string
 }
 
-async function compile(schema: JsonSchema, shorten: Shorten): Promise<Validator> {
+/**
+ * Largest auth schema judged, in JSON nodes (objects, arrays and values). Adobe's PostgreSQL
+ * schemas have a few dozen; compiling one costs time and memory in proportion to its size
+ * (2,000 properties: 4.5 s), which nothing can interrupt, so a larger one is not compiled: the
+ * spec counts as unavailable.
+ */
+export const MAX_SCHEMA_NODES = 1000
+
+/** The nodes of a JSON value, counted up to `max` (then max + 1): a bound, not a full walk. */
+function nodesOf(value: unknown, max: number): number {
+  let count = 0
+  const stack: unknown[] = [value]
+  while (stack.length > 0 && count <= max) {
+    const v = stack.pop()
+    count++
+    if (Array.isArray(v)) stack.push(...v)
+    else if (isObject(v)) stack.push(...Object.values(v))
+  }
+  return Math.min(count, max + 1)
+}
+
+async function compile(
+  schema: JsonSchema,
+  shorten: Shorten,
+  budgetMs?: number
+): Promise<Validator> {
+  if (nodesOf(schema, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES)
+    throw new SchemaError(`its schema is too large to use (more than ${MAX_SCHEMA_NODES} nodes)`)
   // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
   // exports are not (the bundle's ESM interop drops them).
   const { Ajv } = (await loadAjv()).default
   // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
   // strict about the params. $schema is dropped so a spec naming another draft still compiles.
   // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
-  const regExps = boundedRegExps()
+  const regExps = boundedRegExps(budgetMs === undefined ? {} : { budgetMs })
   const ajv = new Ajv({
     allErrors: true,
     strict: false,
     validateFormats: false,
     validateSchema: false,
     logger: false,
-    unicodeRegExp: false,
+    // Patterns as JSON Schema reads them (`\p{L}`); one valid only without `u` is read that way.
+    unicodeRegExp: true,
     addUsedSchema: false,
     code: { regExp: regExps.engine }
   })
@@ -346,9 +374,10 @@ export function reshapeValue(
   return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined
 }
 
-/** How a judgement prints spec text. */
+/** How a judgement prints spec text, and how long its patterns may run in all. */
 export interface JudgeOptions {
   shorten?: Shorten
+  budgetMs?: number
 }
 
 /**
@@ -362,7 +391,7 @@ export async function judgeParams(
   opts: JudgeOptions = {}
 ): Promise<Verdict> {
   const shorten = opts.shorten ?? plainShorten
-  const { validate, unchecked } = await compile(schema, shorten)
+  const { validate, unchecked } = await compile(schema, shorten, opts.budgetMs)
   const first = validate(params)
   const skipped = () => uncheckedRules(schema, unchecked, shorten)
   if (first.length === 0) return { params, changes: [], problems: [], unchecked: skipped() }
@@ -474,7 +503,13 @@ export interface RefereeDeps {
   describe?: (e: ActionError) => string
   /** Spec text as printed within a length (output.ts: redacted before it is cut). */
   shorten?: Shorten
+  /** What the step's deadline leaves, in ms: judging takes a share of it at most. */
+  timeLeft?: () => number
 }
+
+/** Judging the params (compiling, then patterns) takes this share of the time left, at most 5 s. */
+export const JUDGE_SHARE = 0.2
+export const JUDGE_MAX_MS = 5000
 
 /** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
 export function withBody(plan: Plan, body: CreateBody): Plan {
@@ -532,11 +567,19 @@ export class SpecReferee {
     const found = authSchemaOf(r.reply, body.auth.specName, this.deps.shorten)
     if ('unavailable' in found) return { kind: 'unavailable', reason: found.unavailable }
     let verdict: Verdict
+    const left = this.deps.timeLeft?.() ?? Infinity
+    const budgetMs = Math.floor(Math.min(JUDGE_MAX_MS, left * JUDGE_SHARE))
     try {
-      verdict = await judgeParams(found.schema, body.auth.params, { shorten: this.deps.shorten })
+      verdict = await judgeParams(found.schema, body.auth.params, {
+        shorten: this.deps.shorten,
+        budgetMs
+      })
     } catch (e) {
       if (e instanceof SchemaError) return { kind: 'unavailable', reason: e.message }
-      throw e
+      // Whatever else a served schema does to the validator (a $ref to itself overflows the
+      // stack), the referee is unavailable; the params are not judged wrong.
+      const why = (this.deps.shorten ?? plainShorten)(String((e as Error).message), 200)
+      return { kind: 'unavailable', reason: `its schema could not be evaluated (${why})` }
     }
     // A rule that could not be evaluated is skipped, not failed: the rest still referees.
     for (const u of verdict.unchecked)
@@ -611,7 +654,18 @@ export class SpecReferee {
       return await send(body)
     } catch (e) {
       if (!isUnexplained400(e)) throw e
-      const ruling = await this.rule(body)
+      let ruling: Ruling
+      try {
+        ruling = await this.rule(body)
+      } catch (failure) {
+        // The referee failing in any way leaves Flow Service's own error, as without it.
+        this.unavailable(
+          failure instanceof ActionError
+            ? (this.deps.describe?.(failure) ?? failure.message)
+            : 'it could not be consulted'
+        )
+        throw e
+      }
       switch (ruling.kind) {
         case 'unavailable':
           this.unavailable(ruling.reason)
@@ -643,6 +697,8 @@ export class SpecReferee {
 export const SPEC_READ_SHARE = 0.2
 export const SPEC_READ_MAX_MS = 20_000
 export const SPEC_READ_ATTEMPTS = 2
+/** Largest spec reply used, in characters: Adobe's PostgreSQL spec is a few KB. */
+export const MAX_SPEC_CHARS = 256 * 1024
 
 /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
 export async function readConnectionSpec(
@@ -678,5 +734,10 @@ export async function readConnectionSpec(
     throw e
   }
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
+  // A spec far larger than any Adobe serves costs memory to parse and time to judge: unavailable.
+  if (a.res.text.length > MAX_SPEC_CHARS)
+    throw new ActionError(
+      `the connection spec is too large to use (${Math.ceil(a.res.text.length / 1024)} KB, more than ${MAX_SPEC_CHARS / 1024} KB)`
+    )
   return api.json(label, a)
 }

@@ -32,7 +32,8 @@ export function openConnectionSession(
       log: (line) => out.info(line),
       warn: (message) => out.warning(message),
       describe: (e) => out.describe(e),
-      shorten: (text, max) => out.shorten(text, max)
+      shorten: (text, max) => out.shorten(text, max),
+      timeLeft: () => session.deadline.remaining()
     }),
     tests: connectionTestCalls(session.api),
     signIn: () => session.signIn(inputNotes(settings))
