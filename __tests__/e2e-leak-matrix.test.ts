@@ -13,11 +13,13 @@ import { describe, it, expect } from '@jest/globals'
 import { unicodeJson, type Fault, type Simulator } from '../simulator/server.js'
 import { flowTokens, forgedCommands, runnerLeaks } from './support/leaks.js'
 import {
+  dataflowInputs,
   expectNoMalformedIdSent,
   expectOneError,
   LIST_PATH,
   parts,
   RUN_URL,
+  runDataflowHostile,
   runHostile,
   SANDBOX,
   withSim
@@ -502,6 +504,71 @@ describe('leak matrix', () => {
   )
 })
 
+// The dataflow action: a server echoing the access token or the client secret in Flow Service,
+// Data Prep, Catalog and IMS errors.
+const FLOW = '/data/foundation/flowservice'
+const DATAFLOW_PATHS: Record<string, (e: Escape) => (sim: Simulator) => void> = {
+  'Flow Service: source connection create 400 echoing the bearer token': (e) => (sim) =>
+    sim.inject({
+      match: { method: 'POST', path: `${FLOW}/sourceConnections` },
+      action: echo(400, `${PAD}rejected for {authorization}`, e)
+    }),
+  'Flow Service: dataflow create 400 echoing the token': (e) => (sim) =>
+    sim.inject({
+      match: { method: 'POST', path: `${FLOW}/flows` },
+      action: echo(400, `${PAD}flow refused for {token}`, e)
+    }),
+  'Data Prep: mapping set create 400 echoing the bearer token': (e) => (sim) =>
+    sim.inject({
+      match: { method: 'POST', service: 'dataprep' },
+      action: echo(400, `${PAD}mapping refused for {authorization}`, e)
+    }),
+  'Catalog: dataset read 403 echoing the bearer token': (e) => (sim) =>
+    sim.inject({
+      match: { service: 'catalog' },
+      action: echo(403, `${PAD}Denied for {authorization}`, e, { shape: 'gateway', code: '403003' })
+    }),
+  'IMS: token request 401 echoing the client secret': (e) => (sim) =>
+    sim.inject({
+      match: { service: 'ims' },
+      action: echo(401, `${PAD}invalid client_secret {clientSecret}`, e, { shape: 'ims' })
+    })
+}
+
+const DATAFLOW_RUNS = Object.entries(DATAFLOW_PATHS).flatMap(([path, arrange]) =>
+  ESCAPES.map((e, i) => ({
+    title: `${path}, ${e}${i % 2 ? ', RUNNER_DEBUG=1' : ''}`,
+    arrange: arrange(e),
+    debug: i % 2 === 1
+  }))
+)
+
+/** Every bearer token a run sent, to any service. */
+const bearerTokens = (sim: Simulator) => [
+  ...new Set(
+    sim.requests.flatMap((q) => {
+      const t = /^Bearer\s+(\S+)/i.exec(q.headers.authorization ?? '')?.[1]
+      return t ? [t] : []
+    })
+  )
+]
+
+describe('leak matrix, dataflow action', () => {
+  it.concurrent.each(DATAFLOW_RUNS)('$title', ({ arrange, debug }) =>
+    withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
+      const inputs = dataflowInputs(sim)
+      arrange(sim)
+      const r = await runDataflowHostile(sim, 'leak-matrix', inputs, { debug })
+      expect(runnerLeaks(r, { atomic: [CLIENT_SECRET, ...bearerTokens(sim)] })).toEqual([])
+      expect(forgedCommands(r)).toEqual([])
+      // The server's echo is there, redacted.
+      expect(expectOneError(r)).toContain('***')
+      expect(r.summary).toMatch(/failed/)
+      expect(r.summary).toContain(RUN_URL)
+    })
+  )
+})
+
 describe('the leak matrix itself', () => {
   it('covers every shape on the create and IMS paths, every escape on every path', () => {
     expect(CASES).toHaveLength(78 + OWN.length)
@@ -512,5 +579,6 @@ describe('the leak matrix itself', () => {
       expect(CASES.filter((c) => c.shape === shape).length).toBeGreaterThanOrEqual(6)
     for (const e of ESCAPES)
       expect(CASES.filter((c) => c.title.endsWith(`, ${e}`))).toHaveLength(26)
+    expect(DATAFLOW_RUNS).toHaveLength(15)
   })
 })
