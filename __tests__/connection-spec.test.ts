@@ -18,8 +18,9 @@ import {
 } from '../src/connection/connection-spec.js'
 import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection/payload.js'
 import { ActionError, ApiError } from '../src/platform/errors.js'
-import { cut } from '../src/platform/output.js'
+import { cut, Output } from '../src/platform/output.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'
+import { RecordingSink } from './unit-fakes.js'
 
 const SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137'
 const CS_AUTH = 'Connection String Based Authentication'
@@ -370,6 +371,46 @@ describe('spec text in messages: one line, bounded', () => {
   })
 })
 
+describe('spec text and secrets', () => {
+  it('is redacted before it is cut: an enum value holding a secret (in another case) leaves no piece', async () => {
+    const sink = new RecordingSink()
+    const out = new Output(sink)
+    const secret = 'Enum-Secret-Passw0rd-77'
+    out.secret(secret)
+    const value = `${'x'.repeat(49)}${secret.toUpperCase()}`
+    const spec = {
+      items: [
+        {
+          id: SPEC_ID,
+          authSpec: [
+            {
+              name: BASIC,
+              spec: { type: 'object', properties: { sslMode: { enum: ['Require', value] } } }
+            }
+          ]
+        }
+      ]
+    }
+    const r = new SpecReferee({
+      readSpec: async () => spec,
+      log: (l) => out.info(l),
+      warn: (w) => out.warning(w),
+      shorten: (t, max) => out.shorten(t, max)
+    })
+    const e = await r
+      .vet(
+        buildCreateBody('orders', 'd', { specName: BASIC, params: basic({ sslMode: 'nope' }) }),
+        'nothing was sent'
+      )
+      .catch((x: unknown) => x)
+    out.fail(out.describe(e))
+    const [printed] = sink.of('setFailed').map(([m]) => m)
+    expect(printed).toMatch(/sslMode must be one of: Require, x+\*\*\*$/)
+    const shown = secret.toUpperCase()
+    for (let i = 0; i + 6 <= shown.length; i++) expect(printed).not.toContain(shown.slice(i, i + 6))
+  })
+})
+
 describe('helpers', () => {
   it('usesBraceQuoting spots Key={...} in a connection string only', () => {
     expect(usesBraceQuoting({ connectionString: 'Server=h;Password={a;b}' })).toBe(true)
@@ -558,6 +599,40 @@ describe('SpecReferee', () => {
       })
     ).rejects.toThrow('creating the connection failed: HTTP 400 1400-400 Invalid request')
     expect(down.warnings[0]).toMatch(/HTTP 503/)
+  })
+
+  it.each([
+    [
+      'a schema that refers to itself',
+      serving({}),
+      { allOf: [{ $ref: '#/properties/sslMode' }] },
+      /its schema could not be evaluated \(Maximum call stack size exceeded\)/
+    ],
+    [
+      'a referee that fails in a way of its own',
+      async () => {
+        throw new TypeError('not a function')
+      },
+      undefined,
+      /it could not be consulted/
+    ]
+  ])('guard: %s leaves the refusal exactly as it was', async (_what, read, sslMode, why) => {
+    const { r, warnings } = referee(async () => {
+      const spec = await read()
+      if (!sslMode) return spec
+      const reply = spec as { items: Array<{ authSpec: Array<{ spec: JsonSchema }> }> }
+      for (const a of reply.items[0]?.authSpec ?? [])
+        (a.spec.properties as Record<string, unknown>).sslMode = sslMode
+      return reply
+    })
+    const refusal = refused400()
+    const e = await r
+      .guard(body(), async () => {
+        throw refusal
+      })
+      .catch((x: unknown) => x)
+    expect(e).toBe(refusal)
+    expect(warnings).toEqual([expect.stringMatching(why)])
   })
 
   it('the unavailable warning is given once per run, however often the spec is consulted', async () => {

@@ -1,10 +1,14 @@
 import { describe, it, expect } from '@jest/globals'
-import { testConnection } from '../src/connection/connection-test.js'
+import { connectionTestCalls, testConnection } from '../src/connection/connection-test.js'
 import { ActionError } from '../src/platform/errors.js'
+import { FlowApi } from '../src/platform/flow-api.js'
+import { NetworkError } from '../src/platform/http.js'
+import { givenToken } from '../src/platform/ims.js'
+import { FakeClock, res, retryContext, scriptedTransport } from './unit-fakes.js'
 
 /** A FlowService stand-in: scripted /test answers, explore results, and the calls made. */
 function fakeFlow(
-  test: { result: boolean } | { unsupported: string } | Error,
+  test: { result: boolean } | { unsupported: ActionError } | Error,
   explore: { tables: number; paths: string[] } | Error = {
     tables: 2,
     paths: ['public.a', 'public.b']
@@ -51,14 +55,17 @@ describe('testConnection', () => {
   })
 
   it('/test refused as unsupported: explore decides, and says why', async () => {
-    const ok = fakeFlow({ unsupported: 'HTTP 400 not supported' })
+    const ok = fakeFlow({ unsupported: new ActionError('HTTP 400 not supported') })
     const log: string[] = []
     expect((await testConnection(ok.flow, 'c1', (l) => log.push(l))).tables).toBe(2)
     expect(ok.calls).toEqual(['test c1', 'explore c1'])
     expect(log[0]).toMatch(
       /did not answer for this connection \(HTTP 400 not supported\); listing the database root instead/
     )
-    const bad = fakeFlow({ unsupported: 'HTTP 404' }, new ActionError('explore failed'))
+    const bad = fakeFlow(
+      { unsupported: new ActionError('HTTP 404') },
+      new ActionError('explore failed')
+    )
     await expect(testConnection(bad.flow, 'c1', () => undefined)).rejects.toThrow('explore failed')
   })
 
@@ -68,5 +75,52 @@ describe('testConnection', () => {
     const b = fakeFlow(new ActionError('HTTP 403'))
     await expect(testConnection(b.flow, 'c1', () => undefined)).rejects.toThrow('HTTP 403')
     expect(b.calls).toEqual(['test c1'])
+  })
+})
+
+describe('a /test reply slower than one request is given', () => {
+  /** Flow Service answering /test after `ms` (virtual time), then explore at once. */
+  function slowTest(ms: number, totalMs: number) {
+    const clock = new FakeClock()
+    const transport = scriptedTransport(
+      [
+        (_req, timeoutMs) => {
+          if (timeoutMs < ms) {
+            clock.t += timeoutMs
+            return new NetworkError(`no response within ${timeoutMs} ms`, 'timeout', true)
+          }
+          clock.t += ms
+          return res(200, { result: true })
+        },
+        res(200, [{ type: 'table', path: 'public.orders' }])
+      ],
+      clock
+    )
+    const api = new FlowApi({
+      run: 'a1b2c3d4e5f6',
+      platformUrl: 'https://platform.example',
+      clientId: 'client-abc',
+      imsOrgId: 'ORG123@AdobeOrg',
+      sandboxName: 'prod',
+      tokens: givenToken('tok-given'),
+      transport,
+      retry: retryContext(clock, { totalMs, maxAttempts: 1 })
+    })
+    return { calls: connectionTestCalls(api), transport }
+  }
+
+  it('passes when the deadline leaves room (35 s of 120 s), keeping one request for explore', async () => {
+    const { calls, transport } = slowTest(35_000, 120_000)
+    expect(await testConnection(calls, 'c1', () => undefined)).toEqual({
+      tables: 1,
+      paths: ['public.orders']
+    })
+    // The deadline, less one ordinary request's time (30 s) for the explore after it.
+    expect(transport.calls[0]?.timeoutMs).toBe(90_000)
+  })
+
+  it('is still bounded by the deadline (35 s of 40 s: the test cannot finish)', async () => {
+    const { calls } = slowTest(35_000, 40_000)
+    await expect(testConnection(calls, 'c1', () => undefined)).rejects.toThrow(/GET \/test/)
   })
 })

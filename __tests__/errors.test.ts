@@ -51,7 +51,9 @@ describe('describeBody', () => {
       code: '1101-404',
       // As the server wrote it: redaction must see it before anything reflows or cuts it.
       detail: 'Entity not found: Connection with id abc\nnot found',
-      requestId: 'flow-req-1'
+      requestId: 'flow-req-1',
+      // Each redacted on its own too: a secret split between them leaves a piece at each edge.
+      fields: ['Entity not found', 'Connection with id abc\nnot found']
     })
   })
 
@@ -64,7 +66,8 @@ describe('describeBody', () => {
     expect(describeBody(r(412, JSON.stringify(body), { 'x-request-id': 'hdr-2' }))).toEqual({
       code: '1404-412',
       detail: 'Version not matching: Supplied version=[1] does not match',
-      requestId: 'hdr-2'
+      requestId: 'hdr-2',
+      fields: ['Version not matching', 'Supplied version=[1] does not match']
     })
   })
 

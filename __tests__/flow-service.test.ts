@@ -1005,11 +1005,9 @@ describe('FlowService.get / update / delete / explore', () => {
   ])('test: a %i refusal is "unsupported", with Flow Service’s words', async (status, body) => {
     const { flow } = setup([res(status, body)])
     const r = await flow.test('id-1')
-    expect(r).toEqual({
-      unsupported: expect.stringContaining(
-        `testing the connection (GET /test) failed: HTTP ${status}`
-      )
-    })
+    expect('unsupported' in r && r.unsupported.message).toContain(
+      `testing the connection (GET /test) failed: HTTP ${status}`
+    )
   })
 
   it.each([
@@ -1150,13 +1148,31 @@ describe('server values are data: ids and etags are checked', () => {
     expect(IdEtagSchema.safeParse({ id, etag: ETAG }).success).toBe(false)
   })
 
-  it.each(['"abc"\n::set-output name=x::y', 'e\u0000', 'e\u007f', '"ätag"', 'x'.repeat(1025)])(
-    'etag %j is malformed',
+  it.each(['"6802064a-0000-0200-0000-6387c6b90000"', '"e1"', 'W/"e1"', '""', '"aGVsbG8+/w=="'])(
+    'etag %j is accepted',
     (etag) => {
-      expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
-      expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+      expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(true)
+      expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(true)
     }
   )
+
+  it.each([
+    '"abc"\n::set-output name=x::y',
+    'e\u0000',
+    'e\u007f',
+    '"ätag"',
+    `"${'x'.repeat(1023)}"`,
+    // Commands a later step echoing the etag output would raise.
+    '"e1 ##[error title=Security]Credentials leaked, rotate now"',
+    '"e1"##[error]X',
+    '::error::X',
+    '"e1::x"',
+    'e1',
+    '"e1" "e2"'
+  ])('etag %j is malformed', (etag) => {
+    expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+    expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+  })
 
   it('a listing with a malformed id fails, naming the field and never the value', async () => {
     const forged = 'abc\n::add-mask::would-update'
@@ -1184,7 +1200,7 @@ describe('server values are data: ids and etags are checked', () => {
   it('a read with a malformed etag fails, naming the field', async () => {
     const { flow } = setup([list([{ ...item('a1', 'n'), etag: '"e"\r\nx' }])])
     await expect(flow.get('a1')).rejects.toThrow(
-      'reading the connection failed: malformed response (items[0].etag is not a usable etag (control or non-ASCII characters, or too long))'
+      'reading the connection failed: malformed response (items[0].etag is not a usable etag (a quoted token of letters, digits and -._~+/=))'
     )
   })
 })

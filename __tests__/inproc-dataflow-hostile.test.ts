@@ -95,10 +95,15 @@ describe('outputs are data: no workflow command in any output', () => {
           }
         }
       })
+      const n = sim.requests.length
       const r = await step()
-      expect(r.code).toBe(0)
-      const out = r.outputs.etag ?? ''
-      expect(out.includes('##[') || /^\s*::/m.test(out)).toBe(false)
+      // An etag must be a quoted token: the listing is refused as not Flow Service's, naming the
+      // etag, and nothing is written; no output carries the command.
+      expect(r.code).toBe(1)
+      expect(errorLine(r)).toMatch(/etag is not a usable etag/)
+      expect(writes(since(n))).toEqual([])
+      for (const out of Object.values(r.outputs))
+        expect(out.includes('##[') || /^\s*::/m.test(out)).toBe(false)
     }
   )
 })

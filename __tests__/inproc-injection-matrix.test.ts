@@ -12,12 +12,15 @@
 import { describe, it, expect } from '@jest/globals'
 import type { Fault, Simulator } from '../simulator/server.js'
 import type { ActionRun } from '../simulator/run-action.js'
-import { forgedCommands, runnerLeaks } from './support/leaks.js'
+import { forgedCommands, relayedCommands, runnerLeaks } from './support/leaks.js'
 import {
+  DATAFLOW_MAPPING,
+  dataflowInputs,
   errorLines,
   expectNoMalformedIdSent,
   LIST_PATH,
   parts,
+  runDataflowHostile,
   runHostile,
   SANDBOX,
   VALID_ID,
@@ -50,10 +53,21 @@ const SERVER_PAYLOADS = [
   `\n  ::stop-commands::${M}tok`
 ]
 
+/** Table paths a database may hold: the tables output keeps each one as it is. */
+const TABLE_PATHS = [
+  'public.orders',
+  `##[error]${M}`,
+  `public.x\n::error::${M}`,
+  `public.y\u2028::warning::${M}`,
+  `public.z\u200b##[notice]${M}`
+]
+
 interface Case {
   title: string
   /** sets up the simulator; returns the inputs */
   arrange: (sim: Simulator) => Record<string, string>
+  /** what this case must show beyond the checks every case passes */
+  check?: (r: ActionRun) => void
 }
 
 const rewrite = (edit: (reply: Record<string, unknown>) => unknown): Fault['action'] => ({
@@ -203,6 +217,46 @@ const CASES: Case[] = [
       return parts(PASSWORD)
     }
   },
+  // Outputs: data a later step may print (`echo ${{ steps.pg.outputs.etag }}`), so none may
+  // carry a command, whatever the log shows.
+  {
+    title: 'update answering an etag that carries a forged annotation',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'PATCH', path: BY_ID },
+        action: rewrite((r) => ({
+          ...r,
+          etag: '"e1 ##[error title=Security]Credentials leaked, rotate now"'
+        }))
+      })
+      return parts(PASSWORD)
+    },
+    // The PATCH was performed: its answer is malformed, so the etag is read again.
+    check: (r) => expect(r.outputs.etag).toMatch(/^"[0-9a-f-]+"$/)
+  },
+  {
+    title: `listed etag "::error::${M}", if-exists reuse`,
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection' })
+      sim.inject({
+        match: { method: 'GET', path: LIST_PATH },
+        action: forgeItems('etag', `::error::${M}`)
+      })
+      return { ...parts(PASSWORD), 'if-exists': 'reuse' }
+    }
+  },
+  {
+    title: 'explore listing table paths that carry commands: every path kept in tables',
+    arrange: (sim) => {
+      sim.seedConnection(SANDBOX, { name: 'injection', tables: TABLE_PATHS })
+      return { ...parts(PASSWORD), 'if-exists': 'reuse', 'test-connection': 'true' }
+    },
+    check: (r) => {
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.outputs.tables ?? '')).toEqual(TABLE_PATHS)
+    }
+  },
   // Server replies: the auth spec name, printed when it does not match.
   {
     title: 'an existing connection whose auth spec name carries commands',
@@ -224,6 +278,7 @@ const CASES: Case[] = [
 function judge(sim: Simulator, r: ActionRun): void {
   expect(r.timedOut).toBeUndefined()
   expect(forgedCommands(r, M)).toEqual([])
+  expect(relayedCommands(r)).toEqual([])
   expect(runnerLeaks(r, { atomic: [PASSWORD, CLIENT_SECRET] })).toEqual([])
   expectNoMalformedIdSent(sim)
   if (r.code === 0) {
@@ -248,19 +303,231 @@ const RUNS = CASES.map((c, i) => ({
 }))
 
 describe('injection matrix', () => {
-  it.concurrent.each(RUNS)('$title', ({ arrange, debug }) =>
+  it.concurrent.each(RUNS)('$title', ({ arrange, check, debug }) =>
     withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
       const extra = arrange(sim)
       const r = await runHostile(sim, 'injection', extra, { debug })
       judge(sim, r)
+      check?.(r)
+    })
+  )
+})
+
+// The dataflow action: its log, the dry run's plan (mapping diff lines), the summary and every
+// output, with commands in its inputs, its mapping file and the replies of Flow Service, Data
+// Prep and Catalog.
+const FLOW = '/data/foundation/flowservice'
+const DATAPREP = '/data/foundation/conversion/mappingSets'
+/** What a dataflow case runs with: inputs beyond dataflowInputs(), the mapping file. */
+interface DataflowCase {
+  title: string
+  arrange: (sim: Simulator) => Promise<{ inputs?: Record<string, string>; mapping?: unknown }>
+  check?: (r: ActionRun) => void
+}
+
+/** A first, real run: the pipeline exists, so the next run reads it back. */
+const existing = async (sim: Simulator) => {
+  const r = await runDataflowHostile(sim, 'injection', dataflowInputs(sim))
+  expect(r.code).toBe(0)
+}
+/** Every stored mapping (Data Prep's GET) with a payload in its source and destination. */
+const forgeMappings = (p: string) =>
+  rewrite((r) => {
+    for (const m of (r.mappings as Array<Record<string, unknown>>) ?? [])
+      for (const k of ['source', 'destination', 'sourceAttribute', 'destinationXdmPath'])
+        if (typeof m[k] === 'string') m[k] = `${String(m[k])}${p}`
+    return r
+  })
+
+const DATAFLOW_CASES: DataflowCase[] = [
+  ...INPUT_PAYLOADS.flatMap((p): DataflowCase[] => [
+    {
+      title: `dataflow-name ${JSON.stringify(p)} in the dry-run plan`,
+      arrange: async () => ({ inputs: { 'dataflow-name': p, 'dry-run': 'true' } })
+    },
+    {
+      title: `dataflow-name ${JSON.stringify(p)}, created`,
+      arrange: async () => ({ inputs: { 'dataflow-name': p } })
+    }
+  ]),
+  {
+    title: 'delta-column and description carrying commands, dry run',
+    arrange: async () => ({
+      inputs: {
+        'delta-column': INPUT_PAYLOADS[2] ?? '',
+        description: INPUT_PAYLOADS[4] ?? '',
+        'dry-run': 'true'
+      }
+    })
+  },
+  {
+    title: 'a mapping file whose sources and destinations carry commands, dry run',
+    arrange: async () => ({
+      inputs: { 'dry-run': 'true' },
+      mapping: INPUT_PAYLOADS.map((p, i) => ({ source: `col${i}${p}`, destination: `x.y${i}${p}` }))
+    })
+  },
+  // Server replies: the stored mapping set, shown as the dry run's diff lines.
+  ...SERVER_PAYLOADS.map((p): DataflowCase => ({
+    title: `stored mappings carrying ${JSON.stringify(p)}: the dry run's diff lines`,
+    arrange: async (sim) => {
+      await existing(sim)
+      sim.inject({
+        match: { method: 'GET', path: new RegExp(`^${DATAPREP}/`) },
+        action: forgeMappings(p)
+      })
+      return {
+        inputs: { 'dry-run': 'true' },
+        mapping: [...DATAFLOW_MAPPING, { source: 'name', destination: 'person.name.fullName' }]
+      }
+    }
+  })),
+  // Server replies: ids and etags, which become outputs.
+  ...[`abc${SERVER_PAYLOADS[0] ?? ''}`, `abc${SERVER_PAYLOADS[4] ?? ''}`].flatMap(
+    (id): DataflowCase[] => [
+      {
+        title: `dataflow create answering id ${JSON.stringify(id)}`,
+        arrange: async (sim) => {
+          sim.inject({
+            match: { method: 'POST', path: `${FLOW}/flows` },
+            action: rewrite((r) => ({ ...r, id }))
+          })
+          return {}
+        }
+      },
+      {
+        title: `source connection create answering id ${JSON.stringify(id)}`,
+        arrange: async (sim) => {
+          sim.inject({
+            match: { method: 'POST', path: `${FLOW}/sourceConnections` },
+            action: rewrite((r) => ({ ...r, id }))
+          })
+          return {}
+        }
+      },
+      {
+        title: `mapping set create answering id ${JSON.stringify(id)}`,
+        arrange: async (sim) => {
+          sim.inject({
+            match: { method: 'POST', path: DATAPREP },
+            action: rewrite((r) => ({ ...r, id }))
+          })
+          return {}
+        }
+      }
+    ]
+  ),
+  {
+    title: 'dataflow create answering an etag that carries a forged annotation',
+    arrange: async (sim) => {
+      sim.inject({
+        match: { method: 'POST', path: `${FLOW}/flows` },
+        action: rewrite((r) => ({
+          ...r,
+          etag: '"e1 ##[error title=Security]Credentials leaked, rotate now"'
+        }))
+      })
+      return {}
+    }
+  },
+  {
+    title: `listed dataflow etag "::error::${M}", if-exists reuse`,
+    arrange: async (sim) => {
+      await existing(sim)
+      sim.inject({
+        match: { method: 'GET', path: `${FLOW}/flows` },
+        action: forgeItems('etag', `::error::${M}`)
+      })
+      return { inputs: { 'if-exists': 'reuse' } }
+    }
+  },
+  {
+    title: 'mapping set create answering a version that carries a command',
+    arrange: async (sim) => {
+      sim.inject({
+        match: { method: 'POST', path: DATAPREP },
+        action: rewrite((r) => ({ ...r, version: `0\n::error::${M}` }))
+      })
+      return {}
+    }
+  },
+  // Server replies: error messages of each service.
+  ...SERVER_PAYLOADS.flatMap((p): DataflowCase[] => [
+    {
+      title: `Data Prep 400 message ${JSON.stringify(p)}`,
+      arrange: async (sim) => {
+        sim.inject({
+          match: { method: 'POST', service: 'dataprep' },
+          action: { type: 'echo', status: 400, message: `mapping refused${p} and more` }
+        })
+        return {}
+      }
+    },
+    {
+      title: `Catalog 404 message ${JSON.stringify(p)}`,
+      arrange: async (sim) => {
+        sim.inject({
+          match: { service: 'catalog' },
+          action: { type: 'echo', status: 400, message: `no dataset${p}`, shape: 'gateway' }
+        })
+        return {}
+      }
+    }
+  ])
+]
+
+const DATAFLOW_RUNS = DATAFLOW_CASES.map((c, i) => ({
+  ...c,
+  debug: i % 2 === 1,
+  title: `${c.title}${i % 2 === 1 ? ', RUNNER_DEBUG=1' : ''}`
+}))
+
+/** Every output of the dataflow action that names an object: empty, or an id. */
+const DATAFLOW_ID_OUTPUTS = [
+  'dataflow-id',
+  'source-connection-id',
+  'target-connection-id',
+  'mapping-set-id'
+]
+
+describe('injection matrix, dataflow action', () => {
+  it.concurrent.each(DATAFLOW_RUNS)('$title', ({ arrange, check, debug }) =>
+    withSim({ clientSecret: CLIENT_SECRET }, async (sim) => {
+      const { inputs, mapping } = await arrange(sim)
+      const r = await runDataflowHostile(
+        sim,
+        inputs?.['dataflow-name'] ?? 'injection',
+        { ...dataflowInputs(sim), ...inputs },
+        { debug, mapping }
+      )
+      expect(r.timedOut).toBeUndefined()
+      expect(forgedCommands(r, M)).toEqual([])
+      expect(relayedCommands(r)).toEqual([])
+      expect(runnerLeaks(r, { atomic: [CLIENT_SECRET] })).toEqual([])
+      for (const name of DATAFLOW_ID_OUTPUTS) {
+        const v = r.outputs[name] ?? ''
+        expect([name, v === '' || VALID_ID.test(v)]).toEqual([name, true])
+      }
+      expect(r.outputs['mapping-version'] ?? '').toMatch(/^\d*$/)
+      expect(r.outputs.etag ?? '').toMatch(/^(|"[A-Za-z0-9._~+/=-]*")$/)
+      if (r.code !== 0) {
+        expect(r.code).toBe(1)
+        const errors = errorLines(r)
+        if (!errors.some((l) => l.includes('Invalid input'))) expect(errors).toHaveLength(1)
+      } else expect(errorLines(r)).toEqual([])
+      check?.(r)
     })
   )
 })
 
 describe('the injection matrix itself', () => {
   it('has every input payload in four places and every server payload in four', () => {
-    expect(CASES).toHaveLength(INPUT_PAYLOADS.length * 4 + 3 + 8 * 2 + 1 + 6 * 3 + 1 + 3 + 2)
-    expect(CASES).toHaveLength(68)
+    expect(CASES).toHaveLength(
+      INPUT_PAYLOADS.length * 4 + 3 + 8 * 2 + 1 + 6 * 3 + 1 + 3 + 1 + 3 + 1
+    )
+    expect(CASES).toHaveLength(71)
+    expect(DATAFLOW_CASES).toHaveLength(INPUT_PAYLOADS.length * 2 + 2 + 6 + 2 * 3 + 3 + 6 * 2)
+    expect(DATAFLOW_CASES).toHaveLength(41)
   })
 
   it('the check finds what it is meant to find', () => {

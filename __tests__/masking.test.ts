@@ -3,12 +3,19 @@ import {
   base64Forms,
   connectionStringSecrets,
   decodeByteEscapes,
+  decodedViews,
   decodeHtmlEntities,
   decodeJsonEscapes,
+  decodeMojibake,
   decodePercent,
+  decodePythonEscapes,
+  decodeQuotedPrintable,
   derivedForms,
+  loadHtmlDecoder,
+  lowerKeepingPositions,
   Masker,
   MIN_DERIVED_LENGTH,
+  MIN_FRAGMENT,
   WINDOW
 } from '../src/platform/masking.js'
 
@@ -77,6 +84,12 @@ describe('derivedForms', () => {
     // The secret as given is always registered, however short.
     expect(derivedForms('ab\ncd')).toContain('ab\ncd')
     expect(derivedForms('x')).toContain('x')
+  })
+
+  it(`each line of a multi-line secret from ${MIN_FRAGMENT} characters on`, () => {
+    const forms = derivedForms('line1-Alpha\nBrav06\nsh0rt\nline4-Delta')
+    expect(forms).toContain('Brav06')
+    expect(forms).not.toContain('sh0rt')
   })
 
   it('never a whitespace-only form', () => {
@@ -183,9 +196,58 @@ describe('Masker', () => {
     m.add(secret)
     expect(m.redact(`Password=${secret.slice(0, WINDOW + 3)}… (cut)`)).toBe('Password=***… (cut)')
     expect(m.redact(`end ${secret.slice(-WINDOW)}`)).toBe('end ***')
-    expect(m.redact(`short ${secret.slice(0, WINDOW - 1)}`)).toBe(
-      `short ${secret.slice(0, WINDOW - 1)}`
+    // Shorter runs are pieces: redacted only where text is joined or cut (see below).
+    expect(m.redact(`short ${secret.slice(0, WINDOW - 1)} here`)).toBe(
+      `short ${secret.slice(0, WINDOW - 1)} here`
     )
+  })
+
+  describe(`pieces of a secret (${MIN_FRAGMENT} to ${WINDOW - 1} characters) where text is joined or cut`, () => {
+    const PW = 'Tr0ub4dor-Horse-Battery-77'
+    const m = new Masker(new RecordingSink())
+    m.add(PW)
+
+    it.each([
+      [
+        'at the end (a server cut it)',
+        `Invalid password ${PW.slice(0, 11)}`,
+        'Invalid password ***'
+      ],
+      ['at the start', `${PW.slice(14, 24)} does not meet policy`, '*** does not meet policy'],
+      ['before an ellipsis', `Invalid password '${PW.slice(0, 11)}…'`, "Invalid password '***…'"],
+      ['after three dots', `value ...${PW.slice(-8)} rejected`, 'value ...*** rejected'],
+      [
+        'around a middle ellipsis',
+        `password ${PW.slice(0, 10)}…${PW.slice(-10)} rejected`,
+        'password ***…*** rejected'
+      ],
+      [
+        'either side of a line break',
+        `bad ${PW.slice(0, 9)}\n${PW.slice(12, 20)} here`,
+        'bad ***\n*** here'
+      ],
+      // Put back together across the break, the pieces make a window: redacted whole.
+      ['one piece each side', `bad ${PW.slice(0, 9)}\n${PW.slice(9, 17)} here`, 'bad *** here'],
+      ['quoted, with a full stop', `password "${PW.slice(0, 8)}".`, 'password "***".']
+    ])('%s', (_what, text, want) => {
+      expect(m.redact(text)).toBe(want)
+    })
+
+    it(`leaves pieces in the middle of a text, pieces under ${MIN_FRAGMENT} characters, and other case`, () => {
+      for (const text of [
+        `password ${PW.slice(0, 11)} rejected`,
+        `password ${PW.slice(0, 5)}`,
+        `${PW.slice(0, 10).toUpperCase()} at the start`
+      ])
+        expect(m.redact(text)).toBe(text)
+    })
+
+    it('at the joins it is told of (lines joined into one), and none when told so', () => {
+      const text = `bad ${PW.slice(0, 9)} ${PW.slice(12, 20)} here`
+      expect(m.redact(text, { joins: [13] })).toBe('bad *** *** here')
+      expect(m.redact(text)).toBe(text)
+      expect(m.redact(`x ${PW.slice(0, 9)}`, { joins: false })).toBe(`x ${PW.slice(0, 9)}`)
+    })
   })
 
   it('a composite value is redacted whole, never run by run', () => {
@@ -281,6 +343,15 @@ describe('Masker', () => {
     expect(
       m.redact('Bad Request: invalid password Pa55w0rd-S\necret-Valu\ne-42 for user svc')
     ).toBe('Bad Request: invalid password *** for user svc')
+  })
+
+  it('İ (which lower-cases to two characters) anywhere in the text leaves any case matched', () => {
+    const m = new Masker(new RecordingSink())
+    m.add('Secret-Passw0rd-42')
+    expect(lowerKeepingPositions('İx SECRET')).toBe('İx secret')
+    expect(m.redact('İstanbul office: SECRET-PASSW0RD-42 rejected')).toBe(
+      'İstanbul office: *** rejected'
+    )
   })
 
   it('a secret shorter than a window matches only as written, not in another case', () => {
@@ -379,5 +450,76 @@ describe('more decoding views', () => {
     expect(decodeByteEscapes('w\\xc3\\xb6rt')).toBe('wört')
     expect(decodeByteEscapes('w%F6rt')).toBe('wört')
     expect(decodeByteEscapes('w%C3%B6rt')).toBe('w%C3%B6rt')
+  })
+
+  it('every HTML named reference once the full decoder is loaded (before: only five)', async () => {
+    expect(decodeHtmlEntities('p&auml;&szlig;w&ouml;rd &amp;')).toBe('p&auml;&szlig;w&ouml;rd &')
+    await loadHtmlDecoder()
+    expect(decodeHtmlEntities('p&auml;&szlig;w&ouml;rd &amp; &NotNestedLessLess; &#x1F600;')).toBe(
+      'päßwörd & \u2aa1\u0338 😀'
+    )
+  })
+
+  it('undoes Windows-1252 and Latin-1 mojibake of UTF-8, sequence by sequence', () => {
+    expect(decodeMojibake('pÃ¤ÃŸwÃ¶rd')).toBe('päßwörd')
+    expect(decodeMojibake('ðŸ˜€ and Ã\u009f')).toBe('😀 and ß')
+    // Text that is not mojibake stays: a lone accented letter, a lead without its continuation.
+    for (const t of ['café', 'Ã alone', 'naïve']) expect(decodeMojibake(t)).toBe(t)
+  })
+
+  it('decodes quoted-printable: soft line breaks, =HH runs that are UTF-8', () => {
+    expect(decodeQuotedPrintable('p=C3=A4ss=3Dw=\r\nord')).toBe('päss=word')
+    expect(decodeQuotedPrintable('x =FF y')).toBe('x =FF y')
+  })
+
+  it("decodes Python's 8-digit \\U escapes", () => {
+    expect(decodePythonEscapes('smile \\U0001f600 \\U00110000')).toBe('smile 😀 \\U00110000')
+  })
+
+  it('decodedViews: each encoding alone, and encodings over each other, level by level', () => {
+    const secret = 'p&ss"wörd'
+    let json = secret
+    for (let i = 0; i < 4; i++) json = JSON.stringify(json).slice(1, -1)
+    expect([...decodedViews(`x ${json} y`)]).toContain(`x ${secret} y`)
+    const html = secret.replace(/&/g, '&amp;').replace(/"/g, '&quot;')
+    expect([...decodedViews(encodeURIComponent(html))]).toContain(secret)
+    expect([...decodedViews('Looking up connection "orders" in sandbox prod')]).toEqual([])
+  })
+})
+
+describe('encodings a server applied to an echo', () => {
+  const PW = 'pässwörd-😀-Ümlaut'
+  const m = new Masker(new RecordingSink())
+  m.add(PW)
+
+  it.each([
+    ['mojibake', 'Password pÃ¤sswÃ¶rd-ðŸ˜€-Ãœmlaut rejected'],
+    ['quoted-printable', 'Password p=C3=A4ssw=C3=B6rd-=F0=9F=98=80-=C3=9Cmlaut rejected'],
+    ['Python escapes', "Password 'p\\xe4ssw\\xf6rd-\\U0001f600-\\xdcmlaut' rejected"],
+    ['left-to-right marks', `Password ${[...PW].join('\u200e')} rejected`],
+    ['a tag character', `Password ${[...PW].join('\u{e0020}')} rejected`]
+  ])('%s', (_what, text) => {
+    expect(m.redact(text)).toMatch(/^Password '?\*\*\*'? rejected$/)
+  })
+
+  it('JSON escaped four levels deep, and percent-encoding of HTML-escaped text', () => {
+    const html = 'p&ss<w>rd\'"-Q7x+amp'
+    const h = new Masker(new RecordingSink())
+    h.add(html)
+    let json = html
+    for (let i = 0; i < 4; i++) json = JSON.stringify(json).slice(1, -1)
+    expect(h.redact(`Password ${json} rejected`)).toBe('Password *** rejected')
+    const escaped = html.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+    expect(h.redact(`Password ${encodeURIComponent(escaped)} rejected`)).toBe(
+      'Password *** rejected'
+    )
+  })
+
+  it('base64url of a secret whose base64 has + and /: registered, so the runner masks it too', () => {
+    const secret = 'ab?>?~secret-value-???-x'
+    const sink = new RecordingSink()
+    new Masker(sink).add(secret)
+    expect(sink.secrets).toContain(Buffer.from(secret).toString('base64url'))
+    expect(base64Forms(secret)).toContain(Buffer.from(secret).toString('base64url'))
   })
 })

@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals'
 import { ActionError, apiError } from '../src/platform/errors.js'
 import {
+  carriesCommand,
   cut,
   guard,
   headOf,
@@ -119,6 +120,15 @@ describe('Output', () => {
     ])
   })
 
+  it('redacts again after joining lines: a short secret split by a line break \\s does not match', () => {
+    // U+0085 ends a line for the splitter but is not whitespace to a JavaScript regular
+    // expression: only the redaction of the joined line sees "pw1 pw2xyz" whole.
+    const { sink, out } = setup()
+    out.secret('pw1 pw2xyz')
+    out.warning('rejected: pw1\u0085pw2xyz here')
+    expect(sink.of('warning')).toEqual([['rejected: *** here']])
+  })
+
   it('group(): a guarded title, the group closed even when the work throws', async () => {
     const { sink, out } = setup()
     out.secret('s3cret-Value')
@@ -170,6 +180,27 @@ describe('Output', () => {
     expect(text).toMatch(/…$/)
   })
 
+  it('describe(): each field of the server body redacted on its own, then the joined message again', () => {
+    const { out } = setup()
+    const password = 'Fr4gment-Pa55w0rd-Secret-9'
+    out.secret(password)
+    const e = apiError('creating the connection', {
+      kind: 'response',
+      res: {
+        status: 400,
+        headers: { 'x-request-id': 'r-1' },
+        text: JSON.stringify({
+          type: 'x/FLOW-1400-400',
+          title: `Invalid password ${password.slice(0, 10)}`,
+          report: { 'detailed-message': `${password.slice(10, 20)} does not meet policy` }
+        })
+      }
+    })
+    expect(out.describe(e)).toBe(
+      'creating the connection failed: HTTP 400 1400-400 Invalid password ***: *** does not meet policy (request id r-1)'
+    )
+  })
+
   it('describe(): other errors by their message, anything else as a string', () => {
     const { out } = setup()
     expect(out.describe(new ActionError('plain'))).toBe('plain')
@@ -197,17 +228,47 @@ describe('Output', () => {
     out.secret('Pa55w0rd-Secret-Value-42')
     out.setOutput('connection-id', 'TOKENBODYabcdefghijklmnop0123456789')
     out.setOutput('tables', '["public.Pa55w0rd-Secret-Valu","public.orders"]')
-    // Only as written: the runner matches case-sensitively, and so does this check.
+    // In any letter case, as in the log: a server may upper-case what it echoes.
     out.setOutput('etag', '"PA55W0RD-SECRET-VALU"')
+    out.setOutput('tables', '["İ.pa55w0rd-secret-valu"]')
+    out.setOutput('operation', 'created')
     expect(sink.of('setOutput')).toEqual([
       ['connection-id', '***'],
       ['tables', '["public.***","public.orders"]'],
-      ['etag', '"PA55W0RD-SECRET-VALU"']
+      ['etag', '"***"'],
+      ['tables', '["İ.***"]'],
+      ['operation', 'created']
     ])
+    const part = (name: string) =>
+      `the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`
     expect(sink.of('warning').map(([w]) => w)).toEqual([
-      'the connection-id output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***',
-      'the tables output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***'
+      part('connection-id'),
+      part('tables'),
+      part('etag'),
+      part('tables')
     ])
+  })
+
+  it.each([
+    '"e1 ##[error title=Security]Credentials leaked, rotate now"',
+    '::error::X',
+    'ok\n  ::warning::X',
+    'ok\u2028::notice::X',
+    'x #\u200b#[error]X'
+  ])('setOutput leaves a value that would relay a command (%j) empty, and warns by name', (v) => {
+    const { sink, out } = setup()
+    out.setOutput('etag', v)
+    expect(sink.of('setOutput')).toEqual([['etag', '']])
+    expect(sink.of('warning').map(([w]) => w)).toEqual([
+      'the etag output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command'
+    ])
+  })
+
+  it('carriesCommand: ##[ anywhere, :: at a line start, hidden characters ignored', () => {
+    for (const v of ['"e1"', 'public.a::b', '["a","b"]', 'x #[y]', ': :error::x', ''])
+      expect([v, carriesCommand(v)]).toEqual([v, false])
+    for (const v of ['a##[b', '::x', ' \t::x', 'a\r::x', 'a\u0085::x', '\u200b::x', '#\u200d#[x'])
+      expect([v, carriesCommand(v)]).toEqual([v, true])
   })
 
   it('a huge one-line text is redacted only as far as it can be shown (headOf)', () => {

@@ -127,6 +127,24 @@ describe('the tables output', () => {
     expect(tablesOutput([])).toEqual({ value: '[]', omitted: 0 })
   })
 
+  it('keeps every path, written so that no ##[, line break or hidden character is in the text', () => {
+    const paths = [
+      'public.a',
+      '##[error]X',
+      'x\n::error::Y',
+      'y\u2028::warning::Z',
+      'z\u0085::notice::W',
+      'w\u200b##[x]',
+      'v\u{e0001}tag',
+      'ünïcode.tåble'
+    ]
+    const { value } = tablesOutput(paths)
+    expect(JSON.parse(value)).toEqual(paths)
+    expect(value).not.toContain('##[')
+    expect(value).not.toMatch(/[\n\r\u0085\u2028\u2029\u200b\u{e0001}]/u)
+    expect(value).toContain('ünïcode.tåble')
+  })
+
   it('is cut at MAX_TABLES_OUTPUT (1000), saying how many were left out', () => {
     expect(MAX_TABLES_OUTPUT).toBe(1000)
     const paths = Array.from({ length: 1001 }, (_, i) => `public.t${i}`)

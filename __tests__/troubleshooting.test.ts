@@ -76,7 +76,10 @@ describe('troubleshooting: the quoted messages are what the action prints', () =
   beforeEach(() => sim.reset())
 
   /** One step against the simulator with working credentials; `extra` wins. */
-  async function step(extra: Record<string, string> = {}): Promise<FakeCore> {
+  async function step(
+    extra: Record<string, string> = {},
+    env: Record<string, string> = {}
+  ): Promise<FakeCore> {
     const core = fakeCore({
       'client-id': sim.clientId,
       'client-secret': CLIENT_SECRET,
@@ -91,7 +94,7 @@ describe('troubleshooting: the quoted messages are what the action prints', () =
       password: PASSWORD,
       ...extra
     })
-    await run({ core, env: {} })
+    await run({ core, env })
     return core
   }
 
@@ -172,7 +175,14 @@ describe('troubleshooting: the quoted messages are what the action prints', () =
       sim.configure({ patchEnabled: false })
       return failing()
     },
-    'invalid-input': () => failing({ port: '54 32' })
+    'invalid-input': () => failing({ port: '54 32' }),
+    'a-misspelt-input-name': async () => {
+      // The runner passes a with: key it does not know as INPUT_<KEY>.
+      const core = await step({}, { INPUT_DRYRUN: 'true' })
+      expect(core.failed()).toBeDefined()
+      expect(sim.requests).toEqual([])
+      return printed(core)
+    }
   }
 
   const doc = quotesBySection(read('docs/troubleshooting.md'))

@@ -4,8 +4,17 @@
  * must pass. Not a test file.
  */
 import { expect } from '@jest/globals'
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js'
-import { runAction, type ActionRun } from '../../simulator/run-action.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { run as runDataflow } from '../../src/dataflow/main.js'
+import {
+  DEFAULT_DATASET,
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions
+} from '../../simulator/server.js'
+import { repoRoot, runAction, type ActionRun } from '../../simulator/run-action.js'
 import { runInProcess } from './in-process.js'
 import { adobeInputs } from './sim-inputs.js'
 
@@ -87,5 +96,69 @@ export function expectNoMalformedIdSent(sim: Simulator): void {
     expect(`${q.method} ${q.path} ${!!id && VALID_ID.test(decodeURIComponent(id))}`).toBe(
       `${q.method} ${q.path} true`
     )
+  }
+}
+
+/** The mapping file the hostile dataflow runs use (written to each run's own workspace). */
+export const DATAFLOW_MAPPING = [
+  { source: 'id', destination: '_id' },
+  { source: 'email', destination: 'personalEmail.address' }
+]
+
+/**
+ * The dataflow action's inputs for `sim`: a base connection with the tables given (seeded here,
+ * once per simulator), the sandbox's default dataset, the mapping file `aep/mapping.json`.
+ */
+export function dataflowInputs(
+  sim: Simulator,
+  tables: string[] = ['public.orders']
+): Record<string, string> {
+  const base =
+    sim.connections(SANDBOX).find((c) => c.name === 'hostile-pg') ??
+    sim.seedConnection(SANDBOX, { name: 'hostile-pg', tables })
+  const dataset = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)
+  return {
+    'base-connection-id': base.id,
+    table: tables[0] ?? 'public.orders',
+    'dataset-id': dataset?.id ?? '',
+    mapping: 'aep/mapping.json',
+    'delta-column': 'updated_at'
+  }
+}
+
+/**
+ * Runs the dataflow action in this process against `sim` with the client secret and a run
+ * context, in a workspace of its own holding `mapping` as aep/mapping.json.
+ */
+export async function runDataflowHostile(
+  sim: Simulator,
+  name: string,
+  extra: Record<string, string>,
+  opts: { debug?: boolean; mapping?: unknown } = {}
+): Promise<ActionRun> {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'hostile-dataflow-'))
+  try {
+    mkdirSync(path.join(workspace, 'aep'))
+    writeFileSync(
+      path.join(workspace, 'aep', 'mapping.json'),
+      JSON.stringify(opts.mapping ?? DATAFLOW_MAPPING)
+    )
+    return await runInProcess({
+      actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
+      run: runDataflow,
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'client-secret': sim.clientSecret }),
+        'dataflow-name': name,
+        'timeout-seconds': '20',
+        ...extra
+      },
+      env: {
+        ...GITHUB_ENV,
+        GITHUB_WORKSPACE: workspace,
+        ...(opts.debug ? { RUNNER_DEBUG: '1' } : {})
+      }
+    })
+  } finally {
+    rmSync(workspace, { recursive: true, force: true })
   }
 }

@@ -104,6 +104,8 @@ export interface InProcessOptions {
   transport?: Transport
   github?: GithubContextLike
   signals?: Signals
+  /** changes the stand-in before the run (a setOutput that throws as core's does on a bad file) */
+  wrapCore?: (core: CoreLike) => CoreLike
 }
 
 /** The runner's INPUT_* for every declared input (given value or its default), as runnerEnv builds them. */
@@ -150,7 +152,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<ActionRun> {
   const run = opts.run ?? connectionRun
   const started = performance.now()
   await run({
-    core: c,
+    core: opts.wrapCore ? opts.wrapCore(c) : c,
     env,
     // The run context from the runner's variables given, never this process's.
     github: opts.github ?? githubContext(env),

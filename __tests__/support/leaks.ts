@@ -8,8 +8,11 @@ import { unicodeJson, type Simulator } from '../../simulator/server.js'
 
 const MASK = '::add-mask::'
 const DEBUG = '::debug::'
-/** Lines of a multi-line secret shorter than this are not registered on their own (see masking.ts). */
-export const MIN_LINE = 8
+/**
+ * Lines of a multi-line secret shorter than this are not registered on their own, and pieces of
+ * a secret shorter than this may show where text is joined (MIN_FRAGMENT in masking.ts).
+ */
+export const MIN_LINE = 6
 /** No run of this many characters of a secret may survive anywhere. */
 export const WINDOW = 12
 
@@ -217,6 +220,22 @@ export function forgedCommands(run: ActionRun, marker?: string): string[] {
   return forged
 }
 
+/**
+ * Workflow commands an output would relay to a later step that prints it (`echo ${{
+ * steps.x.outputs.y }}`): any `##[`, or `::` at the start of any line of the value. Outputs are
+ * data, so none may carry one, whatever the runner would read in the log.
+ */
+export function relayedCommands(run: ActionRun): string[] {
+  const relayed: string[] = []
+  for (const [name, value] of Object.entries(run.outputs))
+    if (
+      value.includes('##[') ||
+      runnerLines(value).some((l) => l.replace(LEADING_SPACE, '').startsWith('::'))
+    )
+      relayed.push(`output ${name} relays a command: ${JSON.stringify(value.slice(0, 160))}`)
+  return relayed
+}
+
 /** What the runner shows: each line masked with the values registered before it. */
 export interface RunnerView {
   /** log lines after masking, the add-mask commands left out */
@@ -268,6 +287,34 @@ export interface Secrets {
   atomic: ReadonlyArray<string | undefined>
   /** secrets built from other values (connection strings, URLs, auth blocks): no form may show */
   composite?: ReadonlyArray<string | undefined>
+  /** pieces of a secret a server echoed apart: none of MIN_LINE or more characters may show */
+  pieces?: ReadonlyArray<string>
+}
+
+/** What a reader drops to put pieces back together: whitespace, ellipses, colons. */
+const JOINERS = /\s|\u0085|…|\.\.\.|:/g
+/** A command's own prefix, which is not the text it carries. */
+const COMMAND_PREFIX = /^::[a-z-]+::/
+
+/** Invisible characters, which a reader does not see (and the action writes as \uXXXX). */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu
+
+/**
+ * The whole log as a reader puts it together: one text, each line's command prefix dropped,
+ * \uXXXX escapes read, invisible characters and JOINERS removed. A secret a server echoed in
+ * pieces across fields, lines, a warning and an error, around an ellipsis, or with invisible
+ * characters between its letters shows up here whole.
+ */
+function joinedLog(lines: readonly string[]): string {
+  return lines
+    .map((l) =>
+      l
+        .replace(COMMAND_PREFIX, '')
+        .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+        .replace(INVISIBLE, '')
+        .replace(JOINERS, '')
+    )
+    .join('')
 }
 
 /**
@@ -308,6 +355,28 @@ export function runnerLeaks(run: ActionRun, secrets: Secrets): string[] {
   }
   secrets.atomic.forEach((s, i) => s && check(s, i, true))
   ;(secrets.composite ?? []).forEach((s, i) => s && check(s, 100 + i, false))
+  // Pieces put back together across the places the log was joined or cut.
+  const joined = joinedLog(view.lines)
+  secrets.atomic.forEach((s, index) => {
+    if (!s) return
+    const bare = s.replace(JOINERS, '')
+    for (let i = 0; i + WINDOW <= bare.length; i++)
+      if (joined.includes(bare.slice(i, i + WINDOW))) {
+        leaks.push(
+          `secret #${index} (${WINDOW} characters, pieces joined) in the log: ${bare.slice(i, i + WINDOW).replace(/./g, '?')}`
+        )
+        break
+      }
+  })
+  for (const piece of secrets.pieces ?? []) {
+    if (piece.length < MIN_LINE) continue
+    for (const [where, lines] of places)
+      for (const line of lines)
+        if (line.includes(piece))
+          leaks.push(
+            `a piece of a secret in ${where}: ${line.split(piece).join('[LEAK]').slice(0, 200)}`
+          )
+  }
   for (const [name, value] of Object.entries(run.outputs))
     if (view.masks.some((m) => value.includes(m)))
       leaks.push(`output ${name} holds a registered secret: the runner drops it from job outputs`)

@@ -46,16 +46,39 @@ function testWithin(re: RegExp, s: string, timeMs: number): boolean | undefined 
   }
 }
 
+/** How long all patterns of one judgement may run together, unless the caller gives less. */
+export const PATTERNS_BUDGET_MS = 2000
+
+/**
+ * A pattern as JSON Schema reads it: with the `u` flag (`\p{L}`, astral characters as one); a
+ * pattern only valid without it (`[\w\_]`, written for the older syntax) is read that way.
+ */
+function compilePattern(pattern: string, flags: string): RegExp {
+  const unicode = flags.includes('u') ? flags : `${flags}u`
+  try {
+    return new RegExp(pattern, unicode)
+  } catch {
+    // Invalid both ways, this throws: the schema itself is broken, as with ajv's own engine.
+    return new RegExp(pattern, unicode.replace('u', ''))
+  }
+}
+
 /**
  * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ * throws when compiled, as with ajv's own engine: the schema itself is broken then. All tests
+ * together run at most `budgetMs` (the caller shortens it to what the step's deadline leaves);
+ * once it is spent, every further test answers "matches" and its pattern is unchecked.
  */
-export function boundedRegExps(limits: { maxLength?: number; timeMs?: number } = {}): {
+export function boundedRegExps(
+  limits: { maxLength?: number; timeMs?: number; budgetMs?: number } = {}
+): {
   engine: RegExpEngine
   unchecked: Map<string, string>
 } {
   const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH
   const timeMs = limits.timeMs ?? PATTERN_TIME_MS
+  const budgetMs = Math.max(0, limits.budgetMs ?? PATTERNS_BUDGET_MS)
+  let spentMs = 0
   const unchecked = new Map<string, string>()
   const engine = ((pattern: string, flags: string): RegExpLike => {
     // ajv keys its compiled patterns by toString(): it must differ between patterns.
@@ -64,13 +87,26 @@ export function boundedRegExps(limits: { maxLength?: number; timeMs?: number } =
       unchecked.set(pattern, `it is longer than ${maxLength} characters`)
       return { test: () => true, toString: () => key }
     }
-    const re = new RegExp(pattern, flags)
+    const re = compilePattern(pattern, flags)
     return {
       test(s: string): boolean {
         if (unchecked.has(pattern)) return true
-        const matched = testWithin(re, s, timeMs)
+        const left = budgetMs - spentMs
+        if (left < 1) {
+          unchecked.set(pattern, `the time for checking patterns (${budgetMs} ms) ran out`)
+          return true
+        }
+        const limit = Math.min(timeMs, Math.ceil(left))
+        const started = performance.now()
+        const matched = testWithin(re, s, limit)
+        spentMs += performance.now() - started
         if (matched !== undefined) return matched
-        unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`)
+        unchecked.set(
+          pattern,
+          limit < timeMs
+            ? `the time for checking patterns (${budgetMs} ms) ran out`
+            : `it took too long to evaluate (over ${timeMs} ms)`
+        )
         return true
       },
       toString: () => key

@@ -63,10 +63,19 @@ export function specText(text: string): string {
     .replace(/##\[/g, '## [')
 }
 
+/**
+ * Spec text as printed within `max` characters: the referee is given output.ts's guarded path
+ * (redacted, then neutralised, then cut), so a value that is a secret is redacted whole before
+ * any cut; specText and cut alone are the stand-in for tests without an Output.
+ */
+export type Shorten = (text: string, max: number) => string
+export const plainShorten: Shorten = (text, max) => cut(specText(text), max)
+
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 export function authSchemaOf(
   reply: unknown,
-  specName: string
+  specName: string,
+  shorten: Shorten = plainShorten
 ): { schema: JsonSchema } | { unavailable: string } {
   const parsed = SpecReplySchema.safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
@@ -78,7 +87,7 @@ export function authSchemaOf(
   const auth = (spec.authSpec ?? []).find((a) => a.name === specName)
   if (!auth)
     return {
-      unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
+      unavailable: `it has no auth type named "${specName}" (it lists: ${shorten(names.join(', '), 200) || 'none'})`
     }
   if (!isObject(auth.spec)) return { unavailable: `it has no schema for "${specName}"` }
   return { schema: auth.spec }
@@ -138,21 +147,49 @@ interface ErrorLike {
   message?: string
 }
 
-async function compile(schema: JsonSchema): Promise<Validator> {
+/**
+ * Largest auth schema judged, in JSON nodes (objects, arrays and values). Adobe's PostgreSQL
+ * schemas have a few dozen; compiling one costs time and memory in proportion to its size
+ * (2,000 properties: 4.5 s), which nothing can interrupt, so a larger one is not compiled: the
+ * spec counts as unavailable.
+ */
+export const MAX_SCHEMA_NODES = 1000
+
+/** The nodes of a JSON value, counted up to `max` (then max + 1): a bound, not a full walk. */
+function nodesOf(value: unknown, max: number): number {
+  let count = 0
+  const stack: unknown[] = [value]
+  while (stack.length > 0 && count <= max) {
+    const v = stack.pop()
+    count++
+    if (Array.isArray(v)) stack.push(...v)
+    else if (isObject(v)) stack.push(...Object.values(v))
+  }
+  return Math.min(count, max + 1)
+}
+
+async function compile(
+  schema: JsonSchema,
+  shorten: Shorten,
+  budgetMs?: number
+): Promise<Validator> {
+  if (nodesOf(schema, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES)
+    throw new SchemaError(`its schema is too large to use (more than ${MAX_SCHEMA_NODES} nodes)`)
   // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
   // exports are not (the bundle's ESM interop drops them).
   const { Ajv } = (await loadAjv()).default
   // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
   // strict about the params. $schema is dropped so a spec naming another draft still compiles.
   // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
-  const regExps = boundedRegExps()
+  const regExps = boundedRegExps(budgetMs === undefined ? {} : { budgetMs })
   const ajv = new Ajv({
     allErrors: true,
     strict: false,
     validateFormats: false,
     validateSchema: false,
     logger: false,
-    unicodeRegExp: false,
+    // Patterns as JSON Schema reads them (`\p{L}`); one valid only without `u` is read that way.
+    unicodeRegExp: true,
     addUsedSchema: false,
     code: { regExp: regExps.engine }
   })
@@ -162,7 +199,7 @@ async function compile(schema: JsonSchema): Promise<Validator> {
     fn = ajv.compile(rest)
   } catch (e) {
     throw new SchemaError(
-      `its schema could not be compiled (${cut(specText((e as Error).message), 300)})`
+      `its schema could not be compiled (${shorten((e as Error).message, 300)})`
     )
   }
   return {
@@ -172,7 +209,11 @@ async function compile(schema: JsonSchema): Promise<Validator> {
 }
 
 /** The unchecked patterns, by the params whose schema carries them. */
-function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): UncheckedRule[] {
+function uncheckedRules(
+  schema: JsonSchema,
+  unchecked: Map<string, string>,
+  shorten: Shorten
+): UncheckedRule[] {
   const properties = isObject(schema.properties) ? schema.properties : {}
   const rules: UncheckedRule[] = []
   for (const [pattern, why] of unchecked) {
@@ -180,7 +221,7 @@ function uncheckedRules(schema: JsonSchema, unchecked: Map<string, string>): Unc
       .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
       .map(([name]) => name)
     for (const param of params.length > 0 ? params : ['(a param)'])
-      rules.push({ param: cut(specText(param), 80), rule: 'pattern', why })
+      rules.push({ param: shorten(param, 80), rule: 'pattern', why })
   }
   return rules
 }
@@ -204,10 +245,10 @@ const MAX_PATTERN_SHOWN = 160
 const MAX_ENUM_SHOWN = 200
 
 /** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
-export function enumList(values: unknown[]): string {
+export function enumList(values: unknown[], shorten: Shorten = plainShorten): string {
   let out = ''
   for (const v of values) {
-    const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60)
+    const text = shorten(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 60)
     if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
       return `${out}, … (${values.length} values in all)`
     out = out ? `${out}, ${text}` : text
@@ -216,13 +257,13 @@ export function enumList(values: unknown[]): string {
 }
 
 /** The param an error is about, and the schema's expectation in words; no value ever. */
-function describe(e: ErrorLike): ParamProblem {
-  const d = describeRaw(e)
+function describe(e: ErrorLike, shorten: Shorten): ParamProblem {
+  const d = describeRaw(e, shorten)
   // Param names may come from the spec too (required): printed like the rest of its text.
-  return { ...d, param: cut(specText(d.param), 80) }
+  return { ...d, param: shorten(d.param, 80) }
 }
 
-function describeRaw(e: ErrorLike): ParamProblem {
+function describeRaw(e: ErrorLike, shorten: Shorten): ParamProblem {
   const p = e.params
   switch (e.keyword) {
     case 'required':
@@ -242,35 +283,35 @@ function describeRaw(e: ErrorLike): ParamProblem {
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+        expected: `must be ${shorten(types.map((t) => A_TYPE[t] ?? t).join(' or '), 200)}`
       }
     }
     case 'enum':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
+        expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [], shorten)}`
       }
     case 'pattern':
       return {
         param: pointerToName(e.instancePath),
         keyword: e.keyword,
-        expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+        expected: `must match the pattern ${shorten(String(p.pattern), MAX_PATTERN_SHOWN)}`
       }
     default:
       // ajv's own words name limits (maxLength, minimum, ...) but never the value.
       return {
         param: pointerToName(e.instancePath) || '(params)',
         keyword: e.keyword,
-        expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+        expected: shorten(e.message ?? `fails the "${e.keyword}" rule`, 200)
       }
   }
 }
 
-function problemsOf(errors: ErrorLike[]): ParamProblem[] {
+function problemsOf(errors: ErrorLike[], shorten: Shorten): ParamProblem[] {
   const seen = new Set<string>()
   return errors
-    .map(describe)
+    .map((e) => describe(e, shorten))
     .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`))
 }
 
@@ -290,7 +331,8 @@ const isPlainNumber = (s: string) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && Strin
  */
 export function reshapeValue(
   value: ParamValue,
-  prop: Property
+  prop: Property,
+  shorten: Shorten = plainShorten
 ): { value: ParamValue; change: string } | undefined {
   const types = typesOf(prop)
   let v = value
@@ -325,11 +367,17 @@ export function reshapeValue(
       changes.push(
         prop.format === 'password'
           ? 'matched one allowed value'
-          : `matched the allowed value "${cut(specText(only), 60)}"`
+          : `matched the allowed value "${shorten(only, 60)}"`
       )
     }
   }
   return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined
+}
+
+/** How a judgement prints spec text, and how long its patterns may run in all. */
+export interface JudgeOptions {
+  shorten?: Shorten
+  budgetMs?: number
 }
 
 /**
@@ -337,28 +385,35 @@ export function reshapeValue(
  * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
  * the expectation only. Throws SchemaError when the schema cannot be compiled.
  */
-export async function judgeParams(schema: JsonSchema, params: AuthParams): Promise<Verdict> {
-  const { validate, unchecked } = await compile(schema)
+export async function judgeParams(
+  schema: JsonSchema,
+  params: AuthParams,
+  opts: JudgeOptions = {}
+): Promise<Verdict> {
+  const shorten = opts.shorten ?? plainShorten
+  const { validate, unchecked } = await compile(schema, shorten, opts.budgetMs)
   const first = validate(params)
-  const skipped = () => uncheckedRules(schema, unchecked)
+  const skipped = () => uncheckedRules(schema, unchecked, shorten)
   if (first.length === 0) return { params, changes: [], problems: [], unchecked: skipped() }
   const properties = isObject(schema.properties) ? schema.properties : {}
-  const failing = new Set(problemsOf(first).map((p) => p.param))
+  // By the params' own names (as sent), not as printed.
+  const failing = new Set(first.map((e) => describeRaw(e, shorten).param))
   const reshaped: AuthParams = { ...params }
   const tried: ParamChange[] = []
   for (const param of failing) {
     const value = params[param]
     const prop = PropertySchema.safeParse(properties[param])
     if (value === undefined || !prop.success) continue
-    const r = reshapeValue(value, prop.data)
+    const r = reshapeValue(value, prop.data, shorten)
     if (!r) continue
     reshaped[param] = r.value
     tried.push({ param, change: r.change })
   }
   if (tried.length === 0)
-    return { params, changes: [], problems: problemsOf(first), unchecked: skipped() }
-  const problems = problemsOf(validate(reshaped))
-  const stillFailing = new Set(problems.map((p) => p.param))
+    return { params, changes: [], problems: problemsOf(first, shorten), unchecked: skipped() }
+  const second = validate(reshaped)
+  const problems = problemsOf(second, shorten)
+  const stillFailing = new Set(second.map((e) => describeRaw(e, shorten).param))
   // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
   const changes = tried.filter((c) => !stillFailing.has(c.param))
   const out: AuthParams = { ...params }
@@ -444,7 +499,17 @@ export interface RefereeDeps {
   readSpec: () => Promise<unknown>
   log: (line: string) => void
   warn: (message: string) => void
+  /** An error as printed (output.ts: each field of a server's reply redacted on its own). */
+  describe?: (e: ActionError) => string
+  /** Spec text as printed within a length (output.ts: redacted before it is cut). */
+  shorten?: Shorten
+  /** What the step's deadline leaves, in ms: judging takes a share of it at most. */
+  timeLeft?: () => number
 }
+
+/** Judging the params (compiling, then patterns) takes this share of the time left, at most 5 s. */
+export const JUDGE_SHARE = 0.2
+export const JUDGE_MAX_MS = 5000
 
 /** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
 export function withBody(plan: Plan, body: CreateBody): Plan {
@@ -482,7 +547,7 @@ export class SpecReferee {
       try {
         return { reply: await this.deps.readSpec() }
       } catch (e) {
-        if (e instanceof ActionError) return { error: e.message }
+        if (e instanceof ActionError) return { error: this.deps.describe?.(e) ?? e.message }
         throw e
       }
     })()
@@ -499,14 +564,22 @@ export class SpecReferee {
   async rule(body: CreateBody): Promise<Ruling> {
     const r = await this.read()
     if ('error' in r) return { kind: 'unavailable', reason: r.error }
-    const found = authSchemaOf(r.reply, body.auth.specName)
+    const found = authSchemaOf(r.reply, body.auth.specName, this.deps.shorten)
     if ('unavailable' in found) return { kind: 'unavailable', reason: found.unavailable }
     let verdict: Verdict
+    const left = this.deps.timeLeft?.() ?? Infinity
+    const budgetMs = Math.floor(Math.min(JUDGE_MAX_MS, left * JUDGE_SHARE))
     try {
-      verdict = await judgeParams(found.schema, body.auth.params)
+      verdict = await judgeParams(found.schema, body.auth.params, {
+        shorten: this.deps.shorten,
+        budgetMs
+      })
     } catch (e) {
       if (e instanceof SchemaError) return { kind: 'unavailable', reason: e.message }
-      throw e
+      // Whatever else a served schema does to the validator (a $ref to itself overflows the
+      // stack), the referee is unavailable; the params are not judged wrong.
+      const why = (this.deps.shorten ?? plainShorten)(String((e as Error).message), 200)
+      return { kind: 'unavailable', reason: `its schema could not be evaluated (${why})` }
     }
     // A rule that could not be evaluated is skipped, not failed: the rest still referees.
     for (const u of verdict.unchecked)
@@ -581,7 +654,18 @@ export class SpecReferee {
       return await send(body)
     } catch (e) {
       if (!isUnexplained400(e)) throw e
-      const ruling = await this.rule(body)
+      let ruling: Ruling
+      try {
+        ruling = await this.rule(body)
+      } catch (failure) {
+        // The referee failing in any way leaves Flow Service's own error, as without it.
+        this.unavailable(
+          failure instanceof ActionError
+            ? (this.deps.describe?.(failure) ?? failure.message)
+            : 'it could not be consulted'
+        )
+        throw e
+      }
       switch (ruling.kind) {
         case 'unavailable':
           this.unavailable(ruling.reason)
@@ -613,6 +697,8 @@ export class SpecReferee {
 export const SPEC_READ_SHARE = 0.2
 export const SPEC_READ_MAX_MS = 20_000
 export const SPEC_READ_ATTEMPTS = 2
+/** Largest spec reply used, in characters: Adobe's PostgreSQL spec is a few KB. */
+export const MAX_SPEC_CHARS = 256 * 1024
 
 /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
 export async function readConnectionSpec(
@@ -648,5 +734,10 @@ export async function readConnectionSpec(
     throw e
   }
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
+  // A spec far larger than any Adobe serves costs memory to parse and time to judge: unavailable.
+  if (a.res.text.length > MAX_SPEC_CHARS)
+    throw new ActionError(
+      `the connection spec is too large to use (${Math.ceil(a.res.text.length / 1024)} KB, more than ${MAX_SPEC_CHARS / 1024} KB)`
+    )
   return api.json(label, a)
 }

@@ -19,7 +19,7 @@ const TestSchema = z.looseObject({ result: z.boolean() })
 
 /** The two calls the connection test makes; tests pass stand-ins. */
 export interface ConnectionTestCalls {
-  test(id: string): Promise<{ result: boolean } | { unsupported: string }>
+  test(id: string): Promise<{ result: boolean } | { unsupported: ActionError }>
   explore(id: string): Promise<{ tables: number; paths: string[] }>
 }
 
@@ -44,12 +44,13 @@ export interface ConnectionTestResult {
 export async function testConnection(
   flow: ConnectionTestCalls,
   id: string,
-  log: (line: string) => void
+  log: (line: string) => void,
+  describe: (e: ActionError) => string = (e) => e.message
 ): Promise<ConnectionTestResult> {
   const t = await flow.test(id)
   if ('unsupported' in t) {
     log(
-      `Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`
+      `Flow Service's connection test did not answer for this connection (${describe(t.unsupported)}); listing the database root instead`
     )
   } else if (!t.result) {
     throw new ActionError(
@@ -92,18 +93,34 @@ export async function explore(
 
 /**
  * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
- * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
- * authentication or rate limiting. A 200 without a true/false result fails.
+ * `unsupported` (the refusal, printed through output.ts like any error) when Flow Service refuses
+ * it with a 4xx that is not about authentication or rate limiting. A 200 without a true/false
+ * result fails.
  */
 export async function test(
   api: FlowApi,
   id: string
-): Promise<{ result: boolean } | { unsupported: string }> {
+): Promise<{ result: boolean } | { unsupported: ActionError }> {
   const label = 'testing the connection (GET /test)'
-  const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`)
+  // Flow Service connects to the database before it answers, which may take longer than any
+  // one request is given: the deadline bounds it, keeping one request's time for the explore.
+  const { deadline } = api.o.retry
+  const retry = {
+    ...api.o.retry,
+    requestTimeoutMs: () =>
+      Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout())
+  }
+  const a = await api.send(
+    label,
+    'GET',
+    `${api.base}/connections/${encodeURIComponent(id)}/test`,
+    undefined,
+    undefined,
+    retry
+  )
   if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
     if ([401, 403, 407, 429].includes(a.res.status)) api.fail(label, a)
-    return { unsupported: apiError(label, a, api.o.tokens.given).message }
+    return { unsupported: apiError(label, a, api.o.tokens.given) }
   }
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
   const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text))

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { CancelWatch, processSignals, type Signals } from '../platform/cancel.js'
 import { systemClock, type Clock, type Transport } from '../platform/http.js'
+import { parseDeclared } from '../platform/inputs.js'
 import { Output, type OutputSink } from '../platform/output.js'
 import {
   defaultDescription,
@@ -11,7 +12,7 @@ import {
 } from '../platform/provenance.js'
 import { readInputs } from '../platform/secrets.js'
 import { applyStep } from './apply.js'
-import { parseInputs } from './inputs.js'
+import { INPUT_NAMES, parseInputs } from './inputs.js'
 import { desiredBody } from './payload.js'
 import { planStep } from './plan.js'
 import { outputStep, reportFailure, type StepState } from './report.js'
@@ -58,7 +59,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS)
     const ctx = runContext(deps.github, deps.env)
     state.runUrl = runUrl(ctx)
-    const settings = parseInputs(raw)
+    const settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw))
     const body = desiredBody(settings, () => defaultDescription(ctx))
     registerDerived(settings, body, out)
     // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.

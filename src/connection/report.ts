@@ -2,7 +2,7 @@ import { POSTGRES_SPEC_ID } from '../platform/collections.js'
 import { ActionError, StoredObjectError } from '../platform/errors.js'
 import type { Operation } from '../platform/operation.js'
 import type { Output, SummaryContent } from '../platform/output.js'
-import { reportError, summarise, type StepBase } from '../platform/report.js'
+import { reportError, setFailureOutputs, summarise, type StepBase } from '../platform/report.js'
 import { testConnection, type ConnectionTestCalls } from './connection-test.js'
 import type { Plan } from './plan.js'
 import type { Settings } from './settings.js'
@@ -51,14 +51,34 @@ export function setOutputs(out: OutputSetter, r: Result): void {
 export const MAX_TABLES_OUTPUT = 1000
 
 /**
+ * Characters a table path may hold that a later step echoing the output could turn into a
+ * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
+ * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
+ * C0 controls and lone surrogates.
+ */
+const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu
+
+const jsonString = (s: string) =>
+  JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) =>
+    Array.from(
+      { length: c.length },
+      (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
+    ).join('')
+  )
+
+/**
  * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
+ * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
  */
 export function tablesOutput(
   paths: readonly string[],
   max = MAX_TABLES_OUTPUT
 ): { value: string; omitted: number } {
-  return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) }
+  return {
+    value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
+    omitted: Math.max(0, paths.length - max)
+  }
 }
 
 /**
@@ -205,7 +225,12 @@ async function runConnectionTest(
   out: Output
 ): Promise<TestResult> {
   try {
-    const { tables, paths } = await testConnection(flow, id, (line) => out.info(line))
+    const { tables, paths } = await testConnection(
+      flow,
+      id,
+      (line) => out.info(line),
+      (e) => out.describe(e)
+    )
     out.info(`Connection test passed: Flow Service sees ${tables} table(s)`)
     setTablesOutput(out, paths, (message) => out.warning(message))
     return { ok: true, tables }
@@ -230,10 +255,12 @@ export async function reportFailure(
   out: Output,
   env: NodeJS.ProcessEnv
 ): Promise<void> {
-  if (e instanceof StoredObjectError) {
-    out.setOutput('connection-id', e.id)
-    out.setOutput('etag', e.etag)
-  }
+  await out.prepareForServerText()
+  if (e instanceof StoredObjectError)
+    setFailureOutputs(out, () => {
+      out.setOutput('connection-id', e.id)
+      out.setOutput('etag', e.etag)
+    })
   const failure = reportError(e, state, out)
   await summarise(out, env, () =>
     failureSummary({ ...failure, result: state.result, runUrl: state.runUrl })

@@ -17,7 +17,8 @@ export const CONNECTION_INPUTS: InputSpec<InputName> = {
   names: INPUT_NAMES,
   secrets: SECRET_INPUTS,
   composite: ['connection-string', 'postgres-url'],
-  untrimmed: ['password'],
+  // A name is the key a connection is found by: as given, edge spaces included.
+  untrimmed: ['password', 'connection-name'],
   derived: (raw) => connectionStringSecrets(raw['connection-string'])
 }
 

@@ -30,7 +30,10 @@ export function openConnectionSession(
     referee: new SpecReferee({
       readSpec: () => readConnectionSpec(session.api),
       log: (line) => out.info(line),
-      warn: (message) => out.warning(message)
+      warn: (message) => out.warning(message),
+      describe: (e) => out.describe(e),
+      shorten: (text, max) => out.shorten(text, max),
+      timeLeft: () => session.deadline.remaining()
     }),
     tests: connectionTestCalls(session.api),
     signIn: () => session.signIn(inputNotes(settings))

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { CancelWatch, processSignals, type Signals } from '../platform/cancel.js'
 import { systemClock, type Clock, type Transport } from '../platform/http.js'
+import { parseDeclared } from '../platform/inputs.js'
 import { Output, type OutputSink } from '../platform/output.js'
 import {
   defaultDescription,
@@ -64,10 +65,15 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   try {
     // 1. Inputs: the secrets registered as they are read, then validated, the mapping file read
     // and checked; nothing is sent before.
-    const raw = readInputs(c, deps.env, out, { names: INPUT_NAMES, secrets: SECRET_INPUTS })
+    // The name is the key the dataflow is found by: as given, edge spaces included.
+    const raw = readInputs(c, deps.env, out, {
+      names: INPUT_NAMES,
+      secrets: SECRET_INPUTS,
+      untrimmed: ['dataflow-name']
+    })
     const ctx = runContext(deps.github, deps.env)
     state.runUrl = runUrl(ctx)
-    const s = (state.settings = parseInputs(raw))
+    const s = (state.settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw)))
     const workspace = deps.env.GITHUB_WORKSPACE || process.cwd()
     // Deleting needs no mappings: the file is not read (it may be gone with the branch).
     const items =

@@ -1,7 +1,7 @@
 import { CRM_TO_AEP_FLOW_SPEC_ID } from '../platform/collections.js'
 import type { Operation } from '../platform/operation.js'
 import type { Output, SummaryContent } from '../platform/output.js'
-import { reportError, summarise, type StepBase } from '../platform/report.js'
+import { reportError, setFailureOutputs, summarise, type StepBase } from '../platform/report.js'
 import type { Progress, Step } from './apply.js'
 import { mappingLine, mappingName, scheduleParams, sourceName, targetName } from './payloads.js'
 import type { PipelinePlan } from './plan.js'
@@ -161,10 +161,11 @@ export async function reportFailure(
   out: Output,
   env: NodeJS.ProcessEnv
 ): Promise<void> {
+  await out.prepareForServerText()
   // Outputs name what exists, so a later step can inspect or clean up.
   const p = state.progress
   if (p.source || p.target || p.mapping || p.flow || p.deleted)
-    setOutputs(out, p, state.operation ?? 'unchanged')
+    setFailureOutputs(out, () => setOutputs(out, p, state.operation ?? 'unchanged'))
   const failure = reportError(e, state, out)
   const s = state.settings
   await summarise(out, env, () => ({

@@ -10,8 +10,11 @@ export class ActionError extends Error {
     this.name = 'ActionError'
   }
 
-  /** The message as printed, each server-supplied part passed through `shorten`. */
-  render(_shorten: (serverText: string) => string): string {
+  /**
+   * The message as printed, each server-supplied part passed through `shorten` (with the fields
+   * of the server's body it joins, when several).
+   */
+  render(_shorten: (serverText: string, fields?: readonly string[]) => string): string {
     return this.message
   }
 }
@@ -21,6 +24,8 @@ export interface ServerText {
   head: string
   detail: string
   tail: string
+  /** The fields of the server's body that `detail` joins (`title: message`), when several. */
+  fields?: readonly string[]
 }
 
 /** A failed Flow Service or IMS call; carries what a user needs to act on it. */
@@ -40,9 +45,9 @@ export class ApiError extends ActionError {
     this.name = 'ApiError'
   }
 
-  override render(shorten: (serverText: string) => string): string {
+  override render(shorten: (serverText: string, fields?: readonly string[]) => string): string {
     const p = this.parts
-    return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message
+    return p ? `${p.head}${shorten(p.detail, p.fields)}${p.tail}` : this.message
   }
 
   /** The same error with a sentence added at the end. */
@@ -80,6 +85,8 @@ export function describeBody(res: HttpResponse): {
   code?: string
   detail: string
   requestId?: string
+  /** The fields `detail` joins with ': ', when there are two (a title and a message). */
+  fields?: string[]
 } {
   const requestId = res.headers['x-request-id']
   const body = parseJson(res.text)
@@ -113,13 +120,14 @@ export function describeBody(res: HttpResponse): {
     str(report['detailed-message']) ??
     str(body.detail) ??
     str(body.message)
-  const detail = [title, message && message !== title ? message : undefined]
-    .filter(Boolean)
-    .join(': ')
+  const fields = [title, message && message !== title ? message : undefined].filter(
+    (f): f is string => !!f
+  )
   return {
     code,
-    detail: detail || 'no details given',
-    requestId: str(report['request-id']) ?? requestId
+    detail: fields.join(': ') || 'no details given',
+    requestId: str(report['request-id']) ?? requestId,
+    ...(fields.length > 1 ? { fields } : {})
   }
 }
 
@@ -163,14 +171,15 @@ export function hintFor(
  */
 export function apiError(operation: string, a: Attempt, tokenGiven = false): ApiError {
   if (a.kind === 'network') return new ApiError(`${operation} failed: ${a.error.message}`, 0)
-  const { code, detail, requestId } = describeBody(a.res)
+  const { code, detail, requestId, fields } = describeBody(a.res)
   const hint = hintFor(a.res.status, code, tokenGiven)
   const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`
   const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`
   return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
     head,
     detail,
-    tail
+    tail,
+    ...(fields ? { fields } : {})
   })
 }
 

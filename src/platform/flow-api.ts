@@ -32,9 +32,15 @@ export const ConnectionIdSchema = z.string().regex(CONNECTION_ID, {
   message: 'is not a connection id (1-128 letters, digits, - or _)'
 })
 
-/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
-export const EtagSchema = z.string().regex(/^[\x20-\x7e]{1,1024}$/, {
-  message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+/**
+ * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
+ * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
+ * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
+ * `:` that the runner could read as a workflow command) makes the reply malformed.
+ */
+export const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/
+export const EtagSchema = z.string().regex(ETAG, {
+  message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
 })
 
 const SpecRef = z.looseObject({ id: z.string().optional(), version: z.string().optional() })

@@ -132,6 +132,11 @@ export interface RetryContext {
   deadline: Deadline
   maxAttempts: number
   log: (line: string) => void
+  /**
+   * Each attempt's timeout, when a call may take longer than deadline.requestTimeout() allows (a
+   * database connectivity test); the deadline still caps it.
+   */
+  requestTimeoutMs?: () => number
 }
 
 /** The reason a retryable attempt failed, for the one-line retry log. */
@@ -199,11 +204,13 @@ export async function sendWithRetries(
   label: string
 ): Promise<Attempt & { attempts: number }> {
   for (let n = 1; ; n++) {
-    const a = await attempt(transport, req, ctx.deadline).catch((e: unknown) => {
-      throw e instanceof TransportError
-        ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
-        : e
-    })
+    const a = await attempt(transport, req, ctx.deadline, ctx.requestTimeoutMs?.()).catch(
+      (e: unknown) => {
+        throw e instanceof TransportError
+          ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
+          : e
+      }
+    )
     if (!isRetryable(a) || n >= ctx.maxAttempts) return { ...a, attempts: n }
     if (!(await waitBeforeRetry(ctx, label, n, a))) return { ...a, attempts: n }
   }

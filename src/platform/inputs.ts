@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { InputProblem } from './errors.js'
+import { InputError, type InputProblem } from './errors.js'
 
 /*
  * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
@@ -260,4 +260,84 @@ export const problemsOf = (error: z.ZodError): InputProblem[] =>
 export function dedupe(problems: InputProblem[]): InputProblem[] {
   const seen = new Set<string>()
   return problems.filter((p) => !seen.has(p.message) && seen.add(p.message))
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0))
+  )
+  const at = (i: number, j: number) => d[i]?.[j] ?? Infinity
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1)
+      const row = d[i]
+      if (row) row[j] = best
+    }
+  return at(a.length, b.length)
+}
+
+/** The declared name closest to a given one, when it is close enough to be what was meant. */
+export function closestName(given: string, declared: readonly string[]): string | undefined {
+  const bare = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '')
+  const exact = declared.find((n) => bare(n) === bare(given))
+  if (exact) return exact
+  // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
+  const g = bare(given)
+  const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g))
+  if (longer.length > 0) return longer.sort((a, b) => a.length - b.length)[0]
+  let best: { name: string; d: number } | undefined
+  for (const name of declared) {
+    const d = distance(given.toLowerCase().replace(/_/g, '-'), name)
+    if (!best || d < best.d) best = { name, d }
+  }
+  return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined
+}
+
+/**
+ * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
+ * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
+ * problem naming it and the declared name closest to it.
+ */
+export function undeclaredInputs(
+  env: NodeJS.ProcessEnv,
+  declared: readonly string[]
+): InputProblem[] {
+  const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`))
+  const problems: InputProblem[] = []
+  for (const key of Object.keys(env).sort()) {
+    if (!/^INPUT_/i.test(key) || known.has(key.toUpperCase())) continue
+    const name = key.slice('INPUT_'.length).toLowerCase()
+    const near = closestName(name, declared)
+    problems.push({
+      input: name,
+      message: `${name} is not an input of this action${near ? ` (did you mean ${near}?)` : ''}: the runner passes it on with only a warning, and the step would run as if it were not given`
+    })
+  }
+  return problems
+}
+
+/**
+ * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
+ * does not declare, that first: before anything is sent, every problem at once.
+ */
+export function parseDeclared<T>(
+  env: NodeJS.ProcessEnv,
+  declared: readonly string[],
+  parse: () => T
+): T {
+  const undeclared = undeclaredInputs(env, declared)
+  let parsed: T
+  try {
+    parsed = parse()
+  } catch (e) {
+    if (undeclared.length > 0 && e instanceof InputError)
+      throw new InputError([...undeclared, ...e.problems])
+    throw e
+  }
+  if (undeclared.length > 0) throw new InputError(undeclared)
+  return parsed
 }

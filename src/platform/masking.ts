@@ -18,6 +18,18 @@ export const MIN_DERIVED_LENGTH = 8
  */
 export const WINDOW = 12
 
+/**
+ * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
+ * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
+ * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
+ * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
+ * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
+ * back together across a join; a shorter limit would redact ordinary words at line ends that
+ * happen to occur in a secret. The lines of a multi-line secret are registered from this length
+ * too, as they are such pieces.
+ */
+export const MIN_FRAGMENT = 6
+
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/
 
 /** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
@@ -28,8 +40,8 @@ const collapse = (s: string) => s.replace(/\s+/g, ' ').trim()
  * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
  * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
  * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
- * exact registered strings (plus a few encodings of them), so each form must be registered.
+ * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
+ * registered strings (plus a few encodings of them), so each form must be registered.
  */
 export function derivedForms(secret: string): string[] {
   if (!secret) return []
@@ -47,7 +59,7 @@ export function derivedForms(secret: string): string[] {
   if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH) forms.add(folded)
   const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : []
   for (const derived of [collapse(secret), ...lines])
-    if (derived.length >= MIN_DERIVED_LENGTH) forms.add(derived)
+    if (derived.length >= MIN_FRAGMENT) forms.add(derived)
   // The runner refuses whitespace-only masks; they would hide nothing anyway.
   return [...forms].filter((f) => f.trim().length > 0)
 }
@@ -59,6 +71,7 @@ const foldAccents = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '')
  * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
  * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
  * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ * Each also in base64url.
  */
 export function base64Forms(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8')
@@ -73,6 +86,11 @@ export function base64Forms(secret: string): string[] {
   }
   const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4)
   if (tailless && tailless.length >= MIN_DERIVED_LENGTH) forms.push(tailless)
+  // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
+  for (const form of [...forms]) {
+    const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+    if (url !== form && url.length >= MIN_DERIVED_LENGTH) forms.push(url)
+  }
   return forms
 }
 
@@ -158,12 +176,83 @@ export function decodePercent(text: string): string {
 
 const HTML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
 
-/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
+/**
+ * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
+ * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
+ * that prints nothing a server wrote never loads it.
+ */
+let htmlDecoder: ((text: string) => string) | undefined
+
+/** Loads the full HTML decoder; resolves at once once loaded. */
+export async function loadHtmlDecoder(): Promise<void> {
+  htmlDecoder ??= (await import('entities/decode')).decodeHTML
+}
+
+/**
+ * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
+ * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
+ */
 export function decodeHtmlEntities(text: string): string {
+  if (!text.includes('&')) return text
+  if (htmlDecoder) return htmlDecoder(text)
   return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e: string) => {
     if (!e.startsWith('#')) return HTML_NAMED[e.toLowerCase()] ?? whole
     const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
     return code <= 0x10ffff ? String.fromCodePoint(code) : whole
+  })
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
+ * line end) joined, and `=HH` runs that form valid UTF-8.
+ */
+export function decodeQuotedPrintable(text: string): string {
+  if (!text.includes('=')) return text
+  return text.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (run) => {
+    const bytes = Uint8Array.from(run.slice(1).split('='), (h) => parseInt(h, 16))
+    return strictUtf8(bytes) ?? run
+  })
+}
+
+/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
+export function decodePythonEscapes(text: string): string {
+  if (!text.includes('\\U')) return text
+  return text.replace(/\\U([0-9a-fA-F]{8})/g, (whole, hex: string) => {
+    const code = parseInt(hex, 16)
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole
+  })
+}
+
+/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ'
+const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]))
+/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
+const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`
+const MOJIBAKE = new RegExp(
+  `[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`,
+  'g'
+)
+
+/**
+ * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
+ * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
+ */
+export function decodeMojibake(text: string): string {
+  if (!/[\u00c2-\u00f4]/.test(text)) return text
+  return text.replace(MOJIBAKE, (seq) => {
+    const bytes = Uint8Array.from(seq, (c) => CP1252_BYTE.get(c) ?? c.charCodeAt(0))
+    return strictUtf8(bytes) ?? seq
   })
 }
 
@@ -204,11 +293,90 @@ function replaceRanges(text: string, ranges: Array<[number, number]>): string {
   return `${out}${text.slice(at, start)}***${text.slice(end)}`
 }
 
-/** The views of a text that redact() also tries, in order. */
-const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise]
+/** One level of one encoding undone; the text itself when there is nothing to undo. */
+type Decoder = (text: string) => string
 
-/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
-const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/
+/** The encodings a server may have applied to what it echoes, one level each. */
+const DECODERS: Decoder[] = [
+  decodeJsonEscapes,
+  decodePercent,
+  decodeHtmlEntities,
+  decodeByteEscapes,
+  decodeQuotedPrintable,
+  decodePythonEscapes,
+  decodeMojibake
+]
+/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
+const MAX_DECODE_DEPTH = 6
+
+/**
+ * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
+ * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
+ * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
+ * has none. Linear in the decoders and levels, not a search over their combinations.
+ */
+export function* decodedViews(text: string): Generator<string> {
+  const seen = new Set([text])
+  const fresh = (view: string) => !seen.has(view) && !!seen.add(view)
+  for (const decode of [...DECODERS, normalise]) {
+    const view = decode(text)
+    if (fresh(view)) yield view
+  }
+  let t = text
+  for (let depth = 0; depth < MAX_DECODE_DEPTH; depth++) {
+    const before = t
+    for (const decode of DECODERS) {
+      t = decode(t)
+      if (fresh(t)) yield t
+    }
+    if (t === before) break
+  }
+  // Re-normalised by the server after it decoded (or before it encoded) the echo.
+  const folded = normalise(t)
+  if (fresh(folded)) yield folded
+}
+
+/**
+ * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
+ * bidi marks, other default-ignorable and format characters), and whitespace.
+ */
+const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u
+
+/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
+const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g
+/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
+const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/
+/** At most this many DECORATION characters are skipped between a join and a piece. */
+const MAX_DECORATION = 2
+
+/**
+ * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
+ * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
+ * any case.
+ */
+export function lowerKeepingPositions(text: string): string {
+  const lower = text.toLowerCase()
+  if (lower.length === text.length) return lower
+  let out = ''
+  for (const c of text) {
+    const l = c.toLowerCase()
+    out += l.length === c.length ? l : c
+  }
+  return out
+}
+
+/** How redact() treats pieces of a secret shorter than WINDOW. */
+export interface RedactOptions {
+  /**
+   * Positions where the text was joined from parts (lines joined into one), besides its ends,
+   * line breaks and ellipses: pieces of a secret there are redacted. `false`: no pieces at all,
+   * for a text that is joined and redacted again (a piece redacted now would hide the whole
+   * secret the joined text shows).
+   */
+  joins?: readonly number[] | false
+}
+
+type Range = [number, number]
 
 /**
  * Registers secrets (and their derived forms) with the runner, and redacts them from any text
@@ -220,25 +388,32 @@ export class Masker {
   private patterns: RegExp[] | undefined
   /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
   private readonly windows = new Set<string>()
-  /** The same runs as written (for the case-sensitive check of outputs). */
-  private readonly exactWindows = new Set<string>()
+  /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
+  private readonly pieces = new Set<string>()
+  /** The single secrets' forms: where a piece found at a join is extended. */
+  private readonly singles: string[] = []
 
   constructor(private readonly sink: SecretSink) {}
 
   /**
    * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-   * it is redacted too.
+   * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
    */
   add(secret: string | undefined): void {
     if (!secret) return
     this.addComposite(secret)
     const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)]
-    forms.push(foldAccents(secret), secret.replace(/\s+/g, ''))
-    for (const form of forms)
+    forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''))
+    for (const form of forms) {
+      if (this.singles.includes(form)) continue
+      this.singles.push(form)
+      const lower = lowerKeepingPositions(form)
       for (let i = 0; i + WINDOW <= form.length; i++) {
-        this.windows.add(form.slice(i, i + WINDOW).toLowerCase())
-        this.exactWindows.add(form.slice(i, i + WINDOW))
+        this.windows.add(lower.slice(i, i + WINDOW))
       }
+      for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
+        this.pieces.add(form.slice(i, i + MIN_FRAGMENT))
+    }
   }
 
   /**
@@ -257,13 +432,13 @@ export class Masker {
 
   /**
    * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-   * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
-   * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
-   * secret cannot eat ordinary words written in another case).
+   * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
+   * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
+   * a window, only as written, so a short secret cannot eat ordinary words in another case).
    */
-  private ranges(text: string, anyCase = true): Array<[number, number]> {
+  private ranges(text: string, joins?: readonly number[]): Range[] {
     this.patterns ??= [...this.forms].map(flexible)
-    const ranges: Array<[number, number]> = []
+    const ranges: Range[] = []
     for (const re of this.patterns) {
       re.lastIndex = 0
       for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -272,49 +447,89 @@ export class Masker {
         re.lastIndex = m.index + 1
       }
     }
-    if (this.windows.size > 0) {
-      const lower = text.toLowerCase()
-      // Lower-casing keeps positions for almost all text; where it does not, the original is used.
-      const view = lower.length === text.length ? lower : text
-      for (let i = 0; i + WINDOW <= view.length; i++) {
-        const run = view.slice(i, i + WINDOW)
-        if (!this.windows.has(run)) continue
-        // Case-sensitive: the run must also appear as written in one of the secret's forms.
-        if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
-          ranges.push([i, i + WINDOW])
-      }
+    if (this.pieces.size === 0) return ranges
+    if (text.length >= WINDOW) {
+      const view = lowerKeepingPositions(text)
+      for (let i = 0; i + WINDOW <= view.length; i++)
+        if (this.windows.has(view.slice(i, i + WINDOW))) ranges.push([i, i + WINDOW])
     }
+    if (joins) ranges.push(...this.pieceRanges(text, joins))
     return ranges
   }
 
-  private redactOnce(text: string, anyCase = true): string {
-    return replaceRanges(text, this.ranges(text, anyCase))
+  /**
+   * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
+   * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
+   * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
+   */
+  private pieceRanges(text: string, extra: readonly number[]): Range[] {
+    if (text.length < MIN_FRAGMENT) return []
+    const joins = [0, text.length, ...extra]
+    JOIN.lastIndex = 0
+    for (let m = JOIN.exec(text); m; m = JOIN.exec(text)) joins.push(m.index, m.index + m[0].length)
+    const isPiece = (from: number, to: number) =>
+      from >= 0 && to <= text.length && this.singles.some((f) => f.includes(text.slice(from, to)))
+    const ranges: Range[] = []
+    for (const join of joins)
+      for (const dir of [-1, 1]) {
+        // A piece ending at the join (dir -1), or starting there (dir 1).
+        for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
+          const from = dir < 0 ? at - MIN_FRAGMENT : at
+          if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
+            let len = MIN_FRAGMENT
+            while (
+              len < WINDOW - 1 &&
+              (dir < 0 ? isPiece(at - len - 1, at) : isPiece(at, at + len + 1))
+            )
+              len++
+            ranges.push(dir < 0 ? [at - len, at] : [at, at + len])
+            break
+          }
+          const next = dir < 0 ? text[at - 1] : text[at]
+          if (next === undefined || !DECORATION.test(next)) break
+          at += dir
+        }
+      }
+    return ranges
+  }
+
+  /**
+   * Everything to redact in one text, as written and with wrapping and invisible characters
+   * taken out (mapped back to where it stands), in the text's own positions.
+   */
+  private allRanges(text: string, joins?: readonly number[]): Range[] {
+    return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)]
   }
 
   /**
    * Replaces every registered form in text with ***: whitespace runs inside a form match any
-   * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-   * single secret count as a match, in any letter case. A server may also echo a value escaped
-   * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
-   * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
-   * where such a view of the text reveals a secret, that view is used, redacted.
+   * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
+   * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
+   * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
+   * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
+   * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
+   * invisible characters or line wrapping inside it), even several ways one over another: where a
+   * decoded view of the text reveals a secret, that view is used, redacted.
    */
-  redact(text: string): string {
-    let out = this.redactOnce(text)
-    for (let round = 0; round < 3; round++) {
-      let changed = false
-      for (const decode of VIEWS) {
-        const view = decode(out)
-        if (view === out) continue
-        const redacted = this.redactOnce(view)
+  redact(text: string, opts: RedactOptions = {}): string {
+    const joins = opts.joins === false ? undefined : (opts.joins ?? [])
+    let out = replaceRanges(text, this.allRanges(text, joins))
+    // Each round adopts the first view revealing a secret; another may hide in another encoding.
+    // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
+    const viewJoins = joins && []
+    for (let round = 0; round < 4; round++) {
+      let next: string | undefined
+      for (const view of decodedViews(out)) {
+        const redacted = replaceRanges(view, this.allRanges(view, viewJoins))
         if (redacted !== view) {
-          out = redacted
-          changed = true
+          next = redacted
+          break
         }
       }
-      if (!changed) break
+      if (next === undefined) break
+      out = next
     }
-    return this.redactUnwrapped(out)
+    return out
   }
 
   /**
@@ -322,21 +537,28 @@ export class Masker {
    * text with those removed, and redacted where it stands in the text as written (the rest of
    * the text keeps its spaces).
    */
-  private redactUnwrapped(text: string): string {
-    if (!WRAPPING.test(text)) return text
+  private unwrappedRanges(text: string, joins?: readonly number[]): Range[] {
+    if (!WRAPPING.test(text)) return []
     const kept: number[] = []
     let view = ''
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i] as string
-      if (WRAPPING.test(c)) continue
-      kept.push(i)
-      view += c
+    for (let i = 0; i < text.length;) {
+      // By code point: some invisible characters (tags) lie beyond U+FFFF.
+      const c = String.fromCodePoint(text.codePointAt(i) ?? 0)
+      if (!WRAPPING.test(c)) {
+        for (let k = 0; k < c.length; k++) kept.push(i + k)
+        view += c
+      }
+      i += c.length
     }
-    const ranges = this.ranges(view).map(([s, e]): [number, number] => [
+    // A join in the text is where the first character kept after it stands in the view.
+    const viewJoins = joins?.map((j) => {
+      const at = kept.findIndex((k) => k >= j)
+      return at < 0 ? view.length : at
+    })
+    return this.ranges(view, viewJoins).map(([s, e]): Range => [
       kept[s] ?? 0,
       (kept[e - 1] ?? text.length - 1) + 1
     ])
-    return replaceRanges(text, ranges)
   }
 
   /** True when a value (an output) holds any registered form, so the runner would mask it. */
@@ -346,16 +568,16 @@ export class Masker {
   }
 
   /**
-   * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
-   * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
-   * name that only resembles a secret is left alone.
+   * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
+   * as in the log (a server may upper-case a secret it echoes into a table name), which the
+   * runner would not mask.
    */
   reveals(value: string): boolean {
-    return this.redactOnce(value, false) !== value
+    return this.redactOutput(value) !== value
   }
 
   /** An output value with the runs reveals() finds replaced by ***. */
   redactOutput(value: string): string {
-    return this.redactOnce(value, false)
+    return replaceRanges(value, this.ranges(value))
   }
 }

@@ -11,9 +11,9 @@
  * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
  * guarded text. Nothing else in the action prints.
  */
-import { InputError } from './errors.js'
+import { ActionError, InputError } from './errors.js'
 import { DeadlineError } from './http.js'
-import { Masker } from './masking.js'
+import { loadHtmlDecoder, Masker, type RedactOptions } from './masking.js'
 
 /** The slice of core.summary used here, so tests can pass a recorder. */
 export interface SummaryLike {
@@ -66,6 +66,17 @@ export function neutralise(line: string): string {
   return out
 }
 
+/**
+ * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
+ * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
+ */
+export function carriesCommand(text: string): boolean {
+  return text.split(LINE_BREAK).some((line) => {
+    const visible = line.replace(HIDDEN, '')
+    return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::')
+  })
+}
+
 /** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
 export function cut(text: string, max: number): string {
   if (text.length <= max) return text
@@ -99,17 +110,32 @@ export function headOf(text: string, keep: number): string {
  */
 export function guard(
   text: string,
-  redact: (raw: string) => string,
+  redact: (raw: string, opts?: RedactOptions) => string,
   opts: { oneLine: boolean; max: number }
 ): string[] {
+  if (!opts.oneLine)
+    return redact(text)
+      .split(LINE_BREAK)
+      .map((l) => cut(neutralise(l).trimEnd(), opts.max))
   // One line is cut to at most `max` characters: text far past that is never shown, so it is
   // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-  const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text
-  const lines = redact(raw).split(LINE_BREAK).map(neutralise)
-  if (!opts.oneLine) return lines.map((l) => cut(l.trimEnd(), opts.max))
-  // Joining may bring a secret's parts together again: redact once more before cutting.
-  const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()))
-  return [cut(joined, opts.max)]
+  // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
+  // secret that joining the lines may show.
+  const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(LINE_BREAK)
+  // Joining may bring a secret's parts together again: redact once more before cutting, with the
+  // places where lines met as joins (a piece of a secret left at a line's end).
+  const joins: number[] = []
+  let joined = ''
+  for (const line of lines) {
+    const l = neutralise(line).replace(/\s+/g, ' ').trim()
+    if (!l) continue
+    if (joined) {
+      joins.push(joined.length)
+      joined += ' '
+    }
+    joined += l
+  }
+  return [cut(neutralise(redact(joined, { joins })), opts.max)]
 }
 
 const escapeHtml = (s: string) =>
@@ -129,7 +155,7 @@ export interface SummaryContent {
 
 /** An error that can say which parts of its message a server wrote (see errors.ts). */
 interface Renderable {
-  render(shorten: (serverText: string) => string): string
+  render(shorten: (serverText: string, fields?: readonly string[]) => string): string
 }
 
 /** The step's printer: secrets registered here, every line guarded (see the module comment). */
@@ -145,24 +171,45 @@ export class Output {
     this.masker.add(value)
   }
 
+  /**
+   * Loads what redacting a server's text needs beyond the common case (every HTML named
+   * reference): called when a server's error reply arrives and before a failure is reported, so
+   * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
+   */
+  async prepareForServerText(): Promise<void> {
+    await loadHtmlDecoder().catch(() => undefined)
+  }
+
   /** A secret built from other values (connection string, URL, auth block). */
   compositeSecret(value: string | undefined): void {
     this.masker.addComposite(value)
   }
 
   private one(text: string, max = MAX_MESSAGE): string {
-    return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? ''
+    return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? ''
   }
 
-  /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-  detail(serverText: string): string {
-    return this.one(serverText, MAX_DETAIL)
+  /**
+   * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
+   * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
+   * split between two fields leaves a piece at each field's edge, which the joined text no longer
+   * shows as an edge.
+   */
+  detail(serverText: string, fields?: readonly string[]): string {
+    if (!fields || fields.length < 2) return this.one(serverText, MAX_DETAIL)
+    const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)))
+    return this.one(each.join(': '), MAX_DETAIL)
+  }
+
+  /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
+  shorten(text: string, max: number): string {
+    return this.one(text, max)
   }
 
   /** An error's message with each server-supplied part shortened here, after redaction. */
   describe(e: unknown): string {
     if (e && typeof (e as Partial<Renderable>).render === 'function')
-      return (e as Renderable).render((t) => this.detail(t))
+      return (e as Renderable).render((t, fields) => this.detail(t, fields))
     return e instanceof Error ? e.message : String(e)
   }
 
@@ -246,9 +293,16 @@ export class Output {
    * Sets an output exactly as given (outputs are data, not log text), warning by name when it
    * holds a registered secret form: the runner would mask it and drop it from job outputs. A
    * value holding only part of a secret (which the runner would not mask) is written redacted.
+   * A value that would relay a workflow command to a later step printing it is not written at
+   * all: every output is validated or escaped where it is made, so this is the last line only.
    */
   setOutput(name: string, value: string): void {
-    if (value && this.masker.catches(value))
+    if (carriesCommand(value)) {
+      this.warning(
+        `the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`
+      )
+      value = ''
+    } else if (value && this.masker.catches(value))
       this.warning(
         `the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`
       )
@@ -259,7 +313,12 @@ export class Output {
       )
       value = this.masker.redactOutput(value)
     }
-    this.sink.setOutput(name, value)
+    try {
+      this.sink.setOutput(name, value)
+    } catch (e) {
+      // The runner's output file could not be written: a failure of the step, said in one line.
+      throw new ActionError(`could not write the ${name} output: ${(e as Error).message}`)
+    }
   }
 
   /**

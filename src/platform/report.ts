@@ -24,6 +24,18 @@ export async function summarise(
   else out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
 }
 
+/**
+ * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
+ * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
+ */
+export function setFailureOutputs(out: Output, set: () => void): void {
+  try {
+    set()
+  } catch (e) {
+    out.warning(out.describe(e))
+  }
+}
+
 /** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
 export function reportError(
   e: unknown,

@@ -20,7 +20,7 @@ export interface InputSpec<N extends string> {
   secrets: readonly N[]
   /** Secret inputs built from other values (a connection string, a URL): not redacted run by run. */
   composite?: readonly N[]
-  /** Read as given: a password may legitimately start or end with spaces. */
+  /** Read as given: a password, or a name, may legitimately start or end with spaces. */
   untrimmed?: readonly N[]
   /** Further secrets found in the raw values (the password inside a connection string). */
   derived?: (raw: Record<N, string>) => string[]

@@ -52,7 +52,15 @@ export function openSession(settings: AdobeSettings, deps: SessionDeps, out: Out
     closeTransport = own.close
     shorten = own.shorten
   }
-  const transport = tracing(base, (line) => out.debug(line))
+  const sending = base
+  // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
+  // anyone reads it (and never on a run that gets no error reply).
+  const loading: Transport = async (req, timeoutMs) => {
+    const res = await sending(req, timeoutMs)
+    if (res.status >= 400) await out.prepareForServerText()
+    return res
+  }
+  const transport = tracing(loading, (line) => out.debug(line))
   const retry: RetryContext = {
     clock: deps.clock,
     deadline,

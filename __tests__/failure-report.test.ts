@@ -1,0 +1,120 @@
+/**
+ * Reporting a failure never throws: with GITHUB_OUTPUT unwritable (core's setOutput throws, as
+ * its file command does), a step that fails once objects exist still ends with its one ::error
+ * and exit code 1, the outputs it could not write said in a warning; a step that succeeds fails
+ * with one ::error naming the output. Both actions, in-process against the simulator.
+ */
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { run as runDataflow } from '../src/dataflow/main.js'
+import type { CoreLike } from '../src/connection/main.js'
+import { repoRoot } from '../simulator/run-action.js'
+import { DEFAULT_DATASET, startSimulator, type Simulator } from '../simulator/server.js'
+import { runInProcess } from './support/in-process.js'
+import { adobeInputs } from './support/sim-inputs.js'
+
+const SANDBOX = 'prod'
+const LIST_PATH = '/data/foundation/flowservice/connections'
+const dir = mkdtempSync(path.join(tmpdir(), 'failure-report-'))
+mkdirSync(path.join(dir, 'aep'))
+writeFileSync(
+  path.join(dir, 'aep', 'orders.json'),
+  JSON.stringify([{ source: 'id', destination: '_id' }])
+)
+
+/** core's setOutput on a GITHUB_OUTPUT it cannot append to: the file command throws. */
+const unwritableOutput = (c: CoreLike): CoreLike => {
+  c.setOutput = () => appendFileSync(path.join(dir, 'no-such-dir', 'output'), 'x')
+  return c
+}
+
+let sim: Simulator
+beforeAll(async () => {
+  sim = await startSimulator()
+})
+afterAll(async () => {
+  await sim.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+beforeEach(() => sim.reset())
+
+const errors = (lines: string[]) => lines.filter((l) => l.startsWith('::error::'))
+const warnings = (lines: string[]) => lines.filter((l) => l.startsWith('::warning::'))
+
+describe('an unwritable GITHUB_OUTPUT', () => {
+  it('dataflow action failing once its connections exist: one ::error, the outputs in a warning', async () => {
+    const baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
+    const datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+    sim.inject({
+      match: { method: 'POST', path: '/data/foundation/flowservice/flows' },
+      action: { type: 'status', status: 400 }
+    })
+    const r = await runInProcess({
+      actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
+      run: runDataflow,
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'dataflow-name': 'orders',
+        'base-connection-id': baseId,
+        table: 'public.orders',
+        'dataset-id': datasetId,
+        mapping: 'aep/orders.json',
+        'delta-column': 'updated_at'
+      },
+      env: { GITHUB_WORKSPACE: dir },
+      wrapCore: unwritableOutput
+    })
+    expect(r.code).toBe(1)
+    expect(errors(r.lines)).toEqual([expect.stringMatching(/^::error::creating the dataflow/)])
+    expect(warnings(r.lines)).toEqual([
+      expect.stringMatching(/^::warning::could not write the dataflow-id output: ENOENT/)
+    ])
+  })
+
+  it('connection action failing once its connection exists: one ::error, the outputs in a warning', async () => {
+    // The create goes through; every listing after it fails, so the step fails with the
+    // connection stored (its outputs would name it).
+    sim.configure({
+      hooks: {
+        afterHandled: (q) => {
+          if (q.method === 'POST' && q.path === LIST_PATH)
+            sim.inject({
+              match: { method: 'GET', path: LIST_PATH },
+              times: Infinity,
+              action: { type: 'status', status: 400 }
+            })
+        }
+      }
+    })
+    const r = await runInProcess({
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'connection-name': 'orders',
+        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
+      },
+      wrapCore: unwritableOutput
+    })
+    expect(r.code).toBe(1)
+    expect(errors(r.lines)).toHaveLength(1)
+    expect(warnings(r.lines)).toEqual([
+      expect.stringMatching(/^::warning::could not write the connection-id output: ENOENT/)
+    ])
+  })
+
+  it('connection action succeeding: fails with one ::error naming the output', async () => {
+    const r = await runInProcess({
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'connection-name': 'orders',
+        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
+      },
+      wrapCore: unwritableOutput
+    })
+    expect(r.code).toBe(1)
+    expect(errors(r.lines)).toEqual([
+      expect.stringMatching(/^::error::could not write the connection-id output: ENOENT/)
+    ])
+  })
+})
