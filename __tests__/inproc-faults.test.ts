@@ -633,7 +633,8 @@ describe('gateway and IMS errors give hints', () => {
   it.concurrent('wrong client secret: IMS invalid_client, with a hint', () =>
     withSim(async (sim) => {
       const name = 'fault-wrong-secret'
-      const wrong = 'cs-WRONG-4411+/=secret'
+      // Not ending in "secret": a secret's end piece is redacted where text ends (client-secret).
+      const wrong = 'cs-WRONG-4411+/=xq9z'
       const r = await run(sim, name, { 'client-secret': wrong })
       expect(r.code).toBe(1)
       const error = theError(r)

@@ -2,7 +2,7 @@ import { CONNECTIONS } from '../platform/collections.js'
 import { FlowObjects } from '../platform/flow-service.js'
 import type { Output } from '../platform/output.js'
 import { openSession, type Session, type SessionDeps } from '../platform/session.js'
-import { readConnectionSpec, SpecReferee } from './connection-spec.js'
+import { readConnectionSpec, SpecReferee, specText } from './connection-spec.js'
 import { connectionTestCalls, type ConnectionTestCalls } from './connection-test.js'
 import { inputNotes } from './inputs.js'
 import type { Settings } from './settings.js'
@@ -32,7 +32,9 @@ export function openConnectionSession(
       log: (line) => out.info(line),
       warn: (message) => out.warning(message),
       describe: (e) => out.describe(e),
-      shorten: (text, max) => out.shorten(text, max),
+      // Line breaks and hidden characters in a served value are shown as \uXXXX, not collapsed
+      // into spaces: an allowed value must be printed as what it is.
+      shorten: (text, max) => out.shorten(specText(text), max),
       timeLeft: () => session.deadline.remaining()
     }),
     tests: connectionTestCalls(session.api),
