@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import { parse } from 'yaml'
 import {
+  DOCUMENTED_ACTIONS,
   isSecretInput,
   parseReadmeTables,
   splitRow,
@@ -24,6 +25,7 @@ import {
   type ActionMetadata
 } from '../scripts/readme-tables.js'
 import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/connection/inputs.js'
+import { parseMapping } from '../src/dataflow/mapping-file.js'
 import { exampleWorkflows, jobsWithoutEnvironment, markdownFiles } from '../scripts/actionlint.js'
 import { yamlBlocks } from '../scripts/check-inputs.js'
 
@@ -373,6 +375,117 @@ describe('README tables', () => {
 
   it('reads escaped pipes inside cells', () => {
     expect(splitRow('| `a` | no | — | x \\| y |')).toEqual(['`a`', 'no', '—', 'x | y'])
+  })
+})
+
+describe('docs/dataflow.md tables (the dataflow action)', () => {
+  const dataflowAction = parse(read('dataflow/action.yml')) as ActionMetadata & {
+    inputs: Record<string, { description: string; required?: boolean; default?: unknown }>
+    outputs: Record<string, { description: string }>
+  }
+  const doc = read('docs/dataflow.md')
+  const labels = { doc: 'docs/dataflow.md', action: 'dataflow/action.yml' }
+  const drift = (text = doc, meta: ActionMetadata = dataflowAction) =>
+    tableDrift(meta, text, labels)
+  /**
+   * The document with table rows edited: each named row's cells replaced by what its function
+   * returns, or the row removed when it returns undefined.
+   */
+  const withRows = (edits: Record<string, (cells: string[]) => string[] | undefined>) => {
+    const lines = doc.split('\n')
+    for (const [name, edit] of Object.entries(edits)) {
+      const at = lines.findIndex((l) => l.startsWith(`| \`${name}\``))
+      expect([name, at > 0]).toEqual([name, true])
+      const cells = edit(splitRow(lines[at]!))
+      if (cells) lines[at] = `| ${cells.join(' | ')} |`
+      else lines.splice(at, 1)
+    }
+    return lines.join('\n')
+  }
+
+  it('the checker knows both actions and their documents', () => {
+    expect(DOCUMENTED_ACTIONS.map((d) => [d.doc, d.action])).toEqual([
+      ['README.md', 'action.yml'],
+      ['docs/dataflow.md', 'dataflow/action.yml']
+    ])
+    for (const d of DOCUMENTED_ACTIONS) expect(existsSync(path.join(root, d.doc))).toBe(true)
+  })
+
+  it('match dataflow/action.yml both ways (names in order, required, defaults, secrets)', () => {
+    expect(drift()).toEqual([])
+    const tables = parseReadmeTables(doc)
+    expect(tables.inputs?.map((r) => r.name)).toEqual(Object.keys(dataflowAction.inputs))
+    expect(tables.outputs?.map((r) => r.name)).toEqual(Object.keys(dataflowAction.outputs))
+  })
+
+  it('npm run check:readme checks both documents and passes', () => {
+    const r = spawnSync(process.execPath, ['scripts/readme-tables.js'], {
+      cwd: root,
+      encoding: 'utf8'
+    })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe(
+      'README.md: the input and output tables match action.yml\n' +
+        'docs/dataflow.md: the input and output tables match dataflow/action.yml\n'
+    )
+    expect(r.status).toBe(0)
+  })
+
+  it('fails when a row is missing from the document', () => {
+    expect(drift(withRows({ 'delta-column': () => undefined }))).toEqual([
+      'input delta-column is in dataflow/action.yml but not in the docs/dataflow.md inputs table'
+    ])
+    expect(drift(withRows({ 'mapping-version': () => undefined }))).toEqual([
+      'output mapping-version is in dataflow/action.yml but not in the docs/dataflow.md outputs table'
+    ])
+  })
+
+  it('fails when a row differs: default, required flag, secret marking, a misspelt name', () => {
+    const edited = withRows({
+      frequency: ([name, required, , description]) => [name!, required!, '`hour`', description!],
+      'dataflow-name': ([name, , def, description]) => [name!, 'no', def!, description!],
+      'client-secret': ([, required, def, description]) => [
+        '`client-secret`',
+        required!,
+        def!,
+        description!
+      ],
+      table: ([, ...rest]) => ['`tabel`', ...rest]
+    })
+    expect(drift(edited)).toEqual([
+      'input client-secret: is secret in dataflow/action.yml but the docs/dataflow.md does not mark it (secret)',
+      'input dataflow-name: docs/dataflow.md says required "no", dataflow/action.yml says "yes"',
+      'input table is in dataflow/action.yml but not in the docs/dataflow.md inputs table',
+      'input frequency: docs/dataflow.md default "hour", dataflow/action.yml default "day"',
+      'input tabel is in the docs/dataflow.md inputs table but not in dataflow/action.yml'
+    ])
+  })
+
+  it('the example mapping files (```text blocks headed by their path) read as the action reads them', () => {
+    const examples = markdownFiles(root).flatMap((file) =>
+      [...read(file).matchAll(/^```text\n# (aep\/[\w.-]+\.ya?ml)\n([\s\S]*?)^```$/gm)].map((m) => ({
+        file,
+        path: m[1]!,
+        text: m[2]!
+      }))
+    )
+    expect(examples.map((e) => e.file)).toEqual(expect.arrayContaining(['docs/dataflow.md']))
+    for (const e of examples) {
+      const items = parseMapping(e.text, e.path)
+      expect([e.file, items.length > 0]).toEqual([e.file, true])
+    }
+  })
+
+  it('fails when dataflow/action.yml changes and the document does not', () => {
+    const changed = clone(dataflowAction)
+    changed.inputs['schedule-timezone'] = { description: 'x', required: false }
+    changed.inputs['interval']!.default = '1'
+    delete changed.outputs['etag']
+    expect(drift(doc, changed)).toEqual([
+      'input interval: docs/dataflow.md default (none), dataflow/action.yml default "1"',
+      'input schedule-timezone is in dataflow/action.yml but not in the docs/dataflow.md inputs table',
+      'output etag is in the docs/dataflow.md outputs table but not in dataflow/action.yml'
+    ])
   })
 })
 
