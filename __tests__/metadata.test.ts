@@ -28,6 +28,7 @@ import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/connection/inputs.j
 import { parseMapping } from '../src/dataflow/mapping-file.js'
 import { exampleWorkflows, jobsWithoutEnvironment, markdownFiles } from '../scripts/actionlint.js'
 import { yamlBlocks } from '../scripts/check-inputs.js'
+import { DEPARTURES, type Departure } from './support/adobe-api.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -610,7 +611,8 @@ describe('links between the documents', () => {
     'CHANGELOG.md',
     'SECURITY.md',
     'docs/how-it-works.md',
-    'docs/performance.md'
+    'docs/performance.md',
+    'docs/dataflow.md'
   ]
   it.each(docs)('%s: every relative link and #anchor resolves', (doc) => {
     const text = read(doc).replace(/^```[\s\S]*?^```/gm, '')
@@ -628,6 +630,77 @@ describe('links between the documents', () => {
         broken.push(target)
     }
     expect(broken).toEqual([])
+  })
+})
+
+describe("docs/how-it-works.md: the departures from Adobe's API description", () => {
+  const text = read('docs/how-it-works.md')
+  const section = text.slice(
+    text.indexOf("## Where the action departs from Adobe's API description")
+  )
+  // The section's two tables: requests, then replies; each row split into cells.
+  const tables = section
+    .split(/\n\s*\n/)
+    .filter((b) => b.trimStart().startsWith('|'))
+    .map((b) =>
+      b
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => splitRow(l))
+    )
+  const isReply = (d: Departure) => d.problem.startsWith('reply ')
+  /** The tutorial files a departure cites, as the docs write them (under help/). */
+  const sourcesOf = (d: Departure) => [...d.source.matchAll(/help\/(\S+?\.md)/g)].map((m) => m[1]!)
+  const rowFits = (row: string[], d: Departure) =>
+    row[0]!.includes(`\`${d.operationId}\``) && sourcesOf(d).every((f) => row.at(-1)!.includes(f))
+  /** A request row also says what kind of departure it is, in its words. */
+  const formFits = (row: string[], d: Departure) => {
+    const [, sends = '', declares = ''] = row
+    const f = d.form
+    switch (f.kind) {
+      case 'path':
+        return declares.includes('(with a slash)')
+      case 'body-items':
+        return sends.includes('array')
+      case 'lower-case':
+        return sends.includes('lower case')
+      case 'type':
+        return declares.includes(f.declared)
+      case 'missing':
+        return sends.includes(`no \`${f.name}\``) && declares.includes('required')
+      default:
+        return false
+    }
+  }
+
+  it('has a table of requests and a table of replies', () => {
+    expect(tables).toHaveLength(2)
+  })
+
+  it('lists each request departure once, with its operation, its kind and its source', () => {
+    const requests = DEPARTURES.filter((d) => !isReply(d))
+    const rows = tables[0]!
+    expect(rows).toHaveLength(requests.length)
+    // One row each: every departure takes the first row left that fits it.
+    const left = new Set(rows.keys())
+    const unlisted: string[] = []
+    for (const d of requests) {
+      const at = [...left].find((i) => rowFits(rows[i]!, d) && formFits(rows[i]!, d))
+      if (at === undefined) unlisted.push(`${d.operationId}: ${d.problem}`)
+      else left.delete(at)
+    }
+    expect(unlisted).toEqual([])
+    expect(left.size).toBe(0)
+  })
+
+  it('lists each reply departure in a row of its operation, with its source; every row is one', () => {
+    const replies = DEPARTURES.filter(isReply)
+    const rows = tables[1]!
+    expect(replies.filter((d) => !rows.some((r) => rowFits(r, d))).map((d) => d.problem)).toEqual(
+      []
+    )
+    expect(rows.filter((r) => !replies.some((d) => rowFits(r, d))).map((r) => r[0])).toEqual([])
   })
 })
 
