@@ -124,6 +124,9 @@ describe('input names of the steps that use the action', () => {
     expect(
       dir('acme/aep-postgresql-connection-action/.github/workflows/deploy.yml@v1')
     ).toBeUndefined()
+    // A local reusable workflow (a job's uses:, as in the README's promotion) is not an action.
+    expect(dir('./.github/workflows/aep-pipeline.yml', true)).toBeUndefined()
+    expect(dir('./.github/workflows/aep-pipeline.yaml', true)).toBeUndefined()
     expect(dir('acme/aep-postgresql-connection-action')).toBeUndefined()
     // A fork under another name, given with --repo.
     expect(dir('acme/aep-conn@v1')).toBeUndefined()
