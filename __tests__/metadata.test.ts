@@ -470,7 +470,9 @@ describe('docs/dataflow.md tables (the dataflow action)', () => {
         text: m[2]!
       }))
     )
-    expect(examples.map((e) => e.file)).toEqual(expect.arrayContaining(['docs/dataflow.md']))
+    expect(examples.map((e) => e.file)).toEqual(
+      expect.arrayContaining(['README.md', 'docs/dataflow.md'])
+    )
     for (const e of examples) {
       const items = parseMapping(e.text, e.path)
       expect([e.file, items.length > 0]).toEqual([e.file, true])
@@ -508,8 +510,9 @@ describe('README', () => {
   })
 
   it('keeps the two commands every evaluator runs near the top, and says the simulator is not Adobe', () => {
-    expect(lineOf('npm ci && npm start')).toBeLessThan(70)
-    expect(lineOf('npm ci && npm test')).toBeLessThan(75)
+    // Right after the top example (both actions and the mapping file) and the contents.
+    expect(lineOf('npm ci && npm start')).toBeLessThan(100)
+    expect(lineOf('npm ci && npm test')).toBeLessThan(105)
     expect(readme).toMatch(/simulator of Flow Service and\s+Adobe IMS/i)
     expect(readme).toMatch(/No Adobe account is used/)
   })
@@ -539,7 +542,9 @@ describe('README', () => {
   it('links to docs/workflows.md for the other workflows, each a section there', () => {
     const workflows = read('docs/workflows.md').split('\n')
     for (const h of [
-      '## Preview connections per pull request',
+      '## The connection and the dataflow in two jobs',
+      '## Promotion of the whole pipeline, in one file',
+      '## A preview environment per pull request',
       '## Credential rotation',
       '## A plan on pull requests',
       '## Self-hosted runners and proxies',
@@ -569,9 +574,78 @@ describe('README', () => {
   })
 
   it('chains jobs on connection-id being set, not on operation == created', () => {
+    const workflows = read('docs/workflows.md')
     expect(readme).toContain("if: needs.connection.outputs.connection-id != ''")
-    expect(readme).not.toMatch(/operation\s*==\s*'created'\n/)
-    expect(readme).not.toMatch(/if: .*operation == 'created'/)
+    expect(workflows).toContain("if: needs.connection.outputs.connection-id != ''")
+    for (const text of [readme, workflows]) {
+      expect(text).not.toMatch(/operation\s*==\s*'created'\n/)
+      expect(text).not.toMatch(/if: .*operation == 'created'/)
+    }
+  })
+
+  it('runs the whole pipeline with uses: steps: the connection, then the dataflow on its id; no curl', () => {
+    const first = yamlBlocks(readme)[0]!
+    const wf = parse(first.text) as {
+      jobs: Record<
+        string,
+        {
+          environment?: string
+          concurrency?: { group?: string; 'cancel-in-progress'?: boolean }
+          steps: Array<{ id?: string; uses?: string; with?: Record<string, unknown> }>
+        }
+      >
+    }
+    const jobs = Object.values(wf.jobs)
+    expect(jobs).toHaveLength(1)
+    const job = jobs[0]!
+    expect(job.environment).toBe('prod')
+    expect(job.concurrency).toEqual({ group: 'aep-prod', 'cancel-in-progress': false })
+    const ours = job.steps.filter((s) => s.uses?.startsWith('your-org/'))
+    expect(ours.map((s) => s.uses)).toEqual([
+      'your-org/aep-postgresql-connection-action@v1',
+      'your-org/aep-postgresql-connection-action/dataflow@v1'
+    ])
+    const [connection, dataflow] = ours
+    expect(dataflow!.with).toMatchObject({
+      'base-connection-id': `\${{ steps.${connection!.id}.outputs.connection-id }}`,
+      table: expect.any(String),
+      'dataset-name': expect.any(String),
+      mapping: 'aep/orders-mapping.yaml',
+      'delta-column': expect.any(String)
+    })
+    // The mapping file is read from the workspace: the job checks the repository out first.
+    expect(job.steps.findIndex((s) => s.uses?.startsWith('actions/checkout@'))).toBe(0)
+    // The example mapping file follows, and the action's parser reads it.
+    expect(readme).toMatch(/^```text\n# aep\/orders-mapping\.yaml\n/m)
+    // The workflows hand users steps of these actions, never a script of their own.
+    for (const text of [readme, read('docs/workflows.md')]) expect(text).not.toMatch(/\bcurl\b/)
+  })
+
+  it('the preview workflow deletes the dataflow before the connection (1418), and the promotion finds datasets by name', () => {
+    type Step = { uses?: string; with?: Record<string, unknown> }
+    type Wf = { on?: unknown; jobs: Record<string, { steps?: Step[] }> }
+    const workflows = yamlBlocks(read('docs/workflows.md')).map((b) => parse(b.text) as Wf)
+    const preview = workflows.find((w) => JSON.stringify(w.on).includes('closed'))!
+    const cleanup = preview.jobs.cleanup!.steps!
+    expect(cleanup.map((s) => [s.uses, s.with?.state])).toEqual([
+      ['your-org/aep-postgresql-connection-action/dataflow@v1', 'absent'],
+      ['your-org/aep-postgresql-connection-action@v1', 'absent']
+    ])
+    // Every dataflow step of a promotion (README and docs) names its dataset by name.
+    const promotions = [
+      ...yamlBlocks(readme).filter((b) => /AEP pipeline/.test(b.text)),
+      ...yamlBlocks(read('docs/workflows.md')).filter((b) => /Promote AEP pipeline/.test(b.text))
+    ].map((b) => parse(b.text) as Wf)
+    const dataflowSteps = promotions.flatMap((w) =>
+      Object.values(w.jobs).flatMap((j) =>
+        (j.steps ?? []).filter((s) => /\/dataflow@/.test(s.uses ?? ''))
+      )
+    )
+    expect(dataflowSteps.length).toBeGreaterThanOrEqual(4)
+    for (const step of dataflowSteps) {
+      expect(step.with?.['dataset-name']).toBe('orders')
+      expect(step.with?.['dataset-id']).toBeUndefined()
+    }
   })
 
   it('shows pinning by major tag and by full commit SHA, and the permissions the action needs', () => {
@@ -612,7 +686,9 @@ describe('links between the documents', () => {
     'SECURITY.md',
     'docs/how-it-works.md',
     'docs/performance.md',
-    'docs/dataflow.md'
+    'docs/dataflow.md',
+    'docs/workflows.md',
+    'docs/troubleshooting.md'
   ]
   it.each(docs)('%s: every relative link and #anchor resolves', (doc) => {
     const text = read(doc).replace(/^```[\s\S]*?^```/gm, '')
