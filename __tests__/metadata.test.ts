@@ -781,12 +781,20 @@ describe("docs/how-it-works.md: the departures from Adobe's API description", ()
 })
 
 describe('statements about the action that go stale', () => {
-  it('SECURITY.md names every output and every secret input', () => {
+  it("SECURITY.md names every output and every secret input, both actions'", () => {
     const security = read('SECURITY.md')
-    for (const name of Object.keys(action.outputs))
+    const dataflow = parse(read('dataflow/action.yml')) as ActionMetadata
+    const outputs = [...Object.keys(action.outputs), ...Object.keys(dataflow.outputs ?? {})]
+    expect(outputs).toContain('mapping-set-id')
+    for (const name of outputs)
       expect([name, security]).toEqual([name, expect.stringContaining(`\`${name}\``)])
     const secretLine = security.split('\n').find((l) => l.startsWith('Secret inputs:')) ?? ''
-    for (const name of SECRET_INPUTS) expect(secretLine).toContain(`\`${name}\``)
+    const dataflowSecrets = Object.keys(dataflow.inputs ?? {}).filter((n) =>
+      isSecretInput(dataflow.inputs?.[n])
+    )
+    expect(dataflowSecrets).toEqual(['client-secret', 'access-token'])
+    for (const name of [...SECRET_INPUTS, ...dataflowSecrets])
+      expect(secretLine).toContain(`\`${name}\``)
   })
 
   it("docs/performance.md gives the bundle's size today (within 10 %)", () => {
