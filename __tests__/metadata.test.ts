@@ -325,6 +325,33 @@ describe('workflows', () => {
       expect.arrayContaining(['create', 'update'])
     )
   })
+
+  it('action-smoke.yml runs the dataflow action on the connection made, and deletes it before the connection', () => {
+    const wf = parse(read('.github/workflows/action-smoke.yml')) as {
+      jobs: {
+        smoke: {
+          steps: Array<{ id?: string; uses?: string; with?: Record<string, string> }>
+        }
+      }
+    }
+    const steps = wf.jobs.smoke.steps
+    const order = steps.filter((s) => s.uses === './' || s.uses === './dataflow')
+    expect(order.map((s) => [s.uses, s.id])).toEqual([
+      ['./', 'create'],
+      ['./', 'update'],
+      ['./dataflow', 'dataflow-create'],
+      ['./dataflow', 'dataflow-again'],
+      ['./dataflow', 'dataflow-delete'],
+      ['./', 'delete']
+    ])
+    const created = steps.find((s) => s.id === 'dataflow-create')!
+    expect(created.with).toMatchObject({
+      'base-connection-id': '${{ steps.create.outputs.connection-id }}',
+      'dataset-name': 'orders-dataset',
+      mapping: '.tmp/smoke-mapping.yml'
+    })
+    expect(steps.find((s) => s.id === 'dataflow-delete')?.with?.state).toBe('absent')
+  })
 })
 
 describe('README tables', () => {
