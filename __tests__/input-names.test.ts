@@ -50,10 +50,11 @@ describe('input names of the steps that use the action', () => {
     expect(REPOSITORY).toBe((JSON.parse(read('package.json')) as { name: string }).name)
   })
 
-  it('catches the connection_name typo under uses: ./ (actionlint does not)', () => {
+  it('catches the connection_name typo under uses: ./ (actionlint does not)', async () => {
     const typo = smoke.text.replace('connection-name: smoke-', 'connection_name: smoke-')
     expect(typo).not.toBe(smoke.text)
-    const { problems } = checkSources(actions, [{ ...smoke, text: typo }])
+    // Both actions: the smoke workflow runs uses: ./dataflow too.
+    const { problems } = checkSources(await loadActions(root), [{ ...smoke, text: typo }])
     const line = typo.split('\n').findIndex((l) => l.includes('connection_name:')) + 1
     expect(problems).toEqual([
       {
