@@ -50,10 +50,11 @@ describe('input names of the steps that use the action', () => {
     expect(REPOSITORY).toBe((JSON.parse(read('package.json')) as { name: string }).name)
   })
 
-  it('catches the connection_name typo under uses: ./ (actionlint does not)', () => {
+  it('catches the connection_name typo under uses: ./ (actionlint does not)', async () => {
     const typo = smoke.text.replace('connection-name: smoke-', 'connection_name: smoke-')
     expect(typo).not.toBe(smoke.text)
-    const { problems } = checkSources(actions, [{ ...smoke, text: typo }])
+    // Both actions: the smoke workflow runs uses: ./dataflow too.
+    const { problems } = checkSources(await loadActions(root), [{ ...smoke, text: typo }])
     const line = typo.split('\n').findIndex((l) => l.includes('connection_name:')) + 1
     expect(problems).toEqual([
       {
@@ -69,13 +70,14 @@ describe('input names of the steps that use the action', () => {
     ])
   })
 
-  it('catches an unknown key and a missing required input in a README example', () => {
+  it('catches an unknown key and a missing required input in a README example', async () => {
     const readme = read('README.md')
     const first = yamlBlocks(readme).find((b) => /aep-postgresql-connection-action@/.test(b.text))!
+    // The first step of the action in the example is the connection step.
     const broken = first.text
       .replace(/^(\s*)sandbox-name:.*$/m, '$1sandbox: prod')
       .replace(/^(\s*)client-id:/m, '$1Client-Id:')
-    const { problems } = checkSources(actions, [
+    const { problems } = checkSources(await loadActions(root), [
       { name: 'README.md', text: broken, local: false, lineOffset: first.line - 1 }
     ])
     // Client-Id is client-id to the runner, which compares input names without regard to case.
@@ -86,6 +88,32 @@ describe('input names of the steps that use the action', () => {
     // Lines point into README.md itself.
     const lines = readme.split('\n')
     expect(lines[problems[0]!.line - 1]).toMatch(/^\s*sandbox-name:/)
+  })
+
+  it("checks the README's dataflow steps against dataflow/action.yml", async () => {
+    const all = await loadActions(root)
+    expect(Object.keys(all).sort()).toEqual(['', 'dataflow'])
+    const readme = read('README.md')
+    const first = yamlBlocks(readme).find((b) => /\/dataflow@/.test(b.text))!
+    const steps = actionSteps(first.text, { local: false, repoNames })
+    expect(steps.map((s) => s.dir)).toEqual(['', 'dataflow'])
+    // A typo in the dataflow step: the key is not an input of dataflow/action.yml, and the
+    // connection action's name for it is not one either.
+    const at = first.text.indexOf('dataflow-name:')
+    const broken = `${first.text.slice(0, at)}connection-name:${first.text.slice(at + 'dataflow-name:'.length)}`
+    const { problems } = checkSources(all, [
+      { name: 'README.md', text: broken, local: false, lineOffset: first.line - 1 }
+    ])
+    expect(problems.map((p) => p.message)).toEqual([
+      '"connection-name" is not an input of dataflow/action.yml',
+      'required input "dataflow-name" is missing'
+    ])
+    expect(readme.split('\n')[problems[0]!.line - 1]).toMatch(/^\s*dataflow-name:/)
+    // Every README and docs/ example step of the dataflow action is checked.
+    const dataflowSteps = [...stepsOf(/^README\.md$/), ...stepsOf(/^docs\//)].filter(
+      (s) => s.dir === 'dataflow'
+    )
+    expect(dataflowSteps.length).toBeGreaterThanOrEqual(8)
   })
 
   it('a step without with: misses every required input', () => {
@@ -124,6 +152,9 @@ describe('input names of the steps that use the action', () => {
     expect(
       dir('acme/aep-postgresql-connection-action/.github/workflows/deploy.yml@v1')
     ).toBeUndefined()
+    // A local reusable workflow (a job's uses:, as in the README's promotion) is not an action.
+    expect(dir('./.github/workflows/aep-pipeline.yml', true)).toBeUndefined()
+    expect(dir('./.github/workflows/aep-pipeline.yaml', true)).toBeUndefined()
     expect(dir('acme/aep-postgresql-connection-action')).toBeUndefined()
     // A fork under another name, given with --repo.
     expect(dir('acme/aep-conn@v1')).toBeUndefined()

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import { parse } from 'yaml'
 import {
+  DOCUMENTED_ACTIONS,
   isSecretInput,
   parseReadmeTables,
   splitRow,
@@ -24,8 +25,10 @@ import {
   type ActionMetadata
 } from '../scripts/readme-tables.js'
 import { DEFAULTS, INPUT_NAMES, SECRET_INPUTS } from '../src/connection/inputs.js'
+import { parseMapping } from '../src/dataflow/mapping-file.js'
 import { exampleWorkflows, jobsWithoutEnvironment, markdownFiles } from '../scripts/actionlint.js'
 import { yamlBlocks } from '../scripts/check-inputs.js'
+import { DEPARTURES, type Departure } from './support/adobe-api.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -322,6 +325,33 @@ describe('workflows', () => {
       expect.arrayContaining(['create', 'update'])
     )
   })
+
+  it('action-smoke.yml runs the dataflow action on the connection made, and deletes it before the connection', () => {
+    const wf = parse(read('.github/workflows/action-smoke.yml')) as {
+      jobs: {
+        smoke: {
+          steps: Array<{ id?: string; uses?: string; with?: Record<string, string> }>
+        }
+      }
+    }
+    const steps = wf.jobs.smoke.steps
+    const order = steps.filter((s) => s.uses === './' || s.uses === './dataflow')
+    expect(order.map((s) => [s.uses, s.id])).toEqual([
+      ['./', 'create'],
+      ['./', 'update'],
+      ['./dataflow', 'dataflow-create'],
+      ['./dataflow', 'dataflow-again'],
+      ['./dataflow', 'dataflow-delete'],
+      ['./', 'delete']
+    ])
+    const created = steps.find((s) => s.id === 'dataflow-create')!
+    expect(created.with).toMatchObject({
+      'base-connection-id': '${{ steps.create.outputs.connection-id }}',
+      'dataset-name': 'orders-dataset',
+      mapping: '.tmp/smoke-mapping.yml'
+    })
+    expect(steps.find((s) => s.id === 'dataflow-delete')?.with?.state).toBe('absent')
+  })
 })
 
 describe('README tables', () => {
@@ -376,6 +406,119 @@ describe('README tables', () => {
   })
 })
 
+describe('docs/dataflow.md tables (the dataflow action)', () => {
+  const dataflowAction = parse(read('dataflow/action.yml')) as ActionMetadata & {
+    inputs: Record<string, { description: string; required?: boolean; default?: unknown }>
+    outputs: Record<string, { description: string }>
+  }
+  const doc = read('docs/dataflow.md')
+  const labels = { doc: 'docs/dataflow.md', action: 'dataflow/action.yml' }
+  const drift = (text = doc, meta: ActionMetadata = dataflowAction) =>
+    tableDrift(meta, text, labels)
+  /**
+   * The document with table rows edited: each named row's cells replaced by what its function
+   * returns, or the row removed when it returns undefined.
+   */
+  const withRows = (edits: Record<string, (cells: string[]) => string[] | undefined>) => {
+    const lines = doc.split('\n')
+    for (const [name, edit] of Object.entries(edits)) {
+      const at = lines.findIndex((l) => l.startsWith(`| \`${name}\``))
+      expect([name, at > 0]).toEqual([name, true])
+      const cells = edit(splitRow(lines[at]!))
+      if (cells) lines[at] = `| ${cells.join(' | ')} |`
+      else lines.splice(at, 1)
+    }
+    return lines.join('\n')
+  }
+
+  it('the checker knows both actions and their documents', () => {
+    expect(DOCUMENTED_ACTIONS.map((d) => [d.doc, d.action])).toEqual([
+      ['README.md', 'action.yml'],
+      ['docs/dataflow.md', 'dataflow/action.yml']
+    ])
+    for (const d of DOCUMENTED_ACTIONS) expect(existsSync(path.join(root, d.doc))).toBe(true)
+  })
+
+  it('match dataflow/action.yml both ways (names in order, required, defaults, secrets)', () => {
+    expect(drift()).toEqual([])
+    const tables = parseReadmeTables(doc)
+    expect(tables.inputs?.map((r) => r.name)).toEqual(Object.keys(dataflowAction.inputs))
+    expect(tables.outputs?.map((r) => r.name)).toEqual(Object.keys(dataflowAction.outputs))
+  })
+
+  it('npm run check:readme checks both documents and passes', () => {
+    const r = spawnSync(process.execPath, ['scripts/readme-tables.js'], {
+      cwd: root,
+      encoding: 'utf8'
+    })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe(
+      'README.md: the input and output tables match action.yml\n' +
+        'docs/dataflow.md: the input and output tables match dataflow/action.yml\n'
+    )
+    expect(r.status).toBe(0)
+  })
+
+  it('fails when a row is missing from the document', () => {
+    expect(drift(withRows({ 'delta-column': () => undefined }))).toEqual([
+      'input delta-column is in dataflow/action.yml but not in the docs/dataflow.md inputs table'
+    ])
+    expect(drift(withRows({ 'mapping-version': () => undefined }))).toEqual([
+      'output mapping-version is in dataflow/action.yml but not in the docs/dataflow.md outputs table'
+    ])
+  })
+
+  it('fails when a row differs: default, required flag, secret marking, a misspelt name', () => {
+    const edited = withRows({
+      frequency: ([name, required, , description]) => [name!, required!, '`hour`', description!],
+      'dataflow-name': ([name, , def, description]) => [name!, 'no', def!, description!],
+      'client-secret': ([, required, def, description]) => [
+        '`client-secret`',
+        required!,
+        def!,
+        description!
+      ],
+      table: ([, ...rest]) => ['`tabel`', ...rest]
+    })
+    expect(drift(edited)).toEqual([
+      'input client-secret: is secret in dataflow/action.yml but the docs/dataflow.md does not mark it (secret)',
+      'input dataflow-name: docs/dataflow.md says required "no", dataflow/action.yml says "yes"',
+      'input table is in dataflow/action.yml but not in the docs/dataflow.md inputs table',
+      'input frequency: docs/dataflow.md default "hour", dataflow/action.yml default "day"',
+      'input tabel is in the docs/dataflow.md inputs table but not in dataflow/action.yml'
+    ])
+  })
+
+  it('the example mapping files (```text blocks headed by their path) read as the action reads them', () => {
+    const examples = markdownFiles(root).flatMap((file) =>
+      [...read(file).matchAll(/^```text\n# (aep\/[\w.-]+\.ya?ml)\n([\s\S]*?)^```$/gm)].map((m) => ({
+        file,
+        path: m[1]!,
+        text: m[2]!
+      }))
+    )
+    expect(examples.map((e) => e.file)).toEqual(
+      expect.arrayContaining(['README.md', 'docs/dataflow.md'])
+    )
+    for (const e of examples) {
+      const items = parseMapping(e.text, e.path)
+      expect([e.file, items.length > 0]).toEqual([e.file, true])
+    }
+  })
+
+  it('fails when dataflow/action.yml changes and the document does not', () => {
+    const changed = clone(dataflowAction)
+    changed.inputs['schedule-timezone'] = { description: 'x', required: false }
+    changed.inputs['interval']!.default = '1'
+    delete changed.outputs['etag']
+    expect(drift(doc, changed)).toEqual([
+      'input interval: docs/dataflow.md default (none), dataflow/action.yml default "1"',
+      'input schedule-timezone is in dataflow/action.yml but not in the docs/dataflow.md inputs table',
+      'output etag is in the docs/dataflow.md outputs table but not in dataflow/action.yml'
+    ])
+  })
+})
+
 describe('README', () => {
   const lines = readme.split('\n')
   const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1
@@ -394,8 +537,9 @@ describe('README', () => {
   })
 
   it('keeps the two commands every evaluator runs near the top, and says the simulator is not Adobe', () => {
-    expect(lineOf('npm ci && npm start')).toBeLessThan(70)
-    expect(lineOf('npm ci && npm test')).toBeLessThan(75)
+    // Right after the top example (both actions and the mapping file) and the contents.
+    expect(lineOf('npm ci && npm start')).toBeLessThan(100)
+    expect(lineOf('npm ci && npm test')).toBeLessThan(105)
     expect(readme).toMatch(/simulator of Flow Service and\s+Adobe IMS/i)
     expect(readme).toMatch(/No Adobe account is used/)
   })
@@ -425,7 +569,9 @@ describe('README', () => {
   it('links to docs/workflows.md for the other workflows, each a section there', () => {
     const workflows = read('docs/workflows.md').split('\n')
     for (const h of [
-      '## Preview connections per pull request',
+      '## The connection and the dataflow in two jobs',
+      '## Promotion of the whole pipeline, in one file',
+      '## A preview environment per pull request',
       '## Credential rotation',
       '## A plan on pull requests',
       '## Self-hosted runners and proxies',
@@ -455,9 +601,78 @@ describe('README', () => {
   })
 
   it('chains jobs on connection-id being set, not on operation == created', () => {
+    const workflows = read('docs/workflows.md')
     expect(readme).toContain("if: needs.connection.outputs.connection-id != ''")
-    expect(readme).not.toMatch(/operation\s*==\s*'created'\n/)
-    expect(readme).not.toMatch(/if: .*operation == 'created'/)
+    expect(workflows).toContain("if: needs.connection.outputs.connection-id != ''")
+    for (const text of [readme, workflows]) {
+      expect(text).not.toMatch(/operation\s*==\s*'created'\n/)
+      expect(text).not.toMatch(/if: .*operation == 'created'/)
+    }
+  })
+
+  it('runs the whole pipeline with uses: steps: the connection, then the dataflow on its id; no curl', () => {
+    const first = yamlBlocks(readme)[0]!
+    const wf = parse(first.text) as {
+      jobs: Record<
+        string,
+        {
+          environment?: string
+          concurrency?: { group?: string; 'cancel-in-progress'?: boolean }
+          steps: Array<{ id?: string; uses?: string; with?: Record<string, unknown> }>
+        }
+      >
+    }
+    const jobs = Object.values(wf.jobs)
+    expect(jobs).toHaveLength(1)
+    const job = jobs[0]!
+    expect(job.environment).toBe('prod')
+    expect(job.concurrency).toEqual({ group: 'aep-prod', 'cancel-in-progress': false })
+    const ours = job.steps.filter((s) => s.uses?.startsWith('your-org/'))
+    expect(ours.map((s) => s.uses)).toEqual([
+      'your-org/aep-postgresql-connection-action@v1',
+      'your-org/aep-postgresql-connection-action/dataflow@v1'
+    ])
+    const [connection, dataflow] = ours
+    expect(dataflow!.with).toMatchObject({
+      'base-connection-id': `\${{ steps.${connection!.id}.outputs.connection-id }}`,
+      table: expect.any(String),
+      'dataset-name': expect.any(String),
+      mapping: 'aep/orders-mapping.yaml',
+      'delta-column': expect.any(String)
+    })
+    // The mapping file is read from the workspace: the job checks the repository out first.
+    expect(job.steps.findIndex((s) => s.uses?.startsWith('actions/checkout@'))).toBe(0)
+    // The example mapping file follows, and the action's parser reads it.
+    expect(readme).toMatch(/^```text\n# aep\/orders-mapping\.yaml\n/m)
+    // The workflows hand users steps of these actions, never a script of their own.
+    for (const text of [readme, read('docs/workflows.md')]) expect(text).not.toMatch(/\bcurl\b/)
+  })
+
+  it('the preview workflow deletes the dataflow before the connection (1418), and the promotion finds datasets by name', () => {
+    type Step = { uses?: string; with?: Record<string, unknown> }
+    type Wf = { on?: unknown; jobs: Record<string, { steps?: Step[] }> }
+    const workflows = yamlBlocks(read('docs/workflows.md')).map((b) => parse(b.text) as Wf)
+    const preview = workflows.find((w) => JSON.stringify(w.on).includes('closed'))!
+    const cleanup = preview.jobs.cleanup!.steps!
+    expect(cleanup.map((s) => [s.uses, s.with?.state])).toEqual([
+      ['your-org/aep-postgresql-connection-action/dataflow@v1', 'absent'],
+      ['your-org/aep-postgresql-connection-action@v1', 'absent']
+    ])
+    // Every dataflow step of a promotion (README and docs) names its dataset by name.
+    const promotions = [
+      ...yamlBlocks(readme).filter((b) => /AEP pipeline/.test(b.text)),
+      ...yamlBlocks(read('docs/workflows.md')).filter((b) => /Promote AEP pipeline/.test(b.text))
+    ].map((b) => parse(b.text) as Wf)
+    const dataflowSteps = promotions.flatMap((w) =>
+      Object.values(w.jobs).flatMap((j) =>
+        (j.steps ?? []).filter((s) => /\/dataflow@/.test(s.uses ?? ''))
+      )
+    )
+    expect(dataflowSteps.length).toBeGreaterThanOrEqual(4)
+    for (const step of dataflowSteps) {
+      expect(step.with?.['dataset-name']).toBe('orders')
+      expect(step.with?.['dataset-id']).toBeUndefined()
+    }
   })
 
   it('shows pinning by major tag and by full commit SHA, and the permissions the action needs', () => {
@@ -497,7 +712,10 @@ describe('links between the documents', () => {
     'CHANGELOG.md',
     'SECURITY.md',
     'docs/how-it-works.md',
-    'docs/performance.md'
+    'docs/performance.md',
+    'docs/dataflow.md',
+    'docs/workflows.md',
+    'docs/troubleshooting.md'
   ]
   it.each(docs)('%s: every relative link and #anchor resolves', (doc) => {
     const text = read(doc).replace(/^```[\s\S]*?^```/gm, '')
@@ -518,13 +736,92 @@ describe('links between the documents', () => {
   })
 })
 
+describe("docs/how-it-works.md: the departures from Adobe's API description", () => {
+  const text = read('docs/how-it-works.md')
+  const section = text.slice(
+    text.indexOf("## Where the action departs from Adobe's API description")
+  )
+  // The section's two tables: requests, then replies; each row split into cells.
+  const tables = section
+    .split(/\n\s*\n/)
+    .filter((b) => b.trimStart().startsWith('|'))
+    .map((b) =>
+      b
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => splitRow(l))
+    )
+  const isReply = (d: Departure) => d.problem.startsWith('reply ')
+  /** The tutorial files a departure cites, as the docs write them (under help/). */
+  const sourcesOf = (d: Departure) => [...d.source.matchAll(/help\/(\S+?\.md)/g)].map((m) => m[1]!)
+  const rowFits = (row: string[], d: Departure) =>
+    row[0]!.includes(`\`${d.operationId}\``) && sourcesOf(d).every((f) => row.at(-1)!.includes(f))
+  /** A request row also says what kind of departure it is, in its words. */
+  const formFits = (row: string[], d: Departure) => {
+    const [, sends = '', declares = ''] = row
+    const f = d.form
+    switch (f.kind) {
+      case 'path':
+        return declares.includes('(with a slash)')
+      case 'body-items':
+        return sends.includes('array')
+      case 'lower-case':
+        return sends.includes('lower case')
+      case 'type':
+        return declares.includes(f.declared)
+      case 'missing':
+        return sends.includes(`no \`${f.name}\``) && declares.includes('required')
+      default:
+        return false
+    }
+  }
+
+  it('has a table of requests and a table of replies', () => {
+    expect(tables).toHaveLength(2)
+  })
+
+  it('lists each request departure once, with its operation, its kind and its source', () => {
+    const requests = DEPARTURES.filter((d) => !isReply(d))
+    const rows = tables[0]!
+    expect(rows).toHaveLength(requests.length)
+    // One row each: every departure takes the first row left that fits it.
+    const left = new Set(rows.keys())
+    const unlisted: string[] = []
+    for (const d of requests) {
+      const at = [...left].find((i) => rowFits(rows[i]!, d) && formFits(rows[i]!, d))
+      if (at === undefined) unlisted.push(`${d.operationId}: ${d.problem}`)
+      else left.delete(at)
+    }
+    expect(unlisted).toEqual([])
+    expect(left.size).toBe(0)
+  })
+
+  it('lists each reply departure in a row of its operation, with its source; every row is one', () => {
+    const replies = DEPARTURES.filter(isReply)
+    const rows = tables[1]!
+    expect(replies.filter((d) => !rows.some((r) => rowFits(r, d))).map((d) => d.problem)).toEqual(
+      []
+    )
+    expect(rows.filter((r) => !replies.some((d) => rowFits(r, d))).map((r) => r[0])).toEqual([])
+  })
+})
+
 describe('statements about the action that go stale', () => {
-  it('SECURITY.md names every output and every secret input', () => {
+  it("SECURITY.md names every output and every secret input, both actions'", () => {
     const security = read('SECURITY.md')
-    for (const name of Object.keys(action.outputs))
+    const dataflow = parse(read('dataflow/action.yml')) as ActionMetadata
+    const outputs = [...Object.keys(action.outputs), ...Object.keys(dataflow.outputs ?? {})]
+    expect(outputs).toContain('mapping-set-id')
+    for (const name of outputs)
       expect([name, security]).toEqual([name, expect.stringContaining(`\`${name}\``)])
     const secretLine = security.split('\n').find((l) => l.startsWith('Secret inputs:')) ?? ''
-    for (const name of SECRET_INPUTS) expect(secretLine).toContain(`\`${name}\``)
+    const dataflowSecrets = Object.keys(dataflow.inputs ?? {}).filter((n) =>
+      isSecretInput(dataflow.inputs?.[n])
+    )
+    expect(dataflowSecrets).toEqual(['client-secret', 'access-token'])
+    for (const name of [...SECRET_INPUTS, ...dataflowSecrets])
+      expect(secretLine).toContain(`\`${name}\``)
   })
 
   it("docs/performance.md gives the bundle's size today (within 10 %)", () => {

@@ -6,13 +6,16 @@
  * that order on one line.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-// The only import of the action's code: when it moves, this line moves with it.
+// The only imports of the actions' code: when they move, these lines move with them.
 import { run } from '../src/connection/main.js'
-import { startSimulator, type Simulator } from '../simulator/server.js'
+import { run as dataflowRun } from '../src/dataflow/main.js'
+import { DEFAULT_DATASET, startSimulator, type Simulator } from '../simulator/server.js'
 import { fakeCore, type FakeCore } from './support/fake-core.js'
+import { runInProcess } from './support/in-process.js'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8')
@@ -66,12 +69,20 @@ const PASSWORD = 'Pw-Docs-4471;x'
 
 describe('troubleshooting: the quoted messages are what the action prints', () => {
   let sim: Simulator
+  // The dataflow action reads its mapping file from the workspace, as after a checkout.
+  const workspace = mkdtempSync(path.join(tmpdir(), 'troubleshooting-ws-'))
+  mkdirSync(path.join(workspace, 'aep'))
+  writeFileSync(
+    path.join(workspace, 'aep', 'orders-mapping.yaml'),
+    '- source: id\n  destination: _id\n- source: email\n  destination: personalEmail.address\n'
+  )
 
   beforeAll(async () => {
     sim = await startSimulator({ clientSecret: CLIENT_SECRET })
   })
   afterAll(async () => {
     await sim.close()
+    rmSync(workspace, { recursive: true, force: true })
   })
   beforeEach(() => sim.reset())
 
@@ -103,6 +114,48 @@ describe('troubleshooting: the quoted messages are what the action prints', () =
     const core = await step(extra)
     expect(core.failed()).toBeDefined()
     return printed(core)
+  }
+
+  /** The base connection the connection action made: `analytics-postgres`, seeded once. */
+  const baseConnection = () =>
+    sim.connections('prod').find((c) => c.name === 'analytics-postgres')?.id ??
+    sim.seedConnection('prod', { name: 'analytics-postgres', tables: ['public.orders'] }).id
+
+  /** One run of the dataflow action, in-process, with working inputs; `extra` wins. */
+  async function dataflowStep(extra: Record<string, string> = {}) {
+    return runInProcess({
+      run: dataflowRun,
+      actionYml: path.join(root, 'dataflow', 'action.yml'),
+      inputs: {
+        'client-id': sim.clientId,
+        'client-secret': CLIENT_SECRET,
+        'ims-org-id': sim.orgId,
+        'sandbox-name': 'prod',
+        'platform-url': sim.url,
+        'ims-url': sim.url,
+        'dataflow-name': 'analytics-orders',
+        'base-connection-id': baseConnection(),
+        table: 'public.orders',
+        'dataset-name': DEFAULT_DATASET.name,
+        mapping: 'aep/orders-mapping.yaml',
+        'delta-column': 'updated_at',
+        ...extra
+      },
+      env: { GITHUB_WORKSPACE: workspace }
+    })
+  }
+
+  /** A dataflow step that must fail; what it printed. */
+  async function dataflowFailing(extra: Record<string, string> = {}): Promise<string[]> {
+    const r = await dataflowStep(extra)
+    expect(r.code).toBe(1)
+    return r.lines
+  }
+
+  /** A dataflow step that must pass (to set up a failure after it). */
+  async function dataflowMade(): Promise<void> {
+    const r = await dataflowStep()
+    expect([r.code, r.outputs.operation]).toEqual([0, 'created'])
   }
 
   /** A Flow Service error body, as Adobe writes it. */
@@ -174,6 +227,68 @@ describe('troubleshooting: the quoted messages are what the action prints', () =
       sim.seedConnection('prod', { name: 'analytics-postgres' })
       sim.configure({ patchEnabled: false })
       return failing()
+    },
+    'the-mapping-file-is-not-in-the-workspace': () =>
+      dataflowFailing({ mapping: 'aep/customers-mapping.yaml' }),
+    'the-dataset-is-not-found': async () => [
+      ...(await dataflowFailing({ 'dataset-name': '', 'dataset-id': '5f2b0c9e8d7a6b5c4d3e2f1a' })),
+      ...(await dataflowFailing({ 'dataset-name': 'Orders' }))
+    ],
+    'several-datasets-have-the-name': () => {
+      for (const schema of ['orders', 'orders-v2'])
+        sim.seedDataset('prod', {
+          name: 'orders',
+          schemaId: `https://ns.adobe.com/simtenant/schemas/${schema}`
+        })
+      return dataflowFailing({ 'dataset-name': 'orders' })
+    },
+    '1425-the-mapping-and-the-dataset-have-different-schemas': () => {
+      // Adobe's refusal (its error catalogue's message), as Flow Service answers it.
+      sim.inject({
+        match: { method: 'POST', path: '/data/foundation/flowservice/flows' },
+        action: {
+          type: 'status',
+          status: 400,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            type: 'https://ns.adobe.com/aep/errors/FLOW-1425-400',
+            title: 'Invalid request',
+            status: 400,
+            report: {
+              'detailed-message':
+                'Schema with same id and version must be used in both mapping and target dataset.',
+              'request-id': 'req-1425'
+            }
+          })
+        }
+      })
+      return dataflowFailing()
+    },
+    'a-changed-table-base-connection-or-dataset-is-refused': async () => {
+      await dataflowMade()
+      const other = sim.seedConnection('prod', { name: 'analytics-postgres-2' }).id
+      const dataset = sim.seedDataset('prod', {
+        name: 'orders-v2',
+        schemaId: 'https://ns.adobe.com/simtenant/schemas/orders-v2'
+      })
+      return [
+        ...(await dataflowFailing({ table: 'public.customers' })),
+        ...(await dataflowFailing({ 'base-connection-id': other })),
+        ...(await dataflowFailing({ 'dataset-name': '', 'dataset-id': dataset }))
+      ]
+    },
+    'a-connection-of-that-name-was-not-made-by-this-action': () => {
+      sim.seedSourceConnection('prod', {
+        name: 'analytics-orders source',
+        baseConnectionId: baseConnection(),
+        tableName: 'public.customers',
+        description: 'Made by hand'
+      })
+      return dataflowFailing()
+    },
+    '1418-a-dataflow-still-uses-the-connection': async () => {
+      await dataflowMade()
+      return failing({ state: 'absent' })
     },
     'invalid-input': () => failing({ port: '54 32' }),
     'a-misspelt-input-name': async () => {

@@ -30,7 +30,8 @@ export function actionDirOf(uses, { local, repoNames }) {
   if (typeof uses !== 'string') return undefined
   const u = uses.trim()
   if (u.startsWith('./') || u === '.') {
-    if (!local) return undefined
+    // ./.github/workflows/x.yml calls a local reusable workflow (a job), not an action.
+    if (!local || /\.ya?ml$/i.test(u)) return undefined
     return u
       .replace(/^\.\/?/, '')
       .replace(/^\.(\/|$)/, '')

@@ -22,6 +22,13 @@ export interface ActionMetadata {
   [key: string]: unknown
 }
 
+/** Each action and the document holding its tables (paths from the repository root). */
+export declare const DOCUMENTED_ACTIONS: ReadonlyArray<{
+  doc: string
+  /** how messages name the document */
+  label: string
+  action: string
+}>
 export declare const NO_DEFAULT: string
 export declare function splitRow(line: string): string[]
 export declare function tableBetween(
@@ -34,5 +41,12 @@ export declare function parseReadmeTables(markdown: string): {
   outputs: ReadmeOutputRow[] | undefined
 }
 export declare function isSecretInput(input: { description?: string } | undefined): boolean
-/** One message per difference between action.yml and the README tables; empty when in step. */
-export declare function tableDrift(action: ActionMetadata, markdown: string): string[]
+/**
+ * One message per difference between an action's metadata and a document's tables; empty when
+ * in step. `labels` names the document and the metadata file in messages (README, action.yml).
+ */
+export declare function tableDrift(
+  action: ActionMetadata,
+  markdown: string,
+  labels?: { doc?: string; action?: string }
+): string[]

@@ -1,6 +1,8 @@
-// Keeps the README's input and output tables in step with action.yml.
+// Keeps the documented input and output tables in step with each action's metadata: README.md
+// with action.yml (the connection action), docs/dataflow.md with dataflow/action.yml (the
+// dataflow action). See DOCUMENTED_ACTIONS.
 //
-// The tables sit between marker comments in README.md:
+// The tables sit between marker comments in each document:
 //   <!-- inputs-table:start --> ... <!-- inputs-table:end -->
 //   <!-- outputs-table:start --> ... <!-- outputs-table:end -->
 // Inputs:  | Name | Required | Default | Description |
@@ -10,12 +12,22 @@
 //
 // Pure functions only: the caller reads the files and parses action.yml.
 //
-// Usage as a script: node scripts/readme-tables.js   (exit code 1 and one line per problem)
+// Usage as a script: node scripts/readme-tables.js   (exit code 1 and one line per problem,
+// each starting with the document it is about)
 
 const MARKERS = {
   inputs: ['<!-- inputs-table:start -->', '<!-- inputs-table:end -->'],
   outputs: ['<!-- outputs-table:start -->', '<!-- outputs-table:end -->']
 }
+
+/**
+ * Each action and the document that holds its tables: `doc` and `action` are paths from the
+ * repository root, and also how messages name them (the README keeps its short name).
+ */
+export const DOCUMENTED_ACTIONS = [
+  { doc: 'README.md', label: 'README', action: 'action.yml' },
+  { doc: 'docs/dataflow.md', label: 'docs/dataflow.md', action: 'dataflow/action.yml' }
+]
 
 /** An empty Default cell; "-" and "" are accepted too. */
 export const NO_DEFAULT = '—'
@@ -84,76 +96,87 @@ export function isSecretInput(input) {
 }
 
 /**
- * Compares a parsed action.yml object with the README text. Returns one message per
- * difference; an empty array means the tables match action.yml both ways.
+ * Compares a parsed action.yml object with a document's text (the README by default). Returns
+ * one message per difference; an empty array means the tables match the metadata both ways.
+ * `labels.doc` and `labels.action` say how messages name the document and the metadata file.
  */
-export function tableDrift(action, markdown) {
+export function tableDrift(action, markdown, labels = {}) {
+  const README = labels.doc ?? 'README'
+  const ACTION = labels.action ?? 'action.yml'
   const problems = []
   const readme = parseReadmeTables(markdown)
   const inputs = action?.inputs ?? {}
   const outputs = action?.outputs ?? {}
 
-  if (!readme.inputs) problems.push('README has no inputs table (inputs-table markers missing)')
+  if (!readme.inputs) problems.push(`${README} has no inputs table (inputs-table markers missing)`)
   else {
     const rows = new Map()
     for (const row of readme.inputs) {
-      if (rows.has(row.name)) problems.push(`README lists input ${row.name} twice`)
+      if (rows.has(row.name)) problems.push(`${README} lists input ${row.name} twice`)
       rows.set(row.name, row)
     }
     for (const [name, meta] of Object.entries(inputs)) {
       const row = rows.get(name)
       if (!row) {
-        problems.push(`input ${name} is in action.yml but not in the README inputs table`)
+        problems.push(`input ${name} is in ${ACTION} but not in the ${README} inputs table`)
         continue
       }
       const required = meta?.required === true ? 'yes' : 'no'
       if (row.required !== required)
         problems.push(
-          `input ${name}: README says required "${row.required}", action.yml says "${required}"`
+          `input ${name}: ${README} says required "${row.required}", ${ACTION} says "${required}"`
         )
       const def = meta?.default === undefined ? undefined : String(meta.default)
       if (row.default !== def)
         problems.push(
-          `input ${name}: README default ${row.default === undefined ? '(none)' : `"${row.default}"`}, ` +
-            `action.yml default ${def === undefined ? '(none)' : `"${def}"`}`
+          `input ${name}: ${README} default ${row.default === undefined ? '(none)' : `"${row.default}"`}, ` +
+            `${ACTION} default ${def === undefined ? '(none)' : `"${def}"`}`
         )
       if (row.secret !== isSecretInput(meta))
         problems.push(
-          `input ${name}: ${isSecretInput(meta) ? 'is' : 'is not'} secret in action.yml but the README ` +
+          `input ${name}: ${isSecretInput(meta) ? 'is' : 'is not'} secret in ${ACTION} but the ${README} ` +
             `${row.secret ? 'marks' : 'does not mark'} it (secret)`
         )
-      if (!row.description) problems.push(`input ${name}: README description is empty`)
+      if (!row.description) problems.push(`input ${name}: ${README} description is empty`)
     }
     for (const name of rows.keys())
       if (!(name in inputs))
-        problems.push(`input ${name} is in the README inputs table but not in action.yml`)
+        problems.push(`input ${name} is in the ${README} inputs table but not in ${ACTION}`)
   }
 
-  if (!readme.outputs) problems.push('README has no outputs table (outputs-table markers missing)')
+  if (!readme.outputs)
+    problems.push(`${README} has no outputs table (outputs-table markers missing)`)
   else {
     const names = readme.outputs.map((r) => r.name)
     for (const name of Object.keys(outputs))
       if (!names.includes(name))
-        problems.push(`output ${name} is in action.yml but not in the README outputs table`)
+        problems.push(`output ${name} is in ${ACTION} but not in the ${README} outputs table`)
     for (const row of readme.outputs) {
       if (!(row.name in outputs))
-        problems.push(`output ${row.name} is in the README outputs table but not in action.yml`)
-      else if (!row.description) problems.push(`output ${row.name}: README description is empty`)
+        problems.push(`output ${row.name} is in the ${README} outputs table but not in ${ACTION}`)
+      else if (!row.description) problems.push(`output ${row.name}: ${README} description is empty`)
     }
-    if (new Set(names).size !== names.length) problems.push('README lists an output twice')
+    if (new Set(names).size !== names.length) problems.push(`${README} lists an output twice`)
   }
   return problems
 }
 
-// Run directly: compare the repository's README.md with its action.yml.
+// Run directly: compare each document of DOCUMENTED_ACTIONS with its action's metadata.
 const { pathToFileURL } = await import('node:url')
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { readFileSync } = await import('node:fs')
   const { parse } = await import('yaml')
   const root = new URL('../', import.meta.url)
-  const action = parse(readFileSync(new URL('action.yml', root), 'utf8'))
-  const problems = tableDrift(action, readFileSync(new URL('README.md', root), 'utf8'))
-  for (const p of problems) console.error(p)
-  if (problems.length) process.exit(1)
-  console.log('README input and output tables match action.yml')
+  let failed = false
+  for (const { doc, label, action: file } of DOCUMENTED_ACTIONS) {
+    const action = parse(readFileSync(new URL(file, root), 'utf8'))
+    const problems = tableDrift(action, readFileSync(new URL(doc, root), 'utf8'), {
+      doc: label,
+      action: file
+    })
+    for (const p of problems) console.error(`${doc}: ${p}`)
+    if (problems.length) failed = true
+    else console.log(`${doc}: the input and output tables match ${file}`)
+  }
+  if (failed) process.exit(1)
 }
