@@ -31395,7 +31395,10 @@ class errors_ActionError extends Error {
         super(message);
         this.name = 'ActionError';
     }
-    /** The message as printed, each server-supplied part passed through `shorten`. */
+    /**
+     * The message as printed, each server-supplied part passed through `shorten` (with the fields
+     * of the server's body it joins, when several).
+     */
     render(_shorten) {
         return this.message;
     }
@@ -31420,7 +31423,7 @@ class ApiError extends errors_ActionError {
     }
     render(shorten) {
         const p = this.parts;
-        return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message;
+        return p ? `${p.head}${shorten(p.detail, p.fields)}${p.tail}` : this.message;
     }
     /** The same error with a sentence added at the end. */
     withNote(note) {
@@ -31474,13 +31477,12 @@ function describeBody(res) {
         str(report['detailed-message']) ??
         str(body.detail) ??
         str(body.message);
-    const detail = [title, message && message !== title ? message : undefined]
-        .filter(Boolean)
-        .join(': ');
+    const fields = [title, message && message !== title ? message : undefined].filter((f) => !!f);
     return {
         code,
-        detail: detail || 'no details given',
-        requestId: str(report['request-id']) ?? requestId
+        detail: fields.join(': ') || 'no details given',
+        requestId: str(report['request-id']) ?? requestId,
+        ...(fields.length > 1 ? { fields } : {})
     };
 }
 /** A hint for the failures users hit most, keyed by status and code. */
@@ -31518,14 +31520,15 @@ function hintFor(status, code, tokenGiven) {
 function apiError(operation, a, tokenGiven = false) {
     if (a.kind === 'network')
         return new ApiError(`${operation} failed: ${a.error.message}`, 0);
-    const { code, detail, requestId } = describeBody(a.res);
+    const { code, detail, requestId, fields } = describeBody(a.res);
     const hint = hintFor(a.res.status, code, tokenGiven);
     const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`;
     const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`;
     return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
         head,
         detail,
-        tail
+        tail,
+        ...(fields ? { fields } : {})
     });
 }
 /**
@@ -31761,7 +31764,7 @@ function isRetryable(a) {
  */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
+        const a = await attempt(transport, req, ctx.deadline, ctx.requestTimeoutMs?.()).catch((e) => {
             throw e instanceof TransportError
                 ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
                 : e;
@@ -31771,1191 +31774,6 @@ async function sendWithRetries(transport, req, ctx, label) {
         if (!(await waitBeforeRetry(ctx, label, n, a)))
             return { ...a, attempts: n };
     }
-}
-
-;// CONCATENATED MODULE: ./src/platform/connection-string.ts
-/*
- * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
- * connector takes them: quoting a value, and splitting a string into keywords. Shared because
- * masking must know every form a password takes inside one.
- */
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
-function quoteValue(value) {
-    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
-}
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
-function splitConnectionString(cs) {
-    const out = new Map();
-    let i = 0;
-    while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
-        if (cs[i] === ';' || /\s/.test(cs[i])) {
-            i++;
-            continue;
-        }
-        const eq = cs.indexOf('=', i);
-        if (eq < 0) {
-            if (cs.slice(i).trim())
-                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
-            break;
-        }
-        const key = cs.slice(i, eq).trim().toLowerCase();
-        let j = eq + 1;
-        let value = '';
-        if (cs[j] === '{') {
-            j++;
-            for (;;) {
-                if (j >= cs.length)
-                    throw new Error('connection-string has a "{" value without its closing "}"');
-                if (cs[j] === '}') {
-                    if (cs[j + 1] === '}') {
-                        value += '}';
-                        j += 2;
-                        continue;
-                    }
-                    j++;
-                    break;
-                }
-                value += cs[j];
-                j++;
-            }
-            const semi = cs.indexOf(';', j);
-            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
-                throw new Error('connection-string has text after a closing "}"');
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        else {
-            const semi = cs.indexOf(';', j);
-            value = cs.slice(j, semi < 0 ? cs.length : semi);
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        if (!key)
-            throw new Error('connection-string has an empty keyword');
-        out.set(key, value);
-    }
-    return out;
-}
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
-function splitConnectionStringLoosely(cs) {
-    try {
-        return splitConnectionString(cs);
-    }
-    catch {
-        return new Map();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/masking.ts
-
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
-const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
-const WINDOW = 12;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
-const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
- * exact registered strings (plus a few encodings of them), so each form must be registered.
- */
-function derivedForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret]);
-    const trimmed = secret.trim();
-    if (trimmed)
-        forms.add(trimmed);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
-    forms.add(quoteValue(secret));
-    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    for (const b64 of base64Forms(secret))
-        forms.add(b64);
-    // Accents stripped, as a server that folds to ASCII writes it.
-    const folded = foldAccents(secret);
-    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
-        forms.add(folded);
-    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
-    for (const derived of [collapse(secret), ...lines])
-        if (derived.length >= MIN_DERIVED_LENGTH)
-            forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
-    return [...forms].filter((f) => f.trim().length > 0);
-}
-/** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- */
-function base64Forms(secret) {
-    const bytes = Buffer.from(secret, 'utf8');
-    const forms = [bytes.toString('base64')];
-    for (const shift of [1, 2]) {
-        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
-        const start = shift === 1 ? 2 : 3;
-        const whole = Math.floor((shift + bytes.length) / 3) * 4;
-        const form = b64.slice(start, whole);
-        if (form.length >= MIN_DERIVED_LENGTH)
-            forms.push(form);
-    }
-    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
-    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
-        forms.push(tailless);
-    return forms;
-}
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
-function connectionStringSecrets(cs) {
-    const found = [];
-    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
-    for (let m = key.exec(cs); m; m = key.exec(cs)) {
-        const rest = cs.slice(m.index + m[0].length);
-        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
-        const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value);
-        if (value.startsWith('{') && value.endsWith('}'))
-            found.push(value.slice(1, -1).replace(/}}/g, '}'));
-        if (end > 0) {
-            const loose = [value];
-            for (const segment of rest.slice(end + 1).split(';')) {
-                if (segment.includes('='))
-                    break;
-                loose.push(segment);
-            }
-            if (loose.length > 1)
-                found.push(loose.join(';'), ...loose.slice(1));
-        }
-    }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
-    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
-}
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
-function closingBrace(text) {
-    for (let i = 1; i < text.length; i++)
-        if (text[i] === '}') {
-            if (text[i + 1] !== '}')
-                return i + 1;
-            i++;
-        }
-    return -1;
-}
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
-function flexible(form) {
-    const pattern = form
-        .split(/(\s+)/)
-        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
-        .join('');
-    return new RegExp(pattern, 'g');
-}
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
-function decodeJsonEscapes(text) {
-    const simple = {
-        '"': '"',
-        '\\': '\\',
-        '/': '/',
-        b: '\b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t'
-    };
-    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
-}
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
-function decodePercent(text) {
-    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        try {
-            return decodeURIComponent(run);
-        }
-        catch {
-            return run;
-        }
-    });
-}
-const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
-function decodeHtmlEntities(text) {
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
-        if (!e.startsWith('#'))
-            return HTML_NAMED[e.toLowerCase()] ?? whole;
-        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
-function decodeByteEscapes(text) {
-    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
-    return text
-        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        const utf8 = b.toString('utf8');
-        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
-    })
-        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
-    });
-}
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
-const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
-function replaceRanges(text, ranges) {
-    if (ranges.length === 0)
-        return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = '';
-    let at = 0;
-    let [start, end] = ranges[0];
-    for (const [s, e] of ranges.slice(1)) {
-        if (s <= end)
-            end = Math.max(end, e);
-        else {
-            out += `${text.slice(at, start)}***`;
-            at = end;
-            [start, end] = [s, e];
-        }
-    }
-    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
-}
-/** The views of a text that redact() also tries, in order. */
-const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise];
-/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
-const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/;
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
-class Masker {
-    sink;
-    forms = new Set();
-    patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
-    windows = new Set();
-    /** The same runs as written (for the case-sensitive check of outputs). */
-    exactWindows = new Set();
-    constructor(sink) {
-        this.sink = sink;
-    }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too.
-     */
-    add(secret) {
-        if (!secret)
-            return;
-        this.addComposite(secret);
-        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
-        for (const form of forms)
-            for (let i = 0; i + WINDOW <= form.length; i++) {
-                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
-                this.exactWindows.add(form.slice(i, i + WINDOW));
-            }
-    }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
-    addComposite(value) {
-        if (!value)
-            return;
-        for (const form of derivedForms(value)) {
-            if (this.forms.has(form))
-                continue;
-            this.forms.add(form);
-            this.patterns = undefined;
-            this.sink.setSecret(form);
-        }
-    }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
-     * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
-     * secret cannot eat ordinary words written in another case).
-     */
-    ranges(text, anyCase = true) {
-        this.patterns ??= [...this.forms].map(flexible);
-        const ranges = [];
-        for (const re of this.patterns) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-                ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
-                re.lastIndex = m.index + 1;
-            }
-        }
-        if (this.windows.size > 0) {
-            const lower = text.toLowerCase();
-            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
-            const view = lower.length === text.length ? lower : text;
-            for (let i = 0; i + WINDOW <= view.length; i++) {
-                const run = view.slice(i, i + WINDOW);
-                if (!this.windows.has(run))
-                    continue;
-                // Case-sensitive: the run must also appear as written in one of the secret's forms.
-                if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
-                    ranges.push([i, i + WINDOW]);
-            }
-        }
-        return ranges;
-    }
-    redactOnce(text, anyCase = true) {
-        return replaceRanges(text, this.ranges(text, anyCase));
-    }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-     * single secret count as a match, in any letter case. A server may also echo a value escaped
-     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
-     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
-     * where such a view of the text reveals a secret, that view is used, redacted.
-     */
-    redact(text) {
-        let out = this.redactOnce(text);
-        for (let round = 0; round < 3; round++) {
-            let changed = false;
-            for (const decode of VIEWS) {
-                const view = decode(out);
-                if (view === out)
-                    continue;
-                const redacted = this.redactOnce(view);
-                if (redacted !== view) {
-                    out = redacted;
-                    changed = true;
-                }
-            }
-            if (!changed)
-                break;
-        }
-        return this.redactUnwrapped(out);
-    }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
-    redactUnwrapped(text) {
-        if (!WRAPPING.test(text))
-            return text;
-        const kept = [];
-        let view = '';
-        for (let i = 0; i < text.length; i++) {
-            const c = text[i];
-            if (WRAPPING.test(c))
-                continue;
-            kept.push(i);
-            view += c;
-        }
-        const ranges = this.ranges(view).map(([s, e]) => [
-            kept[s] ?? 0,
-            (kept[e - 1] ?? text.length - 1) + 1
-        ]);
-        return replaceRanges(text, ranges);
-    }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
-    catches(value) {
-        for (const form of this.forms)
-            if (value.includes(form))
-                return true;
-        return false;
-    }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
-     * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
-     * name that only resembles a secret is left alone.
-     */
-    reveals(value) {
-        return this.redactOnce(value, false) !== value;
-    }
-    /** An output value with the runs reveals() finds replaced by ***. */
-    redactOutput(value) {
-        return this.redactOnce(value, false);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
-
-
-
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
-const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
-const MAX_DETAIL = 300;
-/** Longest log line. */
-const MAX_LOG_LINE = 2000;
-const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
-const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-const hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
-function neutralise(line) {
-    let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [');
-    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
-    if (out.startsWith('::', lead.length))
-        out = `${lead}: :${out.slice(lead.length + 2)}`;
-    return out;
-}
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
-const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
-function headOf(text, keep) {
-    if (text.length <= keep)
-        return text;
-    let shown = 0;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
-        if (!space && ++shown > keep)
-            return text.slice(0, i);
-    }
-    return text;
-}
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
-function guard(text, redact, opts) {
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text;
-    const lines = redact(raw).split(output_LINE_BREAK).map(neutralise);
-    if (!opts.oneLine)
-        return lines.map((l) => cut(l.trimEnd(), opts.max));
-    // Joining may bring a secret's parts together again: redact once more before cutting.
-    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
-    return [cut(joined, opts.max)];
-}
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
-class Output {
-    sink;
-    masker;
-    constructor(sink) {
-        this.sink = sink;
-        this.masker = new Masker(sink);
-    }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
-    secret(value) {
-        this.masker.add(value);
-    }
-    /** A secret built from other values (connection string, URL, auth block). */
-    compositeSecret(value) {
-        this.masker.addComposite(value);
-    }
-    one(text, max = MAX_MESSAGE) {
-        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
-    }
-    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-    detail(serverText) {
-        return this.one(serverText, MAX_DETAIL);
-    }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
-    describe(e) {
-        if (e && typeof e.render === 'function')
-            return e.render((t) => this.detail(t));
-        return e instanceof Error ? e.message : String(e);
-    }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
-    info(text) {
-        this.sink.info(this.one(text, MAX_LOG_LINE));
-    }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
-    block(text) {
-        for (const line of guard(text, (t) => this.masker.redact(t), {
-            oneLine: false,
-            max: MAX_LOG_LINE
-        }))
-            this.sink.info(line);
-    }
-    debug(text) {
-        this.sink.debug(this.one(text));
-    }
-    warning(text) {
-        this.sink.warning(this.one(text));
-    }
-    error(text) {
-        this.sink.error(this.one(text));
-    }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
-    async group(title, fn) {
-        this.sink.startGroup(this.one(title));
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    /** The step's failure: one ::error line and exit code 1. */
-    fail(text) {
-        this.sink.setFailed(this.one(text));
-    }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
-     * runner cancelled the step with.
-     */
-    failWith(e, outOfTime, cancelled) {
-        if (e instanceof InputError) {
-            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
-            for (const line of lines.slice(0, -1))
-                this.error(line);
-            const suffix = ' (nothing was sent to Adobe)';
-            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
-            return {
-                error: `${lines.join('; ')}${suffix}`,
-                inputs: [...new Set(e.problems.map((p) => p.input))]
-            };
-        }
-        let error = this.describe(e);
-        // A cancelled step runs out of its grace period, not of timeout-seconds.
-        if (cancelled) {
-            if (!/cancel/.test(error))
-                error += ` (the runner cancelled the step: ${cancelled})`;
-        }
-        else {
-            if (outOfTime && !(e instanceof DeadlineError))
-                error += " (the step's timeout-seconds ran out)";
-            if (outOfTime || e instanceof DeadlineError)
-                error += '; raise timeout-seconds or check the network path to Adobe';
-        }
-        this.fail(error);
-        return { error };
-    }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     */
-    setOutput(name, value) {
-        if (value && this.masker.catches(value))
-            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
-        else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
-            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redactOutput(value);
-        }
-        this.sink.setOutput(name, value);
-    }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
-    async summary(content) {
-        const cell = (t) => escapeHtml(this.one(t));
-        try {
-            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
-                [
-                    { data: 'Field', header: true },
-                    { data: 'Value', header: true }
-                ],
-                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
-            ]);
-            if (content.objects)
-                s = s.addTable([
-                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
-                    ...content.objects.rows.map((row) => row.map(cell))
-                ]);
-            if (content.link)
-                s = s.addLink(cell(content.link.text), cell(content.link.href));
-            await s.write();
-        }
-        catch (e) {
-            this.warning(`could not write the job summary: ${e.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/platform/provenance.ts
-
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
-function githubContext(env = process.env, log = () => undefined) {
-    let payload;
-    return {
-        workflow: env.GITHUB_WORKFLOW,
-        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
-        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        ref: env.GITHUB_REF,
-        get payload() {
-            if (payload)
-                return payload;
-            payload = {};
-            const file = env.GITHUB_EVENT_PATH;
-            if (file) {
-                if ((0,external_node_fs_namespaceObject.existsSync)(file))
-                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-                else
-                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
-            }
-            return payload;
-        }
-    };
-}
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
-function runContext(ctx, env) {
-    const deployment = ctx.payload.deployment;
-    const deploymentEnv = deployment?.environment;
-    return {
-        repository: env.GITHUB_REPOSITORY || undefined,
-        workflow: ctx.workflow || undefined,
-        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
-        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
-        serverUrl: ctx.serverUrl,
-        ref: ctx.ref || undefined,
-        environment: env.AEP_ENVIRONMENT ||
-            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
-            undefined
-    };
-}
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
-function safe(value, max = 100) {
-    const encoded = Array.from(value)
-        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
-        .join('');
-    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
-}
-/** The link to the workflow run, when the run is known. */
-function runUrl(c) {
-    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
-        return undefined;
-    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
-    return `${server}/${c.repository}/actions/runs/${c.runId}`;
-}
-/** The default description: which repository, workflow, run, ref and environment manage it. */
-function defaultDescription(c) {
-    if (!c.repository)
-        return 'Managed by the AEP PostgreSQL connection GitHub Action';
-    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
-    if (c.workflow)
-        parts.push(`workflow "${safe(c.workflow)}"`);
-    const url = runUrl(c);
-    if (c.runId)
-        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
-    if (c.ref)
-        parts.push(`ref ${safe(c.ref)}`);
-    if (c.environment)
-        parts.push(`environment ${safe(c.environment)}`);
-    return parts.join(', ');
-}
-
-;// CONCATENATED MODULE: ./src/platform/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
-function parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
-const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
-function parseProxy(name, value) {
-    const url = parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    if (credentialsCutShort(url))
-        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
-    const user = decode(url.username);
-    const password = decode(url.password);
-    if (user === undefined || password === undefined)
-        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
-    url.pathname = '/';
-    url.search = '';
-    url.hash = '';
-    return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: given,
-        ...(given
-            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
-            : {})
-    };
-}
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
-}
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
-    }
-    return false;
-}
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
-}
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
- */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = parseUrl(value);
-        if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
-            const at = value.lastIndexOf('@');
-            if (at === -1)
-                continue;
-            out.add(value);
-            const start = value.indexOf('//');
-            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
-            out.add(userinfo);
-            if (userinfo.includes(':'))
-                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
-            continue;
-        }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        url.pathname = '/';
-        url.search = '';
-        url.hash = '';
-        out.add(url.href);
-        for (const d of [(s) => s, (s) => decode(s) ?? s]) {
-            if (url.password)
-                out.add(d(url.password));
-            else
-                out.add(d(url.username));
-            out.add(`${d(url.username)}:${d(url.password)}`);
-        }
-    }
-    return [...out].filter((s) => s.length > 0);
-}
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/platform/secrets.ts
-
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
-function readInputs(c, env, out, spec) {
-    for (const secret of proxySecrets(env))
-        out.compositeSecret(secret);
-    const raw = {};
-    for (const name of spec.names) {
-        // Only a pasted line break is dropped from an input read as given.
-        raw[name] = spec.untrimmed?.includes(name)
-            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
-            : c.getInput(name);
-    }
-    for (const name of spec.secrets)
-        if (spec.composite?.includes(name))
-            out.compositeSecret(raw[name]);
-        else
-            out.secret(raw[name]);
-    for (const value of spec.derived?.(raw) ?? [])
-        out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
-    const byName = raw;
-    if (byName['client-secret'])
-        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
-    return raw;
-}
-
-;// CONCATENATED MODULE: ./src/platform/listing.ts
-
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends errors_ActionError {
-    reason;
-    constructor(reason, plural = 'connections') {
-        super(`listing ${plural} by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
-const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
-const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
-const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
-function classify(item, name, c) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = specOf(item, c);
-    if (spec === undefined)
-        return 'unknown';
-    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name, c) {
-    if (property === specFilter(c)) {
-        const spec = specOf(item, c);
-        return spec === undefined || sameSpec(spec, c.spec.id);
-    }
-    return item.name === undefined || item.name === name;
-}
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
-const stateOf = (state) => state?.trim().toLowerCase();
-const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
-const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
-function createdAtOf(item) {
-    const v = item.createdAt;
-    if (typeof v === 'number')
-        return Number.isFinite(v) ? v : undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no object to keep');
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    return rest.reduce((best, i) => {
-        const a = at(i);
-        const b = at(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
-function strictlyOldest(keeper, items) {
-    const k = createdAtOf(keeper);
-    return (k !== undefined &&
-        items.every((i) => {
-            if (i.id === keeper.id)
-                return true;
-            const t = createdAtOf(i);
-            return t !== undefined && t > k;
-        }));
-}
-
-;// CONCATENATED MODULE: ./src/platform/changes.ts
-
-
-/*
- * Updating and deleting one stored object, in any collection, through the refusals racing runs
- * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
- * retried; a refusal in the object's current state waits for the state to settle.
- */
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
-const MAX_PRECONDITION_RETRIES = 5;
-/**
- * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
- * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
- * (1416, 1417) waits for the state to settle, then retries once.
- */
-async function updateExisting(objects, existing, send, log) {
-    const { noun } = objects.c;
-    const label = `updating the ${noun}`;
-    const id = existing.id;
-    let current = existing;
-    let etag = existing.etag ?? (await objects.get(id)).etag;
-    if (!etag)
-        throw new errors_ActionError(`${label} failed: Flow Service gave no etag for it`);
-    let waitedForState = false;
-    for (let n = 1;; n++) {
-        try {
-            const r = await send(current, etag);
-            return { operation: 'updated', id, etag: r.etag ?? '' };
-        }
-        catch (e) {
-            if (!(e instanceof ApiError))
-                throw e;
-            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
-                const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
-                if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
-                    throw e;
-                if (n === 1)
-                    log(`${label}: ${why}; re-reading and retrying`);
-                current = await objects.get(id);
-            }
-            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
-                waitedForState = true;
-                log(`${label}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
-                current = await settled(objects, id);
-            }
-            else
-                throw e;
-            etag = current.etag ?? '';
-        }
-    }
-}
-/** Deletes an object; one already being deleted (1458) counts as absent. */
-async function deleteExisting(objects, existing, log) {
-    const { noun } = objects.c;
-    const del = async () => (await objects.delete(existing.id))
-        ? { operation: 'deleted', id: existing.id, etag: '' }
-        : { operation: 'absent', id: '', etag: '' };
-    try {
-        return await del();
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        if (e.code === '1458-400') {
-            log(`${noun} ${existing.id} is already being deleted (1458): nothing to do`);
-            return { operation: 'absent', id: '', etag: '' };
-        }
-        if (e.code !== '1416-400')
-            throw e;
-        log(`deleting the ${noun}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
-        await settled(objects, existing.id);
-        return del();
-    }
-}
-/**
- * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
- * pauses within the deadline.
- */
-async function settled(objects, id) {
-    const { c } = objects;
-    let current = await objects.get(id);
-    for (let n = 1; !isUpdatable(current.state, c) || isInProgress(current.state, c); n++) {
-        const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
-        if (isDeleting(current.state))
-            throw new errors_ActionError(`${why}: it started being deleted while this run waited`);
-        if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
-            throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-        const next = await objects.getIfExists(id);
-        if (!next)
-            throw new errors_ActionError(`${c.noun} ${id} went away while this run waited for it`);
-        current = next;
-    }
-    return current;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -33370,7 +32188,7 @@ const BIGINT_FORMAT_RANGES = {
     int64: [/* @__PURE__*/ BigInt("-9223372036854775808"), /* @__PURE__*/ BigInt("9223372036854775807")],
     uint64: [/* @__PURE__*/ BigInt(0), /* @__PURE__*/ BigInt("18446744073709551615")],
 };
-function util_pick(schema, mask) {
+function pick(schema, mask) {
     const currDef = schema._zod.def;
     const checks = currDef.checks;
     const hasChecks = checks && checks.length > 0;
@@ -34416,7 +33234,7 @@ const lowercase = /^[^A-Z]*$/;
 // regex for string with no lowercase letters
 const uppercase = /^[^a-z]*$/;
 // regex for hexadecimal strings (any length)
-const regexes_hex = /^[0-9a-fA-F]*$/;
+const hex = /^[0-9a-fA-F]*$/;
 // Hash regexes for different algorithms and encodings
 // Helper function to create base64 regex with exact length and padding
 function fixedBase64(bodyLength, padding) {
@@ -40842,7 +39660,7 @@ const _decode = (_Err) => {
     };
     return fn;
 };
-const parse_decode = /* @__PURE__*/ _decode($ZodRealError);
+const decode = /* @__PURE__*/ _decode($ZodRealError);
 const _encodeAsync = (_Err) => {
     const parseAsync = _parseAsync(_Err);
     const fn = async (schema, value, _ctx, _params) => {
@@ -40948,7 +39766,7 @@ const parse_safeParseAsync = /* @__PURE__ */ _safeParseAsync(ZodRealError);
 
 // Codec functions
 const parse_encode = /* @__PURE__ */ _encode(ZodRealError);
-const classic_parse_decode = /* @__PURE__ */ _decode(ZodRealError);
+const parse_decode = /* @__PURE__ */ _decode(ZodRealError);
 const parse_encodeAsync = /* @__PURE__ */ _encodeAsync(ZodRealError);
 const parse_decodeAsync = /* @__PURE__ */ _decodeAsync(ZodRealError);
 const parse_safeEncode = /* @__PURE__ */ _safeEncode(ZodRealError);
@@ -41119,7 +39937,7 @@ const ZodType = /*@__PURE__*/ $constructor("ZodType", (inst, def) => {
         return parse_encode(this, data, params, { callee: _encode });
     },
     decode: function _decode(data, params) {
-        return classic_parse_decode(this, data, params, { callee: _decode });
+        return parse_decode(this, data, params, { callee: _decode });
     },
     encodeAsync: async function _encodeAsync(data, params) {
         return await parse_encodeAsync(this, data, params, { callee: _encodeAsync });
@@ -41841,7 +40659,7 @@ const ZodObject = /*@__PURE__*/ $constructor("ZodObject", (inst, def) => {
         return merge(this, other);
     },
     pick(mask) {
-        return util_pick(this, mask);
+        return pick(this, mask);
     },
     omit(mask) {
         return omit(this, mask);
@@ -42493,6 +41311,1731 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/platform/inputs.ts
+
+
+/*
+ * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
+ * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
+ * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
+ * use. Messages name the input, never its value.
+ */
+/** The Adobe-side inputs, in the order both READMEs list them. */
+const ADOBE_INPUT_NAMES = [
+    'client-id',
+    'client-secret',
+    'access-token',
+    'scopes',
+    'ims-org-id',
+    'sandbox-name',
+    'platform-url',
+    'ims-url'
+];
+/** The inputs that say how a run behaves, shared by both actions. */
+const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'if-exists',
+    'state',
+    'dry-run',
+    'timeout-seconds',
+    'max-attempts'
+]));
+/** The Adobe-side secrets: masked before anything else happens. */
+const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
+/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
+const SHARED_DEFAULTS = {
+    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+    'platform-url': 'https://platform.adobe.io',
+    'ims-url': 'https://ims-na1.adobelogin.com',
+    'if-exists': 'update',
+    state: 'present',
+    'dry-run': 'false',
+    'timeout-seconds': '120',
+    'max-attempts': '5'
+};
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
+        return NEVER;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not contain credentials, a query or a fragment`
+        });
+        return NEVER;
+    }
+    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+        });
+        return NEVER;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+});
+const bool = (name) => schemas_string()
+    .refine((v) => /^(true|false)$/i.test(v), {
+    message: `${name} must be true or false`
+})
+    .transform((v) => v.toLowerCase() === 'true');
+const intIn = (name, min, max) => schemas_string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+    message: `${name} must be a whole number from ${min} to ${max}`
+})
+    .transform(Number);
+const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+const optionalOneOf = (name, values) => schemas_enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+const optionalBool = (name) => schemas_string()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
+const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    }
+    else if (v.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    }
+    else if (CONTROL.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+    }
+});
+/** The name an object is found by: required, at most 255 characters, no control characters. */
+const objectName = (name) => schemas_string().superRefine((v, ctx) => {
+    if (!v.trim())
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > 255)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
+    else if (CONTROL.test(v))
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+});
+/** The zod shape of the shared inputs; each action adds its own. */
+const sharedFields = () => ({
+    'client-id': headerValue('client-id', 255),
+    'client-secret': schemas_string(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
+    scopes: inputs_text('scopes', 2000, true),
+    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+    }),
+    'sandbox-name': schemas_string().superRefine((v, ctx) => {
+        if (!v)
+            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
+        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+            });
+    }),
+    'platform-url': serviceUrl('platform-url'),
+    'ims-url': serviceUrl('ims-url'),
+    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+    state: oneOf('state', ['present', 'absent']),
+    'dry-run': bool('dry-run'),
+    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+    'max-attempts': intIn('max-attempts', 1, 20)
+});
+/** The shared settings out of parsed fields. */
+function adobeSettings(f) {
+    return {
+        clientId: f['client-id'],
+        clientSecret: f['client-secret'] || undefined,
+        accessToken: f['access-token'] || undefined,
+        scopes: f.scopes,
+        imsOrgId: f['ims-org-id'],
+        sandboxName: f['sandbox-name'],
+        platformUrl: f['platform-url'],
+        imsUrl: f['ims-url'],
+        ifExists: f['if-exists'],
+        state: f.state,
+        dryRun: f['dry-run'],
+        timeoutSeconds: f['timeout-seconds'],
+        maxAttempts: f['max-attempts']
+    };
+}
+/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
+function credentialProblems(raw) {
+    if (raw['client-secret'] && raw['access-token'])
+        return [
+            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
+        ];
+    if (!raw['client-secret'] && !raw['access-token'])
+        return [
+            {
+                input: 'client-secret',
+                message: 'client-secret or access-token is required (exactly one of them)'
+            }
+        ];
+    return [];
+}
+/** Fills in defaults for inputs left empty. */
+function withDefaults(names, defaults, raw) {
+    const out = {};
+    for (const name of names) {
+        const v = raw[name] ?? '';
+        out[name] = v === '' ? (defaults[name] ?? '') : v;
+    }
+    return out;
+}
+/** Each zod issue as a problem naming its input (the first path element). */
+const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
+/** One report per message: several rules may find the same problem. */
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
+function distance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const at = (i, j) => d[i]?.[j] ?? Infinity;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, at(i - 2, j - 2) + 1);
+            const row = d[i];
+            if (row)
+                row[j] = best;
+        }
+    return at(a.length, b.length);
+}
+/** The declared name closest to a given one, when it is close enough to be what was meant. */
+function closestName(given, declared) {
+    const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    const exact = declared.find((n) => bare(n) === bare(given));
+    if (exact)
+        return exact;
+    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
+    const g = bare(given);
+    const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
+    if (longer.length > 0)
+        return longer.sort((a, b) => a.length - b.length)[0];
+    let best;
+    for (const name of declared) {
+        const d = distance(given.toLowerCase().replace(/_/g, '-'), name);
+        if (!best || d < best.d)
+            best = { name, d };
+    }
+    return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
+}
+/**
+ * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
+ * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
+ * problem naming it and the declared name closest to it.
+ */
+function undeclaredInputs(env, declared) {
+    const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
+    const problems = [];
+    for (const key of Object.keys(env).sort()) {
+        if (!/^INPUT_/i.test(key) || known.has(key.toUpperCase()))
+            continue;
+        const name = key.slice('INPUT_'.length).toLowerCase();
+        const near = closestName(name, declared);
+        problems.push({
+            input: name,
+            message: `${name} is not an input of this action${near ? ` (did you mean ${near}?)` : ''}: the runner passes it on with only a warning, and the step would run as if it were not given`
+        });
+    }
+    return problems;
+}
+/**
+ * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
+ * does not declare, that first: before anything is sent, every problem at once.
+ */
+function parseDeclared(env, declared, parse) {
+    const undeclared = undeclaredInputs(env, declared);
+    let parsed;
+    try {
+        parsed = parse();
+    }
+    catch (e) {
+        if (undeclared.length > 0 && e instanceof InputError)
+            throw new InputError([...undeclared, ...e.problems]);
+        throw e;
+    }
+    if (undeclared.length > 0)
+        throw new InputError(undeclared);
+    return parsed;
+}
+
+;// CONCATENATED MODULE: ./src/platform/connection-string.ts
+/*
+ * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
+ * connector takes them: quoting a value, and splitting a string into keywords. Shared because
+ * masking must know every form a password takes inside one.
+ */
+/**
+ * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
+ * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
+ */
+function quoteValue(value) {
+    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
+}
+/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
+function splitConnectionString(cs) {
+    const out = new Map();
+    let i = 0;
+    while (i < cs.length) {
+        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
+        if (cs[i] === ';' || /\s/.test(cs[i])) {
+            i++;
+            continue;
+        }
+        const eq = cs.indexOf('=', i);
+        if (eq < 0) {
+            if (cs.slice(i).trim())
+                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
+            break;
+        }
+        const key = cs.slice(i, eq).trim().toLowerCase();
+        let j = eq + 1;
+        let value = '';
+        if (cs[j] === '{') {
+            j++;
+            for (;;) {
+                if (j >= cs.length)
+                    throw new Error('connection-string has a "{" value without its closing "}"');
+                if (cs[j] === '}') {
+                    if (cs[j + 1] === '}') {
+                        value += '}';
+                        j += 2;
+                        continue;
+                    }
+                    j++;
+                    break;
+                }
+                value += cs[j];
+                j++;
+            }
+            const semi = cs.indexOf(';', j);
+            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
+                throw new Error('connection-string has text after a closing "}"');
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        else {
+            const semi = cs.indexOf(';', j);
+            value = cs.slice(j, semi < 0 ? cs.length : semi);
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        if (!key)
+            throw new Error('connection-string has an empty keyword');
+        out.set(key, value);
+    }
+    return out;
+}
+/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
+function splitConnectionStringLoosely(cs) {
+    try {
+        return splitConnectionString(cs);
+    }
+    catch {
+        return new Map();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/masking.ts
+
+/**
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+/**
+ * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
+ * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
+ * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
+ * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
+ * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
+ * back together across a join; a shorter limit would redact ordinary words at line ends that
+ * happen to occur in a secret. The lines of a multi-line secret are registered from this length
+ * too, as they are such pieces.
+ */
+const MIN_FRAGMENT = 6;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
+ * registered strings (plus a few encodings of them), so each form must be registered.
+ */
+function derivedForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const trimmed = secret.trim();
+    if (trimmed)
+        forms.add(trimmed);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
+    forms.add(quoteValue(secret));
+    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_FRAGMENT)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ * Each also in base64url.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
+    for (const form of [...forms]) {
+        const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        if (url !== form && url.length >= MIN_DERIVED_LENGTH)
+            forms.push(url);
+    }
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+        if (end > 0) {
+            const loose = [value];
+            for (const segment of rest.slice(end + 1).split(';')) {
+                if (segment.includes('='))
+                    break;
+                loose.push(segment);
+            }
+            if (loose.length > 1)
+                found.push(loose.join(';'), ...loose.slice(1));
+        }
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    return new RegExp(pattern, 'g');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
+    });
+}
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/**
+ * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
+ * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
+ * that prints nothing a server wrote never loads it.
+ */
+let htmlDecoder;
+/** Loads the full HTML decoder; resolves at once once loaded. */
+async function loadHtmlDecoder() {
+    htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
+}
+/**
+ * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
+ * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
+ */
+function decodeHtmlEntities(text) {
+    if (!text.includes('&'))
+        return text;
+    if (htmlDecoder)
+        return htmlDecoder(text);
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+function strictUtf8(bytes) {
+    try {
+        return utf8.decode(bytes);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
+ * line end) joined, and `=HH` runs that form valid UTF-8.
+ */
+function decodeQuotedPrintable(text) {
+    if (!text.includes('='))
+        return text;
+    return text.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (run) => {
+        const bytes = Uint8Array.from(run.slice(1).split('='), (h) => parseInt(h, 16));
+        return strictUtf8(bytes) ?? run;
+    });
+}
+/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
+function decodePythonEscapes(text) {
+    if (!text.includes('\\U'))
+        return text;
+    return text.replace(/\\U([0-9a-fA-F]{8})/g, (whole, hex) => {
+        const code = parseInt(hex, 16);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
+/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
+const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
+const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
+/**
+ * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
+ * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
+ */
+function decodeMojibake(text) {
+    if (!/[\u00c2-\u00f4]/.test(text))
+        return text;
+    return text.replace(MOJIBAKE, (seq) => {
+        const bytes = Uint8Array.from(seq, (c) => CP1252_BYTE.get(c) ?? c.charCodeAt(0));
+        return strictUtf8(bytes) ?? seq;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
+}
+/** The encodings a server may have applied to what it echoes, one level each. */
+const DECODERS = [
+    decodeJsonEscapes,
+    decodePercent,
+    decodeHtmlEntities,
+    decodeByteEscapes,
+    decodeQuotedPrintable,
+    decodePythonEscapes,
+    decodeMojibake
+];
+/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
+const MAX_DECODE_DEPTH = 6;
+/**
+ * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
+ * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
+ * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
+ * has none. Linear in the decoders and levels, not a search over their combinations.
+ */
+function* decodedViews(text) {
+    const seen = new Set([text]);
+    const fresh = (view) => !seen.has(view) && !!seen.add(view);
+    for (const decode of [...DECODERS, normalise]) {
+        const view = decode(text);
+        if (fresh(view))
+            yield view;
+    }
+    let t = text;
+    for (let depth = 0; depth < MAX_DECODE_DEPTH; depth++) {
+        const before = t;
+        for (const decode of DECODERS) {
+            t = decode(t);
+            if (fresh(t))
+                yield t;
+        }
+        if (t === before)
+            break;
+    }
+    // Re-normalised by the server after it decoded (or before it encoded) the echo.
+    const folded = normalise(t);
+    if (fresh(folded))
+        yield folded;
+}
+/**
+ * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
+ * bidi marks, other default-ignorable and format characters), and whitespace.
+ */
+const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
+/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
+const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
+/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
+const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
+/** At most this many DECORATION characters are skipped between a join and a piece. */
+const MAX_DECORATION = 2;
+/**
+ * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
+ * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
+ * any case.
+ */
+function lowerKeepingPositions(text) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length)
+        return lower;
+    let out = '';
+    for (const c of text) {
+        const l = c.toLowerCase();
+        out += l.length === c.length ? l : c;
+    }
+    return out;
+}
+/**
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
+ */
+class Masker {
+    sink;
+    forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
+    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
+    pieces = new Set();
+    /** The single secrets' forms: where a piece found at a join is extended. */
+    singles = [];
+    constructor(sink) {
+        this.sink = sink;
+    }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
+     */
+    add(secret) {
+        if (!secret)
+            return;
+        this.addComposite(secret);
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''));
+        for (const form of forms) {
+            if (this.singles.includes(form))
+                continue;
+            this.singles.push(form);
+            const lower = lowerKeepingPositions(form);
+            for (let i = 0; i + WINDOW <= form.length; i++) {
+                this.windows.add(lower.slice(i, i + WINDOW));
+            }
+            for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
+                this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
+        }
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
+            if (this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.patterns = undefined;
+            this.sink.setSecret(form);
+        }
+    }
+    /**
+     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
+     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
+     * a window, only as written, so a short secret cannot eat ordinary words in another case).
+     */
+    ranges(text, joins) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.pieces.size === 0)
+            return ranges;
+        if (text.length >= WINDOW) {
+            const view = lowerKeepingPositions(text);
+            for (let i = 0; i + WINDOW <= view.length; i++)
+                if (this.windows.has(view.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+        }
+        if (joins)
+            ranges.push(...this.pieceRanges(text, joins));
+        return ranges;
+    }
+    /**
+     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
+     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
+     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
+     */
+    pieceRanges(text, extra) {
+        if (text.length < MIN_FRAGMENT)
+            return [];
+        const joins = [0, text.length, ...extra];
+        JOIN.lastIndex = 0;
+        for (let m = JOIN.exec(text); m; m = JOIN.exec(text))
+            joins.push(m.index, m.index + m[0].length);
+        const isPiece = (from, to) => from >= 0 && to <= text.length && this.singles.some((f) => f.includes(text.slice(from, to)));
+        const ranges = [];
+        for (const join of joins)
+            for (const dir of [-1, 1]) {
+                // A piece ending at the join (dir -1), or starting there (dir 1).
+                for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
+                    const from = dir < 0 ? at - MIN_FRAGMENT : at;
+                    if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
+                        let len = MIN_FRAGMENT;
+                        while (len < WINDOW - 1 &&
+                            (dir < 0 ? isPiece(at - len - 1, at) : isPiece(at, at + len + 1)))
+                            len++;
+                        ranges.push(dir < 0 ? [at - len, at] : [at, at + len]);
+                        break;
+                    }
+                    const next = dir < 0 ? text[at - 1] : text[at];
+                    if (next === undefined || !DECORATION.test(next))
+                        break;
+                    at += dir;
+                }
+            }
+        return ranges;
+    }
+    /**
+     * Everything to redact in one text, as written and with wrapping and invisible characters
+     * taken out (mapped back to where it stands), in the text's own positions.
+     */
+    allRanges(text, joins) {
+        return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
+     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
+     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
+     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
+     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
+     * invisible characters or line wrapping inside it), even several ways one over another: where a
+     * decoded view of the text reveals a secret, that view is used, redacted.
+     */
+    redact(text, opts = {}) {
+        const joins = opts.joins === false ? undefined : (opts.joins ?? []);
+        let out = replaceRanges(text, this.allRanges(text, joins));
+        // Each round adopts the first view revealing a secret; another may hide in another encoding.
+        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
+        const viewJoins = joins && [];
+        for (let round = 0; round < 4; round++) {
+            let next;
+            for (const view of decodedViews(out)) {
+                const redacted = replaceRanges(view, this.allRanges(view, viewJoins));
+                if (redacted !== view) {
+                    next = redacted;
+                    break;
+                }
+            }
+            if (next === undefined)
+                break;
+            out = next;
+        }
+        return out;
+    }
+    /**
+     * A secret a server wrapped across lines or broke up with invisible characters: found in the
+     * text with those removed, and redacted where it stands in the text as written (the rest of
+     * the text keeps its spaces).
+     */
+    unwrappedRanges(text, joins) {
+        if (!WRAPPING.test(text))
+            return [];
+        const kept = [];
+        let view = '';
+        for (let i = 0; i < text.length;) {
+            // By code point: some invisible characters (tags) lie beyond U+FFFF.
+            const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
+            if (!WRAPPING.test(c)) {
+                for (let k = 0; k < c.length; k++)
+                    kept.push(i + k);
+                view += c;
+            }
+            i += c.length;
+        }
+        // A join in the text is where the first character kept after it stands in the view.
+        const viewJoins = joins?.map((j) => {
+            const at = kept.findIndex((k) => k >= j);
+            return at < 0 ? view.length : at;
+        });
+        return this.ranges(view, viewJoins).map(([s, e]) => [
+            kept[s] ?? 0,
+            (kept[e - 1] ?? text.length - 1) + 1
+        ]);
+    }
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
+    catches(value) {
+        for (const form of this.forms)
+            if (value.includes(form))
+                return true;
+        return false;
+    }
+    /**
+     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
+     * as in the log (a server may upper-case a secret it echoes into a table name), which the
+     * runner would not mask.
+     */
+    reveals(value) {
+        return this.redactOutput(value) !== value;
+    }
+    /** An output value with the runs reveals() finds replaced by ***. */
+    redactOutput(value) {
+        return replaceRanges(value, this.ranges(value));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/output.ts
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/**
+ * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
+ * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
+ */
+function carriesCommand(text) {
+    return text.split(output_LINE_BREAK).some((line) => {
+        const visible = line.replace(HIDDEN, '');
+        return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
+    });
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+const REDACTED_HEAD = 64 * 1024;
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+function headOf(text, keep) {
+    if (text.length <= keep)
+        return text;
+    let shown = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
+        if (!space && ++shown > keep)
+            return text.slice(0, i);
+    }
+    return text;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    if (!opts.oneLine)
+        return redact(text)
+            .split(output_LINE_BREAK)
+            .map((l) => cut(neutralise(l).trimEnd(), opts.max));
+    // One line is cut to at most `max` characters: text far past that is never shown, so it is
+    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
+    // secret that joining the lines may show.
+    const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(output_LINE_BREAK);
+    // Joining may bring a secret's parts together again: redact once more before cutting, with the
+    // places where lines met as joins (a piece of a secret left at a line's end).
+    const joins = [];
+    let joined = '';
+    for (const line of lines) {
+        const l = neutralise(line).replace(/\s+/g, ' ').trim();
+        if (!l)
+            continue;
+        if (joined) {
+            joins.push(joined.length);
+            joined += ' ';
+        }
+        joined += l;
+    }
+    return [cut(neutralise(redact(joined, { joins })), opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new Masker(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /**
+     * Loads what redacting a server's text needs beyond the common case (every HTML named
+     * reference): called when a server's error reply arrives and before a failure is reported, so
+     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
+     */
+    async prepareForServerText() {
+        await loadHtmlDecoder().catch(() => undefined);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
+    }
+    /**
+     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
+     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
+     * split between two fields leaves a piece at each field's edge, which the joined text no longer
+     * shows as an edge.
+     */
+    detail(serverText, fields) {
+        if (!fields || fields.length < 2)
+            return this.one(serverText, MAX_DETAIL);
+        const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
+        return this.one(each.join(': '), MAX_DETAIL);
+    }
+    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
+    shorten(text, max) {
+        return this.one(text, max);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t, fields) => this.detail(t, fields));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
+     * runner cancelled the step with.
+     */
+    failWith(e, outOfTime, cancelled) {
+        if (e instanceof InputError) {
+            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
+            for (const line of lines.slice(0, -1))
+                this.error(line);
+            const suffix = ' (nothing was sent to Adobe)';
+            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+            return {
+                error: `${lines.join('; ')}${suffix}`,
+                inputs: [...new Set(e.problems.map((p) => p.input))]
+            };
+        }
+        let error = this.describe(e);
+        // A cancelled step runs out of its grace period, not of timeout-seconds.
+        if (cancelled) {
+            if (!/cancel/.test(error))
+                error += ` (the runner cancelled the step: ${cancelled})`;
+        }
+        else {
+            if (outOfTime && !(e instanceof DeadlineError))
+                error += " (the step's timeout-seconds ran out)";
+            if (outOfTime || e instanceof DeadlineError)
+                error += '; raise timeout-seconds or check the network path to Adobe';
+        }
+        this.fail(error);
+        return { error };
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
+     * A value that would relay a workflow command to a later step printing it is not written at
+     * all: every output is validated or escaped where it is made, so this is the last line only.
+     */
+    setOutput(name, value) {
+        if (carriesCommand(value)) {
+            this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
+            value = '';
+        }
+        else if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redactOutput(value);
+        }
+        try {
+            this.sink.setOutput(name, value);
+        }
+        catch (e) {
+            // The runner's output file could not be written: a failure of the step, said in one line.
+            throw new errors_ActionError(`could not write the ${name} output: ${e.message}`);
+        }
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.objects)
+                s = s.addTable([
+                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
+                    ...content.objects.rows.map((row) => row.map(cell))
+                ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/platform/provenance.ts
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
+ */
+function githubContext(env = process.env, log = () => undefined) {
+    let payload;
+    return {
+        workflow: env.GITHUB_WORKFLOW,
+        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        ref: env.GITHUB_REF,
+        get payload() {
+            if (payload)
+                return payload;
+            payload = {};
+            const file = env.GITHUB_EVENT_PATH;
+            if (file) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(file))
+                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+                else
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
+            }
+            return payload;
+        }
+    };
+}
+/**
+ * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
+ * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
+ * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
+ */
+function runContext(ctx, env) {
+    const deployment = ctx.payload.deployment;
+    const deploymentEnv = deployment?.environment;
+    return {
+        repository: env.GITHUB_REPOSITORY || undefined,
+        workflow: ctx.workflow || undefined,
+        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
+        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
+        serverUrl: ctx.serverUrl,
+        ref: ctx.ref || undefined,
+        environment: env.AEP_ENVIRONMENT ||
+            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
+            undefined
+    };
+}
+/**
+ * Makes a value that users control (branch names, workflow and environment names) safe to
+ * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
+ */
+function safe(value, max = 100) {
+    const encoded = Array.from(value)
+        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
+        .join('');
+    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
+}
+/** The link to the workflow run, when the run is known. */
+function runUrl(c) {
+    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
+        return undefined;
+    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
+    return `${server}/${c.repository}/actions/runs/${c.runId}`;
+}
+/** The default description: which repository, workflow, run, ref and environment manage it. */
+function defaultDescription(c) {
+    if (!c.repository)
+        return 'Managed by the AEP PostgreSQL connection GitHub Action';
+    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
+    if (c.workflow)
+        parts.push(`workflow "${safe(c.workflow)}"`);
+    const url = runUrl(c);
+    if (c.runId)
+        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
+    if (c.ref)
+        parts.push(`ref ${safe(c.ref)}`);
+    if (c.environment)
+        parts.push(`environment ${safe(c.environment)}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/platform/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function proxy_pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
+function proxy_decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
+ * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
+ */
+const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
+function parseProxy(name, value) {
+    const url = parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    if (credentialsCutShort(url))
+        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
+    const user = proxy_decode(url.username);
+    const password = proxy_decode(url.password);
+    if (user === undefined || password === undefined)
+        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    const given = Boolean(url.username || url.password);
+    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
+    url.pathname = '/';
+    url.search = '';
+    url.hash = '';
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: given,
+        ...(given
+            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
+            : {})
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = proxy_pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function proxy_isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (proxy_isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the URL as used, user:password and the password (the user name too when
+ * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
+ * header is base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = parseUrl(value);
+        if (!url || credentialsCutShort(url)) {
+            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
+            // the last '@' is the likeliest user:password.
+            const at = value.lastIndexOf('@');
+            if (at === -1)
+                continue;
+            out.add(value);
+            const start = value.indexOf('//');
+            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
+            out.add(userinfo);
+            if (userinfo.includes(':'))
+                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        url.pathname = '/';
+        url.search = '';
+        url.hash = '';
+        out.add(url.href);
+        for (const d of [(s) => s, (s) => proxy_decode(s) ?? s]) {
+            if (url.password)
+                out.add(d(url.password));
+            else
+                out.add(d(url.username));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !proxy_isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/platform/secrets.ts
+
+/** Reads every input; every secret is registered before anything validates, prints or sends it. */
+function readInputs(c, env, out, spec) {
+    for (const secret of proxySecrets(env))
+        out.compositeSecret(secret);
+    const raw = {};
+    for (const name of spec.names) {
+        // Only a pasted line break is dropped from an input read as given.
+        raw[name] = spec.untrimmed?.includes(name)
+            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+            : c.getInput(name);
+    }
+    for (const name of spec.secrets)
+        if (spec.composite?.includes(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
+    for (const value of spec.derived?.(raw) ?? [])
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    const byName = raw;
+    if (byName['client-secret'])
+        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
+    return raw;
+}
+
+;// CONCATENATED MODULE: ./src/platform/listing.ts
+
+/**
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends errors_ActionError {
+    reason;
+    constructor(reason, plural = 'connections') {
+        super(`listing ${plural} by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item, c) => item[c.spec.field]?.id;
+/**
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
+ */
+function classify(item, name, c) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = specOf(item, c);
+    if (spec === undefined)
+        return 'unknown';
+    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name, c) {
+    if (property === specFilter(c)) {
+        const spec = specOf(item, c);
+        return spec === undefined || sameSpec(spec, c.spec.id);
+    }
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
+/** The objects a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no object to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which object was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
+;// CONCATENATED MODULE: ./src/platform/changes.ts
+
+
+/*
+ * Updating and deleting one stored object, in any collection, through the refusals racing runs
+ * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
+ * retried; a refusal in the object's current state waits for the state to settle.
+ */
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+const MAX_PRECONDITION_RETRIES = 5;
+/**
+ * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
+ * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
+ * (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(objects, existing, send, log) {
+    const { noun } = objects.c;
+    const label = `updating the ${noun}`;
+    const id = existing.id;
+    let current = existing;
+    let etag = existing.etag ?? (await objects.get(id)).etag;
+    if (!etag)
+        throw new errors_ActionError(`${label} failed: Flow Service gave no etag for it`);
+    let waitedForState = false;
+    for (let n = 1;; n++) {
+        try {
+            const r = await send(current, etag);
+            return { operation: 'updated', id, etag: r.etag ?? '' };
+        }
+        catch (e) {
+            if (!(e instanceof ApiError))
+                throw e;
+            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+                const why = 'it changed since it was read (HTTP 412)';
+                // Other runs are patching it too: after the first, a pause spreads the retries out.
+                if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
+                    throw e;
+                if (n === 1)
+                    log(`${label}: ${why}; re-reading and retrying`);
+                current = await objects.get(id);
+            }
+            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+                waitedForState = true;
+                log(`${label}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+                current = await settled(objects, id);
+            }
+            else
+                throw e;
+            etag = current.etag ?? '';
+        }
+    }
+}
+/** Deletes an object; one already being deleted (1458) counts as absent. */
+async function deleteExisting(objects, existing, log) {
+    const { noun } = objects.c;
+    const del = async () => (await objects.delete(existing.id))
+        ? { operation: 'deleted', id: existing.id, etag: '' }
+        : { operation: 'absent', id: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof ApiError))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`${noun} ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', id: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the ${noun}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(objects, existing.id);
+        return del();
+    }
+}
+/**
+ * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
+ * pauses within the deadline.
+ */
+async function settled(objects, id) {
+    const { c } = objects;
+    let current = await objects.get(id);
+    for (let n = 1; !isUpdatable(current.state, c) || isInProgress(current.state, c); n++) {
+        const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
+        if (isDeleting(current.state))
+            throw new errors_ActionError(`${why}: it started being deleted while this run waited`);
+        if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
+            throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+        const next = await objects.getIfExists(id);
+        if (!next)
+            throw new errors_ActionError(`${c.noun} ${id} went away while this run waited for it`);
+        current = next;
+    }
+    return current;
+}
+
 ;// CONCATENATED MODULE: ./src/platform/flow-api.ts
 
 
@@ -42514,9 +43057,15 @@ const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
     message: 'is not a connection id (1-128 letters, digits, - or _)'
 });
-/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
-const EtagSchema = schemas_string().regex(/^[\x20-\x7e]{1,1024}$/, {
-    message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+/**
+ * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
+ * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
+ * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
+ * `:` that the runner could read as a workflow command) makes the reply malformed.
+ */
+const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
+const EtagSchema = schemas_string().regex(ETAG, {
+    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
 });
 const SpecRef = looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
 /** An object as Flow Service lists it; fields we do not use pass through unchecked. */
@@ -43506,6 +44055,18 @@ async function summarise(out, env, content) {
     else
         out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
 }
+/**
+ * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
+ * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
+ */
+function setFailureOutputs(out, set) {
+    try {
+        set();
+    }
+    catch (e) {
+        out.warning(out.describe(e));
+    }
+}
 /** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
 function reportError(e, state, out) {
     const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
@@ -43536,10 +44097,10 @@ const connectionTestCalls = (api) => ({
  * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
  * runs after a passing /test too, for the tables, and its failure still fails.
  */
-async function testConnection(flow, id, log) {
+async function testConnection(flow, id, log, describe = (e) => e.message) {
     const t = await flow.test(id);
     if ('unsupported' in t) {
-        log(`Flow Service's connection test did not answer for this connection (${t.unsupported}); listing the database root instead`);
+        log(`Flow Service's connection test did not answer for this connection (${describe(t.unsupported)}); listing the database root instead`);
     }
     else if (!t.result) {
         throw new errors_ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
@@ -43571,16 +44132,24 @@ async function explore(api, id) {
 }
 /**
  * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
- * `unsupported` (with why) when Flow Service refuses it with a 4xx that is not about
- * authentication or rate limiting. A 200 without a true/false result fails.
+ * `unsupported` (the refusal, printed through output.ts like any error) when Flow Service refuses
+ * it with a 4xx that is not about authentication or rate limiting. A 200 without a true/false
+ * result fails.
  */
 async function test(api, id) {
     const label = 'testing the connection (GET /test)';
-    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`);
+    // Flow Service connects to the database before it answers, which may take longer than any
+    // one request is given: the deadline bounds it, keeping one request's time for the explore.
+    const { deadline } = api.o.retry;
+    const retry = {
+        ...api.o.retry,
+        requestTimeoutMs: () => Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout())
+    };
+    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`, undefined, undefined, retry);
     if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
         if ([401, 403, 407, 429].includes(a.res.status))
             api.fail(label, a);
-        return { unsupported: apiError(label, a, api.o.tokens.given).message };
+        return { unsupported: apiError(label, a, api.o.tokens.given) };
     }
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
@@ -43633,11 +44202,23 @@ function setOutputs(out, r) {
  */
 const MAX_TABLES_OUTPUT = 1000;
 /**
+ * Characters a table path may hold that a later step echoing the output could turn into a
+ * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
+ * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
+ * C0 controls and lone surrogates.
+ */
+const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+const jsonString = (s) => JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+/**
  * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out.
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
+ * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
  */
 function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
-    return { value: JSON.stringify(paths.slice(0, max)), omitted: Math.max(0, paths.length - max) };
+    return {
+        value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
+        omitted: Math.max(0, paths.length - max)
+    };
 }
 /**
  * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
@@ -43745,7 +44326,7 @@ async function outputStep(r, settings, session, out, env, state) {
  */
 async function runConnectionTest(flow, id, out) {
     try {
-        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line));
+        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line), (e) => out.describe(e));
         out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
         setTablesOutput(out, paths, (message) => out.warning(message));
         return { ok: true, tables };
@@ -43761,10 +44342,12 @@ async function runConnectionTest(flow, id, out) {
  * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
  */
 async function reportFailure(e, state, out, env) {
-    if (e instanceof StoredObjectError) {
-        out.setOutput('connection-id', e.id);
-        out.setOutput('etag', e.etag);
-    }
+    await out.prepareForServerText();
+    if (e instanceof StoredObjectError)
+        setFailureOutputs(out, () => {
+            out.setOutput('connection-id', e.id);
+            out.setOutput('etag', e.etag);
+        });
     const failure = reportError(e, state, out);
     await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
 }
@@ -43915,210 +44498,6 @@ async function applyStep(plan, settings, session, out, runUrl) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/platform/inputs.ts
-
-/*
- * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
- * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
- * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
- * use. Messages name the input, never its value.
- */
-/** The Adobe-side inputs, in the order both READMEs list them. */
-const ADOBE_INPUT_NAMES = [
-    'client-id',
-    'client-secret',
-    'access-token',
-    'scopes',
-    'ims-org-id',
-    'sandbox-name',
-    'platform-url',
-    'ims-url'
-];
-/** The inputs that say how a run behaves, shared by both actions. */
-const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'if-exists',
-    'state',
-    'dry-run',
-    'timeout-seconds',
-    'max-attempts'
-]));
-/** The Adobe-side secrets: masked before anything else happens. */
-const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
-/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
-const SHARED_DEFAULTS = {
-    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
-    'platform-url': 'https://platform.adobe.io',
-    'ims-url': 'https://ims-na1.adobelogin.com',
-    'if-exists': 'update',
-    state: 'present',
-    'dry-run': 'false',
-    'timeout-seconds': '120',
-    'max-attempts': '5'
-};
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
-const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
-    if (!v)
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > max)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    else if (!VISIBLE_ASCII.test(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
-        });
-});
-const inputs_isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
-const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
-        return NEVER;
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not contain credentials, a query or a fragment`
-        });
-        return NEVER;
-    }
-    const loopbackHttp = url.protocol === 'http:' && inputs_isLoopback(url.hostname);
-    if (url.protocol !== 'https:' && !loopbackHttp) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
-        });
-        return NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, '');
-});
-const bool = (name) => schemas_string()
-    .refine((v) => /^(true|false)$/i.test(v), {
-    message: `${name} must be true or false`
-})
-    .transform((v) => v.toLowerCase() === 'true');
-const intIn = (name, min, max) => schemas_string()
-    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
-    message: `${name} must be a whole number from ${min} to ${max}`
-})
-    .transform(Number);
-const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
-const optionalOneOf = (name, values) => schemas_enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
-const optionalBool = (name) => schemas_string()
-    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
-    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
-const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
-    if (required && v.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    }
-    else if (v.length > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    }
-    else if (CONTROL.test(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-    }
-});
-/** The name an object is found by: required, at most 255 characters, no control characters. */
-const objectName = (name) => schemas_string().superRefine((v, ctx) => {
-    if (!v.trim())
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > 255)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
-    else if (CONTROL.test(v))
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-});
-/** The zod shape of the shared inputs; each action adds its own. */
-const sharedFields = () => ({
-    'client-id': headerValue('client-id', 255),
-    'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
-    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
-        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-    }),
-    scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
-        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
-    }),
-    'sandbox-name': schemas_string().superRefine((v, ctx) => {
-        if (!v)
-            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
-        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
-            });
-    }),
-    'platform-url': serviceUrl('platform-url'),
-    'ims-url': serviceUrl('ims-url'),
-    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
-    state: oneOf('state', ['present', 'absent']),
-    'dry-run': bool('dry-run'),
-    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20)
-});
-/** The shared settings out of parsed fields. */
-function adobeSettings(f) {
-    return {
-        clientId: f['client-id'],
-        clientSecret: f['client-secret'] || undefined,
-        accessToken: f['access-token'] || undefined,
-        scopes: f.scopes,
-        imsOrgId: f['ims-org-id'],
-        sandboxName: f['sandbox-name'],
-        platformUrl: f['platform-url'],
-        imsUrl: f['ims-url'],
-        ifExists: f['if-exists'],
-        state: f.state,
-        dryRun: f['dry-run'],
-        timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts']
-    };
-}
-/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
-function credentialProblems(raw) {
-    if (raw['client-secret'] && raw['access-token'])
-        return [
-            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
-        ];
-    if (!raw['client-secret'] && !raw['access-token'])
-        return [
-            {
-                input: 'client-secret',
-                message: 'client-secret or access-token is required (exactly one of them)'
-            }
-        ];
-    return [];
-}
-/** Fills in defaults for inputs left empty. */
-function withDefaults(names, defaults, raw) {
-    const out = {};
-    for (const name of names) {
-        const v = raw[name] ?? '';
-        out[name] = v === '' ? (defaults[name] ?? '') : v;
-    }
-    return out;
-}
-/** Each zod issue as a problem naming its input (the first path element). */
-const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
-/** One report per message: several rules may find the same problem. */
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
-}
-
 ;// CONCATENATED MODULE: ./src/connection/settings.ts
 const SSL_MODES = [
     'Disable',
@@ -44384,7 +44763,8 @@ const CONNECTION_INPUTS = {
     names: INPUT_NAMES,
     secrets: SECRET_INPUTS,
     composite: ['connection-string', 'postgres-url'],
-    untrimmed: ['password'],
+    // A name is the key a connection is found by: as given, edge spaces included.
+    untrimmed: ['password', 'connection-name'],
     derived: (raw) => connectionStringSecrets(raw['connection-string'])
 };
 /** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
@@ -45303,7 +45683,16 @@ function openSession(settings, deps, out) {
         closeTransport = own.close;
         shorten = own.shorten;
     }
-    const transport = tracing(base, (line) => out.debug(line));
+    const sending = base;
+    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
+    // anyone reads it (and never on a run that gets no error reply).
+    const loading = async (req, timeoutMs) => {
+        const res = await sending(req, timeoutMs);
+        if (res.status >= 400)
+            await out.prepareForServerText();
+        return res;
+    };
+    const transport = tracing(loading, (line) => out.debug(line));
     const retry = {
         clock: deps.clock,
         deadline,
@@ -45387,13 +45776,33 @@ function testWithin(re, s, timeMs) {
         context.s = undefined;
     }
 }
+/** How long all patterns of one judgement may run together, unless the caller gives less. */
+const PATTERNS_BUDGET_MS = 2000;
+/**
+ * A pattern as JSON Schema reads it: with the `u` flag (`\p{L}`, astral characters as one); a
+ * pattern only valid without it (`[\w\_]`, written for the older syntax) is read that way.
+ */
+function compilePattern(pattern, flags) {
+    const unicode = flags.includes('u') ? flags : `${flags}u`;
+    try {
+        return new RegExp(pattern, unicode);
+    }
+    catch {
+        // Invalid both ways, this throws: the schema itself is broken, as with ajv's own engine.
+        return new RegExp(pattern, unicode.replace('u', ''));
+    }
+}
 /**
  * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then.
+ * throws when compiled, as with ajv's own engine: the schema itself is broken then. All tests
+ * together run at most `budgetMs` (the caller shortens it to what the step's deadline leaves);
+ * once it is spent, every further test answers "matches" and its pattern is unchecked.
  */
 function boundedRegExps(limits = {}) {
     const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
     const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
+    const budgetMs = Math.max(0, limits.budgetMs ?? PATTERNS_BUDGET_MS);
+    let spentMs = 0;
     const unchecked = new Map();
     const engine = ((pattern, flags) => {
         // ajv keys its compiled patterns by toString(): it must differ between patterns.
@@ -45402,15 +45811,25 @@ function boundedRegExps(limits = {}) {
             unchecked.set(pattern, `it is longer than ${maxLength} characters`);
             return { test: () => true, toString: () => key };
         }
-        const re = new RegExp(pattern, flags);
+        const re = compilePattern(pattern, flags);
         return {
             test(s) {
                 if (unchecked.has(pattern))
                     return true;
-                const matched = testWithin(re, s, timeMs);
+                const left = budgetMs - spentMs;
+                if (left < 1) {
+                    unchecked.set(pattern, `the time for checking patterns (${budgetMs} ms) ran out`);
+                    return true;
+                }
+                const limit = Math.min(timeMs, Math.ceil(left));
+                const started = performance.now();
+                const matched = testWithin(re, s, limit);
+                spentMs += performance.now() - started;
                 if (matched !== undefined)
                     return matched;
-                unchecked.set(pattern, `it took too long to evaluate (over ${timeMs} ms)`);
+                unchecked.set(pattern, limit < timeMs
+                    ? `the time for checking patterns (${budgetMs} ms) ran out`
+                    : `it took too long to evaluate (over ${timeMs} ms)`);
                 return true;
             },
             toString: () => key
@@ -45455,8 +45874,9 @@ function specText(text) {
         .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
         .replace(/##\[/g, '## [');
 }
+const plainShorten = (text, max) => cut(specText(text), max);
 /** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
-function authSchemaOf(reply, specName) {
+function authSchemaOf(reply, specName, shorten = plainShorten) {
     const parsed = SpecReplySchema.safeParse(reply);
     if (!parsed.success)
         return { unavailable: 'the reply is not a connection spec list' };
@@ -45468,7 +45888,7 @@ function authSchemaOf(reply, specName) {
     const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
     if (!auth)
         return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${cut(specText(names.join(', ')), 200) || 'none'})`
+            unavailable: `it has no auth type named "${specName}" (it lists: ${shorten(names.join(', '), 200) || 'none'})`
         };
     if (!isObject(auth.spec))
         return { unavailable: `it has no schema for "${specName}"` };
@@ -45485,21 +45905,45 @@ class SchemaError extends Error {
 const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
 let ajvModule;
 const loadAjv = () => (ajvModule ??= importAjv());
-async function compile(schema) {
+/**
+ * Largest auth schema judged, in JSON nodes (objects, arrays and values). Adobe's PostgreSQL
+ * schemas have a few dozen; compiling one costs time and memory in proportion to its size
+ * (2,000 properties: 4.5 s), which nothing can interrupt, so a larger one is not compiled: the
+ * spec counts as unavailable.
+ */
+const MAX_SCHEMA_NODES = 1000;
+/** The nodes of a JSON value, counted up to `max` (then max + 1): a bound, not a full walk. */
+function nodesOf(value, max) {
+    let count = 0;
+    const stack = [value];
+    while (stack.length > 0 && count <= max) {
+        const v = stack.pop();
+        count++;
+        if (Array.isArray(v))
+            stack.push(...v);
+        else if (isObject(v))
+            stack.push(...Object.values(v));
+    }
+    return Math.min(count, max + 1);
+}
+async function compile(schema, shorten, budgetMs) {
+    if (nodesOf(schema, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES)
+        throw new SchemaError(`its schema is too large to use (more than ${MAX_SCHEMA_NODES} nodes)`);
     // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
     // exports are not (the bundle's ESM interop drops them).
     const { Ajv } = (await loadAjv()).default;
     // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
     // strict about the params. $schema is dropped so a spec naming another draft still compiles.
     // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
-    const regExps = boundedRegExps();
+    const regExps = boundedRegExps(budgetMs === undefined ? {} : { budgetMs });
     const ajv = new Ajv({
         allErrors: true,
         strict: false,
         validateFormats: false,
         validateSchema: false,
         logger: false,
-        unicodeRegExp: false,
+        // Patterns as JSON Schema reads them (`\p{L}`); one valid only without `u` is read that way.
+        unicodeRegExp: true,
         addUsedSchema: false,
         code: { regExp: regExps.engine }
     });
@@ -45509,7 +45953,7 @@ async function compile(schema) {
         fn = ajv.compile(rest);
     }
     catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${cut(specText(e.message), 300)})`);
+        throw new SchemaError(`its schema could not be compiled (${shorten(e.message, 300)})`);
     }
     return {
         validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
@@ -45517,7 +45961,7 @@ async function compile(schema) {
     };
 }
 /** The unchecked patterns, by the params whose schema carries them. */
-function uncheckedRules(schema, unchecked) {
+function uncheckedRules(schema, unchecked, shorten) {
     const properties = isObject(schema.properties) ? schema.properties : {};
     const rules = [];
     for (const [pattern, why] of unchecked) {
@@ -45525,7 +45969,7 @@ function uncheckedRules(schema, unchecked) {
             .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
             .map(([name]) => name);
         for (const param of params.length > 0 ? params : ['(a param)'])
-            rules.push({ param: cut(specText(param), 80), rule: 'pattern', why });
+            rules.push({ param: shorten(param, 80), rule: 'pattern', why });
     }
     return rules;
 }
@@ -45544,10 +45988,10 @@ const MAX_PATTERN_SHOWN = 160;
 /** Longest list of allowed values shown in a message. */
 const MAX_ENUM_SHOWN = 200;
 /** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
-function enumList(values) {
+function enumList(values, shorten = plainShorten) {
     let out = '';
     for (const v of values) {
-        const text = cut(specText(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))), 60);
+        const text = shorten(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 60);
         if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
             return `${out}, … (${values.length} values in all)`;
         out = out ? `${out}, ${text}` : text;
@@ -45555,12 +45999,12 @@ function enumList(values) {
     return out;
 }
 /** The param an error is about, and the schema's expectation in words; no value ever. */
-function connection_spec_describe(e) {
-    const d = describeRaw(e);
+function connection_spec_describe(e, shorten) {
+    const d = describeRaw(e, shorten);
     // Param names may come from the spec too (required): printed like the rest of its text.
-    return { ...d, param: cut(specText(d.param), 80) };
+    return { ...d, param: shorten(d.param, 80) };
 }
-function describeRaw(e) {
+function describeRaw(e, shorten) {
     const p = e.params;
     switch (e.keyword) {
         case 'required':
@@ -45580,34 +46024,34 @@ function describeRaw(e) {
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: `must be ${cut(specText(types.map((t) => A_TYPE[t] ?? t).join(' or ')), 200)}`
+                expected: `must be ${shorten(types.map((t) => A_TYPE[t] ?? t).join(' or '), 200)}`
             };
         }
         case 'enum':
             return {
                 param: pointerToName(e.instancePath),
                 keyword: e.keyword,
-                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [])}`
+                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [], shorten)}`
             };
         case 'pattern':
             return {
                 param: pointerToName(e.instancePath),
                 keyword: e.keyword,
-                expected: `must match the pattern ${cut(specText(String(p.pattern)), MAX_PATTERN_SHOWN)}`
+                expected: `must match the pattern ${shorten(String(p.pattern), MAX_PATTERN_SHOWN)}`
             };
         default:
             // ajv's own words name limits (maxLength, minimum, ...) but never the value.
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
-                expected: cut(specText(e.message ?? `fails the "${e.keyword}" rule`), 200)
+                expected: shorten(e.message ?? `fails the "${e.keyword}" rule`, 200)
             };
     }
 }
-function connection_spec_problemsOf(errors) {
+function connection_spec_problemsOf(errors, shorten) {
     const seen = new Set();
     return errors
-        .map(connection_spec_describe)
+        .map((e) => connection_spec_describe(e, shorten))
         .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
 }
 const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
@@ -45620,7 +46064,7 @@ const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number
  * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
  * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
  */
-function reshapeValue(value, prop) {
+function reshapeValue(value, prop, shorten = plainShorten) {
     const types = typesOf(prop);
     let v = value;
     const changes = [];
@@ -45654,7 +46098,7 @@ function reshapeValue(value, prop) {
             // The allowed value comes from the schema; a secret param's is still not shown.
             changes.push(prop.format === 'password'
                 ? 'matched one allowed value'
-                : `matched the allowed value "${cut(specText(only), 60)}"`);
+                : `matched the allowed value "${shorten(only, 60)}"`);
         }
     }
     return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
@@ -45664,14 +46108,16 @@ function reshapeValue(value, prop) {
  * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
  * the expectation only. Throws SchemaError when the schema cannot be compiled.
  */
-async function judgeParams(schema, params) {
-    const { validate, unchecked } = await compile(schema);
+async function judgeParams(schema, params, opts = {}) {
+    const shorten = opts.shorten ?? plainShorten;
+    const { validate, unchecked } = await compile(schema, shorten, opts.budgetMs);
     const first = validate(params);
-    const skipped = () => uncheckedRules(schema, unchecked);
+    const skipped = () => uncheckedRules(schema, unchecked, shorten);
     if (first.length === 0)
         return { params, changes: [], problems: [], unchecked: skipped() };
     const properties = isObject(schema.properties) ? schema.properties : {};
-    const failing = new Set(connection_spec_problemsOf(first).map((p) => p.param));
+    // By the params' own names (as sent), not as printed.
+    const failing = new Set(first.map((e) => describeRaw(e, shorten).param));
     const reshaped = { ...params };
     const tried = [];
     for (const param of failing) {
@@ -45679,16 +46125,17 @@ async function judgeParams(schema, params) {
         const prop = PropertySchema.safeParse(properties[param]);
         if (value === undefined || !prop.success)
             continue;
-        const r = reshapeValue(value, prop.data);
+        const r = reshapeValue(value, prop.data, shorten);
         if (!r)
             continue;
         reshaped[param] = r.value;
         tried.push({ param, change: r.change });
     }
     if (tried.length === 0)
-        return { params, changes: [], problems: connection_spec_problemsOf(first), unchecked: skipped() };
-    const problems = connection_spec_problemsOf(validate(reshaped));
-    const stillFailing = new Set(problems.map((p) => p.param));
+        return { params, changes: [], problems: connection_spec_problemsOf(first, shorten), unchecked: skipped() };
+    const second = validate(reshaped);
+    const problems = connection_spec_problemsOf(second, shorten);
+    const stillFailing = new Set(second.map((e) => describeRaw(e, shorten).param));
     // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
     const changes = tried.filter((c) => !stillFailing.has(c.param));
     const out = { ...params };
@@ -45758,6 +46205,9 @@ function isUnexplained400(e) {
     const code = e.code?.split('-')[0];
     return code === undefined || !EXPLAINED_400.has(code);
 }
+/** Judging the params (compiling, then patterns) takes this share of the time left, at most 5 s. */
+const JUDGE_SHARE = 0.2;
+const JUDGE_MAX_MS = 5000;
 /** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
 function withBody(plan, body) {
     if (plan.kind === 'create')
@@ -45796,7 +46246,7 @@ class SpecReferee {
             }
             catch (e) {
                 if (e instanceof errors_ActionError)
-                    return { error: e.message };
+                    return { error: this.deps.describe?.(e) ?? e.message };
                 throw e;
             }
         })();
@@ -45813,17 +46263,25 @@ class SpecReferee {
         const r = await this.read();
         if ('error' in r)
             return { kind: 'unavailable', reason: r.error };
-        const found = authSchemaOf(r.reply, body.auth.specName);
+        const found = authSchemaOf(r.reply, body.auth.specName, this.deps.shorten);
         if ('unavailable' in found)
             return { kind: 'unavailable', reason: found.unavailable };
         let verdict;
+        const left = this.deps.timeLeft?.() ?? Infinity;
+        const budgetMs = Math.floor(Math.min(JUDGE_MAX_MS, left * JUDGE_SHARE));
         try {
-            verdict = await judgeParams(found.schema, body.auth.params);
+            verdict = await judgeParams(found.schema, body.auth.params, {
+                shorten: this.deps.shorten,
+                budgetMs
+            });
         }
         catch (e) {
             if (e instanceof SchemaError)
                 return { kind: 'unavailable', reason: e.message };
-            throw e;
+            // Whatever else a served schema does to the validator (a $ref to itself overflows the
+            // stack), the referee is unavailable; the params are not judged wrong.
+            const why = (this.deps.shorten ?? plainShorten)(String(e.message), 200);
+            return { kind: 'unavailable', reason: `its schema could not be evaluated (${why})` };
         }
         // A rule that could not be evaluated is skipped, not failed: the rest still referees.
         for (const u of verdict.unchecked)
@@ -45887,7 +46345,17 @@ class SpecReferee {
         catch (e) {
             if (!isUnexplained400(e))
                 throw e;
-            const ruling = await this.rule(body);
+            let ruling;
+            try {
+                ruling = await this.rule(body);
+            }
+            catch (failure) {
+                // The referee failing in any way leaves Flow Service's own error, as without it.
+                this.unavailable(failure instanceof errors_ActionError
+                    ? (this.deps.describe?.(failure) ?? failure.message)
+                    : 'it could not be consulted');
+                throw e;
+            }
             switch (ruling.kind) {
                 case 'unavailable':
                     this.unavailable(ruling.reason);
@@ -45914,6 +46382,8 @@ class SpecReferee {
 const SPEC_READ_SHARE = 0.2;
 const SPEC_READ_MAX_MS = 20_000;
 const SPEC_READ_ATTEMPTS = 2;
+/** Largest spec reply used, in characters: Adobe's PostgreSQL spec is a few KB. */
+const MAX_SPEC_CHARS = 256 * 1024;
 /** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
 async function readConnectionSpec(api, id = POSTGRES_SPEC_ID) {
     const label = 'reading the connection spec';
@@ -45939,6 +46409,9 @@ async function readConnectionSpec(api, id = POSTGRES_SPEC_ID) {
     }
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
+    // A spec far larger than any Adobe serves costs memory to parse and time to judge: unavailable.
+    if (a.res.text.length > MAX_SPEC_CHARS)
+        throw new errors_ActionError(`the connection spec is too large to use (${Math.ceil(a.res.text.length / 1024)} KB, more than ${MAX_SPEC_CHARS / 1024} KB)`);
     return api.json(label, a);
 }
 
@@ -45958,7 +46431,12 @@ function openConnectionSession(settings, deps, out) {
         referee: new SpecReferee({
             readSpec: () => readConnectionSpec(session.api),
             log: (line) => out.info(line),
-            warn: (message) => out.warning(message)
+            warn: (message) => out.warning(message),
+            describe: (e) => out.describe(e),
+            // Line breaks and hidden characters in a served value are shown as \uXXXX, not collapsed
+            // into spaces: an allowed value must be printed as what it is.
+            shorten: (text, max) => out.shorten(specText(text), max),
+            timeLeft: () => session.deadline.remaining()
         }),
         tests: connectionTestCalls(session.api),
         signIn: () => session.signIn(inputNotes(settings))
@@ -45966,6 +46444,7 @@ function openConnectionSession(settings, deps, out) {
 }
 
 ;// CONCATENATED MODULE: ./src/connection/main.ts
+
 
 
 
@@ -46001,7 +46480,7 @@ async function run(overrides = {}) {
         const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS);
         const ctx = runContext(deps.github, deps.env);
         state.runUrl = runUrl(ctx);
-        const settings = parseInputs(raw);
+        const settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw));
         const body = desiredBody(settings, () => defaultDescription(ctx));
         registerDerived(settings, body, out);
         // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.

@@ -2,8 +2,8 @@
 // connection action (action.yml) runs dist/index.js, each sub-path action dist/<name>/index.js.
 // dist/ is emptied first, so a chunk the sources no longer produce cannot linger; then
 // licenses.txt is written for everything bundled (scripts/licenses.js).
-import { execFileSync } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -16,14 +16,33 @@ export const BUNDLES = [
   { entry: 'src/dataflow/index.ts', out: 'dist/dataflow' }
 ]
 
-rmSync(path.join(root, 'dist'), { recursive: true, force: true })
-for (const { entry, out } of BUNDLES) {
-  if (!existsSync(path.join(root, entry))) throw new Error(`bundle: ${entry} does not exist`)
-  execFileSync(process.execPath, [ncc, 'build', entry, '-o', out, '--source-map'], {
-    cwd: root,
-    stdio: 'inherit'
+/** One ncc build into its own directory (ncc empties the directory it writes to). */
+function build(entry, out) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ncc, 'build', entry, '-o', out, '--source-map'], {
+      cwd: root,
+      stdio: 'inherit'
+    })
+    child.on('error', reject)
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`bundle: ncc build ${entry} exited ${code}`))
+    )
   })
 }
+
+rmSync(path.join(root, 'dist'), { recursive: true, force: true })
+const staging = path.join(root, '.tmp', 'bundle')
+rmSync(staging, { recursive: true, force: true })
+for (const { entry } of BUNDLES)
+  if (!existsSync(path.join(root, entry))) throw new Error(`bundle: ${entry} does not exist`)
+// The builds run side by side, each into a directory of its own, then move into dist/ (a build
+// into dist/ itself would empty it under the other).
+await Promise.all(BUNDLES.map(({ entry }, i) => build(entry, path.join(staging, String(i)))))
+for (const [i, { out }] of BUNDLES.entries()) {
+  mkdirSync(path.dirname(path.join(root, out)), { recursive: true })
+  renameSync(path.join(staging, String(i)), path.join(root, out))
+}
+rmSync(staging, { recursive: true, force: true })
 execFileSync(process.execPath, [path.join(root, 'scripts', 'licenses.js')], {
   cwd: root,
   stdio: 'inherit'

@@ -31385,8 +31385,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/platform/errors.ts
 /**
  * A failure the action reports as one line and exit code 1. Messages may carry text a server
@@ -31397,7 +31395,10 @@ class errors_ActionError extends Error {
         super(message);
         this.name = 'ActionError';
     }
-    /** The message as printed, each server-supplied part passed through `shorten`. */
+    /**
+     * The message as printed, each server-supplied part passed through `shorten` (with the fields
+     * of the server's body it joins, when several).
+     */
     render(_shorten) {
         return this.message;
     }
@@ -31422,7 +31423,7 @@ class ApiError extends errors_ActionError {
     }
     render(shorten) {
         const p = this.parts;
-        return p ? `${p.head}${shorten(p.detail)}${p.tail}` : this.message;
+        return p ? `${p.head}${shorten(p.detail, p.fields)}${p.tail}` : this.message;
     }
     /** The same error with a sentence added at the end. */
     withNote(note) {
@@ -31476,13 +31477,12 @@ function describeBody(res) {
         str(report['detailed-message']) ??
         str(body.detail) ??
         str(body.message);
-    const detail = [title, message && message !== title ? message : undefined]
-        .filter(Boolean)
-        .join(': ');
+    const fields = [title, message && message !== title ? message : undefined].filter((f) => !!f);
     return {
         code,
-        detail: detail || 'no details given',
-        requestId: str(report['request-id']) ?? requestId
+        detail: fields.join(': ') || 'no details given',
+        requestId: str(report['request-id']) ?? requestId,
+        ...(fields.length > 1 ? { fields } : {})
     };
 }
 /** A hint for the failures users hit most, keyed by status and code. */
@@ -31520,14 +31520,15 @@ function hintFor(status, code, tokenGiven) {
 function apiError(operation, a, tokenGiven = false) {
     if (a.kind === 'network')
         return new ApiError(`${operation} failed: ${a.error.message}`, 0);
-    const { code, detail, requestId } = describeBody(a.res);
+    const { code, detail, requestId, fields } = describeBody(a.res);
     const hint = hintFor(a.res.status, code, tokenGiven);
     const head = `${operation} failed: HTTP ${a.res.status} ${code ? `${code} ` : ''}`;
     const tail = `${requestId ? ` (request id ${requestId})` : ''}${hint ? ` — ${hint}` : ''}`;
     return new ApiError(`${head}${detail}${tail}`, a.res.status, code, requestId, {
         head,
         detail,
-        tail
+        tail,
+        ...(fields ? { fields } : {})
     });
 }
 /**
@@ -31763,7 +31764,7 @@ function isRetryable(a) {
  */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
-        const a = await attempt(transport, req, ctx.deadline).catch((e) => {
+        const a = await attempt(transport, req, ctx.deadline, ctx.requestTimeoutMs?.()).catch((e) => {
             throw e instanceof TransportError
                 ? new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
                 : e;
@@ -31773,984 +31774,6 @@ async function sendWithRetries(transport, req, ctx, label) {
         if (!(await waitBeforeRetry(ctx, label, n, a)))
             return { ...a, attempts: n };
     }
-}
-
-;// CONCATENATED MODULE: ./src/platform/connection-string.ts
-/*
- * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
- * connector takes them: quoting a value, and splitting a string into keywords. Shared because
- * masking must know every form a password takes inside one.
- */
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
-function quoteValue(value) {
-    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
-}
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
-function splitConnectionString(cs) {
-    const out = new Map();
-    let i = 0;
-    while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
-        if (cs[i] === ';' || /\s/.test(cs[i])) {
-            i++;
-            continue;
-        }
-        const eq = cs.indexOf('=', i);
-        if (eq < 0) {
-            if (cs.slice(i).trim())
-                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
-            break;
-        }
-        const key = cs.slice(i, eq).trim().toLowerCase();
-        let j = eq + 1;
-        let value = '';
-        if (cs[j] === '{') {
-            j++;
-            for (;;) {
-                if (j >= cs.length)
-                    throw new Error('connection-string has a "{" value without its closing "}"');
-                if (cs[j] === '}') {
-                    if (cs[j + 1] === '}') {
-                        value += '}';
-                        j += 2;
-                        continue;
-                    }
-                    j++;
-                    break;
-                }
-                value += cs[j];
-                j++;
-            }
-            const semi = cs.indexOf(';', j);
-            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
-                throw new Error('connection-string has text after a closing "}"');
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        else {
-            const semi = cs.indexOf(';', j);
-            value = cs.slice(j, semi < 0 ? cs.length : semi);
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        if (!key)
-            throw new Error('connection-string has an empty keyword');
-        out.set(key, value);
-    }
-    return out;
-}
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
-function splitConnectionStringLoosely(cs) {
-    try {
-        return splitConnectionString(cs);
-    }
-    catch {
-        return new Map();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/masking.ts
-
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
-const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
-const WINDOW = 12;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
-const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_DERIVED_LENGTH long). The runner masks each log line on its own and only
- * exact registered strings (plus a few encodings of them), so each form must be registered.
- */
-function derivedForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret]);
-    const trimmed = secret.trim();
-    if (trimmed)
-        forms.add(trimmed);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
-    forms.add(quoteValue(secret));
-    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    for (const b64 of base64Forms(secret))
-        forms.add(b64);
-    // Accents stripped, as a server that folds to ASCII writes it.
-    const folded = foldAccents(secret);
-    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
-        forms.add(folded);
-    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
-    for (const derived of [collapse(secret), ...lines])
-        if (derived.length >= MIN_DERIVED_LENGTH)
-            forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
-    return [...forms].filter((f) => f.trim().length > 0);
-}
-/** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- */
-function base64Forms(secret) {
-    const bytes = Buffer.from(secret, 'utf8');
-    const forms = [bytes.toString('base64')];
-    for (const shift of [1, 2]) {
-        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
-        const start = shift === 1 ? 2 : 3;
-        const whole = Math.floor((shift + bytes.length) / 3) * 4;
-        const form = b64.slice(start, whole);
-        if (form.length >= MIN_DERIVED_LENGTH)
-            forms.push(form);
-    }
-    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
-    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
-        forms.push(tailless);
-    return forms;
-}
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
-function connectionStringSecrets(cs) {
-    const found = [];
-    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
-    for (let m = key.exec(cs); m; m = key.exec(cs)) {
-        const rest = cs.slice(m.index + m[0].length);
-        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
-        const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value);
-        if (value.startsWith('{') && value.endsWith('}'))
-            found.push(value.slice(1, -1).replace(/}}/g, '}'));
-        if (end > 0) {
-            const loose = [value];
-            for (const segment of rest.slice(end + 1).split(';')) {
-                if (segment.includes('='))
-                    break;
-                loose.push(segment);
-            }
-            if (loose.length > 1)
-                found.push(loose.join(';'), ...loose.slice(1));
-        }
-    }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
-    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
-}
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
-function closingBrace(text) {
-    for (let i = 1; i < text.length; i++)
-        if (text[i] === '}') {
-            if (text[i + 1] !== '}')
-                return i + 1;
-            i++;
-        }
-    return -1;
-}
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
-function flexible(form) {
-    const pattern = form
-        .split(/(\s+)/)
-        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
-        .join('');
-    return new RegExp(pattern, 'g');
-}
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
-function decodeJsonEscapes(text) {
-    const simple = {
-        '"': '"',
-        '\\': '\\',
-        '/': '/',
-        b: '\b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t'
-    };
-    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
-}
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
-function decodePercent(text) {
-    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        try {
-            return decodeURIComponent(run);
-        }
-        catch {
-            return run;
-        }
-    });
-}
-const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** HTML character references decoded: &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;. */
-function decodeHtmlEntities(text) {
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
-        if (!e.startsWith('#'))
-            return HTML_NAMED[e.toLowerCase()] ?? whole;
-        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
-function decodeByteEscapes(text) {
-    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
-    return text
-        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        const utf8 = b.toString('utf8');
-        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
-    })
-        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
-    });
-}
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
-const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
-function replaceRanges(text, ranges) {
-    if (ranges.length === 0)
-        return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = '';
-    let at = 0;
-    let [start, end] = ranges[0];
-    for (const [s, e] of ranges.slice(1)) {
-        if (s <= end)
-            end = Math.max(end, e);
-        else {
-            out += `${text.slice(at, start)}***`;
-            at = end;
-            [start, end] = [s, e];
-        }
-    }
-    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
-}
-/** The views of a text that redact() also tries, in order. */
-const VIEWS = [decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeByteEscapes, normalise];
-/** What unwrap() drops: invisible characters a server may insert, and whitespace. */
-const WRAPPING = /[\u00ad\u200b-\u200d\u2060\ufeff]|\s/;
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
-class Masker {
-    sink;
-    forms = new Set();
-    patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
-    windows = new Set();
-    /** The same runs as written (for the case-sensitive check of outputs). */
-    exactWindows = new Set();
-    constructor(sink) {
-        this.sink = sink;
-    }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too.
-     */
-    add(secret) {
-        if (!secret)
-            return;
-        this.addComposite(secret);
-        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(/\s+/g, ''));
-        for (const form of forms)
-            for (let i = 0; i + WINDOW <= form.length; i++) {
-                this.windows.add(form.slice(i, i + WINDOW).toLowerCase());
-                this.exactWindows.add(form.slice(i, i + WINDOW));
-            }
-    }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
-    addComposite(value) {
-        if (!value)
-            return;
-        for (const form of derivedForms(value)) {
-            if (this.forms.has(form))
-                continue;
-            this.forms.add(form);
-            this.patterns = undefined;
-            this.sink.setSecret(form);
-        }
-    }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret, in any letter case when `anyCase` (a server may upper- or
-     * lower-case what it echoes; a form shorter than a window is matched exactly only, so a short
-     * secret cannot eat ordinary words written in another case).
-     */
-    ranges(text, anyCase = true) {
-        this.patterns ??= [...this.forms].map(flexible);
-        const ranges = [];
-        for (const re of this.patterns) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-                ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
-                re.lastIndex = m.index + 1;
-            }
-        }
-        if (this.windows.size > 0) {
-            const lower = text.toLowerCase();
-            // Lower-casing keeps positions for almost all text; where it does not, the original is used.
-            const view = lower.length === text.length ? lower : text;
-            for (let i = 0; i + WINDOW <= view.length; i++) {
-                const run = view.slice(i, i + WINDOW);
-                if (!this.windows.has(run))
-                    continue;
-                // Case-sensitive: the run must also appear as written in one of the secret's forms.
-                if (anyCase || this.exactWindows.has(text.slice(i, i + WINDOW)))
-                    ranges.push([i, i + WINDOW]);
-            }
-        }
-        return ranges;
-    }
-    redactOnce(text, anyCase = true) {
-        return replaceRanges(text, this.ranges(text, anyCase));
-    }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, and WINDOW-long runs of a
-     * single secret count as a match, in any letter case. A server may also echo a value escaped
-     * its own way (JSON with \u0026 or \", nested JSON, percent-encoding, HTML entities, byte
-     * escapes, another Unicode normal form, invisible characters or line wrapping inside it):
-     * where such a view of the text reveals a secret, that view is used, redacted.
-     */
-    redact(text) {
-        let out = this.redactOnce(text);
-        for (let round = 0; round < 3; round++) {
-            let changed = false;
-            for (const decode of VIEWS) {
-                const view = decode(out);
-                if (view === out)
-                    continue;
-                const redacted = this.redactOnce(view);
-                if (redacted !== view) {
-                    out = redacted;
-                    changed = true;
-                }
-            }
-            if (!changed)
-                break;
-        }
-        return this.redactUnwrapped(out);
-    }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
-    redactUnwrapped(text) {
-        if (!WRAPPING.test(text))
-            return text;
-        const kept = [];
-        let view = '';
-        for (let i = 0; i < text.length; i++) {
-            const c = text[i];
-            if (WRAPPING.test(c))
-                continue;
-            kept.push(i);
-            view += c;
-        }
-        const ranges = this.ranges(view).map(([s, e]) => [
-            kept[s] ?? 0,
-            (kept[e - 1] ?? text.length - 1) + 1
-        ]);
-        return replaceRanges(text, ranges);
-    }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
-    catches(value) {
-        for (const form of this.forms)
-            if (value.includes(form))
-                return true;
-        return false;
-    }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret as written, which
-     * the runner would not mask. Exact and case-sensitive, as the runner matches: an id or a table
-     * name that only resembles a secret is left alone.
-     */
-    reveals(value) {
-        return this.redactOnce(value, false) !== value;
-    }
-    /** An output value with the runs reveals() finds replaced by ***. */
-    redactOutput(value) {
-        return this.redactOnce(value, false);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
-
-
-
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
-const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
-const MAX_DETAIL = 300;
-/** Longest log line. */
-const MAX_LOG_LINE = 2000;
-const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
-const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-const hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
-function neutralise(line) {
-    let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [');
-    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
-    if (out.startsWith('::', lead.length))
-        out = `${lead}: :${out.slice(lead.length + 2)}`;
-    return out;
-}
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
-const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
-function headOf(text, keep) {
-    if (text.length <= keep)
-        return text;
-    let shown = 0;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
-        if (!space && ++shown > keep)
-            return text.slice(0, i);
-    }
-    return text;
-}
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
-function guard(text, redact, opts) {
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    const raw = opts.oneLine ? headOf(text, REDACTED_HEAD) : text;
-    const lines = redact(raw).split(output_LINE_BREAK).map(neutralise);
-    if (!opts.oneLine)
-        return lines.map((l) => cut(l.trimEnd(), opts.max));
-    // Joining may bring a secret's parts together again: redact once more before cutting.
-    const joined = neutralise(redact(lines.join(' ').replace(/\s+/g, ' ').trim()));
-    return [cut(joined, opts.max)];
-}
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
-class Output {
-    sink;
-    masker;
-    constructor(sink) {
-        this.sink = sink;
-        this.masker = new Masker(sink);
-    }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
-    secret(value) {
-        this.masker.add(value);
-    }
-    /** A secret built from other values (connection string, URL, auth block). */
-    compositeSecret(value) {
-        this.masker.addComposite(value);
-    }
-    one(text, max = MAX_MESSAGE) {
-        return guard(text, (t) => this.masker.redact(t), { oneLine: true, max })[0] ?? '';
-    }
-    /** Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. */
-    detail(serverText) {
-        return this.one(serverText, MAX_DETAIL);
-    }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
-    describe(e) {
-        if (e && typeof e.render === 'function')
-            return e.render((t) => this.detail(t));
-        return e instanceof Error ? e.message : String(e);
-    }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
-    info(text) {
-        this.sink.info(this.one(text, MAX_LOG_LINE));
-    }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
-    block(text) {
-        for (const line of guard(text, (t) => this.masker.redact(t), {
-            oneLine: false,
-            max: MAX_LOG_LINE
-        }))
-            this.sink.info(line);
-    }
-    debug(text) {
-        this.sink.debug(this.one(text));
-    }
-    warning(text) {
-        this.sink.warning(this.one(text));
-    }
-    error(text) {
-        this.sink.error(this.one(text));
-    }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
-    async group(title, fn) {
-        this.sink.startGroup(this.one(title));
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    /** The step's failure: one ::error line and exit code 1. */
-    fail(text) {
-        this.sink.setFailed(this.one(text));
-    }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
-     * runner cancelled the step with.
-     */
-    failWith(e, outOfTime, cancelled) {
-        if (e instanceof InputError) {
-            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
-            for (const line of lines.slice(0, -1))
-                this.error(line);
-            const suffix = ' (nothing was sent to Adobe)';
-            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
-            return {
-                error: `${lines.join('; ')}${suffix}`,
-                inputs: [...new Set(e.problems.map((p) => p.input))]
-            };
-        }
-        let error = this.describe(e);
-        // A cancelled step runs out of its grace period, not of timeout-seconds.
-        if (cancelled) {
-            if (!/cancel/.test(error))
-                error += ` (the runner cancelled the step: ${cancelled})`;
-        }
-        else {
-            if (outOfTime && !(e instanceof DeadlineError))
-                error += " (the step's timeout-seconds ran out)";
-            if (outOfTime || e instanceof DeadlineError)
-                error += '; raise timeout-seconds or check the network path to Adobe';
-        }
-        this.fail(error);
-        return { error };
-    }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     */
-    setOutput(name, value) {
-        if (value && this.masker.catches(value))
-            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
-        else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
-            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redactOutput(value);
-        }
-        this.sink.setOutput(name, value);
-    }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
-    async summary(content) {
-        const cell = (t) => escapeHtml(this.one(t));
-        try {
-            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
-                [
-                    { data: 'Field', header: true },
-                    { data: 'Value', header: true }
-                ],
-                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
-            ]);
-            if (content.objects)
-                s = s.addTable([
-                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
-                    ...content.objects.rows.map((row) => row.map(cell))
-                ]);
-            if (content.link)
-                s = s.addLink(cell(content.link.text), cell(content.link.href));
-            await s.write();
-        }
-        catch (e) {
-            this.warning(`could not write the job summary: ${e.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/provenance.ts
-
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
-function githubContext(env = process.env, log = () => undefined) {
-    let payload;
-    return {
-        workflow: env.GITHUB_WORKFLOW,
-        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
-        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        ref: env.GITHUB_REF,
-        get payload() {
-            if (payload)
-                return payload;
-            payload = {};
-            const file = env.GITHUB_EVENT_PATH;
-            if (file) {
-                if ((0,external_node_fs_namespaceObject.existsSync)(file))
-                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-                else
-                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
-            }
-            return payload;
-        }
-    };
-}
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
-function runContext(ctx, env) {
-    const deployment = ctx.payload.deployment;
-    const deploymentEnv = deployment?.environment;
-    return {
-        repository: env.GITHUB_REPOSITORY || undefined,
-        workflow: ctx.workflow || undefined,
-        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
-        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
-        serverUrl: ctx.serverUrl,
-        ref: ctx.ref || undefined,
-        environment: env.AEP_ENVIRONMENT ||
-            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
-            undefined
-    };
-}
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
-function safe(value, max = 100) {
-    const encoded = Array.from(value)
-        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
-        .join('');
-    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
-}
-/** The link to the workflow run, when the run is known. */
-function runUrl(c) {
-    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
-        return undefined;
-    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
-    return `${server}/${c.repository}/actions/runs/${c.runId}`;
-}
-/** The default description: which repository, workflow, run, ref and environment manage it. */
-function defaultDescription(c) {
-    if (!c.repository)
-        return 'Managed by the AEP PostgreSQL connection GitHub Action';
-    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
-    if (c.workflow)
-        parts.push(`workflow "${safe(c.workflow)}"`);
-    const url = runUrl(c);
-    if (c.runId)
-        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
-    if (c.ref)
-        parts.push(`ref ${safe(c.ref)}`);
-    if (c.environment)
-        parts.push(`environment ${safe(c.environment)}`);
-    return parts.join(', ');
-}
-
-;// CONCATENATED MODULE: ./src/platform/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
-function parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
-function decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
-const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
-function parseProxy(name, value) {
-    const url = parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    if (credentialsCutShort(url))
-        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
-    const user = decode(url.username);
-    const password = decode(url.password);
-    if (user === undefined || password === undefined)
-        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
-    url.pathname = '/';
-    url.search = '';
-    url.hash = '';
-    return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: given,
-        ...(given
-            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
-            : {})
-    };
-}
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
-}
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
-    }
-    return false;
-}
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
-}
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
- */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = parseUrl(value);
-        if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
-            const at = value.lastIndexOf('@');
-            if (at === -1)
-                continue;
-            out.add(value);
-            const start = value.indexOf('//');
-            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
-            out.add(userinfo);
-            if (userinfo.includes(':'))
-                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
-            continue;
-        }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        url.pathname = '/';
-        url.search = '';
-        url.hash = '';
-        out.add(url.href);
-        for (const d of [(s) => s, (s) => decode(s) ?? s]) {
-            if (url.password)
-                out.add(d(url.password));
-            else
-                out.add(d(url.username));
-            out.add(`${d(url.username)}:${d(url.password)}`);
-        }
-    }
-    return [...out].filter((s) => s.length > 0);
-}
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/platform/secrets.ts
-
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
-function readInputs(c, env, out, spec) {
-    for (const secret of proxySecrets(env))
-        out.compositeSecret(secret);
-    const raw = {};
-    for (const name of spec.names) {
-        // Only a pasted line break is dropped from an input read as given.
-        raw[name] = spec.untrimmed?.includes(name)
-            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
-            : c.getInput(name);
-    }
-    for (const name of spec.secrets)
-        if (spec.composite?.includes(name))
-            out.compositeSecret(raw[name]);
-        else
-            out.secret(raw[name]);
-    for (const value of spec.derived?.(raw) ?? [])
-        out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
-    const byName = raw;
-    if (byName['client-secret'])
-        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
-    return raw;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -33165,7 +32188,7 @@ const BIGINT_FORMAT_RANGES = {
     int64: [/* @__PURE__*/ BigInt("-9223372036854775808"), /* @__PURE__*/ BigInt("9223372036854775807")],
     uint64: [/* @__PURE__*/ BigInt(0), /* @__PURE__*/ BigInt("18446744073709551615")],
 };
-function util_pick(schema, mask) {
+function pick(schema, mask) {
     const currDef = schema._zod.def;
     const checks = currDef.checks;
     const hasChecks = checks && checks.length > 0;
@@ -34211,7 +33234,7 @@ const lowercase = /^[^A-Z]*$/;
 // regex for string with no lowercase letters
 const uppercase = /^[^a-z]*$/;
 // regex for hexadecimal strings (any length)
-const regexes_hex = /^[0-9a-fA-F]*$/;
+const hex = /^[0-9a-fA-F]*$/;
 // Hash regexes for different algorithms and encodings
 // Helper function to create base64 regex with exact length and padding
 function fixedBase64(bodyLength, padding) {
@@ -40637,7 +39660,7 @@ const _decode = (_Err) => {
     };
     return fn;
 };
-const parse_decode = /* @__PURE__*/ _decode($ZodRealError);
+const decode = /* @__PURE__*/ _decode($ZodRealError);
 const _encodeAsync = (_Err) => {
     const parseAsync = _parseAsync(_Err);
     const fn = async (schema, value, _ctx, _params) => {
@@ -40743,7 +39766,7 @@ const parse_safeParseAsync = /* @__PURE__ */ _safeParseAsync(ZodRealError);
 
 // Codec functions
 const parse_encode = /* @__PURE__ */ _encode(ZodRealError);
-const classic_parse_decode = /* @__PURE__ */ _decode(ZodRealError);
+const parse_decode = /* @__PURE__ */ _decode(ZodRealError);
 const parse_encodeAsync = /* @__PURE__ */ _encodeAsync(ZodRealError);
 const parse_decodeAsync = /* @__PURE__ */ _decodeAsync(ZodRealError);
 const parse_safeEncode = /* @__PURE__ */ _safeEncode(ZodRealError);
@@ -40914,7 +39937,7 @@ const ZodType = /*@__PURE__*/ $constructor("ZodType", (inst, def) => {
         return parse_encode(this, data, params, { callee: _encode });
     },
     decode: function _decode(data, params) {
-        return classic_parse_decode(this, data, params, { callee: _decode });
+        return parse_decode(this, data, params, { callee: _decode });
     },
     encodeAsync: async function _encodeAsync(data, params) {
         return await parse_encodeAsync(this, data, params, { callee: _encodeAsync });
@@ -41636,7 +40659,7 @@ const ZodObject = /*@__PURE__*/ $constructor("ZodObject", (inst, def) => {
         return merge(this, other);
     },
     pick(mask) {
-        return util_pick(this, mask);
+        return pick(this, mask);
     },
     omit(mask) {
         return omit(this, mask);
@@ -42288,6 +41311,1527 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/platform/inputs.ts
+
+
+/*
+ * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
+ * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
+ * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
+ * use. Messages name the input, never its value.
+ */
+/** The Adobe-side inputs, in the order both READMEs list them. */
+const ADOBE_INPUT_NAMES = [
+    'client-id',
+    'client-secret',
+    'access-token',
+    'scopes',
+    'ims-org-id',
+    'sandbox-name',
+    'platform-url',
+    'ims-url'
+];
+/** The inputs that say how a run behaves, shared by both actions. */
+const RUN_INPUT_NAMES = [
+    'if-exists',
+    'state',
+    'dry-run',
+    'timeout-seconds',
+    'max-attempts'
+];
+/** The Adobe-side secrets: masked before anything else happens. */
+const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
+/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
+const SHARED_DEFAULTS = {
+    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+    'platform-url': 'https://platform.adobe.io',
+    'ims-url': 'https://ims-na1.adobelogin.com',
+    'if-exists': 'update',
+    state: 'present',
+    'dry-run': 'false',
+    'timeout-seconds': '120',
+    'max-attempts': '5'
+};
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
+        return NEVER;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not contain credentials, a query or a fragment`
+        });
+        return NEVER;
+    }
+    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+        });
+        return NEVER;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+});
+const bool = (name) => schemas_string()
+    .refine((v) => /^(true|false)$/i.test(v), {
+    message: `${name} must be true or false`
+})
+    .transform((v) => v.toLowerCase() === 'true');
+const intIn = (name, min, max) => schemas_string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+    message: `${name} must be a whole number from ${min} to ${max}`
+})
+    .transform(Number);
+const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+const optionalOneOf = (name, values) => z.enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+const optionalBool = (name) => z
+    .string()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
+const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    }
+    else if (v.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    }
+    else if (CONTROL.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+    }
+});
+/** The name an object is found by: required, at most 255 characters, no control characters. */
+const objectName = (name) => schemas_string().superRefine((v, ctx) => {
+    if (!v.trim())
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > 255)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
+    else if (CONTROL.test(v))
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+});
+/** The zod shape of the shared inputs; each action adds its own. */
+const sharedFields = () => ({
+    'client-id': headerValue('client-id', 255),
+    'client-secret': schemas_string(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
+    scopes: inputs_text('scopes', 2000, true),
+    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+    }),
+    'sandbox-name': schemas_string().superRefine((v, ctx) => {
+        if (!v)
+            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
+        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+            });
+    }),
+    'platform-url': serviceUrl('platform-url'),
+    'ims-url': serviceUrl('ims-url'),
+    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+    state: oneOf('state', ['present', 'absent']),
+    'dry-run': bool('dry-run'),
+    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+    'max-attempts': intIn('max-attempts', 1, 20)
+});
+/** The shared settings out of parsed fields. */
+function adobeSettings(f) {
+    return {
+        clientId: f['client-id'],
+        clientSecret: f['client-secret'] || undefined,
+        accessToken: f['access-token'] || undefined,
+        scopes: f.scopes,
+        imsOrgId: f['ims-org-id'],
+        sandboxName: f['sandbox-name'],
+        platformUrl: f['platform-url'],
+        imsUrl: f['ims-url'],
+        ifExists: f['if-exists'],
+        state: f.state,
+        dryRun: f['dry-run'],
+        timeoutSeconds: f['timeout-seconds'],
+        maxAttempts: f['max-attempts']
+    };
+}
+/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
+function credentialProblems(raw) {
+    if (raw['client-secret'] && raw['access-token'])
+        return [
+            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
+        ];
+    if (!raw['client-secret'] && !raw['access-token'])
+        return [
+            {
+                input: 'client-secret',
+                message: 'client-secret or access-token is required (exactly one of them)'
+            }
+        ];
+    return [];
+}
+/** Fills in defaults for inputs left empty. */
+function withDefaults(names, defaults, raw) {
+    const out = {};
+    for (const name of names) {
+        const v = raw[name] ?? '';
+        out[name] = v === '' ? (defaults[name] ?? '') : v;
+    }
+    return out;
+}
+/** Each zod issue as a problem naming its input (the first path element). */
+const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
+/** One report per message: several rules may find the same problem. */
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
+function distance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const at = (i, j) => d[i]?.[j] ?? Infinity;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, at(i - 2, j - 2) + 1);
+            const row = d[i];
+            if (row)
+                row[j] = best;
+        }
+    return at(a.length, b.length);
+}
+/** The declared name closest to a given one, when it is close enough to be what was meant. */
+function closestName(given, declared) {
+    const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    const exact = declared.find((n) => bare(n) === bare(given));
+    if (exact)
+        return exact;
+    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
+    const g = bare(given);
+    const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
+    if (longer.length > 0)
+        return longer.sort((a, b) => a.length - b.length)[0];
+    let best;
+    for (const name of declared) {
+        const d = distance(given.toLowerCase().replace(/_/g, '-'), name);
+        if (!best || d < best.d)
+            best = { name, d };
+    }
+    return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
+}
+/**
+ * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
+ * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
+ * problem naming it and the declared name closest to it.
+ */
+function undeclaredInputs(env, declared) {
+    const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
+    const problems = [];
+    for (const key of Object.keys(env).sort()) {
+        if (!/^INPUT_/i.test(key) || known.has(key.toUpperCase()))
+            continue;
+        const name = key.slice('INPUT_'.length).toLowerCase();
+        const near = closestName(name, declared);
+        problems.push({
+            input: name,
+            message: `${name} is not an input of this action${near ? ` (did you mean ${near}?)` : ''}: the runner passes it on with only a warning, and the step would run as if it were not given`
+        });
+    }
+    return problems;
+}
+/**
+ * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
+ * does not declare, that first: before anything is sent, every problem at once.
+ */
+function parseDeclared(env, declared, parse) {
+    const undeclared = undeclaredInputs(env, declared);
+    let parsed;
+    try {
+        parsed = parse();
+    }
+    catch (e) {
+        if (undeclared.length > 0 && e instanceof InputError)
+            throw new InputError([...undeclared, ...e.problems]);
+        throw e;
+    }
+    if (undeclared.length > 0)
+        throw new InputError(undeclared);
+    return parsed;
+}
+
+;// CONCATENATED MODULE: ./src/platform/connection-string.ts
+/*
+ * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
+ * connector takes them: quoting a value, and splitting a string into keywords. Shared because
+ * masking must know every form a password takes inside one.
+ */
+/**
+ * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
+ * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
+ */
+function quoteValue(value) {
+    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
+}
+/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
+function splitConnectionString(cs) {
+    const out = new Map();
+    let i = 0;
+    while (i < cs.length) {
+        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
+        if (cs[i] === ';' || /\s/.test(cs[i])) {
+            i++;
+            continue;
+        }
+        const eq = cs.indexOf('=', i);
+        if (eq < 0) {
+            if (cs.slice(i).trim())
+                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
+            break;
+        }
+        const key = cs.slice(i, eq).trim().toLowerCase();
+        let j = eq + 1;
+        let value = '';
+        if (cs[j] === '{') {
+            j++;
+            for (;;) {
+                if (j >= cs.length)
+                    throw new Error('connection-string has a "{" value without its closing "}"');
+                if (cs[j] === '}') {
+                    if (cs[j + 1] === '}') {
+                        value += '}';
+                        j += 2;
+                        continue;
+                    }
+                    j++;
+                    break;
+                }
+                value += cs[j];
+                j++;
+            }
+            const semi = cs.indexOf(';', j);
+            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
+                throw new Error('connection-string has text after a closing "}"');
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        else {
+            const semi = cs.indexOf(';', j);
+            value = cs.slice(j, semi < 0 ? cs.length : semi);
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        if (!key)
+            throw new Error('connection-string has an empty keyword');
+        out.set(key, value);
+    }
+    return out;
+}
+/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
+function splitConnectionStringLoosely(cs) {
+    try {
+        return splitConnectionString(cs);
+    }
+    catch {
+        return new Map();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/masking.ts
+
+/**
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+/**
+ * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
+ * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
+ * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
+ * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
+ * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
+ * back together across a join; a shorter limit would redact ordinary words at line ends that
+ * happen to occur in a secret. The lines of a multi-line secret are registered from this length
+ * too, as they are such pieces.
+ */
+const MIN_FRAGMENT = 6;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
+ * registered strings (plus a few encodings of them), so each form must be registered.
+ */
+function derivedForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const trimmed = secret.trim();
+    if (trimmed)
+        forms.add(trimmed);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
+    forms.add(quoteValue(secret));
+    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_FRAGMENT)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ * Each also in base64url.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
+    for (const form of [...forms]) {
+        const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        if (url !== form && url.length >= MIN_DERIVED_LENGTH)
+            forms.push(url);
+    }
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+        if (end > 0) {
+            const loose = [value];
+            for (const segment of rest.slice(end + 1).split(';')) {
+                if (segment.includes('='))
+                    break;
+                loose.push(segment);
+            }
+            if (loose.length > 1)
+                found.push(loose.join(';'), ...loose.slice(1));
+        }
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    return new RegExp(pattern, 'g');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
+    });
+}
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/**
+ * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
+ * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
+ * that prints nothing a server wrote never loads it.
+ */
+let htmlDecoder;
+/** Loads the full HTML decoder; resolves at once once loaded. */
+async function loadHtmlDecoder() {
+    htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
+}
+/**
+ * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
+ * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
+ */
+function decodeHtmlEntities(text) {
+    if (!text.includes('&'))
+        return text;
+    if (htmlDecoder)
+        return htmlDecoder(text);
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+function strictUtf8(bytes) {
+    try {
+        return utf8.decode(bytes);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
+ * line end) joined, and `=HH` runs that form valid UTF-8.
+ */
+function decodeQuotedPrintable(text) {
+    if (!text.includes('='))
+        return text;
+    return text.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (run) => {
+        const bytes = Uint8Array.from(run.slice(1).split('='), (h) => parseInt(h, 16));
+        return strictUtf8(bytes) ?? run;
+    });
+}
+/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
+function decodePythonEscapes(text) {
+    if (!text.includes('\\U'))
+        return text;
+    return text.replace(/\\U([0-9a-fA-F]{8})/g, (whole, hex) => {
+        const code = parseInt(hex, 16);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
+/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
+const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
+const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
+/**
+ * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
+ * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
+ */
+function decodeMojibake(text) {
+    if (!/[\u00c2-\u00f4]/.test(text))
+        return text;
+    return text.replace(MOJIBAKE, (seq) => {
+        const bytes = Uint8Array.from(seq, (c) => CP1252_BYTE.get(c) ?? c.charCodeAt(0));
+        return strictUtf8(bytes) ?? seq;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
+}
+/** The encodings a server may have applied to what it echoes, one level each. */
+const DECODERS = [
+    decodeJsonEscapes,
+    decodePercent,
+    decodeHtmlEntities,
+    decodeByteEscapes,
+    decodeQuotedPrintable,
+    decodePythonEscapes,
+    decodeMojibake
+];
+/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
+const MAX_DECODE_DEPTH = 6;
+/**
+ * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
+ * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
+ * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
+ * has none. Linear in the decoders and levels, not a search over their combinations.
+ */
+function* decodedViews(text) {
+    const seen = new Set([text]);
+    const fresh = (view) => !seen.has(view) && !!seen.add(view);
+    for (const decode of [...DECODERS, normalise]) {
+        const view = decode(text);
+        if (fresh(view))
+            yield view;
+    }
+    let t = text;
+    for (let depth = 0; depth < MAX_DECODE_DEPTH; depth++) {
+        const before = t;
+        for (const decode of DECODERS) {
+            t = decode(t);
+            if (fresh(t))
+                yield t;
+        }
+        if (t === before)
+            break;
+    }
+    // Re-normalised by the server after it decoded (or before it encoded) the echo.
+    const folded = normalise(t);
+    if (fresh(folded))
+        yield folded;
+}
+/**
+ * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
+ * bidi marks, other default-ignorable and format characters), and whitespace.
+ */
+const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
+/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
+const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
+/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
+const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
+/** At most this many DECORATION characters are skipped between a join and a piece. */
+const MAX_DECORATION = 2;
+/**
+ * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
+ * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
+ * any case.
+ */
+function lowerKeepingPositions(text) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length)
+        return lower;
+    let out = '';
+    for (const c of text) {
+        const l = c.toLowerCase();
+        out += l.length === c.length ? l : c;
+    }
+    return out;
+}
+/**
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
+ */
+class Masker {
+    sink;
+    forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
+    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
+    pieces = new Set();
+    /** The single secrets' forms: where a piece found at a join is extended. */
+    singles = [];
+    constructor(sink) {
+        this.sink = sink;
+    }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
+     */
+    add(secret) {
+        if (!secret)
+            return;
+        this.addComposite(secret);
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''));
+        for (const form of forms) {
+            if (this.singles.includes(form))
+                continue;
+            this.singles.push(form);
+            const lower = lowerKeepingPositions(form);
+            for (let i = 0; i + WINDOW <= form.length; i++) {
+                this.windows.add(lower.slice(i, i + WINDOW));
+            }
+            for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
+                this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
+        }
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
+            if (this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.patterns = undefined;
+            this.sink.setSecret(form);
+        }
+    }
+    /**
+     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
+     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
+     * a window, only as written, so a short secret cannot eat ordinary words in another case).
+     */
+    ranges(text, joins) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.pieces.size === 0)
+            return ranges;
+        if (text.length >= WINDOW) {
+            const view = lowerKeepingPositions(text);
+            for (let i = 0; i + WINDOW <= view.length; i++)
+                if (this.windows.has(view.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+        }
+        if (joins)
+            ranges.push(...this.pieceRanges(text, joins));
+        return ranges;
+    }
+    /**
+     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
+     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
+     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
+     */
+    pieceRanges(text, extra) {
+        if (text.length < MIN_FRAGMENT)
+            return [];
+        const joins = [0, text.length, ...extra];
+        JOIN.lastIndex = 0;
+        for (let m = JOIN.exec(text); m; m = JOIN.exec(text))
+            joins.push(m.index, m.index + m[0].length);
+        const isPiece = (from, to) => from >= 0 && to <= text.length && this.singles.some((f) => f.includes(text.slice(from, to)));
+        const ranges = [];
+        for (const join of joins)
+            for (const dir of [-1, 1]) {
+                // A piece ending at the join (dir -1), or starting there (dir 1).
+                for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
+                    const from = dir < 0 ? at - MIN_FRAGMENT : at;
+                    if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
+                        let len = MIN_FRAGMENT;
+                        while (len < WINDOW - 1 &&
+                            (dir < 0 ? isPiece(at - len - 1, at) : isPiece(at, at + len + 1)))
+                            len++;
+                        ranges.push(dir < 0 ? [at - len, at] : [at, at + len]);
+                        break;
+                    }
+                    const next = dir < 0 ? text[at - 1] : text[at];
+                    if (next === undefined || !DECORATION.test(next))
+                        break;
+                    at += dir;
+                }
+            }
+        return ranges;
+    }
+    /**
+     * Everything to redact in one text, as written and with wrapping and invisible characters
+     * taken out (mapped back to where it stands), in the text's own positions.
+     */
+    allRanges(text, joins) {
+        return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
+     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
+     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
+     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
+     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
+     * invisible characters or line wrapping inside it), even several ways one over another: where a
+     * decoded view of the text reveals a secret, that view is used, redacted.
+     */
+    redact(text, opts = {}) {
+        const joins = opts.joins === false ? undefined : (opts.joins ?? []);
+        let out = replaceRanges(text, this.allRanges(text, joins));
+        // Each round adopts the first view revealing a secret; another may hide in another encoding.
+        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
+        const viewJoins = joins && [];
+        for (let round = 0; round < 4; round++) {
+            let next;
+            for (const view of decodedViews(out)) {
+                const redacted = replaceRanges(view, this.allRanges(view, viewJoins));
+                if (redacted !== view) {
+                    next = redacted;
+                    break;
+                }
+            }
+            if (next === undefined)
+                break;
+            out = next;
+        }
+        return out;
+    }
+    /**
+     * A secret a server wrapped across lines or broke up with invisible characters: found in the
+     * text with those removed, and redacted where it stands in the text as written (the rest of
+     * the text keeps its spaces).
+     */
+    unwrappedRanges(text, joins) {
+        if (!WRAPPING.test(text))
+            return [];
+        const kept = [];
+        let view = '';
+        for (let i = 0; i < text.length;) {
+            // By code point: some invisible characters (tags) lie beyond U+FFFF.
+            const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
+            if (!WRAPPING.test(c)) {
+                for (let k = 0; k < c.length; k++)
+                    kept.push(i + k);
+                view += c;
+            }
+            i += c.length;
+        }
+        // A join in the text is where the first character kept after it stands in the view.
+        const viewJoins = joins?.map((j) => {
+            const at = kept.findIndex((k) => k >= j);
+            return at < 0 ? view.length : at;
+        });
+        return this.ranges(view, viewJoins).map(([s, e]) => [
+            kept[s] ?? 0,
+            (kept[e - 1] ?? text.length - 1) + 1
+        ]);
+    }
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
+    catches(value) {
+        for (const form of this.forms)
+            if (value.includes(form))
+                return true;
+        return false;
+    }
+    /**
+     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
+     * as in the log (a server may upper-case a secret it echoes into a table name), which the
+     * runner would not mask.
+     */
+    reveals(value) {
+        return this.redactOutput(value) !== value;
+    }
+    /** An output value with the runs reveals() finds replaced by ***. */
+    redactOutput(value) {
+        return replaceRanges(value, this.ranges(value));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/output.ts
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/**
+ * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
+ * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
+ */
+function carriesCommand(text) {
+    return text.split(output_LINE_BREAK).some((line) => {
+        const visible = line.replace(HIDDEN, '');
+        return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
+    });
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+const REDACTED_HEAD = 64 * 1024;
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+function headOf(text, keep) {
+    if (text.length <= keep)
+        return text;
+    let shown = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
+        if (!space && ++shown > keep)
+            return text.slice(0, i);
+    }
+    return text;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    if (!opts.oneLine)
+        return redact(text)
+            .split(output_LINE_BREAK)
+            .map((l) => cut(neutralise(l).trimEnd(), opts.max));
+    // One line is cut to at most `max` characters: text far past that is never shown, so it is
+    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
+    // secret that joining the lines may show.
+    const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(output_LINE_BREAK);
+    // Joining may bring a secret's parts together again: redact once more before cutting, with the
+    // places where lines met as joins (a piece of a secret left at a line's end).
+    const joins = [];
+    let joined = '';
+    for (const line of lines) {
+        const l = neutralise(line).replace(/\s+/g, ' ').trim();
+        if (!l)
+            continue;
+        if (joined) {
+            joins.push(joined.length);
+            joined += ' ';
+        }
+        joined += l;
+    }
+    return [cut(neutralise(redact(joined, { joins })), opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new Masker(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /**
+     * Loads what redacting a server's text needs beyond the common case (every HTML named
+     * reference): called when a server's error reply arrives and before a failure is reported, so
+     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
+     */
+    async prepareForServerText() {
+        await loadHtmlDecoder().catch(() => undefined);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
+    }
+    /**
+     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
+     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
+     * split between two fields leaves a piece at each field's edge, which the joined text no longer
+     * shows as an edge.
+     */
+    detail(serverText, fields) {
+        if (!fields || fields.length < 2)
+            return this.one(serverText, MAX_DETAIL);
+        const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
+        return this.one(each.join(': '), MAX_DETAIL);
+    }
+    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
+    shorten(text, max) {
+        return this.one(text, max);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t, fields) => this.detail(t, fields));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
+     * runner cancelled the step with.
+     */
+    failWith(e, outOfTime, cancelled) {
+        if (e instanceof InputError) {
+            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
+            for (const line of lines.slice(0, -1))
+                this.error(line);
+            const suffix = ' (nothing was sent to Adobe)';
+            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+            return {
+                error: `${lines.join('; ')}${suffix}`,
+                inputs: [...new Set(e.problems.map((p) => p.input))]
+            };
+        }
+        let error = this.describe(e);
+        // A cancelled step runs out of its grace period, not of timeout-seconds.
+        if (cancelled) {
+            if (!/cancel/.test(error))
+                error += ` (the runner cancelled the step: ${cancelled})`;
+        }
+        else {
+            if (outOfTime && !(e instanceof DeadlineError))
+                error += " (the step's timeout-seconds ran out)";
+            if (outOfTime || e instanceof DeadlineError)
+                error += '; raise timeout-seconds or check the network path to Adobe';
+        }
+        this.fail(error);
+        return { error };
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
+     * A value that would relay a workflow command to a later step printing it is not written at
+     * all: every output is validated or escaped where it is made, so this is the last line only.
+     */
+    setOutput(name, value) {
+        if (carriesCommand(value)) {
+            this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
+            value = '';
+        }
+        else if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redactOutput(value);
+        }
+        try {
+            this.sink.setOutput(name, value);
+        }
+        catch (e) {
+            // The runner's output file could not be written: a failure of the step, said in one line.
+            throw new errors_ActionError(`could not write the ${name} output: ${e.message}`);
+        }
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.objects)
+                s = s.addTable([
+                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
+                    ...content.objects.rows.map((row) => row.map(cell))
+                ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/platform/provenance.ts
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
+ */
+function githubContext(env = process.env, log = () => undefined) {
+    let payload;
+    return {
+        workflow: env.GITHUB_WORKFLOW,
+        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        ref: env.GITHUB_REF,
+        get payload() {
+            if (payload)
+                return payload;
+            payload = {};
+            const file = env.GITHUB_EVENT_PATH;
+            if (file) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(file))
+                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+                else
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
+            }
+            return payload;
+        }
+    };
+}
+/**
+ * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
+ * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
+ * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
+ */
+function runContext(ctx, env) {
+    const deployment = ctx.payload.deployment;
+    const deploymentEnv = deployment?.environment;
+    return {
+        repository: env.GITHUB_REPOSITORY || undefined,
+        workflow: ctx.workflow || undefined,
+        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
+        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
+        serverUrl: ctx.serverUrl,
+        ref: ctx.ref || undefined,
+        environment: env.AEP_ENVIRONMENT ||
+            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
+            undefined
+    };
+}
+/**
+ * Makes a value that users control (branch names, workflow and environment names) safe to
+ * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
+ */
+function safe(value, max = 100) {
+    const encoded = Array.from(value)
+        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
+        .join('');
+    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
+}
+/** The link to the workflow run, when the run is known. */
+function runUrl(c) {
+    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
+        return undefined;
+    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
+    return `${server}/${c.repository}/actions/runs/${c.runId}`;
+}
+/** The default description: which repository, workflow, run, ref and environment manage it. */
+function defaultDescription(c) {
+    if (!c.repository)
+        return 'Managed by the AEP PostgreSQL connection GitHub Action';
+    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
+    if (c.workflow)
+        parts.push(`workflow "${safe(c.workflow)}"`);
+    const url = runUrl(c);
+    if (c.runId)
+        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
+    if (c.ref)
+        parts.push(`ref ${safe(c.ref)}`);
+    if (c.environment)
+        parts.push(`environment ${safe(c.environment)}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/platform/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function proxy_pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
+function proxy_decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
+ * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
+ */
+const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
+function parseProxy(name, value) {
+    const url = parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    if (credentialsCutShort(url))
+        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
+    const user = proxy_decode(url.username);
+    const password = proxy_decode(url.password);
+    if (user === undefined || password === undefined)
+        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    const given = Boolean(url.username || url.password);
+    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
+    url.pathname = '/';
+    url.search = '';
+    url.hash = '';
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: given,
+        ...(given
+            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
+            : {})
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = proxy_pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function proxy_isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (proxy_isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the URL as used, user:password and the password (the user name too when
+ * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
+ * header is base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = parseUrl(value);
+        if (!url || credentialsCutShort(url)) {
+            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
+            // the last '@' is the likeliest user:password.
+            const at = value.lastIndexOf('@');
+            if (at === -1)
+                continue;
+            out.add(value);
+            const start = value.indexOf('//');
+            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
+            out.add(userinfo);
+            if (userinfo.includes(':'))
+                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        url.pathname = '/';
+        url.search = '';
+        url.hash = '';
+        out.add(url.href);
+        for (const d of [(s) => s, (s) => proxy_decode(s) ?? s]) {
+            if (url.password)
+                out.add(d(url.password));
+            else
+                out.add(d(url.username));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !proxy_isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/platform/secrets.ts
+
+/** Reads every input; every secret is registered before anything validates, prints or sends it. */
+function readInputs(c, env, out, spec) {
+    for (const secret of proxySecrets(env))
+        out.compositeSecret(secret);
+    const raw = {};
+    for (const name of spec.names) {
+        // Only a pasted line break is dropped from an input read as given.
+        raw[name] = spec.untrimmed?.includes(name)
+            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+            : c.getInput(name);
+    }
+    for (const name of spec.secrets)
+        if (spec.composite?.includes(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
+    for (const value of spec.derived?.(raw) ?? [])
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    const byName = raw;
+    if (byName['client-secret'])
+        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
+    return raw;
+}
+
 ;// CONCATENATED MODULE: ./src/platform/listing.ts
 
 /**
@@ -42418,9 +42962,15 @@ const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
     message: 'is not a connection id (1-128 letters, digits, - or _)'
 });
-/** An etag is sent back in If-Match and printed: printable ASCII only, no control characters. */
-const EtagSchema = schemas_string().regex(/^[\x20-\x7e]{1,1024}$/, {
-    message: 'is not a usable etag (control or non-ASCII characters, or too long)'
+/**
+ * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
+ * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
+ * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
+ * `:` that the runner could read as a workflow command) makes the reply malformed.
+ */
+const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
+const EtagSchema = schemas_string().regex(ETAG, {
+    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
 });
 const SpecRef = looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
 /** An object as Flow Service lists it; fields we do not use pass through unchecked. */
@@ -42612,211 +43162,6 @@ function parseOrUndefined(text) {
     catch {
         return undefined;
     }
-}
-
-;// CONCATENATED MODULE: ./src/platform/inputs.ts
-
-/*
- * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
- * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
- * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
- * use. Messages name the input, never its value.
- */
-/** The Adobe-side inputs, in the order both READMEs list them. */
-const ADOBE_INPUT_NAMES = [
-    'client-id',
-    'client-secret',
-    'access-token',
-    'scopes',
-    'ims-org-id',
-    'sandbox-name',
-    'platform-url',
-    'ims-url'
-];
-/** The inputs that say how a run behaves, shared by both actions. */
-const RUN_INPUT_NAMES = [
-    'if-exists',
-    'state',
-    'dry-run',
-    'timeout-seconds',
-    'max-attempts'
-];
-/** The Adobe-side secrets: masked before anything else happens. */
-const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
-/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
-const SHARED_DEFAULTS = {
-    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
-    'platform-url': 'https://platform.adobe.io',
-    'ims-url': 'https://ims-na1.adobelogin.com',
-    'if-exists': 'update',
-    state: 'present',
-    'dry-run': 'false',
-    'timeout-seconds': '120',
-    'max-attempts': '5'
-};
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
-const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
-    if (!v)
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > max)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    else if (!VISIBLE_ASCII.test(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
-        });
-});
-const inputs_isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
-const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
-        return NEVER;
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not contain credentials, a query or a fragment`
-        });
-        return NEVER;
-    }
-    const loopbackHttp = url.protocol === 'http:' && inputs_isLoopback(url.hostname);
-    if (url.protocol !== 'https:' && !loopbackHttp) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
-        });
-        return NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, '');
-});
-const bool = (name) => schemas_string()
-    .refine((v) => /^(true|false)$/i.test(v), {
-    message: `${name} must be true or false`
-})
-    .transform((v) => v.toLowerCase() === 'true');
-const intIn = (name, min, max) => schemas_string()
-    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
-    message: `${name} must be a whole number from ${min} to ${max}`
-})
-    .transform(Number);
-const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
-const optionalOneOf = (name, values) => z.enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
-const optionalBool = (name) => z
-    .string()
-    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
-    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
-const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
-    if (required && v.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    }
-    else if (v.length > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    }
-    else if (CONTROL.test(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-    }
-});
-/** The name an object is found by: required, at most 255 characters, no control characters. */
-const objectName = (name) => schemas_string().superRefine((v, ctx) => {
-    if (!v.trim())
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > 255)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
-    else if (CONTROL.test(v))
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-});
-/** The zod shape of the shared inputs; each action adds its own. */
-const sharedFields = () => ({
-    'client-id': headerValue('client-id', 255),
-    'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
-    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
-        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-    }),
-    scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
-        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
-    }),
-    'sandbox-name': schemas_string().superRefine((v, ctx) => {
-        if (!v)
-            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
-        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
-            });
-    }),
-    'platform-url': serviceUrl('platform-url'),
-    'ims-url': serviceUrl('ims-url'),
-    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
-    state: oneOf('state', ['present', 'absent']),
-    'dry-run': bool('dry-run'),
-    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20)
-});
-/** The shared settings out of parsed fields. */
-function adobeSettings(f) {
-    return {
-        clientId: f['client-id'],
-        clientSecret: f['client-secret'] || undefined,
-        accessToken: f['access-token'] || undefined,
-        scopes: f.scopes,
-        imsOrgId: f['ims-org-id'],
-        sandboxName: f['sandbox-name'],
-        platformUrl: f['platform-url'],
-        imsUrl: f['ims-url'],
-        ifExists: f['if-exists'],
-        state: f.state,
-        dryRun: f['dry-run'],
-        timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts']
-    };
-}
-/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
-function credentialProblems(raw) {
-    if (raw['client-secret'] && raw['access-token'])
-        return [
-            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
-        ];
-    if (!raw['client-secret'] && !raw['access-token'])
-        return [
-            {
-                input: 'client-secret',
-                message: 'client-secret or access-token is required (exactly one of them)'
-            }
-        ];
-    return [];
-}
-/** Fills in defaults for inputs left empty. */
-function withDefaults(names, defaults, raw) {
-    const out = {};
-    for (const name of names) {
-        const v = raw[name] ?? '';
-        out[name] = v === '' ? (defaults[name] ?? '') : v;
-    }
-    return out;
-}
-/** Each zod issue as a problem naming its input (the first path element). */
-const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
-/** One report per message: several rules may find the same problem. */
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
 }
 
 ;// CONCATENATED MODULE: ./src/platform/ims.ts
@@ -43370,7 +43715,16 @@ function openSession(settings, deps, out) {
         closeTransport = own.close;
         shorten = own.shorten;
     }
-    const transport = tracing(base, (line) => out.debug(line));
+    const sending = base;
+    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
+    // anyone reads it (and never on a run that gets no error reply).
+    const loading = async (req, timeoutMs) => {
+        const res = await sending(req, timeoutMs);
+        if (res.status >= 400)
+            await out.prepareForServerText();
+        return res;
+    };
+    const transport = tracing(loading, (line) => out.debug(line));
     const retry = {
         clock: deps.clock,
         deadline,
@@ -43807,20 +44161,28 @@ async function getMappingSet(api, id, version) {
         }))
     };
 }
-/** Replaces a mapping set's mappings: the new version (Data Prep bumps it by one). */
-async function putMappingSet(api, id, body) {
+/**
+ * Replaces a mapping set's mappings: the new version (Data Prep bumps it by one). An answer
+ * without a version, or with one not past `previous`, is checked by reading the set: the
+ * dataflow must never be pointed back at the mappings it had.
+ */
+async function putMappingSet(api, id, body, previous) {
     const label = 'updating the mapping set';
     // PUT replaces the whole set, so sending it again after a lost answer does no harm.
     const a = await api.send(label, 'PUT', `${base(api)}/mappingSets/${encodeURIComponent(id)}`, body);
     if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
         api.fail(label, a);
     const parsed = CreatedSchema.safeParse(api.json(label, a));
-    if (parsed.success && parsed.data.version !== undefined)
-        return { version: versionOf(parsed.data.version) };
-    // An answer without a version: read the set for it.
+    if (parsed.success && parsed.data.version !== undefined) {
+        const version = versionOf(parsed.data.version);
+        if (version > previous)
+            return { version };
+    }
     const stored = await getMappingSet(api, id);
     if (!stored)
         throw new errors_ActionError(`${label} failed: mapping set ${id} is gone`);
+    if (stored.version <= previous)
+        throw new errors_ActionError(`${label} failed: Data Prep accepted it, but mapping set ${id} is still at version ${stored.version}; run the step again`);
     return { version: stored.version };
 }
 /** The mapping sets with exactly this name (a name carries the mark of the POST that made it). */
@@ -43835,6 +44197,30 @@ async function findByName(api, name) {
     return parsed.data.data
         .filter((m) => m.name === name && MAPPING_SET_ID.test(m.id))
         .map((m) => ({ id: m.id, version: versionOf(m.version) }));
+}
+/** How many of the sandbox's most recent mapping sets are looked through for an earlier run's. */
+const RECENT_MAPPING_SETS = 100;
+/**
+ * The latest mapping set an earlier run of this action made for this name and left unused (its
+ * dataflow was never created): its name is `<name> [aep-gha:…]`. Reused instead of making
+ * another, since Data Prep cannot delete them. The sandbox's most recent sets are read, newest
+ * first, and the names compared here: whether Data Prep's name= filter matches exactly or by
+ * part is not documented, and a marked name would not match exactly. One missed (older than the
+ * most recent RECENT_MAPPING_SETS) only means a new set is made.
+ */
+async function findLeftMappingSet(api, name) {
+    const label = 'looking for a mapping set an earlier run left';
+    const a = await api.send(label, 'GET', `${base(api)}/mappingSets?limit=${RECENT_MAPPING_SETS}&start=0&orderBy=-createdDate`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    const parsed = ListSchema.safeParse(api.json(label, a));
+    if (!parsed.success)
+        throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
+    const left = parsed.data.data.find((m) => m.name !== undefined &&
+        markOf(m.name) !== undefined &&
+        stripMark(m.name) === name &&
+        MAPPING_SET_ID.test(m.id));
+    return left ? getMappingSet(api, left.id) : undefined;
 }
 /** At most this long (and a quarter of the time left) for a lost create's name to be listed. */
 const LOST_MAPPING_WAIT_MS = 10_000;
@@ -44024,11 +44410,13 @@ const mappingLine = (m) => `${m.sourceType === 'EXPRESSION' ? 'expression ' : ''
  * empty when they are the same set (the order of a file's items does not matter).
  */
 function mappingDiff(stored, wanted) {
-    const a = new Set(stored.map(mappingLine));
-    const b = new Set(wanted.map(mappingLine));
+    // Compared by their parts, not their lines: " -> " may be inside a source or destination.
+    const key = (m) => JSON.stringify([m.sourceType, m.source, m.destination]);
+    const a = new Map(stored.map((m) => [key(m), m]));
+    const b = new Map(wanted.map((m) => [key(m), m]));
     return [
-        ...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`),
-        ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)
+        ...[...a].filter(([k]) => !b.has(k)).map(([, m]) => `- ${mappingLine(m)}`),
+        ...[...b].filter(([k]) => !a.has(k)).map(([, m]) => `+ ${mappingLine(m)}`)
     ];
 }
 /**
@@ -44138,9 +44526,15 @@ function mappingOf(flow) {
     const t = flow.transformations?.[index];
     const id = t?.params?.mappingId;
     const version = Number(t?.params?.mappingVersion);
-    if (index < 0 || typeof id !== 'string' || !Number.isInteger(version))
+    // The id goes into a request path: only an id-like one is taken (not "..", not "a/b").
+    if (index < 0 || typeof id !== 'string' || !CONNECTION_ID.test(id) || !Number.isInteger(version))
         return undefined;
     return { index, id, version };
+}
+/** Whether the stored flow's Mapping carries mappingVersion as a number (not the spec's string). */
+function storedVersionIsNumber(flow) {
+    const t = (flow.transformations ?? []).find((x) => x.name === 'Mapping');
+    return typeof t?.params?.mappingVersion === 'number';
 }
 /** The Copy transformation's delta column; undefined when the flow has none. */
 function deltaOf(flow) {
@@ -44224,8 +44618,20 @@ async function setEnabled(api, id, enabled) {
     }
     api.fail(label, a);
 }
+/**
+ * The PATCH that makes a stored dataflow's description, schedule and delta column the wanted
+ * ones, from that read of it (recomputed from each fresh read: indexes vary).
+ */
+function flowOps(flow, s) {
+    return [
+        ...descriptionChange(flow.description, s.description),
+        ...scheduleChanges(flow, s.schedule),
+        ...deltaChanges(flow, s.deltaColumn)
+    ];
+}
 
 ;// CONCATENATED MODULE: ./src/dataflow/apply.ts
+
 
 
 
@@ -44325,8 +44731,9 @@ async function applyPresent(plan, a) {
     }
     // 3. Mapping set.
     const m = plan.mapping;
+    let repointed;
     if (m.do === 'keep')
-        progress.mapping = { id: m.id, version: m.version, done: 'unchanged' };
+        progress.mapping = { id: m.id, version: m.version, done: m.adopted ? 'adopted' : 'unchanged' };
     else if (m.do === 'create') {
         a.checkpoint();
         const made = await createMappingSet(objects.api, mappingBody(mappingName(s), m.schemaId, a.items), a.run);
@@ -44335,11 +44742,17 @@ async function applyPresent(plan, a) {
     else {
         a.checkpoint();
         a.log(`mapping set ${m.id}: the mappings changed (${m.diff.join('; ')}); replacing them`);
-        const put = await putMappingSet(objects.api, m.id, mappingBody(mappingName(s), m.schemaId, a.items));
-        progress.mapping = { id: m.id, version: put.version, done: `updated to version ${put.version}` };
+        const put = await putMappingSet(objects.api, m.id, mappingBody(mappingName(s), m.schemaId, a.items), m.version);
+        // The outputs name the version the dataflow uses: the new one once it is re-pointed.
+        progress.mapping = {
+            id: m.id,
+            version: m.version,
+            done: `updated to version ${put.version}; the dataflow still uses version ${m.version}`
+        };
+        repointed = { id: m.id, version: put.version };
     }
     // 4. Dataflow.
-    const mapping = progress.mapping;
+    const mapping = repointed ?? progress.mapping;
     const ids = { source: progress.source.id, target: progress.target.id };
     if (plan.flow.do === 'create') {
         a.checkpoint();
@@ -44356,6 +44769,12 @@ async function applyPresent(plan, a) {
             etag: o.etag,
             done: o.operation === 'created' ? 'created' : 'adopted'
         };
+        // A new dataflow uses the set's new version from the start.
+        if (repointed)
+            progress.mapping = {
+                ...repointed,
+                done: `${m.do === 'update' && m.adopted ? 'adopted, ' : ''}updated to version ${repointed.version}`
+            };
         // Adobe enables a dataflow it creates.
         if (!s.enabled) {
             const etag = await setEnabled(objects.api, o.id, false);
@@ -44373,14 +44792,37 @@ async function applyPresent(plan, a) {
     const changes = [];
     if (flow.ops.length > 0 || repoint) {
         a.checkpoint();
-        const updated = await updateExisting(objects.flows, flow.item, (from, ifMatch) => {
-            // Recomputed from each fresh read: the Mapping transformation is found by name.
+        // mappingVersion goes in the type the stored flow has (a string unless a create fell back to a
+        // number); a 400 naming mappingVersion is sent once more with the other type.
+        let asNumber = storedVersionIsNumber(asFlow(flow.item));
+        const patch = () => updateExisting(objects.flows, flow.item, (from, ifMatch) => {
+            // Recomputed from each fresh read (transformations are found by name; indexes vary).
+            // The Mapping is re-pointed first: a Copy added at index 0 after it would shift it.
             const current = asFlow(from);
-            const ops = [...flow.ops, ...(repoint ? [mappingChange(current, mapping)] : [])];
+            const ops = [
+                ...(repoint ? [mappingChange(current, mapping, asNumber)] : []),
+                ...flowOps(current, s)
+            ];
             return objects.flows.update(flow.item.id, ifMatch, ops);
         }, a.log);
+        let updated;
+        try {
+            updated = await patch();
+        }
+        catch (e) {
+            if (!repoint ||
+                !(e instanceof ApiError) ||
+                e.status !== 400 ||
+                !/mappingVersion/i.test(e.message))
+                throw e;
+            asNumber = !asNumber;
+            a.log(`updating the dataflow: Flow Service refused mappingVersion as a ${asNumber ? 'string' : 'number'} (HTTP 400); sending it as a ${asNumber ? 'number' : 'string'}`);
+            updated = await patch();
+        }
         etag = updated.etag || etag;
         changes.push('updated');
+        if (repointed)
+            progress.mapping = { ...repointed, done: `updated to version ${repointed.version}` };
     }
     if (flow.enable !== undefined) {
         a.checkpoint();
@@ -44440,16 +44882,16 @@ async function tableColumns(api, base, table) {
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     return parsed.data.schema.columns;
 }
-/** How long, at most, a deleted dataflow may take to go before its connections are deleted. */
-const FLOW_GONE_WAIT_MS = 30_000;
+/** How long, at most, a deleted object may take to go (a dataflow before its connections). */
+const GONE_WAIT_MS = 30_000;
 /** Deletes the dataflow, waits for it to go, then its source and target connections. */
 async function applyAbsent(plan, a) {
     const { objects, progress } = a;
     if (plan.flow) {
-        const o = await deleteExisting(objects.flows, plan.flow, a.log);
-        if (o.operation === 'deleted')
-            progress.deleted = plan.flow.id;
-        await untilGone(a, plan.flow.id);
+        await deleteExisting(objects.flows, plan.flow, a.log);
+        // Deleted now, or already being deleted (1458): either way it is the one that goes.
+        progress.deleted = plan.flow.id;
+        await untilGone(a, objects.flows, plan.flow.id, 'so its source and target connections were left');
     }
     for (const c of plan.connections) {
         const coll = c.what === 'source' ? objects.sources : objects.targets;
@@ -44458,22 +44900,27 @@ async function applyAbsent(plan, a) {
             continue;
         a.checkpoint();
         await remove(a, coll, item, 'its dataflow is deleted');
+        // A DELETE answered 200 must not be taken at its word: "deleted" names what is gone.
+        await untilGone(a, coll, c.id, 'so it was not counted as deleted');
         progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id];
     }
-    a.log('mapping sets stay: Adobe\u2019s API has no DELETE for them (they cost nothing unused)');
+    const set = plan.flow ? mappingOf(asFlow(plan.flow)) : undefined;
+    a.log(`${set ? `mapping set ${set.id} stays` : 'mapping sets stay'}: Adobe\u2019s API has no DELETE for them (they cost nothing unused)`);
 }
-/** Flow Service deletes a dataflow in the background: read it by id until it is gone (bounded). */
-async function untilGone(a, id) {
-    const flows = a.objects.flows;
+/** Flow Service may delete in the background: read the object by id until it is gone (bounded). */
+async function untilGone(a, objects, id, consequence) {
+    const { noun } = objects.c;
     let waited = 0;
     for (let n = 1;; n++) {
-        if (!(await flows.getIfExists(id)))
+        const item = await objects.getIfExists(id);
+        // Being deleted counts as gone: Flow Service finishes it in the background.
+        if (!item || isDeleting(item.state))
             return;
         const wait = pauseMs(n);
-        const why = `dataflow ${id} is still there`;
-        if (waited + wait > FLOW_GONE_WAIT_MS ||
-            !(await flows.pause('deleting the dataflow', n, why, 'checking again')))
-            throw new errors_ActionError(`dataflow ${id} was deleted but can still be read after ${(waited / 1000).toFixed(1)} s, so its source and target connections were left: run the step again`);
+        const why = `${noun} ${id} is still there`;
+        if (waited + wait > GONE_WAIT_MS ||
+            !(await objects.pause(`deleting the ${noun}`, n, why, 'checking again')))
+            throw new errors_ActionError(`${noun} ${id} was deleted but can still be read after ${(waited / 1000).toFixed(1)} s, ${consequence}: run the step again`);
         waited += wait;
     }
 }
@@ -45124,19 +45571,28 @@ async function one(r, objects, name) {
 async function readCurrent(r, s) {
     const { objects } = r;
     const found = await one(r, objects.flows, s.dataflowName);
+    // To delete: also what an earlier run left under the names this action gives (every copy).
+    const named = s.state === 'absent'
+        ? {
+            sources: await objects.sources.findLive(sourceName(s), r.log),
+            targets: await objects.targets.findLive(targetName(s), r.log)
+        }
+        : undefined;
     if (!found) {
+        if (named)
+            return { named };
         // No dataflow: connections an earlier run left, found by the names this action gives them.
-        if (s.state === 'absent')
-            return {};
         const source = await one(r, objects.sources, sourceName(s));
         const target = await one(r, objects.targets, targetName(s));
+        const leftMapping = await findLeftMappingSet(objects.api, mappingName(s));
         return {
             ...(source ? { source: { ...source, ...asSource(source) } } : {}),
-            ...(target ? { target: { ...target, ...asTarget(target) } } : {})
+            ...(target ? { target: { ...target, ...asTarget(target) } } : {}),
+            ...(leftMapping ? { leftMapping } : {})
         };
     }
     const flow = { ...found, ...asFlow(found) };
-    const current = { flow };
+    const current = { flow, ...(named ? { named } : {}) };
     const sourceId = flow.sourceConnectionIds?.[0];
     const targetId = flow.targetConnectionIds?.[0];
     if (sourceId) {
@@ -45335,6 +45791,7 @@ var dist = __nccwpck_require__(8815);
 
 
 
+
 /*
  * The mapping file: a YAML or JSON list of {source, destination, type?} items, read from the
  * workspace before anything is sent. Everything wrong with it is an input error naming
@@ -45345,6 +45802,32 @@ var dist = __nccwpck_require__(8815);
 /** The most a mapping file may hold: far more than a table's columns need. */
 const MAX_MAPPING_BYTES = 1024 * 1024;
 const MAX_MAPPINGS = 2000;
+/**
+ * node:fs, read so that nothing can hold the step: opened without blocking (a FIFO with no
+ * writer would block the whole process, deaf to the deadline and the runner's signals), only a
+ * regular file read, and never more than `max` + 1 bytes of it (a huge file is refused unread).
+ */
+const nodeFileReader = {
+    read(file, max) {
+        const fd = (0,external_node_fs_namespaceObject.openSync)(file, external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
+        try {
+            const st = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+            if (st.isDirectory())
+                throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+            if (!st.isFile())
+                throw Object.assign(new Error('not a regular file'), { code: 'NOTREGULAR' });
+            const buf = Buffer.alloc(Math.min(st.size, max) + 1);
+            let got = 0;
+            for (let n = 1; got < buf.length && n > 0; got += n)
+                n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, got, buf.length - got, null);
+            return buf.subarray(0, got);
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.closeSync)(fd);
+        }
+    },
+    realpath: (f) => (0,external_node_fs_namespaceObject.realpathSync)(f)
+};
 const fail = (message) => {
     throw new InputError([{ input: 'mapping', message }]);
 };
@@ -45434,13 +45917,15 @@ function readMapping(given, workspace, files) {
     const file = mappingFilePath(given, workspace, files);
     let bytes;
     try {
-        bytes = files.read(file);
+        bytes = files.read(file, MAX_MAPPING_BYTES);
     }
     catch (e) {
         const code = e.code;
         return fail(code === 'EISDIR'
             ? `mapping names ${given}, which is a directory, not a file`
-            : `mapping names ${given}, which cannot be read (${code ?? 'error'})`);
+            : code === 'NOTREGULAR'
+                ? `mapping names ${given}, which is not a regular file (a FIFO, socket or device)`
+                : `mapping names ${given}, which cannot be read (${code ?? 'error'})`);
     }
     if (bytes.length > MAX_MAPPING_BYTES)
         fail(`mapping names ${given}, which is larger than ${MAX_MAPPING_BYTES / 1024} KiB`);
@@ -45532,6 +46017,10 @@ async function decide(s, items, c, d) {
         add('target', c.flow?.targetConnectionIds?.[0]);
         add('source', c.source?.id);
         add('target', c.target?.id);
+        for (const item of c.named?.sources ?? [])
+            add('source', item.id);
+        for (const item of c.named?.targets ?? [])
+            add('target', item.id);
         return { kind: 'absent', ...(c.flow ? { flow: c.flow } : {}), connections };
     }
     const mappings = toMappings(items);
@@ -45565,11 +46054,7 @@ async function decide(s, items, c, d) {
         const mapping = changed.length > 0
             ? { do: 'update', id: c.mapping.id, version: c.mapping.version, schemaId, diff: changed }
             : { do: 'keep', id: c.mapping.id, version: c.mapping.version };
-        const ops = [
-            ...descriptionChange(c.flow.description, s.description),
-            ...scheduleChanges(c.flow, s.schedule),
-            ...deltaChanges(c.flow, s.deltaColumn)
-        ];
+        const ops = flowOps(c.flow, s);
         const enable = isEnabled(c.flow) === s.enabled ? undefined : s.enabled;
         return {
             kind: 'present',
@@ -45589,11 +46074,23 @@ async function decide(s, items, c, d) {
         kind: 'present',
         source,
         target,
-        mapping: { do: 'create', schemaId: ds.schemaId },
+        mapping: leftMappingPlan(c.leftMapping, ds.schemaId, mappings),
         flow: { do: 'create' },
         dataset: ds,
         mappings
     };
+}
+/**
+ * A mapping set an earlier run made and left unused is taken (its mappings replaced when they
+ * differ) rather than another made; one for another schema is not.
+ */
+function leftMappingPlan(left, schemaId, mappings) {
+    if (!left || left.schemaId !== schemaId)
+        return { do: 'create', schemaId };
+    const diff = mappingDiff(left.mappings, mappings);
+    return diff.length > 0
+        ? { do: 'update', id: left.id, version: left.version, schemaId, diff, adopted: true }
+        : { do: 'keep', id: left.id, version: left.version, adopted: true };
 }
 
 ;// CONCATENATED MODULE: ./src/platform/report.ts
@@ -45603,6 +46100,18 @@ async function summarise(out, env, content) {
         await out.summary(content());
     else
         out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
+}
+/**
+ * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
+ * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
+ */
+function setFailureOutputs(out, set) {
+    try {
+        set();
+    }
+    catch (e) {
+        out.warning(out.describe(e));
+    }
 }
 /** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
 function reportError(e, state, out) {
@@ -45725,10 +46234,11 @@ function describePlan(plan, s, now) {
  * outputs, the error goes through output.ts (one ::error, exit code 1), the summary says it.
  */
 async function reportFailure(e, state, out, env) {
+    await out.prepareForServerText();
     // Outputs name what exists, so a later step can inspect or clean up.
     const p = state.progress;
     if (p.source || p.target || p.mapping || p.flow || p.deleted)
-        setOutputs(out, p, state.operation ?? 'unchanged');
+        setFailureOutputs(out, () => setOutputs(out, p, state.operation ?? 'unchanged'));
     const failure = reportError(e, state, out);
     const s = state.settings;
     await summarise(out, env, () => ({
@@ -45769,7 +46279,6 @@ async function reportSuccess(out, env, s, p, operation, runUrl) {
 
 
 
-const nodeFiles = { read: (f) => (0,external_node_fs_namespaceObject.readFileSync)(f), realpath: (f) => (0,external_node_fs_namespaceObject.realpathSync)(f) };
 /**
  * The step: inputs -> token -> what exists -> plan -> apply -> outputs, every error caught once,
  * here.
@@ -45784,7 +46293,7 @@ async function run(overrides = {}) {
         env: process.env,
         github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
         signals: processSignals,
-        files: nodeFiles,
+        files: nodeFileReader,
         ...overrides
     };
     const cancel = new CancelWatch(deps.signals, out);
@@ -45794,12 +46303,20 @@ async function run(overrides = {}) {
     try {
         // 1. Inputs: the secrets registered as they are read, then validated, the mapping file read
         // and checked; nothing is sent before.
-        const raw = readInputs(c, deps.env, out, { names: INPUT_NAMES, secrets: SECRET_INPUTS });
+        // The name is the key the dataflow is found by: as given, edge spaces included.
+        const raw = readInputs(c, deps.env, out, {
+            names: INPUT_NAMES,
+            secrets: SECRET_INPUTS,
+            untrimmed: ['dataflow-name']
+        });
         const ctx = runContext(deps.github, deps.env);
         state.runUrl = runUrl(ctx);
-        const s = (state.settings = parseInputs(raw));
+        const s = (state.settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw)));
         const workspace = deps.env.GITHUB_WORKSPACE || process.cwd();
-        const items = s.mappingPath ? readMapping(s.mappingPath, workspace, deps.files) : [];
+        // Deleting needs no mappings: the file is not read (it may be gone with the branch).
+        const items = s.mappingPath && s.state === 'present'
+            ? readMapping(s.mappingPath, workspace, deps.files)
+            : [];
         // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
         const session = (state.session = openSession(s, deps, out));
         state.deadline = session.deadline;
@@ -54665,6 +55182,9 @@ exports.visitAsync = visitAsync;
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -54792,6 +55312,28 @@ exports.visitAsync = visitAsync;
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -54806,6 +55348,69 @@ exports.visitAsync = visitAsync;
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
