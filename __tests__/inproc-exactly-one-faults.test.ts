@@ -1,0 +1,52 @@
+/**
+ * "Exactly one" under faults the matrix does not reach, each a round of the connection action in
+ * virtual time against the simulator (support/rounds.ts): lost answers under a listing that lags
+ * longer than the wait for a lost answer, marks stamped by runner clocks that are ahead, healing
+ * while what uses a copy is not listed yet, and racing runs whose dates disagree with the order
+ * their copies became visible.
+ */
+import { describe, it, expect } from '@jest/globals'
+import { round, summary } from './support/rounds.js'
+
+const POST_CONNECTIONS = '/data/foundation/flowservice/connections'
+/** The POST is performed, then answered 504: the answer that says so is lost. */
+const lostPosts = (times: number) => ({
+  match: { method: 'POST', path: POST_CONNECTIONS },
+  times,
+  action: { type: 'commit-then-status' as const, status: 504 }
+})
+
+describe('one run, two lost POST answers, a listing that lags longer than the wait for a lost answer', () => {
+  // The run waits for its first POST's copy, does not see it, sends a second; looking for the
+  // second's copy it sees the first's. It must look for the second's too, and keep one.
+  it.each([8000, 9000, 12000, 15000])(
+    'lag %i ms: exits 0 with exactly one copy, the one it names',
+    async (lag) => {
+      const r = await round({
+        seed: 1,
+        sim: { listingLagMs: lag },
+        faults: [lostPosts(2)],
+        runs: [{ name: 'r1' }],
+        next: false
+      })
+      const [run] = r.runs
+      expect({ code: run?.code, left: r.left, why: summary(r) }).toEqual({
+        code: 0,
+        left: [run?.id],
+        why: summary(r)
+      })
+    }
+  )
+  it('lag 25 s, longer than every wait: fails naming the marks, and the next run heals to one', async () => {
+    const r = await round({
+      seed: 1,
+      sim: { listingLagMs: 25_000 },
+      faults: [lostPosts(2)],
+      runs: [{ name: 'r1' }]
+    })
+    const [run] = r.runs
+    if (run?.code === 0) expect(r.left).toEqual([run.id])
+    else expect(run?.error ?? '').toMatch(/more than one may exist/)
+    expect({ code: r.next?.code, left: r.next?.left.length }).toEqual({ code: 0, left: 1 })
+  })
+})
