@@ -41,6 +41,8 @@ export interface Healing {
   dryRun: boolean
   log: (line: string) => void
   warn: (line: string) => void
+  /** Ids known to be in use (read from the object that uses them, not from a listing). */
+  usedIds?: readonly string[]
 }
 
 /**
@@ -80,7 +82,7 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     )
   const used: FlowItem[] = []
   for (const item of items) {
-    const u = await inUse(objects.api, c, item.id)
+    const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id))
     if (u === undefined)
       throw new ActionError(
         `${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`
