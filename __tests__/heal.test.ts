@@ -3,7 +3,7 @@ import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
 import { ActionError } from '../src/platform/errors.js'
 import { FlowApi, type FlowItem } from '../src/platform/flow-api.js'
 import { FlowObjects } from '../src/platform/flow-service.js'
-import { heal } from '../src/platform/heal.js'
+import { heal, isYoung } from '../src/platform/heal.js'
 import { givenToken } from '../src/platform/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
 
@@ -80,6 +80,39 @@ describe('heal: copies made moments ago by racing runs', () => {
       /^2 PostgreSQL connections are named "orders-db" in this sandbox \(ids a, b\), made by runs in the last 90 s that raced on the name; nothing was deleted/
     )
     expect(calls().filter((c) => !c.startsWith('GET /connections/'))).toEqual([])
+  })
+})
+
+describe('isYoung: whether a copy may belong to a run still settling', () => {
+  const now = 1_700_000_000_000
+  const at = (ms: number) => Math.floor(ms / 1000).toString(36)
+  const item = (markMs: number, createdAt?: number): FlowItem => ({
+    id: 'a',
+    name: 'orders-db',
+    description: `d [aep-gha:aaaaaaaaaaaa.1.${at(markMs)}]`,
+    ...(createdAt !== undefined ? { createdAt } : {})
+  })
+  it.each<[string, FlowItem, boolean]>([
+    ['mark and server date 10 s ago', item(now - 10_000, now - 10_000), true],
+    ['mark 10 s ago, no server date', item(now - 10_000), true],
+    [
+      'mark 10 s ago, a server date in epoch seconds (no date)',
+      item(now - 10_000, 1_700_000),
+      true
+    ],
+    ['mark 10 s ago, server date 10 min ago', item(now - 10_000, now - 600_000), false],
+    ['mark 10 min ago, server date 10 s ago', item(now - 600_000, now - 10_000), false],
+    ['mark an hour ahead, server date 10 min ago', item(now + 3_600_000, now - 600_000), false],
+    ['mark a year ahead, no server date', item(now + 365 * 86_400_000), false],
+    ['mark an hour ahead, server date 10 s ago', item(now + 3_600_000, now - 10_000), true],
+    ['mark 30 s ahead (within the tolerance), no server date', item(now + 30_000), true],
+    [
+      'no mark time',
+      { id: 'a', name: 'orders-db', description: 'd [aep-gha:aaaaaaaaaaaa.1]', createdAt: now },
+      false
+    ]
+  ])('%s: %s', (_, i, young) => {
+    expect(isYoung(i, now)).toBe(young)
   })
 })
 

@@ -6,10 +6,11 @@
  * their copies became visible.
  */
 import { describe, it, expect } from '@jest/globals'
-import { round, summary } from './support/rounds.js'
+import { round, summary, NAME, SANDBOX } from './support/rounds.js'
 
 const POST_CONNECTIONS = '/data/foundation/flowservice/connections'
 /** The POST is performed, then answered 504: the answer that says so is lost. */
+const mark = (run: string, atS: number) => `[aep-gha:${run}.1.${atS.toString(36)}]`
 const lostPosts = (times: number) => ({
   match: { method: 'POST', path: POST_CONNECTIONS },
   times,
@@ -48,5 +49,40 @@ describe('one run, two lost POST answers, a listing that lags longer than the wa
     if (run?.code === 0) expect(r.left).toEqual([run.id])
     else expect(run?.error ?? '').toMatch(/more than one may exist/)
     expect({ code: r.next?.code, left: r.next?.left.length }).toEqual({ code: 0, left: 1 })
+  })
+})
+
+describe('marks stamped by a runner whose clock is ahead', () => {
+  // Two copies Flow Service dates 10 minutes back, marked as if sent an hour (a year) from now:
+  // the marks are no evidence that their runs are still settling, and the copies are healed.
+  it.each([
+    ['a year ahead, the next run a day later', 365 * 86400, 86_400_000],
+    ['an hour ahead, the next run 30 min later', 3600, 30 * 60_000]
+  ])('%s: the first run heals the copies, the next finds one', async (_, aheadS, nextMs) => {
+    const r = await round({
+      seed: 1,
+      prepare(sim, clock) {
+        const at = Math.floor(clock.now() / 1000) + aheadS
+        sim.seedConnection(SANDBOX, {
+          name: NAME,
+          description: `x ${mark('aaaaaaaaaaaa', at)}`,
+          createdAt: clock.now() - 600_000
+        })
+        sim.seedConnection(SANDBOX, {
+          name: NAME,
+          description: `x ${mark('bbbbbbbbbbbb', at)}`,
+          createdAt: clock.now() - 590_000
+        })
+      },
+      runs: [{ name: 'r1' }],
+      next: { name: 'next', startMs: nextMs }
+    })
+    const [run] = r.runs
+    expect({ code: run?.code, left: r.left, error: run?.error }).toEqual({
+      code: 0,
+      left: [run?.id],
+      error: undefined
+    })
+    expect({ code: r.next?.code, left: r.next?.left }).toEqual({ code: 0, left: r.left })
   })
 })

@@ -2,7 +2,7 @@ import type { Collection } from './collections.js'
 import { ActionError } from './errors.js'
 import type { FlowApi, FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
-import { isDeleting } from './listing.js'
+import { createdAtOf, isDeleting } from './listing.js'
 import { pauseMs } from './flow-api.js'
 import { firstCopy, madeByThisAction, markOf } from './marker.js'
 
@@ -19,6 +19,34 @@ import { firstCopy, madeByThisAction, markOf } from './marker.js'
 export const HEAL_AFTER_MS = 90_000
 /** How long a run waits for racing runs to settle their copies before it fails naming them. */
 export const SETTLE_WAIT_MS = 30_000
+
+/**
+ * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
+ * may be and still count as a time: beyond it, the clock that wrote it was ahead.
+ */
+export const CLOCK_TOLERANCE_MS = 60_000
+/** 2020-01-01: a createdAt before it is not read as a date. */
+const SANE_SINCE_MS = Date.UTC(2020, 0, 1)
+
+/**
+ * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
+ * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
+ * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
+ * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
+ * mark time (earlier versions) is not young.
+ */
+export function isYoung(item: FlowItem, now: number): boolean {
+  const at = markOf(item.description)?.at
+  if (at === undefined) return false
+  const says = (t: number | undefined) =>
+    t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS
+  const byMark = says(at * 1000)
+  const created = createdAtOf(item)
+  // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
+  const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined)
+  if (byMark === false || byServer === false) return false
+  return byMark === true || byServer === true
+}
 
 /** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 export async function inUse(api: FlowApi, c: Collection, id: string): Promise<boolean | undefined> {
@@ -61,11 +89,8 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     else h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`)
   }
   if (items.length <= 1) return items[0]
-  const { clock } = objects.retry
-  const young = items.filter((i) => {
-    const at = markOf(i.description)?.at
-    return at !== undefined && clock.now() - at * 1000 < HEAL_AFTER_MS
-  })
+  const now = objects.retry.clock.now()
+  const young = items.filter((i) => isYoung(i, now))
   if (young.length > 0) {
     const settled = await settle(h, items)
     if (settled.length <= 1) return settled[0]
