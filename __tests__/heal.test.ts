@@ -182,6 +182,46 @@ describe('heal: several copies of one name', () => {
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
   })
 
+  // The listing of what uses a copy may not show a use made moments ago; the delete tells.
+  const refused = res(400, {
+    type: 'https://ns.adobe.com/aep/errors/FLOW-1418-400',
+    title: 'Bad request',
+    status: 400,
+    detail: 'Connection with id=[b] is used by one or more flows'
+  })
+  it('a copy whose delete is refused as in use (1418) is kept, and the first one deleted instead', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, warnings, calls } = setup([
+      ...byId(...copies),
+      unused,
+      unused,
+      refused,
+      res(204, '')
+    ])
+    expect((await heal(h, copies))?.id).toBe('b')
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /connections/b',
+      'DELETE /connections/a'
+    ])
+    expect(warnings.at(-1)).toMatch(
+      /connection b is in use \(Flow Service refused deleting it: 1418-400\).*keeping it, and deleting a instead/
+    )
+  })
+  it('both refused as in use: fails naming both, the first still there', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([...byId(...copies), unused, unused, refused, refused])
+    await expect(heal(h, copies)).rejects.toThrow(/b and a are each in use/)
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /connections/b',
+      'DELETE /connections/a'
+    ])
+  })
+  it('a refusal for a copy when the kept one is known in use: fails naming both', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h } = setup([...byId(...copies), used, unused, refused])
+    await expect(heal(h, copies)).rejects.toThrow(/a and b are each in use/)
+  })
+
   it('use that cannot be read: fails, deletes nothing', async () => {
     const copies = [marked('a', 3), marked('b', 7)]
     const { h, calls } = setup([
@@ -211,7 +251,7 @@ describe('heal: several copies of one name', () => {
       ...byId(...copies),
       unused,
       unused,
-      res(400, { type: 'x/FLOW-1418-400', title: 'in use' })
+      res(400, { type: 'x/FLOW-1416-400', title: 'not in this state' })
     ])
     await expect(heal(h, copies)).rejects.toThrow(
       /the extra copy b of "orders-db" remains: run the step again, or delete it by hand$/

@@ -86,3 +86,54 @@ describe('marks stamped by a runner whose clock is ahead', () => {
     expect({ code: r.next?.code, left: r.next?.left }).toEqual({ code: 0, left: r.left })
   })
 })
+
+describe('healing while the listing of what uses a copy lags', () => {
+  // Two old copies made by this action; a dataflow started using copy B a moment ago (through a
+  // source connection), and listings lag 5 s, so B looks unused and A is first. Flow Service
+  // refuses to delete B (1418): the run keeps B and deletes A instead.
+  it('keeps the copy a dataflow uses (since a moment ago), not the oldest', async () => {
+    let B = ''
+    const r = await round({
+      seed: 1,
+      sim: { listingLagMs: 5000 },
+      prepare(sim, clock) {
+        const old = Math.floor(clock.now() / 1000) - 3600
+        sim.seedConnection(SANDBOX, {
+          name: NAME,
+          description: `d ${mark('aaaaaaaaaaaa', old)}`,
+          createdAt: clock.now() - 3_600_000
+        })
+        B = sim.seedConnection(SANDBOX, {
+          name: NAME,
+          description: `d ${mark('bbbbbbbbbbbb', old + 5)}`,
+          createdAt: clock.now() - 3_595_000
+        }).id
+        const source = sim.seedSourceConnection(SANDBOX, {
+          name: 'orders source',
+          baseConnectionId: B,
+          committedAt: clock.now()
+        })
+        const target = sim.seedTargetConnection(SANDBOX, {
+          name: 'orders target',
+          dataSetId: sim.datasets(SANDBOX)[0]?.id ?? '',
+          committedAt: clock.now()
+        })
+        sim.seedFlow(SANDBOX, {
+          name: 'orders',
+          sourceConnectionIds: [source.id],
+          targetConnectionIds: [target.id],
+          committedAt: clock.now()
+        })
+      },
+      runs: [{ name: 'r1' }],
+      next: false
+    })
+    const [run] = r.runs
+    expect({ code: run?.code, id: run?.id, left: r.left, why: summary(r) }).toEqual({
+      code: 0,
+      id: B,
+      left: [B],
+      why: summary(r)
+    })
+  })
+})

@@ -1,5 +1,5 @@
 import type { Collection } from './collections.js'
-import { ActionError } from './errors.js'
+import { ActionError, ApiError } from './errors.js'
 import type { FlowApi, FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { createdAtOf, isDeleting } from './listing.js'
@@ -118,7 +118,7 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     throw new ActionError(
       `${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`
     )
-  const keep = used[0] ?? (firstCopy(items) as FlowItem)
+  let keep = used[0] ?? (firstCopy(items) as FlowItem)
   const extra = items.filter((i) => i.id !== keep.id)
   const why = used[0] ? 'the one in use' : 'the first created'
   const list = extra.map((i) => i.id).join(', ')
@@ -131,17 +131,38 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
   h.warn(
     `${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`
   )
-  for (const item of extra) {
+  // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
+  // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
+  // so far (not known to be in use) goes instead.
+  let keptInUse = used.length > 0
+  const remains = (e: unknown, id: string) =>
+    new ActionError(
+      `${(e as Error).message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`
+    )
+  for (let i = 0; i < extra.length; i++) {
+    const item = extra[i] as FlowItem
     try {
       await objects.delete(item.id)
     } catch (e) {
-      throw new ActionError(
-        `${(e as Error).message}; the extra copy ${item.id} of "${name}" remains: run the step again, or delete it by hand`
+      if (!refusedInUse(e)) throw remains(e, item.id)
+      if (keptInUse)
+        throw new ActionError(
+          `${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${(e as ApiError).code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`
+        )
+      h.warn(
+        `${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${(e as ApiError).code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`
       )
+      extra.push(keep)
+      keep = item
+      keptInUse = true
     }
   }
   return keep
 }
+
+/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
+const refusedInUse = (e: unknown): boolean =>
+  e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400')
 
 /**
  * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
