@@ -3,7 +3,7 @@ import { CONNECTIONS, POSTGRES_SPEC_ID } from '../src/platform/collections.js'
 import { ActionError } from '../src/platform/errors.js'
 import { FlowApi, type FlowItem } from '../src/platform/flow-api.js'
 import { FlowObjects } from '../src/platform/flow-service.js'
-import { heal } from '../src/platform/heal.js'
+import { heal, isYoung } from '../src/platform/heal.js'
 import { givenToken } from '../src/platform/ims.js'
 import { FakeClock, res, retryContext, scriptedTransport, type Step } from './unit-fakes.js'
 
@@ -83,6 +83,39 @@ describe('heal: copies made moments ago by racing runs', () => {
   })
 })
 
+describe('isYoung: whether a copy may belong to a run still settling', () => {
+  const now = 1_700_000_000_000
+  const at = (ms: number) => Math.floor(ms / 1000).toString(36)
+  const item = (markMs: number, createdAt?: number): FlowItem => ({
+    id: 'a',
+    name: 'orders-db',
+    description: `d [aep-gha:aaaaaaaaaaaa.1.${at(markMs)}]`,
+    ...(createdAt !== undefined ? { createdAt } : {})
+  })
+  it.each<[string, FlowItem, boolean]>([
+    ['mark and server date 10 s ago', item(now - 10_000, now - 10_000), true],
+    ['mark 10 s ago, no server date', item(now - 10_000), true],
+    [
+      'mark 10 s ago, a server date in epoch seconds (no date)',
+      item(now - 10_000, 1_700_000),
+      true
+    ],
+    ['mark 10 s ago, server date 10 min ago', item(now - 10_000, now - 600_000), false],
+    ['mark 10 min ago, server date 10 s ago', item(now - 600_000, now - 10_000), false],
+    ['mark an hour ahead, server date 10 min ago', item(now + 3_600_000, now - 600_000), false],
+    ['mark a year ahead, no server date', item(now + 365 * 86_400_000), false],
+    ['mark an hour ahead, server date 10 s ago', item(now + 3_600_000, now - 10_000), true],
+    ['mark 30 s ahead (within the tolerance), no server date', item(now + 30_000), true],
+    [
+      'no mark time',
+      { id: 'a', name: 'orders-db', description: 'd [aep-gha:aaaaaaaaaaaa.1]', createdAt: now },
+      false
+    ]
+  ])('%s: %s', (_, i, young) => {
+    expect(isYoung(i, now)).toBe(young)
+  })
+})
+
 describe('heal: several copies of one name', () => {
   it('copies listed but gone when read by id (a lagging listing) are not counted: nothing to heal', async () => {
     const copies = [marked('a', 3), marked('b', 7)]
@@ -149,6 +182,46 @@ describe('heal: several copies of one name', () => {
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
   })
 
+  // The listing of what uses a copy may not show a use made moments ago; the delete tells.
+  const refused = res(400, {
+    type: 'https://ns.adobe.com/aep/errors/FLOW-1418-400',
+    title: 'Bad request',
+    status: 400,
+    detail: 'Connection with id=[b] is used by one or more flows'
+  })
+  it('a copy whose delete is refused as in use (1418) is kept, and the first one deleted instead', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, warnings, calls } = setup([
+      ...byId(...copies),
+      unused,
+      unused,
+      refused,
+      res(204, '')
+    ])
+    expect((await heal(h, copies))?.id).toBe('b')
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /connections/b',
+      'DELETE /connections/a'
+    ])
+    expect(warnings.at(-1)).toMatch(
+      /connection b is in use \(Flow Service refused deleting it: 1418-400\).*keeping it, and deleting a instead/
+    )
+  })
+  it('both refused as in use: fails naming both, the first still there', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h, calls } = setup([...byId(...copies), unused, unused, refused, refused])
+    await expect(heal(h, copies)).rejects.toThrow(/b and a are each in use/)
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /connections/b',
+      'DELETE /connections/a'
+    ])
+  })
+  it('a refusal for a copy when the kept one is known in use: fails naming both', async () => {
+    const copies = [marked('a', 3), marked('b', 7)]
+    const { h } = setup([...byId(...copies), used, unused, refused])
+    await expect(heal(h, copies)).rejects.toThrow(/a and b are each in use/)
+  })
+
   it('use that cannot be read: fails, deletes nothing', async () => {
     const copies = [marked('a', 3), marked('b', 7)]
     const { h, calls } = setup([
@@ -178,7 +251,7 @@ describe('heal: several copies of one name', () => {
       ...byId(...copies),
       unused,
       unused,
-      res(400, { type: 'x/FLOW-1418-400', title: 'in use' })
+      res(400, { type: 'x/FLOW-1416-400', title: 'not in this state' })
     ])
     await expect(heal(h, copies)).rejects.toThrow(
       /the extra copy b of "orders-db" remains: run the step again, or delete it by hand$/

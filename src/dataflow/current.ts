@@ -18,10 +18,12 @@ import { mappingName, sourceName, targetName } from './payloads.js'
 import type { DataflowSettings } from './settings.js'
 
 /*
- * What exists now, read before anything is decided (only GETs): the dataflow by name and, when it
- * exists, the source and target connections and the mapping set it uses; when it does not, any
- * source or target connection an earlier run left under the names this action gives them. The
- * dataset is read from Catalog only when its schema or its id is needed.
+ * What exists now, read before anything is decided: the dataflow by name and, when it exists,
+ * the source and target connections and the mapping set it uses; when it does not, any source or
+ * target connection an earlier run left under the names this action gives them. Either way the
+ * source and target connections are also looked up by those names, and extra copies this action
+ * made are healed (heal.ts: its only writes here). The dataset is read from Catalog only when its
+ * schema or its id is needed.
  */
 
 /** The four collections' clients for one run. */
@@ -59,11 +61,29 @@ interface Reading {
   warn: (line: string) => void
 }
 
-/** The one live object of a name: several made by this action are healed to one (heal.ts). */
-async function one(r: Reading, objects: FlowObjects, name: string): Promise<FlowItem | undefined> {
+/**
+ * The one live object of a name: several made by this action are healed to one (heal.ts), keeping
+ * the one `used` names (the dataflow's own, read by id) when it is among them.
+ */
+async function one(
+  r: Reading,
+  objects: FlowObjects,
+  name: string,
+  used?: string
+): Promise<FlowItem | undefined> {
   const live = await objects.findLive(name, r.log)
   if (live.length <= 1) return live[0]
-  return heal({ objects, name, dryRun: r.dryRun, log: r.log, warn: r.warn }, live)
+  return heal(
+    {
+      objects,
+      name,
+      dryRun: r.dryRun,
+      log: r.log,
+      warn: r.warn,
+      ...(used ? { usedIds: [used] } : {})
+    },
+    live
+  )
 }
 
 /** What exists for this dataflow name now. */
@@ -94,6 +114,12 @@ export async function readCurrent(r: Reading, s: DataflowSettings): Promise<Curr
   const current: Current = { flow, ...(named ? { named } : {}) }
   const sourceId = flow.sourceConnectionIds?.[0]
   const targetId = flow.targetConnectionIds?.[0]
+  if (s.state === 'present') {
+    // Racing or cancelled runs may have left extra copies under the names this action gives
+    // them, next to the ones the dataflow uses: healed here, keeping the dataflow's own.
+    await one(r, objects.sources, sourceName(s), sourceId)
+    await one(r, objects.targets, targetName(s), targetId)
+  }
   if (sourceId) {
     const source = await objects.sources.getIfExists(sourceId)
     if (source) current.source = { ...source, ...asSource(source) }

@@ -5,6 +5,7 @@ import { DeadlineError } from './http.js'
 import { isDeleting } from './listing.js'
 import { firstCopy, markOf, markText } from './marker.js'
 import type { Operation } from './operation.js'
+import type { Mark } from './marker.js'
 import type { Created, OwnCopy } from './safe-create.js'
 
 /*
@@ -114,11 +115,18 @@ async function settle(
   const gone = new Set<string>()
   const several = created.sent.length > 1
 
-  // 1. The listing that shows this run's latest copy shows every copy committed before it.
+  // 1. The listing that shows this run's latest copy shows every copy committed before it. A
+  // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
+  // for as well, as nothing listed before it can prove it was not performed.
+  const later = created.sent.filter((m) => m.attempt > latest.mark.attempt)
   const start = clock.now()
-  const seen = await untilListed(r, latest)
+  const seen = await untilListed(r, latest, created.run, later)
   if (!seen) {
-    const why = `the ${c.noun} just created (id ${latest.id}) is not listed after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`
+    const what =
+      later.length > 0
+        ? `the ${c.noun} a later create of this run may have made (marks ${later.map(markText).join(', ')}) is not listed next to the one found (id ${latest.id})`
+        : `the ${c.noun} just created (id ${latest.id}) is not listed`
+    const why = `${what} after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`
     if (several)
       throw new ActionError(
         `${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(markText).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`
@@ -208,28 +216,49 @@ async function settle(
 }
 
 /**
- * Looks the name up until the listing shows the copy (within VISIBILITY_WAIT_MS); undefined when
- * it does not in time. `gone`: reading it by id says another run (or a person) deleted it.
+ * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
+ * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
+ * when it does not in time. `gone`: reading the copy by id says another run (or a person)
+ * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
  */
 async function untilListed(
   r: ExactlyOne,
-  copy: OwnCopy
+  copy: OwnCopy,
+  run: string,
+  later: Mark[]
 ): Promise<{ listed: FlowItem[]; gone: boolean } | undefined> {
   const { objects } = r
   const wait = new Waiting(
     r,
     Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4)
   )
+  const all: FlowItem[] = []
+  const found = new Set<number>()
+  let gone = false
+  let shown = false
   for (let read = false; ;) {
     const listed = await relist(r, copy.id)
-    if (listed.some((i) => i.id === copy.id)) return { listed, gone: false }
-    if (!read) {
+    all.push(...listed)
+    if (listed.some((i) => i.id === copy.id)) shown = true
+    for (const i of listed) {
+      const m = markOf(i.description)
+      if (m?.run === run) found.add(m.attempt)
+    }
+    if (!shown && !gone && !read) {
       // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
       read = true
       const now = await objects.getIfExists(copy.id)
-      if (!now || isDeleting(now.state)) return { listed, gone: true }
+      if (!now || isDeleting(now.state)) gone = true
     }
-    if (!(await wait.pause(`the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
+    const missing = later.filter((m) => !found.has(m.attempt))
+    if ((shown || gone) && missing.length === 0) return { listed: all, gone: gone && !shown }
+    if (
+      !(await wait.pause(
+        missing.length > 0 && (shown || gone)
+          ? `a later create of this run (${missing.map(markText).join(', ')}) is not listed yet`
+          : `the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`
+      ))
+    )
       return undefined
   }
 }

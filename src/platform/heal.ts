@@ -1,8 +1,8 @@
 import type { Collection } from './collections.js'
-import { ActionError } from './errors.js'
+import { ActionError, ApiError } from './errors.js'
 import type { FlowApi, FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
-import { isDeleting } from './listing.js'
+import { createdAtOf, isDeleting } from './listing.js'
 import { pauseMs } from './flow-api.js'
 import { firstCopy, madeByThisAction, markOf } from './marker.js'
 
@@ -19,6 +19,34 @@ import { firstCopy, madeByThisAction, markOf } from './marker.js'
 export const HEAL_AFTER_MS = 90_000
 /** How long a run waits for racing runs to settle their copies before it fails naming them. */
 export const SETTLE_WAIT_MS = 30_000
+
+/**
+ * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
+ * may be and still count as a time: beyond it, the clock that wrote it was ahead.
+ */
+export const CLOCK_TOLERANCE_MS = 60_000
+/** 2020-01-01: a createdAt before it is not read as a date. */
+const SANE_SINCE_MS = Date.UTC(2020, 0, 1)
+
+/**
+ * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
+ * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
+ * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
+ * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
+ * mark time (earlier versions) is not young.
+ */
+export function isYoung(item: FlowItem, now: number): boolean {
+  const at = markOf(item.description)?.at
+  if (at === undefined) return false
+  const says = (t: number | undefined) =>
+    t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS
+  const byMark = says(at * 1000)
+  const created = createdAtOf(item)
+  // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
+  const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined)
+  if (byMark === false || byServer === false) return false
+  return byMark === true || byServer === true
+}
 
 /** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 export async function inUse(api: FlowApi, c: Collection, id: string): Promise<boolean | undefined> {
@@ -41,6 +69,8 @@ export interface Healing {
   dryRun: boolean
   log: (line: string) => void
   warn: (line: string) => void
+  /** Ids known to be in use (read from the object that uses them, not from a listing). */
+  usedIds?: readonly string[]
 }
 
 /**
@@ -59,11 +89,8 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     else h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`)
   }
   if (items.length <= 1) return items[0]
-  const { clock } = objects.retry
-  const young = items.filter((i) => {
-    const at = markOf(i.description)?.at
-    return at !== undefined && clock.now() - at * 1000 < HEAL_AFTER_MS
-  })
+  const now = objects.retry.clock.now()
+  const young = items.filter((i) => isYoung(i, now))
   if (young.length > 0) {
     const settled = await settle(h, items)
     if (settled.length <= 1) return settled[0]
@@ -80,7 +107,7 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     )
   const used: FlowItem[] = []
   for (const item of items) {
-    const u = await inUse(objects.api, c, item.id)
+    const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id))
     if (u === undefined)
       throw new ActionError(
         `${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`
@@ -91,7 +118,7 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     throw new ActionError(
       `${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`
     )
-  const keep = used[0] ?? (firstCopy(items) as FlowItem)
+  let keep = used[0] ?? (firstCopy(items) as FlowItem)
   const extra = items.filter((i) => i.id !== keep.id)
   const why = used[0] ? 'the one in use' : 'the first created'
   const list = extra.map((i) => i.id).join(', ')
@@ -104,17 +131,38 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
   h.warn(
     `${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`
   )
-  for (const item of extra) {
+  // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
+  // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
+  // so far (not known to be in use) goes instead.
+  let keptInUse = used.length > 0
+  const remains = (e: unknown, id: string) =>
+    new ActionError(
+      `${(e as Error).message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`
+    )
+  for (let i = 0; i < extra.length; i++) {
+    const item = extra[i] as FlowItem
     try {
       await objects.delete(item.id)
     } catch (e) {
-      throw new ActionError(
-        `${(e as Error).message}; the extra copy ${item.id} of "${name}" remains: run the step again, or delete it by hand`
+      if (!refusedInUse(e)) throw remains(e, item.id)
+      if (keptInUse)
+        throw new ActionError(
+          `${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${(e as ApiError).code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`
+        )
+      h.warn(
+        `${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${(e as ApiError).code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`
       )
+      extra.push(keep)
+      keep = item
+      keptInUse = true
     }
   }
   return keep
 }
+
+/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
+const refusedInUse = (e: unknown): boolean =>
+  e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400')
 
 /**
  * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
