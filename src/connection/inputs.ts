@@ -17,6 +17,7 @@ import {
   problemsOf,
   sharedFields,
   SHARED_DEFAULTS,
+  descriptionText,
   text,
   withDefaults
 } from '../platform/inputs.js'
@@ -102,7 +103,7 @@ const fieldsSchema = () =>
   z.object({
     ...sharedFields(),
     'connection-name': objectName('connection-name'),
-    description: text('description', 1000, false),
+    description: descriptionText('description', 1000),
     'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
     'connection-string': z.string(),
     'postgres-url': z.string(),

@@ -97,8 +97,13 @@ export async function getMappingSet(
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   const s = parsed.data
+  // A read by id answered with another mapping set must not send a PUT to that one.
+  if (s.id.toLowerCase() !== id.toLowerCase())
+    throw new ActionError(
+      `${label} ${id} failed: Data Prep answered with another mapping set (id ${s.id}); the run stops rather than act on it`
+    )
   return {
-    id: s.id,
+    id,
     version: versionOf(s.version),
     schemaId: s.outputSchema?.schemaRef?.id ?? s.xdmSchema,
     mappings: s.mappings.map((m) => ({

@@ -121,7 +121,23 @@ export function scheduleChanges(flow: StoredFlow, wanted: Schedule): PatchOp[] {
       value: wanted.frequency
     })
   if (wanted.frequency === 'once') {
-    if (stored.interval !== undefined) ops.push({ op: 'remove', path: '/scheduleParams/interval' })
+    // Adobe refuses interval and backfill with once, and its patchFlow description requires a
+    // value on every op (no bare remove): the schedule is replaced whole, its start time kept.
+    if (ops.length === 0 && stored.interval === undefined && stored.backfill === undefined)
+      return []
+    const start = Number(stored.startTime)
+    return [
+      {
+        op: 'replace',
+        path: '/scheduleParams',
+        value: {
+          ...(stored.startTime === undefined
+            ? {}
+            : { startTime: Number.isFinite(start) ? start : stored.startTime }),
+          frequency: 'once'
+        }
+      }
+    ]
   } else if (String(stored.interval ?? '') !== String(wanted.interval))
     ops.push({
       op: stored.interval === undefined ? 'add' : 'replace',

@@ -13,6 +13,7 @@ import {
   RUN_INPUT_NAMES,
   sharedFields,
   SHARED_DEFAULTS,
+  descriptionText,
   text,
   withDefaults
 } from '../platform/inputs.js'
@@ -65,7 +66,14 @@ const identifier = (name: InputName, max = 255) => text(name, max, false)
 export function epochSeconds(v: string): number | undefined {
   if (/^\d{1,12}$/.test(v)) return Number(v)
   // A date-time with an explicit zone: a bare local time would depend on the runner's zone.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(v))
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(v)
+  if (!m) return undefined
+  // Date.parse rolls a day the month does not have (February 30th) into the next month: each
+  // field must name a real moment.
+  const n = (i: number) => Number(m[i] ?? 0)
+  const days = new Date(Date.UTC(n(1), n(2), 0)).getUTCDate()
+  if (n(2) < 1 || n(2) > 12 || n(3) < 1 || n(3) > days || n(4) > 23 || n(5) > 59 || n(7) > 59)
     return undefined
   const ms = Date.parse(v)
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined
@@ -77,7 +85,7 @@ const fieldsSchema = () =>
     'dataflow-name': objectName('dataflow-name').refine((v) => v.length <= NAME_MAX, {
       message: `dataflow-name must be at most ${NAME_MAX} characters (its connections add "${SUFFIX}")`
     }),
-    description: text('description', 1000, false),
+    description: descriptionText('description', 1000),
     'base-connection-id': idInput('base-connection-id'),
     table: identifier('table'),
     'dataset-id': idInput('dataset-id'),

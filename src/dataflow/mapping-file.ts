@@ -157,5 +157,28 @@ export function readMapping(given: string, workspace: string, files: FileReader)
   }
   if (bytes.length > MAX_MAPPING_BYTES)
     fail(`mapping names ${given}, which is larger than ${MAX_MAPPING_BYTES / 1024} KiB`)
-  return parseMapping(bytes.toString('utf8'), given)
+  return parseMapping(decodeText(bytes, given), given)
+}
+
+/**
+ * The file's text. UTF-8, with or without a byte-order mark (Windows editors and PowerShell write
+ * one); UTF-16 with its mark (PowerShell 5's `>`) is read too. Bytes that are not UTF-8 fail
+ * naming the encoding, rather than as a file that holds no list.
+ */
+export function decodeText(bytes: Buffer, given: string): string {
+  const utf16 =
+    bytes[0] === 0xff && bytes[1] === 0xfe
+      ? 'utf-16le'
+      : bytes[0] === 0xfe && bytes[1] === 0xff
+        ? 'utf-16be'
+        : undefined
+  try {
+    if (utf16) return new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
+    // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return fail(
+      `mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`
+    )
+  }
 }

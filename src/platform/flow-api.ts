@@ -254,6 +254,11 @@ export class FlowApi {
     if (!parsed.success) throw malformed(label, parsed.error)
     const item = parsed.data.items[0]
     if (!item) throw new ActionError(`${label} failed: the response held no ${c.noun}`)
+    // A read by id answered with another object must not make the run act on that object.
+    if (item.id.toLowerCase() !== id.toLowerCase())
+      throw new ActionError(
+        `${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`
+      )
     return { item }
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InputError, type InputProblem } from './errors.js'
+import { markOf } from './marker.js'
 
 /*
  * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
@@ -158,6 +159,19 @@ export const text = (name: string, max: number, required: boolean) =>
     } else if (CONTROL.test(v)) {
       ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` })
     }
+  })
+
+/**
+ * A description: text, and not ending in what looks like the mark the action appends to a
+ * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
+ */
+export const descriptionText = (name: string, max: number) =>
+  text(name, max, false).superRefine((v, ctx) => {
+    if (markOf(v))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
+      })
   })
 
 /** The name an object is found by: required, at most 255 characters, no control characters. */
