@@ -296,9 +296,11 @@ describe('the exit code and the log of a real process, as the runner masks them'
           entry,
           timeoutMs: 20_000
         })
-        expect(dry.code).toBe(1)
-        expect(dry.lines.filter((l) => l.startsWith('::error::')).join('\n')).toMatch(
-          /Cannot find module|ERR_MODULE_NOT_FOUND|index\.js/
+        // The dry run consults the spec, so it imports the chunk; without it the check is skipped
+        // with a warning naming the missing module (the referee never fails the step).
+        expect(dry.code).toBe(0)
+        expect(dry.lines.filter((l) => l.startsWith('::warning::')).join('\n')).toMatch(
+          /live connection spec: its schema could not be evaluated \(Cannot find module .*\d+\.index\.js/
         )
       } finally {
         await sim.close()

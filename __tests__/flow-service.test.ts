@@ -235,14 +235,23 @@ describe('FlowService.findByName', () => {
   })
 
   it.each([
-    ['another id', { ...item('f', 'orders-db') }],
-    ['another name', { ...item('e', 'other-db') }]
-  ])('an item listed with the name but read by id as %s fails the listing', async (_, read) => {
-    const { flow } = setup([list([{ id: 'e', name: 'orders-db' }]), res(200, { items: [read] })])
-    await expect(flow.findByName('orders-db')).rejects.toThrow(
+    [
+      'another id',
+      { ...item('f', 'orders-db') },
+      'reading the connection e failed: Flow Service answered with another connection (id f); the run stops rather than act on it'
+    ],
+    [
+      'another name',
+      { ...item('e', 'other-db') },
       'listing connections by name was incomplete: connection e is listed without a connection spec, and reading it by id gives another connection'
-    )
-  })
+    ]
+  ])(
+    'an item listed with the name but read by id as %s fails the listing',
+    async (_, read, message) => {
+      const { flow } = setup([list([{ id: 'e', name: 'orders-db' }]), res(200, { items: [read] })])
+      await expect(flow.findByName('orders-db')).rejects.toThrow(message)
+    }
+  )
 
   it('the same connection on two pages counts once', async () => {
     const { flow } = setup([

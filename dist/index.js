@@ -41311,7 +41311,202 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/platform/listing.ts
+
+/**
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends errors_ActionError {
+    reason;
+    constructor(reason, plural = 'connections') {
+        super(`listing ${plural} by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item, c) => item[c.spec.field]?.id;
+/**
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
+ */
+function classify(item, name, c) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = specOf(item, c);
+    if (spec === undefined)
+        return 'unknown';
+    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name, c) {
+    if (property === specFilter(c)) {
+        const spec = specOf(item, c);
+        return spec === undefined || sameSpec(spec, c.spec.id);
+    }
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
+/** The objects a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no object to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which object was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
+;// CONCATENATED MODULE: ./src/platform/marker.ts
+
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
+/** The text appended to a description. */
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
+/** A description with a mark at its end (a description the action did not mark gets one). */
+function withMark(description, m) {
+    const text = stripMark(description);
+    return text ? `${text} ${markText(m)}` : markText(m);
+}
+/** A new description for an object, keeping the mark its current description carries. */
+function keepingMark(description, current) {
+    const m = markOf(current);
+    return m ? withMark(description, m) : description;
+}
+/** The mark at the end of a description, if any. */
+function markOf(description) {
+    const m = description === undefined ? null : MARK.exec(description);
+    if (!m)
+        return undefined;
+    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
+    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
+}
+/** A description without its mark: what the user asked for, to compare with what is wanted. */
+function stripMark(description) {
+    if (description === undefined)
+        return undefined;
+    return description.replace(MARK, '');
+}
+/**
+ * The descriptions this action wrote before it marked its creates: its default provenance text
+ * (see provenance.ts). Copies with them were made by this action too.
+ */
+const EARLIER_DEFAULTS = [
+    /^Managed by GitHub Actions: /,
+    /^Managed by the AEP PostgreSQL connection GitHub Action$/
+];
+/** Whether this action made the object: its description carries a mark or the old default text. */
+function madeByThisAction(item) {
+    if (markOf(item.description))
+        return true;
+    const d = item.description ?? '';
+    return EARLIER_DEFAULTS.some((re) => re.test(d));
+}
+/** A random run id for marks, 12 hex digits, from the run's random source. */
+function newRunId(random) {
+    let id = '';
+    for (let i = 0; i < 12; i++)
+        id += Math.floor(random() * 16).toString(16);
+    return id;
+}
+/**
+ * The order every run ranks copies of one name by, the same for every run whatever it lists:
+ * oldest createdAt first (a copy without a readable date after every dated one), then by when
+ * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
+ * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
+ * so a sandbox can never be left with none.
+ */
+function compareCopies(a, b) {
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    const ta = at(a);
+    const tb = at(b);
+    if (ta !== tb)
+        return ta < tb ? -1 : 1;
+    const ma = markOf(a.description);
+    const mb = markOf(b.description);
+    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
+    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
+    if (sa !== sb)
+        return sa < sb ? -1 : 1;
+    const ka = ma ? `m${ma.run}` : `i${a.id}`;
+    const kb = mb ? `m${mb.run}` : `i${b.id}`;
+    if (ka !== kb)
+        return ka < kb ? -1 : 1;
+    const aa = ma?.attempt ?? 0;
+    const ab = mb?.attempt ?? 0;
+    if (aa !== ab)
+        return aa - ab;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+/** The first copy by compareCopies. */
+function firstCopy(items) {
+    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
+}
+
 ;// CONCATENATED MODULE: ./src/platform/inputs.ts
+
 
 
 /*
@@ -41427,6 +41622,17 @@ const inputs_text = (name, max, required) => schemas_string().superRefine((v, ct
     else if (CONTROL.test(v)) {
         ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
     }
+});
+/**
+ * A description: text, and not ending in what looks like the mark the action appends to a
+ * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
+ */
+const descriptionText = (name, max) => inputs_text(name, max, false).superRefine((v, ctx) => {
+    if (markOf(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
+        });
 });
 /** The name an object is found by: required, at most 255 characters, no control characters. */
 const objectName = (name) => schemas_string().superRefine((v, ctx) => {
@@ -42831,115 +43037,6 @@ function readInputs(c, env, out, spec) {
     return raw;
 }
 
-;// CONCATENATED MODULE: ./src/platform/listing.ts
-
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends errors_ActionError {
-    reason;
-    constructor(reason, plural = 'connections') {
-        super(`listing ${plural} by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
-const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
-const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
-const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
-function classify(item, name, c) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = specOf(item, c);
-    if (spec === undefined)
-        return 'unknown';
-    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name, c) {
-    if (property === specFilter(c)) {
-        const spec = specOf(item, c);
-        return spec === undefined || sameSpec(spec, c.spec.id);
-    }
-    return item.name === undefined || item.name === name;
-}
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
-const stateOf = (state) => state?.trim().toLowerCase();
-const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
-const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
-function createdAtOf(item) {
-    const v = item.createdAt;
-    if (typeof v === 'number')
-        return Number.isFinite(v) ? v : undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no object to keep');
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    return rest.reduce((best, i) => {
-        const a = at(i);
-        const b = at(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
-function strictlyOldest(keeper, items) {
-    const k = createdAtOf(keeper);
-    return (k !== undefined &&
-        items.every((i) => {
-            if (i.id === keeper.id)
-                return true;
-            const t = createdAtOf(i);
-            return t !== undefined && t > k;
-        }));
-}
-
 ;// CONCATENATED MODULE: ./src/platform/changes.ts
 
 
@@ -43217,6 +43314,9 @@ class FlowApi {
         const item = parsed.data.items[0];
         if (!item)
             throw new errors_ActionError(`${label} failed: the response held no ${c.noun}`);
+        // A read by id answered with another object must not make the run act on that object.
+        if (item.id.toLowerCase() !== id.toLowerCase())
+            throw new errors_ActionError(`${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`);
         return { item };
     }
     /**
@@ -43257,91 +43357,6 @@ function parseOrUndefined(text) {
     catch {
         return undefined;
     }
-}
-
-;// CONCATENATED MODULE: ./src/platform/marker.ts
-
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
-/** The text appended to a description. */
-const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
-/** A description with a mark at its end (a description the action did not mark gets one). */
-function withMark(description, m) {
-    const text = stripMark(description);
-    return text ? `${text} ${markText(m)}` : markText(m);
-}
-/** A new description for an object, keeping the mark its current description carries. */
-function keepingMark(description, current) {
-    const m = markOf(current);
-    return m ? withMark(description, m) : description;
-}
-/** The mark at the end of a description, if any. */
-function markOf(description) {
-    const m = description === undefined ? null : MARK.exec(description);
-    if (!m)
-        return undefined;
-    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
-    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
-}
-/** A description without its mark: what the user asked for, to compare with what is wanted. */
-function stripMark(description) {
-    if (description === undefined)
-        return undefined;
-    return description.replace(MARK, '');
-}
-/**
- * The descriptions this action wrote before it marked its creates: its default provenance text
- * (see provenance.ts). Copies with them were made by this action too.
- */
-const EARLIER_DEFAULTS = [
-    /^Managed by GitHub Actions: /,
-    /^Managed by the AEP PostgreSQL connection GitHub Action$/
-];
-/** Whether this action made the object: its description carries a mark or the old default text. */
-function madeByThisAction(item) {
-    if (markOf(item.description))
-        return true;
-    const d = item.description ?? '';
-    return EARLIER_DEFAULTS.some((re) => re.test(d));
-}
-/** A random run id for marks, 12 hex digits, from the run's random source. */
-function newRunId(random) {
-    let id = '';
-    for (let i = 0; i < 12; i++)
-        id += Math.floor(random() * 16).toString(16);
-    return id;
-}
-/**
- * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by when
- * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
- * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
- * so a sandbox can never be left with none.
- */
-function compareCopies(a, b) {
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    const ta = at(a);
-    const tb = at(b);
-    if (ta !== tb)
-        return ta < tb ? -1 : 1;
-    const ma = markOf(a.description);
-    const mb = markOf(b.description);
-    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
-    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
-    if (sa !== sb)
-        return sa < sb ? -1 : 1;
-    const ka = ma ? `m${ma.run}` : `i${a.id}`;
-    const kb = mb ? `m${mb.run}` : `i${b.id}`;
-    if (ka !== kb)
-        return ka < kb ? -1 : 1;
-    const aa = ma?.attempt ?? 0;
-    const ab = mb?.attempt ?? 0;
-    if (aa !== ab)
-        return aa - ab;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-/** The first copy by compareCopies. */
-function firstCopy(items) {
-    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
 }
 
 ;// CONCATENATED MODULE: ./src/platform/exactly-one.ts
@@ -43417,11 +43432,17 @@ async function exactly_one_settle(r, created, latest, state) {
     const isOwn = (i) => ownIds.has(i.id) || markOf(i.description)?.run === created.run;
     const gone = new Set();
     const several = created.sent.length > 1;
-    // 1. The listing that shows this run's latest copy shows every copy committed before it.
+    // 1. The listing that shows this run's latest copy shows every copy committed before it. A
+    // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
+    // for as well, as nothing listed before it can prove it was not performed.
+    const later = created.sent.filter((m) => m.attempt > latest.mark.attempt);
     const start = clock.now();
-    const seen = await untilListed(r, latest);
+    const seen = await untilListed(r, latest, created.run, later);
     if (!seen) {
-        const why = `the ${c.noun} just created (id ${latest.id}) is not listed after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`;
+        const what = later.length > 0
+            ? `the ${c.noun} a later create of this run may have made (marks ${later.map(markText).join(', ')}) is not listed next to the one found (id ${latest.id})`
+            : `the ${c.noun} just created (id ${latest.id}) is not listed`;
+        const why = `${what} after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`;
         if (several)
             throw new errors_ActionError(`${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(markText).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`);
         r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
@@ -43503,24 +43524,41 @@ async function exactly_one_settle(r, created, latest, state) {
     }
 }
 /**
- * Looks the name up until the listing shows the copy (within VISIBILITY_WAIT_MS); undefined when
- * it does not in time. `gone`: reading it by id says another run (or a person) deleted it.
+ * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
+ * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
+ * when it does not in time. `gone`: reading the copy by id says another run (or a person)
+ * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
  */
-async function untilListed(r, copy) {
+async function untilListed(r, copy, run, later) {
     const { objects } = r;
     const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
+    const all = [];
+    const found = new Set();
+    let gone = false;
+    let shown = false;
     for (let read = false;;) {
         const listed = await relist(r, copy.id);
+        all.push(...listed);
         if (listed.some((i) => i.id === copy.id))
-            return { listed, gone: false };
-        if (!read) {
+            shown = true;
+        for (const i of listed) {
+            const m = markOf(i.description);
+            if (m?.run === run)
+                found.add(m.attempt);
+        }
+        if (!shown && !gone && !read) {
             // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
             read = true;
             const now = await objects.getIfExists(copy.id);
             if (!now || isDeleting(now.state))
-                return { listed, gone: true };
+                gone = true;
         }
-        if (!(await wait.pause(`the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
+        const missing = later.filter((m) => !found.has(m.attempt));
+        if ((shown || gone) && missing.length === 0)
+            return { listed: all, gone: gone && !shown };
+        if (!(await wait.pause(missing.length > 0 && (shown || gone)
+            ? `a later create of this run (${missing.map(markText).join(', ')}) is not listed yet`
+            : `the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
             return undefined;
     }
 }
@@ -43572,6 +43610,33 @@ async function etagOf(r, item, answer) {
 const HEAL_AFTER_MS = 90_000;
 /** How long a run waits for racing runs to settle their copies before it fails naming them. */
 const SETTLE_WAIT_MS = 30_000;
+/**
+ * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
+ * may be and still count as a time: beyond it, the clock that wrote it was ahead.
+ */
+const CLOCK_TOLERANCE_MS = 60_000;
+/** 2020-01-01: a createdAt before it is not read as a date. */
+const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
+/**
+ * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
+ * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
+ * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
+ * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
+ * mark time (earlier versions) is not young.
+ */
+function isYoung(item, now) {
+    const at = markOf(item.description)?.at;
+    if (at === undefined)
+        return false;
+    const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
+    const byMark = says(at * 1000);
+    const created = createdAtOf(item);
+    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
+    const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
+    if (byMark === false || byServer === false)
+        return false;
+    return byMark === true || byServer === true;
+}
 /** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 async function inUse(api, c, id) {
     const used = c.usedBy;
@@ -43603,11 +43668,8 @@ async function heal(h, listed) {
     }
     if (items.length <= 1)
         return items[0];
-    const { clock } = objects.retry;
-    const young = items.filter((i) => {
-        const at = markOf(i.description)?.at;
-        return at !== undefined && clock.now() - at * 1000 < HEAL_AFTER_MS;
-    });
+    const now = objects.retry.clock.now();
+    const young = items.filter((i) => isYoung(i, now));
     if (young.length > 0) {
         const settled = await heal_settle(h, items);
         if (settled.length <= 1)
@@ -43621,7 +43683,7 @@ async function heal(h, listed) {
         throw new errors_ActionError(`${head}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
     const used = [];
     for (const item of items) {
-        const u = await inUse(objects.api, c, item.id);
+        const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
         if (u === undefined)
             throw new errors_ActionError(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
         if (u)
@@ -43629,7 +43691,7 @@ async function heal(h, listed) {
     }
     if (used.length > 1)
         throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    const keep = used[0] ?? firstCopy(items);
+    let keep = used[0] ?? firstCopy(items);
     const extra = items.filter((i) => i.id !== keep.id);
     const why = used[0] ? 'the one in use' : 'the first created';
     const list = extra.map((i) => i.id).join(', ');
@@ -43638,16 +43700,31 @@ async function heal(h, listed) {
         return keep;
     }
     h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
-    for (const item of extra) {
+    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
+    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
+    // so far (not known to be in use) goes instead.
+    let keptInUse = used.length > 0;
+    const remains = (e, id) => new errors_ActionError(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
+    for (let i = 0; i < extra.length; i++) {
+        const item = extra[i];
         try {
             await objects.delete(item.id);
         }
         catch (e) {
-            throw new errors_ActionError(`${e.message}; the extra copy ${item.id} of "${name}" remains: run the step again, or delete it by hand`);
+            if (!refusedInUse(e))
+                throw remains(e, item.id);
+            if (keptInUse)
+                throw new errors_ActionError(`${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${e.code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`);
+            h.warn(`${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${e.code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`);
+            extra.push(keep);
+            keep = item;
+            keptInUse = true;
         }
     }
     return keep;
 }
+/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
+const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
 /**
  * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
  * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
@@ -44584,7 +44661,7 @@ const serverName = schemas_string().superRefine((v, ctx) => {
 const fieldsSchema = () => object({
     ...sharedFields(),
     'connection-name': objectName('connection-name'),
-    description: inputs_text('description', 1000, false),
+    description: descriptionText('description', 1000),
     'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
     'connection-string': schemas_string(),
     'postgres-url': schemas_string(),
