@@ -10,6 +10,7 @@ import {
   type PatchOp
 } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
+import { refusedInUse } from '../platform/heal.js'
 import { isDeleting } from '../platform/listing.js'
 import type { Created, NamedBody } from '../platform/safe-create.js'
 import type { Objects } from './current.js'
@@ -273,8 +274,25 @@ export async function applyPresent(
       etag: o.etag,
       done: o.operation === 'created' ? 'created' : 'adopted'
     }
+    let racersMapping = false
+    if (o.operation !== 'created') {
+      // Another run's dataflow, made at the same time, was kept: the outputs name the mapping
+      // set and version it uses, which may be that run's, not this run's.
+      const used = mappingOf(asFlow(await objects.flows.get(o.id)))
+      if (used && (used.id !== mapping.id || used.version !== mapping.version)) {
+        a.warn(
+          `the dataflow a racing run made is kept (id ${o.id}); it uses mapping set ${used.id} version ${used.version}, not this run's (${mapping.id} version ${mapping.version}): run the step again to apply this run's mapping file`
+        )
+        progress.mapping = {
+          id: used.id,
+          version: used.version,
+          done: 'used by the racing run’s dataflow'
+        }
+        racersMapping = true
+      }
+    }
     // A new dataflow uses the set's new version from the start.
-    if (repointed)
+    if (repointed && !racersMapping)
       progress.mapping = {
         ...repointed,
         done: `${m.do === 'update' && m.adopted ? 'adopted, ' : ''}updated to version ${repointed.version}`
@@ -424,7 +442,19 @@ export async function applyAbsent(
     const item = await coll.getIfExists(c.id)
     if (!item) continue
     a.checkpoint()
-    await remove(a, coll, item, 'its dataflow is deleted')
+    try {
+      await remove(
+        a,
+        coll,
+        item,
+        c.byName ? 'made by this action for this dataflow' : 'its dataflow is deleted'
+      )
+    } catch (e) {
+      // One found by name that another dataflow uses stays: it is not this dataflow's.
+      if (!c.byName || !refusedInUse(e)) throw e
+      a.warn(`${coll.c.noun} ${c.id} stays: Flow Service refuses to delete it, a dataflow uses it`)
+      continue
+    }
     // A DELETE answered 200 must not be taken at its word: "deleted" names what is gone.
     await untilGone(a, coll, c.id, 'so it was not counted as deleted')
     progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id]

@@ -52,6 +52,13 @@ export type FlowPlan =
       enable?: boolean
     }
 
+/** A connection to delete; byName: found by its name only, not named by the dataflow. */
+export interface PipelineConnection {
+  what: 'source' | 'target'
+  id: string
+  byName: boolean
+}
+
 export type PipelinePlan =
   | {
       kind: 'present'
@@ -67,7 +74,7 @@ export type PipelinePlan =
       kind: 'absent'
       flow?: FlowItem
       /** Source and target connections to delete after the dataflow: its own and any by name. */
-      connections: Array<{ what: 'source' | 'target'; id: string }>
+      connections: PipelineConnection[]
     }
 
 /** What the step does (or would do) overall: the operation output. */
@@ -180,16 +187,20 @@ export async function decide(
   d: Deciding
 ): Promise<PipelinePlan> {
   if (s.state === 'absent') {
-    const connections: Array<{ what: 'source' | 'target'; id: string }> = []
-    const add = (what: 'source' | 'target', id: string | undefined) => {
-      if (id && !connections.some((x) => x.id === id)) connections.push({ what, id })
+    const connections: PipelineConnection[] = []
+    const add = (what: 'source' | 'target', id: string | undefined, byName = false) => {
+      if (id && !connections.some((x) => x.id === id)) connections.push({ what, id, byName })
     }
     add('source', c.flow?.sourceConnectionIds?.[0])
     add('target', c.flow?.targetConnectionIds?.[0])
     add('source', c.source?.id)
     add('target', c.target?.id)
-    for (const item of c.named?.sources ?? []) add('source', item.id)
-    for (const item of c.named?.targets ?? []) add('target', item.id)
+    // Found by name only: deleted when this action made them (a run that failed before its
+    // dataflow); one made by hand, or for another pipeline, is not this dataflow's to delete.
+    for (const item of c.named?.sources ?? [])
+      if (madeByThisAction(item)) add('source', item.id, true)
+    for (const item of c.named?.targets ?? [])
+      if (madeByThisAction(item)) add('target', item.id, true)
     return { kind: 'absent', ...(c.flow ? { flow: c.flow } : {}), connections }
   }
   const mappings = toMappings(items)
