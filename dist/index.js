@@ -43674,13 +43674,14 @@ async function heal(h, listed) {
         const settled = await heal_settle(h, items);
         if (settled.length <= 1)
             return settled[0];
+        // A copy made by hand never goes away by waiting: that is what the message must say.
+        if (settled.some((i) => !madeByThisAction(i)))
+            return refuseForeign(c, name, settled);
         throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
     }
-    const all = items.map((i) => i.id).join(', ');
-    const head = `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${all})`;
-    const foreign = items.filter((i) => !madeByThisAction(i));
-    if (foreign.length > 0)
-        throw new errors_ActionError(`${head}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
+    const head = heal_headOf(c, name, items);
+    if (items.some((i) => !madeByThisAction(i)))
+        return refuseForeign(c, name, items);
     const used = [];
     for (const item of items) {
         const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
@@ -43722,6 +43723,12 @@ async function heal(h, listed) {
         }
     }
     return keep;
+}
+const heal_headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
+/** Copies not made by this action are never deleted: the step fails naming them. */
+function refuseForeign(c, name, items) {
+    const foreign = items.filter((i) => !madeByThisAction(i));
+    throw new errors_ActionError(`${heal_headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
 }
 /** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
 const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
