@@ -1,8 +1,7 @@
 // The bench's pair mode (`npm run bench -- --pair A B`): two builds run side by side, A and B
 // alternating (A first in even pairs, B first in odd ones), each run a whole process against the
-// local simulator. For each scenario it prints the median wall time (spawn -> exit, measured by
-// this process) and CPU time (user + system of the child, written at exit by bench/rusage.cjs),
-// their spread (min-max and interquartile range) and B/A: the ratio of the medians, and the
+// local simulator. For each scenario it prints the median wall time and CPU time (user + system)
+// of the process, both from bash's `time` (so they include V8's teardown at exit), their spread (min-max and interquartile range) and B/A: the ratio of the medians, and the
 // median of the per-pair ratios. Writes bench/results/pair-latest.json (git-ignored).
 //
 // A side is a bundle, `[connection:|dataflow:]FILE` (connection when not said):
@@ -22,7 +21,6 @@ import { DEFAULT_DATASET, startSimulator } from '../simulator/server.js'
 import { parseOutputFile, runnerEnv } from '../simulator/run-action.js'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-const preload = path.join(repoRoot, 'bench', 'rusage.cjs')
 const resultsDir = path.join(repoRoot, 'bench', 'results')
 const SANDBOX = 'dev'
 
@@ -65,24 +63,39 @@ function summarise(xs) {
 }
 
 // ---- one process, timed ----
-function timed(bin, args, env) {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const keep = (d) => {
-      if (out.length < 20_000) out += d
-    }
-    const t0 = process.hrtime.bigint()
-    const child = spawn(bin, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.setEncoding('utf8').on('data', keep)
-    child.stderr.setEncoding('utf8').on('data', keep)
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.once('error', reject)
-    child.once('close', (code, signal) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6
-      clearTimeout(killer)
-      resolve({ ms, code, signal, out })
+/**
+ * Bash's `time` around the process: wall and CPU time (user + system, from the rusage of the
+ * child once it has been waited for, so V8's teardown at exit counts too), in ms.
+ */
+const TIME_SCRIPT = 'f=$1; shift; TIMEFORMAT="%3R %3U %3S"; { time "$@" 2>&3; } 3>&2 2>"$f"'
+
+async function timed(bin, args, env) {
+  const file = path.join(os.tmpdir(), `bench-time-${process.pid}-${Date.now()}`)
+  try {
+    const r = await new Promise((resolve, reject) => {
+      let out = ''
+      const keep = (d) => {
+        if (out.length < 20_000) out += d
+      }
+      const child = spawn('bash', ['-c', TIME_SCRIPT, 'bench-time', file, bin, ...args], {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      child.stdout.setEncoding('utf8').on('data', keep)
+      child.stderr.setEncoding('utf8').on('data', keep)
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+      child.once('error', reject)
+      child.once('close', (code, signal) => {
+        clearTimeout(killer)
+        resolve({ code, signal, out })
+      })
     })
-  })
+    const [real, user, sys] = (await readFile(file, 'utf8')).trim().split(/\s+/).map(Number)
+    return { ...r, wallMs: real * 1000, cpuMs: (user + sys) * 1000 }
+  } finally {
+    await rm(file, { force: true })
+  }
 }
 
 /**
@@ -145,11 +158,7 @@ export async function runPairs(opts) {
       env = { GITHUB_WORKSPACE: workspace }
     }
     const actionYml = KINDS[side.kind].actionYml
-    const start = async (rusageFile) => {
-      const r = await runnerEnv({ inputs, actionYml, env })
-      if (rusageFile) r.env.BENCH_RUSAGE_FILE = rusageFile
-      return r
-    }
+    const start = () => runnerEnv({ inputs, actionYml, env })
     const operation = async (file) => parseOutputFile(await readFile(file, 'utf8')).operation
     // The dataflow's re-run: its objects made first, by an untimed run of the same build.
     if (side.kind === 'dataflow' && scenario === 're-run') {
@@ -163,26 +172,19 @@ export async function runPairs(opts) {
         await rm(first.dir, { recursive: true, force: true })
       }
     }
-    const rusageFile = path.join(os.tmpdir(), `bench-rusage-${process.pid}-${Date.now()}.json`)
-    const run = await start(rusageFile)
+    const run = await start()
     const requestsBefore = sim.stats().requests
     try {
-      const r = await timed(node.bin, ['-r', preload, side.entry], run.env)
+      const r = await timed(node.bin, [side.entry], run.env)
       const op = await operation(run.files.GITHUB_OUTPUT)
       const want = scenario === 'create' ? 'created' : KINDS[side.kind].rerun
       if (r.code !== 0 || op !== want)
         return {
           error: `exit ${r.code ?? r.signal}, operation ${op ?? '(none)'} (want ${want}): ${r.out.trim().split('\n').slice(-3).join(' | ')}`
         }
-      const u = JSON.parse(await readFile(rusageFile, 'utf8'))
-      return {
-        wallMs: r.ms,
-        cpuMs: (u.userUs + u.systemUs) / 1000,
-        requests: sim.stats().requests - requestsBefore
-      }
+      return { wallMs: r.wallMs, cpuMs: r.cpuMs, requests: sim.stats().requests - requestsBefore }
     } finally {
       await rm(run.dir, { recursive: true, force: true })
-      await rm(rusageFile, { force: true })
     }
   }
 
