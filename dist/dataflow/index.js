@@ -28374,9 +28374,12 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6973);
+/* harmony import */ var _platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3317);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6973);
+// First, before anything loads undici: V8's tiering of its HTTP parser (see wasm-tiering.ts).
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -46508,6 +46511,36 @@ async function run(overrides = {}) {
         await state.session?.close();
     }
 }
+
+
+/***/ }),
+
+/***/ 3317:
+/***/ (() => {
+
+
+// UNUSED EXPORTS: WASM_TIERING_BUDGET
+
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
+
+/*
+ * Imported first by each action's entry (its index.ts), before anything loads undici.
+ *
+ * undici parses HTTP with llhttp compiled to WebAssembly, instantiated as undici loads. V8 runs
+ * it on its baseline compiler (Liftoff) and, once the parser has run for a while (three small
+ * replies are enough), compiles its 29 kB parse function again with its optimising compiler, on a
+ * background thread: 100-200 ms of CPU and some 35 MB for a parser that a step with a handful of
+ * requests has nearly finished with, and the process waits for that compile before it exits.
+ * With a larger tiering budget the parser stays on Liftoff for the requests of an ordinary step;
+ * a long run (150 small replies or more, a scan of thousands of connections) still gets the
+ * optimised parser.
+ *
+ * V8 reads the budget when the WebAssembly module is instantiated, hence before undici loads.
+ */
+const WASM_TIERING_BUDGET = 1_000_000_000;
+(0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
 
 
 /***/ }),
