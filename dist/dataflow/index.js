@@ -28376,9 +28376,11 @@ module.exports = {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3317);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6973);
-// First, before anything loads undici: V8's tiering of its HTTP parser (see wasm-tiering.ts).
 
 
+// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
+// before the parser is instantiated: see wasm-tiering.ts.
+(0,_platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__/* .raiseWasmTieringBudget */ ._)();
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
 __webpack_async_result__();
@@ -46516,8 +46518,13 @@ async function run(overrides = {}) {
 /***/ }),
 
 /***/ 3317:
-/***/ (() => {
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  _: () => (/* binding */ raiseWasmTieringBudget)
+});
 
 // UNUSED EXPORTS: WASM_TIERING_BUDGET
 
@@ -46526,21 +46533,26 @@ const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 ;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
 
 /*
- * Imported first by each action's entry (its index.ts), before anything loads undici.
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it on its baseline compiler
+ * (Liftoff) and, once the parser has run for a while (three small replies are enough), compiles
+ * its 29 kB parse function again with its optimising compiler, on a background thread: 100-200 ms
+ * of CPU and some 35 MB for a parser that a step with a handful of requests has nearly finished
+ * with, and the process waits for that compile before it exits. With a larger tiering budget the
+ * parser stays on Liftoff for the requests of an ordinary step; a long run (150 small replies or
+ * more, a scan of thousands of connections) still gets the optimised parser.
  *
- * undici parses HTTP with llhttp compiled to WebAssembly, instantiated as undici loads. V8 runs
- * it on its baseline compiler (Liftoff) and, once the parser has run for a while (three small
- * replies are enough), compiles its 29 kB parse function again with its optimising compiler, on a
- * background thread: 100-200 ms of CPU and some 35 MB for a parser that a step with a handful of
- * requests has nearly finished with, and the process waits for that compile before it exits.
- * With a larger tiering budget the parser stays on Liftoff for the requests of an ordinary step;
- * a long run (150 small replies or more, a scan of thousands of connections) still gets the
- * optimised parser.
- *
- * V8 reads the budget when the WebAssembly module is instantiated, hence before undici loads.
+ * When: V8 reads the budget when the WebAssembly module is instantiated. undici starts compiling
+ * it as undici loads and instantiates it once that compile has finished, in a later task. Each
+ * action's entry (its index.ts) sets the budget after its imports, which load undici, and before
+ * it awaits anything, so before that instantiation. Not earlier: a V8 flag changed from its
+ * default no longer matches the code cache of Node's own modules, so every built-in module loaded
+ * after the change (http, tls, undici's and @actions/core's dependencies) is compiled from source,
+ * some 10-20 ms of start-up.
  */
 const WASM_TIERING_BUDGET = 1_000_000_000;
-(0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+function raiseWasmTieringBudget() {
+    (0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+}
 
 
 /***/ }),

@@ -1,5 +1,7 @@
-// First, before anything loads undici: V8's tiering of its HTTP parser (see wasm-tiering.ts).
-import '../platform/wasm-tiering.js'
+import { raiseWasmTieringBudget } from '../platform/wasm-tiering.js'
 import { run } from './main.js'
 
+// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
+// before the parser is instantiated: see wasm-tiering.ts.
+raiseWasmTieringBudget()
 await run()
