@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { POSTGRES_SPEC_ID } from '../platform/collections.js'
 import { ActionError, ApiError } from '../platform/errors.js'
 import type { FlowApi } from '../platform/flow-api.js'
@@ -11,6 +10,7 @@ import {
 } from '../platform/http.js'
 import { sameSpec } from '../platform/listing.js'
 import { cut, MAX_MESSAGE } from '../platform/output.js'
+import { lazy, z } from '../platform/zod.js'
 import { boundedRegExps } from './bounded-regexp.js'
 import type { AuthParams, CreateBody, ParamValue } from './payload.js'
 import { patchOps, type Plan } from './plan.js'
@@ -24,24 +24,28 @@ import { patchOps, type Plan } from './plan.js'
 /** A JSON Schema object, as the spec serves it. */
 export type JsonSchema = Record<string, unknown>
 
-const SpecReplySchema = z.looseObject({
-  items: z.array(
-    z.looseObject({
-      id: z.string().optional(),
-      name: z.string().optional(),
-      authSpec: z
-        .array(z.looseObject({ name: z.string().optional(), spec: z.unknown().optional() }))
-        .optional()
-    })
-  )
-})
+const SpecReplySchema = lazy(() =>
+  z.looseObject({
+    items: z.array(
+      z.looseObject({
+        id: z.string().optional(),
+        name: z.string().optional(),
+        authSpec: z
+          .array(z.looseObject({ name: z.string().optional(), spec: z.unknown().optional() }))
+          .optional()
+      })
+    )
+  })
+)
 
-const PropertySchema = z.looseObject({
-  type: z.union([z.string(), z.array(z.string())]).optional(),
-  enum: z.array(z.unknown()).optional(),
-  format: z.string().optional()
-})
-type Property = z.infer<typeof PropertySchema>
+const PropertySchema = lazy(() =>
+  z.looseObject({
+    type: z.union([z.string(), z.array(z.string())]).optional(),
+    enum: z.array(z.unknown()).optional(),
+    format: z.string().optional()
+  })
+)
+type Property = z.infer<ReturnType<typeof PropertySchema>>
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -77,7 +81,7 @@ export function authSchemaOf(
   specName: string,
   shorten: Shorten = plainShorten
 ): { schema: JsonSchema } | { unavailable: string } {
-  const parsed = SpecReplySchema.safeParse(reply)
+  const parsed = SpecReplySchema().safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
   // Only PostgreSQL's own spec referees: another connector's would fail good params.
   const spec = parsed.data.items.find((i) => sameSpec(i.id, POSTGRES_SPEC_ID))
@@ -402,7 +406,7 @@ export async function judgeParams(
   const tried: ParamChange[] = []
   for (const param of failing) {
     const value = params[param]
-    const prop = PropertySchema.safeParse(properties[param])
+    const prop = PropertySchema().safeParse(properties[param])
     if (value === undefined || !prop.success) continue
     const r = reshapeValue(value, prop.data, shorten)
     if (!r) continue
