@@ -28,7 +28,7 @@ export default defineConfig(
             {
               name: 'zod',
               message:
-                "Import z from src/platform/zod.ts: it turns zod's JIT off before any schema is built."
+                "Import zod as `import * as z from '.../platform/zod.js'`: it turns zod's JIT off before any schema is built, and the bundler keeps only the parts of zod in use."
             }
           ],
           patterns: [
@@ -51,7 +51,7 @@ export default defineConfig(
             {
               name: 'zod',
               message:
-                "Import z from src/platform/zod.ts: it turns zod's JIT off before any schema is built."
+                "Import zod as `import * as z from '.../platform/zod.js'`: it turns zod's JIT off before any schema is built, and the bundler keeps only the parts of zod in use."
             }
           ],
           patterns: [

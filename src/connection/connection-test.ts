@@ -1,6 +1,7 @@
 import { ActionError, apiError } from '../platform/errors.js'
 import { parseOrUndefined, type FlowApi } from '../platform/flow-api.js'
-import { lazy, z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 
 /*
  * The connection test: Flow Service's own connectivity test and the explore of the database root

@@ -20,7 +20,7 @@ import {
   text,
   withDefaults
 } from '../platform/inputs.js'
-import { z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
 import { parsePostgresUrl, parseConnectionString } from './payload.js'
 import { SSL_MODES, type Settings } from './settings.js'
 

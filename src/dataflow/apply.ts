@@ -11,7 +11,8 @@ import {
 import type { FlowObjects } from '../platform/flow-service.js'
 import { isDeleting } from '../platform/listing.js'
 import type { Created, NamedBody } from '../platform/safe-create.js'
-import { lazy, z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import type { Objects } from './current.js'
 import { createMappingSet, putMappingSet } from './data-prep.js'
 import {

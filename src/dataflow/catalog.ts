@@ -1,6 +1,7 @@
 import { ActionError } from '../platform/errors.js'
 import { CONNECTION_ID, issueOf, type FlowApi } from '../platform/flow-api.js'
-import { lazy, z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 
 /*
  * The dataset the rows land in, read from Catalog: its id and the XDM schema its rows follow.

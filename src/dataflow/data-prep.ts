@@ -2,7 +2,8 @@ import { ActionError, apiError } from '../platform/errors.js'
 import { issueOf, pauseMs, type FlowApi } from '../platform/flow-api.js'
 import { attempt, waitBeforeRetry, TransportError, type Attempt } from '../platform/http.js'
 import { markOf, markText, stripMark, withMark, type Mark } from '../platform/marker.js'
-import { lazy, z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import type { Mapping, MappingBody } from './payloads.js'
 
 /*

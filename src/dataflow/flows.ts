@@ -9,7 +9,8 @@ import {
   type PatchOp
 } from '../platform/flow-api.js'
 import { keepingMark, stripMark } from '../platform/marker.js'
-import { lazy, z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import { copyTransformation, mappingTransformation, type Transformation } from './payloads.js'
 import type { Schedule } from './settings.js'
 

@@ -16,7 +16,7 @@ import {
   text,
   withDefaults
 } from '../platform/inputs.js'
-import { z } from '../platform/zod.js'
+import * as z from '../platform/zod.js'
 import { FREQUENCIES, type DataflowSettings, type Frequency } from './settings.js'
 
 /** Every input dataflow/action.yml declares, in its order. */

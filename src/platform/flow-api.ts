@@ -1,4 +1,5 @@
-import { lazy, z } from './zod.js'
+import * as z from './zod.js'
+import { lazy } from './lazy.js'
 import { ActionError, ApiError, apiError } from './errors.js'
 import {
   sendWithRetries,

@@ -1,7 +1,8 @@
 import { apiError, ActionError } from './errors.js'
 import { sendWithRetries, type RetryContext, type Transport } from './http.js'
 import { VISIBLE_ASCII } from './inputs.js'
-import { lazy, z } from './zod.js'
+import * as z from './zod.js'
+import { lazy } from './lazy.js'
 
 const TokenResponse = lazy(() =>
   z.object({

@@ -1,19 +1,16 @@
-import { z } from 'zod'
+import { config } from 'zod'
 
 /*
- * zod as both actions use it. A step parses each schema once or a few times, so:
- *  - schemas are built on first use (`lazy`), not as the bundle loads: a run builds only the
- *    schemas it parses with (a connection test's, a spec's, an error path's stay unbuilt);
- *  - zod's JIT is off: it compiles a parser for each object schema on that schema's first parse
- *    (new Function), which costs more than the parse it speeds up. The checks are the same.
- * Every module that uses zod imports it from here, so the setting comes before any schema.
+ * zod as both actions use it (`import * as z from '.../platform/zod.js'`). A step parses each
+ * schema once or a few times, so zod's JIT is off: it compiles a parser for each object schema
+ * on that schema's first parse (new Function), which costs more than the parse it speeds up. The
+ * checks are the same. Every module that uses zod imports it from here, so the setting comes
+ * before any schema (schemas are also built on first use: lazy.ts).
+ *
+ * zod's API is re-exported name by name (`export *`), not as zod's `z` object: the bundler then
+ * keeps only what the actions use. Re-exporting `z` itself keeps all of zod (its locales,
+ * z.compile, fromJSONSchema: +0.48 MB in each bundle).
  */
-z.config({ jitless: true })
+config({ jitless: true })
 
-export { z }
-
-/** A schema (or anything costly to build) built on its first use, then kept. */
-export function lazy<T>(build: () => T): () => T {
-  let built: T | undefined
-  return () => (built ??= build())
-}
+export * from 'zod'
