@@ -12,7 +12,7 @@
 // (bench/pair.js says what each scenario is):
 //        node bench/run.js --pair A B [--pairs N] [--warmup N] [--nodes 24|20] [--node24 PATH]
 // A and B are bundles, `[connection:|dataflow:]FILE` (connection when not said), e.g.
-//        --pair /tmp/old/dist/index.js dist/index.js               two builds of one action
+//        --pair ../old/dist/index.js dist/index.js                 two builds of one action
 //        --pair dist/index.js dataflow:dist/dataflow/index.js      the two actions' start-up
 // --pairs defaults to 20, --warmup to 2 pairs; Node 24 unless --nodes 20.
 import { execFileSync, spawn } from 'node:child_process'
