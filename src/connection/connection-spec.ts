@@ -1,6 +1,5 @@
-import { z } from 'zod'
 import { POSTGRES_SPEC_ID } from '../platform/collections.js'
-import { ActionError, ApiError } from '../platform/errors.js'
+import { ActionError } from '../platform/errors.js'
 import type { FlowApi } from '../platform/flow-api.js'
 import {
   Deadline,
@@ -11,9 +10,15 @@ import {
 } from '../platform/http.js'
 import { sameSpec } from '../platform/listing.js'
 import { cut, MAX_MESSAGE } from '../platform/output.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import { boundedRegExps } from './bounded-regexp.js'
 import type { AuthParams, CreateBody, ParamValue } from './payload.js'
 import { patchOps, type Plan } from './plan.js'
+import { isUnexplained400 } from './refusal.js'
+import { specText, UNPRINTABLE } from './spec-text.js'
+
+export { specText }
 
 /**
  * Flow Service's live connection spec as the referee of the auth params: each authSpec entry
@@ -24,44 +29,31 @@ import { patchOps, type Plan } from './plan.js'
 /** A JSON Schema object, as the spec serves it. */
 export type JsonSchema = Record<string, unknown>
 
-const SpecReplySchema = z.looseObject({
-  items: z.array(
-    z.looseObject({
-      id: z.string().optional(),
-      name: z.string().optional(),
-      authSpec: z
-        .array(z.looseObject({ name: z.string().optional(), spec: z.unknown().optional() }))
-        .optional()
-    })
-  )
-})
+const SpecReplySchema = lazy(() =>
+  z.looseObject({
+    items: z.array(
+      z.looseObject({
+        id: z.string().optional(),
+        name: z.string().optional(),
+        authSpec: z
+          .array(z.looseObject({ name: z.string().optional(), spec: z.unknown().optional() }))
+          .optional()
+      })
+    )
+  })
+)
 
-const PropertySchema = z.looseObject({
-  type: z.union([z.string(), z.array(z.string())]).optional(),
-  enum: z.array(z.unknown()).optional(),
-  format: z.string().optional()
-})
-type Property = z.infer<typeof PropertySchema>
+const PropertySchema = lazy(() =>
+  z.looseObject({
+    type: z.union([z.string(), z.array(z.string())]).optional(),
+    enum: z.array(z.unknown()).optional(),
+    format: z.string().optional()
+  })
+)
+type Property = z.infer<ReturnType<typeof PropertySchema>>
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Control, invisible-format and line/paragraph-separator characters. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
-
-/**
- * Text from the spec as printed: on one line, with control, invisible and line-separator
- * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
- * neither start a new log line nor be read as a workflow command.
- */
-export function specText(text: string): string {
-  return text
-    .replace(
-      new RegExp(UNPRINTABLE.source, 'gu'),
-      (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
-    )
-    .replace(/##\[/g, '## [')
-}
 
 /**
  * Spec text as printed within `max` characters: the referee is given output.ts's guarded path
@@ -77,7 +69,7 @@ export function authSchemaOf(
   specName: string,
   shorten: Shorten = plainShorten
 ): { schema: JsonSchema } | { unavailable: string } {
-  const parsed = SpecReplySchema.safeParse(reply)
+  const parsed = SpecReplySchema().safeParse(reply)
   if (!parsed.success) return { unavailable: 'the reply is not a connection spec list' }
   // Only PostgreSQL's own spec referees: another connector's would fail good params.
   const spec = parsed.data.items.find((i) => sameSpec(i.id, POSTGRES_SPEC_ID))
@@ -402,7 +394,7 @@ export async function judgeParams(
   const tried: ParamChange[] = []
   for (const param of failing) {
     const value = params[param]
-    const prop = PropertySchema.safeParse(properties[param])
+    const prop = PropertySchema().safeParse(properties[param])
     if (value === undefined || !prop.success) continue
     const r = reshapeValue(value, prop.data, shorten)
     if (!r) continue
@@ -455,36 +447,6 @@ export function describeProblems(problems: ParamProblem[], params: AuthParams, m
 
 export function describeChanges(changes: ParamChange[]): string {
   return changes.map((c) => `${c.param} (${c.change})`).join(', ')
-}
-
-/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
-const EXPLAINED_400 = new Set([
-  '1401',
-  '1403',
-  '1405',
-  '1413',
-  '1414',
-  '1416',
-  '1417',
-  '1418',
-  '1434',
-  '1445',
-  '1453',
-  '1457',
-  '2105',
-  '2110',
-  '2112',
-  '2113',
-  '2114',
-  '2115',
-  '400003'
-])
-
-/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
-export function isUnexplained400(e: unknown): e is ApiError {
-  if (!(e instanceof ApiError) || e.status !== 400) return false
-  const code = e.code?.split('-')[0]
-  return code === undefined || !EXPLAINED_400.has(code)
 }
 
 /** What the spec says about a planned body. */
@@ -653,38 +615,47 @@ export class SpecReferee {
     try {
       return await send(body)
     } catch (e) {
-      if (!isUnexplained400(e)) throw e
-      let ruling: Ruling
-      try {
-        ruling = await this.rule(body)
-      } catch (failure) {
-        // The referee failing in any way leaves Flow Service's own error, as without it.
-        this.unavailable(
-          failure instanceof ActionError
-            ? (this.deps.describe?.(failure) ?? failure.message)
-            : 'it could not be consulted'
-        )
+      return await this.afterRefusal(e, body, send)
+    }
+  }
+
+  /** guard() once the send has failed with `e`: rethrows it, or sends once more, reshaped. */
+  async afterRefusal<T>(
+    e: unknown,
+    body: CreateBody,
+    send: (b: CreateBody) => Promise<T>
+  ): Promise<T> {
+    if (!isUnexplained400(e)) throw e
+    let ruling: Ruling
+    try {
+      ruling = await this.rule(body)
+    } catch (failure) {
+      // The referee failing in any way leaves Flow Service's own error, as without it.
+      this.unavailable(
+        failure instanceof ActionError
+          ? (this.deps.describe?.(failure) ?? failure.message)
+          : 'it could not be consulted'
+      )
+      throw e
+    }
+    switch (ruling.kind) {
+      case 'unavailable':
+        this.unavailable(ruling.reason)
         throw e
+      case 'match':
+        throw e.withNote(
+          " (the auth params match Flow Service's live connection spec, so the spec does not explain it)"
+        )
+      case 'mismatch': {
+        const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `
+        const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length
+        throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`)
       }
-      switch (ruling.kind) {
-        case 'unavailable':
-          this.unavailable(ruling.reason)
-          throw e
-        case 'match':
-          throw e.withNote(
-            " (the auth params match Flow Service's live connection spec, so the spec does not explain it)"
-          )
-        case 'mismatch': {
-          const note = `. Flow Service's live connection spec for "${body.auth.specName}" says: `
-          const room = MESSAGE_ROOM - Math.min(e.message.length, REFUSAL_ROOM) - note.length
-          throw e.withNote(`${note}${describeProblems(ruling.problems, body.auth.params, room)}`)
-        }
-        case 'reshaped':
-          this.deps.log(
-            `Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`
-          )
-          return await send(ruling.body)
-      }
+      case 'reshaped':
+        this.deps.log(
+          `Flow Service refused the auth params (HTTP 400); reshaped to match its live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}. Sending once more`
+        )
+        return await send(ruling.body)
     }
   }
 }

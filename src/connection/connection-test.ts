@@ -1,21 +1,24 @@
-import { z } from 'zod'
 import { ActionError, apiError } from '../platform/errors.js'
 import { parseOrUndefined, type FlowApi } from '../platform/flow-api.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 
 /*
  * The connection test: Flow Service's own connectivity test and the explore of the database root
  * (the documented calls), and the verdict from their answers.
  */
 
-const ExploreSchema = z.array(
-  z.looseObject({
-    type: z.unknown().optional(),
-    path: z.unknown().optional(),
-    name: z.unknown().optional()
-  })
+const ExploreSchema = lazy(() =>
+  z.array(
+    z.looseObject({
+      type: z.unknown().optional(),
+      path: z.unknown().optional(),
+      name: z.unknown().optional()
+    })
+  )
 )
 
-const TestSchema = z.looseObject({ result: z.boolean() })
+const TestSchema = lazy(() => z.looseObject({ result: z.boolean() }))
 
 /** The two calls the connection test makes; tests pass stand-ins. */
 export interface ConnectionTestCalls {
@@ -78,7 +81,7 @@ export async function explore(
     `${api.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`
   )
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = ExploreSchema.safeParse(api.json(label, a))
+  const parsed = ExploreSchema().safeParse(api.json(label, a))
   if (!parsed.success)
     throw new ActionError(
       `${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`
@@ -123,7 +126,7 @@ export async function test(
     return { unsupported: apiError(label, a, api.o.tokens.given) }
   }
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = TestSchema.safeParse(parseOrUndefined(a.res.text))
+  const parsed = TestSchema().safeParse(parseOrUndefined(a.res.text))
   // A 200 is the endpoint answering: one that breaks its contract says nothing about the
   // database, so it fails the test rather than passing it on to explore.
   if (!parsed.success)

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net'
-import { z } from 'zod'
 import { splitConnectionStringLoosely } from '../platform/connection-string.js'
 import { InputError, type InputProblem } from '../platform/errors.js'
 import {
@@ -21,6 +20,7 @@ import {
   text,
   withDefaults
 } from '../platform/inputs.js'
+import * as z from '../platform/zod.js'
 import { parsePostgresUrl, parseConnectionString } from './payload.js'
 import { SSL_MODES, type Settings } from './settings.js'
 
@@ -82,21 +82,22 @@ const HOST_NAME =
  * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
  * connection Adobe can never reach; say which input to use instead.
  */
-const serverName = z.string().superRefine((v, ctx) => {
-  const fail = (message: string) => ctx.addIssue({ code: 'custom', message })
-  if (!v) return
-  if (v.length > 255) fail('server must be at most 255 characters')
-  else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-    fail('server must be a host name or IP address without a scheme: use postgres-url for a URL')
-  else if (/\s/.test(v)) fail('server must be a host name or IP address, without spaces')
-  else if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return
-  else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-    fail('server must not include a port: use the port input')
-  else if (!HOST_NAME.test(v))
-    fail(
-      'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
-    )
-})
+const serverName = () =>
+  z.string().superRefine((v, ctx) => {
+    const fail = (message: string) => ctx.addIssue({ code: 'custom', message })
+    if (!v) return
+    if (v.length > 255) fail('server must be at most 255 characters')
+    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
+      fail('server must be a host name or IP address without a scheme: use postgres-url for a URL')
+    else if (/\s/.test(v)) fail('server must be a host name or IP address, without spaces')
+    else if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return
+    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
+      fail('server must not include a port: use the port input')
+    else if (!HOST_NAME.test(v))
+      fail(
+        'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
+      )
+  })
 
 /** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
 const fieldsSchema = () =>
@@ -107,7 +108,7 @@ const fieldsSchema = () =>
     'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
     'connection-string': z.string(),
     'postgres-url': z.string(),
-    server: serverName,
+    server: serverName(),
     port: intIn('port', 1, 65535),
     database: text('database', 255, false),
     username: text('username', 255, false),

@@ -2,16 +2,17 @@ import { CONNECTIONS } from '../platform/collections.js'
 import { FlowObjects } from '../platform/flow-service.js'
 import type { Output } from '../platform/output.js'
 import { openSession, type Session, type SessionDeps } from '../platform/session.js'
-import { readConnectionSpec, SpecReferee, specText } from './connection-spec.js'
 import { connectionTestCalls, type ConnectionTestCalls } from './connection-test.js'
 import { inputNotes } from './inputs.js'
+import { LazyReferee } from './referee.js'
+import { specText } from './spec-text.js'
 import type { Settings } from './settings.js'
 
 /** The connection action's side of a session: its collection, the spec referee, the test calls. */
 export interface ConnectionSession extends Omit<Session, 'signIn'> {
   connections: FlowObjects
   /** Flow Service's live connection spec, read only when it can help (see connection-spec.ts). */
-  referee: SpecReferee
+  referee: LazyReferee
   tests: ConnectionTestCalls
   /** Fetches the token, then says how hosts are reached and which inputs were ignored. */
   signIn(): Promise<void>
@@ -27,8 +28,8 @@ export function openConnectionSession(
   return {
     ...session,
     connections: new FlowObjects(session.api, CONNECTIONS),
-    referee: new SpecReferee({
-      readSpec: () => readConnectionSpec(session.api),
+    referee: new LazyReferee({
+      api: session.api,
       log: (line) => out.info(line),
       warn: (message) => out.warning(message),
       describe: (e) => out.describe(e),

@@ -1,7 +1,6 @@
 import { deleteExisting, updateExisting } from '../platform/changes.js'
 import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
 import { createExactlyOne, type Outcome } from '../platform/exactly-one.js'
-import { z } from 'zod'
 import {
   issueOf,
   pauseMs,
@@ -13,6 +12,8 @@ import type { FlowObjects } from '../platform/flow-service.js'
 import { refusedInUse } from '../platform/heal.js'
 import { isDeleting } from '../platform/listing.js'
 import type { Created, NamedBody } from '../platform/safe-create.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import type { Objects } from './current.js'
 import { createMappingSet, putMappingSet } from './data-prep.js'
 import {
@@ -401,9 +402,11 @@ async function createSource(a: Applying, body: SourceBody): Promise<Created> {
   }
 }
 
-const ColumnsSchema = z.looseObject({
-  schema: z.looseObject({ columns: z.array(z.looseObject({ name: z.string() })) })
-})
+const ColumnsSchema = lazy(() =>
+  z.looseObject({
+    schema: z.looseObject({ columns: z.array(z.looseObject({ name: z.string() })) })
+  })
+)
 
 /** A table's columns as the base connection's explore describes them (name, type, xdm). */
 async function tableColumns(api: FlowApi, base: string, table: string): Promise<unknown[]> {
@@ -411,7 +414,7 @@ async function tableColumns(api: FlowApi, base: string, table: string): Promise<
   const url = `${api.base}/connections/${encodeURIComponent(base)}/explore?objectType=table&object=${encodeURIComponent(table)}`
   const r = await api.send(label, 'GET', url)
   if (r.kind !== 'response' || r.res.status !== 200) api.fail(label, r)
-  const parsed = ColumnsSchema.safeParse(api.json(label, r))
+  const parsed = ColumnsSchema().safeParse(api.json(label, r))
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   return parsed.data.schema.columns

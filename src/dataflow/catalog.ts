@@ -1,6 +1,7 @@
-import { z } from 'zod'
 import { ActionError } from '../platform/errors.js'
 import { CONNECTION_ID, issueOf, type FlowApi } from '../platform/flow-api.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 
 /*
  * The dataset the rows land in, read from Catalog: its id and the XDM schema its rows follow.
@@ -17,21 +18,23 @@ export interface Dataset {
   schemaId: string
 }
 
-const DatasetSchema = z.looseObject({
-  name: z.string().optional(),
-  schemaRef: z.looseObject({ id: z.string().optional() }).optional(),
-  // "schemaRef will be derived from schema field, if it is not present" (Catalog's description).
-  schema: z.looseObject({ id: z.string().optional() }).optional()
-})
+const DatasetSchema = lazy(() =>
+  z.looseObject({
+    name: z.string().optional(),
+    schemaRef: z.looseObject({ id: z.string().optional() }).optional(),
+    // "schemaRef will be derived from schema field, if it is not present" (Catalog's description).
+    schema: z.looseObject({ id: z.string().optional() }).optional()
+  })
+)
 
 /** Catalog answers an object keyed by dataset id. */
-const DatasetsSchema = z.record(z.string(), z.unknown())
+const DatasetsSchema = lazy(() => z.record(z.string(), z.unknown()))
 
 /** A schema $id: an absolute URI, one line, no spaces. */
 const SCHEMA_ID = /^https?:\/\/[\x21-\x7e]{1,1000}$/
 
 function toDataset(id: string, raw: unknown, label: string): Dataset {
-  const parsed = DatasetSchema.safeParse(raw)
+  const parsed = DatasetSchema().safeParse(raw)
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   const schemaId = parsed.data.schemaRef?.id ?? parsed.data.schema?.id
@@ -59,7 +62,7 @@ export async function datasetById(api: FlowApi, id: string): Promise<Dataset> {
       `dataset-id ${id} names no dataset in sandbox ${api.o.sandboxName} (Catalog answers 404): check the id, or give dataset-name`
     )
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = DatasetsSchema.safeParse(api.json(label, a))
+  const parsed = DatasetsSchema().safeParse(api.json(label, a))
   if (!parsed.success || !(id in parsed.data))
     throw new ActionError(`${label} failed: Catalog's answer holds no dataset ${id}`)
   return toDataset(id, parsed.data[id], label)
@@ -74,11 +77,11 @@ export async function datasetByName(api: FlowApi, name: string): Promise<Dataset
     `${base(api)}/dataSets?name=${encodeURIComponent(name)}&properties=name,schemaRef&limit=100`
   )
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = DatasetsSchema.safeParse(api.json(label, a))
+  const parsed = DatasetsSchema().safeParse(api.json(label, a))
   if (!parsed.success) throw new ActionError(`${label} failed: malformed response (not an object)`)
   // Catalog's name filter is not documented as exact: the exact name is matched here.
   const found = Object.entries(parsed.data).filter(([id, d]) => {
-    const n = DatasetSchema.safeParse(d)
+    const n = DatasetSchema().safeParse(d)
     return CONNECTION_ID.test(id) && n.success && n.data.name === name
   })
   if (found.length === 0)

@@ -1,8 +1,9 @@
-import { z } from 'zod'
 import { ActionError, apiError } from '../platform/errors.js'
 import { issueOf, pauseMs, type FlowApi } from '../platform/flow-api.js'
 import { attempt, waitBeforeRetry, TransportError, type Attempt } from '../platform/http.js'
 import { markOf, markText, stripMark, withMark, type Mark } from '../platform/marker.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import type { Mapping, MappingBody } from './payloads.js'
 
 /*
@@ -18,40 +19,48 @@ export const DATA_PREP_BASE_PATH = '/data/foundation/conversion'
 /** A mapping set id: 32 hex digits in Adobe's examples; any id-like string is accepted. */
 const MAPPING_SET_ID = /^[A-Za-z0-9_-]{1,128}$/
 
-const CreatedSchema = z.looseObject({
-  id: z.string().regex(MAPPING_SET_ID),
-  version: z.union([z.number(), z.string()]).optional()
-})
+const CreatedSchema = lazy(() =>
+  z.looseObject({
+    id: z.string().regex(MAPPING_SET_ID),
+    version: z.union([z.number(), z.string()]).optional()
+  })
+)
 
 /** A stored mapping: GET writes both vocabularies, so either pair is read. */
-const StoredMappingSchema = z.looseObject({
-  sourceType: z.string().optional(),
-  source: z.string().optional(),
-  destination: z.string().optional(),
-  sourceAttribute: z.string().optional(),
-  destinationXdmPath: z.string().optional()
-})
+const StoredMappingSchema = lazy(() =>
+  z.looseObject({
+    sourceType: z.string().optional(),
+    source: z.string().optional(),
+    destination: z.string().optional(),
+    sourceAttribute: z.string().optional(),
+    destinationXdmPath: z.string().optional()
+  })
+)
 
-const StoredSetSchema = z.looseObject({
-  id: z.string().regex(MAPPING_SET_ID),
-  version: z.union([z.number(), z.string()]).optional(),
-  name: z.string().optional(),
-  outputSchema: z
-    .looseObject({ schemaRef: z.looseObject({ id: z.string().optional() }).optional() })
-    .optional(),
-  xdmSchema: z.string().optional(),
-  mappings: z.array(StoredMappingSchema)
-})
+const StoredSetSchema = lazy(() =>
+  z.looseObject({
+    id: z.string().regex(MAPPING_SET_ID),
+    version: z.union([z.number(), z.string()]).optional(),
+    name: z.string().optional(),
+    outputSchema: z
+      .looseObject({ schemaRef: z.looseObject({ id: z.string().optional() }).optional() })
+      .optional(),
+    xdmSchema: z.string().optional(),
+    mappings: z.array(StoredMappingSchema())
+  })
+)
 
-const ListSchema = z.looseObject({
-  data: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string().optional(),
-      version: z.union([z.number(), z.string()]).optional()
-    })
-  )
-})
+const ListSchema = lazy(() =>
+  z.looseObject({
+    data: z.array(
+      z.looseObject({
+        id: z.string(),
+        name: z.string().optional(),
+        version: z.union([z.number(), z.string()]).optional()
+      })
+    )
+  })
+)
 
 export interface StoredMappingSet {
   id: string
@@ -93,7 +102,7 @@ export async function getMappingSet(
   )
   if (a.kind === 'response' && a.res.status === 404) return undefined
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = StoredSetSchema.safeParse(api.json(label, a))
+  const parsed = StoredSetSchema().safeParse(api.json(label, a))
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   const s = parsed.data
@@ -129,7 +138,7 @@ export async function putMappingSet(
   // PUT replaces the whole set, so sending it again after a lost answer does no harm.
   const a = await api.send(label, 'PUT', `${base(api)}/mappingSets/${encodeURIComponent(id)}`, body)
   if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300) api.fail(label, a)
-  const parsed = CreatedSchema.safeParse(api.json(label, a))
+  const parsed = CreatedSchema().safeParse(api.json(label, a))
   if (parsed.success && parsed.data.version !== undefined) {
     const version = versionOf(parsed.data.version)
     if (version > previous) return { version }
@@ -155,7 +164,7 @@ async function findByName(
     `${base(api)}/mappingSets?limit=100&start=0&name=${encodeURIComponent(name)}`
   )
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = ListSchema.safeParse(api.json(label, a))
+  const parsed = ListSchema().safeParse(api.json(label, a))
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   return parsed.data.data
@@ -185,7 +194,7 @@ export async function findLeftMappingSet(
     `${base(api)}/mappingSets?limit=${RECENT_MAPPING_SETS}&start=0&orderBy=-createdDate`
   )
   if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-  const parsed = ListSchema.safeParse(api.json(label, a))
+  const parsed = ListSchema().safeParse(api.json(label, a))
   if (!parsed.success)
     throw new ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`)
   const left = parsed.data.data.find(
@@ -234,7 +243,7 @@ export async function createMappingSet(
       throw new TransportError(`${label} failed: ${e.message}`, e.replyStatus)
     }
     if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
-      const parsed = CreatedSchema.safeParse(api.json(label, a))
+      const parsed = CreatedSchema().safeParse(api.json(label, a))
       if (parsed.success) return { id: parsed.data.id, version: versionOf(parsed.data.version) }
       const found = await lookFor(api, name, label)
       if (found) return found

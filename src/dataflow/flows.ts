@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { ActionError, apiError } from '../platform/errors.js'
 import {
   CONNECTION_ID,
@@ -10,6 +9,8 @@ import {
   type PatchOp
 } from '../platform/flow-api.js'
 import { keepingMark, stripMark } from '../platform/marker.js'
+import * as z from '../platform/zod.js'
+import { lazy } from '../platform/lazy.js'
 import { copyTransformation, mappingTransformation, type Transformation } from './payloads.js'
 import type { Schedule } from './settings.js'
 
@@ -19,52 +20,60 @@ import type { Schedule } from './settings.js'
  * transformation found by name) and the enable/disable action.
  */
 
-const Ids = z.array(z.string().regex(CONNECTION_ID))
+const ids = () => z.array(z.string().regex(CONNECTION_ID))
 
-const TransformationSchema = z.looseObject({
-  name: z.string(),
-  params: z.record(z.string(), z.unknown()).optional()
-})
+const TransformationSchema = lazy(() =>
+  z.looseObject({
+    name: z.string(),
+    params: z.record(z.string(), z.unknown()).optional()
+  })
+)
 
-const FlowSchema = z.looseObject({
-  id: z.string().regex(CONNECTION_ID),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  etag: EtagSchema.optional(),
-  state: z.string().optional(),
-  sourceConnectionIds: Ids.optional(),
-  targetConnectionIds: Ids.optional(),
-  transformations: z.array(TransformationSchema).optional(),
-  scheduleParams: z
-    .looseObject({
-      frequency: z.string().optional(),
-      interval: z.union([z.number(), z.string()]).optional(),
-      startTime: z.union([z.number(), z.string()]).optional(),
-      backfill: z.union([z.boolean(), z.string()]).optional()
-    })
-    .optional()
-})
-export type StoredFlow = z.infer<typeof FlowSchema>
+const FlowSchema = lazy(() =>
+  z.looseObject({
+    id: z.string().regex(CONNECTION_ID),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    etag: EtagSchema().optional(),
+    state: z.string().optional(),
+    sourceConnectionIds: ids().optional(),
+    targetConnectionIds: ids().optional(),
+    transformations: z.array(TransformationSchema()).optional(),
+    scheduleParams: z
+      .looseObject({
+        frequency: z.string().optional(),
+        interval: z.union([z.number(), z.string()]).optional(),
+        startTime: z.union([z.number(), z.string()]).optional(),
+        backfill: z.union([z.boolean(), z.string()]).optional()
+      })
+      .optional()
+  })
+)
+export type StoredFlow = z.infer<ReturnType<typeof FlowSchema>>
 
-const SourceSchema = z.looseObject({
-  id: z.string(),
-  baseConnectionId: z.string().optional(),
-  description: z.string().optional(),
-  params: z.looseObject({ tableName: z.string().optional() }).optional()
-})
-export type StoredSource = z.infer<typeof SourceSchema>
+const SourceSchema = lazy(() =>
+  z.looseObject({
+    id: z.string(),
+    baseConnectionId: z.string().optional(),
+    description: z.string().optional(),
+    params: z.looseObject({ tableName: z.string().optional() }).optional()
+  })
+)
+export type StoredSource = z.infer<ReturnType<typeof SourceSchema>>
 
-const TargetSchema = z.looseObject({
-  id: z.string(),
-  description: z.string().optional(),
-  params: z.looseObject({ dataSetId: z.string().optional() }).optional(),
-  data: z
-    .looseObject({ schema: z.looseObject({ id: z.string().optional() }).optional() })
-    .optional(),
-  // Some readers see the schema as schemaId (aepp reads either).
-  schemaId: z.string().optional()
-})
-export type StoredTarget = z.infer<typeof TargetSchema>
+const TargetSchema = lazy(() =>
+  z.looseObject({
+    id: z.string(),
+    description: z.string().optional(),
+    params: z.looseObject({ dataSetId: z.string().optional() }).optional(),
+    data: z
+      .looseObject({ schema: z.looseObject({ id: z.string().optional() }).optional() })
+      .optional(),
+    // Some readers see the schema as schemaId (aepp reads either).
+    schemaId: z.string().optional()
+  })
+)
+export type StoredTarget = z.infer<ReturnType<typeof TargetSchema>>
 
 function parse<T>(schema: z.ZodType<T>, item: FlowItem, what: string): T {
   const parsed = schema.safeParse(item)
@@ -75,11 +84,11 @@ function parse<T>(schema: z.ZodType<T>, item: FlowItem, what: string): T {
   return parsed.data
 }
 
-export const asFlow = (item: FlowItem): StoredFlow => parse(FlowSchema, item, 'dataflow')
+export const asFlow = (item: FlowItem): StoredFlow => parse(FlowSchema(), item, 'dataflow')
 export const asSource = (item: FlowItem): StoredSource =>
-  parse(SourceSchema, item, 'source connection')
+  parse(SourceSchema(), item, 'source connection')
 export const asTarget = (item: FlowItem): StoredTarget =>
-  parse(TargetSchema, item, 'target connection')
+  parse(TargetSchema(), item, 'target connection')
 export const targetSchemaId = (t: StoredTarget) => t.data?.schema?.id ?? t.schemaId
 
 /** The Mapping transformation's set and version; undefined when the flow has none. */

@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { InputError, type InputProblem } from '../platform/errors.js'
 import { CONNECTION_ID } from '../platform/flow-api.js'
 import {
@@ -17,6 +16,7 @@ import {
   text,
   withDefaults
 } from '../platform/inputs.js'
+import * as z from '../platform/zod.js'
 import { FREQUENCIES, type DataflowSettings, type Frequency } from './settings.js'
 
 /** Every input dataflow/action.yml declares, in its order. */

@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as z from './zod.js'
+import { lazy } from './lazy.js'
 import { ActionError, ApiError, apiError } from './errors.js'
 import {
   sendWithRetries,
@@ -28,9 +29,11 @@ export const FLOW_BASE_PATH = '/data/foundation/flowservice'
  * printed and never sent back in a URL.
  */
 export const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
-export const ConnectionIdSchema = z.string().regex(CONNECTION_ID, {
-  message: 'is not a connection id (1-128 letters, digits, - or _)'
-})
+export const ConnectionIdSchema = lazy(() =>
+  z.string().regex(CONNECTION_ID, {
+    message: 'is not a connection id (1-128 letters, digits, - or _)'
+  })
+)
 
 /**
  * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
@@ -39,38 +42,46 @@ export const ConnectionIdSchema = z.string().regex(CONNECTION_ID, {
  * `:` that the runner could read as a workflow command) makes the reply malformed.
  */
 export const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/
-export const EtagSchema = z.string().regex(ETAG, {
-  message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
-})
+export const EtagSchema = lazy(() =>
+  z.string().regex(ETAG, {
+    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
+  })
+)
 
-const SpecRef = z.looseObject({ id: z.string().optional(), version: z.string().optional() })
+const specRef = () => z.looseObject({ id: z.string().optional(), version: z.string().optional() })
 
 /** An object as Flow Service lists it; fields we do not use pass through unchecked. */
-export const FlowItemSchema = z.looseObject({
-  id: ConnectionIdSchema,
-  name: z.string().optional(),
-  description: z.string().optional(),
-  etag: EtagSchema.optional(),
-  state: z.string().optional(),
-  // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
-  createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
-  connectionSpec: SpecRef.optional(),
-  flowSpec: SpecRef.optional(),
-  // Base connections only: which auth type the stored credentials use.
-  auth: z.looseObject({ specName: z.string().optional() }).optional()
-})
-export type FlowItem = z.infer<typeof FlowItemSchema>
+export const FlowItemSchema = lazy(() =>
+  z.looseObject({
+    id: ConnectionIdSchema(),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    etag: EtagSchema().optional(),
+    state: z.string().optional(),
+    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
+    createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
+    connectionSpec: specRef().optional(),
+    flowSpec: specRef().optional(),
+    // Base connections only: which auth type the stored credentials use.
+    auth: z.looseObject({ specName: z.string().optional() }).optional()
+  })
+)
+export type FlowItem = z.infer<ReturnType<typeof FlowItemSchema>>
 
 /** A list page (also the envelope of GET by id): `items` must be there, as an array. */
-export const PageSchema = z.looseObject({
-  items: z.array(FlowItemSchema),
-  _links: z
-    .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
-    .nullish()
-})
+export const PageSchema = lazy(() =>
+  z.looseObject({
+    items: z.array(FlowItemSchema()),
+    _links: z
+      .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
+      .nullish()
+  })
+)
 
 /** The reply to a create or an update. */
-export const IdEtagSchema = z.looseObject({ id: ConnectionIdSchema, etag: EtagSchema.optional() })
+export const IdEtagSchema = lazy(() =>
+  z.looseObject({ id: ConnectionIdSchema(), etag: EtagSchema().optional() })
+)
 
 /** What is wrong with a response, by field path: never the offending value. */
 export function issueOf(error: z.ZodError): string {
@@ -92,7 +103,7 @@ export type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: 
 /** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 export function readIdEtag(text: string): { id: string; etag?: string } | undefined {
   try {
-    const parsed = IdEtagSchema.safeParse(JSON.parse(text))
+    const parsed = IdEtagSchema().safeParse(JSON.parse(text))
     return parsed.success ? parsed.data : undefined
   } catch {
     return undefined
@@ -250,7 +261,7 @@ export class FlowApi {
     const a = await this.send(label, 'GET', this.url(c, id))
     if (a.kind === 'response' && a.res.status === 404) return { notFound: a }
     if (a.kind !== 'response' || a.res.status !== 200) this.fail(label, a)
-    const parsed = PageSchema.safeParse(this.json(label, a))
+    const parsed = PageSchema().safeParse(this.json(label, a))
     if (!parsed.success) throw malformed(label, parsed.error)
     const item = parsed.data.items[0]
     if (!item) throw new ActionError(`${label} failed: the response held no ${c.noun}`)

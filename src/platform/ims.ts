@@ -1,13 +1,16 @@
-import { z } from 'zod'
 import { apiError, ActionError } from './errors.js'
 import { sendWithRetries, type RetryContext, type Transport } from './http.js'
 import { VISIBLE_ASCII } from './inputs.js'
+import * as z from './zod.js'
+import { lazy } from './lazy.js'
 
-const TokenResponse = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.number().optional()
-})
+const TokenResponse = lazy(() =>
+  z.object({
+    access_token: z.string().min(1),
+    token_type: z.string().optional(),
+    expires_in: z.number().optional()
+  })
+)
 
 export interface ImsCredentials {
   imsUrl: string
@@ -50,7 +53,7 @@ export async function fetchToken(
   } catch {
     throw new ActionError('IMS token request failed: the response was not valid JSON')
   }
-  const parsed = TokenResponse.safeParse(json)
+  const parsed = TokenResponse().safeParse(json)
   if (!parsed.success)
     throw new ActionError('IMS token request failed: the response had no access_token')
   // Masked before anything else can print it.

@@ -1,6 +1,6 @@
-import { z } from 'zod'
 import { InputError, type InputProblem } from './errors.js'
 import { markOf } from './marker.js'
+import * as z from './zod.js'
 
 /*
  * What both actions take from the runner in the same way: the Adobe-side inputs (credential,

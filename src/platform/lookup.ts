@@ -78,7 +78,7 @@ async function listMatching(
     seen.add(url)
     const a = await api.send(label, 'GET', url)
     if (a.kind !== 'response' || a.res.status !== 200) api.fail(label, a)
-    const parsed = PageSchema.safeParse(api.json(label, a))
+    const parsed = PageSchema().safeParse(api.json(label, a))
     if (!parsed.success)
       throw incomplete(`page ${page} is not a list of ${c.plural} (${issueOf(parsed.error)})`)
     for (const item of parsed.data.items) {
