@@ -3,78 +3,24 @@
  * object, a description shaped like the action's mark, days a month does not have, mapping files
  * saved by Windows tools. Each `it` names the promise it holds the action to.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { run as runDataflow } from '../src/dataflow/main.js'
-import { repoRoot, type ActionRun } from '../simulator/run-action.js'
-import {
-  DEFAULT_DATASET,
-  startSimulator,
-  type RecordedRequest,
-  type Simulator
-} from '../simulator/server.js'
-import { runInProcess } from './support/in-process.js'
-import { adobeInputs } from './support/sim-inputs.js'
+import { describe, it, expect, beforeEach } from '@jest/globals'
+import { type RecordedRequest, type Simulator } from '../simulator/server.js'
+import { SANDBOX, errorLine, usePipeline } from './support/dataflow-pipeline.js'
 import { runnerLeaks } from './support/leaks.js'
 
-const SANDBOX = 'prod'
-const actionYml = path.join(repoRoot, 'dataflow', 'action.yml')
-const workspace = mkdtempSync(path.join(tmpdir(), 'attack-r3-ws-'))
-mkdirSync(path.join(workspace, 'aep'))
 const MAPPING = [
   { source: 'id', destination: '_id' },
   { source: 'email', destination: 'personalEmail.address' }
 ]
-const writeMapping = (items: unknown, file = 'aep/orders.json') =>
-  writeFileSync(
-    path.join(workspace, file),
-    typeof items === 'string' || Buffer.isBuffer(items) ? items : JSON.stringify(items)
-  )
-
+const p = usePipeline({ tables: ['public.orders'], mapping: MAPPING })
+const { step, since, writeMapping } = p
 let sim: Simulator
 let baseId = ''
-let datasetId = ''
-
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(workspace, { recursive: true, force: true })
-})
 beforeEach(() => {
-  sim.reset()
-  writeMapping(MAPPING)
-  baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-  datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+  ;({ sim, baseId } = p)
 })
-
-function step(
-  extra: Record<string, string> = {},
-  env: Record<string, string> = {}
-): Promise<ActionRun> {
-  return runInProcess({
-    actionYml,
-    run: runDataflow,
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-      'dataflow-name': 'orders',
-      'base-connection-id': baseId,
-      table: 'public.orders',
-      'dataset-id': datasetId,
-      mapping: 'aep/orders.json',
-      'delta-column': 'updated_at',
-      ...extra
-    },
-    env: { GITHUB_WORKSPACE: workspace, ...env }
-  })
-}
 const writes = (rs: RecordedRequest[]) =>
   rs.filter((r) => r.method !== 'GET' && r.service !== 'ims').map((r) => `${r.method} ${r.path}`)
-const since = (n: number) => sim.requests.slice(n)
-const errorLine = (r: ActionRun) => r.lines.find((l) => l.startsWith('::error::')) ?? ''
 
 const flowOf = () => sim.objects('flows', SANDBOX).find((f) => f.name === 'orders')
 

@@ -3,12 +3,8 @@
  * by earlier runs, ids and versions a server should not have sent, hostile mapping files,
  * cancellation at each write, servers that lie or lag. Each `it` states the promise it holds to.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+import { describe, it, expect, beforeEach } from '@jest/globals'
 import { run as runDataflow } from '../src/dataflow/main.js'
-import { repoRoot, type ActionRun } from '../simulator/run-action.js'
 import {
   DEFAULT_DATASET,
   startSimulator,
@@ -17,66 +13,26 @@ import {
 } from '../simulator/server.js'
 import { runInProcess } from './support/in-process.js'
 import { adobeInputs } from './support/sim-inputs.js'
+import { DATAFLOW_YML, SANDBOX, errorLine, usePipeline } from './support/dataflow-pipeline.js'
 import { forgedCommands } from './support/leaks.js'
 import { VirtualClock } from './support/virtual-clock.js'
 import { undiciTransport } from '../src/platform/transport.js'
 
-const SANDBOX = 'prod'
-const actionYml = path.join(repoRoot, 'dataflow', 'action.yml')
-const workspace = mkdtempSync(path.join(tmpdir(), 'dataflow-hostile-ws-'))
-mkdirSync(path.join(workspace, 'aep'))
+const actionYml = DATAFLOW_YML
 const MAPPING = [
   { source: 'id', destination: '_id' },
   { source: 'email', destination: 'personalEmail.address' }
 ]
-const writeMapping = (items: unknown, file = 'aep/orders.json') =>
-  writeFileSync(
-    path.join(workspace, file),
-    typeof items === 'string' ? items : JSON.stringify(items)
-  )
-
+const p = usePipeline({ tables: ['public.orders'], mapping: MAPPING })
+const { step, since, writeMapping, workspace } = p
 let sim: Simulator
 let baseId = ''
 let datasetId = ''
-
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(workspace, { recursive: true, force: true })
-})
 beforeEach(() => {
-  sim.reset()
-  writeMapping(MAPPING)
-  baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-  datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+  ;({ sim, baseId, datasetId } = p)
 })
-
-function step(
-  extra: Record<string, string> = {},
-  env: Record<string, string> = {}
-): Promise<ActionRun> {
-  return runInProcess({
-    actionYml,
-    run: runDataflow,
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-      'dataflow-name': 'orders',
-      'base-connection-id': baseId,
-      table: 'public.orders',
-      'dataset-id': datasetId,
-      mapping: 'aep/orders.json',
-      'delta-column': 'updated_at',
-      ...extra
-    },
-    env: { GITHUB_WORKSPACE: workspace, ...env }
-  })
-}
 const writes = (rs: RecordedRequest[]) =>
   rs.filter((r) => r.method !== 'GET' && r.service !== 'ims').map((r) => `${r.method} ${r.path}`)
-const since = (n: number) => sim.requests.slice(n)
-const errorLine = (r: ActionRun) => r.lines.find((l) => l.startsWith('::error::')) ?? ''
 
 describe('outputs are data: no workflow command in any output', () => {
   it.each(['::warning::forged', '"##[error]forged"', ':: x', '##[add-mask]x'])(
@@ -424,7 +380,7 @@ describe('dry run sends only GETs', () => {
         createdAt: Date.now() - 3600_000 - i
       })
     n = sim.requests.length
-    r = await step({ 'dry-run': 'true' })
+    r = await step({ 'dry-run': 'true', 'base-connection-id': baseId, 'dataset-id': datasetId })
     expect(r.code).toBe(0)
     expect(onlyGets(n)).toEqual([])
     expect(sim.objects('sourceConnections', SANDBOX)).toHaveLength(2)

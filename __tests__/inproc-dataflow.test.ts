@@ -3,26 +3,15 @@
  * with the documented bodies, re-runs that change nothing or only what differs, refusals before
  * any write, lost answers, an orphan an earlier run left, deletion in order, a dry run, bad inputs.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+import { describe, it, expect, beforeEach } from '@jest/globals'
 import { run as runDataflow } from '../src/dataflow/main.js'
-import { repoRoot, type ActionRun } from '../simulator/run-action.js'
-import {
-  DEFAULT_DATASET,
-  startSimulator,
-  type RecordedRequest,
-  type Simulator
-} from '../simulator/server.js'
+import { DEFAULT_DATASET, type RecordedRequest, type Simulator } from '../simulator/server.js'
 import type { Signal, Signals } from '../src/platform/cancel.js'
 import { runInProcess } from './support/in-process.js'
 import { adobeInputs } from './support/sim-inputs.js'
+import { DATAFLOW_YML, SANDBOX, errorLine, usePipeline } from './support/dataflow-pipeline.js'
 
-const SANDBOX = 'prod'
-const actionYml = path.join(repoRoot, 'dataflow', 'action.yml')
-const workspace = mkdtempSync(path.join(tmpdir(), 'dataflow-ws-'))
-mkdirSync(path.join(workspace, 'aep'))
+const actionYml = DATAFLOW_YML
 const MAPPING = [
   { source: 'id', destination: '_id' },
   { source: 'email', destination: 'personalEmail.address' },
@@ -32,51 +21,14 @@ const MAPPING = [
     type: 'expression'
   }
 ]
-const writeMapping = (items: unknown, file = 'aep/orders.json') =>
-  writeFileSync(path.join(workspace, file), JSON.stringify(items))
-
+const p = usePipeline({ tables: ['public.orders', 'public.customers'], mapping: MAPPING })
+const { step, since, writeMapping, workspace } = p
 let sim: Simulator
 let baseId = ''
 let datasetId = ''
-
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(workspace, { recursive: true, force: true })
-})
 beforeEach(() => {
-  sim.reset()
-  writeMapping(MAPPING)
-  baseId = sim.seedConnection(SANDBOX, {
-    name: 'pg',
-    tables: ['public.orders', 'public.customers']
-  }).id
-  datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+  ;({ sim, baseId, datasetId } = p)
 })
-
-function step(
-  extra: Record<string, string> = {},
-  env: Record<string, string> = {}
-): Promise<ActionRun> {
-  return runInProcess({
-    actionYml,
-    run: runDataflow,
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-      'dataflow-name': 'orders',
-      'base-connection-id': baseId,
-      table: 'public.orders',
-      'dataset-id': datasetId,
-      mapping: 'aep/orders.json',
-      'delta-column': 'updated_at',
-      ...extra
-    },
-    env: { GITHUB_WORKSPACE: workspace, ...env }
-  })
-}
-
 const writes = (rs: RecordedRequest[]) =>
   rs
     .filter((r) => r.method !== 'GET' && r.service !== 'ims')
@@ -84,8 +36,6 @@ const writes = (rs: RecordedRequest[]) =>
       (r) =>
         `${r.method} ${r.path.replace(/^\/data\/foundation\/(flowservice|conversion|catalog)/, '')}`
     )
-const since = (n: number) => sim.requests.slice(n)
-const errorLine = (r: ActionRun) => r.lines.find((l) => l.startsWith('::error::')) ?? ''
 
 describe('the dataflow action, first run', () => {
   it('creates the four objects in Adobe’s order, with the documented bodies, and names them in the outputs', async () => {
