@@ -3,6 +3,11 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
+// zod by any name (zod, zod/v4, zod/mini, zod/v4/core): only src/platform/zod.ts imports it.
+const ZOD_MESSAGE =
+  "Import zod as `import * as z from '.../platform/zod.js'`: it turns zod's JIT off before any schema is built, and the bundler keeps only the parts of zod in use."
+const ZOD = { regex: '^zod(/|$)', message: ZOD_MESSAGE }
+
 export default defineConfig(
   globalIgnores(['dist/', 'coverage/', 'node_modules/', 'bench/results/', '.tmp/']),
   {
@@ -24,14 +29,8 @@ export default defineConfig(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'zod',
-              message:
-                "Import zod as `import * as z from '.../platform/zod.js'`: it turns zod's JIT off before any schema is built, and the bundler keeps only the parts of zod in use."
-            }
-          ],
           patterns: [
+            ZOD,
             {
               regex: '^\\.\\./(?!\\.\\./package\\.json$)',
               message: 'src/platform/ is shared by both actions: it imports only its own modules.'
@@ -47,14 +46,8 @@ export default defineConfig(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'zod',
-              message:
-                "Import zod as `import * as z from '.../platform/zod.js'`: it turns zod's JIT off before any schema is built, and the bundler keeps only the parts of zod in use."
-            }
-          ],
           patterns: [
+            ZOD,
             {
               regex: '^\\.\\./(?!platform/)',
               message:
@@ -66,9 +59,20 @@ export default defineConfig(
     }
   },
   {
+    // A dynamic import() of zod, which no-restricted-imports does not see.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/^zod(\\/|$)/]', message: ZOD_MESSAGE }
+      ]
+    }
+  },
+  {
     // The one module that imports zod itself.
     files: ['src/platform/zod.ts'],
     rules: {
+      'no-restricted-syntax': 'off',
       'no-restricted-imports': [
         'error',
         {

@@ -35960,6 +35960,10 @@ function derivedForms(secret) {
     forms.add(JSON.stringify((0,_connection_string_js__WEBPACK_IMPORTED_MODULE_0__/* .quoteValue */ .cl)(secret)).slice(1, -1));
     for (const b64 of base64Forms(secret))
         forms.add(b64);
+    // Escaped for a regular expression, as a served spec's pattern may quote it (with and without
+    // `-` and `/` escaped, as escapers differ).
+    forms.add(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    forms.add(secret.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
     // Accents stripped, as a server that folds to ASCII writes it.
     const folded = foldAccents(secret);
     if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)

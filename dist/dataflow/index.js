@@ -41970,6 +41970,10 @@ function derivedForms(secret) {
     forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
     for (const b64 of base64Forms(secret))
         forms.add(b64);
+    // Escaped for a regular expression, as a served spec's pattern may quote it (with and without
+    // `-` and `/` escaped, as escapers differ).
+    forms.add(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    forms.add(secret.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
     // Accents stripped, as a server that folds to ASCII writes it.
     const folded = foldAccents(secret);
     if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
