@@ -5,75 +5,20 @@
  * the run after the round leaves exactly one source connection, target connection and dataflow.
  */
 import { describe, it, expect } from '@jest/globals'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { run as runDataflow } from '../src/dataflow/main.js'
-import { repoRoot } from '../simulator/run-action.js'
-import { RUN_HEADER, startSimulator, DEFAULT_DATASET, type Fault } from '../simulator/server.js'
-import { undiciTransport } from '../src/platform/transport.js'
-import type { Transport } from '../src/platform/http.js'
-import { runInProcess } from './support/in-process.js'
-import { adobeInputs } from './support/sim-inputs.js'
+import type { CreatedAtMode, Fault } from '../simulator/server.js'
+import { SANDBOX } from './support/dataflow-pipeline.js'
+import { raceSim, raceWorkspace } from './support/dataflow-rounds.js'
 import { VirtualClock } from './support/virtual-clock.js'
 
-const SANDBOX = 'prod'
-const actionYml = path.join(repoRoot, 'dataflow', 'action.yml')
-const workspace = mkdtempSync(path.join(tmpdir(), 'dataflow-race-'))
-mkdirSync(path.join(workspace, 'aep'))
-writeFileSync(
-  path.join(workspace, 'aep/m.json'),
-  JSON.stringify([{ source: 'id', destination: '_id' }])
-)
+const workspace = raceWorkspace({ 'aep/m.json': [{ source: 'id', destination: '_id' }] })
 
 /** K racing runs, then a plain run 120 s later; what each left. */
 async function round(seed: number, k: number, lagMs: number, dates: string, faults: Fault[]) {
   const clock = new VirtualClock({ seed, guardMs: 60_000 })
-  const sim = await startSimulator({
-    clock,
-    listingLagMs: lagMs ? { min: lagMs / 2, max: lagMs } : 0,
-    createdAtMode: dates as never,
-    commitLatencyMs: { min: 20, max: 600 },
-    latencyMs: {
-      GET: { min: 5, max: 80 },
-      POST: { min: 5, max: 80 },
-      DELETE: { min: 5, max: 80 },
-      PATCH: { min: 5, max: 80 }
-    }
-  })
+  const { sim, run } = await raceSim(clock, workspace, { lagMs, dates: dates as CreatedAtMode })
   try {
-    const baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-    const datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
     for (const f of faults) sim.inject(f)
-    const one = async (name: string, delay: number) => {
-      const vr = clock.run(name)
-      const own = undiciTransport()
-      const transport: Transport = vr.wrap((req, t) =>
-        own.transport({ ...req, headers: { ...req.headers, [RUN_HEADER]: name } }, t)
-      )
-      await vr.sleep(delay)
-      try {
-        return await runInProcess({
-          actionYml,
-          run: runDataflow as never,
-          clock: vr,
-          transport,
-          inputs: {
-            ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-            'dataflow-name': 'orders',
-            'base-connection-id': baseId,
-            table: 'public.orders',
-            'dataset-id': datasetId,
-            mapping: 'aep/m.json',
-            'delta-column': 'updated_at',
-            'timeout-seconds': '120'
-          },
-          env: { GITHUB_WORKSPACE: workspace }
-        })
-      } finally {
-        await own.close()
-      }
-    }
+    const one = (name: string, delay: number) => run(name, delay, 'aep/m.json')
     const runs = await clock.settled(
       Promise.all(
         Array.from({ length: k }, (_, i) => one(`r${i + 1}`, Math.floor(clock.random() * 300)))

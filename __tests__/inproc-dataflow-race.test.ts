@@ -5,79 +5,22 @@
  * names the mapping set and version the kept dataflow uses.
  */
 import { describe, it, expect } from '@jest/globals'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { run as runDataflow } from '../src/dataflow/main.js'
-import { repoRoot } from '../simulator/run-action.js'
-import { RUN_HEADER, startSimulator, DEFAULT_DATASET } from '../simulator/server.js'
-import { undiciTransport } from '../src/platform/transport.js'
-import type { Transport } from '../src/platform/http.js'
-import { runInProcess } from './support/in-process.js'
-import { adobeInputs } from './support/sim-inputs.js'
+import { SANDBOX } from './support/dataflow-pipeline.js'
+import { raceSim, raceWorkspace } from './support/dataflow-rounds.js'
 import { VirtualClock } from './support/virtual-clock.js'
 
-const SANDBOX = 'prod'
-const actionYml = path.join(repoRoot, 'dataflow', 'action.yml')
-const workspace = mkdtempSync(path.join(tmpdir(), 'attack-r4-race-'))
-mkdirSync(path.join(workspace, 'aep'))
-writeFileSync(
-  path.join(workspace, 'aep/a.json'),
-  JSON.stringify([{ source: 'id', destination: '_id' }])
-)
-writeFileSync(
-  path.join(workspace, 'aep/b.json'),
-  JSON.stringify([
+const workspace = raceWorkspace({
+  'aep/a.json': [{ source: 'id', destination: '_id' }],
+  'aep/b.json': [
     { source: 'id', destination: '_id' },
     { source: 'email', destination: 'personalEmail.address' }
-  ])
-)
+  ]
+})
 
 async function race(seed: number) {
   const clock = new VirtualClock({ seed, guardMs: 60_000 })
-  const sim = await startSimulator({
-    clock,
-    createdAtMode: 'epoch-ms',
-    commitLatencyMs: { min: 20, max: 600 },
-    latencyMs: {
-      GET: { min: 5, max: 80 },
-      POST: { min: 5, max: 80 },
-      DELETE: { min: 5, max: 80 },
-      PATCH: { min: 5, max: 80 }
-    }
-  })
+  const { sim, run: one } = await raceSim(clock, workspace)
   try {
-    const baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-    const datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
-    const one = async (name: string, delay: number, mapping: string) => {
-      const vr = clock.run(name)
-      const own = undiciTransport()
-      const transport: Transport = vr.wrap((req, t) =>
-        own.transport({ ...req, headers: { ...req.headers, [RUN_HEADER]: name } }, t)
-      )
-      await vr.sleep(delay)
-      try {
-        return await runInProcess({
-          actionYml,
-          run: runDataflow as never,
-          clock: vr,
-          transport,
-          inputs: {
-            ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-            'dataflow-name': 'orders',
-            'base-connection-id': baseId,
-            table: 'public.orders',
-            'dataset-id': datasetId,
-            mapping,
-            'delta-column': 'updated_at',
-            'timeout-seconds': '120'
-          },
-          env: { GITHUB_WORKSPACE: workspace }
-        })
-      } finally {
-        await own.close()
-      }
-    }
     const runs = await clock.settled(
       Promise.all([
         one('r1', 0, 'aep/a.json'),
