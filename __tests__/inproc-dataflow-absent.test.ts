@@ -23,7 +23,7 @@ const FLOW = '/data/foundation/flowservice'
 const writes = (rs: RecordedRequest[]) =>
   rs.filter((r) => r.method !== 'GET' && r.service !== 'ims').map((r) => `${r.method} ${r.path}`)
 
-describe('state absent never deletes a connection this action did not make (R4-1)', () => {
+describe('state absent never deletes a connection this action did not make', () => {
   it('a source connection named "orders source" made by hand (no mark), used by no dataflow: not deleted', async () => {
     expect((await step()).code).toBe(0)
     // Someone made a source connection by hand and gave it the natural name "orders source"
@@ -37,7 +37,7 @@ describe('state absent never deletes a connection this action did not make (R4-1
     })
     const n = sim.requests.length
     await step({ state: 'absent' })
-    // Today: DELETE /sourceConnections/<hand.id>, and the hand-made connection is gone.
+    // Before the fix: DELETE /sourceConnections/<hand.id>, and the hand-made connection is gone.
     expect(writes(since(n))).not.toContain(`DELETE ${FLOW}/sourceConnections/${hand.id}`)
     expect(sim.objects('sourceConnections', SANDBOX).map((x) => x.id)).toContain(hand.id)
   })
@@ -50,14 +50,14 @@ describe('state absent never deletes a connection this action did not make (R4-1
     })
     const n = sim.requests.length
     const r = await step({ state: 'absent' })
-    // Today: operation deleted, the hand-made target connection deleted.
+    // Before the fix: operation deleted, the hand-made target connection deleted.
     expect(writes(since(n))).not.toContain(`DELETE ${FLOW}/targetConnections/${hand.id}`)
     expect(sim.objects('targetConnections', SANDBOX).map((x) => x.id)).toContain(hand.id)
     expect(r.code).toBe(0)
   })
 })
 
-describe('state absent for one pipeline is not blocked forever by another pipeline\u2019s connection (R4-2)', () => {
+describe('state absent for one pipeline is not blocked forever by another pipeline\u2019s connection', () => {
   it('a hand-made "orders source" used by another dataflow: no DELETE sent to it, and the step can succeed', async () => {
     expect((await step()).code).toBe(0)
     const hand = sim.seedSourceConnection(SANDBOX, {
@@ -74,7 +74,7 @@ describe('state absent for one pipeline is not blocked forever by another pipeli
     })
     const n = sim.requests.length
     const first = await step({ state: 'absent' })
-    // Today: DELETE /sourceConnections/<hand.id> (another pipeline's), refused 1447, exit 1 ...
+    // Before the fix: DELETE /sourceConnections/<hand.id> (another pipeline's), refused 1447, exit 1 ...
     expect(writes(since(n))).not.toContain(`DELETE ${FLOW}/sourceConnections/${hand.id}`)
     expect(errorLine(first)).toBe('')
     // ... and every later state: absent run fails the same way, though "orders" is long gone.
@@ -84,7 +84,7 @@ describe('state absent for one pipeline is not blocked forever by another pipeli
   })
 })
 
-describe('the heal\u2019s "young copies" refusal next to a hand-made copy gives advice that is false (R4-3)', () => {
+describe('the heal\u2019s "young copies" refusal next to a hand-made copy names a hand-made copy as such', () => {
   it('a hand-made "orders target" next to the dataflow\u2019s own: the error does not promise a later run removes it', async () => {
     expect((await step()).code).toBe(0)
     const hand = sim.seedTargetConnection(SANDBOX, {
@@ -95,7 +95,7 @@ describe('the heal\u2019s "young copies" refusal next to a hand-made copy gives 
     const r = await step()
     expect(r.code).toBe(1)
     const e = errorLine(r)
-    // Today: "2 Data Lake target connections are named "orders target" ..., made by runs in the
+    // Before the fix: "2 Data Lake target connections are named "orders target" ..., made by runs in the
     // last 90 s that raced on the name; ... a run started 90 s after them removes the extra
     // copies". The hand-made copy was made by no run, and a run 90 s later refuses to delete it
     // (heal.ts: "not made by this action ... none is deleted"), so the advice cannot work.

@@ -42,7 +42,7 @@ async function race(seed: number) {
   }
 }
 
-describe('racing runs with different mapping files (R4-4)', () => {
+describe('racing runs with different mapping files', () => {
   it.each([1, 2])(
     'seed %i: a run that exits 0 names the mapping set and version the dataflow uses',
     async (seed) => {
@@ -57,7 +57,7 @@ describe('racing runs with different mapping files (R4-4)', () => {
           version: r.outputs['mapping-version']
         }))
       expect(exits0.length).toBeGreaterThan(0)
-      // Today: both runs exit 0; the second ("updated") names its own mapping set, which the
+      // Before the fix: both runs exit 0; the second ("updated") names its own mapping set, which the
       // dataflow does not use, at version 0: its mapping file (2 mappings) is not in effect.
       for (const o of exits0)
         expect(o).toEqual({
