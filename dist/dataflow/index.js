@@ -43325,6 +43325,173 @@ function parseOrUndefined(text) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/platform/heal.ts
+
+
+
+
+/*
+ * A later run heals what racing or cancelled runs left: several live copies of one name, every
+ * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
+ * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * Copies it did not make, or several in use, are never touched: the step fails naming every id.
+ * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
+ * naming them): the run waits for them to settle instead, and never deletes them.
+ */
+/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
+const HEAL_AFTER_MS = 90_000;
+/** How long a run waits for racing runs to settle their copies before it fails naming them. */
+const SETTLE_WAIT_MS = 30_000;
+/**
+ * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
+ * may be and still count as a time: beyond it, the clock that wrote it was ahead.
+ */
+const CLOCK_TOLERANCE_MS = 60_000;
+/** 2020-01-01: a createdAt before it is not read as a date. */
+const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
+/**
+ * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
+ * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
+ * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
+ * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
+ * mark time (earlier versions) is not young.
+ */
+function isYoung(item, now) {
+    const at = markOf(item.description)?.at;
+    if (at === undefined)
+        return false;
+    const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
+    const byMark = says(at * 1000);
+    const created = createdAtOf(item);
+    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
+    const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
+    if (byMark === false || byServer === false)
+        return false;
+    return byMark === true || byServer === true;
+}
+/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
+async function inUse(api, c, id) {
+    const used = c.usedBy;
+    if (!used)
+        return false;
+    const label = `checking whether ${c.noun} ${id} is in use`;
+    const a = await api.send(label, 'GET', `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`);
+    if (a.kind !== 'response' || a.res.status !== 200)
+        return undefined;
+    const body = api.json(label, a);
+    return Array.isArray(body.items) ? body.items.length > 0 : undefined;
+}
+/**
+ * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
+ * run, after saying they would be deleted); none when every copy turns out gone. A listing that
+ * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
+ * a copy was not made by this action, when several are in use, or when use cannot be told.
+ */
+async function heal(h, listed) {
+    const { objects, name } = h;
+    const c = objects.c;
+    const items = [];
+    for (const item of listed) {
+        const now = await objects.getIfExists(item.id);
+        if (now && !isDeleting(now.state))
+            items.push(now);
+        else
+            h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`);
+    }
+    if (items.length <= 1)
+        return items[0];
+    const now = objects.retry.clock.now();
+    const young = items.filter((i) => isYoung(i, now));
+    if (young.length > 0) {
+        const settled = await heal_settle(h, items);
+        if (settled.length <= 1)
+            return settled[0];
+        // A copy made by hand never goes away by waiting: that is what the message must say.
+        if (settled.some((i) => !madeByThisAction(i)))
+            return refuseForeign(c, name, settled);
+        throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
+    }
+    const head = heal_headOf(c, name, items);
+    if (items.some((i) => !madeByThisAction(i)))
+        return refuseForeign(c, name, items);
+    const used = [];
+    for (const item of items) {
+        const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
+        if (u === undefined)
+            throw new errors_ActionError(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
+        if (u)
+            used.push(item);
+    }
+    if (used.length > 1)
+        throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
+    let keep = used[0] ?? firstCopy(items);
+    const extra = items.filter((i) => i.id !== keep.id);
+    const why = used[0] ? 'the one in use' : 'the first created';
+    const list = extra.map((i) => i.id).join(', ');
+    if (h.dryRun) {
+        h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
+        return keep;
+    }
+    h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
+    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
+    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
+    // so far (not known to be in use) goes instead.
+    let keptInUse = used.length > 0;
+    const remains = (e, id) => new errors_ActionError(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
+    for (let i = 0; i < extra.length; i++) {
+        const item = extra[i];
+        try {
+            await objects.delete(item.id);
+        }
+        catch (e) {
+            if (!refusedInUse(e))
+                throw remains(e, item.id);
+            if (keptInUse)
+                throw new errors_ActionError(`${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${e.code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`);
+            h.warn(`${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${e.code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`);
+            extra.push(keep);
+            keep = item;
+            keptInUse = true;
+        }
+    }
+    return keep;
+}
+const heal_headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
+/** Copies not made by this action are never deleted: the step fails naming them. */
+function refuseForeign(c, name, items) {
+    const foreign = items.filter((i) => !madeByThisAction(i));
+    throw new errors_ActionError(`${heal_headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
+}
+/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
+const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
+/**
+ * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
+ * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
+ */
+async function heal_settle(h, items) {
+    const { objects } = h;
+    const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
+    let left = items;
+    h.log(`${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`);
+    let waited = 0;
+    for (let n = 1; left.length > 1; n++) {
+        const wait = pauseMs(n);
+        if (h.dryRun || waited + wait > budget)
+            break;
+        if (!(await objects.pause('waiting for racing runs', n, `${left.length} copies`, 'checking again')))
+            break;
+        waited += wait;
+        const now = [];
+        for (const item of left) {
+            const read = await objects.getIfExists(item.id);
+            if (read && !isDeleting(read.state))
+                now.push(read);
+        }
+        left = now;
+    }
+    return left;
+}
+
 ;// CONCATENATED MODULE: ./src/platform/ims.ts
 
 
@@ -44176,173 +44343,6 @@ async function etagOf(r, item, answer) {
     if (answer?.id === item.id && answer.etag)
         return answer.etag;
     return item.etag ?? (await r.objects.get(item.id)).etag ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/platform/heal.ts
-
-
-
-
-/*
- * A later run heals what racing or cancelled runs left: several live copies of one name, every
- * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
- * Copies it did not make, or several in use, are never touched: the step fails naming every id.
- * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
- * naming them): the run waits for them to settle instead, and never deletes them.
- */
-/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
-const HEAL_AFTER_MS = 90_000;
-/** How long a run waits for racing runs to settle their copies before it fails naming them. */
-const SETTLE_WAIT_MS = 30_000;
-/**
- * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
- * may be and still count as a time: beyond it, the clock that wrote it was ahead.
- */
-const CLOCK_TOLERANCE_MS = 60_000;
-/** 2020-01-01: a createdAt before it is not read as a date. */
-const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
-/**
- * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
- * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
- * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
- * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
- * mark time (earlier versions) is not young.
- */
-function isYoung(item, now) {
-    const at = markOf(item.description)?.at;
-    if (at === undefined)
-        return false;
-    const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
-    const byMark = says(at * 1000);
-    const created = createdAtOf(item);
-    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
-    const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
-    if (byMark === false || byServer === false)
-        return false;
-    return byMark === true || byServer === true;
-}
-/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
-async function inUse(api, c, id) {
-    const used = c.usedBy;
-    if (!used)
-        return false;
-    const label = `checking whether ${c.noun} ${id} is in use`;
-    const a = await api.send(label, 'GET', `${api.base}/${used.path}?property=${used.field}==${encodeURIComponent(id)}`);
-    if (a.kind !== 'response' || a.res.status !== 200)
-        return undefined;
-    const body = api.json(label, a);
-    return Array.isArray(body.items) ? body.items.length > 0 : undefined;
-}
-/**
- * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
- * run, after saying they would be deleted); none when every copy turns out gone. A listing that
- * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
- * a copy was not made by this action, when several are in use, or when use cannot be told.
- */
-async function heal(h, listed) {
-    const { objects, name } = h;
-    const c = objects.c;
-    const items = [];
-    for (const item of listed) {
-        const now = await objects.getIfExists(item.id);
-        if (now && !isDeleting(now.state))
-            items.push(now);
-        else
-            h.log(`${c.noun} ${item.id} is listed but gone when read by id: not counted`);
-    }
-    if (items.length <= 1)
-        return items[0];
-    const now = objects.retry.clock.now();
-    const young = items.filter((i) => isYoung(i, now));
-    if (young.length > 0) {
-        const settled = await heal_settle(h, items);
-        if (settled.length <= 1)
-            return settled[0];
-        // A copy made by hand never goes away by waiting: that is what the message must say.
-        if (settled.some((i) => !madeByThisAction(i)))
-            return refuseForeign(c, name, settled);
-        throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
-    }
-    const head = heal_headOf(c, name, items);
-    if (items.some((i) => !madeByThisAction(i)))
-        return refuseForeign(c, name, items);
-    const used = [];
-    for (const item of items) {
-        const u = h.usedIds?.includes(item.id) || (await inUse(objects.api, c, item.id));
-        if (u === undefined)
-            throw new errors_ActionError(`${head}; whether ${c.noun} ${item.id} is in use could not be read, so none is deleted: run the step again, or delete all but one`);
-        if (u)
-            used.push(item);
-    }
-    if (used.length > 1)
-        throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    let keep = used[0] ?? firstCopy(items);
-    const extra = items.filter((i) => i.id !== keep.id);
-    const why = used[0] ? 'the one in use' : 'the first created';
-    const list = extra.map((i) => i.id).join(', ');
-    if (h.dryRun) {
-        h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
-        return keep;
-    }
-    h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
-    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
-    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
-    // so far (not known to be in use) goes instead.
-    let keptInUse = used.length > 0;
-    const remains = (e, id) => new errors_ActionError(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
-    for (let i = 0; i < extra.length; i++) {
-        const item = extra[i];
-        try {
-            await objects.delete(item.id);
-        }
-        catch (e) {
-            if (!refusedInUse(e))
-                throw remains(e, item.id);
-            if (keptInUse)
-                throw new errors_ActionError(`${head}; ${keep.id} and ${item.id} are each in use (Flow Service refused deleting ${item.id}: ${e.code}), so ${item.id} is not deleted: move what uses all but one to it, then delete the others`);
-            h.warn(`${c.noun} ${item.id} is in use (Flow Service refused deleting it: ${e.code}), though the listing of what uses it did not show it yet: keeping it, and deleting ${keep.id} instead`);
-            extra.push(keep);
-            keep = item;
-            keptInUse = true;
-        }
-    }
-    return keep;
-}
-const heal_headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
-/** Copies not made by this action are never deleted: the step fails naming them. */
-function refuseForeign(c, name, items) {
-    const foreign = items.filter((i) => !madeByThisAction(i));
-    throw new errors_ActionError(`${heal_headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
-}
-/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
-const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
-/**
- * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
- * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
- */
-async function heal_settle(h, items) {
-    const { objects } = h;
-    const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
-    let left = items;
-    h.log(`${items.length} copies of "${h.name}" (ids ${items.map((i) => i.id).join(', ')}) were made in the last ${HEAL_AFTER_MS / 1000} s by runs racing on the name: waiting for them to settle`);
-    let waited = 0;
-    for (let n = 1; left.length > 1; n++) {
-        const wait = pauseMs(n);
-        if (h.dryRun || waited + wait > budget)
-            break;
-        if (!(await objects.pause('waiting for racing runs', n, `${left.length} copies`, 'checking again')))
-            break;
-        waited += wait;
-        const now = [];
-        for (const item of left) {
-            const read = await objects.getIfExists(item.id);
-            if (read && !isDeleting(read.state))
-                now.push(read);
-        }
-        left = now;
-    }
-    return left;
 }
 
 ;// CONCATENATED MODULE: ./src/dataflow/data-prep.ts
@@ -46153,20 +46153,28 @@ function readMapping(given, workspace, files) {
  * naming the encoding, rather than as a file that holds no list.
  */
 function decodeText(bytes, given) {
+    const refuse = () => fail(`mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`);
+    // UTF-32's marks (FF FE 00 00 starts like UTF-16LE's): refused, not read as UTF-16.
+    const b = [...bytes.subarray(0, 4)].join(',');
+    if (b === '255,254,0,0' || b === '0,0,254,255')
+        return refuse();
     const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe
         ? 'utf-16le'
         : bytes[0] === 0xfe && bytes[1] === 0xff
             ? 'utf-16be'
             : undefined;
+    let text;
     try {
-        if (utf16)
-            return new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2));
-        // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
-        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        text = utf16
+            ? new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
+            : // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
+                new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     }
     catch {
-        return fail(`mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`);
+        return refuse();
     }
+    // NUL is valid UTF-8 but no mapping file holds one: UTF-16 or UTF-32 without a mark.
+    return text.includes('\u0000') ? refuse() : text;
 }
 
 ;// CONCATENATED MODULE: ./src/dataflow/plan.ts
@@ -46256,12 +46264,20 @@ async function decide(s, items, c, d) {
         add('target', c.target?.id);
         // Found by name only: deleted when this action made them (a run that failed before its
         // dataflow); one made by hand, or for another pipeline, is not this dataflow's to delete.
-        for (const item of c.named?.sources ?? [])
-            if (madeByThisAction(item))
-                add('source', item.id, true);
-        for (const item of c.named?.targets ?? [])
-            if (madeByThisAction(item))
-                add('target', item.id, true);
+        const byName = [
+            ...(c.named?.sources ?? []).map((item) => ({ what: 'source', item })),
+            ...(c.named?.targets ?? []).map((item) => ({ what: 'target', item }))
+        ];
+        for (const { what, item } of byName) {
+            if (!madeByThisAction(item) || connections.some((x) => x.id === item.id))
+                continue;
+            // One another dataflow uses is not this dataflow's: it stays (a dry run says so too).
+            if (await d.inUse?.(what, item.id)) {
+                d.warn?.(`${what} connection ${item.id} stays: a dataflow uses it`);
+                continue;
+            }
+            add(what, item.id, true);
+        }
         return { kind: 'absent', ...(c.flow ? { flow: c.flow } : {}), connections };
     }
     const mappings = toMappings(items);
@@ -46520,6 +46536,7 @@ async function reportSuccess(out, env, s, p, operation, runUrl) {
 
 
 
+
 /**
  * The step: inputs -> token -> what exists -> plan -> apply -> outputs, every error caught once,
  * here.
@@ -46567,7 +46584,9 @@ async function run(overrides = {}) {
         log(`Looking up dataflow "${s.dataflowName}" in sandbox ${s.sandboxName}`);
         const objects = objectsOf(session.api);
         const plan = await session.phase('looking up the dataflow', async () => decide(s, items, await readCurrent({ objects, dryRun: s.dryRun, log, warn }, s), {
-            dataset: () => readDataset(session.api, s)
+            dataset: () => readDataset(session.api, s),
+            inUse: (what, id) => inUse(session.api, (what === 'source' ? objects.sources : objects.targets).c, id),
+            warn
         }));
         state.operation = operationOf(plan, s.dryRun);
         cancel.check();

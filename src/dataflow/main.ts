@@ -11,6 +11,7 @@ import {
   type GithubContextLike
 } from '../platform/provenance.js'
 import { readInputs } from '../platform/secrets.js'
+import { inUse } from '../platform/heal.js'
 import { openSession, type Session } from '../platform/session.js'
 import { applyAbsent, applyPresent } from './apply.js'
 import { objectsOf, readCurrent, readDataset } from './current.js'
@@ -90,7 +91,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const objects = objectsOf(session.api)
     const plan = await session.phase('looking up the dataflow', async () =>
       decide(s, items, await readCurrent({ objects, dryRun: s.dryRun, log, warn }, s), {
-        dataset: () => readDataset(session.api, s)
+        dataset: () => readDataset(session.api, s),
+        inUse: (what, id) =>
+          inUse(session.api, (what === 'source' ? objects.sources : objects.targets).c, id),
+        warn
       })
     )
     state.operation = operationOf(plan, s.dryRun)

@@ -166,19 +166,28 @@ export function readMapping(given: string, workspace: string, files: FileReader)
  * naming the encoding, rather than as a file that holds no list.
  */
 export function decodeText(bytes: Buffer, given: string): string {
+  const refuse = (): never =>
+    fail(
+      `mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`
+    )
+  // UTF-32's marks (FF FE 00 00 starts like UTF-16LE's): refused, not read as UTF-16.
+  const b = [...bytes.subarray(0, 4)].join(',')
+  if (b === '255,254,0,0' || b === '0,0,254,255') return refuse()
   const utf16 =
     bytes[0] === 0xff && bytes[1] === 0xfe
       ? 'utf-16le'
       : bytes[0] === 0xfe && bytes[1] === 0xff
         ? 'utf-16be'
         : undefined
+  let text: string
   try {
-    if (utf16) return new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
-    // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    text = utf16
+      ? new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
+      : // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
-    return fail(
-      `mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`
-    )
+    return refuse()
   }
+  // NUL is valid UTF-8 but no mapping file holds one: UTF-16 or UTF-32 without a mark.
+  return text.includes('\u0000') ? refuse() : text
 }

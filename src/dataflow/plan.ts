@@ -138,6 +138,12 @@ export function operationDone(
 interface Deciding {
   /** The dataset, read from Catalog on first use (only when needed). */
   dataset: () => Promise<Dataset>
+  /**
+   * Whether a dataflow uses a connection (undefined: cannot tell); asked only for connections
+   * found by name that state absent would delete. Without it, none is taken as used.
+   */
+  inUse?: (what: 'source' | 'target', id: string) => Promise<boolean | undefined>
+  warn?: (line: string) => void
 }
 
 /** The source's and target's identity as the inputs want it, compared with what is stored. */
@@ -197,10 +203,19 @@ export async function decide(
     add('target', c.target?.id)
     // Found by name only: deleted when this action made them (a run that failed before its
     // dataflow); one made by hand, or for another pipeline, is not this dataflow's to delete.
-    for (const item of c.named?.sources ?? [])
-      if (madeByThisAction(item)) add('source', item.id, true)
-    for (const item of c.named?.targets ?? [])
-      if (madeByThisAction(item)) add('target', item.id, true)
+    const byName = [
+      ...(c.named?.sources ?? []).map((item) => ({ what: 'source' as const, item })),
+      ...(c.named?.targets ?? []).map((item) => ({ what: 'target' as const, item }))
+    ]
+    for (const { what, item } of byName) {
+      if (!madeByThisAction(item) || connections.some((x) => x.id === item.id)) continue
+      // One another dataflow uses is not this dataflow's: it stays (a dry run says so too).
+      if (await d.inUse?.(what, item.id)) {
+        d.warn?.(`${what} connection ${item.id} stays: a dataflow uses it`)
+        continue
+      }
+      add(what, item.id, true)
+    }
     return { kind: 'absent', ...(c.flow ? { flow: c.flow } : {}), connections }
   }
   const mappings = toMappings(items)
