@@ -5,7 +5,6 @@
  * test file.
  */
 import {
-  RUN_HEADER,
   startSimulator,
   type Fault,
   type HookReply,
@@ -14,13 +13,10 @@ import {
   type SimulatorOptions
 } from '../../simulator/server.js'
 import type { Signal, Signals } from '../../src/platform/cancel.js'
-import type { Clock, Transport } from '../../src/platform/http.js'
-import { undiciTransport } from '../../src/platform/transport.js'
-import { inputEnv, runnerCore } from './in-process.js'
+import { liveIds, oneRun, type RunResult } from './trials.js'
 import { VirtualClock, type VirtualRun } from './virtual-clock.js'
 
-export const NAME = 'race-db'
-export const SANDBOX = 'prod'
+export { liveIds, NAME, SANDBOX, type RunResult } from './trials.js'
 
 export interface RunSpec {
   name: string
@@ -30,16 +26,6 @@ export interface RunSpec {
   inputs?: Record<string, string>
   /** this runner's clock is off by this much (now() only) */
   skewMs?: number
-}
-
-export interface RunResult {
-  name: string
-  code: number
-  operation?: string
-  id?: string
-  error?: string
-  warnings: string[]
-  log: string
 }
 
 export interface Ctl {
@@ -71,85 +57,6 @@ export interface RoundResult {
   requests: RecordedRequest[]
   sim: Simulator
 }
-
-const silent: Signals = { on: () => () => undefined }
-
-let runConnection: ((deps: Record<string, unknown>) => Promise<void>) | undefined
-async function connectionRun() {
-  runConnection ??= (await import('../../src/connection/main.js')).run as never
-  return runConnection
-}
-
-async function oneRun(
-  sim: Simulator,
-  run: VirtualRun,
-  spec: RunSpec,
-  signals: Signals
-): Promise<RunResult> {
-  const own = undiciTransport()
-  const transport: Transport = run.wrap((req, timeoutMs) =>
-    own.transport({ ...req, headers: { ...req.headers, [RUN_HEADER]: run.name } }, timeoutMs)
-  )
-  const skew = spec.skewMs ?? 0
-  const clock: Clock = {
-    now: () => run.now() + skew,
-    sleep: (ms) => run.sleep(ms),
-    random: () => run.random()
-  }
-  const env = {
-    GITHUB_ACTIONS: 'true',
-    GITHUB_OUTPUT: '(in-process)',
-    GITHUB_STEP_SUMMARY: '(in-process)',
-    ...inputEnv({
-      'client-id': sim.clientId,
-      'access-token': sim.issueToken(),
-      'ims-org-id': sim.orgId,
-      'sandbox-name': SANDBOX,
-      'platform-url': sim.url,
-      'connection-name': NAME,
-      'connection-string':
-        'Server=db.race.example.com;Database=d;Port=5432;UID=u;Password=pw-Race-12345',
-      'timeout-seconds': '120',
-      ...(spec.inputs ?? {})
-    })
-  }
-  const core = runnerCore(env)
-  try {
-    await run.sleep(spec.startMs ?? 0)
-    await (
-      await connectionRun()
-    )({
-      core,
-      transport,
-      clock,
-      env,
-      github: { serverUrl: 'https://github.com', payload: {} },
-      signals
-    })
-  } finally {
-    await own.close()
-  }
-  const outputs: Record<string, string> = {}
-  for (const m of core.files.output.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
-    outputs[m[1] as string] = m[3] as string
-  const error = /^::error::(.*)$/m.exec(core.files.stdout)?.[1]
-  const warnings = [...core.files.stdout.matchAll(/^::warning::(.*)$/gm)].map((m) => m[1] as string)
-  return {
-    name: run.name,
-    code: core.files.exitCode ?? 0,
-    ...(outputs.operation ? { operation: outputs.operation } : {}),
-    ...(outputs['connection-id'] ? { id: outputs['connection-id'] } : {}),
-    ...(error ? { error } : {}),
-    warnings,
-    log: core.files.stdout
-  }
-}
-
-export const liveIds = (sim: Simulator, name = NAME): string[] =>
-  sim
-    .objects('connections', SANDBOX)
-    .filter((c) => c.name === name && c.state !== 'delete-finalizing')
-    .map((c) => c.id)
 
 export async function round(o: RoundOptions): Promise<RoundResult> {
   const clock = new VirtualClock({ seed: o.seed, guardMs: 60_000 })
@@ -190,7 +97,10 @@ export async function round(o: RoundOptions): Promise<RoundResult> {
           return () => listeners.delete(spec.name)
         }
       }
-      return { spec, p: oneRun(sim as Simulator, run, spec, own) }
+      return {
+        spec,
+        p: oneRun(sim as Simulator, run, { ...spec, startMs: spec.startMs ?? 0, signals: own })
+      }
     })
     const awaited = started.filter((s) => !killed.has(s.spec.name))
     const results = await clock.settled(Promise.all(awaited.map((s) => s.p)))
@@ -208,7 +118,7 @@ export async function round(o: RoundOptions): Promise<RoundResult> {
       sim.clearFaults()
       const spec: RunSpec = o.next ?? { name: 'next', startMs: 120_000 }
       const run = clock.run(spec.name)
-      const r = await clock.settled(oneRun(sim, run, spec, silent))
+      const r = await clock.settled(oneRun(sim, run, { ...spec, startMs: spec.startMs ?? 0 }))
       next = { ...r, left: liveIds(sim) }
     }
     return { runs: results, left, stale, ...(next ? { next } : {}), requests: sim.requests, sim }

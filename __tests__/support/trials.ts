@@ -9,7 +9,7 @@
 import { RUN_HEADER, startSimulator, type Fault, type Simulator } from '../../simulator/server.js'
 import type { Deps } from '../../src/connection/main.js'
 import type { Signal, Signals } from '../../src/platform/cancel.js'
-import type { Transport } from '../../src/platform/http.js'
+import type { Clock, Transport } from '../../src/platform/http.js'
 import { undiciTransport } from '../../src/platform/transport.js'
 import { inputEnv, runnerCore } from './in-process.js'
 import { VirtualClock, type VirtualRun } from './virtual-clock.js'
@@ -41,6 +41,8 @@ export interface RunResult {
   operation?: string
   id?: string
   error?: string
+  /** the ::warning lines it printed */
+  warnings: string[]
   /** what the run printed, for a failing cell's message */
   log: string
 }
@@ -58,8 +60,8 @@ export interface TrialResult {
   virtualMs: number
 }
 
-const NAME = 'race-db'
-const SANDBOX = 'prod'
+export const NAME = 'race-db'
+export const SANDBOX = 'prod'
 
 /** The connection action's run(), loaded once. */
 let runConnection: ((deps: Partial<Deps>) => Promise<void>) | undefined
@@ -106,17 +108,26 @@ function faultsOf(kind: FaultKind): Fault[] {
 
 const silent: Signals = { on: () => () => undefined }
 
+/** How one run starts: after startMs virtual ms, with these inputs over the defaults. */
+export interface OneRun {
+  startMs: number
+  signals?: Signals
+  inputs?: Record<string, string>
+  /** this runner's clock is off by this much (now() only) */
+  skewMs?: number
+}
+
 /** One run of the action on its VirtualRun: its own transport, a runner stand-in, its outputs. */
-async function oneRun(
-  sim: Simulator,
-  run: VirtualRun,
-  opts: { jitterMs: number; signals?: Signals }
-): Promise<RunResult> {
+export async function oneRun(sim: Simulator, run: VirtualRun, opts: OneRun): Promise<RunResult> {
   const own = undiciTransport()
   // Every request is tracked by the clock and names its run (the action never sends the header).
   const transport: Transport = run.wrap((req, timeoutMs) =>
     own.transport({ ...req, headers: { ...req.headers, [RUN_HEADER]: run.name } }, timeoutMs)
   )
+  const skew = opts.skewMs ?? 0
+  const clock: Clock = skew
+    ? { now: () => run.now() + skew, sleep: (ms) => run.sleep(ms), random: () => run.random() }
+    : run
   const env = {
     GITHUB_ACTIONS: 'true',
     GITHUB_OUTPUT: '(in-process)',
@@ -130,18 +141,19 @@ async function oneRun(
       'connection-name': NAME,
       'connection-string':
         'Server=db.race.example.com;Database=d;Port=5432;UID=u;Password=pw-Race-12345',
-      'timeout-seconds': '120'
+      'timeout-seconds': '120',
+      ...(opts.inputs ?? {})
     })
   }
   const core = runnerCore(env)
   try {
-    await run.sleep(opts.jitterMs)
+    await run.sleep(opts.startMs)
     await (
       await connectionRun()
     )({
       core,
       transport,
-      clock: run,
+      clock,
       env,
       github: { serverUrl: 'https://github.com', payload: {} },
       signals: opts.signals ?? silent
@@ -153,20 +165,23 @@ async function oneRun(
   for (const m of core.files.output.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
     outputs[m[1] as string] = m[3] as string
   const error = /^::error::(.*)$/m.exec(core.files.stdout)?.[1]
+  const warnings = [...core.files.stdout.matchAll(/^::warning::(.*)$/gm)].map((m) => m[1] as string)
   return {
     name: run.name,
     code: core.files.exitCode ?? 0,
     ...(outputs.operation ? { operation: outputs.operation } : {}),
     ...(outputs['connection-id'] ? { id: outputs['connection-id'] } : {}),
     ...(error ? { error } : {}),
+    warnings,
     log: core.files.stdout
   }
 }
 
-const liveIds = (sim: Simulator) =>
+/** The live connections of the race's name. */
+export const liveIds = (sim: Simulator, name = NAME): string[] =>
   sim
     .objects('connections', SANDBOX)
-    .filter((c) => c.name === NAME && c.state !== 'delete-finalizing')
+    .filter((c) => c.name === name && c.state !== 'delete-finalizing')
     .map((c) => c.id)
 
 /** One round of racing runs in a cell, then the run after it. */
@@ -205,7 +220,7 @@ export async function trial(cell: Cell, seed: number): Promise<TrialResult> {
     const results: RunResult[] = []
     if (cell.serial) {
       for (const name of names)
-        results.push(await clock.settled(oneRun(sim, clock.run(name), { jitterMs: 0 })))
+        results.push(await clock.settled(oneRun(sim, clock.run(name), { startMs: 0 })))
     } else {
       const started = names.map((name) => {
         const run = clock.run(name)
@@ -216,13 +231,13 @@ export async function trial(cell: Cell, seed: number): Promise<TrialResult> {
             return () => signals.delete(name)
           }
         }
-        return oneRun(sim, run, { jitterMs: Math.floor(clock.random() * 300), signals: own })
+        return oneRun(sim, run, { startMs: Math.floor(clock.random() * 300), signals: own })
       })
       // A killed run never settles: the others are waited for.
       const killed = cell.r1AfterPost === 'kill'
       const live = killed ? started.slice(1) : started
       results.push(...(await clock.settled(Promise.all(live))))
-      if (killed) results.unshift({ name: 'r1', code: 137, log: '(killed)' })
+      if (killed) results.unshift({ name: 'r1', code: 137, warnings: [], log: '(killed)' })
     }
     const left = liveIds(sim)
     const stale = results.filter(
@@ -230,7 +245,7 @@ export async function trial(cell: Cell, seed: number): Promise<TrialResult> {
     )
     // The run after the round, two minutes later (a next workflow run): no faults, no race.
     sim.clearFaults()
-    const next = await clock.settled(oneRun(sim, clock.run('next'), { jitterMs: 120_000 }))
+    const next = await clock.settled(oneRun(sim, clock.run('next'), { startMs: 120_000 }))
     return {
       cell,
       seed,
