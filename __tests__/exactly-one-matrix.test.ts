@@ -2,7 +2,8 @@
  * Exactly one, as an eventually consistent service tries it: racing runs of the action in-process
  * in virtual time, against a simulator whose listings lag, whose dates disagree with the order
  * copies commit in, and whose answers get lost or whose deletes are slow. For every cell:
- *  - no run exits 0 when no copy is left, and no run exits 0 naming a copy that is gone;
+ *  - no run exits 0 when no copy is left, and no run exits 0 naming a copy that is gone, or one
+ *    the next run's heal deletes;
  *  - one run alone (K = 1), whatever its lost answers and the lag, ends with exactly one copy or
  *    fails naming the ids;
  *  - runs one after another (a concurrency: group) always end with exactly one, every one exiting 0;
@@ -43,6 +44,10 @@ for (const lagMs of LAGS)
     }
 
 const results: TrialResult[] = []
+
+/** Runs of a trial that exited 0 naming a copy the run after the round deleted. */
+const healedAway = (r: TrialResult) =>
+  r.runs.filter((x) => x.code === 0 && x.id && r.left.includes(x.id) && !r.next.left.includes(x.id))
 const label = (c: Cell) =>
   `lag ${c.lagMs} ms, ${c.faults}, K=${c.k}, dates ${c.dates}${c.serial ? ', serial' : ''}`
 
@@ -52,6 +57,8 @@ function expectAbsolutes(r: TrialResult): void {
   if (ok.length > 0)
     expect({ left: r.left.length, why: label(r.cell) }).not.toEqual({ left: 0, why: label(r.cell) })
   expect(r.stale.map((x) => `${x.name} named ${x.id}`)).toEqual([])
+  // Nor does the next run's heal delete a copy a run exited 0 naming (a run that failed gave way).
+  expect(healedAway(r).map((x) => `${x.name} named ${x.id}, deleted by the next run`)).toEqual([])
   // A run that failed names what it knows (an id in its outputs or its message), unless none exists.
   for (const x of r.runs.filter((y) => y.code !== 0))
     if (r.left.length > 0) expect(`${x.id ?? ''} ${x.error ?? ''}`).toMatch(/[0-9a-f-]{36}/)
@@ -127,7 +134,15 @@ afterAll(() => {
       (r) => r.left.length === 0 && r.runs.some((x) => x.code === 0)
     ).length,
     staleOutputs: racing.reduce((s, r) => s + r.stale.length, 0),
-    healed: racing.filter((r) => r.next.left.length === 1 && r.next.code === 0).length
+    healed: racing.filter((r) => r.next.left.length === 1 && r.next.code === 0).length,
+    // Runs that exited 0 naming a copy the next run's heal then deleted.
+    healedAway: racing.reduce((s, r) => s + healedAway(r).length, 0),
+    healedAwayByDates: Object.fromEntries(
+      DATES.map((d) => [
+        d,
+        racing.filter((r) => r.cell.dates === d).reduce((s, r) => s + healedAway(r).length, 0)
+      ])
+    )
   }
   if (full) {
     mkdirSync('.tmp', { recursive: true })

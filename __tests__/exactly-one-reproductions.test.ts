@@ -2,10 +2,13 @@
  * The reproductions that showed "exactly one" did not hold, each run as it was reported, in
  * virtual time against the simulator: one run with lost answers under listing lag, racing runs
  * whose dates disagree with when their copies became visible, a run cancelled or killed right
- * after its POST, three and more racers without dates and with a slow delete.
+ * after its POST, three and more racers without dates and with a slow delete; and two found
+ * since: a racer exiting 0 while the run whose copy ranks first fails, and a run that joins while
+ * two racers settle.
  */
 import { describe, it, expect } from '@jest/globals'
-import { trial, type Cell, type TrialResult } from './support/trials.js'
+import { round } from './support/rounds.js'
+import { trial, type Cell, type DateMode, type TrialResult } from './support/trials.js'
 
 const exitedZero = (r: TrialResult) => r.runs.filter((x) => x.code === 0)
 
@@ -107,5 +110,62 @@ describe('4. three and more racers', () => {
       expectSafe(r)
       if (r.left.length > 1) expect(r.runs.some((x) => x.code !== 0)).toBe(true)
     }
+  })
+})
+
+describe('5. a racer exits 0 naming its copy, never having seen the other; the other run fails', () => {
+  // Dates that do not follow when copies became visible: the run whose copy ranks first saw both
+  // and waited in vain for the other to go, while the other run, seeing only its own, exited 0.
+  it.each<[string, Cell, number]>([
+    ['tied dates, 2 racers', { lagMs: 0, faults: 'none', k: 2, dates: 'tied' }, 207],
+    [
+      'dates stamped on arrival, 2 racers',
+      { lagMs: 0, faults: 'none', k: 2, dates: 'arrival' },
+      214
+    ],
+    ['skewed clocks, 2 racers', { lagMs: 0, faults: 'none', k: 2, dates: 'skewed' }, 214],
+    ['no dates, 3 racers', { lagMs: 0, faults: 'none', k: 3, dates: 'missing' }, 314]
+  ])(
+    '%s: the failing run gives way, and the next run keeps the copy the other named',
+    async (_, cell, seed) => {
+      const r = await trial(cell, seed)
+      expectSafe(r)
+      const [ok, ...more] = exitedZero(r)
+      expect(more).toEqual([])
+      // The race happened as described: two copies left, a failing run that gave way.
+      expect(r.left).toHaveLength(2)
+      expect(r.runs.some((x) => /This run's copy gives way/.test(x.error ?? ''))).toBe(true)
+      expect(r.next.left).toEqual([ok?.id])
+    }
+  )
+})
+
+describe('6. a run that starts while two racers settle finds only the copy about to lose', () => {
+  // Its listing lags: it sees one racer's copy alone, updates it (if-exists: update) and exits 0;
+  // the racer that made that copy then sees the first one. The update's mark says adopted, so the
+  // racer keeps its copy and fails, and the run whose copy is first gives way.
+  it.each<[string, DateMode, number, number]>([
+    ['tied dates, joining at 0.8 s', 'tied', 800, 852],
+    ['no dates, joining at 0.8 s', 'missing', 800, 852],
+    ['dates stamped on arrival, joining at 1.2 s', 'arrival', 1200, 1226]
+  ])('%s: the copy it names stays, also after the next run', async (_, dates, startMs, seed) => {
+    const r = await round({
+      seed,
+      sim: {
+        listingLagMs: { min: 0, max: 1000 },
+        createdAtMode: dates,
+        skewMs: 2000,
+        commitLatencyMs: { min: 20, max: 600 }
+      },
+      runs: [{ name: 'r1' }, { name: 'r2', startMs: 50 }, { name: 'late', startMs }]
+    })
+    const late = r.runs.find((x) => x.name === 'late')
+    expect(late?.code).toBe(0)
+    expect(late?.operation).toBe('updated')
+    for (const x of r.runs.filter((y) => y.code === 0)) {
+      expect(r.left).toContain(x.id)
+      expect(r.next?.left).toContain(x.id)
+    }
+    expect({ code: r.next?.code, left: r.next?.left.length }).toEqual({ code: 0, left: 1 })
   })
 })

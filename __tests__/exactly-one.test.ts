@@ -221,6 +221,7 @@ describe('createExactlyOne: one run', () => {
       ...always(list(), 5),
       res(201, { id: 'm2', etag: '"e2"' }),
       list(mine('m1', 4, 1), mine('m2', 6, 2)),
+      one(mine('m2', 6, 2)),
       res(204)
     ])
     expect(await createExactlyOne(r)).toEqual({
@@ -228,7 +229,7 @@ describe('createExactlyOne: one run', () => {
       id: 'm1',
       etag: '"etag-m1"'
     })
-    expect(calls().slice(-2)).toEqual([LOOKUP, 'DELETE /connections/m2'])
+    expect(calls().slice(-3)).toEqual([LOOKUP, 'GET /connections/m2', 'DELETE /connections/m2'])
     expect(retry.lines).toContain(
       'this run created "orders-db" more than once (its answers were lost): keeping id m1, deleting id m2'
     )
@@ -240,6 +241,7 @@ describe('createExactlyOne: one run', () => {
       ...always(list(), 5),
       res(201, { id: 'm2', etag: '"e2"' }),
       list(mine('m1', 4, 1), mine('m2', 6, 2)),
+      one(mine('m2', 6, 2)),
       flowError(400, '1418-400')
     ])
     const e = (await caught(createExactlyOne(r))) as StoredObjectError
@@ -281,24 +283,62 @@ describe('createExactlyOne: racing runs', () => {
     expect(clock.sleeps).toEqual([500])
   })
 
-  it('its copy is first and the other stays: never gives its own up; fails naming both after the wait', async () => {
+  /** Replies for a copy that is first while the other stays: listings, and `patch` for a PATCH. */
+  function stays(patch: Step): Step[] {
     const both = list(mine('mine', 5), theirs('later', 9))
-    const steps: Step[] = [res(201, { id: 'mine', etag: '"e1"' })]
-    for (let n = 0; n < 12; n++) steps.push(both, one(theirs('later', 9)))
-    const { r, calls } = setup(steps)
+    let n = 0
+    const answer: Step = (req, t) =>
+      req.method === 'PATCH'
+        ? typeof patch === 'function'
+          ? patch(req, t)
+          : patch
+        : n++ % 2 === 0
+          ? both
+          : one(theirs('later', 9))
+    return [res(201, { id: 'mine', etag: '"e1"' }), ...Array<Step>(40).fill(answer)]
+  }
+
+  it('its copy is first and the other stays: never gives its own up; gives way and fails naming both after the wait', async () => {
+    const { r, calls, transport } = setup(stays(res(200, { id: 'mine', etag: '"e2"' })))
     const e = (await caught(createExactlyOne(r))) as StoredObjectError
     expect(e).toBeInstanceOf(StoredObjectError)
     expect(e.id).toBe('mine')
     expect(e.message).toMatch(
-      /^2 connections are named "orders-db": this run's \(id mine, kept: the first by creation date\) and a copy racing runs created at the same time \(id later\), still there after \d+\.\d s\. Run the step again: it removes the extra copies this action made\. To keep runs from racing, give the workflow a concurrency: group$/
+      /^2 connections are named "orders-db": this run's \(id mine, the first by creation date\) and a copy racing runs created at the same time \(id later\), still there after \d+\.\d s\. This run's copy gives way \(its mark now says so\): the next run keeps the other one and deletes this run's\. Run the step again: it removes the extra copies this action made\. To keep runs from racing, give the workflow a concurrency: group$/
     )
     expect(calls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+    // The other run may have exited 0 naming its copy, never having seen this one: this run's
+    // mark says it gives way, sent with the etag its create answered.
+    const patch = transport.calls.find((c) => c.req.method === 'PATCH')
+    expect(patch?.req.url).toBe(`${BASE}/connections/mine`)
+    expect(patch?.req.headers['if-match']).toBe('"e1"')
+    expect(JSON.parse(patch?.req.body ?? '')).toEqual([
+      {
+        op: 'replace',
+        path: '/description',
+        value: `Managed by CI [aep-gha:${RUN}.1;yielded]`
+      }
+    ])
+  })
+
+  it('does not give way when another run has updated its copy since (412): fails naming both', async () => {
+    const { r, calls, retry } = setup(stays(flowError(412, '1412-412')))
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
+    expect(e.id).toBe('mine')
+    expect(e.message).toMatch(
+      /^2 connections are named "orders-db": this run's \(id mine, the first by creation date\) and a copy racing runs created at the same time \(id later\), still there after \d+\.\d s\. Run the step again:/
+    )
+    expect(calls().filter((c) => c.startsWith('PATCH'))).toEqual(['PATCH /connections/mine'])
+    expect(retry.lines.join('\n')).toMatch(
+      /this run's connection \(id mine\) was not marked as giving way: /
+    )
   })
 
   it("another run's copy is first: deletes its own, looks again after the lag, then updates that one", async () => {
     const { r, calls, clock } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
       list(theirs('first', 3), mine('mine', 5)),
+      one(mine('mine', 5)),
       res(204),
       list(theirs('first', 3)),
       one(theirs('first', 3)),
@@ -308,6 +348,7 @@ describe('createExactlyOne: racing runs', () => {
     expect(calls()).toEqual([
       'POST /connections',
       LOOKUP,
+      'GET /connections/mine',
       'DELETE /connections/mine',
       LOOKUP,
       'GET /connections/first',
@@ -316,11 +357,51 @@ describe('createExactlyOne: racing runs', () => {
     expect(clock.sleeps).toEqual([1000])
   })
 
+  it('its copy was adopted by a run that started later: not deleted; fails naming it, in the outputs', async () => {
+    const adopted = mine('mine', 5, 1, {
+      description: `Managed by CI [aep-gha:${RUN}.1;adopted]`
+    })
+    const { r, calls } = setup([
+      res(201, { id: 'mine', etag: '"e1"' }),
+      list(theirs('first', 3), mine('mine', 5)),
+      one(adopted)
+    ])
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
+    expect(e).toBeInstanceOf(StoredObjectError)
+    expect(e.id).toBe('mine')
+    expect(e.message).toMatch(
+      /^2 connections are named "orders-db": this run's copy \(id mine\) was updated by a run that started later \(its mark says adopted; that run may have exited 0 naming it\), so it is not deleted, though another run's copy \(id first\) is the first by creation date\. Run the step again/
+    )
+    expect(calls().filter((c) => !c.startsWith('GET'))).toEqual(['POST /connections'])
+  })
+
+  it('its extra copy (a lost answer) was adopted: kept, and its first copy gives way', async () => {
+    const { r, calls } = setup([
+      new NetworkError('socket closed', 'reset', true),
+      ...always(list(), 5),
+      res(201, { id: 'm2', etag: '"e2"' }),
+      list(mine('m1', 4, 1, { etag: '"e1"' }), mine('m2', 6, 2)),
+      one(mine('m2', 6, 2, { description: `Managed by CI [aep-gha:${RUN}.2;adopted]` })),
+      res(200, { id: 'm1', etag: '"e1b"' })
+    ])
+    const e = (await caught(createExactlyOne(r))) as StoredObjectError
+    expect(e.id).toBe('m2')
+    expect(e.message).toMatch(
+      /this run's copy \(id m2\) was updated by a run that started later .* though this run's copy \(id m1\) is the first by creation date \(it gives way: its mark now says so\)/
+    )
+    expect(calls().filter((c) => !c.startsWith('GET'))).toEqual([
+      'POST /connections',
+      'POST /connections',
+      'PATCH /connections/m1'
+    ])
+  })
+
   it("another run's copy is first, if-exists reuse: used as it is", async () => {
     const { r } = setup(
       [
         res(201, { id: 'mine', etag: '"e1"' }),
         list(theirs('first', 3), mine('mine', 5)),
+        one(mine('mine', 5)),
         res(204),
         list(theirs('first', 3)),
         one(theirs('first', 3))
@@ -339,6 +420,7 @@ describe('createExactlyOne: racing runs', () => {
       [
         res(201, { id: 'mine', etag: '"e1"' }),
         list(theirs('first', 3), mine('mine', 5)),
+        one(mine('mine', 5)),
         res(204),
         list(theirs('first', 3)),
         one(theirs('first', 3))
@@ -362,6 +444,7 @@ describe('createExactlyOne: racing runs', () => {
     const { r, calls } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
       list(mine('mine', b), first),
+      one(mine('mine', b)),
       res(204),
       list(first),
       one(first),
@@ -412,6 +495,7 @@ describe('createExactlyOne: racing runs', () => {
     const { r, calls } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
       list(theirs('first', 3), theirs('second', 4, 'dddddddddddd'), mine('mine', 5)),
+      one(mine('mine', 5)),
       res(204),
       one(theirs('second', 4, 'dddddddddddd')),
       list(),
@@ -428,6 +512,7 @@ describe('createExactlyOne: racing runs', () => {
     const { r, calls } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
       list(theirs('b', 3), mine('mine', 5)),
+      one(mine('mine', 5)),
       res(204),
       // After the lag: an earlier copy has appeared, and b's run gave b up for it.
       list(theirs('a', 2, 'eeeeeeeeeeee'), theirs('b', 3)),
@@ -444,6 +529,7 @@ describe('createExactlyOne: racing runs', () => {
     const { r, calls } = setup([
       res(201, { id: 'mine', etag: '"e1"' }),
       list(theirs('first', 3), theirs('second', 4, 'dddddddddddd'), mine('mine', 5)),
+      one(mine('mine', 5)),
       res(204),
       one(theirs('second', 4, 'dddddddddddd')),
       list(theirs('first', 3), theirs('second', 4, 'dddddddddddd')),

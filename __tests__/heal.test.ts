@@ -151,6 +151,17 @@ describe('heal: several copies of one name', () => {
     ])
   })
 
+  it('a copy whose run gave way is not kept: the first of the others is (its run may have exited 0 naming it)', async () => {
+    const gaveWay = copy('a', 3, 'Managed by CI [aep-gha:aaaaaaaaaaaa.1.1;yielded]')
+    const copies = [gaveWay, marked('b', 7, 'bbbbbbbbbbbb')]
+    const { h, warnings, calls } = setup([...byId(...copies), unused, unused, res(204)])
+    expect((await heal(h, copies))?.id).toBe('b')
+    expect(calls().at(-1)).toBe('DELETE /connections/a')
+    expect(warnings).toEqual([
+      '2 PostgreSQL connections are named "orders-db" in this sandbox (ids a, b), all made by this action (racing or cancelled runs): keeping b (the first created of those whose runs did not give way) and deleting a'
+    ])
+  })
+
   it('the one in use is kept, even when it is not the first', async () => {
     const copies = [marked('a', 3), marked('b', 7)]
     const { h, calls } = setup([...byId(...copies), unused, used, res(204)])

@@ -8,7 +8,9 @@ import {
   markText,
   newRunId,
   stripMark,
-  withMark
+  adoptedDescription,
+  withMark,
+  yieldedDescription
 } from '../src/platform/marker.js'
 
 const m = { run: 'a1b2c3d4e5f6', attempt: 2 }
@@ -24,6 +26,44 @@ describe('the mark a create leaves in the description', () => {
     expect(markOf(undefined)).toBeUndefined()
     // Only at the end: text that merely quotes a mark is not one.
     expect(markOf('[aep-gha:a1b2c3d4e5f6.2] and more')).toBeUndefined()
+  })
+
+  it('says when its run gave way, and keeps saying it', () => {
+    const d = 'Managed by CI [aep-gha:a1b2c3d4e5f6.2.ab12]'
+    expect(yieldedDescription(d)).toBe('Managed by CI [aep-gha:a1b2c3d4e5f6.2.ab12;yielded]')
+    expect(markOf(yieldedDescription(d))).toEqual({
+      run: 'a1b2c3d4e5f6',
+      attempt: 2,
+      at: parseInt('ab12', 36),
+      yielded: true
+    })
+    expect(stripMark(yieldedDescription(d))).toBe('Managed by CI')
+    expect(madeByThisAction({ description: yieldedDescription(d) })).toBe(true)
+    // Already given way, or no mark at all: nothing to write.
+    expect(yieldedDescription(yieldedDescription(d))).toBeUndefined()
+    expect(yieldedDescription('made by hand')).toBeUndefined()
+    expect(yieldedDescription(undefined)).toBeUndefined()
+    // An update keeps the mark as it is.
+    expect(keepingMark('new', yieldedDescription(d))).toBe(
+      'new [aep-gha:a1b2c3d4e5f6.2.ab12;yielded]'
+    )
+  })
+
+  it('says when a later run adopted the copy, with or without giving way', () => {
+    const d = 'x [aep-gha:a1b2c3d4e5f6.2.ab12]'
+    expect(adoptedDescription(undefined, d)).toBe('x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')
+    expect(adoptedDescription('y', d)).toBe('y [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')
+    const both = 'x [aep-gha:a1b2c3d4e5f6.2.ab12;yielded;adopted]'
+    expect(adoptedDescription(undefined, yieldedDescription(d))).toBe(both)
+    expect(markOf(both)).toMatchObject({ yielded: true, adopted: true })
+    expect(stripMark(both)).toBe('x')
+    // Nothing to write: adopted already and the same text; or no mark and the same text.
+    expect(adoptedDescription('x', 'x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')).toBeUndefined()
+    expect(adoptedDescription('x', 'x')).toBeUndefined()
+    expect(adoptedDescription(undefined, undefined)).toBeUndefined()
+    expect(adoptedDescription('new', 'x')).toBe('new')
+    // Not a mark: an unknown flag.
+    expect(markOf('x [aep-gha:a1b2c3d4e5f6.2.ab12;other]')).toBeUndefined()
   })
 
   it('replaces an earlier mark instead of stacking marks', () => {
@@ -67,6 +107,14 @@ describe('compareCopies: the order every run ranks copies by', () => {
     id,
     ...(createdAt === undefined ? {} : { createdAt }),
     ...(mark ? { description: `d ${mark}` } : {})
+  })
+
+  it('a copy whose run gave way ranks after every other, whatever its date', () => {
+    const gaveWay = copy('a', 1, '[aep-gha:aaaaaaaaaaaa.1.1;yielded]')
+    expect(firstCopy([gaveWay, copy('b', 9, '[aep-gha:bbbbbbbbbbbb.1]')])?.id).toBe('b')
+    expect(firstCopy([gaveWay, copy('c', undefined)])?.id).toBe('c')
+    // Among copies that all gave way, the usual order.
+    expect(firstCopy([copy('d', 5, '[aep-gha:dddddddddddd.1;yielded]'), gaveWay])?.id).toBe('a')
   })
 
   it('oldest date first; undated after dated; then mark, attempt, id', () => {

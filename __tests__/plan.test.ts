@@ -172,6 +172,30 @@ describe('patchOps', () => {
     ])
   })
 
+  it('says in the mark that this run adopted a copy another run made, once', () => {
+    const marked = item('c', { description: 'new description [aep-gha:a1b2c3d4e5f6.1.abc]' })
+    expect(patchOps(marked, body)).toEqual([
+      { op: 'replace', path: '/auth/params', value: csAuth.params },
+      {
+        op: 'replace',
+        path: '/description',
+        value: 'new description [aep-gha:a1b2c3d4e5f6.1.abc;adopted]'
+      }
+    ])
+    // Already adopted: the description is left alone while its text is unchanged.
+    const adopted = item('c', {
+      description: 'new description [aep-gha:a1b2c3d4e5f6.1.abc;adopted]'
+    })
+    expect(patchOps(adopted, body)).toHaveLength(1)
+    expect(
+      patchOps(item('c', { description: 'old [aep-gha:a1b2c3d4e5f6.1.abc;adopted]' }), body)[1]
+    ).toEqual({
+      op: 'replace',
+      path: '/description',
+      value: 'new description [aep-gha:a1b2c3d4e5f6.1.abc;adopted]'
+    })
+  })
+
   it('does not touch the description when none is wanted', () => {
     const noDesc = buildCreateBody('orders-db', undefined, csAuth)
     expect(patchOps(item('c'), noDesc)).toEqual([

@@ -32306,6 +32306,19 @@ async function settle(r, created, latest, state) {
         state.names = keeper;
         // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
         for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
+            // Read by id first: a run that started later may have found this copy alone (its listing
+            // lagged), updated it (its mark says adopted) and exited 0 naming it. Then it stays.
+            const read = await objects.getIfExists(own.id);
+            if (!read || (0,listing/* isDeleting */.p8)(read.state)) {
+                gone.add(own.id);
+                continue;
+            }
+            if ((0,marker/* markOf */.Fg)(read.description)?.adopted) {
+                state.names = read;
+                // This run's first copy gives way to the one the later run named.
+                const gaveWay = isOwn(keeper) && (await giveWay(r, keeper, created));
+                throw new errors/* ActionError */.lZ(`${live.length} ${c.plural} are named "${name}": this run's copy (id ${own.id}) was updated by a run that started later (its mark says adopted; that run may have exited 0 naming it), so it is not deleted, though ${isOwn(keeper) ? "this run's" : "another run's"} copy (id ${keeper.id}) is the first by creation date${gaveWay ? ' (it gives way: its mark now says so)' : ''}. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
+            }
             r.log(isOwn(keeper)
                 ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
                 : `another run created "${name}" at the same time (id ${keeper.id}, the first by creation date): deleting this run's copy (id ${own.id}) and using that one`);
@@ -32340,7 +32353,13 @@ async function settle(r, created, latest, state) {
             return r.adopt(keeper, 'race');
         }
         if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
-            throw new errors/* ActionError */.lZ(`${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
+            const head = `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s`;
+            const tail = `Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`;
+            // The other copies' runs did not give way in time: each may have exited 0 naming its own,
+            // having never seen this one. This run's copy gives way, so the next run keeps theirs.
+            if (isOwn(keeper) && (await giveWay(r, keeper, created)))
+                throw new errors/* ActionError */.lZ(`${head}. This run's copy gives way (its mark now says so): the next run keeps ${staying.length === 1 ? 'the other one' : 'one of the others'} and deletes this run's. ${tail}`);
+            throw new errors/* ActionError */.lZ(`${head}. ${tail}`);
         }
         learn(await relist(r));
     }
@@ -32397,6 +32416,31 @@ async function relist(r, mustInclude) {
             if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
                 throw e;
         }
+    }
+}
+/**
+ * Marks this run's copy as giving way (marker.ts), with If-Match the etag its create answered:
+ * when another run has updated the copy since (it adopted it, and may have exited 0 naming it),
+ * the copy does not give way. True when the mark was written.
+ */
+async function giveWay(r, copy, created) {
+    if (!r.objects.c.mayGiveWay)
+        return false;
+    const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? copy.etag;
+    const description = (0,marker/* yieldedDescription */.Bf)(copy.description);
+    if (!etag || description === undefined)
+        return false;
+    try {
+        await r.objects.update(copy.id, etag, [
+            { op: 'replace', path: '/description', value: description }
+        ]);
+        return true;
+    }
+    catch (e) {
+        if (e instanceof http/* DeadlineError */.j3)
+            throw e;
+        r.log(`this run's ${r.objects.c.noun} (id ${copy.id}) was not marked as giving way: ${e.message}`);
+        return false;
     }
 }
 /** Deletes a copy of this run's; a failure names the copy to delete by hand. */
@@ -34524,7 +34568,8 @@ var marker = __nccwpck_require__(9881);
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * the one racing runs keep (the first by compareCopies: not one whose run gave way, as another
+ * run may have exited 0 naming the other), and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
  * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
  * naming them): the run waits for them to settle instead, and never deletes them.
@@ -34617,7 +34662,11 @@ async function heal(h, listed) {
         throw new errors/* ActionError */.lZ(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
     let keep = used[0] ?? (0,marker/* firstCopy */.SQ)(items);
     const extra = items.filter((i) => i.id !== keep.id);
-    const why = used[0] ? 'the one in use' : 'the first created';
+    const why = used[0]
+        ? 'the one in use'
+        : items.some((i) => (0,marker/* markOf */.Fg)(i.description)?.yielded)
+            ? 'the first created of those whose runs did not give way'
+            : 'the first created';
     const list = extra.map((i) => i.id).join(', ');
     if (h.dryRun) {
         h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
@@ -34721,15 +34770,17 @@ function decide(s, found, body) {
 /**
  * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
  * compared: the credentials are always replaced, the description only when it changed (the mark
- * the create left at its end is not part of it, and is kept).
+ * the create left at its end is not part of it, and is kept) or when its mark does not yet say
+ * that a later run adopted the copy (marker.ts: a run still racing then keeps it).
  */
 function patchOps(existing, body) {
     const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
-    if (body.description !== undefined && body.description !== (0,marker/* stripMark */.u8)(existing.description))
+    const description = (0,marker/* adoptedDescription */.UC)(body.description, existing.description);
+    if (description !== undefined)
         ops.push({
             op: existing.description === undefined ? 'add' : 'replace',
             path: '/description',
-            value: (0,marker/* keepingMark */.bd)(body.description, existing.description)
+            value: description
         });
     return ops;
 }
@@ -34910,6 +34961,7 @@ const CONNECTIONS = {
     updatable: ['enabled', 'disabled', 'initializing'],
     // Source connections name their base connection; a dataflow uses those.
     usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
+    mayGiveWay: true,
     notes: {
         update: {
             '1445-400': (id) => ` — PATCH is not enabled for connections in this org, so the connection (id ${id}) cannot be updated in place. ` +
@@ -34953,7 +35005,8 @@ const FLOWS = {
     kind: 'dataflow',
     spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
     inProgress: WORKING,
-    updatable: SETTLED
+    updatable: SETTLED,
+    mayGiveWay: true
 };
 
 
@@ -35804,21 +35857,21 @@ function strictlyOldest(keeper, items) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bf: () => (/* binding */ yieldedDescription),
 /* harmony export */   F$: () => (/* binding */ newRunId),
 /* harmony export */   Fg: () => (/* binding */ markOf),
 /* harmony export */   PQ: () => (/* binding */ markText),
 /* harmony export */   SQ: () => (/* binding */ firstCopy),
-/* harmony export */   bd: () => (/* binding */ keepingMark),
+/* harmony export */   UC: () => (/* binding */ adoptedDescription),
 /* harmony export */   kN: () => (/* binding */ withMark),
-/* harmony export */   u8: () => (/* binding */ stripMark),
 /* harmony export */   zO: () => (/* binding */ madeByThisAction)
 /* harmony export */ });
-/* unused harmony export compareCopies */
+/* unused harmony exports keepingMark, stripMark, compareCopies */
 /* harmony import */ var _listing_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7211);
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/;
+const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]\s*$/;
 /** The text appended to a description. */
-const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`;
+const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`;
 /** A description with a mark at its end (a description the action did not mark gets one). */
 function withMark(description, m) {
     const text = stripMark(description);
@@ -35835,7 +35888,33 @@ function markOf(description) {
     if (!m)
         return undefined;
     const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
-    return { run: m[1], attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) };
+    return {
+        run: m[1],
+        attempt: Number(m[2]),
+        ...(at !== undefined ? { at } : {}),
+        ...(m[4]?.includes(';yielded') ? { yielded: true } : {}),
+        ...(m[4]?.includes(';adopted') ? { adopted: true } : {})
+    };
+}
+/** The description with its mark saying that the copy gives way; undefined without a mark. */
+function yieldedDescription(description) {
+    const m = markOf(description);
+    return m && !m.yielded ? withMark(description, { ...m, yielded: true }) : undefined;
+}
+/**
+ * The description to write when this run updates a copy: `text` (the current text when
+ * undefined), the mark kept and saying the copy was adopted (another run made it). Undefined when
+ * there is nothing to write: the text unchanged and the mark, if any, already saying so.
+ */
+function adoptedDescription(text, current) {
+    const m = markOf(current);
+    const wanted = text ?? stripMark(current) ?? '';
+    const same = wanted === (stripMark(current) ?? '');
+    if (!m)
+        return same ? undefined : wanted;
+    if (m.adopted && same)
+        return undefined;
+    return withMark(wanted, { ...m, adopted: true });
 }
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
@@ -35867,12 +35946,17 @@ function newRunId(random) {
 }
 /**
  * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by when
- * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
- * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
- * so a sandbox can never be left with none.
+ * copies whose runs gave way (`;yielded`) after all others; then oldest createdAt first (a copy
+ * without a readable date after every dated one), then by when the mark says its POST was sent,
+ * then by the creating run's mark (an unmarked copy by its id), then by attempt, then by id. The
+ * first is the copy racing runs keep; its run never deletes it (a run that gives way marks its
+ * copy, and keeps it), so a sandbox can never be left with none.
  */
 function compareCopies(a, b) {
+    const ya = markOf(a.description)?.yielded === true;
+    const yb = markOf(b.description)?.yielded === true;
+    if (ya !== yb)
+        return ya ? 1 : -1;
     const at = (i) => (0,_listing_js__WEBPACK_IMPORTED_MODULE_0__/* .createdAtOf */ .B7)(i) ?? Number.POSITIVE_INFINITY;
     const ta = at(a);
     const tb = at(b);

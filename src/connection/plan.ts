@@ -2,7 +2,7 @@ import { ActionError } from '../platform/errors.js'
 import type { FlowItem, PatchOp } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
 import { heal } from '../platform/heal.js'
-import { keepingMark, stripMark } from '../platform/marker.js'
+import { adoptedDescription } from '../platform/marker.js'
 import type { Operation } from '../platform/operation.js'
 import { redactAuth, type CreateBody } from './payload.js'
 import type { Settings } from './settings.js'
@@ -46,15 +46,17 @@ export function decide(s: Settings, found: FlowItem[], body: CreateBody | undefi
 /**
  * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
  * compared: the credentials are always replaced, the description only when it changed (the mark
- * the create left at its end is not part of it, and is kept).
+ * the create left at its end is not part of it, and is kept) or when its mark does not yet say
+ * that a later run adopted the copy (marker.ts: a run still racing then keeps it).
  */
 export function patchOps(existing: FlowItem, body: CreateBody): PatchOp[] {
   const ops: PatchOp[] = [{ op: 'replace', path: '/auth/params', value: body.auth.params }]
-  if (body.description !== undefined && body.description !== stripMark(existing.description))
+  const description = adoptedDescription(body.description, existing.description)
+  if (description !== undefined)
     ops.push({
       op: existing.description === undefined ? 'add' : 'replace',
       path: '/description',
-      value: keepingMark(body.description, existing.description)
+      value: description
     })
   return ops
 }

@@ -42,6 +42,12 @@ export interface Collection {
     /** The field of those objects that holds this object's id. */
     readonly field: string
   }
+  /**
+   * Whether a run whose copy another run's outlasted marks its copy as giving way (exactly-one.ts):
+   * a PATCH of the description, in the form Adobe's tutorials show for connections and dataflows.
+   * Adobe shows none for source and target connections; the heal keeps the one a dataflow uses.
+   */
+  readonly mayGiveWay?: boolean
   /** What to add to Flow Service's message for a refusal code, per operation. */
   readonly notes?: {
     readonly update?: Readonly<Record<string, (id: string) => string>>
@@ -60,6 +66,7 @@ export const CONNECTIONS: Collection = {
   updatable: ['enabled', 'disabled', 'initializing'],
   // Source connections name their base connection; a dataflow uses those.
   usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
+  mayGiveWay: true,
   notes: {
     update: {
       '1445-400': (id) =>
@@ -109,5 +116,6 @@ export const FLOWS: Collection = {
   kind: 'dataflow',
   spec: { field: 'flowSpec', id: CRM_TO_AEP_FLOW_SPEC_ID },
   inProgress: WORKING,
-  updatable: SETTLED
+  updatable: SETTLED,
+  mayGiveWay: true
 }

@@ -3,7 +3,7 @@ import { pauseMs, type FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { DeadlineError } from './http.js'
 import { isDeleting } from './listing.js'
-import { firstCopy, markOf, markText } from './marker.js'
+import { firstCopy, markOf, markText, yieldedDescription } from './marker.js'
 import type { Operation } from './operation.js'
 import type { Mark } from './marker.js'
 import type { Created, OwnCopy } from './safe-create.js'
@@ -172,6 +172,21 @@ async function settle(
     state.names = keeper
     // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
     for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
+      // Read by id first: a run that started later may have found this copy alone (its listing
+      // lagged), updated it (its mark says adopted) and exited 0 naming it. Then it stays.
+      const read = await objects.getIfExists(own.id)
+      if (!read || isDeleting(read.state)) {
+        gone.add(own.id)
+        continue
+      }
+      if (markOf(read.description)?.adopted) {
+        state.names = read
+        // This run's first copy gives way to the one the later run named.
+        const gaveWay = isOwn(keeper) && (await giveWay(r, keeper, created))
+        throw new ActionError(
+          `${live.length} ${c.plural} are named "${name}": this run's copy (id ${own.id}) was updated by a run that started later (its mark says adopted; that run may have exited 0 naming it), so it is not deleted, though ${isOwn(keeper) ? "this run's" : "another run's"} copy (id ${keeper.id}) is the first by creation date${gaveWay ? ' (it gives way: its mark now says so)' : ''}. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`
+        )
+      }
       r.log(
         isOwn(keeper)
           ? `this run created "${name}" more than once (its answers were lost): keeping id ${keeper.id}, deleting id ${own.id}`
@@ -207,9 +222,15 @@ async function settle(
       return r.adopt(keeper, 'race')
     }
     if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
-      throw new ActionError(
-        `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, kept: the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`
-      )
+      const head = `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s`
+      const tail = `Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`
+      // The other copies' runs did not give way in time: each may have exited 0 naming its own,
+      // having never seen this one. This run's copy gives way, so the next run keeps theirs.
+      if (isOwn(keeper) && (await giveWay(r, keeper, created)))
+        throw new ActionError(
+          `${head}. This run's copy gives way (its mark now says so): the next run keeps ${staying.length === 1 ? 'the other one' : 'one of the others'} and deletes this run's. ${tail}`
+        )
+      throw new ActionError(`${head}. ${tail}`)
     }
     learn(await relist(r))
   }
@@ -273,6 +294,30 @@ async function relist(r: ExactlyOne, mustInclude?: string): Promise<FlowItem[]> 
       if (!(e instanceof ActionError) || e instanceof DeadlineError || n >= 3) throw e
       if (!(await r.objects.pause('checking the name', n, e.message, 'looking again'))) throw e
     }
+  }
+}
+
+/**
+ * Marks this run's copy as giving way (marker.ts), with If-Match the etag its create answered:
+ * when another run has updated the copy since (it adopted it, and may have exited 0 naming it),
+ * the copy does not give way. True when the mark was written.
+ */
+async function giveWay(r: ExactlyOne, copy: FlowItem, created: Created): Promise<boolean> {
+  if (!r.objects.c.mayGiveWay) return false
+  const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? copy.etag
+  const description = yieldedDescription(copy.description)
+  if (!etag || description === undefined) return false
+  try {
+    await r.objects.update(copy.id, etag, [
+      { op: 'replace', path: '/description', value: description }
+    ])
+    return true
+  } catch (e) {
+    if (e instanceof DeadlineError) throw e
+    r.log(
+      `this run's ${r.objects.c.noun} (id ${copy.id}) was not marked as giving way: ${(e as Error).message}`
+    )
+    return false
   }
 }
 

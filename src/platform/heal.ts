@@ -9,7 +9,8 @@ import { firstCopy, madeByThisAction, markOf } from './marker.js'
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies), and deletes the others, saying so.
+ * the one racing runs keep (the first by compareCopies: not one whose run gave way, as another
+ * run may have exited 0 naming the other), and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
  * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
  * naming them): the run waits for them to settle instead, and never deletes them.
@@ -117,7 +118,11 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     )
   let keep = used[0] ?? (firstCopy(items) as FlowItem)
   const extra = items.filter((i) => i.id !== keep.id)
-  const why = used[0] ? 'the one in use' : 'the first created'
+  const why = used[0]
+    ? 'the one in use'
+    : items.some((i) => markOf(i.description)?.yielded)
+      ? 'the first created of those whose runs did not give way'
+      : 'the first created'
   const list = extra.map((i) => i.id).join(', ')
   if (h.dryRun) {
     h.warn(

@@ -8,6 +8,11 @@ import { createdAtOf, type Listed } from './listing.js'
  * seconds in base 36). A run recognises its own copies after lost answers and never touches
  * another run's by mistake; a later run recognises copies this action made (and may heal a
  * duplicate) from copies someone made by hand, and how long ago their runs made them.
+ * A run that fails because another run's copy stayed next to its own (that run may have exited 0
+ * naming it) gives way: it adds `;yielded` to its copy's mark, and every run ranks such a copy
+ * after the others, so the next run's heal keeps the copy the other run named. A run that updates
+ * a copy another run made adds `;adopted`: the run that made it, if still racing, then keeps it
+ * instead of deleting a copy another run may have exited 0 naming.
  */
 
 /** One POST's mark. */
@@ -16,13 +21,18 @@ export interface Mark {
   attempt: number
   /** when the POST was sent, epoch seconds (absent in marks of earlier versions) */
   at?: number
+  /** its run failed, another run's copy staying next to this one: this copy ranks last */
+  yielded?: boolean
+  /** a later run updated it (and may have exited 0 naming it): its own run does not delete it */
+  adopted?: boolean
 }
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?\]\s*$/
+const MARK =
+  /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]\s*$/
 
 /** The text appended to a description. */
 export const markText = (m: Mark): string =>
-  `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}]`
+  `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`
 
 /** A description with a mark at its end (a description the action did not mark gets one). */
 export function withMark(description: string | undefined, m: Mark): string {
@@ -41,7 +51,36 @@ export function markOf(description: string | undefined): Mark | undefined {
   const m = description === undefined ? null : MARK.exec(description)
   if (!m) return undefined
   const at = m[3] === undefined ? undefined : parseInt(m[3], 36)
-  return { run: m[1] as string, attempt: Number(m[2]), ...(at !== undefined ? { at } : {}) }
+  return {
+    run: m[1] as string,
+    attempt: Number(m[2]),
+    ...(at !== undefined ? { at } : {}),
+    ...(m[4]?.includes(';yielded') ? { yielded: true } : {}),
+    ...(m[4]?.includes(';adopted') ? { adopted: true } : {})
+  }
+}
+
+/** The description with its mark saying that the copy gives way; undefined without a mark. */
+export function yieldedDescription(description: string | undefined): string | undefined {
+  const m = markOf(description)
+  return m && !m.yielded ? withMark(description, { ...m, yielded: true }) : undefined
+}
+
+/**
+ * The description to write when this run updates a copy: `text` (the current text when
+ * undefined), the mark kept and saying the copy was adopted (another run made it). Undefined when
+ * there is nothing to write: the text unchanged and the mark, if any, already saying so.
+ */
+export function adoptedDescription(
+  text: string | undefined,
+  current: string | undefined
+): string | undefined {
+  const m = markOf(current)
+  const wanted = text ?? stripMark(current) ?? ''
+  const same = wanted === (stripMark(current) ?? '')
+  if (!m) return same ? undefined : wanted
+  if (m.adopted && same) return undefined
+  return withMark(wanted, { ...m, adopted: true })
 }
 
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
@@ -75,12 +114,16 @@ export function newRunId(random: () => number): string {
 
 /**
  * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * oldest createdAt first (a copy without a readable date after every dated one), then by when
- * the mark says its POST was sent, then by the creating run's mark (an unmarked copy by its id),
- * then by attempt, then by id. The first is the copy racing runs keep; its run never deletes it,
- * so a sandbox can never be left with none.
+ * copies whose runs gave way (`;yielded`) after all others; then oldest createdAt first (a copy
+ * without a readable date after every dated one), then by when the mark says its POST was sent,
+ * then by the creating run's mark (an unmarked copy by its id), then by attempt, then by id. The
+ * first is the copy racing runs keep; its run never deletes it (a run that gives way marks its
+ * copy, and keeps it), so a sandbox can never be left with none.
  */
 export function compareCopies(a: Listed & { description?: string }, b: typeof a): number {
+  const ya = markOf(a.description)?.yielded === true
+  const yb = markOf(b.description)?.yielded === true
+  if (ya !== yb) return ya ? 1 : -1
   const at = (i: typeof a) => createdAtOf(i) ?? Number.POSITIVE_INFINITY
   const ta = at(a)
   const tb = at(b)
