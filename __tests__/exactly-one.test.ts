@@ -292,9 +292,11 @@ describe('createExactlyOne: racing runs', () => {
         ? typeof patch === 'function'
           ? patch(req, t)
           : patch
-        : n++ % 2 === 0
-          ? both
-          : one(theirs('later', 9))
+        : req.url.endsWith('/connections/mine')
+          ? one(mine('mine', 5))
+          : n++ % 2 === 0
+            ? both
+            : one(theirs('later', 9))
     return [res(201, { id: 'mine', etag: '"e1"' }), ...Array<Step>(40).fill(answer)]
   }
 
@@ -382,6 +384,7 @@ describe('createExactlyOne: racing runs', () => {
       res(201, { id: 'm2', etag: '"e2"' }),
       list(mine('m1', 4, 1, { etag: '"e1"' }), mine('m2', 6, 2)),
       one(mine('m2', 6, 2, { description: `Managed by CI [aep-gha:${RUN}.2;adopted]` })),
+      one(mine('m1', 4, 1, { etag: '"e1"' })),
       res(200, { id: 'm1', etag: '"e1b"' })
     ])
     const e = (await caught(createExactlyOne(r))) as StoredObjectError
@@ -396,14 +399,43 @@ describe('createExactlyOne: racing runs', () => {
     ])
   })
 
-  it("another run's copy is first, if-exists reuse: used as it is", async () => {
-    const { r } = setup(
+  it("another run's copy is first, if-exists reuse: used as it is, its mark saying this run adopted it", async () => {
+    const { r, transport } = setup(
       [
         res(201, { id: 'mine', etag: '"e1"' }),
         list(theirs('first', 3), mine('mine', 5)),
         one(mine('mine', 5)),
         res(204),
         list(theirs('first', 3)),
+        one(theirs('first', 3)),
+        res(200, { id: 'first', etag: '"f2"' })
+      ],
+      'reuse'
+    )
+    expect(await createExactlyOne(r)).toEqual({ operation: 'unchanged', id: 'first', etag: '"f2"' })
+    // Nothing but the mark changes: the run that made it, still racing, then keeps it.
+    const patch = transport.calls.at(-1)
+    expect(patch?.req.method).toBe('PATCH')
+    expect(patch?.req.headers['if-match']).toBe('"etag-first"')
+    expect(JSON.parse(patch?.req.body ?? '')).toEqual([
+      {
+        op: 'replace',
+        path: '/description',
+        value: 'Managed by CI [aep-gha:ffffffffffff.1;adopted]'
+      }
+    ])
+  })
+
+  it('if-exists reuse where the mark cannot be written (PATCH not enabled, 1445): used as it is, said in the log', async () => {
+    const { r, retry } = setup(
+      [
+        res(201, { id: 'mine', etag: '"e1"' }),
+        list(theirs('first', 3), mine('mine', 5)),
+        one(mine('mine', 5)),
+        res(204),
+        list(theirs('first', 3)),
+        one(theirs('first', 3)),
+        flowError(400, '1445-400'),
         one(theirs('first', 3))
       ],
       'reuse'
@@ -413,6 +445,9 @@ describe('createExactlyOne: racing runs', () => {
       id: 'first',
       etag: '"etag-first"'
     })
+    expect(retry.lines).toContain(
+      'connection first was not marked as adopted by this run: Flow Service answered 1445-400'
+    )
   })
 
   it("another run's copy is first, if-exists fail: fails naming it, its id in the outputs", async () => {

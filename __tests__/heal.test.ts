@@ -162,6 +162,26 @@ describe('heal: several copies of one name', () => {
     ])
   })
 
+  it('a copy a later run adopted is kept over the first (that run may have exited 0 naming it)', async () => {
+    const adopted = copy('b', 7, 'Managed by CI [aep-gha:bbbbbbbbbbbb.1.1;adopted]')
+    const copies = [marked('a', 3), adopted]
+    const { h, warnings, calls } = setup([...byId(...copies), unused, unused, res(204)])
+    expect((await heal(h, copies))?.id).toBe('b')
+    expect(calls().at(-1)).toBe('DELETE /connections/a')
+    expect(warnings[0]).toMatch(
+      /keeping b \(the first created of those a later run adopted\) and deleting a$/
+    )
+  })
+
+  it('every copy gave way: keeps the first created, and says just that', async () => {
+    const y = (id: string, at: number, run: string) =>
+      copy(id, at, `Managed by CI [aep-gha:${run}.1.1;yielded]`)
+    const copies = [y('a', 3, 'aaaaaaaaaaaa'), y('b', 7, 'bbbbbbbbbbbb')]
+    const { h, warnings } = setup([...byId(...copies), unused, unused, res(204)])
+    expect((await heal(h, copies))?.id).toBe('a')
+    expect(warnings[0]).toMatch(/keeping a \(the first created\) and deleting b$/)
+  })
+
   it('the one in use is kept, even when it is not the first', async () => {
     const copies = [marked('a', 3), marked('b', 7)]
     const { h, calls } = setup([...byId(...copies), unused, used, res(204)])

@@ -16,6 +16,7 @@ import {
 } from '../simulator/server.js'
 import { type ActionRun } from '../simulator/run-action.js'
 import { systemClock } from '../src/platform/http.js'
+import { markOf } from '../src/platform/marker.js'
 import { instantClock, runInProcess } from './support/in-process.js'
 import { expectNoLeaks, simulatorSecrets } from './support/leaks.js'
 import { adobeInputs } from './support/sim-inputs.js'
@@ -421,7 +422,16 @@ describe('racing runs converge on the oldest', () => {
       const [kept] = live(sim, name)
       expect(runs.map((r) => r.outputs['connection-id'])).toEqual([kept?.id, kept?.id])
       expect(runs.map((r) => r.outputs.operation).sort()).toEqual(['created', 'unchanged'])
-      expect(flowReqs(sim, 'PATCH')).toHaveLength(0)
+      // The run that took the other's copy changes nothing but its mark (adopted), so the run
+      // that made it, still racing, keeps it: no credentials are sent.
+      const patches = flowReqs(sim, 'PATCH')
+      expect(patches.map((p) => JSON.parse(p.body ?? '[]'))).toEqual([
+        [{ op: 'replace', path: '/description', value: expect.stringMatching(/;adopted\]$/) }]
+      ])
+      expect(markOf(kept?.description)?.adopted).toBe(true)
+      // The adopting run's etag output is the one after that write.
+      const adopter = runs.find((r) => r.outputs.operation === 'unchanged')
+      expect(adopter?.outputs.etag).toBe(kept?.etag)
       settle('2 racing runs, reuse', sim, name, runs)
     })
   )

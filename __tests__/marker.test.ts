@@ -53,9 +53,13 @@ describe('the mark a create leaves in the description', () => {
     const d = 'x [aep-gha:a1b2c3d4e5f6.2.ab12]'
     expect(adoptedDescription(undefined, d)).toBe('x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')
     expect(adoptedDescription('y', d)).toBe('y [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')
+    // A copy a run adopts no longer gives way: that run names it now.
+    expect(adoptedDescription(undefined, yieldedDescription(d))).toBe(
+      'x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]'
+    )
     const both = 'x [aep-gha:a1b2c3d4e5f6.2.ab12;yielded;adopted]'
-    expect(adoptedDescription(undefined, yieldedDescription(d))).toBe(both)
     expect(markOf(both)).toMatchObject({ yielded: true, adopted: true })
+    expect(adoptedDescription(undefined, both)).toBe('x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')
     expect(stripMark(both)).toBe('x')
     // Nothing to write: adopted already and the same text; or no mark and the same text.
     expect(adoptedDescription('x', 'x [aep-gha:a1b2c3d4e5f6.2.ab12;adopted]')).toBeUndefined()
@@ -64,6 +68,14 @@ describe('the mark a create leaves in the description', () => {
     expect(adoptedDescription('new', 'x')).toBe('new')
     // Not a mark: an unknown flag.
     expect(markOf('x [aep-gha:a1b2c3d4e5f6.2.ab12;other]')).toBeUndefined()
+  })
+
+  it('reads a server text of 200,000 spaces in one pass (quadratic before: minutes)', () => {
+    const spaces = ' '.repeat(200_000)
+    expect(markOf(`${spaces}x`)).toBeUndefined()
+    expect(markOf(`x${spaces}[aep-gha:a1b2c3d4e5f6.2]${spaces}`)).toEqual(m)
+    expect(stripMark(`x${spaces}[aep-gha:a1b2c3d4e5f6.2]${spaces}`)).toBe('x')
+    expect(stripMark(`x${spaces}`)).toBe(`x${spaces}`)
   })
 
   it('replaces an earlier mark instead of stacking marks', () => {

@@ -32418,29 +32418,83 @@ async function relist(r, mustInclude) {
         }
     }
 }
+/** Why a mark could not be written, in a few words (Flow Service's code, not its advice). */
+const refusal = (e) => e instanceof errors/* ApiError */.hD
+    ? `Flow Service answered ${e.code ?? `HTTP ${e.status}`}`
+    : e.message;
 /**
- * Marks this run's copy as giving way (marker.ts), with If-Match the etag its create answered:
- * when another run has updated the copy since (it adopted it, and may have exited 0 naming it),
- * the copy does not give way. True when the mark was written.
+ * Marks this run's copy as giving way (marker.ts). Read by id first: a copy another run adopted
+ * (its mark says so; that run may have exited 0 naming it) does not give way. If-Match is the
+ * etag the create answered, else the one just read: a 412 means another run updated it since,
+ * and it does not give way either. True when the copy's mark says it gives way.
  */
 async function giveWay(r, copy, created) {
-    if (!r.objects.c.mayGiveWay)
+    const { objects } = r;
+    if (!objects.c.mayGiveWay)
         return false;
-    const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? copy.etag;
-    const description = (0,marker/* yieldedDescription */.Bf)(copy.description);
-    if (!etag || description === undefined)
-        return false;
+    const noun = `this run's ${objects.c.noun} (id ${copy.id})`;
+    const marked = async () => (0,marker/* markOf */.Fg)((await objects.getIfExists(copy.id))?.description);
     try {
-        await r.objects.update(copy.id, etag, [
-            { op: 'replace', path: '/description', value: description }
-        ]);
-        return true;
+        const read = await objects.getIfExists(copy.id);
+        const m = (0,marker/* markOf */.Fg)(read?.description);
+        if (!read || !m || m.adopted) {
+            if (m?.adopted)
+                r.log(`${noun} does not give way: a later run adopted it`);
+            return false;
+        }
+        if (m.yielded)
+            return true;
+        const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? read.etag;
+        const description = (0,marker/* yieldedDescription */.Bf)(read.description);
+        if (!etag || description === undefined)
+            return false;
+        try {
+            await objects.update(copy.id, etag, [
+                { op: 'replace', path: '/description', value: description }
+            ]);
+            return true;
+        }
+        catch (e) {
+            if (e instanceof http/* DeadlineError */.j3)
+                throw e;
+            // A PATCH whose answer was lost may have been performed: the mark tells.
+            if ((await marked())?.yielded)
+                return true;
+            r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
+            return false;
+        }
     }
     catch (e) {
         if (e instanceof http/* DeadlineError */.j3)
             throw e;
-        r.log(`this run's ${r.objects.c.noun} (id ${copy.id}) was not marked as giving way: ${e.message}`);
+        r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
         return false;
+    }
+}
+/**
+ * Says in a copy's mark that this run adopted it, for an adoption that writes nothing else
+ * (if-exists: reuse; the dataflow action's own dataflow), so that the run that made it, if still
+ * racing, neither gives it up nor deletes it (see settle). Only where copies give way (the same
+ * PATCH form). Returns the etag to output: the new one, or the one known when the mark could not
+ * be written (PATCH disabled in the org, a 412), which the log says.
+ */
+async function markAdopted(objects, item, log) {
+    const description = objects.c.mayGiveWay
+        ? (0,marker/* adoptedDescription */.UC)(undefined, item.description)
+        : undefined;
+    if (description === undefined || !item.etag)
+        return item.etag;
+    try {
+        const done = await objects.update(item.id, item.etag, [
+            { op: 'replace', path: '/description', value: description }
+        ]);
+        return done.etag ?? item.etag;
+    }
+    catch (e) {
+        if (e instanceof http/* DeadlineError */.j3)
+            throw e;
+        log(`${objects.c.noun} ${item.id} was not marked as adopted by this run: ${refusal(e)}`);
+        return (await objects.getIfExists(item.id))?.etag ?? item.etag;
     }
 }
 /** Deletes a copy of this run's; a failure names the copy to delete by hand. */
@@ -32812,13 +32866,16 @@ async function applyIfExists(r, body, keeper, why) {
         switch (s.ifExists) {
             case 'fail':
                 throw new errors/* ActionError */.lZ(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
-            case 'reuse':
+            case 'reuse': {
                 log(`${found}; if-exists is reuse: using it as it is`);
+                // Only its mark changes, saying this run adopted it: its run, if still racing, keeps it.
+                const etag = await markAdopted(connections, keeper, log);
                 return {
                     operation: 'unchanged',
                     id: keeper.id,
-                    etag: keeper.etag ?? (await connections.get(keeper.id)).etag ?? ''
+                    etag: etag ?? (await connections.get(keeper.id)).etag ?? ''
                 };
+            }
             case 'update': {
                 log(`${found}; if-exists is update: updating it`);
                 const plan = (0,connection_plan/* decide */.LD)(s, [keeper], body);
@@ -34166,7 +34223,7 @@ function openSession(settings, deps, out) {
 }
 
 // EXTERNAL MODULE: ./src/connection/refusal.ts
-var refusal = __nccwpck_require__(4356);
+var connection_refusal = __nccwpck_require__(4356);
 ;// CONCATENATED MODULE: ./src/connection/referee.ts
 
 const loadSpecModule = () => __nccwpck_require__.e(/* import() */ 500).then(__nccwpck_require__.bind(__nccwpck_require__, 8500));
@@ -34226,7 +34283,7 @@ class LazyReferee {
             return await send(body);
         }
         catch (e) {
-            if (!(0,refusal/* isUnexplained400 */.s)(e))
+            if (!(0,connection_refusal/* isUnexplained400 */.s)(e))
                 throw e;
             let referee;
             try {
@@ -34568,8 +34625,9 @@ var marker = __nccwpck_require__(9881);
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies: not one whose run gave way, as another
- * run may have exited 0 naming the other), and deletes the others, saying so.
+ * one a later run adopted (its mark says so), else the one racing runs keep (the first by
+ * compareCopies: not one whose run gave way, as another run may have exited 0 naming the other),
+ * and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
  * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
  * naming them): the run waits for them to settle instead, and never deletes them.
@@ -34660,13 +34718,18 @@ async function heal(h, listed) {
     }
     if (used.length > 1)
         throw new errors/* ActionError */.lZ(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    let keep = used[0] ?? (0,marker/* firstCopy */.SQ)(items);
+    // Not in use: a copy a later run adopted (it may have exited 0 naming it), else the first
+    // (compareCopies ranks a copy whose run gave way last).
+    const adopted = items.filter((i) => (0,marker/* markOf */.Fg)(i.description)?.adopted);
+    let keep = used[0] ?? (0,marker/* firstCopy */.SQ)(adopted.length > 0 ? adopted : items);
     const extra = items.filter((i) => i.id !== keep.id);
     const why = used[0]
         ? 'the one in use'
-        : items.some((i) => (0,marker/* markOf */.Fg)(i.description)?.yielded)
-            ? 'the first created of those whose runs did not give way'
-            : 'the first created';
+        : adopted.length > 0
+            ? `the first created of those ${adopted.length === 1 ? 'a later run adopted' : 'later runs adopted'}`
+            : items.some((i) => (0,marker/* markOf */.Fg)(i.description)?.yielded) && !(0,marker/* markOf */.Fg)(keep.description)?.yielded
+                ? 'the first created of those whose runs did not give way'
+                : 'the first created';
     const list = extra.map((i) => i.id).join(', ');
     if (h.dryRun) {
         h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
@@ -35869,7 +35932,20 @@ function strictlyOldest(keeper, items) {
 /* unused harmony exports keepingMark, stripMark, compareCopies */
 /* harmony import */ var _listing_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7211);
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]\s*$/;
+/**
+ * A mark, read from its `[` to the end. It is looked for only from the last `[aep-gha:` of the
+ * text (a mark holds none inside), so a long text from a server costs one scan, not one per
+ * position.
+ */
+const OPEN = '[aep-gha:';
+const MARK = /^\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]$/;
+/** The text before a mark, and the mark; undefined when the text ends in none. */
+function split(description) {
+    const end = description.trimEnd();
+    const at = end.lastIndexOf(OPEN);
+    const m = at < 0 ? null : MARK.exec(end.slice(at));
+    return m ? { text: end.slice(0, at).trimEnd(), m } : undefined;
+}
 /** The text appended to a description. */
 const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`;
 /** A description with a mark at its end (a description the action did not mark gets one). */
@@ -35884,7 +35960,7 @@ function keepingMark(description, current) {
 }
 /** The mark at the end of a description, if any. */
 function markOf(description) {
-    const m = description === undefined ? null : MARK.exec(description);
+    const m = description === undefined ? undefined : split(description)?.m;
     if (!m)
         return undefined;
     const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
@@ -35912,15 +35988,17 @@ function adoptedDescription(text, current) {
     const same = wanted === (stripMark(current) ?? '');
     if (!m)
         return same ? undefined : wanted;
-    if (m.adopted && same)
+    if (m.adopted && !m.yielded && same)
         return undefined;
-    return withMark(wanted, { ...m, adopted: true });
+    // A copy a run adopts no longer gives way: that run names it now.
+    const { yielded: _gaveWay, ...kept } = m;
+    return withMark(wanted, { ...kept, adopted: true });
 }
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
     if (description === undefined)
         return undefined;
-    return description.replace(MARK, '');
+    return split(description)?.text ?? description;
 }
 /**
  * The descriptions this action wrote before it marked its creates: its default provenance text

@@ -31892,7 +31892,20 @@ function strictlyOldest(keeper, items) {
 
 ;// CONCATENATED MODULE: ./src/platform/marker.ts
 
-const MARK = /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]\s*$/;
+/**
+ * A mark, read from its `[` to the end. It is looked for only from the last `[aep-gha:` of the
+ * text (a mark holds none inside), so a long text from a server costs one scan, not one per
+ * position.
+ */
+const OPEN = '[aep-gha:';
+const MARK = /^\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]$/;
+/** The text before a mark, and the mark; undefined when the text ends in none. */
+function split(description) {
+    const end = description.trimEnd();
+    const at = end.lastIndexOf(OPEN);
+    const m = at < 0 ? null : MARK.exec(end.slice(at));
+    return m ? { text: end.slice(0, at).trimEnd(), m } : undefined;
+}
 /** The text appended to a description. */
 const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`;
 /** A description with a mark at its end (a description the action did not mark gets one). */
@@ -31907,7 +31920,7 @@ function keepingMark(description, current) {
 }
 /** The mark at the end of a description, if any. */
 function markOf(description) {
-    const m = description === undefined ? null : MARK.exec(description);
+    const m = description === undefined ? undefined : split(description)?.m;
     if (!m)
         return undefined;
     const at = m[3] === undefined ? undefined : parseInt(m[3], 36);
@@ -31935,15 +31948,17 @@ function adoptedDescription(text, current) {
     const same = wanted === (stripMark(current) ?? '');
     if (!m)
         return same ? undefined : wanted;
-    if (m.adopted && same)
+    if (m.adopted && !m.yielded && same)
         return undefined;
-    return withMark(wanted, { ...m, adopted: true });
+    // A copy a run adopts no longer gives way: that run names it now.
+    const { yielded: _gaveWay, ...kept } = m;
+    return withMark(wanted, { ...kept, adopted: true });
 }
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
     if (description === undefined)
         return undefined;
-    return description.replace(MARK, '');
+    return split(description)?.text ?? description;
 }
 /**
  * The descriptions this action wrote before it marked its creates: its default provenance text
@@ -43364,8 +43379,9 @@ function parseOrUndefined(text) {
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies: not one whose run gave way, as another
- * run may have exited 0 naming the other), and deletes the others, saying so.
+ * one a later run adopted (its mark says so), else the one racing runs keep (the first by
+ * compareCopies: not one whose run gave way, as another run may have exited 0 naming the other),
+ * and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
  * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
  * naming them): the run waits for them to settle instead, and never deletes them.
@@ -43456,13 +43472,18 @@ async function heal(h, listed) {
     }
     if (used.length > 1)
         throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    let keep = used[0] ?? firstCopy(items);
+    // Not in use: a copy a later run adopted (it may have exited 0 naming it), else the first
+    // (compareCopies ranks a copy whose run gave way last).
+    const adopted = items.filter((i) => markOf(i.description)?.adopted);
+    let keep = used[0] ?? firstCopy(adopted.length > 0 ? adopted : items);
     const extra = items.filter((i) => i.id !== keep.id);
     const why = used[0]
         ? 'the one in use'
-        : items.some((i) => markOf(i.description)?.yielded)
-            ? 'the first created of those whose runs did not give way'
-            : 'the first created';
+        : adopted.length > 0
+            ? `the first created of those ${adopted.length === 1 ? 'a later run adopted' : 'later runs adopted'}`
+            : items.some((i) => markOf(i.description)?.yielded) && !markOf(keep.description)?.yielded
+                ? 'the first created of those whose runs did not give way'
+                : 'the first created';
     const list = extra.map((i) => i.id).join(', ');
     if (h.dryRun) {
         h.warn(`${head}, all made by this action: a run would keep ${keep.id} (${why}) and delete ${list} (dry run: nothing deleted)`);
@@ -44384,29 +44405,83 @@ async function relist(r, mustInclude) {
         }
     }
 }
+/** Why a mark could not be written, in a few words (Flow Service's code, not its advice). */
+const refusal = (e) => e instanceof ApiError
+    ? `Flow Service answered ${e.code ?? `HTTP ${e.status}`}`
+    : e.message;
 /**
- * Marks this run's copy as giving way (marker.ts), with If-Match the etag its create answered:
- * when another run has updated the copy since (it adopted it, and may have exited 0 naming it),
- * the copy does not give way. True when the mark was written.
+ * Marks this run's copy as giving way (marker.ts). Read by id first: a copy another run adopted
+ * (its mark says so; that run may have exited 0 naming it) does not give way. If-Match is the
+ * etag the create answered, else the one just read: a 412 means another run updated it since,
+ * and it does not give way either. True when the copy's mark says it gives way.
  */
 async function giveWay(r, copy, created) {
-    if (!r.objects.c.mayGiveWay)
+    const { objects } = r;
+    if (!objects.c.mayGiveWay)
         return false;
-    const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? copy.etag;
-    const description = yieldedDescription(copy.description);
-    if (!etag || description === undefined)
-        return false;
+    const noun = `this run's ${objects.c.noun} (id ${copy.id})`;
+    const marked = async () => markOf((await objects.getIfExists(copy.id))?.description);
     try {
-        await r.objects.update(copy.id, etag, [
-            { op: 'replace', path: '/description', value: description }
-        ]);
-        return true;
+        const read = await objects.getIfExists(copy.id);
+        const m = markOf(read?.description);
+        if (!read || !m || m.adopted) {
+            if (m?.adopted)
+                r.log(`${noun} does not give way: a later run adopted it`);
+            return false;
+        }
+        if (m.yielded)
+            return true;
+        const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? read.etag;
+        const description = yieldedDescription(read.description);
+        if (!etag || description === undefined)
+            return false;
+        try {
+            await objects.update(copy.id, etag, [
+                { op: 'replace', path: '/description', value: description }
+            ]);
+            return true;
+        }
+        catch (e) {
+            if (e instanceof DeadlineError)
+                throw e;
+            // A PATCH whose answer was lost may have been performed: the mark tells.
+            if ((await marked())?.yielded)
+                return true;
+            r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
+            return false;
+        }
     }
     catch (e) {
         if (e instanceof DeadlineError)
             throw e;
-        r.log(`this run's ${r.objects.c.noun} (id ${copy.id}) was not marked as giving way: ${e.message}`);
+        r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
         return false;
+    }
+}
+/**
+ * Says in a copy's mark that this run adopted it, for an adoption that writes nothing else
+ * (if-exists: reuse; the dataflow action's own dataflow), so that the run that made it, if still
+ * racing, neither gives it up nor deletes it (see settle). Only where copies give way (the same
+ * PATCH form). Returns the etag to output: the new one, or the one known when the mark could not
+ * be written (PATCH disabled in the org, a 412), which the log says.
+ */
+async function markAdopted(objects, item, log) {
+    const description = objects.c.mayGiveWay
+        ? adoptedDescription(undefined, item.description)
+        : undefined;
+    if (description === undefined || !item.etag)
+        return item.etag;
+    try {
+        const done = await objects.update(item.id, item.etag, [
+            { op: 'replace', path: '/description', value: description }
+        ]);
+        return done.etag ?? item.etag;
+    }
+    catch (e) {
+        if (e instanceof DeadlineError)
+            throw e;
+        log(`${objects.c.noun} ${item.id} was not marked as adopted by this run: ${refusal(e)}`);
+        return (await objects.getIfExists(item.id))?.etag ?? item.etag;
     }
 }
 /** Deletes a copy of this run's; a failure names the copy to delete by hand. */
@@ -44989,14 +45064,25 @@ async function setEnabled(api, id, enabled) {
 }
 /**
  * The PATCH that makes a stored dataflow's description, schedule and delta column the wanted
- * ones, from that read of it (recomputed from each fresh read: indexes vary).
+ * ones, from that read of it (recomputed from each fresh read: indexes vary). A PATCH that is sent
+ * anyway also says in the create's mark that a later run adopted the dataflow (marker.ts); that
+ * alone is never a reason to write.
  */
 function flowOps(flow, s) {
-    return [
-        ...descriptionChange(flow.description, s.description),
-        ...scheduleChanges(flow, s.schedule),
-        ...deltaChanges(flow, s.deltaColumn)
-    ];
+    const others = [...scheduleChanges(flow, s.schedule), ...deltaChanges(flow, s.deltaColumn)];
+    if (others.length === 0 && descriptionChange(flow.description, s.description).length === 0)
+        return [];
+    const adopted = adoptedDescription(s.description, flow.description);
+    const marking = adopted === undefined
+        ? []
+        : [
+            {
+                op: flow.description === undefined ? 'add' : 'replace',
+                path: '/description',
+                value: adopted
+            }
+        ];
+    return [...marking, ...others];
 }
 
 ;// CONCATENATED MODULE: ./src/dataflow/apply.ts
@@ -45036,7 +45122,9 @@ function createOnce(a, objects, body, fits, create) {
             if (why)
                 throw new errors_ActionError(`another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}) ${why}; run the step again`);
             a.log(`another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}): using it`);
-            return { operation: 'unchanged', id: item.id, etag: item.etag ?? '' };
+            // Its mark says this run adopted it: its run, if still racing, keeps it (exactly-one.ts).
+            const etag = await markAdopted(objects, item, a.log);
+            return { operation: 'unchanged', id: item.id, etag: etag ?? '' };
         },
         log: a.log,
         warn: a.warn
@@ -46462,6 +46550,7 @@ function reportError(e, state, out) {
 
 
 
+
 /** The outputs, from what exists. Each is data: ids and etags as Flow Service gave them. */
 function setOutputs(out, p, operation) {
     const absent = p.deleted !== undefined || operation === 'absent';
@@ -46559,8 +46648,14 @@ function describePlan(plan, s, now) {
     if (f.do === 'create')
         lines.push(`dataflow "${s.dataflowName}": would be created (${JSON.stringify(scheduleParams(s.schedule, now))}${s.deltaColumn ? `, delta column ${s.deltaColumn}` : ''})${s.enabled ? '' : ', then disabled'}`);
     else {
+        // A description that changes only in its mark (the adoption, see flows.ts) is bookkeeping.
+        const markOnly = (o) => o.path === '/description' &&
+            typeof o.value === 'string' &&
+            stripMark(o.value) === (stripMark(f.item.description) ?? '');
         const changes = [
-            ...f.ops.map((o) => `${o.op} ${o.path}${o.value === undefined ? '' : ` = ${JSON.stringify(o.value)}`}`),
+            ...f.ops
+                .filter((o) => !markOnly(o))
+                .map((o) => `${o.op} ${o.path}${o.value === undefined ? '' : ` = ${JSON.stringify(o.value)}`}`),
             ...(m.do === 'update' ? ['replace the Mapping transformation with the new version'] : []),
             ...(f.enable === undefined ? [] : [f.enable ? 'enable' : 'disable'])
         ];

@@ -1,6 +1,11 @@
 import { deleteExisting, updateExisting } from '../platform/changes.js'
 import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
-import { createExactlyOne, storedError, type Outcome } from '../platform/exactly-one.js'
+import {
+  createExactlyOne,
+  markAdopted,
+  storedError,
+  type Outcome
+} from '../platform/exactly-one.js'
 import type { FlowItem } from '../platform/flow-api.js'
 import type { FlowObjects } from '../platform/flow-service.js'
 import { isDeleting } from '../platform/listing.js'
@@ -75,13 +80,16 @@ async function applyIfExists(
         throw new ActionError(
           `${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`
         )
-      case 'reuse':
+      case 'reuse': {
         log(`${found}; if-exists is reuse: using it as it is`)
+        // Only its mark changes, saying this run adopted it: its run, if still racing, keeps it.
+        const etag = await markAdopted(connections, keeper, log)
         return {
           operation: 'unchanged',
           id: keeper.id,
-          etag: keeper.etag ?? (await connections.get(keeper.id)).etag ?? ''
+          etag: etag ?? (await connections.get(keeper.id)).etag ?? ''
         }
+      }
       case 'update': {
         log(`${found}; if-exists is update: updating it`)
         const plan = decide(s, [keeper], body)

@@ -1,6 +1,6 @@
 import { deleteExisting, updateExisting } from '../platform/changes.js'
 import { ActionError, ApiError, StoredObjectError } from '../platform/errors.js'
-import { createExactlyOne, type Outcome } from '../platform/exactly-one.js'
+import { createExactlyOne, markAdopted, type Outcome } from '../platform/exactly-one.js'
 import {
   issueOf,
   pauseMs,
@@ -124,7 +124,9 @@ function createOnce(
       a.log(
         `another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}): using it`
       )
-      return { operation: 'unchanged', id: item.id, etag: item.etag ?? '' }
+      // Its mark says this run adopted it: its run, if still racing, keeps it (exactly-one.ts).
+      const etag = await markAdopted(objects, item, a.log)
+      return { operation: 'unchanged', id: item.id, etag: etag ?? '' }
     },
     log: a.log,
     warn: a.warn

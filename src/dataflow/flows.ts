@@ -8,7 +8,7 @@ import {
   type FlowItem,
   type PatchOp
 } from '../platform/flow-api.js'
-import { keepingMark, stripMark } from '../platform/marker.js'
+import { adoptedDescription, keepingMark, stripMark } from '../platform/marker.js'
 import * as z from '../platform/zod.js'
 import { lazy } from '../platform/lazy.js'
 import { copyTransformation, mappingTransformation, type Transformation } from './payloads.js'
@@ -228,15 +228,27 @@ export async function setEnabled(
 
 /**
  * The PATCH that makes a stored dataflow's description, schedule and delta column the wanted
- * ones, from that read of it (recomputed from each fresh read: indexes vary).
+ * ones, from that read of it (recomputed from each fresh read: indexes vary). A PATCH that is sent
+ * anyway also says in the create's mark that a later run adopted the dataflow (marker.ts); that
+ * alone is never a reason to write.
  */
 export function flowOps(
   flow: StoredFlow,
   s: { description?: string | undefined; schedule: Schedule; deltaColumn?: string | undefined }
 ): PatchOp[] {
-  return [
-    ...descriptionChange(flow.description, s.description),
-    ...scheduleChanges(flow, s.schedule),
-    ...deltaChanges(flow, s.deltaColumn)
-  ]
+  const others = [...scheduleChanges(flow, s.schedule), ...deltaChanges(flow, s.deltaColumn)]
+  if (others.length === 0 && descriptionChange(flow.description, s.description).length === 0)
+    return []
+  const adopted = adoptedDescription(s.description, flow.description)
+  const marking: PatchOp[] =
+    adopted === undefined
+      ? []
+      : [
+          {
+            op: flow.description === undefined ? 'add' : 'replace',
+            path: '/description',
+            value: adopted
+          }
+        ]
+  return [...marking, ...others]
 }

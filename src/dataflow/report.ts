@@ -1,5 +1,7 @@
 import { CRM_TO_AEP_FLOW_SPEC_ID } from '../platform/collections.js'
 import type { Operation } from '../platform/operation.js'
+import type { PatchOp } from '../platform/flow-api.js'
+import { stripMark } from '../platform/marker.js'
 import type { Output, SummaryContent } from '../platform/output.js'
 import { reportError, setFailureOutputs, summarise, type StepBase } from '../platform/report.js'
 import type { Progress, Step } from './apply.js'
@@ -137,10 +139,17 @@ export function describePlan(plan: PipelinePlan, s: DataflowSettings, now: () =>
       `dataflow "${s.dataflowName}": would be created (${JSON.stringify(scheduleParams(s.schedule, now))}${s.deltaColumn ? `, delta column ${s.deltaColumn}` : ''})${s.enabled ? '' : ', then disabled'}`
     )
   else {
+    // A description that changes only in its mark (the adoption, see flows.ts) is bookkeeping.
+    const markOnly = (o: PatchOp) =>
+      o.path === '/description' &&
+      typeof o.value === 'string' &&
+      stripMark(o.value) === (stripMark(f.item.description) ?? '')
     const changes = [
-      ...f.ops.map(
-        (o) => `${o.op} ${o.path}${o.value === undefined ? '' : ` = ${JSON.stringify(o.value)}`}`
-      ),
+      ...f.ops
+        .filter((o) => !markOnly(o))
+        .map(
+          (o) => `${o.op} ${o.path}${o.value === undefined ? '' : ` = ${JSON.stringify(o.value)}`}`
+        ),
       ...(m.do === 'update' ? ['replace the Mapping transformation with the new version'] : []),
       ...(f.enable === undefined ? [] : [f.enable ? 'enable' : 'disable'])
     ]

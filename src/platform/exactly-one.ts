@@ -1,9 +1,9 @@
-import { ActionError, StoredObjectError } from './errors.js'
+import { ActionError, ApiError, StoredObjectError } from './errors.js'
 import { pauseMs, type FlowItem } from './flow-api.js'
 import type { FlowObjects } from './flow-service.js'
 import { DeadlineError } from './http.js'
 import { isDeleting } from './listing.js'
-import { firstCopy, markOf, markText, yieldedDescription } from './marker.js'
+import { adoptedDescription, firstCopy, markOf, markText, yieldedDescription } from './marker.js'
 import type { Operation } from './operation.js'
 import type { Mark } from './marker.js'
 import type { Created, OwnCopy } from './safe-create.js'
@@ -297,27 +297,78 @@ async function relist(r: ExactlyOne, mustInclude?: string): Promise<FlowItem[]> 
   }
 }
 
+/** Why a mark could not be written, in a few words (Flow Service's code, not its advice). */
+const refusal = (e: unknown) =>
+  e instanceof ApiError
+    ? `Flow Service answered ${e.code ?? `HTTP ${e.status}`}`
+    : (e as Error).message
+
 /**
- * Marks this run's copy as giving way (marker.ts), with If-Match the etag its create answered:
- * when another run has updated the copy since (it adopted it, and may have exited 0 naming it),
- * the copy does not give way. True when the mark was written.
+ * Marks this run's copy as giving way (marker.ts). Read by id first: a copy another run adopted
+ * (its mark says so; that run may have exited 0 naming it) does not give way. If-Match is the
+ * etag the create answered, else the one just read: a 412 means another run updated it since,
+ * and it does not give way either. True when the copy's mark says it gives way.
  */
 async function giveWay(r: ExactlyOne, copy: FlowItem, created: Created): Promise<boolean> {
-  if (!r.objects.c.mayGiveWay) return false
-  const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? copy.etag
-  const description = yieldedDescription(copy.description)
-  if (!etag || description === undefined) return false
+  const { objects } = r
+  if (!objects.c.mayGiveWay) return false
+  const noun = `this run's ${objects.c.noun} (id ${copy.id})`
+  const marked = async () => markOf((await objects.getIfExists(copy.id))?.description)
   try {
-    await r.objects.update(copy.id, etag, [
-      { op: 'replace', path: '/description', value: description }
-    ])
-    return true
+    const read = await objects.getIfExists(copy.id)
+    const m = markOf(read?.description)
+    if (!read || !m || m.adopted) {
+      if (m?.adopted) r.log(`${noun} does not give way: a later run adopted it`)
+      return false
+    }
+    if (m.yielded) return true
+    const etag = created.copies.find((o) => o.id === copy.id)?.etag ?? read.etag
+    const description = yieldedDescription(read.description)
+    if (!etag || description === undefined) return false
+    try {
+      await objects.update(copy.id, etag, [
+        { op: 'replace', path: '/description', value: description }
+      ])
+      return true
+    } catch (e) {
+      if (e instanceof DeadlineError) throw e
+      // A PATCH whose answer was lost may have been performed: the mark tells.
+      if ((await marked())?.yielded) return true
+      r.log(`${noun} was not marked as giving way: ${refusal(e)}`)
+      return false
+    }
   } catch (e) {
     if (e instanceof DeadlineError) throw e
-    r.log(
-      `this run's ${r.objects.c.noun} (id ${copy.id}) was not marked as giving way: ${(e as Error).message}`
-    )
+    r.log(`${noun} was not marked as giving way: ${refusal(e)}`)
     return false
+  }
+}
+
+/**
+ * Says in a copy's mark that this run adopted it, for an adoption that writes nothing else
+ * (if-exists: reuse; the dataflow action's own dataflow), so that the run that made it, if still
+ * racing, neither gives it up nor deletes it (see settle). Only where copies give way (the same
+ * PATCH form). Returns the etag to output: the new one, or the one known when the mark could not
+ * be written (PATCH disabled in the org, a 412), which the log says.
+ */
+export async function markAdopted(
+  objects: FlowObjects,
+  item: FlowItem,
+  log: (line: string) => void
+): Promise<string | undefined> {
+  const description = objects.c.mayGiveWay
+    ? adoptedDescription(undefined, item.description)
+    : undefined
+  if (description === undefined || !item.etag) return item.etag
+  try {
+    const done = await objects.update(item.id, item.etag, [
+      { op: 'replace', path: '/description', value: description }
+    ])
+    return done.etag ?? item.etag
+  } catch (e) {
+    if (e instanceof DeadlineError) throw e
+    log(`${objects.c.noun} ${item.id} was not marked as adopted by this run: ${refusal(e)}`)
+    return (await objects.getIfExists(item.id))?.etag ?? item.etag
   }
 }
 

@@ -9,8 +9,9 @@ import { firstCopy, madeByThisAction, markOf } from './marker.js'
 /*
  * A later run heals what racing or cancelled runs left: several live copies of one name, every
  * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * the one racing runs keep (the first by compareCopies: not one whose run gave way, as another
- * run may have exited 0 naming the other), and deletes the others, saying so.
+ * one a later run adopted (its mark says so), else the one racing runs keep (the first by
+ * compareCopies: not one whose run gave way, as another run may have exited 0 naming the other),
+ * and deletes the others, saying so.
  * Copies it did not make, or several in use, are never touched: the step fails naming every id.
  * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
  * naming them): the run waits for them to settle instead, and never deletes them.
@@ -116,13 +117,18 @@ export async function heal(h: Healing, listed: FlowItem[]): Promise<FlowItem | u
     throw new ActionError(
       `${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`
     )
-  let keep = used[0] ?? (firstCopy(items) as FlowItem)
+  // Not in use: a copy a later run adopted (it may have exited 0 naming it), else the first
+  // (compareCopies ranks a copy whose run gave way last).
+  const adopted = items.filter((i) => markOf(i.description)?.adopted)
+  let keep = used[0] ?? (firstCopy(adopted.length > 0 ? adopted : items) as FlowItem)
   const extra = items.filter((i) => i.id !== keep.id)
   const why = used[0]
     ? 'the one in use'
-    : items.some((i) => markOf(i.description)?.yielded)
-      ? 'the first created of those whose runs did not give way'
-      : 'the first created'
+    : adopted.length > 0
+      ? `the first created of those ${adopted.length === 1 ? 'a later run adopted' : 'later runs adopted'}`
+      : items.some((i) => markOf(i.description)?.yielded) && !markOf(keep.description)?.yielded
+        ? 'the first created of those whose runs did not give way'
+        : 'the first created'
   const list = extra.map((i) => i.id).join(', ')
   if (h.dryRun) {
     h.warn(

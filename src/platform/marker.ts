@@ -27,8 +27,22 @@ export interface Mark {
   adopted?: boolean
 }
 
+/**
+ * A mark, read from its `[` to the end. It is looked for only from the last `[aep-gha:` of the
+ * text (a mark holds none inside), so a long text from a server costs one scan, not one per
+ * position.
+ */
+const OPEN = '[aep-gha:'
 const MARK =
-  /\s*\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]\s*$/
+  /^\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]$/
+
+/** The text before a mark, and the mark; undefined when the text ends in none. */
+function split(description: string): { text: string; m: RegExpExecArray } | undefined {
+  const end = description.trimEnd()
+  const at = end.lastIndexOf(OPEN)
+  const m = at < 0 ? null : MARK.exec(end.slice(at))
+  return m ? { text: end.slice(0, at).trimEnd(), m } : undefined
+}
 
 /** The text appended to a description. */
 export const markText = (m: Mark): string =>
@@ -48,7 +62,7 @@ export function keepingMark(description: string, current: string | undefined): s
 
 /** The mark at the end of a description, if any. */
 export function markOf(description: string | undefined): Mark | undefined {
-  const m = description === undefined ? null : MARK.exec(description)
+  const m = description === undefined ? undefined : split(description)?.m
   if (!m) return undefined
   const at = m[3] === undefined ? undefined : parseInt(m[3], 36)
   return {
@@ -79,14 +93,16 @@ export function adoptedDescription(
   const wanted = text ?? stripMark(current) ?? ''
   const same = wanted === (stripMark(current) ?? '')
   if (!m) return same ? undefined : wanted
-  if (m.adopted && same) return undefined
-  return withMark(wanted, { ...m, adopted: true })
+  if (m.adopted && !m.yielded && same) return undefined
+  // A copy a run adopts no longer gives way: that run names it now.
+  const { yielded: _gaveWay, ...kept } = m
+  return withMark(wanted, { ...kept, adopted: true })
 }
 
 /** A description without its mark: what the user asked for, to compare with what is wanted. */
 export function stripMark(description: string | undefined): string | undefined {
   if (description === undefined) return undefined
-  return description.replace(MARK, '')
+  return split(description)?.text ?? description
 }
 
 /**
