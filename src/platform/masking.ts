@@ -300,8 +300,19 @@ function replaceRanges(text: string, ranges: Array<[number, number]>): string {
 /** One level of one encoding undone; the text itself when there is nothing to undo. */
 type Decoder = (text: string) => string
 
+/**
+ * What any decoder needs to change a text: a non-ASCII character (mojibake, and normalise's
+ * Unicode forms), `\` (JSON, byte and Python escapes), `&` (HTML references, the full decoder's
+ * too), `%HH` (percent and byte escapes), `=` before a line break (quoted-printable's soft break)
+ * or before a byte that can start UTF-8 (a `=HH` run is decoded only as valid UTF-8, whose first
+ * byte is below 0x80 or from 0xC2). A contract every decoder and normalise keep (tested): text
+ * this does not match is returned as it is, so it has no decoded views. A new decoder widens it
+ * to what makes it act.
+ */
+export const DECODABLE = /[\u0080-\uffff]|[\\&]|%[0-9A-Fa-f]{2}|=(?:\r?\n|[0-7C-Fc-f][0-9A-Fa-f])/
+
 /** The encodings a server may have applied to what it echoes, one level each. */
-const DECODERS: Decoder[] = [
+export const DECODERS: readonly Decoder[] = [
   decodeJsonEscapes,
   decodePercent,
   decodeHtmlEntities,
@@ -344,7 +355,9 @@ export function* decodedViews(text: string): Generator<string> {
  * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
  * bidi marks, other default-ignorable and format characters), and whitespace.
  */
-const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u
+export const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u
+/** What WRAPPING matches among ASCII characters (tested): whitespace only. */
+export const ASCII_WRAPPING = /[\t\n\v\f\r ]/
 
 /** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
 const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g
