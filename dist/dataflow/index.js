@@ -42249,6 +42249,16 @@ function replaceRanges(text, ranges) {
     }
     return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
+/**
+ * What any decoder needs to change a text: a non-ASCII character (mojibake, and normalise's
+ * Unicode forms), `\` (JSON, byte and Python escapes), `&` (HTML references, the full decoder's
+ * too), `%HH` (percent and byte escapes), `=` before a line break (quoted-printable's soft break)
+ * or before a byte that can start UTF-8 (a `=HH` run is decoded only as valid UTF-8, whose first
+ * byte is below 0x80 or from 0xC2). A contract every decoder and normalise keep (tested): text
+ * this does not match is returned as it is, so it has no decoded views. A new decoder widens it
+ * to what makes it act.
+ */
+const DECODABLE = /[\u0080-\uffff]|[\\&]|%[0-9A-Fa-f]{2}|=(?:\r?\n|[0-7C-Fc-f][0-9A-Fa-f])/;
 /** The encodings a server may have applied to what it echoes, one level each. */
 const DECODERS = [
     decodeJsonEscapes,
@@ -42296,6 +42306,14 @@ function* decodedViews(text) {
  * bidi marks, other default-ignorable and format characters), and whitespace.
  */
 const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
+/** What WRAPPING matches among ASCII characters (tested): whitespace only. */
+const ASCII_WRAPPING = /[\t\n\v\f\r ]/;
+const ASCII_UNWRAP = new RegExp(ASCII_WRAPPING.source, 'g');
+/**
+ * Every WINDOW-long run of a text holds a run this long starting at a multiple of it (the first
+ * at or after the run's start, as 2 * BLOCK - 1 <= WINDOW): what cannotHold() looks up first.
+ */
+const BLOCK = WINDOW / 2;
 /** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
 const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
 /** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
@@ -42333,6 +42351,10 @@ class Masker {
     pieces = new Set();
     /** The single secrets' forms: where a piece found at a join is extended. */
     singles = [];
+    /** Runs of the forms, one of which any match of a form's pattern holds (see cannotHold). */
+    needles;
+    /** The BLOCK-long runs of the windows: where a window may stand (see cannotHold). */
+    blocks = new Set();
     constructor(sink) {
         this.sink = sink;
     }
@@ -42354,6 +42376,8 @@ class Masker {
             for (let i = 0; i + WINDOW <= form.length; i++) {
                 this.windows.add(lower.slice(i, i + WINDOW));
             }
+            for (let i = 0; i + BLOCK <= form.length && form.length >= WINDOW; i++)
+                this.blocks.add(lower.slice(i, i + BLOCK));
             for (let i = 0; i + MIN_FRAGMENT <= form.length; i++)
                 this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
         }
@@ -42370,6 +42394,7 @@ class Masker {
                 continue;
             this.forms.add(form);
             this.patterns = undefined;
+            this.needles = undefined;
             this.sink.setSecret(form);
         }
     }
@@ -42452,9 +42477,73 @@ class Masker {
      * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
      * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
      * invisible characters or line wrapping inside it), even several ways one over another: where a
-     * decoded view of the text reveals a secret, that view is used, redacted.
+     * decoded view of the text reveals a secret, that view is used, redacted. Text that
+     * cannotHold() a secret is returned at once.
      */
     redact(text, opts = {}) {
+        return this.cannotHold(text, opts) ? text : this.redactFully(text, opts);
+    }
+    /**
+     * True when redact(text, opts) returns text as it is, known cheaply (almost every line the
+     * action prints); false says nothing. For ASCII text that DECODABLE does not match, the full
+     * algorithm has no decoded views and looks at two texts: text, and text without its ASCII
+     * whitespace (all WRAPPING matches in ASCII) with the joins mapped as unwrappedRanges() maps
+     * them. True only when ranges() finds nothing in either: no form (holdsForm, on the unwrapped
+     * text only: its runs hold no whitespace, so text holds one only where that does), no window
+     * and no piece (holdsRun).
+     */
+    cannotHold(text, opts = {}) {
+        if (DECODABLE.test(text))
+            return false;
+        const joins = opts.joins === false ? undefined : (opts.joins ?? []);
+        const view = text.replace(ASCII_UNWRAP, '');
+        if (this.holdsForm(view) || this.holdsRun(text, joins))
+            return false;
+        if (view === text)
+            return true;
+        let viewJoins = joins;
+        if (joins?.length) {
+            const kept = [];
+            for (let i = 0; i < text.length; i++)
+                if (!ASCII_WRAPPING.test(text[i] ?? ''))
+                    kept.push(i);
+            viewJoins = joins.map((j) => {
+                const at = kept.findIndex((k) => k >= j);
+                return at < 0 ? view.length : at;
+            });
+        }
+        return !this.holdsRun(view, viewJoins);
+    }
+    /**
+     * Whether text holds one of needles. When not, no form's pattern matches it: a match holds the
+     * form's whitespace-free runs as written, and for every form needles has one (or a run of it).
+     */
+    holdsForm(text) {
+        this.needles ??= needles(this.forms);
+        for (const needle of this.needles)
+            if (text.includes(needle))
+                return true;
+        return false;
+    }
+    /**
+     * For ASCII text: whether ranges() finds a window or, given joins, a piece in it. A window
+     * there holds the BLOCK-long run of text that starts at the first multiple of BLOCK at or after
+     * the window's start, so it is looked for only where that run is one of blocks. Pieces are
+     * looked for as ranges() does.
+     */
+    holdsRun(text, joins) {
+        if (this.pieces.size === 0)
+            return false;
+        const lower = text.toLowerCase();
+        for (let b = 0; b + BLOCK <= lower.length; b += BLOCK)
+            if (this.blocks.has(lower.slice(b, b + BLOCK)))
+                for (let s = Math.max(0, b + 1 - BLOCK); s <= b && s + WINDOW <= lower.length; s++)
+                    if (this.windows.has(lower.slice(s, s + WINDOW)))
+                        return true;
+        return !!joins && this.pieceRanges(text, joins).length > 0;
+    }
+    /** redact() without its shortcut for text that cannot hold a secret: what redact() must equal. */
+    redactFully(text, opts = {}) {
         const joins = opts.joins === false ? undefined : (opts.joins ?? []);
         let out = replaceRanges(text, this.allRanges(text, joins));
         // Each round adopts the first view revealing a secret; another may hide in another encoding.
@@ -42522,8 +42611,26 @@ class Masker {
     }
     /** An output value with the runs reveals() finds replaced by ***. */
     redactOutput(value) {
+        if (!/[\u0080-\uffff]/.test(value) && !this.holdsForm(value) && !this.holdsRun(value))
+            return value;
+        return this.redactOutputFully(value);
+    }
+    /** redactOutput() without its shortcut: what redactOutput() must equal. */
+    redactOutputFully(value) {
         return replaceRanges(value, this.ranges(value));
     }
+}
+/**
+ * Per form, its longest whitespace-free run (any match of the form's pattern holds it as written),
+ * left out where it holds a shorter one kept: text without that one cannot hold it either.
+ */
+function needles(forms) {
+    const longest = (form) => form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '');
+    const kept = [];
+    for (const run of [...new Set([...forms].map(longest))].sort((a, b) => a.length - b.length))
+        if (!kept.some((k) => run.includes(k)))
+            kept.push(run);
+    return kept;
 }
 
 ;// CONCATENATED MODULE: ./src/platform/output.ts
