@@ -47,6 +47,23 @@ describe('neutralise', () => {
   })
 })
 
+describe('neutralise, character by character', () => {
+  // Lines of printable ASCII and tabs skip the Unicode-aware pattern: they must hold nothing it
+  // rewrites, and every other character must still be rewritten where the pattern says so.
+  it('leaves every printable ASCII character and the tab as it is, and writes every other control character as \\uXXXX', () => {
+    for (let c = 0; c < 0x80; c++) {
+      const ch = String.fromCharCode(c)
+      const line = `a${ch}b`
+      const printable = ch === '\t' || (c >= 0x20 && c <= 0x7e)
+      const lineBreak = ch === '\n' || ch === '\r'
+      if (printable) expect(neutralise(line)).toBe(line)
+      else if (!lineBreak) expect(neutralise(line)).toBe(`a\\u${c.toString(16).padStart(4, '0')}b`)
+    }
+    // Beyond ASCII: C1 controls and format characters too.
+    expect(neutralise('a\u0085b\u200bc\u00adz')).toBe('a\\u0085b\\u200bc\\u00adz')
+  })
+})
+
 describe('cut', () => {
   it('keeps short text, cuts long text with an ellipsis', () => {
     expect(cut('abc', 3)).toBe('abc')

@@ -1,4 +1,4 @@
-import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
 /***/ 770:
@@ -42032,7 +42032,12 @@ function derivedForms(secret) {
     return [...forms].filter((f) => f.trim().length > 0);
 }
 /** Letters without their combining marks (ö -> o). */
-const foldAccents = (s) => s.normalize('NFD').replace(/\p{M}/gu, '');
+const foldAccents = (s) => NON_ASCII.test(s) ? s.normalize('NFD').replace(/\p{M}/gu, '') : s;
+/**
+ * Any character beyond ASCII: ASCII text has no accents, no other normal form, no invisible
+ * characters and only ASCII whitespace, so the Unicode-aware steps can skip it.
+ */
+const NON_ASCII = /[^\x00-\x7f]/;
 /**
  * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
  * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
@@ -42367,7 +42372,10 @@ class Masker {
             return;
         this.addComposite(secret);
         const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)];
-        forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''));
+        const unwrapped = NON_ASCII.test(secret)
+            ? secret.replace(new RegExp(WRAPPING.source, 'gu'), '')
+            : secret.replace(ASCII_UNWRAP, '');
+        forms.push(foldAccents(secret), unwrapped);
         for (const form of forms) {
             if (this.singles.includes(form))
                 continue;
@@ -42662,6 +42670,8 @@ const LEADING_SPACE = /^[\s\u0085]*/;
 /** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
 // eslint-disable-next-line no-control-regex
 const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
+/** A line of printable ASCII and tabs only. */
+const PRINTABLE = /^[\t\x20-\x7e]*$/;
 const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 /**
  * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
@@ -42669,7 +42679,9 @@ const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4,
  * Hidden characters are made visible first, since the runner may ignore them when matching.
  */
 function neutralise(line) {
-    let out = line.replace(HIDDEN, output_hex).replace(/##\[/g, '## [');
+    // Printable ASCII and tabs hold nothing HIDDEN matches (the common case, without its
+    // Unicode-aware pattern).
+    let out = (PRINTABLE.test(line) ? line : line.replace(HIDDEN, output_hex)).replace(/##\[/g, '## [');
     const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
     if (out.startsWith('::', lead.length))
         out = `${lead}: :${out.slice(lead.length + 2)}`;

@@ -69,7 +69,14 @@ export function derivedForms(secret: string): string[] {
 }
 
 /** Letters without their combining marks (ö -> o). */
-const foldAccents = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '')
+const foldAccents = (s: string) =>
+  NON_ASCII.test(s) ? s.normalize('NFD').replace(/\p{M}/gu, '') : s
+
+/**
+ * Any character beyond ASCII: ASCII text has no accents, no other normal form, no invisible
+ * characters and only ASCII whitespace, so the Unicode-aware steps can skip it.
+ */
+const NON_ASCII = /[^\x00-\x7f]/
 
 /**
  * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
@@ -431,7 +438,10 @@ export class Masker {
     if (!secret) return
     this.addComposite(secret)
     const forms = [secret, collapse(secret), JSON.stringify(secret).slice(1, -1)]
-    forms.push(foldAccents(secret), secret.replace(new RegExp(WRAPPING.source, 'gu'), ''))
+    const unwrapped = NON_ASCII.test(secret)
+      ? secret.replace(new RegExp(WRAPPING.source, 'gu'), '')
+      : secret.replace(ASCII_UNWRAP, '')
+    forms.push(foldAccents(secret), unwrapped)
     for (const form of forms) {
       if (this.singles.includes(form)) continue
       this.singles.push(form)

@@ -52,6 +52,9 @@ const LEADING_SPACE = /^[\s\u0085]*/
 // eslint-disable-next-line no-control-regex
 const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu
 
+/** A line of printable ASCII and tabs only. */
+const PRINTABLE = /^[\t\x20-\x7e]*$/
+
 const hex = (c: string) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
 
 /**
@@ -60,7 +63,9 @@ const hex = (c: string) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4
  * Hidden characters are made visible first, since the runner may ignore them when matching.
  */
 export function neutralise(line: string): string {
-  let out = line.replace(HIDDEN, hex).replace(/##\[/g, '## [')
+  // Printable ASCII and tabs hold nothing HIDDEN matches (the common case, without its
+  // Unicode-aware pattern).
+  let out = (PRINTABLE.test(line) ? line : line.replace(HIDDEN, hex)).replace(/##\[/g, '## [')
   const lead = LEADING_SPACE.exec(out)?.[0] ?? ''
   if (out.startsWith('::', lead.length)) out = `${lead}: :${out.slice(lead.length + 2)}`
   return out
