@@ -76,7 +76,7 @@ const foldAccents = (s: string) =>
  * Any character beyond ASCII: ASCII text has no accents, no other normal form, no invisible
  * characters and only ASCII whitespace, so the Unicode-aware steps can skip it.
  */
-const NON_ASCII = /[^\x00-\x7f]/
+const NON_ASCII = /[\u0080-\uffff]/
 
 /**
  * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
