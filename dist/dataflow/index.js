@@ -42163,7 +42163,9 @@ function decodeHtmlEntities(text) {
         return text;
     if (htmlDecoder)
         return htmlDecoder(text);
-    return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e) => {
+    // Numeric references also without their `;`, as HTML reads them.
+    return text.replace(/&(?:(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});?|([a-zA-Z]+);)/g, (whole, n, named) => {
+        const e = n ?? named ?? '';
         if (!e.startsWith('#'))
             return HTML_NAMED[e.toLowerCase()] ?? whole;
         const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
@@ -42274,6 +42276,11 @@ const DECODERS = [
     decodePythonEscapes,
     decodeMojibake
 ];
+/**
+ * How many times redactFully() adopts a decoded view that reveals a secret (each round one
+ * encoding of one echo, or one level of a nested one): far more than any server's echo needs.
+ */
+const MAX_ROUNDS = 64;
 /** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
 const MAX_DECODE_DEPTH = 6;
 /**
@@ -42331,13 +42338,15 @@ const MAX_DECORATION = 2;
  * any case.
  */
 function lowerKeepingPositions(text) {
-    const lower = text.toLowerCase();
+    // Σ lowers to ς at a word's end and to σ elsewhere, by context: both are σ here, so a secret
+    // and an echo of it lower alike whatever follows them.
+    const lower = text.toLowerCase().replace(/ς/g, 'σ');
     if (lower.length === text.length)
         return lower;
     let out = '';
     for (const c of text) {
         const l = c.toLowerCase();
-        out += l.length === c.length ? l : c;
+        out += l.length === c.length ? l.replace(/ς/g, 'σ') : c;
     }
     return out;
 }
@@ -42554,10 +42563,12 @@ class Masker {
     redactFully(text, opts = {}) {
         const joins = opts.joins === false ? undefined : (opts.joins ?? []);
         let out = replaceRanges(text, this.allRanges(text, joins));
-        // Each round adopts the first view revealing a secret; another may hide in another encoding.
+        // Each round adopts the first view revealing a secret; another may hide in another encoding,
+        // or in the same one nested deeper: rounds go on until no view reveals one. A text that still
+        // does after MAX_ROUNDS (built to outlast them) is not shown at all.
         // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
         const viewJoins = joins && [];
-        for (let round = 0; round < 4; round++) {
+        for (let round = 0;; round++) {
             let next;
             for (const view of decodedViews(out)) {
                 const redacted = replaceRanges(view, this.allRanges(view, viewJoins));
@@ -42567,10 +42578,11 @@ class Masker {
                 }
             }
             if (next === undefined)
-                break;
+                return out;
+            if (round === MAX_ROUNDS)
+                return '***';
             out = next;
         }
-        return out;
     }
     /**
      * A secret a server wrapped across lines or broke up with invisible characters: found in the
@@ -42753,7 +42765,27 @@ function guard(text, redact, opts) {
         }
         joined += l;
     }
-    return [cut(neutralise(redact(joined, { joins })), opts.max)];
+    // The redaction may adopt a decoded view of the text (masking.ts), in which an escaped line
+    // break is a real one again: the result is made one inert line once more (its breaks are
+    // whitespace to every check, so no secret can form across them), and redacted again until
+    // nothing changes.
+    let line = joined;
+    for (let pass = 0; pass < 4; pass++) {
+        // Later passes: the text's own ends and line breaks are its joins (positions moved).
+        const next = oneLine(redact(line, { joins: pass === 0 ? joins : [] }));
+        if (next === line)
+            break;
+        line = next;
+    }
+    return [cut(line, opts.max)];
+}
+/** Lines made one: each neutralised, whitespace collapsed, joined by single spaces. */
+function oneLine(text) {
+    return text
+        .split(output_LINE_BREAK)
+        .map((l) => neutralise(l).replace(/\s+/g, ' ').trim())
+        .filter((l) => l.length > 0)
+        .join(' ');
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 /** The step's printer: secrets registered here, every line guarded (see the module comment). */

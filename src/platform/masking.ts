@@ -206,11 +206,16 @@ export async function loadHtmlDecoder(): Promise<void> {
 export function decodeHtmlEntities(text: string): string {
   if (!text.includes('&')) return text
   if (htmlDecoder) return htmlDecoder(text)
-  return text.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]+);/g, (whole, e: string) => {
-    if (!e.startsWith('#')) return HTML_NAMED[e.toLowerCase()] ?? whole
-    const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
-    return code <= 0x10ffff ? String.fromCodePoint(code) : whole
-  })
+  // Numeric references also without their `;`, as HTML reads them.
+  return text.replace(
+    /&(?:(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});?|([a-zA-Z]+);)/g,
+    (whole, n: string | undefined, named: string | undefined) => {
+      const e = n ?? named ?? ''
+      if (!e.startsWith('#')) return HTML_NAMED[e.toLowerCase()] ?? whole
+      const code = /^#[xX]/.test(e) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole
+    }
+  )
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -328,6 +333,12 @@ export const DECODERS: readonly Decoder[] = [
   decodePythonEscapes,
   decodeMojibake
 ]
+/**
+ * How many times redactFully() adopts a decoded view that reveals a secret (each round one
+ * encoding of one echo, or one level of a nested one): far more than any server's echo needs.
+ */
+const MAX_ROUNDS = 64
+
 /** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
 const MAX_DECODE_DEPTH = 6
 
@@ -386,12 +397,14 @@ const MAX_DECORATION = 2
  * any case.
  */
 export function lowerKeepingPositions(text: string): string {
-  const lower = text.toLowerCase()
+  // Σ lowers to ς at a word's end and to σ elsewhere, by context: both are σ here, so a secret
+  // and an echo of it lower alike whatever follows them.
+  const lower = text.toLowerCase().replace(/ς/g, 'σ')
   if (lower.length === text.length) return lower
   let out = ''
   for (const c of text) {
     const l = c.toLowerCase()
-    out += l.length === c.length ? l : c
+    out += l.length === c.length ? l.replace(/ς/g, 'σ') : c
   }
   return out
 }
@@ -614,10 +627,12 @@ export class Masker {
   redactFully(text: string, opts: RedactOptions = {}): string {
     const joins = opts.joins === false ? undefined : (opts.joins ?? [])
     let out = replaceRanges(text, this.allRanges(text, joins))
-    // Each round adopts the first view revealing a secret; another may hide in another encoding.
+    // Each round adopts the first view revealing a secret; another may hide in another encoding,
+    // or in the same one nested deeper: rounds go on until no view reveals one. A text that still
+    // does after MAX_ROUNDS (built to outlast them) is not shown at all.
     // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
     const viewJoins = joins && []
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; ; round++) {
       let next: string | undefined
       for (const view of decodedViews(out)) {
         const redacted = replaceRanges(view, this.allRanges(view, viewJoins))
@@ -626,10 +641,10 @@ export class Masker {
           break
         }
       }
-      if (next === undefined) break
+      if (next === undefined) return out
+      if (round === MAX_ROUNDS) return '***'
       out = next
     }
-    return out
   }
 
   /**

@@ -140,7 +140,27 @@ export function guard(
     }
     joined += l
   }
-  return [cut(neutralise(redact(joined, { joins })), opts.max)]
+  // The redaction may adopt a decoded view of the text (masking.ts), in which an escaped line
+  // break is a real one again: the result is made one inert line once more (its breaks are
+  // whitespace to every check, so no secret can form across them), and redacted again until
+  // nothing changes.
+  let line = joined
+  for (let pass = 0; pass < 4; pass++) {
+    // Later passes: the text's own ends and line breaks are its joins (positions moved).
+    const next = oneLine(redact(line, { joins: pass === 0 ? joins : [] }))
+    if (next === line) break
+    line = next
+  }
+  return [cut(line, opts.max)]
+}
+
+/** Lines made one: each neutralised, whitespace collapsed, joined by single spaces. */
+function oneLine(text: string): string {
+  return text
+    .split(LINE_BREAK)
+    .map((l) => neutralise(l).replace(/\s+/g, ' ').trim())
+    .filter((l) => l.length > 0)
+    .join(' ')
 }
 
 const escapeHtml = (s: string) =>
