@@ -51,21 +51,9 @@ var lazy = __webpack_require__(9753);
 var external_node_vm_ = __webpack_require__(714);
 ;// CONCATENATED MODULE: ./src/connection/bounded-regexp.ts
 
-/**
- * A regular-expression engine for ajv (its `code.regExp` option) that cannot hang the step.
- * JavaScript's RegExp backtracks, so a `pattern` served in a connection spec (say
- * `^(([^#])+)+#$`) can take longer than the step has, synchronously, on a short string. Each
- * test therefore runs under node:vm's timeout, which interrupts a running regular expression;
- * patterns too long to be worth evaluating are not compiled at all. A pattern that runs out of
- * time, or is too long, is not checked: its test answers "matches" and the pattern is recorded
- * as unchecked, so the caller can say so and carry on.
- */
-/** Longer patterns are not evaluated (no PostgreSQL connection string needs one this long). */
 const MAX_PATTERN_LENGTH = 1000;
-/** How long one pattern may run on one value; a sound pattern takes microseconds. */
 const PATTERN_TIME_MS = 250;
 let sandbox;
-/** Runs `re.test(s)` with a time limit; undefined when the limit was reached. */
 function testWithin(re, s, timeMs) {
     sandbox ??= { context: (0,external_node_vm_.createContext)({}), script: new external_node_vm_.Script('re.test(s)') };
     const { context, script } = sandbox;
@@ -84,28 +72,16 @@ function testWithin(re, s, timeMs) {
         context.s = undefined;
     }
 }
-/** How long all patterns of one judgement may run together, unless the caller gives less. */
 const PATTERNS_BUDGET_MS = 2000;
-/**
- * A pattern as JSON Schema reads it: with the `u` flag (`\p{L}`, astral characters as one); a
- * pattern only valid without it (`[\w\_]`, written for the older syntax) is read that way.
- */
 function compilePattern(pattern, flags) {
     const unicode = flags.includes('u') ? flags : `${flags}u`;
     try {
         return new RegExp(pattern, unicode);
     }
     catch {
-        // Invalid both ways, this throws: the schema itself is broken, as with ajv's own engine.
         return new RegExp(pattern, unicode.replace('u', ''));
     }
 }
-/**
- * A fresh engine and the patterns it could not check (pattern -> why). An invalid pattern still
- * throws when compiled, as with ajv's own engine: the schema itself is broken then. All tests
- * together run at most `budgetMs` (the caller shortens it to what the step's deadline leaves);
- * once it is spent, every further test answers "matches" and its pattern is unchecked.
- */
 function boundedRegExps(limits = {}) {
     const maxLength = limits.maxLength ?? MAX_PATTERN_LENGTH;
     const timeMs = limits.timeMs ?? PATTERN_TIME_MS;
@@ -113,7 +89,6 @@ function boundedRegExps(limits = {}) {
     let spentMs = 0;
     const unchecked = new Map();
     const engine = ((pattern, flags) => {
-        // ajv keys its compiled patterns by toString(): it must differ between patterns.
         const key = `/${pattern}/${flags}`;
         if (pattern.length > maxLength) {
             unchecked.set(pattern, `it is longer than ${maxLength} characters`);
@@ -181,12 +156,10 @@ const PropertySchema = (0,lazy/* lazy */.R)(() => zod/* looseObject */._H3({
 }));
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const plainShorten = (text, max) => (0,output/* cut */.Jj)((0,spec_text/* specText */.d)(text), max);
-/** The schema of one auth type out of a GET /connectionSpecs/{id} reply, or why there is none. */
 function authSchemaOf(reply, specName, shorten = plainShorten) {
     const parsed = SpecReplySchema().safeParse(reply);
     if (!parsed.success)
         return { unavailable: 'the reply is not a connection spec list' };
-    // Only PostgreSQL's own spec referees: another connector's would fail good params.
     const spec = parsed.data.items.find((i) => (0,listing/* sameSpec */.sZ)(i.id, collections/* POSTGRES_SPEC_ID */.Ih));
     if (!spec)
         return { unavailable: `the reply holds no PostgreSQL connection spec (id ${collections/* POSTGRES_SPEC_ID */.Ih})` };
@@ -200,25 +173,16 @@ function authSchemaOf(reply, specName, shorten = plainShorten) {
         return { unavailable: `it has no schema for "${specName}"` };
     return { schema: auth.spec };
 }
-/** The schema could not be compiled: the referee is unavailable, not the params wrong. */
 class SchemaError extends Error {
     constructor(message) {
         super(message);
         this.name = 'SchemaError';
     }
 }
-/** ajv is loaded on first use only, so the common run (no spec read) never pays for it. */
 const importAjv = () => __webpack_require__.e(/* import() */ 463).then(__webpack_require__.t.bind(__webpack_require__, 2463, 23));
 let ajvModule;
 const loadAjv = () => (ajvModule ??= importAjv());
-/**
- * Largest auth schema judged, in JSON nodes (objects, arrays and values). Adobe's PostgreSQL
- * schemas have a few dozen; compiling one costs time and memory in proportion to its size
- * (2,000 properties: 4.5 s), which nothing can interrupt, so a larger one is not compiled: the
- * spec counts as unavailable.
- */
 const MAX_SCHEMA_NODES = 1000;
-/** The nodes of a JSON value, counted up to `max` (then max + 1): a bound, not a full walk. */
 function nodesOf(value, max) {
     let count = 0;
     const stack = [value];
@@ -235,12 +199,7 @@ function nodesOf(value, max) {
 async function compile(schema, shorten, budgetMs) {
     if (nodesOf(schema, MAX_SCHEMA_NODES) > MAX_SCHEMA_NODES)
         throw new SchemaError(`its schema is too large to use (more than ${MAX_SCHEMA_NODES} nodes)`);
-    // `default` is ajv's CommonJS exports object under Node, jest and the bundle alike; its named
-    // exports are not (the bundle's ESM interop drops them).
     const { Ajv } = (await loadAjv()).default;
-    // Lenient about the schema itself (Adobe's specs carry UI keywords and "format": "password"),
-    // strict about the params. $schema is dropped so a spec naming another draft still compiles.
-    // Patterns run on a bounded engine: a served pattern must not be able to hang the step.
     const regExps = boundedRegExps(budgetMs === undefined ? {} : { budgetMs });
     const ajv = new Ajv({
         allErrors: true,
@@ -248,7 +207,6 @@ async function compile(schema, shorten, budgetMs) {
         validateFormats: false,
         validateSchema: false,
         logger: false,
-        // Patterns as JSON Schema reads them (`\p{L}`); one valid only without `u` is read that way.
         unicodeRegExp: true,
         addUsedSchema: false,
         code: { regExp: regExps.engine }
@@ -266,7 +224,6 @@ async function compile(schema, shorten, budgetMs) {
         unchecked: regExps.unchecked
     };
 }
-/** The unchecked patterns, by the params whose schema carries them. */
 function uncheckedRules(schema, unchecked, shorten) {
     const properties = isObject(schema.properties) ? schema.properties : {};
     const rules = [];
@@ -289,11 +246,8 @@ const A_TYPE = {
     array: 'an array',
     null: 'null'
 };
-/** Longest pattern shown in a message; the rest is cut with an ellipsis. */
 const MAX_PATTERN_SHOWN = 160;
-/** Longest list of allowed values shown in a message. */
 const MAX_ENUM_SHOWN = 200;
-/** Allowed values as printed: one line, each cut at 60 characters, the list after 200 with a count. */
 function enumList(values, shorten = plainShorten) {
     let out = '';
     for (const v of values) {
@@ -304,10 +258,8 @@ function enumList(values, shorten = plainShorten) {
     }
     return out;
 }
-/** The param an error is about, and the schema's expectation in words; no value ever. */
 function describe(e, shorten) {
     const d = describeRaw(e, shorten);
-    // Param names may come from the spec too (required): printed like the rest of its text.
     return { ...d, param: shorten(d.param, 80) };
 }
 function describeRaw(e, shorten) {
@@ -346,7 +298,6 @@ function describeRaw(e, shorten) {
                 expected: `must match the pattern ${shorten(String(p.pattern), MAX_PATTERN_SHOWN)}`
             };
         default:
-            // ajv's own words name limits (maxLength, minimum, ...) but never the value.
             return {
                 param: pointerToName(e.instancePath) || '(params)',
                 keyword: e.keyword,
@@ -361,21 +312,13 @@ function problemsOf(errors, shorten) {
         .filter((p) => !seen.has(`${p.param}\0${p.expected}`) && seen.add(`${p.param}\0${p.expected}`));
 }
 const typesOf = (prop) => prop.type === undefined ? [] : Array.isArray(prop.type) ? prop.type : [prop.type];
-/** Case, spaces, hyphens and underscores do not tell two enum spellings apart. */
 const looseKey = (s) => s.toLowerCase().replace(/[\s_-]+/g, '');
-/** A plain decimal, written as JavaScript writes that number back: nothing is lost by reading it. */
 const isPlainNumber = (s) => /^-?(0|[1-9]\d*)(\.\d+)?$/.test(s) && String(Number(s)) === s;
-/**
- * Reshapes one value where the schema leaves a single reading, and only there: a numeric string
- * the schema wants as an integer or number, a boolean-like value wanted as a boolean or a string,
- * an enum value matching exactly one allowed value loosely. Undefined when nothing applies.
- */
 function reshapeValue(value, prop, shorten = plainShorten) {
     const types = typesOf(prop);
     let v = value;
     const changes = [];
     if (typeof v === 'string' && types.length > 0 && !types.includes('string')) {
-        // Only an unambiguous string: not "0x1F", "1e3", " 5432", "007" or "TRUE".
         if (types.includes('integer') && isPlainNumber(v) && Number.isSafeInteger(Number(v))) {
             v = Number(v);
             changes.push('string -> integer');
@@ -395,13 +338,10 @@ function reshapeValue(value, prop, shorten = plainShorten) {
     }
     if (prop.enum && typeof v === 'string' && !prop.enum.includes(v)) {
         const key = looseKey(v);
-        // An allowed value holding control or line-separator characters never matches: it would
-        // be sent, and printed, as the spec wrote it.
         const matches = prop.enum.filter((e) => typeof e === 'string' && !spec_text/* UNPRINTABLE */.b.test(e) && looseKey(e) === key);
         const [only] = matches;
         if (matches.length === 1 && only !== undefined) {
             v = only;
-            // The allowed value comes from the schema; a secret param's is still not shown.
             changes.push(prop.format === 'password'
                 ? 'matched one allowed value'
                 : `matched the allowed value "${shorten(only, 60)}"`);
@@ -409,11 +349,6 @@ function reshapeValue(value, prop, shorten = plainShorten) {
     }
     return changes.length > 0 ? { value: v, change: changes.join(', ') } : undefined;
 }
-/**
- * Validates params against an auth type's schema with ajv; where a param fails and the schema
- * allows exactly one reading of it, reshapes it and validates again. Problems name the param and
- * the expectation only. Throws SchemaError when the schema cannot be compiled.
- */
 async function judgeParams(schema, params, opts = {}) {
     const shorten = opts.shorten ?? plainShorten;
     const { validate, unchecked } = await compile(schema, shorten, opts.budgetMs);
@@ -422,7 +357,6 @@ async function judgeParams(schema, params, opts = {}) {
     if (first.length === 0)
         return { params, changes: [], problems: [], unchecked: skipped() };
     const properties = isObject(schema.properties) ? schema.properties : {};
-    // By the params' own names (as sent), not as printed.
     const failing = new Set(first.map((e) => describeRaw(e, shorten).param));
     const reshaped = { ...params };
     const tried = [];
@@ -442,22 +376,16 @@ async function judgeParams(schema, params, opts = {}) {
     const second = validate(reshaped);
     const problems = problemsOf(second, shorten);
     const stillFailing = new Set(second.map((e) => describeRaw(e, shorten).param));
-    // A reshape that fixed nothing is undone, so only helpful changes are sent and reported.
     const changes = tried.filter((c) => !stillFailing.has(c.param));
     const out = { ...params };
     for (const c of changes)
         out[c.param] = reshaped[c.param];
     return { params: out, changes, problems, unchecked: skipped() };
 }
-/** True when a connection string brace-quotes a value (Key={...}), a form Adobe does not document. */
 function usesBraceQuoting(params) {
     const cs = params.connectionString;
     return typeof cs === 'string' && /(^|;)\s*[^=;]+=\s*\{/.test(cs);
 }
-/**
- * The problems as one clause within `max` characters: what to do first (a connection-string
- * hint), then "sslMode must be one of: ...; port must be an integer", then how many more.
- */
 function describeProblems(problems, params, max = 600) {
     let hint = '';
     if (problems.some((p) => p.param === 'connectionString' && p.keyword === 'pattern')) {
@@ -469,7 +397,6 @@ function describeProblems(problems, params, max = 600) {
     for (const [i, p] of problems.entries()) {
         const item = `${p.param} ${p.expected}`;
         const more = problems.length - i;
-        // The first problem is always named; room is kept for "; and N more problems" after it.
         const room = max - text.length - (i > 0 ? 2 : 0) - (more > 1 ? 24 : 0);
         if (i > 0 && item.length > room) {
             text += `; and ${more} more problem${more > 1 ? 's' : ''}`;
@@ -482,10 +409,8 @@ function describeProblems(problems, params, max = 600) {
 function describeChanges(changes) {
     return changes.map((c) => `${c.param} (${c.change})`).join(', ');
 }
-/** Judging the params (compiling, then patterns) takes this share of the time left, at most 5 s. */
 const JUDGE_SHARE = 0.2;
 const JUDGE_MAX_MS = 5000;
-/** A copy of a create or update plan carrying other params (the PATCH recomputed from them). */
 function withBody(plan, body) {
     if (plan.kind === 'create')
         return { ...plan, body };
@@ -497,20 +422,12 @@ const withParams = (body, params) => ({
     ...body,
     auth: { ...body.auth, params }
 });
-/** The step prints at most this much of its error (output.ts): the spec's verdict must fit in it. */
 const MESSAGE_ROOM = output/* MAX_MESSAGE */.h2;
-/** What a refusal's own message may take ahead of the verdict (its server text is capped at 300). */
 const REFUSAL_ROOM = 600;
-/**
- * Consults the live connection spec at most once per run (the reply is kept), only when asked:
- * a dry run, validate-spec, or an unexplained 400 on a create or update.
- */
 class SpecReferee {
     deps;
     reply;
-    /** Warnings already printed: a run consulting the spec twice says each thing once. */
     warned = new Set();
-    /** GET /connectionSpecs requests made (0 or 1). */
     reads = 0;
     constructor(deps) {
         this.deps = deps;
@@ -535,7 +452,6 @@ class SpecReferee {
         this.warned.add(message);
         this.deps.warn(message);
     }
-    /** The spec's ruling on a body; never throws for an unavailable referee. */
     async rule(body) {
         const r = await this.read();
         if ('error' in r)
@@ -555,12 +471,9 @@ class SpecReferee {
         catch (e) {
             if (e instanceof SchemaError)
                 return { kind: 'unavailable', reason: e.message };
-            // Whatever else a served schema does to the validator (a $ref to itself overflows the
-            // stack), the referee is unavailable; the params are not judged wrong.
             const why = (this.deps.shorten ?? plainShorten)(String(e.message), 200);
             return { kind: 'unavailable', reason: `its schema could not be evaluated (${why})` };
         }
-        // A rule that could not be evaluated is skipped, not failed: the rest still referees.
         for (const u of verdict.unchecked)
             this.warnOnce(`could not check ${u.param} against the connection spec's ${u.rule} (${u.why}); going on without that rule`);
         if (verdict.problems.length > 0)
@@ -576,10 +489,6 @@ class SpecReferee {
     unavailable(reason) {
         this.warnOnce(`could not check the auth params against Flow Service's live connection spec: ${reason}; going on without that check`);
     }
-    /**
-     * Checks a planned body before it is sent (dry run, validate-spec). Returns the body to send,
-     * reshaped where the spec is unambiguous; throws naming the params on a mismatch.
-     */
     async vet(body, nothingSent) {
         const ruling = await this.rule(body);
         switch (ruling.kind) {
@@ -593,16 +502,11 @@ class SpecReferee {
                 this.deps.log(`Reshaped to match Flow Service's live connection spec for "${body.auth.specName}": ${describeChanges(ruling.changes)}`);
                 return ruling.body;
             case 'mismatch': {
-                // What was (not) sent comes first, so no cut can take it away.
                 const head = `the auth params do not match Flow Service's live connection spec for "${body.auth.specName}" (${nothingSent}): `;
                 throw new errors/* ActionError */.lZ(`${head}${describeProblems(ruling.problems, body.auth.params, MESSAGE_ROOM - head.length)}`);
             }
         }
     }
-    /**
-     * The plan to carry out: in a dry run, or with validate-spec, a create or update is checked
-     * (and perhaps reshaped) first; anything else is left as it is, with no spec read.
-     */
     async vetPlan(plan, s) {
         if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
             return plan;
@@ -610,11 +514,6 @@ class SpecReferee {
         const body = await this.vet(plan.body, nothingSent);
         return body === plan.body ? plan : withBody(plan, body);
     }
-    /**
-     * Sends a create or update; after a 400 nothing else explains, asks the spec. Where reshaping
-     * fixes the params the call is sent once more (a 400 stored nothing); a mismatch fails naming
-     * the params; otherwise the original error stands, with what the spec said.
-     */
     async guard(body, send) {
         try {
             return await send(body);
@@ -623,7 +522,6 @@ class SpecReferee {
             return await this.afterRefusal(e, body, send);
         }
     }
-    /** guard() once the send has failed with `e`: rethrows it, or sends once more, reshaped. */
     async afterRefusal(e, body, send) {
         if (!(0,refusal/* isUnexplained400 */.s)(e))
             throw e;
@@ -632,7 +530,6 @@ class SpecReferee {
             ruling = await this.rule(body);
         }
         catch (failure) {
-            // The referee failing in any way leaves Flow Service's own error, as without it.
             this.unavailable(failure instanceof errors/* ActionError */.lZ
                 ? (this.deps.describe?.(failure) ?? failure.message)
                 : 'it could not be consulted');
@@ -655,17 +552,10 @@ class SpecReferee {
         }
     }
 }
-/**
- * The spec read's own budget: a fifth of the time left, at most 20 s, and at most 2 attempts
- * (each a quarter of that budget, at least 1 s). The spec is optional; the create or update it
- * referees must keep its time even when the spec endpoint hangs.
- */
 const SPEC_READ_SHARE = 0.2;
 const SPEC_READ_MAX_MS = 20_000;
 const SPEC_READ_ATTEMPTS = 2;
-/** Largest spec reply used, in characters: Adobe's PostgreSQL spec is a few KB. */
 const MAX_SPEC_CHARS = 256 * 1024;
-/** GET /connectionSpecs/{id}: the live spec, parsed but not judged (see connection-spec.ts). */
 async function readConnectionSpec(api, id = collections/* POSTGRES_SPEC_ID */.Ih) {
     const label = 'reading the connection spec';
     const parent = api.o.retry.deadline;
@@ -680,17 +570,14 @@ async function readConnectionSpec(api, id = collections/* POSTGRES_SPEC_ID */.Ih
         a = await api.send(label, 'GET', `${api.base}/connectionSpecs/${encodeURIComponent(id)}`, undefined, undefined, retry);
     }
     catch (e) {
-        // The spec's budget ran out, not the step's: the referee is unavailable, the step goes on.
         if (e instanceof http/* DeadlineError */.j3 && parent.remaining() > 0)
             throw new errors/* ActionError */.lZ(`${label} failed: no answer within its share of the step's time (${(budgetMs / 1000).toFixed(1)} s)`);
-        // A reply over the size cap (or the like) only makes the optional spec unavailable.
         if (e instanceof http/* TransportError */.wX)
             throw new errors/* ActionError */.lZ(e.message);
         throw e;
     }
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
-    // A spec far larger than any Adobe serves costs memory to parse and time to judge: unavailable.
     if (a.res.text.length > MAX_SPEC_CHARS)
         throw new errors/* ActionError */.lZ(`the connection spec is too large to use (${Math.ceil(a.res.text.length / 1024)} KB, more than ${MAX_SPEC_CHARS / 1024} KB)`);
     return api.json(label, a);

@@ -28378,8 +28378,6 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7494);
 
 
-// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
-// before the parser is instantiated: see wasm-tiering.ts.
 (0,_platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__/* .raiseWasmTieringBudget */ ._)();
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
@@ -31394,7 +31392,6 @@ function getIDToken(aud) {
 var errors = __nccwpck_require__(6316);
 ;// CONCATENATED MODULE: ./src/platform/cancel.ts
 
-/** The process's own signals. Listening replaces Node's default exit on them. */
 const processSignals = {
     on(listener) {
         const int = () => listener('SIGINT');
@@ -31407,9 +31404,7 @@ const processSignals = {
         };
     }
 };
-/** How long after each signal the step still works: inside the runner's 7.5 s and 2.5 s. */
 const GRACE_MS = { SIGINT: 6000, SIGTERM: 2000 };
-/** The step was cancelled; raised once it has finished what it could within the grace. */
 class CancelledError extends errors/* ActionError */.lZ {
     signal;
     constructor(signal) {
@@ -31418,7 +31413,6 @@ class CancelledError extends errors/* ActionError */.lZ {
         this.name = 'CancelledError';
     }
 }
-/** Listens for the runner's signals for the length of a step. */
 class CancelWatch {
     out;
     signal;
@@ -31436,13 +31430,11 @@ class CancelWatch {
             this.out.warning(`the runner is cancelling the step (${signal}): finishing what was started within ${ms / 1000} s, then stopping`);
         this.target?.cut(ms);
     }
-    /** From now on, a signal shortens this target (a signal already heard does so at once). */
     attach(target) {
         this.target = target;
         if (this.signal)
             target.cut(GRACE_MS[this.signal]);
     }
-    /** Throws CancelledError when a signal was heard: the step stops here, at a step boundary. */
     check() {
         if (this.signal)
             throw new CancelledError(this.signal);
@@ -31465,13 +31457,6 @@ var zod = __nccwpck_require__(9213);
 
 
 
-/*
- * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
- * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
- * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
- * use. Messages name the input, never its value.
- */
-/** The Adobe-side inputs, in the order both READMEs list them. */
 const ADOBE_INPUT_NAMES = [
     'client-id',
     'client-secret',
@@ -31482,7 +31467,6 @@ const ADOBE_INPUT_NAMES = [
     'platform-url',
     'ims-url'
 ];
-/** The inputs that say how a run behaves, shared by both actions. */
 const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'if-exists',
     'state',
@@ -31490,9 +31474,7 @@ const RUN_INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'timeout-seconds',
     'max-attempts'
 ]));
-/** The Adobe-side secrets: masked before anything else happens. */
 const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
-/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
 const SHARED_DEFAULTS = {
     scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
     'platform-url': 'https://platform.adobe.io',
@@ -31503,15 +31485,8 @@ const SHARED_DEFAULTS = {
     'timeout-seconds': '120',
     'max-attempts': '5'
 };
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
 const headerValue = (name, max) => zod/* string */.YjP().superRefine((v, ctx) => {
     if (!v)
         ctx.addIssue({ code: 'custom', message: `${name} is required` });
@@ -31524,7 +31499,6 @@ const headerValue = (name, max) => zod/* string */.YjP().superRefine((v, ctx) =>
         });
 });
 const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
 const serviceUrl = (name) => zod/* string */.YjP().transform((value, ctx) => {
     let url;
     try {
@@ -31562,9 +31536,7 @@ const intIn = (name, min, max) => zod/* string */.YjP()
 })
     .transform(Number);
 const oneOf = (name, values) => zod/* enum */.k5n(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
 const optionalOneOf = (name, values) => zod/* enum */.k5n(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
 const optionalBool = (name) => zod/* string */.YjP()
     .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
     .transform((v) => (v === '' ? '' : v.toLowerCase() === 'true'));
@@ -31579,10 +31551,6 @@ const inputs_text = (name, max, required) => zod/* string */.YjP().superRefine((
         ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
     }
 });
-/**
- * A description: text, and not ending in what looks like the mark the action appends to a
- * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
- */
 const descriptionText = (name, max) => inputs_text(name, max, false).superRefine((v, ctx) => {
     if ((0,marker/* markOf */.Fg)(v))
         ctx.addIssue({
@@ -31590,7 +31558,6 @@ const descriptionText = (name, max) => inputs_text(name, max, false).superRefine
             message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
         });
 });
-/** The name an object is found by: required, at most 255 characters, no control characters. */
 const objectName = (name) => zod/* string */.YjP().superRefine((v, ctx) => {
     if (!v.trim())
         ctx.addIssue({ code: 'custom', message: `${name} is required` });
@@ -31599,11 +31566,9 @@ const objectName = (name) => zod/* string */.YjP().superRefine((v, ctx) => {
     else if (CONTROL.test(v))
         ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
 });
-/** The zod shape of the shared inputs; each action adds its own. */
 const sharedFields = () => ({
     'client-id': headerValue('client-id', 255),
     'client-secret': zod/* string */.YjP(),
-    // A secret: the message says what is wrong, never what it holds.
     'access-token': zod/* string */.YjP().refine((v) => !v || VISIBLE_ASCII.test(v), {
         message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
     }),
@@ -31628,7 +31593,6 @@ const sharedFields = () => ({
     'timeout-seconds': intIn('timeout-seconds', 1, 3600),
     'max-attempts': intIn('max-attempts', 1, 20)
 });
-/** The shared settings out of parsed fields. */
 function adobeSettings(f) {
     return {
         clientId: f['client-id'],
@@ -31646,7 +31610,6 @@ function adobeSettings(f) {
         maxAttempts: f['max-attempts']
     };
 }
-/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
 function credentialProblems(raw) {
     if (raw['client-secret'] && raw['access-token'])
         return [
@@ -31661,7 +31624,6 @@ function credentialProblems(raw) {
         ];
     return [];
 }
-/** Fills in defaults for inputs left empty. */
 function withDefaults(names, defaults, raw) {
     const out = {};
     for (const name of names) {
@@ -31670,14 +31632,11 @@ function withDefaults(names, defaults, raw) {
     }
     return out;
 }
-/** Each zod issue as a problem naming its input (the first path element). */
 const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
-/** One report per message: several rules may find the same problem. */
 function dedupe(problems) {
     const seen = new Set();
     return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
 }
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
 function distance(a, b) {
     const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
     const at = (i, j) => d[i]?.[j] ?? Infinity;
@@ -31693,13 +31652,11 @@ function distance(a, b) {
         }
     return at(a.length, b.length);
 }
-/** The declared name closest to a given one, when it is close enough to be what was meant. */
 function closestName(given, declared) {
     const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
     const exact = declared.find((n) => bare(n) === bare(given));
     if (exact)
         return exact;
-    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
     const g = bare(given);
     const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
     if (longer.length > 0)
@@ -31712,11 +31669,6 @@ function closestName(given, declared) {
     }
     return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
 }
-/**
- * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
- * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
- * problem naming it and the declared name closest to it.
- */
 function undeclaredInputs(env, declared) {
     const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
     const problems = [];
@@ -31732,10 +31684,6 @@ function undeclaredInputs(env, declared) {
     }
     return problems;
 }
-/**
- * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
- * does not declare, that first: before anything is sent, every problem at once.
- */
 function parseDeclared(env, declared, parse) {
     const undeclared = undeclaredInputs(env, declared);
     let parsed;
@@ -31758,12 +31706,6 @@ var output = __nccwpck_require__(3962);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/platform/provenance.ts
 
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
 function githubContext(env = process.env, log = () => undefined) {
     let payload;
     return {
@@ -31787,11 +31729,6 @@ function githubContext(env = process.env, log = () => undefined) {
         }
     };
 }
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
 function runContext(ctx, env) {
     const deployment = ctx.payload.deployment;
     const deploymentEnv = deployment?.environment;
@@ -31807,24 +31744,18 @@ function runContext(ctx, env) {
             undefined
     };
 }
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
 function safe(value, max = 100) {
     const encoded = Array.from(value)
         .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
         .join('');
     return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
 }
-/** The link to the workflow run, when the run is known. */
 function runUrl(c) {
     if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
         return undefined;
     const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
     return `${server}/${c.repository}/actions/runs/${c.runId}`;
 }
-/** The default description: which repository, workflow, run, ref and environment manage it. */
 function defaultDescription(c) {
     if (!c.repository)
         return 'Managed by the AEP PostgreSQL connection GitHub Action';
@@ -31842,19 +31773,12 @@ function defaultDescription(c) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
 class ProxyConfigError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ProxyConfigError';
     }
 }
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
 function pick(env, scheme) {
     for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
         const value = env[name];
@@ -31863,10 +31787,6 @@ function pick(env, scheme) {
     }
     return undefined;
 }
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
 function parseUrl(value) {
     const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
     for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
@@ -31876,12 +31796,10 @@ function parseUrl(value) {
                 return url;
         }
         catch {
-            // try the next form
         }
     }
     return undefined;
 }
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
 function decode(s) {
     try {
         return decodeURIComponent(s);
@@ -31890,10 +31808,6 @@ function decode(s) {
         return undefined;
     }
 }
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
 const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
 function parseProxy(name, value) {
     const url = parseUrl(value.trim());
@@ -31910,7 +31824,6 @@ function parseProxy(name, value) {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const host = `${url.hostname}:${port}`;
     const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
     url.pathname = '/';
     url.search = '';
     url.hash = '';
@@ -31925,7 +31838,6 @@ function parseProxy(name, value) {
             : {})
     };
 }
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
 function proxyConfig(env) {
     const read = (scheme) => {
         const v = pick(env, scheme);
@@ -31937,7 +31849,6 @@ function proxyConfig(env) {
         noProxy: env.no_proxy || env.NO_PROXY || ''
     };
 }
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
 function proxy_isLoopback(hostname) {
     const h = hostname.toLowerCase();
     return (h === 'localhost' ||
@@ -31945,13 +31856,6 @@ function proxy_isLoopback(hostname) {
         h.startsWith('[::1]') ||
         h.startsWith('[0:0:0:0:0:0:0:1]'));
 }
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
 function bypassesProxy(url, noProxy) {
     if (!url.hostname)
         return false;
@@ -31976,10 +31880,6 @@ function bypassesProxy(url, noProxy) {
     }
     return false;
 }
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
 function proxyFor(url, config) {
     const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
     if (!scheme)
@@ -31991,12 +31891,6 @@ function proxyFor(url, config) {
         throw p;
     return p;
 }
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
- */
 function proxySecrets(env) {
     const out = new Set();
     for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
@@ -32005,8 +31899,6 @@ function proxySecrets(env) {
             continue;
         const url = parseUrl(value);
         if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
             const at = value.lastIndexOf('@');
             if (at === -1)
                 continue;
@@ -32036,10 +31928,6 @@ function proxySecrets(env) {
     }
     return [...out].filter((s) => s.length > 0);
 }
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
 function describeRoutes(urls, config) {
     const lines = [];
     for (const u of urls) {
@@ -32056,13 +31944,11 @@ function describeRoutes(urls, config) {
 
 ;// CONCATENATED MODULE: ./src/platform/secrets.ts
 
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
 function readInputs(c, env, out, spec) {
     for (const secret of proxySecrets(env))
         out.compositeSecret(secret);
     const raw = {};
     for (const name of spec.names) {
-        // Only a pasted line break is dropped from an input read as given.
         raw[name] = spec.untrimmed?.includes(name)
             ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
             : c.getInput(name);
@@ -32074,7 +31960,6 @@ function readInputs(c, env, out, spec) {
             out.secret(raw[name]);
     for (const value of spec.derived?.(raw) ?? [])
         out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
     const byName = raw;
     if (byName['client-secret'])
         out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
@@ -32086,18 +31971,7 @@ var listing = __nccwpck_require__(7211);
 ;// CONCATENATED MODULE: ./src/platform/changes.ts
 
 
-/*
- * Updating and deleting one stored object, in any collection, through the refusals racing runs
- * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
- * retried; a refusal in the object's current state waits for the state to settle.
- */
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
 const MAX_PRECONDITION_RETRIES = 5;
-/**
- * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
- * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
- * (1416, 1417) waits for the state to settle, then retries once.
- */
 async function updateExisting(objects, existing, send, log) {
     const { noun } = objects.c;
     const label = `updating the ${noun}`;
@@ -32117,7 +31991,6 @@ async function updateExisting(objects, existing, send, log) {
                 throw e;
             if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
                 const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
                 if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
                     throw e;
                 if (n === 1)
@@ -32135,7 +32008,6 @@ async function updateExisting(objects, existing, send, log) {
         }
     }
 }
-/** Deletes an object; one already being deleted (1458) counts as absent. */
 async function deleteExisting(objects, existing, log) {
     const { noun } = objects.c;
     const del = async () => (await objects.delete(existing.id))
@@ -32158,10 +32030,6 @@ async function deleteExisting(objects, existing, log) {
         return del();
     }
 }
-/**
- * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
- * pauses within the deadline.
- */
 async function settled(objects, id) {
     const { c } = objects;
     let current = await objects.get(id);
@@ -32187,28 +32055,16 @@ var flow_api = __nccwpck_require__(7290);
 
 
 
-/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
 const VISIBILITY_WAIT_MS = 20_000;
-/**
- * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
- * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
- * racing run whose DELETE is rate limited for 20 s.
- */
 const RACE_WAIT_MS = 30_000;
-/** A failure with no object left to name in the outputs. */
 class NoObjectError extends errors/* ActionError */.lZ {
 }
 const ids = (items) => items.map((i) => i.id).join(', ');
-/** A failure once an object exists: the outputs still name it. */
 function storedError(e, item) {
     if (e instanceof errors/* StoredObjectError */.JK || e instanceof NoObjectError)
         return e;
     return new errors/* StoredObjectError */.JK(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
 }
-/**
- * Creates the object so that exactly one with the name remains, even when an answer is lost or
- * other runs create it at the same time. See README "Idempotency".
- */
 async function createExactlyOne(r) {
     const created = await r.create();
     const latest = created.copies.at(-1);
@@ -32222,7 +32078,6 @@ async function createExactlyOne(r) {
         throw storedError(e, state.names);
     }
 }
-/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
 class Waiting {
     r;
     budgetMs;
@@ -32249,14 +32104,10 @@ async function settle(r, created, latest, state) {
     const { objects, name } = r;
     const c = objects.c;
     const { clock, deadline } = objects.retry;
-    // This run's copies: known by the ids its creates answered, or by its mark.
     const ownIds = new Set(created.copies.map((o) => o.id));
     const isOwn = (i) => ownIds.has(i.id) || (0,marker/* markOf */.Fg)(i.description)?.run === created.run;
     const gone = new Set();
     const several = created.sent.length > 1;
-    // 1. The listing that shows this run's latest copy shows every copy committed before it. A
-    // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
-    // for as well, as nothing listed before it can prove it was not performed.
     const later = created.sent.filter((m) => m.attempt > latest.mark.attempt);
     const start = clock.now();
     const seen = await untilListed(r, latest, created.run, later);
@@ -32270,10 +32121,7 @@ async function settle(r, created, latest, state) {
         r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
         return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) };
     }
-    // How far behind the listing was: how long a later look must wait to see what is new.
     const lagMs = clock.now() - start;
-    // Every copy seen in any listing. A listing that lags may show an older picture than the one
-    // before it, so a copy missing from a listing is not gone: only reading it by id says so.
     const known = new Map();
     const learn = (items) => {
         for (const i of items) {
@@ -32296,18 +32144,13 @@ async function settle(r, created, latest, state) {
         const live = [...known.values()].filter((i) => !gone.has(i.id));
         const keeper = (0,marker/* firstCopy */.SQ)(live);
         if (!keeper) {
-            // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
-            // never deleted by anyone), so look again until the listing shows it.
             if (!(await race.pause(`no copy of "${name}" is listed yet`)))
                 throw new NoObjectError(`every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`);
             learn(await relist(r));
             continue;
         }
         state.names = keeper;
-        // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
         for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
-            // Read by id first: a run that started later may have found this copy alone (its listing
-            // lagged), updated it (its mark says adopted) and exited 0 naming it. Then it stays.
             const read = await objects.getIfExists(own.id);
             if (!read || (0,listing/* isDeleting */.p8)(read.state)) {
                 gone.add(own.id);
@@ -32315,7 +32158,6 @@ async function settle(r, created, latest, state) {
             }
             if ((0,marker/* markOf */.Fg)(read.description)?.adopted) {
                 state.names = read;
-                // This run's first copy gives way to the one the later run named.
                 const gaveWay = isOwn(keeper) && (await giveWay(r, keeper, created));
                 throw new errors/* ActionError */.lZ(`${live.length} ${c.plural} are named "${name}": this run's copy (id ${own.id}) was updated by a run that started later (its mark says adopted; that run may have exited 0 naming it), so it is not deleted, though ${isOwn(keeper) ? "this run's" : "another run's"} copy (id ${keeper.id}) is the first by creation date${gaveWay ? ' (it gives way: its mark now says so)' : ''}. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
             }
@@ -32326,7 +32168,6 @@ async function settle(r, created, latest, state) {
             gone.add(own.id);
         }
         const others = live.filter((i) => i.id !== keeper.id && !isOwn(i));
-        // Another run's copy that is not first goes when its run sees the first: by id, not listing.
         for (const other of others) {
             const now = await objects.getIfExists(other.id);
             if (!now || (0,listing/* isDeleting */.p8)(now.state))
@@ -32339,8 +32180,6 @@ async function settle(r, created, latest, state) {
                     r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`);
                 return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) };
             }
-            // Another run's copy is first. Before using it, one more look after the listing's lag, in
-            // case a copy that ranks before it was committed late: its run would delete this one.
             if (confirmed !== keeper.id) {
                 confirmed = keeper.id;
                 await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
@@ -32355,8 +32194,6 @@ async function settle(r, created, latest, state) {
         if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
             const head = `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s`;
             const tail = `Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`;
-            // The other copies' runs did not give way in time: each may have exited 0 naming its own,
-            // having never seen this one. This run's copy gives way, so the next run keeps theirs.
             if (isOwn(keeper) && (await giveWay(r, keeper, created)))
                 throw new errors/* ActionError */.lZ(`${head}. This run's copy gives way (its mark now says so): the next run keeps ${staying.length === 1 ? 'the other one' : 'one of the others'} and deletes this run's. ${tail}`);
             throw new errors/* ActionError */.lZ(`${head}. ${tail}`);
@@ -32364,12 +32201,6 @@ async function settle(r, created, latest, state) {
         learn(await relist(r));
     }
 }
-/**
- * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
- * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
- * when it does not in time. `gone`: reading the copy by id says another run (or a person)
- * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
- */
 async function untilListed(r, copy, run, later) {
     const { objects } = r;
     const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
@@ -32388,7 +32219,6 @@ async function untilListed(r, copy, run, later) {
                 found.add(m.attempt);
         }
         if (!shown && !gone && !read) {
-            // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
             read = true;
             const now = await objects.getIfExists(copy.id);
             if (!now || (0,listing/* isDeleting */.p8)(now.state))
@@ -32403,14 +32233,12 @@ async function untilListed(r, copy, run, later) {
             return undefined;
     }
 }
-/** The live objects with the name, from a complete listing (a failed look is tried again). */
 async function relist(r, mustInclude) {
     for (let n = 1;; n++) {
         try {
             return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {});
         }
         catch (e) {
-            // The safety net itself failed: tried again before giving up (the create went through).
             if (!(e instanceof errors/* ActionError */.lZ) || e instanceof http/* DeadlineError */.j3 || n >= 3)
                 throw e;
             if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
@@ -32418,16 +32246,9 @@ async function relist(r, mustInclude) {
         }
     }
 }
-/** Why a mark could not be written, in a few words (Flow Service's code, not its advice). */
 const refusal = (e) => e instanceof errors/* ApiError */.hD
     ? `Flow Service answered ${e.code ?? `HTTP ${e.status}`}`
     : e.message;
-/**
- * Marks this run's copy as giving way (marker.ts). Read by id first: a copy another run adopted
- * (its mark says so; that run may have exited 0 naming it) does not give way. If-Match is the
- * etag the create answered, else the one just read: a 412 means another run updated it since,
- * and it does not give way either. True when the copy's mark says it gives way.
- */
 async function giveWay(r, copy, created) {
     const { objects } = r;
     if (!objects.c.mayGiveWay)
@@ -32457,7 +32278,6 @@ async function giveWay(r, copy, created) {
         catch (e) {
             if (e instanceof http/* DeadlineError */.j3)
                 throw e;
-            // A PATCH whose answer was lost may have been performed: the mark tells.
             if ((await marked())?.yielded)
                 return true;
             r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
@@ -32471,13 +32291,6 @@ async function giveWay(r, copy, created) {
         return false;
     }
 }
-/**
- * Says in a copy's mark that this run adopted it, for an adoption that writes nothing else
- * (if-exists: reuse; the dataflow action's own dataflow), so that the run that made it, if still
- * racing, neither gives it up nor deletes it (see settle). Only where copies give way (the same
- * PATCH form). Returns the etag to output: the new one, or the one known when the mark could not
- * be written (PATCH disabled in the org, a 412), which the log says.
- */
 async function markAdopted(objects, item, log) {
     const description = objects.c.mayGiveWay
         ? (0,marker/* adoptedDescription */.UC)(undefined, item.description)
@@ -32497,7 +32310,6 @@ async function markAdopted(objects, item, log) {
         return (await objects.getIfExists(item.id))?.etag ?? item.etag;
     }
 }
-/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
 async function deleteOwn(r, own, keeper) {
     try {
         await r.objects.delete(own.id);
@@ -32506,7 +32318,6 @@ async function deleteOwn(r, own, keeper) {
         throw new errors/* StoredObjectError */.JK(`${e.message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`, keeper.id, keeper.etag ?? '');
     }
 }
-/** The etag to output: from the create's answer for that copy, else as listed, else read. */
 async function etagOf(r, item, answer) {
     if (answer?.id === item.id && answer.etag)
         return answer.etag;
@@ -32518,17 +32329,12 @@ var connection_plan = __nccwpck_require__(2785);
 // EXTERNAL MODULE: ./src/platform/collections.ts
 var collections = __nccwpck_require__(7594);
 ;// CONCATENATED MODULE: ./src/platform/report.ts
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
 async function summarise(out, env, content) {
     if (env.GITHUB_STEP_SUMMARY)
         await out.summary(content());
     else
         out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
 }
-/**
- * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
- * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
- */
 function setFailureOutputs(out, set) {
     try {
         set();
@@ -32537,7 +32343,6 @@ function setFailureOutputs(out, set) {
         out.warning(out.describe(e));
     }
 }
-/** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
 function reportError(e, state, out) {
     const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
     return out.failWith(e, outOfTime, state.cancel?.heard);
@@ -32550,26 +32355,16 @@ var lazy = __nccwpck_require__(9753);
 
 
 
-/*
- * The connection test: Flow Service's own connectivity test and the explore of the database root
- * (the documented calls), and the verdict from their answers.
- */
 const ExploreSchema = (0,lazy/* lazy */.R)(() => zod/* array */.YOg(zod/* looseObject */._H3({
     type: zod/* unknown */.L5J().optional(),
     path: zod/* unknown */.L5J().optional(),
     name: zod/* unknown */.L5J().optional()
 })));
 const TestSchema = (0,lazy/* lazy */.R)(() => zod/* looseObject */._H3({ result: zod/* boolean */.zMY() }));
-/** The connection test's calls on the Flow Service client. */
 const connectionTestCalls = (api) => ({
     test: (id) => test(api, id),
     explore: (id) => explore(api, id)
 });
-/**
- * The connection test, the documented way first: GET /connections/{id}/test (Adobe's API
- * description). `false` fails; a refusal as unsupported leaves the verdict to explore. Explore
- * runs after a passing /test too, for the tables, and its failure still fails.
- */
 async function testConnection(flow, id, log, describe = (e) => e.message) {
     const t = await flow.test(id);
     if ('unsupported' in t) {
@@ -32583,11 +32378,6 @@ async function testConnection(flow, id, log, describe = (e) => e.message) {
     }
     return flow.explore(id);
 }
-/**
- * Lists the root of the database as Flow Service sees it: the tables (items typed "table", or
- * untyped) counted, and their paths (`path`, else `name`). A reply that is not an array of
- * objects fails: it cannot show that Flow Service reached the database.
- */
 async function explore(api, id) {
     const label = 'testing the connection';
     const a = await api.send(label, 'GET', `${api.base}/connections/${encodeURIComponent(id)}/explore?objectType=root`);
@@ -32596,23 +32386,14 @@ async function explore(api, id) {
     const parsed = ExploreSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors/* ActionError */.lZ(`${label} failed: Flow Service's explore reply (HTTP 200) is not a list of objects, so it does not show the database was reached`);
-    // Adobe lists tables as {type: 'table', ...}; an item without a type is counted as one too.
     const tables = parsed.data.filter((i) => i.type === 'table' || i.type === undefined);
     const paths = tables
         .map((i) => (typeof i.path === 'string' ? i.path : i.name))
         .filter((p) => typeof p === 'string');
     return { tables: tables.length, paths };
 }
-/**
- * GET /connections/{id}/test, the connectivity test in Adobe's API description: its result, or
- * `unsupported` (the refusal, printed through output.ts like any error) when Flow Service refuses
- * it with a 4xx that is not about authentication or rate limiting. A 200 without a true/false
- * result fails.
- */
 async function test(api, id) {
     const label = 'testing the connection (GET /test)';
-    // Flow Service connects to the database before it answers, which may take longer than any
-    // one request is given: the deadline bounds it, keeping one request's time for the explore.
     const { deadline } = api.o.retry;
     const retry = {
         ...api.o.retry,
@@ -32627,13 +32408,10 @@ async function test(api, id) {
     if (a.kind !== 'response' || a.res.status !== 200)
         api.fail(label, a);
     const parsed = TestSchema().safeParse((0,flow_api/* parseOrUndefined */.x9)(a.res.text));
-    // A 200 is the endpoint answering: one that breaks its contract says nothing about the
-    // database, so it fails the test rather than passing it on to explore.
     if (!parsed.success)
         throw new errors/* ActionError */.lZ(`testing the connection failed: GET /connections/${id}/test answered HTTP 200 without the documented {"result": true|false} (${testShape(a.res.text)}), so it does not show whether Flow Service could connect to the database`);
     return { result: parsed.data.result };
 }
-/** A JSON value's kind in words: "null", "an array", "a string", "an object". */
 const kindOf = (v) => v === null
     ? 'null'
     : Array.isArray(v)
@@ -32641,7 +32419,6 @@ const kindOf = (v) => v === null
         : /^[aeiou]/.test(typeof v)
             ? `an ${typeof v}`
             : `a ${typeof v}`;
-/** What a /test reply held instead of {"result": true|false}, in words: never its content. */
 function testShape(text) {
     const body = (0,flow_api/* parseOrUndefined */.x9)(text);
     if (body === undefined)
@@ -32659,44 +32436,21 @@ function testShape(text) {
 
 
 
-/**
- * The four step outputs, set through output.ts (which warns about a value the runner would mask).
- * The id is never a secret, so job outputs can carry it on.
- */
 function setOutputs(out, r) {
     out.setOutput('connection-id', r.connectionId);
     out.setOutput('etag', r.etag);
     out.setOutput('operation', r.operation);
     out.setOutput('connection-spec-id', collections/* POSTGRES_SPEC_ID */.Ih);
 }
-/**
- * At most this many table paths go into the `tables` output: enough for a later job to pick its
- * tables, and far below the runner's 1 MB limit for a job's outputs.
- */
 const MAX_TABLES_OUTPUT = 1000;
-/**
- * Characters a table path may hold that a later step echoing the output could turn into a
- * workflow command (`[` of `##[`), a line break or a hidden character: written as \uXXXX (each
- * UTF-16 unit), which any JSON reader decodes to the same path. JSON.stringify already escapes
- * C0 controls and lone surrogates.
- */
 const UNSAFE_IN_JSON = /[[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
 const jsonString = (s) => JSON.stringify(s).replace(UNSAFE_IN_JSON, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
-/**
- * The `tables` output: a JSON array of the table paths the connection test listed, in Flow
- * Service's order, cut to MAX_TABLES_OUTPUT; `omitted` says how many were left out. Every path is
- * kept as Flow Service sent it; the text never holds `##[` or a line break (see UNSAFE_IN_JSON).
- */
 function tablesOutput(paths, max = MAX_TABLES_OUTPUT) {
     return {
         value: `[${paths.slice(0, max).map(jsonString).join(',')}]`,
         omitted: Math.max(0, paths.length - max)
     };
 }
-/**
- * Sets `tables` after a passed connection test; it stays unset (empty) otherwise. A cut list is
- * said in a warning, so a later job does not take it for the whole database.
- */
 function setTablesOutput(out, paths, warn) {
     const { value, omitted } = tablesOutput(paths);
     if (omitted > 0)
@@ -32704,7 +32458,6 @@ function setTablesOutput(out, paths, warn) {
     out.setOutput('tables', value);
 }
 const SUMMARY_HEADING = 'AEP PostgreSQL connection';
-/** The connection test's result in words; the log and the job summary both say it this way. */
 function testText(t) {
     if (!t)
         return 'not requested';
@@ -32714,10 +32467,6 @@ function testText(t) {
         return `passed: Flow Service sees ${t.tables ?? 0} table(s)`;
     return `failed: ${t.error ?? 'unknown error'}`;
 }
-/**
- * The step's outcome in one log line, led by the operation output's value: the id it concerns, or
- * for `absent` and `would-create`, in words, that there is none.
- */
 function outcomeLine(r) {
     const dry = r.dryRun ? ' (dry run: nothing was changed)' : '';
     if (r.operation === 'absent')
@@ -32726,7 +32475,6 @@ function outcomeLine(r) {
         return `${r.operation}: no connection named "${r.connectionName}" exists yet${dry}`;
     return `${r.operation}: connection ${r.connectionId}${dry}`;
 }
-/** Job summary rows; none is secret, and output.ts guards and escapes each one anyway. */
 function summaryRows(r) {
     return [
         ['Operation', r.dryRun ? `${r.operation} (dry run)` : r.operation],
@@ -32738,19 +32486,13 @@ function summaryRows(r) {
     ];
 }
 const runLink = (url) => url ? { link: { text: 'Workflow run', href: url } } : {};
-/** The summary of a step that did its work. */
 function successSummary(r) {
     return { heading: SUMMARY_HEADING, rows: summaryRows(r), ...runLink(r.runUrl) };
 }
-/**
- * The summary of a failed step: that it failed and why (the error as printed), what it had done
- * by then (when it set its outputs before failing), and, for invalid inputs, the inputs to fix.
- */
 function failureSummary(f) {
     const rows = [['Status', 'failed']];
     if (f.inputs?.length)
         rows.push(['Inputs to fix', f.inputs.join(', ')]);
-    // A failed connection test is already its own row.
     if (f.result?.test?.ok !== false)
         rows.push(['Error', f.error]);
     if (f.result)
@@ -32761,7 +32503,6 @@ function failureSummary(f) {
         ...runLink(f.result?.runUrl ?? f.runUrl)
     };
 }
-/** What the step did, before applying: the plan's connection, if any. */
 function resultOf(plan, operation, settings, runUrl) {
     return {
         operation,
@@ -32773,15 +32514,9 @@ function resultOf(plan, operation, settings, runUrl) {
         runUrl
     };
 }
-/**
- * The outputs step: outputs first, so a later step can inspect or clean up even if the test
- * fails; then the connection test when asked for (its failure fails the step); then the summary.
- */
 async function outputStep(r, settings, session, out, env, state) {
     setOutputs(out, r);
-    // From here a failure summary also shows what the step did (its outputs are set).
     state.result = r;
-    // A cancelled step stops here: its outputs say what it did, and it fails.
     state.cancel?.check();
     if (settings.testConnection && (settings.state === 'absent' || settings.dryRun)) {
         r.test = { ok: true, skipped: settings.dryRun ? 'dry run' : 'state absent' };
@@ -32793,10 +32528,6 @@ async function outputStep(r, settings, session, out, env, state) {
         throw new errors/* ActionError */.lZ(r.test.error ?? 'the connection test failed');
     await summarise(out, env, () => successSummary(r));
 }
-/**
- * The connection test (connection-test.ts); a failure is a result, reported after the outputs.
- * A passed test also sets the `tables` output.
- */
 async function runConnectionTest(flow, id, out) {
     try {
         const { tables, paths } = await testConnection(flow, id, (line) => out.info(line), (e) => out.describe(e));
@@ -32810,10 +32541,6 @@ async function runConnectionTest(flow, id, out) {
         return { ok: false, error: out.describe(e) };
     }
 }
-/**
- * The error that ended the step, reported once: a connection that exists is still named in the
- * outputs, the error goes through output.ts (one ::error, exit code 1), and the summary says it.
- */
 async function reportFailure(e, state, out, env) {
     await out.prepareForServerText();
     if (e instanceof errors/* StoredObjectError */.JK)
@@ -32833,15 +32560,10 @@ async function reportFailure(e, state, out, env) {
 
 
 const asIs = (body, send) => send(body);
-/** PATCHes the connection with the body's params, refereed by the guard. */
 function update(r, existing, body) {
     const guard = r.guard ?? asIs;
     return updateExisting(r.connections, existing, (from, etag) => guard(body, (b) => r.connections.update(existing.id, etag, (0,connection_plan/* patchOps */.h5)(from, b))), r.log);
 }
-/**
- * Creates the connection so that exactly one with the name remains (platform/exactly-one.ts);
- * a copy this run did not create gets if-exists, with the params the create was sent with.
- */
 function create(r, body) {
     let sent = body;
     return createExactlyOne({
@@ -32856,7 +32578,6 @@ function create(r, body) {
         warn: r.warn
     });
 }
-/** if-exists applied to a connection this run did not see before its create. */
 async function applyIfExists(r, body, keeper, why) {
     const { settings: s, connections, log } = r;
     const found = why === 'race'
@@ -32868,7 +32589,6 @@ async function applyIfExists(r, body, keeper, why) {
                 throw new errors/* ActionError */.lZ(`${found}; if-exists is fail, so it is not adopted${why === 'race' ? ' (this run deleted its own copy)' : ''}`);
             case 'reuse': {
                 log(`${found}; if-exists is reuse: using it as it is`);
-                // Only its mark changes, saying this run adopted it: its run, if still racing, keeps it.
                 const etag = await markAdopted(connections, keeper, log);
                 return {
                     operation: 'unchanged',
@@ -32889,7 +32609,6 @@ async function applyIfExists(r, body, keeper, why) {
         throw storedError(e, keeper);
     }
 }
-/** Applies a plan; returns the outputs' view of what happened. */
 async function apply(plan, r) {
     switch (plan.kind) {
         case 'create':
@@ -32899,7 +32618,6 @@ async function apply(plan, r) {
                 return await update(r, plan.existing, plan.body);
             }
             catch (e) {
-                // Deleted, or being deleted, since the lookup (a racing run with state: absent).
                 if (!(e instanceof errors/* ApiError */.hD) || (e.code !== '1457-400' && e.status !== 404))
                     throw e;
                 return afterDeletionStarted(r, plan.existing, plan.body, e);
@@ -32912,17 +32630,11 @@ async function apply(plan, r) {
             return { operation: 'absent', id: '', etag: '' };
     }
 }
-/**
- * An update refused because the connection is being deleted (1457) or is gone (404): the name is
- * looked up again, and a create follows only when no live connection has it. The connection still
- * live when read by id contradicts the refusal: nothing is created.
- */
 async function afterDeletionStarted(r, existing, body, refusal) {
     r.log(refusal.status === 404
         ? `connection ${existing.id} was deleted since the lookup (HTTP 404): looking the name up again`
         : `connection ${existing.id} started being deleted since the lookup (1457): looking the name up again`);
     const live = (await r.connections.findLive(body.name, r.log)).filter((i) => i.id !== existing.id);
-    // A listing may lag behind the delete: the connection read by id is what counts.
     const still = await r.connections.getIfExists(existing.id);
     if (still && !(0,listing/* isDeleting */.p8)(still.state))
         throw new errors/* StoredObjectError */.JK(`${refusal.message}; yet connection ${existing.id} still exists when read by id, so nothing was created: run the step again later`, existing.id, existing.etag ?? '');
@@ -32933,19 +32645,13 @@ async function afterDeletionStarted(r, existing, body, refusal) {
         return update(r, plan.existing, body);
     return apply(plan, r);
 }
-/** What applying each kind of plan does, as the debug-mode group of its requests says it. */
 const APPLYING = {
     create: 'creating the connection',
     update: 'updating the connection',
     delete: 'deleting the connection',
-    // These send nothing.
     reuse: undefined,
     absent: undefined
 };
-/**
- * The apply step: the plan carried out (or, in a dry run, the request that would be sent
- * shown), and the outcome said in one line.
- */
 async function applyStep(plan, settings, session, out, runUrl) {
     const operation = (0,connection_plan/* operationOf */.zI)(plan, settings.dryRun);
     const r = resultOf(plan, operation, settings, runUrl);
@@ -32996,7 +32702,6 @@ const SSL_MODES = [
 
 
 
-/** Every input action.yml declares, in the order the README lists them. */
 const INPUT_NAMES = [
     ...ADOBE_INPUT_NAMES,
     'connection-name',
@@ -33020,14 +32725,12 @@ const INPUT_NAMES = [
     'max-attempts',
     'validate-spec'
 ];
-/** Inputs whose values are secrets: masked before anything else happens. */
 const SECRET_INPUTS = [
     ...ADOBE_SECRET_INPUTS,
     'connection-string',
     'postgres-url',
     'password'
 ];
-/** Defaults, mirrored from action.yml so that a run outside the runner behaves the same. */
 const DEFAULTS = {
     ...SHARED_DEFAULTS,
     'auth-type': 'connection-string',
@@ -33036,13 +32739,7 @@ const DEFAULTS = {
     'validate-spec': 'false'
 };
 const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
-// Host name labels (letters, digits, hyphens; underscores, which some internal DNS names carry),
-// dot-separated, an optional final dot. IPv4 addresses fit this too.
 const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/**
- * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
- * connection Adobe can never reach; say which input to use instead.
- */
 const serverName = () => zod/* string */.YjP().superRefine((v, ctx) => {
     const fail = (message) => ctx.addIssue({ code: 'custom', message });
     if (!v)
@@ -33060,7 +32757,6 @@ const serverName = () => zod/* string */.YjP().superRefine((v, ctx) => {
     else if (!HOST_NAME.test(v))
         fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
 });
-/** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
 const fieldsSchema = () => zod/* object */.Ikc({
     ...sharedFields(),
     'connection-name': objectName('connection-name'),
@@ -33091,15 +32787,10 @@ const fieldsSchema = () => zod/* object */.Ikc({
     'test-connection': bool('test-connection'),
     'validate-spec': bool('validate-spec')
 });
-/**
- * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
- * each naming the input to fix. Pure: reads nothing but its argument.
- */
 function parseInputs(partial) {
     const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial);
     const parsed = fieldsSchema().safeParse(raw);
     const problems = parsed.success ? [] : problemsOf(parsed.error);
-    // Cross-field rules are checked on the raw values so that every problem is reported at once.
     problems.push(...crossFieldProblems(raw));
     if (problems.length > 0 || !parsed.success)
         throw new errors/* InputError */.dz(dedupe(problems));
@@ -33119,7 +32810,6 @@ function credentialSources(raw) {
 function crossFieldProblems(raw) {
     const problems = credentialProblems(raw);
     const add = (input, message) => problems.push({ input, message });
-    // Deleting needs only the name; credentials, if given, are not used (and not checked).
     if (raw.state === 'absent')
         return problems;
     const sources = credentialSources(raw);
@@ -33146,7 +32836,6 @@ function crossFieldProblems(raw) {
         }
     }
     if (sources.length === 1 && sources[0] === 'connection-string') {
-        // The same setting twice, with perhaps different values: make the user pick one place.
         const keys = (0,connection_string/* splitConnectionStringLoosely */.$)(raw['connection-string']);
         if (raw['encryption-method'] && keys.has('encryptionmethod'))
             add('encryption-method', 'encryption-method conflicts with EncryptionMethod in connection-string; set it in one place');
@@ -33199,7 +32888,6 @@ function toSettings(f, raw) {
     else if (source === 'postgres-url') {
         const { parts, ssl, ignored } = (0,payload/* parsePostgresUrl */.qQ)(f['postgres-url']);
         settings.credentials = { source, parts, ...(ignored.length ? { ignoredParams: ignored } : {}) };
-        // The URL's sslmode fills in what the explicit inputs leave open; explicit inputs win.
         if (settings.authType === 'basic')
             settings.sslMode ??= ssl.sslMode;
         else {
@@ -33221,7 +32909,6 @@ function toSettings(f, raw) {
     }
     return settings;
 }
-/** What the step says about valid inputs it does not use, once the token is masked. */
 function inputNotes(s) {
     const ignored = s.credentials?.source === 'postgres-url' && s.credentials.ignoredParams;
     return ignored
@@ -33235,23 +32922,14 @@ var masking = __nccwpck_require__(799);
 
 
 
-/*
- * The connection action's secrets: its secret inputs (read and registered by the platform's
- * readInputs), the passwords inside a connection string even when it does not split cleanly,
- * and each form derived from them once the settings and the payload exist.
- */
-/** How the connection action's inputs are read and their secrets registered. */
 const CONNECTION_INPUTS = {
     names: INPUT_NAMES,
     secrets: SECRET_INPUTS,
     composite: ['connection-string', 'postgres-url'],
-    // A name is the key a connection is found by: as given, edge spaces included.
     untrimmed: ['password', 'connection-name'],
     derived: (raw) => (0,masking/* connectionStringSecrets */.B0)(raw['connection-string'])
 };
-/** Registers what is derived from the secrets: the parts of a postgres-url, the built payload. */
 function registerDerived(s, body, out) {
-    // The password inside a postgres-url or connection string, once decoded or split out.
     out.secret(s.credentials?.parts?.password);
     if (s.credentials?.source === 'connection-string') {
         const kv = (0,connection_string/* splitConnectionStringLoosely */.$)(s.credentials.connectionString);
@@ -33264,7 +32942,6 @@ function registerDerived(s, body, out) {
             out.secret(p.password);
         if (typeof p.connectionString === 'string')
             out.compositeSecret(p.connectionString);
-        // The auth block as it travels inside the JSON request body.
         out.compositeSecret(JSON.stringify(p));
     }
 }
@@ -33273,23 +32950,8 @@ function registerDerived(s, body, out) {
 
 
 
-/*
- * Finding objects by name, in any collection: the filter grammar (listing.ts says which filter a
- * name needs), every page of the listing followed, and a listing that cannot prove what exists (a
- * page limit, a cycle, a malformed page, an item that cannot be classified) refused, so nothing is
- * created on it.
- */
-/** Beyond this many pages a listing is taken as broken (20,000 objects at 20 a page). */
 const MAX_PAGES = 1000;
-/** The name of the spec field in words: "connection spec" or "flow spec". */
 const specWords = (c) => (c.spec.field === 'flowSpec' ? 'flow spec' : 'connection spec');
-/**
- * Every object of the collection's kind with exactly this name in the sandbox, from a complete
- * listing (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
- * matched exactly here. Every object of the collection's spec is read instead when Flow Service
- * refuses a quoted filter, when an escaped name finds nothing, or when `mustInclude` (an object
- * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
- */
 async function findByName(api, c, name, opts = {}) {
     const log = (why) => api.o.retry.log(`listing ${c.plural} by name: ${why}; reading every ${c.kind}`);
     const filter = (0,listing/* nameFilter */.I1)(name);
@@ -33313,11 +32975,9 @@ async function findByName(api, c, name, opts = {}) {
         return found;
     return listMatching(api, c, name, (0,listing/* specFilter */.UV)(c));
 }
-/** Reads every page of a filtered listing; keeps the exact matches for the name. */
 async function listMatching(api, c, name, property) {
     const label = `listing ${c.plural} by name`;
     const incomplete = (reason) => new listing/* IncompleteListingError */.dV(reason, c.plural);
-    // By id: an object listed on two pages (the listing moved while it was read) is one.
     const matches = new Map();
     const unclassified = new Map();
     const seen = new Set();
@@ -33342,28 +33002,20 @@ async function listMatching(api, c, name, property) {
             else if (kind === 'unknown')
                 unclassified.set(item.id, item);
         }
-        // Whether a continuation link keeps the filter is not documented: once a followed link
-        // shows items the filter excludes, the filter is sent again with the following links.
         if (page > 1 &&
             !new URL(url).searchParams.has('property') &&
             parsed.data.items.some((i) => !(0,listing/* passesFilter */.Sn)(i, property, name, c)))
             resendFilter = true;
-        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
-        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
-        // the pages after it are unknown.
         const href = parsed.data._links?.next?.href;
         if (href !== undefined && href !== '' && href.trim() === '')
             throw incomplete(`page ${page} has a next-page link with a blank href`);
         url = href ? nextUrl(api, c, href, resendFilter ? property : undefined) : undefined;
     }
-    // A listed item without a name, or with the name but no spec, is read by id.
     for (const item of unclassified.values()) {
         if (matches.has(item.id))
             continue;
         const lacks = item.name === undefined ? 'a name' : `a ${specWords(c)}`;
         const full = await api.getIfExists(c, item.id);
-        // An item listed with this name that cannot be read is not proof of absence: gone since
-        // the listing, or a server that contradicts itself; either way nothing may be created.
         if (!full) {
             if (item.name === undefined)
                 continue;
@@ -33379,15 +33031,10 @@ async function listMatching(api, c, name, property) {
     }
     return [...matches.values()];
 }
-/**
- * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
- * `property`, the filter is added to a link that does not carry one.
- */
 function nextUrl(api, c, href, property) {
     const origin = new URL(api.base).origin;
     let url;
     if (/^https?:\/\//i.test(href)) {
-        // Never send the token to another host.
         if (lookup_parseUrl(href)?.origin !== origin)
             throw new errors/* ActionError */.lZ(`listing ${c.plural} failed: the next page points to another host`);
         url = href;
@@ -33403,10 +33050,6 @@ function nextUrl(api, c, href, property) {
         url += `${url.includes('?') ? '&' : '?'}property=${property}`;
     return url;
 }
-/**
- * The live objects with the name, from a complete listing (see findByName): those being deleted
- * are not counted, those Flow Service is still working on (initializing) are waited for.
- */
 async function findLive(flow, c, name, log) {
     let found;
     try {
@@ -33447,16 +33090,10 @@ function lookup_parseUrl(text) {
 
 
 
-/**
- * How long, at most, a run waits for the listing to show a POST whose answer was lost before it
- * sends another (also at most a quarter of the time left).
- */
 const LOST_ANSWER_WAIT_MS = 10_000;
-/** The listing was no proof: nothing may be created on it. */
 function incomplete(e, label, c) {
     return new errors/* ActionError */.lZ(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
 }
-/** This run's copies among listed objects: those carrying one of its marks, in attempt order. */
 function ownCopies(items, run) {
     const own = [];
     for (const i of (0,listing/* alive */.yV)(items)) {
@@ -33466,10 +33103,6 @@ function ownCopies(items, run) {
     }
     return own.sort((a, b) => a.mark.attempt - b.mark.attempt);
 }
-/**
- * Looks the name up until one of this run's marks is listed, pausing between looks, for at most
- * `budgetMs`. Returns the run's copies then listed (none when the time ran out).
- */
 async function findOwn(api, c, name, run, label, budgetMs) {
     let waited = 0;
     for (let n = 1;; n++) {
@@ -33493,13 +33126,6 @@ async function findOwn(api, c, name, run, label, budgetMs) {
         waited += wait;
     }
 }
-/**
- * Creates the object. Every POST is marked (description + `[aep-gha:<run>.<attempt>]`). After a
- * lost answer, a reset or a 5xx the run waits, within LOST_ANSWER_WAIT_MS, for the listing to
- * show that POST's mark, and sends another only when it does not; after a timeout (the POST may
- * still be in flight) it never sends another. A 2xx whose answer holds no usable id was
- * performed: it is only looked for, never sent again.
- */
 async function createSafely(api, c, body, run) {
     const label = `creating the ${c.noun}`;
     const { retry, transport } = api.o;
@@ -33514,8 +33140,6 @@ async function createSafely(api, c, body, run) {
             attempt: ++attemptNo,
             at: Math.floor(retry.clock.now() / 1000)
         };
-        // An abandoned POST may still be performed later, and a second POST would then make a
-        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
         const { deadline } = retry;
         const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
         let a;
@@ -33528,14 +33152,12 @@ async function createSafely(api, c, body, run) {
         catch (e) {
             if (!(e instanceof http/* TransportError */.wX))
                 throw e;
-            // A 2xx whose answer is too large to read was performed all the same: found by its mark.
             const status = (0,flow_api/* performedUnread */._E)(e);
             if (status === undefined)
                 throw (0,flow_api/* unreadChange */.Ms)(e, label, c.noun);
             sent.push(mark);
             return created(await findCommitted(api, c, body.name, run, label, status, 'is larger than this action reads'));
         }
-        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
         if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
             sent.push(mark);
             const answer = (0,flow_api/* readIdEtag */.T7)(a.res.text);
@@ -33550,9 +33172,7 @@ async function createSafely(api, c, body, run) {
             n--;
             continue;
         }
-        // Certainly not performed: rate limited, or the connection could not even be opened.
         const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
-        // Perhaps performed: the answer was lost or the server failed part-way.
         const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
         if (!notPerformed && !ambiguous)
             api.fail(label, a);
@@ -33562,7 +33182,6 @@ async function createSafely(api, c, body, run) {
             continue;
         }
         sent.push(mark);
-        // A timed-out POST may still be in flight: sending another could create a second one.
         const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
         const what = a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
         const why = a.kind === 'network' ? a.error.message : what;
@@ -33579,7 +33198,6 @@ async function createSafely(api, c, body, run) {
             throw (0,errors/* apiError */.pb)(label, a, api.o.tokens.given).withNote(`; the ${c.noun} may have been created all the same and is not listed yet (its description carries ${marks()}): run the step again, it finds the ${c.noun} by name and removes any extra copy`);
     }
 }
-/** A 2xx without a usable id: performed, so look for its mark (a few times), never POST again. */
 async function findCommitted(api, c, name, run, label, status, answer) {
     const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
     api.o.retry.log(`${label}: ${said}; looking for it by name`);
@@ -33596,12 +33214,6 @@ async function findCommitted(api, c, name, run, label, status, answer) {
 
 
 
-/**
- * One Flow Service collection's objects, as the actions manage them: found by name from complete
- * listings, created safe against lost answers, updated with If-Match, deleted, read by id. The
- * collection (its path, its spec, its states, its refusal notes) is passed in, so the same
- * guarantees hold for base connections, source and target connections and dataflows.
- */
 class FlowObjects {
     api;
     c;
@@ -33612,15 +33224,12 @@ class FlowObjects {
     get retry() {
         return this.api.o.retry;
     }
-    /** Every object of this kind with exactly this name, from a complete listing (lookup.ts). */
     findByName(name, opts = {}) {
         return findByName(this.api, this.c, name, opts);
     }
-    /** The live objects with the name: those being deleted left out, those in progress waited for. */
     findLive(name, log) {
         return findLive(this.api, this.c, name, log);
     }
-    /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
     create(body) {
         return createSafely(this.api, this.c, body, this.api.o.run);
     }
@@ -33636,16 +33245,11 @@ class FlowObjects {
     pause(label, n, why, next) {
         return this.api.pause(label, n, why, next);
     }
-    /** A refusal with the collection's note for its code, when it has one. */
     refusal(label, a, op, id) {
         const e = (0,errors/* apiError */.pb)(label, a, this.api.o.tokens.given);
         const note = e.code ? this.c.notes?.[op]?.[e.code] : undefined;
         return note ? e.withNote(note(id)) : e;
     }
-    /**
-     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the object is read again for its etag.
-     */
     async update(id, etag, ops) {
         const label = `updating the ${this.c.noun}`;
         let a;
@@ -33655,7 +33259,6 @@ class FlowObjects {
         catch (e) {
             if (!(e instanceof http/* TransportError */.wX))
                 throw e;
-            // A 2xx whose answer is too large to read was performed: the etag is read from the object.
             const status = (0,flow_api/* performedUnread */._E)(e);
             if (status === undefined)
                 throw (0,flow_api/* unreadChange */.Ms)(e, undefined, this.c.noun);
@@ -33670,12 +33273,10 @@ class FlowObjects {
             return { id, etag: answer.etag };
         return this.reread(id, label, a.res.status, 'held no usable etag');
     }
-    /** An update that was performed but whose answer gave no etag: the object is read for it. */
     async reread(id, label, status, answer) {
         this.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the ${this.c.noun}`);
         return { id, etag: (await this.get(id)).etag };
     }
-    /** Deletes; returns false when the object was already gone before this call. */
     async delete(id) {
         const label = `deleting the ${this.c.noun}`;
         let a;
@@ -33685,14 +33286,12 @@ class FlowObjects {
         catch (e) {
             if (!(e instanceof http/* TransportError */.wX))
                 throw e;
-            // A 2xx was performed: deleted, whatever its answer held.
             if ((0,flow_api/* performedUnread */._E)(e) !== undefined)
                 return true;
             throw (0,flow_api/* unreadChange */.Ms)(e, undefined, this.c.noun);
         }
         if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
             return true;
-        // A 404 after a lost first answer means our earlier attempt deleted it.
         if (a.kind === 'response' && a.res.status === 404)
             return a.attempts > 1;
         if (a.kind === 'response' && a.res.status === 400)
@@ -33712,10 +33311,6 @@ const TokenResponse = (0,lazy/* lazy */.R)(() => zod/* object */.Ikc({
     token_type: zod/* string */.YjP().optional(),
     expires_in: zod/* number */.aig().optional()
 }));
-/**
- * OAuth Server-to-Server: exchanges the client credentials for an access token at
- * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
- */
 async function fetchToken(transport, retry, c, onToken) {
     const body = new URLSearchParams({
         grant_type: 'client_credentials',
@@ -33741,7 +33336,6 @@ async function fetchToken(transport, retry, c, onToken) {
     const parsed = TokenResponse().safeParse(json);
     if (!parsed.success)
         throw new errors/* ActionError */.lZ('IMS token request failed: the response had no access_token');
-    // Masked before anything else can print it.
     onToken(parsed.data.access_token);
     if (!VISIBLE_ASCII.test(parsed.data.access_token))
         throw new errors/* ActionError */.lZ('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
@@ -33750,7 +33344,6 @@ async function fetchToken(transport, retry, c, onToken) {
 function givenToken(token) {
     return { given: true, token: async () => token, refresh: async () => undefined };
 }
-/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
 function imsTokenSource(fetch) {
     let current;
     return {
@@ -33768,11 +33361,9 @@ function imsTokenSource(fetch) {
 
 
 
-/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
 const MAX_REPLY_BYTES = 10 * 1024 * 1024;
 const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
 const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
-/** One sentence for a connection that did not open in time, naming the phase and the host. */
 function describeStall(o, within) {
     const proxy = o.proxy?.host ?? '';
     switch (o.phase) {
@@ -33794,27 +33385,18 @@ function describeStall(o, within) {
             return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
     }
 }
-/**
- * Watches the connections undici opens. undici leaves a request that waits for a connection
- * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
- * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
- * and can end it. The step sends one request at a time, so at most one connection is opening.
- */
 class ConnectWatch {
     timeLeft;
     current;
-    /** The last connection that failed to open, to explain the error its request gets. */
     failed;
     constructor(timeLeft) {
         this.timeLeft = timeLeft;
     }
-    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
     outer(connect, proxy) {
         return (opts, callback) => {
             let settled = false;
             const done = (...args) => {
                 if (settled) {
-                    // A socket delivered after we gave up is nobody's: close it.
                     args[1]?.destroy();
                     return;
                 }
@@ -33839,13 +33421,8 @@ class ConnectWatch {
             connect(opts, done);
         };
     }
-    /**
-     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
-     * timeout set from the time left on the deadline when the connection starts.
-     */
     inner(role) {
         return (opts, callback) => {
-            // undici's connector returns the socket it opened (its typings say void).
             const connect = (0,undici/* buildConnector */.gU)({
                 timeout: Math.max(1, Math.round(this.timeLeft())),
                 maxCachedSessions: 0
@@ -33862,7 +33439,6 @@ class ConnectWatch {
                 if (o.phase === 'dns' || o.phase === 'proxy-dns')
                     o.phase = proxy ? 'proxy-tcp' : 'tcp';
             });
-            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
             socket.once('connect', () => {
                 if (tls)
                     o.phase = proxy ? 'proxy-tls' : 'tls';
@@ -33873,7 +33449,6 @@ class ConnectWatch {
                 socket.once('secureConnect', () => void (o.phase = 'tunnel'));
         };
     }
-    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
     tunnels(pool) {
         const open = pool.connect.bind(pool);
         const connect = async (o) => {
@@ -33890,7 +33465,6 @@ class ConnectWatch {
         Object.assign(pool, { connect });
         return pool;
     }
-    /** Gives up on the connection being opened, if any; returns where it had got to. */
     stall() {
         const o = this.current;
         if (!o)
@@ -33903,13 +33477,6 @@ class ConnectWatch {
         return s;
     }
 }
-/**
- * undici's Client takes UND_ERR_SOCKET ("other side closed") while connecting as recoverable: it
- * keeps the request queued and reconnects at once, without backoff. A proxy that closes the
- * connection on CONNECT gives exactly that, so undici would send thousands of CONNECTs a second.
- * The same error without the code (kept as the cause, for the message) fails the request once,
- * and the retry policy decides what follows.
- */
 function finalConnectError(err) {
     if (err.code !== 'UND_ERR_SOCKET')
         return err;
@@ -33921,18 +33488,10 @@ const snapshot = (o) => ({
     phase: o.phase,
     refused: o.refused
 });
-/**
- * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
- * each with one connection per origin; no redirect following (an Authorization header must never
- * travel to another host); a per-request timeout that covers connecting, headers and body; reply
- * bodies read up to a cap.
- */
 function undiciTransport(options = {}) {
     const timeLeft = options.timeLeft ?? (() => 120_000);
     const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
     const watch = new ConnectWatch(timeLeft);
-    // One connection per origin: the step's requests are sequential, and with more allowed undici
-    // opens a second socket when a request follows the previous response within the same tick.
     const direct = new undici/* Agent */.g6({
         keepAliveTimeout: 10_000,
         connections: 1,
@@ -33946,13 +33505,10 @@ function undiciTransport(options = {}) {
         let agent = viaProxy.get(proxy.href);
         if (!agent) {
             agent = new undici/* ProxyAgent */.kT({
-                // Without credentials: undici would send them only when both user and password are
-                // given; the header is passed as it is, so a user name alone is sent too.
                 uri: proxy.display,
                 ...(proxy.authorization ? { token: proxy.authorization } : {}),
                 keepAliveTimeout: 10_000,
                 connections: 1,
-                // The TLS handshake with the destination, inside the tunnel.
                 requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
                 factory: (origin, opts) => {
                     const o = opts;
@@ -33967,7 +33523,6 @@ function undiciTransport(options = {}) {
         }
         return agent;
     };
-    /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
     const inFlight = new Set();
     const transport = async (req, timeoutMs) => {
         const url = new URL(req.url);
@@ -33976,7 +33531,6 @@ function undiciTransport(options = {}) {
         let stalled;
         watch.failed = undefined;
         const expire = () => {
-            // The abort alone does not reach a connection that is still opening.
             stalled = watch.stall();
             controller.abort();
         };
@@ -34024,15 +33578,10 @@ function undiciTransport(options = {}) {
             inFlight.delete(entry);
         }
     };
-    /** Ends every request in flight within `ms` at the latest. */
     const shorten = (ms) => {
         for (const entry of inFlight)
             entry.rearm(ms);
     };
-    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
-    // (given up on) must not keep the process alive.
     const close = async () => {
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
@@ -34045,14 +33594,8 @@ function undiciTransport(options = {}) {
     };
     return { transport, close, shorten };
 }
-/**
- * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
- * carries the status: whether the call was performed is for the caller to say (a 2xx to a
- * create was, a 4xx was not, and an IMS token call changes nothing either way).
- */
 async function readCapped(res, limit, method, url, status) {
     const tooLarge = () => {
-        // Dropping the body closes the connection; the abort error it raises is expected.
         res.body.on('error', () => undefined).destroy();
         return new http/* TransportError */.wX(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
             `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again`, status);
@@ -34073,16 +33616,13 @@ async function readCapped(res, limit, method, url, status) {
 function formatBytes(n) {
     return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
-/** TLS verification failures: permanent, so not retried. */
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
 function toNetworkError(e, ctx) {
     const within = `within ${ctx.timeoutMs} ms`;
-    // Nothing was sent when the connection never opened, so any request may be tried again.
     if (ctx.stalled)
         return new http/* NetworkError */.Dr(describeStall(ctx.stalled, within), 'timeout', false);
     const err = e;
     const code = err.code ?? err.cause?.code ?? '';
-    // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
     if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
         return new http/* TransportError */.wX(`the request could not be sent (${code})`);
     const f = ctx.failed;
@@ -34114,7 +33654,6 @@ function toNetworkError(e, ctx) {
         return new http/* NetworkError */.Dr(`no response in time (${code})`, 'timeout', true);
     return new http/* NetworkError */.Dr(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
 }
-/** A proxy that answered CONNECT with something other than 200. */
 function proxyRefused(proxy, target, status) {
     if (status === 407)
         return new http/* TransportError */.wX(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
@@ -34122,10 +33661,8 @@ function proxyRefused(proxy, target, status) {
                 ? `it did not accept the user and password in ${proxy.variable}`
                 : `give them in ${proxy.variable} as http://user:password@host:port`));
     const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
-    // A gateway error may pass; a refusal by policy will not.
     return status >= 500 ? new http/* NetworkError */.Dr(message, 'refused', false) : new http/* TransportError */.wX(message);
 }
-/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
 function tracing(transport, debug) {
     return async (req, timeoutMs) => {
         try {
@@ -34148,16 +33685,11 @@ function tracing(transport, debug) {
 
 
 
-/**
- * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
- * Nothing is sent until signIn().
- */
 function openSession(settings, deps, out) {
     const deadline = new http/* Deadline */.B2(deps.clock, settings.timeoutSeconds * 1000);
     const proxies = proxyConfig(deps.env);
     const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let base = deps.transport;
-    // A transport passed in is its owner's to close (and to cut short).
     let closeTransport = async () => { };
     let shorten = () => undefined;
     if (!base) {
@@ -34167,8 +33699,6 @@ function openSession(settings, deps, out) {
         shorten = own.shorten;
     }
     const sending = base;
-    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
-    // anyone reads it (and never on a run that gets no error reply).
     const loading = async (req, timeoutMs) => {
         const res = await sending(req, timeoutMs);
         if (res.status >= 400)
@@ -34189,9 +33719,7 @@ function openSession(settings, deps, out) {
             clientId: settings.clientId,
             clientSecret: settings.clientSecret ?? '',
             scopes: settings.scopes
-        }, 
-        // Masked before anything else can print it.
-        (token) => out.secret(token)));
+        }, (token) => out.secret(token)));
     const api = new flow_api/* FlowApi */.jQ({
         run: (0,marker/* newRunId */.F$)(() => deps.clock.random()),
         platformUrl: settings.platformUrl,
@@ -34206,7 +33734,6 @@ function openSession(settings, deps, out) {
         api,
         deadline,
         async signIn(notes = []) {
-            // First, so every ::add-mask:: precedes the step's first log line.
             await tokens.token();
             for (const route of routes)
                 out.info(route);
@@ -34227,26 +33754,15 @@ var connection_refusal = __nccwpck_require__(4356);
 ;// CONCATENATED MODULE: ./src/connection/referee.ts
 
 const loadSpecModule = () => __nccwpck_require__.e(/* import() */ 500).then(__nccwpck_require__.bind(__nccwpck_require__, 8500));
-/**
- * Flow Service's live connection spec as the referee (connection-spec.ts), its code loaded on the
- * first run that consults it: a dry run, validate-spec, or a create or update refused with a 400
- * nothing else explains (refusal.ts). What the referee does then is all its own; here is only
- * when it is needed, so that an ordinary run neither compiles nor evaluates it (the bundle keeps
- * it, with ajv, in chunks of its own). A referee whose code cannot be loaded is unavailable, as
- * one whose spec cannot be read: a warning, the plan unchanged, Flow Service's own error kept.
- */
 class LazyReferee {
     deps;
     loadModule;
     referee;
     warned = false;
-    constructor(
-    /** The referee's own deps, but the spec read: it is connection-spec.ts's, through `api`. */
-    deps, loadModule = loadSpecModule) {
+    constructor(deps, loadModule = loadSpecModule) {
         this.deps = deps;
         this.loadModule = loadModule;
     }
-    /** One referee per run: it reads the spec at most once, and says each warning once. */
     load() {
         this.referee ??= this.loadModule().then((spec) => {
             const { api, ...deps } = this.deps;
@@ -34254,7 +33770,6 @@ class LazyReferee {
         });
         return this.referee;
     }
-    /** The referee's own words for an unavailable spec, once, with why its code did not load. */
     unavailable(failure) {
         if (this.warned)
             return;
@@ -34263,7 +33778,6 @@ class LazyReferee {
         const shown = this.deps.shorten ? this.deps.shorten(why, 200) : why.slice(0, 200);
         this.deps.warn(`could not check the auth params against Flow Service's live connection spec: its code could not be loaded (${shown}); going on without that check`);
     }
-    /** SpecReferee.vetPlan: the same plan, with no referee loaded, unless it would check it. */
     async vetPlan(plan, s) {
         if (!(s.dryRun || s.validateSpec) || (plan.kind !== 'create' && plan.kind !== 'update'))
             return plan;
@@ -34277,7 +33791,6 @@ class LazyReferee {
         }
         return referee.vetPlan(plan, s);
     }
-    /** SpecReferee.guard: the referee is loaded only for a refusal it may explain. */
     async guard(body, send) {
         try {
             return await send(body);
@@ -34290,7 +33803,6 @@ class LazyReferee {
                 referee = await this.load();
             }
             catch (failure) {
-                // As for a referee that fails once loaded: Flow Service's own error stands.
                 this.unavailable(failure);
                 throw e;
             }
@@ -34309,7 +33821,6 @@ var spec_text = __nccwpck_require__(4005);
 
 
 
-/** Opens the platform session and adds what the connection action works with. */
 function openConnectionSession(settings, deps, out) {
     const session = openSession(settings, deps, out);
     return {
@@ -34320,8 +33831,6 @@ function openConnectionSession(settings, deps, out) {
             log: (line) => out.info(line),
             warn: (message) => out.warning(message),
             describe: (e) => out.describe(e),
-            // Line breaks and hidden characters in a served value are shown as \uXXXX, not collapsed
-            // into spaces: an allowed value must be printed as what it is.
             shorten: (text, max) => out.shorten((0,spec_text/* specText */.d)(text), max),
             timeLeft: () => session.deadline.remaining()
         }),
@@ -34345,10 +33854,8 @@ function openConnectionSession(settings, deps, out) {
 
 
 
-/** The step: inputs -> token -> plan -> apply -> outputs, with every error caught once, here. */
 async function run(overrides = {}) {
     const c = overrides.core ?? core_namespaceObject;
-    // Created first: everything the step prints, even a failing setup, goes through it.
     const out = new output/* Output */.k7(c);
     const deps = {
         core: c,
@@ -34358,30 +33865,23 @@ async function run(overrides = {}) {
         signals: processSignals,
         ...overrides
     };
-    // Listening from the start: a cancelled step finishes what it started, then fails.
     const cancel = new CancelWatch(deps.signals, out);
     const state = { cancel };
     const log = (line) => out.info(line);
     try {
-        // 1. Inputs: every secret registered as it is read, then validated; nothing sent before.
         const raw = readInputs(c, deps.env, out, CONNECTION_INPUTS);
         const ctx = runContext(deps.github, deps.env);
         state.runUrl = runUrl(ctx);
         const settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw));
         const body = (0,payload/* desiredBody */.vh)(settings, () => defaultDescription(ctx));
         registerDerived(settings, body, out);
-        // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
         const session = (state.session = openConnectionSession(settings, deps, out));
         state.deadline = session.deadline;
         cancel.attach(session);
         await session.signIn();
-        // 3. Plan: the connection looked up by name, and what to do about it.
         const plan = await (0,connection_plan/* planStep */.ek)(session, settings, body, log, (m) => out.warning(m));
-        // Cancelled before anything was changed: nothing to finish.
         cancel.check();
-        // 4. Apply: made safe against lost answers and racing runs (or shown, in a dry run).
         const result = await applyStep(plan, settings, session, out, state.runUrl);
-        // 5. Outputs, then the connection test when asked for, then the job summary.
         await outputStep(result, settings, session, out, deps.env, state);
     }
     catch (e) {
@@ -34414,7 +33914,6 @@ const SPEC_NAMES = {
     'connection-string': 'Connection String Based Authentication',
     basic: 'Basic Authentication'
 };
-/** Server=..;Database=..;Port=..;UID=..;Password=.. plus the optional SSL keywords. */
 function buildConnectionString(p, ssl = {}) {
     let s = `Server=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.server)};Database=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.database)};Port=${p.port};` +
         `UID=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.username)};Password=${(0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .quoteValue */ .cl)(p.password)}`;
@@ -34424,7 +33923,6 @@ function buildConnectionString(p, ssl = {}) {
         s += `;ValidateServerCertificate=${ssl.validateServerCertificate ? 1 : 0}`;
     return s;
 }
-/** Reads the parts basic auth needs out of an Adobe-format connection string. */
 function parseConnectionString(cs) {
     const kv = (0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .splitConnectionString */ .QC)(cs);
     const get = (...keys) => keys.map((k) => kv.get(k)).find((v) => v !== undefined);
@@ -34453,7 +33951,6 @@ function parseConnectionString(cs) {
         port: Number(port)
     };
 }
-/** libpq sslmode → the nearest Adobe settings for each auth type (see docs/how-it-works.md). */
 const SSLMODE_MAP = {
     disable: { encryptionMethod: 0, sslMode: 'Disable' },
     allow: { encryptionMethod: 6, sslMode: 'Allow' },
@@ -34470,10 +33967,6 @@ function decode(part, what) {
         throw new Error(`postgres-url has invalid percent-encoding in the ${what}`);
     }
 }
-/**
- * Splits a postgresql:// (or postgres://) URI into parts, percent-decoding each one.
- * Error messages name the part that is wrong, never its value.
- */
 function parsePostgresUrl(uri) {
     const scheme = /^(postgresql|postgres):\/\//i.exec(uri);
     if (!scheme)
@@ -34528,7 +34021,6 @@ function parsePostgresUrl(uri) {
         ignored
     };
 }
-/** The auth block of the connection: connection string or basic, from the settings. */
 function buildAuth(s) {
     const creds = s.credentials;
     if (!creds)
@@ -34554,7 +34046,6 @@ function buildAuth(s) {
     };
     let connectionString;
     if (creds.source === 'connection-string') {
-        // A trailing ';' would otherwise leave an empty segment before the appended keywords.
         connectionString = creds.connectionString.replace(/;+\s*$/, '');
         const keys = (0,_platform_connection_string_js__WEBPACK_IMPORTED_MODULE_1__/* .splitConnectionStringLoosely */ .$)(connectionString);
         if (ssl.encryptionMethod !== undefined && !keys.has('encryptionmethod'))
@@ -34567,7 +34058,6 @@ function buildAuth(s) {
     }
     return { specName: SPEC_NAMES['connection-string'], params: { connectionString } };
 }
-/** The POST /connections body, keys in the seed tutorial's order. */
 function buildCreateBody(name, description, auth) {
     return {
         name,
@@ -34576,7 +34066,6 @@ function buildCreateBody(name, description, auth) {
         connectionSpec: { id: _platform_collections_js__WEBPACK_IMPORTED_MODULE_0__/* .POSTGRES_SPEC_ID */ .Ih, version: _platform_collections_js__WEBPACK_IMPORTED_MODULE_0__/* .SPEC_VERSION */ .FS }
     };
 }
-/** A copy of an auth block with every secret parameter shown as ***, for plans and logs. */
 function redactAuth(auth) {
     const params = { ...auth.params };
     for (const key of ['password', 'connectionString'])
@@ -34584,7 +34073,6 @@ function redactAuth(auth) {
             params[key] = '***';
     return { specName: auth.specName, params };
 }
-/** The payload the connection should have, or none when deleting (state absent). */
 function desiredBody(s, defaultDescription) {
     if (s.state === 'absent')
         return undefined;
@@ -34622,34 +34110,10 @@ var marker = __nccwpck_require__(9881);
 
 
 
-/*
- * A later run heals what racing or cancelled runs left: several live copies of one name, every
- * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * one a later run adopted (its mark says so), else the one racing runs keep (the first by
- * compareCopies: not one whose run gave way, as another run may have exited 0 naming the other),
- * and deletes the others, saying so.
- * Copies it did not make, or several in use, are never touched: the step fails naming every id.
- * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
- * naming them): the run waits for them to settle instead, and never deletes them.
- */
-/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
 const HEAL_AFTER_MS = 90_000;
-/** How long a run waits for racing runs to settle their copies before it fails naming them. */
 const SETTLE_WAIT_MS = 30_000;
-/**
- * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
- * may be and still count as a time: beyond it, the clock that wrote it was ahead.
- */
 const CLOCK_TOLERANCE_MS = 60_000;
-/** 2020-01-01: a createdAt before it is not read as a date. */
 const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
-/**
- * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
- * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
- * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
- * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
- * mark time (earlier versions) is not young.
- */
 function isYoung(item, now) {
     const at = (0,marker/* markOf */.Fg)(item.description)?.at;
     if (at === undefined)
@@ -34657,13 +34121,11 @@ function isYoung(item, now) {
     const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
     const byMark = says(at * 1000);
     const created = (0,listing/* createdAtOf */.B7)(item);
-    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
     const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
     if (byMark === false || byServer === false)
         return false;
     return byMark === true || byServer === true;
 }
-/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 async function inUse(api, c, id) {
     const used = c.usedBy;
     if (!used)
@@ -34675,12 +34137,6 @@ async function inUse(api, c, id) {
     const body = api.json(label, a);
     return Array.isArray(body.items) ? body.items.length > 0 : undefined;
 }
-/**
- * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
- * run, after saying they would be deleted); none when every copy turns out gone. A listing that
- * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
- * a copy was not made by this action, when several are in use, or when use cannot be told.
- */
 async function heal(h, listed) {
     const { objects, name } = h;
     const c = objects.c;
@@ -34700,7 +34156,6 @@ async function heal(h, listed) {
         const settled = await settle(h, items);
         if (settled.length <= 1)
             return settled[0];
-        // A copy made by hand never goes away by waiting: that is what the message must say.
         if (settled.some((i) => !(0,marker/* madeByThisAction */.zO)(i)))
             return refuseForeign(c, name, settled);
         throw new errors/* ActionError */.lZ(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
@@ -34718,8 +34173,6 @@ async function heal(h, listed) {
     }
     if (used.length > 1)
         throw new errors/* ActionError */.lZ(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    // Not in use: a copy a later run adopted (it may have exited 0 naming it), else the first
-    // (compareCopies ranks a copy whose run gave way last).
     const adopted = items.filter((i) => (0,marker/* markOf */.Fg)(i.description)?.adopted);
     let keep = used[0] ?? (0,marker/* firstCopy */.SQ)(adopted.length > 0 ? adopted : items);
     const extra = items.filter((i) => i.id !== keep.id);
@@ -34736,9 +34189,6 @@ async function heal(h, listed) {
         return keep;
     }
     h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
-    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
-    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
-    // so far (not known to be in use) goes instead.
     let keptInUse = used.length > 0;
     const remains = (e, id) => new errors/* ActionError */.lZ(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
     for (let i = 0; i < extra.length; i++) {
@@ -34760,17 +34210,11 @@ async function heal(h, listed) {
     return keep;
 }
 const headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
-/** Copies not made by this action are never deleted: the step fails naming them. */
 function refuseForeign(c, name, items) {
     const foreign = items.filter((i) => !(0,marker/* madeByThisAction */.zO)(i));
     throw new errors/* ActionError */.lZ(`${headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
 }
-/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
 const refusedInUse = (e) => e instanceof errors/* ApiError */.hD && (e.code === '1418-400' || e.code === '1447-400');
-/**
- * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
- * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
- */
 async function settle(h, items) {
     const { objects } = h;
     const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
@@ -34802,10 +34246,6 @@ var payload = __nccwpck_require__(802);
 
 
 
-/**
- * Decides what to do from the settings and the connections found by name. Pure.
- * `body` is the create body (absent when state is absent).
- */
 function decide(s, found, body) {
     if (found.length > 1)
         throw duplicatesError(s.connectionName, found);
@@ -34830,12 +34270,6 @@ function decide(s, found, body) {
         }
     }
 }
-/**
- * The JSON Patch for an update. Secrets come back masked from Flow Service, so they cannot be
- * compared: the credentials are always replaced, the description only when it changed (the mark
- * the create left at its end is not part of it, and is kept) or when its mark does not yet say
- * that a later run adopted the copy (marker.ts: a run still racing then keeps it).
- */
 function patchOps(existing, body) {
     const ops = [{ op: 'replace', path: '/auth/params', value: body.auth.params }];
     const description = (0,marker/* adoptedDescription */.UC)(body.description, existing.description);
@@ -34847,7 +34281,6 @@ function patchOps(existing, body) {
         });
     return ops;
 }
-/** The operation a plan reports, live or as a dry run. */
 function operationOf(plan, dryRun) {
     switch (plan.kind) {
         case 'create':
@@ -34862,10 +34295,6 @@ function operationOf(plan, dryRun) {
             return 'absent';
     }
 }
-/**
- * The request a plan would send, for the dry-run log: secrets shown as ***. Built from the
- * structure (never by searching strings), so nothing secret can slip through.
- */
 function describePlan(plan, base) {
     switch (plan.kind) {
         case 'create':
@@ -34887,11 +34316,6 @@ function describePlan(plan, base) {
             return ['no request: no connection with this name exists'];
     }
 }
-/**
- * The plan step: the live connections with the name (lookup.ts); several made by this action are
- * healed down to one (heal.ts); what to do about it (decide), checked against the live
- * connection spec where that can help (connection-spec.ts).
- */
 async function planStep(session, settings, body, log, warn) {
     log(`Looking up PostgreSQL connection "${settings.connectionName}" in sandbox ${settings.sandboxName}`);
     return session.phase('looking up the connection', async () => {
@@ -34926,11 +34350,6 @@ function duplicatesError(name, items) {
 /* harmony export */ });
 /* harmony import */ var _platform_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
 
-/*
- * Which refusals of a create or update the live connection spec may explain (connection-spec.ts):
- * apart from the spec referee, so that the step knows without loading it (referee.ts).
- */
-/** Flow Service 400 codes whose cause is known and is not the params: the spec cannot help there. */
 const EXPLAINED_400 = new Set([
     '1401',
     '1403',
@@ -34952,7 +34371,6 @@ const EXPLAINED_400 = new Set([
     '2115',
     '400003'
 ]);
-/** A 400 the action cannot otherwise explain: perhaps the params, so worth asking the spec. */
 function isUnexplained400(e) {
     if (!(e instanceof _platform_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ApiError */ .hD) || e.status !== 400)
         return false;
@@ -34970,18 +34388,7 @@ function isUnexplained400(e) {
 /* harmony export */   b: () => (/* binding */ UNPRINTABLE),
 /* harmony export */   d: () => (/* binding */ specText)
 /* harmony export */ });
-/*
- * Text from Flow Service's live connection spec as it is printed: apart from the referee
- * (connection-spec.ts), so that the session can give the referee output.ts's guarded path without
- * loading it (referee.ts).
- */
-/** Control, invisible-format and line/paragraph-separator characters. */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-/**
- * Text from the spec as printed: on one line, with control, invisible and line-separator
- * characters written as \uXXXX and the legacy `##[` command marker broken, so a served value can
- * neither start a new log line nor be read as a workflow command.
- */
 function specText(text) {
     return text
         .replace(new RegExp(UNPRINTABLE.source, 'gu'), (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
@@ -35000,20 +34407,10 @@ function specText(text) {
 /* harmony export */   Uk: () => (/* binding */ CONNECTIONS)
 /* harmony export */ });
 /* unused harmony exports DATA_LAKE_SPEC_ID, CRM_TO_AEP_FLOW_SPEC_ID, SOURCE_CONNECTIONS, TARGET_CONNECTIONS, FLOWS */
-/**
- * The Flow Service collections the actions manage, and what identifies an object of each: the
- * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
- * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
- * An object with the name but another spec is someone else's, never this action's.
- */
-/** The PostgreSQL source's connection spec (base and source connections). */
 const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
-/** The Data Lake target's connection spec. */
 const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c';
-/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
 const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860';
 const SPEC_VERSION = '1.0';
-/** PostgreSQL base connections: the connection action's object. */
 const CONNECTIONS = {
     path: 'connections',
     noun: 'connection',
@@ -35022,7 +34419,6 @@ const CONNECTIONS = {
     spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
     inProgress: ['initializing'],
     updatable: ['enabled', 'disabled', 'initializing'],
-    // Source connections name their base connection; a dataflow uses those.
     usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
     mayGiveWay: true,
     notes: {
@@ -35035,10 +34431,8 @@ const CONNECTIONS = {
         }
     }
 };
-/** States Flow Service works in on source and target connections (Adobe's API description). */
 const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing'];
 const SETTLED = ['enabled', 'disabled', 'initializing'];
-/** PostgreSQL source connections: one table of a base connection. */
 const SOURCE_CONNECTIONS = {
     path: 'sourceConnections',
     noun: 'source connection',
@@ -35049,7 +34443,6 @@ const SOURCE_CONNECTIONS = {
     updatable: SETTLED,
     usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
 };
-/** Data Lake target connections: one dataset. */
 const TARGET_CONNECTIONS = {
     path: 'targetConnections',
     noun: 'target connection',
@@ -35060,7 +34453,6 @@ const TARGET_CONNECTIONS = {
     updatable: SETTLED,
     usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
 };
-/** Dataflows of table sources into the Data Lake (CRMToAEP). */
 const FLOWS = {
     path: 'flows',
     noun: 'dataflow',
@@ -35083,24 +34475,13 @@ const FLOWS = {
 /* harmony export */   QC: () => (/* binding */ splitConnectionString),
 /* harmony export */   cl: () => (/* binding */ quoteValue)
 /* harmony export */ });
-/*
- * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
- * connector takes them: quoting a value, and splitting a string into keywords. Shared because
- * masking must know every form a password takes inside one.
- */
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
 function quoteValue(value) {
     return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
 }
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
 function splitConnectionString(cs) {
     const out = new Map();
     let i = 0;
     while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
         if (cs[i] === ';' || /\s/.test(cs[i])) {
             i++;
             continue;
@@ -35147,7 +34528,6 @@ function splitConnectionString(cs) {
     }
     return out;
 }
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
 function splitConnectionStringLoosely(cs) {
     try {
         return splitConnectionString(cs);
@@ -35171,33 +34551,20 @@ function splitConnectionStringLoosely(cs) {
 /* harmony export */   pb: () => (/* binding */ apiError)
 /* harmony export */ });
 /* unused harmony exports describeBody, hintFor */
-/**
- * A failure the action reports as one line and exit code 1. Messages may carry text a server
- * wrote; they are printed only through output.ts, which redacts before it shortens.
- */
 class ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
     }
-    /**
-     * The message as printed, each server-supplied part passed through `shorten` (with the fields
-     * of the server's body it joins, when several).
-     */
     render(_shorten) {
         return this.message;
     }
 }
-/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
 class ApiError extends ActionError {
     status;
     code;
     requestId;
     parts;
-    /**
-     * `parts`, when given, marks the server's text inside the message, so it can be shortened on
-     * its own (after redaction) while the operation, status and hint around it stay whole.
-     */
     constructor(message, status, code, requestId, parts) {
         super(message);
         this.status = status;
@@ -35210,7 +34577,6 @@ class ApiError extends ActionError {
         const p = this.parts;
         return p ? `${p.head}${shorten(p.detail, p.fields)}${p.tail}` : this.message;
     }
-    /** The same error with a sentence added at the end. */
     withNote(note) {
         const p = this.parts;
         return new ApiError(`${this.message}${note}`, this.status, this.code, this.requestId, p ? { ...p, tail: `${p.tail}${note}` } : undefined);
@@ -35226,11 +34592,6 @@ function parseJson(text) {
     }
 }
 const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/**
- * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
- * server's text as written (it may echo what it received): never shortened or reflowed here,
- * so that redaction sees it whole.
- */
 function describeBody(res) {
     const requestId = res.headers['x-request-id'];
     const body = parseJson(res.text);
@@ -35243,17 +34604,14 @@ function describeBody(res) {
                 : 'an empty body';
         return { detail, requestId };
     }
-    // Gateway: {"error_code","message"}
     if (str(body.error_code))
         return { code: str(body.error_code), detail: String(body.message ?? ''), requestId };
-    // IMS: {"error","error_description"}
     if (str(body.error))
         return {
             code: str(body.error),
             detail: String(body.error_description ?? ''),
             requestId
         };
-    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
     const report = (body.report && typeof body.report === 'object' ? body.report : {});
     const type = str(body.type) ?? '';
     const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
@@ -35270,10 +34628,8 @@ function describeBody(res) {
         ...(fields.length > 1 ? { fields } : {})
     };
 }
-/** A hint for the failures users hit most, keyed by status and code. */
 function hintFor(status, code, tokenGiven) {
     const c = code ?? '';
-    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
     if (c === 'invalid_client')
         return 'check client-id and client-secret';
     if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
@@ -35298,10 +34654,6 @@ function hintFor(status, code, tokenGiven) {
         return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
     return undefined;
 }
-/**
- * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
- * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
- */
 function apiError(operation, a, tokenGiven = false) {
     if (a.kind === 'network')
         return new ApiError(`${operation} failed: ${a.error.message}`, 0);
@@ -35316,10 +34668,6 @@ function apiError(operation, a, tokenGiven = false) {
         ...(fields ? { fields } : {})
     });
 }
-/**
- * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
- * and its outputs still say which object it is.
- */
 class StoredObjectError extends ActionError {
     id;
     etag;
@@ -35330,7 +34678,6 @@ class StoredObjectError extends ActionError {
         this.name = 'StoredObjectError';
     }
 }
-/** Invalid inputs: reported before anything is sent, each problem naming its input. */
 class InputError extends Error {
     problems;
     constructor(problems) {
@@ -35368,56 +34715,33 @@ class InputError extends Error {
 
 
 
-/*
- * The Flow Service client's base: the response schemas (server values are data, checked before
- * they are printed or sent back), the request headers, sending with retries and 401 renewal,
- * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
- * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
- */
 const FLOW_BASE_PATH = '/data/foundation/flowservice';
-/**
- * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
- * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
- * printed and never sent back in a URL.
- */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const ConnectionIdSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(CONNECTION_ID, {
     message: 'is not a connection id (1-128 letters, digits, - or _)'
 }));
-/**
- * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
- * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
- * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
- * `:` that the runner could read as a workflow command) makes the reply malformed.
- */
 const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
 const EtagSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(ETAG, {
     message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
 }));
 const specRef = () => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ id: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(), version: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() });
-/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
 const FlowItemSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
     id: ConnectionIdSchema(),
     name: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
     description: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
     etag: EtagSchema().optional(),
     state: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
-    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
     createdAt: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([_zod_js__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig(), _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()]).optional().catch(undefined),
     connectionSpec: specRef().optional(),
     flowSpec: specRef().optional(),
-    // Base connections only: which auth type the stored credentials use.
     auth: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ specName: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() }).optional()
 }));
-/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
 const PageSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
     items: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(FlowItemSchema()),
     _links: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ next: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ href: _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional() }).nullish() })
         .nullish()
 }));
-/** The reply to a create or an update. */
 const IdEtagSchema = (0,_lazy_js__WEBPACK_IMPORTED_MODULE_4__/* .lazy */ .R)(() => _zod_js__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ id: ConnectionIdSchema(), etag: EtagSchema().optional() }));
-/** What is wrong with a response, by field path: never the offending value. */
 function issueOf(error) {
     const issue = error.issues[0];
     const path = (issue?.path ?? [])
@@ -35426,11 +34750,9 @@ function issueOf(error) {
     const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type';
     return `${path || 'the body'} ${what}`;
 }
-/** A malformed response: the error names the field, never its value. */
 function malformed(label, error) {
     return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} failed: malformed response (${issueOf(error)})`);
 }
-/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text) {
     try {
         const parsed = IdEtagSchema().safeParse(JSON.parse(text));
@@ -35440,20 +34762,10 @@ function readIdEtag(text) {
         return undefined;
     }
 }
-/**
- * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
- * the call was performed, only its answer is missing. Undefined for anything else.
- */
 function performedUnread(e) {
     const status = e instanceof _http_js__WEBPACK_IMPORTED_MODULE_2__/* .TransportError */ .wX ? e.replyStatus : undefined;
     return status !== undefined && status >= 200 && status < 300 ? status : undefined;
 }
-/**
- * A create, update or delete that failed without a usable reply: when the status of the reply
- * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
- * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
- * `label` is put in front when the message does not carry it yet.
- */
 function unreadChange(e, label, noun = 'connection') {
     const status = e.replyStatus;
     const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500);
@@ -35463,7 +34775,6 @@ function unreadChange(e, label, noun = 'connection') {
             ? `. The change may have been made: run the step again, it finds the ${noun} by name`
             : ''), status);
 }
-/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
 class FlowApi {
     o;
     base;
@@ -35491,10 +34802,6 @@ class FlowApi {
             body: body === undefined ? undefined : JSON.stringify(body)
         };
     }
-    /**
-     * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
-     * a new one once and tries again. Returns the final attempt for the caller to judge.
-     */
     async send(label, method, url, body, extra, retry = this.o.retry) {
         let a = await (0,_http_js__WEBPACK_IMPORTED_MODULE_2__/* .sendWithRetries */ .HI)(this.o.transport, await this.request(method, url, body, extra), retry, label);
         if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
@@ -35517,7 +34824,6 @@ class FlowApi {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    /** The URL of one object of a collection. */
     url(c, id) {
         return `${this.base}/${c.path}/${encodeURIComponent(id)}`;
     }
@@ -35527,7 +34833,6 @@ class FlowApi {
             this.fail(`reading the ${c.noun}`, r.notFound);
         return r.item;
     }
-    /** Reads an object by id; undefined when Flow Service answers 404. */
     async getIfExists(c, id) {
         return (await this.read(c, id)).item;
     }
@@ -35544,16 +34849,10 @@ class FlowApi {
         const item = parsed.data.items[0];
         if (!item)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} failed: the response held no ${c.noun}`);
-        // A read by id answered with another object must not make the run act on that object.
         if (item.id.toLowerCase() !== id.toLowerCase())
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`);
         return { item };
     }
-    /**
-     * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
-     * reading it again with growing pauses within the step's deadline. Returns the settled object,
-     * or undefined when it went away or started being deleted.
-     */
     async settle(c, item) {
         let current = item;
         for (let n = 1; (0,_listing_js__WEBPACK_IMPORTED_MODULE_3__/* .isInProgress */ .LT)(current.state, c); n++) {
@@ -35567,7 +34866,6 @@ class FlowApi {
         }
         return current;
     }
-    /** Pause n (see pauseMs); false when the deadline leaves no room. */
     async pause(label, n, why, next) {
         const { clock, deadline, log } = this.o.retry;
         const wait = pauseMs(n);
@@ -35578,7 +34876,6 @@ class FlowApi {
         return true;
     }
 }
-/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
 const pauseMs = (n) => Math.min(5000, 500 * 2 ** (n - 1));
 function parseOrUndefined(text) {
     try {
@@ -35614,9 +34911,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
 ;// CONCATENATED MODULE: ./src/platform/version.ts
-// The version has one source, package.json; the bundler inlines it at build time.
 
-/** Sent in the User-Agent header as `<name>/<version>`. */
 const ACTION_NAME = package_namespaceObject.UU;
 const VERSION = package_namespaceObject.rE;
 
@@ -35628,10 +34923,6 @@ const systemClock = {
     random: () => Math.random()
 };
 const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
-/**
- * No response arrived. `sent` tells whether the request may have reached the server: false
- * only when the connection itself could not be made, so the request certainly did nothing.
- */
 class NetworkError extends Error {
     reason;
     sent;
@@ -35642,16 +34933,8 @@ class NetworkError extends Error {
         this.name = 'NetworkError';
     }
 }
-/**
- * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
- * wants credentials, an untrusted certificate): never retried.
- */
 class TransportError extends Error {
     replyStatus;
-    /**
-     * @param replyStatus the status of a reply that arrived but whose body was not read (over the
-     * size cap): a 2xx means the call was performed, which the caller must tell from a refusal.
-     */
     constructor(message, replyStatus) {
         super(message);
         this.replyStatus = replyStatus;
@@ -35664,7 +34947,6 @@ class DeadlineError extends Error {
         this.name = 'DeadlineError';
     }
 }
-/** The step's overall deadline: every wait and every request timeout is capped by it. */
 class Deadline {
     clock;
     totalMs;
@@ -35677,21 +34959,17 @@ class Deadline {
     get at() {
         return this.end;
     }
-    /** Brings the deadline forward to `ms` from now (a cancelled run's grace period); never later. */
     cut(ms) {
         this.end = Math.min(this.end, this.clock.now() + ms);
     }
     remaining() {
         return Math.max(0, this.end - this.clock.now());
     }
-    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
     requestTimeout() {
         return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
     }
 }
-/** Statuses worth retrying: rate limiting and gateway trouble. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
 function retryAfterMs(value, now) {
     if (!value)
         return undefined;
@@ -35703,36 +34981,24 @@ function retryAfterMs(value, now) {
         return undefined;
     return Math.max(0, at - now);
 }
-/**
- * Exponential backoff with equal jitter: c = min(cap, base * 2^(attempt-1)), the wait is random in
- * [c/2, c). Never less than half: retries stay spread even when the random draw is near 0.
- */
 function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
     const c = Math.min(capMs, baseMs * 2 ** (attempt - 1));
     return Math.floor(c / 2 + (random * c) / 2);
 }
-/** The reason a retryable attempt failed, for the one-line retry log. */
 function describeAttempt(a) {
     return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
 }
-/**
- * Waits before attempt `next`, honouring Retry-After and never past the deadline.
- * Returns false when no time is left for another attempt.
- */
 async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
     const hinted = why.kind === 'response'
         ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
         : undefined;
-    // A Retry-After of 0 (or a few ms) still gets the backoff: five attempts must not fit in 0.1 s.
     const wait = Math.max(hinted ?? 0, backoffMs(attempt, ctx.clock.random()));
-    // A wait that would leave no time for the request itself is pointless.
     if (wait + 250 >= ctx.deadline.remaining())
         return false;
     ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
     await ctx.clock.sleep(wait);
     return true;
 }
-/** Sends one request, returning network failures as a value instead of throwing. */
 async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
     const timeout = Math.min(timeoutMs, deadline.remaining());
     if (timeout <= 0)
@@ -35746,15 +35012,9 @@ async function attempt(transport, req, deadline, timeoutMs = deadline.requestTim
         throw e;
     }
 }
-/** True when a failed attempt is worth another try of an idempotent request. */
 function isRetryable(a) {
     return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
 }
-/**
- * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
- * retries. Returns the last attempt: a response (any status) or a network failure, which the
- * caller turns into an error.
- */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
         const a = await attempt(transport, req, ctx.deadline, ctx.requestTimeoutMs?.()).catch((e) => {
@@ -35778,7 +35038,6 @@ async function sendWithRetries(transport, req, ctx, label) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   R: () => (/* binding */ lazy)
 /* harmony export */ });
-/** A value costly to build (a zod schema) built on its first use, then kept. */
 function lazy(build) {
     let built;
     return () => (built ??= build());
@@ -35806,10 +35065,6 @@ function lazy(build) {
 /* unused harmony exports keeperOf, strictlyOldest */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
 
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
 class IncompleteListingError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
     reason;
     constructor(reason, plural = 'connections') {
@@ -35818,7 +35073,6 @@ class IncompleteListingError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .
         this.name = 'IncompleteListingError';
     }
 }
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
 const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
 function nameFilter(name) {
     const encode = (v) => `name==${encodeURIComponent(v)}`;
@@ -35828,14 +35082,8 @@ function nameFilter(name) {
         return { kind: 'quoted', property: encode(`"${name}"`) };
     return { kind: 'plain', property: encode(name) };
 }
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
 const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
 const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
 function classify(item, name, c) {
     if (item.name === undefined)
         return 'unknown';
@@ -35846,10 +35094,6 @@ function classify(item, name, c) {
         return 'unknown';
     return sameSpec(spec, c.spec.id) ? 'match' : 'other';
 }
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
 function passesFilter(item, property, name, c) {
     if (property === specFilter(c)) {
         const spec = specOf(item, c);
@@ -35857,23 +35101,11 @@ function passesFilter(item, property, name, c) {
     }
     return item.name === undefined || item.name === name;
 }
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
 const stateOf = (state) => state?.trim().toLowerCase();
 const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
 const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
 const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
 const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
 function createdAtOf(item) {
     const v = item.createdAt;
     if (typeof v === 'number')
@@ -35883,10 +35115,6 @@ function createdAtOf(item) {
     const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
     return Number.isFinite(n) ? n : undefined;
 }
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
 function keeperOf(items) {
     const [first, ...rest] = items;
     if (!first)
@@ -35898,10 +35126,6 @@ function keeperOf(items) {
         return a < b || (a === b && i.id < best.id) ? i : best;
     }, first);
 }
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
 function strictlyOldest(keeper, items) {
     const k = createdAtOf(keeper);
     return (k !== undefined &&
@@ -35932,33 +35156,23 @@ function strictlyOldest(keeper, items) {
 /* unused harmony exports keepingMark, stripMark, compareCopies */
 /* harmony import */ var _listing_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7211);
 
-/**
- * A mark, read from its `[` to the end. It is looked for only from the last `[aep-gha:` of the
- * text (a mark holds none inside), so a long text from a server costs one scan, not one per
- * position.
- */
 const OPEN = '[aep-gha:';
 const MARK = /^\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]$/;
-/** The text before a mark, and the mark; undefined when the text ends in none. */
 function split(description) {
     const end = description.trimEnd();
     const at = end.lastIndexOf(OPEN);
     const m = at < 0 ? null : MARK.exec(end.slice(at));
     return m ? { text: end.slice(0, at).trimEnd(), m } : undefined;
 }
-/** The text appended to a description. */
 const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`;
-/** A description with a mark at its end (a description the action did not mark gets one). */
 function withMark(description, m) {
     const text = stripMark(description);
     return text ? `${text} ${markText(m)}` : markText(m);
 }
-/** A new description for an object, keeping the mark its current description carries. */
 function keepingMark(description, current) {
     const m = markOf(current);
     return m ? withMark(description, m) : description;
 }
-/** The mark at the end of a description, if any. */
 function markOf(description) {
     const m = description === undefined ? undefined : split(description)?.m;
     if (!m)
@@ -35972,16 +35186,10 @@ function markOf(description) {
         ...(m[4]?.includes(';adopted') ? { adopted: true } : {})
     };
 }
-/** The description with its mark saying that the copy gives way; undefined without a mark. */
 function yieldedDescription(description) {
     const m = markOf(description);
     return m && !m.yielded ? withMark(description, { ...m, yielded: true }) : undefined;
 }
-/**
- * The description to write when this run updates a copy: `text` (the current text when
- * undefined), the mark kept and saying the copy was adopted (another run made it). Undefined when
- * there is nothing to write: the text unchanged and the mark, if any, already saying so.
- */
 function adoptedDescription(text, current) {
     const m = markOf(current);
     const wanted = text ?? stripMark(current) ?? '';
@@ -35990,46 +35198,30 @@ function adoptedDescription(text, current) {
         return same ? undefined : wanted;
     if (m.adopted && !m.yielded && same)
         return undefined;
-    // A copy a run adopts no longer gives way: that run names it now.
     const { yielded: _gaveWay, ...kept } = m;
     return withMark(wanted, { ...kept, adopted: true });
 }
-/** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
     if (description === undefined)
         return undefined;
     return split(description)?.text ?? description;
 }
-/**
- * The descriptions this action wrote before it marked its creates: its default provenance text
- * (see provenance.ts). Copies with them were made by this action too.
- */
 const EARLIER_DEFAULTS = [
     /^Managed by GitHub Actions: /,
     /^Managed by the AEP PostgreSQL connection GitHub Action$/
 ];
-/** Whether this action made the object: its description carries a mark or the old default text. */
 function madeByThisAction(item) {
     if (markOf(item.description))
         return true;
     const d = item.description ?? '';
     return EARLIER_DEFAULTS.some((re) => re.test(d));
 }
-/** A random run id for marks, 12 hex digits, from the run's random source. */
 function newRunId(random) {
     let id = '';
     for (let i = 0; i < 12; i++)
         id += Math.floor(random() * 16).toString(16);
     return id;
 }
-/**
- * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * copies whose runs gave way (`;yielded`) after all others; then oldest createdAt first (a copy
- * without a readable date after every dated one), then by when the mark says its POST was sent,
- * then by the creating run's mark (an unmarked copy by its id), then by attempt, then by id. The
- * first is the copy racing runs keep; its run never deletes it (a run that gives way marks its
- * copy, and keeps it), so a sandbox can never be left with none.
- */
 function compareCopies(a, b) {
     const ya = markOf(a.description)?.yielded === true;
     const yb = markOf(b.description)?.yielded === true;
@@ -36056,7 +35248,6 @@ function compareCopies(a, b) {
         return aa - ab;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
-/** The first copy by compareCopies. */
 function firstCopy(items) {
     return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
 }
@@ -36075,39 +35266,11 @@ function firstCopy(items) {
 /* unused harmony exports MIN_DERIVED_LENGTH, WINDOW, MIN_FRAGMENT, derivedForms, base64Forms, decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeQuotedPrintable, decodePythonEscapes, decodeMojibake, decodeByteEscapes, normalise, DECODABLE, DECODERS, decodedViews, WRAPPING, ASCII_WRAPPING, lowerKeepingPositions */
 /* harmony import */ var _connection_string_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7069);
 
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
 const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
 const WINDOW = 12;
-/**
- * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
- * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
- * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
- * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
- * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
- * back together across a join; a shorter limit would redact ordinary words at line ends that
- * happen to occur in a secret. The lines of a multi-line secret are registered from this length
- * too, as they are such pieces.
- */
 const MIN_FRAGMENT = 6;
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
 const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
- * registered strings (plus a few encodings of them), so each form must be registered.
- */
 function derivedForms(secret) {
     if (!secret)
         return [];
@@ -36122,11 +35285,8 @@ function derivedForms(secret) {
     forms.add(JSON.stringify((0,_connection_string_js__WEBPACK_IMPORTED_MODULE_0__/* .quoteValue */ .cl)(secret)).slice(1, -1));
     for (const b64 of base64Forms(secret))
         forms.add(b64);
-    // Escaped for a regular expression, as a served spec's pattern may quote it (with and without
-    // `-` and `/` escaped, as escapers differ).
     forms.add(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     forms.add(secret.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
-    // Accents stripped, as a server that folds to ASCII writes it.
     const folded = foldAccents(secret);
     if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
         forms.add(folded);
@@ -36134,28 +35294,15 @@ function derivedForms(secret) {
     for (const derived of [collapse(secret), ...lines])
         if (derived.length >= MIN_FRAGMENT)
             forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
     return [...forms].filter((f) => f.trim().length > 0);
 }
-/** Letters without their combining marks (ö -> o). */
 const foldAccents = (s) => NON_ASCII.test(s) ? s.normalize('NFD').replace(/\p{M}/gu, '') : s;
-/**
- * Any character beyond ASCII: ASCII text has no accents, no other normal form, no invisible
- * characters and only ASCII whitespace, so the Unicode-aware steps can skip it.
- */
 const NON_ASCII = /[\u0080-\uffff]/;
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- * Each also in base64url.
- */
 function base64Forms(secret) {
     const bytes = Buffer.from(secret, 'utf8');
     const forms = [bytes.toString('base64')];
     for (const shift of [1, 2]) {
         const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
         const start = shift === 1 ? 2 : 3;
         const whole = Math.floor((shift + bytes.length) / 3) * 4;
         const form = b64.slice(start, whole);
@@ -36165,7 +35312,6 @@ function base64Forms(secret) {
     const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
     if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
         forms.push(tailless);
-    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
     for (const form of [...forms]) {
         const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
         if (url !== form && url.length >= MIN_DERIVED_LENGTH)
@@ -36173,13 +35319,6 @@ function base64Forms(secret) {
     }
     return forms;
 }
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
 function connectionStringSecrets(cs) {
     const found = [];
     const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
@@ -36201,11 +35340,8 @@ function connectionStringSecrets(cs) {
                 found.push(loose.join(';'), ...loose.slice(1));
         }
     }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
     return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
 }
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
 function closingBrace(text) {
     for (let i = 1; i < text.length; i++)
         if (text[i] === '}') {
@@ -36216,7 +35352,6 @@ function closingBrace(text) {
     return -1;
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
 function flexible(form) {
     const pattern = form
         .split(/(\s+)/)
@@ -36224,7 +35359,6 @@ function flexible(form) {
         .join('');
     return new RegExp(pattern, 'g');
 }
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
 function decodeJsonEscapes(text) {
     const simple = {
         '"': '"',
@@ -36238,7 +35372,6 @@ function decodeJsonEscapes(text) {
     };
     return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
 }
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
 function decodePercent(text) {
     return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
         try {
@@ -36250,26 +35383,15 @@ function decodePercent(text) {
     });
 }
 const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/**
- * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
- * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
- * that prints nothing a server wrote never loads it.
- */
 let htmlDecoder;
-/** Loads the full HTML decoder; resolves at once once loaded. */
 async function loadHtmlDecoder() {
     htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
 }
-/**
- * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
- * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
- */
 function decodeHtmlEntities(text) {
     if (!text.includes('&'))
         return text;
     if (htmlDecoder)
         return htmlDecoder(text);
-    // Numeric references also without their `;`, as HTML reads them.
     return text.replace(/&(?:(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});?|([a-zA-Z]+);)/g, (whole, n, named) => {
         const e = n ?? named ?? '';
         if (!e.startsWith('#'))
@@ -36279,7 +35401,6 @@ function decodeHtmlEntities(text) {
     });
 }
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
 function strictUtf8(bytes) {
     try {
         return utf8.decode(bytes);
@@ -36288,10 +35409,6 @@ function strictUtf8(bytes) {
         return undefined;
     }
 }
-/**
- * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
- * line end) joined, and `=HH` runs that form valid UTF-8.
- */
 function decodeQuotedPrintable(text) {
     if (!text.includes('='))
         return text;
@@ -36300,7 +35417,6 @@ function decodeQuotedPrintable(text) {
         return strictUtf8(bytes) ?? run;
     });
 }
-/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
 function decodePythonEscapes(text) {
     if (!text.includes('\\U'))
         return text;
@@ -36309,16 +35425,10 @@ function decodePythonEscapes(text) {
         return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     });
 }
-/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
 const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
 const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
-/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
 const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
 const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
-/**
- * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
- * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
- */
 function decodeMojibake(text) {
     if (!/[\u00c2-\u00f4]/.test(text))
         return text;
@@ -36327,7 +35437,6 @@ function decodeMojibake(text) {
         return strictUtf8(bytes) ?? seq;
     });
 }
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
 function decodeByteEscapes(text) {
     const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
     return text
@@ -36341,9 +35450,7 @@ function decodeByteEscapes(text) {
         return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
     });
 }
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
 const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
 function replaceRanges(text, ranges) {
     if (ranges.length === 0)
         return text;
@@ -36362,17 +35469,7 @@ function replaceRanges(text, ranges) {
     }
     return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
-/**
- * What any decoder needs to change a text: a non-ASCII character (mojibake, and normalise's
- * Unicode forms), `\` (JSON, byte and Python escapes), `&` (HTML references, the full decoder's
- * too), `%HH` (percent and byte escapes), `=` before a line break (quoted-printable's soft break)
- * or before a byte that can start UTF-8 (a `=HH` run is decoded only as valid UTF-8, whose first
- * byte is below 0x80 or from 0xC2). A contract every decoder and normalise keep (tested): text
- * this does not match is returned as it is, so it has no decoded views. A new decoder widens it
- * to what makes it act.
- */
 const DECODABLE = /[\u0080-\uffff]|[\\&]|%[0-9A-Fa-f]{2}|=(?:\r?\n|[0-7C-Fc-f][0-9A-Fa-f])/;
-/** The encodings a server may have applied to what it echoes, one level each. */
 const DECODERS = [
     decodeJsonEscapes,
     decodePercent,
@@ -36382,19 +35479,8 @@ const DECODERS = [
     decodePythonEscapes,
     decodeMojibake
 ];
-/**
- * How many times redactFully() adopts a decoded view that reveals a secret (each round one
- * encoding of one echo, or one level of a nested one): far more than any server's echo needs.
- */
 const MAX_ROUNDS = 64;
-/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
 const MAX_DECODE_DEPTH = 6;
-/**
- * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
- * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
- * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
- * has none. Linear in the decoders and levels, not a search over their combinations.
- */
 function* decodedViews(text) {
     const seen = new Set([text]);
     const fresh = (view) => !seen.has(view) && !!seen.add(view);
@@ -36414,38 +35500,18 @@ function* decodedViews(text) {
         if (t === before)
             break;
     }
-    // Re-normalised by the server after it decoded (or before it encoded) the echo.
     const folded = normalise(t);
     if (fresh(folded))
         yield folded;
 }
-/**
- * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
- * bidi marks, other default-ignorable and format characters), and whitespace.
- */
 const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
-/** What WRAPPING matches among ASCII characters (tested): whitespace only. */
 const ASCII_WRAPPING = /[\t\n\v\f\r ]/;
 const ASCII_UNWRAP = new RegExp(ASCII_WRAPPING.source, 'g');
-/**
- * Every WINDOW-long run of a text holds a run this long starting at a multiple of it (the first
- * at or after the run's start, as 2 * BLOCK - 1 <= WINDOW): what cannotHold() looks up first.
- */
 const BLOCK = WINDOW / 2;
-/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
 const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
-/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
 const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
-/** At most this many DECORATION characters are skipped between a join and a piece. */
 const MAX_DECORATION = 2;
-/**
- * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
- * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
- * any case.
- */
 function lowerKeepingPositions(text) {
-    // Σ lowers to ς at a word's end and to σ elsewhere, by context: both are σ here, so a secret
-    // and an echo of it lower alike whatever follows them.
     const lower = text.toLowerCase().replace(/ς/g, 'σ');
     if (lower.length === text.length)
         return lower;
@@ -36456,32 +35522,18 @@ function lowerKeepingPositions(text) {
     }
     return out;
 }
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
 class Masker {
     sink;
     forms = new Set();
     patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
     windows = new Set();
-    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
     pieces = new Set();
-    /** The single secrets' forms: where a piece found at a join is extended. */
     singles = [];
-    /** Runs of the forms, one of which any match of a form's pattern holds (see cannotHold). */
     needles;
-    /** The BLOCK-long runs of the windows: where a window may stand (see cannotHold). */
     blocks = new Set();
     constructor(sink) {
         this.sink = sink;
     }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
-     */
     add(secret) {
         if (!secret)
             return;
@@ -36505,10 +35557,6 @@ class Masker {
                 this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
         }
     }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
     addComposite(value) {
         if (!value)
             return;
@@ -36521,12 +35569,6 @@ class Masker {
             this.sink.setSecret(form);
         }
     }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
-     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
-     * a window, only as written, so a short secret cannot eat ordinary words in another case).
-     */
     ranges(text, joins) {
         this.patterns ??= [...this.forms].map(flexible);
         const ranges = [];
@@ -36534,7 +35576,6 @@ class Masker {
             re.lastIndex = 0;
             for (let m = re.exec(text); m; m = re.exec(text)) {
                 ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
                 re.lastIndex = m.index + 1;
             }
         }
@@ -36550,11 +35591,6 @@ class Masker {
             ranges.push(...this.pieceRanges(text, joins));
         return ranges;
     }
-    /**
-     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
-     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
-     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
-     */
     pieceRanges(text, extra) {
         if (text.length < MIN_FRAGMENT)
             return [];
@@ -36566,7 +35602,6 @@ class Masker {
         const ranges = [];
         for (const join of joins)
             for (const dir of [-1, 1]) {
-                // A piece ending at the join (dir -1), or starting there (dir 1).
                 for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
                     const from = dir < 0 ? at - MIN_FRAGMENT : at;
                     if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
@@ -36585,36 +35620,12 @@ class Masker {
             }
         return ranges;
     }
-    /**
-     * Everything to redact in one text, as written and with wrapping and invisible characters
-     * taken out (mapped back to where it stands), in the text's own positions.
-     */
     allRanges(text, joins) {
         return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
     }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
-     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
-     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
-     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
-     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
-     * invisible characters or line wrapping inside it), even several ways one over another: where a
-     * decoded view of the text reveals a secret, that view is used, redacted. Text that
-     * cannotHold() a secret is returned at once.
-     */
     redact(text, opts = {}) {
         return this.cannotHold(text, opts) ? text : this.redactFully(text, opts);
     }
-    /**
-     * True when redact(text, opts) returns text as it is, known cheaply (almost every line the
-     * action prints); false says nothing. For ASCII text that DECODABLE does not match, the full
-     * algorithm has no decoded views and looks at two texts: text, and text without its ASCII
-     * whitespace (all WRAPPING matches in ASCII) with the joins mapped as unwrappedRanges() maps
-     * them. True only when ranges() finds nothing in either: no form (holdsForm, on the unwrapped
-     * text only: its runs hold no whitespace, so text holds one only where that does), no window
-     * and no piece (holdsRun).
-     */
     cannotHold(text, opts = {}) {
         if (DECODABLE.test(text))
             return false;
@@ -36637,10 +35648,6 @@ class Masker {
         }
         return !this.holdsRun(view, viewJoins);
     }
-    /**
-     * Whether text holds one of needles. When not, no form's pattern matches it: a match holds the
-     * form's whitespace-free runs as written, and for every form needles has one (or a run of it).
-     */
     holdsForm(text) {
         this.needles ??= needles(this.forms);
         for (const needle of this.needles)
@@ -36648,12 +35655,6 @@ class Masker {
                 return true;
         return false;
     }
-    /**
-     * For ASCII text: whether ranges() finds a window or, given joins, a piece in it. A window
-     * there holds the BLOCK-long run of text that starts at the first multiple of BLOCK at or after
-     * the window's start, so it is looked for only where that run is one of blocks. Pieces are
-     * looked for as ranges() does.
-     */
     holdsRun(text, joins) {
         if (this.pieces.size === 0)
             return false;
@@ -36665,14 +35666,9 @@ class Masker {
                         return true;
         return !!joins && this.pieceRanges(text, joins).length > 0;
     }
-    /** redact() without its shortcut for text that cannot hold a secret: what redact() must equal. */
     redactFully(text, opts = {}) {
         const joins = opts.joins === false ? undefined : (opts.joins ?? []);
         let out = replaceRanges(text, this.allRanges(text, joins));
-        // Each round adopts the first view revealing a secret; another may hide in another encoding,
-        // or in the same one nested deeper: rounds go on until no view reveals one. A text that still
-        // does after MAX_ROUNDS (built to outlast them) is not shown at all.
-        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
         const viewJoins = joins && [];
         for (let round = 0;; round++) {
             let next;
@@ -36690,18 +35686,12 @@ class Masker {
             out = next;
         }
     }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
     unwrappedRanges(text, joins) {
         if (!WRAPPING.test(text))
             return [];
         const kept = [];
         let view = '';
         for (let i = 0; i < text.length;) {
-            // By code point: some invisible characters (tags) lie beyond U+FFFF.
             const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
             if (!WRAPPING.test(c)) {
                 for (let k = 0; k < c.length; k++)
@@ -36710,7 +35700,6 @@ class Masker {
             }
             i += c.length;
         }
-        // A join in the text is where the first character kept after it stands in the view.
         const viewJoins = joins?.map((j) => {
             const at = kept.findIndex((k) => k >= j);
             return at < 0 ? view.length : at;
@@ -36720,36 +35709,24 @@ class Masker {
             (kept[e - 1] ?? text.length - 1) + 1
         ]);
     }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
     catches(value) {
         for (const form of this.forms)
             if (value.includes(form))
                 return true;
         return false;
     }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
-     * as in the log (a server may upper-case a secret it echoes into a table name), which the
-     * runner would not mask.
-     */
     reveals(value) {
         return this.redactOutput(value) !== value;
     }
-    /** An output value with the runs reveals() finds replaced by ***. */
     redactOutput(value) {
         if (!/[\u0080-\uffff]/.test(value) && !this.holdsForm(value) && !this.holdsRun(value))
             return value;
         return this.redactOutputFully(value);
     }
-    /** redactOutput() without its shortcut: what redactOutput() must equal. */
     redactOutputFully(value) {
         return replaceRanges(value, this.ranges(value));
     }
 }
-/**
- * Per form, its longest whitespace-free run (any match of the form's pattern holds it as written),
- * left out where it holds a shorter one kept: text without that one cannot hold it either.
- */
 function needles(forms) {
     const longest = (form) => form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '');
     const kept = [];
@@ -36774,62 +35751,30 @@ function needles(forms) {
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6316);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5787);
 /* harmony import */ var _masking_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(799);
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
 
 
 
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
 const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
 const MAX_DETAIL = 300;
-/** Longest log line. */
 const MAX_LOG_LINE = 2000;
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
 const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
 const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-/** A line of printable ASCII and tabs only. */
 const PRINTABLE = /^[\t\x20-\x7e]*$/;
 const hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
 function neutralise(line) {
-    // Printable ASCII and tabs hold nothing HIDDEN matches (the common case, without its
-    // Unicode-aware pattern).
     let out = (PRINTABLE.test(line) ? line : line.replace(HIDDEN, hex)).replace(/##\[/g, '## [');
     const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
     if (out.startsWith('::', lead.length))
         out = `${lead}: :${out.slice(lead.length + 2)}`;
     return out;
 }
-/**
- * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
- * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
- */
 function carriesCommand(text) {
     return text.split(LINE_BREAK).some((line) => {
         const visible = line.replace(HIDDEN, '');
         return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
     });
 }
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
 function cut(text, max) {
     if (text.length <= max)
         return text;
@@ -36839,12 +35784,7 @@ function cut(text, max) {
         end--;
     return `${text.slice(0, end)}…`;
 }
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
 const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
 function headOf(text, keep) {
     if (text.length <= keep)
         return text;
@@ -36857,22 +35797,12 @@ function headOf(text, keep) {
     }
     return text;
 }
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
 function guard(text, redact, opts) {
     if (!opts.oneLine)
         return redact(text)
             .split(LINE_BREAK)
             .map((l) => cut(neutralise(l).trimEnd(), opts.max));
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
-    // secret that joining the lines may show.
     const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(LINE_BREAK);
-    // Joining may bring a secret's parts together again: redact once more before cutting, with the
-    // places where lines met as joins (a piece of a secret left at a line's end).
     const joins = [];
     let joined = '';
     for (const line of lines) {
@@ -36885,13 +35815,8 @@ function guard(text, redact, opts) {
         }
         joined += l;
     }
-    // The redaction may adopt a decoded view of the text (masking.ts), in which an escaped line
-    // break is a real one again: the result is made one inert line once more (its breaks are
-    // whitespace to every check, so no secret can form across them), and redacted again until
-    // nothing changes.
     let line = joined;
     for (let pass = 0; pass < 4; pass++) {
-        // Later passes: the text's own ends and line breaks are its joins (positions moved).
         const next = oneLine(redact(line, { joins: pass === 0 ? joins : [] }));
         if (next === line)
             break;
@@ -36899,7 +35824,6 @@ function guard(text, redact, opts) {
     }
     return [cut(line, opts.max)];
 }
-/** Lines made one: each neutralised, whitespace collapsed, joined by single spaces. */
 function oneLine(text) {
     return text
         .split(LINE_BREAK)
@@ -36908,7 +35832,6 @@ function oneLine(text) {
         .join(' ');
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
 class Output {
     sink;
     masker;
@@ -36916,52 +35839,35 @@ class Output {
         this.sink = sink;
         this.masker = new _masking_js__WEBPACK_IMPORTED_MODULE_2__/* .Masker */ .GX(sink);
     }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
     secret(value) {
         this.masker.add(value);
     }
-    /**
-     * Loads what redacting a server's text needs beyond the common case (every HTML named
-     * reference): called when a server's error reply arrives and before a failure is reported, so
-     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
-     */
     async prepareForServerText() {
         await (0,_masking_js__WEBPACK_IMPORTED_MODULE_2__/* .loadHtmlDecoder */ .iY)().catch(() => undefined);
     }
-    /** A secret built from other values (connection string, URL, auth block). */
     compositeSecret(value) {
         this.masker.addComposite(value);
     }
     one(text, max = MAX_MESSAGE) {
         return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
     }
-    /**
-     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
-     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
-     * split between two fields leaves a piece at each field's edge, which the joined text no longer
-     * shows as an edge.
-     */
     detail(serverText, fields) {
         if (!fields || fields.length < 2)
             return this.one(serverText, MAX_DETAIL);
         const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
         return this.one(each.join(': '), MAX_DETAIL);
     }
-    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
     shorten(text, max) {
         return this.one(text, max);
     }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
     describe(e) {
         if (e && typeof e.render === 'function')
             return e.render((t, fields) => this.detail(t, fields));
         return e instanceof Error ? e.message : String(e);
     }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
     info(text) {
         this.sink.info(this.one(text, MAX_LOG_LINE));
     }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
     block(text) {
         for (const line of guard(text, (t) => this.masker.redact(t), {
             oneLine: false,
@@ -36978,7 +35884,6 @@ class Output {
     error(text) {
         this.sink.error(this.one(text));
     }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
     async group(title, fn) {
         this.sink.startGroup(this.one(title));
         try {
@@ -36988,16 +35893,9 @@ class Output {
             this.sink.endGroup();
         }
     }
-    /** The step's failure: one ::error line and exit code 1. */
     fail(text) {
         this.sink.setFailed(this.one(text));
     }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
-     * runner cancelled the step with.
-     */
     failWith(e, outOfTime, cancelled) {
         if (e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz) {
             const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
@@ -37011,7 +35909,6 @@ class Output {
             };
         }
         let error = this.describe(e);
-        // A cancelled step runs out of its grace period, not of timeout-seconds.
         if (cancelled) {
             if (!/cancel/.test(error))
                 error += ` (the runner cancelled the step: ${cancelled})`;
@@ -37025,13 +35922,6 @@ class Output {
         this.fail(error);
         return { error };
     }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     * A value that would relay a workflow command to a later step printing it is not written at
-     * all: every output is validated or escaped where it is made, so this is the last line only.
-     */
     setOutput(name, value) {
         if (carriesCommand(value)) {
             this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
@@ -37040,7 +35930,6 @@ class Output {
         else if (value && this.masker.catches(value))
             this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
         else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
             this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
             value = this.masker.redactOutput(value);
         }
@@ -37048,14 +35937,9 @@ class Output {
             this.sink.setOutput(name, value);
         }
         catch (e) {
-            // The runner's output file could not be written: a failure of the step, said in one line.
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`could not write the ${name} output: ${e.message}`);
         }
     }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
     async summary(content) {
         const cell = (t) => escapeHtml(this.one(t));
         try {
@@ -37099,23 +35983,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 ;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
 
-/*
- * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it on its baseline compiler
- * (Liftoff) and, once the parser has run for a while (three small replies are enough), compiles
- * its 29 kB parse function again with its optimising compiler, on a background thread: 100-200 ms
- * of CPU and some 35 MB for a parser that a step with a handful of requests has nearly finished
- * with, and the process waits for that compile before it exits. With a larger tiering budget the
- * parser stays on Liftoff for the requests of an ordinary step; a long run (150 small replies or
- * more, a scan of thousands of connections) still gets the optimised parser.
- *
- * When: V8 reads the budget when the WebAssembly module is instantiated. undici starts compiling
- * it as undici loads and instantiates it once that compile has finished, in a later task. Each
- * action's entry (its index.ts) sets the budget after its imports, which load undici, and before
- * it awaits anything, so before that instantiation. Not earlier: a V8 flag changed from its
- * default no longer matches the code cache of Node's own modules, so every built-in module loaded
- * after the change (http, tls, undici's and @actions/core's dependencies) is compiled from source,
- * some 10-20 ms of start-up.
- */
 const WASM_TIERING_BUDGET = 1_000_000_000;
 function raiseWasmTieringBudget() {
     (0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
@@ -46709,17 +45576,6 @@ function preprocess(fn, schema) {
 
 ;// CONCATENATED MODULE: ./src/platform/zod.ts
 
-/*
- * zod as both actions use it (`import * as z from '.../platform/zod.js'`). A step parses each
- * schema once or a few times, so zod's JIT is off: it compiles a parser for each object schema
- * on that schema's first parse (new Function), which costs more than the parse it speeds up. The
- * checks are the same. Every module that uses zod imports it from here, so the setting comes
- * before any schema (schemas are also built on first use: lazy.ts).
- *
- * zod's API is re-exported name by name (`export *`), not as zod's `z` object: the bundler then
- * keeps only what the actions use. Re-exporting `z` itself keeps all of zod (its locales,
- * z.compile, fromJSONSchema: +0.48 MB in each bundle).
- */
 config({ jitless: true });
 
 

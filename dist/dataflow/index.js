@@ -28378,8 +28378,6 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(608);
 
 
-// After the imports (undici loaded, its HTTP parser compiling) and before the first await, so
-// before the parser is instantiated: see wasm-tiering.ts.
 (0,_platform_wasm_tiering_js__WEBPACK_IMPORTED_MODULE_0__/* .raiseWasmTieringBudget */ ._)();
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
 
@@ -31391,33 +31389,20 @@ function getIDToken(aud) {
 
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/platform/errors.ts
-/**
- * A failure the action reports as one line and exit code 1. Messages may carry text a server
- * wrote; they are printed only through output.ts, which redacts before it shortens.
- */
 class errors_ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
     }
-    /**
-     * The message as printed, each server-supplied part passed through `shorten` (with the fields
-     * of the server's body it joins, when several).
-     */
     render(_shorten) {
         return this.message;
     }
 }
-/** A failed Flow Service or IMS call; carries what a user needs to act on it. */
 class ApiError extends errors_ActionError {
     status;
     code;
     requestId;
     parts;
-    /**
-     * `parts`, when given, marks the server's text inside the message, so it can be shortened on
-     * its own (after redaction) while the operation, status and hint around it stay whole.
-     */
     constructor(message, status, code, requestId, parts) {
         super(message);
         this.status = status;
@@ -31430,7 +31415,6 @@ class ApiError extends errors_ActionError {
         const p = this.parts;
         return p ? `${p.head}${shorten(p.detail, p.fields)}${p.tail}` : this.message;
     }
-    /** The same error with a sentence added at the end. */
     withNote(note) {
         const p = this.parts;
         return new ApiError(`${this.message}${note}`, this.status, this.code, this.requestId, p ? { ...p, tail: `${p.tail}${note}` } : undefined);
@@ -31446,11 +31430,6 @@ function parseJson(text) {
     }
 }
 const str = (v) => (typeof v === 'string' && v ? v : undefined);
-/**
- * Reads the error details out of a gateway, Flow Service or IMS error body. The detail is the
- * server's text as written (it may echo what it received): never shortened or reflowed here,
- * so that redaction sees it whole.
- */
 function describeBody(res) {
     const requestId = res.headers['x-request-id'];
     const body = parseJson(res.text);
@@ -31463,17 +31442,14 @@ function describeBody(res) {
                 : 'an empty body';
         return { detail, requestId };
     }
-    // Gateway: {"error_code","message"}
     if (str(body.error_code))
         return { code: str(body.error_code), detail: String(body.message ?? ''), requestId };
-    // IMS: {"error","error_description"}
     if (str(body.error))
         return {
             code: str(body.error),
             detail: String(body.error_description ?? ''),
             requestId
         };
-    // Flow Service: {"type":".../FLOW-1101-404","title","report":{"detailed-message","request-id"},"errorMessage"}
     const report = (body.report && typeof body.report === 'object' ? body.report : {});
     const type = str(body.type) ?? '';
     const code = /FLOW-(\d+-\d+)/.exec(type)?.[1];
@@ -31490,10 +31466,8 @@ function describeBody(res) {
         ...(fields.length > 1 ? { fields } : {})
     };
 }
-/** A hint for the failures users hit most, keyed by status and code. */
 function hintFor(status, code, tokenGiven) {
     const c = code ?? '';
-    // IMS answers a wrong client secret with 401 invalid_client: not a token problem.
     if (c === 'invalid_client')
         return 'check client-id and client-secret';
     if (status === 401 || c === '401013' || c.startsWith('2114') || c.startsWith('2115'))
@@ -31518,10 +31492,6 @@ function hintFor(status, code, tokenGiven) {
         return 'Adobe is rate limiting; retry later or lower the number of parallel runs';
     return undefined;
 }
-/**
- * Builds the error for a failed call: operation, status, code and detail, request id, hint. The
- * detail stays raw; output.ts redacts it, then squeezes it onto the one line it prints.
- */
 function apiError(operation, a, tokenGiven = false) {
     if (a.kind === 'network')
         return new ApiError(`${operation} failed: ${a.error.message}`, 0);
@@ -31536,10 +31506,6 @@ function apiError(operation, a, tokenGiven = false) {
         ...(fields ? { fields } : {})
     });
 }
-/**
- * A failure once an object with the name exists (this run's, or one it adopted): the step fails,
- * and its outputs still say which object it is.
- */
 class StoredObjectError extends errors_ActionError {
     id;
     etag;
@@ -31550,7 +31516,6 @@ class StoredObjectError extends errors_ActionError {
         this.name = 'StoredObjectError';
     }
 }
-/** Invalid inputs: reported before anything is sent, each problem naming its input. */
 class InputError extends Error {
     problems;
     constructor(problems) {
@@ -31562,7 +31527,6 @@ class InputError extends Error {
 
 ;// CONCATENATED MODULE: ./src/platform/cancel.ts
 
-/** The process's own signals. Listening replaces Node's default exit on them. */
 const processSignals = {
     on(listener) {
         const int = () => listener('SIGINT');
@@ -31575,9 +31539,7 @@ const processSignals = {
         };
     }
 };
-/** How long after each signal the step still works: inside the runner's 7.5 s and 2.5 s. */
 const GRACE_MS = { SIGINT: 6000, SIGTERM: 2000 };
-/** The step was cancelled; raised once it has finished what it could within the grace. */
 class CancelledError extends errors_ActionError {
     signal;
     constructor(signal) {
@@ -31586,7 +31548,6 @@ class CancelledError extends errors_ActionError {
         this.name = 'CancelledError';
     }
 }
-/** Listens for the runner's signals for the length of a step. */
 class CancelWatch {
     out;
     signal;
@@ -31604,13 +31565,11 @@ class CancelWatch {
             this.out.warning(`the runner is cancelling the step (${signal}): finishing what was started within ${ms / 1000} s, then stopping`);
         this.target?.cut(ms);
     }
-    /** From now on, a signal shortens this target (a signal already heard does so at once). */
     attach(target) {
         this.target = target;
         if (this.signal)
             target.cut(GRACE_MS[this.signal]);
     }
-    /** Throws CancelledError when a signal was heard: the step stops here, at a step boundary. */
     check() {
         if (this.signal)
             throw new CancelledError(this.signal);
@@ -31626,9 +31585,7 @@ class CancelWatch {
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = /*#__PURE__*/JSON.parse('{"UU":"aep-postgresql-connection-action","rE":"1.0.0"}');
 ;// CONCATENATED MODULE: ./src/platform/version.ts
-// The version has one source, package.json; the bundler inlines it at build time.
 
-/** Sent in the User-Agent header as `<name>/<version>`. */
 const ACTION_NAME = package_namespaceObject.UU;
 const VERSION = package_namespaceObject.rE;
 
@@ -31640,10 +31597,6 @@ const systemClock = {
     random: () => Math.random()
 };
 const USER_AGENT = `${ACTION_NAME}/${VERSION}`;
-/**
- * No response arrived. `sent` tells whether the request may have reached the server: false
- * only when the connection itself could not be made, so the request certainly did nothing.
- */
 class NetworkError extends Error {
     reason;
     sent;
@@ -31654,16 +31607,8 @@ class NetworkError extends Error {
         this.name = 'NetworkError';
     }
 }
-/**
- * A failure that another attempt would only repeat (a reply over the size cap, a proxy that
- * wants credentials, an untrusted certificate): never retried.
- */
 class TransportError extends Error {
     replyStatus;
-    /**
-     * @param replyStatus the status of a reply that arrived but whose body was not read (over the
-     * size cap): a 2xx means the call was performed, which the caller must tell from a refusal.
-     */
     constructor(message, replyStatus) {
         super(message);
         this.replyStatus = replyStatus;
@@ -31676,7 +31621,6 @@ class DeadlineError extends Error {
         this.name = 'DeadlineError';
     }
 }
-/** The step's overall deadline: every wait and every request timeout is capped by it. */
 class Deadline {
     clock;
     totalMs;
@@ -31689,21 +31633,17 @@ class Deadline {
     get at() {
         return this.end;
     }
-    /** Brings the deadline forward to `ms` from now (a cancelled run's grace period); never later. */
     cut(ms) {
         this.end = Math.min(this.end, this.clock.now() + ms);
     }
     remaining() {
         return Math.max(0, this.end - this.clock.now());
     }
-    /** Each request may use a quarter of the deadline (at most 30 s), so retries still fit. */
     requestTimeout() {
         return Math.min(this.remaining(), Math.max(1000, Math.min(30_000, this.totalMs / 4)));
     }
 }
-/** Statuses worth retrying: rate limiting and gateway trouble. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-/** Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now. */
 function retryAfterMs(value, now) {
     if (!value)
         return undefined;
@@ -31715,36 +31655,24 @@ function retryAfterMs(value, now) {
         return undefined;
     return Math.max(0, at - now);
 }
-/**
- * Exponential backoff with equal jitter: c = min(cap, base * 2^(attempt-1)), the wait is random in
- * [c/2, c). Never less than half: retries stay spread even when the random draw is near 0.
- */
 function backoffMs(attempt, random, baseMs = 500, capMs = 10_000) {
     const c = Math.min(capMs, baseMs * 2 ** (attempt - 1));
     return Math.floor(c / 2 + (random * c) / 2);
 }
-/** The reason a retryable attempt failed, for the one-line retry log. */
 function describeAttempt(a) {
     return a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
 }
-/**
- * Waits before attempt `next`, honouring Retry-After and never past the deadline.
- * Returns false when no time is left for another attempt.
- */
 async function waitBeforeRetry(ctx, label, attempt, why, next = 'retrying') {
     const hinted = why.kind === 'response'
         ? retryAfterMs(why.res.headers['retry-after'], ctx.clock.now())
         : undefined;
-    // A Retry-After of 0 (or a few ms) still gets the backoff: five attempts must not fit in 0.1 s.
     const wait = Math.max(hinted ?? 0, backoffMs(attempt, ctx.clock.random()));
-    // A wait that would leave no time for the request itself is pointless.
     if (wait + 250 >= ctx.deadline.remaining())
         return false;
     ctx.log(`${label}: attempt ${attempt} of ${ctx.maxAttempts} failed (${describeAttempt(why)}); ${next} in ${(wait / 1000).toFixed(1)} s`);
     await ctx.clock.sleep(wait);
     return true;
 }
-/** Sends one request, returning network failures as a value instead of throwing. */
 async function attempt(transport, req, deadline, timeoutMs = deadline.requestTimeout()) {
     const timeout = Math.min(timeoutMs, deadline.remaining());
     if (timeout <= 0)
@@ -31758,15 +31686,9 @@ async function attempt(transport, req, deadline, timeoutMs = deadline.requestTim
         throw e;
     }
 }
-/** True when a failed attempt is worth another try of an idempotent request. */
 function isRetryable(a) {
     return a.kind === 'network' || RETRYABLE_STATUS.has(a.res.status);
 }
-/**
- * Sends an idempotent request (GET, DELETE, PATCH with If-Match, the IMS token call) with
- * retries. Returns the last attempt: a response (any status) or a network failure, which the
- * caller turns into an error.
- */
 async function sendWithRetries(transport, req, ctx, label) {
     for (let n = 1;; n++) {
         const a = await attempt(transport, req, ctx.deadline, ctx.requestTimeoutMs?.()).catch((e) => {
@@ -31783,10 +31705,6 @@ async function sendWithRetries(transport, req, ctx, label) {
 
 ;// CONCATENATED MODULE: ./src/platform/listing.ts
 
-/**
- * A listing that cannot prove which objects exist: a page limit, a cycle, a malformed page or an
- * item that cannot be classified. Nothing may be created on such a listing.
- */
 class IncompleteListingError extends errors_ActionError {
     reason;
     constructor(reason, plural = 'connections') {
@@ -31795,7 +31713,6 @@ class IncompleteListingError extends errors_ActionError {
         this.name = 'IncompleteListingError';
     }
 }
-/** The filter that lists every object of the collection's spec: the fallback for names no filter can carry. */
 const specFilter = (c) => `${c.spec.field}.id==${c.spec.id}`;
 function nameFilter(name) {
     const encode = (v) => `name==${encodeURIComponent(v)}`;
@@ -31805,14 +31722,8 @@ function nameFilter(name) {
         return { kind: 'quoted', property: encode(`"${name}"`) };
     return { kind: 'plain', property: encode(name) };
 }
-/** A spec id as Flow Service may write it: compared without case or edge spaces. */
 const sameSpec = (a, b) => a !== undefined && a.trim().toLowerCase() === b.toLowerCase();
-/** The spec id an item carries in the collection's spec field. */
 const specOf = (item, c) => item[c.spec.field]?.id;
-/**
- * Whether a listed item is the collection's kind of object with this exact name: 'match',
- * 'other', or 'unknown' when the item lacks the name or (with the name) the spec to tell.
- */
 function classify(item, name, c) {
     if (item.name === undefined)
         return 'unknown';
@@ -31823,10 +31734,6 @@ function classify(item, name, c) {
         return 'unknown';
     return sameSpec(spec, c.spec.id) ? 'match' : 'other';
 }
-/**
- * Whether an item could have been returned by the filter `property` (for a name lookup) on a
- * page that followed a continuation link: when not, the link dropped the filter.
- */
 function passesFilter(item, property, name, c) {
     if (property === specFilter(c)) {
         const spec = specOf(item, c);
@@ -31834,23 +31741,11 @@ function passesFilter(item, property, name, c) {
     }
     return item.name === undefined || item.name === name;
 }
-/**
- * Flow Service's documented states (Adobe's API description and error catalogue): settled ones,
- * ones it is still working in (waited on, see Collection.inProgress) and `delete-finalizing` (on
- * the way out: not counted). Any other state counts as live, and Flow Service refusing an update
- * or delete in it (1416) is waited out (see `isUpdatable`).
- */
 const stateOf = (state) => state?.trim().toLowerCase();
 const isDeleting = (state) => stateOf(state) === 'delete-finalizing';
 const isInProgress = (state, c) => c.inProgress.some((s) => s.toLowerCase() === stateOf(state));
-/** The states Flow Service accepts an update or delete in (1416-400 otherwise). */
 const isUpdatable = (state, c) => state === undefined || c.updatable.some((s) => s.toLowerCase() === stateOf(state));
-/** The objects a run counts: every one not on its way out. */
 const alive = (items) => items.filter((i) => !isDeleting(i.state));
-/**
- * createdAt in epoch ms: a number, a numeric string or an ISO date (Adobe's description says
- * epoch ms; other forms are read rather than guessed at). Undefined when it cannot be read.
- */
 function createdAtOf(item) {
     const v = item.createdAt;
     if (typeof v === 'number')
@@ -31860,10 +31755,6 @@ function createdAtOf(item) {
     const n = /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Date.parse(v);
     return Number.isFinite(n) ? n : undefined;
 }
-/**
- * The object every racing run keeps: the oldest by createdAt, ties (and missing dates, which
- * sort last) broken by id, so all runs that see the same set choose the same one.
- */
 function keeperOf(items) {
     const [first, ...rest] = items;
     if (!first)
@@ -31875,10 +31766,6 @@ function keeperOf(items) {
         return a < b || (a === b && i.id < best.id) ? i : best;
     }, first);
 }
-/**
- * Whether the keeper is older than every other by createdAt: when not (a tie, or dates
- * missing), which object was made first cannot be told from the listing.
- */
 function strictlyOldest(keeper, items) {
     const k = createdAtOf(keeper);
     return (k !== undefined &&
@@ -31892,33 +31779,23 @@ function strictlyOldest(keeper, items) {
 
 ;// CONCATENATED MODULE: ./src/platform/marker.ts
 
-/**
- * A mark, read from its `[` to the end. It is looked for only from the last `[aep-gha:` of the
- * text (a mark holds none inside), so a long text from a server costs one scan, not one per
- * position.
- */
 const OPEN = '[aep-gha:';
 const MARK = /^\[aep-gha:([0-9a-f]{8,32})\.(\d{1,4})(?:\.([0-9a-z]{1,10}))?((?:;(?:yielded|adopted))*)\]$/;
-/** The text before a mark, and the mark; undefined when the text ends in none. */
 function split(description) {
     const end = description.trimEnd();
     const at = end.lastIndexOf(OPEN);
     const m = at < 0 ? null : MARK.exec(end.slice(at));
     return m ? { text: end.slice(0, at).trimEnd(), m } : undefined;
 }
-/** The text appended to a description. */
 const markText = (m) => `[aep-gha:${m.run}.${m.attempt}${m.at === undefined ? '' : `.${m.at.toString(36)}`}${m.yielded ? ';yielded' : ''}${m.adopted ? ';adopted' : ''}]`;
-/** A description with a mark at its end (a description the action did not mark gets one). */
 function withMark(description, m) {
     const text = stripMark(description);
     return text ? `${text} ${markText(m)}` : markText(m);
 }
-/** A new description for an object, keeping the mark its current description carries. */
 function keepingMark(description, current) {
     const m = markOf(current);
     return m ? withMark(description, m) : description;
 }
-/** The mark at the end of a description, if any. */
 function markOf(description) {
     const m = description === undefined ? undefined : split(description)?.m;
     if (!m)
@@ -31932,16 +31809,10 @@ function markOf(description) {
         ...(m[4]?.includes(';adopted') ? { adopted: true } : {})
     };
 }
-/** The description with its mark saying that the copy gives way; undefined without a mark. */
 function yieldedDescription(description) {
     const m = markOf(description);
     return m && !m.yielded ? withMark(description, { ...m, yielded: true }) : undefined;
 }
-/**
- * The description to write when this run updates a copy: `text` (the current text when
- * undefined), the mark kept and saying the copy was adopted (another run made it). Undefined when
- * there is nothing to write: the text unchanged and the mark, if any, already saying so.
- */
 function adoptedDescription(text, current) {
     const m = markOf(current);
     const wanted = text ?? stripMark(current) ?? '';
@@ -31950,46 +31821,30 @@ function adoptedDescription(text, current) {
         return same ? undefined : wanted;
     if (m.adopted && !m.yielded && same)
         return undefined;
-    // A copy a run adopts no longer gives way: that run names it now.
     const { yielded: _gaveWay, ...kept } = m;
     return withMark(wanted, { ...kept, adopted: true });
 }
-/** A description without its mark: what the user asked for, to compare with what is wanted. */
 function stripMark(description) {
     if (description === undefined)
         return undefined;
     return split(description)?.text ?? description;
 }
-/**
- * The descriptions this action wrote before it marked its creates: its default provenance text
- * (see provenance.ts). Copies with them were made by this action too.
- */
 const EARLIER_DEFAULTS = [
     /^Managed by GitHub Actions: /,
     /^Managed by the AEP PostgreSQL connection GitHub Action$/
 ];
-/** Whether this action made the object: its description carries a mark or the old default text. */
 function madeByThisAction(item) {
     if (markOf(item.description))
         return true;
     const d = item.description ?? '';
     return EARLIER_DEFAULTS.some((re) => re.test(d));
 }
-/** A random run id for marks, 12 hex digits, from the run's random source. */
 function newRunId(random) {
     let id = '';
     for (let i = 0; i < 12; i++)
         id += Math.floor(random() * 16).toString(16);
     return id;
 }
-/**
- * The order every run ranks copies of one name by, the same for every run whatever it lists:
- * copies whose runs gave way (`;yielded`) after all others; then oldest createdAt first (a copy
- * without a readable date after every dated one), then by when the mark says its POST was sent,
- * then by the creating run's mark (an unmarked copy by its id), then by attempt, then by id. The
- * first is the copy racing runs keep; its run never deletes it (a run that gives way marks its
- * copy, and keeps it), so a sandbox can never be left with none.
- */
 function compareCopies(a, b) {
     const ya = markOf(a.description)?.yielded === true;
     const yb = markOf(b.description)?.yielded === true;
@@ -32016,7 +31871,6 @@ function compareCopies(a, b) {
         return aa - ab;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
-/** The first copy by compareCopies. */
 function firstCopy(items) {
     return items.reduce((best, i) => (best === undefined || compareCopies(i, best) < 0 ? i : best), undefined);
 }
@@ -41586,17 +41440,6 @@ function preprocess(fn, schema) {
 
 ;// CONCATENATED MODULE: ./src/platform/zod.ts
 
-/*
- * zod as both actions use it (`import * as z from '.../platform/zod.js'`). A step parses each
- * schema once or a few times, so zod's JIT is off: it compiles a parser for each object schema
- * on that schema's first parse (new Function), which costs more than the parse it speeds up. The
- * checks are the same. Every module that uses zod imports it from here, so the setting comes
- * before any schema (schemas are also built on first use: lazy.ts).
- *
- * zod's API is re-exported name by name (`export *`), not as zod's `z` object: the bundler then
- * keeps only what the actions use. Re-exporting `z` itself keeps all of zod (its locales,
- * z.compile, fromJSONSchema: +0.48 MB in each bundle).
- */
 config({ jitless: true });
 
 
@@ -41604,13 +41447,6 @@ config({ jitless: true });
 
 
 
-/*
- * What both actions take from the runner in the same way: the Adobe-side inputs (credential,
- * org, sandbox, hosts), the run inputs (if-exists, state, dry-run, timeout-seconds,
- * max-attempts), their defaults and checks, and the zod building blocks each action's own inputs
- * use. Messages name the input, never its value.
- */
-/** The Adobe-side inputs, in the order both READMEs list them. */
 const ADOBE_INPUT_NAMES = [
     'client-id',
     'client-secret',
@@ -41621,7 +41457,6 @@ const ADOBE_INPUT_NAMES = [
     'platform-url',
     'ims-url'
 ];
-/** The inputs that say how a run behaves, shared by both actions. */
 const RUN_INPUT_NAMES = [
     'if-exists',
     'state',
@@ -41629,9 +41464,7 @@ const RUN_INPUT_NAMES = [
     'timeout-seconds',
     'max-attempts'
 ];
-/** The Adobe-side secrets: masked before anything else happens. */
 const ADOBE_SECRET_INPUTS = ['client-secret', 'access-token'];
-/** Defaults, mirrored from both action.yml files so a run outside the runner behaves the same. */
 const SHARED_DEFAULTS = {
     scopes: 'openid,session,AdobeID,read_organizations,additional_info.projectedProductContext',
     'platform-url': 'https://platform.adobe.io',
@@ -41642,15 +41475,8 @@ const SHARED_DEFAULTS = {
     'timeout-seconds': '120',
     'max-attempts': '5'
 };
-// Control characters would break log lines and Flow Service names alike.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-/**
- * What a value sent as an HTTP header may hold: visible ASCII, no spaces. Anything else (an
- * emoji, a pasted line break) makes the HTTP client refuse the request, so it is an input error.
- */
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-/** A required value sent as a header (client-id as x-api-key). */
 const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
     if (!v)
         ctx.addIssue({ code: 'custom', message: `${name} is required` });
@@ -41663,7 +41489,6 @@ const headerValue = (name, max) => schemas_string().superRefine((v, ctx) => {
         });
 });
 const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-/** An https URL, or plain http to a loopback host (the local simulator). No path beyond '/'. */
 const serviceUrl = (name) => schemas_string().transform((value, ctx) => {
     let url;
     try {
@@ -41701,9 +41526,7 @@ const intIn = (name, min, max) => schemas_string()
 })
     .transform(Number);
 const oneOf = (name, values) => schemas_enum(values, { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** oneOf, or empty for "not given". One error listing the values (a union would say only "Invalid input"). */
 const optionalOneOf = (name, values) => z.enum(['', ...values], { error: () => `${name} must be one of: ${values.join(', ')}` });
-/** bool, or empty for "not given" (same reason as optionalOneOf). */
 const optionalBool = (name) => z
     .string()
     .refine((v) => /^(true|false|)$/i.test(v), { message: `${name} must be true or false` })
@@ -41719,10 +41542,6 @@ const inputs_text = (name, max, required) => schemas_string().superRefine((v, ct
         ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
     }
 });
-/**
- * A description: text, and not ending in what looks like the mark the action appends to a
- * create's description (a user's "[aep-gha:…]" would be taken for it, and replaced on every run).
- */
 const descriptionText = (name, max) => inputs_text(name, max, false).superRefine((v, ctx) => {
     if (markOf(v))
         ctx.addIssue({
@@ -41730,7 +41549,6 @@ const descriptionText = (name, max) => inputs_text(name, max, false).superRefine
             message: `${name} must not end with text shaped like this action's mark ([aep-gha:…]), which the action adds itself`
         });
 });
-/** The name an object is found by: required, at most 255 characters, no control characters. */
 const objectName = (name) => schemas_string().superRefine((v, ctx) => {
     if (!v.trim())
         ctx.addIssue({ code: 'custom', message: `${name} is required` });
@@ -41739,11 +41557,9 @@ const objectName = (name) => schemas_string().superRefine((v, ctx) => {
     else if (CONTROL.test(v))
         ctx.addIssue({ code: 'custom', message: `${name} must not contain control characters` });
 });
-/** The zod shape of the shared inputs; each action adds its own. */
 const sharedFields = () => ({
     'client-id': headerValue('client-id', 255),
     'client-secret': schemas_string(),
-    // A secret: the message says what is wrong, never what it holds.
     'access-token': schemas_string().refine((v) => !v || VISIBLE_ASCII.test(v), {
         message: 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
     }),
@@ -41768,7 +41584,6 @@ const sharedFields = () => ({
     'timeout-seconds': intIn('timeout-seconds', 1, 3600),
     'max-attempts': intIn('max-attempts', 1, 20)
 });
-/** The shared settings out of parsed fields. */
 function adobeSettings(f) {
     return {
         clientId: f['client-id'],
@@ -41786,7 +41601,6 @@ function adobeSettings(f) {
         maxAttempts: f['max-attempts']
     };
 }
-/** Exactly one way to authenticate: client-secret (IMS fetches a token) or access-token. */
 function credentialProblems(raw) {
     if (raw['client-secret'] && raw['access-token'])
         return [
@@ -41801,7 +41615,6 @@ function credentialProblems(raw) {
         ];
     return [];
 }
-/** Fills in defaults for inputs left empty. */
 function withDefaults(names, defaults, raw) {
     const out = {};
     for (const name of names) {
@@ -41810,14 +41623,11 @@ function withDefaults(names, defaults, raw) {
     }
     return out;
 }
-/** Each zod issue as a problem naming its input (the first path element). */
 const problemsOf = (error) => error.issues.map((issue) => ({ input: String(issue.path[0]), message: issue.message }));
-/** One report per message: several rules may find the same problem. */
 function dedupe(problems) {
     const seen = new Set();
     return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
 }
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
 function distance(a, b) {
     const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
     const at = (i, j) => d[i]?.[j] ?? Infinity;
@@ -41833,13 +41643,11 @@ function distance(a, b) {
         }
     return at(a.length, b.length);
 }
-/** The declared name closest to a given one, when it is close enough to be what was meant. */
 function closestName(given, declared) {
     const bare = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
     const exact = declared.find((n) => bare(n) === bare(given));
     if (exact)
         return exact;
-    // A name cut short (`timeout` for `timeout-seconds`): the shortest declared name it begins.
     const g = bare(given);
     const longer = declared.filter((n) => g.length >= 4 && bare(n).startsWith(g));
     if (longer.length > 0)
@@ -41852,11 +41660,6 @@ function closestName(given, declared) {
     }
     return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
 }
-/**
- * The `with:` keys the action does not declare: the runner passes each as INPUT_<NAME> (upper
- * case, spaces as _) and only warns, so a misspelt `dryrun: true` would run for real. Each is a
- * problem naming it and the declared name closest to it.
- */
 function undeclaredInputs(env, declared) {
     const known = new Set(declared.map((n) => `INPUT_${n.replace(/ /g, '_').toUpperCase()}`));
     const problems = [];
@@ -41872,10 +41675,6 @@ function undeclaredInputs(env, declared) {
     }
     return problems;
 }
-/**
- * Validates the inputs (`parse`, which throws InputError) and fails on any `with:` key the action
- * does not declare, that first: before anything is sent, every problem at once.
- */
 function parseDeclared(env, declared, parse) {
     const undeclared = undeclaredInputs(env, declared);
     let parsed;
@@ -41893,24 +41692,13 @@ function parseDeclared(env, declared, parse) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/connection-string.ts
-/*
- * ODBC-style connection strings (Server=..;Database=..;Password=..), as Adobe's PostgreSQL
- * connector takes them: quoting a value, and splitting a string into keywords. Shared because
- * masking must know every form a password takes inside one.
- */
-/**
- * Quotes one connection-string value the way the ODBC driver family behind Adobe's keywords
- * expects: a value holding ; { } = or spaces at either end is wrapped in braces with } doubled.
- */
 function quoteValue(value) {
     return /[;{}=]|^\s|\s$/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
 }
-/** Splits a Server=..;Database=.. string (brace quoting understood) into keyword/value pairs. */
 function splitConnectionString(cs) {
     const out = new Map();
     let i = 0;
     while (i < cs.length) {
-        // Empty segments (";;", "; ;") separate nothing; skipping them keeps the next keyword clean.
         if (cs[i] === ';' || /\s/.test(cs[i])) {
             i++;
             continue;
@@ -41957,7 +41745,6 @@ function splitConnectionString(cs) {
     }
     return out;
 }
-/** Keyword/value pairs of a connection string; empty for a string it cannot parse. */
 function splitConnectionStringLoosely(cs) {
     try {
         return splitConnectionString(cs);
@@ -41969,39 +41756,11 @@ function splitConnectionStringLoosely(cs) {
 
 ;// CONCATENATED MODULE: ./src/platform/masking.ts
 
-/**
- * Derived forms shorter than this (one line of a multi-line secret, the whitespace-collapsed
- * form) are not registered on their own: a short line such as `{` or `end` would mask ordinary
- * words all over the log. The secret as given is always registered, whatever its length.
- */
 const MIN_DERIVED_LENGTH = 8;
-/**
- * A run of this many characters of one secret is redacted wherever it appears, so a server that
- * cut a secret short in its message cannot show its start either.
- */
 const WINDOW = 12;
-/**
- * The shortest piece of a secret redacted where text is joined or cut: at the start and end of a
- * text (a field of a server's body, a printed line), at a line break and at an ellipsis. A server
- * that echoes a secret in pieces shorter than WINDOW (split between two fields or lines, around
- * an ellipsis, truncated) leaves them there. Why 6: what may remain on each side of one join is
- * then at most 5 characters, and 5 + 5 < WINDOW, so no WINDOW-long run of the secret can be put
- * back together across a join; a shorter limit would redact ordinary words at line ends that
- * happen to occur in a secret. The lines of a multi-line secret are registered from this length
- * too, as they are such pieces.
- */
 const MIN_FRAGMENT = 6;
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** Runs of whitespace squeezed to one space, as a server that reflows its message writes them. */
 const collapse = (s) => s.replace(/\s+/g, ' ').trim();
-/**
- * Every printable form a secret can take in this action or in a server's echo of it: as given,
- * trimmed, JSON-escaped (request bodies, error texts), URL-encoded the JS way and the form-encoded
- * way (IMS token request, postgres-url), brace-quoted (inside a connection string), base64; and,
- * for a secret with line breaks or runs of whitespace, each line and the whitespace-collapsed
- * form (at least MIN_FRAGMENT long). The runner masks each log line on its own and only exact
- * registered strings (plus a few encodings of them), so each form must be registered.
- */
 function derivedForms(secret) {
     if (!secret)
         return [];
@@ -42016,11 +41775,8 @@ function derivedForms(secret) {
     forms.add(JSON.stringify(quoteValue(secret)).slice(1, -1));
     for (const b64 of base64Forms(secret))
         forms.add(b64);
-    // Escaped for a regular expression, as a served spec's pattern may quote it (with and without
-    // `-` and `/` escaped, as escapers differ).
     forms.add(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     forms.add(secret.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
-    // Accents stripped, as a server that folds to ASCII writes it.
     const folded = foldAccents(secret);
     if (folded !== secret && folded.length >= MIN_DERIVED_LENGTH)
         forms.add(folded);
@@ -42028,28 +41784,15 @@ function derivedForms(secret) {
     for (const derived of [collapse(secret), ...lines])
         if (derived.length >= MIN_FRAGMENT)
             forms.add(derived);
-    // The runner refuses whitespace-only masks; they would hide nothing anyway.
     return [...forms].filter((f) => f.trim().length > 0);
 }
-/** Letters without their combining marks (ö -> o). */
 const foldAccents = (s) => NON_ASCII.test(s) ? s.normalize('NFD').replace(/\p{M}/gu, '') : s;
-/**
- * Any character beyond ASCII: ASCII text has no accents, no other normal form, no invisible
- * characters and only ASCII whitespace, so the Unicode-aware steps can skip it.
- */
 const NON_ASCII = /[\u0080-\uffff]/;
-/**
- * base64 of the secret as it appears inside a longer base64 text, at each of the three byte
- * alignments (as the runner's own base64 masks do): the characters that depend on neighbouring
- * bytes are trimmed off. Alignments that leave fewer than MIN_DERIVED_LENGTH characters are skipped.
- * Each also in base64url.
- */
 function base64Forms(secret) {
     const bytes = Buffer.from(secret, 'utf8');
     const forms = [bytes.toString('base64')];
     for (const shift of [1, 2]) {
         const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
-        // The first ceil(shift*4/3) characters carry the padding bytes; the tail may carry the next ones.
         const start = shift === 1 ? 2 : 3;
         const whole = Math.floor((shift + bytes.length) / 3) * 4;
         const form = b64.slice(start, whole);
@@ -42059,7 +41802,6 @@ function base64Forms(secret) {
     const tailless = forms[0]?.replace(/=+$/, '').slice(0, Math.floor(bytes.length / 3) * 4);
     if (tailless && tailless.length >= MIN_DERIVED_LENGTH)
         forms.push(tailless);
-    // base64url (- and _ for + and /, no padding), as IMS and JWTs write it.
     for (const form of [...forms]) {
         const url = form.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
         if (url !== form && url.length >= MIN_DERIVED_LENGTH)
@@ -42067,13 +41809,6 @@ function base64Forms(secret) {
     }
     return forms;
 }
-/**
- * The secrets inside a connection string, found without parsing it strictly (it may not split:
- * a segment without `=`, an unclosed brace, a `;` inside an unquoted password): for every key
- * naming a password (`Password`, `PWD`, `KeyStorePassword`, ...), its value up to the next `;`
- * (or closing brace), and that value joined with the segments without `=` that follow it (an
- * unquoted `;` inside the password). Keys and values after it are not secrets.
- */
 function connectionStringSecrets(cs) {
     const found = [];
     const key = /(?:^|;)\s*[^=;]*?(?:pass|pwd)[^=;]*=/gi;
@@ -42095,11 +41830,8 @@ function connectionStringSecrets(cs) {
                 found.push(loose.join(';'), ...loose.slice(1));
         }
     }
-    // Derived forms: too short a candidate would mask ordinary words (the parsed password itself
-    // is registered elsewhere whatever its length).
     return [...new Set(found)].filter((v) => v.trim().length >= MIN_DERIVED_LENGTH);
 }
-/** The end (exclusive) of a brace-quoted value (`}}` is an escaped brace), or -1. */
 function closingBrace(text) {
     for (let i = 1; i < text.length; i++)
         if (text[i] === '}') {
@@ -42110,7 +41842,6 @@ function closingBrace(text) {
     return -1;
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A form as a pattern in which every run of whitespace matches any run of whitespace. */
 function flexible(form) {
     const pattern = form
         .split(/(\s+)/)
@@ -42118,7 +41849,6 @@ function flexible(form) {
         .join('');
     return new RegExp(pattern, 'g');
 }
-/** One level of JSON string escapes decoded: \uXXXX (surrogate pairs too), \" \\ \/ \b \f \n \r \t. */
 function decodeJsonEscapes(text) {
     const simple = {
         '"': '"',
@@ -42132,7 +41862,6 @@ function decodeJsonEscapes(text) {
     };
     return text.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_, e) => e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (simple[e] ?? e));
 }
-/** Percent-escapes decoded where they form valid UTF-8; anything else is left as it is. */
 function decodePercent(text) {
     return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
         try {
@@ -42144,26 +41873,15 @@ function decodePercent(text) {
     });
 }
 const HTML_NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/**
- * HTML's full decoder (2,231 named references, and the legacy ones without `;`), from the
- * `entities` package. Loaded only when a server's error reply arrives (loadHtmlDecoder), so a run
- * that prints nothing a server wrote never loads it.
- */
 let htmlDecoder;
-/** Loads the full HTML decoder; resolves at once once loaded. */
 async function loadHtmlDecoder() {
     htmlDecoder ??= (await __nccwpck_require__.e(/* import() */ 161).then(__nccwpck_require__.bind(__nccwpck_require__, 1161))).decodeHTML;
 }
-/**
- * HTML character references decoded: every named one once loadHtmlDecoder() has run, and
- * &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH; always.
- */
 function decodeHtmlEntities(text) {
     if (!text.includes('&'))
         return text;
     if (htmlDecoder)
         return htmlDecoder(text);
-    // Numeric references also without their `;`, as HTML reads them.
     return text.replace(/&(?:(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});?|([a-zA-Z]+);)/g, (whole, n, named) => {
         const e = n ?? named ?? '';
         if (!e.startsWith('#'))
@@ -42173,7 +41891,6 @@ function decodeHtmlEntities(text) {
     });
 }
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** Bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
 function strictUtf8(bytes) {
     try {
         return utf8.decode(bytes);
@@ -42182,10 +41899,6 @@ function strictUtf8(bytes) {
         return undefined;
     }
 }
-/**
- * Quoted-printable decoded (as mail and some HTTP stacks write text): soft line breaks (`=` at a
- * line end) joined, and `=HH` runs that form valid UTF-8.
- */
 function decodeQuotedPrintable(text) {
     if (!text.includes('='))
         return text;
@@ -42194,7 +41907,6 @@ function decodeQuotedPrintable(text) {
         return strictUtf8(bytes) ?? run;
     });
 }
-/** Python's \UXXXXXXXX and \N{...}-free escapes: the 8-digit form (\u and \x are decoded elsewhere). */
 function decodePythonEscapes(text) {
     if (!text.includes('\\U'))
         return text;
@@ -42203,16 +41915,10 @@ function decodePythonEscapes(text) {
         return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     });
 }
-/** The characters Windows-1252 puts at bytes 0x80-0x9f (where Latin-1 has C1 controls). */
 const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
 const CP1252_BYTE = new Map([...CP1252_HIGH].map((c, i) => [c, 0x80 + i]));
-/** A UTF-8 sequence read as Windows-1252 or Latin-1: a lead byte, then its continuation bytes. */
 const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
 const MOJIBAKE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
-/**
- * Mojibake undone: UTF-8 text that a server read as Windows-1252 or Latin-1 (`pÃ¤ÃŸwÃ¶rd` for
- * `päßwörd`), sequence by sequence, where the bytes form valid UTF-8.
- */
 function decodeMojibake(text) {
     if (!/[\u00c2-\u00f4]/.test(text))
         return text;
@@ -42221,7 +41927,6 @@ function decodeMojibake(text) {
         return strictUtf8(bytes) ?? seq;
     });
 }
-/** Byte escapes decoded: `\xHH` runs (as Python writes bytes) and `%HH` runs that are not UTF-8 (Latin-1). */
 function decodeByteEscapes(text) {
     const bytes = (run) => Buffer.from(run.match(/[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h, 16)) ?? []);
     return text
@@ -42235,9 +41940,7 @@ function decodeByteEscapes(text) {
         return b.toString('utf8').includes('\ufffd') ? b.toString('latin1') : run;
     });
 }
-/** Unicode composed (NFC), then accents folded: an echo re-normalised by the server. */
 const normalise = (text) => foldAccents(text.normalize('NFC'));
-/** Replaces each of the (merged) ranges with ***. */
 function replaceRanges(text, ranges) {
     if (ranges.length === 0)
         return text;
@@ -42256,17 +41959,7 @@ function replaceRanges(text, ranges) {
     }
     return `${out}${text.slice(at, start)}***${text.slice(end)}`;
 }
-/**
- * What any decoder needs to change a text: a non-ASCII character (mojibake, and normalise's
- * Unicode forms), `\` (JSON, byte and Python escapes), `&` (HTML references, the full decoder's
- * too), `%HH` (percent and byte escapes), `=` before a line break (quoted-printable's soft break)
- * or before a byte that can start UTF-8 (a `=HH` run is decoded only as valid UTF-8, whose first
- * byte is below 0x80 or from 0xC2). A contract every decoder and normalise keep (tested): text
- * this does not match is returned as it is, so it has no decoded views. A new decoder widens it
- * to what makes it act.
- */
 const DECODABLE = /[\u0080-\uffff]|[\\&]|%[0-9A-Fa-f]{2}|=(?:\r?\n|[0-7C-Fc-f][0-9A-Fa-f])/;
-/** The encodings a server may have applied to what it echoes, one level each. */
 const DECODERS = [
     decodeJsonEscapes,
     decodePercent,
@@ -42276,19 +41969,8 @@ const DECODERS = [
     decodePythonEscapes,
     decodeMojibake
 ];
-/**
- * How many times redactFully() adopts a decoded view that reveals a secret (each round one
- * encoding of one echo, or one level of a nested one): far more than any server's echo needs.
- */
 const MAX_ROUNDS = 64;
-/** Encodings applied one over another, at most this many levels deep (JSON escaped 4 times). */
 const MAX_DECODE_DEPTH = 6;
-/**
- * The decoded views of a text: each encoding undone alone (and Unicode re-normalised); then all
- * of them, one after another, level after level (percent-encoding of HTML-escaped text, JSON escaped four times), every
- * intermediate text a view. Each distinct view once; text no decoder changes (almost every line)
- * has none. Linear in the decoders and levels, not a search over their combinations.
- */
 function* decodedViews(text) {
     const seen = new Set([text]);
     const fresh = (view) => !seen.has(view) && !!seen.add(view);
@@ -42308,38 +41990,18 @@ function* decodedViews(text) {
         if (t === before)
             break;
     }
-    // Re-normalised by the server after it decoded (or before it encoded) the echo.
     const folded = normalise(t);
     if (fresh(folded))
         yield folded;
 }
-/**
- * What unwrap() drops: invisible characters a server may insert (soft hyphen, zero-width and
- * bidi marks, other default-ignorable and format characters), and whitespace.
- */
 const WRAPPING = /[\p{Default_Ignorable_Code_Point}\p{Cf}]|\s/u;
-/** What WRAPPING matches among ASCII characters (tested): whitespace only. */
 const ASCII_WRAPPING = /[\t\n\v\f\r ]/;
 const ASCII_UNWRAP = new RegExp(ASCII_WRAPPING.source, 'g');
-/**
- * Every WINDOW-long run of a text holds a run this long starting at a multiple of it (the first
- * at or after the run's start, as 2 * BLOCK - 1 <= WINDOW): what cannotHold() looks up first.
- */
 const BLOCK = WINDOW / 2;
-/** Where text is joined or cut: a line break or an ellipsis (besides the text's own ends). */
 const JOIN = /\r\n|[\r\n\u0085\u2028\u2029]|…|\.{3}/g;
-/** What may stand between a join and a piece of a secret: quotes, brackets, punctuation, space. */
 const DECORATION = /^[\s"'`.,;:!?()[\]{}<>]$/;
-/** At most this many DECORATION characters are skipped between a join and a piece. */
 const MAX_DECORATION = 2;
-/**
- * Lower case that keeps every position: where lower-casing changes a character's length (`İ`
- * becomes `i̇`), that character is kept as written, so the rest of the text is still matched in
- * any case.
- */
 function lowerKeepingPositions(text) {
-    // Σ lowers to ς at a word's end and to σ elsewhere, by context: both are σ here, so a secret
-    // and an echo of it lower alike whatever follows them.
     const lower = text.toLowerCase().replace(/ς/g, 'σ');
     if (lower.length === text.length)
         return lower;
@@ -42350,32 +42012,18 @@ function lowerKeepingPositions(text) {
     }
     return out;
 }
-/**
- * Registers secrets (and their derived forms) with the runner, and redacts them from any text
- * the action prints, so output is safe even where the runner does not mask (local runs, tests)
- * and where a server echoed a secret in a form the runner does not know.
- */
 class Masker {
     sink;
     forms = new Set();
     patterns;
-    /** WINDOW-long runs of the single secrets (not of composite values such as a connection string). */
     windows = new Set();
-    /** MIN_FRAGMENT-long runs of the single secrets, as written: the pieces looked for at joins. */
     pieces = new Set();
-    /** The single secrets' forms: where a piece found at a join is extended. */
     singles = [];
-    /** Runs of the forms, one of which any match of a form's pattern holds (see cannotHold). */
     needles;
-    /** The BLOCK-long runs of the windows: where a window may stand (see cannotHold). */
     blocks = new Set();
     constructor(sink) {
         this.sink = sink;
     }
-    /**
-     * A single secret (a password, a token): every form is registered, and any WINDOW-long run of
-     * it is redacted too, as is any piece of MIN_FRAGMENT or more characters where text is joined.
-     */
     add(secret) {
         if (!secret)
             return;
@@ -42399,10 +42047,6 @@ class Masker {
                 this.pieces.add(form.slice(i, i + MIN_FRAGMENT));
         }
     }
-    /**
-     * A value built from other values (a connection string, a URL, an auth block): every form is
-     * registered, but runs of it are not redacted on their own (they hold host and user names).
-     */
     addComposite(value) {
         if (!value)
             return;
@@ -42415,12 +42059,6 @@ class Masker {
             this.sink.setSecret(form);
         }
     }
-    /**
-     * The ranges to redact: every registered form (exact, whitespace-flexible), and every
-     * WINDOW-long run of a single secret in any letter case (a server may upper- or lower-case what
-     * it echoes); and, given `joins`, every piece of one at a join (pieces, like forms shorter than
-     * a window, only as written, so a short secret cannot eat ordinary words in another case).
-     */
     ranges(text, joins) {
         this.patterns ??= [...this.forms].map(flexible);
         const ranges = [];
@@ -42428,7 +42066,6 @@ class Masker {
             re.lastIndex = 0;
             for (let m = re.exec(text); m; m = re.exec(text)) {
                 ranges.push([m.index, m.index + m[0].length]);
-                // Overlapping occurrences too: the union of all of them is redacted.
                 re.lastIndex = m.index + 1;
             }
         }
@@ -42444,11 +42081,6 @@ class Masker {
             ranges.push(...this.pieceRanges(text, joins));
         return ranges;
     }
-    /**
-     * Pieces of a single secret (MIN_FRAGMENT up to WINDOW - 1 characters; longer ones are windows)
-     * that end or start where the text is joined or cut: its ends, line breaks, ellipses and
-     * `joins`, with at most MAX_DECORATION quotes or punctuation in between.
-     */
     pieceRanges(text, extra) {
         if (text.length < MIN_FRAGMENT)
             return [];
@@ -42460,7 +42092,6 @@ class Masker {
         const ranges = [];
         for (const join of joins)
             for (const dir of [-1, 1]) {
-                // A piece ending at the join (dir -1), or starting there (dir 1).
                 for (let skip = 0, at = join; skip <= MAX_DECORATION; skip++) {
                     const from = dir < 0 ? at - MIN_FRAGMENT : at;
                     if (from >= 0 && this.pieces.has(text.slice(from, from + MIN_FRAGMENT))) {
@@ -42479,36 +42110,12 @@ class Masker {
             }
         return ranges;
     }
-    /**
-     * Everything to redact in one text, as written and with wrapping and invisible characters
-     * taken out (mapped back to where it stands), in the text's own positions.
-     */
     allRanges(text, joins) {
         return [...this.ranges(text, joins), ...this.unwrappedRanges(text, joins)];
     }
-    /**
-     * Replaces every registered form in text with ***: whitespace runs inside a form match any
-     * whitespace run, overlapping matches are redacted as their union, WINDOW-long runs of a single
-     * secret count as a match, in any letter case, and so do pieces of MIN_FRAGMENT or more
-     * characters at the text's joins (its ends, line breaks, ellipses; see RedactOptions). A server
-     * may also echo a value encoded its own way (JSON with \u0026 or \", percent-encoding, HTML
-     * entities, byte, Python or quoted-printable escapes, mojibake, another Unicode normal form,
-     * invisible characters or line wrapping inside it), even several ways one over another: where a
-     * decoded view of the text reveals a secret, that view is used, redacted. Text that
-     * cannotHold() a secret is returned at once.
-     */
     redact(text, opts = {}) {
         return this.cannotHold(text, opts) ? text : this.redactFully(text, opts);
     }
-    /**
-     * True when redact(text, opts) returns text as it is, known cheaply (almost every line the
-     * action prints); false says nothing. For ASCII text that DECODABLE does not match, the full
-     * algorithm has no decoded views and looks at two texts: text, and text without its ASCII
-     * whitespace (all WRAPPING matches in ASCII) with the joins mapped as unwrappedRanges() maps
-     * them. True only when ranges() finds nothing in either: no form (holdsForm, on the unwrapped
-     * text only: its runs hold no whitespace, so text holds one only where that does), no window
-     * and no piece (holdsRun).
-     */
     cannotHold(text, opts = {}) {
         if (DECODABLE.test(text))
             return false;
@@ -42531,10 +42138,6 @@ class Masker {
         }
         return !this.holdsRun(view, viewJoins);
     }
-    /**
-     * Whether text holds one of needles. When not, no form's pattern matches it: a match holds the
-     * form's whitespace-free runs as written, and for every form needles has one (or a run of it).
-     */
     holdsForm(text) {
         this.needles ??= needles(this.forms);
         for (const needle of this.needles)
@@ -42542,12 +42145,6 @@ class Masker {
                 return true;
         return false;
     }
-    /**
-     * For ASCII text: whether ranges() finds a window or, given joins, a piece in it. A window
-     * there holds the BLOCK-long run of text that starts at the first multiple of BLOCK at or after
-     * the window's start, so it is looked for only where that run is one of blocks. Pieces are
-     * looked for as ranges() does.
-     */
     holdsRun(text, joins) {
         if (this.pieces.size === 0)
             return false;
@@ -42559,14 +42156,9 @@ class Masker {
                         return true;
         return !!joins && this.pieceRanges(text, joins).length > 0;
     }
-    /** redact() without its shortcut for text that cannot hold a secret: what redact() must equal. */
     redactFully(text, opts = {}) {
         const joins = opts.joins === false ? undefined : (opts.joins ?? []);
         let out = replaceRanges(text, this.allRanges(text, joins));
-        // Each round adopts the first view revealing a secret; another may hide in another encoding,
-        // or in the same one nested deeper: rounds go on until no view reveals one. A text that still
-        // does after MAX_ROUNDS (built to outlast them) is not shown at all.
-        // A view's positions are its own: only its ends, line breaks and ellipses are joins there.
         const viewJoins = joins && [];
         for (let round = 0;; round++) {
             let next;
@@ -42584,18 +42176,12 @@ class Masker {
             out = next;
         }
     }
-    /**
-     * A secret a server wrapped across lines or broke up with invisible characters: found in the
-     * text with those removed, and redacted where it stands in the text as written (the rest of
-     * the text keeps its spaces).
-     */
     unwrappedRanges(text, joins) {
         if (!WRAPPING.test(text))
             return [];
         const kept = [];
         let view = '';
         for (let i = 0; i < text.length;) {
-            // By code point: some invisible characters (tags) lie beyond U+FFFF.
             const c = String.fromCodePoint(text.codePointAt(i) ?? 0);
             if (!WRAPPING.test(c)) {
                 for (let k = 0; k < c.length; k++)
@@ -42604,7 +42190,6 @@ class Masker {
             }
             i += c.length;
         }
-        // A join in the text is where the first character kept after it stands in the view.
         const viewJoins = joins?.map((j) => {
             const at = kept.findIndex((k) => k >= j);
             return at < 0 ? view.length : at;
@@ -42614,36 +42199,24 @@ class Masker {
             (kept[e - 1] ?? text.length - 1) + 1
         ]);
     }
-    /** True when a value (an output) holds any registered form, so the runner would mask it. */
     catches(value) {
         for (const form of this.forms)
             if (value.includes(form))
                 return true;
         return false;
     }
-    /**
-     * True when a value (an output) holds a WINDOW-long run of a single secret, in any letter case
-     * as in the log (a server may upper-case a secret it echoes into a table name), which the
-     * runner would not mask.
-     */
     reveals(value) {
         return this.redactOutput(value) !== value;
     }
-    /** An output value with the runs reveals() finds replaced by ***. */
     redactOutput(value) {
         if (!/[\u0080-\uffff]/.test(value) && !this.holdsForm(value) && !this.holdsRun(value))
             return value;
         return this.redactOutputFully(value);
     }
-    /** redactOutput() without its shortcut: what redactOutput() must equal. */
     redactOutputFully(value) {
         return replaceRanges(value, this.ranges(value));
     }
 }
-/**
- * Per form, its longest whitespace-free run (any match of the form's pattern holds it as written),
- * left out where it holds a shorter one kept: text without that one cannot hold it either.
- */
 function needles(forms) {
     const longest = (form) => form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '');
     const kept = [];
@@ -42654,62 +42227,30 @@ function needles(forms) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/output.ts
-/**
- * The one way out. Every line the step prints (info, debug, warning, error, group titles, the
- * failure, the job summary) and every output it sets goes through this module, which
- *   1. redacts every registered secret form from the raw text (masking.ts), before anything
- *      else touches it;
- *   2. neutralises workflow commands inside text the action did not author: `##[` becomes `## [`
- *      anywhere, a line that would start with `::` starts with `: :` instead, and control and
- *      invisible format characters are written as \uXXXX, so neither a line break nor a
- *      zero-width character can smuggle a command past these rules;
- *   3. only then collapses whitespace and shortens, so a cut never leaves part of a secret behind.
- * The action's own commands (::add-mask::, ::error:: ...) are written by @actions/core around the
- * guarded text. Nothing else in the action prints.
- */
 
 
 
-/** Longest one-line message (warning, error, failure, summary cell), in characters. */
 const MAX_MESSAGE = 1000;
-/** Longest server-supplied text inside a message. */
 const MAX_DETAIL = 300;
-/** Longest log line. */
 const MAX_LOG_LINE = 2000;
 const output_LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029|\u0085/;
-/** What .NET's TrimStart() skips before the runner looks for "::". */
 const LEADING_SPACE = /^[\s\u0085]*/;
-/** Control characters (but tab) and invisible format characters (zero-width space, bidi marks, ...). */
-// eslint-disable-next-line no-control-regex
 const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
-/** A line of printable ASCII and tabs only. */
 const PRINTABLE = /^[\t\x20-\x7e]*$/;
 const output_hex = (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-/**
- * Makes one line inert for the runner's command parser: `##[` (the legacy form, read anywhere
- * in a line) gets a space, and `::` at the start of the line (after whitespace) becomes `: :`.
- * Hidden characters are made visible first, since the runner may ignore them when matching.
- */
 function neutralise(line) {
-    // Printable ASCII and tabs hold nothing HIDDEN matches (the common case, without its
-    // Unicode-aware pattern).
     let out = (PRINTABLE.test(line) ? line : line.replace(HIDDEN, output_hex)).replace(/##\[/g, '## [');
     const lead = LEADING_SPACE.exec(out)?.[0] ?? '';
     if (out.startsWith('::', lead.length))
         out = `${lead}: :${out.slice(lead.length + 2)}`;
     return out;
 }
-/**
- * True when text, printed by a later step (`echo ${{ steps.x.outputs.y }}`), would hold a workflow
- * command: `##[` anywhere, or `::` at the start of a line, hidden characters ignored.
- */
 function carriesCommand(text) {
     return text.split(output_LINE_BREAK).some((line) => {
         const visible = line.replace(HIDDEN, '');
         return visible.includes('##[') || visible.replace(LEADING_SPACE, '').startsWith('::');
     });
 }
-/** Cuts to max characters with an ellipsis, never between the halves of a surrogate pair. */
 function cut(text, max) {
     if (text.length <= max)
         return text;
@@ -42719,12 +42260,7 @@ function cut(text, max) {
         end--;
     return `${text.slice(0, end)}…`;
 }
-/** How much of a one-line text is redacted and kept: far more than any message shows. */
 const REDACTED_HEAD = 64 * 1024;
-/**
- * The start of a text holding `keep` characters that are not whitespace (whitespace collapses
- * before a line is cut, so it does not count): everything that can reach a printed line.
- */
 function headOf(text, keep) {
     if (text.length <= keep)
         return text;
@@ -42737,22 +42273,12 @@ function headOf(text, keep) {
     }
     return text;
 }
-/**
- * The guarded path for one piece of text: redact the raw text, split it into lines and neutralise
- * each, then either join them into one collapsed line or keep them, and cut to `max` (per line).
- */
 function guard(text, redact, opts) {
     if (!opts.oneLine)
         return redact(text)
             .split(output_LINE_BREAK)
             .map((l) => cut(neutralise(l).trimEnd(), opts.max));
-    // One line is cut to at most `max` characters: text far past that is never shown, so it is
-    // dropped before the (costly) redaction, so a 10 MB error body costs no more than a short one.
-    // Pieces of a secret are left for the joined line: redacted now, they would hide the whole
-    // secret that joining the lines may show.
     const lines = redact(headOf(text, REDACTED_HEAD), { joins: false }).split(output_LINE_BREAK);
-    // Joining may bring a secret's parts together again: redact once more before cutting, with the
-    // places where lines met as joins (a piece of a secret left at a line's end).
     const joins = [];
     let joined = '';
     for (const line of lines) {
@@ -42765,13 +42291,8 @@ function guard(text, redact, opts) {
         }
         joined += l;
     }
-    // The redaction may adopt a decoded view of the text (masking.ts), in which an escaped line
-    // break is a real one again: the result is made one inert line once more (its breaks are
-    // whitespace to every check, so no secret can form across them), and redacted again until
-    // nothing changes.
     let line = joined;
     for (let pass = 0; pass < 4; pass++) {
-        // Later passes: the text's own ends and line breaks are its joins (positions moved).
         const next = oneLine(redact(line, { joins: pass === 0 ? joins : [] }));
         if (next === line)
             break;
@@ -42779,7 +42300,6 @@ function guard(text, redact, opts) {
     }
     return [cut(line, opts.max)];
 }
-/** Lines made one: each neutralised, whitespace collapsed, joined by single spaces. */
 function oneLine(text) {
     return text
         .split(output_LINE_BREAK)
@@ -42788,7 +42308,6 @@ function oneLine(text) {
         .join(' ');
 }
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-/** The step's printer: secrets registered here, every line guarded (see the module comment). */
 class Output {
     sink;
     masker;
@@ -42796,52 +42315,35 @@ class Output {
         this.sink = sink;
         this.masker = new Masker(sink);
     }
-    /** A single secret (password, token, client secret): registered, and redacted from all text. */
     secret(value) {
         this.masker.add(value);
     }
-    /**
-     * Loads what redacting a server's text needs beyond the common case (every HTML named
-     * reference): called when a server's error reply arrives and before a failure is reported, so
-     * a run that gets none never loads it. A decoder that cannot be loaded leaves the built-in one.
-     */
     async prepareForServerText() {
         await loadHtmlDecoder().catch(() => undefined);
     }
-    /** A secret built from other values (connection string, URL, auth block). */
     compositeSecret(value) {
         this.masker.addComposite(value);
     }
     one(text, max = MAX_MESSAGE) {
         return guard(text, (t, o) => this.masker.redact(t, o), { oneLine: true, max })[0] ?? '';
     }
-    /**
-     * Server-supplied text to embed in a message: guarded and cut to MAX_DETAIL. Given the fields
-     * of the server's body it joins (`title: message`), each is redacted on its own first: a secret
-     * split between two fields leaves a piece at each field's edge, which the joined text no longer
-     * shows as an edge.
-     */
     detail(serverText, fields) {
         if (!fields || fields.length < 2)
             return this.one(serverText, MAX_DETAIL);
         const each = fields.map((f) => this.masker.redact(headOf(f, REDACTED_HEAD)));
         return this.one(each.join(': '), MAX_DETAIL);
     }
-    /** Text to embed in a message within `max` characters: redacted, neutralised, then cut. */
     shorten(text, max) {
         return this.one(text, max);
     }
-    /** An error's message with each server-supplied part shortened here, after redaction. */
     describe(e) {
         if (e && typeof e.render === 'function')
             return e.render((t, fields) => this.detail(t, fields));
         return e instanceof Error ? e.message : String(e);
     }
-    /** One log line: whatever line breaks the text holds (a server's, say) become spaces. */
     info(text) {
         this.sink.info(this.one(text, MAX_LOG_LINE));
     }
-    /** Text the action laid out on several lines (the dry-run plan): each line kept and guarded. */
     block(text) {
         for (const line of guard(text, (t) => this.masker.redact(t), {
             oneLine: false,
@@ -42858,7 +42360,6 @@ class Output {
     error(text) {
         this.sink.error(this.one(text));
     }
-    /** Runs `fn` with what it prints folded into one collapsible group of the log. */
     async group(title, fn) {
         this.sink.startGroup(this.one(title));
         try {
@@ -42868,16 +42369,9 @@ class Output {
             this.sink.endGroup();
         }
     }
-    /** The step's failure: one ::error line and exit code 1. */
     fail(text) {
         this.sink.setFailed(this.one(text));
     }
-    /**
-     * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
-     * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
-     * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
-     * runner cancelled the step with.
-     */
     failWith(e, outOfTime, cancelled) {
         if (e instanceof InputError) {
             const lines = e.problems.map((p) => `Invalid input '${p.input}': ${p.message}`);
@@ -42891,7 +42385,6 @@ class Output {
             };
         }
         let error = this.describe(e);
-        // A cancelled step runs out of its grace period, not of timeout-seconds.
         if (cancelled) {
             if (!/cancel/.test(error))
                 error += ` (the runner cancelled the step: ${cancelled})`;
@@ -42905,13 +42398,6 @@ class Output {
         this.fail(error);
         return { error };
     }
-    /**
-     * Sets an output exactly as given (outputs are data, not log text), warning by name when it
-     * holds a registered secret form: the runner would mask it and drop it from job outputs. A
-     * value holding only part of a secret (which the runner would not mask) is written redacted.
-     * A value that would relay a workflow command to a later step printing it is not written at
-     * all: every output is validated or escaped where it is made, so this is the last line only.
-     */
     setOutput(name, value) {
         if (carriesCommand(value)) {
             this.warning(`the ${name} output is left empty: its value (as Flow Service returned it) holds text a later step printing it would run as a workflow command`);
@@ -42920,7 +42406,6 @@ class Output {
         else if (value && this.masker.catches(value))
             this.warning(`the ${name} output holds a secret value, so the runner will mask it and drop it from job outputs; use a longer, distinct secret`);
         else if (value && this.masker.reveals(value)) {
-            // Part of a secret (a server's id or table name echoing it): the runner would not mask it.
             this.warning(`the ${name} output holds part of a secret value (as Flow Service returned it), so it is written with that part replaced by ***`);
             value = this.masker.redactOutput(value);
         }
@@ -42928,14 +42413,9 @@ class Output {
             this.sink.setOutput(name, value);
         }
         catch (e) {
-            // The runner's output file could not be written: a failure of the step, said in one line.
             throw new errors_ActionError(`could not write the ${name} output: ${e.message}`);
         }
     }
-    /**
-     * Writes the job summary, every cell guarded and HTML-escaped. A summary is a convenience:
-     * failing to write one is a warning, never a failure.
-     */
     async summary(content) {
         const cell = (t) => escapeHtml(this.one(t));
         try {
@@ -42965,12 +42445,6 @@ class Output {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/platform/provenance.ts
 
-/**
- * The same fields @actions/github's `context` reads (GITHUB_WORKFLOW, GITHUB_RUN_ID,
- * GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL, GITHUB_REF and the GITHUB_EVENT_PATH payload), built
- * here so the bundle does not load Octokit just for them. The event file is read on first use;
- * a missing one is reported through `log` (the step prints only through output.ts).
- */
 function githubContext(env = process.env, log = () => undefined) {
     let payload;
     return {
@@ -42994,11 +42468,6 @@ function githubContext(env = process.env, log = () => undefined) {
         }
     };
 }
-/**
- * Builds the run context. Steps cannot see their job's `environment:` (the runner does not
- * expose it), so the name comes from a deployment event, or from AEP_ENVIRONMENT when the
- * workflow sets it (e.g. `env: AEP_ENVIRONMENT: prod`).
- */
 function runContext(ctx, env) {
     const deployment = ctx.payload.deployment;
     const deploymentEnv = deployment?.environment;
@@ -43014,24 +42483,18 @@ function runContext(ctx, env) {
             undefined
     };
 }
-/**
- * Makes a value that users control (branch names, workflow and environment names) safe to
- * embed: anything outside a plain set of characters is percent-encoded, and length is capped.
- */
 function safe(value, max = 100) {
     const encoded = Array.from(value)
         .map((ch) => (/^[A-Za-z0-9 ._\-/@+:#]$/.test(ch) ? ch : encodeURIComponent(ch)))
         .join('');
     return encoded.length > max ? `${encoded.slice(0, max - 1)}…` : encoded;
 }
-/** The link to the workflow run, when the run is known. */
 function runUrl(c) {
     if (!c.repository || !c.runId || !/^[\w.-]+\/[\w.-]+$/.test(c.repository))
         return undefined;
     const server = /^https?:\/\/[\w.:-]+$/.test(c.serverUrl) ? c.serverUrl : 'https://github.com';
     return `${server}/${c.repository}/actions/runs/${c.runId}`;
 }
-/** The default description: which repository, workflow, run, ref and environment manage it. */
 function defaultDescription(c) {
     if (!c.repository)
         return 'Managed by the AEP PostgreSQL connection GitHub Action';
@@ -43049,19 +42512,12 @@ function defaultDescription(c) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/proxy.ts
-/**
- * Which proxy a request goes through, from the runner's environment, by the rules of
- * @actions/http-client (lib/proxy.js): HTTPS_PROXY for https targets and HTTP_PROXY for http
- * ones (lower-case names first), NO_PROXY to bypass, loopback never proxied. Pure: no I/O.
- */
-/** A proxy variable that cannot be used; reported when a request would need it. */
 class ProxyConfigError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ProxyConfigError';
     }
 }
-/** The first non-empty of the lower- and upper-case variable (http-client reads them with ||). */
 function proxy_pick(env, scheme) {
     for (const name of [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`]) {
         const value = env[name];
@@ -43070,10 +42526,6 @@ function proxy_pick(env, scheme) {
     }
     return undefined;
 }
-/**
- * http-client parses the value as a URL and, failing that, with http:// added. A URL without a
- * host ("proxy.corp:3128" reads as the scheme "proxy.corp:") is read the second way too.
- */
 function parseUrl(value) {
     const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
     for (const candidate of hasScheme ? [value] : [value, `http://${value}`]) {
@@ -43083,12 +42535,10 @@ function parseUrl(value) {
                 return url;
         }
         catch {
-            // try the next form
         }
     }
     return undefined;
 }
-/** Percent-decoded, or undefined when a '%' is not the start of an escape. */
 function proxy_decode(s) {
     try {
         return decodeURIComponent(s);
@@ -43097,10 +42547,6 @@ function proxy_decode(s) {
         return undefined;
     }
 }
-/**
- * True when an '@' follows the host: a '#', '?' or '/' in the user name or password that is not
- * percent-encoded ends the host part early, so what reads as the host is part of the credentials.
- */
 const credentialsCutShort = (url) => `${url.pathname}${url.search}${url.hash}`.includes('@');
 function parseProxy(name, value) {
     const url = parseUrl(value.trim());
@@ -43117,7 +42563,6 @@ function parseProxy(name, value) {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const host = `${url.hostname}:${port}`;
     const given = Boolean(url.username || url.password);
-    // Only scheme, credentials, host and port are used; undici refuses a proxy URL with more.
     url.pathname = '/';
     url.search = '';
     url.hash = '';
@@ -43132,7 +42577,6 @@ function parseProxy(name, value) {
             : {})
     };
 }
-/** Reads the proxy variables. Never throws: a bad value becomes an error for the requests that need it. */
 function proxyConfig(env) {
     const read = (scheme) => {
         const v = proxy_pick(env, scheme);
@@ -43144,7 +42588,6 @@ function proxyConfig(env) {
         noProxy: env.no_proxy || env.NO_PROXY || ''
     };
 }
-/** Loopback names as http-client tells them (URL.hostname keeps IPv6 brackets). */
 function proxy_isLoopback(hostname) {
     const h = hostname.toLowerCase();
     return (h === 'localhost' ||
@@ -43152,13 +42595,6 @@ function proxy_isLoopback(hostname) {
         h.startsWith('[::1]') ||
         h.startsWith('[0:0:0:0:0:0:0:1]'));
 }
-/**
- * True when the URL goes direct. NO_PROXY is comma-separated; an entry matches the host or
- * host:port exactly, or as a domain suffix ("example.com" and ".example.com" both match
- * "api.example.com"; only the first matches "example.com" itself); "*" matches everything.
- * One addition to http-client: "*.example.com" is read as ".example.com" (http-client never
- * matches it).
- */
 function bypassesProxy(url, noProxy) {
     if (!url.hostname)
         return false;
@@ -43183,10 +42619,6 @@ function bypassesProxy(url, noProxy) {
     }
     return false;
 }
-/**
- * The proxy for a URL, or undefined to go direct. Throws ProxyConfigError when the variable
- * that applies cannot be used.
- */
 function proxyFor(url, config) {
     const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
     if (!scheme)
@@ -43198,12 +42630,6 @@ function proxyFor(url, config) {
         throw p;
     return p;
 }
-/**
- * The secret forms of proxy credentials in the environment, to mask before anything prints:
- * the value as given, the URL as used, user:password and the password (the user name too when
- * it comes alone: then it is the token), each raw and percent-decoded (the Proxy-Authorization
- * header is base64(decoded user:password), a form the masker derives).
- */
 function proxySecrets(env) {
     const out = new Set();
     for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
@@ -43212,8 +42638,6 @@ function proxySecrets(env) {
             continue;
         const url = parseUrl(value);
         if (!url || credentialsCutShort(url)) {
-            // Unusable, but it may still hold credentials; it is never printed anyway. Its part before
-            // the last '@' is the likeliest user:password.
             const at = value.lastIndexOf('@');
             if (at === -1)
                 continue;
@@ -43243,10 +42667,6 @@ function proxySecrets(env) {
     }
     return [...out].filter((s) => s.length > 0);
 }
-/**
- * One line per URL that goes through a proxy, and a note for URLs that NO_PROXY sends direct
- * while a proxy is set, so a user can see the route without the credentials.
- */
 function describeRoutes(urls, config) {
     const lines = [];
     for (const u of urls) {
@@ -43263,13 +42683,11 @@ function describeRoutes(urls, config) {
 
 ;// CONCATENATED MODULE: ./src/platform/secrets.ts
 
-/** Reads every input; every secret is registered before anything validates, prints or sends it. */
 function readInputs(c, env, out, spec) {
     for (const secret of proxySecrets(env))
         out.compositeSecret(secret);
     const raw = {};
     for (const name of spec.names) {
-        // Only a pasted line break is dropped from an input read as given.
         raw[name] = spec.untrimmed?.includes(name)
             ? c.getInput(name, { trimWhitespace: false }).replace(/\r?\n$/, '')
             : c.getInput(name);
@@ -43281,7 +42699,6 @@ function readInputs(c, env, out, spec) {
             out.secret(raw[name]);
     for (const value of spec.derived?.(raw) ?? [])
         out.secret(value);
-    // HTTP Basic's client-id:client-secret, as an IMS error may echo it (base64).
     const byName = raw;
     if (byName['client-secret'])
         out.compositeSecret(`${byName['client-id']}:${byName['client-secret']}`);
@@ -43289,7 +42706,6 @@ function readInputs(c, env, out, spec) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/lazy.ts
-/** A value costly to build (a zod schema) built on its first use, then kept. */
 function lazy_lazy(build) {
     let built;
     return () => (built ??= build());
@@ -43301,56 +42717,33 @@ function lazy_lazy(build) {
 
 
 
-/*
- * The Flow Service client's base: the response schemas (server values are data, checked before
- * they are printed or sent back), the request headers, sending with retries and 401 renewal,
- * error mapping (errors.ts), and reading one object of any collection. lookup.ts (finding by
- * name), safe-create.ts (the create) and flow-service.ts (the other calls) build on it.
- */
 const FLOW_BASE_PATH = '/data/foundation/flowservice';
-/**
- * An object id as Flow Service writes them (UUIDs, or 24-hex ids). Ids are data: one that is
- * anything else (a line break, "..", a path) makes the whole response malformed, so it is never
- * printed and never sent back in a URL.
- */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const ConnectionIdSchema = lazy_lazy(() => schemas_string().regex(CONNECTION_ID, {
     message: 'is not a connection id (1-128 letters, digits, - or _)'
 }));
-/**
- * An etag as Flow Service documents it: an opaque token in double quotes (`"0c00a4d2-0000-…"`),
- * optionally weak (`W/"…"`). It is sent back in If-Match, printed and set as an output that later
- * steps echo, so it is data: one holding anything else (a space, a control character, `#`, `[`,
- * `:` that the runner could read as a workflow command) makes the reply malformed.
- */
 const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/;
 const EtagSchema = lazy_lazy(() => schemas_string().regex(ETAG, {
     message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
 }));
 const specRef = () => looseObject({ id: schemas_string().optional(), version: schemas_string().optional() });
-/** An object as Flow Service lists it; fields we do not use pass through unchecked. */
 const FlowItemSchema = lazy_lazy(() => looseObject({
     id: ConnectionIdSchema(),
     name: schemas_string().optional(),
     description: schemas_string().optional(),
     etag: EtagSchema().optional(),
     state: schemas_string().optional(),
-    // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
     createdAt: union([schemas_number(), schemas_string()]).optional().catch(undefined),
     connectionSpec: specRef().optional(),
     flowSpec: specRef().optional(),
-    // Base connections only: which auth type the stored credentials use.
     auth: looseObject({ specName: schemas_string().optional() }).optional()
 }));
-/** A list page (also the envelope of GET by id): `items` must be there, as an array. */
 const PageSchema = lazy_lazy(() => looseObject({
     items: array(FlowItemSchema()),
     _links: looseObject({ next: looseObject({ href: schemas_string().optional() }).nullish() })
         .nullish()
 }));
-/** The reply to a create or an update. */
 const IdEtagSchema = lazy_lazy(() => looseObject({ id: ConnectionIdSchema(), etag: EtagSchema().optional() }));
-/** What is wrong with a response, by field path: never the offending value. */
 function issueOf(error) {
     const issue = error.issues[0];
     const path = (issue?.path ?? [])
@@ -43359,11 +42752,9 @@ function issueOf(error) {
     const what = issue?.code === 'invalid_format' ? issue.message : 'is missing or has the wrong type';
     return `${path || 'the body'} ${what}`;
 }
-/** A malformed response: the error names the field, never its value. */
 function malformed(label, error) {
     return new errors_ActionError(`${label} failed: malformed response (${issueOf(error)})`);
 }
-/** The id and etag in a POST or PATCH answer, or undefined when the answer has no usable id. */
 function readIdEtag(text) {
     try {
         const parsed = IdEtagSchema().safeParse(JSON.parse(text));
@@ -43373,20 +42764,10 @@ function readIdEtag(text) {
         return undefined;
     }
 }
-/**
- * The status of a reply that arrived but was not read (over the size cap), when it is a 2xx:
- * the call was performed, only its answer is missing. Undefined for anything else.
- */
 function performedUnread(e) {
     const status = e instanceof TransportError ? e.replyStatus : undefined;
     return status !== undefined && status >= 200 && status < 300 ? status : undefined;
 }
-/**
- * A create, update or delete that failed without a usable reply: when the status of the reply
- * that was not read says the change may have been made (a 2xx, or a 5xx that may follow the
- * change), the message says so. A 4xx was refused; an error with no status had no reply at all.
- * `label` is put in front when the message does not carry it yet.
- */
 function unreadChange(e, label, noun = 'connection') {
     const status = e.replyStatus;
     const maybe = status !== undefined && ((status >= 200 && status < 300) || status >= 500);
@@ -43396,7 +42777,6 @@ function unreadChange(e, label, noun = 'connection') {
             ? `. The change may have been made: run the step again, it finds the ${noun} by name`
             : ''), status);
 }
-/** Sends Flow Service calls with retries, 401 renewal and clear errors; reads objects by id. */
 class FlowApi {
     o;
     base;
@@ -43424,10 +42804,6 @@ class FlowApi {
             body: body === undefined ? undefined : JSON.stringify(body)
         };
     }
-    /**
-     * Sends an idempotent call with retries; on a 401 with a token this action fetched, fetches
-     * a new one once and tries again. Returns the final attempt for the caller to judge.
-     */
     async send(label, method, url, body, extra, retry = this.o.retry) {
         let a = await sendWithRetries(this.o.transport, await this.request(method, url, body, extra), retry, label);
         if (a.kind === 'response' && a.res.status === 401 && !this.o.tokens.given) {
@@ -43450,7 +42826,6 @@ class FlowApi {
             throw new ApiError(`${label} failed: HTTP ${a.res.status} with a body that is not valid JSON`, a.res.status, undefined, a.res.headers['x-request-id']);
         }
     }
-    /** The URL of one object of a collection. */
     url(c, id) {
         return `${this.base}/${c.path}/${encodeURIComponent(id)}`;
     }
@@ -43460,7 +42835,6 @@ class FlowApi {
             this.fail(`reading the ${c.noun}`, r.notFound);
         return r.item;
     }
-    /** Reads an object by id; undefined when Flow Service answers 404. */
     async getIfExists(c, id) {
         return (await this.read(c, id)).item;
     }
@@ -43477,16 +42851,10 @@ class FlowApi {
         const item = parsed.data.items[0];
         if (!item)
             throw new errors_ActionError(`${label} failed: the response held no ${c.noun}`);
-        // A read by id answered with another object must not make the run act on that object.
         if (item.id.toLowerCase() !== id.toLowerCase())
             throw new errors_ActionError(`${label} ${id} failed: Flow Service answered with another ${c.noun} (id ${item.id}); the run stops rather than act on it`);
         return { item };
     }
-    /**
-     * Waits while an object is in a state Flow Service is still working on (e.g. initializing),
-     * reading it again with growing pauses within the step's deadline. Returns the settled object,
-     * or undefined when it went away or started being deleted.
-     */
     async settle(c, item) {
         let current = item;
         for (let n = 1; isInProgress(current.state, c); n++) {
@@ -43500,7 +42868,6 @@ class FlowApi {
         }
         return current;
     }
-    /** Pause n (see pauseMs); false when the deadline leaves no room. */
     async pause(label, n, why, next) {
         const { clock, deadline, log } = this.o.retry;
         const wait = pauseMs(n);
@@ -43511,7 +42878,6 @@ class FlowApi {
         return true;
     }
 }
-/** The n-th pause of a wait: 0.5 s, 1 s, 2 s, … (at most 5 s). */
 const pauseMs = (n) => Math.min(5000, 500 * 2 ** (n - 1));
 function parseOrUndefined(text) {
     try {
@@ -43527,34 +42893,10 @@ function parseOrUndefined(text) {
 
 
 
-/*
- * A later run heals what racing or cancelled runs left: several live copies of one name, every
- * one made by this action (its mark, marker.ts), at most one in use. It keeps the one in use, else
- * one a later run adopted (its mark says so), else the one racing runs keep (the first by
- * compareCopies: not one whose run gave way, as another run may have exited 0 naming the other),
- * and deletes the others, saying so.
- * Copies it did not make, or several in use, are never touched: the step fails naming every id.
- * Copies made less than HEAL_AFTER_MS ago may belong to runs still settling (or that just ended
- * naming them): the run waits for them to settle instead, and never deletes them.
- */
-/** A copy made longer ago than this belongs to a run that has settled (see exactly-one.ts). */
 const HEAL_AFTER_MS = 90_000;
-/** How long a run waits for racing runs to settle their copies before it fails naming them. */
 const SETTLE_WAIT_MS = 30_000;
-/**
- * How far ahead of this runner's clock a mark's time (another runner's clock) or a server date
- * may be and still count as a time: beyond it, the clock that wrote it was ahead.
- */
 const CLOCK_TOLERANCE_MS = 60_000;
-/** 2020-01-01: a createdAt before it is not read as a date. */
 const SANE_SINCE_MS = Date.UTC(2020, 0, 1);
-/**
- * Whether a copy may belong to a run still settling: its mark says its POST was sent less than
- * HEAL_AFTER_MS ago, and Flow Service's createdAt (when readable) does not say it is older. A
- * time from the future (beyond CLOCK_TOLERANCE_MS) is no evidence either way: a runner clock that
- * is ahead would otherwise keep its copies young for as long as it was ahead. A copy with no
- * mark time (earlier versions) is not young.
- */
 function isYoung(item, now) {
     const at = markOf(item.description)?.at;
     if (at === undefined)
@@ -43562,13 +42904,11 @@ function isYoung(item, now) {
     const says = (t) => t === undefined || t > now + CLOCK_TOLERANCE_MS ? undefined : now - t < HEAL_AFTER_MS;
     const byMark = says(at * 1000);
     const created = createdAtOf(item);
-    // A date before 2020 is not one Flow Service gave these objects (epoch seconds read as ms).
     const byServer = says(created !== undefined && created >= SANE_SINCE_MS ? created : undefined);
     if (byMark === false || byServer === false)
         return false;
     return byMark === true || byServer === true;
 }
-/** Whether an object is in use, per the collection's `usedBy` query; undefined when it cannot tell. */
 async function inUse(api, c, id) {
     const used = c.usedBy;
     if (!used)
@@ -43580,12 +42920,6 @@ async function inUse(api, c, id) {
     const body = api.json(label, a);
     return Array.isArray(body.items) ? body.items.length > 0 : undefined;
 }
-/**
- * Several live copies of the name listed: the one to keep, after deleting the others (in a dry
- * run, after saying they would be deleted); none when every copy turns out gone. A listing that
- * lags may still show deleted copies, so each is read by id first. Fails, deleting nothing, when
- * a copy was not made by this action, when several are in use, or when use cannot be told.
- */
 async function heal(h, listed) {
     const { objects, name } = h;
     const c = objects.c;
@@ -43605,7 +42939,6 @@ async function heal(h, listed) {
         const settled = await heal_settle(h, items);
         if (settled.length <= 1)
             return settled[0];
-        // A copy made by hand never goes away by waiting: that is what the message must say.
         if (settled.some((i) => !madeByThisAction(i)))
             return refuseForeign(c, name, settled);
         throw new errors_ActionError(`${settled.length} ${c.kind}s are named "${name}" in this sandbox (ids ${settled.map((i) => i.id).join(', ')}), made by runs in the last ${HEAL_AFTER_MS / 1000} s that raced on the name; nothing was deleted, as those runs may still be settling: run the step again later (a run started ${HEAL_AFTER_MS / 1000} s after them removes the extra copies). To keep runs from racing, give the workflow a concurrency: group`);
@@ -43623,8 +42956,6 @@ async function heal(h, listed) {
     }
     if (used.length > 1)
         throw new errors_ActionError(`${head}; ${used.map((i) => i.id).join(', ')} are each in use, so none is deleted: move what uses all but one to it, then delete the others`);
-    // Not in use: a copy a later run adopted (it may have exited 0 naming it), else the first
-    // (compareCopies ranks a copy whose run gave way last).
     const adopted = items.filter((i) => markOf(i.description)?.adopted);
     let keep = used[0] ?? firstCopy(adopted.length > 0 ? adopted : items);
     const extra = items.filter((i) => i.id !== keep.id);
@@ -43641,9 +42972,6 @@ async function heal(h, listed) {
         return keep;
     }
     h.warn(`${head}, all made by this action (racing or cancelled runs): keeping ${keep.id} (${why}) and deleting ${list}`);
-    // What uses a copy is read from a listing, which may not show a use made moments ago; Flow
-    // Service refuses to delete a copy in use. Then that copy is the one to keep, and the one kept
-    // so far (not known to be in use) goes instead.
     let keptInUse = used.length > 0;
     const remains = (e, id) => new errors_ActionError(`${e.message}; the extra copy ${id} of "${name}" remains: run the step again, or delete it by hand`);
     for (let i = 0; i < extra.length; i++) {
@@ -43665,17 +42993,11 @@ async function heal(h, listed) {
     return keep;
 }
 const heal_headOf = (c, name, items) => `${items.length} ${c.kind}s are named "${name}" in this sandbox (ids ${items.map((i) => i.id).join(', ')})`;
-/** Copies not made by this action are never deleted: the step fails naming them. */
 function refuseForeign(c, name, items) {
     const foreign = items.filter((i) => !madeByThisAction(i));
     throw new errors_ActionError(`${heal_headOf(c, name, items)}; ${foreign.map((i) => i.id).join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not made by this action (no mark of it in the description), so none is deleted: delete all but one, then run again`);
 }
-/** A delete Flow Service refused because something uses the object (a dataflow, mostly). */
 const refusedInUse = (e) => e instanceof ApiError && (e.code === '1418-400' || e.code === '1447-400');
-/**
- * Racing runs settle their copies within seconds: the copies read by id, with growing pauses,
- * until one is left or SETTLE_WAIT_MS (at most a quarter of the time left) has passed.
- */
 async function heal_settle(h, items) {
     const { objects } = h;
     const budget = Math.min(SETTLE_WAIT_MS, objects.retry.deadline.remaining() * 0.25);
@@ -43711,10 +43033,6 @@ const TokenResponse = lazy_lazy(() => object({
     token_type: schemas_string().optional(),
     expires_in: schemas_number().optional()
 }));
-/**
- * OAuth Server-to-Server: exchanges the client credentials for an access token at
- * <ims-url>/ims/token/v3. Form-encoded in the body, as IMS recommends; never JWT.
- */
 async function fetchToken(transport, retry, c, onToken) {
     const body = new URLSearchParams({
         grant_type: 'client_credentials',
@@ -43740,7 +43058,6 @@ async function fetchToken(transport, retry, c, onToken) {
     const parsed = TokenResponse().safeParse(json);
     if (!parsed.success)
         throw new errors_ActionError('IMS token request failed: the response had no access_token');
-    // Masked before anything else can print it.
     onToken(parsed.data.access_token);
     if (!VISIBLE_ASCII.test(parsed.data.access_token))
         throw new errors_ActionError('IMS token request failed: IMS returned an access token with characters that cannot be sent in an HTTP header (only visible ASCII can); check ims-url');
@@ -43749,7 +43066,6 @@ async function fetchToken(transport, retry, c, onToken) {
 function givenToken(token) {
     return { given: true, token: async () => token, refresh: async () => undefined };
 }
-/** Fetches lazily, once; a refresh fetches a new token (IMS issues no refresh tokens). */
 function imsTokenSource(fetch) {
     let current;
     return {
@@ -43769,11 +43085,9 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 
-/** The most a reply body may hold. Adobe's replies here are a few kB; a list page is tens of kB. */
 const MAX_REPLY_BYTES = 10 * 1024 * 1024;
 const defaultPort = (protocol) => (protocol === 'https:' ? 443 : 80);
 const hostOf = (hostPort) => hostPort.replace(/:\d+$/, '');
-/** One sentence for a connection that did not open in time, naming the phase and the host. */
 function describeStall(o, within) {
     const proxy = o.proxy?.host ?? '';
     switch (o.phase) {
@@ -43795,27 +43109,18 @@ function describeStall(o, within) {
             return `the TLS handshake with ${o.target} through the proxy ${proxy} did not finish ${within}`;
     }
 }
-/**
- * Watches the connections undici opens. undici leaves a request that waits for a connection
- * deaf to its abort signal until the connection opens, so a stalled DNS lookup, TCP connect,
- * proxy tunnel or TLS handshake would outlive the request timeout; the watch knows the phase
- * and can end it. The step sends one request at a time, so at most one connection is opening.
- */
 class ConnectWatch {
     timeLeft;
     current;
-    /** The last connection that failed to open, to explain the error its request gets. */
     failed;
     constructor(timeLeft) {
         this.timeLeft = timeLeft;
     }
-    /** Wraps a connector that opens a connection to the destination, directly or via a proxy. */
     outer(connect, proxy) {
         return (opts, callback) => {
             let settled = false;
             const done = (...args) => {
                 if (settled) {
-                    // A socket delivered after we gave up is nobody's: close it.
                     args[1]?.destroy();
                     return;
                 }
@@ -43840,13 +43145,8 @@ class ConnectWatch {
             connect(opts, done);
         };
     }
-    /**
-     * A connector for the destination (direct) or for the proxy: undici's own, with its connect
-     * timeout set from the time left on the deadline when the connection starts.
-     */
     inner(role) {
         return (opts, callback) => {
-            // undici's connector returns the socket it opened (its typings say void).
             const connect = (0,undici/* buildConnector */.gU)({
                 timeout: Math.max(1, Math.round(this.timeLeft())),
                 maxCachedSessions: 0
@@ -43863,7 +43163,6 @@ class ConnectWatch {
                 if (o.phase === 'dns' || o.phase === 'proxy-dns')
                     o.phase = proxy ? 'proxy-tcp' : 'tcp';
             });
-            // Connected to the proxy, ProxyAgent sends CONNECT and waits for the tunnel.
             socket.once('connect', () => {
                 if (tls)
                     o.phase = proxy ? 'proxy-tls' : 'tls';
@@ -43874,7 +43173,6 @@ class ConnectWatch {
                 socket.once('secureConnect', () => void (o.phase = 'tunnel'));
         };
     }
-    /** ProxyAgent asks its proxy client for each tunnel; its answer ends the 'tunnel' phase. */
     tunnels(pool) {
         const open = pool.connect.bind(pool);
         const connect = async (o) => {
@@ -43891,7 +43189,6 @@ class ConnectWatch {
         Object.assign(pool, { connect });
         return pool;
     }
-    /** Gives up on the connection being opened, if any; returns where it had got to. */
     stall() {
         const o = this.current;
         if (!o)
@@ -43904,13 +43201,6 @@ class ConnectWatch {
         return s;
     }
 }
-/**
- * undici's Client takes UND_ERR_SOCKET ("other side closed") while connecting as recoverable: it
- * keeps the request queued and reconnects at once, without backoff. A proxy that closes the
- * connection on CONNECT gives exactly that, so undici would send thousands of CONNECTs a second.
- * The same error without the code (kept as the cause, for the message) fails the request once,
- * and the retry policy decides what follows.
- */
 function finalConnectError(err) {
     if (err.code !== 'UND_ERR_SOCKET')
         return err;
@@ -43922,18 +43212,10 @@ const snapshot = (o) => ({
     phase: o.phase,
     refused: o.refused
 });
-/**
- * The undici transport: one keep-alive Agent for direct requests and one ProxyAgent per proxy,
- * each with one connection per origin; no redirect following (an Authorization header must never
- * travel to another host); a per-request timeout that covers connecting, headers and body; reply
- * bodies read up to a cap.
- */
 function undiciTransport(options = {}) {
     const timeLeft = options.timeLeft ?? (() => 120_000);
     const maxBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
     const watch = new ConnectWatch(timeLeft);
-    // One connection per origin: the step's requests are sequential, and with more allowed undici
-    // opens a second socket when a request follows the previous response within the same tick.
     const direct = new undici/* Agent */.g6({
         keepAliveTimeout: 10_000,
         connections: 1,
@@ -43947,13 +43229,10 @@ function undiciTransport(options = {}) {
         let agent = viaProxy.get(proxy.href);
         if (!agent) {
             agent = new undici/* ProxyAgent */.kT({
-                // Without credentials: undici would send them only when both user and password are
-                // given; the header is passed as it is, so a user name alone is sent too.
                 uri: proxy.display,
                 ...(proxy.authorization ? { token: proxy.authorization } : {}),
                 keepAliveTimeout: 10_000,
                 connections: 1,
-                // The TLS handshake with the destination, inside the tunnel.
                 requestTls: { timeout: Math.max(1, Math.round(timeLeft())) },
                 factory: (origin, opts) => {
                     const o = opts;
@@ -43968,7 +43247,6 @@ function undiciTransport(options = {}) {
         }
         return agent;
     };
-    /** Requests in flight: a cancelled run shortens their timeouts to its grace period. */
     const inFlight = new Set();
     const transport = async (req, timeoutMs) => {
         const url = new URL(req.url);
@@ -43977,7 +43255,6 @@ function undiciTransport(options = {}) {
         let stalled;
         watch.failed = undefined;
         const expire = () => {
-            // The abort alone does not reach a connection that is still opening.
             stalled = watch.stall();
             controller.abort();
         };
@@ -44025,15 +43302,10 @@ function undiciTransport(options = {}) {
             inFlight.delete(entry);
         }
     };
-    /** Ends every request in flight within `ms` at the latest. */
     const shorten = (ms) => {
         for (const entry of inFlight)
             entry.rearm(ms);
     };
-    // Closing destroys the sockets with an error whose stack Node reads; in the bundle that makes the
-    // source-map support parse the whole map (~70 ms CPU, ~20 MB) on every run. No frames needed here.
-    // Destroy, not close: nothing is in flight when the step ends, and a connection still opening
-    // (given up on) must not keep the process alive.
     const close = async () => {
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
@@ -44046,14 +43318,8 @@ function undiciTransport(options = {}) {
     };
     return { transport, close, shorten };
 }
-/**
- * Reads a reply body, refusing it past `limit` bytes without holding more than that. The error
- * carries the status: whether the call was performed is for the caller to say (a 2xx to a
- * create was, a 4xx was not, and an IMS token call changes nothing either way).
- */
 async function readCapped(res, limit, method, url, status) {
     const tooLarge = () => {
-        // Dropping the body closes the connection; the abort error it raises is expected.
         res.body.on('error', () => undefined).destroy();
         return new TransportError(`the reply to ${method} ${url.origin}${url.pathname} (HTTP ${status}) is larger than ` +
             `${formatBytes(limit)}, the most this action reads; it was not read, and the request was not sent again`, status);
@@ -44074,16 +43340,13 @@ async function readCapped(res, limit, method, url, status) {
 function formatBytes(n) {
     return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
-/** TLS verification failures: permanent, so not retried. */
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|UND_ERR_PRX_TLS/;
 function toNetworkError(e, ctx) {
     const within = `within ${ctx.timeoutMs} ms`;
-    // Nothing was sent when the connection never opened, so any request may be tried again.
     if (ctx.stalled)
         return new NetworkError(describeStall(ctx.stalled, within), 'timeout', false);
     const err = e;
     const code = err.code ?? err.cause?.code ?? '';
-    // The request itself cannot be sent (a header value with a line break, say): no retry changes that.
     if (/^(UND_ERR_INVALID_ARG|ERR_INVALID_CHAR|ERR_INVALID_HTTP_TOKEN)$/.test(code))
         return new TransportError(`the request could not be sent (${code})`);
     const f = ctx.failed;
@@ -44115,7 +43378,6 @@ function toNetworkError(e, ctx) {
         return new NetworkError(`no response in time (${code})`, 'timeout', true);
     return new NetworkError(`request failed (${code || err.message || 'unknown error'})`, 'other', true);
 }
-/** A proxy that answered CONNECT with something other than 200. */
 function proxyRefused(proxy, target, status) {
     if (status === 407)
         return new TransportError(`the proxy ${proxy.host} (${proxy.variable}) asked for credentials (HTTP 407 Proxy Authentication Required); ` +
@@ -44123,10 +43385,8 @@ function proxyRefused(proxy, target, status) {
                 ? `it did not accept the user and password in ${proxy.variable}`
                 : `give them in ${proxy.variable} as http://user:password@host:port`));
     const message = `the proxy ${proxy.host} (${proxy.variable}) refused to open a tunnel to ${target} (HTTP ${status})`;
-    // A gateway error may pass; a refusal by policy will not.
     return status >= 500 ? new NetworkError(message, 'refused', false) : new TransportError(message);
 }
-/** Logs each request in debug mode: method, URL and status only; never headers or bodies. */
 function tracing(transport, debug) {
     return async (req, timeoutMs) => {
         try {
@@ -44149,16 +43409,11 @@ function tracing(transport, debug) {
 
 
 
-/**
- * Opens the session. A proxy variable that cannot be used fails here, before anything is sent.
- * Nothing is sent until signIn().
- */
 function openSession(settings, deps, out) {
     const deadline = new Deadline(deps.clock, settings.timeoutSeconds * 1000);
     const proxies = proxyConfig(deps.env);
     const routes = describeRoutes(settings.accessToken ? [settings.platformUrl] : [settings.imsUrl, settings.platformUrl], proxies);
     let base = deps.transport;
-    // A transport passed in is its owner's to close (and to cut short).
     let closeTransport = async () => { };
     let shorten = () => undefined;
     if (!base) {
@@ -44168,8 +43423,6 @@ function openSession(settings, deps, out) {
         shorten = own.shorten;
     }
     const sending = base;
-    // An error reply may echo a secret in any encoding: what redacting it needs is loaded before
-    // anyone reads it (and never on a run that gets no error reply).
     const loading = async (req, timeoutMs) => {
         const res = await sending(req, timeoutMs);
         if (res.status >= 400)
@@ -44190,9 +43443,7 @@ function openSession(settings, deps, out) {
             clientId: settings.clientId,
             clientSecret: settings.clientSecret ?? '',
             scopes: settings.scopes
-        }, 
-        // Masked before anything else can print it.
-        (token) => out.secret(token)));
+        }, (token) => out.secret(token)));
     const api = new FlowApi({
         run: newRunId(() => deps.clock.random()),
         platformUrl: settings.platformUrl,
@@ -44207,7 +43458,6 @@ function openSession(settings, deps, out) {
         api,
         deadline,
         async signIn(notes = []) {
-            // First, so every ::add-mask:: precedes the step's first log line.
             await tokens.token();
             for (const route of routes)
                 out.info(route);
@@ -44226,18 +43476,7 @@ function openSession(settings, deps, out) {
 ;// CONCATENATED MODULE: ./src/platform/changes.ts
 
 
-/*
- * Updating and deleting one stored object, in any collection, through the refusals racing runs
- * and Flow Service's own work cause: a 412 (another run changed it first) is re-read and
- * retried; a refusal in the object's current state waits for the state to settle.
- */
-/** 412s in a row that an update re-reads and retries through (racing runs all patch one). */
 const MAX_PRECONDITION_RETRIES = 5;
-/**
- * Updates an object. A 412 (changed since read: another run patched it) re-reads and retries, up
- * to MAX_PRECONDITION_RETRIES times with growing pauses; a refusal in the object's current state
- * (1416, 1417) waits for the state to settle, then retries once.
- */
 async function updateExisting(objects, existing, send, log) {
     const { noun } = objects.c;
     const label = `updating the ${noun}`;
@@ -44257,7 +43496,6 @@ async function updateExisting(objects, existing, send, log) {
                 throw e;
             if (e.status === 412 && n <= MAX_PRECONDITION_RETRIES) {
                 const why = 'it changed since it was read (HTTP 412)';
-                // Other runs are patching it too: after the first, a pause spreads the retries out.
                 if (n > 1 && !(await objects.pause(label, n - 1, why, 're-reading')))
                     throw e;
                 if (n === 1)
@@ -44275,7 +43513,6 @@ async function updateExisting(objects, existing, send, log) {
         }
     }
 }
-/** Deletes an object; one already being deleted (1458) counts as absent. */
 async function deleteExisting(objects, existing, log) {
     const { noun } = objects.c;
     const del = async () => (await objects.delete(existing.id))
@@ -44298,10 +43535,6 @@ async function deleteExisting(objects, existing, log) {
         return del();
     }
 }
-/**
- * Reads the object until its state accepts an update or delete (see isUpdatable), with growing
- * pauses within the deadline.
- */
 async function settled(objects, id) {
     const { c } = objects;
     let current = await objects.get(id);
@@ -44325,28 +43558,16 @@ async function settled(objects, id) {
 
 
 
-/** At most this long (and at most 40% of the time left) for the listing to show this run's copy. */
 const VISIBILITY_WAIT_MS = 20_000;
-/**
- * At most this long (and at most 40% of the time left) for other runs' copies to go, before the
- * run fails naming them (it never gives up a copy that is first: see above). Long enough for a
- * racing run whose DELETE is rate limited for 20 s.
- */
 const RACE_WAIT_MS = 30_000;
-/** A failure with no object left to name in the outputs. */
 class NoObjectError extends errors_ActionError {
 }
 const ids = (items) => items.map((i) => i.id).join(', ');
-/** A failure once an object exists: the outputs still name it. */
 function storedError(e, item) {
     if (e instanceof StoredObjectError || e instanceof NoObjectError)
         return e;
     return new StoredObjectError(e instanceof Error ? e.message : String(e), item.id, item.etag ?? '');
 }
-/**
- * Creates the object so that exactly one with the name remains, even when an answer is lost or
- * other runs create it at the same time. See README "Idempotency".
- */
 async function createExactlyOne(r) {
     const created = await r.create();
     const latest = created.copies.at(-1);
@@ -44360,7 +43581,6 @@ async function createExactlyOne(r) {
         throw storedError(e, state.names);
     }
 }
-/** Pauses of the waits below, within a budget; false when the budget or the deadline is spent. */
 class Waiting {
     r;
     budgetMs;
@@ -44387,14 +43607,10 @@ async function exactly_one_settle(r, created, latest, state) {
     const { objects, name } = r;
     const c = objects.c;
     const { clock, deadline } = objects.retry;
-    // This run's copies: known by the ids its creates answered, or by its mark.
     const ownIds = new Set(created.copies.map((o) => o.id));
     const isOwn = (i) => ownIds.has(i.id) || markOf(i.description)?.run === created.run;
     const gone = new Set();
     const several = created.sent.length > 1;
-    // 1. The listing that shows this run's latest copy shows every copy committed before it. A
-    // POST sent after that copy's (its answer lost too) may have made another: its mark is looked
-    // for as well, as nothing listed before it can prove it was not performed.
     const later = created.sent.filter((m) => m.attempt > latest.mark.attempt);
     const start = clock.now();
     const seen = await untilListed(r, latest, created.run, later);
@@ -44408,10 +43624,7 @@ async function exactly_one_settle(r, created, latest, state) {
         r.warn(`${why}: whether another run created "${name}" at the same time could not be checked`);
         return { operation: 'created', id: latest.id, etag: await etagOf(r, latest) };
     }
-    // How far behind the listing was: how long a later look must wait to see what is new.
     const lagMs = clock.now() - start;
-    // Every copy seen in any listing. A listing that lags may show an older picture than the one
-    // before it, so a copy missing from a listing is not gone: only reading it by id says so.
     const known = new Map();
     const learn = (items) => {
         for (const i of items) {
@@ -44434,18 +43647,13 @@ async function exactly_one_settle(r, created, latest, state) {
         const live = [...known.values()].filter((i) => !gone.has(i.id));
         const keeper = firstCopy(live);
         if (!keeper) {
-            // Every copy seen is gone: the one kept is one not seen yet (the first copy ever made is
-            // never deleted by anyone), so look again until the listing shows it.
             if (!(await race.pause(`no copy of "${name}" is listed yet`)))
                 throw new NoObjectError(`every ${c.noun} named "${name}" that this run saw was deleted while the step ran, this run's own among them, and no other is listed after ${race.seconds} s; run the step again`);
             learn(await relist(r));
             continue;
         }
         state.names = keeper;
-        // This run's other copies go: extra creates after lost answers, or its copy in a race it lost.
         for (const own of live.filter((i) => isOwn(i) && i.id !== keeper.id)) {
-            // Read by id first: a run that started later may have found this copy alone (its listing
-            // lagged), updated it (its mark says adopted) and exited 0 naming it. Then it stays.
             const read = await objects.getIfExists(own.id);
             if (!read || isDeleting(read.state)) {
                 gone.add(own.id);
@@ -44453,7 +43661,6 @@ async function exactly_one_settle(r, created, latest, state) {
             }
             if (markOf(read.description)?.adopted) {
                 state.names = read;
-                // This run's first copy gives way to the one the later run named.
                 const gaveWay = isOwn(keeper) && (await giveWay(r, keeper, created));
                 throw new errors_ActionError(`${live.length} ${c.plural} are named "${name}": this run's copy (id ${own.id}) was updated by a run that started later (its mark says adopted; that run may have exited 0 naming it), so it is not deleted, though ${isOwn(keeper) ? "this run's" : "another run's"} copy (id ${keeper.id}) is the first by creation date${gaveWay ? ' (it gives way: its mark now says so)' : ''}. Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`);
             }
@@ -44464,7 +43671,6 @@ async function exactly_one_settle(r, created, latest, state) {
             gone.add(own.id);
         }
         const others = live.filter((i) => i.id !== keeper.id && !isOwn(i));
-        // Another run's copy that is not first goes when its run sees the first: by id, not listing.
         for (const other of others) {
             const now = await objects.getIfExists(other.id);
             if (!now || isDeleting(now.state))
@@ -44477,8 +43683,6 @@ async function exactly_one_settle(r, created, latest, state) {
                     r.log(`the other copies of "${name}" (id ${ids(others)}) are gone`);
                 return { operation: 'created', id: keeper.id, etag: await etagOf(r, keeper, latest) };
             }
-            // Another run's copy is first. Before using it, one more look after the listing's lag, in
-            // case a copy that ranks before it was committed late: its run would delete this one.
             if (confirmed !== keeper.id) {
                 confirmed = keeper.id;
                 await clock.sleep(Math.min(Math.max(1000, 2 * lagMs), Math.max(0, deadline.remaining() - 1000)));
@@ -44493,8 +43697,6 @@ async function exactly_one_settle(r, created, latest, state) {
         if (!(await race.pause(`other copies listed (id ${ids(staying)})`))) {
             const head = `${staying.length + 1} ${c.plural} are named "${name}": ${isOwn(keeper) ? "this run's" : 'another run\u2019s'} (id ${keeper.id}, the first by creation date) and ${staying.length === 1 ? 'a copy' : 'copies'} racing runs created at the same time (id ${ids(staying)}), still there after ${race.seconds} s`;
             const tail = `Run the step again: it removes the extra copies this action made. To keep runs from racing, give the workflow a concurrency: group`;
-            // The other copies' runs did not give way in time: each may have exited 0 naming its own,
-            // having never seen this one. This run's copy gives way, so the next run keeps theirs.
             if (isOwn(keeper) && (await giveWay(r, keeper, created)))
                 throw new errors_ActionError(`${head}. This run's copy gives way (its mark now says so): the next run keeps ${staying.length === 1 ? 'the other one' : 'one of the others'} and deletes this run's. ${tail}`);
             throw new errors_ActionError(`${head}. ${tail}`);
@@ -44502,12 +43704,6 @@ async function exactly_one_settle(r, created, latest, state) {
         learn(await relist(r));
     }
 }
-/**
- * Looks the name up until the listing shows the copy and a copy for each of `later` (marks of
- * this run's POSTs sent after the copy's, answers lost), within VISIBILITY_WAIT_MS; undefined
- * when it does not in time. `gone`: reading the copy by id says another run (or a person)
- * deleted it. Every listing read is returned, so copies seen in an earlier one are not lost.
- */
 async function untilListed(r, copy, run, later) {
     const { objects } = r;
     const wait = new Waiting(r, Math.min(VISIBILITY_WAIT_MS, objects.retry.deadline.remaining() * 0.4));
@@ -44526,7 +43722,6 @@ async function untilListed(r, copy, run, later) {
                 found.add(m.attempt);
         }
         if (!shown && !gone && !read) {
-            // Not listed yet: the listing lags, or the copy is already gone. Reading by id tells.
             read = true;
             const now = await objects.getIfExists(copy.id);
             if (!now || isDeleting(now.state))
@@ -44541,14 +43736,12 @@ async function untilListed(r, copy, run, later) {
             return undefined;
     }
 }
-/** The live objects with the name, from a complete listing (a failed look is tried again). */
 async function relist(r, mustInclude) {
     for (let n = 1;; n++) {
         try {
             return await r.objects.findByName(r.name, mustInclude ? { mustInclude } : {});
         }
         catch (e) {
-            // The safety net itself failed: tried again before giving up (the create went through).
             if (!(e instanceof errors_ActionError) || e instanceof DeadlineError || n >= 3)
                 throw e;
             if (!(await r.objects.pause('checking the name', n, e.message, 'looking again')))
@@ -44556,16 +43749,9 @@ async function relist(r, mustInclude) {
         }
     }
 }
-/** Why a mark could not be written, in a few words (Flow Service's code, not its advice). */
 const refusal = (e) => e instanceof ApiError
     ? `Flow Service answered ${e.code ?? `HTTP ${e.status}`}`
     : e.message;
-/**
- * Marks this run's copy as giving way (marker.ts). Read by id first: a copy another run adopted
- * (its mark says so; that run may have exited 0 naming it) does not give way. If-Match is the
- * etag the create answered, else the one just read: a 412 means another run updated it since,
- * and it does not give way either. True when the copy's mark says it gives way.
- */
 async function giveWay(r, copy, created) {
     const { objects } = r;
     if (!objects.c.mayGiveWay)
@@ -44595,7 +43781,6 @@ async function giveWay(r, copy, created) {
         catch (e) {
             if (e instanceof DeadlineError)
                 throw e;
-            // A PATCH whose answer was lost may have been performed: the mark tells.
             if ((await marked())?.yielded)
                 return true;
             r.log(`${noun} was not marked as giving way: ${refusal(e)}`);
@@ -44609,13 +43794,6 @@ async function giveWay(r, copy, created) {
         return false;
     }
 }
-/**
- * Says in a copy's mark that this run adopted it, for an adoption that writes nothing else
- * (if-exists: reuse; the dataflow action's own dataflow), so that the run that made it, if still
- * racing, neither gives it up nor deletes it (see settle). Only where copies give way (the same
- * PATCH form). Returns the etag to output: the new one, or the one known when the mark could not
- * be written (PATCH disabled in the org, a 412), which the log says.
- */
 async function markAdopted(objects, item, log) {
     const description = objects.c.mayGiveWay
         ? adoptedDescription(undefined, item.description)
@@ -44635,7 +43813,6 @@ async function markAdopted(objects, item, log) {
         return (await objects.getIfExists(item.id))?.etag ?? item.etag;
     }
 }
-/** Deletes a copy of this run's; a failure names the copy to delete by hand. */
 async function deleteOwn(r, own, keeper) {
     try {
         await r.objects.delete(own.id);
@@ -44644,7 +43821,6 @@ async function deleteOwn(r, own, keeper) {
         throw new StoredObjectError(`${e.message}; this run's extra copy of "${r.name}" (id ${own.id}) remains next to the one kept (id ${keeper.id}): run the step again to remove it, or delete it by hand`, keeper.id, keeper.etag ?? '');
     }
 }
-/** The etag to output: from the create's answer for that copy, else as listed, else read. */
 async function etagOf(r, item, answer) {
     if (answer?.id === item.id && answer.etag)
         return answer.etag;
@@ -44658,21 +43834,12 @@ async function etagOf(r, item, answer) {
 
 
 
-/*
- * Data Prep mapping sets (<platform-url>/data/foundation/conversion): created (200, version 0),
- * read (a version, or the latest), replaced by PUT (version + 1). Adobe's API has no DELETE for
- * them, so a mapping set is never deleted. A create is made safe against lost answers the way
- * Flow Service creates are: its name carries the POST's mark, and after a lost answer the run
- * looks for that name before it sends another.
- */
 const DATA_PREP_BASE_PATH = '/data/foundation/conversion';
-/** A mapping set id: 32 hex digits in Adobe's examples; any id-like string is accepted. */
 const MAPPING_SET_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const CreatedSchema = lazy_lazy(() => looseObject({
     id: schemas_string().regex(MAPPING_SET_ID),
     version: union([schemas_number(), schemas_string()]).optional()
 }));
-/** A stored mapping: GET writes both vocabularies, so either pair is read. */
 const StoredMappingSchema = lazy_lazy(() => looseObject({
     sourceType: schemas_string().optional(),
     source: schemas_string().optional(),
@@ -44696,22 +43863,15 @@ const ListSchema = lazy_lazy(() => looseObject({
         version: union([schemas_number(), schemas_string()]).optional()
     }))
 }));
-/**
- * A stored mapping's kind. Data Prep reads back media types (Adobe's mapping-set guide):
- * text/x.schema-path for an attribute, text/x.aep-xl for an expression; the request names
- * (ATTRIBUTE, EXPRESSION) are read too.
- */
 function sourceTypeOf(t) {
     const v = (t ?? '').trim().toLowerCase();
     return v === 'expression' || v === 'text/x.aep-xl' ? 'EXPRESSION' : 'ATTRIBUTE';
 }
-/** A version as Data Prep writes it (a number; a numeric string is read too). */
 function versionOf(v) {
     const n = typeof v === 'string' ? Number(v) : v;
     return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 const base = (api) => `${api.o.platformUrl}${DATA_PREP_BASE_PATH}`;
-/** A mapping set as stored: its version, schema and mappings. */
 async function getMappingSet(api, id, version) {
     const label = 'reading the mapping set';
     const query = version === undefined ? '' : `?version=${version}`;
@@ -44724,7 +43884,6 @@ async function getMappingSet(api, id, version) {
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     const s = parsed.data;
-    // A read by id answered with another mapping set must not send a PUT to that one.
     if (s.id.toLowerCase() !== id.toLowerCase())
         throw new errors_ActionError(`${label} ${id} failed: Data Prep answered with another mapping set (id ${s.id}); the run stops rather than act on it`);
     return {
@@ -44738,14 +43897,8 @@ async function getMappingSet(api, id, version) {
         }))
     };
 }
-/**
- * Replaces a mapping set's mappings: the new version (Data Prep bumps it by one). An answer
- * without a version, or with one not past `previous`, is checked by reading the set: the
- * dataflow must never be pointed back at the mappings it had.
- */
 async function putMappingSet(api, id, body, previous) {
     const label = 'updating the mapping set';
-    // PUT replaces the whole set, so sending it again after a lost answer does no harm.
     const a = await api.send(label, 'PUT', `${base(api)}/mappingSets/${encodeURIComponent(id)}`, body);
     if (a.kind !== 'response' || a.res.status < 200 || a.res.status >= 300)
         api.fail(label, a);
@@ -44762,7 +43915,6 @@ async function putMappingSet(api, id, body, previous) {
         throw new errors_ActionError(`${label} failed: Data Prep accepted it, but mapping set ${id} is still at version ${stored.version}; run the step again`);
     return { version: stored.version };
 }
-/** The mapping sets with exactly this name (a name carries the mark of the POST that made it). */
 async function findByName(api, name) {
     const label = 'listing mapping sets by name';
     const a = await api.send(label, 'GET', `${base(api)}/mappingSets?limit=100&start=0&name=${encodeURIComponent(name)}`);
@@ -44775,16 +43927,7 @@ async function findByName(api, name) {
         .filter((m) => m.name === name && MAPPING_SET_ID.test(m.id))
         .map((m) => ({ id: m.id, version: versionOf(m.version) }));
 }
-/** How many of the sandbox's most recent mapping sets are looked through for an earlier run's. */
 const RECENT_MAPPING_SETS = 100;
-/**
- * The latest mapping set an earlier run of this action made for this name and left unused (its
- * dataflow was never created): its name is `<name> [aep-gha:…]`. Reused instead of making
- * another, since Data Prep cannot delete them. The sandbox's most recent sets are read, newest
- * first, and the names compared here: whether Data Prep's name= filter matches exactly or by
- * part is not documented, and a marked name would not match exactly. One missed (older than the
- * most recent RECENT_MAPPING_SETS) only means a new set is made.
- */
 async function findLeftMappingSet(api, name) {
     const label = 'looking for a mapping set an earlier run left';
     const a = await api.send(label, 'GET', `${base(api)}/mappingSets?limit=${RECENT_MAPPING_SETS}&start=0&orderBy=-createdDate`);
@@ -44799,13 +43942,7 @@ async function findLeftMappingSet(api, name) {
         MAPPING_SET_ID.test(m.id));
     return left ? getMappingSet(api, left.id) : undefined;
 }
-/** At most this long (and a quarter of the time left) for a lost create's name to be listed. */
 const LOST_MAPPING_WAIT_MS = 10_000;
-/**
- * Creates a mapping set, safe against lost answers: its name is `<name> [aep-gha:run.attempt]`;
- * after a lost answer, a reset or a 5xx the run looks for that name (within
- * LOST_MAPPING_WAIT_MS) before it sends another; after a timeout it never does.
- */
 async function createMappingSet(api, body, run) {
     const label = 'creating the mapping set';
     const { retry, transport } = api.o;
@@ -44848,7 +43985,6 @@ async function createMappingSet(api, body, run) {
             throw apiError(label, a, api.o.tokens.given);
     }
 }
-/** Looks for a mapping set by its exact (marked) name, pausing between looks, within the bound. */
 async function lookFor(api, name, label) {
     const budget = Math.min(LOST_MAPPING_WAIT_MS, api.o.retry.deadline.remaining() * 0.25);
     let waited = 0;
@@ -44866,20 +44002,10 @@ async function lookFor(api, name, label) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/collections.ts
-/**
- * The Flow Service collections the actions manage, and what identifies an object of each: the
- * spec its objects carry (a PostgreSQL base or source connection carries the PostgreSQL
- * connection spec; a Data Lake target connection the Data Lake's; a dataflow its flow spec).
- * An object with the name but another spec is someone else's, never this action's.
- */
-/** The PostgreSQL source's connection spec (base and source connections). */
 const POSTGRES_SPEC_ID = '74a1c565-4e59-48d7-9d67-7c03b8a13137';
-/** The Data Lake target's connection spec. */
 const DATA_LAKE_SPEC_ID = 'c604ff05-7f1a-43c0-8e18-33bf874cb11c';
-/** CRMToAEP: the flow spec of table sources batch-ingested into the Data Lake. */
 const CRM_TO_AEP_FLOW_SPEC_ID = '14518937-270c-4525-bdec-c2ba7cce3860';
 const SPEC_VERSION = '1.0';
-/** PostgreSQL base connections: the connection action's object. */
 const CONNECTIONS = {
     path: 'connections',
     noun: 'connection',
@@ -44888,7 +44014,6 @@ const CONNECTIONS = {
     spec: { field: 'connectionSpec', id: POSTGRES_SPEC_ID },
     inProgress: ['initializing'],
     updatable: ['enabled', 'disabled', 'initializing'],
-    // Source connections name their base connection; a dataflow uses those.
     usedBy: { path: 'sourceConnections', field: 'baseConnectionId' },
     mayGiveWay: true,
     notes: {
@@ -44901,10 +44026,8 @@ const CONNECTIONS = {
         }
     }
 };
-/** States Flow Service works in on source and target connections (Adobe's API description). */
 const WORKING = ['inProgress', 'updating', 'enabling', 'disabling', 'initializing'];
 const SETTLED = ['enabled', 'disabled', 'initializing'];
-/** PostgreSQL source connections: one table of a base connection. */
 const SOURCE_CONNECTIONS = {
     path: 'sourceConnections',
     noun: 'source connection',
@@ -44915,7 +44038,6 @@ const SOURCE_CONNECTIONS = {
     updatable: SETTLED,
     usedBy: { path: 'flows', field: 'sourceConnectionIds[]' }
 };
-/** Data Lake target connections: one dataset. */
 const TARGET_CONNECTIONS = {
     path: 'targetConnections',
     noun: 'target connection',
@@ -44926,7 +44048,6 @@ const TARGET_CONNECTIONS = {
     updatable: SETTLED,
     usedBy: { path: 'flows', field: 'targetConnectionIds[]' }
 };
-/** Dataflows of table sources into the Data Lake (CRMToAEP). */
 const FLOWS = {
     path: 'flows',
     noun: 'dataflow',
@@ -44940,12 +44061,6 @@ const FLOWS = {
 
 ;// CONCATENATED MODULE: ./src/dataflow/payloads.ts
 
-/*
- * The bodies of the four objects, as Adobe's tutorials and API description agree (each choice
- * where they do not is listed in docs/how-it-works.md), and the comparisons that decide whether
- * a re-run changes anything.
- */
-/** The XDM schema a dataset's rows follow: the target connection and mapping set both name it. */
 const SCHEMA_VERSION = 'application/vnd.adobe.xed-full+json;version=1';
 const sourceName = (s) => `${s.dataflowName} source`;
 const targetName = (s) => `${s.dataflowName} target`;
@@ -44960,7 +44075,6 @@ function sourceBody(s, description, base, table) {
         connectionSpec: { id: POSTGRES_SPEC_ID, version: SPEC_VERSION }
     };
 }
-/** data.format is left out, as the PostgreSQL tutorials do (the description and aepp disagree). */
 function targetBody(s, description, dataset) {
     return {
         name: targetName(s),
@@ -44982,14 +44096,8 @@ function mappingBody(name, schemaId, items) {
         mappings: toMappings(items)
     };
 }
-/** A mapping as a line of a diff: `source -> destination` (expressions marked). */
 const mappingLine = (m) => `${m.sourceType === 'EXPRESSION' ? 'expression ' : ''}${m.source} -> ${m.destination}`;
-/**
- * What changes from the stored mappings to the wanted ones, as diff lines (- removed, + added);
- * empty when they are the same set (the order of a file's items does not matter).
- */
 function mappingDiff(stored, wanted) {
-    // Compared by their parts, not their lines: " -> " may be inside a source or destination.
     const key = (m) => JSON.stringify([m.sourceType, m.source, m.destination]);
     const a = new Map(stored.map((m) => [key(m), m]));
     const b = new Map(wanted.map((m) => [key(m), m]));
@@ -44998,23 +44106,14 @@ function mappingDiff(stored, wanted) {
         ...[...b].filter(([k]) => !a.has(k)).map(([, m]) => `+ ${mappingLine(m)}`)
     ];
 }
-/**
- * Adobe: table sources' delta column is in UTC. dateFormat is optional and left out: the
- * tutorials' example (YYYY-MM-DD) contradicts their own prose (yyyy-MM-dd HH:mm:ss).
- */
 const copyTransformation = (column) => ({
     name: 'Copy',
     params: { deltaColumn: { name: column, timezone: 'UTC' } }
 });
-/**
- * The Mapping transformation. mappingVersion is a string, as the API description and the flow
- * spec type it (the tutorials send a number; see flows.ts for the fallback).
- */
 const mappingTransformation = (id, version, asNumber = false) => ({
     name: 'Mapping',
     params: { mappingId: id, mappingVersion: asNumber ? version : String(version) }
 });
-/** scheduleParams: startTime in epoch seconds, interval and backfill only when not once. */
 function scheduleParams(schedule, now) {
     const startTime = schedule.startTime ?? Math.floor(now() / 1000);
     if (schedule.frequency === 'once')
@@ -45048,11 +44147,6 @@ function flowBody(s, description, ids, mapping, now, mappingVersionAsNumber = fa
 
 
 
-/*
- * What the action reads of a stored dataflow and its connections, and what it sends to change a
- * dataflow in place: a JSON Patch (description, schedule, delta column, the Mapping
- * transformation found by name) and the enable/disable action.
- */
 const flows_ids = () => array(schemas_string().regex(CONNECTION_ID));
 const TransformationSchema = lazy_lazy(() => looseObject({
     name: schemas_string(),
@@ -45087,7 +44181,6 @@ const TargetSchema = lazy_lazy(() => looseObject({
     params: looseObject({ dataSetId: schemas_string().optional() }).optional(),
     data: looseObject({ schema: looseObject({ id: schemas_string().optional() }).optional() })
         .optional(),
-    // Some readers see the schema as schemaId (aepp reads either).
     schemaId: schemas_string().optional()
 }));
 function flows_parse(schema, item, what) {
@@ -45100,23 +44193,19 @@ const asFlow = (item) => flows_parse(FlowSchema(), item, 'dataflow');
 const asSource = (item) => flows_parse(SourceSchema(), item, 'source connection');
 const asTarget = (item) => flows_parse(TargetSchema(), item, 'target connection');
 const targetSchemaId = (t) => t.data?.schema?.id ?? t.schemaId;
-/** The Mapping transformation's set and version; undefined when the flow has none. */
 function mappingOf(flow) {
     const index = (flow.transformations ?? []).findIndex((t) => t.name === 'Mapping');
     const t = flow.transformations?.[index];
     const id = t?.params?.mappingId;
     const version = Number(t?.params?.mappingVersion);
-    // The id goes into a request path: only an id-like one is taken (not "..", not "a/b").
     if (index < 0 || typeof id !== 'string' || !CONNECTION_ID.test(id) || !Number.isInteger(version))
         return undefined;
     return { index, id, version };
 }
-/** Whether the stored flow's Mapping carries mappingVersion as a number (not the spec's string). */
 function storedVersionIsNumber(flow) {
     const t = (flow.transformations ?? []).find((x) => x.name === 'Mapping');
     return typeof t?.params?.mappingVersion === 'number';
 }
-/** The Copy transformation's delta column; undefined when the flow has none. */
 function deltaOf(flow) {
     const index = (flow.transformations ?? []).findIndex((t) => t.name === 'Copy');
     if (index < 0)
@@ -45124,7 +44213,6 @@ function deltaOf(flow) {
     const delta = flow.transformations?.[index]?.params?.deltaColumn;
     return { index, ...(typeof delta?.name === 'string' ? { column: delta.name } : {}) };
 }
-/** The schedule as stored differs from the wanted one (frequency and interval; compared loosely). */
 function scheduleChanges(flow, wanted) {
     const stored = flow.scheduleParams ?? {};
     const ops = [];
@@ -45135,8 +44223,6 @@ function scheduleChanges(flow, wanted) {
             value: wanted.frequency
         });
     if (wanted.frequency === 'once') {
-        // Adobe refuses interval and backfill with once, and its patchFlow description requires a
-        // value on every op (no bare remove): the schedule is replaced whole, its start time kept.
         if (ops.length === 0 && stored.interval === undefined && stored.backfill === undefined)
             return [];
         const start = Number(stored.startTime);
@@ -45161,7 +44247,6 @@ function scheduleChanges(flow, wanted) {
         });
     return ops;
 }
-/** A changed delta column: the Copy transformation replaced (or added first when there is none). */
 function deltaChanges(flow, column) {
     if (!column)
         return [];
@@ -45172,7 +44257,6 @@ function deltaChanges(flow, column) {
         ? [{ op: 'replace', path: `/transformations/${copy.index}`, value: copyTransformation(column) }]
         : [{ op: 'add', path: '/transformations/0', value: copyTransformation(column) }];
 }
-/** The Mapping transformation, found by name (its index varies), pointed at another version. */
 function mappingChange(flow, set, asNumber = false) {
     const m = mappingOf(flow);
     if (!m)
@@ -45180,7 +44264,6 @@ function mappingChange(flow, set, asNumber = false) {
     const value = mappingTransformation(set.id, set.version, asNumber);
     return { op: 'replace', path: `/transformations/${m.index}`, value };
 }
-/** A description the user gave that differs from the stored one (the create's mark kept). */
 function descriptionChange(stored, wanted) {
     if (wanted === undefined || wanted === stripMark(stored))
         return [];
@@ -45192,13 +44275,7 @@ function descriptionChange(stored, wanted) {
         }
     ];
 }
-/** Whether the stored dataflow runs: Flow Service says enabled or disabled. */
 const isEnabled = (flow) => flow.state?.toLowerCase() !== 'disabled';
-/**
- * Enables or disables a dataflow (POST /flows/{id}/action?op=enable|disable, as Adobe's tutorials
- * write it). A 1422 refusal (the flow is already in that state) counts as done. Returns the
- * flow's new etag when the answer has one.
- */
 async function setEnabled(api, id, enabled) {
     const op = enabled ? 'enable' : 'disable';
     const label = `${enabled ? 'enabling' : 'disabling'} the dataflow`;
@@ -45213,12 +44290,6 @@ async function setEnabled(api, id, enabled) {
     }
     api.fail(label, a);
 }
-/**
- * The PATCH that makes a stored dataflow's description, schedule and delta column the wanted
- * ones, from that read of it (recomputed from each fresh read: indexes vary). A PATCH that is sent
- * anyway also says in the create's mark that a later run adopted the dataflow (marker.ts); that
- * alone is never a reason to write.
- */
 function flowOps(flow, s) {
     const others = [...scheduleChanges(flow, s.schedule), ...deltaChanges(flow, s.deltaColumn)];
     if (others.length === 0 && descriptionChange(flow.description, s.description).length === 0)
@@ -45248,11 +44319,6 @@ function flowOps(flow, s) {
 
 
 
-/**
- * Creates one Flow Service object so that exactly one with its name remains. A copy a racing run
- * made is used when `fits` says it is the same object; otherwise the step fails naming it. A
- * failure once a copy exists records it (`record`), so the outputs still name it.
- */
 async function createOne(a, objects, body, fits, record, create = () => objects.create(body)) {
     try {
         return await createOnce(a, objects, body, fits, create);
@@ -45273,7 +44339,6 @@ function createOnce(a, objects, body, fits, create) {
             if (why)
                 throw new errors_ActionError(`another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}) ${why}; run the step again`);
             a.log(`another run created ${objects.c.noun} "${body.name}" at the same time (id ${item.id}): using it`);
-            // Its mark says this run adopted it: its run, if still racing, keeps it (exactly-one.ts).
             const etag = await markAdopted(objects, item, a.log);
             return { operation: 'unchanged', id: item.id, etag: etag ?? '' };
         },
@@ -45281,17 +44346,14 @@ function createOnce(a, objects, body, fits, create) {
         warn: a.warn
     });
 }
-/** Deletes an object that should go; one already gone counts as deleted. */
 async function remove(a, objects, item, why) {
     a.log(`deleting ${objects.c.noun} ${item.id}: ${why}`);
     await deleteExisting(objects, item, a.log);
 }
-/** Applies a plan to make the pipeline exist; the progress names what exists. */
 async function applyPresent(plan, a) {
     const { objects, settings: s, progress } = a;
     const base = s.baseConnectionId ?? '';
     const table = s.table ?? '';
-    // 1. Source connection.
     if (plan.source.do === 'keep')
         progress.source = {
             id: plan.source.item.id,
@@ -45313,7 +44375,6 @@ async function applyPresent(plan, a) {
             done: plan.source.do === 'replace' ? 'replaced' : 'created'
         };
     }
-    // 2. Target connection.
     if (plan.target.do === 'keep')
         progress.target = {
             id: plan.target.item.id,
@@ -45339,7 +44400,6 @@ async function applyPresent(plan, a) {
             done: plan.target.do === 'replace' ? 'replaced' : 'created'
         };
     }
-    // 3. Mapping set.
     const m = plan.mapping;
     let repointed;
     if (m.do === 'keep')
@@ -45353,7 +44413,6 @@ async function applyPresent(plan, a) {
         a.checkpoint();
         a.log(`mapping set ${m.id}: the mappings changed (${m.diff.join('; ')}); replacing them`);
         const put = await putMappingSet(objects.api, m.id, mappingBody(mappingName(s), m.schemaId, a.items), m.version);
-        // The outputs name the version the dataflow uses: the new one once it is re-pointed.
         progress.mapping = {
             id: m.id,
             version: m.version,
@@ -45361,7 +44420,6 @@ async function applyPresent(plan, a) {
         };
         repointed = { id: m.id, version: put.version };
     }
-    // 4. Dataflow.
     const mapping = repointed ?? progress.mapping;
     const ids = { source: progress.source.id, target: progress.target.id };
     if (plan.flow.do === 'create') {
@@ -45381,8 +44439,6 @@ async function applyPresent(plan, a) {
         };
         let racersMapping = false;
         if (o.operation !== 'created') {
-            // Another run's dataflow, made at the same time, was kept: the outputs name the mapping
-            // set and version it uses, which may be that run's, not this run's.
             const used = mappingOf(asFlow(await objects.flows.get(o.id)));
             if (used && (used.id !== mapping.id || used.version !== mapping.version)) {
                 a.warn(`the dataflow a racing run made is kept (id ${o.id}); it uses mapping set ${used.id} version ${used.version}, not this run's (${mapping.id} version ${mapping.version}): run the step again to apply this run's mapping file`);
@@ -45394,13 +44450,11 @@ async function applyPresent(plan, a) {
                 racersMapping = true;
             }
         }
-        // A new dataflow uses the set's new version from the start.
         if (repointed && !racersMapping)
             progress.mapping = {
                 ...repointed,
                 done: `${m.do === 'update' && m.adopted ? 'adopted, ' : ''}updated to version ${repointed.version}`
             };
-        // Adobe enables a dataflow it creates.
         if (!s.enabled) {
             const etag = await setEnabled(objects.api, o.id, false);
             progress.flow = {
@@ -45417,12 +44471,8 @@ async function applyPresent(plan, a) {
     const changes = [];
     if (flow.ops.length > 0 || repoint) {
         a.checkpoint();
-        // mappingVersion goes in the type the stored flow has (a string unless a create fell back to a
-        // number); a 400 naming mappingVersion is sent once more with the other type.
         let asNumber = storedVersionIsNumber(asFlow(flow.item));
         const patch = () => updateExisting(objects.flows, flow.item, (from, ifMatch) => {
-            // Recomputed from each fresh read (transformations are found by name; indexes vary).
-            // The Mapping is re-pointed first: a Copy added at index 0 after it would shift it.
             const current = asFlow(from);
             const ops = [
                 ...(repoint ? [mappingChange(current, mapping, asNumber)] : []),
@@ -45459,10 +44509,6 @@ async function applyPresent(plan, a) {
     }
     progress.flow = { id: flow.item.id, etag, done: changes.join(', ') || 'unchanged' };
 }
-/**
- * The dataflow's create. mappingVersion goes as a string (the API description and the flow spec);
- * a 400 that names mappingVersion is sent once more with a number, as Adobe's tutorials write it.
- */
 async function createFlow(a, body) {
     try {
         return await a.objects.flows.create(body(false));
@@ -45474,11 +44520,6 @@ async function createFlow(a, body) {
         return a.objects.flows.create(body(true));
     }
 }
-/**
- * The source connection's create. Adobe's tutorials send the table's columns in params; its API
- * description does not require them, so they are left out, and read from the base connection
- * (explore) and sent once more only when Flow Service refuses the create naming columns.
- */
 async function createSource(a, body) {
     try {
         return await a.objects.sources.create(body);
@@ -45495,7 +44536,6 @@ async function createSource(a, body) {
 const ColumnsSchema = lazy_lazy(() => looseObject({
     schema: looseObject({ columns: array(looseObject({ name: schemas_string() })) })
 }));
-/** A table's columns as the base connection's explore describes them (name, type, xdm). */
 async function tableColumns(api, base, table) {
     const label = "reading the table's columns";
     const url = `${api.base}/connections/${encodeURIComponent(base)}/explore?objectType=table&object=${encodeURIComponent(table)}`;
@@ -45507,14 +44547,11 @@ async function tableColumns(api, base, table) {
         throw new errors_ActionError(`${label} failed: malformed response (${issueOf(parsed.error)})`);
     return parsed.data.schema.columns;
 }
-/** How long, at most, a deleted object may take to go (a dataflow before its connections). */
 const GONE_WAIT_MS = 30_000;
-/** Deletes the dataflow, waits for it to go, then its source and target connections. */
 async function applyAbsent(plan, a) {
     const { objects, progress } = a;
     if (plan.flow) {
         await deleteExisting(objects.flows, plan.flow, a.log);
-        // Deleted now, or already being deleted (1458): either way it is the one that goes.
         progress.deleted = plan.flow.id;
         await untilGone(a, objects.flows, plan.flow.id, 'so its source and target connections were left');
     }
@@ -45528,26 +44565,22 @@ async function applyAbsent(plan, a) {
             await remove(a, coll, item, c.byName ? 'made by this action for this dataflow' : 'its dataflow is deleted');
         }
         catch (e) {
-            // One found by name that another dataflow uses stays: it is not this dataflow's.
             if (!c.byName || !refusedInUse(e))
                 throw e;
             a.warn(`${coll.c.noun} ${c.id} stays: Flow Service refuses to delete it, a dataflow uses it`);
             continue;
         }
-        // A DELETE answered 200 must not be taken at its word: "deleted" names what is gone.
         await untilGone(a, coll, c.id, 'so it was not counted as deleted');
         progress.deletedConnections = [...(progress.deletedConnections ?? []), c.id];
     }
     const set = plan.flow ? mappingOf(asFlow(plan.flow)) : undefined;
     a.log(`${set ? `mapping set ${set.id} stays` : 'mapping sets stay'}: Adobe\u2019s API has no DELETE for them (they cost nothing unused)`);
 }
-/** Flow Service may delete in the background: read the object by id until it is gone (bounded). */
 async function untilGone(a, objects, id, consequence) {
     const { noun } = objects.c;
     let waited = 0;
     for (let n = 1;; n++) {
         const item = await objects.getIfExists(id);
-        // Being deleted counts as gone: Flow Service finishes it in the background.
         if (!item || isDeleting(item.state))
             return;
         const wait = pauseMs(n);
@@ -45563,23 +44596,8 @@ async function untilGone(a, objects, id, consequence) {
 
 
 
-/*
- * Finding objects by name, in any collection: the filter grammar (listing.ts says which filter a
- * name needs), every page of the listing followed, and a listing that cannot prove what exists (a
- * page limit, a cycle, a malformed page, an item that cannot be classified) refused, so nothing is
- * created on it.
- */
-/** Beyond this many pages a listing is taken as broken (20,000 objects at 20 a page). */
 const MAX_PAGES = 1000;
-/** The name of the spec field in words: "connection spec" or "flow spec". */
 const specWords = (c) => (c.spec.field === 'flowSpec' ? 'flow spec' : 'connection spec');
-/**
- * Every object of the collection's kind with exactly this name in the sandbox, from a complete
- * listing (or an IncompleteListingError). The name is filtered server-side (see nameFilter) and
- * matched exactly here. Every object of the collection's spec is read instead when Flow Service
- * refuses a quoted filter, when an escaped name finds nothing, or when `mustInclude` (an object
- * known to exist) is missing from a quoted lookup: the filter then cannot be trusted.
- */
 async function lookup_findByName(api, c, name, opts = {}) {
     const log = (why) => api.o.retry.log(`listing ${c.plural} by name: ${why}; reading every ${c.kind}`);
     const filter = nameFilter(name);
@@ -45603,11 +44621,9 @@ async function lookup_findByName(api, c, name, opts = {}) {
         return found;
     return listMatching(api, c, name, specFilter(c));
 }
-/** Reads every page of a filtered listing; keeps the exact matches for the name. */
 async function listMatching(api, c, name, property) {
     const label = `listing ${c.plural} by name`;
     const incomplete = (reason) => new IncompleteListingError(reason, c.plural);
-    // By id: an object listed on two pages (the listing moved while it was read) is one.
     const matches = new Map();
     const unclassified = new Map();
     const seen = new Set();
@@ -45632,28 +44648,20 @@ async function listMatching(api, c, name, property) {
             else if (kind === 'unknown')
                 unclassified.set(item.id, item);
         }
-        // Whether a continuation link keeps the filter is not documented: once a followed link
-        // shows items the filter excludes, the filter is sent again with the following links.
         if (page > 1 &&
             !new URL(url).searchParams.has('property') &&
             parsed.data.items.some((i) => !passesFilter(i, property, name, c)))
             resendFilter = true;
-        // The last page has no `next`, or one with href "" (Adobe's own Python client, aepp, stops
-        // on ""). An href of only spaces, or one that is not a usable URL, cannot be followed, and
-        // the pages after it are unknown.
         const href = parsed.data._links?.next?.href;
         if (href !== undefined && href !== '' && href.trim() === '')
             throw incomplete(`page ${page} has a next-page link with a blank href`);
         url = href ? nextUrl(api, c, href, resendFilter ? property : undefined) : undefined;
     }
-    // A listed item without a name, or with the name but no spec, is read by id.
     for (const item of unclassified.values()) {
         if (matches.has(item.id))
             continue;
         const lacks = item.name === undefined ? 'a name' : `a ${specWords(c)}`;
         const full = await api.getIfExists(c, item.id);
-        // An item listed with this name that cannot be read is not proof of absence: gone since
-        // the listing, or a server that contradicts itself; either way nothing may be created.
         if (!full) {
             if (item.name === undefined)
                 continue;
@@ -45669,15 +44677,10 @@ async function listMatching(api, c, name, property) {
     }
     return [...matches.values()];
 }
-/**
- * Resolves a _links.next.href: relative to the Flow Service base path, or to the host. With
- * `property`, the filter is added to a link that does not carry one.
- */
 function nextUrl(api, c, href, property) {
     const origin = new URL(api.base).origin;
     let url;
     if (/^https?:\/\//i.test(href)) {
-        // Never send the token to another host.
         if (lookup_parseUrl(href)?.origin !== origin)
             throw new errors_ActionError(`listing ${c.plural} failed: the next page points to another host`);
         url = href;
@@ -45693,10 +44696,6 @@ function nextUrl(api, c, href, property) {
         url += `${url.includes('?') ? '&' : '?'}property=${property}`;
     return url;
 }
-/**
- * The live objects with the name, from a complete listing (see findByName): those being deleted
- * are not counted, those Flow Service is still working on (initializing) are waited for.
- */
 async function findLive(flow, c, name, log) {
     let found;
     try {
@@ -45737,16 +44736,10 @@ function lookup_parseUrl(text) {
 
 
 
-/**
- * How long, at most, a run waits for the listing to show a POST whose answer was lost before it
- * sends another (also at most a quarter of the time left).
- */
 const LOST_ANSWER_WAIT_MS = 10_000;
-/** The listing was no proof: nothing may be created on it. */
 function incomplete(e, label, c) {
     return new errors_ActionError(`${e.message}. ${label} may have gone through, so it was not sent again: run the step again, it finds the ${c.noun} by name`);
 }
-/** This run's copies among listed objects: those carrying one of its marks, in attempt order. */
 function ownCopies(items, run) {
     const own = [];
     for (const i of alive(items)) {
@@ -45756,10 +44749,6 @@ function ownCopies(items, run) {
     }
     return own.sort((a, b) => a.mark.attempt - b.mark.attempt);
 }
-/**
- * Looks the name up until one of this run's marks is listed, pausing between looks, for at most
- * `budgetMs`. Returns the run's copies then listed (none when the time ran out).
- */
 async function findOwn(api, c, name, run, label, budgetMs) {
     let waited = 0;
     for (let n = 1;; n++) {
@@ -45783,13 +44772,6 @@ async function findOwn(api, c, name, run, label, budgetMs) {
         waited += wait;
     }
 }
-/**
- * Creates the object. Every POST is marked (description + `[aep-gha:<run>.<attempt>]`). After a
- * lost answer, a reset or a 5xx the run waits, within LOST_ANSWER_WAIT_MS, for the listing to
- * show that POST's mark, and sends another only when it does not; after a timeout (the POST may
- * still be in flight) it never sends another. A 2xx whose answer holds no usable id was
- * performed: it is only looked for, never sent again.
- */
 async function createSafely(api, c, body, run) {
     const label = `creating the ${c.noun}`;
     const { retry, transport } = api.o;
@@ -45804,8 +44786,6 @@ async function createSafely(api, c, body, run) {
             attempt: ++attemptNo,
             at: Math.floor(retry.clock.now() / 1000)
         };
-        // An abandoned POST may still be performed later, and a second POST would then make a
-        // duplicate: give it all the time left, keeping one request timeout for the lookup after.
         const { deadline } = retry;
         const postTimeout = Math.max(deadline.requestTimeout(), deadline.remaining() - deadline.requestTimeout());
         let a;
@@ -45818,14 +44798,12 @@ async function createSafely(api, c, body, run) {
         catch (e) {
             if (!(e instanceof TransportError))
                 throw e;
-            // A 2xx whose answer is too large to read was performed all the same: found by its mark.
             const status = performedUnread(e);
             if (status === undefined)
                 throw unreadChange(e, label, c.noun);
             sent.push(mark);
             return created(await findCommitted(api, c, body.name, run, label, status, 'is larger than this action reads'));
         }
-        // Any 2xx was performed (201 as documented; 200, 202 or 204 too): never sent again.
         if (a.kind === 'response' && a.res.status >= 200 && a.res.status < 300) {
             sent.push(mark);
             const answer = readIdEtag(a.res.text);
@@ -45840,9 +44818,7 @@ async function createSafely(api, c, body, run) {
             n--;
             continue;
         }
-        // Certainly not performed: rate limited, or the connection could not even be opened.
         const notPerformed = (a.kind === 'response' && a.res.status === 429) || (a.kind === 'network' && !a.error.sent);
-        // Perhaps performed: the answer was lost or the server failed part-way.
         const ambiguous = (a.kind === 'network' && a.error.sent) || (a.kind === 'response' && a.res.status >= 500);
         if (!notPerformed && !ambiguous)
             api.fail(label, a);
@@ -45852,7 +44828,6 @@ async function createSafely(api, c, body, run) {
             continue;
         }
         sent.push(mark);
-        // A timed-out POST may still be in flight: sending another could create a second one.
         const timedOut = a.kind === 'network' && a.error.reason === 'timeout';
         const what = a.kind === 'response' ? `HTTP ${a.res.status}` : a.error.message;
         const why = a.kind === 'network' ? a.error.message : what;
@@ -45869,7 +44844,6 @@ async function createSafely(api, c, body, run) {
             throw apiError(label, a, api.o.tokens.given).withNote(`; the ${c.noun} may have been created all the same and is not listed yet (its description carries ${marks()}): run the step again, it finds the ${c.noun} by name and removes any extra copy`);
     }
 }
-/** A 2xx without a usable id: performed, so look for its mark (a few times), never POST again. */
 async function findCommitted(api, c, name, run, label, status, answer) {
     const said = `Flow Service accepted it (HTTP ${status}) but its answer ${answer}`;
     api.o.retry.log(`${label}: ${said}; looking for it by name`);
@@ -45886,12 +44860,6 @@ async function findCommitted(api, c, name, run, label, status, answer) {
 
 
 
-/**
- * One Flow Service collection's objects, as the actions manage them: found by name from complete
- * listings, created safe against lost answers, updated with If-Match, deleted, read by id. The
- * collection (its path, its spec, its states, its refusal notes) is passed in, so the same
- * guarantees hold for base connections, source and target connections and dataflows.
- */
 class FlowObjects {
     api;
     c;
@@ -45902,15 +44870,12 @@ class FlowObjects {
     get retry() {
         return this.api.o.retry;
     }
-    /** Every object of this kind with exactly this name, from a complete listing (lookup.ts). */
     findByName(name, opts = {}) {
         return lookup_findByName(this.api, this.c, name, opts);
     }
-    /** The live objects with the name: those being deleted left out, those in progress waited for. */
     findLive(name, log) {
         return findLive(this.api, this.c, name, log);
     }
-    /** Creates the object, safe against lost answers, its POSTs marked as this run's (safe-create.ts). */
     create(body) {
         return createSafely(this.api, this.c, body, this.api.o.run);
     }
@@ -45926,16 +44891,11 @@ class FlowObjects {
     pause(label, n, why, next) {
         return this.api.pause(label, n, why, next);
     }
-    /** A refusal with the collection's note for its code, when it has one. */
     refusal(label, a, op, id) {
         const e = apiError(label, a, this.api.o.tokens.given);
         const note = e.code ? this.c.notes?.[op]?.[e.code] : undefined;
         return note ? e.withNote(note(id)) : e;
     }
-    /**
-     * PATCH with If-Match exactly as the etag was received (quotes included). A 200 whose answer
-     * holds no usable etag was performed: the object is read again for its etag.
-     */
     async update(id, etag, ops) {
         const label = `updating the ${this.c.noun}`;
         let a;
@@ -45945,7 +44905,6 @@ class FlowObjects {
         catch (e) {
             if (!(e instanceof TransportError))
                 throw e;
-            // A 2xx whose answer is too large to read was performed: the etag is read from the object.
             const status = performedUnread(e);
             if (status === undefined)
                 throw unreadChange(e, undefined, this.c.noun);
@@ -45960,12 +44919,10 @@ class FlowObjects {
             return { id, etag: answer.etag };
         return this.reread(id, label, a.res.status, 'held no usable etag');
     }
-    /** An update that was performed but whose answer gave no etag: the object is read for it. */
     async reread(id, label, status, answer) {
         this.retry.log(`${label}: Flow Service accepted it (HTTP ${status}) but its answer ${answer}; reading the ${this.c.noun}`);
         return { id, etag: (await this.get(id)).etag };
     }
-    /** Deletes; returns false when the object was already gone before this call. */
     async delete(id) {
         const label = `deleting the ${this.c.noun}`;
         let a;
@@ -45975,14 +44932,12 @@ class FlowObjects {
         catch (e) {
             if (!(e instanceof TransportError))
                 throw e;
-            // A 2xx was performed: deleted, whatever its answer held.
             if (performedUnread(e) !== undefined)
                 return true;
             throw unreadChange(e, undefined, this.c.noun);
         }
         if (a.kind === 'response' && (a.res.status === 204 || a.res.status === 200))
             return true;
-        // A 404 after a lost first answer means our earlier attempt deleted it.
         if (a.kind === 'response' && a.res.status === 404)
             return a.attempts > 1;
         if (a.kind === 'response' && a.res.status === 400)
@@ -45996,21 +44951,13 @@ class FlowObjects {
 
 
 
-/*
- * The dataset the rows land in, read from Catalog: its id and the XDM schema its rows follow.
- * The target connection and the mapping set both name that schema, so they cannot disagree
- * (Flow Service refuses a dataflow whose two schemas differ: 1425-400).
- */
 const CATALOG_BASE_PATH = '/data/foundation/catalog';
 const DatasetSchema = lazy_lazy(() => looseObject({
     name: schemas_string().optional(),
     schemaRef: looseObject({ id: schemas_string().optional() }).optional(),
-    // "schemaRef will be derived from schema field, if it is not present" (Catalog's description).
     schema: looseObject({ id: schemas_string().optional() }).optional()
 }));
-/** Catalog answers an object keyed by dataset id. */
 const DatasetsSchema = lazy_lazy(() => record(schemas_string(), unknown()));
-/** A schema $id: an absolute URI, one line, no spaces. */
 const SCHEMA_ID = /^https?:\/\/[\x21-\x7e]{1,1000}$/;
 function toDataset(id, raw, label) {
     const parsed = DatasetSchema().safeParse(raw);
@@ -46024,7 +44971,6 @@ function toDataset(id, raw, label) {
     return { id, ...(parsed.data.name ? { name: parsed.data.name } : {}), schemaId };
 }
 const catalog_base = (api) => `${api.o.platformUrl}${CATALOG_BASE_PATH}`;
-/** The dataset with this id; a clear error when the sandbox has none. */
 async function datasetById(api, id) {
     const label = 'reading the dataset';
     const a = await api.send(label, 'GET', `${catalog_base(api)}/dataSets/${encodeURIComponent(id)}?properties=name,schemaRef`);
@@ -46037,7 +44983,6 @@ async function datasetById(api, id) {
         throw new errors_ActionError(`${label} failed: Catalog's answer holds no dataset ${id}`);
     return toDataset(id, parsed.data[id], label);
 }
-/** The one dataset with exactly this name; a clear error when there is none or several. */
 async function datasetByName(api, name) {
     const label = 'finding the dataset by name';
     const a = await api.send(label, 'GET', `${catalog_base(api)}/dataSets?name=${encodeURIComponent(name)}&properties=name,schemaRef&limit=100`);
@@ -46046,7 +44991,6 @@ async function datasetByName(api, name) {
     const parsed = DatasetsSchema().safeParse(api.json(label, a));
     if (!parsed.success)
         throw new errors_ActionError(`${label} failed: malformed response (not an object)`);
-    // Catalog's name filter is not documented as exact: the exact name is matched here.
     const found = Object.entries(parsed.data).filter(([id, d]) => {
         const n = DatasetSchema().safeParse(d);
         return CONNECTION_ID.test(id) && n.success && n.data.name === name;
@@ -46074,10 +45018,6 @@ const objectsOf = (api) => ({
     sources: new FlowObjects(api, SOURCE_CONNECTIONS),
     targets: new FlowObjects(api, TARGET_CONNECTIONS)
 });
-/**
- * The one live object of a name: several made by this action are healed to one (heal.ts), keeping
- * the one `used` names (the dataflow's own, read by id) when it is among them.
- */
 async function one(r, objects, name, used) {
     const live = await objects.findLive(name, r.log);
     if (live.length <= 1)
@@ -46091,11 +45031,9 @@ async function one(r, objects, name, used) {
         ...(used ? { usedIds: [used] } : {})
     }, live);
 }
-/** What exists for this dataflow name now. */
 async function readCurrent(r, s) {
     const { objects } = r;
     const found = await one(r, objects.flows, s.dataflowName);
-    // To delete: also what an earlier run left under the names this action gives (every copy).
     const named = s.state === 'absent'
         ? {
             sources: await objects.sources.findLive(sourceName(s), r.log),
@@ -46105,7 +45043,6 @@ async function readCurrent(r, s) {
     if (!found) {
         if (named)
             return { named };
-        // No dataflow: connections an earlier run left, found by the names this action gives them.
         const source = await one(r, objects.sources, sourceName(s));
         const target = await one(r, objects.targets, targetName(s));
         const leftMapping = await findLeftMappingSet(objects.api, mappingName(s));
@@ -46120,8 +45057,6 @@ async function readCurrent(r, s) {
     const sourceId = flow.sourceConnectionIds?.[0];
     const targetId = flow.targetConnectionIds?.[0];
     if (s.state === 'present') {
-        // Racing or cancelled runs may have left extra copies under the names this action gives
-        // them, next to the ones the dataflow uses: healed here, keeping the dataflow's own.
         await one(r, objects.sources, sourceName(s), sourceId);
         await one(r, objects.targets, targetName(s), targetId);
     }
@@ -46135,7 +45070,6 @@ async function readCurrent(r, s) {
         if (target)
             current.target = { ...target, ...asTarget(target) };
     }
-    // Deleting needs no mapping set: it stays.
     if (s.state === 'present') {
         const m = mappingOf(flow);
         if (m)
@@ -46143,7 +45077,6 @@ async function readCurrent(r, s) {
     }
     return current;
 }
-/** The dataset named by the inputs (by id, or found by name). */
 async function readDataset(api, s) {
     if (!s.dataset)
         throw new errors_ActionError('internal: no dataset to read');
@@ -46151,10 +45084,6 @@ async function readDataset(api, s) {
 }
 
 ;// CONCATENATED MODULE: ./src/dataflow/settings.ts
-/**
- * The dataflow action's settings: what inputs.ts produces from the raw inputs, and what the
- * payloads are built from. Kept apart so neither module imports the other's types.
- */
 const FREQUENCIES = ['once', 'minute', 'hour', 'day', 'week'];
 
 ;// CONCATENATED MODULE: ./src/dataflow/inputs.ts
@@ -46163,7 +45092,6 @@ const FREQUENCIES = ['once', 'minute', 'hour', 'day', 'week'];
 
 
 
-/** Every input dataflow/action.yml declares, in its order. */
 const INPUT_NAMES = [
     ...ADOBE_INPUT_NAMES,
     'dataflow-name',
@@ -46182,31 +45110,23 @@ const INPUT_NAMES = [
     ...RUN_INPUT_NAMES
 ];
 const SECRET_INPUTS = [...ADOBE_SECRET_INPUTS];
-/** Defaults, mirrored from dataflow/action.yml. interval and backfill default in code (see below). */
 const DEFAULTS = {
     ...SHARED_DEFAULTS,
     frequency: 'day',
     enabled: 'true'
 };
-/** The source and target connections are named after the dataflow: room for the longer suffix. */
 const SUFFIX = ' target';
 const NAME_MAX = 255 - SUFFIX.length;
-/** An id as Flow Service and Catalog write them: letters, digits, - and _. */
 const idInput = (name) => schemas_string().refine((v) => !v || CONNECTION_ID.test(v), {
     message: `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
 });
-/** A column or table name: printable, one line. */
 const identifier = (name, max = 255) => inputs_text(name, max, false);
-/** epoch seconds from "1735689600" or an ISO-8601 date-time with a zone; undefined when not one. */
 function epochSeconds(v) {
     if (/^\d{1,12}$/.test(v))
         return Number(v);
-    // A date-time with an explicit zone: a bare local time would depend on the runner's zone.
     const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(v);
     if (!m)
         return undefined;
-    // Date.parse rolls a day the month does not have (February 30th) into the next month: each
-    // field must name a real moment.
     const n = (i) => Number(m[i] ?? 0);
     const days = new Date(Date.UTC(n(1), n(2), 0)).getUTCDate();
     if (n(2) < 1 || n(2) > 12 || n(3) < 1 || n(3) > days || n(4) > 23 || n(5) > 59 || n(7) > 59)
@@ -46247,10 +45167,6 @@ const fieldsSchema = () => object({
     }),
     enabled: bool('enabled')
 });
-/**
- * Validates the raw inputs and derives the settings: every problem at once, each naming its
- * input; nothing is read or sent before. The mapping file is read afterwards (mapping-file.ts).
- */
 function parseInputs(partial) {
     const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial);
     const parsed = fieldsSchema().safeParse(raw);
@@ -46263,7 +45179,6 @@ function parseInputs(partial) {
 function crossFieldProblems(raw) {
     const problems = credentialProblems(raw);
     const add = (input, message) => problems.push({ input, message });
-    // Deleting needs only the name; the rest, if given, is not used.
     if (raw.state === 'absent')
         return problems;
     for (const name of ['base-connection-id', 'table', 'mapping'])
@@ -46285,7 +45200,6 @@ function crossFieldProblems(raw) {
         const min = frequency === 'minute' ? 15 : 1;
         if (/^\d+$/.test(raw.interval || '1') && interval < min)
             add('interval', `interval must be at least ${min} with frequency ${frequency}${raw.interval ? '' : ' (it defaults to 1)'}`);
-        // Adobe: dataflows from databases need a column that orders new rows.
         if (!raw['delta-column'])
             add('delta-column', `delta-column is required with frequency ${frequency} (only once runs without one)`);
     }
@@ -46329,21 +45243,8 @@ var dist = __nccwpck_require__(8815);
 
 
 
-/*
- * The mapping file: a YAML or JSON list of {source, destination, type?} items, read from the
- * workspace before anything is sent. Everything wrong with it is an input error naming
- * `mapping`: a path outside the workspace, a file that is missing, too large or not a list, an
- * item with a misspelled key, a type that is not attribute or expression, two items for one
- * destination.
- */
-/** The most a mapping file may hold: far more than a table's columns need. */
 const MAX_MAPPING_BYTES = 1024 * 1024;
 const MAX_MAPPINGS = 2000;
-/**
- * node:fs, read so that nothing can hold the step: opened without blocking (a FIFO with no
- * writer would block the whole process, deaf to the deadline and the runner's signals), only a
- * regular file read, and never more than `max` + 1 bytes of it (a huge file is refused unread).
- */
 const nodeFileReader = {
     read(file, max) {
         const fd = (0,external_node_fs_namespaceObject.openSync)(file, external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
@@ -46368,7 +45269,6 @@ const nodeFileReader = {
 const fail = (message) => {
     throw new InputError([{ input: 'mapping', message }]);
 };
-/** Where the file is: inside the workspace (GITHUB_WORKSPACE, else the working directory). */
 function mappingFilePath(given, workspace, files) {
     if (external_node_path_default().isAbsolute(given))
         fail('mapping must be a path relative to the workspace, e.g. aep/orders-mapping.yml');
@@ -46387,14 +45287,12 @@ function mappingFilePath(given, workspace, files) {
             ? `mapping names ${given}, which does not exist in the workspace (did the job check out the repository first?)`
             : `mapping names ${given}, which cannot be read (${code ?? 'error'})`);
     }
-    // A link inside the workspace must not lead out of it either.
     if (!inside(real))
         fail(`mapping must name a file inside the workspace (${given} links out of it)`);
     return real;
 }
 const KEYS = new Set(['source', 'destination', 'type']);
 const TYPES = { attribute: 'attribute', expression: 'expression' };
-/** The items of a mapping file's text; `name` says which file in messages. */
 function parseMapping(text, name) {
     const doc = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: true, uniqueKeys: true });
     const err = doc.errors[0];
@@ -46403,7 +45301,6 @@ function parseMapping(text, name) {
         fail(`${name} is not valid YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${err.code}`);
     }
     let data = doc.toJS({ maxAliasCount: 50 });
-    // A list, or an object whose only key is mappings (a common way to write it).
     if (data && typeof data === 'object' && !Array.isArray(data)) {
         const keys = Object.keys(data);
         if (keys.length === 1 && keys[0] === 'mappings')
@@ -46429,7 +45326,6 @@ function parseMapping(text, name) {
             const v = item[key];
             if (typeof v !== 'string' || !v.trim())
                 return fail(`${where} needs a ${key} (a non-empty string)`);
-            // eslint-disable-next-line no-control-regex
             if (/[\u0000-\u001f\u007f]/.test(v) && key === 'destination')
                 fail(`${where}: destination must not contain control characters`);
             if (v.length > 4096)
@@ -46449,7 +45345,6 @@ function parseMapping(text, name) {
         return { source, destination, type: type };
     });
 }
-/** Reads and checks the mapping file named by the `mapping` input. */
 function readMapping(given, workspace, files) {
     const file = mappingFilePath(given, workspace, files);
     let bytes;
@@ -46468,14 +45363,8 @@ function readMapping(given, workspace, files) {
         fail(`mapping names ${given}, which is larger than ${MAX_MAPPING_BYTES / 1024} KiB`);
     return parseMapping(decodeText(bytes, given), given);
 }
-/**
- * The file's text. UTF-8, with or without a byte-order mark (Windows editors and PowerShell write
- * one); UTF-16 with its mark (PowerShell 5's `>`) is read too. Bytes that are not UTF-8 fail
- * naming the encoding, rather than as a file that holds no list.
- */
 function decodeText(bytes, given) {
     const refuse = () => fail(`mapping names ${given}, which is not text in UTF-8 (or UTF-16 with a byte-order mark): save it as UTF-8`);
-    // UTF-32's marks (FF FE 00 00 starts like UTF-16LE's): refused, not read as UTF-16.
     const b = [...bytes.subarray(0, 4)].join(',');
     if (b === '255,254,0,0' || b === '0,0,254,255')
         return refuse();
@@ -46488,13 +45377,12 @@ function decodeText(bytes, given) {
     try {
         text = utf16
             ? new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
-            : // ignoreBOM false: the decoder drops a leading UTF-8 byte-order mark.
+            :
                 new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     }
     catch {
         return refuse();
     }
-    // NUL is valid UTF-8 but no mapping file holds one: UTF-16 or UTF-32 without a mark.
     return text.includes('\u0000') ? refuse() : text;
 }
 
@@ -46503,7 +45391,6 @@ function decodeText(bytes, given) {
 
 
 
-/** What the step does (or would do) overall: the operation output. */
 function operationOf(plan, dryRun) {
     if (plan.kind === 'absent') {
         const any = plan.flow !== undefined || plan.connections.length > 0;
@@ -46518,7 +45405,6 @@ function operationOf(plan, dryRun) {
         return dryRun ? 'would-update' : 'updated';
     return 'unchanged';
 }
-/** What the outputs of a dry run name: the objects that exist (nothing is made). */
 function existingOf(plan) {
     if (plan.kind === 'absent')
         return plan.flow
@@ -46534,7 +45420,6 @@ function existingOf(plan) {
         ...(plan.flow.do === 'change' ? { flow: keep(plan.flow.item) } : {})
     };
 }
-/** What a run did overall, from what happened to each object (a racing copy may change it). */
 function operationDone(p, kind) {
     if (kind === 'absent')
         return p.deleted || p.deletedConnections?.length ? 'deleted' : 'absent';
@@ -46545,7 +45430,6 @@ function operationDone(p, kind) {
         ? 'unchanged'
         : 'updated';
 }
-/** The source's and target's identity as the inputs want it, compared with what is stored. */
 async function differences(s, c, d) {
     const out = [];
     const source = c.source;
@@ -46561,7 +45445,6 @@ async function differences(s, c, d) {
     }
     return out;
 }
-/** A source connection found by name (no dataflow yet): adopted when it matches the inputs. */
 function orphanPlan(found, matches, name, noun, why) {
     if (!found)
         return { do: 'create' };
@@ -46571,7 +45454,6 @@ function orphanPlan(found, matches, name, noun, why) {
         return { do: 'replace', old: found };
     throw new errors_ActionError(`a ${noun} named "${name}" exists (id ${found.id}) for ${why}, and this action did not make it: delete it, or give another dataflow-name`);
 }
-/** Decides what happens to each object. Only reads (the dataset, when needed). */
 async function decide(s, items, c, d) {
     if (s.state === 'absent') {
         const connections = [];
@@ -46583,8 +45465,6 @@ async function decide(s, items, c, d) {
         add('target', c.flow?.targetConnectionIds?.[0]);
         add('source', c.source?.id);
         add('target', c.target?.id);
-        // Found by name only: deleted when this action made them (a run that failed before its
-        // dataflow); one made by hand, or for another pipeline, is not this dataflow's to delete.
         const byName = [
             ...(c.named?.sources ?? []).map((item) => ({ what: 'source', item })),
             ...(c.named?.targets ?? []).map((item) => ({ what: 'target', item }))
@@ -46592,7 +45472,6 @@ async function decide(s, items, c, d) {
         for (const { what, item } of byName) {
             if (!madeByThisAction(item) || connections.some((x) => x.id === item.id))
                 continue;
-            // One another dataflow uses is not this dataflow's: it stays (a dry run says so too).
             if (await d.inUse?.(what, item.id)) {
                 d.warn?.(`${what} connection ${item.id} stays: a dataflow uses it`);
                 continue;
@@ -46644,7 +45523,6 @@ async function decide(s, items, c, d) {
             mappings
         };
     }
-    // No dataflow yet: everything is made, connections an earlier run left adopted.
     const ds = await readDataset();
     const source = orphanPlan(c.source, c.source?.baseConnectionId === s.baseConnectionId && c.source?.params?.tableName === s.table, sourceName(s), 'source connection', `base connection ${c.source?.baseConnectionId ?? '(none)'}, table ${c.source?.params?.tableName ?? '(none)'}`);
     const target = orphanPlan(c.target, c.target?.params?.dataSetId === ds.id && targetSchemaId(c.target) === ds.schemaId, targetName(s), 'target connection', `dataset ${c.target?.params?.dataSetId ?? '(none)'}`);
@@ -46658,10 +45536,6 @@ async function decide(s, items, c, d) {
         mappings
     };
 }
-/**
- * A mapping set an earlier run made and left unused is taken (its mappings replaced when they
- * differ) rather than another made; one for another schema is not.
- */
 function leftMappingPlan(left, schemaId, mappings) {
     if (!left || left.schemaId !== schemaId)
         return { do: 'create', schemaId };
@@ -46672,17 +45546,12 @@ function leftMappingPlan(left, schemaId, mappings) {
 }
 
 ;// CONCATENATED MODULE: ./src/platform/report.ts
-/** Writes the job summary, where there is a summary file (none in local runs: nothing to warn about). */
 async function summarise(out, env, content) {
     if (env.GITHUB_STEP_SUMMARY)
         await out.summary(content());
     else
         out.debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
 }
-/**
- * Sets the outputs a failed step can still give (what exists). Failure reporting never throws: an
- * output that cannot be written (an unwritable GITHUB_OUTPUT) is a warning next to the error.
- */
 function setFailureOutputs(out, set) {
     try {
         set();
@@ -46691,7 +45560,6 @@ function setFailureOutputs(out, set) {
         out.warning(out.describe(e));
     }
 }
-/** Reports the error that ended the step: one ::error, exit code 1. Returns what was printed. */
 function reportError(e, state, out) {
     const outOfTime = state.deadline !== undefined && state.deadline.remaining() < 1000;
     return out.failWith(e, outOfTime, state.cancel?.heard);
@@ -46702,7 +45570,6 @@ function reportError(e, state, out) {
 
 
 
-/** The outputs, from what exists. Each is data: ids and etags as Flow Service gave them. */
 function setOutputs(out, p, operation) {
     const absent = p.deleted !== undefined || operation === 'absent';
     out.setOutput('dataflow-id', absent ? (p.deleted ?? '') : (p.flow?.id ?? ''));
@@ -46721,7 +45588,6 @@ const row = (what, name, step) => [
     step?.id ?? '—',
     step?.done ?? '—'
 ];
-/** One row per object: what it is, its name, its id, what happened to it. */
 function objectsTable(s, p) {
     return {
         header: ['Object', 'Name', 'Id', 'What happened'],
@@ -46747,7 +45613,6 @@ function successSummary(s, p, operation, runUrl) {
         ...runLink(runUrl)
     };
 }
-/** The step's outcome in one line. */
 function outcomeLine(s, p, operation) {
     const dry = s.dryRun ? ' (dry run: nothing was changed)' : '';
     if (operation === 'absent')
@@ -46756,7 +45621,6 @@ function outcomeLine(s, p, operation) {
         return `deleted: dataflow ${p.deleted ?? '(none)'} and its connections`;
     return `${operation}: dataflow ${p.flow?.id ?? `"${s.dataflowName}" (not yet)`}${dry}`;
 }
-/** The plan as a dry run shows it: one line per object, the mapping diff under it. */
 function describePlan(plan, s, now) {
     if (plan.kind === 'absent') {
         const lines = plan.flow
@@ -46799,7 +45663,6 @@ function describePlan(plan, s, now) {
     if (f.do === 'create')
         lines.push(`dataflow "${s.dataflowName}": would be created (${JSON.stringify(scheduleParams(s.schedule, now))}${s.deltaColumn ? `, delta column ${s.deltaColumn}` : ''})${s.enabled ? '' : ', then disabled'}`);
     else {
-        // A description that changes only in its mark (the adoption, see flows.ts) is bookkeeping.
         const markOnly = (o) => o.path === '/description' &&
             typeof o.value === 'string' &&
             stripMark(o.value) === (stripMark(f.item.description) ?? '');
@@ -46814,13 +45677,8 @@ function describePlan(plan, s, now) {
     }
     return lines;
 }
-/**
- * The error that ended the step, reported once: the objects that exist are still named in the
- * outputs, the error goes through output.ts (one ::error, exit code 1), the summary says it.
- */
 async function reportFailure(e, state, out, env) {
     await out.prepareForServerText();
-    // Outputs name what exists, so a later step can inspect or clean up.
     const p = state.progress;
     if (p.source || p.target || p.mapping || p.flow || p.deleted)
         setFailureOutputs(out, () => setOutputs(out, p, state.operation ?? 'unchanged'));
@@ -46865,13 +45723,8 @@ async function reportSuccess(out, env, s, p, operation, runUrl) {
 
 
 
-/**
- * The step: inputs -> token -> what exists -> plan -> apply -> outputs, every error caught once,
- * here.
- */
 async function run(overrides = {}) {
     const c = overrides.core ?? core_namespaceObject;
-    // Created first: everything the step prints, even a failing setup, goes through it.
     const out = new Output(c);
     const deps = {
         core: c,
@@ -46887,9 +45740,6 @@ async function run(overrides = {}) {
     const log = (line) => out.info(line);
     const warn = (line) => out.warning(line);
     try {
-        // 1. Inputs: the secrets registered as they are read, then validated, the mapping file read
-        // and checked; nothing is sent before.
-        // The name is the key the dataflow is found by: as given, edge spaces included.
         const raw = readInputs(c, deps.env, out, {
             names: INPUT_NAMES,
             secrets: SECRET_INPUTS,
@@ -46899,16 +45749,13 @@ async function run(overrides = {}) {
         state.runUrl = runUrl(ctx);
         const s = (state.settings = parseDeclared(deps.env, INPUT_NAMES, () => parseInputs(raw)));
         const workspace = deps.env.GITHUB_WORKSPACE || process.cwd();
-        // Deleting needs no mappings: the file is not read (it may be gone with the branch).
         const items = s.mappingPath && s.state === 'present'
             ? readMapping(s.mappingPath, workspace, deps.files)
             : [];
-        // 2. Token: one HTTP session (deadline, proxies, retries, trace), then the token, masked.
         const session = (state.session = openSession(s, deps, out));
         state.deadline = session.deadline;
         cancel.attach(session);
         await session.signIn();
-        // 3. What exists, and what to do about each object: reads only.
         log(`Looking up dataflow "${s.dataflowName}" in sandbox ${s.sandboxName}`);
         const objects = objectsOf(session.api);
         const plan = await session.phase('looking up the dataflow', async () => decide(s, items, await readCurrent({ objects, dryRun: s.dryRun, log, warn }, s), {
@@ -46918,7 +45765,6 @@ async function run(overrides = {}) {
         }));
         state.operation = operationOf(plan, s.dryRun);
         cancel.check();
-        // 4. Apply, in Adobe's order (or, in a dry run, say what would happen).
         const now = () => deps.clock.now();
         if (s.dryRun)
             await out.group(`Dry run: ${state.operation}. What a run would do`, async () => {
@@ -46943,7 +45789,6 @@ async function run(overrides = {}) {
             state.operation = operationDone(state.progress, plan.kind);
         }
         const operation = state.operation;
-        // 5. Outputs, the outcome in one line, the job summary.
         setOutputs(out, state.progress, operation);
         out.info(outcomeLine(s, state.progress, operation));
         cancel.check();
@@ -46976,23 +45821,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 ;// CONCATENATED MODULE: ./src/platform/wasm-tiering.ts
 
-/*
- * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it on its baseline compiler
- * (Liftoff) and, once the parser has run for a while (three small replies are enough), compiles
- * its 29 kB parse function again with its optimising compiler, on a background thread: 100-200 ms
- * of CPU and some 35 MB for a parser that a step with a handful of requests has nearly finished
- * with, and the process waits for that compile before it exits. With a larger tiering budget the
- * parser stays on Liftoff for the requests of an ordinary step; a long run (150 small replies or
- * more, a scan of thousands of connections) still gets the optimised parser.
- *
- * When: V8 reads the budget when the WebAssembly module is instantiated. undici starts compiling
- * it as undici loads and instantiates it once that compile has finished, in a later task. Each
- * action's entry (its index.ts) sets the budget after its imports, which load undici, and before
- * it awaits anything, so before that instantiation. Not earlier: a V8 flag changed from its
- * default no longer matches the code cache of Node's own modules, so every built-in module loaded
- * after the change (http, tls, undici's and @actions/core's dependencies) is compiled from source,
- * some 10-20 ms of start-up.
- */
 const WASM_TIERING_BUDGET = 1_000_000_000;
 function raiseWasmTieringBudget() {
     (0,external_node_v8_namespaceObject.setFlagsFromString)(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
