@@ -399,17 +399,19 @@ describe('createExactlyOne: racing runs', () => {
     ])
   })
 
+  /** A race this run loses: its copy deleted, the first one looked at again after the lag. */
+  const lostRace = (): Step[] => [
+    res(201, { id: 'mine', etag: '"e1"' }),
+    list(theirs('first', 3), mine('mine', 5)),
+    one(mine('mine', 5)),
+    res(204),
+    list(theirs('first', 3)),
+    one(theirs('first', 3))
+  ]
+
   it("another run's copy is first, if-exists reuse: used as it is, its mark saying this run adopted it", async () => {
     const { r, transport } = setup(
-      [
-        res(201, { id: 'mine', etag: '"e1"' }),
-        list(theirs('first', 3), mine('mine', 5)),
-        one(mine('mine', 5)),
-        res(204),
-        list(theirs('first', 3)),
-        one(theirs('first', 3)),
-        res(200, { id: 'first', etag: '"f2"' })
-      ],
+      [...lostRace(), res(200, { id: 'first', etag: '"f2"' })],
       'reuse'
     )
     expect(await createExactlyOne(r)).toEqual({ operation: 'unchanged', id: 'first', etag: '"f2"' })
@@ -428,16 +430,7 @@ describe('createExactlyOne: racing runs', () => {
 
   it('if-exists reuse where the mark cannot be written (PATCH not enabled, 1445): used as it is, said in the log', async () => {
     const { r, retry } = setup(
-      [
-        res(201, { id: 'mine', etag: '"e1"' }),
-        list(theirs('first', 3), mine('mine', 5)),
-        one(mine('mine', 5)),
-        res(204),
-        list(theirs('first', 3)),
-        one(theirs('first', 3)),
-        flowError(400, '1445-400'),
-        one(theirs('first', 3))
-      ],
+      [...lostRace(), flowError(400, '1445-400'), one(theirs('first', 3))],
       'reuse'
     )
     expect(await createExactlyOne(r)).toEqual({
@@ -451,17 +444,7 @@ describe('createExactlyOne: racing runs', () => {
   })
 
   it("another run's copy is first, if-exists fail: fails naming it, its id in the outputs", async () => {
-    const { r } = setup(
-      [
-        res(201, { id: 'mine', etag: '"e1"' }),
-        list(theirs('first', 3), mine('mine', 5)),
-        one(mine('mine', 5)),
-        res(204),
-        list(theirs('first', 3)),
-        one(theirs('first', 3))
-      ],
-      'fail'
-    )
+    const { r } = setup(lostRace(), 'fail')
     const e = (await caught(createExactlyOne(r))) as StoredObjectError
     expect(e).toBeInstanceOf(StoredObjectError)
     expect(e.id).toBe('first')

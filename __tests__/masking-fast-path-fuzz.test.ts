@@ -7,16 +7,8 @@
  */
 import { describe, it, expect } from '@jest/globals'
 import { Masker, connectionStringSecrets, type RedactOptions } from '../src/platform/masking.js'
+import { mulberry32 as prng } from './support/seeded-random.js'
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const r = prng(20261207)
 const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1))
 const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)] as T

@@ -13,6 +13,7 @@ import {
   WRAPPING,
   type RedactOptions
 } from '../src/platform/masking.js'
+import { mulberry32 as prng } from './support/seeded-random.js'
 
 /*
  * Masker.redact() returns text unchanged without running the full algorithm when the text cannot
@@ -20,17 +21,6 @@ import {
  * corpus of secrets' pieces, encodings, wrappings and ordinary log lines, and hold the decoders
  * to the contract the shortcut relies on (DECODABLE).
  */
-
-/** mulberry32: a small seeded PRNG, so every run sees the same corpus. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Random = () => number
 const int = (r: Random, min: number, max: number) => min + Math.floor(r() * (max - min + 1))
