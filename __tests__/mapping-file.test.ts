@@ -74,7 +74,16 @@ describe('parseMapping', () => {
       '- source: a\n  destination: x\n  source: b\n',
       'm.yml is not valid YAML or JSON (line 3, column 3): DUPLICATE_KEY'
     ],
-    ['{"a": [', 'm.yml is not valid YAML or JSON (line 1, column 8): BAD_INDENT']
+    ['{"a": [', 'm.yml is not valid YAML or JSON (line 1, column 8): BAD_INDENT'],
+    [
+      // Aliases that would expand without bound (a "billion laughs" file): an input error too.
+      'a: &a [x, x, x, x, x, x, x, x, x]\n' +
+        Array.from({ length: 9 }, (_, i) => {
+          const prev = i === 0 ? 'a' : `b${i - 1}`
+          return `b${i}: &b${i} [${Array(9).fill(`*${prev}`).join(', ')}]`
+        }).join('\n'),
+      'm.yml uses YAML aliases (*name) too many times; write the mappings out'
+    ]
   ])('%j: %s', (text, message) => {
     expect(messageOf(() => parseMapping(text, 'm.yml'))).toBe(message)
   })
@@ -93,6 +102,12 @@ describe('readMapping: a file inside the workspace', () => {
   ftruncateSync(sparse, 4 * 1024 ** 3)
   closeSync(sparse)
   afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it('a workspace that does not exist: an input error naming mapping, not a file-system error', () => {
+    expect(messageOf(() => readMapping('aep/m.yml', path.join(root, 'no-such-ws'), files))).toBe(
+      'mapping names aep/m.yml, but the workspace it is read from cannot be read (ENOENT): did the job check out the repository first?'
+    )
+  })
 
   it('reads it relative to the workspace', () => {
     expect(readMapping('aep/m.yml', ws, files)).toHaveLength(1)

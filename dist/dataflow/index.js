@@ -45272,7 +45272,14 @@ const fail = (message) => {
 function mappingFilePath(given, workspace, files) {
     if (external_node_path_default().isAbsolute(given))
         fail('mapping must be a path relative to the workspace, e.g. aep/orders-mapping.yml');
-    const root = files.realpath(workspace);
+    let root;
+    try {
+        root = files.realpath(workspace);
+    }
+    catch (e) {
+        const code = e.code;
+        return fail(`mapping names ${given}, but the workspace it is read from cannot be read (${code ?? 'error'}): did the job check out the repository first?`);
+    }
     const file = external_node_path_default().resolve(root, given);
     const inside = (p) => p === root || p.startsWith(root + (external_node_path_default()).sep);
     if (!inside(file))
@@ -45300,7 +45307,13 @@ function parseMapping(text, name) {
         const at = err.linePos?.[0];
         fail(`${name} is not valid YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${err.code}`);
     }
-    let data = doc.toJS({ maxAliasCount: 50 });
+    let data;
+    try {
+        data = doc.toJS({ maxAliasCount: 50 });
+    }
+    catch {
+        return fail(`${name} uses YAML aliases (*name) too many times; write the mappings out`);
+    }
     if (data && typeof data === 'object' && !Array.isArray(data)) {
         const keys = Object.keys(data);
         if (keys.length === 1 && keys[0] === 'mappings')

@@ -59,7 +59,15 @@ const fail = (message: string): never => {
 export function mappingFilePath(given: string, workspace: string, files: FileReader): string {
   if (path.isAbsolute(given))
     fail('mapping must be a path relative to the workspace, e.g. aep/orders-mapping.yml')
-  const root = files.realpath(workspace)
+  let root: string
+  try {
+    root = files.realpath(workspace)
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    return fail(
+      `mapping names ${given}, but the workspace it is read from cannot be read (${code ?? 'error'}): did the job check out the repository first?`
+    )
+  }
   const file = path.resolve(root, given)
   const inside = (p: string) => p === root || p.startsWith(root + path.sep)
   if (!inside(file))
@@ -94,7 +102,13 @@ export function parseMapping(text: string, name: string): MappingItem[] {
       `${name} is not valid YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}: ${err.code}`
     )
   }
-  let data: unknown = doc.toJS({ maxAliasCount: 50 })
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: 50 })
+  } catch {
+    // The yaml package refuses a document whose aliases would expand without bound.
+    return fail(`${name} uses YAML aliases (*name) too many times; write the mappings out`)
+  }
   // A list, or an object whose only key is mappings (a common way to write it).
   if (data && typeof data === 'object' && !Array.isArray(data)) {
     const keys = Object.keys(data)
