@@ -13,7 +13,13 @@ import {
 } from '../simulator/server.js'
 import { runInProcess } from './support/in-process.js'
 import { adobeInputs } from './support/sim-inputs.js'
-import { DATAFLOW_YML, SANDBOX, errorLine, usePipeline } from './support/dataflow-pipeline.js'
+import {
+  DATAFLOW_YML,
+  SANDBOX,
+  errorLine,
+  ordersInputs,
+  usePipeline
+} from './support/dataflow-pipeline.js'
 import { forgedCommands } from './support/leaks.js'
 import { VirtualClock } from './support/virtual-clock.js'
 import { undiciTransport } from '../src/platform/transport.js'
@@ -214,16 +220,7 @@ function stepWith(signals: Signals, extra: Record<string, string> = {}) {
   return runInProcess({
     actionYml,
     run: runDataflow,
-    inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-      'dataflow-name': 'orders',
-      'base-connection-id': baseId,
-      table: 'public.orders',
-      'dataset-id': datasetId,
-      mapping: 'aep/orders.json',
-      'delta-column': 'updated_at',
-      ...extra
-    },
+    inputs: { ...ordersInputs(sim, { baseId, datasetId }), ...extra },
     env: { GITHUB_WORKSPACE: workspace },
     signals
   })

@@ -8,8 +8,13 @@ import { run as runDataflow } from '../src/dataflow/main.js'
 import { DEFAULT_DATASET, type RecordedRequest, type Simulator } from '../simulator/server.js'
 import type { Signal, Signals } from '../src/platform/cancel.js'
 import { runInProcess } from './support/in-process.js'
-import { adobeInputs } from './support/sim-inputs.js'
-import { DATAFLOW_YML, SANDBOX, errorLine, usePipeline } from './support/dataflow-pipeline.js'
+import {
+  DATAFLOW_YML,
+  SANDBOX,
+  errorLine,
+  ordersInputs,
+  usePipeline
+} from './support/dataflow-pipeline.js'
 
 const actionYml = DATAFLOW_YML
 const MAPPING = [
@@ -387,15 +392,7 @@ describe('cancelled by the runner', () => {
     const r = await runInProcess({
       actionYml,
       run: runDataflow,
-      inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-        'dataflow-name': 'orders',
-        'base-connection-id': baseId,
-        table: 'public.orders',
-        'dataset-id': datasetId,
-        mapping: 'aep/orders.json',
-        'delta-column': 'updated_at'
-      },
+      inputs: ordersInputs(sim, { baseId, datasetId }),
       env: { GITHUB_WORKSPACE: workspace },
       signals
     })

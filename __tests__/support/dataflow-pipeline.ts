@@ -22,6 +22,23 @@ import { adobeInputs } from './sim-inputs.js'
 export const SANDBOX = 'prod'
 export const DATAFLOW_YML = path.join(repoRoot, 'dataflow', 'action.yml')
 
+/** The usual inputs of a run of the dataflow action: table public.orders as dataflow "orders". */
+export function ordersInputs(
+  sim: Simulator,
+  ids: { baseId: string; datasetId: string },
+  mapping = 'aep/orders.json'
+): Record<string, string> {
+  return {
+    ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+    'dataflow-name': 'orders',
+    'base-connection-id': ids.baseId,
+    table: 'public.orders',
+    'dataset-id': ids.datasetId,
+    mapping,
+    'delta-column': 'updated_at'
+  }
+}
+
 export interface Pipeline {
   readonly sim: Simulator
   readonly workspace: string
@@ -95,16 +112,7 @@ export function usePipeline(opts: { tables?: string[]; mapping: unknown }): Pipe
       runInProcess({
         actionYml: DATAFLOW_YML,
         run: runDataflow,
-        inputs: {
-          ...adobeInputs(live(), SANDBOX, { 'access-token': live().issueToken() }),
-          'dataflow-name': 'orders',
-          'base-connection-id': baseId,
-          table: 'public.orders',
-          'dataset-id': datasetId,
-          mapping: 'aep/orders.json',
-          'delta-column': 'updated_at',
-          ...extra
-        },
+        inputs: { ...ordersInputs(live(), { baseId, datasetId }), ...extra },
         env: { GITHUB_WORKSPACE: workspace, ...env },
         ...more
       }),

@@ -18,9 +18,8 @@ import {
   type CreatedAtMode,
   type Simulator
 } from '../../simulator/server.js'
-import { DATAFLOW_YML, SANDBOX } from './dataflow-pipeline.js'
+import { DATAFLOW_YML, ordersInputs, SANDBOX } from './dataflow-pipeline.js'
 import { runInProcess } from './in-process.js'
-import { adobeInputs } from './sim-inputs.js'
 import type { VirtualClock } from './virtual-clock.js'
 
 /** A workspace holding these mapping files (path relative to it -> items). */
@@ -70,13 +69,7 @@ export async function raceSim(
         clock: vr,
         transport,
         inputs: {
-          ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
-          'dataflow-name': 'orders',
-          'base-connection-id': baseId,
-          table: 'public.orders',
-          'dataset-id': datasetId,
-          mapping,
-          'delta-column': 'updated_at',
+          ...ordersInputs(sim, { baseId, datasetId }, mapping),
           'timeout-seconds': '120'
         },
         env: { GITHUB_WORKSPACE: workspace }
