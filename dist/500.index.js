@@ -43,8 +43,8 @@ var http = __webpack_require__(5787);
 var listing = __webpack_require__(7211);
 // EXTERNAL MODULE: ./src/platform/output.ts
 var output = __webpack_require__(3962);
-// EXTERNAL MODULE: ./src/platform/zod.ts + 20 modules
-var zod = __webpack_require__(9213);
+// EXTERNAL MODULE: ./src/platform/zod.ts + 14 modules
+var zod = __webpack_require__(8494);
 // EXTERNAL MODULE: ./src/platform/lazy.ts
 var lazy = __webpack_require__(9753);
 // EXTERNAL MODULE: external "node:vm"
@@ -143,16 +143,15 @@ var spec_text = __webpack_require__(4005);
 
 const SpecReplySchema = (0,lazy/* lazy */.R)(() => zod/* looseObject */._H3({
     items: zod/* array */.YOg(zod/* looseObject */._H3({
-        id: zod/* string */.YjP().optional(),
-        name: zod/* string */.YjP().optional(),
-        authSpec: zod/* array */.YOg(zod/* looseObject */._H3({ name: zod/* string */.YjP().optional(), spec: zod/* unknown */.L5J().optional() }))
-            .optional()
+        id: zod/* optional */.lqM(zod/* string */.YjP()),
+        name: zod/* optional */.lqM(zod/* string */.YjP()),
+        authSpec: zod/* optional */.lqM(zod/* array */.YOg(zod/* looseObject */._H3({ name: zod/* optional */.lqM(zod/* string */.YjP()), spec: zod/* optional */.lqM(zod/* unknown */.L5J()) })))
     }))
 }));
 const PropertySchema = (0,lazy/* lazy */.R)(() => zod/* looseObject */._H3({
-    type: zod/* union */.KCZ([zod/* string */.YjP(), zod/* array */.YOg(zod/* string */.YjP())]).optional(),
-    enum: zod/* array */.YOg(zod/* unknown */.L5J()).optional(),
-    format: zod/* string */.YjP().optional()
+    type: zod/* optional */.lqM(zod/* union */.KCZ([zod/* string */.YjP(), zod/* array */.YOg(zod/* string */.YjP())])),
+    enum: zod/* optional */.lqM(zod/* array */.YOg(zod/* unknown */.L5J())),
+    format: zod/* optional */.lqM(zod/* string */.YjP())
 }));
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const plainShorten = (text, max) => (0,output/* cut */.Jj)((0,spec_text/* specText */.d)(text), max);

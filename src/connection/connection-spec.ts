@@ -33,11 +33,11 @@ const SpecReplySchema = lazy(() =>
   z.looseObject({
     items: z.array(
       z.looseObject({
-        id: z.string().optional(),
-        name: z.string().optional(),
-        authSpec: z
-          .array(z.looseObject({ name: z.string().optional(), spec: z.unknown().optional() }))
-          .optional()
+        id: z.optional(z.string()),
+        name: z.optional(z.string()),
+        authSpec: z.optional(
+          z.array(z.looseObject({ name: z.optional(z.string()), spec: z.optional(z.unknown()) }))
+        )
       })
     )
   })
@@ -45,9 +45,9 @@ const SpecReplySchema = lazy(() =>
 
 const PropertySchema = lazy(() =>
   z.looseObject({
-    type: z.union([z.string(), z.array(z.string())]).optional(),
-    enum: z.array(z.unknown()).optional(),
-    format: z.string().optional()
+    type: z.optional(z.union([z.string(), z.array(z.string())])),
+    enum: z.optional(z.array(z.unknown())),
+    format: z.optional(z.string())
   })
 )
 type Property = z.infer<ReturnType<typeof PropertySchema>>

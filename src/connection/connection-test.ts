@@ -11,9 +11,9 @@ import { lazy } from '../platform/lazy.js'
 const ExploreSchema = lazy(() =>
   z.array(
     z.looseObject({
-      type: z.unknown().optional(),
-      path: z.unknown().optional(),
-      name: z.unknown().optional()
+      type: z.optional(z.unknown()),
+      path: z.optional(z.unknown()),
+      name: z.optional(z.unknown())
     })
   )
 )

@@ -5,22 +5,26 @@ import {
   adobeSettings,
   ADOBE_INPUT_NAMES,
   ADOBE_SECRET_INPUTS,
+  anyText,
   bool,
   credentialProblems,
   dedupe,
+  inputsSchema,
   intIn,
   objectName,
   oneOf,
   optionalBool,
   optionalOneOf,
+  Problems,
   problemsOf,
-  sharedFields,
+  sharedChecks,
   SHARED_DEFAULTS,
   descriptionText,
   text,
-  withDefaults
+  withDefaults,
+  type Check,
+  type Checked
 } from '../platform/inputs.js'
-import * as z from '../platform/zod.js'
 import { parsePostgresUrl, parseConnectionString } from './payload.js'
 import { SSL_MODES, type Settings } from './settings.js'
 
@@ -82,57 +86,52 @@ const HOST_NAME =
  * `server` is put into `Server=` as it is, so a URL, a port or a space in it would register a
  * connection Adobe can never reach; say which input to use instead.
  */
-const serverName = () =>
-  z.string().superRefine((v, ctx) => {
-    const fail = (message: string) => ctx.addIssue({ code: 'custom', message })
-    if (!v) return
-    if (v.length > 255) fail('server must be at most 255 characters')
-    else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-      fail('server must be a host name or IP address without a scheme: use postgres-url for a URL')
-    else if (/\s/.test(v)) fail('server must be a host name or IP address, without spaces')
-    else if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return
-    else if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-      fail('server must not include a port: use the port input')
-    else if (!HOST_NAME.test(v))
-      fail(
-        'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
-      )
-  })
+const serverName: Check<string> = (v) => {
+  const fail = (message: string) => new Problems([message])
+  if (!v) return v
+  if (v.length > 255) return fail('server must be at most 255 characters')
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
+    return fail(
+      'server must be a host name or IP address without a scheme: use postgres-url for a URL'
+    )
+  if (/\s/.test(v)) return fail('server must be a host name or IP address, without spaces')
+  if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return v
+  if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
+    return fail('server must not include a port: use the port input')
+  if (!HOST_NAME.test(v))
+    return fail(
+      'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
+    )
+  return v
+}
 
-/** Field-level shape of the inputs, built on first use. Secret fields only check presence, never echo. */
-const fieldsSchema = () =>
-  z.object({
-    ...sharedFields(),
-    'connection-name': objectName('connection-name'),
-    description: descriptionText('description', 1000),
-    'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
-    'connection-string': z.string(),
-    'postgres-url': z.string(),
-    server: serverName(),
-    port: intIn('port', 1, 65535),
-    database: text('database', 255, false),
-    username: text('username', 255, false),
-    password: z.string(),
-    'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
-    'validate-server-certificate': optionalBool('validate-server-certificate'),
-    'ssl-mode': z.string().transform((v, ctx) => {
-      if (!v) return undefined
-      const mode = SSL_MODES.find(
-        (m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-')
-      )
-      if (!mode) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `ssl-mode must be one of: ${SSL_MODES.join(', ')}`
-        })
-        return z.NEVER
-      }
-      return mode
-    }),
-    'test-connection': bool('test-connection'),
-    'validate-spec': bool('validate-spec')
-  })
-type Fields = z.output<ReturnType<typeof fieldsSchema>>
+/** The ssl-mode as Flow Service spells it, from any case and with _ or spaces for -. */
+const sslMode: Check<(typeof SSL_MODES)[number] | undefined> = (v) => {
+  if (!v) return undefined
+  const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'))
+  return mode ?? new Problems([`ssl-mode must be one of: ${SSL_MODES.join(', ')}`])
+}
+
+/** Each input's own check. Secret fields only check presence (elsewhere), never echo. */
+const checks = () => ({
+  ...sharedChecks(),
+  'connection-name': objectName('connection-name'),
+  description: descriptionText('description', 1000),
+  'auth-type': oneOf('auth-type', ['connection-string', 'basic']),
+  'connection-string': anyText,
+  'postgres-url': anyText,
+  server: serverName,
+  port: intIn('port', 1, 65535),
+  database: text('database', 255, false),
+  username: text('username', 255, false),
+  password: anyText,
+  'encryption-method': optionalOneOf('encryption-method', ['disabled', 'enabled', 'request-ssl']),
+  'validate-server-certificate': optionalBool('validate-server-certificate'),
+  'ssl-mode': sslMode,
+  'test-connection': bool('test-connection'),
+  'validate-spec': bool('validate-spec')
+})
+type Fields = Checked<ReturnType<typeof checks>>
 
 /**
  * Validates the raw inputs and derives the settings. Throws InputError listing every problem,
@@ -140,7 +139,7 @@ type Fields = z.output<ReturnType<typeof fieldsSchema>>
  */
 export function parseInputs(partial: Partial<RawInputs>): Settings {
   const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial)
-  const parsed = fieldsSchema().safeParse(raw)
+  const parsed = inputsSchema(checks()).safeParse(raw)
   const problems: InputProblem[] = parsed.success ? [] : problemsOf(parsed.error)
   // Cross-field rules are checked on the raw values so that every problem is reported at once.
   problems.push(...crossFieldProblems(raw))

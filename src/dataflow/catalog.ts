@@ -20,10 +20,10 @@ export interface Dataset {
 
 const DatasetSchema = lazy(() =>
   z.looseObject({
-    name: z.string().optional(),
-    schemaRef: z.looseObject({ id: z.string().optional() }).optional(),
+    name: z.optional(z.string()),
+    schemaRef: z.optional(z.looseObject({ id: z.optional(z.string()) })),
     // "schemaRef will be derived from schema field, if it is not present" (Catalog's description).
-    schema: z.looseObject({ id: z.string().optional() }).optional()
+    schema: z.optional(z.looseObject({ id: z.optional(z.string()) }))
   })
 )
 

@@ -18,34 +18,41 @@ export const DATA_PREP_BASE_PATH = '/data/foundation/conversion'
 
 /** A mapping set id: 32 hex digits in Adobe's examples; any id-like string is accepted. */
 const MAPPING_SET_ID = /^[A-Za-z0-9_-]{1,128}$/
+const MappingSetIdSchema = lazy(() =>
+  z.string().check(
+    z.regex(MAPPING_SET_ID, {
+      message: 'is not a mapping set id (1-128 letters, digits, - or _)'
+    })
+  )
+)
 
 const CreatedSchema = lazy(() =>
   z.looseObject({
-    id: z.string().regex(MAPPING_SET_ID),
-    version: z.union([z.number(), z.string()]).optional()
+    id: MappingSetIdSchema(),
+    version: z.optional(z.union([z.number(), z.string()]))
   })
 )
 
 /** A stored mapping: GET writes both vocabularies, so either pair is read. */
 const StoredMappingSchema = lazy(() =>
   z.looseObject({
-    sourceType: z.string().optional(),
-    source: z.string().optional(),
-    destination: z.string().optional(),
-    sourceAttribute: z.string().optional(),
-    destinationXdmPath: z.string().optional()
+    sourceType: z.optional(z.string()),
+    source: z.optional(z.string()),
+    destination: z.optional(z.string()),
+    sourceAttribute: z.optional(z.string()),
+    destinationXdmPath: z.optional(z.string())
   })
 )
 
 const StoredSetSchema = lazy(() =>
   z.looseObject({
-    id: z.string().regex(MAPPING_SET_ID),
-    version: z.union([z.number(), z.string()]).optional(),
-    name: z.string().optional(),
-    outputSchema: z
-      .looseObject({ schemaRef: z.looseObject({ id: z.string().optional() }).optional() })
-      .optional(),
-    xdmSchema: z.string().optional(),
+    id: MappingSetIdSchema(),
+    version: z.optional(z.union([z.number(), z.string()])),
+    name: z.optional(z.string()),
+    outputSchema: z.optional(
+      z.looseObject({ schemaRef: z.optional(z.looseObject({ id: z.optional(z.string()) })) })
+    ),
+    xdmSchema: z.optional(z.string()),
     mappings: z.array(StoredMappingSchema())
   })
 )
@@ -55,8 +62,8 @@ const ListSchema = lazy(() =>
     data: z.array(
       z.looseObject({
         id: z.string(),
-        name: z.string().optional(),
-        version: z.union([z.number(), z.string()]).optional()
+        name: z.optional(z.string()),
+        version: z.optional(z.union([z.number(), z.string()]))
       })
     )
   })

@@ -1,6 +1,7 @@
 import { ActionError, apiError } from '../platform/errors.js'
 import {
   CONNECTION_ID,
+  ConnectionIdSchema,
   EtagSchema,
   issueOf,
   readIdEtag,
@@ -20,33 +21,33 @@ import type { Schedule } from './settings.js'
  * transformation found by name) and the enable/disable action.
  */
 
-const ids = () => z.array(z.string().regex(CONNECTION_ID))
+const ids = () => z.array(ConnectionIdSchema())
 
 const TransformationSchema = lazy(() =>
   z.looseObject({
     name: z.string(),
-    params: z.record(z.string(), z.unknown()).optional()
+    params: z.optional(z.record(z.string(), z.unknown()))
   })
 )
 
 const FlowSchema = lazy(() =>
   z.looseObject({
-    id: z.string().regex(CONNECTION_ID),
-    name: z.string().optional(),
-    description: z.string().optional(),
-    etag: EtagSchema().optional(),
-    state: z.string().optional(),
-    sourceConnectionIds: ids().optional(),
-    targetConnectionIds: ids().optional(),
-    transformations: z.array(TransformationSchema()).optional(),
-    scheduleParams: z
-      .looseObject({
-        frequency: z.string().optional(),
-        interval: z.union([z.number(), z.string()]).optional(),
-        startTime: z.union([z.number(), z.string()]).optional(),
-        backfill: z.union([z.boolean(), z.string()]).optional()
+    id: ConnectionIdSchema(),
+    name: z.optional(z.string()),
+    description: z.optional(z.string()),
+    etag: z.optional(EtagSchema()),
+    state: z.optional(z.string()),
+    sourceConnectionIds: z.optional(ids()),
+    targetConnectionIds: z.optional(ids()),
+    transformations: z.optional(z.array(TransformationSchema())),
+    scheduleParams: z.optional(
+      z.looseObject({
+        frequency: z.optional(z.string()),
+        interval: z.optional(z.union([z.number(), z.string()])),
+        startTime: z.optional(z.union([z.number(), z.string()])),
+        backfill: z.optional(z.union([z.boolean(), z.string()]))
       })
-      .optional()
+    )
   })
 )
 export type StoredFlow = z.infer<ReturnType<typeof FlowSchema>>
@@ -54,9 +55,9 @@ export type StoredFlow = z.infer<ReturnType<typeof FlowSchema>>
 const SourceSchema = lazy(() =>
   z.looseObject({
     id: z.string(),
-    baseConnectionId: z.string().optional(),
-    description: z.string().optional(),
-    params: z.looseObject({ tableName: z.string().optional() }).optional()
+    baseConnectionId: z.optional(z.string()),
+    description: z.optional(z.string()),
+    params: z.optional(z.looseObject({ tableName: z.optional(z.string()) }))
   })
 )
 export type StoredSource = z.infer<ReturnType<typeof SourceSchema>>
@@ -64,18 +65,18 @@ export type StoredSource = z.infer<ReturnType<typeof SourceSchema>>
 const TargetSchema = lazy(() =>
   z.looseObject({
     id: z.string(),
-    description: z.string().optional(),
-    params: z.looseObject({ dataSetId: z.string().optional() }).optional(),
-    data: z
-      .looseObject({ schema: z.looseObject({ id: z.string().optional() }).optional() })
-      .optional(),
+    description: z.optional(z.string()),
+    params: z.optional(z.looseObject({ dataSetId: z.optional(z.string()) })),
+    data: z.optional(
+      z.looseObject({ schema: z.optional(z.looseObject({ id: z.optional(z.string()) })) })
+    ),
     // Some readers see the schema as schemaId (aepp reads either).
-    schemaId: z.string().optional()
+    schemaId: z.optional(z.string())
   })
 )
 export type StoredTarget = z.infer<ReturnType<typeof TargetSchema>>
 
-function parse<T>(schema: z.ZodType<T>, item: FlowItem, what: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, item: FlowItem, what: string): T {
   const parsed = schema.safeParse(item)
   if (!parsed.success)
     throw new ActionError(

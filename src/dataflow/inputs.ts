@@ -4,19 +4,23 @@ import {
   adobeSettings,
   ADOBE_INPUT_NAMES,
   ADOBE_SECRET_INPUTS,
+  also,
   bool,
   credentialProblems,
   dedupe,
+  inputsSchema,
   objectName,
+  Problems,
   problemsOf,
   RUN_INPUT_NAMES,
-  sharedFields,
+  sharedChecks,
   SHARED_DEFAULTS,
   descriptionText,
   text,
-  withDefaults
+  withDefaults,
+  type Check,
+  type Checked
 } from '../platform/inputs.js'
-import * as z from '../platform/zod.js'
 import { FREQUENCIES, type DataflowSettings, type Frequency } from './settings.js'
 
 /** Every input dataflow/action.yml declares, in its order. */
@@ -54,10 +58,14 @@ const SUFFIX = ' target'
 const NAME_MAX = 255 - SUFFIX.length
 
 /** An id as Flow Service and Catalog write them: letters, digits, - and _. */
-const idInput = (name: InputName) =>
-  z.string().refine((v) => !v || CONNECTION_ID.test(v), {
-    message: `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
-  })
+const idInput =
+  (name: InputName): Check<string> =>
+  (v) =>
+    !v || CONNECTION_ID.test(v)
+      ? v
+      : new Problems([
+          `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
+        ])
 
 /** A column or table name: printable, one line. */
 const identifier = (name: InputName, max = 255) => text(name, max, false)
@@ -79,41 +87,43 @@ export function epochSeconds(v: string): number | undefined {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined
 }
 
-const fieldsSchema = () =>
-  z.object({
-    ...sharedFields(),
-    'dataflow-name': objectName('dataflow-name').refine((v) => v.length <= NAME_MAX, {
-      message: `dataflow-name must be at most ${NAME_MAX} characters (its connections add "${SUFFIX}")`
-    }),
-    description: descriptionText('description', 1000),
-    'base-connection-id': idInput('base-connection-id'),
-    table: identifier('table'),
-    'dataset-id': idInput('dataset-id'),
-    'dataset-name': identifier('dataset-name'),
-    mapping: identifier('mapping', 1024),
-    'delta-column': identifier('delta-column'),
-    frequency: z.string().transform((v, ctx) => {
-      const f = v.toLowerCase()
-      if ((FREQUENCIES as readonly string[]).includes(f)) return f as Frequency
-      ctx.addIssue({
-        code: 'custom',
-        message: `frequency must be one of: ${FREQUENCIES.join(', ')}`
-      })
-      return z.NEVER
-    }),
-    interval: z.string().refine((v) => v === '' || /^\d{1,6}$/.test(v), {
-      message: 'interval must be a whole number'
-    }),
-    'start-time': z.string().refine((v) => v === '' || epochSeconds(v) !== undefined, {
-      message:
-        'start-time must be epoch seconds or an ISO-8601 date-time with a zone (e.g. 2027-01-31T06:00:00Z)'
-    }),
-    backfill: z.string().refine((v) => /^(true|false|)$/i.test(v), {
-      message: 'backfill must be true or false'
-    }),
-    enabled: bool('enabled')
-  })
-type Fields = z.output<ReturnType<typeof fieldsSchema>>
+/** A rule as a check: the value when it holds, else the message. */
+const rule =
+  (holds: (v: string) => boolean, message: string): Check<string> =>
+  (v) =>
+    holds(v) ? v : new Problems([message])
+
+const frequency: Check<Frequency> = (v) => {
+  const f = v.toLowerCase()
+  return (FREQUENCIES as readonly string[]).includes(f)
+    ? (f as Frequency)
+    : new Problems([`frequency must be one of: ${FREQUENCIES.join(', ')}`])
+}
+
+const checks = () => ({
+  ...sharedChecks(),
+  'dataflow-name': also(objectName('dataflow-name'), (v) =>
+    v.length <= NAME_MAX
+      ? undefined
+      : `dataflow-name must be at most ${NAME_MAX} characters (its connections add "${SUFFIX}")`
+  ),
+  description: descriptionText('description', 1000),
+  'base-connection-id': idInput('base-connection-id'),
+  table: identifier('table'),
+  'dataset-id': idInput('dataset-id'),
+  'dataset-name': identifier('dataset-name'),
+  mapping: identifier('mapping', 1024),
+  'delta-column': identifier('delta-column'),
+  frequency,
+  interval: rule((v) => v === '' || /^\d{1,6}$/.test(v), 'interval must be a whole number'),
+  'start-time': rule(
+    (v) => v === '' || epochSeconds(v) !== undefined,
+    'start-time must be epoch seconds or an ISO-8601 date-time with a zone (e.g. 2027-01-31T06:00:00Z)'
+  ),
+  backfill: rule((v) => /^(true|false|)$/i.test(v), 'backfill must be true or false'),
+  enabled: bool('enabled')
+})
+type Fields = Checked<ReturnType<typeof checks>>
 
 /**
  * Validates the raw inputs and derives the settings: every problem at once, each naming its
@@ -121,7 +131,7 @@ type Fields = z.output<ReturnType<typeof fieldsSchema>>
  */
 export function parseInputs(partial: Partial<RawInputs>): DataflowSettings {
   const raw = withDefaults(INPUT_NAMES, DEFAULTS, partial)
-  const parsed = fieldsSchema().safeParse(raw)
+  const parsed = inputsSchema(checks()).safeParse(raw)
   const problems: InputProblem[] = parsed.success ? [] : problemsOf(parsed.error)
   problems.push(...crossFieldProblems(raw))
   if (problems.length > 0 || !parsed.success) throw new InputError(dedupe(problems))

@@ -30,9 +30,11 @@ export const FLOW_BASE_PATH = '/data/foundation/flowservice'
  */
 export const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
 export const ConnectionIdSchema = lazy(() =>
-  z.string().regex(CONNECTION_ID, {
-    message: 'is not a connection id (1-128 letters, digits, - or _)'
-  })
+  z
+    .string()
+    .check(
+      z.regex(CONNECTION_ID, { message: 'is not a connection id (1-128 letters, digits, - or _)' })
+    )
 )
 
 /**
@@ -43,44 +45,47 @@ export const ConnectionIdSchema = lazy(() =>
  */
 export const ETAG = /^(?:W\/)?"[A-Za-z0-9._~+/=-]{0,1022}"$/
 export const EtagSchema = lazy(() =>
-  z.string().regex(ETAG, {
-    message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
-  })
+  z.string().check(
+    z.regex(ETAG, {
+      message: 'is not a usable etag (a quoted token of letters, digits and -._~+/=)'
+    })
+  )
 )
 
-const specRef = () => z.looseObject({ id: z.string().optional(), version: z.string().optional() })
+/** An optional string field: one schema serves them all (schemas hold no state). */
+export const OptionalString = lazy(() => z.optional(z.string()))
 
 /** An object as Flow Service lists it; fields we do not use pass through unchecked. */
-export const FlowItemSchema = lazy(() =>
-  z.looseObject({
+export const FlowItemSchema = lazy(() => {
+  const text = OptionalString()
+  const specRef = z.optional(z.looseObject({ id: text, version: text }))
+  return z.looseObject({
     id: ConnectionIdSchema(),
-    name: z.string().optional(),
-    description: z.string().optional(),
-    etag: EtagSchema().optional(),
-    state: z.string().optional(),
+    name: text,
+    description: text,
+    etag: z.optional(EtagSchema()),
+    state: text,
     // Epoch ms per Adobe's API description; only compared, so an odd value is ignored, not fatal.
-    createdAt: z.union([z.number(), z.string()]).optional().catch(undefined),
-    connectionSpec: specRef().optional(),
-    flowSpec: specRef().optional(),
+    createdAt: z.catch(z.optional(z.union([z.number(), z.string()])), undefined),
+    connectionSpec: specRef,
+    flowSpec: specRef,
     // Base connections only: which auth type the stored credentials use.
-    auth: z.looseObject({ specName: z.string().optional() }).optional()
+    auth: z.optional(z.looseObject({ specName: text }))
   })
-)
+})
 export type FlowItem = z.infer<ReturnType<typeof FlowItemSchema>>
 
 /** A list page (also the envelope of GET by id): `items` must be there, as an array. */
 export const PageSchema = lazy(() =>
   z.looseObject({
     items: z.array(FlowItemSchema()),
-    _links: z
-      .looseObject({ next: z.looseObject({ href: z.string().optional() }).nullish() })
-      .nullish()
+    _links: z.nullish(z.looseObject({ next: z.nullish(z.looseObject({ href: OptionalString() })) }))
   })
 )
 
 /** The reply to a create or an update. */
 export const IdEtagSchema = lazy(() =>
-  z.looseObject({ id: ConnectionIdSchema(), etag: EtagSchema().optional() })
+  z.looseObject({ id: ConnectionIdSchema(), etag: z.optional(EtagSchema()) })
 )
 
 /** What is wrong with a response, by field path: never the offending value. */

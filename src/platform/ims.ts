@@ -6,9 +6,9 @@ import { lazy } from './lazy.js'
 
 const TokenResponse = lazy(() =>
   z.object({
-    access_token: z.string().min(1),
-    token_type: z.string().optional(),
-    expires_in: z.number().optional()
+    access_token: z.string().check(z.minLength(1)),
+    token_type: z.optional(z.string()),
+    expires_in: z.optional(z.number())
   })
 )
 
