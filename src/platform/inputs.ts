@@ -130,7 +130,7 @@ export function inputsSchema<C extends Record<string, Check<unknown>>>(checks: C
         const result = check(raw[name] ?? '')
         if (result instanceof Problems)
           for (const message of result.messages)
-            // The issue carries no value: a secret input's would sit in the error object.
+            // No value in the issue: a secret input's has no place there.
             ctx.issues.push({ code: 'custom', path: [name], message, input: undefined })
         else out[name] = result
       }
