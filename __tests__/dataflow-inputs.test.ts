@@ -162,6 +162,13 @@ describe('the dataflow action’s inputs', () => {
     )
   })
 
+  it('a frequency that is none of them is named once, its value in no other message', () => {
+    const value = 'Postgres password=hunter2'
+    expect(problems({ frequency: value, interval: '0', 'delta-column': '' })).toEqual([
+      ['frequency', 'frequency must be one of: once, minute, hour, day, week']
+    ])
+  })
+
   it('declares its inputs in action.yml’s order', () => {
     expect(INPUT_NAMES[8]).toBe('dataflow-name')
     expect(INPUT_NAMES.at(-1)).toBe('max-attempts')

@@ -2,7 +2,9 @@
  * Reporting a failure never throws: with GITHUB_OUTPUT unwritable (core's setOutput throws, as
  * its file command does), a step that fails once objects exist still ends with its one ::error
  * and exit code 1, the outputs it could not write said in a warning; a step that succeeds fails
- * with one ::error naming the output. Both actions, in-process against the simulator.
+ * with one ::error naming the output. And when reporting the failure fails in turn (a write the
+ * runner refused), a fixed ::error and exit code 1, never Node's uncaught error with its stack.
+ * Both actions, in-process against the simulator.
  */
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -115,6 +117,60 @@ describe('an unwritable GITHUB_OUTPUT', () => {
     expect(r.code).toBe(1)
     expect(errors(r.lines)).toEqual([
       expect.stringMatching(/^::error::could not write the connection-id output: ENOENT/)
+    ])
+  })
+})
+
+describe('reporting the failure fails in turn', () => {
+  /** core's setFailed that throws once (a write the runner's pipe refused), then works. */
+  const failingOnce = (c: CoreLike): CoreLike => {
+    const setFailed = c.setFailed.bind(c)
+    let calls = 0
+    c.setFailed = (message) => {
+      if (calls++ === 0) throw new Error('write EPIPE')
+      setFailed(message)
+    }
+    return c
+  }
+  it('dataflow action: a fixed ::error and exit code 1, never an uncaught error', async () => {
+    const r = await runInProcess({
+      actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
+      run: runDataflow,
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'dataflow-name': 'orders',
+        // No such connection: the step fails while it looks up what exists.
+        'base-connection-id': 'no-such-connection',
+        table: 'public.orders',
+        'dataset-name': DEFAULT_DATASET.name,
+        mapping: 'aep/orders.json',
+        'delta-column': 'updated_at'
+      },
+      env: { GITHUB_WORKSPACE: dir },
+      wrapCore: failingOnce
+    })
+    expect(r.code).toBe(1)
+    expect(errors(r.lines)).toEqual([
+      '::error::the step failed, and reporting why failed too; the lines above say what was done'
+    ])
+  })
+
+  it('connection action: a fixed ::error and exit code 1, never an uncaught error', async () => {
+    sim.inject({
+      match: { method: 'GET', path: LIST_PATH },
+      action: { type: 'status', status: 400 }
+    })
+    const r = await runInProcess({
+      inputs: {
+        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        'connection-name': 'orders',
+        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Report-Pw-1'
+      },
+      wrapCore: failingOnce
+    })
+    expect(r.code).toBe(1)
+    expect(errors(r.lines)).toEqual([
+      '::error::the step failed, and reporting why failed too; the lines above say what was done'
     ])
   })
 })

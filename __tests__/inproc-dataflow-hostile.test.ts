@@ -152,6 +152,37 @@ describe('ids from a server never change a request path', () => {
   })
 })
 
+describe('an id a server should not have sent is named by its field, not echoed', () => {
+  it('a dataflow whose source connection id is ".."', async () => {
+    const tgt = sim.seedTargetConnection(SANDBOX, { name: 'orders target', dataSetId: datasetId })
+    sim.seedFlow(SANDBOX, {
+      name: 'orders',
+      sourceConnectionIds: ['..'],
+      targetConnectionIds: [tgt.id]
+    })
+    const r = await step()
+    expect(r.code).toBe(1)
+    expect(errorLine(r)).toBe(
+      '::error::reading the dataflow failed: malformed response (sourceConnectionIds[0] is not a connection id (1-128 letters, digits, - or _))'
+    )
+  })
+
+  it('a mapping set read back with the id ".."', async () => {
+    expect((await step()).code).toBe(0)
+    const id = sim.mappingSets(SANDBOX)[0]?.id ?? ''
+    sim.inject({
+      match: { method: 'GET', path: `/data/foundation/conversion/mappingSets/${id}` },
+      times: Infinity,
+      action: { type: 'rewrite', edit: (reply) => ({ ...(reply as object), id: '..' }) }
+    })
+    const r = await step()
+    expect(r.code).toBe(1)
+    expect(errorLine(r)).toBe(
+      '::error::reading the mapping set failed: malformed response (id is not a mapping set id (1-128 letters, digits, - or _))'
+    )
+  })
+})
+
 describe('mapping changes are seen', () => {
   it('moving " -> " between source and destination is a change', async () => {
     writeMapping([{ source: 'a -> b', destination: 'c', type: 'expression' }])

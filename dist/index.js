@@ -33895,7 +33895,7 @@ async function run(overrides = {}) {
         await outputStep(result, settings, session, out, deps.env, state);
     }
     catch (e) {
-        await reportFailure(e, state, out, deps.env);
+        await reportFailure(e, state, out, deps.env).catch(() => out.failedToReport());
     }
     finally {
         cancel.close();
@@ -35275,7 +35275,7 @@ function firstCopy(items) {
 /* harmony export */   GX: () => (/* binding */ Masker),
 /* harmony export */   iY: () => (/* binding */ loadHtmlDecoder)
 /* harmony export */ });
-/* unused harmony exports MIN_DERIVED_LENGTH, WINDOW, MIN_FRAGMENT, derivedForms, base64Forms, decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeQuotedPrintable, decodePythonEscapes, decodeMojibake, decodeByteEscapes, normalise, DECODABLE, DECODERS, decodedViews, WRAPPING, ASCII_WRAPPING, lowerKeepingPositions */
+/* unused harmony exports MIN_DERIVED_LENGTH, WINDOW, MIN_FRAGMENT, derivedForms, base64Forms, MAX_PATTERN, patternSources, decodeJsonEscapes, decodePercent, decodeHtmlEntities, decodeQuotedPrintable, decodePythonEscapes, decodeMojibake, decodeByteEscapes, normalise, DECODABLE, DECODERS, decodedViews, WRAPPING, ASCII_WRAPPING, lowerKeepingPositions */
 /* harmony import */ var _connection_string_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7069);
 
 const MIN_DERIVED_LENGTH = 8;
@@ -35364,6 +35364,20 @@ function closingBrace(text) {
     return -1;
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const MAX_PATTERN = 8192;
+function patternSources(forms) {
+    const sources = [];
+    for (const form of forms) {
+        if (form.length <= MAX_PATTERN)
+            sources.push(form);
+        else {
+            for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
+                sources.push(form.slice(at, at + MAX_PATTERN));
+            sources.push(form.slice(-MAX_PATTERN));
+        }
+    }
+    return sources;
+}
 function flexible(form) {
     const pattern = form
         .split(/(\s+)/)
@@ -35582,7 +35596,7 @@ class Masker {
         }
     }
     ranges(text, joins) {
-        this.patterns ??= [...this.forms].map(flexible);
+        this.patterns ??= patternSources(this.forms).map(flexible);
         const ranges = [];
         for (const re of this.patterns) {
             re.lastIndex = 0;
@@ -35661,7 +35675,7 @@ class Masker {
         return !this.holdsRun(view, viewJoins);
     }
     holdsForm(text) {
-        this.needles ??= needles(this.forms);
+        this.needles ??= needles(patternSources(this.forms));
         for (const needle of this.needles)
             if (text.includes(needle))
                 return true;
@@ -35739,10 +35753,10 @@ class Masker {
         return replaceRanges(value, this.ranges(value));
     }
 }
-function needles(forms) {
+function needles(sources) {
     const longest = (form) => form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '');
     const kept = [];
-    for (const run of [...new Set([...forms].map(longest))].sort((a, b) => a.length - b.length))
+    for (const run of [...new Set(sources.map(longest))].sort((a, b) => a.length - b.length))
         if (!kept.some((k) => run.includes(k)))
             kept.push(run);
     return kept;
@@ -35907,6 +35921,9 @@ class Output {
     }
     fail(text) {
         this.sink.setFailed(this.one(text));
+    }
+    failedToReport() {
+        this.sink.setFailed('the step failed, and reporting why failed too; the lines above say what was done');
     }
     failWith(e, outOfTime, cancelled) {
         if (e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz) {

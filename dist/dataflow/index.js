@@ -39267,6 +39267,20 @@ function closingBrace(text) {
     return -1;
 }
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const MAX_PATTERN = 8192;
+function patternSources(forms) {
+    const sources = [];
+    for (const form of forms) {
+        if (form.length <= MAX_PATTERN)
+            sources.push(form);
+        else {
+            for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
+                sources.push(form.slice(at, at + MAX_PATTERN));
+            sources.push(form.slice(-MAX_PATTERN));
+        }
+    }
+    return sources;
+}
 function flexible(form) {
     const pattern = form
         .split(/(\s+)/)
@@ -39485,7 +39499,7 @@ class Masker {
         }
     }
     ranges(text, joins) {
-        this.patterns ??= [...this.forms].map(flexible);
+        this.patterns ??= patternSources(this.forms).map(flexible);
         const ranges = [];
         for (const re of this.patterns) {
             re.lastIndex = 0;
@@ -39564,7 +39578,7 @@ class Masker {
         return !this.holdsRun(view, viewJoins);
     }
     holdsForm(text) {
-        this.needles ??= needles(this.forms);
+        this.needles ??= needles(patternSources(this.forms));
         for (const needle of this.needles)
             if (text.includes(needle))
                 return true;
@@ -39642,10 +39656,10 @@ class Masker {
         return replaceRanges(value, this.ranges(value));
     }
 }
-function needles(forms) {
+function needles(sources) {
     const longest = (form) => form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '');
     const kept = [];
-    for (const run of [...new Set([...forms].map(longest))].sort((a, b) => a.length - b.length))
+    for (const run of [...new Set(sources.map(longest))].sort((a, b) => a.length - b.length))
         if (!kept.some((k) => run.includes(k)))
             kept.push(run);
     return kept;
@@ -39796,6 +39810,9 @@ class Output {
     }
     fail(text) {
         this.sink.setFailed(this.one(text));
+    }
+    failedToReport() {
+        this.sink.setFailed('the step failed, and reporting why failed too; the lines above say what was done');
     }
     failWith(e, outOfTime, cancelled) {
         if (e instanceof InputError) {
@@ -42609,6 +42626,8 @@ function crossFieldProblems(raw) {
     else if (!raw['dataset-id'] && !raw['dataset-name'])
         add('dataset-id', 'dataset-id or dataset-name is required with state present');
     const frequency = raw.frequency.toLowerCase();
+    if (!FREQUENCIES.includes(frequency))
+        return problems;
     if (frequency === 'once') {
         if (raw.interval)
             add('interval', 'interval is not allowed with frequency once');
@@ -43228,7 +43247,7 @@ async function run(overrides = {}) {
         await reportSuccess(out, deps.env, s, state.progress, operation, state.runUrl);
     }
     catch (e) {
-        await reportFailure(e, state, out, deps.env);
+        await reportFailure(e, state, out, deps.env).catch(() => out.failedToReport());
     }
     finally {
         cancel.close();

@@ -76,7 +76,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     // 5. Outputs, then the connection test when asked for, then the job summary.
     await outputStep(result, settings, session, out, deps.env, state)
   } catch (e) {
-    await reportFailure(e, state, out, deps.env)
+    await reportFailure(e, state, out, deps.env).catch(() => out.failedToReport())
   } finally {
     cancel.close()
     await state.session?.close()

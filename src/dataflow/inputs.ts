@@ -150,6 +150,8 @@ function crossFieldProblems(raw: RawInputs): InputProblem[] {
   else if (!raw['dataset-id'] && !raw['dataset-name'])
     add('dataset-id', 'dataset-id or dataset-name is required with state present')
   const frequency = raw.frequency.toLowerCase()
+  // A frequency that is none of them is reported on its own: the rules below would repeat it.
+  if (!(FREQUENCIES as readonly string[]).includes(frequency)) return problems
   if (frequency === 'once') {
     if (raw.interval) add('interval', 'interval is not allowed with frequency once')
     if (raw.backfill) add('backfill', 'backfill is not allowed with frequency once')

@@ -131,7 +131,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     cancel.check()
     await reportSuccess(out, deps.env, s, state.progress, operation, state.runUrl)
   } catch (e) {
-    await reportFailure(e, state, out, deps.env)
+    await reportFailure(e, state, out, deps.env).catch(() => out.failedToReport())
   } finally {
     cancel.close()
     await state.session?.close()

@@ -148,6 +148,30 @@ function closingBrace(text: string): number {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+/**
+ * The longest text one pattern is built from. V8 refuses a regular expression of some 32,000
+ * characters ("Regular expression too large"), and a 100,000-character token is a valid input.
+ */
+export const MAX_PATTERN = 8192
+
+/**
+ * What the patterns are built from: each form, or a longer one cut into pieces of MAX_PATTERN
+ * characters, the last one taken from the form's end (so no piece is short enough to match
+ * ordinary text). An echo of the form holds every piece, so all of it is redacted.
+ */
+export function patternSources(forms: Iterable<string>): string[] {
+  const sources: string[] = []
+  for (const form of forms) {
+    if (form.length <= MAX_PATTERN) sources.push(form)
+    else {
+      for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
+        sources.push(form.slice(at, at + MAX_PATTERN))
+      sources.push(form.slice(-MAX_PATTERN))
+    }
+  }
+  return sources
+}
+
 /** A form as a pattern in which every run of whitespace matches any run of whitespace. */
 function flexible(form: string): RegExp {
   const pattern = form
@@ -491,7 +515,7 @@ export class Masker {
    * a window, only as written, so a short secret cannot eat ordinary words in another case).
    */
   private ranges(text: string, joins?: readonly number[]): Range[] {
-    this.patterns ??= [...this.forms].map(flexible)
+    this.patterns ??= patternSources(this.forms).map(flexible)
     const ranges: Range[] = []
     for (const re of this.patterns) {
       re.lastIndex = 0
@@ -602,7 +626,7 @@ export class Masker {
    * form's whitespace-free runs as written, and for every form needles has one (or a run of it).
    */
   private holdsForm(text: string): boolean {
-    this.needles ??= needles(this.forms)
+    this.needles ??= needles(patternSources(this.forms))
     for (const needle of this.needles) if (text.includes(needle)) return true
     return false
   }
@@ -705,14 +729,15 @@ export class Masker {
 }
 
 /**
- * Per form, its longest whitespace-free run (any match of the form's pattern holds it as written),
+ * Per pattern source (patternSources), its longest whitespace-free run (any match of its pattern
+ * holds it as written),
  * left out where it holds a shorter one kept: text without that one cannot hold it either.
  */
-function needles(forms: Iterable<string>): string[] {
+function needles(sources: readonly string[]): string[] {
   const longest = (form: string) =>
     form.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '')
   const kept: string[] = []
-  for (const run of [...new Set([...forms].map(longest))].sort((a, b) => a.length - b.length))
+  for (const run of [...new Set(sources.map(longest))].sort((a, b) => a.length - b.length))
     if (!kept.some((k) => run.includes(k))) kept.push(run)
   return kept
 }

@@ -280,6 +280,17 @@ export class Output {
   }
 
   /**
+   * When reporting a failure fails in turn: a fixed line, passed through nothing that could fail
+   * again, and exit code 1. The error itself is not shown: its text is what could not be made
+   * safe to print (and Node would print it raw, stack and all, were it left uncaught).
+   */
+  failedToReport(): void {
+    this.sink.setFailed(
+      'the step failed, and reporting why failed too; the lines above say what was done'
+    )
+  }
+
+  /**
    * Reports the error that ended the step: one clear ::error per problem, exit code 1. Returns
    * what the failure summary shows: the error as printed and, for invalid inputs, the inputs to
    * fix. `outOfTime`: the step's deadline had run out when it failed; `cancelled`: the signal the
