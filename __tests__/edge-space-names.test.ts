@@ -3,38 +3,23 @@
  * "orders "` manages the connection named "orders " (not "orders"), and the same for the
  * dataflow action's `dataflow-name`. In-process against the simulator.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from '@jest/globals'
 import path from 'node:path'
 import { run as runDataflow } from '../src/dataflow/main.js'
 import { repoRoot } from '../simulator/run-action.js'
-import { DEFAULT_DATASET, startSimulator, type Simulator } from '../simulator/server.js'
+import { DEFAULT_DATASET } from '../simulator/server.js'
 import { runInProcess } from './support/in-process.js'
+import { useSimWorkspace } from './support/sim-workspace.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
 const SANDBOX = 'prod'
-const dir = mkdtempSync(path.join(tmpdir(), 'edge-space-names-'))
-mkdirSync(path.join(dir, 'aep'))
-writeFileSync(
-  path.join(dir, 'aep', 'orders.json'),
-  JSON.stringify([{ source: 'id', destination: '_id' }])
-)
-
-let sim: Simulator
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-beforeEach(() => sim.reset())
+const w = useSimWorkspace('edge-space-names-')
+const { dir } = w
 
 const connection = (name: string) =>
   runInProcess({
     inputs: {
-      ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+      ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
       'connection-name': name,
       'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Edge-Space-Pw-1'
     }
@@ -42,11 +27,11 @@ const connection = (name: string) =>
 
 describe('names with edge spaces are kept', () => {
   it('connection-name "orders ": creates "orders ", leaves "orders" alone, finds it again', async () => {
-    const plain = sim.seedConnection(SANDBOX, { name: 'orders' })
+    const plain = w.sim.seedConnection(SANDBOX, { name: 'orders' })
     const first = await connection('orders ')
     expect(first.code).toBe(0)
     expect(first.outputs.operation).toBe('created')
-    const created = sim.connections(SANDBOX).find((c) => c.id === first.outputs['connection-id'])
+    const created = w.sim.connections(SANDBOX).find((c) => c.id === first.outputs['connection-id'])
     expect(created?.name).toBe('orders ')
     expect(first.outputs['connection-id']).not.toBe(plain.id)
     const again = await connection('orders ')
@@ -66,13 +51,13 @@ describe('names with edge spaces are kept', () => {
   })
 
   it('dataflow-name " orders ": the dataflow and its connections carry it as given', async () => {
-    const baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-    const datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+    const baseId = w.sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
+    const datasetId = w.sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
     const r = await runInProcess({
       actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
       run: runDataflow,
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'dataflow-name': ' orders ',
         'base-connection-id': baseId,
         table: 'public.orders',
@@ -83,8 +68,8 @@ describe('names with edge spaces are kept', () => {
       env: { GITHUB_WORKSPACE: dir }
     })
     expect(r.code).toBe(0)
-    expect(sim.objects('flows', SANDBOX).map((f) => f.name)).toEqual([' orders '])
-    expect(sim.objects('sourceConnections', SANDBOX).map((c) => c.name)).toEqual([
+    expect(w.sim.objects('flows', SANDBOX).map((f) => f.name)).toEqual([' orders '])
+    expect(w.sim.objects('sourceConnections', SANDBOX).map((c) => c.name)).toEqual([
       ' orders  source'
     ])
   })

@@ -6,25 +6,21 @@
  * runner refused), a fixed ::error and exit code 1, never Node's uncaught error with its stack.
  * Both actions, in-process against the simulator.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from '@jest/globals'
+import { appendFileSync } from 'node:fs'
 import path from 'node:path'
 import { run as runDataflow } from '../src/dataflow/main.js'
 import type { CoreLike } from '../src/connection/main.js'
 import { repoRoot } from '../simulator/run-action.js'
-import { DEFAULT_DATASET, startSimulator, type Simulator } from '../simulator/server.js'
+import { DEFAULT_DATASET } from '../simulator/server.js'
 import { runInProcess } from './support/in-process.js'
+import { useSimWorkspace } from './support/sim-workspace.js'
 import { adobeInputs } from './support/sim-inputs.js'
 
 const SANDBOX = 'prod'
 const LIST_PATH = '/data/foundation/flowservice/connections'
-const dir = mkdtempSync(path.join(tmpdir(), 'failure-report-'))
-mkdirSync(path.join(dir, 'aep'))
-writeFileSync(
-  path.join(dir, 'aep', 'orders.json'),
-  JSON.stringify([{ source: 'id', destination: '_id' }])
-)
+const w = useSimWorkspace('failure-report-')
+const { dir } = w
 
 /** core's setOutput on a GITHUB_OUTPUT it cannot append to: the file command throws. */
 const unwritableOutput = (c: CoreLike): CoreLike => {
@@ -32,24 +28,14 @@ const unwritableOutput = (c: CoreLike): CoreLike => {
   return c
 }
 
-let sim: Simulator
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-beforeEach(() => sim.reset())
-
 const errors = (lines: string[]) => lines.filter((l) => l.startsWith('::error::'))
 const warnings = (lines: string[]) => lines.filter((l) => l.startsWith('::warning::'))
 
 describe('an unwritable GITHUB_OUTPUT', () => {
   it('dataflow action failing once its connections exist: one ::error, the outputs in a warning', async () => {
-    const baseId = sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
-    const datasetId = sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
-    sim.inject({
+    const baseId = w.sim.seedConnection(SANDBOX, { name: 'pg', tables: ['public.orders'] }).id
+    const datasetId = w.sim.datasets(SANDBOX).find((d) => d.name === DEFAULT_DATASET.name)?.id ?? ''
+    w.sim.inject({
       match: { method: 'POST', path: '/data/foundation/flowservice/flows' },
       action: { type: 'status', status: 400 }
     })
@@ -57,7 +43,7 @@ describe('an unwritable GITHUB_OUTPUT', () => {
       actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
       run: runDataflow,
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'dataflow-name': 'orders',
         'base-connection-id': baseId,
         table: 'public.orders',
@@ -78,11 +64,11 @@ describe('an unwritable GITHUB_OUTPUT', () => {
   it('connection action failing once its connection exists: one ::error, the outputs in a warning', async () => {
     // The create goes through; every listing after it fails, so the step fails with the
     // connection stored (its outputs would name it).
-    sim.configure({
+    w.sim.configure({
       hooks: {
         afterHandled: (q) => {
           if (q.method === 'POST' && q.path === LIST_PATH)
-            sim.inject({
+            w.sim.inject({
               match: { method: 'GET', path: LIST_PATH },
               times: Infinity,
               action: { type: 'status', status: 400 }
@@ -92,7 +78,7 @@ describe('an unwritable GITHUB_OUTPUT', () => {
     })
     const r = await runInProcess({
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'connection-name': 'orders',
         'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
       },
@@ -108,7 +94,7 @@ describe('an unwritable GITHUB_OUTPUT', () => {
   it('connection action succeeding: fails with one ::error naming the output', async () => {
     const r = await runInProcess({
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'connection-name': 'orders',
         'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
       },
@@ -137,7 +123,7 @@ describe('reporting the failure fails in turn', () => {
       actionYml: path.join(repoRoot, 'dataflow', 'action.yml'),
       run: runDataflow,
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'dataflow-name': 'orders',
         // No such connection: the step fails while it looks up what exists.
         'base-connection-id': 'no-such-connection',
@@ -156,13 +142,13 @@ describe('reporting the failure fails in turn', () => {
   })
 
   it('connection action: a fixed ::error and exit code 1, never an uncaught error', async () => {
-    sim.inject({
+    w.sim.inject({
       match: { method: 'GET', path: LIST_PATH },
       action: { type: 'status', status: 400 }
     })
     const r = await runInProcess({
       inputs: {
-        ...adobeInputs(sim, SANDBOX, { 'access-token': sim.issueToken() }),
+        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
         'connection-name': 'orders',
         'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Report-Pw-1'
       },

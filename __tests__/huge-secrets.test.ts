@@ -4,15 +4,13 @@
  * still redacted, and the step fails cleanly, never with Node's raw error (a stack trace whose
  * message held the pattern built from the secret).
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from '@jest/globals'
 import path from 'node:path'
 import { run as runDataflow } from '../src/dataflow/main.js'
 import { Masker, MAX_PATTERN, patternSources } from '../src/platform/masking.js'
 import { repoRoot } from '../simulator/run-action.js'
-import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runInProcess } from './support/in-process.js'
+import { useSimWorkspace } from './support/sim-workspace.js'
 
 const sink = { setSecret: () => undefined }
 // Not one character repeated: a piece of it must not match at any offset of another.
@@ -57,31 +55,17 @@ describe('a 100,000-character secret', () => {
     })
 })
 
-let sim: Simulator
-const dir = mkdtempSync(path.join(tmpdir(), 'huge-secrets-'))
-mkdirSync(path.join(dir, 'aep'))
-writeFileSync(
-  path.join(dir, 'aep', 'orders.json'),
-  JSON.stringify([{ source: 'id', destination: '_id' }])
-)
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-beforeEach(() => sim.reset())
+const w = useSimWorkspace('huge-secrets-')
 
 describe('a step given a 100,000-character access-token (Flow Service refuses it)', () => {
   const token = huge(100_000)
   const common = () => ({
-    'client-id': sim.clientId,
+    'client-id': w.sim.clientId,
     'access-token': token,
-    'ims-org-id': sim.orgId,
+    'ims-org-id': w.sim.orgId,
     'sandbox-name': 'prod',
-    'platform-url': sim.url,
-    'ims-url': sim.url
+    'platform-url': w.sim.url,
+    'ims-url': w.sim.url
   })
   const check = (r: { code: number | null; lines: string[] }) => {
     expect(r.code).toBe(1)
@@ -117,7 +101,7 @@ describe('a step given a 100,000-character access-token (Flow Service refuses it
           mapping: 'aep/orders.json',
           'delta-column': 'updated_at'
         },
-        env: { GITHUB_WORKSPACE: dir }
+        env: { GITHUB_WORKSPACE: w.dir }
       })
     )
   })
