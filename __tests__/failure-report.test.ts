@@ -28,6 +28,17 @@ const unwritableOutput = (c: CoreLike): CoreLike => {
   return c
 }
 
+/** The connection action naming connection "orders", its core wrapped. */
+const connectionStep = (password: string, wrapCore: (c: CoreLike) => CoreLike) =>
+  runInProcess({
+    inputs: {
+      ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
+      'connection-name': 'orders',
+      'connection-string': `Server=db.example.com;Database=d;UID=u;Password=${password}`
+    },
+    wrapCore
+  })
+
 const errors = (lines: string[]) => lines.filter((l) => l.startsWith('::error::'))
 const warnings = (lines: string[]) => lines.filter((l) => l.startsWith('::warning::'))
 
@@ -76,14 +87,7 @@ describe('an unwritable GITHUB_OUTPUT', () => {
         }
       }
     })
-    const r = await runInProcess({
-      inputs: {
-        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
-        'connection-name': 'orders',
-        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
-      },
-      wrapCore: unwritableOutput
-    })
+    const r = await connectionStep('Unwritable-Pw-1', unwritableOutput)
     expect(r.code).toBe(1)
     expect(errors(r.lines)).toHaveLength(1)
     expect(warnings(r.lines)).toEqual([
@@ -92,14 +96,7 @@ describe('an unwritable GITHUB_OUTPUT', () => {
   })
 
   it('connection action succeeding: fails with one ::error naming the output', async () => {
-    const r = await runInProcess({
-      inputs: {
-        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
-        'connection-name': 'orders',
-        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Unwritable-Pw-1'
-      },
-      wrapCore: unwritableOutput
-    })
+    const r = await connectionStep('Unwritable-Pw-1', unwritableOutput)
     expect(r.code).toBe(1)
     expect(errors(r.lines)).toEqual([
       expect.stringMatching(/^::error::could not write the connection-id output: ENOENT/)
@@ -146,14 +143,7 @@ describe('reporting the failure fails in turn', () => {
       match: { method: 'GET', path: LIST_PATH },
       action: { type: 'status', status: 400 }
     })
-    const r = await runInProcess({
-      inputs: {
-        ...adobeInputs(w.sim, SANDBOX, { 'access-token': w.sim.issueToken() }),
-        'connection-name': 'orders',
-        'connection-string': 'Server=db.example.com;Database=d;UID=u;Password=Report-Pw-1'
-      },
-      wrapCore: failingOnce
-    })
+    const r = await connectionStep('Report-Pw-1', failingOnce)
     expect(r.code).toBe(1)
     expect(errors(r.lines)).toEqual([
       '::error::the step failed, and reporting why failed too; the lines above say what was done'
