@@ -39269,17 +39269,25 @@ function closingBrace(text) {
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const MAX_PATTERN = 8192;
 function patternSources(forms) {
-    const sources = [];
+    const sources = new Set();
     for (const form of forms) {
-        if (form.length <= MAX_PATTERN)
-            sources.push(form);
-        else {
-            for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
-                sources.push(form.slice(at, at + MAX_PATTERN));
-            sources.push(form.slice(-MAX_PATTERN));
+        if (form.length <= MAX_PATTERN) {
+            const trimmed = form.trim();
+            if (trimmed)
+                sources.add(trimmed);
+            continue;
+        }
+        const pieces = [];
+        for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
+            pieces.push(form.slice(at, at + MAX_PATTERN));
+        pieces.push(form.slice(-MAX_PATTERN));
+        for (const piece of pieces) {
+            const trimmed = piece.trim();
+            if (trimmed.replace(/\s+/g, '').length >= MIN_DERIVED_LENGTH)
+                sources.add(trimmed);
         }
     }
-    return sources;
+    return [...sources];
 }
 function flexible(form) {
     const pattern = form
@@ -40073,7 +40081,14 @@ function proxyFor(url, config) {
     return p;
 }
 function proxySecrets(env) {
+    return collectProxySecrets(env).all;
+}
+function proxyPasswords(env) {
+    return collectProxySecrets(env).passwords;
+}
+function collectProxySecrets(env) {
     const out = new Set();
+    const passwords = new Set();
     for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
         const value = env[name]?.trim();
         if (!value)
@@ -40087,8 +40102,10 @@ function proxySecrets(env) {
             const start = value.indexOf('//');
             const userinfo = value.slice(start === -1 ? 0 : start + 2, at);
             out.add(userinfo);
-            if (userinfo.includes(':'))
+            if (userinfo.includes(':')) {
                 out.add(userinfo.slice(userinfo.indexOf(':') + 1));
+                passwords.add(userinfo.slice(userinfo.indexOf(':') + 1));
+            }
             continue;
         }
         if (!url.username && !url.password)
@@ -40100,14 +40117,14 @@ function proxySecrets(env) {
         url.hash = '';
         out.add(url.href);
         for (const d of [(s) => s, (s) => proxy_decode(s) ?? s]) {
-            if (url.password)
-                out.add(d(url.password));
-            else
-                out.add(d(url.username));
+            const password = url.password ? d(url.password) : d(url.username);
+            out.add(password);
+            passwords.add(password);
             out.add(`${d(url.username)}:${d(url.password)}`);
         }
     }
-    return [...out].filter((s) => s.length > 0);
+    const nonEmpty = (set) => [...set].filter((s) => s.length > 0);
+    return { all: nonEmpty(out), passwords: nonEmpty(passwords) };
 }
 function describeRoutes(urls, config) {
     const lines = [];
@@ -40128,6 +40145,8 @@ function describeRoutes(urls, config) {
 function readInputs(c, env, out, spec) {
     for (const secret of proxySecrets(env))
         out.compositeSecret(secret);
+    for (const password of proxyPasswords(env))
+        out.secret(password);
     const raw = {};
     for (const name of spec.names) {
         raw[name] = spec.untrimmed?.includes(name)

@@ -156,20 +156,30 @@ export const MAX_PATTERN = 8192
 
 /**
  * What the patterns are built from: each form, or a longer one cut into pieces of MAX_PATTERN
- * characters, the last one taken from the form's end (so no piece is short enough to match
- * ordinary text). An echo of the form holds every piece, so all of it is redacted.
+ * characters, the last one taken from the form's end, so an echo of the form holds every piece and
+ * all of it is redacted. Each without whitespace at its ends: a pattern starting with `\s+` would
+ * match at every position of a long run of spaces a server sent (a quadratic scan), and a piece
+ * that is mostly whitespace would leave a short word to match ordinary text; a piece with fewer
+ * than MIN_DERIVED_LENGTH other characters is left out (a form as given never is). Each once.
  */
 export function patternSources(forms: Iterable<string>): string[] {
-  const sources: string[] = []
+  const sources = new Set<string>()
   for (const form of forms) {
-    if (form.length <= MAX_PATTERN) sources.push(form)
-    else {
-      for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
-        sources.push(form.slice(at, at + MAX_PATTERN))
-      sources.push(form.slice(-MAX_PATTERN))
+    if (form.length <= MAX_PATTERN) {
+      const trimmed = form.trim()
+      if (trimmed) sources.add(trimmed)
+      continue
+    }
+    const pieces: string[] = []
+    for (let at = 0; at + MAX_PATTERN < form.length; at += MAX_PATTERN)
+      pieces.push(form.slice(at, at + MAX_PATTERN))
+    pieces.push(form.slice(-MAX_PATTERN))
+    for (const piece of pieces) {
+      const trimmed = piece.trim()
+      if (trimmed.replace(/\s+/g, '').length >= MIN_DERIVED_LENGTH) sources.add(trimmed)
     }
   }
-  return sources
+  return [...sources]
 }
 
 /** A form as a pattern in which every run of whitespace matches any run of whitespace. */

@@ -197,7 +197,20 @@ export function proxyFor(url: URL, config: ProxyConfig): Proxy | undefined {
  * header is base64(decoded user:password), a form the masker derives).
  */
 export function proxySecrets(env: Env): string[] {
+  return collectProxySecrets(env).all
+}
+
+/**
+ * The proxy passwords alone (the user name where there is none), as given and decoded: each is
+ * redacted as a single secret, so a run of it that a server cut short is redacted too.
+ */
+export function proxyPasswords(env: Env): string[] {
+  return collectProxySecrets(env).passwords
+}
+
+function collectProxySecrets(env: Env): { all: string[]; passwords: string[] } {
   const out = new Set<string>()
+  const passwords = new Set<string>()
   for (const name of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) {
     const value = env[name]?.trim()
     if (!value) continue
@@ -211,7 +224,10 @@ export function proxySecrets(env: Env): string[] {
       const start = value.indexOf('//')
       const userinfo = value.slice(start === -1 ? 0 : start + 2, at)
       out.add(userinfo)
-      if (userinfo.includes(':')) out.add(userinfo.slice(userinfo.indexOf(':') + 1))
+      if (userinfo.includes(':')) {
+        out.add(userinfo.slice(userinfo.indexOf(':') + 1))
+        passwords.add(userinfo.slice(userinfo.indexOf(':') + 1))
+      }
       continue
     }
     if (!url.username && !url.password) continue
@@ -222,12 +238,14 @@ export function proxySecrets(env: Env): string[] {
     url.hash = ''
     out.add(url.href)
     for (const d of [(s: string) => s, (s: string) => decode(s) ?? s]) {
-      if (url.password) out.add(d(url.password))
-      else out.add(d(url.username))
+      const password = url.password ? d(url.password) : d(url.username)
+      out.add(password)
+      passwords.add(password)
       out.add(`${d(url.username)}:${d(url.password)}`)
     }
   }
-  return [...out].filter((s) => s.length > 0)
+  const nonEmpty = (set: Set<string>) => [...set].filter((s) => s.length > 0)
+  return { all: nonEmpty(out), passwords: nonEmpty(passwords) }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Output } from './output.js'
-import { proxySecrets } from './proxy.js'
+import { proxyPasswords, proxySecrets } from './proxy.js'
 
 /*
  * Where the secrets are registered: the secret inputs the moment they are read, and the proxy
@@ -34,6 +34,7 @@ export function readInputs<N extends string>(
   spec: InputSpec<N>
 ): Record<N, string> {
   for (const secret of proxySecrets(env)) out.compositeSecret(secret)
+  for (const password of proxyPasswords(env)) out.secret(password)
   const raw = {} as Record<N, string>
   for (const name of spec.names) {
     // Only a pasted line break is dropped from an input read as given.
