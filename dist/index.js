@@ -31494,6 +31494,7 @@ class Problems {
     }
 }
 const problem = (message) => new Problems([message]);
+const rule = (holds, message) => (v) => holds(v) ? v : problem(message);
 const anyText = (v) => v;
 function also(check, rule) {
     return (v) => {
@@ -31587,13 +31588,9 @@ const objectName = (name) => (v) => {
 const sharedChecks = () => ({
     'client-id': headerValue('client-id', 255),
     'client-secret': anyText,
-    'access-token': (v) => !v || VISIBLE_ASCII.test(v)
-        ? v
-        : problem('access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'),
+    'access-token': rule((v) => !v || VISIBLE_ASCII.test(v), 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'),
     scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': (v) => /^[A-Za-z0-9]+@AdobeOrg$/.test(v)
-        ? v
-        : problem('ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'),
+    'ims-org-id': rule((v) => /^[A-Za-z0-9]+@AdobeOrg$/.test(v), 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'),
     'sandbox-name': (v) => {
         if (!v)
             return problem('sandbox-name is required');
@@ -32767,28 +32764,27 @@ const DEFAULTS = {
 const ENCRYPTION = { disabled: 0, enabled: 1, 'request-ssl': 6 };
 const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const serverName = (v) => {
-    const fail = (message) => new Problems([message]);
     if (!v)
         return v;
     if (v.length > 255)
-        return fail('server must be at most 255 characters');
+        return problem('server must be at most 255 characters');
     if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-        return fail('server must be a host name or IP address without a scheme: use postgres-url for a URL');
+        return problem('server must be a host name or IP address without a scheme: use postgres-url for a URL');
     if (/\s/.test(v))
-        return fail('server must be a host name or IP address, without spaces');
+        return problem('server must be a host name or IP address, without spaces');
     if ((0,external_node_net_.isIP)(v.replace(/^\[(.*)\]$/, '$1')) === 6)
         return v;
     if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-        return fail('server must not include a port: use the port input');
+        return problem('server must not include a port: use the port input');
     if (!HOST_NAME.test(v))
-        return fail('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
+        return problem('server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)');
     return v;
 };
 const sslMode = (v) => {
     if (!v)
         return undefined;
     const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'));
-    return mode ?? new Problems([`ssl-mode must be one of: ${SSL_MODES.join(', ')}`]);
+    return mode ?? problem(`ssl-mode must be one of: ${SSL_MODES.join(', ')}`);
 };
 const checks = () => ({
     ...sharedChecks(),

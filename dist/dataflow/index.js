@@ -38894,6 +38894,7 @@ class Problems {
     }
 }
 const problem = (message) => new Problems([message]);
+const rule = (holds, message) => (v) => holds(v) ? v : problem(message);
 const anyText = (v) => v;
 function also(check, rule) {
     return (v) => {
@@ -38987,13 +38988,9 @@ const objectName = (name) => (v) => {
 const sharedChecks = () => ({
     'client-id': headerValue('client-id', 255),
     'client-secret': anyText,
-    'access-token': (v) => !v || VISIBLE_ASCII.test(v)
-        ? v
-        : problem('access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'),
+    'access-token': rule((v) => !v || VISIBLE_ASCII.test(v), 'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'),
     scopes: inputs_text('scopes', 2000, true),
-    'ims-org-id': (v) => /^[A-Za-z0-9]+@AdobeOrg$/.test(v)
-        ? v
-        : problem('ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'),
+    'ims-org-id': rule((v) => /^[A-Za-z0-9]+@AdobeOrg$/.test(v), 'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'),
     'sandbox-name': (v) => {
         if (!v)
             return problem('sandbox-name is required');
@@ -42579,11 +42576,7 @@ const DEFAULTS = {
 };
 const SUFFIX = ' target';
 const NAME_MAX = 255 - SUFFIX.length;
-const idInput = (name) => (v) => !v || CONNECTION_ID.test(v)
-    ? v
-    : new Problems([
-        `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
-    ]);
+const idInput = (name) => rule((v) => !v || CONNECTION_ID.test(v), `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`);
 const identifier = (name, max = 255) => inputs_text(name, max, false);
 function epochSeconds(v) {
     if (/^\d{1,12}$/.test(v))
@@ -42598,12 +42591,11 @@ function epochSeconds(v) {
     const ms = Date.parse(v);
     return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
 }
-const rule = (holds, message) => (v) => holds(v) ? v : new Problems([message]);
 const frequency = (v) => {
     const f = v.toLowerCase();
     return FREQUENCIES.includes(f)
         ? f
-        : new Problems([`frequency must be one of: ${FREQUENCIES.join(', ')}`]);
+        : problem(`frequency must be one of: ${FREQUENCIES.join(', ')}`);
 };
 const inputs_checks = () => ({
     ...sharedChecks(),

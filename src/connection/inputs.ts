@@ -15,7 +15,7 @@ import {
   oneOf,
   optionalBool,
   optionalOneOf,
-  Problems,
+  problem,
   problemsOf,
   sharedChecks,
   SHARED_DEFAULTS,
@@ -87,19 +87,18 @@ const HOST_NAME =
  * connection Adobe can never reach; say which input to use instead.
  */
 const serverName: Check<string> = (v) => {
-  const fail = (message: string) => new Problems([message])
   if (!v) return v
-  if (v.length > 255) return fail('server must be at most 255 characters')
+  if (v.length > 255) return problem('server must be at most 255 characters')
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v))
-    return fail(
+    return problem(
       'server must be a host name or IP address without a scheme: use postgres-url for a URL'
     )
-  if (/\s/.test(v)) return fail('server must be a host name or IP address, without spaces')
+  if (/\s/.test(v)) return problem('server must be a host name or IP address, without spaces')
   if (isIP(v.replace(/^\[(.*)\]$/, '$1')) === 6) return v
   if (/^[^:]+:\d*$/.test(v) || /^\[[^\]]*\]:\d*$/.test(v))
-    return fail('server must not include a port: use the port input')
+    return problem('server must not include a port: use the port input')
   if (!HOST_NAME.test(v))
-    return fail(
+    return problem(
       'server must be a host name or IP address (letters, digits, dots and hyphens, or an IPv6 address)'
     )
   return v
@@ -109,7 +108,7 @@ const serverName: Check<string> = (v) => {
 const sslMode: Check<(typeof SSL_MODES)[number] | undefined> = (v) => {
   if (!v) return undefined
   const mode = SSL_MODES.find((m) => m.toLowerCase() === v.toLowerCase().replace(/[\s_]+/g, '-'))
-  return mode ?? new Problems([`ssl-mode must be one of: ${SSL_MODES.join(', ')}`])
+  return mode ?? problem(`ssl-mode must be one of: ${SSL_MODES.join(', ')}`)
 }
 
 /** Each input's own check. Secret fields only check presence (elsewhere), never echo. */

@@ -10,8 +10,9 @@ import {
   dedupe,
   inputsSchema,
   objectName,
-  Problems,
+  problem,
   problemsOf,
+  rule,
   RUN_INPUT_NAMES,
   sharedChecks,
   SHARED_DEFAULTS,
@@ -58,14 +59,11 @@ const SUFFIX = ' target'
 const NAME_MAX = 255 - SUFFIX.length
 
 /** An id as Flow Service and Catalog write them: letters, digits, - and _. */
-const idInput =
-  (name: InputName): Check<string> =>
-  (v) =>
-    !v || CONNECTION_ID.test(v)
-      ? v
-      : new Problems([
-          `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
-        ])
+const idInput = (name: InputName): Check<string> =>
+  rule(
+    (v) => !v || CONNECTION_ID.test(v),
+    `${name} must be an id (letters, digits, - and _, at most 128), as the ${name === 'dataset-id' ? 'dataset' : 'connection action'} gives it`
+  )
 
 /** A column or table name: printable, one line. */
 const identifier = (name: InputName, max = 255) => text(name, max, false)
@@ -87,17 +85,11 @@ export function epochSeconds(v: string): number | undefined {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined
 }
 
-/** A rule as a check: the value when it holds, else the message. */
-const rule =
-  (holds: (v: string) => boolean, message: string): Check<string> =>
-  (v) =>
-    holds(v) ? v : new Problems([message])
-
 const frequency: Check<Frequency> = (v) => {
   const f = v.toLowerCase()
   return (FREQUENCIES as readonly string[]).includes(f)
     ? (f as Frequency)
-    : new Problems([`frequency must be one of: ${FREQUENCIES.join(', ')}`])
+    : problem(`frequency must be one of: ${FREQUENCIES.join(', ')}`)
 }
 
 const checks = () => ({

@@ -95,7 +95,14 @@ export type Checked<C extends Record<string, Check<unknown>>> = {
   [K in keyof C]: Exclude<ReturnType<C[K]>, Problems>
 }
 
-const problem = (message: string) => new Problems([message])
+/** One problem with an input. */
+export const problem = (message: string) => new Problems([message])
+
+/** A rule as a check: the value when it holds, else the message. */
+export const rule =
+  (holds: (v: string) => boolean, message: string): Check<string> =>
+  (v) =>
+    holds(v) ? v : problem(message)
 
 /** A text value with no rule of its own (secrets: only their presence is checked, elsewhere). */
 export const anyText: Check<string> = (v) => v
@@ -245,17 +252,15 @@ export const sharedChecks = () => ({
   'client-id': headerValue('client-id', 255),
   'client-secret': anyText,
   // A secret: the message says what is wrong, never what it holds.
-  'access-token': (v: string) =>
-    !v || VISIBLE_ASCII.test(v)
-      ? v
-      : problem(
-          'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
-        ),
+  'access-token': rule(
+    (v) => !v || VISIBLE_ASCII.test(v),
+    'access-token must be visible ASCII characters only (no spaces, line breaks or other control characters): it is sent in the Authorization header'
+  ),
   scopes: text('scopes', 2000, true),
-  'ims-org-id': (v: string) =>
-    /^[A-Za-z0-9]+@AdobeOrg$/.test(v)
-      ? v
-      : problem('ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'),
+  'ims-org-id': rule(
+    (v) => /^[A-Za-z0-9]+@AdobeOrg$/.test(v),
+    'ims-org-id must look like 0123456789ABCDEF01234567@AdobeOrg'
+  ),
   'sandbox-name': (v: string) => {
     if (!v) return problem('sandbox-name is required')
     if (!/^[a-z0-9][a-z0-9-]{0,254}$/.test(v))
